@@ -1,0 +1,148 @@
+/*
+** arrow-types: Quiver's column types and the in-memory batch every module
+** passes around. Arrays are laid out exactly as the Arrow columnar format lays
+** them out (validity bitmap LSB-first, fixed-width values, int32 offsets +
+** data for strings), so storage memory can leave the server as an Arrow IPC
+** body without conversion.
+**
+** Ownership: a qv_array holds one reference on each of its buffers. Copying
+** an array means qv_array_copy_ref() (new refs), never a struct assignment.
+** A qv_batch owns its schema copy and its arrays; qv_batch_free releases all.
+*/
+#ifndef QUIVER_ATYPES_H
+#define QUIVER_ATYPES_H
+
+#include "base/base.h"
+
+typedef enum qv_type {
+    QV_T_INVALID = 0,
+    QV_T_INT32,
+    QV_T_INT64,
+    QV_T_FLOAT32,
+    QV_T_FLOAT64,
+    QV_T_BOOL,       /* bit-packed values, as Arrow */
+    QV_T_STRING,     /* utf8: int32 offsets (length+1) + data */
+    QV_T_SYMBOL,     /* int32 codes into dict (a QV_T_STRING array) */
+    QV_T_TIMESTAMP,  /* int64 ns since the epoch, UTC */
+    QV_T__COUNT
+} qv_type;
+
+const char *qv_type_name(qv_type t);          /* "INT64", ... */
+/* Bytes per value for fixed-width types (BOOL: 0, it is bit-packed; STRING: 0). */
+int qv_type_width(qv_type t);
+/* Parse a type name as users write it: INT/INTEGER/INT32, BIGINT/INT64/LONG,
+   REAL/FLOAT/FLOAT32, DOUBLE/FLOAT64, BOOL/BOOLEAN, VARCHAR/STRING/TEXT/UTF8,
+   SYMBOL, TIMESTAMP. Case-insensitive. Returns QV_T_INVALID if unknown. */
+qv_type qv_type_parse(const char *s, size_t n);
+
+#define QV_NAME_MAX 127
+
+typedef struct qv_field {
+    char *name;       /* owned */
+    qv_type type;
+    bool nullable;
+    char tz[32];      /* TIMESTAMP only: "" = naive, else e.g. "UTC" (kept as given) */
+} qv_field;
+
+typedef struct qv_schema {
+    int nfields;
+    qv_field *fields; /* owned */
+} qv_schema;
+
+void qv_schema_init(qv_schema *s);
+void qv_schema_free(qv_schema *s);
+void qv_schema_add(qv_schema *s, const char *name, qv_type type, bool nullable);
+void qv_schema_copy(qv_schema *dst, const qv_schema *src); /* dst uninitialised */
+int qv_schema_find(const qv_schema *s, const char *name);  /* index or -1; exact match */
+bool qv_schema_equal(const qv_schema *a, const qv_schema *b);
+/* "ts TIMESTAMP, symbol STRING NOT NULL, ..." for messages; caller frees. */
+char *qv_schema_to_string(const qv_schema *s);
+
+typedef struct qv_array {
+    qv_type type;
+    int64_t length;
+    int64_t offset;     /* logical start within the buffers (Arrow's offset) */
+    int64_t null_count; /* -1 = not computed yet */
+    qv_buffer *validity;/* NULL = all valid */
+    qv_buffer *values;  /* fixed-width values / bits; STRING: int32 offsets; SYMBOL: int32 codes */
+    qv_buffer *data;    /* STRING: utf8 bytes */
+    struct qv_array *dict; /* SYMBOL: owned STRING array of dictionary entries */
+} qv_array;
+
+void qv_array_init(qv_array *a, qv_type t);         /* empty, no buffers */
+void qv_array_free(qv_array *a);                    /* unrefs, re-inits to empty */
+void qv_array_copy_ref(qv_array *dst, const qv_array *src); /* dst uninitialised */
+/* Zero-copy view of rows [off, off+len) of src. */
+void qv_array_slice(qv_array *dst, const qv_array *src, int64_t off, int64_t len);
+int64_t qv_array_null_count(qv_array *a);            /* computes and caches */
+
+static inline bool qv_bit_get(const uint8_t *bits, int64_t i) {
+    return (bits[i >> 3] >> (i & 7)) & 1;
+}
+static inline void qv_bit_set(uint8_t *bits, int64_t i, bool v) {
+    if (v) bits[i >> 3] |= (uint8_t)(1u << (i & 7));
+    else bits[i >> 3] &= (uint8_t)~(1u << (i & 7));
+}
+static inline bool qv_array_is_valid(const qv_array *a, int64_t i) {
+    return a->validity == NULL || qv_bit_get(a->validity->data, a->offset + i);
+}
+/* Typed accessors by logical row i (offset applied). */
+static inline const void *qv_array_values(const qv_array *a) { return a->values->data; }
+static inline int64_t qv_array_get_i64(const qv_array *a, int64_t i) {
+    return ((const int64_t *)a->values->data)[a->offset + i];
+}
+static inline int32_t qv_array_get_i32(const qv_array *a, int64_t i) {
+    return ((const int32_t *)a->values->data)[a->offset + i];
+}
+static inline double qv_array_get_f64(const qv_array *a, int64_t i) {
+    return ((const double *)a->values->data)[a->offset + i];
+}
+static inline float qv_array_get_f32(const qv_array *a, int64_t i) {
+    return ((const float *)a->values->data)[a->offset + i];
+}
+static inline bool qv_array_get_bool(const qv_array *a, int64_t i) {
+    return qv_bit_get(a->values->data, a->offset + i);
+}
+/* STRING (or SYMBOL, through its dict): pointer and length of row i. */
+const char *qv_array_get_str(const qv_array *a, int64_t i, int32_t *len);
+
+/*
+** Builder: append values row by row into fresh 64-byte aligned buffers.
+** Used by the SQL executor for computed columns, by decoders that must
+** convert, and by tests. finish() moves the buffers into an array.
+*/
+typedef struct qv_builder {
+    qv_type type;
+    int64_t length, null_count, cap;
+    qv_buffer *validity, *values, *data;
+} qv_builder;
+void qv_builder_init(qv_builder *b, qv_type t, int64_t capacity_hint);
+void qv_builder_free(qv_builder *b);
+void qv_builder_append_null(qv_builder *b);
+void qv_builder_append_i32(qv_builder *b, int32_t v);
+void qv_builder_append_i64(qv_builder *b, int64_t v);  /* INT64, TIMESTAMP */
+void qv_builder_append_f32(qv_builder *b, float v);
+void qv_builder_append_f64(qv_builder *b, double v);
+void qv_builder_append_bool(qv_builder *b, bool v);
+void qv_builder_append_str(qv_builder *b, const char *p, int32_t n); /* STRING */
+/* Append row i of src (same type; SYMBOL src may feed a STRING builder). */
+void qv_builder_append_from(qv_builder *b, const qv_array *src, int64_t i);
+void qv_builder_finish(qv_builder *b, qv_array *out); /* b is re-initialised */
+
+typedef struct qv_batch {
+    qv_schema schema;  /* owned */
+    int64_t nrows;
+    qv_array *cols;    /* schema.nfields arrays, owned */
+} qv_batch;
+
+void qv_batch_init(qv_batch *b, const qv_schema *schema); /* copies schema, empty arrays */
+void qv_batch_free(qv_batch *b);
+/* Deep-structure copy with new refs (no data copy). dst uninitialised. */
+void qv_batch_copy_ref(qv_batch *dst, const qv_batch *src);
+/* Bytes of column memory the rows of b cover (for limits and stats). */
+int64_t qv_batch_bytes(const qv_batch *b);
+/* Check internal consistency (lengths, offsets monotone and within data,
+   codes within dict). Used by tests and before trusting decoded input. */
+int qv_batch_validate(const qv_batch *b, qv_err *err);
+
+#endif

@@ -1,0 +1,79 @@
+/* Growable byte strings for encoders and text output. */
+#include "base/base.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void qv_str_init(qv_str *s) {
+    s->data = NULL;
+    s->len = s->cap = 0;
+}
+
+void qv_str_free(qv_str *s) {
+    free(s->data);
+    qv_str_init(s);
+}
+
+void qv_str_reserve(qv_str *s, size_t extra) {
+    if (s->len + extra + 1 <= s->cap) return;
+    size_t ncap = s->cap ? s->cap * 2 : 64;
+    while (ncap < s->len + extra + 1) ncap *= 2;
+    s->data = qv_xrealloc(s->data, ncap);
+    s->cap = ncap;
+}
+
+void qv_str_append(qv_str *s, const void *p, size_t n) {
+    qv_str_reserve(s, n);
+    if (n) memcpy(s->data + s->len, p, n);
+    s->len += n;
+    s->data[s->len] = 0;
+}
+
+void qv_str_appendc(qv_str *s, char c) { qv_str_append(s, &c, 1); }
+
+void qv_str_appendf(qv_str *s, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n <= 0) return;
+    qv_str_reserve(s, (size_t)n);
+    va_start(ap, fmt);
+    vsnprintf(s->data + s->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    s->len += (size_t)n;
+}
+
+void qv_str_append_json_string(qv_str *s, const char *p, size_t n) {
+    static const char hex[] = "0123456789abcdef";
+    qv_str_reserve(s, n + 2);
+    qv_str_appendc(s, '"');
+    size_t run = 0; /* copy unescaped runs in one go */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        qv_str_append(s, p + run, i - run);
+        run = i + 1;
+        switch (c) {
+        case '"': qv_str_append(s, "\\\"", 2); break;
+        case '\\': qv_str_append(s, "\\\\", 2); break;
+        case '\n': qv_str_append(s, "\\n", 2); break;
+        case '\r': qv_str_append(s, "\\r", 2); break;
+        case '\t': qv_str_append(s, "\\t", 2); break;
+        default: {
+            char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            qv_str_append(s, u, 6);
+        }
+        }
+    }
+    qv_str_append(s, p + run, n - run);
+    qv_str_appendc(s, '"');
+}
+
+char *qv_str_steal(qv_str *s) {
+    if (!s->data) qv_str_reserve(s, 0), s->data[0] = 0;
+    char *d = s->data;
+    qv_str_init(s);
+    return d;
+}

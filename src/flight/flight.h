@@ -1,0 +1,29 @@
+/*
+** flight: the Arrow Flight service on the gRPC C core. Every grpc_* call in
+** Quiver lives under src/flight. Built with -DQUIVER_FLIGHT=OFF, a stub with
+** this same interface is linked instead (flight_stub.c) and
+** flight_server_start() reports that Flight is not built in.
+*/
+#ifndef QUIVER_FLIGHT_H
+#define QUIVER_FLIGHT_H
+
+#include "engine/engine.h"
+
+typedef struct flight_server flight_server;
+
+typedef struct flight_options {
+    const char *host;         /* "127.0.0.1" or "0.0.0.0" */
+    int port;                 /* 0 = pick a free port */
+    int threads;              /* completion-queue workers; 0 = 2 */
+    int64_t max_batch_bytes;  /* per FlightData body; 0 = 4 MiB */
+} flight_options;
+
+bool flight_built_in(void);
+/* Starts serving; *bound_port receives the actual port. QV_EIO if the port is taken. */
+int flight_server_start(eng *e, const flight_options *opts, flight_server **out,
+                        int *bound_port, qv_err *err);
+/* Stop accepting, let running calls finish up to grace_ms, then cancel them. */
+void flight_server_shutdown(flight_server *s, int grace_ms);
+void flight_server_free(flight_server *s);
+
+#endif

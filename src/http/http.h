@@ -1,0 +1,25 @@
+/*
+** http: the HTTP JSON/CSV/Arrow API on libmicrohttpd. Nothing outside
+** src/http includes microhttpd.h.
+*/
+#ifndef QUIVER_HTTP_H
+#define QUIVER_HTTP_H
+
+#include "engine/engine.h"
+
+typedef struct http_server http_server;
+
+typedef struct http_options {
+    const char *host;        /* "127.0.0.1" or "0.0.0.0" */
+    int port;                /* 0 = pick a free port */
+    int threads;             /* 0 = 2 */
+    int64_t max_body_bytes;  /* 0 = 1 GiB */
+} http_options;
+
+int http_server_start(eng *e, const http_options *opts, http_server **out,
+                      int *bound_port, qv_err *err);
+/* Stop accepting, let running requests finish up to grace_ms. */
+void http_server_shutdown(http_server *s, int grace_ms);
+void http_server_free(http_server *s);
+
+#endif

@@ -1,0 +1,29 @@
+/*
+** sql: parser -> binder -> logical plan -> vectorized physical plan, over
+** storage snapshots. Statements: SELECT, CREATE/DROP TABLE, INSERT, SHOW
+** TABLES, DESCRIBE, EXPLAIN. Results come out as a stream of qv_batch with a
+** schema fixed at prepare time.
+*/
+#ifndef QUIVER_SQL_H
+#define QUIVER_SQL_H
+
+#include "storage/storage.h"
+
+typedef struct sql_ctx sql_ctx;     /* shared by all queries: db, worker pool, limits */
+typedef struct sql_query sql_query; /* one statement's execution; one thread drives it */
+
+int sql_ctx_new(st_db *db, int threads, int64_t query_memory, sql_ctx **out, qv_err *err);
+void sql_ctx_free(sql_ctx *c);
+
+/* Parse, bind and plan. Runs nothing (DDL/DML run on the first next()). */
+int sql_query_prepare(sql_ctx *c, const char *text, size_t len, sql_query **out, qv_err *err);
+const qv_schema *sql_query_schema(const sql_query *q);
+int64_t sql_query_total_rows(const sql_query *q);   /* exact when cheap, else -1 */
+/* Next batch; *eos true when done (batch untouched). */
+int sql_query_next(sql_query *q, qv_batch *out, bool *eos, qv_err *err);
+void sql_query_cancel(sql_query *q);  /* any thread */
+void sql_query_free(sql_query *q);
+/* EXPLAIN text of a statement (caller frees), or NULL with err. */
+char *sql_explain(sql_ctx *c, const char *text, size_t len, qv_err *err);
+
+#endif

@@ -1,0 +1,64 @@
+#include "arrow-types/atypes.h"
+#include "qtest.h"
+
+QTEST(type_parse_synonyms) {
+    QCHECK_EQ(qv_type_parse("bigint", 6), QV_T_INT64);
+    QCHECK_EQ(qv_type_parse("VarChar", 7), QV_T_STRING);
+    QCHECK_EQ(qv_type_parse("REAL", 4), QV_T_FLOAT32);
+    QCHECK_EQ(qv_type_parse("nope", 4), QV_T_INVALID);
+}
+
+QTEST(builder_strings_with_nulls_validate) {
+    qv_schema s;
+    qv_schema_init(&s);
+    qv_schema_add(&s, "name", QV_T_STRING, true);
+    qv_batch b;
+    qv_batch_init(&b, &s);
+    qv_builder bl;
+    qv_builder_init(&bl, QV_T_STRING, 1);
+    for (int i = 0; i < 100; i++) {
+        if (i % 7 == 0) qv_builder_append_null(&bl);
+        else qv_builder_append_str(&bl, "hello world", i % 11);
+    }
+    qv_array_free(&b.cols[0]);
+    qv_builder_finish(&bl, &b.cols[0]);
+    qv_builder_free(&bl);
+    b.nrows = 100;
+    qv_err e;
+    QCHECK_OK(qv_batch_validate(&b, &e), &e);
+    QCHECK_EQ(qv_array_null_count(&b.cols[0]), 15);
+    QCHECK(!qv_array_is_valid(&b.cols[0], 14));
+    int32_t n;
+    const char *p = qv_array_get_str(&b.cols[0], 13, &n);
+    QCHECK_EQ(n, 2);
+    QCHECK(memcmp(p, "he", 2) == 0);
+    qv_array sl;
+    qv_array_slice(&sl, &b.cols[0], 50, 10);
+    p = qv_array_get_str(&sl, 3, &n); /* row 53 */
+    QCHECK_EQ(n, 53 % 11);
+    qv_array_free(&sl);
+    qv_batch_free(&b);
+    qv_schema_free(&s);
+}
+
+QTEST(validate_catches_bad_offsets) {
+    qv_schema s;
+    qv_schema_init(&s);
+    qv_schema_add(&s, "v", QV_T_STRING, true);
+    qv_batch b;
+    qv_batch_init(&b, &s);
+    qv_builder bl;
+    qv_builder_init(&bl, QV_T_STRING, 4);
+    qv_builder_append_str(&bl, "ab", 2);
+    qv_builder_append_str(&bl, "cd", 2);
+    qv_array_free(&b.cols[0]);
+    qv_builder_finish(&bl, &b.cols[0]);
+    qv_builder_free(&bl);
+    b.nrows = 2;
+    ((int32_t *)b.cols[0].values->data)[2] = 1000;
+    qv_err e;
+    QCHECK(qv_batch_validate(&b, &e) == QV_EINVAL);
+    QCHECK(strstr(e.msg, "bad string offset") != NULL);
+    qv_batch_free(&b);
+    qv_schema_free(&s);
+}

@@ -1,0 +1,50 @@
+#include "flags.h"
+#include "qtest.h"
+
+static int parse(qd_flags *f, qv_err *e, int n, char **v) {
+    qd_flags_defaults(f);
+    return qd_flags_parse(f, n, v, e);
+}
+
+QTEST(flags_defaults) {
+    qd_flags f;
+    qv_err e;
+    char *v[] = {"quiverd"};
+    QCHECK_OK(parse(&f, &e, 1, v), &e);
+    QCHECK_EQ(f.flight_port, 8815);
+    QCHECK_EQ(f.http_port, 8123);
+    QCHECK_STR(f.data_dir, "./quiver-data");
+}
+
+QTEST(flags_values_both_forms) {
+    qd_flags f;
+    qv_err e;
+    char *v[] = {"quiverd", "--flight-port", "0", "--http-port=9000", "--in-memory",
+                 "--demo-rows", "1000", "--query-memory", "64M", "--log-level=debug"};
+    QCHECK_OK(parse(&f, &e, 10, v), &e);
+    QCHECK_EQ(f.flight_port, 0);
+    QCHECK_EQ(f.http_port, 9000);
+    QCHECK(f.in_memory);
+    QCHECK_EQ(f.demo_rows, 1000);
+    QCHECK_EQ(f.query_memory, 64LL << 20);
+    QCHECK_EQ(f.log_level, QV_LOG_DEBUG);
+}
+
+QTEST(flags_errors_name_the_problem) {
+    qd_flags f;
+    qv_err e;
+    char *a[] = {"quiverd", "--bogus"};
+    QCHECK(parse(&f, &e, 2, a) != 0);
+    QCHECK(strstr(e.msg, "--bogus") != NULL);
+    char *b[] = {"quiverd", "--http-port", "70000"};
+    QCHECK(parse(&f, &e, 3, b) != 0);
+    QCHECK(strstr(e.msg, "out of range") != NULL);
+    char *c[] = {"quiverd", "--threads", "two"};
+    QCHECK(parse(&f, &e, 3, c) != 0);
+    QCHECK(strstr(e.msg, "not an integer") != NULL);
+    char *d[] = {"quiverd", "--flight-port"};
+    QCHECK(parse(&f, &e, 2, d) != 0);
+    QCHECK(strstr(e.msg, "needs a value") != NULL);
+    char *g[] = {"quiverd", "--query-memory", "12Q"};
+    QCHECK(parse(&f, &e, 3, g) != 0);
+}
