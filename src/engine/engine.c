@@ -1,0 +1,147 @@
+/*
+** engine: opens storage and the SQL context, and wraps queries so every
+** front end gets the same metrics and the same life cycle:
+**   eng_query_open (prepared, nothing run) -> next ... next (eos) -> close.
+** A query is driven by one thread; eng_query_cancel may come from any other.
+*/
+#include "engine_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const double eng_latency_bounds[12] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                       0.1,   0.25,   0.5,   1.0,  2.5,   10.0};
+
+int eng_open(const eng_options *opts, eng **out, qv_err *err) {
+    eng *e = qv_xcalloc(1, sizeof *e);
+    e->started_ns = qv_monotonic_ns();
+    if (st_db_open(&opts->storage, &e->db, err)) {
+        free(e);
+        return err->code;
+    }
+    int threads = opts->threads > 0 ? opts->threads : qv_cpu_count();
+    int64_t mem = opts->query_memory > 0 ? opts->query_memory : (1LL << 30);
+    if (sql_ctx_new(e->db, threads, mem, &e->sql, err)) {
+        st_db_close(e->db);
+        free(e);
+        return err->code;
+    }
+    if (opts->demo_rows > 0 && eng_demo_create(e, opts->demo_rows, err)) {
+        eng_close(e);
+        return err->code;
+    }
+    *out = e;
+    return QV_OK;
+}
+
+void eng_close(eng *e) {
+    if (!e) return;
+    sql_ctx_free(e->sql);
+    st_db_close(e->db);
+    free(e);
+}
+
+struct eng_query {
+    eng *e;
+    sql_query *q;
+    int64_t started_ns;
+    bool failed;
+};
+
+int eng_query_open(eng *e, const char *sql, size_t len, eng_query **out, qv_err *err) {
+    atomic_fetch_add(&e->metrics.queries, 1);
+    sql_query *q;
+    if (sql_query_prepare(e->sql, sql, len, &q, err)) {
+        atomic_fetch_add(&e->metrics.query_errors, 1);
+        return err->code;
+    }
+    eng_query *eq = qv_xcalloc(1, sizeof *eq);
+    eq->e = e;
+    eq->q = q;
+    eq->started_ns = qv_monotonic_ns();
+    *out = eq;
+    return QV_OK;
+}
+
+const qv_schema *eng_query_schema(const eng_query *q) { return sql_query_schema(q->q); }
+int64_t eng_query_total_rows(const eng_query *q) { return sql_query_total_rows(q->q); }
+
+int64_t eng_query_total_bytes(const eng_query *q) {
+    (void)q;
+    return -1; /* not known before running; Flight reports -1 */
+}
+
+int eng_query_next(eng_query *q, qv_batch *out, bool *eos, qv_err *err) {
+    int rc = sql_query_next(q->q, out, eos, err);
+    if (rc) q->failed = true;
+    return rc;
+}
+
+void eng_query_cancel(eng_query *q) { sql_query_cancel(q->q); }
+
+void eng_query_close(eng_query *q) {
+    if (!q) return;
+    eng_metrics *m = &q->e->metrics;
+    double secs = (double)(qv_monotonic_ns() - q->started_ns) / 1e9;
+    for (int i = 0; i < 12; i++)
+        if (secs <= eng_latency_bounds[i]) {
+            atomic_fetch_add(&m->latency_buckets[i], 1);
+            break;
+        }
+    atomic_fetch_add(&m->latency_count, 1);
+    atomic_fetch_add(&m->latency_sum_us, (long long)(secs * 1e6));
+    if (q->failed) atomic_fetch_add(&m->query_errors, 1);
+    sql_query_free(q->q);
+    free(q);
+}
+
+char *eng_explain(eng *e, const char *sql, size_t len, qv_err *err) {
+    return sql_explain(e->sql, sql, len, err);
+}
+
+int eng_tables(eng *e, st_table_info **out, int *n, qv_err *err) { return st_db_list(e->db, out, n, err); }
+
+int eng_drop_table(eng *e, const char *name, qv_err *err) { return st_table_drop(e->db, name, err); }
+
+int eng_describe_table(eng *e, const char *name, qv_str *json, qv_err *err) {
+    st_table_info *infos;
+    int n;
+    if (st_db_list(e->db, &infos, &n, err)) return err->code;
+    int found = -1;
+    for (int i = 0; i < n; i++)
+        if (strcmp(infos[i].name, name) == 0) found = i;
+    if (found < 0) {
+        st_table_info_free_all(infos, n);
+        return qv_err_set(err, QV_ENOTFOUND, "table '%s' does not exist", name);
+    }
+    st_table_info *t = &infos[found];
+    qv_str_append(json, "{\"name\":", 8);
+    qv_str_append_json_string(json, t->name, strlen(t->name));
+    qv_str_append(json, ",\"columns\":[", 12);
+    for (int i = 0; i < t->schema.nfields; i++) {
+        const qv_field *f = &t->schema.fields[i];
+        qv_str_append(json, i ? ",{\"name\":" : "{\"name\":", i ? 9 : 8);
+        qv_str_append_json_string(json, f->name, strlen(f->name));
+        qv_str_appendf(json, ",\"type\":\"%s\",\"nullable\":%s}", qv_type_name(f->type),
+                       f->nullable ? "true" : "false");
+    }
+    qv_str_appendf(json, "],\"rows\":%lld,\"bytes\":%lld}", (long long)t->rows, (long long)t->bytes);
+    st_table_info_free_all(infos, n);
+    return QV_OK;
+}
+
+void eng_health_json(eng *e, qv_str *out) {
+    st_table_info *infos = NULL;
+    int n = 0;
+    long long rows = 0;
+    qv_err err;
+    bool ok = st_db_list(e->db, &infos, &n, &err) == QV_OK;
+    for (int i = 0; ok && i < n; i++) rows += infos[i].rows;
+    if (ok) st_table_info_free_all(infos, n);
+    qv_str_appendf(out, "{\"status\":\"%s\",\"version\":\"%s\",\"uptime_s\":%lld,\"tables\":%d,\"rows\":%lld}",
+                   ok ? "ok" : "error", QV_VERSION, (long long)eng_uptime_s(e), ok ? n : 0, rows);
+}
+
+eng_metrics *eng_get_metrics(eng *e) { return &e->metrics; }
+void eng_storage_stats(eng *e, st_db_stats *out) { st_db_get_stats(e->db, out); }
+int64_t eng_uptime_s(const eng *e) { return (qv_monotonic_ns() - e->started_ns) / 1000000000; }

@@ -1,0 +1,212 @@
+/*
+** Ingest (Flight DoPut, HTTP /ingest): one eng_put per stream.
+**
+** States: begun (schema checked against the table, or the table is to be
+** created) -> batches converted to the table's column order and held (refs,
+** no copy) -> commit (create if needed, one storage append, WAL-durable) or
+** abort. Nothing touches storage before commit, so a stream that fails or is
+** cancelled midway leaves no table and no rows, and a slow client never
+** holds the table's writer lock.
+*/
+#include "engine_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct eng_put {
+    eng *e;
+    char *table;
+    qv_schema in;       /* the stream's schema */
+    qv_schema target;   /* the table's schema (or the one to create) */
+    bool create;        /* table did not exist at begin */
+    int *map;           /* target column -> stream column, -1 = fill with NULL */
+    qv_batch *held;
+    int nheld, capheld;
+    int64_t rows;
+};
+
+static bool types_compatible(qv_type table, qv_type stream) {
+    if (table == stream) return true;
+    /* A ticker column is text either way; storage dictionary-encodes it. */
+    return (table == QV_T_SYMBOL && stream == QV_T_STRING) || (table == QV_T_STRING && stream == QV_T_SYMBOL);
+}
+
+/* Fill p->map from p->target and p->in; QV_EINVAL naming the first bad column. */
+static int build_map(eng_put *p, qv_err *err) {
+    free(p->map);
+    p->map = qv_xcalloc((size_t)(p->target.nfields + 1), sizeof(int));
+    for (int i = 0; i < p->in.nfields; i++)
+        if (qv_schema_find(&p->target, p->in.fields[i].name) < 0) {
+            char *cols = qv_schema_to_string(&p->target);
+            qv_err_set(err, QV_EINVAL, "column '%s' is not in table '%s' (%.300s)", p->in.fields[i].name,
+                       p->table, cols);
+            free(cols);
+            return QV_EINVAL;
+        }
+    for (int j = 0; j < p->target.nfields; j++) {
+        const qv_field *tf = &p->target.fields[j];
+        int k = qv_schema_find(&p->in, tf->name);
+        p->map[j] = k;
+        if (k < 0) {
+            if (!tf->nullable)
+                return qv_err_set(err, QV_EINVAL, "column '%s' of table '%s' is NOT NULL but missing from the stream",
+                                  tf->name, p->table);
+            continue;
+        }
+        if (!types_compatible(tf->type, p->in.fields[k].type))
+            return qv_err_set(err, QV_EINVAL, "column '%s': stream has type %s, table '%s' has %s", tf->name,
+                              qv_type_name(p->in.fields[k].type), p->table, qv_type_name(tf->type));
+    }
+    return QV_OK;
+}
+
+static int load_target(eng_put *p, qv_err *err) {
+    st_table *t;
+    int rc = st_table_open(p->e->db, p->table, &t, err);
+    if (rc == QV_ENOTFOUND) {
+        p->create = true;
+        qv_schema_free(&p->target);
+        qv_schema_copy(&p->target, &p->in);
+        return build_map(p, err);
+    }
+    if (rc) return rc;
+    p->create = false;
+    qv_schema_free(&p->target);
+    qv_schema_copy(&p->target, st_table_schema(t));
+    st_table_release(t);
+    return build_map(p, err);
+}
+
+int eng_put_begin(eng *e, const char *table, const qv_schema *schema, eng_put **out, qv_err *err) {
+    if (!table || !*table) return qv_err_set(err, QV_EINVAL, "no table name given for ingest");
+    if (schema->nfields == 0) return qv_err_set(err, QV_EINVAL, "ingest into '%s': the stream's schema has no columns", table);
+    for (int i = 0; i < schema->nfields; i++)
+        for (int j = 0; j < i; j++)
+            if (strcmp(schema->fields[i].name, schema->fields[j].name) == 0)
+                return qv_err_set(err, QV_EINVAL, "ingest into '%s': column '%s' appears twice in the stream",
+                                  table, schema->fields[i].name);
+    eng_put *p = qv_xcalloc(1, sizeof *p);
+    p->e = e;
+    p->table = qv_xstrdup(table);
+    qv_schema_copy(&p->in, schema);
+    qv_schema_init(&p->target);
+    if (load_target(p, err)) {
+        eng_put_abort(p);
+        return err->code;
+    }
+    *out = p;
+    return QV_OK;
+}
+
+/* An all-NULL array of type t with n rows (for table columns the stream lacks). */
+static void null_array(qv_array *a, qv_type t, int64_t n) {
+    qv_builder b;
+    qv_builder_init(&b, t == QV_T_SYMBOL ? QV_T_STRING : t, n);
+    for (int64_t i = 0; i < n; i++) qv_builder_append_null(&b);
+    qv_builder_finish(&b, a);
+    qv_builder_free(&b);
+}
+
+/* Convert one stream batch into the target layout: refs, no copies, except
+   NULL filling and SYMBOL->STRING materialisation. */
+static void convert(eng_put *p, const qv_batch *in, qv_batch *out) {
+    qv_batch_init(out, &p->target);
+    out->nrows = in->nrows;
+    for (int j = 0; j < p->target.nfields; j++) {
+        qv_array *dst = &out->cols[j];
+        qv_type tt = p->target.fields[j].type;
+        int k = p->map[j];
+        if (k < 0) {
+            null_array(dst, tt, in->nrows);
+        } else if (tt == QV_T_STRING && in->cols[k].type == QV_T_SYMBOL) {
+            qv_builder b;
+            qv_builder_init(&b, QV_T_STRING, in->nrows);
+            for (int64_t i = 0; i < in->nrows; i++) qv_builder_append_from(&b, &in->cols[k], i);
+            qv_builder_finish(&b, dst);
+            qv_builder_free(&b);
+        } else {
+            qv_array_copy_ref(dst, &in->cols[k]);
+        }
+        /* The schema slot follows the array actually held (STRING for a SYMBOL table column). */
+        out->schema.fields[j].type = dst->type;
+    }
+}
+
+int eng_put_batch(eng_put *p, const qv_batch *b, qv_err *err) {
+    if (b->schema.nfields != p->in.nfields)
+        return qv_err_set(err, QV_EINVAL, "ingest into '%s': batch has %d columns, the stream's schema %d",
+                          p->table, b->schema.nfields, p->in.nfields);
+    if (qv_batch_validate(b, err)) return qv_err_prefix(err, "ingest into '%s'", p->table);
+    for (int j = 0; j < p->target.nfields; j++) {
+        int k = p->map[j];
+        if (k >= 0 && !p->target.fields[j].nullable && qv_array_null_count(&b->cols[k]) > 0)
+            return qv_err_set(err, QV_EINVAL, "column '%s' of table '%s' is NOT NULL but the stream has nulls in it",
+                              p->target.fields[j].name, p->table);
+    }
+    if (p->nheld == p->capheld) {
+        p->capheld = p->capheld ? p->capheld * 2 : 16;
+        p->held = qv_xrealloc(p->held, sizeof(qv_batch) * (size_t)p->capheld);
+    }
+    convert(p, b, &p->held[p->nheld++]);
+    p->rows += b->nrows;
+    return QV_OK;
+}
+
+int eng_put_commit(eng_put *p, int64_t *rows, qv_err *err) {
+    int rc = QV_OK;
+    bool created = false;
+    st_table *t = NULL;
+    st_append *a = NULL;
+    if (p->create) {
+        rc = st_table_create(p->e->db, p->table, &p->target, err);
+        if (rc == QV_EEXISTS) {
+            /* Someone created it since begin: append to theirs if it matches. */
+            qv_schema want;
+            qv_schema_copy(&want, &p->target);
+            rc = load_target(p, err);
+            if (!rc && !qv_schema_equal(&want, &p->target)) {
+                /* Held batches were converted for our schema; refuse rather than reshape. */
+                rc = qv_err_set(err, QV_EINVAL, "table '%s' was created concurrently with a different schema", p->table);
+            }
+            qv_schema_free(&want);
+        } else if (!rc) {
+            created = true;
+        }
+    }
+    if (!rc) rc = st_table_open(p->e->db, p->table, &t, err);
+    if (!rc && !p->create && !qv_schema_equal(st_table_schema(t), &p->target))
+        rc = qv_err_set(err, QV_EINVAL, "table '%s' changed while the stream was open", p->table);
+    if (!rc && p->rows > 0) {
+        rc = st_append_begin(t, &a, err);
+        for (int i = 0; !rc && i < p->nheld; i++)
+            if (p->held[i].nrows > 0) rc = st_append_batch(a, &p->held[i], err);
+        if (!rc) {
+            int64_t n = 0;
+            rc = st_append_commit(a, &n, err); /* frees a */
+            a = NULL;
+        }
+        if (a) st_append_abort(a);
+    }
+    if (t) st_table_release(t);
+    if (rc && created) {
+        qv_err ignore;
+        st_table_drop(p->e->db, p->table, &ignore); /* all or nothing, table included */
+    }
+    if (!rc) {
+        atomic_fetch_add(&p->e->metrics.rows_ingested, p->rows);
+        if (rows) *rows = p->rows;
+    }
+    eng_put_abort(p);
+    return rc;
+}
+
+void eng_put_abort(eng_put *p) {
+    if (!p) return;
+    for (int i = 0; i < p->nheld; i++) qv_batch_free(&p->held[i]);
+    free(p->held);
+    free(p->map);
+    qv_schema_free(&p->in);
+    qv_schema_free(&p->target);
+    free(p->table);
+    free(p);
+}
