@@ -14,7 +14,7 @@ typedef struct flight_server flight_server;
 typedef struct flight_options {
     const char *host;         /* "127.0.0.1" or "0.0.0.0" */
     int port;                 /* 0 = pick a free port */
-    int threads;              /* completion-queue workers; 0 = 2 */
+    int threads;              /* completion-queue workers; 0 = 4 (at least 2) */
     int64_t max_batch_bytes;  /* per FlightData body; 0 = 4 MiB */
 } flight_options;
 

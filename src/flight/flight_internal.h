@@ -1,0 +1,136 @@
+/*
+** Private to src/flight: the per-call state machine shared by the RPC
+** handlers, the hand-written FlightData wire code and status mapping.
+**
+** One fl_call per accepted gRPC call. Its life (flight_server.c drives it):
+**
+**   RECV   a RECV_MESSAGE batch is outstanding; each message goes to
+**          rpc->on_message; a clean half-close goes to rpc->on_end.
+**   SEND   queued replies (c->out) go out one SEND_MESSAGE batch at a time,
+**          the first with the initial metadata. Only one write is ever in
+**          flight, which is the stream's flow control: a producer (DoGet)
+**          is asked for its next message only after the previous write
+**          completed.
+**   STATUS the final SEND_STATUS batch is outstanding.
+**   DONE   no step batch outstanding.
+**
+** Beside the step chain, a RECV_CLOSE_ON_SERVER batch is outstanding from
+** the start; it completes when the call ends and says whether the client
+** cancelled (or vanished). The call is freed when both the step chain and
+** the close batch have completed (c->pending reaches 0).
+**
+** Ownership: the call owns its grpc_call, its queued byte buffers and its
+** rpc state (freed through rpc->free_state, which must abort anything not
+** committed). Step handlers run on one worker at a time (there is only one
+** step batch in flight); the close handler may run concurrently and only
+** touches c->cancelled and calls rpc->on_cancel under c->mu.
+*/
+#ifndef QUIVER_FLIGHT_INTERNAL_H
+#define QUIVER_FLIGHT_INTERNAL_H
+
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/slice.h>
+#include <pthread.h>
+
+#include "flight/flight.h"
+#include "ipc/ipc.h"
+
+typedef struct fl_call fl_call;
+
+typedef struct fl_rpc {
+    const char *name;        /* method name after the service prefix */
+    bool client_streams;     /* receive until half-close (DoPut, Handshake) */
+    /* A request message. Return QV_OK or a status with err filled. */
+    int (*on_message)(fl_call *c, qv_buffer *msg, qv_err *err);
+    /* The client half-closed cleanly (client_streams only). */
+    int (*on_end)(fl_call *c, qv_err *err);
+    /* Lazy replies: queue at most a few messages; *done when none remain. */
+    int (*produce)(fl_call *c, bool *done, qv_err *err);
+    /* From the close handler, under c->mu: stop work in progress. */
+    void (*on_cancel)(fl_call *c);
+    /* Frees c->state; must roll back anything not committed. */
+    void (*free_state)(fl_call *c);
+} fl_rpc;
+
+typedef struct fl_tag {
+    fl_call *call;
+    int kind; /* FL_TAG_STEP or FL_TAG_CLOSE */
+} fl_tag;
+enum { FL_TAG_STEP = 1, FL_TAG_CLOSE = 2, FL_TAG_NEW = 3, FL_TAG_SHUTDOWN = 4 };
+
+enum { FL_RECV, FL_SEND, FL_STATUS, FL_DONE };
+
+struct fl_call {
+    struct flight_server *srv;
+    eng *e;
+    int64_t max_batch_bytes;
+    grpc_call *call;
+    grpc_call_details details;
+    grpc_metadata_array req_md;
+    const fl_rpc *rpc;
+    void *state;
+
+    pthread_mutex_t mu;
+    int pending;            /* outstanding batches (step + close) */
+    bool cancelled;         /* close batch said the call was cancelled */
+    bool close_done;
+    int phase;              /* FL_RECV ... FL_DONE */
+    bool input_done;        /* no more messages will be read */
+    bool md_sent;
+    bool status_set;        /* an error status replaces the rest */
+    grpc_status_code status;
+    char status_msg[512];
+    grpc_slice status_slice;
+
+    grpc_byte_buffer *recv_buf;
+    int close_cancelled;
+    grpc_byte_buffer *send_buf;  /* the write in flight */
+    grpc_byte_buffer **out;      /* queued replies, FIFO */
+    int nout, out_head, out_cap;
+
+    fl_tag step_tag, close_tag;
+};
+
+/* Queue a reply (takes ownership of bb). */
+void fl_call_push(fl_call *c, grpc_byte_buffer *bb);
+/* Queue a reply serialized from a protobuf-c message. */
+void fl_call_push_pb(fl_call *c, const void *pb_message);
+int fl_call_queued(const fl_call *c);
+
+grpc_status_code fl_status_from_qv(qv_status s);
+
+/* ---- wire: FlightData by hand (flight_wire.c) ---- */
+/* One FlightData from an IPC message: header + zero-copy body slices
+   holding refs on the message's buffers. app_metadata may be NULL. */
+grpc_byte_buffer *fl_flightdata_from_ipc(const ipc_message *m, const uint8_t *app_md, size_t app_md_len);
+
+typedef struct fl_flightdata {
+    bool has_descriptor;
+    const uint8_t *descriptor; size_t descriptor_len;  /* serialized FlightDescriptor */
+    const uint8_t *header; size_t header_len;          /* IPC Message flatbuffer */
+    const uint8_t *app_md; size_t app_md_len;
+    const uint8_t *body; size_t body_len;
+} fl_flightdata;
+/* Parse a FlightData message; pointers alias p. Verifies every length. */
+int fl_flightdata_parse(const uint8_t *p, size_t n, fl_flightdata *out, qv_err *err);
+
+/* Whole message as one contiguous buffer holding the bytes (a ref to keep). */
+qv_buffer *fl_bb_to_buffer(grpc_byte_buffer *bb);
+/* Serialize a protobuf-c message into a byte buffer. */
+grpc_byte_buffer *fl_bb_from_pb(const void *pb_message);
+
+/* ---- request helpers (flight_rpc_meta.c) ---- */
+/* Copy a table name (1..QV_NAME_MAX bytes, no control bytes) into out. */
+int fl_table_name(const uint8_t *p, size_t n, char *out, qv_err *err);
+void fl_select_all(const char *table, qv_str *sql);
+/* QV_OK if p..n can be SQL text (not empty, not binary, not huge). */
+int fl_ticket_sql(const uint8_t *p, size_t n, qv_err *err);
+
+/* ---- RPC tables (flight_rpc_*.c) ---- */
+extern const fl_rpc fl_rpc_handshake, fl_rpc_list_actions, fl_rpc_do_action, fl_rpc_do_exchange,
+    fl_rpc_poll_flight_info, fl_rpc_do_get, fl_rpc_get_flight_info, fl_rpc_get_schema,
+    fl_rpc_list_flights, fl_rpc_do_put;
+
+#endif

@@ -1,0 +1,145 @@
+/*
+** DoPut: the first FlightData names the table (descriptor PATH [table] or
+** CMD table) and carries the schema; every record batch after it goes to
+** eng_put_batch and is acknowledged with a PutResult {"rows": n}. Only a
+** clean half-close of a call that was not cancelled commits; everything
+** else (bad data, client gone, server shutdown) aborts, leaving nothing.
+**
+** State (owned by the call): the IPC decoder and the open eng_put. The put
+** holds refs on the received bodies until commit; doput_free aborts a put
+** that was not committed.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flight.pb-c.h"
+#include "flight_internal.h"
+
+typedef struct doput_state {
+    ipc_decoder *dec;
+    eng_put *put;
+    char table[QV_NAME_MAX + 1];
+    int64_t rows, batches;
+} doput_state;
+
+static void doput_free(fl_call *c) {
+    doput_state *st = c->state;
+    if (st->put) {
+        QV_INFO("flight DoPut into '%s' abandoned after %lld rows: nothing applied", st->table,
+                (long long)st->rows);
+        eng_put_abort(st->put);
+    }
+    if (st->dec) ipc_decoder_free(st->dec);
+    free(st);
+    c->state = NULL;
+    atomic_fetch_sub(&eng_get_metrics(c->e)->flight_streams_active, 1);
+}
+
+static int descriptor_table(const fl_flightdata *fd, char *out, qv_err *err) {
+    Arrow__Flight__Protocol__FlightDescriptor *d =
+        arrow__flight__protocol__flight_descriptor__unpack(NULL, fd->descriptor_len, fd->descriptor);
+    if (!d) return qv_err_set(err, QV_EINVAL, "DoPut: flight_descriptor is not a FlightDescriptor message");
+    int rc;
+    if (d->type == ARROW__FLIGHT__PROTOCOL__FLIGHT_DESCRIPTOR__DESCRIPTOR_TYPE__PATH && d->n_path == 1)
+        rc = fl_table_name((const uint8_t *)d->path[0], strlen(d->path[0]), out, err);
+    else if (d->type == ARROW__FLIGHT__PROTOCOL__FLIGHT_DESCRIPTOR__DESCRIPTOR_TYPE__CMD)
+        rc = fl_table_name(d->cmd.data, d->cmd.len, out, err);
+    else
+        rc = qv_err_set(err, QV_EINVAL, "DoPut: descriptor must be PATH [table] or CMD table (got type %d, %zu path elements)",
+                        (int)d->type, d->n_path);
+    arrow__flight__protocol__flight_descriptor__free_unpacked(d, NULL);
+    return rc;
+}
+
+/* The body as a buffer the decoder may keep: a view of msg when 8-byte
+   aligned (the usual case), else an aligned copy. */
+static qv_buffer *body_buffer(qv_buffer *msg, const fl_flightdata *fd) {
+    if (fd->body_len == 0) return NULL;
+    if (((uintptr_t)fd->body & 7) == 0) return qv_buffer_slice(msg, (size_t)(fd->body - msg->data), fd->body_len);
+    qv_buffer *b = qv_buffer_new(fd->body_len);
+    memcpy(b->data, fd->body, fd->body_len);
+    b->size = fd->body_len;
+    return b;
+}
+
+static int doput_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
+    doput_state *st = c->state;
+    if (!st) {
+        st = qv_xcalloc(1, sizeof *st);
+        atomic_fetch_add(&eng_get_metrics(c->e)->flight_streams_active, 1);
+        ipc_read_options ro = {.dictionary_as_symbol = false, .max_body_bytes = 0};
+        ipc_decoder_new(&ro, &st->dec);
+        pthread_mutex_lock(&c->mu);
+        c->state = st;
+        pthread_mutex_unlock(&c->mu);
+    }
+    fl_flightdata fd;
+    if (fl_flightdata_parse(msg->data, msg->size, &fd, err)) return qv_err_prefix(err, "DoPut");
+    if (!st->put) {
+        if (!st->table[0]) {
+            if (!fd.has_descriptor)
+                return qv_err_set(err, QV_EINVAL,
+                                  "DoPut: the first message must carry a flight_descriptor naming the table");
+            if (descriptor_table(&fd, st->table, err)) return err->code;
+        }
+        if (fd.header_len == 0) {
+            if (fd.body_len) return qv_err_set(err, QV_EINVAL, "DoPut: data before the schema");
+            return QV_OK; /* metadata-only message */
+        }
+    }
+    if (fd.header_len == 0) {
+        if (fd.body_len) return qv_err_set(err, QV_EINVAL, "DoPut: FlightData with a body but no data_header");
+        return QV_OK;
+    }
+    qv_buffer *body = body_buffer(msg, &fd);
+    ipc_event ev = IPC_EV_NONE;
+    qv_batch batch;
+    memset(&batch, 0, sizeof batch);
+    int rc = ipc_decoder_message(st->dec, fd.header, fd.header_len, body, &ev, &batch, err);
+    qv_buffer_unref(body);
+    if (rc) return qv_err_prefix(err, "DoPut into '%s', message %lld", st->table, (long long)st->batches + 1);
+    if (ev == IPC_EV_SCHEMA) {
+        if (st->put) return qv_err_set(err, QV_EINVAL, "DoPut into '%s': a second schema in one stream", st->table);
+        return eng_put_begin(c->e, st->table, ipc_decoder_schema(st->dec), &st->put, err);
+    }
+    if (ev != IPC_EV_BATCH) return QV_OK;
+    if (!st->put) {
+        qv_batch_free(&batch);
+        return qv_err_set(err, QV_EINVAL, "DoPut into '%s': a record batch before the schema", st->table);
+    }
+    rc = eng_put_batch(st->put, &batch, err);
+    int64_t n = batch.nrows;
+    qv_batch_free(&batch);
+    if (rc) return rc;
+    st->rows += n;
+    st->batches++;
+    char md[48];
+    int len = snprintf(md, sizeof md, "{\"rows\": %lld}", (long long)n);
+    Arrow__Flight__Protocol__PutResult pr = ARROW__FLIGHT__PROTOCOL__PUT_RESULT__INIT;
+    pr.app_metadata.data = (uint8_t *)md;
+    pr.app_metadata.len = (size_t)len;
+    fl_call_push_pb(c, &pr);
+    return QV_OK;
+}
+
+static int doput_end(fl_call *c, qv_err *err) {
+    doput_state *st = c->state;
+    if (!st || !st->put)
+        return qv_err_set(err, QV_EINVAL, "DoPut: the stream ended without a schema; nothing was written");
+    eng_put *p = st->put;
+    st->put = NULL;
+    int64_t rows = 0;
+    int rc = eng_put_commit(p, &rows, err);
+    if (rc == QV_OK)
+        QV_DEBUG("flight DoPut into '%s': %lld rows committed", st->table, (long long)rows);
+    return rc;
+}
+
+const fl_rpc fl_rpc_do_put = {
+    .name = "DoPut",
+    .client_streams = true,
+    .on_message = doput_msg,
+    .on_end = doput_end,
+    .free_state = doput_free,
+};

@@ -1,0 +1,170 @@
+/*
+** FlightData on the wire, by hand. Outgoing: a small copied header slice
+** (protobuf tags and lengths plus the IPC metadata) followed by the body
+** pieces as gRPC slices that point straight at column memory; each such
+** slice holds a qv_buffer ref that gRPC drops when it is done writing.
+** Incoming: a bounds-checked protobuf walk that returns pointers into the
+** received message. Also: byte buffer <-> qv_buffer / protobuf-c helpers.
+*/
+#include <stdlib.h>
+#include <string.h>
+
+#include "flight.pb-c.h"
+#include "flight_internal.h"
+
+/* Pieces smaller than this are copied: a slice per tiny bitmap costs more
+   than the copy. */
+#define ZERO_COPY_MIN 4096
+
+enum { F_DESCRIPTOR = 1, F_HEADER = 2, F_APP_MD = 3, F_BODY = 1000 };
+
+static size_t put_varint(uint8_t *p, uint64_t v) {
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+static void unref_owner(void *p) { qv_buffer_unref(p); }
+
+grpc_byte_buffer *fl_flightdata_from_ipc(const ipc_message *m, const uint8_t *app_md, size_t app_md_len) {
+    size_t hdr_cap = m->metadata.len + app_md_len + 48;
+    uint8_t *hdr = qv_xmalloc(hdr_cap);
+    size_t h = 0;
+    hdr[h++] = (F_HEADER << 3) | 2;
+    h += put_varint(hdr + h, m->metadata.len);
+    if (m->metadata.len) memcpy(hdr + h, m->metadata.data, m->metadata.len);
+    h += m->metadata.len;
+    if (app_md && app_md_len) {
+        hdr[h++] = (F_APP_MD << 3) | 2;
+        h += put_varint(hdr + h, app_md_len);
+        memcpy(hdr + h, app_md, app_md_len);
+        h += app_md_len;
+    }
+    if (m->body_len > 0) {
+        h += put_varint(hdr + h, (F_BODY << 3) | 2);
+        h += put_varint(hdr + h, (uint64_t)m->body_len);
+    }
+
+    grpc_slice *slices = qv_xmalloc(sizeof(grpc_slice) * (size_t)(m->npieces * 2 + 2));
+    size_t ns = 0;
+    /* Runs of small pieces are gathered into one copied slice. */
+    qv_str small;
+    qv_str_init(&small);
+    qv_str_append(&small, hdr, h);
+    free(hdr);
+    for (int i = 0; i < m->npieces; i++) {
+        const ipc_piece *pc = &m->pieces[i];
+        if (pc->len == 0) continue;
+        if (pc->data && pc->owner && pc->len >= ZERO_COPY_MIN) {
+            if (small.len) {
+                slices[ns++] = grpc_slice_from_copied_buffer(small.data, small.len);
+                small.len = 0;
+            }
+            slices[ns++] = grpc_slice_new_with_user_data((void *)pc->data, pc->len, unref_owner,
+                                                         qv_buffer_ref(pc->owner));
+        } else if (pc->data) {
+            qv_str_append(&small, pc->data, pc->len);
+        } else {
+            qv_str_reserve(&small, pc->len);
+            memset(small.data + small.len, 0, pc->len);
+            small.len += pc->len;
+        }
+    }
+    if (small.len) slices[ns++] = grpc_slice_from_copied_buffer(small.data, small.len);
+    qv_str_free(&small);
+    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(slices, ns);
+    for (size_t i = 0; i < ns; i++) grpc_slice_unref(slices[i]);
+    free(slices);
+    return bb;
+}
+
+static int get_varint(const uint8_t *p, size_t n, size_t *pos, uint64_t *out) {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (*pos >= n) return -1;
+        uint8_t b = p[(*pos)++];
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *out = v;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int fl_flightdata_parse(const uint8_t *p, size_t n, fl_flightdata *out, qv_err *err) {
+    memset(out, 0, sizeof *out);
+    size_t pos = 0;
+    while (pos < n) {
+        size_t at = pos;
+        uint64_t key, len;
+        if (get_varint(p, n, &pos, &key))
+            return qv_err_set(err, QV_EINVAL, "FlightData: truncated field key at byte %zu of %zu", at, n);
+        uint64_t field = key >> 3;
+        int wt = (int)(key & 7);
+        switch (wt) {
+        case 0:
+            if (get_varint(p, n, &pos, &len))
+                return qv_err_set(err, QV_EINVAL, "FlightData: truncated varint at byte %zu", at);
+            continue;
+        case 1:
+            if (n - pos < 8) return qv_err_set(err, QV_EINVAL, "FlightData: truncated fixed64 at byte %zu", at);
+            pos += 8;
+            continue;
+        case 5:
+            if (n - pos < 4) return qv_err_set(err, QV_EINVAL, "FlightData: truncated fixed32 at byte %zu", at);
+            pos += 4;
+            continue;
+        case 2: break;
+        default:
+            return qv_err_set(err, QV_EINVAL, "FlightData: invalid wire type %d at byte %zu (not a FlightData message?)",
+                              wt, at);
+        }
+        if (get_varint(p, n, &pos, &len) || len > n - pos)
+            return qv_err_set(err, QV_EINVAL,
+                              "FlightData: field %llu at byte %zu claims more bytes than the %zu-byte message holds",
+                              (unsigned long long)field, at, n);
+        const uint8_t *v = p + pos;
+        pos += (size_t)len;
+        switch (field) {
+        case F_DESCRIPTOR: out->has_descriptor = true; out->descriptor = v; out->descriptor_len = len; break;
+        case F_HEADER: out->header = v; out->header_len = len; break;
+        case F_APP_MD: out->app_md = v; out->app_md_len = len; break;
+        case F_BODY: out->body = v; out->body_len = len; break;
+        default: break; /* unknown fields are skipped, as protobuf does */
+        }
+    }
+    return QV_OK;
+}
+
+static void free_slice(void *ctx) {
+    grpc_slice *s = ctx;
+    grpc_slice_unref(*s);
+    free(s);
+}
+
+qv_buffer *fl_bb_to_buffer(grpc_byte_buffer *bb) {
+    grpc_byte_buffer_reader r;
+    grpc_slice *s = qv_xmalloc(sizeof *s);
+    if (!grpc_byte_buffer_reader_init(&r, bb)) {
+        *s = grpc_empty_slice();
+    } else {
+        *s = grpc_byte_buffer_reader_readall(&r);
+        grpc_byte_buffer_reader_destroy(&r);
+    }
+    return qv_buffer_wrap(GRPC_SLICE_START_PTR(*s), GRPC_SLICE_LENGTH(*s), free_slice, s);
+}
+
+grpc_byte_buffer *fl_bb_from_pb(const void *pb_message) {
+    const ProtobufCMessage *m = pb_message;
+    size_t n = protobuf_c_message_get_packed_size(m);
+    grpc_slice s = grpc_slice_malloc(n);
+    protobuf_c_message_pack(m, GRPC_SLICE_START_PTR(s));
+    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
+    grpc_slice_unref(s);
+    return bb;
+}
