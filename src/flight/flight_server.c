@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <grpc/grpc_security.h>
 #include <grpc/support/alloc.h>
+#include <grpc/support/log.h>
 #include <grpc/support/time.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -394,6 +395,12 @@ static void *worker_main(void *arg) {
     return NULL;
 }
 
+/* gRPC's own log lines go through ours, at debug level: every failure that
+   matters to a user is reported by Quiver with its own words. */
+static void grpc_log_to_qv(gpr_log_func_args *a) {
+    QV_DEBUG("grpc %s:%d: %s", a->file ? a->file : "?", a->line, a->message ? a->message : "");
+}
+
 int flight_server_start(eng *e, const flight_options *opts, flight_server **out, int *bound_port, qv_err *err) {
     *out = NULL;
     *bound_port = 0;
@@ -406,6 +413,7 @@ int flight_server_start(eng *e, const flight_options *opts, flight_server **out,
     else
         snprintf(addr, sizeof addr, "%s:%d", host, opts->port);
 
+    gpr_set_log_function(grpc_log_to_qv);
     grpc_init();
     flight_server *s = qv_xcalloc(1, sizeof *s);
     s->e = e;

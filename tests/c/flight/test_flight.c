@@ -1,0 +1,328 @@
+/*
+** Flight transport tests that need neither SQL nor storage: the hand-made
+** FlightData wire code, and a real server answering a real gRPC C client
+** (ping, ListActions, unknown action / method, unimplemented RPCs, a taken
+** port, shutdown). The engine and IPC functions Flight calls are replaced
+** by the small fakes at the bottom, so only src/flight is under test.
+*/
+#include <grpc/grpc_security.h>
+#include <grpc/support/alloc.h>
+#include <grpc/support/time.h>
+
+#include "flight.pb-c.h"
+#include "flight_internal.h"
+#include "qtest.h"
+
+/* ---- wire ---- */
+
+static qv_buffer *bb_bytes(grpc_byte_buffer *bb) {
+    qv_buffer *b = fl_bb_to_buffer(bb);
+    grpc_byte_buffer_destroy(bb);
+    return b;
+}
+
+QTEST(flightdata_roundtrip_zero_copy_body) {
+    qv_buffer *col = qv_buffer_new(10000);
+    for (int i = 0; i < 10000; i++) col->data[i] = (uint8_t)(i * 7);
+    col->size = 10000;
+    ipc_message m;
+    memset(&m, 0, sizeof m);
+    qv_str_init(&m.metadata);
+    qv_str_append(&m.metadata, "METADATA", 8);
+    ipc_piece pieces[3] = {{col->data, 10000, col}, {NULL, 0 + 0, NULL}, {col->data, 16, col}};
+    pieces[1].len = 8; /* padding */
+    m.pieces = pieces;
+    m.npieces = 3;
+    m.body_len = 10000 + 8 + 16;
+    grpc_byte_buffer *bb = fl_flightdata_from_ipc(&m, (const uint8_t *)"md", 2);
+    qv_buffer_unref(col); /* the byte buffer must keep the column alive */
+    qv_buffer *wire = bb_bytes(bb);
+    fl_flightdata fd;
+    qv_err err;
+    QCHECK_EQ(fl_flightdata_parse(wire->data, wire->size, &fd, &err), QV_OK);
+    QCHECK(!fd.has_descriptor);
+    QCHECK_EQ(fd.header_len, 8);
+    QCHECK(memcmp(fd.header, "METADATA", 8) == 0);
+    QCHECK_EQ(fd.app_md_len, 2);
+    QCHECK_EQ(fd.body_len, 10024);
+    for (int i = 0; i < 10000; i++) QCHECK_EQ(fd.body[i], (uint8_t)(i * 7));
+    for (int i = 0; i < 8; i++) QCHECK_EQ(fd.body[10000 + i], 0);
+    QCHECK_EQ(fd.body[10008 + 3], (uint8_t)21);
+    qv_buffer_unref(wire);
+    qv_str_free(&m.metadata);
+}
+
+QTEST(flightdata_parse_rejects_bad_lengths) {
+    fl_flightdata fd;
+    qv_err err;
+    /* field 2, length 100, only 3 bytes follow */
+    const uint8_t trunc[] = {0x12, 100, 1, 2, 3};
+    QCHECK_EQ(fl_flightdata_parse(trunc, sizeof trunc, &fd, &err), QV_EINVAL);
+    QCHECK(strstr(err.msg, "claims more bytes") != NULL);
+    /* a varint that never ends */
+    const uint8_t endless[] = {0x12, 0xff, 0xff, 0xff};
+    QCHECK_EQ(fl_flightdata_parse(endless, sizeof endless, &fd, &err), QV_EINVAL);
+    /* wire type 7 */
+    const uint8_t badwt[] = {0x0f};
+    QCHECK_EQ(fl_flightdata_parse(badwt, sizeof badwt, &fd, &err), QV_EINVAL);
+    /* a huge length that would wrap a pointer */
+    const uint8_t huge[] = {0x12, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f};
+    QCHECK_EQ(fl_flightdata_parse(huge, sizeof huge, &fd, &err), QV_EINVAL);
+    /* empty is a valid (empty) message; unknown fields are skipped */
+    QCHECK_EQ(fl_flightdata_parse(NULL, 0, &fd, &err), QV_OK);
+    const uint8_t unknown[] = {0x20, 5, 0x2a, 1, 9, 0x12, 1, 'x'};
+    QCHECK_EQ(fl_flightdata_parse(unknown, sizeof unknown, &fd, &err), QV_OK);
+    QCHECK_EQ(fd.header_len, 1);
+    /* random garbage never crashes */
+    uint32_t x = 12345;
+    uint8_t junk[256];
+    for (int round = 0; round < 2000; round++) {
+        for (size_t i = 0; i < sizeof junk; i++) {
+            x = x * 1103515245u + 12345u;
+            junk[i] = (uint8_t)(x >> 16);
+        }
+        fl_flightdata_parse(junk, (size_t)(x % sizeof junk), &fd, &err);
+    }
+}
+
+QTEST(status_mapping) {
+    QCHECK_EQ(fl_status_from_qv(QV_EINVAL), GRPC_STATUS_INVALID_ARGUMENT);
+    QCHECK_EQ(fl_status_from_qv(QV_ENOTFOUND), GRPC_STATUS_NOT_FOUND);
+    QCHECK_EQ(fl_status_from_qv(QV_ERESOURCE), GRPC_STATUS_RESOURCE_EXHAUSTED);
+    QCHECK_EQ(fl_status_from_qv(QV_ECANCELLED), GRPC_STATUS_CANCELLED);
+    QCHECK_EQ(fl_status_from_qv(QV_EEXISTS), GRPC_STATUS_ALREADY_EXISTS);
+    QCHECK_EQ(fl_status_from_qv(QV_EUNSUPPORTED), GRPC_STATUS_UNIMPLEMENTED);
+    QCHECK_EQ(fl_status_from_qv(QV_EIO), GRPC_STATUS_INTERNAL);
+    QCHECK_EQ(fl_status_from_qv(QV_ECORRUPT), GRPC_STATUS_INTERNAL);
+}
+
+/* ---- a real server and a gRPC C client ---- */
+
+typedef struct reply {
+    grpc_status_code status;
+    char details[600];
+    int nmsgs;
+    qv_buffer *msgs[16];
+} reply;
+
+static void reply_free(reply *r) {
+    for (int i = 0; i < r->nmsgs; i++) qv_buffer_unref(r->msgs[i]);
+}
+
+static void pluck(grpc_completion_queue *cq, void *tag) {
+    grpc_event ev = grpc_completion_queue_pluck(cq, tag, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    (void)ev;
+}
+
+/* One request message, half-close, read every reply and the status. */
+static void call_rpc(int port, const char *method, const void *req, size_t len, reply *r) {
+    memset(r, 0, sizeof *r);
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%d", port);
+    grpc_channel_credentials *creds = grpc_insecure_credentials_create();
+    grpc_channel *ch = grpc_channel_create(target, creds, NULL);
+    grpc_channel_credentials_release(creds);
+    grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
+    char full[128];
+    snprintf(full, sizeof full, "/arrow.flight.protocol.FlightService/%s", method);
+    grpc_slice ms = grpc_slice_from_copied_string(full);
+    gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_REALTIME), gpr_time_from_seconds(20, GPR_TIMESPAN));
+    grpc_call *call = grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq, ms, NULL, deadline, NULL);
+    grpc_slice_unref(ms);
+    grpc_slice body = grpc_slice_from_copied_buffer(req, len);
+    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&body, 1);
+    grpc_slice_unref(body);
+    grpc_metadata_array md, tmd;
+    grpc_metadata_array_init(&md);
+    grpc_metadata_array_init(&tmd);
+    grpc_op ops[4];
+    memset(ops, 0, sizeof ops);
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[1].op = GRPC_OP_SEND_MESSAGE;
+    ops[1].data.send_message.send_message = bb;
+    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+    ops[3].data.recv_initial_metadata.recv_initial_metadata = &md;
+    grpc_call_start_batch(call, ops, 4, (void *)1, NULL);
+    pluck(cq, (void *)1);
+    grpc_byte_buffer_destroy(bb);
+    for (;;) {
+        grpc_byte_buffer *in = NULL;
+        grpc_op op;
+        memset(&op, 0, sizeof op);
+        op.op = GRPC_OP_RECV_MESSAGE;
+        op.data.recv_message.recv_message = &in;
+        grpc_call_start_batch(call, &op, 1, (void *)2, NULL);
+        pluck(cq, (void *)2);
+        if (!in) break;
+        if (r->nmsgs < 16) r->msgs[r->nmsgs++] = fl_bb_to_buffer(in);
+        grpc_byte_buffer_destroy(in);
+    }
+    grpc_slice details;
+    grpc_op op;
+    memset(&op, 0, sizeof op);
+    op.op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+    op.data.recv_status_on_client.trailing_metadata = &tmd;
+    op.data.recv_status_on_client.status = &r->status;
+    op.data.recv_status_on_client.status_details = &details;
+    grpc_call_start_batch(call, &op, 1, (void *)3, NULL);
+    pluck(cq, (void *)3);
+    char *d = grpc_slice_to_c_string(details);
+    snprintf(r->details, sizeof r->details, "%s", d);
+    gpr_free(d);
+    grpc_slice_unref(details);
+    grpc_metadata_array_destroy(&md);
+    grpc_metadata_array_destroy(&tmd);
+    grpc_call_unref(call);
+    grpc_completion_queue_shutdown(cq);
+    while (grpc_completion_queue_pluck(cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type != GRPC_QUEUE_SHUTDOWN) {
+    }
+    grpc_completion_queue_destroy(cq);
+    grpc_channel_destroy(ch);
+}
+
+static void action(int port, const char *type, const char *body, reply *r) {
+    Arrow__Flight__Protocol__Action a = ARROW__FLIGHT__PROTOCOL__ACTION__INIT;
+    a.type = (char *)type;
+    a.body.data = (uint8_t *)body;
+    a.body.len = strlen(body);
+    uint8_t buf[256];
+    size_t n = arrow__flight__protocol__action__pack(&a, buf);
+    call_rpc(port, "DoAction", buf, n, r);
+}
+
+QTEST(server_actions_and_errors) {
+    grpc_init();
+    flight_options o = {.host = "127.0.0.1", .port = 0, .threads = 2};
+    flight_server *s;
+    int port = 0;
+    qv_err err;
+    QCHECK_EQ(flight_server_start(NULL, &o, &s, &port, &err), QV_OK);
+    QCHECK(port > 0);
+
+    reply r;
+    action(port, "ping", "", &r);
+    QCHECK_EQ(r.status, GRPC_STATUS_OK);
+    QCHECK_EQ(r.nmsgs, 1);
+    Arrow__Flight__Protocol__Result *res =
+        arrow__flight__protocol__result__unpack(NULL, r.msgs[0]->size, r.msgs[0]->data);
+    QCHECK(res && res->body.len == 4 && memcmp(res->body.data, "pong", 4) == 0);
+    arrow__flight__protocol__result__free_unpacked(res, NULL);
+    reply_free(&r);
+
+    action(port, "fly_to_moon", "", &r);
+    QCHECK_EQ(r.status, GRPC_STATUS_INVALID_ARGUMENT);
+    QCHECK(strstr(r.details, "fly_to_moon") && strstr(r.details, "ping") && strstr(r.details, "describe_table"));
+    reply_free(&r);
+
+    action(port, "drop_table", "", &r); /* empty name: refused before the engine is asked */
+    QCHECK_EQ(r.status, GRPC_STATUS_INVALID_ARGUMENT);
+    reply_free(&r);
+
+    call_rpc(port, "ListActions", "", 0, &r);
+    QCHECK_EQ(r.status, GRPC_STATUS_OK);
+    QCHECK_EQ(r.nmsgs, 4);
+    Arrow__Flight__Protocol__ActionType *at =
+        arrow__flight__protocol__action_type__unpack(NULL, r.msgs[0]->size, r.msgs[0]->data);
+    QCHECK(at && strcmp(at->type, "ping") == 0 && at->description[0]);
+    arrow__flight__protocol__action_type__free_unpacked(at, NULL);
+    reply_free(&r);
+
+    call_rpc(port, "DoAction", "\xff\xff\xff", 3, &r); /* not an Action */
+    QCHECK_EQ(r.status, GRPC_STATUS_INVALID_ARGUMENT);
+    reply_free(&r);
+
+    call_rpc(port, "DoExchange", "", 0, &r);
+    QCHECK_EQ(r.status, GRPC_STATUS_UNIMPLEMENTED);
+    QCHECK(strstr(r.details, "DoExchange") != NULL);
+    reply_free(&r);
+    call_rpc(port, "PollFlightInfo", "", 0, &r);
+    QCHECK_EQ(r.status, GRPC_STATUS_UNIMPLEMENTED);
+    reply_free(&r);
+    call_rpc(port, "NoSuchMethod", "", 0, &r);
+    QCHECK_EQ(r.status, GRPC_STATUS_UNIMPLEMENTED);
+    reply_free(&r);
+
+    /* DoPut whose first message is garbage: a clear error, nothing begun */
+    call_rpc(port, "DoPut", "\x12\x64\x01", 3, &r);
+    QCHECK_EQ(r.status, GRPC_STATUS_INVALID_ARGUMENT);
+    reply_free(&r);
+    /* DoPut that ends before any schema */
+    call_rpc(port, "DoPut", "", 0, &r);
+    QCHECK_EQ(r.status, GRPC_STATUS_INVALID_ARGUMENT);
+    QCHECK(strstr(r.details, "descriptor") || strstr(r.details, "schema"));
+    reply_free(&r);
+
+    Arrow__Flight__Protocol__HandshakeRequest hr = ARROW__FLIGHT__PROTOCOL__HANDSHAKE_REQUEST__INIT;
+    hr.protocol_version = 7;
+    uint8_t hb[32];
+    size_t hn = arrow__flight__protocol__handshake_request__pack(&hr, hb);
+    call_rpc(port, "Handshake", hb, hn, &r);
+    QCHECK_EQ(r.status, GRPC_STATUS_OK);
+    QCHECK_EQ(r.nmsgs, 1);
+    reply_free(&r);
+
+    /* The same port again: refused with QV_EIO and a message. */
+    flight_server *s2 = NULL;
+    int port2 = 0;
+    o.port = port;
+    QCHECK_EQ(flight_server_start(NULL, &o, &s2, &port2, &err), QV_EIO);
+    QCHECK(strstr(err.msg, "cannot listen") != NULL);
+    QCHECK(s2 == NULL);
+
+    /* still serving after all that */
+    action(port, "ping", "", &r);
+    QCHECK_EQ(r.status, GRPC_STATUS_OK);
+    reply_free(&r);
+
+    flight_server_shutdown(s, 1000);
+    flight_server_free(s);
+    grpc_shutdown();
+}
+
+/* ---- fakes for what Flight calls in engine and ipc ---- */
+
+static eng_metrics fake_metrics;
+eng_metrics *eng_get_metrics(eng *e) { (void)e; return &fake_metrics; }
+#define NO_ENGINE(...) return qv_err_set(err, QV_EUNSUPPORTED, "no engine in this test")
+int eng_query_open(eng *e, const char *sql, size_t len, eng_query **out, qv_err *err) {
+    (void)e; (void)sql; (void)len; *out = NULL; NO_ENGINE();
+}
+const qv_schema *eng_query_schema(const eng_query *q) { (void)q; return NULL; }
+int64_t eng_query_total_rows(const eng_query *q) { (void)q; return -1; }
+int64_t eng_query_total_bytes(const eng_query *q) { (void)q; return -1; }
+int eng_query_next(eng_query *q, qv_batch *out, bool *eos, qv_err *err) { (void)q; (void)out; *eos = true; NO_ENGINE(); }
+void eng_query_cancel(eng_query *q) { (void)q; }
+void eng_query_close(eng_query *q) { (void)q; }
+int eng_put_begin(eng *e, const char *table, const qv_schema *schema, eng_put **out, qv_err *err) {
+    (void)e; (void)table; (void)schema; *out = NULL; NO_ENGINE();
+}
+int eng_put_batch(eng_put *p, const qv_batch *b, qv_err *err) { (void)p; (void)b; NO_ENGINE(); }
+int eng_put_commit(eng_put *p, int64_t *rows, qv_err *err) { (void)p; *rows = 0; NO_ENGINE(); }
+void eng_put_abort(eng_put *p) { (void)p; }
+int eng_tables(eng *e, st_table_info **out, int *n, qv_err *err) { (void)e; *out = NULL; *n = 0; (void)err; return 0; }
+void st_table_info_free_all(st_table_info *infos, int n) { (void)infos; (void)n; }
+int eng_drop_table(eng *e, const char *name, qv_err *err) { (void)e; (void)name; NO_ENGINE(); }
+int eng_describe_table(eng *e, const char *name, qv_str *json, qv_err *err) { (void)e; (void)name; (void)json; NO_ENGINE(); }
+void eng_health_json(eng *e, qv_str *out) { (void)e; qv_str_append(out, "{\"status\":\"ok\"}", 15); }
+
+int ipc_schema_to_bytes(const qv_schema *schema, const ipc_write_options *opts, qv_str *out, qv_err *err) {
+    (void)schema; (void)opts; (void)out; NO_ENGINE();
+}
+int ipc_encoder_new(const qv_schema *schema, const ipc_write_options *opts, ipc_encoder **out, qv_err *err) {
+    (void)schema; (void)opts; *out = NULL; NO_ENGINE();
+}
+void ipc_encoder_free(ipc_encoder *e) { (void)e; }
+int ipc_encoder_schema(ipc_encoder *e, ipc_message *out, qv_err *err) { (void)e; (void)out; NO_ENGINE(); }
+int ipc_encoder_batch(ipc_encoder *e, const qv_batch *b, ipc_message *out, int *nout, qv_err *err) {
+    (void)e; (void)b; (void)out; *nout = 0; NO_ENGINE();
+}
+void ipc_message_init(ipc_message *m) { memset(m, 0, sizeof *m); qv_str_init(&m->metadata); }
+void ipc_message_free(ipc_message *m) { qv_str_free(&m->metadata); }
+void ipc_decoder_new(const ipc_read_options *opts, ipc_decoder **out) { (void)opts; *out = NULL; }
+void ipc_decoder_free(ipc_decoder *d) { (void)d; }
+int ipc_decoder_message(ipc_decoder *d, const uint8_t *metadata, size_t metadata_len, qv_buffer *body,
+                        ipc_event *ev, qv_batch *batch, qv_err *err) {
+    (void)d; (void)metadata; (void)metadata_len; (void)body; (void)batch; *ev = IPC_EV_NONE; NO_ENGINE();
+}
+const qv_schema *ipc_decoder_schema(const ipc_decoder *d) { (void)d; return NULL; }
