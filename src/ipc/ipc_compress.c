@@ -1,0 +1,89 @@
+/* Body buffer compression: LZ4 frame and Zstandard, as Arrow IPC uses them. */
+#include "ipc_int.h"
+
+#include <lz4frame.h>
+#include <string.h>
+#include <zstd.h>
+
+int ipc_compress(ipc_compression c, const uint8_t *p, size_t n, qv_buffer **out, qv_err *err) {
+    *out = NULL;
+    size_t bound = c == IPC_COMPRESS_LZ4 ? LZ4F_compressFrameBound(n, NULL) : ZSTD_compressBound(n);
+    qv_buffer *b = qv_buffer_new(qv_pad8(bound + 8));
+    size_t got;
+    if (c == IPC_COMPRESS_LZ4) {
+        got = LZ4F_compressFrame(b->data + 8, bound, p, n, NULL);
+        if (LZ4F_isError(got)) {
+            qv_buffer_unref(b);
+            return qv_err_set(err, QV_EINTERNAL, "lz4 compression failed: %s", LZ4F_getErrorName(got));
+        }
+    } else {
+        got = ZSTD_compress(b->data + 8, bound, p, n, 1);
+        if (ZSTD_isError(got)) {
+            qv_buffer_unref(b);
+            return qv_err_set(err, QV_EINTERNAL, "zstd compression failed: %s", ZSTD_getErrorName(got));
+        }
+    }
+    if (got >= n) { /* the raw bytes are smaller: caller sends them with -1 */
+        qv_buffer_unref(b);
+        return QV_OK;
+    }
+    int64_t raw = (int64_t)n;
+    memcpy(b->data, &raw, 8);
+    b->size = got + 8;
+    *out = b;
+    return QV_OK;
+}
+
+static int lz4_decompress(const uint8_t *p, size_t n, uint8_t *dst, size_t expect, qv_err *err) {
+    LZ4F_dctx *ctx;
+    if (LZ4F_isError(LZ4F_createDecompressionContext(&ctx, LZ4F_VERSION)))
+        return qv_err_set(err, QV_EINTERNAL, "lz4: cannot create a decompression context");
+    size_t in = 0, outpos = 0;
+    int rc = QV_OK;
+    for (;;) {
+        size_t src_size = n - in, dst_size = expect - outpos;
+        size_t hint = LZ4F_decompress(ctx, dst + outpos, &dst_size, p + in, &src_size, NULL);
+        if (LZ4F_isError(hint)) {
+            rc = qv_err_set(err, QV_ECORRUPT, "lz4 frame is corrupt: %s", LZ4F_getErrorName(hint));
+            break;
+        }
+        in += src_size;
+        outpos += dst_size;
+        if (hint == 0) break; /* frame complete */
+        if (src_size == 0 && dst_size == 0) {
+            rc = qv_err_set(err, QV_ECORRUPT,
+                            "lz4 frame is truncated or larger than its declared %zu bytes", expect);
+            break;
+        }
+    }
+    LZ4F_freeDecompressionContext(ctx);
+    if (!rc && (outpos != expect || in != n))
+        rc = qv_err_set(err, QV_ECORRUPT, "lz4 frame decompressed to %zu bytes, %zu declared", outpos,
+                        expect);
+    return rc;
+}
+
+int ipc_decompress(int codec, const uint8_t *p, size_t n, int64_t expect, qv_buffer **out,
+                   qv_err *err) {
+    *out = NULL;
+    if (expect < 0) return qv_err_set(err, QV_ECORRUPT, "negative uncompressed length %lld", (long long)expect);
+    qv_buffer *b = qv_buffer_new(qv_pad8((size_t)expect + 1));
+    int rc = QV_OK;
+    if (codec == CODEC_LZ4_FRAME) {
+        rc = lz4_decompress(p, n, b->data, (size_t)expect, err);
+    } else {
+        size_t got = ZSTD_decompress(b->data, (size_t)expect, p, n);
+        if (ZSTD_isError(got))
+            rc = qv_err_set(err, QV_ECORRUPT, "zstd data is corrupt: %s", ZSTD_getErrorName(got));
+        else if (got != (size_t)expect)
+            rc = qv_err_set(err, QV_ECORRUPT, "zstd data decompressed to %zu bytes, %lld declared",
+                            got, (long long)expect);
+    }
+    if (rc) {
+        qv_buffer_unref(b);
+        return rc;
+    }
+    b->size = (size_t)expect;
+    *out = b;
+    return QV_OK;
+}
