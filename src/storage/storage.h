@@ -67,6 +67,9 @@ typedef struct st_db_stats {
     int64_t wal_bytes, wal_syncs, commits, checkpoints;
 } st_db_stats;
 void st_db_get_stats(st_db *db, st_db_stats *out);
+/* Checkpoint automatically once the current WAL file exceeds this many bytes
+   (default 64 MiB; <= 0 restores the default). */
+void st_db_set_checkpoint_bytes(st_db *db, int64_t bytes);
 
 /* ---- reading ---- */
 typedef struct st_stats {

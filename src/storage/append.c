@@ -1,0 +1,93 @@
+/*
+** Appends: begin (take the table's single writer slot), stage batches,
+** commit (WAL, then copy into row groups and publish) or abort.
+** States of st_append: staging -> (commit | abort) -> freed. The st_append
+** owns a table ref, the writer slot (t->appending) and its staged batches,
+** which hold refs on the caller's buffers (no copy until commit).
+*/
+#include "st_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int st_append_begin(st_table *t, st_append **out, qv_err *err) {
+    *out = NULL;
+    if (atomic_load(&t->dropped))
+        return qv_err_set(err, QV_ENOTFOUND, "table %s was dropped", t->name);
+    pthread_mutex_lock(&t->append_mu);
+    while (t->appending) pthread_cond_wait(&t->append_cv, &t->append_mu);
+    t->appending = true;
+    pthread_mutex_unlock(&t->append_mu);
+    st_append *a = qv_xcalloc(1, sizeof *a);
+    atomic_fetch_add(&t->refs, 1);
+    a->t = t;
+    *out = a;
+    return QV_OK;
+}
+
+static void append_free(st_append *a) {
+    st_table *t = a->t;
+    for (int i = 0; i < a->nb; i++) qv_batch_free(&a->batches[i]);
+    free(a->batches);
+    free(a);
+    pthread_mutex_lock(&t->append_mu);
+    t->appending = false;
+    pthread_cond_signal(&t->append_cv);
+    pthread_mutex_unlock(&t->append_mu);
+    st_table_unref(t);
+}
+
+int st_append_batch(st_append *a, const qv_batch *b, qv_err *err) {
+    if (!b) return qv_err_set(err, QV_EINVAL, "no batch");
+    if (st_check_batch(a->t, b, err)) return err->code;
+    if (b->nrows == 0) return QV_OK;
+    if (a->nb == a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 4;
+        a->batches = qv_xrealloc(a->batches, sizeof(qv_batch) * (size_t)a->cap);
+    }
+    qv_batch_copy_ref(&a->batches[a->nb++], b);
+    a->rows += b->nrows;
+    return QV_OK;
+}
+
+void st_append_abort(st_append *a) {
+    if (a) append_free(a);
+}
+
+int st_append_commit(st_append *a, int64_t *rows_committed, qv_err *err) {
+    st_table *t = a->t;
+    st_db *db = t->db;
+    int rc = QV_OK;
+    if (rows_committed) *rows_committed = 0;
+    if (a->rows == 0) {
+        append_free(a);
+        return QV_OK;
+    }
+    qv_str rec;
+    qv_str_init(&rec);
+    if (!db->in_memory) {
+        st_put_u64(&rec, t->id);
+        st_put_u32(&rec, (uint32_t)a->nb);
+        for (int i = 0; i < a->nb; i++) st_encode_batch(&rec, &a->batches[i]);
+    }
+    pthread_mutex_lock(&t->commit_mu);
+    if (atomic_load(&t->dropped)) {
+        rc = qv_err_set(err, QV_ENOTFOUND, "table %s was dropped", t->name);
+    } else if (!db->in_memory) {
+        rc = st_wal_log(db, ST_REC_COMMIT, &rec, err);
+        if (rc) qv_err_prefix(err, "commit to table %s", t->name);
+    }
+    if (rc == QV_OK) {
+        for (int i = 0; i < a->nb; i++) st_apply_batch(t, &a->batches[i]);
+        st_publish(t);
+        atomic_fetch_add(&db->st_commits, 1);
+        if (rows_committed) *rows_committed = a->rows;
+    }
+    pthread_mutex_unlock(&t->commit_mu);
+    qv_str_free(&rec);
+    atomic_fetch_add(&db->refs, 1); /* t (and its db ref) may go with a */
+    append_free(a);
+    if (rc == QV_OK && !db->in_memory) st_maybe_checkpoint(db);
+    st_db_unref(db);
+    return rc;
+}
