@@ -217,17 +217,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (*upload_size) {
-        if ((int64_t)(r->body.len + *upload_size) > s->max_body) {
+        /* Over the limit without a declared length: keep reading and drop
+           the rest, and answer at the end, so the client is not reset while
+           it still sends and does see the 413. */
+        if (r->too_large || (int64_t)(r->body.len + *upload_size) > s->max_body) {
             r->too_large = true;
-            *upload_size = 0;
-            char msg[120];
-            snprintf(msg, sizeof msg, "request body is over the limit of %lld bytes (--max-body-bytes)",
-                     (long long)s->max_body);
-            return http_send_error(c, r, 413, msg);
+            qv_str_free(&r->body);
+        } else {
+            qv_str_append(&r->body, upload, *upload_size);
         }
-        qv_str_append(&r->body, upload, *upload_size);
         *upload_size = 0;
         return MHD_YES;
+    }
+    if (r->too_large) {
+        char msg[120];
+        snprintf(msg, sizeof msg, "request body is over the limit of %lld bytes (--max-body-bytes)",
+                 (long long)s->max_body);
+        return http_send_error(c, r, 413, msg);
     }
     return dispatch(s, c, r, url, method);
 }
