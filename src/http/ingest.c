@@ -211,6 +211,7 @@ static int flush(text_load *t, int64_t nrows, qv_err *err) {
     for (int i = 0; i < t->ncols; i++) {
         qv_array_free(&b.cols[i]);
         qv_builder_finish(&t->cols[i].b, &b.cols[i]);
+        qv_builder_free(&t->cols[i].b); /* finish leaves a small fresh builder; size it for a chunk */
         qv_builder_init(&t->cols[i].b, t->cols[i].type == QV_T_SYMBOL ? QV_T_STRING : t->cols[i].type, CHUNK);
     }
     b.nrows = nrows;

@@ -84,6 +84,8 @@ int eng_query_next(eng_query *q, qv_batch *out, bool *eos, qv_err *err) {
     qv_array_free(&out->cols[1]);
     qv_builder_finish(&bx, &out->cols[0]);
     qv_builder_finish(&bs, &out->cols[1]);
+    qv_builder_free(&bx);
+    qv_builder_free(&bs);
     out->nrows = n;
     q->done += n;
     *eos = false;

@@ -133,7 +133,11 @@ static void make_batch(qv_batch *b) {
     qv_builder_append_i64(&bl[3], 1);
     qv_builder_append_bool(&bl[4], true);
     for (int i = 0; i < 5; i++) qv_builder_append_null(&bl[i]);
-    for (int i = 0; i < 5; i++) qv_builder_finish(&bl[i], &b->cols[i]);
+    for (int i = 0; i < 5; i++) {
+        qv_array_free(&b->cols[i]);
+        qv_builder_finish(&bl[i], &b->cols[i]);
+        qv_builder_free(&bl[i]);
+    }
     b->nrows = 2;
 }
 
@@ -272,6 +276,7 @@ QTEST(cell_append) {
     QCHECK_OK(http_cell_append(&b, QV_T_INT32, true, &nul, 3, "x", &err), &err);
     qv_array a;
     qv_builder_finish(&b, &a);
+    qv_builder_free(&b);
     QCHECK_EQ(a.length, 2);
     QCHECK_EQ(qv_array_get_i32(&a, 0), 42);
     QCHECK(!qv_array_is_valid(&a, 1));
@@ -284,6 +289,7 @@ QTEST(cell_append) {
     QCHECK_OK(http_cell_append(&b, QV_T_TIMESTAMP, true, &t2, 1, "ts", &err), &err);
     QCHECK_EQ(http_cell_append(&b, QV_T_TIMESTAMP, true, &t3, 9, "ts", &err), QV_EINVAL);
     qv_builder_finish(&b, &a);
+    qv_builder_free(&b);
     QCHECK_EQ(qv_array_get_i64(&a, 0), 1000000000LL);
     QCHECK_EQ(qv_array_get_i64(&a, 1), 5);
     qv_array_free(&a);
