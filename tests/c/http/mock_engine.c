@@ -3,7 +3,7 @@
 ** INT64 column x = 0..N-1 plus a STRING column, in batches of 1000),
 ** "fail" (bad SQL), "midfail N" (fails after N rows), "slow" (endless,
 ** 1 ms per batch, until cancelled). Ingest keeps a row count per table.
-** Only what src/http calls is here; ipc entry points refuse.
+** Only what src/http calls is here.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +11,6 @@
 #include <time.h>
 
 #include "engine/engine.h"
-#include "ipc/ipc.h"
 #include "mock_engine.h"
 
 const double eng_latency_bounds[12] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0};
@@ -168,23 +167,3 @@ void eng_storage_stats(eng *e, st_db_stats *out) {
 }
 int64_t eng_uptime_s(const eng *e) { (void)e; return 1; }
 
-/* ipc: not in this test */
-int ipc_encoder_new(const qv_schema *schema, const ipc_write_options *opts, ipc_encoder **out, qv_err *err) {
-    (void)schema, (void)opts, (void)out;
-    return qv_err_set(err, QV_EUNSUPPORTED, "no ipc in the mock");
-}
-void ipc_encoder_free(ipc_encoder *e) { (void)e; }
-int ipc_encoder_schema(ipc_encoder *e, ipc_message *out, qv_err *err) { (void)e, (void)out; return qv_err_set(err, QV_EUNSUPPORTED, "x"); }
-int ipc_encoder_batch(ipc_encoder *e, const qv_batch *b, ipc_message *out, int *nout, qv_err *err) {
-    (void)e, (void)b, (void)out, (void)nout;
-    return qv_err_set(err, QV_EUNSUPPORTED, "x");
-}
-void ipc_message_write_stream(const ipc_message *m, qv_str *out) { (void)m, (void)out; }
-void ipc_message_free(ipc_message *m) { (void)m; }
-void ipc_write_eos(qv_str *out) { qv_str_append(out, "\xff\xff\xff\xff\0\0\0\0", 8); }
-int ipc_stream_decode(const ipc_read_options *opts, qv_buffer *bytes,
-                      int (*on_batch)(void *ctx, const qv_batch *b, qv_err *err), void *ctx, qv_schema *schema,
-                      qv_err *err) {
-    (void)opts, (void)bytes, (void)on_batch, (void)ctx, (void)schema;
-    return qv_err_set(err, QV_ECORRUPT, "not an Arrow IPC stream (mock)");
-}

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "http/http.h"
+#include "ipc/ipc.h"
 #include "mock_engine.h"
 
 static http_server *srv;
@@ -320,4 +321,48 @@ QTEST(port_in_use_and_shutdown) {
     srv = NULL;
     close(fd);
     QCHECK_EQ(atomic_load(&mock_open_queries), 0);
+}
+
+static int count_rows(void *ctx, const qv_batch *b, qv_err *err) {
+    (void)err;
+    int64_t *n = ctx;
+    for (int64_t i = 0; i < b->nrows; i++)
+        if (qv_array_get_i64(&b->cols[0], i) != *n + i) return qv_err_set(err, QV_EINVAL, "row %lld wrong", (long long)(*n + i));
+    *n += b->nrows;
+    return QV_OK;
+}
+
+QTEST(arrow_out_and_in) {
+    resp r;
+    get("/?query=rows%202500&format=Arrow", &r);
+    QCHECK_EQ(r.status, 200);
+    QCHECK(r.complete);
+    QCHECK(strstr(r.head.data, "application/vnd.apache.arrow.stream") != NULL);
+    qv_buffer *buf = qv_buffer_new(r.body.len);
+    memcpy(buf->data, r.body.data, r.body.len);
+    buf->size = r.body.len;
+    int64_t n = 0;
+    qv_schema s;
+    qv_schema_init(&s);
+    qv_err err;
+    ipc_read_options ro = {0};
+    QCHECK_OK(ipc_stream_decode(&ro, buf, count_rows, &n, &s, &err), &err);
+    QCHECK_EQ(n, 2500);
+    QCHECK_EQ(s.nfields, 2);
+    QCHECK_STR(s.fields[1].name, "s");
+    qv_schema_free(&s);
+    /* the same bytes back in through /ingest */
+    qv_str q;
+    qv_str_init(&q);
+    qv_str_appendf(&q, "POST /ingest?table=arr HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                   "Content-Type: application/vnd.apache.arrow.stream\r\nContent-Length: %zu\r\n\r\n", r.body.len);
+    qv_str_append(&q, r.body.data, r.body.len);
+    resp r2;
+    roundtrip(q.data, q.len, &r2);
+    qv_str_free(&q);
+    QCHECK_EQ(r2.status, 200);
+    QCHECK_STR(r2.body.data, "{\"table\":\"arr\",\"rows\":2500,\"format\":\"arrow\"}\n");
+    qv_buffer_unref(buf);
+    resp_free(&r);
+    resp_free(&r2);
 }
