@@ -4,6 +4,11 @@
 #include "qtest.h"
 #include "st_test_util.h"
 
+/* Recovery warnings are expected by the hundreds here; QTEST_VERBOSE shows them. */
+__attribute__((constructor)) static void quiet_logs(void) {
+    if (!getenv("QTEST_VERBOSE")) qv_log_set_level(QV_LOG_ERROR);
+}
+
 static st_db *mem_db(int64_t rg) {
     st_options o = {.in_memory = true, .rowgroup_rows = rg};
     st_db *db = NULL;
