@@ -230,7 +230,7 @@ static int list_wals(st_db *db, wal_list *out, qv_err *err) {
         }
     }
     closedir(d);
-    qsort(out->seqs, (size_t)out->n, sizeof(uint64_t), cmp_u64);
+    if (out->n > 1) qsort(out->seqs, (size_t)out->n, sizeof(uint64_t), cmp_u64);
     return QV_OK;
 }
 
