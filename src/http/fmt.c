@@ -322,6 +322,7 @@ void http_writer_init(http_writer *w, http_format fmt, const qv_schema *schema) 
     w->ncols = schema->nfields;
     w->types = qv_xcalloc((size_t)w->ncols + 1, sizeof *w->types);
     w->keys = qv_xcalloc((size_t)w->ncols + 1, sizeof *w->keys);
+    w->keylens = qv_xcalloc((size_t)w->ncols + 1, sizeof *w->keylens);
     for (int i = 0; i < w->ncols; i++) {
         const qv_field *f = &schema->fields[i];
         w->types[i] = f->type;
@@ -335,6 +336,7 @@ void http_writer_init(http_writer *w, http_format fmt, const qv_schema *schema) 
         } else {
             csv_quote(&k, f->name, strlen(f->name), false);
         }
+        w->keylens[i] = k.len;
         w->keys[i] = qv_str_steal(&k);
     }
 }
@@ -342,6 +344,7 @@ void http_writer_init(http_writer *w, http_format fmt, const qv_schema *schema) 
 void http_writer_free(http_writer *w) {
     for (int i = 0; i < w->ncols; i++) free(w->keys[i]);
     free(w->keys);
+    free(w->keylens);
     free(w->types);
     memset(w, 0, sizeof *w);
 }
@@ -364,7 +367,7 @@ void http_writer_begin(http_writer *w, const qv_schema *schema, qv_str *out) {
     case HF_TSVWITHNAMES:
         for (int i = 0; i < w->ncols; i++) {
             if (i) qv_str_appendc(out, w->fmt == HF_CSVWITHNAMES ? ',' : '\t');
-            qv_str_append(out, w->keys[i], strlen(w->keys[i]));
+            qv_str_append(out, w->keys[i], w->keylens[i]);
         }
         qv_str_appendc(out, '\n');
         break;
@@ -454,7 +457,7 @@ void http_writer_rows(http_writer *w, const qv_batch *b, int64_t from, int64_t t
             qv_str_appendc(out, '{');
             for (int c = 0; c < nc; c++) {
                 if (c) qv_str_appendc(out, ',');
-                qv_str_append(out, w->keys[c], strlen(w->keys[c]));
+                qv_str_append(out, w->keys[c], w->keylens[c]);
                 json_value(out, w->types[c], &b->cols[c], r);
             }
             qv_str_appendc(out, '}');

@@ -55,6 +55,7 @@ typedef struct http_writer {
     int ncols;
     qv_type *types;
     char **keys;       /* JSON: "name": ; CSV: quoted name */
+    size_t *keylens;
     int64_t rows;
 } http_writer;
 

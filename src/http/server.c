@@ -252,7 +252,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     http_server *s = cls;
     http_req *r = *con_cls;
     if (!r) return;
-    atomic_fetch_add(&s->requests[r->route][code_index(r->status ? r->status : 500)], 1);
+    atomic_fetch_add(&s->requests[r->route][code_index(r->status)], 1); /* 0: never answered */
     qv_str_free(&r->body);
     free(r);
     *con_cls = NULL;
