@@ -1,0 +1,445 @@
+/* Hash aggregation. Group keys are encoded into byte strings (null flag +
+   fixed 8 bytes, or length + bytes for strings) kept in one growing buffer;
+   an open-addressing table maps key hashes to dense group ids; aggregate
+   states are arrays indexed by group id. The operator consumes its whole
+   input on the first next(), then emits groups in first-seen order. */
+#include "sql_int.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct agg_state {
+    int64_t cnt;
+    __int128 isum;
+    double fsum, mean, m2;
+    value v;     /* min/max/first/last */
+    bool set;
+    bool vnull;  /* first/last: the kept value is NULL */
+} agg_state;
+
+typedef struct htab {
+    uint64_t *hash;
+    int32_t *gid;   /* -1 empty */
+    int64_t cap, n;
+} htab;
+
+typedef struct agg_op {
+    op base;
+    op *child;
+    int nkeys, naggs;
+    bexpr **keys;
+    agg_spec *aggs;
+    htab ht;
+    qv_str keybuf;          /* all group keys, back to back */
+    int64_t *keyoff;        /* per group: offset in keybuf; keyoff[ngroups] = end */
+    int64_t ngroups, gcap, kcap;
+    agg_state **st;         /* per aggregate: states by group */
+    htab *dht;              /* per DISTINCT aggregate: seen (group, value) */
+    qv_str *dkeys;
+    int64_t **dkeyoff;
+    int64_t *dn, *dcap;
+    bool consumed;
+    int64_t emitted;
+    int64_t charged;
+    chunk out;
+    char *strings;          /* min/max/first/last strings live in here */
+    qv_str strheap;
+} agg_op;
+
+static void ht_init(htab *h) {
+    h->cap = 1024;
+    h->n = 0;
+    h->hash = qv_xmalloc(sizeof(uint64_t) * (size_t)h->cap);
+    h->gid = qv_xmalloc(sizeof(int32_t) * (size_t)h->cap);
+    memset(h->gid, 0xff, sizeof(int32_t) * (size_t)h->cap);
+}
+static void ht_free(htab *h) {
+    free(h->hash);
+    free(h->gid);
+}
+static void ht_grow(htab *h) {
+    htab nh;
+    nh.cap = h->cap * 2;
+    nh.n = h->n;
+    nh.hash = qv_xmalloc(sizeof(uint64_t) * (size_t)nh.cap);
+    nh.gid = qv_xmalloc(sizeof(int32_t) * (size_t)nh.cap);
+    memset(nh.gid, 0xff, sizeof(int32_t) * (size_t)nh.cap);
+    for (int64_t i = 0; i < h->cap; i++) {
+        if (h->gid[i] < 0) continue;
+        int64_t j = (int64_t)(h->hash[i] & (uint64_t)(nh.cap - 1));
+        while (nh.gid[j] >= 0) j = (j + 1) & (nh.cap - 1);
+        nh.gid[j] = h->gid[i];
+        nh.hash[j] = h->hash[i];
+    }
+    ht_free(h);
+    *h = nh;
+}
+
+/* Find or insert key; *isnew set when inserted. keys/offs hold the stored keys. */
+static int32_t ht_find(htab *h, uint64_t hv, const char *key, size_t klen, qv_str *keys, int64_t **offs,
+                       int64_t *n, int64_t *cap, bool *isnew) {
+    if (h->n * 2 >= h->cap) ht_grow(h);
+    int64_t j = (int64_t)(hv & (uint64_t)(h->cap - 1));
+    while (h->gid[j] >= 0) {
+        if (h->hash[j] == hv) {
+            int32_t g = h->gid[j];
+            int64_t o = (*offs)[g], l = (*offs)[g + 1] - o;
+            if ((size_t)l == klen && !memcmp(keys->data + o, key, klen)) {
+                *isnew = false;
+                return g;
+            }
+        }
+        j = (j + 1) & (h->cap - 1);
+    }
+    if (*n + 2 > *cap) {
+        *cap = *cap ? *cap * 2 : 1024;
+        *offs = qv_xrealloc(*offs, sizeof(int64_t) * (size_t)*cap);
+        if (*n == 0) (*offs)[0] = 0;
+    }
+    int32_t g = (int32_t)*n;
+    if (*n == 0) (*offs)[0] = (int64_t)keys->len;
+    qv_str_append(keys, key, klen);
+    (*offs)[g + 1] = (int64_t)keys->len;
+    (*n)++;
+    h->gid[j] = g;
+    h->hash[j] = hv;
+    h->n++;
+    *isnew = true;
+    return g;
+}
+
+static void encode(qv_str *k, const vec *v, int row) {
+    if (vec_null(v, row)) {
+        qv_str_appendc(k, 1);
+        return;
+    }
+    qv_str_appendc(k, 0);
+    switch (type_pc(v->type)) {
+    case PC_I: qv_str_append(k, &v->i[row], 8); break;
+    case PC_F: {
+        double d = v->f[row];
+        if (d == 0) d = 0; /* -0.0 and 0.0 are one group */
+        if (isnan(d)) d = NAN;
+        qv_str_append(k, &d, 8);
+        break;
+    }
+    case PC_S:
+        qv_str_append(k, &v->s[row].n, 4);
+        qv_str_append(k, v->s[row].p, (size_t)v->s[row].n);
+        break;
+    }
+}
+
+static const char *decode(const char *p, vec *v, int row) {
+    if (*p++) {
+        vec_set_null(v, row);
+        if (type_pc(v->type) == PC_S) v->s[row] = (sv){"", 0};
+        return p;
+    }
+    switch (type_pc(v->type)) {
+    case PC_I: memcpy(&v->i[row], p, 8); return p + 8;
+    case PC_F: memcpy(&v->f[row], p, 8); return p + 8;
+    case PC_S: {
+        int32_t n;
+        memcpy(&n, p, 4);
+        v->s[row] = (sv){p + 4, n}; /* points into keybuf, which outlives the chunk */
+        return p + 4 + n;
+    }
+    }
+    return p;
+}
+
+static int grow_states(agg_op *a, qv_err *err) {
+    if (a->ngroups <= a->gcap) return 0;
+    int64_t nc = a->gcap ? a->gcap * 2 : 1024;
+    while (nc < a->ngroups) nc *= 2;
+    int64_t add = (nc - a->gcap) * (int64_t)(sizeof(agg_state) * (size_t)a->naggs + 32);
+    a->charged += add;
+    if (qstate_charge(a->base.qs, add, err)) return err->code;
+    for (int i = 0; i < a->naggs; i++) {
+        a->st[i] = qv_xrealloc(a->st[i], sizeof(agg_state) * (size_t)nc);
+        memset(a->st[i] + a->gcap, 0, sizeof(agg_state) * (size_t)(nc - a->gcap));
+    }
+    a->gcap = nc;
+    return 0;
+}
+
+static const char *keep_str(agg_op *a, sv s) {
+    /* strings kept by min/max/first/last: copied into blocks that never move */
+    char *p = qv_xmalloc((size_t)s.n + sizeof(char *) + 1);
+    memcpy(p, &a->strings, sizeof(char *));
+    a->strings = p;
+    memcpy(p + sizeof(char *), s.p, (size_t)s.n);
+    return p + sizeof(char *);
+}
+
+static int update(agg_op *a, int ai, agg_state *s, const vec *v, int k, qv_err *err) {
+    agg_spec *sp = &a->aggs[ai];
+    if (sp->fn == AG_COUNT_STAR) { s->cnt++; return 0; }
+    bool isnull = vec_null(v, k);
+    if (sp->fn == AG_FIRST || sp->fn == AG_LAST) {
+        if (sp->fn == AG_FIRST && s->set) return 0;
+        s->set = true;
+        s->vnull = isnull;
+        if (isnull) return 0;
+        phys_class pc = type_pc(sp->type);
+        if (pc == PC_I) s->v.i = v->i[k];
+        else if (pc == PC_F) s->v.f = v->f[k];
+        else { s->v.s.p = keep_str(a, v->s[k]); s->v.s.n = v->s[k].n; }
+        return 0;
+    }
+    if (isnull) return 0;
+    s->cnt++;
+    switch (sp->fn) {
+    case AG_COUNT: break;
+    case AG_SUM:
+        if (sp->type == QV_T_INT64) {
+            int64_t r;
+            if (__builtin_add_overflow((int64_t)s->isum, v->i[k], &r))
+                return qv_err_set(err, QV_EINVAL, "integer overflow in sum(): the result does not fit in INT64");
+            s->isum = r;
+        } else s->fsum += v->f[k];
+        break;
+    case AG_AVG:
+        s->fsum += v->f[k];
+        break;
+    case AG_STDDEV: case AG_VARIANCE: case AG_STDDEV_POP: case AG_VAR_POP: {
+        double x = v->f[k];
+        double d = x - s->mean;
+        s->mean += d / (double)s->cnt;
+        s->m2 += d * (x - s->mean);
+        break;
+    }
+    case AG_MIN: case AG_MAX: {
+        phys_class pc = type_pc(sp->type);
+        value x = {0};
+        if (pc == PC_I) x.i = v->i[k];
+        else if (pc == PC_F) x.f = v->f[k];
+        else x.s = v->s[k];
+        if (s->set) {
+            int c = value_cmp(pc, &x, &s->v);
+            if (sp->fn == AG_MIN ? c >= 0 : c <= 0) break;
+        }
+        if (pc == PC_S) { x.s.p = keep_str(a, x.s); }
+        s->v = x;
+        s->set = true;
+        break;
+    }
+    default: break;
+    }
+    return 0;
+}
+
+static int consume(agg_op *a, qv_err *err) {
+    vec *kv = qv_xcalloc((size_t)(a->nkeys ? a->nkeys : 1), sizeof(vec));
+    vec *av = qv_xcalloc((size_t)(a->naggs ? a->naggs : 1), sizeof(vec));
+    int32_t *gids = qv_xmalloc(sizeof(int32_t) * CHUNK);
+    qv_str key;
+    qv_str_init(&key);
+    int rc = 0;
+    if (a->nkeys == 0) {
+        a->ngroups = 1;
+        if ((rc = grow_states(a, err))) goto out;
+    }
+    for (;;) {
+        chunk *c;
+        if ((rc = a->child->next(a->child, &c, err))) break;
+        if (!c) break;
+        if ((rc = qstate_check(a->base.qs, err))) break;
+        int m = chunk_active(c);
+        for (int i = 0; i < a->nkeys && !rc; i++) rc = expr_eval(a->keys[i], c, &kv[i], err);
+        for (int i = 0; i < a->naggs && !rc; i++)
+            if (a->aggs[i].arg) rc = expr_eval(a->aggs[i].arg, c, &av[i], err);
+        if (rc) break;
+        if (a->nkeys) {
+            size_t before = a->keybuf.len;
+            for (int k = 0; k < m; k++) {
+                key.len = 0;
+                for (int i = 0; i < a->nkeys; i++) encode(&key, &kv[i], k);
+                bool isnew;
+                uint64_t hv = hash_bytes(key.data, key.len, 0);
+                gids[k] = ht_find(&a->ht, hv, key.data, key.len, &a->keybuf, &a->keyoff, &a->ngroups, &a->kcap, &isnew);
+                (void)isnew;
+            }
+            int64_t add = (int64_t)(a->keybuf.len - before);
+            a->charged += add;
+            if ((rc = qstate_charge(a->base.qs, add, err))) break;
+        } else {
+            memset(gids, 0, sizeof(int32_t) * (size_t)m);
+        }
+        if ((rc = grow_states(a, err))) break;
+        for (int i = 0; i < a->naggs && !rc; i++) {
+            agg_state *st = a->st[i];
+            if (a->aggs[i].distinct) {
+                for (int k = 0; k < m && !rc; k++) {
+                    if (vec_null(&av[i], k)) continue;
+                    key.len = 0;
+                    qv_str_append(&key, &gids[k], 4);
+                    encode(&key, &av[i], k);
+                    bool isnew;
+                    uint64_t hv = hash_bytes(key.data, key.len, 7);
+                    size_t before = a->dkeys[i].len;
+                    ht_find(&a->dht[i], hv, key.data, key.len, &a->dkeys[i], &a->dkeyoff[i], &a->dn[i], &a->dcap[i], &isnew);
+                    if (isnew) {
+                        int64_t add = (int64_t)(a->dkeys[i].len - before) + 24;
+                        a->charged += add;
+                        if ((rc = qstate_charge(a->base.qs, add, err))) break;
+                        rc = update(a, i, &st[gids[k]], &av[i], k, err);
+                    }
+                }
+            } else {
+                for (int k = 0; k < m && !rc; k++) rc = update(a, i, &st[gids[k]], &av[i], k, err);
+            }
+        }
+        if (rc) break;
+    }
+out:
+    for (int i = 0; i < a->nkeys; i++) vec_free(&kv[i]);
+    for (int i = 0; i < a->naggs; i++) vec_free(&av[i]);
+    free(kv);
+    free(av);
+    free(gids);
+    qv_str_free(&key);
+    return rc;
+}
+
+static int agg_next(op *o, chunk **out, qv_err *err) {
+    agg_op *a = (agg_op *)o;
+    if (!a->consumed) {
+        if (consume(a, err)) return err->code;
+        a->consumed = true;
+    }
+    if (a->emitted >= a->ngroups) { *out = NULL; return 0; }
+    if (qstate_check(o->qs, err)) return err->code;
+    int n = (int)(a->ngroups - a->emitted < CHUNK ? a->ngroups - a->emitted : CHUNK);
+    chunk *c = &a->out;
+    for (int i = 0; i < a->nkeys + a->naggs; i++) vec_reset(&c->cols[i], o->types[i], n);
+    for (int k = 0; k < n; k++) {
+        int64_t g = a->emitted + k;
+        if (a->nkeys) {
+            const char *p = a->keybuf.data + a->keyoff[g];
+            for (int i = 0; i < a->nkeys; i++) p = decode(p, &c->cols[i], k);
+        }
+        for (int i = 0; i < a->naggs; i++) {
+            agg_spec *sp = &a->aggs[i];
+            agg_state *s = &a->st[i][g];
+            vec *v = &c->cols[a->nkeys + i];
+            phys_class pc = type_pc(sp->type);
+            if (pc == PC_S) v->s[k] = (sv){"", 0};
+            switch (sp->fn) {
+            case AG_COUNT_STAR: case AG_COUNT: v->i[k] = s->cnt; break;
+            case AG_SUM:
+                if (!s->cnt) vec_set_null(v, k);
+                else if (sp->type == QV_T_INT64) v->i[k] = (int64_t)s->isum;
+                else v->f[k] = s->fsum;
+                break;
+            case AG_AVG:
+                if (!s->cnt) vec_set_null(v, k);
+                else v->f[k] = s->fsum / (double)s->cnt;
+                break;
+            case AG_VARIANCE: case AG_STDDEV:
+                if (s->cnt < 2) vec_set_null(v, k);
+                else {
+                    double var = s->m2 / (double)(s->cnt - 1);
+                    v->f[k] = sp->fn == AG_STDDEV ? sqrt(var) : var;
+                }
+                break;
+            case AG_VAR_POP: case AG_STDDEV_POP:
+                if (s->cnt < 1) vec_set_null(v, k);
+                else {
+                    double var = s->m2 / (double)s->cnt;
+                    v->f[k] = sp->fn == AG_STDDEV_POP ? sqrt(var) : var;
+                }
+                break;
+            default: /* min, max, first, last */
+                if (!s->set || s->vnull) { vec_set_null(v, k); break; }
+                if (pc == PC_I) v->i[k] = s->v.i;
+                else if (pc == PC_F) v->f[k] = s->v.f;
+                else v->s[k] = s->v.s;
+                break;
+            }
+        }
+    }
+    a->emitted += n;
+    c->n = n;
+    c->has_sel = false;
+    *out = c;
+    return 0;
+}
+
+static void agg_free(op *o) {
+    agg_op *a = (agg_op *)o;
+    op_free(a->child);
+    ht_free(&a->ht);
+    qv_str_free(&a->keybuf);
+    free(a->keyoff);
+    for (int i = 0; i < a->naggs; i++) {
+        free(a->st[i]);
+        if (a->aggs[i].distinct) {
+            ht_free(&a->dht[i]);
+            qv_str_free(&a->dkeys[i]);
+            free(a->dkeyoff[i]);
+        }
+    }
+    free(a->st);
+    free(a->dht);
+    free(a->dkeys);
+    free(a->dkeyoff);
+    free(a->dn);
+    free(a->dcap);
+    while (a->strings) {
+        char *n;
+        memcpy(&n, a->strings, sizeof(char *));
+        free(a->strings);
+        a->strings = n;
+    }
+    qstate_release(o->qs, a->charged);
+    chunk_free(&a->out);
+    free(o->types);
+    free(a);
+}
+
+static void agg_explain(op *o, qv_str *s, int depth) {
+    agg_op *a = (agg_op *)o;
+    static const char *nm[] = {"", "count_star", "count", "sum", "avg", "min", "max", "first", "last",
+                               "stddev", "variance", "stddev_pop", "var_pop"};
+    for (int i = 0; i < depth; i++) qv_str_append(s, "  ", 2);
+    qv_str_appendf(s, "HASH_AGGREGATE keys=%d aggregates=[", a->nkeys);
+    for (int i = 0; i < a->naggs; i++)
+        qv_str_appendf(s, "%s%s%s", i ? ", " : "", nm[a->aggs[i].fn], a->aggs[i].distinct ? "(DISTINCT)" : "");
+    qv_str_appendf(s, "]\n");
+    op_explain(a->child, s, depth + 1);
+}
+
+op *op_agg_new(qstate *qs, op *child, int nkeys, bexpr **keys, int naggs, agg_spec *aggs) {
+    agg_op *a = qv_xcalloc(1, sizeof *a);
+    a->child = child;
+    a->nkeys = nkeys;
+    a->keys = keys;
+    a->naggs = naggs;
+    a->aggs = aggs;
+    ht_init(&a->ht);
+    qv_str_init(&a->keybuf);
+    a->st = qv_xcalloc((size_t)(naggs ? naggs : 1), sizeof(agg_state *));
+    a->dht = qv_xcalloc((size_t)(naggs ? naggs : 1), sizeof(htab));
+    a->dkeys = qv_xcalloc((size_t)(naggs ? naggs : 1), sizeof(qv_str));
+    a->dkeyoff = qv_xcalloc((size_t)(naggs ? naggs : 1), sizeof(int64_t *));
+    a->dn = qv_xcalloc((size_t)(naggs ? naggs : 1), sizeof(int64_t));
+    a->dcap = qv_xcalloc((size_t)(naggs ? naggs : 1), sizeof(int64_t));
+    for (int i = 0; i < naggs; i++)
+        if (aggs[i].distinct) ht_init(&a->dht[i]);
+    int n = nkeys + naggs;
+    a->base.types = qv_xcalloc((size_t)(n ? n : 1), sizeof(qv_type));
+    for (int i = 0; i < nkeys; i++) a->base.types[i] = keys[i]->type;
+    for (int i = 0; i < naggs; i++) a->base.types[nkeys + i] = aggs[i].type;
+    chunk_init(&a->out, n, a->base.types);
+    a->base.name = "aggregate";
+    a->base.ncols = n;
+    a->base.next = agg_next;
+    a->base.free = agg_free;
+    a->base.explain = agg_explain;
+    a->base.qs = qs;
+    return &a->base;
+}

@@ -1,0 +1,362 @@
+/* Planner for SELECT: binds the statement against its FROM source and
+   stacks operators: scan -> filter -> [aggregate -> having] -> project ->
+   [distinct] -> [sort/top-N] -> [limit] -> [drop hidden sort columns]. */
+#include "bind.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+void plan_free(plan *p) {
+    op_free(p->root);
+    p->root = NULL;
+    for (int i = 0; i < p->ntables; i++) {
+        if (p->snaps[i]) st_snapshot_close(p->snaps[i]);
+        st_table_release(p->tables[i]);
+    }
+    free(p->tables);
+    free(p->snaps);
+    free(p->pt_cols);
+    p->tables = NULL;
+    p->snaps = NULL;
+    p->pt_cols = NULL;
+    p->ntables = 0;
+    qv_schema_free(&p->schema);
+}
+
+static void add_table(plan *p, st_table *t, st_snapshot *s) {
+    p->tables = qv_xrealloc(p->tables, sizeof(st_table *) * (size_t)(p->ntables + 1));
+    p->snaps = qv_xrealloc(p->snaps, sizeof(st_snapshot *) * (size_t)(p->ntables + 1));
+    p->tables[p->ntables] = t;
+    p->snaps[p->ntables] = s;
+    p->ntables++;
+}
+
+static void mark_cols(const bexpr *e, bool *need) {
+    if (!e) return;
+    if (e->kind == B_COL) need[e->col] = true;
+    for (int i = 0; i < e->nargs; i++) mark_cols(e->args[i], need);
+}
+
+/* Split WHERE into AND-ed conjuncts and keep `col op const` ones for pruning. */
+static void collect_preds(const bexpr *e, scan_pred *out, int *n, int max) {
+    if (!e || *n >= max || e->kind != B_BINARY) return;
+    if (e->op == OP_AND) {
+        collect_preds(e->args[0], out, n, max);
+        collect_preds(e->args[1], out, n, max);
+        return;
+    }
+    if (e->op < OP_EQ || e->op > OP_GE || e->op == OP_NE) return;
+    const bexpr *c = e->args[0], *k = e->args[1];
+    int op = e->op;
+    if (c->kind == B_CONST && k->kind == B_COL) {
+        const bexpr *t = c;
+        c = k;
+        k = t;
+        op = op == OP_LT ? OP_GT : op == OP_GT ? OP_LT : op == OP_LE ? OP_GE : op == OP_GE ? OP_LE : op;
+    }
+    if (c->kind != B_COL || k->kind != B_CONST || k->cval.null) return;
+    if (type_pc(c->type) == PC_S || type_pc(c->type) != type_pc(k->type)) return;
+    scan_pred *p = &out[(*n)++];
+    p->col = c->col;
+    p->op = op;
+    p->v = k->cval;
+    p->vtype = k->type;
+}
+
+typedef struct out_col {
+    bexpr *e;
+    const char *name;
+    const ast *src;
+} out_col;
+
+static qv_type out_type(qv_type t) { return t == T_NULL ? QV_T_INT32 : t; }
+
+int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, plan *p, qv_err *err) {
+    memset(p, 0, sizeof *p);
+    qv_schema_init(&p->schema);
+    p->total_rows = -1;
+    scope sc = {0};
+    op *src = NULL;
+    st_table *tab = NULL;
+    st_snapshot *snap = NULL;
+    plan sub;
+    bool have_sub = false;
+    int rc = 0;
+
+    if (!s->has_from) {
+        src = op_values_new(qs);
+    } else if (s->table) {
+        if (st_table_open(ctx->db, s->table, &tab, err)) {
+            if (err->code == QV_ENOTFOUND)
+                qv_err_set(err, QV_ENOTFOUND, "table '%s' does not exist (line %d, column %d)", s->table,
+                           s->table_line, s->table_col);
+            return err->code;
+        }
+        st_snapshot_open(tab, &snap);
+        add_table(p, tab, snap);
+        const qv_schema *ts = st_table_schema(tab);
+        sc.n = ts->nfields;
+        sc.cols = arena_alloc(ar, sizeof(scope_col) * (size_t)(sc.n ? sc.n : 1));
+        const char *qual = s->alias ? s->alias : st_table_name(tab);
+        for (int i = 0; i < sc.n; i++) {
+            sc.cols[i].name = ts->fields[i].name;
+            sc.cols[i].qual = qual;
+            sc.cols[i].type = ts->fields[i].type == QV_T_SYMBOL ? QV_T_STRING : ts->fields[i].type;
+            memcpy(sc.cols[i].tz, ts->fields[i].tz, sizeof sc.cols[i].tz);
+        }
+    } else {
+        if ((rc = plan_select(ctx, qs, ar, s->sub, false, &sub, err))) return rc;
+        have_sub = true;
+        sc.n = sub.schema.nfields;
+        sc.cols = arena_alloc(ar, sizeof(scope_col) * (size_t)(sc.n ? sc.n : 1));
+        for (int i = 0; i < sc.n; i++) {
+            sc.cols[i].name = arena_strdup(ar, sub.schema.fields[i].name);
+            sc.cols[i].qual = s->alias;
+            sc.cols[i].type = sub.root->types[i];
+            memcpy(sc.cols[i].tz, sub.schema.fields[i].tz, sizeof sc.cols[i].tz);
+        }
+        /* the sub-plan's tables move to this plan */
+        for (int i = 0; i < sub.ntables; i++) add_table(p, sub.tables[i], sub.snaps[i]);
+        sub.ntables = 0;
+        src = sub.root;
+        sub.root = NULL;
+    }
+
+    binder b = {.ar = ar, .err = err, .in = &sc};
+    /* expand the select list */
+    int cap = s->nitems + sc.n + 4, nout = 0;
+    out_col *outs = arena_alloc(ar, sizeof(out_col) * (size_t)cap);
+    for (int i = 0; i < s->nitems; i++) {
+        ast *a = s->items[i].e;
+        if (a->kind == A_STAR) {
+            int added = 0;
+            if (nout + sc.n > cap) {
+                cap = nout + sc.n + 8;
+                out_col *no = arena_alloc(ar, sizeof(out_col) * (size_t)cap);
+                memcpy(no, outs, sizeof(out_col) * (size_t)nout);
+                outs = no;
+            }
+            for (int c = 0; c < sc.n; c++) {
+                if (a->qual && (!sc.cols[c].qual || strcasecmp(a->qual, sc.cols[c].qual))) continue;
+                ast *ca = arena_alloc(ar, sizeof *ca);
+                ca->kind = A_COL;
+                ca->name = (char *)sc.cols[c].name;
+                ca->line = a->line;
+                ca->col = a->col;
+                outs[nout].src = ca;
+                outs[nout++].name = sc.cols[c].name;
+                added++;
+            }
+            if (!added) {
+                if (a->qual) rc = qv_err_set(err, QV_EINVAL, "unknown table or alias '%s' in %s.* (line %d, column %d)", a->qual, a->qual, a->line, a->col);
+                else rc = qv_err_set(err, QV_EINVAL, "SELECT * needs a FROM clause with columns (line %d, column %d)", a->line, a->col);
+                goto fail;
+            }
+            continue;
+        }
+        if (nout + 1 > cap) {
+            cap = cap * 2;
+            out_col *no = arena_alloc(ar, sizeof(out_col) * (size_t)cap);
+            memcpy(no, outs, sizeof(out_col) * (size_t)nout);
+            outs = no;
+        }
+        outs[nout].src = a;
+        outs[nout++].name = s->items[i].alias ? s->items[i].alias : a->kind == A_COL ? a->name : ast_to_name(ar, a);
+    }
+
+    bexpr *where = NULL;
+    if (s->where) {
+        b.clause = "WHERE";
+        if (!(where = bind_expr(&b, s->where))) { rc = err->code; goto fail; }
+        if (where->type != QV_T_BOOL && where->type != T_NULL) {
+            rc = qv_err_set(err, QV_EINVAL, "WHERE needs a BOOLEAN expression, got %s", type_name(where->type));
+            goto fail;
+        }
+    }
+
+    bool aggq = s->ngroup > 0 || (s->having != NULL);
+    for (int i = 0; i < nout && !aggq; i++) aggq = ast_has_agg(outs[i].src);
+    for (int i = 0; i < s->norder && !aggq; i++) aggq = ast_has_agg(s->order[i].e);
+
+    bexpr **gkeys = NULL;
+    ast **gasts = NULL;
+    if (aggq) {
+        gkeys = arena_alloc(ar, sizeof(bexpr *) * (size_t)(s->ngroup + 1));
+        gasts = arena_alloc(ar, sizeof(ast *) * (size_t)(s->ngroup + 1));
+        b.clause = "GROUP BY";
+        for (int i = 0; i < s->ngroup; i++) {
+            ast *g = s->group[i];
+            if (g->kind == A_INT) {
+                if (g->ival < 1 || g->ival > nout) {
+                    rc = qv_err_set(err, QV_EINVAL, "GROUP BY position %lld is not in the select list (line %d, column %d)",
+                                    (long long)g->ival, g->line, g->col);
+                    goto fail;
+                }
+                g = (ast *)outs[g->ival - 1].src;
+            } else if (g->kind == A_COL && !g->qual) {
+                bool is_input = false;
+                for (int c = 0; c < sc.n; c++)
+                    if (!strcasecmp(sc.cols[c].name, g->name)) is_input = true;
+                if (!is_input)
+                    for (int o = 0; o < nout; o++)
+                        if (!strcasecmp(outs[o].name, g->name) && outs[o].src != g) { g = (ast *)outs[o].src; break; }
+            }
+            if (ast_has_agg(g)) {
+                rc = qv_err_set(err, QV_EINVAL, "aggregate functions are not allowed in GROUP BY (line %d, column %d)", g->line, g->col);
+                goto fail;
+            }
+            gasts[i] = g;
+            if (!(gkeys[i] = bind_expr(&b, g))) { rc = err->code; goto fail; }
+        }
+        b.agg_mode = true;
+        b.ngroup = s->ngroup;
+        b.group = gasts;
+        b.gkeys = gkeys;
+    }
+    b.clause = "the select list";
+    for (int i = 0; i < nout; i++) {
+        if (!(outs[i].e = bind_expr(&b, (ast *)outs[i].src))) { rc = err->code; goto fail; }
+        if (outs[i].e->type == T_INTERVAL) {
+            rc = qv_err_set(err, QV_EUNSUPPORTED, "column '%s' is an INTERVAL, which cannot be returned; use extract(epoch FROM ...) or add it to a TIMESTAMP", outs[i].name);
+            goto fail;
+        }
+    }
+    bexpr *having = NULL;
+    if (s->having) {
+        b.clause = "HAVING";
+        if (!(having = bind_expr(&b, s->having))) { rc = err->code; goto fail; }
+        if (having->type != QV_T_BOOL && having->type != T_NULL) {
+            rc = qv_err_set(err, QV_EINVAL, "HAVING needs a BOOLEAN expression, got %s", type_name(having->type));
+            goto fail;
+        }
+    }
+    /* ORDER BY: output position, output alias, select-list expression, or a hidden column */
+    int nvis = nout;
+    int *okeys = arena_alloc(ar, sizeof(int) * (size_t)(s->norder + 1));
+    bool *odesc = arena_alloc(ar, sizeof(bool) * (size_t)(s->norder + 1));
+    bool *onf = arena_alloc(ar, sizeof(bool) * (size_t)(s->norder + 1));
+    b.clause = "ORDER BY";
+    for (int i = 0; i < s->norder; i++) {
+        ast *a = s->order[i].e;
+        odesc[i] = s->order[i].desc;
+        onf[i] = s->order[i].nulls_first == 1;
+        int k = -1;
+        if (a->kind == A_INT) {
+            if (a->ival < 1 || a->ival > nvis) {
+                rc = qv_err_set(err, QV_EINVAL, "ORDER BY position %lld is not in the select list (line %d, column %d)",
+                                (long long)a->ival, a->line, a->col);
+                goto fail;
+            }
+            k = (int)a->ival - 1;
+        }
+        if (k < 0 && a->kind == A_COL && !a->qual)
+            for (int o = 0; o < nvis && k < 0; o++)
+                if (!strcmp(outs[o].name, a->name)) k = o;
+        if (k < 0 && a->kind == A_COL && !a->qual)
+            for (int o = 0; o < nvis && k < 0; o++)
+                if (!strcasecmp(outs[o].name, a->name)) k = o;
+        for (int o = 0; o < nvis && k < 0; o++)
+            if (ast_equal(outs[o].src, a)) k = o;
+        if (k < 0) {
+            if (s->distinct) {
+                rc = qv_err_set(err, QV_EINVAL, "with SELECT DISTINCT, ORDER BY expressions must appear in the select list (line %d, column %d)", a->line, a->col);
+                goto fail;
+            }
+            if (nout + 1 > cap) {
+                cap = cap * 2;
+                out_col *no = arena_alloc(ar, sizeof(out_col) * (size_t)cap);
+                memcpy(no, outs, sizeof(out_col) * (size_t)nout);
+                outs = no;
+            }
+            outs[nout].src = a;
+            outs[nout].name = "__order";
+            if (!(outs[nout].e = bind_expr(&b, a))) { rc = err->code; goto fail; }
+            if (outs[nout].e->type == T_INTERVAL) {
+                rc = qv_err_set(err, QV_EUNSUPPORTED, "cannot ORDER BY an INTERVAL");
+                goto fail;
+            }
+            k = nout++;
+        }
+        okeys[i] = k;
+    }
+
+    /* zero-copy pass-through: plain columns of a table, nothing else */
+    bool pt = top && s->table && !where && !aggq && !s->distinct && s->norder == 0;
+    for (int i = 0; i < nout && pt; i++) pt = outs[i].e->kind == B_COL;
+    if (pt) {
+        p->passthrough = true;
+        p->pt_snap = snap;
+        p->pt_cols = qv_xmalloc(sizeof(int) * (size_t)(nout ? nout : 1));
+        const qv_schema *ts = st_table_schema(tab);
+        for (int i = 0; i < nout; i++) {
+            int c = outs[i].e->col;
+            p->pt_cols[i] = c;
+            qv_schema_add(&p->schema, outs[i].name, ts->fields[c].type, ts->fields[c].nullable);
+            memcpy(p->schema.fields[i].tz, ts->fields[c].tz, sizeof p->schema.fields[i].tz);
+        }
+        int64_t rows = st_snapshot_rows(snap) - s->offset;
+        if (rows < 0) rows = 0;
+        if (s->limit >= 0 && rows > s->limit) rows = s->limit;
+        p->total_rows = rows;
+        p->pt_limit = s->limit;
+        p->pt_offset = s->offset;
+        if (have_sub) plan_free(&sub);
+        return 0;
+    }
+
+    if (tab) {
+        bool *need = arena_alloc(ar, sizeof(bool) * (size_t)(sc.n + 1));
+        mark_cols(where, need);
+        for (int i = 0; i < s->ngroup && aggq; i++) mark_cols(gkeys[i], need);
+        for (int i = 0; i < b.naggs; i++) mark_cols(b.aggs[i].arg, need);
+        if (!aggq)
+            for (int i = 0; i < nout; i++) mark_cols(outs[i].e, need);
+        int *cols = arena_alloc(ar, sizeof(int) * (size_t)(sc.n + 1)), nc = 0;
+        for (int c = 0; c < sc.n; c++)
+            if (need[c]) cols[nc++] = c;
+        scan_pred preds[16];
+        int npreds = 0;
+        collect_preds(where, preds, &npreds, 16);
+        src = op_scan_new(qs, tab, snap, nc, cols, preds, npreds);
+    }
+    op *root = src;
+    src = NULL;
+    if (where) root = op_filter_new(qs, root, where);
+    if (aggq) {
+        root = op_agg_new(qs, root, s->ngroup, gkeys, b.naggs, b.aggs);
+        if (having) root = op_filter_new(qs, root, having);
+        if (s->ngroup == 0 && !having && s->offset == 0 && s->limit != 0) p->total_rows = 1;
+    }
+    bexpr **pe = arena_alloc(ar, sizeof(bexpr *) * (size_t)(nout ? nout : 1));
+    for (int i = 0; i < nout; i++) pe[i] = outs[i].e;
+    root = op_project_new(qs, root, nout, pe);
+    if (s->distinct) {
+        bexpr **dk = arena_alloc(ar, sizeof(bexpr *) * (size_t)(nout ? nout : 1));
+        for (int i = 0; i < nout; i++) dk[i] = mk_col(ar, i, pe[i]->type, pe[i]->tz);
+        root = op_agg_new(qs, root, nout, dk, 0, NULL);
+    }
+    if (s->norder) {
+        int64_t need_rows = s->limit >= 0 ? s->limit + s->offset : -1;
+        root = op_sort_new(qs, root, s->norder, okeys, odesc, onf, need_rows);
+    }
+    if (s->limit >= 0 || s->offset > 0) root = op_limit_new(qs, root, s->limit, s->offset);
+    if (nout > nvis) {
+        bexpr **vis = arena_alloc(ar, sizeof(bexpr *) * (size_t)(nvis ? nvis : 1));
+        for (int i = 0; i < nvis; i++) vis[i] = mk_col(ar, i, pe[i]->type, pe[i]->tz);
+        root = op_project_new(qs, root, nvis, vis);
+    }
+    p->root = root;
+    for (int i = 0; i < nvis; i++) {
+        qv_schema_add(&p->schema, outs[i].name, out_type(outs[i].e->type), true);
+        if (outs[i].e->type == QV_T_TIMESTAMP) memcpy(p->schema.fields[i].tz, outs[i].e->tz, sizeof p->schema.fields[i].tz);
+    }
+    if (have_sub) plan_free(&sub);
+    return 0;
+fail:
+    if (src) op_free(src);
+    if (have_sub) plan_free(&sub);
+    plan_free(p);
+    return rc ? rc : (int)err->code;
+}

@@ -1,0 +1,203 @@
+/* ORDER BY: materializes its input (strings copied), sorts a permutation,
+   emits chunks. With a limit it is a top-N: whenever the buffer holds more
+   than twice the limit it is sorted and cut back to the limit, so memory
+   stays proportional to N. */
+#include "sql_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct sort_op {
+    op base;
+    op *child;
+    int nkeys;
+    int *cols;
+    bool *desc, *nulls_first;
+    int64_t limit;   /* rows needed (limit + offset), -1 all */
+    vec *buf;        /* one growing vec per column */
+    int64_t nrows;
+    int32_t *perm;
+    bool consumed;
+    int64_t emitted;
+    int64_t charged;
+    chunk out;
+} sort_op;
+
+static int cmp_rows(const void *pa, const void *pb, void *ctx) {
+    sort_op *s = ctx;
+    int32_t a = *(const int32_t *)pa, b = *(const int32_t *)pb;
+    for (int i = 0; i < s->nkeys; i++) {
+        const vec *v = &s->buf[s->cols[i]];
+        bool na = vec_null(v, a), nb = vec_null(v, b);
+        if (na || nb) {
+            if (na && nb) continue;
+            int c = na ? 1 : -1; /* nulls last */
+            return s->nulls_first[i] ? -c : c;
+        }
+        int c = 0;
+        switch (type_pc(v->type)) {
+        case PC_I: c = (v->i[a] > v->i[b]) - (v->i[a] < v->i[b]); break;
+        case PC_F: c = (v->f[a] > v->f[b]) - (v->f[a] < v->f[b]); break;
+        case PC_S: {
+            value x = {.s = v->s[a]}, y = {.s = v->s[b]};
+            c = value_cmp(PC_S, &x, &y);
+            break;
+        }
+        }
+        if (c) return s->desc[i] ? -c : c;
+    }
+    return (a > b) - (a < b); /* stable */
+}
+
+static void sort_perm(sort_op *s) {
+    free(s->perm);
+    s->perm = qv_xmalloc(sizeof(int32_t) * (size_t)(s->nrows ? s->nrows : 1));
+    for (int64_t i = 0; i < s->nrows; i++) s->perm[i] = (int32_t)i;
+    qsort_r(s->perm, (size_t)s->nrows, sizeof(int32_t), cmp_rows, s);
+}
+
+/* Keep only the first `limit` rows in sorted order. */
+static void compact(sort_op *s) {
+    sort_perm(s);
+    int64_t keep = s->limit < s->nrows ? s->limit : s->nrows;
+    int nc = s->base.ncols;
+    vec *nb = qv_xcalloc((size_t)(nc ? nc : 1), sizeof(vec));
+    for (int c = 0; c < nc; c++) {
+        vec_init(&nb[c], s->buf[c].type);
+        vec_reset(&nb[c], s->buf[c].type, (int)(keep < 16 ? 16 : keep));
+        for (int64_t r = 0; r < keep; r++) vec_copy_row(&nb[c], (int)r, &s->buf[c], s->perm[r]);
+        vec_free(&s->buf[c]);
+    }
+    free(s->buf);
+    s->buf = nb;
+    s->nrows = keep;
+}
+
+static int consume(sort_op *s, qv_err *err) {
+    int nc = s->base.ncols;
+    for (;;) {
+        chunk *c;
+        if (s->child->next(s->child, &c, err)) return err->code;
+        if (!c) break;
+        if (qstate_check(s->base.qs, err)) return err->code;
+        int m = chunk_active(c);
+        if (s->nrows + m > INT32_MAX) return qv_err_set(err, QV_ERESOURCE, "ORDER BY input is too large");
+        int64_t bytes = (int64_t)m * (9 * nc + 4);
+        for (int i = 0; i < nc; i++) {
+            vec *b = &s->buf[i];
+            vec_grow(b, (int)(s->nrows + m));
+            b->n = (int)(s->nrows + m);
+            phys_class pc = type_pc(b->type);
+            for (int k = 0; k < m; k++) {
+                int r = chunk_row(c, k);
+                int j = (int)s->nrows + k;
+                b->nulls[j] = 0;
+                if (vec_null(&c->cols[i], r)) {
+                    vec_set_null(b, j);
+                    if (pc == PC_S) b->s[j] = (sv){"", 0};
+                    continue;
+                }
+                if (pc == PC_I) b->i[j] = c->cols[i].i[r];
+                else if (pc == PC_F) b->f[j] = c->cols[i].f[r];
+                else {
+                    vec_set_str(b, j, c->cols[i].s[r].p, c->cols[i].s[r].n);
+                    bytes += c->cols[i].s[r].n;
+                }
+            }
+        }
+        s->nrows += m;
+        s->charged += bytes;
+        if (qstate_charge(s->base.qs, bytes, err)) return err->code;
+        if (s->limit >= 0 && s->nrows > 2 * s->limit + CHUNK) {
+            compact(s);
+            qstate_release(s->base.qs, s->charged);
+            s->charged = s->nrows * (9 * nc + 4);
+            if (qstate_charge(s->base.qs, s->charged, err)) return err->code;
+        }
+    }
+    if (s->limit >= 0) compact(s);
+    sort_perm(s);
+    return 0;
+}
+
+static int sort_next(op *o, chunk **out, qv_err *err) {
+    sort_op *s = (sort_op *)o;
+    if (!s->consumed) {
+        if (consume(s, err)) return err->code;
+        s->consumed = true;
+    }
+    if (s->emitted >= s->nrows) { *out = NULL; return 0; }
+    int n = (int)(s->nrows - s->emitted < CHUNK ? s->nrows - s->emitted : CHUNK);
+    for (int i = 0; i < o->ncols; i++) {
+        vec *v = &s->out.cols[i];
+        vec *b = &s->buf[i];
+        vec_reset(v, b->type, n);
+        phys_class pc = type_pc(b->type);
+        for (int k = 0; k < n; k++) {
+            int r = s->perm[s->emitted + k];
+            if (vec_null(b, r)) {
+                vec_set_null(v, k);
+                if (pc == PC_S) v->s[k] = (sv){"", 0};
+            } else if (pc == PC_I) v->i[k] = b->i[r];
+            else if (pc == PC_F) v->f[k] = b->f[r];
+            else v->s[k] = b->s[r];
+        }
+    }
+    s->emitted += n;
+    s->out.n = n;
+    s->out.has_sel = false;
+    *out = &s->out;
+    return 0;
+}
+
+static void sort_free(op *o) {
+    sort_op *s = (sort_op *)o;
+    op_free(s->child);
+    for (int i = 0; i < o->ncols; i++) vec_free(&s->buf[i]);
+    free(s->buf);
+    free(s->perm);
+    free(s->cols);
+    free(s->desc);
+    free(s->nulls_first);
+    qstate_release(o->qs, s->charged);
+    chunk_free(&s->out);
+    free(s);
+}
+
+static void sort_explain(op *o, qv_str *str, int depth) {
+    sort_op *s = (sort_op *)o;
+    for (int i = 0; i < depth; i++) qv_str_append(str, "  ", 2);
+    if (s->limit >= 0) qv_str_appendf(str, "TOP_N %lld keys=%d\n", (long long)s->limit, s->nkeys);
+    else qv_str_appendf(str, "SORT keys=%d\n", s->nkeys);
+    op_explain(s->child, str, depth + 1);
+}
+
+op *op_sort_new(qstate *qs, op *child, int nkeys, const int *cols, const bool *desc, const bool *nulls_first,
+                int64_t limit) {
+    sort_op *s = qv_xcalloc(1, sizeof *s);
+    s->child = child;
+    s->nkeys = nkeys;
+    s->cols = qv_xmalloc(sizeof(int) * (size_t)(nkeys ? nkeys : 1));
+    s->desc = qv_xmalloc(sizeof(bool) * (size_t)(nkeys ? nkeys : 1));
+    s->nulls_first = qv_xmalloc(sizeof(bool) * (size_t)(nkeys ? nkeys : 1));
+    memcpy(s->cols, cols, sizeof(int) * (size_t)nkeys);
+    memcpy(s->desc, desc, sizeof(bool) * (size_t)nkeys);
+    memcpy(s->nulls_first, nulls_first, sizeof(bool) * (size_t)nkeys);
+    s->limit = limit;
+    int nc = child->ncols;
+    s->buf = qv_xcalloc((size_t)(nc ? nc : 1), sizeof(vec));
+    for (int i = 0; i < nc; i++) {
+        vec_init(&s->buf[i], child->types[i]);
+        vec_reset(&s->buf[i], child->types[i], 16);
+        s->buf[i].n = 0;
+    }
+    s->base.types = child->types;
+    chunk_init(&s->out, nc, child->types);
+    s->base.name = "sort";
+    s->base.ncols = nc;
+    s->base.next = sort_next;
+    s->base.free = sort_free;
+    s->base.explain = sort_explain;
+    s->base.qs = qs;
+    return &s->base;
+}

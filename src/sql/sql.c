@@ -1,0 +1,552 @@
+/* Public API: context, prepare/next/free, DDL and DML execution, EXPLAIN.
+   A sql_query owns its arena (AST, bound expressions), its plan (operators,
+   opened tables and snapshots) and its result schema. DDL/DML run on the
+   first next() and produce one row; SELECT streams chunks converted to
+   batches, or for a plain column projection hands out storage arrays. */
+#include "bind.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct sql_query {
+    sql_ctx *ctx;
+    arena ar;
+    stmt *st;
+    qstate qs;
+    plan pl;
+    bool has_plan;
+    qv_schema schema;
+    bool done;
+    int64_t total_rows;
+    /* pass-through cursor */
+    int pt_rg;
+    int64_t pt_skip, pt_left;
+    /* EXPLAIN / SHOW / DESCRIBE rows are produced at prepare */
+    char *explain;
+};
+
+int sql_ctx_new(st_db *db, int threads, int64_t query_memory, sql_ctx **out, qv_err *err) {
+    (void)err;
+    sql_ctx *c = qv_xcalloc(1, sizeof *c);
+    c->db = db;
+    c->threads = threads > 0 ? threads : qv_cpu_count();
+    c->query_memory = query_memory > 0 ? query_memory : ((int64_t)1 << 30);
+    *out = c;
+    return 0;
+}
+
+void sql_ctx_free(sql_ctx *c) { free(c); }
+
+static void set_result_schema(sql_query *q) {
+    qv_schema_init(&q->schema);
+    switch (q->st->kind) {
+    case S_CREATE:
+    case S_DROP: qv_schema_add(&q->schema, "ok", QV_T_BOOL, false); break;
+    case S_INSERT: qv_schema_add(&q->schema, "rows", QV_T_INT64, false); break;
+    case S_SHOW: qv_schema_add(&q->schema, "name", QV_T_STRING, false); break;
+    case S_DESCRIBE:
+        qv_schema_add(&q->schema, "column_name", QV_T_STRING, false);
+        qv_schema_add(&q->schema, "column_type", QV_T_STRING, false);
+        qv_schema_add(&q->schema, "null", QV_T_STRING, false);
+        break;
+    case S_EXPLAIN: qv_schema_add(&q->schema, "plan", QV_T_STRING, false); break;
+    case S_SELECT: break;
+    }
+}
+
+static char *explain_text(sql_query *q) {
+    qv_str s;
+    qv_str_init(&s);
+    if (q->pl.passthrough) {
+        qv_str_appendf(&s, "SCAN (zero-copy) columns=[");
+        for (int i = 0; i < q->pl.schema.nfields; i++)
+            qv_str_appendf(&s, "%s%s", i ? ", " : "", q->pl.schema.fields[i].name);
+        qv_str_appendf(&s, "]");
+        if (q->pl.pt_limit >= 0 || q->pl.pt_offset)
+            qv_str_appendf(&s, " limit=%lld offset=%lld", (long long)q->pl.pt_limit, (long long)q->pl.pt_offset);
+        qv_str_appendc(&s, '\n');
+    } else {
+        op_explain(q->pl.root, &s, 0);
+    }
+    return qv_str_steal(&s);
+}
+
+int sql_query_prepare(sql_ctx *c, const char *text, size_t len, sql_query **out, qv_err *err) {
+    qv_err_clear(err);
+    *out = NULL;
+    sql_query *q = qv_xcalloc(1, sizeof *q);
+    q->ctx = c;
+    arena_init(&q->ar);
+    atomic_init(&q->qs.cancelled, 0);
+    atomic_init(&q->qs.mem, 0);
+    q->qs.mem_limit = c->query_memory;
+    q->qs.ctx = c;
+    q->total_rows = -1;
+    if (!text) text = "";
+    if (parse_stmt(&q->ar, text, len, &q->st, err)) goto fail;
+    stmt *st = q->st;
+    if (st->kind == S_SELECT || st->kind == S_EXPLAIN) {
+        select_stmt *sel = st->kind == S_SELECT ? st->sel : st->inner->sel;
+        if (!sel) {
+            qv_err_set(err, QV_EUNSUPPORTED, "EXPLAIN supports SELECT statements only");
+            goto fail;
+        }
+        if (plan_select(c, &q->qs, &q->ar, sel, st->kind == S_SELECT, &q->pl, err)) goto fail;
+        q->has_plan = true;
+        if (st->kind == S_SELECT) {
+            qv_schema_copy(&q->schema, &q->pl.schema);
+            q->total_rows = q->pl.total_rows;
+            q->pt_skip = q->pl.pt_offset;
+            q->pt_left = q->pl.pt_limit;
+        } else {
+            q->explain = explain_text(q);
+            set_result_schema(q);
+        }
+    } else {
+        if (st->kind == S_DESCRIBE || st->kind == S_INSERT) {
+            st_table *t;
+            if (st_table_open(c->db, st->table, &t, err)) {
+                if (err->code == QV_ENOTFOUND) qv_err_set(err, QV_ENOTFOUND, "table '%s' does not exist", st->table);
+                goto fail;
+            }
+            st_table_release(t);
+        }
+        set_result_schema(q);
+        q->total_rows = st->kind == S_SHOW || st->kind == S_DESCRIBE ? -1 : 1;
+    }
+    *out = q;
+    return 0;
+fail:
+    sql_query_free(q);
+    return err->code ? err->code : QV_EINTERNAL;
+}
+
+const qv_schema *sql_query_schema(const sql_query *q) { return &q->schema; }
+int64_t sql_query_total_rows(const sql_query *q) { return q->total_rows; }
+void sql_query_cancel(sql_query *q) { atomic_store(&q->qs.cancelled, 1); }
+
+void sql_query_free(sql_query *q) {
+    if (!q) return;
+    if (q->has_plan) plan_free(&q->pl);
+    qv_schema_free(&q->schema);
+    stmt_free(q->st);
+    free(q->explain);
+    arena_free(&q->ar);
+    free(q);
+}
+
+/* ---- conversion of executor chunks to result batches ---- */
+static void append_vec(qv_builder *bld, qv_type t, const vec *v, int r) {
+    if (vec_null(v, r) || v->type == T_NULL) {
+        qv_builder_append_null(bld);
+        return;
+    }
+    switch (t) {
+    case QV_T_INT32: qv_builder_append_i32(bld, (int32_t)v->i[r]); break;
+    case QV_T_INT64:
+    case QV_T_TIMESTAMP: qv_builder_append_i64(bld, v->i[r]); break;
+    case QV_T_BOOL: qv_builder_append_bool(bld, v->i[r] != 0); break;
+    case QV_T_FLOAT32: qv_builder_append_f32(bld, (float)v->f[r]); break;
+    case QV_T_FLOAT64: qv_builder_append_f64(bld, v->f[r]); break;
+    case QV_T_STRING: qv_builder_append_str(bld, v->s[r].p, v->s[r].n); break;
+    default: qv_builder_append_null(bld); break;
+    }
+}
+
+static void chunk_to_batch(const chunk *c, const qv_schema *sch, qv_batch *out) {
+    qv_batch_init(out, sch);
+    int m = chunk_active(c);
+    for (int i = 0; i < sch->nfields; i++) {
+        qv_builder bld;
+        qv_type t = sch->fields[i].type;
+        qv_builder_init(&bld, t, m);
+        for (int k = 0; k < m; k++) append_vec(&bld, t, &c->cols[i], chunk_row(c, k));
+        qv_array_free(&out->cols[i]);
+        qv_builder_finish(&bld, &out->cols[i]);
+        qv_builder_free(&bld);
+    }
+    out->nrows = m;
+}
+
+static int next_passthrough(sql_query *q, qv_batch *out, bool *eos, qv_err *err) {
+    st_snapshot *snap = q->pl.pt_snap;
+    int nrg = st_snapshot_rowgroups(snap);
+    while (q->pt_rg < nrg) {
+        if (qstate_check(&q->qs, err)) return err->code;
+        if (q->pt_left == 0) break;
+        int rg = q->pt_rg++;
+        int64_t rows = st_snapshot_rowgroup_rows(snap, rg);
+        if (q->pt_skip >= rows) {
+            q->pt_skip -= rows;
+            continue;
+        }
+        int64_t off = q->pt_skip, n = rows - off;
+        q->pt_skip = 0;
+        if (q->pt_left >= 0 && n > q->pt_left) n = q->pt_left;
+        if (q->pt_left >= 0) q->pt_left -= n;
+        if (n <= 0) continue;
+        qv_batch_init(out, &q->schema);
+        for (int i = 0; i < q->schema.nfields; i++) {
+            qv_array whole;
+            st_snapshot_column(snap, rg, q->pl.pt_cols[i], &whole);
+            qv_array_free(&out->cols[i]);
+            if (off == 0 && n == whole.length) out->cols[i] = whole;
+            else {
+                qv_array_slice(&out->cols[i], &whole, off, n);
+                qv_array_free(&whole);
+            }
+        }
+        out->nrows = n;
+        *eos = false;
+        return 0;
+    }
+    *eos = true;
+    return 0;
+}
+
+static int run_insert(sql_query *q, int64_t *rows, qv_err *err);
+
+static void one_row_bool(sql_query *q, qv_batch *out, bool v) {
+    qv_batch_init(out, &q->schema);
+    qv_builder b;
+    qv_builder_init(&b, QV_T_BOOL, 1);
+    qv_builder_append_bool(&b, v);
+    qv_array_free(&out->cols[0]);
+    qv_builder_finish(&b, &out->cols[0]);
+    qv_builder_free(&b);
+    out->nrows = 1;
+}
+
+static int run_other(sql_query *q, qv_batch *out, qv_err *err) {
+    stmt *st = q->st;
+    sql_ctx *c = q->ctx;
+    switch (st->kind) {
+    case S_CREATE: {
+        if (st->if_flag) {
+            st_table *t;
+            qv_err tmp = {0};
+            if (st_table_open(c->db, st->table, &t, &tmp) == 0) {
+                st_table_release(t);
+                one_row_bool(q, out, false);
+                return 0;
+            }
+        }
+        if (st_table_create(c->db, st->table, &st->schema, err)) return err->code;
+        one_row_bool(q, out, true);
+        return 0;
+    }
+    case S_DROP: {
+        if (st_table_drop(c->db, st->table, err)) {
+            if (err->code == QV_ENOTFOUND && st->if_flag) {
+                qv_err_clear(err);
+                one_row_bool(q, out, false);
+                return 0;
+            }
+            if (err->code == QV_ENOTFOUND) qv_err_set(err, QV_ENOTFOUND, "table '%s' does not exist", st->table);
+            return err->code;
+        }
+        one_row_bool(q, out, true);
+        return 0;
+    }
+    case S_INSERT: {
+        int64_t rows = 0;
+        if (run_insert(q, &rows, err)) return err->code;
+        qv_batch_init(out, &q->schema);
+        qv_builder b;
+        qv_builder_init(&b, QV_T_INT64, 1);
+        qv_builder_append_i64(&b, rows);
+        qv_array_free(&out->cols[0]);
+        qv_builder_finish(&b, &out->cols[0]);
+        qv_builder_free(&b);
+        out->nrows = 1;
+        return 0;
+    }
+    case S_SHOW: {
+        st_table_info *infos;
+        int n;
+        if (st_db_list(c->db, &infos, &n, err)) return err->code;
+        qv_batch_init(out, &q->schema);
+        qv_builder b;
+        qv_builder_init(&b, QV_T_STRING, n);
+        for (int i = 0; i < n; i++) qv_builder_append_str(&b, infos[i].name, (int32_t)strlen(infos[i].name));
+        qv_array_free(&out->cols[0]);
+        qv_builder_finish(&b, &out->cols[0]);
+        qv_builder_free(&b);
+        out->nrows = n;
+        st_table_info_free_all(infos, n);
+        return 0;
+    }
+    case S_DESCRIBE: {
+        st_table *t;
+        if (st_table_open(c->db, st->table, &t, err)) {
+            if (err->code == QV_ENOTFOUND) qv_err_set(err, QV_ENOTFOUND, "table '%s' does not exist", st->table);
+            return err->code;
+        }
+        const qv_schema *s = st_table_schema(t);
+        qv_batch_init(out, &q->schema);
+        qv_builder b[3];
+        for (int i = 0; i < 3; i++) qv_builder_init(&b[i], QV_T_STRING, s->nfields);
+        for (int i = 0; i < s->nfields; i++) {
+            const qv_field *f = &s->fields[i];
+            char ty[64];
+            snprintf(ty, sizeof ty, "%s", qv_type_name(f->type));
+            qv_builder_append_str(&b[0], f->name, (int32_t)strlen(f->name));
+            qv_builder_append_str(&b[1], ty, (int32_t)strlen(ty));
+            qv_builder_append_str(&b[2], f->nullable ? "YES" : "NO", f->nullable ? 3 : 2);
+        }
+        for (int i = 0; i < 3; i++) {
+            qv_array_free(&out->cols[i]);
+            qv_builder_finish(&b[i], &out->cols[i]);
+            qv_builder_free(&b[i]);
+        }
+        out->nrows = s->nfields;
+        st_table_release(t);
+        return 0;
+    }
+    case S_EXPLAIN: {
+        qv_batch_init(out, &q->schema);
+        qv_builder b;
+        qv_builder_init(&b, QV_T_STRING, 8);
+        int n = 0;
+        const char *p = q->explain;
+        while (p && *p) {
+            const char *e = strchr(p, '\n');
+            size_t l = e ? (size_t)(e - p) : strlen(p);
+            qv_builder_append_str(&b, p, (int32_t)l);
+            n++;
+            p += l + (e ? 1 : 0);
+        }
+        qv_array_free(&out->cols[0]);
+        qv_builder_finish(&b, &out->cols[0]);
+        qv_builder_free(&b);
+        out->nrows = n;
+        return 0;
+    }
+    default: return qv_err_set(err, QV_EINTERNAL, "unexpected statement");
+    }
+}
+
+int sql_query_next(sql_query *q, qv_batch *out, bool *eos, qv_err *err) {
+    qv_err_clear(err);
+    *eos = false;
+    if (q->done) { *eos = true; return 0; }
+    if (qstate_check(&q->qs, err)) return err->code;
+    if (q->st->kind != S_SELECT) {
+        q->done = true;
+        return run_other(q, out, err);
+    }
+    if (q->pl.passthrough) {
+        int rc = next_passthrough(q, out, eos, err);
+        if (rc || *eos) q->done = true;
+        return rc;
+    }
+    chunk *c;
+    if (q->pl.root->next(q->pl.root, &c, err)) {
+        q->done = true;
+        return err->code;
+    }
+    if (!c) {
+        q->done = true;
+        *eos = true;
+        return 0;
+    }
+    chunk_to_batch(c, &q->schema, out);
+    return 0;
+}
+
+char *sql_explain(sql_ctx *c, const char *text, size_t len, qv_err *err) {
+    sql_query *q;
+    if (sql_query_prepare(c, text, len, &q, err)) return NULL;
+    char *r;
+    if (q->st->kind == S_EXPLAIN) r = qv_xstrdup(q->explain);
+    else if (q->has_plan) r = explain_text(q);
+    else {
+        static const char *nm[] = {"SELECT", "CREATE TABLE", "DROP TABLE", "INSERT", "SHOW TABLES", "DESCRIBE", "EXPLAIN"};
+        qv_str s;
+        qv_str_init(&s);
+        qv_str_appendf(&s, "%s %s\n", nm[q->st->kind], q->st->table ? q->st->table : "");
+        r = qv_str_steal(&s);
+    }
+    sql_query_free(q);
+    return r;
+}
+
+/* ---- INSERT ---- */
+static int target_map(sql_query *q, const qv_schema *ts, int *map, int *nsrc, qv_err *err) {
+    stmt *st = q->st;
+    for (int i = 0; i < ts->nfields; i++) map[i] = -1;
+    if (!st->ncols) {
+        for (int i = 0; i < ts->nfields; i++) map[i] = i;
+        *nsrc = ts->nfields;
+        return 0;
+    }
+    for (int j = 0; j < st->ncols; j++) {
+        int f = qv_schema_find(ts, st->cols[j]);
+        if (f < 0)
+            for (int i = 0; i < ts->nfields; i++)
+                if (!strcasecmp(ts->fields[i].name, st->cols[j])) f = i;
+        if (f < 0) return qv_err_set(err, QV_EINVAL, "table '%s' has no column '%s'", st->table, st->cols[j]);
+        if (map[f] >= 0) return qv_err_set(err, QV_EINVAL, "column '%s' is listed twice", st->cols[j]);
+        map[f] = j;
+    }
+    *nsrc = st->ncols;
+    return 0;
+}
+
+static qv_type store_type(qv_type t) { return t == QV_T_SYMBOL ? QV_T_STRING : t; }
+
+static int run_insert(sql_query *q, int64_t *rows, qv_err *err) {
+    stmt *st = q->st;
+    st_table *t;
+    if (st_table_open(q->ctx->db, st->table, &t, err)) {
+        if (err->code == QV_ENOTFOUND) qv_err_set(err, QV_ENOTFOUND, "table '%s' does not exist", st->table);
+        return err->code;
+    }
+    const qv_schema *ts = st_table_schema(t);
+    qv_schema bs;
+    qv_schema_init(&bs);
+    for (int i = 0; i < ts->nfields; i++) {
+        qv_schema_add(&bs, ts->fields[i].name, store_type(ts->fields[i].type), ts->fields[i].nullable);
+        memcpy(bs.fields[i].tz, ts->fields[i].tz, sizeof bs.fields[i].tz);
+    }
+    int *map = qv_xmalloc(sizeof(int) * (size_t)ts->nfields);
+    int nsrc = 0, rc;
+    st_append *ap = NULL;
+    plan pl;
+    bool have_plan = false;
+    scope empty = {0};
+    binder b = {.ar = &q->ar, .err = err, .in = &empty, .clause = "VALUES"};
+    if ((rc = target_map(q, ts, map, &nsrc, err))) goto out;
+    if (st->rows && st->rowlen != nsrc) {
+        rc = qv_err_set(err, QV_EINVAL, "INSERT has %d target columns but VALUES rows have %d values", nsrc, st->rowlen);
+        goto out;
+    }
+    if (!st->rows) {
+        if ((rc = plan_select(q->ctx, &q->qs, &q->ar, st->sel, false, &pl, err))) goto out;
+        have_plan = true;
+        if (pl.schema.nfields != nsrc) {
+            rc = qv_err_set(err, QV_EINVAL, "INSERT has %d target columns but the SELECT returns %d", nsrc, pl.schema.nfields);
+            goto out;
+        }
+        bexpr **pe = arena_alloc(&q->ar, sizeof(bexpr *) * (size_t)ts->nfields);
+        for (int i = 0; i < ts->nfields; i++) {
+            qv_type tt = store_type(ts->fields[i].type);
+            if (map[i] < 0) {
+                pe[i] = arena_alloc(&q->ar, sizeof(bexpr));
+                pe[i]->kind = B_CONST;
+                pe[i]->type = tt;
+                pe[i]->cval.null = true;
+            } else {
+                qv_type st2 = pl.root->types[map[i]];
+                if (st2 == T_INTERVAL || (st2 != T_NULL && st2 != tt && type_pc(st2) != PC_S && tt != QV_T_STRING &&
+                                          (st2 == QV_T_TIMESTAMP || tt == QV_T_TIMESTAMP))) {
+                    rc = qv_err_set(err, QV_EINVAL, "cannot insert %s into column '%s' of type %s", type_name(st2),
+                                    ts->fields[i].name, type_name(ts->fields[i].type));
+                    goto out;
+                }
+                pe[i] = bind_coerce(&b, mk_col(&q->ar, map[i], st2, NULL), tt);
+            }
+        }
+        pl.root = op_project_new(&q->qs, pl.root, ts->nfields, pe);
+    }
+    if ((rc = st_append_begin(t, &ap, err))) goto out;
+    if (st->rows) {
+        qv_batch batch;
+        qv_batch_init(&batch, &bs);
+        for (int i = 0; i < ts->nfields && !rc; i++) {
+            qv_type tt = store_type(ts->fields[i].type);
+            qv_builder bld;
+            qv_builder_init(&bld, tt, st->nrows);
+            for (int r = 0; r < st->nrows && !rc; r++) {
+                if (map[i] < 0) { qv_builder_append_null(&bld); continue; }
+                ast *a = st->rows[r][map[i]];
+                bexpr *e = bind_expr(&b, a);
+                if (!e) { rc = err->code; break; }
+                if (e->type == T_INTERVAL || (e->type != T_NULL && !castable_to(e->type, tt))) {
+                    rc = qv_err_set(err, QV_EINVAL, "cannot insert %s into column '%s' of type %s (line %d, column %d)",
+                                    type_name(e->type), ts->fields[i].name, type_name(ts->fields[i].type), a->line, a->col);
+                    break;
+                }
+                if (!(e = bind_coerce(&b, e, tt))) { rc = err->code; break; }
+                vec v;
+                vec_init(&v, tt);
+                if ((rc = expr_eval_const(e, &v, err))) {
+                    vec_free(&v);
+                    break;
+                }
+                append_vec(&bld, tt, &v, 0);
+                vec_free(&v);
+            }
+            qv_array_free(&batch.cols[i]);
+            qv_builder_finish(&bld, &batch.cols[i]);
+            qv_builder_free(&bld);
+        }
+        batch.nrows = st->nrows;
+        if (!rc) rc = st_append_batch(ap, &batch, err);
+        qv_batch_free(&batch);
+    } else {
+        for (;;) {
+            chunk *c;
+            if ((rc = pl.root->next(pl.root, &c, err))) break;
+            if (!c) break;
+            qv_batch batch;
+            chunk_to_batch(c, &bs, &batch);
+            rc = st_append_batch(ap, &batch, err);
+            qv_batch_free(&batch);
+            if (rc) break;
+        }
+    }
+    if (rc) {
+        st_append_abort(ap);
+        goto out;
+    }
+    rc = st_append_commit(ap, rows, err);
+out:
+    if (have_plan) plan_free(&pl);
+    free(map);
+    qv_schema_free(&bs);
+    st_table_release(t);
+    return rc;
+}
+
+/* ---- text form of values (tools, tests) ---- */
+void sql_format_value(const qv_array *a, int64_t i, qv_str *out) {
+    if (!qv_array_is_valid(a, i)) {
+        qv_str_append(out, "NULL", 4);
+        return;
+    }
+    char buf[64];
+    switch (a->type) {
+    case QV_T_INT32: qv_str_appendf(out, "%d", qv_array_get_i32(a, i)); break;
+    case QV_T_INT64: qv_str_appendf(out, "%lld", (long long)qv_array_get_i64(a, i)); break;
+    case QV_T_BOOL: qv_str_appendf(out, "%s", qv_array_get_bool(a, i) ? "true" : "false"); break;
+    case QV_T_TIMESTAMP:
+        ts_format(qv_array_get_i64(a, i), buf, sizeof buf);
+        qv_str_appendf(out, "%s", buf);
+        break;
+    case QV_T_FLOAT32:
+    case QV_T_FLOAT64: {
+        double v = a->type == QV_T_FLOAT32 ? (double)qv_array_get_f32(a, i) : qv_array_get_f64(a, i);
+        if (isnan(v)) qv_str_appendf(out, "nan");
+        else if (isinf(v)) qv_str_appendf(out, v > 0 ? "inf" : "-inf");
+        else {
+            snprintf(buf, sizeof buf, "%.15g", v);
+            if (strtod(buf, NULL) != v) snprintf(buf, sizeof buf, "%.17g", v);
+            qv_str_appendf(out, "%s", buf);
+        }
+        break;
+    }
+    case QV_T_STRING:
+    case QV_T_SYMBOL: {
+        int32_t n;
+        const char *p = qv_array_get_str(a, i, &n);
+        if (n == 0) qv_str_appendf(out, "(empty)");
+        else qv_str_append(out, p, (size_t)n);
+        break;
+    }
+    default: qv_str_appendf(out, "?"); break;
+    }
+}

@@ -1,0 +1,327 @@
+/*
+** Private header of the SQL module: tokens, AST, bound expressions, vectors,
+** chunks and operators. Everything a statement allocates while being parsed,
+** bound and planned lives in one arena owned by its sql_query (or by the
+** caller of sql_explain) and goes away with it; run-time buffers (vectors,
+** hash tables, sort buffers) are owned by the operator that fills them.
+*/
+#ifndef QUIVER_SQL_INT_H
+#define QUIVER_SQL_INT_H
+
+#include "sql/sql.h"
+
+#include <pthread.h>
+
+/* ---------------- arena ---------------- */
+typedef struct arena_blk arena_blk;
+typedef struct arena {
+    arena_blk *head;
+    size_t used, cap;
+} arena;
+void arena_init(arena *a);
+void arena_free(arena *a);
+void *arena_alloc(arena *a, size_t n); /* zeroed, 16-aligned */
+char *arena_strndup(arena *a, const char *s, size_t n);
+char *arena_strdup(arena *a, const char *s);
+
+/* ---------------- lexer ---------------- */
+typedef enum {
+    TK_EOF, TK_IDENT, TK_QIDENT, TK_INT, TK_FLOAT, TK_STRING, TK_OP, TK_ERROR
+} tk_kind;
+
+typedef struct token {
+    tk_kind kind;
+    const char *p;   /* points into the statement text */
+    int len;
+    int line, col;
+    char *text;      /* IDENT/QIDENT/STRING: unescaped, NUL-terminated (arena) */
+} token;
+
+/* Tokenizes all of text; the last token is TK_EOF. Error: QV_EINVAL with line:column. */
+int lex_all(arena *ar, const char *text, size_t len, token **out, int *n, qv_err *err);
+bool tok_is_kw(const token *t, const char *kw);
+bool tok_is_op(const token *t, const char *op);
+
+/* ---------------- AST ---------------- */
+typedef enum {
+    A_INT, A_FLOAT, A_STR, A_BOOL, A_NULL, A_TSLIT, A_INTERVAL,
+    A_COL, A_STAR, A_UNARY, A_BINARY, A_FUNC, A_CASE, A_CAST, A_IN,
+    A_BETWEEN, A_LIKE, A_ISNULL, A_EXTRACT
+} ast_kind;
+
+typedef enum {
+    OP_ADD = 1, OP_SUB, OP_MUL, OP_DIV, OP_IDIV, OP_MOD, OP_CONCAT,
+    OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE, OP_AND, OP_OR, OP_NOT, OP_NEG
+} op_kind;
+
+typedef struct ast {
+    ast_kind kind;
+    int op;
+    char *name;       /* column / function / literal text / extract field */
+    char *qual;       /* table qualifier of a column or star */
+    int64_t ival;     /* A_INT, A_BOOL, A_INTERVAL (ns), A_TSLIT (ns) */
+    double fval;
+    bool neg;         /* NOT IN / NOT BETWEEN / NOT LIKE / IS NOT NULL */
+    bool distinct;    /* count(DISTINCT x) */
+    bool star;        /* count(*) */
+    bool has_operand; /* CASE x WHEN ... */
+    bool has_else;
+    bool ilike;
+    qv_type cast_type;
+    struct ast **args;
+    int nargs;
+    int line, col;
+} ast;
+
+typedef struct sel_item {
+    ast *e;
+    char *alias;
+} sel_item;
+
+typedef struct order_item {
+    ast *e;
+    bool desc;
+    int nulls_first; /* -1 default */
+} order_item;
+
+typedef struct select_stmt select_stmt;
+struct select_stmt {
+    bool distinct;
+    sel_item *items;
+    int nitems;
+    bool has_from;
+    char *table;          /* FROM table, or NULL when a subquery */
+    int table_line, table_col;
+    select_stmt *sub;
+    char *alias;
+    ast *where;
+    ast **group;
+    int ngroup;
+    ast *having;
+    order_item *order;
+    int norder;
+    int64_t limit;  /* -1 none */
+    int64_t offset;
+};
+
+typedef enum { S_SELECT, S_CREATE, S_DROP, S_INSERT, S_SHOW, S_DESCRIBE, S_EXPLAIN } stmt_kind;
+
+typedef struct stmt stmt;
+struct stmt {
+    stmt_kind kind;
+    select_stmt *sel;     /* SELECT, INSERT ... SELECT */
+    char *table;
+    bool if_flag;         /* IF NOT EXISTS / IF EXISTS */
+    qv_schema schema;     /* CREATE (freed by stmt_free) */
+    bool has_schema;
+    char **cols;          /* INSERT column list */
+    int ncols;
+    ast ***rows;          /* INSERT VALUES */
+    int nrows, rowlen;
+    stmt *inner;          /* EXPLAIN */
+};
+
+int parse_stmt(arena *ar, const char *text, size_t len, stmt **out, qv_err *err);
+void stmt_free(stmt *s);
+bool ast_equal(const ast *a, const ast *b);
+
+/* ---------------- types and values ---------------- */
+/* Internal types beyond qv_type. */
+#define T_NULL ((qv_type)(QV_T__COUNT + 1))
+#define T_INTERVAL ((qv_type)(QV_T__COUNT + 2))
+
+/* Physical class of a logical type inside the executor. */
+typedef enum { PC_I, PC_F, PC_S } phys_class;
+static inline phys_class type_pc(qv_type t) {
+    if (t == QV_T_FLOAT32 || t == QV_T_FLOAT64) return PC_F;
+    if (t == QV_T_STRING || t == QV_T_SYMBOL) return PC_S;
+    return PC_I;
+}
+static inline bool type_is_int(qv_type t) { return t == QV_T_INT32 || t == QV_T_INT64; }
+static inline bool type_is_num(qv_type t) {
+    return t == QV_T_INT32 || t == QV_T_INT64 || t == QV_T_FLOAT32 || t == QV_T_FLOAT64;
+}
+const char *type_name(qv_type t);
+
+typedef struct sv { const char *p; int32_t n; } sv;
+
+typedef struct value {
+    bool null;
+    int64_t i;
+    double f;
+    sv s;
+} value;
+
+/* ---------------- time helpers ---------------- */
+int ts_parse(const char *s, size_t n, int64_t *out);   /* 0 ok, -1 bad */
+int interval_parse(const char *s, size_t n, int64_t *out);
+int interval_unit_ns(const char *unit, int64_t *out);
+void ts_format(int64_t ns, char *buf, size_t cap);
+int64_t ts_extract(int64_t ns, int field);
+int64_t ts_trunc(int64_t ns, int field);
+/* Field names for extract/date_trunc; -1 unknown. */
+enum { TF_YEAR, TF_QUARTER, TF_MONTH, TF_WEEK, TF_DAY, TF_HOUR, TF_MINUTE, TF_SECOND,
+       TF_MILLISECOND, TF_MICROSECOND, TF_NANOSECOND, TF_DOW, TF_DOY, TF_EPOCH };
+int ts_field_parse(const char *s);
+
+/* ---------------- vectors and chunks ---------------- */
+#define CHUNK 2048
+
+typedef struct vec {
+    qv_type type;   /* logical type */
+    int n;
+    bool has_nulls;
+    uint8_t *nulls; /* 1 = null; cap entries */
+    int64_t *i;
+    double *f;
+    sv *s;
+    int cap;
+    void *heap;     /* owned blocks holding computed strings; never moved */
+} vec;
+
+void vec_init(vec *v, qv_type t);
+void vec_free(vec *v);
+void vec_reset(vec *v, qv_type t, int n); /* n rows, all valid, heap emptied */
+static inline bool vec_null(const vec *v, int k) { return v->has_nulls && v->nulls[k]; }
+static inline void vec_set_null(vec *v, int k) { v->has_nulls = true; v->nulls[k] = 1; }
+/* Copy bytes into v's heap and point row k at them. */
+void vec_set_str(vec *v, int k, const char *p, int32_t n);
+char *vec_heap_alloc(vec *v, size_t n);
+/* Append row k of src to dst's row j (same class); strings copied to dst's heap. */
+void vec_copy_row(vec *dst, int j, const vec *src, int k);
+void vec_grow(vec *v, int cap); /* keeps contents */
+
+typedef struct chunk {
+    int ncols;
+    vec *cols;
+    int n;        /* rows in the vectors */
+    int *sel;     /* active rows (indices < n) when has_sel */
+    int nsel;
+    bool has_sel;
+} chunk;
+
+void chunk_init(chunk *c, int ncols, const qv_type *types);
+void chunk_free(chunk *c);
+static inline int chunk_active(const chunk *c) { return c->has_sel ? c->nsel : c->n; }
+static inline int chunk_row(const chunk *c, int k) { return c->has_sel ? c->sel[k] : k; }
+
+/* ---------------- bound expressions ---------------- */
+typedef enum {
+    B_CONST, B_COL, B_UNARY, B_BINARY, B_FUNC, B_CASE, B_CAST, B_IN, B_LIKE,
+    B_ISNULL, B_COALESCE, B_EXTRACT, B_TRUNC
+} bexpr_kind;
+
+typedef enum {
+    F_ABS = 1, F_ROUND, F_FLOOR, F_CEIL, F_SQRT, F_LN, F_EXP, F_POWER, F_LOWER,
+    F_UPPER, F_LENGTH, F_SUBSTR, F_LOG10, F_SIGN, F_LEAST, F_GREATEST, F_NULLIF,
+    F_TRIM, F_CONCAT
+} func_id;
+
+typedef struct bexpr bexpr;
+struct bexpr {
+    bexpr_kind kind;
+    qv_type type;
+    char tz[32];
+    int op;        /* op_kind or func_id or ts field */
+    int col;       /* B_COL */
+    value cval;    /* B_CONST */
+    bool neg, has_operand, has_else, ilike;
+    bexpr **args;
+    int nargs;
+};
+
+int expr_eval(const bexpr *e, const chunk *in, vec *out, qv_err *err);
+/* Evaluate on one constant row (no input): for VALUES and folding. */
+int expr_eval_const(const bexpr *e, vec *out, qv_err *err);
+char *expr_to_string(arena *ar, const bexpr *e, const char **colnames);
+
+/* ---------------- aggregates ---------------- */
+typedef enum { AG_COUNT_STAR = 1, AG_COUNT, AG_SUM, AG_AVG, AG_MIN, AG_MAX, AG_FIRST,
+               AG_LAST, AG_STDDEV, AG_VARIANCE, AG_STDDEV_POP, AG_VAR_POP } agg_id;
+
+typedef struct agg_spec {
+    agg_id fn;
+    bool distinct;
+    bexpr *arg;       /* NULL for count(*) */
+    qv_type type;     /* result type */
+    char tz[32];
+} agg_spec;
+
+/* ---------------- context and query ---------------- */
+typedef struct sql_pool sql_pool;
+struct sql_ctx {
+    st_db *db;
+    int threads;
+    int64_t query_memory;
+    sql_pool *pool;
+};
+
+/* Per-query run-time state every operator sees. */
+typedef struct qstate {
+    atomic_int cancelled;
+    atomic_llong mem;   /* bytes held by blocking operators */
+    int64_t mem_limit;
+    sql_ctx *ctx;
+} qstate;
+int qstate_charge(qstate *qs, int64_t bytes, qv_err *err); /* QV_ERESOURCE past the limit */
+void qstate_release(qstate *qs, int64_t bytes);
+int qstate_check(qstate *qs, qv_err *err);                /* QV_ECANCELLED when cancelled */
+
+/* ---------------- physical operators ---------------- */
+typedef struct op op;
+struct op {
+    const char *name;
+    int ncols;
+    qv_type *types;
+    /* Set *out to a chunk owned by the operator (valid until the next call)
+       holding at least one active row, or to NULL at the end. */
+    int (*next)(op *o, chunk **out, qv_err *err);
+    void (*free)(op *o);
+    void (*explain)(op *o, qv_str *s, int depth);
+    qstate *qs;
+};
+
+typedef struct scan_pred {  /* col <op> constant, for row-group pruning */
+    int col;
+    int op;
+    value v;
+    qv_type vtype;
+} scan_pred;
+
+op *op_scan_new(qstate *qs, st_table *t, st_snapshot *snap, int ncols, const int *cols,
+                const scan_pred *preds, int npreds);
+op *op_values_new(qstate *qs); /* one row, zero columns */
+op *op_filter_new(qstate *qs, op *child, bexpr *pred);
+op *op_project_new(qstate *qs, op *child, int n, bexpr **exprs);
+op *op_agg_new(qstate *qs, op *child, int nkeys, bexpr **keys, int naggs, agg_spec *aggs);
+op *op_sort_new(qstate *qs, op *child, int nkeys, const int *cols, const bool *desc,
+                const bool *nulls_first, int64_t limit);
+op *op_limit_new(qstate *qs, op *child, int64_t limit, int64_t offset);
+void op_free(op *o);
+void op_explain(op *o, qv_str *s, int depth);
+
+/* Value helpers shared by aggregates and sorting. */
+int value_cmp(phys_class pc, const value *a, const value *b);
+uint64_t hash_bytes(const void *p, size_t n, uint64_t seed);
+
+/* Binder/planner: builds the operator tree and the result schema. */
+typedef struct plan {
+    op *root;
+    qv_schema schema;
+    int64_t total_rows;   /* -1 unknown */
+    st_table **tables;    /* opened tables, released by plan_free */
+    st_snapshot **snaps;
+    int ntables;
+    bool passthrough;     /* zero-copy SELECT of plain columns */
+    int *pt_cols;
+    st_snapshot *pt_snap;
+    int64_t pt_limit, pt_offset;
+} plan;
+
+/* top: the statement's own SELECT (may become a zero-copy pass-through). */
+int plan_select(sql_ctx *c, qstate *qs, arena *ar, select_stmt *s, bool top, plan *p, qv_err *err);
+void plan_free(plan *p);
+int bind_const_expr(arena *ar, ast *a, qv_type want, value *out, bool *is_null, vec *scratch,
+                    qv_err *err);
+
+#endif

@@ -1,0 +1,242 @@
+/* Timestamps (int64 ns since the epoch, UTC) and intervals (int64 ns). */
+#include "sql_int.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define NS_SEC 1000000000LL
+#define NS_DAY (86400LL * NS_SEC)
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (era arithmetic over 400-year cycles). */
+static int64_t days_from_ymd(int64_t y, int m, int d) {
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t mp = (m + 9) % 12;
+    int64_t doy = (153 * mp + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void ymd_from_days(int64_t z, int64_t *y, int *m, int *d) {
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+static int mdays(int64_t y, int m) {
+    static const int md[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return 29;
+    return md[m - 1];
+}
+
+static int num(const char *s, size_t n, size_t *i, int maxd, int64_t *out) {
+    int64_t v = 0;
+    int d = 0;
+    while (*i < n && isdigit((unsigned char)s[*i]) && d < maxd) {
+        v = v * 10 + (s[*i] - '0');
+        (*i)++;
+        d++;
+    }
+    *out = v;
+    return d;
+}
+
+int ts_parse(const char *s, size_t n, int64_t *out) {
+    size_t i = 0;
+    while (i < n && s[i] == ' ') i++;
+    while (n > i && s[n - 1] == ' ') n--;
+    int64_t y, mo, d, h = 0, mi = 0, se = 0, frac = 0;
+    if (num(s, n, &i, 4, &y) != 4 || i >= n || s[i++] != '-') return -1;
+    if (num(s, n, &i, 2, &mo) < 1 || i >= n || s[i++] != '-') return -1;
+    if (num(s, n, &i, 2, &d) < 1) return -1;
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays(y, (int)mo)) return -1;
+    if (i < n && (s[i] == ' ' || s[i] == 'T')) {
+        i++;
+        if (num(s, n, &i, 2, &h) < 1 || i >= n || s[i++] != ':') return -1;
+        if (num(s, n, &i, 2, &mi) != 2) return -1;
+        if (i < n && s[i] == ':') {
+            i++;
+            if (num(s, n, &i, 2, &se) != 2) return -1;
+            if (i < n && s[i] == '.') {
+                i++;
+                int64_t f;
+                int dg = num(s, n, &i, 9, &f);
+                if (dg < 1) return -1;
+                while (dg++ < 9) f *= 10;
+                frac = f;
+                while (i < n && isdigit((unsigned char)s[i])) i++; /* beyond ns: truncated */
+            }
+        }
+        if (h > 23 || mi > 59 || se > 59) return -1;
+    }
+    if (i < n && s[i] == 'Z') i++;
+    else if (i + 6 == n && (s[i] == '+') && !strncmp(s + i, "+00:00", 6)) i += 6;
+    if (i != n) return -1;
+    int64_t days = days_from_ymd(y, (int)mo, (int)d);
+    /* keep within int64 ns: years ~1677..2262 */
+    if (days < -106751 || days > 106750) return -1;
+    *out = days * NS_DAY + ((h * 60 + mi) * 60 + se) * NS_SEC + frac;
+    return 0;
+}
+
+int interval_unit_ns(const char *u, int64_t *out) {
+    static const struct { const char *n; int64_t ns; } units[] = {
+        {"nanosecond", 1}, {"nanoseconds", 1}, {"ns", 1},
+        {"microsecond", 1000}, {"microseconds", 1000}, {"us", 1000},
+        {"millisecond", 1000000}, {"milliseconds", 1000000}, {"ms", 1000000},
+        {"second", NS_SEC}, {"seconds", NS_SEC}, {"sec", NS_SEC}, {"secs", NS_SEC}, {"s", NS_SEC},
+        {"minute", 60 * NS_SEC}, {"minutes", 60 * NS_SEC}, {"min", 60 * NS_SEC}, {"mins", 60 * NS_SEC}, {"m", 60 * NS_SEC},
+        {"hour", 3600 * NS_SEC}, {"hours", 3600 * NS_SEC}, {"h", 3600 * NS_SEC},
+        {"day", NS_DAY}, {"days", NS_DAY}, {"d", NS_DAY},
+        {"week", 7 * NS_DAY}, {"weeks", 7 * NS_DAY}, {NULL, 0}};
+    for (int k = 0; units[k].n; k++)
+        if (!strcasecmp(u, units[k].n)) { *out = units[k].ns; return 0; }
+    return -1;
+}
+
+int interval_parse(const char *s, size_t n, int64_t *out) {
+    size_t i = 0;
+    int64_t total = 0;
+    int parts = 0;
+    for (;;) {
+        while (i < n && s[i] == ' ') i++;
+        if (i >= n) break;
+        bool neg = false;
+        if (s[i] == '-' || s[i] == '+') neg = s[i++] == '-';
+        int64_t v = 0, frac = 0, fscale = 1;
+        int dg = 0;
+        while (i < n && isdigit((unsigned char)s[i])) {
+            if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, s[i] - '0', &v)) return -1;
+            i++;
+            dg++;
+        }
+        if (i < n && s[i] == '.') {
+            i++;
+            while (i < n && isdigit((unsigned char)s[i])) {
+                if (fscale < 1000000000) { frac = frac * 10 + (s[i] - '0'); fscale *= 10; }
+                i++;
+                dg++;
+            }
+        }
+        if (!dg) return -1;
+        while (i < n && s[i] == ' ') i++;
+        char unit[24];
+        size_t u = 0;
+        while (i < n && isalpha((unsigned char)s[i])) {
+            if (u + 1 >= sizeof unit) return -1;
+            unit[u++] = s[i++];
+        }
+        unit[u] = 0;
+        int64_t uns, part;
+        if (!u || interval_unit_ns(unit, &uns)) return -1;
+        if (__builtin_mul_overflow(v, uns, &part)) return -1;
+        part += (int64_t)((__int128)frac * uns / fscale);
+        if (neg) part = -part;
+        if (__builtin_add_overflow(total, part, &total)) return -1;
+        parts++;
+    }
+    if (!parts) return -1;
+    *out = total;
+    return 0;
+}
+
+static int64_t floordiv(int64_t a, int64_t b) {
+    int64_t q = a / b;
+    if ((a % b != 0) && ((a < 0) != (b < 0))) q--;
+    return q;
+}
+
+void ts_format(int64_t ns, char *buf, size_t cap) {
+    int64_t days = floordiv(ns, NS_DAY);
+    int64_t rem = ns - days * NS_DAY;
+    int64_t y;
+    int m, d;
+    ymd_from_days(days, &y, &m, &d);
+    int64_t secs = rem / NS_SEC, frac = rem % NS_SEC;
+    int n = snprintf(buf, cap, "%04lld-%02d-%02d %02d:%02d:%02d", (long long)y, m, d, (int)(secs / 3600),
+                     (int)(secs / 60 % 60), (int)(secs % 60));
+    if (frac && n > 0 && (size_t)n < cap) {
+        char f[16];
+        snprintf(f, sizeof f, "%09lld", (long long)frac);
+        int l = 9;
+        /* DuckDB prints microseconds (6 digits) unless nanoseconds are set */
+        if (frac % 1000 == 0) l = 6;
+        snprintf(buf + n, cap - (size_t)n, ".%.*s", l, f);
+    }
+}
+
+int ts_field_parse(const char *s) {
+    static const struct { const char *n; int f; } fs[] = {
+        {"year", TF_YEAR}, {"years", TF_YEAR}, {"quarter", TF_QUARTER}, {"month", TF_MONTH}, {"months", TF_MONTH},
+        {"week", TF_WEEK}, {"day", TF_DAY}, {"days", TF_DAY}, {"hour", TF_HOUR}, {"hours", TF_HOUR},
+        {"minute", TF_MINUTE}, {"minutes", TF_MINUTE}, {"second", TF_SECOND}, {"seconds", TF_SECOND},
+        {"millisecond", TF_MILLISECOND}, {"milliseconds", TF_MILLISECOND}, {"microsecond", TF_MICROSECOND},
+        {"microseconds", TF_MICROSECOND}, {"nanosecond", TF_NANOSECOND}, {"nanoseconds", TF_NANOSECOND},
+        {"dow", TF_DOW}, {"dayofweek", TF_DOW}, {"doy", TF_DOY}, {"dayofyear", TF_DOY}, {"epoch", TF_EPOCH},
+        {NULL, 0}};
+    for (int k = 0; fs[k].n; k++)
+        if (!strcasecmp(s, fs[k].n)) return fs[k].f;
+    return -1;
+}
+
+int64_t ts_extract(int64_t ns, int field) {
+    int64_t days = floordiv(ns, NS_DAY);
+    int64_t rem = ns - days * NS_DAY;
+    int64_t y;
+    int m, d;
+    ymd_from_days(days, &y, &m, &d);
+    switch (field) {
+    case TF_YEAR: return y;
+    case TF_QUARTER: return (m - 1) / 3 + 1;
+    case TF_MONTH: return m;
+    case TF_DAY: return d;
+    case TF_HOUR: return rem / (3600 * NS_SEC);
+    case TF_MINUTE: return rem / (60 * NS_SEC) % 60;
+    case TF_SECOND: return rem / NS_SEC % 60;
+    /* DuckDB: milliseconds/microseconds include the seconds */
+    case TF_MILLISECOND: return rem % (60 * NS_SEC) / 1000000;
+    case TF_MICROSECOND: return rem % (60 * NS_SEC) / 1000;
+    case TF_NANOSECOND: return rem % (60 * NS_SEC);
+    case TF_DOW: return ((days % 7) + 7 + 4) % 7; /* 1970-01-01 was a Thursday; Sunday = 0 */
+    case TF_DOY: return days - days_from_ymd(y, 1, 1) + 1;
+    case TF_WEEK: {
+        /* ISO week: the week with the year's first Thursday is week 1 */
+        int64_t wd = ((days % 7) + 7 + 3) % 7; /* Monday = 0 */
+        int64_t thu = days - wd + 3;
+        int64_t ty;
+        int tm, td;
+        ymd_from_days(thu, &ty, &tm, &td);
+        return (thu - days_from_ymd(ty, 1, 1)) / 7 + 1;
+    }
+    case TF_EPOCH: return floordiv(ns, NS_SEC);
+    default: return 0;
+    }
+}
+
+int64_t ts_trunc(int64_t ns, int field) {
+    int64_t days = floordiv(ns, NS_DAY);
+    int64_t y;
+    int m, d;
+    switch (field) {
+    case TF_YEAR: ymd_from_days(days, &y, &m, &d); return days_from_ymd(y, 1, 1) * NS_DAY;
+    case TF_QUARTER: ymd_from_days(days, &y, &m, &d); return days_from_ymd(y, (m - 1) / 3 * 3 + 1, 1) * NS_DAY;
+    case TF_MONTH: ymd_from_days(days, &y, &m, &d); return days_from_ymd(y, m, 1) * NS_DAY;
+    case TF_WEEK: return (days - ((days % 7) + 7 + 3) % 7) * NS_DAY;
+    case TF_DAY: return days * NS_DAY;
+    case TF_HOUR: return floordiv(ns, 3600 * NS_SEC) * 3600 * NS_SEC;
+    case TF_MINUTE: return floordiv(ns, 60 * NS_SEC) * 60 * NS_SEC;
+    case TF_SECOND: return floordiv(ns, NS_SEC) * NS_SEC;
+    case TF_MILLISECOND: return floordiv(ns, 1000000) * 1000000;
+    case TF_MICROSECOND: return floordiv(ns, 1000) * 1000;
+    default: return ns;
+    }
+}

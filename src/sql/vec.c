@@ -1,0 +1,153 @@
+/* Executor vectors: one column of up to a chunk of rows in a uniform
+   physical form (int64 / double / string view) plus a null byte map.
+   A vec owns its arrays and a heap of string blocks; views from storage
+   point into snapshot memory, which outlives the query's vectors. */
+#include "sql_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct hblk {
+    struct hblk *next;
+    size_t used, cap;
+    char data[];
+} hblk;
+
+const char *type_name(qv_type t) {
+    if (t == T_NULL) return "NULL";
+    if (t == T_INTERVAL) return "INTERVAL";
+    return qv_type_name(t);
+}
+
+void vec_init(vec *v, qv_type t) {
+    memset(v, 0, sizeof *v);
+    v->type = t;
+}
+
+static void heap_free(vec *v) {
+    hblk *b = v->heap;
+    while (b) {
+        hblk *n = b->next;
+        free(b);
+        b = n;
+    }
+    v->heap = NULL;
+}
+
+void vec_free(vec *v) {
+    free(v->nulls);
+    free(v->i);
+    free(v->f);
+    free(v->s);
+    heap_free(v);
+    memset(v, 0, sizeof *v);
+}
+
+void vec_grow(vec *v, int cap) {
+    if (cap <= v->cap) return;
+    int nc = v->cap ? v->cap : 16;
+    while (nc < cap) nc *= 2;
+    v->nulls = qv_xrealloc(v->nulls, (size_t)nc);
+    memset(v->nulls + v->cap, 0, (size_t)(nc - v->cap));
+    if (v->i) v->i = qv_xrealloc(v->i, sizeof(int64_t) * (size_t)nc);
+    if (v->f) v->f = qv_xrealloc(v->f, sizeof(double) * (size_t)nc);
+    if (v->s) v->s = qv_xrealloc(v->s, sizeof(sv) * (size_t)nc);
+    v->cap = nc;
+}
+
+void vec_reset(vec *v, qv_type t, int n) {
+    v->type = t;
+    vec_grow(v, n < 16 ? 16 : n);
+    phys_class pc = type_pc(t);
+    if (pc == PC_I && !v->i) v->i = qv_xmalloc(sizeof(int64_t) * (size_t)v->cap);
+    if (pc == PC_F && !v->f) v->f = qv_xmalloc(sizeof(double) * (size_t)v->cap);
+    if (pc == PC_S && !v->s) v->s = qv_xcalloc((size_t)v->cap, sizeof(sv));
+    if (v->has_nulls) memset(v->nulls, 0, (size_t)v->cap);
+    v->has_nulls = false;
+    v->n = n;
+    if (v->heap) {
+        hblk *b = v->heap;
+        heap_free(v);
+        (void)b;
+    }
+}
+
+char *vec_heap_alloc(vec *v, size_t n) {
+    hblk *b = v->heap;
+    if (!b || b->used + n > b->cap) {
+        size_t cap = n > 65536 ? n : 65536;
+        hblk *nb = qv_xmalloc(sizeof *nb + cap);
+        nb->next = b;
+        nb->used = 0;
+        nb->cap = cap;
+        v->heap = b = nb;
+    }
+    char *p = b->data + b->used;
+    b->used += n;
+    return p;
+}
+
+void vec_set_str(vec *v, int k, const char *p, int32_t n) {
+    char *d = vec_heap_alloc(v, (size_t)n ? (size_t)n : 1);
+    if (n) memcpy(d, p, (size_t)n);
+    v->s[k].p = d;
+    v->s[k].n = n;
+}
+
+void vec_copy_row(vec *dst, int j, const vec *src, int k) {
+    if (vec_null(src, k)) {
+        vec_set_null(dst, j);
+        return;
+    }
+    switch (type_pc(dst->type)) {
+    case PC_I: dst->i[j] = src->i[k]; break;
+    case PC_F: dst->f[j] = src->f[k]; break;
+    case PC_S: vec_set_str(dst, j, src->s[k].p, src->s[k].n); break;
+    }
+}
+
+void chunk_init(chunk *c, int ncols, const qv_type *types) {
+    memset(c, 0, sizeof *c);
+    c->ncols = ncols;
+    c->cols = qv_xcalloc((size_t)(ncols ? ncols : 1), sizeof(vec));
+    for (int i = 0; i < ncols; i++) vec_init(&c->cols[i], types ? types[i] : T_NULL);
+}
+
+void chunk_free(chunk *c) {
+    for (int i = 0; i < c->ncols; i++) vec_free(&c->cols[i]);
+    free(c->cols);
+    free(c->sel);
+    memset(c, 0, sizeof *c);
+}
+
+int value_cmp(phys_class pc, const value *a, const value *b) {
+    switch (pc) {
+    case PC_I: return a->i < b->i ? -1 : a->i > b->i;
+    case PC_F: return a->f < b->f ? -1 : a->f > b->f;
+    case PC_S: {
+        int32_t n = a->s.n < b->s.n ? a->s.n : b->s.n;
+        int c = n ? memcmp(a->s.p, b->s.p, (size_t)n) : 0;
+        if (c) return c < 0 ? -1 : 1;
+        return a->s.n < b->s.n ? -1 : a->s.n > b->s.n;
+    }
+    }
+    return 0;
+}
+
+/* FNV-1a over 8-byte words, then a finalizer; good enough for hash tables. */
+uint64_t hash_bytes(const void *p, size_t n, uint64_t seed) {
+    const unsigned char *s = p;
+    uint64_t h = seed ^ 0xcbf29ce484222325ULL;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        h = (h ^ w) * 0x100000001b3ULL;
+        h ^= h >> 29;
+    }
+    for (; i < n; i++) h = (h ^ s[i]) * 0x100000001b3ULL;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return h;
+}

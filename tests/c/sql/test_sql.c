@@ -1,0 +1,253 @@
+/* Unit tests for the SQL module's lexer, parser, binder and evaluator. */
+#include "qtest.h"
+#include "sql_int.h"
+
+QTEST(lexer_basic) {
+    arena ar;
+    arena_init(&ar);
+    token *t;
+    int n;
+    qv_err err = {0};
+    const char *s = "SELECT a, \"Q\"\"x\" FROM t -- c\n WHERE x >= 1.5e3 /* c */ AND s = 'it''s';";
+    QCHECK_OK(lex_all(&ar, s, strlen(s), &t, &n, &err), &err);
+    QCHECK(tok_is_kw(&t[0], "select"));
+    QCHECK_EQ(t[3].kind, TK_QIDENT);
+    QCHECK_STR(t[3].text, "Q\"x");
+    QCHECK_EQ(t[6].line, 2);
+    QCHECK(tok_is_op(&t[8], ">="));
+    QCHECK_EQ(t[9].kind, TK_FLOAT);
+    QCHECK_STR(t[13].text, "it's");
+    QCHECK_EQ(t[n - 1].kind, TK_EOF);
+    free(t);
+    QCHECK(lex_all(&ar, "SELECT 'abc", 11, &t, &n, &err) == QV_EINVAL);
+    QCHECK(strstr(err.msg, "line 1, column 8") != NULL);
+    arena_free(&ar);
+}
+
+static int parse(const char *s, stmt **st, qv_err *err, arena *ar) { return parse_stmt(ar, s, strlen(s), st, err); }
+
+QTEST(parser_select) {
+    arena ar;
+    arena_init(&ar);
+    stmt *st;
+    qv_err err = {0};
+    QCHECK_OK(parse("select distinct a + 1 as x, count(*) from t as z where a between 1 and 3 group by 1 "
+                    "having count(*) > 1 order by x desc nulls first limit 5 offset 2;", &st, &err, &ar), &err);
+    QCHECK_EQ(st->kind, S_SELECT);
+    select_stmt *s = st->sel;
+    QCHECK(s->distinct);
+    QCHECK_EQ(s->nitems, 2);
+    QCHECK_STR(s->items[0].alias, "x");
+    QCHECK_EQ(s->items[0].e->kind, A_BINARY);
+    QCHECK(s->items[1].e->star);
+    QCHECK_STR(s->table, "t");
+    QCHECK_STR(s->alias, "z");
+    QCHECK_EQ(s->where->kind, A_BETWEEN);
+    QCHECK_EQ(s->ngroup, 1);
+    QCHECK(s->having != NULL);
+    QCHECK(s->order[0].desc);
+    QCHECK_EQ(s->order[0].nulls_first, 1);
+    QCHECK_EQ(s->limit, 5);
+    QCHECK_EQ(s->offset, 2);
+    stmt_free(st);
+    arena_free(&ar);
+}
+
+QTEST(parser_precedence) {
+    arena ar;
+    arena_init(&ar);
+    stmt *st;
+    qv_err err = {0};
+    QCHECK_OK(parse("SELECT 1 + 2 * 3 = 7 OR NOT false AND x IS NOT NULL", &st, &err, &ar), &err);
+    ast *e = st->sel->items[0].e;
+    QCHECK_EQ(e->op, OP_OR);
+    QCHECK_EQ(e->args[0]->op, OP_EQ);
+    QCHECK_EQ(e->args[0]->args[0]->op, OP_ADD);
+    QCHECK_EQ(e->args[0]->args[0]->args[1]->op, OP_MUL);
+    QCHECK_EQ(e->args[1]->op, OP_AND);
+    QCHECK_EQ(e->args[1]->args[0]->op, OP_NOT);
+    QCHECK_EQ(e->args[1]->args[1]->kind, A_ISNULL);
+    arena_free(&ar);
+}
+
+QTEST(parser_errors) {
+    arena ar;
+    arena_init(&ar);
+    stmt *st;
+    qv_err err = {0};
+    QCHECK(parse("SELECT FROM t", &st, &err, &ar) == QV_EINVAL);
+    QCHECK(strstr(err.msg, "line 1, column 8") && strstr(err.msg, "'FROM'"));
+    QCHECK(parse("SELECT a\nFROM t WHERE", &st, &err, &ar) == QV_EINVAL);
+    QCHECK(strstr(err.msg, "line 2") && strstr(err.msg, "end of input"));
+    QCHECK(parse("SELECT 1 2", &st, &err, &ar) == QV_EINVAL);
+    QCHECK(strstr(err.msg, "'2'"));
+    QCHECK(parse("SELECT TIMESTAMP '2024-13-01'", &st, &err, &ar) == QV_EINVAL);
+    QCHECK(strstr(err.msg, "TIMESTAMP"));
+    QCHECK(parse("SELECT 1; SELECT 2", &st, &err, &ar) == QV_EINVAL);
+    QCHECK(parse("CREATE TABLE t (a FOO)", &st, &err, &ar) == QV_EINVAL);
+    QCHECK(strstr(err.msg, "FOO"));
+    /* deep nesting is refused, not a stack overflow */
+    char deep[5000];
+    int k = 0;
+    k += sprintf(deep, "SELECT ");
+    for (int i = 0; i < 2000; i++) deep[k++] = '(';
+    deep[k] = 0;
+    QCHECK(parse(deep, &st, &err, &ar) == QV_EINVAL);
+    arena_free(&ar);
+}
+
+QTEST(parser_ddl_dml) {
+    arena ar;
+    arena_init(&ar);
+    stmt *st;
+    qv_err err = {0};
+    QCHECK_OK(parse("create table if not exists t (ts timestamp not null, sym symbol, px double, n int)", &st, &err, &ar), &err);
+    QCHECK_EQ(st->kind, S_CREATE);
+    QCHECK(st->if_flag);
+    QCHECK_EQ(st->schema.nfields, 4);
+    QCHECK_EQ(st->schema.fields[0].type, QV_T_TIMESTAMP);
+    QCHECK(!st->schema.fields[0].nullable);
+    QCHECK_EQ(st->schema.fields[3].type, QV_T_INT32);
+    stmt_free(st);
+    QCHECK_OK(parse("insert into t (a, b) values (1, 'x'), (2, NULL)", &st, &err, &ar), &err);
+    QCHECK_EQ(st->nrows, 2);
+    QCHECK_EQ(st->ncols, 2);
+    QCHECK(parse("insert into t values (1), (1, 2)", &st, &err, &ar) == QV_EINVAL);
+    QCHECK_OK(parse("drop table if exists t", &st, &err, &ar), &err);
+    QCHECK(st->if_flag);
+    QCHECK_OK(parse("EXPLAIN SELECT 1", &st, &err, &ar), &err);
+    QCHECK_EQ(st->kind, S_EXPLAIN);
+    arena_free(&ar);
+}
+
+QTEST(time_parse_format) {
+    int64_t ns;
+    QCHECK_EQ(ts_parse("1970-01-01 00:00:00", 19, &ns), 0);
+    QCHECK_EQ(ns, 0);
+    QCHECK_EQ(ts_parse("2024-03-24 09:30:00.123456789", 29, &ns), 0);
+    char buf[64];
+    ts_format(ns, buf, sizeof buf);
+    QCHECK_STR(buf, "2024-03-24 09:30:00.123456789");
+    QCHECK_EQ(ts_parse("1969-12-31T23:59:59.5", 21, &ns), 0);
+    QCHECK_EQ(ns, -500000000LL);
+    ts_format(ns, buf, sizeof buf);
+    QCHECK_STR(buf, "1969-12-31 23:59:59.500000");
+    QCHECK(ts_parse("2023-02-29", 10, &ns) != 0);
+    QCHECK_EQ(ts_parse("2024-02-29", 10, &ns), 0);
+    QCHECK_EQ(interval_parse("5 minutes", 9, &ns), 0);
+    QCHECK_EQ(ns, 300000000000LL);
+    QCHECK_EQ(interval_parse("1 day 2 hours", 13, &ns), 0);
+    QCHECK_EQ(ns, 93600000000000LL);
+    QCHECK(interval_parse("5 parsecs", 9, &ns) != 0);
+    QCHECK_EQ(ts_parse("2024-03-24 09:30:00", 19, &ns), 0);
+    QCHECK_EQ(ts_extract(ns, TF_YEAR), 2024);
+    QCHECK_EQ(ts_extract(ns, TF_MONTH), 3);
+    QCHECK_EQ(ts_extract(ns, TF_DOW), 0); /* a Sunday */
+    QCHECK_EQ(ts_extract(ns, TF_DOY), 84);
+    ts_format(ts_trunc(ns, TF_MONTH), buf, sizeof buf);
+    QCHECK_STR(buf, "2024-03-01 00:00:00");
+    ts_format(ts_trunc(ns, TF_WEEK), buf, sizeof buf);
+    QCHECK_STR(buf, "2024-03-18 00:00:00");
+}
+
+/* Evaluate a constant SELECT expression through the whole pipeline. */
+static int eval1(const char *sql, char *out, size_t cap, qv_err *err) {
+    sql_ctx *c;
+    sql_ctx_new(NULL, 1, 0, &c, err);
+    sql_query *q;
+    int rc = sql_query_prepare(c, sql, strlen(sql), &q, err);
+    if (rc) { sql_ctx_free(c); return rc; }
+    qv_batch b;
+    bool eos;
+    rc = sql_query_next(q, &b, &eos, err);
+    if (!rc) {
+        qv_str s;
+        qv_str_init(&s);
+        for (int i = 0; i < b.schema.nfields; i++) {
+            if (i) qv_str_appendc(&s, '|');
+            sql_format_value(&b.cols[i], 0, &s);
+        }
+        snprintf(out, cap, "%.*s", (int)s.len, s.data ? s.data : "");
+        qv_str_free(&s);
+        qv_batch_free(&b);
+    }
+    sql_query_free(q);
+    sql_ctx_free(c);
+    return rc;
+}
+
+#define EVAL(sql, want)                                        \
+    do {                                                       \
+        char got_[256];                                        \
+        qv_err e_ = {0};                                       \
+        QCHECK_OK(eval1(sql, got_, sizeof got_, &e_), &e_);    \
+        QCHECK_STR(got_, want);                                \
+    } while (0)
+
+#define EVAL_ERR(sql, code, sub)                                              \
+    do {                                                                      \
+        char got_[256];                                                       \
+        qv_err e_ = {0};                                                      \
+        QCHECK_EQ(eval1(sql, got_, sizeof got_, &e_), code);                  \
+        if (!strstr(e_.msg, sub)) fprintf(stderr, "  message: %s\n", e_.msg); \
+        QCHECK(strstr(e_.msg, sub) != NULL);                                  \
+    } while (0)
+
+QTEST(eval_arith) {
+    EVAL("SELECT 1 + 2 * 3, 7 / 2, 7 // 2, -7 // 2, 7 % 3, -7 % 3", "7|3.5|3|-3|1|-1");
+    EVAL("SELECT 1.5 + 1, 2 * 0.25, -(3)", "2.5|0.5|-3");
+    EVAL_ERR("SELECT 2147483647 + 1", QV_EINVAL, "overflow");
+    EVAL("SELECT 2147483647 + 1::BIGINT", "2147483648");
+    EVAL_ERR("SELECT 9223372036854775807 + 1", QV_EINVAL, "overflow");
+    EVAL_ERR("SELECT 1 / 0", QV_EINVAL, "division by zero");
+    EVAL_ERR("SELECT 1 % 0", QV_EINVAL, "division by zero");
+    EVAL("SELECT -9223372036854775808", "-9223372036854775808");
+}
+
+QTEST(eval_logic_null) {
+    EVAL("SELECT NULL AND false, NULL AND true, NULL OR true, NULL OR false, NOT NULL", "false|NULL|true|NULL|NULL");
+    EVAL("SELECT 1 = NULL, NULL IS NULL, 1 IS NOT NULL, 1 + NULL", "NULL|true|true|NULL");
+    EVAL("SELECT 2 IN (1, 2), 3 IN (1, 2), 3 IN (1, NULL), 3 NOT IN (1, 2)", "true|false|NULL|true");
+    EVAL("SELECT 2 BETWEEN 1 AND 3, 5 NOT BETWEEN 1 AND 3", "true|true");
+    EVAL("SELECT 'abc' LIKE 'a%', 'abc' LIKE '_b_', 'abc' NOT LIKE '%d', 'ABC' ILIKE 'a%'", "true|true|true|true");
+}
+
+QTEST(eval_case_cast) {
+    EVAL("SELECT CASE WHEN 1 > 2 THEN 'a' WHEN 2 > 1 THEN 'b' ELSE 'c' END", "b");
+    EVAL("SELECT CASE 3 WHEN 1 THEN 10 WHEN 3 THEN 30 END, CASE WHEN false THEN 1 END", "30|NULL");
+    /* the branch not taken is not evaluated */
+    EVAL("SELECT CASE WHEN 0 = 0 THEN 0 ELSE 1 / 0 END", "0");
+    EVAL("SELECT CAST('42' AS INT), CAST(2.5 AS BIGINT), CAST(1 AS DOUBLE), CAST(7 AS VARCHAR), '3'::INT + 1",
+         "42|3|1|7|4");
+    EVAL_ERR("SELECT CAST('x1' AS INT)", QV_EINVAL, "'x1'");
+    EVAL("SELECT COALESCE(NULL, NULL, 3), COALESCE(NULL, 'a')", "3|a");
+}
+
+QTEST(eval_functions) {
+    EVAL("SELECT abs(-3), round(2.567, 2), floor(-1.5), ceil(1.2), sqrt(16.0), power(2, 10)", "3|2.57|-2|2|4|1024");
+    EVAL("SELECT ln(exp(1.0)), lower('AbC'), upper('abc'), length('héllo'), substr('hello', 2, 3), substr('hello', 3)",
+         "1|abc|ABC|5|ell|llo");
+    EVAL_ERR("SELECT sqrt(-1.0)", QV_EINVAL, "negative");
+    EVAL_ERR("SELECT nosuch(1)", QV_EINVAL, "nosuch");
+    EVAL_ERR("SELECT abs('x')", QV_EINVAL, "abs");
+    EVAL_ERR("SELECT lower(1)", QV_EINVAL, "lower");
+}
+
+QTEST(eval_time) {
+    EVAL("SELECT TIMESTAMP '2024-03-24 09:30:00' + INTERVAL '5 minutes'", "2024-03-24 09:35:00");
+    EVAL("SELECT TIMESTAMP '2024-03-24 09:30:00.123456789'", "2024-03-24 09:30:00.123456789");
+    EVAL("SELECT extract(year FROM TIMESTAMP '2024-03-24 09:30:00'), extract(minute FROM TIMESTAMP '2024-03-24 09:30:00')", "2024|30");
+    EVAL("SELECT date_trunc('hour', TIMESTAMP '2024-03-24 09:30:00')", "2024-03-24 09:00:00");
+    EVAL("SELECT TIMESTAMP '2024-03-24 09:30:00' - INTERVAL 1 DAY", "2024-03-23 09:30:00");
+    EVAL("SELECT TIMESTAMP '2024-03-24' > '2024-03-23'", "true");
+    EVAL_ERR("SELECT INTERVAL '5 lightyears'", QV_EINVAL, "INTERVAL");
+    EVAL_ERR("SELECT TIMESTAMP '2024-03-24' - TIMESTAMP '2024-03-23'", QV_EUNSUPPORTED, "INTERVAL");
+}
+
+QTEST(binder_errors) {
+    EVAL_ERR("SELECT x", QV_EINVAL, "unknown column 'x'");
+    EVAL_ERR("SELECT 1 + 'a'", QV_EINVAL, "could not convert");
+    EVAL_ERR("SELECT 1 AND true", QV_EINVAL, "AND");
+    EVAL_ERR("SELECT sum(sum(1))", QV_EINVAL, "nested");
+    EVAL_ERR("SELECT sum('a')", QV_EINVAL, "sum");
+}
