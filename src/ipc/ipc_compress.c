@@ -67,6 +67,23 @@ int ipc_decompress(int codec, const uint8_t *p, size_t n, int64_t expect, qv_buf
                    qv_err *err) {
     *out = NULL;
     if (expect < 0) return qv_err_set(err, QV_ECORRUPT, "negative uncompressed length %lld", (long long)expect);
+    /* Refuse impossible sizes before allocating: LZ4 expands at most ~255x;
+       zstd records the size in the frame (Arrow writers set it) or, if not,
+       cannot beat one RLE block per 4 bytes (128 KiB each). */
+    if (codec == CODEC_LZ4_FRAME && (uint64_t)expect > (uint64_t)n * 256 + 4096)
+        return qv_err_set(err, QV_ECORRUPT, "lz4 buffer of %zu bytes cannot hold %lld bytes", n,
+                          (long long)expect);
+    if (codec == CODEC_ZSTD) {
+        unsigned long long fcs = ZSTD_getFrameContentSize(p, n);
+        if (fcs == ZSTD_CONTENTSIZE_ERROR)
+            return qv_err_set(err, QV_ECORRUPT, "zstd buffer does not start with a zstd frame");
+        if (fcs != ZSTD_CONTENTSIZE_UNKNOWN && fcs != (unsigned long long)expect && n == ZSTD_findFrameCompressedSize(p, n))
+            return qv_err_set(err, QV_ECORRUPT, "zstd frame holds %llu bytes, %lld declared", fcs,
+                              (long long)expect);
+        if ((uint64_t)expect > (uint64_t)n * 32768 + 4096)
+            return qv_err_set(err, QV_ECORRUPT, "zstd buffer of %zu bytes cannot hold %lld bytes", n,
+                              (long long)expect);
+    }
     qv_buffer *b = qv_buffer_new(qv_pad8((size_t)expect + 1));
     int rc = QV_OK;
     if (codec == CODEC_LZ4_FRAME) {
