@@ -533,8 +533,15 @@ void sql_format_value(const qv_array *a, int64_t i, qv_str *out) {
         if (isnan(v)) qv_str_appendf(out, "nan");
         else if (isinf(v)) qv_str_appendf(out, v > 0 ? "inf" : "-inf");
         else {
-            snprintf(buf, sizeof buf, "%.15g", v);
-            if (strtod(buf, NULL) != v) snprintf(buf, sizeof buf, "%.17g", v);
+            for (int prec = 1; prec <= 17; prec++) { /* shortest text that reads back exactly */
+                snprintf(buf, sizeof buf, "%.*g", prec, v);
+                if (strtod(buf, NULL) == v) {
+                    /* no exponent for integral digits that fit: 150, not 1.5e+02 */
+                    int digits = fabs(v) >= 1 ? (int)floor(log10(fabs(v))) + 1 : 0;
+                    if (strchr(buf, 'e') && digits > prec && digits <= 17) snprintf(buf, sizeof buf, "%.*g", digits, v);
+                    break;
+                }
+            }
             qv_str_appendf(out, "%s", buf);
         }
         break;
