@@ -98,7 +98,11 @@ static int doput_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
     memset(&batch, 0, sizeof batch);
     int rc = ipc_decoder_message(st->dec, fd.header, fd.header_len, body, &ev, &batch, err);
     qv_buffer_unref(body);
-    if (rc) return qv_err_prefix(err, "DoPut into '%s', message %lld", st->table, (long long)st->batches + 1);
+    if (rc) {
+        /* Bytes from a client that fail verification are the client's error. */
+        if (rc == QV_ECORRUPT) err->code = QV_EINVAL;
+        return qv_err_prefix(err, "DoPut into '%s', message %lld", st->table, (long long)st->batches + 1);
+    }
     if (ev == IPC_EV_SCHEMA) {
         if (st->put) return qv_err_set(err, QV_EINVAL, "DoPut into '%s': a second schema in one stream", st->table);
         return eng_put_begin(c->e, st->table, ipc_decoder_schema(st->dec), &st->put, err);
@@ -123,16 +127,38 @@ static int doput_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
     return QV_OK;
 }
 
+/*
+** End of stream. gRPC reports a vanished client (killed, reset, deadline)
+** to a pending RECV_MESSAGE exactly like a clean half-close, and the close
+** batch that tells them apart may not have completed yet. So before
+** committing we write one more message, a summary PutResult
+** {"stream_rows": n}: on a call that is already cancelled that write fails
+** (the call breaks off and the put is aborted); only if it goes through,
+** and the call is still not cancelled, does doput_produce commit.
+*/
 static int doput_end(fl_call *c, qv_err *err) {
     doput_state *st = c->state;
     if (!st || !st->put)
         return qv_err_set(err, QV_EINVAL, "DoPut: the stream ended without a schema; nothing was written");
+    char md[64];
+    int len = snprintf(md, sizeof md, "{\"stream_rows\": %lld}", (long long)st->rows);
+    Arrow__Flight__Protocol__PutResult pr = ARROW__FLIGHT__PROTOCOL__PUT_RESULT__INIT;
+    pr.app_metadata.data = (uint8_t *)md;
+    pr.app_metadata.len = (size_t)len;
+    fl_call_push_pb(c, &pr);
+    return QV_OK;
+}
+
+/* Called once the summary went out and the call is not cancelled. */
+static int doput_commit(fl_call *c, bool *done, qv_err *err) {
+    doput_state *st = c->state;
+    *done = true;
+    if (!st || !st->put) return QV_OK;
     eng_put *p = st->put;
     st->put = NULL;
     int64_t rows = 0;
     int rc = eng_put_commit(p, &rows, err);
-    if (rc == QV_OK)
-        QV_DEBUG("flight DoPut into '%s': %lld rows committed", st->table, (long long)rows);
+    if (rc == QV_OK) QV_DEBUG("flight DoPut into '%s': %lld rows committed", st->table, (long long)rows);
     return rc;
 }
 
@@ -141,5 +167,6 @@ const fl_rpc fl_rpc_do_put = {
     .client_streams = true,
     .on_message = doput_msg,
     .on_end = doput_end,
+    .produce = doput_commit,
     .free_state = doput_free,
 };

@@ -73,7 +73,7 @@ def test_issue_example(client):
     assert list(df["price"]) == [150.25, 150.30, 42.10, 42.15]
     pl_df = pl.from_arrow(result)
     assert pl_df["volume"].sum() == 425
-    assert duckdb.sql("SELECT sum(volume) FROM result").fetchone()[0] == 425
+    assert duckdb.sql("SELECT sum(volume) FROM result").fetchall()[0][0] == 425
     info = client.get_flight_info(fl.FlightDescriptor.for_command("SELECT count(*) FROM trades"))
     assert len(info.schema) == 1 and pa.types.is_integer(info.schema.field(0).type)
     assert info.total_records in (1, -1)
@@ -149,7 +149,7 @@ def test_large_result_arrives_in_bounded_batches_with_exact_checksum(start_quive
     import polars as pl
     assert got.to_pandas()["id"].sum() == n * (n - 1) // 2
     assert pl.from_arrow(got)["s"].n_unique() == 100
-    assert duckdb.sql("SELECT count(DISTINCT id) FROM got").fetchone()[0] == n
+    assert duckdb.sql("SELECT count(DISTINCT id) FROM got").fetchall()[0][0] == n
     c.close()
 
 

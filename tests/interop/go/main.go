@@ -138,11 +138,23 @@ func main() {
 		if err != nil {
 			fail("DoPut result: %v", err)
 		}
-		var md struct{ Rows int64 }
+		var md struct {
+			Rows       *int64 `json:"rows"`
+			StreamRows *int64 `json:"stream_rows"`
+		}
 		if err := json.Unmarshal(res.AppMetadata, &md); err != nil {
 			fail("PutResult app_metadata %q is not JSON: %v", res.AppMetadata, err)
 		}
-		acks++
+		switch {
+		case md.Rows != nil:
+			acks++
+		case md.StreamRows != nil: // the end-of-stream summary
+			if *md.StreamRows != int64(*rows) {
+				fail("end-of-stream summary says %d rows, sent %d", *md.StreamRows, *rows)
+			}
+		default:
+			fail("PutResult app_metadata %q has neither rows nor stream_rows", res.AppMetadata)
+		}
 	}
 
 	// DoGet it back and compare every value.
