@@ -130,7 +130,7 @@ int qd_flags_parse(qd_flags *f, int argc, char **argv, qv_err *err) {
         } else if (!strcmp(name, "--max-batch-bytes")) {
             if (parse_size(name, val, 1024, &f->max_batch_bytes, err)) return err->code;
         } else if (!strcmp(name, "--max-body-bytes")) {
-            if (parse_size(name, val, 1024, &f->max_body_bytes, err)) return err->code;
+            if (parse_size(name, val, 1, &f->max_body_bytes, err)) return err->code;
         }
     }
     return 0;
