@@ -368,7 +368,7 @@ def test_malformed_requests(loaded):
 
 
 def test_body_limit_413(start_quiverd):
-    srv = start_quiverd("--in-memory", "--max-body-bytes", "1000")
+    srv = start_quiverd("--in-memory", "--max-body-bytes", "2048")
     r = ingest(srv, "t", b"a\n" + b"1\n" * 2000, "text/csv")
     assert r.status_code == 413 and r.json()["code"] == 413
 
