@@ -134,7 +134,7 @@ static int eval_arith(const bexpr *e, vec *a, vec *b, vec *out, int n, qv_err *e
                 break;
             case OP_IDIV:
                 if (y == 0) return qv_err_set(err, QV_EINVAL, "division by zero");
-                r = floor(x / y);
+                r = x / y; /* DuckDB: // on doubles divides without flooring */
                 break;
             case OP_MOD:
                 if (y == 0) return qv_err_set(err, QV_EINVAL, "division by zero");

@@ -112,6 +112,11 @@ int func_eval(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
             sv s = a[0].s[k];
             int64_t start = a[1].i[k], len = na > 2 ? a[2].i[k] : INT64_MAX / 4;
             if (na > 2 && len < 0) return qv_err_set(err, QV_EINVAL, "substr: negative length %lld", (long long)len);
+            if (start < 0) { /* counts from the end, as DuckDB */
+                int64_t cl = utf8_len(s.p, s.n);
+                start = start < -INT64_MAX / 4 ? -INT64_MAX / 4 : start + cl + 1;
+            }
+            if (start < -INT64_MAX / 4) start = -INT64_MAX / 4;
             int64_t end = (start > INT64_MAX / 4 || len > INT64_MAX / 4) ? INT64_MAX / 4 : start + len;
             if (start < 1) start = 1;
             if (end <= start) { out->s[k] = (sv){"", 0}; break; }

@@ -1,0 +1,295 @@
+"""Differential test of the SQL engine against DuckDB.
+
+Generated data (NULLs, negative numbers, a few and many groups) is loaded
+into DuckDB and into Quiver (through build/sql_tool, which runs statements on
+an in-memory database and prints results as text), then a few hundred
+generated queries run on both and their results are compared: exactly for
+integers, strings, booleans and timestamps, within a tight relative tolerance
+for floats. Row order is compared only when the query fixes it.
+"""
+import datetime
+import math
+import os
+import random
+import subprocess
+
+import duckdb
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+QUIVERD = os.environ.get("QUIVERD", os.path.join(HERE, "..", "..", "build", "quiverd"))
+SQL_TOOL = os.path.join(os.path.dirname(os.path.abspath(QUIVERD)), "sql_tool")
+
+SYMS = ["AAPL", "MSFT", "GOOG", "AMZN", "TSLA", "nvda", "Meta", "IBM"]
+WORDS = ["alpha", "beta", "gamma", "delta", "", "Epsilon", "zeta eta", "theta_1", "x%y"]
+BASE = datetime.datetime(2024, 3, 24, 9, 30, 0)
+NROWS = 3000
+
+
+class Quiver:
+    """One sql_tool process; statements go in one per line."""
+
+    def __init__(self, rowgroup_threads=2):
+        assert os.path.exists(SQL_TOOL), "build sql_tool first (it is built with quiverd): %s" % SQL_TOOL
+        self.p = subprocess.Popen([SQL_TOOL, "--threads", str(rowgroup_threads)], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+
+    def run(self, sql):
+        self.p.stdin.write(sql.replace("\n", " ") + "\n")
+        self.p.stdin.flush()
+        head = self.p.stdout.readline()
+        assert head, "sql_tool died on: " + sql
+        if head.startswith("ERROR"):
+            assert self.p.stdout.readline() == "END\n"
+            raise RuntimeError(head.strip())
+        _, ncols, nrows = head.split()
+        names = self.p.stdout.readline().rstrip("\n").split("\t")
+        types = self.p.stdout.readline().rstrip("\n").split("\t")
+        rows = []
+        for _ in range(int(nrows)):
+            vals = self.p.stdout.readline().rstrip("\n").split("\t")
+            rows.append(tuple(conv(v, t) for v, t in zip(vals, types)))
+        assert self.p.stdout.readline() == "END\n"
+        return names, types, rows
+
+    def close(self):
+        self.p.stdin.close()
+        self.p.wait(timeout=30)
+
+
+def conv(v, t):
+    if v == "NULL":
+        return None
+    if t in ("INT32", "INT64"):
+        return int(v)
+    if t in ("FLOAT32", "FLOAT64"):
+        return float(v)
+    if t == "BOOL":
+        return v == "true"
+    if t in ("STRING", "SYMBOL"):
+        return "" if v == "(empty)" else v
+    return v  # TIMESTAMP: compared as text
+
+
+def norm_duck(v):
+    if isinstance(v, datetime.datetime):
+        return str(v)
+    if hasattr(v, "as_tuple"):  # Decimal
+        return float(v)
+    return v
+
+
+def gen_rows(rnd):
+    rows = []
+    for i in range(NROWS):
+        ts = BASE + datetime.timedelta(seconds=i * 7 + rnd.randint(0, 5), microseconds=rnd.choice([0, 0, 500000, 123456]))
+        sym = rnd.choice(SYMS) if rnd.random() > 0.05 else None
+        g = rnd.randint(-3, 3) if rnd.random() > 0.1 else None
+        k = rnd.randint(-100000, 100000)
+        x = round(rnd.uniform(-1000, 1000), rnd.choice([0, 2, 6])) if rnd.random() > 0.1 else None
+        n = rnd.randint(-50, 50) if rnd.random() > 0.15 else None
+        s = rnd.choice(WORDS) if rnd.random() > 0.1 else None
+        b = rnd.random() > 0.5 if rnd.random() > 0.1 else None
+        rows.append((i, ts, sym, g, k, x, n, s, b))
+    return rows
+
+
+def lit(v):
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, datetime.datetime):
+        return "TIMESTAMP '%s'" % v
+    if isinstance(v, str):
+        return "'" + v.replace("'", "''") + "'"
+    if isinstance(v, float):
+        return repr(v)
+    return str(v)
+
+
+SCHEMA = "(id BIGINT, ts TIMESTAMP, sym {sym}, g INTEGER, k BIGINT, x DOUBLE, n INTEGER, s VARCHAR, b BOOLEAN)"
+
+
+@pytest.fixture(scope="module")
+def dbs():
+    rnd = random.Random(20240324)
+    rows = gen_rows(rnd)
+    duck = duckdb.connect()
+    duck.execute("SET threads TO 2")
+    duck.execute("CREATE TABLE t " + SCHEMA.format(sym="VARCHAR"))
+    duck.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    q = Quiver()
+    q.run("CREATE TABLE t " + SCHEMA.format(sym="SYMBOL"))
+    for i in range(0, len(rows), 500):
+        vals = ", ".join("(" + ", ".join(lit(v) for v in r) + ")" for r in rows[i:i + 500])
+        q.run("INSERT INTO t VALUES " + vals)
+    yield duck, q, rnd
+    q.close()
+
+
+# ---- query generator ----
+NUM_COLS = ["g", "k", "x", "n", "id"]
+INT_COLS = ["g", "k", "n", "id"]
+
+
+def num_expr(rnd, depth=0):
+    r = rnd.random()
+    if depth > 1 or r < 0.4:
+        return rnd.choice(NUM_COLS)
+    if r < 0.55:
+        return "(%s %s %s)" % (num_expr(rnd, depth + 1), rnd.choice(["+", "-", "*"]), rnd.choice(["2", "3", "-1", "0.5", "n", "g"]))
+    if r < 0.65:
+        return "(%s / (abs(%s) + 1))" % (num_expr(rnd, depth + 1), rnd.choice(INT_COLS))
+    if r < 0.7:
+        return "(%s // (abs(%s) + 1))" % (rnd.choice(INT_COLS), rnd.choice(["g", "n"]))
+    if r < 0.75:
+        return "(%s %% (abs(%s) + 1))" % (rnd.choice(INT_COLS), rnd.choice(["g", "n"]))
+    if r < 0.85:
+        f = rnd.choice(["abs(%s)", "round(%s, 2)", "floor(%s)", "ceil(%s)", "round(%s)"])
+        return f % num_expr(rnd, depth + 1)
+    if r < 0.9:
+        return "coalesce(%s, %s)" % (rnd.choice(["n", "g", "x"]), rnd.choice(["0", "-1", "k"]))
+    if r < 0.95:
+        return "CASE WHEN %s THEN %s ELSE %s END" % (pred(rnd, depth + 1), rnd.choice(NUM_COLS), rnd.choice(["0", "n", "x"]))
+    return "length(%s)" % rnd.choice(["s", "sym"])
+
+
+def str_expr(rnd):
+    return rnd.choice(["s", "sym", "lower(sym)", "upper(s)", "substr(s, 2, 3)", "coalesce(s, 'none')",
+                       "s || '-' || sym", "CAST(g AS VARCHAR)"])
+
+
+def pred(rnd, depth=0):
+    r = rnd.random()
+    if depth < 2 and r < 0.2:
+        return "(%s %s %s)" % (pred(rnd, depth + 1), rnd.choice(["AND", "OR"]), pred(rnd, depth + 1))
+    if depth < 2 and r < 0.25:
+        return "NOT (%s)" % pred(rnd, depth + 1)
+    r = rnd.random()
+    if r < 0.35:
+        return "%s %s %s" % (num_expr(rnd, depth + 1), rnd.choice(["=", "<>", "<", "<=", ">", ">="]),
+                             rnd.choice(["0", "1", "-2", "10", "100.5", "-500", "n", "g"]))
+    if r < 0.45:
+        return "%s IS %sNULL" % (rnd.choice(["x", "n", "g", "s", "sym", "b"]), rnd.choice(["", "NOT "]))
+    if r < 0.55:
+        return "%s %sIN (%s)" % (rnd.choice(["g", "n"]), rnd.choice(["", "NOT "]),
+                                  ", ".join(str(rnd.randint(-5, 5)) for _ in range(rnd.randint(1, 4))))
+    if r < 0.6:
+        return "sym IN ('AAPL', 'MSFT', 'nvda')"
+    if r < 0.7:
+        lo = rnd.randint(-600, 400)
+        return "x %sBETWEEN %d AND %d" % (rnd.choice(["", "NOT "]), lo, lo + rnd.randint(0, 600))
+    if r < 0.8:
+        return "%s %sLIKE '%s'" % (rnd.choice(["s", "sym"]), rnd.choice(["", "NOT "]),
+                                    rnd.choice(["a%", "%a", "%et%", "_e%", "%", "A%L", "x%%"]))
+    if r < 0.9:
+        t = BASE + datetime.timedelta(seconds=rnd.randint(0, NROWS * 7))
+        return "ts %s TIMESTAMP '%s'" % (rnd.choice(["<", ">=", ">"]), t)
+    if r < 0.95:
+        return "b" if rnd.random() < 0.5 else "NOT b"
+    return "%s %s %s" % (str_expr(rnd), rnd.choice(["=", "<", ">="]), rnd.choice(["'beta'", "'MSFT'", "'m'"]))
+
+
+AGGS = ["count(*)", "count(x)", "count(DISTINCT n)", "count(DISTINCT sym)", "sum(n)", "sum(k)", "sum(x)",
+        "avg(x)", "avg(n)", "min(x)", "max(n)", "min(s)", "max(sym)", "min(ts)", "max(ts)", "stddev(x)",
+        "variance(n)", "sum(x * 2 + n)", "avg(abs(k))", "count(b)"]
+
+
+def gen_query(rnd):
+    kind = rnd.random()
+    where = " WHERE " + pred(rnd) if rnd.random() < 0.7 else ""
+    if kind < 0.3:  # projection + filter
+        cols = [rnd.choice([num_expr(rnd), str_expr(rnd), "ts", "b", "id"]) for _ in range(rnd.randint(1, 4))]
+        return "SELECT %s FROM t%s" % (", ".join(cols), where), False
+    if kind < 0.45:  # scalar aggregates
+        aggs = rnd.sample(AGGS, rnd.randint(1, 4))
+        return "SELECT %s FROM t%s" % (", ".join(aggs), where), False
+    if kind < 0.75:  # group by
+        key = rnd.choice(["g", "sym", "k % 50", "b", "s", "date_trunc('hour', ts)", "g, sym", "extract(minute FROM ts)"])
+        aggs = rnd.sample(AGGS, rnd.randint(1, 3))
+        having = ""
+        if rnd.random() < 0.3:
+            having = " HAVING count(*) > %d" % rnd.randint(0, 60)
+        return "SELECT %s, %s FROM t%s GROUP BY %s%s" % (key, ", ".join(aggs), where, key, having), False
+    if kind < 0.9:  # top-N, fully ordered by a unique tiebreaker
+        e = rnd.choice(NUM_COLS + ["s", "sym", "ts"])
+        d = rnd.choice(["ASC", "DESC"])
+        nl = rnd.choice(["", " NULLS FIRST", " NULLS LAST"])
+        lim = rnd.choice([1, 5, 10, 100])
+        off = rnd.choice(["", " OFFSET 3"])
+        return "SELECT id, %s, x FROM t%s ORDER BY %s %s%s, id LIMIT %d%s" % (e, where, e, d, nl, lim, off), True
+    if kind < 0.95:
+        return "SELECT DISTINCT %s FROM t%s" % (rnd.choice(["g", "sym", "g, b", "lower(sym)", "n % 3"]), where), False
+    return ("SELECT c, count(*) FROM (SELECT sym AS c, x FROM t%s) AS q GROUP BY c" % where), False
+
+
+def same(a, b):
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, float) or isinstance(b, float):
+        if isinstance(a, bool) or isinstance(b, bool):
+            return False
+        a, b = float(a), float(b)
+        if math.isnan(a) or math.isnan(b):
+            return math.isnan(a) and math.isnan(b)
+        return a == b or abs(a - b) <= 1e-9 * max(abs(a), abs(b)) or abs(a - b) < 1e-9
+    return a == b
+
+
+def sort_key(row):
+    return tuple((v is None, round(v, 6) if isinstance(v, float) else v if not isinstance(v, bool) else int(v))
+                 if not isinstance(v, str) else (v is None, v) for v in row)
+
+
+def compare(sql, ordered, duck, q):
+    try:
+        exp = [tuple(norm_duck(v) for v in r) for r in duck.execute(sql).fetchall()]
+    except duckdb.Error as e:
+        return "duckdb refused %s: %s" % (sql, e)
+    try:
+        _, _, got = q.run(sql)
+    except RuntimeError as e:
+        return "quiver failed: %s\n  query: %s" % (e, sql)
+    if not ordered:
+        key = lambda r: tuple((v is None, str(type(v) is str), round(v, 6) if isinstance(v, float) else v) for v in r)
+        try:
+            exp.sort(key=lambda r: repr(key(r)))
+            got.sort(key=lambda r: repr(key(r)))
+        except TypeError:
+            pass
+    if len(exp) != len(got):
+        return "row count %d (quiver) != %d (duckdb)\n  query: %s" % (len(got), len(exp), sql)
+    for re_, rg in zip(exp, got):
+        if len(re_) != len(rg) or not all(same(x, y) for x, y in zip(rg, re_)):
+            return "row mismatch: quiver %r, duckdb %r\n  query: %s" % (rg, re_, sql)
+    return None
+
+
+def test_differential_fixed(dbs):
+    duck, q, _ = dbs
+    fixed = [
+        ("SELECT count(*), sum(n), avg(x), min(ts), max(ts) FROM t", False),
+        ("SELECT sym, count(*), sum(k), avg(x), stddev(x) FROM t GROUP BY sym", False),
+        ("SELECT g, count(DISTINCT sym), variance(x) FROM t WHERE x > 0 GROUP BY g HAVING count(*) > 10", False),
+        ("SELECT id, x FROM t ORDER BY x DESC NULLS LAST, id LIMIT 10", True),
+        ("SELECT date_trunc('minute', ts) AS m, count(*) FROM t GROUP BY m", False),
+        ("SELECT * FROM t WHERE ts BETWEEN TIMESTAMP '2024-03-24 10:00:00' AND TIMESTAMP '2024-03-24 10:30:00'", False),
+        ("SELECT id, CASE WHEN n > 0 THEN 'pos' WHEN n < 0 THEN 'neg' ELSE 'zero' END FROM t", False),
+        ("SELECT extract(hour FROM ts), extract(second FROM ts), count(*) FROM t GROUP BY 1, 2", False),
+    ]
+    bad = [m for m in (compare(s, o, duck, q) for s, o in fixed) if m]
+    assert not bad, "\n".join(bad)
+
+
+def test_differential_generated(dbs):
+    duck, q, rnd = dbs
+    bad = []
+    n = 0
+    for _ in range(400):
+        sql, ordered = gen_query(rnd)
+        m = compare(sql, ordered, duck, q)
+        n += 1
+        if m:
+            bad.append(m)
+    assert not bad, "%d of %d queries differ:\n%s" % (len(bad), n, "\n".join(bad[:15]))
