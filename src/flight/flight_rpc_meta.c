@@ -277,7 +277,8 @@ static int list_flights_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
     int rc = eng_tables(c->e, &tabs, &n, err);
     for (int i = 0; rc == QV_OK && i < n; i++) {
         size_t nl = strlen(tabs[i].name);
-        if (cr->expression.len > nl || memcmp(tabs[i].name, cr->expression.data, cr->expression.len) != 0)
+        if (cr->expression.len > nl ||
+            (cr->expression.len && memcmp(tabs[i].name, cr->expression.data, cr->expression.len) != 0))
             continue;
         Arrow__Flight__Protocol__FlightDescriptor d = ARROW__FLIGHT__PROTOCOL__FLIGHT_DESCRIPTOR__INIT;
         d.type = ARROW__FLIGHT__PROTOCOL__FLIGHT_DESCRIPTOR__DESCRIPTOR_TYPE__PATH;
