@@ -8,7 +8,7 @@ the two servers, repeated; we report the median and the spread (min..max) of
 throughput, the ratio, and each server's CPU seconds per GB sent
 (utime+stime from /proc/<pid>/stat around each fetch).
 
-Env: QUIVERD (default build/quiverd), BENCH_ROWS (default 2000000),
+Env: QUIVERD (default build/quiverd), BENCH_ROWS (default 4000000),
 BENCH_REPEATS (default 7). Prints a markdown section on stdout.
 """
 import os
@@ -27,7 +27,7 @@ import pyarrow.flight as fl  # noqa: E402
 
 from conftest import Server  # noqa: E402
 
-ROWS = int(os.environ.get("BENCH_ROWS", "2000000"))
+ROWS = int(os.environ.get("BENCH_ROWS", "4000000"))
 REPEATS = int(os.environ.get("BENCH_REPEATS", "7"))
 TICKS = os.sysconf("SC_CLK_TCK")
 
