@@ -307,3 +307,24 @@ def test_restart_keeps_data(start_quiverd, tmp_path):
     assert get(c2, "SELECT * FROM kept").sort_by("k").equals(t)
     assert [f.total_records for f in c2.list_flights(b"kept")] == [5000]
     c2.close()
+
+
+def test_sigterm_with_stalled_reader_and_open_put(start_quiverd, tmp_path):
+    """Shutdown waits out its grace period, cancels what still runs, exits 0;
+    the DoPut that never finished left nothing behind."""
+    d = str(tmp_path / "data")
+    srv = start_quiverd("--data-dir", d, "--max-batch-bytes", "64K")
+    c = srv.flight()
+    put(c, "t", pa.table({"v": pa.array(range(500_000), type=pa.int64())}))
+    reader = c.do_get(fl.Ticket("SELECT * FROM t"))
+    assert reader.read_chunk().data.num_rows > 0  # then never read again
+    w, r = c.do_put(fl.FlightDescriptor.for_path("unfinished"), pa.schema([("a", pa.int64())]))
+    w.write_table(pa.table({"a": pa.array([1, 2, 3], type=pa.int64())}))
+    r.read()
+    assert srv.stop() == 0
+    c.close()
+    srv2 = start_quiverd("--data-dir", d)
+    c2 = srv2.flight()
+    names = [f.descriptor.path for f in c2.list_flights()]
+    assert [b"t"] in names and [b"unfinished"] not in names
+    c2.close()
