@@ -133,6 +133,7 @@ def test_large_result_arrives_in_bounded_batches_with_exact_checksum(start_quive
                   "x": pc.multiply(pa.array(range(n), type=pa.float64()), 0.25),
                   "s": pa.array([("k%d" % (i % 100)) for i in range(n)])})
     put(c, "big", t, max_chunksize=200_000)
+    rows0, bytes0 = metric(srv, "quiver_rows_sent_total"), metric(srv, "quiver_bytes_sent_total")
     reader = c.do_get(fl.Ticket("SELECT * FROM big"))
     batches = []
     for chunk in reader:
@@ -141,6 +142,8 @@ def test_large_result_arrives_in_bounded_batches_with_exact_checksum(start_quive
     assert len(batches) >= 16
     got = pa.Table.from_batches(batches)
     assert got.num_rows == n
+    assert metric(srv, "quiver_rows_sent_total") - rows0 == n
+    assert metric(srv, "quiver_bytes_sent_total") - bytes0 >= got.nbytes
     assert pc.sum(got.column("id")).as_py() == n * (n - 1) // 2
     assert pc.sum(got.column("x")).as_py() == pc.sum(t.column("x")).as_py()
     assert got.sort_by("id").equals(t)
