@@ -45,7 +45,8 @@ typedef struct agg_op {
     int64_t charged;
     chunk out;
     char *strings;          /* min/max/first/last strings live in here */
-    qv_str strheap;
+    struct agg_op **parts;  /* parallel: partial aggregations, in table order */
+    int nparts;
 } agg_op;
 
 static void ht_init(htab *h) {
@@ -305,10 +306,106 @@ out:
     return rc;
 }
 
+typedef struct part_job {
+    agg_op *a;
+    int rc;
+    qv_err err;
+} part_job;
+
+static void part_run(void *arg) {
+    part_job *j = arg;
+    j->rc = consume(j->a, &j->err);
+}
+
+static int merge_state(agg_op *a, agg_spec *sp, agg_state *d, const agg_state *s, qv_err *err) {
+    switch (sp->fn) {
+    case AG_COUNT_STAR: case AG_COUNT: d->cnt += s->cnt; break;
+    case AG_SUM: case AG_AVG:
+        if (sp->type == QV_T_INT64) {
+            int64_t r;
+            if (__builtin_add_overflow((int64_t)d->isum, (int64_t)s->isum, &r))
+                return qv_err_set(err, QV_EINVAL, "integer overflow in sum(): the result does not fit in INT64");
+            d->isum = r;
+        } else d->fsum += s->fsum;
+        d->cnt += s->cnt;
+        break;
+    case AG_STDDEV: case AG_VARIANCE: case AG_STDDEV_POP: case AG_VAR_POP:
+        if (!s->cnt) break;
+        if (!d->cnt) { d->cnt = s->cnt; d->mean = s->mean; d->m2 = s->m2; break; }
+        {
+            /* combine two Welford states (Chan et al.) */
+            double na = (double)d->cnt, nb = (double)s->cnt, n = na + nb;
+            double delta = s->mean - d->mean;
+            d->mean += delta * nb / n;
+            d->m2 += s->m2 + delta * delta * na * nb / n;
+            d->cnt += s->cnt;
+        }
+        break;
+    case AG_MIN: case AG_MAX:
+        if (!s->set) break;
+        if (d->set) {
+            int c = value_cmp(type_pc(sp->type), &s->v, &d->v);
+            if (sp->fn == AG_MIN ? c >= 0 : c <= 0) break;
+        }
+        d->v = s->v;
+        if (type_pc(sp->type) == PC_S) d->v.s.p = keep_str(a, s->v.s);
+        d->set = true;
+        break;
+    case AG_FIRST: case AG_LAST:
+        if (!s->set || (sp->fn == AG_FIRST && d->set)) break;
+        d->set = true;
+        d->vnull = s->vnull;
+        d->v = s->v;
+        if (!s->vnull && type_pc(sp->type) == PC_S) d->v.s.p = keep_str(a, s->v.s);
+        break;
+    }
+    return 0;
+}
+
+static int consume_parallel(agg_op *a, qv_err *err) {
+    part_job *jobs = qv_xcalloc((size_t)a->nparts, sizeof(part_job));
+    void **args = qv_xcalloc((size_t)a->nparts, sizeof(void *));
+    for (int i = 0; i < a->nparts; i++) {
+        jobs[i].a = a->parts[i];
+        args[i] = &jobs[i];
+    }
+    sql_pool_run(a->base.qs->ctx->pool, a->nparts, part_run, args, 0);
+    int rc = 0;
+    for (int i = 0; i < a->nparts && !rc; i++)
+        if (jobs[i].rc) {
+            *err = jobs[i].err;
+            rc = jobs[i].rc;
+        }
+    if (!rc && a->nkeys == 0) {
+        a->ngroups = 1;
+        rc = grow_states(a, err);
+    }
+    for (int p = 0; p < a->nparts && !rc; p++) {
+        agg_op *pa = a->parts[p];
+        for (int64_t g = 0; g < pa->ngroups && !rc; g++) {
+            int32_t gid = 0;
+            if (a->nkeys) {
+                const char *k = pa->keybuf.data + pa->keyoff[g];
+                size_t kl = (size_t)(pa->keyoff[g + 1] - pa->keyoff[g]);
+                bool isnew;
+                size_t before = a->keybuf.len;
+                gid = ht_find(&a->ht, hash_bytes(k, kl, 0), k, kl, &a->keybuf, &a->keyoff, &a->ngroups, &a->kcap, &isnew);
+                a->charged += (int64_t)(a->keybuf.len - before);
+                if ((rc = qstate_charge(a->base.qs, (int64_t)(a->keybuf.len - before), err))) break;
+                if ((rc = grow_states(a, err))) break;
+            }
+            for (int i = 0; i < a->naggs && !rc; i++) rc = merge_state(a, &a->aggs[i], &a->st[i][gid], &pa->st[i][g], err);
+        }
+    }
+    free(jobs);
+    free(args);
+    return rc;
+}
+
 static int agg_next(op *o, chunk **out, qv_err *err) {
     agg_op *a = (agg_op *)o;
     if (!a->consumed) {
-        if (consume(a, err)) return err->code;
+        if (a->nparts ? consume_parallel(a, err) : consume(a, err)) return err->code;
         a->consumed = true;
     }
     if (a->emitted >= a->ngroups) { *out = NULL; return 0; }
@@ -372,6 +469,8 @@ static int agg_next(op *o, chunk **out, qv_err *err) {
 static void agg_free(op *o) {
     agg_op *a = (agg_op *)o;
     op_free(a->child);
+    for (int i = 0; i < a->nparts; i++) op_free(&a->parts[i]->base);
+    free(a->parts);
     ht_free(&a->ht);
     qv_str_free(&a->keybuf);
     free(a->keyoff);
@@ -406,11 +505,12 @@ static void agg_explain(op *o, qv_str *s, int depth) {
     static const char *nm[] = {"", "count_star", "count", "sum", "avg", "min", "max", "first", "last",
                                "stddev", "variance", "stddev_pop", "var_pop"};
     for (int i = 0; i < depth; i++) qv_str_append(s, "  ", 2);
+    if (a->nparts) qv_str_appendf(s, "PARALLEL(%d) ", a->nparts);
     qv_str_appendf(s, "HASH_AGGREGATE keys=%d aggregates=[", a->nkeys);
     for (int i = 0; i < a->naggs; i++)
         qv_str_appendf(s, "%s%s%s", i ? ", " : "", nm[a->aggs[i].fn], a->aggs[i].distinct ? "(DISTINCT)" : "");
     qv_str_appendf(s, "]\n");
-    op_explain(a->child, s, depth + 1);
+    op_explain(a->nparts ? &a->parts[0]->base : a->child, s, depth + 1);
 }
 
 op *op_agg_new(qstate *qs, op *child, int nkeys, bexpr **keys, int naggs, agg_spec *aggs) {
@@ -442,4 +542,13 @@ op *op_agg_new(qstate *qs, op *child, int nkeys, bexpr **keys, int naggs, agg_sp
     a->base.explain = agg_explain;
     a->base.qs = qs;
     return &a->base;
+}
+
+op *op_agg_parallel_new(qstate *qs, op **parts, int nparts, int nkeys, bexpr **keys, int naggs, agg_spec *aggs) {
+    op *o = op_agg_new(qs, NULL, nkeys, keys, naggs, aggs);
+    agg_op *a = (agg_op *)o;
+    a->parts = qv_xmalloc(sizeof(agg_op *) * (size_t)nparts);
+    for (int i = 0; i < nparts; i++) a->parts[i] = (agg_op *)parts[i];
+    a->nparts = nparts;
+    return o;
 }

@@ -42,7 +42,7 @@ typedef struct scan_op {
     bool *need;
     scan_pred *preds;
     int npreds;
-    int rg, nrg, pruned;
+    int rg, nrg, pruned, rg_lo;
     int64_t rg_rows, pos;
     qv_array *arrs;
     bool loaded;
@@ -178,7 +178,7 @@ static void scan_explain(op *o, qv_str *str, int depth) {
             qv_str_appendf(str, "%s%s", first ? "" : ", ", sch->fields[c].name);
             first = false;
         }
-    qv_str_appendf(str, "] rowgroups=%d", s->nrg);
+    qv_str_appendf(str, "] rowgroups=%d", s->nrg - s->rg_lo);
     if (s->npreds) {
         static const char *ops[] = {"", "", "", "", "", "", "", "", "=", "<>", "<", "<=", ">", ">="};
         qv_str_appendf(str, " prune=[");
@@ -187,6 +187,12 @@ static void scan_explain(op *o, qv_str *str, int depth) {
         qv_str_appendf(str, "]");
     }
     qv_str_appendc(str, '\n');
+}
+
+void op_scan_set_range(op *o, int lo, int hi) {
+    scan_op *s = (scan_op *)o;
+    s->rg = s->rg_lo = lo;
+    s->nrg = hi;
 }
 
 op *op_scan_new(qstate *qs, st_table *t, st_snapshot *snap, int ncols, const int *cols,
@@ -423,4 +429,125 @@ op *op_limit_new(qstate *qs, op *child, int64_t limit, int64_t offset) {
     l->base.explain = limit_explain;
     l->base.qs = qs;
     return &l->base;
+}
+
+/* ---------------- gather: children run in parallel, output in child order ---------------- */
+typedef struct gather_op {
+    op base;
+    op **kids;
+    int n;
+    chunk **bufs;   /* per child: copied chunks */
+    int *nbufs;
+    int64_t *bytes;
+    int rcs[64];
+    qv_err errs[64];
+    bool ran;
+    int cur_kid, cur_buf;
+} gather_op;
+
+typedef struct gather_job {
+    gather_op *g;
+    int i;
+} gather_job;
+
+static void gather_run(void *arg) {
+    gather_job *j = arg;
+    gather_op *g = j->g;
+    op *k = g->kids[j->i];
+    for (;;) {
+        chunk *c;
+        if ((g->rcs[j->i] = k->next(k, &c, &g->errs[j->i]))) return;
+        if (!c) return;
+        int m = chunk_active(c);
+        chunk cp;
+        chunk_init(&cp, k->ncols, k->types);
+        int64_t bytes = 0;
+        for (int i = 0; i < k->ncols; i++) {
+            vec_reset(&cp.cols[i], k->types[i], m);
+            for (int r = 0; r < m; r++) {
+                vec_copy_row(&cp.cols[i], r, &c->cols[i], chunk_row(c, r));
+                if (type_pc(k->types[i]) == PC_S && !vec_null(&cp.cols[i], r)) bytes += cp.cols[i].s[r].n;
+            }
+        }
+        cp.n = m;
+        bytes += (int64_t)m * 9 * k->ncols;
+        g->bytes[j->i] += bytes;
+        g->bufs[j->i] = qv_xrealloc(g->bufs[j->i], sizeof(chunk) * (size_t)(g->nbufs[j->i] + 1));
+        g->bufs[j->i][g->nbufs[j->i]++] = cp;
+        if ((g->rcs[j->i] = qstate_charge(g->base.qs, bytes, &g->errs[j->i]))) return;
+    }
+}
+
+static int gather_next(op *o, chunk **out, qv_err *err) {
+    gather_op *g = (gather_op *)o;
+    if (!g->ran) {
+        g->ran = true;
+        gather_job *jobs = qv_xcalloc((size_t)g->n, sizeof(gather_job));
+        void **args = qv_xcalloc((size_t)g->n, sizeof(void *));
+        for (int i = 0; i < g->n; i++) {
+            jobs[i].g = g;
+            jobs[i].i = i;
+            args[i] = &jobs[i];
+        }
+        sql_pool_run(o->qs->ctx->pool, g->n, gather_run, args, 0);
+        free(jobs);
+        free(args);
+        for (int i = 0; i < g->n; i++)
+            if (g->rcs[i]) {
+                *err = g->errs[i];
+                return g->rcs[i];
+            }
+    }
+    if (qstate_check(o->qs, err)) return err->code;
+    while (g->cur_kid < g->n) {
+        if (g->cur_buf < g->nbufs[g->cur_kid]) {
+            *out = &g->bufs[g->cur_kid][g->cur_buf++];
+            return 0;
+        }
+        g->cur_kid++;
+        g->cur_buf = 0;
+    }
+    *out = NULL;
+    return 0;
+}
+
+static void gather_free(op *o) {
+    gather_op *g = (gather_op *)o;
+    for (int i = 0; i < g->n; i++) {
+        for (int b = 0; b < g->nbufs[i]; b++) chunk_free(&g->bufs[i][b]);
+        free(g->bufs[i]);
+        qstate_release(o->qs, g->bytes[i]);
+        op_free(g->kids[i]);
+    }
+    free(g->kids);
+    free(g->bufs);
+    free(g->nbufs);
+    free(g->bytes);
+    free(g);
+}
+
+static void gather_explain(op *o, qv_str *s, int depth) {
+    gather_op *g = (gather_op *)o;
+    indent(s, depth);
+    qv_str_appendf(s, "GATHER workers=%d\n", g->n);
+    op_explain(g->kids[0], s, depth + 1);
+}
+
+op *op_gather_new(qstate *qs, op **children, int n) {
+    gather_op *g = qv_xcalloc(1, sizeof *g);
+    if (n > 64) n = 64;
+    g->kids = qv_xmalloc(sizeof(op *) * (size_t)n);
+    memcpy(g->kids, children, sizeof(op *) * (size_t)n);
+    g->n = n;
+    g->bufs = qv_xcalloc((size_t)n, sizeof(chunk *));
+    g->nbufs = qv_xcalloc((size_t)n, sizeof(int));
+    g->bytes = qv_xcalloc((size_t)n, sizeof(int64_t));
+    g->base.name = "gather";
+    g->base.ncols = children[0]->ncols;
+    g->base.types = children[0]->types;
+    g->base.next = gather_next;
+    g->base.free = gather_free;
+    g->base.explain = gather_explain;
+    g->base.qs = qs;
+    return &g->base;
 }

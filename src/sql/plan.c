@@ -306,6 +306,9 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
         return 0;
     }
 
+    scan_pred sv_preds[16];
+    int sv_npreds = 0, sv_nc = 0;
+    int *sv_cols = NULL;
     if (tab) {
         bool *need = arena_alloc(ar, sizeof(bool) * (size_t)(sc.n + 1));
         mark_cols(where, need);
@@ -316,22 +319,53 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
         int *cols = arena_alloc(ar, sizeof(int) * (size_t)(sc.n + 1)), nc = 0;
         for (int c = 0; c < sc.n; c++)
             if (need[c]) cols[nc++] = c;
-        scan_pred preds[16];
-        int npreds = 0;
-        collect_preds(where, preds, &npreds, 16);
-        src = op_scan_new(qs, tab, snap, nc, cols, preds, npreds);
+        collect_preds(where, sv_preds, &sv_npreds, 16);
+        sv_cols = cols;
+        sv_nc = nc;
     }
-    op *root = src;
-    src = NULL;
-    if (where) root = op_filter_new(qs, root, where);
+    /* parallel plans: each worker scans a contiguous share of the row groups */
+    int nrg = tab ? st_snapshot_rowgroups(snap) : 0;
+    int T = ctx->pool ? ctx->threads : 1;
+    if (T > nrg) T = nrg;
+    if (T > 64) T = 64;
+    bool has_distinct = false;
+    for (int i = 0; i < b.naggs; i++) has_distinct |= b.aggs[i].distinct;
+    bool par_agg = tab && aggq && !has_distinct && T > 1;
+    bool par_topn = tab && !aggq && !s->distinct && s->norder && s->limit >= 0 && T > 1;
+    op *root = NULL;
+    op *parts[64];
+    if (par_agg || par_topn) {
+        for (int w = 0; w < T; w++) {
+            op *o = op_scan_new(qs, tab, snap, sv_nc, sv_cols, sv_preds, sv_npreds);
+            op_scan_set_range(o, (int)((int64_t)nrg * w / T), (int)((int64_t)nrg * (w + 1) / T));
+            if (where) o = op_filter_new(qs, o, where);
+            parts[w] = o;
+        }
+    } else {
+        root = tab ? op_scan_new(qs, tab, snap, sv_nc, sv_cols, sv_preds, sv_npreds) : src;
+        src = NULL;
+        if (where) root = op_filter_new(qs, root, where);
+    }
     if (aggq) {
-        root = op_agg_new(qs, root, s->ngroup, gkeys, b.naggs, b.aggs);
+        if (par_agg) {
+            for (int w = 0; w < T; w++) parts[w] = op_agg_new(qs, parts[w], s->ngroup, gkeys, b.naggs, b.aggs);
+            root = op_agg_parallel_new(qs, parts, T, s->ngroup, gkeys, b.naggs, b.aggs);
+        } else {
+            root = op_agg_new(qs, root, s->ngroup, gkeys, b.naggs, b.aggs);
+        }
         if (having) root = op_filter_new(qs, root, having);
         if (s->ngroup == 0 && !having && s->offset == 0 && s->limit != 0) p->total_rows = 1;
     }
     bexpr **pe = arena_alloc(ar, sizeof(bexpr *) * (size_t)(nout ? nout : 1));
     for (int i = 0; i < nout; i++) pe[i] = outs[i].e;
-    root = op_project_new(qs, root, nout, pe);
+    if (par_topn) {
+        int64_t need_rows = s->limit + s->offset;
+        for (int w = 0; w < T; w++)
+            parts[w] = op_sort_new(qs, op_project_new(qs, parts[w], nout, pe), s->norder, okeys, odesc, onf, need_rows);
+        root = op_gather_new(qs, parts, T);
+    } else {
+        root = op_project_new(qs, root, nout, pe);
+    }
     if (s->distinct) {
         bexpr **dk = arena_alloc(ar, sizeof(bexpr *) * (size_t)(nout ? nout : 1));
         for (int i = 0; i < nout; i++) dk[i] = mk_col(ar, i, pe[i]->type, pe[i]->tz);

@@ -34,11 +34,16 @@ int sql_ctx_new(st_db *db, int threads, int64_t query_memory, sql_ctx **out, qv_
     c->db = db;
     c->threads = threads > 0 ? threads : qv_cpu_count();
     c->query_memory = query_memory > 0 ? query_memory : ((int64_t)1 << 30);
+    if (c->threads > 1) c->pool = sql_pool_new(c->threads);
     *out = c;
     return 0;
 }
 
-void sql_ctx_free(sql_ctx *c) { free(c); }
+void sql_ctx_free(sql_ctx *c) {
+    if (!c) return;
+    sql_pool_free(c->pool);
+    free(c);
+}
 
 static void set_result_schema(sql_query *q) {
     qv_schema_init(&q->schema);
@@ -94,7 +99,7 @@ int sql_query_prepare(sql_ctx *c, const char *text, size_t len, sql_query **out,
             qv_err_set(err, QV_EUNSUPPORTED, "EXPLAIN supports SELECT statements only");
             goto fail;
         }
-        if (plan_select(c, &q->qs, &q->ar, sel, st->kind == S_SELECT, &q->pl, err)) goto fail;
+        if (plan_select(c, &q->qs, &q->ar, sel, true, &q->pl, err)) goto fail;
         q->has_plan = true;
         if (st->kind == S_SELECT) {
             qv_schema_copy(&q->schema, &q->pl.schema);

@@ -256,6 +256,11 @@ struct sql_ctx {
     sql_pool *pool;
 };
 
+sql_pool *sql_pool_new(int n);
+void sql_pool_free(sql_pool *p);
+/* Runs fn(args[i]) for i < n on the pool and waits for all of them. */
+void sql_pool_run(sql_pool *p, int n, void (*fn)(void *), void **args, size_t unused);
+
 /* Per-query run-time state every operator sees. */
 typedef struct qstate {
     atomic_int cancelled;
@@ -294,6 +299,13 @@ op *op_values_new(qstate *qs); /* one row, zero columns */
 op *op_filter_new(qstate *qs, op *child, bexpr *pred);
 op *op_project_new(qstate *qs, op *child, int n, bexpr **exprs);
 op *op_agg_new(qstate *qs, op *child, int nkeys, bexpr **keys, int naggs, agg_spec *aggs);
+/* Final aggregation over partial ones (each an op_agg_new over its share of
+   the row groups, in table order), run in parallel on the pool and merged. */
+op *op_agg_parallel_new(qstate *qs, op **parts, int nparts, int nkeys, bexpr **keys, int naggs, agg_spec *aggs);
+/* Runs each child to completion in parallel, then emits their rows in child order. */
+op *op_gather_new(qstate *qs, op **children, int n);
+/* Restrict a scan to row groups [lo, hi). */
+void op_scan_set_range(op *scan, int lo, int hi);
 op *op_sort_new(qstate *qs, op *child, int nkeys, const int *cols, const bool *desc,
                 const bool *nulls_first, int64_t limit);
 op *op_limit_new(qstate *qs, op *child, int64_t limit, int64_t offset);
