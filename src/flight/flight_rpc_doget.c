@@ -89,7 +89,8 @@ static void batch_slice(qv_batch *dst, const qv_batch *src, int64_t off, int64_t
 
 static int doget_produce(fl_call *c, bool *done, qv_err *err) {
     doget_state *st = c->state;
-    *done = false;
+    *done = st == NULL;
+    if (!st) return QV_OK;
     while (!st->have_cur) {
         bool eos = false;
         memset(&st->cur, 0, sizeof st->cur); /* next() fills it; zeroed is safe to free */

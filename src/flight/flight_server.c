@@ -264,7 +264,12 @@ static void on_step(fl_call *c, bool ok) {
                 step_finish(c);
                 return;
             }
-            if (c->rpc->on_end && c->rpc->on_end(c, &err)) set_error(c, &err);
+            if (!c->rpc->client_streams) {
+                qv_err_set(&err, QV_EINVAL, "%s: the client closed its side without sending the request",
+                           c->rpc->name);
+                set_error(c, &err);
+            } else if (c->rpc->on_end && c->rpc->on_end(c, &err))
+                set_error(c, &err);
         } else {
             qv_buffer *msg = fl_bb_to_buffer(bb);
             grpc_byte_buffer_destroy(bb);

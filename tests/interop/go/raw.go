@@ -80,6 +80,10 @@ func garbageCases(table string) []rawCase {
 		{Name: "binary ticket", Method: "DoGet", Msgs: [][]byte{{0x0a, 0x03, 0x00, 0xfe, 0x01}}},
 		{Name: "not a ticket", Method: "DoGet", Msgs: [][]byte{{0x0f, 0x0f}}},
 		{Name: "bad descriptor", Method: "GetFlightInfo", Msgs: [][]byte{{0x08}}},
+		{Name: "no ticket", Method: "DoGet", Msgs: nil},
+		{Name: "no descriptor for GetFlightInfo", Method: "GetFlightInfo", Msgs: nil},
+		{Name: "no action", Method: "DoAction", Msgs: nil},
+		{Name: "no criteria", Method: "ListFlights", Msgs: nil},
 	}
 }
 
