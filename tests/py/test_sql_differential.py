@@ -29,9 +29,11 @@ NROWS = 3000
 class Quiver:
     """One sql_tool process; statements go in one per line."""
 
-    def __init__(self, rowgroup_threads=2):
+    def __init__(self, threads=2, rowgroup_rows=256):
+        # small row groups: scans, pruning and the parallel plans cross many of them
         assert os.path.exists(SQL_TOOL), "build sql_tool first (it is built with quiverd): %s" % SQL_TOOL
-        self.p = subprocess.Popen([SQL_TOOL, "--threads", str(rowgroup_threads)], stdin=subprocess.PIPE,
+        self.p = subprocess.Popen([SQL_TOOL, "--threads", str(threads), "--rowgroup-rows", str(rowgroup_rows)],
+                                  stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True)
 
     def run(self, sql):

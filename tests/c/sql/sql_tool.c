@@ -5,7 +5,8 @@
      OK <ncols> <nrows>\n<names, tab-separated>\n<types>\n<rows, tab-separated values>
    or
      ERROR <status> <message>
-   and then a line "END". Flags: --threads N, --memory BYTES, --data-dir DIR. */
+   and then a line "END". Flags: --threads N, --memory BYTES, --data-dir DIR,
+   --rowgroup-rows N. */
 #include "sql/sql.h"
 
 #include <stdio.h>
@@ -67,16 +68,18 @@ int main(int argc, char **argv) {
     int threads = 2;
     int64_t mem = 0;
     const char *dir = NULL;
+    int64_t rg_rows = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--memory") && i + 1 < argc) mem = atoll(argv[++i]);
         else if (!strcmp(argv[i], "--data-dir") && i + 1 < argc) dir = argv[++i];
+        else if (!strcmp(argv[i], "--rowgroup-rows") && i + 1 < argc) rg_rows = atoll(argv[++i]);
         else {
-            fprintf(stderr, "usage: sql_tool [--threads N] [--memory BYTES] [--data-dir DIR] < statements\n");
+            fprintf(stderr, "usage: sql_tool [--threads N] [--memory BYTES] [--data-dir DIR] [--rowgroup-rows N] < statements\n");
             return 2;
         }
     }
-    st_options o = {.data_dir = dir, .in_memory = dir == NULL};
+    st_options o = {.data_dir = dir, .in_memory = dir == NULL, .rowgroup_rows = rg_rows};
     st_db *db;
     qv_err err = {0};
     if (st_db_open(&o, &db, &err)) {

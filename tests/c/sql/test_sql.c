@@ -2,6 +2,8 @@
 #include "qtest.h"
 #include "sql_int.h"
 
+#include <pthread.h>
+
 QTEST(lexer_basic) {
     arena ar;
     arena_init(&ar);
@@ -250,4 +252,200 @@ QTEST(binder_errors) {
     EVAL_ERR("SELECT 1 AND true", QV_EINVAL, "AND");
     EVAL_ERR("SELECT sum(sum(1))", QV_EINVAL, "nested");
     EVAL_ERR("SELECT sum('a')", QV_EINVAL, "sum");
+}
+
+/* ---- execution over storage: memory limit, cancel, zero-copy, pruning ---- */
+static st_db *make_db(int64_t nrows, int64_t rg_rows) {
+    st_options o = {.in_memory = true, .rowgroup_rows = rg_rows};
+    st_db *db;
+    qv_err err = {0};
+    if (st_db_open(&o, &db, &err)) return NULL;
+    qv_schema s;
+    qv_schema_init(&s);
+    qv_schema_add(&s, "ts", QV_T_TIMESTAMP, false);
+    qv_schema_add(&s, "k", QV_T_INT64, true);
+    qv_schema_add(&s, "v", QV_T_FLOAT64, true);
+    if (st_table_create(db, "t", &s, &err)) return NULL;
+    st_table *t;
+    st_table_open(db, "t", &t, &err);
+    st_append *ap;
+    st_append_begin(t, &ap, &err);
+    for (int64_t done = 0; done < nrows;) {
+        int64_t n = nrows - done < 50000 ? nrows - done : 50000;
+        qv_batch b;
+        qv_batch_init(&b, &s);
+        qv_builder bt, bk, bv;
+        qv_builder_init(&bt, QV_T_TIMESTAMP, n);
+        qv_builder_init(&bk, QV_T_INT64, n);
+        qv_builder_init(&bv, QV_T_FLOAT64, n);
+        for (int64_t i = done; i < done + n; i++) {
+            qv_builder_append_i64(&bt, i * 1000000000LL);
+            qv_builder_append_i64(&bk, i);
+            qv_builder_append_f64(&bv, (double)(i % 100));
+        }
+        qv_builder_finish(&bt, &b.cols[0]);
+        qv_builder_finish(&bk, &b.cols[1]);
+        qv_builder_finish(&bv, &b.cols[2]);
+        qv_builder_free(&bt);
+        qv_builder_free(&bk);
+        qv_builder_free(&bv);
+        b.nrows = n;
+        if (st_append_batch(ap, &b, &err)) return NULL;
+        qv_batch_free(&b);
+        done += n;
+    }
+    int64_t rows;
+    if (st_append_commit(ap, &rows, &err)) return NULL;
+    st_table_release(t);
+    qv_schema_free(&s);
+    return db;
+}
+
+/* Runs sql to the end; returns the status and the row count. */
+static int run_all(sql_ctx *c, const char *sql, int64_t *rows, qv_err *err) {
+    sql_query *q;
+    *rows = 0;
+    int rc = sql_query_prepare(c, sql, strlen(sql), &q, err);
+    if (rc) return rc;
+    for (;;) {
+        qv_batch b;
+        bool eos;
+        if ((rc = sql_query_next(q, &b, &eos, err))) break;
+        if (eos) break;
+        *rows += b.nrows;
+        qv_batch_free(&b);
+    }
+    sql_query_free(q);
+    return rc;
+}
+
+QTEST(memory_limit) {
+    st_db *db = make_db(200000, 16384);
+    QCHECK(db != NULL);
+    sql_ctx *c;
+    qv_err err = {0};
+    sql_ctx_new(db, 2, 1 << 20, &c, &err);
+    int64_t rows;
+    QCHECK_EQ(run_all(c, "SELECT k, count(*) FROM t GROUP BY k", &rows, &err), QV_ERESOURCE);
+    QCHECK(strstr(err.msg, "memory limit") != NULL);
+    QCHECK_EQ(run_all(c, "SELECT k, v FROM t ORDER BY v, k", &rows, &err), QV_ERESOURCE);
+    /* small results still work under the same limit; top-N keeps memory bounded */
+    QCHECK_OK(run_all(c, "SELECT v, count(*) FROM t GROUP BY v", &rows, &err), &err);
+    QCHECK_EQ(rows, 100);
+    QCHECK_OK(run_all(c, "SELECT k FROM t ORDER BY v DESC, k LIMIT 10", &rows, &err), &err);
+    QCHECK_EQ(rows, 10);
+    sql_ctx_free(c);
+    st_db_close(db);
+}
+
+QTEST(cancel) {
+    st_db *db = make_db(100000, 8192);
+    QCHECK(db != NULL);
+    sql_ctx *c;
+    qv_err err = {0};
+    sql_ctx_new(db, 2, 0, &c, &err);
+    const char *qs[] = {"SELECT k * 2 FROM t WHERE v > 10", "SELECT * FROM t", "SELECT v, sum(k) FROM t GROUP BY v",
+                        "SELECT k FROM t ORDER BY v LIMIT 5"};
+    for (int i = 0; i < 4; i++) {
+        sql_query *q;
+        QCHECK_OK(sql_query_prepare(c, qs[i], strlen(qs[i]), &q, &err), &err);
+        sql_query_cancel(q);
+        qv_batch b;
+        bool eos;
+        QCHECK_EQ(sql_query_next(q, &b, &eos, &err), QV_ECANCELLED);
+        sql_query_free(q);
+    }
+    /* cancel after the first batch of a streaming query */
+    sql_query *q;
+    QCHECK_OK(sql_query_prepare(c, qs[0], strlen(qs[0]), &q, &err), &err);
+    qv_batch b;
+    bool eos;
+    QCHECK_OK(sql_query_next(q, &b, &eos, &err), &err);
+    QCHECK(!eos);
+    qv_batch_free(&b);
+    sql_query_cancel(q);
+    QCHECK_EQ(sql_query_next(q, &b, &eos, &err), QV_ECANCELLED);
+    sql_query_free(q);
+    sql_ctx_free(c);
+    st_db_close(db);
+}
+
+typedef struct cancel_arg { sql_query *q; } cancel_arg;
+static void *cancel_thread(void *p) {
+    sql_query_cancel(((cancel_arg *)p)->q);
+    return NULL;
+}
+
+QTEST(cancel_from_other_thread) {
+    st_db *db = make_db(100000, 8192);
+    QCHECK(db != NULL);
+    sql_ctx *c;
+    qv_err err = {0};
+    sql_ctx_new(db, 2, 0, &c, &err);
+    const char *sql = "SELECT k % 1000, avg(v) FROM t GROUP BY 1";
+    sql_query *q;
+    QCHECK_OK(sql_query_prepare(c, sql, strlen(sql), &q, &err), &err);
+    cancel_arg a = {q};
+    pthread_t th;
+    pthread_create(&th, NULL, cancel_thread, &a);
+    int rc = 0;
+    for (;;) { /* either finishes first or stops cancelled; never anything else */
+        qv_batch b;
+        bool eos;
+        if ((rc = sql_query_next(q, &b, &eos, &err)) || eos) break;
+        qv_batch_free(&b);
+    }
+    pthread_join(th, NULL);
+    QCHECK(rc == 0 || rc == QV_ECANCELLED);
+    sql_query_free(q);
+    sql_ctx_free(c);
+    st_db_close(db);
+}
+
+QTEST(zero_copy_and_total_rows) {
+    st_db *db = make_db(10000, 4096);
+    QCHECK(db != NULL);
+    sql_ctx *c;
+    qv_err err = {0};
+    sql_ctx_new(db, 2, 0, &c, &err);
+    const char *sql = "SELECT v, ts FROM t LIMIT 5000 OFFSET 3000";
+    sql_query *q;
+    QCHECK_OK(sql_query_prepare(c, sql, strlen(sql), &q, &err), &err);
+    QCHECK_EQ(sql_query_total_rows(q), 5000);
+    QCHECK_EQ(sql_query_schema(q)->fields[1].type, QV_T_TIMESTAMP);
+    qv_batch b;
+    bool eos;
+    QCHECK_OK(sql_query_next(q, &b, &eos, &err), &err);
+    QCHECK_EQ(b.nrows, 1096);
+    QCHECK_EQ(b.cols[0].offset, 3000); /* a slice of the storage segment, not a copy */
+    QCHECK_EQ(qv_array_get_f64(&b.cols[0], 0), 0.0);
+    qv_batch_free(&b);
+    int64_t total = 1096;
+    for (;;) {
+        QCHECK_OK(sql_query_next(q, &b, &eos, &err), &err);
+        if (eos) break;
+        total += b.nrows;
+        qv_batch_free(&b);
+    }
+    QCHECK_EQ(total, 5000);
+    sql_query_free(q);
+    QCHECK_OK(sql_query_prepare(c, "SELECT count(*) FROM t", 22, &q, &err), &err);
+    QCHECK_EQ(sql_query_total_rows(q), 1);
+    sql_query_free(q);
+    QCHECK_OK(sql_query_prepare(c, "SELECT * FROM t", 15, &q, &err), &err);
+    QCHECK_EQ(sql_query_total_rows(q), 10000);
+    sql_query_free(q);
+    /* pruning: a ts range touching one row group scans only that one */
+    const char *pq = "SELECT count(*) FROM t WHERE ts >= TIMESTAMP '1970-01-01 02:30:00'";
+    char *plan = sql_explain(c, pq, strlen(pq), &err);
+    QCHECK(plan != NULL);
+    QCHECK(strstr(plan, "prune=[ts >= const]") != NULL);
+    free(plan);
+    QCHECK_OK(sql_query_prepare(c, pq, strlen(pq), &q, &err), &err);
+    QCHECK_OK(sql_query_next(q, &b, &eos, &err), &err);
+    QCHECK_EQ(qv_array_get_i64(&b.cols[0], 0), 1000);
+    qv_batch_free(&b);
+    sql_query_free(q);
+    sql_ctx_free(c);
+    st_db_close(db);
 }
