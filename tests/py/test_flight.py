@@ -246,6 +246,7 @@ def test_handshake_and_unimplemented(client, demo):
             return b""
     c = demo.flight()
     c.authenticate(NoAuth())
+    assert c.authenticate_basic_token("anyone", "anything") == (b"", b"")
     assert list(c.do_action(fl.Action("ping", b"")))[0].body.to_pybytes() == b"pong"
     with pytest.raises(NotImplementedError, match="DoExchange"):
         w, r = c.do_exchange(fl.FlightDescriptor.for_command(b"x"))
