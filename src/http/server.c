@@ -337,6 +337,8 @@ void http_server_shutdown(http_server *s, int grace_ms) {
         struct timespec ts = {0, 10 * 1000000};
         nanosleep(&ts, NULL);
     }
+    int left = atomic_load(&s->active);
+    if (left) QV_INFO("http: %d request(s) still running after %d ms; cancelling them", left, grace_ms);
     atomic_store(&s->stopping, true);
     http_streams_cancel_all(s);
     MHD_stop_daemon(s->d);
