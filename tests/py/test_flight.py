@@ -123,6 +123,11 @@ def test_schema_identical_across_flight_info_get_schema_and_do_get(client):
         assert client.get_schema(desc).schema == streamed.schema
         assert info.total_records == 2
         assert streamed.num_rows == 2
+    # the demo table (symbols, timestamps) too
+    info = client.get_flight_info(fl.FlightDescriptor.for_path("trades"))
+    streamed = client.do_get(info.endpoints[0].ticket).read_all()
+    assert info.schema.serialize().to_pybytes() == streamed.schema.serialize().to_pybytes()
+    assert info.total_records == streamed.num_rows == N_DEMO
 
 
 def test_large_result_arrives_in_bounded_batches_with_exact_checksum(start_quiverd):
