@@ -294,3 +294,43 @@ QTEST(cell_append) {
     QCHECK_EQ(qv_array_get_i64(&a, 1), 5);
     qv_array_free(&a);
 }
+
+/* Mutated inputs: the readers must end with a row count or an error, never
+   read outside the body (run under ASan to mean something). */
+QTEST(readers_survive_garbage) {
+    static const char *seeds[] = {"a,b\n1,\"x\"\"y\"\n2,\n", "{\"a\":1,\"b\":\"\\u00e9\\ud83d\\ude00\",\"c\":[1]}\n{}\n",
+                                  "2024-02-29T23:59:59.123456789+01:30", "\"\"\"\n,,\r\n\"a\nb\""};
+    uint64_t x = 0x9E3779B97F4A7C15ULL;
+    qv_err err;
+    for (int it = 0; it < 20000; it++) {
+        const char *seed = seeds[it % 4];
+        size_t n = strlen(seed);
+        char *buf = malloc(n + 1);
+        memcpy(buf, seed, n);
+        for (int k = 0; k < 3; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            buf[x % n] = (char)(x >> 24);
+        }
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        size_t len = x % (n + 1); /* also truncated */
+        char *exact = malloc(len ? len : 1); /* exact size so ASan sees any overread */
+        memcpy(exact, buf, len);
+        http_csv c;
+        http_csv_init(&c, exact, len);
+        int rows = 0, rc;
+        while ((rc = http_csv_next(&c, &err)) == 1) rows++;
+        QCHECK(rc == 0 || rc == -1);
+        http_csv_free(&c);
+        http_ndjson j;
+        http_ndjson_init(&j, exact, len);
+        while ((rc = http_ndjson_next(&j, &err)) == 1) rows++;
+        QCHECK(rc == 0 || rc == -1);
+        http_ndjson_free(&j);
+        int64_t ns;
+        http_parse_timestamp(exact, len, &ns);
+        double d;
+        http_parse_f64(exact, len, &d);
+        free(exact);
+        free(buf);
+    }
+}
