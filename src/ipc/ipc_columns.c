@@ -38,8 +38,10 @@ int ipc_rb_open(ipc_rb *rb, fb_table *t, qv_buffer *body, int64_t body_len, int6
         *err = r->err;
         return err->code;
     }
-    if (rb->length < 0)
-        return qv_err_set(err, QV_ECORRUPT, "RecordBatch.length %lld is negative", (long long)rb->length);
+    /* The cap keeps every length * width product far from overflow; real
+       batches are bounded by their body long before it. */
+    if (rb->length < 0 || rb->length > ((int64_t)1 << 40))
+        return qv_err_set(err, QV_ECORRUPT, "RecordBatch.length %lld is out of range", (long long)rb->length);
     return QV_OK;
 }
 
@@ -464,6 +466,7 @@ int ipc_decode_column(ipc_decoder *d, ipc_rb *rb, const ipc_src *s, const qv_fie
     case AT_LARGE_UTF8:
     case AT_UTF8_VIEW:
         if (decode_strings(rb, s->tt, n, col, out, err)) break;
+        if (ipc_check_utf8(out, col, err)) break;
         return QV_OK;
     default:
         if (decode_fixed(rb, s, f->type, n, col, out, err)) break;

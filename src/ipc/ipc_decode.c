@@ -301,6 +301,7 @@ int ipc_decoder_message(ipc_decoder *d, const uint8_t *metadata, size_t metadata
             *ev = IPC_EV_DICTIONARY;
             return QV_OK;
         }
+        if (!batch) return qv_err_set(err, QV_EINVAL, "RecordBatch message but no batch to fill");
         if (decode_record_batch(d, &h, body, body_len, batch, err)) return err->code;
         *ev = IPC_EV_BATCH;
         return QV_OK;

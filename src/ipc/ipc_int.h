@@ -59,6 +59,11 @@ void ipc_message_add_piece(ipc_message *m, const uint8_t *data, size_t len, qv_b
    rows whose code is null or names a null entry become null. */
 int ipc_symbol_to_string(const qv_array *sym, qv_array *out, const char *col, qv_err *err);
 
+/* Offset of the first byte that is not valid UTF-8, or -1. */
+int64_t ipc_utf8_invalid_at(const uint8_t *p, int64_t n);
+/* A STRING array's rows are valid UTF-8 (QV_EINVAL naming column and row if not). */
+int ipc_check_utf8(const qv_array *a, const char *col, qv_err *err);
+
 /* Overflow-checked multiply for unit conversion. */
 static inline bool ipc_mul_i64(int64_t a, int64_t b, int64_t *out) {
     return !__builtin_mul_overflow(a, b, out);

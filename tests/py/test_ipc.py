@@ -310,3 +310,11 @@ def test_golden_widen_and_dict():
 def test_golden_refusals(name, word):
     p = run_tool(read_golden(name))
     assert p.returncode == 2 and word in p.stderr
+
+
+def test_invalid_utf8_is_refused():
+    bad = pa.array([b"ok", b"\xff\xfe"], pa.binary()).view(pa.string())
+    schema = pa.schema([pa.field("txt", pa.string())])
+    p = run_tool(write_stream(schema, [pa.RecordBatch.from_arrays([bad], schema=schema)]))
+    assert p.returncode == 2
+    assert b"column txt" in p.stderr and b"UTF-8" in p.stderr and b"row 1" in p.stderr, p.stderr

@@ -543,3 +543,132 @@ QTEST(golden_refusals_name_column_and_type) {
     collect_free(&c);
     qv_schema_free(&got);
 }
+
+/* ---- hand-made hostile RecordBatch messages ---- */
+
+static void make_rb(fb_builder *fb, int64_t length, const int64_t *nodes, int nn, const int64_t *bufs, int nb,
+                    int64_t body_len, qv_str *meta) {
+    fb_builder_init(fb);
+    fb_ref nv = fb_create_vector(fb, nodes, (uint32_t)nn, 16, 8);
+    fb_ref bv = fb_create_vector(fb, bufs, (uint32_t)nb, 16, 8);
+    fb_table_start(fb);
+    fb_add_i64(fb, RB_LENGTH, length);
+    fb_add_ref(fb, RB_NODES, nv);
+    fb_add_ref(fb, RB_BUFFERS, bv);
+    fb_ref rb = fb_table_end(fb);
+    fb_table_start(fb);
+    fb_add_i16(fb, MSG_VERSION, METADATA_V5);
+    fb_add_u8(fb, MSG_HEADER_TYPE, HDR_RECORD_BATCH);
+    fb_add_ref(fb, MSG_HEADER, rb);
+    fb_add_i64(fb, MSG_BODY_LENGTH, body_len);
+    fb_ref m = fb_table_end(fb);
+    size_t len;
+    const uint8_t *p = fb_builder_finish(fb, m, &len);
+    qv_str_init(meta);
+    qv_str_append(meta, p, len);
+    fb_builder_free(fb);
+}
+
+static int feed(ipc_decoder *d, const int64_t *nodes, int nn, const int64_t *bufs, int nb, int64_t length,
+                const void *body, size_t blen, qv_err *err) {
+    fb_builder fb;
+    qv_str meta;
+    make_rb(&fb, length, nodes, nn, bufs, nb, (int64_t)blen, &meta);
+    qv_buffer *b = qv_buffer_new(blen + 8);
+    memcpy(b->data, body, blen);
+    b->size = blen;
+    ipc_event ev;
+    qv_batch out;
+    int rc = ipc_decoder_message(d, (uint8_t *)meta.data, meta.len, b, &ev, &out, err);
+    if (!rc) qv_batch_free(&out);
+    qv_buffer_unref(b);
+    qv_str_free(&meta);
+    return rc;
+}
+
+QTEST(hostile_record_batches_are_refused) {
+    qv_schema s;
+    qv_schema_init(&s);
+    qv_schema_add(&s, "n", QV_T_INT64, true);
+    qv_schema_add(&s, "s", QV_T_STRING, true);
+    ipc_encoder *e;
+    qv_err err = {0};
+    QCHECK_OK(ipc_encoder_new(&s, NULL, &e, &err), &err);
+    ipc_message sm;
+    QCHECK_OK(ipc_encoder_schema(e, &sm, &err), &err);
+    ipc_decoder *d;
+    ipc_decoder_new(NULL, &d);
+    ipc_event ev;
+    QCHECK_OK(ipc_decoder_message(d, (uint8_t *)sm.metadata.data, sm.metadata.len, NULL, &ev, NULL, &err), &err);
+    ipc_message_free(&sm);
+    ipc_encoder_free(e);
+    /* body: validity 0b1101 | int64 x4 | offsets 0,1,3,2,4 | "abcd" */
+    uint8_t body[96] = {0};
+    body[0] = 0x0d;
+    int32_t offs[5] = {0, 1, 3, 2, 4};
+    memcpy(body + 48, offs, sizeof offs);
+    memcpy(body + 72, "abcd", 4);
+    int64_t good_nodes[4] = {4, 1, 4, 0};
+    int64_t bufs[10] = {0, 8, 8, 32, 0, 0, 48, 20, 72, 4};
+    /* huge length: refused before any length*width product */
+    int64_t huge = (int64_t)1 << 61;
+    int64_t hn[4] = {huge, 0, huge, 0};
+    QCHECK_EQ(feed(d, hn, 2, bufs, 5, huge, body, sizeof body, &err), QV_ECORRUPT);
+    QCHECK(strstr(err.msg, "RecordBatch.length"));
+    /* null count larger than the length */
+    int64_t n2[4] = {4, 5, 4, 0};
+    QCHECK_EQ(feed(d, n2, 2, bufs, 5, 4, body, sizeof body, &err), QV_ECORRUPT);
+    QCHECK(strstr(err.msg, "column n") && strstr(err.msg, "null count"));
+    /* null count disagreeing with the bitmap */
+    int64_t n3[4] = {4, 2, 4, 0};
+    QCHECK_EQ(feed(d, n3, 2, bufs, 5, 4, body, sizeof body, &err), QV_ECORRUPT);
+    QCHECK(strstr(err.msg, "validity bitmap has 1"));
+    /* buffer past the body */
+    int64_t b4[10] = {0, 8, 8, 32, 0, 0, 48, 20, 72, 400};
+    QCHECK_EQ(feed(d, good_nodes, 2, b4, 5, 4, body, sizeof body, &err), QV_ECORRUPT);
+    QCHECK(strstr(err.msg, "column s") && strstr(err.msg, "outside the body"));
+    /* string offsets that go backwards */
+    QCHECK_EQ(feed(d, good_nodes, 2, bufs, 5, 4, body, sizeof body, &err), QV_ECORRUPT);
+    QCHECK(strstr(err.msg, "column s") && strstr(err.msg, "decrease at row 2"));
+    /* fixed: a valid batch passes, then too few buffers */
+    offs[3] = 3;
+    memcpy(body + 48, offs, sizeof offs);
+    QCHECK_OK(feed(d, good_nodes, 2, bufs, 5, 4, body, sizeof body, &err), &err);
+    QCHECK_EQ(feed(d, good_nodes, 2, bufs, 4, 4, body, sizeof body, &err), QV_ECORRUPT);
+    QCHECK(strstr(err.msg, "buffers"));
+    /* a column shorter than the batch */
+    int64_t n5[4] = {3, 1, 4, 0};
+    QCHECK_EQ(feed(d, n5, 2, bufs, 5, 4, body, sizeof body, &err), QV_ECORRUPT);
+    QCHECK(strstr(err.msg, "3 values in a batch of 4"));
+    ipc_decoder_free(d);
+    qv_schema_free(&s);
+}
+
+QTEST(utf8_validation) {
+    struct { const char *s; int64_t bad; } cases[] = {
+        {"plain ascii, longer than eight bytes", -1},
+        {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", -1},
+        {"\xc0\xaf", 0},                 /* overlong '/' */
+        {"ab\xed\xa0\x80", 2},           /* surrogate */
+        {"abcdefgh\xf4\x90\x80\x80", 8}, /* above U+10FFFF */
+        {"x\xe2\x82", 1},                /* truncated */
+        {"\x80", 0},                     /* lone continuation */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        QCHECK_EQ(ipc_utf8_invalid_at((const uint8_t *)cases[i].s, (int64_t)strlen(cases[i].s)), cases[i].bad);
+    /* "\xc3\xa9" split across two rows is valid bytes but invalid rows */
+    qv_array a;
+    qv_array_init(&a, QV_T_STRING);
+    a.length = 2;
+    a.values = qv_buffer_new(16);
+    int32_t o[3] = {0, 1, 2};
+    memcpy(a.values->data, o, sizeof o);
+    a.values->size = 12;
+    a.data = qv_buffer_new(8);
+    memcpy(a.data->data, "\xc3\xa9", 2);
+    a.data->size = 2;
+    qv_err err = {0};
+    QCHECK_EQ(ipc_check_utf8(&a, "c", &err), QV_EINVAL);
+    QCHECK(strstr(err.msg, "column c") && strstr(err.msg, "row 1"));
+    qv_array_free(&a);
+}
