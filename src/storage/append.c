@@ -54,6 +54,32 @@ void st_append_abort(st_append *a) {
     if (a) append_free(a);
 }
 
+/* String offsets are int32: refuse (before logging anything) an append whose
+   text could push a row group's string data or a dictionary past 2 GiB.
+   Conservative: counts all of the append's text against the current group. */
+int st_check_text_room(st_table *t, const qv_batch *bs, int nb, qv_err *err) {
+    for (int c = 0; c < t->schema.nfields; c++) {
+        qv_type ty = t->schema.fields[c].type;
+        if (ty != QV_T_STRING && ty != QV_T_SYMBOL) continue;
+        int64_t have = 0, add = 0;
+        if (ty == QV_T_SYMBOL) have = (int64_t)t->dicts[c].data_len;
+        else if (t->nrgs && t->rgs[t->nrgs - 1]->rows < t->rg_cap)
+            have = (int64_t)t->rgs[t->nrgs - 1]->cols[c].data_len;
+        for (int i = 0; i < nb; i++) {
+            const qv_array *x = &bs[i].cols[c];
+            if (x->type != QV_T_STRING || x->length == 0) continue;
+            const int32_t *off = (const int32_t *)x->values->data + x->offset;
+            add += off[x->length] - off[0];
+        }
+        if (have + add > INT32_MAX - 1)
+            return qv_err_set(err, QV_ERESOURCE,
+                              "table %s column %s: append of %lld text bytes would pass the 2 GiB "
+                              "limit per row group or dictionary; split it", t->name,
+                              t->schema.fields[c].name, (long long)add);
+    }
+    return QV_OK;
+}
+
 int st_append_commit(st_append *a, int64_t *rows_committed, qv_err *err) {
     st_table *t = a->t;
     st_db *db = t->db;
@@ -71,9 +97,11 @@ int st_append_commit(st_append *a, int64_t *rows_committed, qv_err *err) {
         for (int i = 0; i < a->nb; i++) st_encode_batch(&rec, &a->batches[i]);
     }
     pthread_mutex_lock(&t->commit_mu);
-    if (atomic_load(&t->dropped)) {
+    if (atomic_load(&t->dropped))
         rc = qv_err_set(err, QV_ENOTFOUND, "table %s was dropped", t->name);
-    } else if (!db->in_memory) {
+    else
+        rc = st_check_text_room(t, a->batches, a->nb, err);
+    if (rc == QV_OK && !db->in_memory) {
         rc = st_wal_log(db, ST_REC_COMMIT, &rec, err);
         if (rc) qv_err_prefix(err, "commit to table %s", t->name);
     }

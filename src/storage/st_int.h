@@ -145,6 +145,8 @@ st_table *st_table_new(st_db *db, uint64_t id, const char *name, const qv_schema
 void st_table_unref(st_table *t);
 /* Schema/type/nullability checks of one batch against a table. */
 int st_check_batch(const st_table *t, const qv_batch *b, qv_err *err);
+/* Refuses batches whose text could overflow int32 string offsets (commit_mu held). */
+int st_check_text_room(st_table *t, const qv_batch *bs, int nb, qv_err *err);
 /* Copy rows into row groups (commit_mu held). Cannot fail for a checked batch. */
 void st_apply_batch(st_table *t, const qv_batch *b);
 /* Build and swap in a new st_pub from the writer state (commit_mu held). */

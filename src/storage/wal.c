@@ -248,8 +248,12 @@ static int replay_commit(st_db *db, st_rd *r, qv_err *err) {
     if (rc == QV_OK && r->pos != r->n) rc = qv_err_set(err, QV_ECORRUPT, "commit record has trailing bytes");
     if (rc == QV_OK) {
         pthread_mutex_lock(&t->commit_mu);
-        for (uint32_t i = 0; i < nb; i++) st_apply_batch(t, &bs[i]);
-        st_publish(t);
+        if (st_check_text_room(t, bs, (int)nb, err)) {
+            rc = qv_err_set(err, QV_ECORRUPT, "commit record does not fit: %s", err->msg);
+        } else {
+            for (uint32_t i = 0; i < nb; i++) st_apply_batch(t, &bs[i]);
+            st_publish(t);
+        }
         pthread_mutex_unlock(&t->commit_mu);
     }
     for (uint32_t i = 0; i < got; i++) qv_batch_free(&bs[i]);
