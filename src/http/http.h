@@ -12,7 +12,7 @@ typedef struct http_server http_server;
 typedef struct http_options {
     const char *host;        /* "127.0.0.1" or "0.0.0.0" */
     int port;                /* 0 = pick a free port */
-    int threads;             /* 0 = 2 */
+    int threads;             /* unused: one thread per connection (see docs/http.md) */
     int64_t max_body_bytes;  /* 0 = 1 GiB */
 } http_options;
 

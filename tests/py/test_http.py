@@ -394,3 +394,15 @@ def test_shutdown_with_result_in_flight(start_quiverd):
     assert srv.stop() == 0  # waits out the grace period, cancels the query, exits 0
     assert any("still running" in line for line in srv.log)
     r.close()
+
+
+def test_engine_statuses_map_to_http(start_quiverd):
+    srv = start_quiverd("--in-memory", "--demo-rows", "200000", "--query-memory", "1M")
+    r = query(srv, "SELECT * FROM trades ORDER BY price")  # a full sort cannot fit in 1 MiB
+    assert r.status_code == 507, r.text
+    assert r.json()["code"] == 507 and "memory" in r.json()["error"]
+    assert query(srv, "CREATE TABLE x (a BIGINT)").status_code == 200
+    r = query(srv, "CREATE TABLE x (a BIGINT)")
+    assert r.status_code == 409 and "x" in r.json()["error"]
+    assert query(srv, "INSERT INTO x VALUES (1), (2)").status_code == 200
+    assert query(srv, "SELECT a FROM x ORDER BY a FORMAT TSV").text == "1\n2\n"
