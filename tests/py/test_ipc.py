@@ -318,3 +318,17 @@ def test_invalid_utf8_is_refused():
     p = run_tool(write_stream(schema, [pa.RecordBatch.from_arrays([bad], schema=schema)]))
     assert p.returncode == 2
     assert b"column txt" in p.stderr and b"UTF-8" in p.stderr and b"row 1" in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("value_type", [pa.large_string(), pa.string_view()])
+def test_dictionaries_of_large_and_view_strings(value_type):
+    schema = pa.schema([pa.field("d", pa.dictionary(pa.int32(), value_type))])
+    words = pa.array(["a", "a value longer than twelve bytes", None], value_type)
+    rb = pa.RecordBatch.from_arrays(
+        [pa.DictionaryArray.from_arrays(pa.array([1, 0, None, 2], pa.int32()), words)], schema=schema)
+    want = ["a value longer than twelve bytes", "a", None, None]
+    got, _ = through_tool(write_stream(schema, [rb]))
+    assert got.schema.field("d").type == pa.string() and got.column("d").to_pylist() == want
+    got, _ = through_tool(write_stream(schema, [rb]), "--dict-as-symbol", "--symbol-dict")
+    assert got.schema.field("d").type == pa.dictionary(pa.int32(), pa.string())
+    assert got.column("d").to_pylist() == want
