@@ -243,12 +243,24 @@ static void stats_add_f(st_stats *st, double v) {
     else if (v > st->max.f) st->max.f = v;
 }
 
+/* Bitmaps share a byte between the last published row and the next one.
+   Rather than rewrite a byte a reader may be reading, start a copy (readers
+   keep the old buffer); only needed when d is not on a byte boundary. */
+static qv_buffer *bits_cow(qv_buffer *b, int64_t d) {
+    if ((d & 7) == 0) return b;
+    qv_buffer *nb = qv_buffer_new(b->capacity);
+    memcpy(nb->data, b->data, (size_t)(d + 7) / 8);
+    qv_buffer_unref(b);
+    return nb;
+}
+
 /* Rows [so, so+n) of a into segment s at row d. */
 static void seg_copy(st_table *t, int c, st_colseg *s, int64_t d, const qv_array *a, int64_t so,
                      int64_t n) {
     qv_type ty = t->schema.fields[c].type;
     const uint8_t *vb = a->validity ? a->validity->data : NULL;
     int64_t ao = a->offset + so;
+    s->validity = bits_cow(s->validity, d);
     bits_copy(s->validity->data, d, vb, ao, n);
     int64_t nulls = 0;
     if (vb)
@@ -257,6 +269,7 @@ static void seg_copy(st_table *t, int c, st_colseg *s, int64_t d, const qv_array
 #define VALID(i) (!vb || qv_bit_get(vb, ao + (i)))
     switch (ty) {
     case QV_T_BOOL:
+        s->values = bits_cow(s->values, d);
         bits_copy(s->values->data, d, a->values->data, ao, n);
         for (int64_t i = 0; i < n; i++)
             if (VALID(i)) stats_add_i(&s->stats, qv_bit_get(a->values->data, ao + i));
