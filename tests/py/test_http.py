@@ -289,6 +289,14 @@ def metric(srv, name):
     raise KeyError(name)
 
 
+def rss(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise KeyError("VmRSS")
+
+
 def test_large_result_streams_and_hangup_stops_query(quiverd):
     n = 2_000_000
     t = pa.table({"i": pa.array(np.arange(n, dtype=np.int64)), "v": pa.array(np.arange(n) * 0.5)})
@@ -297,12 +305,18 @@ def test_large_result_streams_and_hangup_stops_query(quiverd):
                        data=b"SELECT i, v FROM big", stream=True, timeout=300) as r:
         assert r.status_code == 200
         assert r.headers.get("Transfer-Encoding") == "chunked"
-        count = total = 0
+        count = total = nbytes = 0
+        base = peak = rss(quiverd.proc.pid)
         for line in r.iter_lines(chunk_size=1 << 16):
             row = json.loads(line)
             total += row["i"]
             count += 1
+            nbytes += len(line) + 1
+            if count % 100_000 == 0:
+                peak = max(peak, rss(quiverd.proc.pid))
     assert count == n and total == n * (n - 1) // 2
+    # the result is never held whole: the server grows by far less than it sent
+    assert nbytes > 40_000_000 and peak - base < nbytes // 4, (base, peak, nbytes)
     # hang up after the first rows: the query must end (its latency gets recorded)
     before = metric(quiverd, "quiver_query_duration_seconds_count")
     r = requests.post(quiverd.http_url + "/", params={"format": "CSV"}, data=b"SELECT i, v FROM big",
