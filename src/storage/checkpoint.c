@@ -307,6 +307,9 @@ static int checkpoint_locked(st_db *db, qv_err *err) {
         qv_str_free(&rec);
     }
     if (rc == QV_OK) rc = st_wal_sync_locked(db, err);
+    /* Carried rows do not count toward the next checkpoint, or many partly
+       filled tables could make every commit checkpoint again. */
+    db->wal_base_bytes = db->wal_file_bytes;
     pthread_mutex_unlock(&db->wal_mu);
     for (int i = n - 1; i >= 0; i--) pthread_mutex_unlock(&cs[i].t->commit_mu);
     pthread_mutex_unlock(&db->cat_mu);
@@ -341,13 +344,13 @@ int st_db_checkpoint(st_db *db, qv_err *err) { return st_checkpoint_run(db, err)
 
 void st_maybe_checkpoint(st_db *db) {
     pthread_mutex_lock(&db->wal_mu);
-    bool due = db->wal_fd >= 0 && db->wal_file_bytes > db->ckpt_bytes;
+    bool due = db->wal_fd >= 0 && db->wal_file_bytes - db->wal_base_bytes > db->ckpt_bytes;
     pthread_mutex_unlock(&db->wal_mu);
     if (!due || pthread_mutex_trylock(&db->ckpt_mu) != 0) return;
     qv_err e;
     qv_err_clear(&e);
     pthread_mutex_lock(&db->wal_mu);
-    due = db->wal_fd >= 0 && db->wal_file_bytes > db->ckpt_bytes;
+    due = db->wal_fd >= 0 && db->wal_file_bytes - db->wal_base_bytes > db->ckpt_bytes;
     pthread_mutex_unlock(&db->wal_mu);
     if (due && checkpoint_locked(db, &e)) QV_ERROR("%s", e.msg);
     pthread_mutex_unlock(&db->ckpt_mu);

@@ -128,6 +128,7 @@ struct st_db {
     int wal_fd;
     uint64_t wal_seq;
     int64_t wal_file_bytes;
+    int64_t wal_base_bytes; /* header + carried rows: not counted toward the next checkpoint */
     int64_t lsn_written, lsn_synced;
     bool wal_broken, syncer_stop, syncer_on;
     pthread_t syncer;

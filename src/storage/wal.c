@@ -92,7 +92,7 @@ static int open_file(st_db *db, uint64_t seq, qv_err *err) {
     }
     db->wal_fd = fd;
     db->wal_seq = seq;
-    db->wal_file_bytes = ST_WAL_HDR;
+    db->wal_file_bytes = db->wal_base_bytes = ST_WAL_HDR;
     return QV_OK;
 }
 
