@@ -96,8 +96,13 @@ int st_append_commit(st_append *a, int64_t *rows_committed, qv_err *err) {
         st_put_u32(&rec, (uint32_t)a->nb);
         for (int i = 0; i < a->nb; i++) st_encode_batch(&rec, &a->batches[i]);
     }
+    pthread_mutex_lock(&db->cat_mu);
+    bool closed = db->closed;
+    pthread_mutex_unlock(&db->cat_mu);
     pthread_mutex_lock(&t->commit_mu);
-    if (atomic_load(&t->dropped))
+    if (closed)
+        rc = qv_err_set(err, QV_EINVAL, "database is closed; cannot commit to table %s", t->name);
+    else if (atomic_load(&t->dropped))
         rc = qv_err_set(err, QV_ENOTFOUND, "table %s was dropped", t->name);
     else
         rc = st_check_text_room(t, a->batches, a->nb, err);
