@@ -71,17 +71,23 @@ void ipc_decoder_new(const ipc_read_options *opts, ipc_decoder **out);
 void ipc_decoder_free(ipc_decoder *d);
 /* One message: metadata = flatbuffer Message bytes (unframed); body may be
    NULL when the message has none. The decoder takes its own ref on body
-   (batches may point into it). On IPC_EV_BATCH, *batch is filled (caller frees). */
+   (batches may point into it). On IPC_EV_BATCH, *batch is filled (caller frees);
+   batch may be NULL only where no RecordBatch can come (that is then QV_EINVAL).
+   Failures: QV_ECORRUPT malformed, QV_EINVAL refused values (overflow, nulls in
+   a NOT NULL column, bad UTF-8), QV_EUNSUPPORTED types, QV_ERESOURCE limits. */
 int ipc_decoder_message(ipc_decoder *d, const uint8_t *metadata, size_t metadata_len,
                         qv_buffer *body, ipc_event *ev, qv_batch *batch, qv_err *err);
 /* NULL until a schema message was decoded. */
 const qv_schema *ipc_decoder_schema(const ipc_decoder *d);
 /* Decode a whole IPC stream held in memory (used by HTTP ingest, tests):
-   calls on_batch for every record batch; returns the schema in *schema. */
+   calls on_batch for every record batch (a non-zero return stops and is
+   returned); returns the schema in *schema, which is always initialised
+   (empty on failure) and must be freed with qv_schema_free. */
 int ipc_stream_decode(const ipc_read_options *opts, qv_buffer *bytes,
                       int (*on_batch)(void *ctx, const qv_batch *b, qv_err *err), void *ctx,
                       qv_schema *schema, qv_err *err);
-/* Parse a framed Schema message (e.g. FlightInfo.schema, DoPut's first message). */
+/* Parse a framed Schema message (e.g. FlightInfo.schema, DoPut's first message).
+   *out is always initialised; free it with qv_schema_free. */
 int ipc_schema_from_bytes(const uint8_t *p, size_t n, qv_schema *out, qv_err *err);
 
 #endif

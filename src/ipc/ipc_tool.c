@@ -2,7 +2,9 @@
 ** ipc_tool: reads an Arrow IPC stream on stdin, decodes it into Quiver
 ** batches and writes it back out as an IPC stream on stdout. Used by the
 ** pyarrow round-trip tests. Options: --compress lz4|zstd, --symbol-dict
-** (SYMBOL as dictionary), --dict-as-symbol (dictionaries land as SYMBOL).
+** (SYMBOL as dictionary), --dict-as-symbol (dictionaries land as SYMBOL),
+** --schema: the input is one framed Schema message (as in FlightInfo.schema)
+** and the output is the schema re-encoded by ipc_schema_to_bytes.
 ** Exit 0 on success; on failure prints "ipc_tool: <STATUS>: <message>" to
 ** stderr and exits 2.
 */
@@ -44,6 +46,7 @@ static int on_batch(void *ctx, const qv_batch *b, qv_err *err) {
 int main(int argc, char **argv) {
     tool t = {0};
     ipc_read_options ropts = {0};
+    bool schema_only = false;
     qv_str_init(&t.out);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--compress") && i + 1 < argc) {
@@ -53,10 +56,11 @@ int main(int argc, char **argv) {
             else if (strcmp(c, "none")) { fprintf(stderr, "ipc_tool: unknown codec %s\n", c); return 64; }
         } else if (!strcmp(argv[i], "--symbol-dict")) t.wopts.symbol_as_dictionary = true;
         else if (!strcmp(argv[i], "--dict-as-symbol")) ropts.dictionary_as_symbol = true;
+        else if (!strcmp(argv[i], "--schema")) schema_only = true;
         else if (!strcmp(argv[i], "--max-body") && i + 1 < argc) ropts.max_body_bytes = atoll(argv[++i]);
         else {
             fprintf(stderr, "usage: ipc_tool [--compress lz4|zstd] [--symbol-dict] [--dict-as-symbol] "
-                            "[--max-body N] < in > out\n");
+                            "[--max-body N] [--schema] < in > out\n");
             return 64;
         }
     }
@@ -72,10 +76,16 @@ int main(int argc, char **argv) {
     qv_str_free(&in);
     qv_err err = {0};
     qv_schema schema;
-    int rc = ipc_stream_decode(&ropts, bytes, on_batch, &t, &schema, &err);
-    if (!rc && !t.enc) rc = start(&t, &schema, &err);
+    int rc;
+    if (schema_only) {
+        rc = ipc_schema_from_bytes(bytes->data, bytes->size, &schema, &err);
+        if (!rc) rc = ipc_schema_to_bytes(&schema, &t.wopts, &t.out, &err);
+    } else {
+        rc = ipc_stream_decode(&ropts, bytes, on_batch, &t, &schema, &err);
+        if (!rc && !t.enc) rc = start(&t, &schema, &err);
+        if (!rc) ipc_write_eos(&t.out);
+    }
     if (!rc) {
-        ipc_write_eos(&t.out);
         fwrite(t.out.data, 1, t.out.len, stdout);
     } else {
         fprintf(stderr, "ipc_tool: %s: %s\n", qv_status_name(err.code), err.msg);

@@ -332,3 +332,19 @@ def test_dictionaries_of_large_and_view_strings(value_type):
     got, _ = through_tool(write_stream(schema, [rb]), "--dict-as-symbol", "--symbol-dict")
     assert got.schema.field("d").type == pa.dictionary(pa.int32(), pa.string())
     assert got.column("d").to_pylist() == want
+
+
+def test_schema_message_alone():
+    """FlightInfo.schema style: one framed Schema message, both directions."""
+    schema = pa.schema([pa.field("ts", pa.timestamp("ns", "UTC"), nullable=False), pa.field("x", pa.float64()),
+                        pa.field("s", pa.string()), pa.field("b", pa.bool_()), pa.field("i", pa.int32()),
+                        pa.field("sym", pa.dictionary(pa.int32(), pa.string()))])
+    p = run_tool(schema.serialize().to_pybytes(), "--schema")
+    assert p.returncode == 0, p.stderr
+    got = pa.ipc.read_schema(pa.py_buffer(p.stdout))
+    assert got.equals(schema.set(5, pa.field("sym", pa.string())))
+    p = run_tool(schema.serialize().to_pybytes(), "--schema", "--symbol-dict")
+    assert p.returncode == 0, p.stderr
+    assert pa.ipc.read_schema(pa.py_buffer(p.stdout)).field("sym").type == pa.string()  # STRING, not SYMBOL
+    p = run_tool(schema.serialize().to_pybytes()[:-12], "--schema")
+    assert p.returncode == 2 and b"DATA_LOSS" in p.stderr
