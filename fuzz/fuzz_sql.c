@@ -1,0 +1,42 @@
+/* libFuzzer target: arbitrary text is prepared (and, when it prepares, run)
+   against a fresh in-memory database holding one small table. Nothing may
+   crash, leak or trip the sanitizers; errors are fine. */
+#include "sql/sql.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *setup[] = {
+    "CREATE TABLE t (ts TIMESTAMP NOT NULL, sym SYMBOL, px DOUBLE, qty BIGINT, n INT, s VARCHAR, b BOOLEAN)",
+    "INSERT INTO t VALUES ('2024-03-24 09:30:00', 'A', 1.5, 100, 1, 'x', true), "
+    "('2024-03-24 09:30:01', 'B', NULL, -5, NULL, NULL, false), ('2024-03-24 09:31:00', NULL, 3.25, NULL, 7, '', NULL)",
+};
+
+static void run(sql_ctx *c, const char *text, size_t len) {
+    sql_query *q;
+    qv_err err = {0};
+    if (sql_query_prepare(c, text, len, &q, &err)) return;
+    for (int i = 0; i < 64; i++) {
+        qv_batch b;
+        bool eos;
+        if (sql_query_next(q, &b, &eos, &err) || eos) break;
+        qv_batch_free(&b);
+    }
+    sql_query_free(q);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    st_options o = {.in_memory = true, .rowgroup_rows = 2};
+    st_db *db;
+    qv_err err = {0};
+    if (st_db_open(&o, &db, &err)) return 0;
+    sql_ctx *c;
+    sql_ctx_new(db, 1, 1 << 24, &c, &err);
+    for (size_t i = 0; i < sizeof setup / sizeof setup[0]; i++) run(c, setup[i], strlen(setup[i]));
+    run(c, (const char *)data, size);
+    char *plan = sql_explain(c, (const char *)data, size, &err);
+    free(plan);
+    sql_ctx_free(c);
+    st_db_close(db);
+    return 0;
+}

@@ -1,0 +1,1 @@
+SELECT sym, count(*), sum(qty), avg(px), min(ts), max(s), first(n), last(b) FROM t WHERE px > 1 AND sym IN ('A','B') GROUP BY sym HAVING count(*) > 0 ORDER BY 2 DESC NULLS FIRST LIMIT 5 OFFSET 1;

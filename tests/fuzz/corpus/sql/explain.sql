@@ -1,0 +1,1 @@
+EXPLAIN SELECT count(DISTINCT sym) FROM t WHERE ts >= '2024-03-24'

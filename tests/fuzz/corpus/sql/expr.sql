@@ -1,0 +1,1 @@
+SELECT CASE WHEN n BETWEEN 1 AND 5 THEN 'lo' ELSE upper(s) END, CAST(qty AS DOUBLE) / 3, qty // 2, coalesce(px, 0), s LIKE 'x%' FROM t

@@ -1,0 +1,1 @@
+INSERT INTO t (ts, sym) SELECT ts, s FROM t WHERE b

@@ -1,0 +1,1 @@
+SELECT "px", 'it''s', -9223372036854775808, 1e308 * 10, round(px, 2), substr(s, -1, 2), length(sym) FROM t

@@ -1,0 +1,2 @@
+SELECT DISTINCT x.c FROM (SELECT sym AS c FROM t) AS x -- comment
+/* block */

@@ -1,0 +1,1 @@
+SELECT date_trunc('minute', ts) + INTERVAL '5 minutes', extract(hour FROM ts), TIMESTAMP '2024-03-24 09:30:00.123456789' FROM t
