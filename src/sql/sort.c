@@ -18,6 +18,8 @@ typedef struct sort_op {
     int64_t nrows;
     int32_t *perm;
     bool consumed;
+    bool have_bound;    /* top-N: buffer row nrows-1 is the current N-th row */
+    int *keep;
     int64_t emitted;
     int64_t charged;
     chunk out;
@@ -56,6 +58,31 @@ static void sort_perm(sort_op *s) {
     qsort_r(s->perm, (size_t)s->nrows, sizeof(int32_t), cmp_rows, s);
 }
 
+/* Compare row r of chunk c with buffer row b on the sort keys (nulls, direction). */
+static int cmp_chunk_row(sort_op *s, const chunk *c, int r, int32_t b) {
+    for (int i = 0; i < s->nkeys; i++) {
+        const vec *cv = &c->cols[s->cols[i]], *bv = &s->buf[s->cols[i]];
+        bool na = vec_null(cv, r), nb = vec_null(bv, b);
+        if (na || nb) {
+            if (na && nb) continue;
+            int x = na ? 1 : -1;
+            return s->nulls_first[i] ? -x : x;
+        }
+        int x = 0;
+        switch (type_pc(bv->type)) {
+        case PC_I: x = (cv->i[r] > bv->i[b]) - (cv->i[r] < bv->i[b]); break;
+        case PC_F: x = (cv->f[r] > bv->f[b]) - (cv->f[r] < bv->f[b]); break;
+        case PC_S: {
+            value p = {.s = cv->s[r]}, q = {.s = bv->s[b]};
+            x = value_cmp(PC_S, &p, &q);
+            break;
+        }
+        }
+        if (x) return s->desc[i] ? -x : x;
+    }
+    return 0;
+}
+
 /* Keep only the first `limit` rows in sorted order. */
 static void compact(sort_op *s) {
     sort_perm(s);
@@ -71,6 +98,8 @@ static void compact(sort_op *s) {
     free(s->buf);
     s->buf = nb;
     s->nrows = keep;
+    /* a later row that does not sort before the N-th row can never make the cut */
+    s->have_bound = keep > 0 && keep == s->limit;
 }
 
 static int consume(sort_op *s, qv_err *err) {
@@ -81,6 +110,17 @@ static int consume(sort_op *s, qv_err *err) {
         if (!c) break;
         if (qstate_check(s->base.qs, err)) return err->code;
         int m = chunk_active(c);
+        const int *rows = c->has_sel ? c->sel : NULL;
+        if (s->have_bound) {
+            int mk = 0;
+            for (int k = 0; k < m; k++) {
+                int r = chunk_row(c, k);
+                if (cmp_chunk_row(s, c, r, (int32_t)(s->limit - 1)) < 0) s->keep[mk++] = r;
+            }
+            m = mk;
+            rows = s->keep;
+            if (!m) continue;
+        }
         if (s->nrows + m > INT32_MAX) return qv_err_set(err, QV_ERESOURCE, "ORDER BY input is too large");
         int64_t bytes = (int64_t)m * (9 * nc + 4);
         for (int i = 0; i < nc; i++) {
@@ -89,7 +129,7 @@ static int consume(sort_op *s, qv_err *err) {
             b->n = (int)(s->nrows + m);
             phys_class pc = type_pc(b->type);
             for (int k = 0; k < m; k++) {
-                int r = chunk_row(c, k);
+                int r = rows ? rows[k] : k;
                 int j = (int)s->nrows + k;
                 b->nulls[j] = 0;
                 if (vec_null(&c->cols[i], r)) {
@@ -159,6 +199,7 @@ static void sort_free(op *o) {
     free(s->cols);
     free(s->desc);
     free(s->nulls_first);
+    free(s->keep);
     qstate_release(o->qs, s->charged);
     chunk_free(&s->out);
     free(s);
@@ -184,6 +225,7 @@ op *op_sort_new(qstate *qs, op *child, int nkeys, const int *cols, const bool *d
     memcpy(s->desc, desc, sizeof(bool) * (size_t)nkeys);
     memcpy(s->nulls_first, nulls_first, sizeof(bool) * (size_t)nkeys);
     s->limit = limit;
+    s->keep = qv_xmalloc(sizeof(int) * CHUNK);
     int nc = child->ncols;
     s->buf = qv_xcalloc((size_t)(nc ? nc : 1), sizeof(vec));
     for (int i = 0; i < nc; i++) {
