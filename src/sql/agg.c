@@ -237,6 +237,8 @@ static int consume(agg_op *a, qv_err *err) {
     vec *kv = qv_xcalloc((size_t)(a->nkeys ? a->nkeys : 1), sizeof(vec));
     vec *av = qv_xcalloc((size_t)(a->naggs ? a->naggs : 1), sizeof(vec));
     int32_t *gids = qv_xmalloc(sizeof(int32_t) * CHUNK);
+    const vec **kp = qv_xcalloc((size_t)(a->nkeys ? a->nkeys : 1), sizeof(vec *));
+    const vec **ap = qv_xcalloc((size_t)(a->naggs ? a->naggs : 1), sizeof(vec *));
     qv_str key;
     qv_str_init(&key);
     int rc = 0;
@@ -250,19 +252,52 @@ static int consume(agg_op *a, qv_err *err) {
         if (!c) break;
         if ((rc = qstate_check(a->base.qs, err))) break;
         int m = chunk_active(c);
-        for (int i = 0; i < a->nkeys && !rc; i++) rc = expr_eval(a->keys[i], c, &kv[i], err);
-        for (int i = 0; i < a->naggs && !rc; i++)
-            if (a->aggs[i].arg) rc = expr_eval(a->aggs[i].arg, c, &av[i], err);
+        /* plain columns of a chunk without a selection are used in place */
+        for (int i = 0; i < a->nkeys && !rc; i++) {
+            if (a->keys[i]->kind == B_COL && !c->has_sel) kp[i] = &c->cols[a->keys[i]->col];
+            else {
+                rc = expr_eval(a->keys[i], c, &kv[i], err);
+                kp[i] = &kv[i];
+            }
+        }
+        for (int i = 0; i < a->naggs && !rc; i++) {
+            const bexpr *x = a->aggs[i].arg;
+            if (!x) continue;
+            if (x->kind == B_COL && !c->has_sel) ap[i] = &c->cols[x->col];
+            else {
+                rc = expr_eval(x, c, &av[i], err);
+                ap[i] = &av[i];
+            }
+        }
         if (rc) break;
         if (a->nkeys) {
             size_t before = a->keybuf.len;
+            /* One string key: rows whose value is the same string view (e.g. a
+               SYMBOL dictionary entry) reuse the group found for it in this chunk. */
+            struct { const char *p; int32_t n, gid; } cache[64];
+            bool use_cache = a->nkeys == 1 && type_pc(kp[0]->type) == PC_S;
+            if (use_cache) memset(cache, 0, sizeof cache);
             for (int k = 0; k < m; k++) {
+                int slot = 0;
+                if (use_cache && !vec_null(kp[0], k)) {
+                    sv s = kp[0]->s[k];
+                    slot = (int)((((uint64_t)(uintptr_t)s.p + (uint64_t)s.n) * 0x9E3779B97F4A7C15ULL) >> 58);
+                    if (cache[slot].p == s.p && cache[slot].n == s.n && s.p) {
+                        gids[k] = cache[slot].gid;
+                        continue;
+                    }
+                }
                 key.len = 0;
-                for (int i = 0; i < a->nkeys; i++) encode(&key, &kv[i], k);
+                for (int i = 0; i < a->nkeys; i++) encode(&key, kp[i], k);
                 bool isnew;
                 uint64_t hv = hash_bytes(key.data, key.len, 0);
                 gids[k] = ht_find(&a->ht, hv, key.data, key.len, &a->keybuf, &a->keyoff, &a->ngroups, &a->kcap, &isnew);
                 (void)isnew;
+                if (use_cache && !vec_null(kp[0], k)) {
+                    cache[slot].p = kp[0]->s[k].p;
+                    cache[slot].n = kp[0]->s[k].n;
+                    cache[slot].gid = gids[k];
+                }
             }
             int64_t add = (int64_t)(a->keybuf.len - before);
             a->charged += add;
@@ -275,10 +310,10 @@ static int consume(agg_op *a, qv_err *err) {
             agg_state *st = a->st[i];
             if (a->aggs[i].distinct) {
                 for (int k = 0; k < m && !rc; k++) {
-                    if (vec_null(&av[i], k)) continue;
+                    if (vec_null(ap[i], k)) continue;
                     key.len = 0;
                     qv_str_append(&key, &gids[k], 4);
-                    encode(&key, &av[i], k);
+                    encode(&key, ap[i], k);
                     bool isnew;
                     uint64_t hv = hash_bytes(key.data, key.len, 7);
                     size_t before = a->dkeys[i].len;
@@ -287,11 +322,27 @@ static int consume(agg_op *a, qv_err *err) {
                         int64_t add = (int64_t)(a->dkeys[i].len - before) + 24;
                         a->charged += add;
                         if ((rc = qstate_charge(a->base.qs, add, err))) break;
-                        rc = update(a, i, &st[gids[k]], &av[i], k, err);
+                        rc = update(a, i, &st[gids[k]], ap[i], k, err);
                     }
                 }
             } else {
-                for (int k = 0; k < m && !rc; k++) rc = update(a, i, &st[gids[k]], &av[i], k, err);
+                agg_spec *sp = &a->aggs[i];
+                const vec *v = ap[i];
+                bool nn = !v || !v->has_nulls;
+                /* tight loops for the common aggregates; everything else row by row */
+                if (sp->fn == AG_COUNT_STAR) {
+                    for (int k = 0; k < m; k++) st[gids[k]].cnt++;
+                } else if (sp->fn == AG_COUNT) {
+                    for (int k = 0; k < m; k++) st[gids[k]].cnt += nn || !v->nulls[k];
+                } else if ((sp->fn == AG_AVG || (sp->fn == AG_SUM && sp->type == QV_T_FLOAT64)) && nn) {
+                    for (int k = 0; k < m; k++) {
+                        agg_state *s = &st[gids[k]];
+                        s->cnt++;
+                        s->fsum += v->f[k];
+                    }
+                } else {
+                    for (int k = 0; k < m && !rc; k++) rc = update(a, i, &st[gids[k]], v, k, err);
+                }
             }
         }
         if (rc) break;
@@ -301,6 +352,8 @@ out:
     for (int i = 0; i < a->naggs; i++) vec_free(&av[i]);
     free(kv);
     free(av);
+    free(kp);
+    free(ap);
     free(gids);
     qv_str_free(&key);
     return rc;

@@ -265,6 +265,8 @@ typedef struct filter_op {
     op base;
     op *child;
     bexpr *pred;
+    bexpr *conj[32]; /* AND-ed parts, applied one after another on fewer rows */
+    int nconj;
     vec res;
     int *sel;
 } filter_op;
@@ -275,15 +277,20 @@ static int filter_next(op *o, chunk **out, qv_err *err) {
         chunk *c;
         if (f->child->next(f->child, &c, err)) return err->code;
         if (!c) { *out = NULL; return 0; }
-        if (expr_eval(f->pred, c, &f->res, err)) return err->code;
-        int m = chunk_active(c), ns = 0;
-        for (int k = 0; k < m; k++)
-            if (f->res.i[k] && !vec_null(&f->res, k)) f->sel[ns++] = chunk_row(c, k);
+        int ns = 0;
+        for (int j = 0; j < f->nconj; j++) {
+            if (expr_eval(f->conj[j], c, &f->res, err)) return err->code;
+            int m = chunk_active(c);
+            ns = 0;
+            for (int k = 0; k < m; k++)
+                if (f->res.i[k] && !vec_null(&f->res, k)) f->sel[ns++] = chunk_row(c, k);
+            if (!c->sel) c->sel = qv_xmalloc(sizeof(int) * CHUNK);
+            memcpy(c->sel, f->sel, sizeof(int) * (size_t)ns);
+            c->nsel = ns;
+            c->has_sel = true;
+            if (!ns) break;
+        }
         if (!ns) continue;
-        if (!c->sel) c->sel = qv_xmalloc(sizeof(int) * CHUNK);
-        memcpy(c->sel, f->sel, sizeof(int) * (size_t)ns);
-        c->nsel = ns;
-        c->has_sel = true;
         *out = c;
         return 0;
     }
@@ -305,6 +312,23 @@ op *op_filter_new(qstate *qs, op *child, bexpr *pred) {
     filter_op *f = qv_xcalloc(1, sizeof *f);
     f->child = child;
     f->pred = pred;
+    /* flatten the AND tree (left to right) while it fits */
+    bexpr *stack[64];
+    int sp = 0;
+    stack[sp++] = pred;
+    while (sp) {
+        bexpr *e = stack[--sp];
+        if (e->kind == B_BINARY && e->op == OP_AND && sp + 2 <= 64 && f->nconj + sp + 2 <= 32) {
+            stack[sp++] = e->args[1];
+            stack[sp++] = e->args[0];
+        } else if (f->nconj < 32) {
+            f->conj[f->nconj++] = e;
+        } else { /* cannot happen given the bounds above; keep the whole predicate */
+            f->conj[0] = pred;
+            f->nconj = 1;
+            break;
+        }
+    }
     vec_init(&f->res, QV_T_BOOL);
     f->sel = qv_xmalloc(sizeof(int) * CHUNK);
     f->base.name = "filter";

@@ -95,6 +95,42 @@ static int eval_compare(const bexpr *e, vec *a, vec *b, vec *out, int n) {
     return 0;
 }
 
+/* column <op> constant: the common filter shape, without materializing the constant */
+static int eval_compare_const(const bexpr *e, const chunk *in, vec *out, qv_err *err) {
+    int n = chunk_active(in);
+    const bexpr *x = e->args[0];
+    const value *cv = &e->args[1]->cval;
+    vec tmp;
+    vec_init(&tmp, x->type);
+    const vec *a;
+    if (x->kind == B_COL && !in->has_sel) a = &in->cols[x->col];
+    else {
+        if (expr_eval(x, in, &tmp, err)) {
+            vec_free(&tmp);
+            return err->code;
+        }
+        a = &tmp;
+    }
+    vec_reset(out, QV_T_BOOL, n);
+    phys_class pc = type_pc(x->type);
+    if (pc == PC_I) {
+        int64_t kc = cv->i;
+        CMP_LOOP((a->i[k] > kc) - (a->i[k] < kc))
+    } else if (pc == PC_F) {
+        double kc = cv->f;
+        CMP_LOOP((a->f[k] > kc) - (a->f[k] < kc))
+    } else {
+        sv kc = cv->s;
+        CMP_LOOP(sv_cmp(a->s[k], kc))
+    }
+    if (a->has_nulls) {
+        memcpy(out->nulls, a->nulls, (size_t)n);
+        out->has_nulls = true;
+    }
+    vec_free(&tmp);
+    return 0;
+}
+
 static int overflow(qv_err *err, const char *what, qv_type t) {
     return qv_err_set(err, QV_EINVAL, "integer overflow in %s %s", type_name(t), what);
 }
@@ -316,6 +352,11 @@ int expr_eval(const bexpr *e, const chunk *in, vec *out, qv_err *err) {
     case B_CONST: fill_const(e, out, n); return 0;
     case B_COL: return eval_col(e, in, out);
     case B_CASE: return eval_case(e, in, out, err);
+    case B_BINARY:
+        if (e->op >= OP_EQ && e->op <= OP_GE && e->args[1]->kind == B_CONST && !e->args[1]->cval.null &&
+            e->args[0]->type != T_NULL && e->args[1]->type != T_NULL)
+            return eval_compare_const(e, in, out, err);
+        break;
     default: break;
     }
     int na = e->nargs;
