@@ -56,6 +56,8 @@ int st_db_open(const st_options *opts, st_db **out, qv_err *err) {
         return qv_err_set(err, QV_EINVAL, "wal_sync_ms %d out of range 0..60000", opts->wal_sync_ms);
     if (!opts->in_memory && (!opts->data_dir || !*opts->data_dir))
         return qv_err_set(err, QV_EINVAL, "no data directory given (and not in-memory)");
+    if (!opts->in_memory && strlen(opts->data_dir) > 4000)
+        return qv_err_set(err, QV_EINVAL, "data directory path is longer than 4000 bytes");
     st_db *db = qv_xcalloc(1, sizeof *db);
     atomic_init(&db->refs, 1);
     db->in_memory = opts->in_memory;
