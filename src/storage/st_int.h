@@ -131,6 +131,7 @@ struct st_db {
     int64_t wal_base_bytes; /* header + carried rows: not counted toward the next checkpoint */
     int64_t lsn_written, lsn_synced;
     bool wal_broken, syncer_stop, syncer_on;
+    bool sync_busy; /* a committer is in fdatasync without wal_mu (fd stays open) */
     pthread_t syncer;
 
     pthread_mutex_t ckpt_mu;

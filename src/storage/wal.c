@@ -4,6 +4,9 @@
 ** States: no file (in-memory or closed) -> open file (wal_fd >= 0) ->
 ** rotated by checkpoints -> stopped at close. wal_mu guards the fd, the
 ** LSNs (bytes written/synced since open) and the broken flag. With
+** wal_sync_ms = 0 a committer fsyncs right after its write, outside wal_mu,
+** so commits to other tables that wrote meanwhile share the next fsync
+** (sync_busy marks it; rotation and close wait for it to end). With
 ** wal_sync_ms > 0 a syncer thread fsyncs at most that long after the first
 ** unsynced write and wakes every commit waiting on wal_cv.
 */
@@ -111,12 +114,14 @@ int st_wal_start(st_db *db, uint64_t seq, qv_err *err) {
 
 void st_wal_stop(st_db *db) {
     pthread_mutex_lock(&db->wal_mu);
+    while (db->sync_busy) pthread_cond_wait(&db->wal_cv, &db->wal_mu);
     db->syncer_stop = true;
     pthread_cond_broadcast(&db->wal_cv);
     pthread_mutex_unlock(&db->wal_mu);
     if (db->syncer_on) pthread_join(db->syncer, NULL);
     db->syncer_on = false;
     pthread_mutex_lock(&db->wal_mu);
+    while (db->sync_busy) pthread_cond_wait(&db->wal_cv, &db->wal_mu);
     if (db->wal_fd >= 0) {
         if (db->lsn_synced < db->lsn_written && fdatasync(db->wal_fd) != 0)
             QV_ERROR("WAL fsync at close failed: %m");
@@ -168,6 +173,7 @@ int64_t st_wal_write_locked(st_db *db, int type, const qv_str *payload, qv_err *
 
 /* wal_mu held. */
 static int sync_now_locked(st_db *db, qv_err *err) {
+    while (db->sync_busy) pthread_cond_wait(&db->wal_cv, &db->wal_mu);
     if (db->lsn_synced >= db->lsn_written) return QV_OK;
     if (fdatasync(db->wal_fd) != 0) {
         db->wal_broken = true;
@@ -179,6 +185,34 @@ static int sync_now_locked(st_db *db, qv_err *err) {
     return QV_OK;
 }
 
+/* wal_mu held; returns once lsn is durable. One waiter at a time runs
+   fdatasync with the lock released; it covers everything written so far. */
+static int wait_durable_locked(st_db *db, int64_t lsn, qv_err *err) {
+    while (db->lsn_synced < lsn && !db->wal_broken) {
+        if (db->sync_busy) {
+            pthread_cond_wait(&db->wal_cv, &db->wal_mu);
+            continue;
+        }
+        db->sync_busy = true;
+        int64_t target = db->lsn_written;
+        int fd = db->wal_fd;
+        pthread_mutex_unlock(&db->wal_mu);
+        int rc = fdatasync(fd);
+        pthread_mutex_lock(&db->wal_mu);
+        db->sync_busy = false;
+        if (rc != 0) {
+            QV_ERROR("WAL fsync failed: %m; refusing further commits");
+            db->wal_broken = true;
+        } else {
+            if (target > db->lsn_synced) db->lsn_synced = target;
+            atomic_fetch_add(&db->st_wal_syncs, 1);
+        }
+        pthread_cond_broadcast(&db->wal_cv);
+    }
+    if (db->lsn_synced < lsn) return qv_err_set(err, QV_EIO, "WAL fsync failed");
+    return QV_OK;
+}
+
 int st_wal_log(st_db *db, int type, const qv_str *payload, qv_err *err) {
     pthread_mutex_lock(&db->wal_mu);
     int rc = QV_OK;
@@ -186,7 +220,7 @@ int st_wal_log(st_db *db, int type, const qv_str *payload, qv_err *err) {
     if (lsn < 0) {
         rc = err ? err->code : QV_EIO;
     } else if (db->wal_sync_ms == 0) {
-        rc = sync_now_locked(db, err);
+        rc = wait_durable_locked(db, lsn, err);
     } else {
         pthread_cond_broadcast(&db->wal_cv); /* wake the syncer */
         while (db->lsn_synced < lsn && !db->wal_broken) pthread_cond_wait(&db->wal_cv, &db->wal_mu);
