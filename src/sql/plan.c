@@ -65,6 +65,12 @@ static void collect_preds(const bexpr *e, scan_pred *out, int *n, int max) {
     p->vtype = k->type;
 }
 
+/* Rows a top-N must keep (LIMIT + OFFSET), or -1 for a full sort. */
+static int64_t top_rows(const select_stmt *s) {
+    if (s->limit < 0 || s->offset < 0 || s->limit > ((int64_t)1 << 30) || s->offset > ((int64_t)1 << 30)) return -1;
+    return s->limit + s->offset;
+}
+
 typedef struct out_col {
     bexpr *e;
     const char *name;
@@ -331,7 +337,7 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
     bool has_distinct = false;
     for (int i = 0; i < b.naggs; i++) has_distinct |= b.aggs[i].distinct;
     bool par_agg = tab && aggq && !has_distinct && T > 1;
-    bool par_topn = tab && !aggq && !s->distinct && s->norder && s->limit >= 0 && T > 1;
+    bool par_topn = tab && !aggq && !s->distinct && s->norder && top_rows(s) >= 0 && T > 1;
     op *root = NULL;
     op *parts[64];
     if (par_agg || par_topn) {
@@ -359,7 +365,7 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
     bexpr **pe = arena_alloc(ar, sizeof(bexpr *) * (size_t)(nout ? nout : 1));
     for (int i = 0; i < nout; i++) pe[i] = outs[i].e;
     if (par_topn) {
-        int64_t need_rows = s->limit + s->offset;
+        int64_t need_rows = top_rows(s);
         for (int w = 0; w < T; w++)
             parts[w] = op_sort_new(qs, op_project_new(qs, parts[w], nout, pe), s->norder, okeys, odesc, onf, need_rows);
         root = op_gather_new(qs, parts, T);
@@ -372,7 +378,7 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
         root = op_agg_new(qs, root, nout, dk, 0, NULL);
     }
     if (s->norder) {
-        int64_t need_rows = s->limit >= 0 ? s->limit + s->offset : -1;
+        int64_t need_rows = top_rows(s);
         root = op_sort_new(qs, root, s->norder, okeys, odesc, onf, need_rows);
     }
     if (s->limit >= 0 || s->offset > 0) root = op_limit_new(qs, root, s->limit, s->offset);

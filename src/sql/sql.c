@@ -348,17 +348,40 @@ int sql_query_next(sql_query *q, qv_batch *out, bool *eos, qv_err *err) {
         if (rc || *eos) q->done = true;
         return rc;
     }
-    chunk *c;
-    if (q->pl.root->next(q->pl.root, &c, err)) {
-        q->done = true;
-        return err->code;
+    /* executor chunks are small; result batches gather up to OUT_ROWS rows */
+    enum { OUT_ROWS = 65536 };
+    const qv_schema *sch = &q->schema;
+    qv_builder *b = qv_xcalloc((size_t)(sch->nfields ? sch->nfields : 1), sizeof(qv_builder));
+    for (int i = 0; i < sch->nfields; i++) qv_builder_init(&b[i], sch->fields[i].type, CHUNK);
+    int64_t rows = 0;
+    int rc = 0;
+    while (rows < OUT_ROWS) {
+        chunk *c;
+        if ((rc = q->pl.root->next(q->pl.root, &c, err))) break;
+        if (!c) {
+            q->done = true;
+            break;
+        }
+        int m = chunk_active(c);
+        for (int i = 0; i < sch->nfields; i++)
+            for (int k = 0; k < m; k++) append_vec(&b[i], sch->fields[i].type, &c->cols[i], chunk_row(c, k));
+        rows += m;
     }
-    if (!c) {
-        q->done = true;
-        *eos = true;
-        return 0;
+    if (!rc && rows > 0) {
+        qv_batch_init(out, sch);
+        for (int i = 0; i < sch->nfields; i++) {
+            qv_array_free(&out->cols[i]);
+            qv_builder_finish(&b[i], &out->cols[i]);
+        }
+        out->nrows = rows;
     }
-    chunk_to_batch(c, &q->schema, out);
+    for (int i = 0; i < sch->nfields; i++) qv_builder_free(&b[i]);
+    free(b);
+    if (rc) {
+        q->done = true;
+        return rc;
+    }
+    if (!rows) *eos = true;
     return 0;
 }
 
