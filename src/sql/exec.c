@@ -191,6 +191,7 @@ static void scan_explain(op *o, qv_str *str, int depth) {
 
 void op_scan_set_range(op *o, int lo, int hi) {
     scan_op *s = (scan_op *)o;
+    scan_unload(s);
     s->rg = s->rg_lo = lo;
     s->nrg = hi;
 }
@@ -467,6 +468,8 @@ typedef struct gather_op {
     qv_err errs[64];
     bool ran;
     int cur_kid, cur_buf;
+    op **scans;     /* rounds mode: round r gives worker w row group r*n + w */
+    int nrg, next_rg;
 } gather_op;
 
 typedef struct gather_job {
@@ -502,10 +505,30 @@ static void gather_run(void *arg) {
     }
 }
 
+static void gather_clear(gather_op *g) {
+    for (int i = 0; i < g->n; i++) {
+        for (int b = 0; b < g->nbufs[i]; b++) chunk_free(&g->bufs[i][b]);
+        free(g->bufs[i]);
+        g->bufs[i] = NULL;
+        g->nbufs[i] = 0;
+        qstate_release(g->base.qs, g->bytes[i]);
+        g->bytes[i] = 0;
+    }
+    g->cur_kid = g->cur_buf = 0;
+}
+
 static int gather_next(op *o, chunk **out, qv_err *err) {
     gather_op *g = (gather_op *)o;
+again:
     if (!g->ran) {
         g->ran = true;
+        if (g->scans) {
+            for (int i = 0; i < g->n; i++) {
+                int rg = g->next_rg + i < g->nrg ? g->next_rg + i : g->nrg;
+                op_scan_set_range(g->scans[i], rg, rg < g->nrg ? rg + 1 : rg);
+            }
+            g->next_rg += g->n;
+        }
         gather_job *jobs = qv_xcalloc((size_t)g->n, sizeof(gather_job));
         void **args = qv_xcalloc((size_t)g->n, sizeof(void *));
         for (int i = 0; i < g->n; i++) {
@@ -531,19 +554,21 @@ static int gather_next(op *o, chunk **out, qv_err *err) {
         g->cur_kid++;
         g->cur_buf = 0;
     }
+    if (g->scans && g->next_rg < g->nrg) { /* next round */
+        gather_clear(g);
+        g->ran = false;
+        goto again;
+    }
     *out = NULL;
     return 0;
 }
 
 static void gather_free(op *o) {
     gather_op *g = (gather_op *)o;
-    for (int i = 0; i < g->n; i++) {
-        for (int b = 0; b < g->nbufs[i]; b++) chunk_free(&g->bufs[i][b]);
-        free(g->bufs[i]);
-        qstate_release(o->qs, g->bytes[i]);
-        op_free(g->kids[i]);
-    }
+    gather_clear(g);
+    for (int i = 0; i < g->n; i++) op_free(g->kids[i]);
     free(g->kids);
+    free(g->scans);
     free(g->bufs);
     free(g->nbufs);
     free(g->bytes);
@@ -553,7 +578,7 @@ static void gather_free(op *o) {
 static void gather_explain(op *o, qv_str *s, int depth) {
     gather_op *g = (gather_op *)o;
     indent(s, depth);
-    qv_str_appendf(s, "GATHER workers=%d\n", g->n);
+    qv_str_appendf(s, "GATHER workers=%d%s\n", g->n, g->scans ? " (row group by row group, in order)" : "");
     op_explain(g->kids[0], s, depth + 1);
 }
 
@@ -574,4 +599,13 @@ op *op_gather_new(qstate *qs, op **children, int n) {
     g->base.explain = gather_explain;
     g->base.qs = qs;
     return &g->base;
+}
+
+op *op_gather_rounds_new(qstate *qs, op **children, op **scans, int n, int nrg) {
+    op *o = op_gather_new(qs, children, n);
+    gather_op *g = (gather_op *)o;
+    g->scans = qv_xmalloc(sizeof(op *) * (size_t)g->n);
+    memcpy(g->scans, scans, sizeof(op *) * (size_t)g->n);
+    g->nrg = nrg;
+    return o;
 }

@@ -338,11 +338,14 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
     for (int i = 0; i < b.naggs; i++) has_distinct |= b.aggs[i].distinct;
     bool par_agg = tab && aggq && !has_distinct && T > 1;
     bool par_topn = tab && !aggq && !s->distinct && s->norder && top_rows(s) >= 0 && T > 1;
+    /* other scans with a filter or computed columns stream in parallel, in order */
+    bool par_stream = tab && !aggq && !par_topn && T > 1;
     op *root = NULL;
-    op *parts[64];
-    if (par_agg || par_topn) {
+    op *parts[64], *scans[64];
+    if (par_agg || par_topn || par_stream) {
         for (int w = 0; w < T; w++) {
             op *o = op_scan_new(qs, tab, snap, sv_nc, sv_cols, sv_preds, sv_npreds);
+            scans[w] = o;
             op_scan_set_range(o, (int)((int64_t)nrg * w / T), (int)((int64_t)nrg * (w + 1) / T));
             if (where) o = op_filter_new(qs, o, where);
             parts[w] = o;
@@ -369,6 +372,9 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
         for (int w = 0; w < T; w++)
             parts[w] = op_sort_new(qs, op_project_new(qs, parts[w], nout, pe), s->norder, okeys, odesc, onf, need_rows);
         root = op_gather_new(qs, parts, T);
+    } else if (par_stream) {
+        for (int w = 0; w < T; w++) parts[w] = op_project_new(qs, parts[w], nout, pe);
+        root = op_gather_rounds_new(qs, parts, scans, T, nrg);
     } else {
         root = op_project_new(qs, root, nout, pe);
     }

@@ -304,6 +304,9 @@ op *op_agg_new(qstate *qs, op *child, int nkeys, bexpr **keys, int naggs, agg_sp
 op *op_agg_parallel_new(qstate *qs, op **parts, int nparts, int nkeys, bexpr **keys, int naggs, agg_spec *aggs);
 /* Runs each child to completion in parallel, then emits their rows in child order. */
 op *op_gather_new(qstate *qs, op **children, int n);
+/* Ordered parallel streaming: in each round, child w (a pipeline over scan
+   scans[w]) processes row group round*n + w; results come out in table order. */
+op *op_gather_rounds_new(qstate *qs, op **children, op **scans, int n, int nrg);
 /* Restrict a scan to row groups [lo, hi). */
 void op_scan_set_range(op *scan, int lo, int hi);
 op *op_sort_new(qstate *qs, op *child, int nkeys, const int *cols, const bool *desc,
