@@ -78,3 +78,40 @@ def test_data_dir_persists_across_restart(start_quiverd, tmp_path):
     import pyarrow.flight as fl
     t = srv.flight().do_get(fl.Ticket(b"SELECT count(*) AS n FROM trades")).read_all()
     assert t.column(0).to_pylist() == [1000]
+
+
+def test_every_flag_starts_and_stops_cleanly(start_quiverd, tmp_path):
+    d = tmp_path / "all-flags"
+    srv = start_quiverd("--host", "127.0.0.1", "--data-dir", str(d), "--demo-rows", "2000",
+                        "--threads", "1", "--log-level", "debug", "--wal-sync", "5",
+                        "--query-memory", "64M", "--max-batch-bytes", "1M", "--max-body-bytes", "10M")
+    import pyarrow.flight as fl
+    import urllib.request
+    t = srv.flight().do_get(fl.Ticket(b"SELECT count(*) AS n FROM trades")).read_all()
+    assert t.column(0).to_pylist() == [2000]
+    with urllib.request.urlopen(srv.http_url + "/health") as r:
+        assert b'"status":"ok"' in r.read()
+    assert srv.stop(signal.SIGINT) == 0
+    assert any(" DEBUG " in l for l in srv.log)  # --log-level debug took effect
+
+
+def test_in_memory_touches_no_disk(start_quiverd, tmp_path):
+    d = tmp_path / "never"
+    srv = start_quiverd("--in-memory", "--data-dir", str(d), "--demo-rows", "100")
+    assert srv.stop() == 0
+    assert not d.exists()
+
+
+def test_demo_schema(start_quiverd):
+    import pyarrow as pa
+    import pyarrow.flight as fl
+    srv = start_quiverd("--in-memory", "--demo-rows", "5000")
+    t = srv.flight().do_get(fl.Ticket(b"SELECT * FROM trades")).read_all()
+    assert t.num_rows == 5000
+    assert t.schema.names == ["ts", "symbol", "price", "volume"]
+    assert t.schema.field("ts").type == pa.timestamp("ns", tz="UTC")
+    assert t.schema.field("symbol").type == pa.utf8()
+    assert t.schema.field("price").type == pa.float64()
+    assert t.schema.field("volume").type == pa.float64()
+    ts = t.column("ts").to_pylist()
+    assert ts == sorted(ts)  # ticks arrive in time order
