@@ -265,6 +265,7 @@ static st_db *make_db(int64_t nrows, int64_t rg_rows) {
     qv_schema_add(&s, "ts", QV_T_TIMESTAMP, false);
     qv_schema_add(&s, "k", QV_T_INT64, true);
     qv_schema_add(&s, "v", QV_T_FLOAT64, true);
+    snprintf(s.fields[0].tz, sizeof s.fields[0].tz, "UTC");
     if (st_table_create(db, "t", &s, &err)) return NULL;
     st_table *t;
     st_table_open(db, "t", &t, &err);
@@ -445,6 +446,38 @@ QTEST(zero_copy_and_total_rows) {
     QCHECK_OK(sql_query_next(q, &b, &eos, &err), &err);
     QCHECK_EQ(qv_array_get_i64(&b.cols[0], 0), 1000);
     qv_batch_free(&b);
+    sql_query_free(q);
+    sql_ctx_free(c);
+    st_db_close(db);
+}
+
+QTEST(timestamp_tz_carried) {
+    st_db *db = make_db(100, 64);
+    QCHECK(db != NULL);
+    sql_ctx *c;
+    qv_err err = {0};
+    sql_ctx_new(db, 2, 0, &c, &err);
+    const char *sql = "SELECT date_trunc('minute', ts) AS m, max(ts), ts + INTERVAL '1 hour' AS h, "
+                      "TIMESTAMP '2024-01-01' AS lit FROM (SELECT ts FROM t) AS s GROUP BY m, h ORDER BY m";
+    sql_query *q;
+    QCHECK_OK(sql_query_prepare(c, sql, strlen(sql), &q, &err), &err);
+    const qv_schema *s = sql_query_schema(q);
+    QCHECK_EQ(s->nfields, 4);
+    QCHECK_STR(s->fields[0].tz, "UTC");
+    QCHECK_STR(s->fields[1].tz, "UTC");
+    QCHECK_STR(s->fields[2].tz, "UTC");
+    QCHECK_STR(s->fields[3].tz, "");
+    int64_t rows = 0;
+    for (;;) {
+        qv_batch b;
+        bool eos;
+        QCHECK_OK(sql_query_next(q, &b, &eos, &err), &err);
+        if (eos) break;
+        QCHECK_STR(b.schema.fields[0].tz, "UTC");
+        rows += b.nrows;
+        qv_batch_free(&b);
+    }
+    QCHECK_EQ(rows, 100);
     sql_query_free(q);
     sql_ctx_free(c);
     st_db_close(db);
