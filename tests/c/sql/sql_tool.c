@@ -98,6 +98,7 @@ int main(int argc, char **argv) {
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
         if (n == 0) continue;
         run(c, line);
+        fflush(stdout);
     }
     free(line);
     sql_ctx_free(c);
