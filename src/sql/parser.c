@@ -84,6 +84,22 @@ static ast *mk(parser *p, ast_kind k, token *at) {
 
 static ast *expr(parser *p);
 
+#define MAX_HEIGHT 200
+
+/* Sets a's height from its children; NULL (with an error) when the tree is too tall. */
+static ast *grown(parser *p, ast *a) {
+    if (!a) return NULL;
+    int h = 0;
+    for (int i = 0; i < a->nargs; i++)
+        if (a->args[i] && a->args[i]->height > h) h = a->args[i]->height;
+    a->height = h + 1;
+    if (a->height > MAX_HEIGHT) {
+        qv_err_set(p->err, QV_EINVAL, "expression nested too deeply at line %d, column %d", a->line, a->col);
+        return NULL;
+    }
+    return a;
+}
+
 static int parse_type(parser *p, qv_type *out) {
     token *t = CUR(p);
     if (t->kind != TK_IDENT) return syntax(p, "a type name");
@@ -258,7 +274,7 @@ static ast *primary(parser *p) {
             a->args = list_push(p, a->args, &a->nargs, &cap, e);
         }
         if (expect_kw(p, "end")) return NULL;
-        return a;
+        return grown(p, a);
     }
     if ((tok_is_kw(t, "cast") || tok_is_kw(t, "try_cast")) && tok_is_op(&p->t[p->pos + 1], "(")) {
         p->pos += 2;
@@ -270,7 +286,7 @@ static ast *primary(parser *p) {
         a->args = arena_alloc(p->ar, sizeof(ast *));
         a->args[0] = e;
         a->nargs = 1;
-        return a;
+        return grown(p, a);
     }
     if (tok_is_kw(t, "extract") && tok_is_op(&p->t[p->pos + 1], "(")) {
         p->pos += 2;
@@ -285,7 +301,7 @@ static ast *primary(parser *p) {
         a->args = arena_alloc(p->ar, sizeof(ast *));
         a->args[0] = e;
         a->nargs = 1;
-        return a;
+        return grown(p, a);
     }
     if (is_reserved(t)) { syntax(p, "an expression"); return NULL; }
     p->pos++;
@@ -310,7 +326,7 @@ static ast *primary(parser *p) {
                 if (expect_op(p, ",")) return NULL;
             }
         }
-        return a;
+        return grown(p, a);
     }
     ast *a = mk(p, A_COL, t);
     a->name = t->text;
@@ -335,7 +351,7 @@ static ast *postfix(parser *p) {
         a->args = arena_alloc(p->ar, sizeof(ast *));
         a->args[0] = e;
         a->nargs = 1;
-        e = a;
+        e = grown(p, a);
     }
     return e;
 }
@@ -348,7 +364,7 @@ static ast *bin(parser *p, token *t, int op, ast *l, ast *r) {
     a->args[0] = l;
     a->args[1] = r;
     a->nargs = r ? 2 : 1;
-    return a;
+    return grown(p, a);
 }
 
 static ast *unary(parser *p) {
@@ -376,6 +392,7 @@ static ast *unary(parser *p) {
             r->args = arena_alloc(p->ar, sizeof(ast *));
             r->args[0] = e;
             r->nargs = 1;
+            if (!(r = grown(p, r))) return NULL;
         }
     } else if (opt(p, "+")) {
         r = unary(p);
@@ -433,7 +450,7 @@ static ast *pred(parser *p) {
             a->args = arena_alloc(p->ar, sizeof(ast *));
             a->args[0] = l;
             a->nargs = 1;
-            l = a;
+            if (!(l = grown(p, a))) return NULL;
             continue;
         }
         bool neg = false;
@@ -453,7 +470,7 @@ static ast *pred(parser *p) {
                 if (opt(p, ")")) break;
                 if (expect_op(p, ",")) return NULL;
             }
-            l = a;
+            if (!(l = grown(p, a))) return NULL;
             continue;
         }
         if (tok_is_kw(t, "between")) {
@@ -466,7 +483,7 @@ static ast *pred(parser *p) {
             if (expect_kw(p, "and")) return NULL;
             if (!(a->args[2] = add(p))) return NULL;
             a->nargs = 3;
-            l = a;
+            if (!(l = grown(p, a))) return NULL;
             continue;
         }
         if (tok_is_kw(t, "like") || tok_is_kw(t, "ilike")) {
@@ -478,7 +495,7 @@ static ast *pred(parser *p) {
             a->args[0] = l;
             if (!(a->args[1] = add(p))) return NULL;
             a->nargs = 2;
-            l = a;
+            if (!(l = grown(p, a))) return NULL;
             continue;
         }
         p->pos = save;
@@ -503,7 +520,7 @@ static ast *notx(parser *p) {
         a->args = arena_alloc(p->ar, sizeof(ast *));
         a->args[0] = e;
         a->nargs = 1;
-        return a;
+        return grown(p, a);
     }
     return pred(p);
 }

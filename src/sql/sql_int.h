@@ -71,6 +71,7 @@ typedef struct ast {
     struct ast **args;
     int nargs;
     int line, col;
+    int height;       /* 1 + tallest child; bounded so binding/evaluation recursion is too */
 } ast;
 
 typedef struct sel_item {

@@ -95,6 +95,14 @@ QTEST(parser_errors) {
     for (int i = 0; i < 2000; i++) deep[k++] = '(';
     deep[k] = 0;
     QCHECK(parse(deep, &st, &err, &ar) == QV_EINVAL);
+    /* so are long left-deep chains, which the parser builds in a loop */
+    k = sprintf(deep, "SELECT 1");
+    for (int i = 0; i < 1000; i++) k += sprintf(deep + k, "+1");
+    QCHECK(parse(deep, &st, &err, &ar) == QV_EINVAL);
+    QCHECK(strstr(err.msg, "nested too deeply") != NULL);
+    k = sprintf(deep, "SELECT 1");
+    for (int i = 0; i < 500; i++) k += sprintf(deep + k, "::INT");
+    QCHECK(parse(deep, &st, &err, &ar) == QV_EINVAL);
     arena_free(&ar);
 }
 
