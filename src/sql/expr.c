@@ -15,6 +15,11 @@ int func_eval(const bexpr *e, vec *args, int n, vec *out, qv_err *err);
 static int eval_col(const bexpr *e, const chunk *in, vec *out) {
     const vec *src = &in->cols[e->col];
     int n = chunk_active(in);
+    if (!in->has_sel && src->type == e->type && src->n >= n) {
+        vec_borrow(out, src);
+        out->n = n;
+        return 0;
+    }
     vec_reset(out, e->type, n);
     phys_class pc = type_pc(e->type);
     if (!in->has_sel) {
@@ -120,8 +125,28 @@ static int eval_compare_const(const bexpr *e, const chunk *in, vec *out, qv_err 
         double kc = cv->f;
         CMP_LOOP((a->f[k] > kc) - (a->f[k] < kc))
     } else {
+        /* Column values that are the same view (a SYMBOL dictionary entry) compare
+           the same way: remember the outcome per view within this chunk. */
         sv kc = cv->s;
-        CMP_LOOP(sv_cmp(a->s[k], kc))
+        struct { const char *p; int32_t n; int c; } memo[32];
+        memset(memo, 0, sizeof memo);
+        int8_t *cs = qv_xmalloc((size_t)(n ? n : 1));
+        for (int k = 0; k < n; k++) {
+            sv s = a->s[k];
+            int slot = (int)((((uint64_t)(uintptr_t)s.p + (uint64_t)s.n) * 0x9E3779B97F4A7C15ULL) >> 59);
+            if (memo[slot].p == s.p && memo[slot].n == s.n && s.p) {
+                cs[k] = (int8_t)memo[slot].c;
+                continue;
+            }
+            int c = sv_cmp(s, kc);
+            c = (c > 0) - (c < 0);
+            cs[k] = (int8_t)c;
+            memo[slot].p = s.p;
+            memo[slot].n = s.n;
+            memo[slot].c = c;
+        }
+        CMP_LOOP(cs[k])
+        free(cs);
     }
     if (a->has_nulls) {
         memcpy(out->nulls, a->nulls, (size_t)n);

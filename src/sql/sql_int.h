@@ -178,6 +178,7 @@ typedef struct vec {
     sv *s;
     int cap;
     void *heap;     /* owned blocks holding computed strings; never moved */
+    bool borrowed;  /* arrays belong to another vec (valid while that one is unchanged) */
 } vec;
 
 void vec_init(vec *v, qv_type t);
@@ -191,6 +192,8 @@ char *vec_heap_alloc(vec *v, size_t n);
 /* Append row k of src to dst's row j (same class); strings copied to dst's heap. */
 void vec_copy_row(vec *dst, int j, const vec *src, int k);
 void vec_grow(vec *v, int cap); /* keeps contents */
+/* Make dst a read-only view of src's arrays (no copy). */
+void vec_borrow(vec *dst, const vec *src);
 
 typedef struct chunk {
     int ncols;

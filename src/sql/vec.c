@@ -34,7 +34,33 @@ static void heap_free(vec *v) {
     v->heap = NULL;
 }
 
+static void unborrow(vec *v) {
+    v->nulls = NULL;
+    v->i = NULL;
+    v->f = NULL;
+    v->s = NULL;
+    v->cap = 0;
+    v->has_nulls = false;
+    v->borrowed = false;
+}
+
+void vec_borrow(vec *dst, const vec *src) {
+    if (dst->borrowed) unborrow(dst);
+    else vec_free(dst);
+    dst->type = src->type;
+    dst->n = src->n;
+    dst->has_nulls = src->has_nulls;
+    dst->nulls = src->nulls;
+    dst->i = src->i;
+    dst->f = src->f;
+    dst->s = src->s;
+    dst->cap = src->cap;
+    dst->heap = NULL;
+    dst->borrowed = true;
+}
+
 void vec_free(vec *v) {
+    if (v->borrowed) unborrow(v);
     free(v->nulls);
     free(v->i);
     free(v->f);
@@ -44,6 +70,20 @@ void vec_free(vec *v) {
 }
 
 void vec_grow(vec *v, int cap) {
+    if (v->borrowed) { /* take a private copy first */
+        vec tmp = *v;
+        unborrow(v);
+        vec_reset(v, tmp.type, tmp.n < 16 ? 16 : tmp.n);
+        v->n = tmp.n;
+        phys_class pc = type_pc(tmp.type);
+        if (pc == PC_I && tmp.i) memcpy(v->i, tmp.i, sizeof(int64_t) * (size_t)tmp.n);
+        if (pc == PC_F && tmp.f) memcpy(v->f, tmp.f, sizeof(double) * (size_t)tmp.n);
+        if (pc == PC_S && tmp.s) memcpy(v->s, tmp.s, sizeof(sv) * (size_t)tmp.n);
+        if (tmp.has_nulls) {
+            memcpy(v->nulls, tmp.nulls, (size_t)tmp.n);
+            v->has_nulls = true;
+        }
+    }
     if (cap <= v->cap) return;
     int nc = v->cap ? v->cap : 16;
     while (nc < cap) nc *= 2;
@@ -56,6 +96,7 @@ void vec_grow(vec *v, int cap) {
 }
 
 void vec_reset(vec *v, qv_type t, int n) {
+    if (v->borrowed) unborrow(v);
     v->type = t;
     vec_grow(v, n < 16 ? 16 : n);
     phys_class pc = type_pc(t);
