@@ -77,6 +77,18 @@ static bool rg_pruned(scan_op *s, int rg) {
 
 static void load_vec(vec *v, const qv_array *a, int64_t off, int n) {
     qv_type t = a->type;
+    if (!a->validity && (t == QV_T_INT64 || t == QV_T_TIMESTAMP || t == QV_T_FLOAT64)) {
+        /* same layout as a vector: read the segment in place (the scan holds it) */
+        vec view;
+        memset(&view, 0, sizeof view);
+        view.type = t;
+        view.n = n;
+        view.cap = n;
+        if (t == QV_T_FLOAT64) view.f = (double *)a->values->data + a->offset + off;
+        else view.i = (int64_t *)a->values->data + a->offset + off;
+        vec_borrow(v, &view);
+        return;
+    }
     vec_reset(v, t == QV_T_SYMBOL ? QV_T_STRING : t, n);
     int64_t base = a->offset + off;
     switch (t) {

@@ -113,9 +113,24 @@ static int consume(sort_op *s, qv_err *err) {
         const int *rows = c->has_sel ? c->sel : NULL;
         if (s->have_bound) {
             int mk = 0;
-            for (int k = 0; k < m; k++) {
-                int r = chunk_row(c, k);
-                if (cmp_chunk_row(s, c, r, (int32_t)(s->limit - 1)) < 0) s->keep[mk++] = r;
+            int32_t b = (int32_t)(s->limit - 1);
+            const vec *kv = &c->cols[s->cols[0]], *bv = &s->buf[s->cols[0]];
+            phys_class pc = type_pc(bv->type);
+            if (!kv->has_nulls && !vec_null(bv, b) && pc != PC_S) {
+                /* first key numeric without NULLs: decide on it alone unless it ties */
+                bool desc = s->desc[0];
+                for (int k = 0; k < m; k++) {
+                    int r = chunk_row(c, k);
+                    int x = pc == PC_I ? (kv->i[r] > bv->i[b]) - (kv->i[r] < bv->i[b])
+                                       : (kv->f[r] > bv->f[b]) - (kv->f[r] < bv->f[b]);
+                    if (desc) x = -x;
+                    if (x < 0 || (x == 0 && s->nkeys > 1 && cmp_chunk_row(s, c, r, b) < 0)) s->keep[mk++] = r;
+                }
+            } else {
+                for (int k = 0; k < m; k++) {
+                    int r = chunk_row(c, k);
+                    if (cmp_chunk_row(s, c, r, b) < 0) s->keep[mk++] = r;
+                }
             }
             m = mk;
             rows = s->keep;
