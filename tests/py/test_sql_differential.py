@@ -148,7 +148,8 @@ def num_expr(rnd, depth=0):
     if r < 0.75:
         return "(%s %% (abs(%s) + 1))" % (rnd.choice(INT_COLS), rnd.choice(["g", "n"]))
     if r < 0.85:
-        f = rnd.choice(["abs(%s)", "round(%s, 2)", "floor(%s)", "ceil(%s)", "round(%s)"])
+        f = rnd.choice(["abs(%s)", "round(%s, 2)", "floor(%s)", "ceil(%s)", "round(%s)", "sqrt(abs(%s))",
+                        "ln(abs(%s) + 1)", "power(%s, 2)", "exp(%s / 1000.0)", "CAST(%s AS DOUBLE)"])
         return f % num_expr(rnd, depth + 1)
     if r < 0.9:
         return "coalesce(%s, %s)" % (rnd.choice(["n", "g", "x"]), rnd.choice(["0", "-1", "k"]))
@@ -221,8 +222,16 @@ def gen_query(rnd):
         lim = rnd.choice([1, 5, 10, 100])
         off = rnd.choice(["", " OFFSET 3"])
         return "SELECT id, %s, x FROM t%s ORDER BY %s %s%s, id LIMIT %d%s" % (e, where, e, d, nl, lim, off), True
-    if kind < 0.95:
+    if kind < 0.93:
         return "SELECT DISTINCT %s FROM t%s" % (rnd.choice(["g", "sym", "g, b", "lower(sym)", "n % 3"]), where), False
+    if kind < 0.96:  # aggregates ordered by an aggregate, ties broken by the unique group key
+        key = rnd.choice(["g", "sym", "s"])
+        agg = rnd.choice(["count(*)", "sum(n)", "avg(x)", "max(k)"])
+        return ("SELECT %s, %s AS a FROM t%s GROUP BY %s ORDER BY a %s NULLS LAST, %s NULLS LAST LIMIT %d"
+                % (key, agg, where, key, rnd.choice(["ASC", "DESC"]), key, rnd.randint(1, 5))), True
+    if kind < 0.98:  # aggregate over an aggregating subquery
+        return ("SELECT count(*), sum(c), max(m) FROM (SELECT g, count(*) AS c, max(x) AS m FROM t%s GROUP BY g) AS q"
+                % where), False
     return ("SELECT c, count(*) FROM (SELECT sym AS c, x FROM t%s) AS q GROUP BY c" % where), False
 
 
