@@ -36,10 +36,11 @@ static char *norm(const char *s) {
 static int cmpstr(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* Runs sql; on success returns rows (normalized strings), else NULL with err. */
-static char **run_sql(sql_ctx *c, const char *sql, int *nrows, qv_err *err) {
+static char **run_sql(sql_ctx *c, const char *sql, int *nrows, int *ncols, qv_err *err) {
     sql_query *q;
     *nrows = 0;
     if (sql_query_prepare(c, sql, strlen(sql), &q, err)) return NULL;
+    *ncols = sql_query_schema(q)->nfields;
     char **rows = malloc(sizeof(char *));
     int cap = 1;
     for (;;) {
@@ -115,9 +116,9 @@ static void run_file(const char *path) {
         }
         qv_str_appendc(&sql, 0);
         nrun++;
-        int nrows = 0;
+        int nrows = 0, ncols = 0;
         qv_err e = {0};
-        char **rows = run_sql(c, sql.data, &nrows, &e);
+        char **rows = run_sql(c, sql.data, &nrows, &ncols, &e);
         if (!strncmp(head, "statement ok", 12)) {
             if (!rows) { fprintf(stderr, "%s:%d: statement failed: %s\n  %s\n", path, start, e.msg, sql.data); nfail++; }
         } else if (!strncmp(head, "statement error", 15)) {
@@ -129,8 +130,20 @@ static void run_file(const char *path) {
                 nfail++;
             }
         } else if (!strncmp(head, "query", 5)) {
+            /* "query <letters>": one type letter per result column */
+            int want_cols = 0;
+            for (const char *h = head + 5; *h == ' '; h++) want_cols = -1;
+            if (want_cols < 0) {
+                const char *h = head + 5;
+                while (*h == ' ') h++;
+                want_cols = 0;
+                while (*h && *h != ' ') { want_cols++; h++; }
+            }
             if (!rows) { fprintf(stderr, "%s:%d: query failed: %s\n  %s\n", path, start, e.msg, sql.data); nfail++; }
-            else {
+            else if (want_cols != ncols) {
+                fprintf(stderr, "%s:%d: query returns %d columns, the header says %d\n  %s\n", path, start, ncols, want_cols, sql.data);
+                nfail++;
+            } else {
                 if (strstr(head, "rowsort")) {
                     qsort(rows, (size_t)nrows, sizeof(char *), cmpstr);
                     qsort(exp, (size_t)nexp, sizeof(char *), cmpstr);
