@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-static bexpr *mk(binder *b, bexpr_kind k, qv_type t, int nargs) {
+bexpr *bd_mk(binder *b, bexpr_kind k, qv_type t, int nargs) {
     bexpr *e = arena_alloc(b->ar, sizeof *e);
     e->kind = k;
     e->type = t;
@@ -121,7 +121,7 @@ char *ast_to_name(arena *ar, const ast *a) {
     return r;
 }
 
-static bexpr *fail(binder *b, const ast *a, qv_status code, const char *fmt, const char *x, const char *y) {
+bexpr *bd_fail(binder *b, const ast *a, qv_status code, const char *fmt, const char *x, const char *y) {
     char msg[400];
     snprintf(msg, sizeof msg, fmt, x ? x : "", y ? y : "");
     qv_err_set(b->err, code, "%s (line %d, column %d)", msg, a->line, a->col);
@@ -142,23 +142,23 @@ static bexpr *bind_column(binder *b, ast *a) {
             nfound++;
         }
     }
-    if (nfound > 1) return fail(b, a, QV_EINVAL, "ambiguous column name '%s'", a->name, NULL);
+    if (nfound > 1) return bd_fail(b, a, QV_EINVAL, "ambiguous column name '%s'", a->name, NULL);
     if (found < 0) {
         if (a->qual) {
             bool q = false;
             for (int i = 0; i < sc->n; i++)
                 if (sc->cols[i].qual && !strcasecmp(sc->cols[i].qual, a->qual)) q = true;
-            if (!q) return fail(b, a, QV_EINVAL, "unknown table or alias '%s' in column reference '%s'", a->qual, a->name);
+            if (!q) return bd_fail(b, a, QV_EINVAL, "unknown table or alias '%s' in column reference '%s'", a->qual, a->name);
             char full[300];
             snprintf(full, sizeof full, "%s.%s", a->qual, a->name);
-            return fail(b, a, QV_EINVAL, "unknown column '%s'", full, NULL);
+            return bd_fail(b, a, QV_EINVAL, "unknown column '%s'", full, NULL);
         }
-        return fail(b, a, QV_EINVAL, "unknown column '%s'", a->name, NULL);
+        return bd_fail(b, a, QV_EINVAL, "unknown column '%s'", a->name, NULL);
     }
     return mk_col(b->ar, found, sc->cols[found].type, sc->cols[found].tz);
 }
 
-static qv_type common_type(qv_type a, qv_type c, bool *ok) {
+qv_type bd_common_type(qv_type a, qv_type c, bool *ok) {
     *ok = true;
     if (a == T_NULL) return c;
     if (c == T_NULL || a == c) return a;
@@ -175,7 +175,7 @@ static qv_type common_type(qv_type a, qv_type c, bool *ok) {
 bexpr *bind_coerce(binder *b, bexpr *e, qv_type t) {
     if (!e || e->type == t) return e;
     if (type_pc(e->type) == PC_S && type_pc(t) == PC_S) return e;
-    bexpr *c = mk(b, B_CAST, t, 1);
+    bexpr *c = bd_mk(b, B_CAST, t, 1);
     c->args[0] = e;
     if (e->type == QV_T_TIMESTAMP || t == QV_T_TIMESTAMP) memcpy(c->tz, e->tz, sizeof c->tz);
     if (e->kind == B_CONST) {
@@ -185,7 +185,7 @@ bexpr *bind_coerce(binder *b, bexpr *e, qv_type t) {
             vec_free(&v);
             return NULL;
         }
-        bexpr *k = mk(b, B_CONST, t, 0);
+        bexpr *k = bd_mk(b, B_CONST, t, 0);
         k->cval.null = vec_null(&v, 0) || e->cval.null;
         if (!k->cval.null) {
             if (type_pc(t) == PC_I) k->cval.i = v.i[0];
@@ -211,21 +211,21 @@ bool castable_to(qv_type from, qv_type to) {
     return true;
 }
 
-static bexpr *need_type(binder *b, const ast *a, bexpr *e, const char *what, bool (*ok)(qv_type)) {
+bexpr *bd_need_type(binder *b, const ast *a, bexpr *e, const char *what, bool (*ok)(qv_type)) {
     if (!e) return NULL;
     if (e->type == T_NULL || ok(e->type)) return e;
     char m[200];
     snprintf(m, sizeof m, "%s, got %s", what, type_name(e->type));
-    return fail(b, a, QV_EINVAL, "%s", m, NULL);
+    return bd_fail(b, a, QV_EINVAL, "%s", m, NULL);
 }
-static bool is_bool(qv_type t) { return t == QV_T_BOOL; }
-static bool is_num(qv_type t) { return type_is_num(t); }
-static bool is_int(qv_type t) { return type_is_int(t); }
-static bool is_str(qv_type t) { return type_pc(t) == PC_S; }
-static bool is_ts(qv_type t) { return t == QV_T_TIMESTAMP; }
+bool bd_is_bool(qv_type t) { return t == QV_T_BOOL; }
+bool bd_is_num(qv_type t) { return type_is_num(t); }
+bool bd_is_int(qv_type t) { return type_is_int(t); }
+bool bd_is_str(qv_type t) { return type_pc(t) == PC_S; }
+bool bd_is_ts(qv_type t) { return t == QV_T_TIMESTAMP; }
 
 /* Coerce both operands of a comparison-like operation to a common type. */
-static int unify(binder *b, const ast *a, bexpr **x, bexpr **y, const char *what) {
+int bd_unify(binder *b, const ast *a, bexpr **x, bexpr **y, const char *what) {
     qv_type tx = (*x)->type, ty = (*y)->type;
     /* a string constant next to a typed value takes that value's type */
     if (type_pc(tx) == PC_S && (*x)->kind == B_CONST && type_pc(ty) != PC_S && ty != T_NULL) {
@@ -237,11 +237,11 @@ static int unify(binder *b, const ast *a, bexpr **x, bexpr **y, const char *what
         return 0;
     }
     bool ok;
-    qv_type t = common_type(tx, ty, &ok);
+    qv_type t = bd_common_type(tx, ty, &ok);
     if (!ok) {
         char m[200];
         snprintf(m, sizeof m, "cannot %s %s and %s", what, type_name(tx), type_name(ty));
-        fail(b, a, QV_EINVAL, "%s", m, NULL);
+        bd_fail(b, a, QV_EINVAL, "%s", m, NULL);
         return -1;
     }
     if (t == T_NULL) return 0;
@@ -249,7 +249,7 @@ static int unify(binder *b, const ast *a, bexpr **x, bexpr **y, const char *what
     return 0;
 }
 
-static const char *pick_tz(bexpr *x, bexpr *y) {
+const char *bd_pick_tz(bexpr *x, bexpr *y) {
     if (x && x->type == QV_T_TIMESTAMP && x->tz[0]) return x->tz;
     if (y && y->type == QV_T_TIMESTAMP && y->tz[0]) return y->tz;
     return "";
@@ -263,16 +263,16 @@ static bexpr *bind_binary(binder *b, ast *a) {
     int op = a->op;
     if (op == OP_AND || op == OP_OR) {
         const char *w = op == OP_AND ? "AND needs BOOLEAN operands" : "OR needs BOOLEAN operands";
-        if (!need_type(b, a, x, w, is_bool) || !need_type(b, a, y, w, is_bool)) return NULL;
-        bexpr *e = mk(b, B_BINARY, QV_T_BOOL, 2);
+        if (!bd_need_type(b, a, x, w, bd_is_bool) || !bd_need_type(b, a, y, w, bd_is_bool)) return NULL;
+        bexpr *e = bd_mk(b, B_BINARY, QV_T_BOOL, 2);
         e->op = op;
         e->args[0] = x;
         e->args[1] = y;
         return e;
     }
     if (op >= OP_EQ && op <= OP_GE) {
-        if (unify(b, a, &x, &y, "compare")) return NULL;
-        bexpr *e = mk(b, B_BINARY, QV_T_BOOL, 2);
+        if (bd_unify(b, a, &x, &y, "compare")) return NULL;
+        bexpr *e = bd_mk(b, B_BINARY, QV_T_BOOL, 2);
         e->op = op;
         e->args[0] = x;
         e->args[1] = y;
@@ -295,7 +295,7 @@ static bexpr *bind_binary(binder *b, ast *a) {
         rt = QV_T_INT32;
     } else if ((type_is_num(tx) || tx == T_NULL) && (type_is_num(ty) || ty == T_NULL)) {
         bool ok;
-        rt = common_type(tx, ty, &ok);
+        rt = bd_common_type(tx, ty, &ok);
         if (op == OP_DIV) rt = QV_T_FLOAT64; /* DuckDB: `/` always divides as doubles */
         if (type_pc(rt) == PC_F) rt = QV_T_FLOAT64;
         if (rt == T_NULL) rt = QV_T_INT32;
@@ -317,222 +317,14 @@ static bexpr *bind_binary(binder *b, ast *a) {
         static const char *nm[] = {"", "+", "-", "*", "/", "//", "%", "||"};
         char m[200];
         snprintf(m, sizeof m, "operator %s cannot be applied to %s and %s", nm[op], type_name(tx), type_name(ty));
-        return fail(b, a, QV_EINVAL, "%s", m, NULL);
+        return bd_fail(b, a, QV_EINVAL, "%s", m, NULL);
     }
-    bexpr *e = mk(b, B_BINARY, rt, 2);
+    bexpr *e = bd_mk(b, B_BINARY, rt, 2);
     e->op = op;
     e->args[0] = x;
     e->args[1] = y;
-    if (rt == QV_T_TIMESTAMP) snprintf(e->tz, sizeof e->tz, "%s", pick_tz(x, y));
+    if (rt == QV_T_TIMESTAMP) snprintf(e->tz, sizeof e->tz, "%s", bd_pick_tz(x, y));
     return e;
-}
-
-typedef struct fdef {
-    const char *name;
-    int id, minargs, maxargs;
-} fdef;
-
-static const fdef funcs[] = {
-    {"abs", F_ABS, 1, 1}, {"round", F_ROUND, 1, 2}, {"floor", F_FLOOR, 1, 1}, {"ceil", F_CEIL, 1, 1},
-    {"ceiling", F_CEIL, 1, 1}, {"sqrt", F_SQRT, 1, 1}, {"ln", F_LN, 1, 1}, {"log10", F_LOG10, 1, 1},
-    {"exp", F_EXP, 1, 1}, {"power", F_POWER, 2, 2}, {"pow", F_POWER, 2, 2}, {"lower", F_LOWER, 1, 1},
-    {"upper", F_UPPER, 1, 1}, {"length", F_LENGTH, 1, 1}, {"char_length", F_LENGTH, 1, 1},
-    {"substr", F_SUBSTR, 2, 3}, {"substring", F_SUBSTR, 2, 3}, {"sign", F_SIGN, 1, 1},
-    {"least", F_LEAST, 1, 64}, {"greatest", F_GREATEST, 1, 64}, {"nullif", F_NULLIF, 2, 2},
-    {"trim", F_TRIM, 1, 1}, {"concat", F_CONCAT, 1, 64}, {NULL, 0, 0, 0}};
-
-static bexpr *bind_agg(binder *b, ast *a);
-
-static bexpr *bind_func(binder *b, ast *a) {
-    if (is_agg_name(a->name)) return bind_agg(b, a);
-    if (a->star || a->distinct)
-        return fail(b, a, QV_EINVAL, "%s is not an aggregate function; * and DISTINCT are not allowed", a->name, NULL);
-    if (!strcasecmp(a->name, "coalesce") || !strcasecmp(a->name, "ifnull")) {
-        if (a->nargs < 1) return fail(b, a, QV_EINVAL, "coalesce needs at least one argument", NULL, NULL);
-        bexpr *e = mk(b, B_COALESCE, T_NULL, a->nargs);
-        bool ok;
-        for (int i = 0; i < a->nargs; i++) {
-            if (!(e->args[i] = bind_expr(b, a->args[i]))) return NULL;
-            qv_type t = e->args[i]->type;
-            if (type_pc(t) == PC_S && e->args[i]->kind == B_CONST && e->type != T_NULL && type_pc(e->type) != PC_S) {
-                if (!(e->args[i] = bind_coerce(b, e->args[i], e->type))) return NULL;
-                continue;
-            }
-            qv_type nt = common_type(e->type, t, &ok);
-            if (!ok) {
-                char m[200];
-                snprintf(m, sizeof m, "coalesce arguments have incompatible types %s and %s", type_name(e->type), type_name(t));
-                return fail(b, a, QV_EINVAL, "%s", m, NULL);
-            }
-            e->type = nt;
-        }
-        for (int i = 0; i < a->nargs; i++)
-            if (!(e->args[i] = bind_coerce(b, e->args[i], e->type == T_NULL ? e->args[i]->type : e->type))) return NULL;
-        snprintf(e->tz, sizeof e->tz, "%s", pick_tz(e->args[0], NULL));
-        return e;
-    }
-    if (!strcasecmp(a->name, "date_trunc") || !strcasecmp(a->name, "date_part") || !strcasecmp(a->name, "datepart")) {
-        bool trunc = !strcasecmp(a->name, "date_trunc");
-        if (a->nargs != 2) return fail(b, a, QV_EINVAL, "%s takes 2 arguments", a->name, NULL);
-        if (a->args[0]->kind != A_STR) return fail(b, a, QV_EINVAL, "%s needs a constant string as its first argument", a->name, NULL);
-        int f = ts_field_parse(a->args[0]->name);
-        if (f < 0 || (trunc && (f == TF_DOW || f == TF_DOY || f == TF_EPOCH || f == TF_NANOSECOND)))
-            return fail(b, a, QV_EINVAL, "unknown %s field '%s'", a->name, a->args[0]->name);
-        bexpr *x = bind_expr(b, a->args[1]);
-        if (!x) return NULL;
-        if (type_pc(x->type) == PC_S && x->kind == B_CONST && !(x = bind_coerce(b, x, QV_T_TIMESTAMP))) return NULL;
-        if (!need_type(b, a, x, "the second argument must be a TIMESTAMP", is_ts)) return NULL;
-        bexpr *e = mk(b, trunc ? B_TRUNC : B_EXTRACT, trunc ? QV_T_TIMESTAMP : (f == TF_EPOCH ? QV_T_FLOAT64 : QV_T_INT64), 1);
-        e->op = f;
-        e->args[0] = x;
-        if (trunc) memcpy(e->tz, x->tz, sizeof e->tz);
-        return e;
-    }
-    const fdef *fd = NULL;
-    for (int i = 0; funcs[i].name; i++)
-        if (!strcasecmp(funcs[i].name, a->name)) fd = &funcs[i];
-    if (!fd) return fail(b, a, QV_EINVAL, "unknown function '%s'", a->name, NULL);
-    if (a->nargs < fd->minargs || a->nargs > fd->maxargs) {
-        char m[200];
-        if (fd->minargs == fd->maxargs) snprintf(m, sizeof m, "%s takes %d argument%s, got %d", fd->name, fd->minargs, fd->minargs == 1 ? "" : "s", a->nargs);
-        else snprintf(m, sizeof m, "%s takes %d to %d arguments, got %d", fd->name, fd->minargs, fd->maxargs, a->nargs);
-        return fail(b, a, QV_EINVAL, "%s", m, NULL);
-    }
-    bexpr *e = mk(b, B_FUNC, T_NULL, a->nargs);
-    e->op = fd->id;
-    for (int i = 0; i < a->nargs; i++)
-        if (!(e->args[i] = bind_expr(b, a->args[i]))) return NULL;
-    char what[160];
-    switch (fd->id) {
-    case F_ABS: case F_ROUND: case F_FLOOR: case F_CEIL: case F_SIGN:
-        snprintf(what, sizeof what, "%s needs a numeric argument", fd->name);
-        if (!need_type(b, a, e->args[0], what, is_num)) return NULL;
-        e->type = e->args[0]->type == T_NULL ? QV_T_FLOAT64 : e->args[0]->type;
-        if (e->type == QV_T_FLOAT32) e->type = QV_T_FLOAT64, e->args[0] = bind_coerce(b, e->args[0], QV_T_FLOAT64);
-        if (e->args[0]->type == T_NULL) e->args[0] = bind_coerce(b, e->args[0], QV_T_FLOAT64);
-        if (fd->id == F_SIGN) e->type = QV_T_INT32;
-        if (a->nargs > 1) {
-            snprintf(what, sizeof what, "%s needs an integer number of digits", fd->name);
-            if (!need_type(b, a, e->args[1], what, is_int)) return NULL;
-            if (!(e->args[1] = bind_coerce(b, e->args[1], QV_T_INT64))) return NULL;
-        }
-        break;
-    case F_SQRT: case F_LN: case F_LOG10: case F_EXP: case F_POWER:
-        for (int i = 0; i < a->nargs; i++) {
-            snprintf(what, sizeof what, "%s needs numeric arguments", fd->name);
-            if (!need_type(b, a, e->args[i], what, is_num)) return NULL;
-            if (!(e->args[i] = bind_coerce(b, e->args[i], QV_T_FLOAT64))) return NULL;
-        }
-        e->type = QV_T_FLOAT64;
-        break;
-    case F_LOWER: case F_UPPER: case F_LENGTH: case F_TRIM:
-        snprintf(what, sizeof what, "%s needs a string argument", fd->name);
-        if (!need_type(b, a, e->args[0], what, is_str)) return NULL;
-        if (e->args[0]->type == T_NULL) e->args[0] = bind_coerce(b, e->args[0], QV_T_STRING);
-        e->type = fd->id == F_LENGTH ? QV_T_INT64 : QV_T_STRING;
-        break;
-    case F_SUBSTR:
-        if (!need_type(b, a, e->args[0], "substr needs a string as its first argument", is_str)) return NULL;
-        if (e->args[0]->type == T_NULL) e->args[0] = bind_coerce(b, e->args[0], QV_T_STRING);
-        for (int i = 1; i < a->nargs; i++) {
-            if (!need_type(b, a, e->args[i], "substr needs integer start and length", is_int)) return NULL;
-            if (!(e->args[i] = bind_coerce(b, e->args[i], QV_T_INT64))) return NULL;
-        }
-        e->type = QV_T_STRING;
-        break;
-    case F_CONCAT:
-        for (int i = 0; i < a->nargs; i++)
-            if (e->args[i]->type != T_NULL && !(e->args[i] = bind_coerce(b, e->args[i], QV_T_STRING))) return NULL;
-        e->type = QV_T_STRING;
-        break;
-    case F_LEAST: case F_GREATEST: case F_NULLIF: {
-        bool ok;
-        for (int i = 0; i < a->nargs; i++) {
-            e->type = common_type(e->type, e->args[i]->type, &ok);
-            if (!ok) {
-                char m[200];
-                snprintf(m, sizeof m, "%s arguments have incompatible types", fd->name);
-                return fail(b, a, QV_EINVAL, "%s", m, NULL);
-            }
-        }
-        if (e->type == T_NULL) e->type = QV_T_INT32;
-        for (int i = 0; i < a->nargs; i++)
-            if (!(e->args[i] = bind_coerce(b, e->args[i], e->type))) return NULL;
-        snprintf(e->tz, sizeof e->tz, "%s", pick_tz(e->args[0], NULL));
-        break;
-    }
-    }
-    return e;
-}
-
-static bexpr *bind_agg(binder *b, ast *a) {
-    if (!b->agg_mode || b->in_agg_arg)
-        return fail(b, a, QV_EINVAL, b->in_agg_arg ? "aggregate function calls cannot be nested (%s)"
-                                                   : "aggregate function %s is not allowed in %s",
-                    a->name, b->clause ? b->clause : "this clause");
-    for (int i = 0; i < b->naggs; i++)
-        if (ast_equal(b->agg_asts[i], a)) return mk_col(b->ar, b->ngroup + i, b->aggs[i].type, b->aggs[i].tz);
-    agg_spec sp;
-    memset(&sp, 0, sizeof sp);
-    const char *n = a->name;
-    sp.distinct = a->distinct;
-    if (a->star) {
-        if (strcasecmp(n, "count")) return fail(b, a, QV_EINVAL, "%s(*) is not allowed; only count(*)", n, NULL);
-        sp.fn = AG_COUNT_STAR;
-        sp.type = QV_T_INT64;
-    } else {
-        if (a->nargs != 1) return fail(b, a, QV_EINVAL, "aggregate %s takes exactly one argument", n, NULL);
-        binder sub = *b;
-        sub.agg_mode = false;
-        sub.in_agg_arg = true;
-        const scope *s = b->in;
-        sub.in = s;
-        bexpr *x = bind_expr(&sub, a->args[0]);
-        if (!x) return NULL;
-        if (x->type == T_INTERVAL) return fail(b, a, QV_EINVAL, "aggregate %s over INTERVAL values is not supported", n, NULL);
-        sp.arg = x;
-        qv_type t = x->type;
-        char what[120];
-        if (!strcasecmp(n, "count")) { sp.fn = AG_COUNT; sp.type = QV_T_INT64; }
-        else if (!strcasecmp(n, "min") || !strcasecmp(n, "max") || !strcasecmp(n, "first") || !strcasecmp(n, "last")) {
-            sp.fn = !strcasecmp(n, "min") ? AG_MIN : !strcasecmp(n, "max") ? AG_MAX : !strcasecmp(n, "first") ? AG_FIRST : AG_LAST;
-            sp.type = t == T_NULL ? QV_T_INT32 : t;
-            if (t == T_NULL) sp.arg = bind_coerce(b, x, QV_T_INT32);
-            memcpy(sp.tz, x->tz, sizeof sp.tz);
-        } else {
-            snprintf(what, sizeof what, "aggregate %s needs a numeric argument", n);
-            if (!need_type(b, a, x, what, is_num)) return NULL;
-            if (!strcasecmp(n, "sum")) {
-                sp.fn = AG_SUM;
-                sp.type = type_pc(t) == PC_F || t == T_NULL ? QV_T_FLOAT64 : QV_T_INT64;
-            } else {
-                sp.fn = !strcasecmp(n, "avg") || !strcasecmp(n, "mean") ? AG_AVG
-                      : !strcasecmp(n, "stddev") || !strcasecmp(n, "stddev_samp") ? AG_STDDEV
-                      : !strcasecmp(n, "stddev_pop") ? AG_STDDEV_POP
-                      : !strcasecmp(n, "var_pop") ? AG_VAR_POP : AG_VARIANCE;
-                sp.type = QV_T_FLOAT64;
-            }
-            if (type_pc(t) == PC_F || t == T_NULL || sp.fn != AG_SUM)
-                if (!(sp.arg = bind_coerce(b, x, sp.type == QV_T_INT64 ? QV_T_INT64 : QV_T_FLOAT64))) return NULL;
-            if (sp.fn == AG_SUM && sp.type == QV_T_INT64) sp.arg = bind_coerce(b, x, QV_T_INT64);
-        }
-    }
-    if (b->naggs == b->capaggs) {
-        int nc = b->capaggs ? b->capaggs * 2 : 8;
-        agg_spec *na = arena_alloc(b->ar, sizeof(agg_spec) * (size_t)nc);
-        ast **nas = arena_alloc(b->ar, sizeof(ast *) * (size_t)nc);
-        if (b->naggs) {
-            memcpy(na, b->aggs, sizeof(agg_spec) * (size_t)b->naggs);
-            memcpy(nas, b->agg_asts, sizeof(ast *) * (size_t)b->naggs);
-        }
-        b->aggs = na;
-        b->agg_asts = nas;
-        b->capaggs = nc;
-    }
-    b->aggs[b->naggs] = sp;
-    b->agg_asts[b->naggs] = a;
-    b->naggs++;
-    return mk_col(b->ar, b->ngroup + b->naggs - 1, sp.type, sp.tz);
 }
 
 static bexpr *bind_expr_inner(binder *b, ast *a);
@@ -546,7 +338,7 @@ bexpr *bind_expr(binder *b, ast *a) {
             binder plain = *b;
             plain.agg_mode = false;
             if (!bind_column(&plain, a)) return NULL;
-            return fail(b, a, QV_EINVAL, "column '%s' must appear in the GROUP BY clause or be used in an aggregate function", a->name, NULL);
+            return bd_fail(b, a, QV_EINVAL, "column '%s' must appear in the GROUP BY clause or be used in an aggregate function", a->name, NULL);
         }
     }
     return bind_expr_inner(b, a);
@@ -557,54 +349,54 @@ static bexpr *bind_expr_inner(binder *b, ast *a) {
     switch (a->kind) {
     case A_INT:
         if (a->neg) { /* 9223372036854775808 without a minus: out of BIGINT range */
-            e = mk(b, B_CONST, QV_T_FLOAT64, 0);
+            e = bd_mk(b, B_CONST, QV_T_FLOAT64, 0);
             e->cval.f = a->fval;
             return e;
         }
-        e = mk(b, B_CONST, a->ival >= INT32_MIN && a->ival <= INT32_MAX ? QV_T_INT32 : QV_T_INT64, 0);
+        e = bd_mk(b, B_CONST, a->ival >= INT32_MIN && a->ival <= INT32_MAX ? QV_T_INT32 : QV_T_INT64, 0);
         e->cval.i = a->ival;
         return e;
     case A_FLOAT:
-        e = mk(b, B_CONST, QV_T_FLOAT64, 0);
+        e = bd_mk(b, B_CONST, QV_T_FLOAT64, 0);
         e->cval.f = a->fval;
         return e;
     case A_STR:
-        e = mk(b, B_CONST, QV_T_STRING, 0);
+        e = bd_mk(b, B_CONST, QV_T_STRING, 0);
         e->cval.s.p = a->name;
         e->cval.s.n = (int32_t)strlen(a->name);
         return e;
     case A_BOOL:
-        e = mk(b, B_CONST, QV_T_BOOL, 0);
+        e = bd_mk(b, B_CONST, QV_T_BOOL, 0);
         e->cval.i = a->ival;
         return e;
     case A_NULL:
-        e = mk(b, B_CONST, T_NULL, 0);
+        e = bd_mk(b, B_CONST, T_NULL, 0);
         e->cval.null = true;
         return e;
     case A_TSLIT:
-        e = mk(b, B_CONST, QV_T_TIMESTAMP, 0);
+        e = bd_mk(b, B_CONST, QV_T_TIMESTAMP, 0);
         e->cval.i = a->ival;
         return e;
     case A_INTERVAL:
-        e = mk(b, B_CONST, T_INTERVAL, 0);
+        e = bd_mk(b, B_CONST, T_INTERVAL, 0);
         e->cval.i = a->ival;
         return e;
     case A_COL: return bind_column(b, a);
-    case A_STAR: return fail(b, a, QV_EINVAL, "* is only allowed in the select list or count(*)", NULL, NULL);
+    case A_STAR: return bd_fail(b, a, QV_EINVAL, "* is only allowed in the select list or count(*)", NULL, NULL);
     case A_UNARY: {
         bexpr *x = bind_expr(b, a->args[0]);
         if (!x) return NULL;
         if (a->op == OP_NOT) {
-            if (!need_type(b, a, x, "NOT needs a BOOLEAN operand", is_bool)) return NULL;
-            e = mk(b, B_UNARY, QV_T_BOOL, 1);
+            if (!bd_need_type(b, a, x, "NOT needs a BOOLEAN operand", bd_is_bool)) return NULL;
+            e = bd_mk(b, B_UNARY, QV_T_BOOL, 1);
         } else {
             if (x->type == T_INTERVAL) {
-                e = mk(b, B_UNARY, T_INTERVAL, 1);
+                e = bd_mk(b, B_UNARY, T_INTERVAL, 1);
             } else {
-                if (!need_type(b, a, x, "unary minus needs a numeric operand", is_num)) return NULL;
+                if (!bd_need_type(b, a, x, "unary minus needs a numeric operand", bd_is_num)) return NULL;
                 qv_type t = x->type == T_NULL ? QV_T_INT32 : x->type == QV_T_FLOAT32 ? QV_T_FLOAT64 : x->type;
                 if (!(x = bind_coerce(b, x, t))) return NULL;
-                e = mk(b, B_UNARY, t, 1);
+                e = bd_mk(b, B_UNARY, t, 1);
             }
         }
         e->op = a->op;
@@ -620,11 +412,11 @@ static bexpr *bind_expr_inner(binder *b, ast *a) {
         if (!castable_to(x->type, to)) {
             char m[200];
             snprintf(m, sizeof m, "cannot cast %s to %s", type_name(x->type), type_name(to));
-            return fail(b, a, QV_EINVAL, "%s", m, NULL);
+            return bd_fail(b, a, QV_EINVAL, "%s", m, NULL);
         }
         if (x->type == to) return x;
         if (x->type == T_NULL) {
-            e = mk(b, B_CONST, to, 0);
+            e = bd_mk(b, B_CONST, to, 0);
             e->cval.null = true;
             return e;
         }
@@ -632,18 +424,18 @@ static bexpr *bind_expr_inner(binder *b, ast *a) {
     }
     case A_EXTRACT: {
         int f = ts_field_parse(a->name);
-        if (f < 0) return fail(b, a, QV_EINVAL, "unknown EXTRACT field '%s'", a->name, NULL);
+        if (f < 0) return bd_fail(b, a, QV_EINVAL, "unknown EXTRACT field '%s'", a->name, NULL);
         bexpr *x = bind_expr(b, a->args[0]);
         if (!x) return NULL;
         if (type_pc(x->type) == PC_S && x->kind == B_CONST && !(x = bind_coerce(b, x, QV_T_TIMESTAMP))) return NULL;
-        if (!need_type(b, a, x, "EXTRACT needs a TIMESTAMP", is_ts)) return NULL;
-        e = mk(b, B_EXTRACT, f == TF_EPOCH ? QV_T_FLOAT64 : QV_T_INT64, 1);
+        if (!bd_need_type(b, a, x, "EXTRACT needs a TIMESTAMP", bd_is_ts)) return NULL;
+        e = bd_mk(b, B_EXTRACT, f == TF_EPOCH ? QV_T_FLOAT64 : QV_T_INT64, 1);
         e->op = f;
         e->args[0] = x;
         return e;
     }
     case A_CASE: {
-        e = mk(b, B_CASE, T_NULL, a->nargs);
+        e = bd_mk(b, B_CASE, T_NULL, a->nargs);
         e->has_operand = a->has_operand;
         e->has_else = a->has_else;
         int first = a->has_operand ? 1 : 0;
@@ -653,42 +445,42 @@ static bexpr *bind_expr_inner(binder *b, ast *a) {
         for (int w = 0; w < nw; w++) {
             bexpr **c = &e->args[first + 2 * w];
             if (a->has_operand) {
-                if (unify(b, a, &e->args[0], c, "compare")) return NULL;
+                if (bd_unify(b, a, &e->args[0], c, "compare")) return NULL;
                 if (!(*c = bind_coerce(b, *c, e->args[0]->type))) return NULL;
-            } else if (!need_type(b, a->args[first + 2 * w], *c, "CASE WHEN needs a BOOLEAN condition", is_bool)) {
+            } else if (!bd_need_type(b, a->args[first + 2 * w], *c, "CASE WHEN needs a BOOLEAN condition", bd_is_bool)) {
                 return NULL;
             }
         }
         /* result type: common type of THEN/ELSE values */
         bool ok;
         for (int w = 0; w < nw; w++) {
-            e->type = common_type(e->type, e->args[first + 2 * w + 1]->type, &ok);
-            if (!ok) return fail(b, a, QV_EINVAL, "CASE branches have incompatible types", NULL, NULL);
+            e->type = bd_common_type(e->type, e->args[first + 2 * w + 1]->type, &ok);
+            if (!ok) return bd_fail(b, a, QV_EINVAL, "CASE branches have incompatible types", NULL, NULL);
         }
         if (a->has_else) {
-            e->type = common_type(e->type, e->args[a->nargs - 1]->type, &ok);
-            if (!ok) return fail(b, a, QV_EINVAL, "CASE branches have incompatible types", NULL, NULL);
+            e->type = bd_common_type(e->type, e->args[a->nargs - 1]->type, &ok);
+            if (!ok) return bd_fail(b, a, QV_EINVAL, "CASE branches have incompatible types", NULL, NULL);
         }
         if (e->type == T_NULL) e->type = QV_T_INT32;
         for (int w = 0; w < nw; w++) {
             bexpr **v = &e->args[first + 2 * w + 1];
             if (!(*v = bind_coerce(b, *v, e->type))) return NULL;
-            if (!e->tz[0]) snprintf(e->tz, sizeof e->tz, "%s", pick_tz(*v, NULL));
+            if (!e->tz[0]) snprintf(e->tz, sizeof e->tz, "%s", bd_pick_tz(*v, NULL));
         }
         if (a->has_else && !(e->args[a->nargs - 1] = bind_coerce(b, e->args[a->nargs - 1], e->type))) return NULL;
         return e;
     }
     case A_IN: {
-        e = mk(b, B_IN, QV_T_BOOL, a->nargs);
+        e = bd_mk(b, B_IN, QV_T_BOOL, a->nargs);
         e->neg = a->neg;
         for (int i = 0; i < a->nargs; i++)
             if (!(e->args[i] = bind_expr(b, a->args[i]))) return NULL;
         for (int i = 1; i < a->nargs; i++)
-            if (unify(b, a, &e->args[0], &e->args[i], "compare")) return NULL;
+            if (bd_unify(b, a, &e->args[0], &e->args[i], "compare")) return NULL;
         for (int i = 1; i < a->nargs; i++) /* the first operand may have widened later */
             if (!(e->args[i] = bind_coerce(b, e->args[i], e->args[0]->type == T_NULL ? e->args[i]->type : e->args[0]->type))) return NULL;
         if (e->args[0]->type == T_NULL) {
-            bexpr *k = mk(b, B_CONST, QV_T_BOOL, 0);
+            bexpr *k = bd_mk(b, B_CONST, QV_T_BOOL, 0);
             k->cval.null = true;
             return k;
         }
@@ -701,38 +493,38 @@ static bexpr *bind_expr_inner(binder *b, ast *a) {
         bexpr *hi = lo ? bind_expr(b, a->args[2]) : NULL;
         if (!hi) return NULL;
         bexpr *x2 = x;
-        if (unify(b, a, &x, &lo, "compare") || unify(b, a, &x2, &hi, "compare")) return NULL;
-        bexpr *ge = mk(b, B_BINARY, QV_T_BOOL, 2);
+        if (bd_unify(b, a, &x, &lo, "compare") || bd_unify(b, a, &x2, &hi, "compare")) return NULL;
+        bexpr *ge = bd_mk(b, B_BINARY, QV_T_BOOL, 2);
         ge->op = a->neg ? OP_LT : OP_GE;
         ge->args[0] = x;
         ge->args[1] = lo;
-        bexpr *le = mk(b, B_BINARY, QV_T_BOOL, 2);
+        bexpr *le = bd_mk(b, B_BINARY, QV_T_BOOL, 2);
         le->op = a->neg ? OP_GT : OP_LE;
         le->args[0] = x2;
         le->args[1] = hi;
-        e = mk(b, B_BINARY, QV_T_BOOL, 2);
+        e = bd_mk(b, B_BINARY, QV_T_BOOL, 2);
         e->op = a->neg ? OP_OR : OP_AND;
         e->args[0] = ge;
         e->args[1] = le;
         return e;
     }
     case A_LIKE: {
-        e = mk(b, B_LIKE, QV_T_BOOL, 2);
+        e = bd_mk(b, B_LIKE, QV_T_BOOL, 2);
         e->neg = a->neg;
         e->ilike = a->ilike;
         for (int i = 0; i < 2; i++) {
             if (!(e->args[i] = bind_expr(b, a->args[i]))) return NULL;
-            if (!need_type(b, a, e->args[i], "LIKE needs string operands", is_str)) return NULL;
+            if (!bd_need_type(b, a, e->args[i], "LIKE needs string operands", bd_is_str)) return NULL;
             if (e->args[i]->type == T_NULL) e->args[i] = bind_coerce(b, e->args[i], QV_T_STRING);
         }
         return e;
     }
     case A_ISNULL: {
-        e = mk(b, B_ISNULL, QV_T_BOOL, 1);
+        e = bd_mk(b, B_ISNULL, QV_T_BOOL, 1);
         e->neg = a->neg;
         if (!(e->args[0] = bind_expr(b, a->args[0]))) return NULL;
         return e;
     }
     }
-    return fail(b, a, QV_EINTERNAL, "unexpected expression", NULL, NULL);
+    return bd_fail(b, a, QV_EINTERNAL, "unexpected expression", NULL, NULL);
 }

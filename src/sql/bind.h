@@ -40,4 +40,18 @@ char *ast_to_name(arena *ar, const ast *a);
 bool castable_to(qv_type from, qv_type to);
 bexpr *mk_col(arena *ar, int col, qv_type t, const char *tz);
 
+/* Shared by bind.c and bind_func.c. */
+bexpr *bind_func(binder *b, ast *a);
+bexpr *bd_mk(binder *b, bexpr_kind k, qv_type t, int nargs);
+bexpr *bd_fail(binder *b, const ast *a, qv_status code, const char *fmt, const char *x, const char *y);
+qv_type bd_common_type(qv_type a, qv_type c, bool *ok);
+bexpr *bd_need_type(binder *b, const ast *a, bexpr *e, const char *what, bool (*ok)(qv_type));
+bool bd_is_bool(qv_type t);
+bool bd_is_num(qv_type t);
+bool bd_is_int(qv_type t);
+bool bd_is_str(qv_type t);
+bool bd_is_ts(qv_type t);
+int bd_unify(binder *b, const ast *a, bexpr **x, bexpr **y, const char *what);
+const char *bd_pick_tz(bexpr *x, bexpr *y);
+
 #endif

@@ -1,5 +1,6 @@
-/* Recursive-descent parser: tokens -> stmt/AST, all in the caller's arena. */
-#include "sql_int.h"
+/* Recursive-descent parser, expression half: tokens -> AST in the caller's
+   arena. Statements are in parse_stmt.c. */
+#include "parser_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -7,17 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
-typedef struct parser {
-    arena *ar;
-    token *t;
-    int n, pos;
-    qv_err *err;
-    int depth;
-} parser;
 
-#define CUR(p) (&(p)->t[(p)->pos])
-
-static int syntax(parser *p, const char *expected) {
+int ps_syntax(parser *p, const char *expected) {
     token *t = CUR(p);
     if (p->err && p->err->code) return p->err->code;
     if (t->kind == TK_EOF)
@@ -28,25 +20,25 @@ static int syntax(parser *p, const char *expected) {
                       expected ? expected : "");
 }
 
-static bool kw(parser *p, const char *k) {
+bool ps_kw(parser *p, const char *k) {
     if (tok_is_kw(CUR(p), k)) { p->pos++; return true; }
     return false;
 }
-static bool opt(parser *p, const char *o) {
+bool ps_opt(parser *p, const char *o) {
     if (tok_is_op(CUR(p), o)) { p->pos++; return true; }
     return false;
 }
-static int expect_kw(parser *p, const char *k) {
-    if (kw(p, k)) return 0;
+int ps_expect_kw(parser *p, const char *k) {
+    if (ps_kw(p, k)) return 0;
     char buf[64];
     snprintf(buf, sizeof buf, "%s", k);
-    return syntax(p, buf);
+    return ps_syntax(p, buf);
 }
-static int expect_op(parser *p, const char *o) {
-    if (opt(p, o)) return 0;
+int ps_expect_op(parser *p, const char *o) {
+    if (ps_opt(p, o)) return 0;
     char buf[16];
     snprintf(buf, sizeof buf, "'%s'", o);
-    return syntax(p, buf);
+    return ps_syntax(p, buf);
 }
 
 static const char *reserved[] = {
@@ -56,7 +48,7 @@ static const char *reserved[] = {
     "distinct", "all", "null", "true", "false", "values", "insert", "into", "create", "drop",
     "table", "cast", "interval", "timestamp", "exists", "except", "intersect", "window", NULL};
 
-static bool is_reserved(const token *t) {
+bool ps_is_reserved(const token *t) {
     if (t->kind != TK_IDENT) return false;
     for (int i = 0; reserved[i]; i++)
         if (tok_is_kw(t, reserved[i])) return true;
@@ -64,13 +56,13 @@ static bool is_reserved(const token *t) {
 }
 
 /* An identifier: unquoted non-reserved word or a quoted one. */
-static char *ident(parser *p, const char *what) {
+char *ps_ident(parser *p, const char *what) {
     token *t = CUR(p);
-    if (t->kind == TK_QIDENT || (t->kind == TK_IDENT && !is_reserved(t))) {
+    if (t->kind == TK_QIDENT || (t->kind == TK_IDENT && !ps_is_reserved(t))) {
         p->pos++;
         return t->text;
     }
-    syntax(p, what);
+    ps_syntax(p, what);
     return NULL;
 }
 
@@ -81,8 +73,6 @@ static ast *mk(parser *p, ast_kind k, token *at) {
     a->col = at->col;
     return a;
 }
-
-static ast *expr(parser *p);
 
 #define MAX_HEIGHT 200
 
@@ -100,24 +90,24 @@ static ast *grown(parser *p, ast *a) {
     return a;
 }
 
-static int parse_type(parser *p, qv_type *out) {
+int ps_type(parser *p, qv_type *out) {
     token *t = CUR(p);
-    if (t->kind != TK_IDENT) return syntax(p, "a type name");
+    if (t->kind != TK_IDENT) return ps_syntax(p, "a type name");
     p->pos++;
     qv_type ty = qv_type_parse(t->p, (size_t)t->len);
     if (tok_is_kw(t, "double") && tok_is_kw(CUR(p), "precision")) p->pos++;
     if (ty == QV_T_INVALID)
         return qv_err_set(p->err, QV_EINVAL, "unknown type '%s' at line %d, column %d", t->text, t->line, t->col);
-    if (opt(p, "(")) { /* VARCHAR(20) and the like: length ignored */
-        if (CUR(p)->kind != TK_INT) return syntax(p, "a length");
+    if (ps_opt(p, "(")) { /* VARCHAR(20) and the like: length ignored */
+        if (CUR(p)->kind != TK_INT) return ps_syntax(p, "a length");
         p->pos++;
-        if (expect_op(p, ")")) return -1;
+        if (ps_expect_op(p, ")")) return -1;
     }
     *out = ty;
     return 0;
 }
 
-static ast **list_push(parser *p, ast **arr, int *n, int *cap, ast *a) {
+ast **ps_list_push(parser *p, ast **arr, int *n, int *cap, ast *a) {
     if (*n == *cap) {
         int nc = *cap ? *cap * 2 : 4;
         ast **na = arena_alloc(p->ar, sizeof(ast *) * (size_t)nc);
@@ -162,8 +152,8 @@ static ast *primary(parser *p) {
     }
     if (tok_is_op(t, "(")) {
         p->pos++;
-        ast *e = expr(p);
-        if (!e || expect_op(p, ")")) return NULL;
+        ast *e = ps_expr(p);
+        if (!e || ps_expect_op(p, ")")) return NULL;
         return e;
     }
     if (tok_is_op(t, "*")) {
@@ -176,15 +166,15 @@ static ast *primary(parser *p) {
         a->name = t->text;
         if (tok_is_op(CUR(p), ".")) {
             p->pos++;
-            if (opt(p, "*")) { a->kind = A_STAR; a->qual = t->text; a->name = NULL; return a; }
-            char *c = ident(p, "a column name");
+            if (ps_opt(p, "*")) { a->kind = A_STAR; a->qual = t->text; a->name = NULL; return a; }
+            char *c = ps_ident(p, "a column name");
             if (!c) return NULL;
             a->qual = t->text;
             a->name = c;
         }
         return a;
     }
-    if (t->kind != TK_IDENT) { syntax(p, "an expression"); return NULL; }
+    if (t->kind != TK_IDENT) { ps_syntax(p, "an expression"); return NULL; }
     if (tok_is_kw(t, "null")) { p->pos++; return mk(p, A_NULL, t); }
     if (tok_is_kw(t, "true") || tok_is_kw(t, "false")) {
         p->pos++;
@@ -233,7 +223,7 @@ static ast *primary(parser *p) {
             p->pos++;
             token *u = CUR(p);
             int64_t unit;
-            if (u->kind != TK_IDENT || interval_unit_ns(u->text, &unit)) { syntax(p, "an interval unit"); return NULL; }
+            if (u->kind != TK_IDENT || interval_unit_ns(u->text, &unit)) { ps_syntax(p, "an interval unit"); return NULL; }
             p->pos++;
             int64_t v = strtoll(s->text, NULL, 10);
             if (__builtin_mul_overflow(v, unit, &a->ival)) {
@@ -243,7 +233,7 @@ static ast *primary(parser *p) {
             a->name = s->text;
             return a;
         }
-        syntax(p, "an interval string");
+        ps_syntax(p, "an interval string");
         return NULL;
     }
     if (tok_is_kw(t, "case")) {
@@ -251,38 +241,38 @@ static ast *primary(parser *p) {
         ast *a = mk(p, A_CASE, t);
         int cap = 0;
         if (!tok_is_kw(CUR(p), "when")) {
-            ast *o = expr(p);
+            ast *o = ps_expr(p);
             if (!o) return NULL;
             a->has_operand = true;
-            a->args = list_push(p, a->args, &a->nargs, &cap, o);
+            a->args = ps_list_push(p, a->args, &a->nargs, &cap, o);
         }
         int nwhen = 0;
-        while (kw(p, "when")) {
-            ast *w = expr(p);
-            if (!w || expect_kw(p, "then")) return NULL;
-            ast *th = expr(p);
+        while (ps_kw(p, "when")) {
+            ast *w = ps_expr(p);
+            if (!w || ps_expect_kw(p, "then")) return NULL;
+            ast *th = ps_expr(p);
             if (!th) return NULL;
-            a->args = list_push(p, a->args, &a->nargs, &cap, w);
-            a->args = list_push(p, a->args, &a->nargs, &cap, th);
+            a->args = ps_list_push(p, a->args, &a->nargs, &cap, w);
+            a->args = ps_list_push(p, a->args, &a->nargs, &cap, th);
             nwhen++;
         }
-        if (!nwhen) { syntax(p, "WHEN"); return NULL; }
-        if (kw(p, "else")) {
-            ast *e = expr(p);
+        if (!nwhen) { ps_syntax(p, "WHEN"); return NULL; }
+        if (ps_kw(p, "else")) {
+            ast *e = ps_expr(p);
             if (!e) return NULL;
             a->has_else = true;
-            a->args = list_push(p, a->args, &a->nargs, &cap, e);
+            a->args = ps_list_push(p, a->args, &a->nargs, &cap, e);
         }
-        if (expect_kw(p, "end")) return NULL;
+        if (ps_expect_kw(p, "end")) return NULL;
         return grown(p, a);
     }
     if ((tok_is_kw(t, "cast") || tok_is_kw(t, "try_cast")) && tok_is_op(&p->t[p->pos + 1], "(")) {
         p->pos += 2;
         ast *a = mk(p, A_CAST, t);
-        ast *e = expr(p);
-        if (!e || expect_kw(p, "as")) return NULL;
-        if (parse_type(p, &a->cast_type)) return NULL;
-        if (expect_op(p, ")")) return NULL;
+        ast *e = ps_expr(p);
+        if (!e || ps_expect_kw(p, "as")) return NULL;
+        if (ps_type(p, &a->cast_type)) return NULL;
+        if (ps_expect_op(p, ")")) return NULL;
         a->args = arena_alloc(p->ar, sizeof(ast *));
         a->args[0] = e;
         a->nargs = 1;
@@ -292,38 +282,38 @@ static ast *primary(parser *p) {
         p->pos += 2;
         ast *a = mk(p, A_EXTRACT, t);
         token *f = CUR(p);
-        if (f->kind != TK_IDENT && f->kind != TK_STRING) { syntax(p, "a field name"); return NULL; }
+        if (f->kind != TK_IDENT && f->kind != TK_STRING) { ps_syntax(p, "a field name"); return NULL; }
         p->pos++;
         a->name = f->text;
-        if (expect_kw(p, "from")) return NULL;
-        ast *e = expr(p);
-        if (!e || expect_op(p, ")")) return NULL;
+        if (ps_expect_kw(p, "from")) return NULL;
+        ast *e = ps_expr(p);
+        if (!e || ps_expect_op(p, ")")) return NULL;
         a->args = arena_alloc(p->ar, sizeof(ast *));
         a->args[0] = e;
         a->nargs = 1;
         return grown(p, a);
     }
-    if (is_reserved(t)) { syntax(p, "an expression"); return NULL; }
+    if (ps_is_reserved(t)) { ps_syntax(p, "an expression"); return NULL; }
     p->pos++;
     if (tok_is_op(CUR(p), "(")) { /* function call */
         p->pos++;
         ast *a = mk(p, A_FUNC, t);
         a->name = t->text;
-        if (opt(p, "*")) {
+        if (ps_opt(p, "*")) {
             a->star = true;
-            if (expect_op(p, ")")) return NULL;
+            if (ps_expect_op(p, ")")) return NULL;
             return a;
         }
-        if (kw(p, "distinct")) a->distinct = true;
-        else kw(p, "all");
+        if (ps_kw(p, "distinct")) a->distinct = true;
+        else ps_kw(p, "all");
         int cap = 0;
-        if (!opt(p, ")")) {
+        if (!ps_opt(p, ")")) {
             for (;;) {
-                ast *e = expr(p);
+                ast *e = ps_expr(p);
                 if (!e) return NULL;
-                a->args = list_push(p, a->args, &a->nargs, &cap, e);
-                if (opt(p, ")")) break;
-                if (expect_op(p, ",")) return NULL;
+                a->args = ps_list_push(p, a->args, &a->nargs, &cap, e);
+                if (ps_opt(p, ")")) break;
+                if (ps_expect_op(p, ",")) return NULL;
             }
         }
         return grown(p, a);
@@ -332,8 +322,8 @@ static ast *primary(parser *p) {
     a->name = t->text;
     if (tok_is_op(CUR(p), ".")) {
         p->pos++;
-        if (opt(p, "*")) { a->kind = A_STAR; a->qual = t->text; a->name = NULL; return a; }
-        char *c = ident(p, "a column name");
+        if (ps_opt(p, "*")) { a->kind = A_STAR; a->qual = t->text; a->name = NULL; return a; }
+        char *c = ps_ident(p, "a column name");
         if (!c) return NULL;
         a->qual = t->text;
         a->name = c;
@@ -347,7 +337,7 @@ static ast *postfix(parser *p) {
         token *t = CUR(p);
         p->pos++;
         ast *a = mk(p, A_CAST, t);
-        if (parse_type(p, &a->cast_type)) return NULL;
+        if (ps_type(p, &a->cast_type)) return NULL;
         a->args = arena_alloc(p->ar, sizeof(ast *));
         a->args[0] = e;
         a->nargs = 1;
@@ -374,7 +364,7 @@ static ast *unary(parser *p) {
         return NULL;
     }
     ast *r;
-    if (opt(p, "-")) {
+    if (ps_opt(p, "-")) {
         ast *e = unary(p);
         if (!e) return NULL;
         if (e->kind == A_INT && e->line == CUR(p)->line && 0) r = e;
@@ -394,7 +384,7 @@ static ast *unary(parser *p) {
             r->nargs = 1;
             if (!(r = grown(p, r))) return NULL;
         }
-    } else if (opt(p, "+")) {
+    } else if (ps_opt(p, "+")) {
         r = unary(p);
     } else {
         r = postfix(p);
@@ -445,8 +435,8 @@ static ast *pred(parser *p) {
         if (tok_is_kw(t, "is")) {
             p->pos++;
             ast *a = mk(p, A_ISNULL, t);
-            a->neg = kw(p, "not");
-            if (expect_kw(p, "null")) return NULL;
+            a->neg = ps_kw(p, "not");
+            if (ps_expect_kw(p, "null")) return NULL;
             a->args = arena_alloc(p->ar, sizeof(ast *));
             a->args[0] = l;
             a->nargs = 1;
@@ -461,14 +451,14 @@ static ast *pred(parser *p) {
             ast *a = mk(p, A_IN, t);
             a->neg = neg;
             int cap = 0;
-            a->args = list_push(p, a->args, &a->nargs, &cap, l);
-            if (expect_op(p, "(")) return NULL;
+            a->args = ps_list_push(p, a->args, &a->nargs, &cap, l);
+            if (ps_expect_op(p, "(")) return NULL;
             for (;;) {
-                ast *e = expr(p);
+                ast *e = ps_expr(p);
                 if (!e) return NULL;
-                a->args = list_push(p, a->args, &a->nargs, &cap, e);
-                if (opt(p, ")")) break;
-                if (expect_op(p, ",")) return NULL;
+                a->args = ps_list_push(p, a->args, &a->nargs, &cap, e);
+                if (ps_opt(p, ")")) break;
+                if (ps_expect_op(p, ",")) return NULL;
             }
             if (!(l = grown(p, a))) return NULL;
             continue;
@@ -480,7 +470,7 @@ static ast *pred(parser *p) {
             a->args = arena_alloc(p->ar, sizeof(ast *) * 3);
             a->args[0] = l;
             if (!(a->args[1] = add(p))) return NULL;
-            if (expect_kw(p, "and")) return NULL;
+            if (ps_expect_kw(p, "and")) return NULL;
             if (!(a->args[2] = add(p))) return NULL;
             a->nargs = 3;
             if (!(l = grown(p, a))) return NULL;
@@ -535,7 +525,7 @@ static ast *andx(parser *p) {
     return l;
 }
 
-static ast *expr(parser *p) {
+ast *ps_expr(parser *p) {
     if (++p->depth > 200) {
         token *t = CUR(p);
         qv_err_set(p->err, QV_EINVAL, "expression nested too deeply at line %d, column %d", t->line, t->col);
@@ -551,315 +541,3 @@ static ast *expr(parser *p) {
     return l;
 }
 
-static int parse_int_lit(parser *p, int64_t *out, const char *what) {
-    token *t = CUR(p);
-    if (t->kind != TK_INT) return syntax(p, what);
-    errno = 0;
-    long long v = strtoll(t->text, NULL, 10);
-    if (errno) return qv_err_set(p->err, QV_EINVAL, "%s at line %d, column %d is out of range", what, t->line, t->col);
-    p->pos++;
-    *out = v;
-    return 0;
-}
-
-static select_stmt *select_body(parser *p);
-
-static select_stmt *select_body(parser *p) {
-    if (++p->depth > 50) {
-        qv_err_set(p->err, QV_EINVAL, "subqueries nested too deeply");
-        return NULL;
-    }
-    if (expect_kw(p, "select")) return NULL;
-    select_stmt *s = arena_alloc(p->ar, sizeof *s);
-    s->limit = -1;
-    if (kw(p, "distinct")) s->distinct = true;
-    else kw(p, "all");
-    int cap = 0;
-    for (;;) {
-        ast *e = expr(p);
-        if (!e) return NULL;
-        if (s->nitems == cap) {
-            cap = cap ? cap * 2 : 8;
-            sel_item *ni = arena_alloc(p->ar, sizeof(sel_item) * (size_t)cap);
-            if (s->nitems) memcpy(ni, s->items, sizeof(sel_item) * (size_t)s->nitems);
-            s->items = ni;
-        }
-        sel_item *it = &s->items[s->nitems++];
-        it->e = e;
-        if (kw(p, "as")) {
-            if (!(it->alias = ident(p, "an alias"))) return NULL;
-        } else if (CUR(p)->kind == TK_QIDENT || (CUR(p)->kind == TK_IDENT && !is_reserved(CUR(p)))) {
-            it->alias = ident(p, "an alias");
-        }
-        if (!opt(p, ",")) break;
-    }
-    if (kw(p, "from")) {
-        s->has_from = true;
-        token *t = CUR(p);
-        s->table_line = t->line;
-        s->table_col = t->col;
-        if (opt(p, "(")) {
-            if (!(s->sub = select_body(p))) return NULL;
-            if (expect_op(p, ")")) return NULL;
-        } else {
-            if (!(s->table = ident(p, "a table name"))) return NULL;
-        }
-        if (kw(p, "as")) {
-            if (!(s->alias = ident(p, "an alias"))) return NULL;
-        } else if (CUR(p)->kind == TK_QIDENT || (CUR(p)->kind == TK_IDENT && !is_reserved(CUR(p)))) {
-            s->alias = ident(p, "an alias");
-        }
-        if (tok_is_op(CUR(p), ",") || tok_is_kw(CUR(p), "join")) {
-            token *j = CUR(p);
-            qv_err_set(p->err, QV_EUNSUPPORTED, "joins are not supported (line %d, column %d)", j->line, j->col);
-            return NULL;
-        }
-    }
-    if (kw(p, "where"))
-        if (!(s->where = expr(p))) return NULL;
-    if (kw(p, "group")) {
-        if (expect_kw(p, "by")) return NULL;
-        int gcap = 0;
-        do {
-            ast *e = expr(p);
-            if (!e) return NULL;
-            s->group = list_push(p, s->group, &s->ngroup, &gcap, e);
-        } while (opt(p, ","));
-    }
-    if (kw(p, "having"))
-        if (!(s->having = expr(p))) return NULL;
-    if (kw(p, "order")) {
-        if (expect_kw(p, "by")) return NULL;
-        int ocap = 0;
-        do {
-            ast *e = expr(p);
-            if (!e) return NULL;
-            if (s->norder == ocap) {
-                ocap = ocap ? ocap * 2 : 4;
-                order_item *no = arena_alloc(p->ar, sizeof(order_item) * (size_t)ocap);
-                if (s->norder) memcpy(no, s->order, sizeof(order_item) * (size_t)s->norder);
-                s->order = no;
-            }
-            order_item *o = &s->order[s->norder++];
-            o->e = e;
-            o->nulls_first = -1;
-            if (kw(p, "desc")) o->desc = true;
-            else kw(p, "asc");
-            if (kw(p, "nulls")) {
-                if (kw(p, "first")) o->nulls_first = 1;
-                else if (kw(p, "last")) o->nulls_first = 0;
-                else { syntax(p, "FIRST or LAST"); return NULL; }
-            }
-        } while (opt(p, ","));
-    }
-    for (int k = 0; k < 2; k++) {
-        if (s->limit < 0 && kw(p, "limit")) {
-            if (parse_int_lit(p, &s->limit, "a LIMIT count")) return NULL;
-        } else if (!s->offset && kw(p, "offset")) {
-            if (parse_int_lit(p, &s->offset, "an OFFSET count")) return NULL;
-        }
-    }
-    p->depth--;
-    return s;
-}
-
-static int parse_create(parser *p, stmt *s) {
-    s->kind = S_CREATE;
-    if (kw(p, "if")) {
-        if (expect_kw(p, "not") || expect_kw(p, "exists")) return -1;
-        s->if_flag = true;
-    }
-    if (!(s->table = ident(p, "a table name"))) return -1;
-    if (expect_op(p, "(")) return -1;
-    qv_schema_init(&s->schema);
-    s->has_schema = true;
-    for (;;) {
-        token *ct = CUR(p);
-        char *name = ident(p, "a column name");
-        if (!name) return -1;
-        qv_type ty;
-        if (parse_type(p, &ty)) return -1;
-        bool nullable = true;
-        for (;;) {
-            if (kw(p, "not")) {
-                if (expect_kw(p, "null")) return -1;
-                nullable = false;
-            } else if (kw(p, "null")) {
-                nullable = true;
-            } else break;
-        }
-        if (qv_schema_find(&s->schema, name) >= 0)
-            return qv_err_set(p->err, QV_EINVAL, "duplicate column '%s' at line %d, column %d", name, ct->line, ct->col);
-        qv_schema_add(&s->schema, name, ty, nullable);
-        if (opt(p, ")")) break;
-        if (expect_op(p, ",")) return -1;
-    }
-    return 0;
-}
-
-static int parse_insert(parser *p, stmt *s) {
-    s->kind = S_INSERT;
-    if (expect_kw(p, "into")) return -1;
-    if (!(s->table = ident(p, "a table name"))) return -1;
-    if (tok_is_op(CUR(p), "(") && !tok_is_kw(&p->t[p->pos + 1], "select")) {
-        p->pos++;
-        int cap = 0;
-        for (;;) {
-            char *c = ident(p, "a column name");
-            if (!c) return -1;
-            if (s->ncols == cap) {
-                cap = cap ? cap * 2 : 8;
-                char **nc = arena_alloc(p->ar, sizeof(char *) * (size_t)cap);
-                if (s->ncols) memcpy(nc, s->cols, sizeof(char *) * (size_t)s->ncols);
-                s->cols = nc;
-            }
-            s->cols[s->ncols++] = c;
-            if (opt(p, ")")) break;
-            if (expect_op(p, ",")) return -1;
-        }
-    }
-    if (kw(p, "values")) {
-        int cap = 0;
-        do {
-            token *rt = CUR(p);
-            if (expect_op(p, "(")) return -1;
-            ast **row = NULL;
-            int n = 0, rcap = 0;
-            for (;;) {
-                ast *e = expr(p);
-                if (!e) return -1;
-                row = list_push(p, row, &n, &rcap, e);
-                if (opt(p, ")")) break;
-                if (expect_op(p, ",")) return -1;
-            }
-            if (s->nrows && n != s->rowlen)
-                return qv_err_set(p->err, QV_EINVAL, "VALUES row at line %d, column %d has %d values, the first row has %d",
-                                  rt->line, rt->col, n, s->rowlen);
-            s->rowlen = n;
-            if (s->nrows == cap) {
-                cap = cap ? cap * 2 : 16;
-                ast ***nr = arena_alloc(p->ar, sizeof(ast **) * (size_t)cap);
-                if (s->nrows) memcpy(nr, s->rows, sizeof(ast **) * (size_t)s->nrows);
-                s->rows = nr;
-            }
-            s->rows[s->nrows++] = row;
-        } while (opt(p, ","));
-        return 0;
-    }
-    bool paren = opt(p, "(");
-    if (!tok_is_kw(CUR(p), "select")) return syntax(p, "VALUES or SELECT");
-    if (!(s->sel = select_body(p))) return -1;
-    if (paren && expect_op(p, ")")) return -1;
-    return 0;
-}
-
-static int parse_one(parser *p, stmt *s) {
-    token *t = CUR(p);
-    if (tok_is_kw(t, "select")) {
-        s->kind = S_SELECT;
-        return (s->sel = select_body(p)) ? 0 : -1;
-    }
-    if (tok_is_op(t, "(") && tok_is_kw(&p->t[p->pos + 1], "select")) {
-        p->pos++;
-        s->kind = S_SELECT;
-        if (!(s->sel = select_body(p))) return -1;
-        return expect_op(p, ")");
-    }
-    if (kw(p, "create")) {
-        if (expect_kw(p, "table")) return -1;
-        return parse_create(p, s);
-    }
-    if (kw(p, "drop")) {
-        if (expect_kw(p, "table")) return -1;
-        s->kind = S_DROP;
-        if (kw(p, "if")) {
-            if (expect_kw(p, "exists")) return -1;
-            s->if_flag = true;
-        }
-        return (s->table = ident(p, "a table name")) ? 0 : -1;
-    }
-    if (tok_is_kw(t, "insert")) {
-        p->pos++;
-        return parse_insert(p, s);
-    }
-    if (kw(p, "show")) {
-        if (expect_kw(p, "tables")) return -1;
-        s->kind = S_SHOW;
-        return 0;
-    }
-    if (kw(p, "describe") || kw(p, "desc")) {
-        s->kind = S_DESCRIBE;
-        kw(p, "table");
-        return (s->table = ident(p, "a table name")) ? 0 : -1;
-    }
-    if (kw(p, "explain")) {
-        s->kind = S_EXPLAIN;
-        s->inner = arena_alloc(p->ar, sizeof(stmt));
-        if (!tok_is_kw(CUR(p), "select") && !tok_is_op(CUR(p), "(")) return syntax(p, "SELECT");
-        return parse_one(p, s->inner);
-    }
-    return syntax(p, "a statement (SELECT, CREATE, DROP, INSERT, SHOW, DESCRIBE, EXPLAIN)");
-}
-
-int parse_stmt(arena *ar, const char *text, size_t len, stmt **out, qv_err *err) {
-    token *toks;
-    int n;
-    qv_err_clear(err);
-    if (lex_all(ar, text, len, &toks, &n, err)) return err->code;
-    parser p = {.ar = ar, .t = toks, .n = n, .err = err};
-    stmt *s = arena_alloc(ar, sizeof *s);
-    int rc = parse_one(&p, s);
-    if (!rc) {
-        opt(&p, ";");
-        if (CUR(&p)->kind != TK_EOF) rc = syntax(&p, "end of statement");
-    }
-    free(toks);
-    if (rc) {
-        if (!err->code) qv_err_set(err, QV_EINVAL, "syntax error");
-        stmt_free(s);
-        return err->code;
-    }
-    *out = s;
-    return 0;
-}
-
-void stmt_free(stmt *s) {
-    if (!s) return;
-    if (s->has_schema) qv_schema_free(&s->schema);
-    s->has_schema = false;
-    if (s->inner) stmt_free(s->inner);
-}
-
-static bool streq_ci(const char *a, const char *b) {
-    if (!a || !b) return a == b;
-    return strcasecmp(a, b) == 0;
-}
-
-bool ast_equal(const ast *a, const ast *b) {
-    if (a == b) return true;
-    if (!a || !b || a->kind != b->kind || a->op != b->op || a->nargs != b->nargs) return false;
-    if (a->neg != b->neg || a->distinct != b->distinct || a->star != b->star || a->cast_type != b->cast_type)
-        return false;
-    switch (a->kind) {
-    case A_INT: case A_BOOL: case A_TSLIT: case A_INTERVAL:
-        if (a->ival != b->ival) return false;
-        break;
-    case A_FLOAT:
-        if (a->fval != b->fval) return false;
-        break;
-    case A_STR:
-        if (strcmp(a->name, b->name)) return false;
-        break;
-    case A_COL:
-        if (!streq_ci(a->name, b->name)) return false;
-        if (a->qual && b->qual && !streq_ci(a->qual, b->qual)) return false;
-        break;
-    case A_FUNC: case A_EXTRACT:
-        if (!streq_ci(a->name, b->name)) return false;
-        break;
-    default: break;
-    }
-    for (int i = 0; i < a->nargs; i++)
-        if (!ast_equal(a->args[i], b->args[i])) return false;
-    return true;
-}

@@ -1,0 +1,321 @@
+/* Statements: SELECT bodies, CREATE, DROP, INSERT, SHOW, DESCRIBE, EXPLAIN. */
+#include "parser_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static int parse_int_lit(parser *p, int64_t *out, const char *what) {
+    token *t = CUR(p);
+    if (t->kind != TK_INT) return ps_syntax(p, what);
+    errno = 0;
+    long long v = strtoll(t->text, NULL, 10);
+    if (errno) return qv_err_set(p->err, QV_EINVAL, "%s at line %d, column %d is out of range", what, t->line, t->col);
+    p->pos++;
+    *out = v;
+    return 0;
+}
+
+static select_stmt *select_body(parser *p);
+
+static select_stmt *select_body(parser *p) {
+    if (++p->depth > 50) {
+        qv_err_set(p->err, QV_EINVAL, "subqueries nested too deeply");
+        return NULL;
+    }
+    if (ps_expect_kw(p, "select")) return NULL;
+    select_stmt *s = arena_alloc(p->ar, sizeof *s);
+    s->limit = -1;
+    if (ps_kw(p, "distinct")) s->distinct = true;
+    else ps_kw(p, "all");
+    int cap = 0;
+    for (;;) {
+        ast *e = ps_expr(p);
+        if (!e) return NULL;
+        if (s->nitems == cap) {
+            cap = cap ? cap * 2 : 8;
+            sel_item *ni = arena_alloc(p->ar, sizeof(sel_item) * (size_t)cap);
+            if (s->nitems) memcpy(ni, s->items, sizeof(sel_item) * (size_t)s->nitems);
+            s->items = ni;
+        }
+        sel_item *it = &s->items[s->nitems++];
+        it->e = e;
+        if (ps_kw(p, "as")) {
+            if (!(it->alias = ps_ident(p, "an alias"))) return NULL;
+        } else if (CUR(p)->kind == TK_QIDENT || (CUR(p)->kind == TK_IDENT && !ps_is_reserved(CUR(p)))) {
+            it->alias = ps_ident(p, "an alias");
+        }
+        if (!ps_opt(p, ",")) break;
+    }
+    if (ps_kw(p, "from")) {
+        s->has_from = true;
+        token *t = CUR(p);
+        s->table_line = t->line;
+        s->table_col = t->col;
+        if (ps_opt(p, "(")) {
+            if (!(s->sub = select_body(p))) return NULL;
+            if (ps_expect_op(p, ")")) return NULL;
+        } else {
+            if (!(s->table = ps_ident(p, "a table name"))) return NULL;
+        }
+        if (ps_kw(p, "as")) {
+            if (!(s->alias = ps_ident(p, "an alias"))) return NULL;
+        } else if (CUR(p)->kind == TK_QIDENT || (CUR(p)->kind == TK_IDENT && !ps_is_reserved(CUR(p)))) {
+            s->alias = ps_ident(p, "an alias");
+        }
+        if (tok_is_op(CUR(p), ",") || tok_is_kw(CUR(p), "join")) {
+            token *j = CUR(p);
+            qv_err_set(p->err, QV_EUNSUPPORTED, "joins are not supported (line %d, column %d)", j->line, j->col);
+            return NULL;
+        }
+    }
+    if (ps_kw(p, "where"))
+        if (!(s->where = ps_expr(p))) return NULL;
+    if (ps_kw(p, "group")) {
+        if (ps_expect_kw(p, "by")) return NULL;
+        int gcap = 0;
+        do {
+            ast *e = ps_expr(p);
+            if (!e) return NULL;
+            s->group = ps_list_push(p, s->group, &s->ngroup, &gcap, e);
+        } while (ps_opt(p, ","));
+    }
+    if (ps_kw(p, "having"))
+        if (!(s->having = ps_expr(p))) return NULL;
+    if (ps_kw(p, "order")) {
+        if (ps_expect_kw(p, "by")) return NULL;
+        int ocap = 0;
+        do {
+            ast *e = ps_expr(p);
+            if (!e) return NULL;
+            if (s->norder == ocap) {
+                ocap = ocap ? ocap * 2 : 4;
+                order_item *no = arena_alloc(p->ar, sizeof(order_item) * (size_t)ocap);
+                if (s->norder) memcpy(no, s->order, sizeof(order_item) * (size_t)s->norder);
+                s->order = no;
+            }
+            order_item *o = &s->order[s->norder++];
+            o->e = e;
+            o->nulls_first = -1;
+            if (ps_kw(p, "desc")) o->desc = true;
+            else ps_kw(p, "asc");
+            if (ps_kw(p, "nulls")) {
+                if (ps_kw(p, "first")) o->nulls_first = 1;
+                else if (ps_kw(p, "last")) o->nulls_first = 0;
+                else { ps_syntax(p, "FIRST or LAST"); return NULL; }
+            }
+        } while (ps_opt(p, ","));
+    }
+    for (int k = 0; k < 2; k++) {
+        if (s->limit < 0 && ps_kw(p, "limit")) {
+            if (parse_int_lit(p, &s->limit, "a LIMIT count")) return NULL;
+        } else if (!s->offset && ps_kw(p, "offset")) {
+            if (parse_int_lit(p, &s->offset, "an OFFSET count")) return NULL;
+        }
+    }
+    p->depth--;
+    return s;
+}
+
+static int parse_create(parser *p, stmt *s) {
+    s->kind = S_CREATE;
+    if (ps_kw(p, "if")) {
+        if (ps_expect_kw(p, "not") || ps_expect_kw(p, "exists")) return -1;
+        s->if_flag = true;
+    }
+    if (!(s->table = ps_ident(p, "a table name"))) return -1;
+    if (ps_expect_op(p, "(")) return -1;
+    qv_schema_init(&s->schema);
+    s->has_schema = true;
+    for (;;) {
+        token *ct = CUR(p);
+        char *name = ps_ident(p, "a column name");
+        if (!name) return -1;
+        qv_type ty;
+        if (ps_type(p, &ty)) return -1;
+        bool nullable = true;
+        for (;;) {
+            if (ps_kw(p, "not")) {
+                if (ps_expect_kw(p, "null")) return -1;
+                nullable = false;
+            } else if (ps_kw(p, "null")) {
+                nullable = true;
+            } else break;
+        }
+        if (qv_schema_find(&s->schema, name) >= 0)
+            return qv_err_set(p->err, QV_EINVAL, "duplicate column '%s' at line %d, column %d", name, ct->line, ct->col);
+        qv_schema_add(&s->schema, name, ty, nullable);
+        if (ps_opt(p, ")")) break;
+        if (ps_expect_op(p, ",")) return -1;
+    }
+    return 0;
+}
+
+static int parse_insert(parser *p, stmt *s) {
+    s->kind = S_INSERT;
+    if (ps_expect_kw(p, "into")) return -1;
+    if (!(s->table = ps_ident(p, "a table name"))) return -1;
+    if (tok_is_op(CUR(p), "(") && !tok_is_kw(&p->t[p->pos + 1], "select")) {
+        p->pos++;
+        int cap = 0;
+        for (;;) {
+            char *c = ps_ident(p, "a column name");
+            if (!c) return -1;
+            if (s->ncols == cap) {
+                cap = cap ? cap * 2 : 8;
+                char **nc = arena_alloc(p->ar, sizeof(char *) * (size_t)cap);
+                if (s->ncols) memcpy(nc, s->cols, sizeof(char *) * (size_t)s->ncols);
+                s->cols = nc;
+            }
+            s->cols[s->ncols++] = c;
+            if (ps_opt(p, ")")) break;
+            if (ps_expect_op(p, ",")) return -1;
+        }
+    }
+    if (ps_kw(p, "values")) {
+        int cap = 0;
+        do {
+            token *rt = CUR(p);
+            if (ps_expect_op(p, "(")) return -1;
+            ast **row = NULL;
+            int n = 0, rcap = 0;
+            for (;;) {
+                ast *e = ps_expr(p);
+                if (!e) return -1;
+                row = ps_list_push(p, row, &n, &rcap, e);
+                if (ps_opt(p, ")")) break;
+                if (ps_expect_op(p, ",")) return -1;
+            }
+            if (s->nrows && n != s->rowlen)
+                return qv_err_set(p->err, QV_EINVAL, "VALUES row at line %d, column %d has %d values, the first row has %d",
+                                  rt->line, rt->col, n, s->rowlen);
+            s->rowlen = n;
+            if (s->nrows == cap) {
+                cap = cap ? cap * 2 : 16;
+                ast ***nr = arena_alloc(p->ar, sizeof(ast **) * (size_t)cap);
+                if (s->nrows) memcpy(nr, s->rows, sizeof(ast **) * (size_t)s->nrows);
+                s->rows = nr;
+            }
+            s->rows[s->nrows++] = row;
+        } while (ps_opt(p, ","));
+        return 0;
+    }
+    bool paren = ps_opt(p, "(");
+    if (!tok_is_kw(CUR(p), "select")) return ps_syntax(p, "VALUES or SELECT");
+    if (!(s->sel = select_body(p))) return -1;
+    if (paren && ps_expect_op(p, ")")) return -1;
+    return 0;
+}
+
+static int parse_one(parser *p, stmt *s) {
+    token *t = CUR(p);
+    if (tok_is_kw(t, "select")) {
+        s->kind = S_SELECT;
+        return (s->sel = select_body(p)) ? 0 : -1;
+    }
+    if (tok_is_op(t, "(") && tok_is_kw(&p->t[p->pos + 1], "select")) {
+        p->pos++;
+        s->kind = S_SELECT;
+        if (!(s->sel = select_body(p))) return -1;
+        return ps_expect_op(p, ")");
+    }
+    if (ps_kw(p, "create")) {
+        if (ps_expect_kw(p, "table")) return -1;
+        return parse_create(p, s);
+    }
+    if (ps_kw(p, "drop")) {
+        if (ps_expect_kw(p, "table")) return -1;
+        s->kind = S_DROP;
+        if (ps_kw(p, "if")) {
+            if (ps_expect_kw(p, "exists")) return -1;
+            s->if_flag = true;
+        }
+        return (s->table = ps_ident(p, "a table name")) ? 0 : -1;
+    }
+    if (tok_is_kw(t, "insert")) {
+        p->pos++;
+        return parse_insert(p, s);
+    }
+    if (ps_kw(p, "show")) {
+        if (ps_expect_kw(p, "tables")) return -1;
+        s->kind = S_SHOW;
+        return 0;
+    }
+    if (ps_kw(p, "describe") || ps_kw(p, "desc")) {
+        s->kind = S_DESCRIBE;
+        ps_kw(p, "table");
+        return (s->table = ps_ident(p, "a table name")) ? 0 : -1;
+    }
+    if (ps_kw(p, "explain")) {
+        s->kind = S_EXPLAIN;
+        s->inner = arena_alloc(p->ar, sizeof(stmt));
+        if (!tok_is_kw(CUR(p), "select") && !tok_is_op(CUR(p), "(")) return ps_syntax(p, "SELECT");
+        return parse_one(p, s->inner);
+    }
+    return ps_syntax(p, "a statement (SELECT, CREATE, DROP, INSERT, SHOW, DESCRIBE, EXPLAIN)");
+}
+
+int parse_stmt(arena *ar, const char *text, size_t len, stmt **out, qv_err *err) {
+    token *toks;
+    int n;
+    qv_err_clear(err);
+    if (lex_all(ar, text, len, &toks, &n, err)) return err->code;
+    parser p = {.ar = ar, .t = toks, .n = n, .err = err};
+    stmt *s = arena_alloc(ar, sizeof *s);
+    int rc = parse_one(&p, s);
+    if (!rc) {
+        ps_opt(&p, ";");
+        if (CUR(&p)->kind != TK_EOF) rc = ps_syntax(&p, "end of statement");
+    }
+    free(toks);
+    if (rc) {
+        if (!err->code) qv_err_set(err, QV_EINVAL, "syntax error");
+        stmt_free(s);
+        return err->code;
+    }
+    *out = s;
+    return 0;
+}
+
+void stmt_free(stmt *s) {
+    if (!s) return;
+    if (s->has_schema) qv_schema_free(&s->schema);
+    s->has_schema = false;
+    if (s->inner) stmt_free(s->inner);
+}
+
+static bool streq_ci(const char *a, const char *b) {
+    if (!a || !b) return a == b;
+    return strcasecmp(a, b) == 0;
+}
+
+bool ast_equal(const ast *a, const ast *b) {
+    if (a == b) return true;
+    if (!a || !b || a->kind != b->kind || a->op != b->op || a->nargs != b->nargs) return false;
+    if (a->neg != b->neg || a->distinct != b->distinct || a->star != b->star || a->cast_type != b->cast_type)
+        return false;
+    switch (a->kind) {
+    case A_INT: case A_BOOL: case A_TSLIT: case A_INTERVAL:
+        if (a->ival != b->ival) return false;
+        break;
+    case A_FLOAT:
+        if (a->fval != b->fval) return false;
+        break;
+    case A_STR:
+        if (strcmp(a->name, b->name)) return false;
+        break;
+    case A_COL:
+        if (!streq_ci(a->name, b->name)) return false;
+        if (a->qual && b->qual && !streq_ci(a->qual, b->qual)) return false;
+        break;
+    case A_FUNC: case A_EXTRACT:
+        if (!streq_ci(a->name, b->name)) return false;
+        break;
+    default: break;
+    }
+    for (int i = 0; i < a->nargs; i++)
+        if (!ast_equal(a->args[i], b->args[i])) return false;
+    return true;
+}
