@@ -35,6 +35,7 @@ typedef struct agg_op {
     qv_str keybuf;          /* all group keys, back to back */
     int64_t *keyoff;        /* per group: offset in keybuf; keyoff[ngroups] = end */
     int64_t ngroups, gcap, kcap;
+    int64_t tab_charged;    /* hash table and key offsets already charged */
     agg_state **st;         /* per aggregate: states by group */
     htab *dht;              /* per DISTINCT aggregate: seen (group, value) */
     qv_str *dkeys;
@@ -299,7 +300,13 @@ static int consume(agg_op *a, qv_err *err) {
                     cache[slot].gid = gids[k];
                 }
             }
+            /* new key bytes, key offsets and hash table growth */
             int64_t add = (int64_t)(a->keybuf.len - before);
+            int64_t tab = a->ht.cap * (int64_t)(sizeof(uint64_t) + sizeof(int32_t)) + a->kcap * (int64_t)sizeof(int64_t);
+            if (tab > a->tab_charged) {
+                add += tab - a->tab_charged;
+                a->tab_charged = tab;
+            }
             a->charged += add;
             if ((rc = qstate_charge(a->base.qs, add, err))) break;
         } else {
