@@ -58,12 +58,10 @@ bool tok_is_op(const token *t, const char *op) {
     return t->kind == TK_OP && (size_t)t->len == strlen(op) && strncmp(t->p, op, (size_t)t->len) == 0;
 }
 
-static const char *ops3[] = {NULL};
 static const char *ops2[] = {"<=", ">=", "<>", "!=", "==", "||", "//", "::", NULL};
 static const char ops1[] = "+-*/%(),.;<>=";
 
 int lex_all(arena *ar, const char *text, size_t len, token **out, int *n, qv_err *err) {
-    (void)ops3;
     int cap = 64, cnt = 0;
     token *toks = qv_xmalloc(sizeof(token) * (size_t)cap);
     size_t i = 0;

@@ -237,7 +237,6 @@ struct bexpr {
 int expr_eval(const bexpr *e, const chunk *in, vec *out, qv_err *err);
 /* Evaluate on one constant row (no input): for VALUES and folding. */
 int expr_eval_const(const bexpr *e, vec *out, qv_err *err);
-char *expr_to_string(arena *ar, const bexpr *e, const char **colnames);
 
 /* ---------------- aggregates ---------------- */
 typedef enum { AG_COUNT_STAR = 1, AG_COUNT, AG_SUM, AG_AVG, AG_MIN, AG_MAX, AG_FIRST,

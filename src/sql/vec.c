@@ -1,7 +1,9 @@
 /* Executor vectors: one column of up to a chunk of rows in a uniform
    physical form (int64 / double / string view) plus a null byte map.
-   A vec owns its arrays and a heap of string blocks; views from storage
-   point into snapshot memory, which outlives the query's vectors. */
+   A vec owns its arrays and a heap of string blocks, or borrows the arrays
+   (borrowed = true) of another vec or of a storage segment, read-only and
+   only until that source changes; string views may point into snapshot
+   memory, which outlives the query's vectors. */
 #include "sql_int.h"
 
 #include <stdlib.h>
