@@ -10,7 +10,6 @@
 #include <string.h>
 #include <strings.h>
 
-int func_eval(const bexpr *e, vec *args, int n, vec *out, qv_err *err);
 
 static int eval_col(const bexpr *e, const chunk *in, vec *out) {
     const vec *src = &in->cols[e->col];
@@ -276,7 +275,7 @@ static bool like_match(const char *s, int32_t sn, const char *p, int32_t pn, boo
 }
 
 /* Cast one value; returns 0 or an error. */
-int cast_value(qv_type from, qv_type to, const vec *a, int k, vec *out, int j, qv_err *err) {
+static int cast_value(qv_type from, qv_type to, const vec *a, int k, vec *out, int j, qv_err *err) {
     phys_class fp = type_pc(from), tp = type_pc(to);
     char buf[64];
     if (from == to || (fp == PC_S && tp == PC_S)) {

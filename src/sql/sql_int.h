@@ -235,6 +235,8 @@ struct bexpr {
 };
 
 int expr_eval(const bexpr *e, const chunk *in, vec *out, qv_err *err);
+/* B_FUNC over already evaluated arguments (func.c). */
+int func_eval(const bexpr *e, vec *args, int n, vec *out, qv_err *err);
 /* Evaluate on one constant row (no input): for VALUES and folding. */
 int expr_eval_const(const bexpr *e, vec *out, qv_err *err);
 
