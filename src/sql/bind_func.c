@@ -68,6 +68,25 @@ bexpr *bind_func(binder *b, ast *a) {
         if (trunc) memcpy(e->tz, x->tz, sizeof e->tz);
         return e;
     }
+    if (!strcasecmp(a->name, "time_bucket")) {
+        /* time_bucket(INTERVAL, ts): buckets of a fixed width aligned to 2000-01-03 (as DuckDB) */
+        if (a->nargs != 2) return bd_fail(b, a, QV_EINVAL, "time_bucket takes 2 arguments (an INTERVAL and a TIMESTAMP)", NULL, NULL);
+        bexpr *w = bind_expr(b, a->args[0]);
+        if (!w) return NULL;
+        if (type_pc(w->type) == PC_S && w->kind == B_CONST && !(w = bind_coerce(b, w, T_INTERVAL))) return NULL;
+        if (w->kind != B_CONST || w->type != T_INTERVAL || w->cval.null || w->cval.i <= 0)
+            return bd_fail(b, a, QV_EINVAL, "time_bucket needs a constant positive INTERVAL as its first argument", NULL, NULL);
+        bexpr *x = bind_expr(b, a->args[1]);
+        if (!x) return NULL;
+        if (type_pc(x->type) == PC_S && x->kind == B_CONST && !(x = bind_coerce(b, x, QV_T_TIMESTAMP))) return NULL;
+        if (!bd_need_type(b, a, x, "time_bucket needs a TIMESTAMP as its second argument", bd_is_ts)) return NULL;
+        bexpr *e = bd_mk(b, B_FUNC, QV_T_TIMESTAMP, 2);
+        e->op = F_TIME_BUCKET;
+        e->args[0] = w;
+        e->args[1] = x;
+        memcpy(e->tz, x->tz, sizeof e->tz);
+        return e;
+    }
     const fdef *fd = NULL;
     for (int i = 0; funcs[i].name; i++)
         if (!strcasecmp(funcs[i].name, a->name)) fd = &funcs[i];

@@ -125,6 +125,18 @@ int func_eval(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
             out->s[k] = (sv){s.p + b0, b1 - b0};
             break;
         }
+        case F_TIME_BUCKET: {
+            const int64_t origin = 946857600LL * 1000000000LL; /* 2000-01-03 00:00:00, a Monday */
+            int64_t w = a[0].i[k], d, q, r;
+            if (__builtin_sub_overflow(a[1].i[k], origin, &d))
+                return qv_err_set(err, QV_EINVAL, "time_bucket: timestamp out of range");
+            q = d / w;
+            if (d % w != 0 && d < 0) q--;
+            if (__builtin_mul_overflow(q, w, &r) || __builtin_add_overflow(r, origin, &r))
+                return qv_err_set(err, QV_EINVAL, "time_bucket: timestamp out of range");
+            out->i[k] = r;
+            break;
+        }
         case F_TRIM: {
             sv s = a[0].s[k];
             while (s.n && s.p[0] == ' ') { s.p++; s.n--; }

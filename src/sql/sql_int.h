@@ -218,7 +218,7 @@ typedef enum {
 typedef enum {
     F_ABS = 1, F_ROUND, F_FLOOR, F_CEIL, F_SQRT, F_LN, F_EXP, F_POWER, F_LOWER,
     F_UPPER, F_LENGTH, F_SUBSTR, F_LOG10, F_SIGN, F_LEAST, F_GREATEST, F_NULLIF,
-    F_TRIM, F_CONCAT
+    F_TRIM, F_CONCAT, F_TIME_BUCKET
 } func_id;
 
 typedef struct bexpr bexpr;

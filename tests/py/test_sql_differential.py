@@ -209,7 +209,8 @@ def gen_query(rnd):
         aggs = rnd.sample(AGGS, rnd.randint(1, 4))
         return "SELECT %s FROM t%s" % (", ".join(aggs), where), False
     if kind < 0.75:  # group by
-        key = rnd.choice(["g", "sym", "k % 50", "b", "s", "date_trunc('hour', ts)", "g, sym", "extract(minute FROM ts)"])
+        key = rnd.choice(["g", "sym", "k % 50", "b", "s", "date_trunc('hour', ts)", "g, sym", "extract(minute FROM ts)",
+                          "time_bucket(INTERVAL '5 minutes', ts)"])
         aggs = rnd.sample(AGGS, rnd.randint(1, 3))
         having = ""
         if rnd.random() < 0.3:
