@@ -157,7 +157,8 @@ static int64_t floordiv(int64_t a, int64_t b) {
 
 void ts_format(int64_t ns, char *buf, size_t cap) {
     int64_t days = floordiv(ns, NS_DAY);
-    int64_t rem = ns - days * NS_DAY;
+    int64_t rem = ns % NS_DAY; /* not ns - days * NS_DAY: that overflows at the extremes */
+    if (rem < 0) rem += NS_DAY;
     int64_t y;
     int m, d;
     ymd_from_days(days, &y, &m, &d);
@@ -190,7 +191,8 @@ int ts_field_parse(const char *s) {
 
 int64_t ts_extract(int64_t ns, int field) {
     int64_t days = floordiv(ns, NS_DAY);
-    int64_t rem = ns - days * NS_DAY;
+    int64_t rem = ns % NS_DAY; /* not ns - days * NS_DAY: that overflows at the extremes */
+    if (rem < 0) rem += NS_DAY;
     int64_t y;
     int m, d;
     ymd_from_days(days, &y, &m, &d);
@@ -222,21 +224,28 @@ int64_t ts_extract(int64_t ns, int field) {
     }
 }
 
+/* Truncation can step below the smallest timestamp: clamp instead of overflowing. */
+static int64_t mul_sat(int64_t a, int64_t b) {
+    int64_t r;
+    if (__builtin_mul_overflow(a, b, &r)) return (a < 0) != (b < 0) ? INT64_MIN : INT64_MAX;
+    return r;
+}
+
 int64_t ts_trunc(int64_t ns, int field) {
     int64_t days = floordiv(ns, NS_DAY);
     int64_t y;
     int m, d;
     switch (field) {
-    case TF_YEAR: ymd_from_days(days, &y, &m, &d); return days_from_ymd(y, 1, 1) * NS_DAY;
-    case TF_QUARTER: ymd_from_days(days, &y, &m, &d); return days_from_ymd(y, (m - 1) / 3 * 3 + 1, 1) * NS_DAY;
-    case TF_MONTH: ymd_from_days(days, &y, &m, &d); return days_from_ymd(y, m, 1) * NS_DAY;
-    case TF_WEEK: return (days - ((days % 7) + 7 + 3) % 7) * NS_DAY;
-    case TF_DAY: return days * NS_DAY;
-    case TF_HOUR: return floordiv(ns, 3600 * NS_SEC) * 3600 * NS_SEC;
-    case TF_MINUTE: return floordiv(ns, 60 * NS_SEC) * 60 * NS_SEC;
-    case TF_SECOND: return floordiv(ns, NS_SEC) * NS_SEC;
-    case TF_MILLISECOND: return floordiv(ns, 1000000) * 1000000;
-    case TF_MICROSECOND: return floordiv(ns, 1000) * 1000;
+    case TF_YEAR: ymd_from_days(days, &y, &m, &d); return mul_sat(days_from_ymd(y, 1, 1), NS_DAY);
+    case TF_QUARTER: ymd_from_days(days, &y, &m, &d); return mul_sat(days_from_ymd(y, (m - 1) / 3 * 3 + 1, 1), NS_DAY);
+    case TF_MONTH: ymd_from_days(days, &y, &m, &d); return mul_sat(days_from_ymd(y, m, 1), NS_DAY);
+    case TF_WEEK: return mul_sat(days - ((days % 7) + 7 + 3) % 7, NS_DAY);
+    case TF_DAY: return mul_sat(days, NS_DAY);
+    case TF_HOUR: return mul_sat(floordiv(ns, 3600 * NS_SEC), 3600 * NS_SEC);
+    case TF_MINUTE: return mul_sat(floordiv(ns, 60 * NS_SEC), 60 * NS_SEC);
+    case TF_SECOND: return mul_sat(floordiv(ns, NS_SEC), NS_SEC);
+    case TF_MILLISECOND: return mul_sat(floordiv(ns, 1000000), 1000000);
+    case TF_MICROSECOND: return mul_sat(floordiv(ns, 1000), 1000);
     default: return ns;
     }
 }
