@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -336,7 +337,10 @@ static int cast_value(qv_type from, qv_type to, const vec *a, int k, vec *out, i
         } else {
             double v = strtod(buf, &end);
             if (end == buf || *end) goto bad;
-            out->f[j] = to == QV_T_FLOAT32 ? (double)(float)v : v;
+            if (to == QV_T_FLOAT32 && isfinite(v) && fabs(v) > FLT_MAX) goto bad;
+            if (to == QV_T_FLOAT32 && isfinite(v) && fabs(v) > FLT_MAX)
+            return qv_err_set(err, QV_EINVAL, "value %g is out of range for FLOAT32", v);
+        out->f[j] = to == QV_T_FLOAT32 ? (double)(float)v : v;
         }
         return 0;
     bad:
@@ -345,6 +349,8 @@ static int cast_value(qv_type from, qv_type to, const vec *a, int k, vec *out, i
     }
     if (tp == PC_F) {
         double v = fp == PC_F ? a->f[k] : (double)a->i[k];
+        if (to == QV_T_FLOAT32 && isfinite(v) && fabs(v) > FLT_MAX)
+            return qv_err_set(err, QV_EINVAL, "value %g is out of range for FLOAT32", v);
         out->f[j] = to == QV_T_FLOAT32 ? (double)(float)v : v;
         return 0;
     }

@@ -563,7 +563,8 @@ void sql_format_value(const qv_array *a, int64_t i, qv_str *out) {
         else {
             for (int prec = 1; prec <= 17; prec++) { /* shortest text that reads back exactly */
                 snprintf(buf, sizeof buf, "%.*g", prec, v);
-                if (strtod(buf, NULL) == v) {
+                bool back = a->type == QV_T_FLOAT32 ? strtof(buf, NULL) == (float)v : strtod(buf, NULL) == v;
+                if (back) {
                     /* no exponent for integral digits that fit: 150, not 1.5e+02 */
                     int digits = fabs(v) >= 1 ? (int)floor(log10(fabs(v))) + 1 : 0;
                     if (strchr(buf, 'e') && digits > prec && digits <= 17) snprintf(buf, sizeof buf, "%.*g", digits, v);
