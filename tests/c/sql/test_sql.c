@@ -548,3 +548,65 @@ QTEST(extreme_timestamps) {
     sql_ctx_free(c);
     st_db_close(db);
 }
+
+/* Several threads share one context (and its worker pool) at once. */
+typedef struct conc_arg {
+    sql_ctx *c;
+    int64_t sums[3];
+    int rc;
+} conc_arg;
+
+static int64_t first_i64(sql_ctx *c, const char *sql, int *rc) {
+    qv_err err = {0};
+    sql_query *q;
+    int64_t v = -1, n = 0;
+    if ((*rc = sql_query_prepare(c, sql, strlen(sql), &q, &err))) return -1;
+    for (;;) {
+        qv_batch b;
+        bool eos;
+        if ((*rc = sql_query_next(q, &b, &eos, &err)) || eos) break;
+        for (int64_t r = 0; r < b.nrows; r++, n++) v = (v < 0 ? 0 : v) + qv_array_get_i64(&b.cols[0], r);
+        qv_batch_free(&b);
+    }
+    sql_query_free(q);
+    return v;
+}
+
+static void *conc_run(void *p) {
+    conc_arg *a = p;
+    const char *qs[3] = {"SELECT count(*) FROM t WHERE v > 50", "SELECT sum(k) FROM t GROUP BY v",
+                         "SELECT k FROM t ORDER BY v DESC, k LIMIT 7"};
+    for (int round = 0; round < 5 && !a->rc; round++)
+        for (int i = 0; i < 3 && !a->rc; i++) {
+            int64_t v = first_i64(a->c, qs[i], &a->rc);
+            if (round == 0) a->sums[i] = v;
+            else if (v != a->sums[i]) a->rc = -1;
+        }
+    return NULL;
+}
+
+QTEST(concurrent_queries) {
+    st_db *db = make_db(60000, 4096);
+    QCHECK(db != NULL);
+    sql_ctx *c;
+    qv_err err = {0};
+    sql_ctx_new(db, 3, 0, &c, &err);
+    conc_arg args[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        memset(&args[i], 0, sizeof args[i]);
+        args[i].c = c;
+        pthread_create(&th[i], NULL, conc_run, &args[i]);
+    }
+    for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < 4; i++) {
+        QCHECK_EQ(args[i].rc, 0);
+        for (int j = 0; j < 3; j++) QCHECK_EQ(args[i].sums[j], args[0].sums[j]);
+    }
+    QCHECK_EQ(args[0].sums[0], 60000 / 100 * 49);
+    int64_t total = 0; /* sum(k) over all groups = sum of 0..59999 */
+    QCHECK_EQ(args[0].sums[1], (total = (int64_t)59999 * 60000 / 2));
+    QCHECK_EQ(args[0].sums[2], 99 + 199 + 299 + 399 + 499 + 599 + 699); /* v = 99, k ascending */
+    sql_ctx_free(c);
+    st_db_close(db);
+}
