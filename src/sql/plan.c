@@ -25,6 +25,27 @@ void plan_free(plan *p) {
     qv_schema_free(&p->schema);
 }
 
+int sql_table_open(st_db *db, const char *name, st_table **out, qv_err *err) {
+    int rc = st_table_open(db, name, out, err);
+    if (rc != QV_ENOTFOUND) return rc;
+    /* identifiers are case-insensitive: accept the one table whose name matches that way */
+    st_table_info *infos;
+    int n, found = -1, nfound = 0;
+    qv_err tmp = {0};
+    if (st_db_list(db, &infos, &n, &tmp)) return rc;
+    for (int i = 0; i < n; i++)
+        if (!strcasecmp(infos[i].name, name)) {
+            found = i;
+            nfound++;
+        }
+    if (nfound == 1) {
+        qv_err_clear(err);
+        rc = st_table_open(db, infos[found].name, out, err);
+    }
+    st_table_info_free_all(infos, n);
+    return rc;
+}
+
 static void add_table(plan *p, st_table *t, st_snapshot *s) {
     p->tables = qv_xrealloc(p->tables, sizeof(st_table *) * (size_t)(p->ntables + 1));
     p->snaps = qv_xrealloc(p->snaps, sizeof(st_snapshot *) * (size_t)(p->ntables + 1));
@@ -94,7 +115,7 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
     if (!s->has_from) {
         src = op_values_new(qs);
     } else if (s->table) {
-        if (st_table_open(ctx->db, s->table, &tab, err)) {
+        if (sql_table_open(ctx->db, s->table, &tab, err)) {
             if (err->code == QV_ENOTFOUND)
                 qv_err_set(err, QV_ENOTFOUND, "table '%s' does not exist (line %d, column %d)", s->table,
                            s->table_line, s->table_col);

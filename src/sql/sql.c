@@ -113,7 +113,7 @@ int sql_query_prepare(sql_ctx *c, const char *text, size_t len, sql_query **out,
     } else {
         if (st->kind == S_DESCRIBE || st->kind == S_INSERT) {
             st_table *t;
-            if (st_table_open(c->db, st->table, &t, err)) {
+            if (sql_table_open(c->db, st->table, &t, err)) {
                 if (err->code == QV_ENOTFOUND) qv_err_set(err, QV_ENOTFOUND, "table '%s' does not exist", st->table);
                 goto fail;
             }
@@ -244,7 +244,14 @@ static int run_other(sql_query *q, qv_batch *out, qv_err *err) {
         return 0;
     }
     case S_DROP: {
-        if (st_table_drop(c->db, st->table, err)) {
+        const char *name = st->table;
+        st_table *t;
+        qv_err tmp = {0};
+        if (sql_table_open(c->db, st->table, &t, &tmp) == 0) { /* the stored spelling of the name */
+            name = arena_strdup(&q->ar, st_table_name(t));
+            st_table_release(t);
+        }
+        if (st_table_drop(c->db, name, err)) {
             if (err->code == QV_ENOTFOUND && st->if_flag) {
                 qv_err_clear(err);
                 one_row_bool(q, out, false);
@@ -286,7 +293,7 @@ static int run_other(sql_query *q, qv_batch *out, qv_err *err) {
     }
     case S_DESCRIBE: {
         st_table *t;
-        if (st_table_open(c->db, st->table, &t, err)) {
+        if (sql_table_open(c->db, st->table, &t, err)) {
             if (err->code == QV_ENOTFOUND) qv_err_set(err, QV_ENOTFOUND, "table '%s' does not exist", st->table);
             return err->code;
         }
@@ -429,7 +436,7 @@ static qv_type store_type(qv_type t) { return t == QV_T_SYMBOL ? QV_T_STRING : t
 static int run_insert(sql_query *q, int64_t *rows, qv_err *err) {
     stmt *st = q->st;
     st_table *t;
-    if (st_table_open(q->ctx->db, st->table, &t, err)) {
+    if (sql_table_open(q->ctx->db, st->table, &t, err)) {
         if (err->code == QV_ENOTFOUND) qv_err_set(err, QV_ENOTFOUND, "table '%s' does not exist", st->table);
         return err->code;
     }

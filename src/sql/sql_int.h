@@ -339,6 +339,8 @@ typedef struct plan {
 } plan;
 
 /* top: the statement's own SELECT (may become a zero-copy pass-through). */
+/* st_table_open, falling back to the one table whose name matches case-insensitively. */
+int sql_table_open(st_db *db, const char *name, st_table **out, qv_err *err);
 int plan_select(sql_ctx *c, qstate *qs, arena *ar, select_stmt *s, bool top, plan *p, qv_err *err);
 void plan_free(plan *p);
 int bind_const_expr(arena *ar, ast *a, qv_type want, value *out, bool *is_null, vec *scratch,
