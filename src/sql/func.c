@@ -5,6 +5,63 @@
 #include <math.h>
 #include <string.h>
 
+/*
+** Case mapping for the two-byte UTF-8 letters of Latin-1, Latin Extended-A,
+** Greek and Cyrillic, whose upper and lower forms are both two bytes, so a
+** string keeps its length, and these agree with DuckDB. ß, ſ, ı and İ stay
+** as they are (their mappings change the byte length or depend on the
+** language; DuckDB maps upper('ß') to U+1E9E, we do not).
+*/
+static uint32_t case_map(uint32_t c, bool lower) {
+    if (lower) {
+        if ((c >= 0xC0 && c <= 0xDE && c != 0xD7) || (c >= 0x391 && c <= 0x3A9 && c != 0x3A2) ||
+            (c >= 0x410 && c <= 0x42F))
+            return c + 0x20;
+        if (c >= 0x400 && c <= 0x40F) return c + 0x50;
+        if (c == 0x178) return 0xFF;
+        if (c == 0x386) return 0x3AC;
+        if (c >= 0x388 && c <= 0x38A) return c + 0x25;
+        if (c == 0x38C) return 0x3CC;
+        if (c == 0x38E || c == 0x38F) return c + 0x3F;
+        if ((c >= 0x100 && c <= 0x12F) || (c >= 0x132 && c <= 0x137) || (c >= 0x14A && c <= 0x177))
+            return c | 1;
+        if (((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E)) && (c & 1)) return c + 1;
+        return c;
+    }
+    if ((c >= 0xE0 && c <= 0xFE && c != 0xF7) || (c >= 0x3B1 && c <= 0x3C9 && c != 0x3C2) ||
+        (c >= 0x430 && c <= 0x44F))
+        return c - 0x20;
+    if (c >= 0x450 && c <= 0x45F) return c - 0x50;
+    if (c == 0xFF) return 0x178;
+    if (c == 0x3C2) return 0x3A3;
+    if (c == 0x3AC) return 0x386;
+    if (c >= 0x3AD && c <= 0x3AF) return c - 0x25;
+    if (c == 0x3CC) return 0x38C;
+    if (c == 0x3CD || c == 0x3CE) return c - 0x3F;
+    if ((c >= 0x100 && c <= 0x12F) || (c >= 0x132 && c <= 0x137) || (c >= 0x14A && c <= 0x177))
+        return c & ~1u;
+    if (((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E)) && !(c & 1)) return c - 1;
+    return c;
+}
+
+/* lower/upper of n bytes of UTF-8 into d (same length). */
+static void utf8_case(const char *src, int32_t n, char *d, bool lower) {
+    const unsigned char *p = (const unsigned char *)src;
+    for (int32_t i = 0; i < n; i++) {
+        unsigned char c = p[i];
+        if (c < 0x80) {
+            d[i] = (char)(lower ? tolower(c) : toupper(c));
+        } else if ((c & 0xE0) == 0xC0 && i + 1 < n && (p[i + 1] & 0xC0) == 0x80) {
+            uint32_t cp = case_map(((uint32_t)(c & 0x1F) << 6) | (p[i + 1] & 0x3F), lower);
+            d[i] = (char)(0xC0 | (cp >> 6));
+            d[i + 1] = (char)(0x80 | (cp & 0x3F));
+            i++;
+        } else {
+            d[i] = (char)c;
+        }
+    }
+}
+
 static int32_t utf8_len(const char *p, int32_t n) {
     int32_t c = 0;
     for (int32_t i = 0; i < n; i++) c += ((unsigned char)p[i] & 0xc0) != 0x80;
@@ -98,10 +155,7 @@ int func_eval(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
         case F_LOWER:
         case F_UPPER: {
             char *d = vec_heap_alloc(out, (size_t)a[0].s[k].n + 1);
-            for (int32_t i = 0; i < a[0].s[k].n; i++) {
-                unsigned char c = (unsigned char)a[0].s[k].p[i];
-                d[i] = (char)(e->op == F_LOWER ? tolower(c) : toupper(c));
-            }
+            utf8_case(a[0].s[k].p, a[0].s[k].n, d, e->op == F_LOWER);
             out->s[k].p = d;
             out->s[k].n = a[0].s[k].n;
             break;
