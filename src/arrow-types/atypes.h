@@ -35,6 +35,11 @@ int qv_type_width(qv_type t);
    SYMBOL, TIMESTAMP. Case-insensitive. Returns QV_T_INVALID if unknown. */
 qv_type qv_type_parse(const char *s, size_t n);
 
+/* Proleptic Gregorian calendar arithmetic for TIMESTAMP values (ns since the
+   epoch): days since 1970-01-01 from a date and back, for every int64 day. */
+int64_t qv_days_from_civil(int64_t y, int m, int d);
+void qv_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
+
 #define QV_NAME_MAX 127
 
 typedef struct qv_field {

@@ -126,36 +126,13 @@ size_t http_fmt_f32(float v, char *buf) {
     return (size_t)n;
 }
 
-/* Days since 1970-01-01 -> proleptic Gregorian y/m/d, working in 400-year
-   eras shifted to start on March 1 so the leap day falls at the era's end. */
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d) {
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
-static int64_t days_from_civil(int64_t y, int m, int d) {
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 size_t http_fmt_timestamp(int64_t ns, char *buf) {
     const int64_t day_ns = 86400LL * 1000000000LL;
     int64_t days = ns / day_ns, rem = ns % day_ns;
     if (rem < 0) rem += day_ns, days--;
     int64_t y;
     int m, d;
-    civil_from_days(days, &y, &m, &d);
+    qv_civil_from_days(days, &y, &m, &d);
     int64_t secs = rem / 1000000000LL, frac = rem % 1000000000LL;
     int n = snprintf(buf, 40, "%04lld-%02d-%02dT%02d:%02d:%02d.%09lldZ", (long long)y, m, d,
                      (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60), (long long)frac);
@@ -265,7 +242,7 @@ int http_parse_timestamp(const char *p, size_t n, int64_t *out) {
         }
     }
     if (i != n) return -1;
-    int64_t days = days_from_civil(y, mo, d);
+    int64_t days = qv_days_from_civil(y, mo, d);
     int64_t secs = days * 86400 + h * 3600 + mi * 60 + s - off_s;
     /* int64 ns covers 1677..2262. */
     if (secs > INT64_MAX / 1000000000LL - 1 || secs < INT64_MIN / 1000000000LL + 1) return -1;

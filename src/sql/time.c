@@ -9,29 +9,6 @@
 #define NS_SEC 1000000000LL
 #define NS_DAY (86400LL * NS_SEC)
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (era arithmetic over 400-year cycles). */
-static int64_t days_from_ymd(int64_t y, int m, int d) {
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t mp = (m + 9) % 12;
-    int64_t doy = (153 * mp + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void ymd_from_days(int64_t z, int64_t *y, int *m, int *d) {
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
 static int mdays(int64_t y, int m) {
     static const int md[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return 29;
@@ -81,7 +58,7 @@ int ts_parse(const char *s, size_t n, int64_t *out) {
     if (i < n && s[i] == 'Z') i++;
     else if (i + 6 == n && (s[i] == '+') && !strncmp(s + i, "+00:00", 6)) i += 6;
     if (i != n) return -1;
-    int64_t days = days_from_ymd(y, (int)mo, (int)d);
+    int64_t days = qv_days_from_civil(y, (int)mo, (int)d);
     /* keep within int64 ns: years ~1677..2262 */
     if (days < -106751 || days > 106750) return -1;
     *out = days * NS_DAY + ((h * 60 + mi) * 60 + se) * NS_SEC + frac;
@@ -161,7 +138,7 @@ void ts_format(int64_t ns, char *buf, size_t cap) {
     if (rem < 0) rem += NS_DAY;
     int64_t y;
     int m, d;
-    ymd_from_days(days, &y, &m, &d);
+    qv_civil_from_days(days, &y, &m, &d);
     int64_t secs = rem / NS_SEC, frac = rem % NS_SEC;
     int n = snprintf(buf, cap, "%04lld-%02d-%02d %02d:%02d:%02d", (long long)y, m, d, (int)(secs / 3600),
                      (int)(secs / 60 % 60), (int)(secs % 60));
@@ -195,7 +172,7 @@ int64_t ts_extract(int64_t ns, int field) {
     if (rem < 0) rem += NS_DAY;
     int64_t y;
     int m, d;
-    ymd_from_days(days, &y, &m, &d);
+    qv_civil_from_days(days, &y, &m, &d);
     switch (field) {
     case TF_YEAR: return y;
     case TF_QUARTER: return (m - 1) / 3 + 1;
@@ -209,15 +186,15 @@ int64_t ts_extract(int64_t ns, int field) {
     case TF_MICROSECOND: return rem % (60 * NS_SEC) / 1000;
     case TF_NANOSECOND: return rem % (60 * NS_SEC);
     case TF_DOW: return ((days % 7) + 7 + 4) % 7; /* 1970-01-01 was a Thursday; Sunday = 0 */
-    case TF_DOY: return days - days_from_ymd(y, 1, 1) + 1;
+    case TF_DOY: return days - qv_days_from_civil(y, 1, 1) + 1;
     case TF_WEEK: {
         /* ISO week: the week with the year's first Thursday is week 1 */
         int64_t wd = ((days % 7) + 7 + 3) % 7; /* Monday = 0 */
         int64_t thu = days - wd + 3;
         int64_t ty;
         int tm, td;
-        ymd_from_days(thu, &ty, &tm, &td);
-        return (thu - days_from_ymd(ty, 1, 1)) / 7 + 1;
+        qv_civil_from_days(thu, &ty, &tm, &td);
+        return (thu - qv_days_from_civil(ty, 1, 1)) / 7 + 1;
     }
     case TF_EPOCH: return floordiv(ns, NS_SEC);
     default: return 0;
@@ -236,9 +213,9 @@ int64_t ts_trunc(int64_t ns, int field) {
     int64_t y;
     int m, d;
     switch (field) {
-    case TF_YEAR: ymd_from_days(days, &y, &m, &d); return mul_sat(days_from_ymd(y, 1, 1), NS_DAY);
-    case TF_QUARTER: ymd_from_days(days, &y, &m, &d); return mul_sat(days_from_ymd(y, (m - 1) / 3 * 3 + 1, 1), NS_DAY);
-    case TF_MONTH: ymd_from_days(days, &y, &m, &d); return mul_sat(days_from_ymd(y, m, 1), NS_DAY);
+    case TF_YEAR: qv_civil_from_days(days, &y, &m, &d); return mul_sat(qv_days_from_civil(y, 1, 1), NS_DAY);
+    case TF_QUARTER: qv_civil_from_days(days, &y, &m, &d); return mul_sat(qv_days_from_civil(y, (m - 1) / 3 * 3 + 1, 1), NS_DAY);
+    case TF_MONTH: qv_civil_from_days(days, &y, &m, &d); return mul_sat(qv_days_from_civil(y, m, 1), NS_DAY);
     case TF_WEEK: return mul_sat(days - ((days % 7) + 7 + 3) % 7, NS_DAY);
     case TF_DAY: return mul_sat(days, NS_DAY);
     case TF_HOUR: return mul_sat(floordiv(ns, 3600 * NS_SEC), 3600 * NS_SEC);

@@ -62,3 +62,18 @@ QTEST(validate_catches_bad_offsets) {
     qv_batch_free(&b);
     qv_schema_free(&s);
 }
+
+QTEST(calendar_known_dates_and_round_trip) {
+    QCHECK_EQ(qv_days_from_civil(1970, 1, 1), 0);
+    QCHECK_EQ(qv_days_from_civil(2024, 3, 24), 19806);
+    QCHECK_EQ(qv_days_from_civil(2000, 2, 29), 11016);
+    QCHECK_EQ(qv_days_from_civil(1969, 12, 31), -1);
+    QCHECK_EQ(qv_days_from_civil(1677, 9, 21), -106752); /* near the int64-ns lower bound */
+    int64_t y;
+    int m, d;
+    for (int64_t z = -800000; z <= 800000; z += 37) {
+        qv_civil_from_days(z, &y, &m, &d);
+        QCHECK(m >= 1 && m <= 12 && d >= 1 && d <= 31);
+        QCHECK_EQ(qv_days_from_civil(y, m, d), z);
+    }
+}
