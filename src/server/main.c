@@ -67,7 +67,9 @@ int main(int argc, char **argv) {
     }
     flight_server *fs = NULL;
     if (flight_built_in()) {
-        flight_options fo = {.host = f.host, .port = f.flight_port, .threads = 0,
+        /* A Flight worker runs a query's next batch itself, so a few slow
+           queries must not take every worker: keep spare ones for pings. */
+        flight_options fo = {.host = f.host, .port = f.flight_port, .threads = 2 * eo.threads + 4,
                              .max_batch_bytes = f.max_batch_bytes};
         if (flight_server_start(e, &fo, &fs, &flight_port, &err)) {
             fprintf(stderr, "quiverd: flight port %d: %s\n", f.flight_port, err.msg);
