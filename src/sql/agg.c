@@ -255,7 +255,7 @@ static int consume(agg_op *a, qv_err *err) {
         int m = chunk_active(c);
         /* plain columns of a chunk without a selection are used in place */
         for (int i = 0; i < a->nkeys && !rc; i++) {
-            if (a->keys[i]->kind == B_COL && !c->has_sel) kp[i] = &c->cols[a->keys[i]->col];
+            if (a->keys[i]->kind == B_COL && !c->has_sel && !c->cols[a->keys[i]->col].codes) kp[i] = &c->cols[a->keys[i]->col];
             else {
                 rc = expr_eval(a->keys[i], c, &kv[i], err);
                 kp[i] = &kv[i];
@@ -264,7 +264,7 @@ static int consume(agg_op *a, qv_err *err) {
         for (int i = 0; i < a->naggs && !rc; i++) {
             const bexpr *x = a->aggs[i].arg;
             if (!x) continue;
-            if (x->kind == B_COL && !c->has_sel) ap[i] = &c->cols[x->col];
+            if (x->kind == B_COL && !c->has_sel && !c->cols[x->col].codes) ap[i] = &c->cols[x->col];
             else {
                 rc = expr_eval(x, c, &av[i], err);
                 ap[i] = &av[i];

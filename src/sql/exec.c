@@ -45,6 +45,7 @@ typedef struct scan_op {
     int rg, nrg, pruned, rg_lo;
     int64_t rg_rows, pos;
     qv_array *arrs;
+    sym_cache *symc; /* per column */
     bool loaded;
     chunk out;
 } scan_op;
@@ -75,7 +76,7 @@ static bool rg_pruned(scan_op *s, int rg) {
     return false;
 }
 
-static void load_vec(vec *v, const qv_array *a, int64_t off, int n) {
+static void load_vec(vec *v, const qv_array *a, int64_t off, int n, sym_cache *symc) {
     qv_type t = a->type;
     if (!a->validity && (t == QV_T_INT64 || t == QV_T_TIMESTAMP || t == QV_T_FLOAT64)) {
         /* same layout as a vector: read the segment in place (the scan holds it) */
@@ -118,14 +119,12 @@ static void load_vec(vec *v, const qv_array *a, int64_t off, int n) {
         for (int k = 0; k < n; k++) v->s[k] = (sv){d + o[k], o[k + 1] - o[k]};
         break;
     }
-    case QV_T_SYMBOL: {
-        const int32_t *c = (const int32_t *)a->values->data + base;
-        const qv_array *dict = a->dict;
-        const int32_t *o = (const int32_t *)dict->values->data + dict->offset;
-        const char *d = dict->data ? (const char *)dict->data->data : "";
-        for (int k = 0; k < n; k++) v->s[k] = (sv){d + o[c[k]], o[c[k] + 1] - o[c[k]]};
+    case QV_T_SYMBOL:
+        /* strings are looked up only for the rows an expression reads (expr.c) */
+        v->codes = (const int32_t *)a->values->data + base;
+        v->dict = a->dict;
+        v->symc = symc;
         break;
-    }
     default: break;
     }
     if (a->validity) {
@@ -160,7 +159,7 @@ static int scan_next(op *o, chunk **out, qv_err *err) {
     }
     int n = (int)(s->rg_rows - s->pos < CHUNK ? s->rg_rows - s->pos : CHUNK);
     for (int c = 0; c < s->ncols; c++)
-        if (s->need[c]) load_vec(&s->out.cols[c], &s->arrs[c], s->pos, n);
+        if (s->need[c]) load_vec(&s->out.cols[c], &s->arrs[c], s->pos, n, &s->symc[c]);
     s->pos += n;
     s->out.n = n;
     s->out.has_sel = false;
@@ -175,6 +174,7 @@ static void scan_free(op *o) {
     free(s->need);
     free(s->preds);
     free(s->arrs);
+    free(s->symc);
     free(o->types);
     free(s);
 }
@@ -222,6 +222,7 @@ op *op_scan_new(qstate *qs, st_table *t, st_snapshot *snap, int ncols, const int
     s->npreds = npreds;
     s->nrg = st_snapshot_rowgroups(snap);
     s->arrs = qv_xcalloc((size_t)s->ncols, sizeof(qv_array));
+    s->symc = qv_xcalloc((size_t)s->ncols, sizeof(sym_cache));
     s->base.types = qv_xcalloc((size_t)s->ncols, sizeof(qv_type));
     for (int c = 0; c < s->ncols; c++) {
         qv_type ty = sch->fields[c].type;
@@ -292,13 +293,12 @@ static int filter_next(op *o, chunk **out, qv_err *err) {
         if (!c) { *out = NULL; return 0; }
         int ns = 0;
         for (int j = 0; j < f->nconj; j++) {
-            if (expr_eval(f->conj[j], c, &f->res, err)) return err->code;
-            int m = chunk_active(c);
-            ns = 0;
-            for (int k = 0; k < m; k++)
-                if (f->res.i[k] && !vec_null(&f->res, k)) f->sel[ns++] = chunk_row(c, k);
-            if (!c->sel) c->sel = qv_xmalloc(sizeof(int) * CHUNK);
-            memcpy(c->sel, f->sel, sizeof(int) * (size_t)ns);
+            ns = expr_select(f->conj[j], c, &f->res, f->sel, err);
+            if (ns < 0) return err->code;
+            /* the new selection replaces the one it was computed from */
+            int *t = c->sel;
+            c->sel = f->sel;
+            f->sel = t ? t : qv_xmalloc(sizeof(int) * CHUNK);
             c->nsel = ns;
             c->has_sel = true;
             if (!ns) break;

@@ -15,6 +15,19 @@
 static int eval_col(const bexpr *e, const chunk *in, vec *out) {
     const vec *src = &in->cols[e->col];
     int n = chunk_active(in);
+    if (src->codes) { /* SYMBOL codes: look up the strings of the active rows only */
+        vec_reset(out, e->type, n);
+        for (int k = 0; k < n; k++) {
+            int r = chunk_row(in, k);
+            if (vec_null(src, r)) {
+                vec_set_null(out, k);
+                out->s[k] = (sv){"", 0};
+            } else {
+                out->s[k] = vec_sym_str(src, r);
+            }
+        }
+        return 0;
+    }
     if (!in->has_sel && src->type == e->type && src->n >= n) {
         vec_borrow(out, src);
         out->n = n;
@@ -108,7 +121,19 @@ static int eval_compare_const(const bexpr *e, const chunk *in, vec *out, qv_err 
     vec tmp;
     vec_init(&tmp, x->type);
     const vec *a;
-    if (x->kind == B_COL && !in->has_sel) a = &in->cols[x->col];
+    if (x->kind == B_COL && in->cols[x->col].codes && (e->op == OP_EQ || e->op == OP_NE)) {
+        a = &in->cols[x->col];
+        int32_t code = vec_sym_code(a, cv->s);
+        bool eq = e->op == OP_EQ;
+        vec_reset(out, QV_T_BOOL, n);
+        for (int k = 0; k < n; k++) {
+            int r = chunk_row(in, k);
+            out->i[k] = (a->codes[r] == code) == eq;
+            if (vec_null(a, r)) vec_set_null(out, k);
+        }
+        return 0;
+    }
+    if (x->kind == B_COL && !in->has_sel && !in->cols[x->col].codes) a = &in->cols[x->col];
     else {
         if (expr_eval(x, in, &tmp, err)) {
             vec_free(&tmp);

@@ -179,7 +179,31 @@ typedef struct vec {
     int cap;
     void *heap;     /* owned blocks holding computed strings; never moved */
     bool borrowed;  /* arrays belong to another vec (valid while that one is unchanged) */
+    /* A scan's SYMBOL column arrives as dictionary codes (s is not filled):
+       codes[k] indexes dict; symc remembers constants' codes per dictionary. */
+    const int32_t *codes;
+    const qv_array *dict;
+    struct sym_cache *symc;
 } vec;
+
+/* Codes of string constants in one dictionary, owned by the scan that reads
+   it. The dictionary is append-only, so an entry stays valid while the
+   dictionary's buffer and length are the ones it was found in. */
+typedef struct sym_cache {
+    const void *buf;
+    int64_t len;
+    int n;
+    struct { const char *p; int32_t n, code; } ent[16];
+} sym_cache;
+/* Code of s in v's dictionary, or -1 when absent. */
+int32_t vec_sym_code(const vec *v, sv s);
+/* String of row r of a code vector. */
+static inline sv vec_sym_str(const vec *v, int r) {
+    const int32_t *o = (const int32_t *)v->dict->values->data + v->dict->offset;
+    const char *d = v->dict->data ? (const char *)v->dict->data->data : "";
+    int32_t c = v->codes[r];
+    return (sv){d + o[c], o[c + 1] - o[c]};
+}
 
 void vec_init(vec *v, qv_type t);
 void vec_free(vec *v);
@@ -235,6 +259,10 @@ struct bexpr {
 };
 
 int expr_eval(const bexpr *e, const chunk *in, vec *out, qv_err *err);
+/* Rows of in's active rows for which e is true (not NULL), as chunk row
+   indices in sel (CHUNK entries); returns their count, or -1 with err set.
+   tmp is scratch for the general case. */
+int expr_select(const bexpr *e, const chunk *in, vec *tmp, int *sel, qv_err *err);
 /* B_FUNC over already evaluated arguments (func.c). */
 int func_eval(const bexpr *e, vec *args, int n, vec *out, qv_err *err);
 /* Evaluate on one constant row (no input): for VALUES and folding. */

@@ -44,6 +44,9 @@ static void unborrow(vec *v) {
     v->cap = 0;
     v->has_nulls = false;
     v->borrowed = false;
+    v->codes = NULL;
+    v->dict = NULL;
+    v->symc = NULL;
 }
 
 void vec_borrow(vec *dst, const vec *src) {
@@ -59,6 +62,9 @@ void vec_borrow(vec *dst, const vec *src) {
     dst->cap = src->cap;
     dst->heap = NULL;
     dst->borrowed = true;
+    dst->codes = src->codes;
+    dst->dict = src->dict;
+    dst->symc = src->symc;
 }
 
 void vec_free(vec *v) {
@@ -99,6 +105,9 @@ void vec_grow(vec *v, int cap) {
 
 void vec_reset(vec *v, qv_type t, int n) {
     if (v->borrowed) unborrow(v);
+    v->codes = NULL;
+    v->dict = NULL;
+    v->symc = NULL;
     v->type = t;
     vec_grow(v, n < 16 ? 16 : n);
     phys_class pc = type_pc(t);
@@ -147,6 +156,32 @@ void vec_copy_row(vec *dst, int j, const vec *src, int k) {
     case PC_F: dst->f[j] = src->f[k]; break;
     case PC_S: vec_set_str(dst, j, src->s[k].p, src->s[k].n); break;
     }
+}
+
+int32_t vec_sym_code(const vec *v, sv s) {
+    const qv_array *d = v->dict;
+    const void *buf = d->values;
+    sym_cache *c = v->symc;
+    if (c && (c->buf != buf || c->len != d->length)) {
+        c->buf = buf;
+        c->len = d->length;
+        c->n = 0;
+    }
+    if (c)
+        for (int i = 0; i < c->n; i++)
+            if (c->ent[i].p == s.p && c->ent[i].n == s.n) return c->ent[i].code;
+    const int32_t *o = (const int32_t *)d->values->data + d->offset;
+    const char *data = d->data ? (const char *)d->data->data : "";
+    int32_t code = -1;
+    for (int64_t j = 0; j < d->length && code < 0; j++)
+        if (o[j + 1] - o[j] == s.n && (!s.n || !memcmp(data + o[j], s.p, (size_t)s.n))) code = (int32_t)j;
+    if (c && c->n < (int)(sizeof c->ent / sizeof c->ent[0])) {
+        c->ent[c->n].p = s.p;
+        c->ent[c->n].n = s.n;
+        c->ent[c->n].code = code;
+        c->n++;
+    }
+    return code;
 }
 
 void chunk_init(chunk *c, int ncols, const qv_type *types) {
