@@ -46,11 +46,40 @@ typedef struct scan_op {
     int64_t rg_rows, pos;
     qv_array *arrs;
     sym_cache *symc; /* per column */
+    const scan_bound *bound; /* owned by a top-N guard above, or NULL */
     bool loaded;
     chunk out;
 } scan_op;
 
+static bool bound_prunes(scan_op *s, int rg) {
+    const scan_bound *b = s->bound;
+    if (!b || !b->active) return false;
+    st_stats st;
+    st_snapshot_stats(s->snap, rg, b->col, &st);
+    if (st.null_count > 0 && b->keep_nulls) return false;
+    if (st.null_count >= st_snapshot_rowgroup_rows(s->snap, rg) && st.null_count > 0) return true;
+    if (!st.has_minmax) return false;
+    int cmin, cmax;
+    if (type_pc(b->vtype) == PC_F) {
+        cmin = (st.min.f > b->v.f) - (st.min.f < b->v.f);
+        cmax = (st.max.f > b->v.f) - (st.max.f < b->v.f);
+    } else {
+        cmin = (st.min.i > b->v.i) - (st.min.i < b->v.i);
+        cmax = (st.max.i > b->v.i) - (st.max.i < b->v.i);
+    }
+    switch (b->op) {
+    case OP_LT: return cmin >= 0;
+    case OP_LE: return cmin > 0;
+    case OP_GT: return cmax <= 0;
+    case OP_GE: return cmax < 0;
+    }
+    return false;
+}
+
+void op_scan_set_bound(op *o, const scan_bound *b) { ((scan_op *)o)->bound = b; }
+
 static bool rg_pruned(scan_op *s, int rg) {
+    if (bound_prunes(s, rg)) return true;
     for (int i = 0; i < s->npreds; i++) {
         scan_pred *p = &s->preds[i];
         st_stats st;

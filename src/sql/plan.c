@@ -362,7 +362,7 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
     /* other scans with a filter or computed columns stream in parallel, in order */
     bool par_stream = tab && !aggq && !par_topn && T > 1;
     op *root = NULL;
-    op *parts[64], *scans[64];
+    op *parts[64], *scans[64], *serial_scan = NULL;
     if (par_agg || par_topn || par_stream) {
         for (int w = 0; w < T; w++) {
             op *o = op_scan_new(qs, tab, snap, sv_nc, sv_cols, sv_preds, sv_npreds);
@@ -373,6 +373,7 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
         }
     } else {
         root = tab ? op_scan_new(qs, tab, snap, sv_nc, sv_cols, sv_preds, sv_npreds) : src;
+        if (tab) serial_scan = root;
         src = NULL;
         if (where) root = op_filter_new(qs, root, where);
     }
@@ -388,23 +389,38 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
     }
     bexpr **pe = arena_alloc(ar, sizeof(bexpr *) * (size_t)(nout ? nout : 1));
     for (int i = 0; i < nout; i++) pe[i] = outs[i].e;
+    /* top-N over a table whose first key is a plain column: drop rows that cannot
+       make the cut before the projection computes anything for them */
+    int guard_col = -1;
+    if (tab && !aggq && !s->distinct && s->norder && top_rows(s) > 0 && pe[okeys[0]]->kind == B_COL &&
+        type_pc(pe[okeys[0]]->type) != PC_S)
+        guard_col = pe[okeys[0]]->col;
     if (par_topn) {
         int64_t need_rows = top_rows(s);
-        for (int w = 0; w < T; w++)
-            parts[w] = op_sort_new(qs, op_project_new(qs, parts[w], nout, pe), s->norder, okeys, odesc, onf, need_rows);
+        for (int w = 0; w < T; w++) {
+            op *g = guard_col >= 0 ? op_topn_guard_new(qs, parts[w], guard_col, scans[w]) : parts[w];
+            parts[w] = op_sort_new(qs, op_project_new(qs, g, nout, pe), s->norder, okeys, odesc, onf, need_rows);
+            if (guard_col >= 0) op_sort_set_guard(parts[w], g);
+        }
         root = op_gather_new(qs, parts, T);
     } else if (par_stream) {
         for (int w = 0; w < T; w++) parts[w] = op_project_new(qs, parts[w], nout, pe);
         root = op_gather_rounds_new(qs, parts, scans, T, nrg);
     } else {
+        op *g = NULL;
+        if (guard_col >= 0) root = g = op_topn_guard_new(qs, root, guard_col, serial_scan);
         root = op_project_new(qs, root, nout, pe);
+        if (g) {
+            root = op_sort_new(qs, root, s->norder, okeys, odesc, onf, top_rows(s));
+            op_sort_set_guard(root, g);
+        }
     }
     if (s->distinct) {
         bexpr **dk = arena_alloc(ar, sizeof(bexpr *) * (size_t)(nout ? nout : 1));
         for (int i = 0; i < nout; i++) dk[i] = mk_col(ar, i, pe[i]->type, pe[i]->tz);
         root = op_agg_new(qs, root, nout, dk, 0, NULL);
     }
-    if (s->norder) {
+    if (s->norder && !(guard_col >= 0 && !par_topn && !par_stream)) {
         int64_t need_rows = top_rows(s);
         root = op_sort_new(qs, root, s->norder, okeys, odesc, onf, need_rows);
     }

@@ -163,7 +163,8 @@ static int consume(sort_op *s, qv_err *err) {
         s->nrows += m;
         s->charged += bytes;
         if (qstate_charge(s->base.qs, bytes, err)) return err->code;
-        if (s->limit >= 0 && s->nrows > 2 * s->limit + CHUNK) {
+        /* a small slack so the bound (and a guard's pre-filter) tightens early */
+        if (s->limit >= 0 && s->nrows > 2 * s->limit + 64) {
             compact(s);
             qstate_release(s->base.qs, s->charged);
             s->charged = s->nrows * (9 * nc + 4);
@@ -257,4 +258,135 @@ op *op_sort_new(qstate *qs, op *child, int nkeys, const int *cols, const bool *d
     s->base.explain = sort_explain;
     s->base.qs = qs;
     return &s->base;
+}
+
+/* ---------------- top-N guard ----------------
+   Sits under the projection that feeds a top-N and drops the rows whose first
+   sort key (a plain column of its input) cannot beat the top-N's current
+   N-th row, so the projection only computes the survivors. Reads the sort's
+   state, which is safe: the sort is its only caller, on the same thread. */
+typedef struct guard_op {
+    op base;
+    op *child;
+    sort_op *sort;   /* set by op_sort_set_guard */
+    int col;         /* first sort key in the child's chunks */
+    int *sel;
+    scan_bound bound; /* handed to the scan below, if any */
+} guard_op;
+
+#define GUARD_LOOP(COND)                                                            \
+    do {                                                                            \
+        if (rows) for (int k = 0; k < m; k++) { int r = rows[k]; sel[ns] = r; ns += (COND); } \
+        else for (int k = 0; k < m; k++) { int r = k; sel[ns] = r; ns += (COND); }  \
+    } while (0)
+
+/* Rows of c that may enter the top-N, into sel; -1 when the guard cannot tell. */
+static int guard_rows(guard_op *g, const chunk *c, int *sel) {
+    sort_op *s = g->sort;
+    if (!s || !s->have_bound) return -1;
+    int32_t b = (int32_t)(s->limit - 1);
+    const vec *bv = &s->buf[s->cols[0]], *kv = &c->cols[g->col];
+    phys_class pc = type_pc(bv->type);
+    if (vec_null(bv, b) || pc == PC_S || type_pc(kv->type) != pc || kv->codes) return -1;
+    int m = chunk_active(c), ns = 0;
+    const int *rows = c->has_sel ? c->sel : NULL;
+    /* ties with the N-th row only matter when later keys can break them */
+    bool ties = s->nkeys > 1, desc = s->desc[0];
+    /* later row groups are skipped on min/max the same way; not for DOUBLE
+       ties, as a NaN (which ties with everything) may lie outside min/max */
+    if (pc == PC_I || !ties) {
+        g->bound.active = true;
+        g->bound.keep_nulls = s->nulls_first[0];
+        g->bound.op = desc ? (ties ? OP_GE : OP_GT) : (ties ? OP_LE : OP_LT);
+        g->bound.vtype = bv->type;
+        g->bound.v.i = pc == PC_I ? bv->i[b] : 0;
+        g->bound.v.f = pc == PC_F ? bv->f[b] : 0;
+    }
+    if (kv->has_nulls) {
+        /* rare: decide row by row like cmp_chunk_row */
+        const uint8_t *nu = kv->nulls;
+        bool nf = s->nulls_first[0];
+        for (int k = 0; k < m; k++) {
+            int r = rows ? rows[k] : k;
+            int x;
+            if (nu[r]) x = nf ? -1 : 1;
+            else {
+                x = pc == PC_I ? (kv->i[r] > bv->i[b]) - (kv->i[r] < bv->i[b])
+                               : (kv->f[r] > bv->f[b]) - (kv->f[r] < bv->f[b]);
+                if (desc) x = -x;
+            }
+            sel[ns] = r;
+            ns += x < 0 || (x == 0 && ties);
+        }
+        return ns;
+    }
+    if (pc == PC_I) {
+        const int64_t *v = kv->i, t = bv->i[b];
+        if (desc) { if (ties) GUARD_LOOP(v[r] >= t); else GUARD_LOOP(v[r] > t); }
+        else { if (ties) GUARD_LOOP(v[r] <= t); else GUARD_LOOP(v[r] < t); }
+    } else {
+        /* the sort compares doubles by (a > b) - (a < b): NaN ties with everything */
+        const double *v = kv->f, t = bv->f[b];
+#define FCMP ((v[r] > t) - (v[r] < t))
+        if (desc) { if (ties) GUARD_LOOP(FCMP >= 0); else GUARD_LOOP(FCMP > 0); }
+        else { if (ties) GUARD_LOOP(FCMP <= 0); else GUARD_LOOP(FCMP < 0); }
+#undef FCMP
+    }
+    return ns;
+}
+
+static int guard_next(op *o, chunk **out, qv_err *err) {
+    guard_op *g = (guard_op *)o;
+    for (;;) {
+        chunk *c;
+        if (g->child->next(g->child, &c, err)) return err->code;
+        if (!c) { *out = NULL; return 0; }
+        int ns = guard_rows(g, c, g->sel);
+        if (ns < 0) { *out = c; return 0; }
+        if (!ns) continue;
+        int *t = c->sel;
+        c->sel = g->sel;
+        g->sel = t ? t : qv_xmalloc(sizeof(int) * CHUNK);
+        c->nsel = ns;
+        c->has_sel = true;
+        *out = c;
+        return 0;
+    }
+}
+
+static void guard_free(op *o) {
+    guard_op *g = (guard_op *)o;
+    op_free(g->child);
+    free(g->sel);
+    free(g);
+}
+
+static void guard_explain(op *o, qv_str *str, int depth) {
+    guard_op *g = (guard_op *)o;
+    for (int i = 0; i < depth; i++) qv_str_append(str, "  ", 2);
+    qv_str_appendf(str, "TOP_N_GUARD\n");
+    op_explain(g->child, str, depth + 1);
+}
+
+op *op_topn_guard_new(qstate *qs, op *child, int col, op *scan) {
+    guard_op *g = qv_xcalloc(1, sizeof *g);
+    g->child = child;
+    g->col = col;
+    g->bound.col = col;
+    if (scan) op_scan_set_bound(scan, &g->bound);
+    g->sel = qv_xmalloc(sizeof(int) * CHUNK);
+    g->base.name = "topn_guard";
+    g->base.ncols = child->ncols;
+    g->base.types = child->types;
+    g->base.next = guard_next;
+    g->base.free = guard_free;
+    g->base.explain = guard_explain;
+    g->base.qs = qs;
+    return &g->base;
+}
+
+void op_sort_set_guard(op *sort, op *guard) {
+    sort_op *s = (sort_op *)sort;
+    guard_op *g = (guard_op *)guard;
+    if (s->limit >= 0 && s->nkeys > 0) g->sort = s;
 }

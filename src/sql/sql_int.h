@@ -345,6 +345,23 @@ void op_scan_set_range(op *scan, int lo, int hi);
 op *op_sort_new(qstate *qs, op *child, int nkeys, const int *cols, const bool *desc,
                 const bool *nulls_first, int64_t limit);
 op *op_limit_new(qstate *qs, op *child, int64_t limit, int64_t offset);
+/* Pre-filter for a top-N: drops input rows whose column col (the first sort
+   key, a plain column) cannot beat the sort's current N-th row. Link it to
+   the top-N it feeds with op_sort_set_guard (until then it passes all rows). */
+/* A condition `col op v` that a scan also checks each row group's min/max
+   against; its owner (a top-N guard on the same thread) tightens it while the
+   scan runs. keep_nulls: NULL rows satisfy it (NULLS FIRST). */
+typedef struct scan_bound {
+    bool active, keep_nulls;
+    int col, op;
+    value v;
+    qv_type vtype;
+} scan_bound;
+void op_scan_set_bound(op *scan, const scan_bound *b);
+/* scan (may be NULL): the scan under child, which then skips row groups
+   that cannot hold a row beating the N-th. */
+op *op_topn_guard_new(qstate *qs, op *child, int col, op *scan);
+void op_sort_set_guard(op *sort, op *guard);
 void op_free(op *o);
 void op_explain(op *o, qv_str *s, int depth);
 
