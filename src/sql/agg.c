@@ -46,6 +46,9 @@ typedef struct agg_op {
     int64_t charged;
     chunk out;
     char *strings;          /* min/max/first/last strings live in here */
+    int32_t *code_gid;      /* one SYMBOL key: group of each dictionary code, -1 unseen */
+    int64_t ncode_gid;
+    const void *code_dict;  /* the dictionary buffer code_gid belongs to */
     struct agg_op **parts;  /* parallel: partial aggregations, in table order */
     int nparts;
 } agg_op;
@@ -234,6 +237,42 @@ static int update(agg_op *a, int ai, agg_state *s, const vec *v, int k, qv_err *
     return 0;
 }
 
+/* Groups of one SYMBOL key read as dictionary codes: each code is looked up
+   in the hash table once per dictionary, not once per row. */
+static void group_codes(agg_op *a, const chunk *c, int32_t *gids, qv_str *key) {
+    const vec *v = &c->cols[a->keys[0]->col];
+    if (v->dict->values != a->code_dict || a->ncode_gid < v->dict->length) {
+        int64_t from = v->dict->values != a->code_dict ? 0 : a->ncode_gid;
+        int64_t n = v->dict->length > a->ncode_gid ? v->dict->length : a->ncode_gid;
+        a->code_gid = qv_xrealloc(a->code_gid, sizeof(int32_t) * (size_t)(n ? n : 1));
+        memset(a->code_gid + from, 0xff, sizeof(int32_t) * (size_t)(n - from));
+        a->ncode_gid = n;
+        a->code_dict = v->dict->values;
+    }
+    int m = chunk_active(c);
+    for (int k = 0; k < m; k++) {
+        int r = chunk_row(c, k);
+        bool isnull = vec_null(v, r);
+        int32_t code = isnull ? -1 : v->codes[r];
+        if (!isnull && a->code_gid[code] >= 0) {
+            gids[k] = a->code_gid[code];
+            continue;
+        }
+        /* same key bytes as encode() */
+        key->len = 0;
+        qv_str_appendc(key, isnull ? 1 : 0);
+        if (!isnull) {
+            sv str = vec_sym_str(v, r);
+            qv_str_append(key, &str.n, 4);
+            qv_str_append(key, str.p, (size_t)str.n);
+        }
+        bool isnew;
+        gids[k] = ht_find(&a->ht, hash_bytes(key->data, key->len, 0), key->data, key->len, &a->keybuf, &a->keyoff,
+                          &a->ngroups, &a->kcap, &isnew);
+        if (!isnull) a->code_gid[code] = gids[k];
+    }
+}
+
 static int consume(agg_op *a, qv_err *err) {
     vec *kv = qv_xcalloc((size_t)(a->nkeys ? a->nkeys : 1), sizeof(vec));
     vec *av = qv_xcalloc((size_t)(a->naggs ? a->naggs : 1), sizeof(vec));
@@ -254,7 +293,8 @@ static int consume(agg_op *a, qv_err *err) {
         if ((rc = qstate_check(a->base.qs, err))) break;
         int m = chunk_active(c);
         /* plain columns of a chunk without a selection are used in place */
-        for (int i = 0; i < a->nkeys && !rc; i++) {
+        bool by_code = a->nkeys == 1 && a->keys[0]->kind == B_COL && c->cols[a->keys[0]->col].codes;
+        for (int i = 0; i < a->nkeys && !rc && !by_code; i++) {
             if (a->keys[i]->kind == B_COL && !c->has_sel && !c->cols[a->keys[i]->col].codes) kp[i] = &c->cols[a->keys[i]->col];
             else {
                 rc = expr_eval(a->keys[i], c, &kv[i], err);
@@ -276,9 +316,10 @@ static int consume(agg_op *a, qv_err *err) {
             /* One string key: rows whose value is the same string view (e.g. a
                SYMBOL dictionary entry) reuse the group found for it in this chunk. */
             struct { const char *p; int32_t n, gid; } cache[64];
-            bool use_cache = a->nkeys == 1 && type_pc(kp[0]->type) == PC_S;
+            bool use_cache = !by_code && a->nkeys == 1 && type_pc(kp[0]->type) == PC_S;
             if (use_cache) memset(cache, 0, sizeof cache);
-            for (int k = 0; k < m; k++) {
+            if (by_code) group_codes(a, c, gids, &key);
+            for (int k = 0; k < m && !by_code; k++) {
                 int slot = 0;
                 if (use_cache && !vec_null(kp[0], k)) {
                     sv s = kp[0]->s[k];
@@ -531,6 +572,7 @@ static void agg_free(op *o) {
     op_free(a->child);
     for (int i = 0; i < a->nparts; i++) op_free(&a->parts[i]->base);
     free(a->parts);
+    free(a->code_gid);
     ht_free(&a->ht);
     qv_str_free(&a->keybuf);
     free(a->keyoff);
