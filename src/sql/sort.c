@@ -1,7 +1,9 @@
 /* ORDER BY: materializes its input (strings copied), sorts a permutation,
    emits chunks. With a limit it is a top-N: whenever the buffer holds more
    than twice the limit it is sorted and cut back to the limit, so memory
-   stays proportional to N. */
+   stays proportional to N. A top-N guard (below) under the projection that
+   feeds it drops rows that cannot beat the current N-th row, and hands the
+   scan a bound to skip whole row groups with. */
 #include "sql_int.h"
 
 #include <stdlib.h>
