@@ -223,6 +223,20 @@ static Arrow__Flight__Protocol__FlightDescriptor *unpack_descriptor(qv_buffer *m
     return d;
 }
 
+/* Column bytes of the table a PATH descriptor names (what ListFlights reports), or -1. */
+static int64_t path_table_bytes(eng *e, const Arrow__Flight__Protocol__FlightDescriptor *d) {
+    if (d->type != ARROW__FLIGHT__PROTOCOL__FLIGHT_DESCRIPTOR__DESCRIPTOR_TYPE__PATH || d->n_path != 1) return -1;
+    st_table_info *tabs;
+    int n;
+    qv_err e2;
+    int64_t bytes = -1;
+    if (eng_tables(e, &tabs, &n, &e2)) return -1;
+    for (int i = 0; i < n; i++)
+        if (strcmp(tabs[i].name, d->path[0]) == 0) bytes = tabs[i].bytes;
+    st_table_info_free_all(tabs, n);
+    return bytes;
+}
+
 static int get_flight_info_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
     Arrow__Flight__Protocol__FlightDescriptor *d = unpack_descriptor(msg, "GetFlightInfo", err);
     if (!d) return err->code;
@@ -231,7 +245,7 @@ static int get_flight_info_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
     qv_str_init(&ip.sql);
     qv_str_init(&ip.schema);
     int rc = descriptor_sql(d, &ip.sql, err);
-    if (rc == QV_OK) rc = info_build(c->e, &ip, d, -1, -1, err);
+    if (rc == QV_OK) rc = info_build(c->e, &ip, d, -1, path_table_bytes(c->e, d), err);
     if (rc == QV_OK) fl_call_push_pb(c, &ip.info);
     info_clear(&ip);
     arrow__flight__protocol__flight_descriptor__free_unpacked(d, NULL);

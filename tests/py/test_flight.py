@@ -224,6 +224,10 @@ def test_list_flights_criteria_is_a_name_prefix(client):
     assert f.total_records == 3 and f.total_bytes > 0
     assert f.schema == pa.schema([("a", pa.int64())])
     assert client.do_get(f.endpoints[0].ticket).read_all().num_rows == 3
+    # GetFlightInfo on the same PATH knows the same size; a CMD query does not say.
+    info = client.get_flight_info(fl.FlightDescriptor.for_path("pfx_one"))
+    assert (info.total_records, info.total_bytes) == (3, f.total_bytes)
+    assert client.get_flight_info(fl.FlightDescriptor.for_command("SELECT a FROM pfx_one")).total_bytes == -1
 
 
 def test_actions(client):
