@@ -165,7 +165,7 @@ void qv_batch_copy_ref(qv_batch *dst, const qv_batch *src) {
     for (int i = 0; i < src->schema.nfields; i++) qv_array_copy_ref(&dst->cols[i], &src->cols[i]);
 }
 
-static int64_t array_bytes(const qv_array *a) {
+int64_t qv_array_bytes(const qv_array *a) {
     int64_t n = a->validity ? (a->length + 7) / 8 : 0;
     if (a->type == QV_T_BOOL) return n + (a->length + 7) / 8;
     if (a->type == QV_T_STRING) {
@@ -178,7 +178,7 @@ static int64_t array_bytes(const qv_array *a) {
 
 int64_t qv_batch_bytes(const qv_batch *b) {
     int64_t n = 0;
-    for (int i = 0; i < b->schema.nfields; i++) n += array_bytes(&b->cols[i]);
+    for (int i = 0; i < b->schema.nfields; i++) n += qv_array_bytes(&b->cols[i]);
     return n;
 }
 

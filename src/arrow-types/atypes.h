@@ -144,6 +144,8 @@ void qv_batch_init(qv_batch *b, const qv_schema *schema); /* copies schema, empt
 void qv_batch_free(qv_batch *b);
 /* Deep-structure copy with new refs (no data copy). dst uninitialised. */
 void qv_batch_copy_ref(qv_batch *dst, const qv_batch *src);
+/* Bytes of column memory the rows of a cover (validity, values, offsets, string data). */
+int64_t qv_array_bytes(const qv_array *a);
 /* Bytes of column memory the rows of b cover (for limits and stats). */
 int64_t qv_batch_bytes(const qv_batch *b);
 /* Check internal consistency (lengths, offsets monotone and within data,

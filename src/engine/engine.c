@@ -79,6 +79,10 @@ int eng_query_next(eng_query *q, qv_batch *out, bool *eos, qv_err *err) {
 
 void eng_query_cancel(eng_query *q) { sql_query_cancel(q->q); }
 
+void eng_query_read_stats(const eng_query *q, int64_t *rows, int64_t *bytes) {
+    sql_query_read_stats(q->q, rows, bytes);
+}
+
 void eng_query_close(eng_query *q) {
     if (!q) return;
     eng_metrics *m = &q->e->metrics;

@@ -35,6 +35,8 @@ int64_t eng_query_total_bytes(const eng_query *q);  /* -1 if unknown */
 /* *eos set true (and batch left empty) when the stream is over. */
 int eng_query_next(eng_query *q, qv_batch *out, bool *eos, qv_err *err);
 void eng_query_cancel(eng_query *q);  /* any thread; next() then returns QV_ECANCELLED */
+/* Storage rows and column bytes the query has scanned so far. */
+void eng_query_read_stats(const eng_query *q, int64_t *rows, int64_t *bytes);
 void eng_query_close(eng_query *q);   /* frees everything the query holds */
 char *eng_explain(eng *e, const char *sql, size_t len, qv_err *err); /* caller frees */
 

@@ -29,7 +29,7 @@ struct http_stream {
     ipc_encoder *enc;
     qv_batch cur;
     bool have_cur, eos, done;
-    int64_t cur_row, rows, bytes_read, start_ns;
+    int64_t cur_row, rows, start_ns;
     qv_str out;
     size_t pos;
     http_stream *prev, *next;
@@ -90,7 +90,6 @@ static int fetch(http_stream *st, qv_err *err) {
     st->cur = b;
     st->have_cur = true;
     st->cur_row = 0;
-    st->bytes_read += qv_batch_bytes(&b);
     return QV_OK;
 }
 
@@ -134,7 +133,9 @@ static int fill(http_stream *st, qv_err *err) {
             if (st->enc) {
                 ipc_write_eos(&st->out);
             } else {
-                http_stats hs = {(double)(qv_monotonic_ns() - st->start_ns) / 1e9, st->rows, st->bytes_read};
+                int64_t rows_read, bytes_read;
+                eng_query_read_stats(st->q, &rows_read, &bytes_read);
+                http_stats hs = {(double)(qv_monotonic_ns() - st->start_ns) / 1e9, rows_read, bytes_read};
                 http_writer_end(&st->w, &hs, &st->out);
             }
             st->done = true;

@@ -182,8 +182,14 @@ static int scan_next(op *o, chunk **out, qv_err *err) {
         if (rg_pruned(s, rg)) { s->pruned++; continue; }
         s->rg_rows = st_snapshot_rowgroup_rows(s->snap, rg);
         s->pos = 0;
+        int64_t bytes = 0;
         for (int c = 0; c < s->ncols; c++)
-            if (s->need[c]) st_snapshot_column(s->snap, rg, c, &s->arrs[c]);
+            if (s->need[c]) {
+                st_snapshot_column(s->snap, rg, c, &s->arrs[c]);
+                bytes += qv_array_bytes(&s->arrs[c]);
+            }
+        atomic_fetch_add(&o->qs->rows_read, s->rg_rows);
+        atomic_fetch_add(&o->qs->bytes_read, bytes);
         s->loaded = true;
     }
     int n = (int)(s->rg_rows - s->pos < CHUNK ? s->rg_rows - s->pos : CHUNK);

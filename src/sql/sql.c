@@ -87,6 +87,8 @@ int sql_query_prepare(sql_ctx *c, const char *text, size_t len, sql_query **out,
     arena_init(&q->ar);
     atomic_init(&q->qs.cancelled, 0);
     atomic_init(&q->qs.mem, 0);
+    atomic_init(&q->qs.rows_read, 0);
+    atomic_init(&q->qs.bytes_read, 0);
     q->qs.mem_limit = c->query_memory;
     q->qs.ctx = c;
     q->total_rows = -1;
@@ -132,6 +134,11 @@ fail:
 const qv_schema *sql_query_schema(const sql_query *q) { return &q->schema; }
 int64_t sql_query_total_rows(const sql_query *q) { return q->total_rows; }
 void sql_query_cancel(sql_query *q) { atomic_store(&q->qs.cancelled, 1); }
+
+void sql_query_read_stats(const sql_query *q, int64_t *rows, int64_t *bytes) {
+    *rows = atomic_load(&((sql_query *)q)->qs.rows_read);
+    *bytes = atomic_load(&((sql_query *)q)->qs.bytes_read);
+}
 
 void sql_query_free(sql_query *q) {
     if (!q) return;
@@ -205,6 +212,8 @@ static int next_passthrough(sql_query *q, qv_batch *out, bool *eos, qv_err *err)
             }
         }
         out->nrows = n;
+        atomic_fetch_add(&q->qs.rows_read, n);
+        atomic_fetch_add(&q->qs.bytes_read, qv_batch_bytes(out));
         *eos = false;
         return 0;
     }

@@ -22,6 +22,8 @@ int64_t sql_query_total_rows(const sql_query *q);   /* exact when cheap, else -1
 /* Next batch; *eos true when done (batch untouched). */
 int sql_query_next(sql_query *q, qv_batch *out, bool *eos, qv_err *err);
 void sql_query_cancel(sql_query *q);  /* any thread */
+/* Storage rows and column bytes scanned so far (row groups skipped by min/max not counted). */
+void sql_query_read_stats(const sql_query *q, int64_t *rows, int64_t *bytes);
 void sql_query_free(sql_query *q);
 /* EXPLAIN text of a statement (caller frees), or NULL with err. */
 char *sql_explain(sql_ctx *c, const char *text, size_t len, qv_err *err);

@@ -298,6 +298,7 @@ void sql_pool_run(sql_pool *p, int n, void (*fn)(void *), void **args, size_t un
 typedef struct qstate {
     atomic_int cancelled;
     atomic_llong mem;   /* bytes held by blocking operators */
+    atomic_llong rows_read, bytes_read; /* storage rows and column bytes scanned (after pruning) */
     int64_t mem_limit;
     sql_ctx *ctx;
 } qstate;

@@ -291,6 +291,11 @@ int eng_query_open(eng *e, const char *sql, size_t len, eng_query **out, qv_err 
 const qv_schema *eng_query_schema(const eng_query *q) { (void)q; return NULL; }
 int64_t eng_query_total_rows(const eng_query *q) { (void)q; return -1; }
 int64_t eng_query_total_bytes(const eng_query *q) { (void)q; return -1; }
+void eng_query_read_stats(const eng_query *q, int64_t *rows, int64_t *bytes) {
+    (void)q;
+    *rows = 0;
+    *bytes = 0;
+}
 int eng_query_next(eng_query *q, qv_batch *out, bool *eos, qv_err *err) { (void)q; (void)out; *eos = true; NO_ENGINE(); }
 void eng_query_cancel(eng_query *q) { (void)q; }
 void eng_query_close(eng_query *q) { (void)q; }
