@@ -153,15 +153,18 @@ static void set_error(fl_call *c, const qv_err *err) {
         QV_DEBUG("flight %s: %s: %s", c->rpc ? c->rpc->name : "?", qv_status_name(err->code), c->status_msg);
 }
 
+/* The first batch a call starts must carry its initial metadata; returns the ops used (0 or 1). */
+static size_t add_initial_metadata(fl_call *c, grpc_op *ops) {
+    if (c->md_sent) return 0;
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    c->md_sent = true;
+    return 1;
+}
+
 static void send_status(fl_call *c) {
     grpc_op ops[2];
     memset(ops, 0, sizeof ops);
-    size_t n = 0;
-    if (!c->md_sent) {
-        ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
-        n++;
-        c->md_sent = true;
-    }
+    size_t n = add_initial_metadata(c, ops);
     if (!c->status_set) {
         c->status = GRPC_STATUS_OK;
         c->status_msg[0] = 0;
@@ -191,12 +194,7 @@ static void start_recv(fl_call *c) {
 static void start_send(fl_call *c) {
     grpc_op ops[2];
     memset(ops, 0, sizeof ops);
-    size_t n = 0;
-    if (!c->md_sent) {
-        ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
-        n++;
-        c->md_sent = true;
-    }
+    size_t n = add_initial_metadata(c, ops);
     c->send_buf = c->out[c->out_head++];
     ops[n].op = GRPC_OP_SEND_MESSAGE;
     ops[n].data.send_message.send_message = c->send_buf;

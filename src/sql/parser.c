@@ -182,26 +182,17 @@ static ast *primary(parser *p) {
         a->ival = tok_is_kw(t, "true");
         return a;
     }
-    if (tok_is_kw(t, "timestamp") && p->t[p->pos + 1].kind == TK_STRING) {
+    /* TIMESTAMP '...' and DATE '...' both become a timestamp literal. */
+    bool is_date = tok_is_kw(t, "date");
+    if ((is_date || tok_is_kw(t, "timestamp")) && p->t[p->pos + 1].kind == TK_STRING) {
         p->pos++;
         token *s = CUR(p);
         p->pos++;
         ast *a = mk(p, A_TSLIT, t);
         a->name = s->text;
         if (ts_parse(s->text, strlen(s->text), &a->ival)) {
-            qv_err_set(p->err, QV_EINVAL, "bad TIMESTAMP literal '%s' at line %d, column %d", s->text, s->line, s->col);
-            return NULL;
-        }
-        return a;
-    }
-    if (tok_is_kw(t, "date") && p->t[p->pos + 1].kind == TK_STRING) {
-        p->pos++;
-        token *s = CUR(p);
-        p->pos++;
-        ast *a = mk(p, A_TSLIT, t);
-        a->name = s->text;
-        if (ts_parse(s->text, strlen(s->text), &a->ival)) {
-            qv_err_set(p->err, QV_EINVAL, "bad DATE literal '%s' at line %d, column %d", s->text, s->line, s->col);
+            qv_err_set(p->err, QV_EINVAL, "bad %s literal '%s' at line %d, column %d", is_date ? "DATE" : "TIMESTAMP",
+                       s->text, s->line, s->col);
             return NULL;
         }
         return a;
