@@ -110,4 +110,9 @@ int64_t qv_now_ns(void);        /* CLOCK_REALTIME */
 int64_t qv_monotonic_ns(void);  /* CLOCK_MONOTONIC */
 int qv_cpu_count(void);
 
+/* A duration: a non-negative number with a unit suffix ns, us, ms, s, m or h
+   ("500ms", "2s", "1.5m", "12h"); a bare number is in bare_unit_ns units
+   (0: a unit is required). 0 ok, -1 malformed or out of range. */
+int qv_duration_parse(const char *s, int64_t bare_unit_ns, int64_t *out_ns);
+
 #endif

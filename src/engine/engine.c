@@ -21,6 +21,11 @@ int eng_open(const eng_options *opts, eng **out, qv_err *err) {
     }
     int threads = opts->threads > 0 ? opts->threads : qv_cpu_count();
     int64_t mem = opts->query_memory > 0 ? opts->query_memory : (1LL << 30);
+    if (eng_key_load(e, opts, err)) {
+        st_db_close(e->db);
+        free(e);
+        return err->code;
+    }
     if (sql_ctx_new(e->db, threads, mem, &e->sql, err)) {
         st_db_close(e->db);
         free(e);
@@ -48,12 +53,10 @@ struct eng_query {
     bool failed;
 };
 
-int eng_query_open(eng *e, const char *sql, size_t len, eng_query **out, qv_err *err) {
-    atomic_fetch_add(&e->metrics.queries, 1);
-    sql_query *q;
-    if (sql_query_prepare(e->sql, sql, len, &q, err)) {
+static int query_wrap(eng *e, int rc, sql_query *q, eng_query **out) {
+    if (rc) {
         atomic_fetch_add(&e->metrics.query_errors, 1);
-        return err->code;
+        return rc;
     }
     eng_query *eq = qv_xcalloc(1, sizeof *eq);
     eq->e = e;
@@ -61,6 +64,29 @@ int eng_query_open(eng *e, const char *sql, size_t len, eng_query **out, qv_err 
     eq->started_ns = qv_monotonic_ns();
     *out = eq;
     return QV_OK;
+}
+
+int eng_query_open(eng *e, const char *sql, size_t len, eng_query **out, qv_err *err) {
+    atomic_fetch_add(&e->metrics.queries, 1);
+    sql_query *q = NULL;
+    int rc = sql_query_prepare(e->sql, sql, len, &q, err);
+    return query_wrap(e, rc, q, out);
+}
+
+bool eng_sql_scan_of(const eng_query *q, const char **table, bool *ordered) {
+    (void)q;
+    *table = NULL;
+    *ordered = false;
+    return false; /* until the SQL layer reports scans */
+}
+
+int eng_sql_open_range(eng *e, const char *sql, size_t len, const eng_range *r, eng_query **out, qv_err *err) {
+    (void)e;
+    (void)sql;
+    (void)len;
+    (void)r;
+    (void)out;
+    return qv_err_set(err, QV_EUNSUPPORTED, "row-range queries need the SQL layer's scoped scans");
 }
 
 const qv_schema *eng_query_schema(const eng_query *q) { return sql_query_schema(q->q); }

@@ -40,6 +40,40 @@ void eng_query_read_stats(const eng_query *q, int64_t *rows, int64_t *bytes);
 void eng_query_close(eng_query *q);   /* frees everything the query holds */
 char *eng_explain(eng *e, const char *sql, size_t len, qv_err *err); /* caller frees */
 
+/* ---- partitioned reads (eng_partition.c) ----
+** A query that scans one table (filters and projections only) can be read as
+** row ranges of whole row groups, each opened on its own later, even on
+** another server holding the same data: rows [row_from, row_to) of one table
+** incarnation never change (storage is append-only). */
+#define ENG_KEY_BYTES 32
+#define ENG_DEFAULT_PARTITION_ROWS (8LL << 20)
+typedef struct eng_part {
+    int64_t row_from, row_to;  /* storage rows */
+    int64_t rows, bytes;       /* rows and result bytes the range scans (exact without a filter) */
+} eng_part;
+typedef struct eng_parts {
+    bool scan;           /* a scan of one table: parts are set; else one piece, the whole query */
+    bool ordered;        /* the query orders its result */
+    bool exact;          /* rows per part are the result's rows (no filter) */
+    char table[QV_NAME_MAX + 1];
+    uint64_t table_id;   /* st_table_id at planning */
+    int n;
+    eng_part *parts;
+} eng_parts;
+typedef struct eng_range {
+    char table[QV_NAME_MAX + 1];
+    uint64_t table_id;
+    int64_t row_from, row_to;
+} eng_range;
+/* Plan the pieces of an open query (partition_rows <= 0: the default). */
+int eng_query_partitions(eng *e, const eng_query *q, int64_t partition_rows, eng_parts *out, qv_err *err);
+void eng_parts_free(eng_parts *p);
+/* Open `sql` seeing only rows [row_from, row_to) of r->table; QV_ENOTFOUND when
+   that incarnation is gone (dropped, recreated) or does not hold those rows. */
+int eng_query_open_range(eng *e, const char *sql, size_t len, const eng_range *r, eng_query **out, qv_err *err);
+/* The 32-byte key tickets are authenticated with: one per data directory. */
+const uint8_t *eng_ticket_key(const eng *e);
+
 /* ---- ingest ----
 ** No such table: created from `schema`. Existing table: columns matched by
 ** name and type; a table column missing from the stream is filled with NULL

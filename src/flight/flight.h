@@ -16,6 +16,8 @@ typedef struct flight_options {
     int port;                 /* 0 = pick a free port */
     int threads;              /* completion-queue workers; 0 = 4 (at least 2) */
     int64_t max_batch_bytes;  /* per FlightData body; 0 = 4 MiB */
+    int64_t partition_rows;   /* rows per endpoint of a partitioned scan; 0 = 8M */
+    int64_t ticket_ttl_ns;    /* endpoint expiration_time - now; 0 = 5 minutes */
 } flight_options;
 
 bool flight_built_in(void);

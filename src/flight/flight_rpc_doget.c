@@ -1,5 +1,6 @@
 /*
-** DoGet: the ticket is SQL. The query is opened on the request (bad SQL
+** DoGet: the ticket is SQL, or a sealed ticket from GetFlightInfo
+** (flight_partition.c: a whole query or one row range of it). The query is opened on the request (bad SQL
 ** fails before anything streams), the schema goes out first, then batches
 ** as eng_query_next produces them, each cut into FlightData messages of at
 ** most max_batch_bytes by slicing rows (zero copy).
@@ -27,7 +28,9 @@ typedef struct doget_state {
     int64_t off, chunk_rows;
 } doget_state;
 
-static const ipc_write_options write_opts; /* defaults: same as GetFlightInfo's schema bytes */
+/* Defaults: same as GetFlightInfo's schema bytes; the quiver-compression
+   header (flight_callopts.c) may turn on body compression. */
+static const ipc_write_options write_opts;
 
 static void doget_free(fl_call *c) {
     doget_state *st = c->state;
@@ -59,15 +62,21 @@ static int doget_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
     pthread_mutex_lock(&c->mu);
     c->state = st;
     pthread_mutex_unlock(&c->mu);
-    int rc = fl_ticket_sql(t->ticket.data, t->ticket.len, err);
+    ipc_write_options wo = write_opts;
+    int rc = fl_call_compression(c, &wo.compression, err);
     eng_query *q = NULL;
-    if (rc == QV_OK) rc = eng_query_open(c->e, (const char *)t->ticket.data, t->ticket.len, &q, err);
+    if (rc == QV_OK && fl_ticket_is_sealed(t->ticket.data, t->ticket.len)) { /* from GetFlightInfo */
+        rc = fl_ticket_query_open(c->e, t->ticket.data, t->ticket.len, &q, err);
+    } else if (rc == QV_OK) {
+        rc = fl_ticket_sql(t->ticket.data, t->ticket.len, err);
+        if (rc == QV_OK) rc = eng_query_open(c->e, (const char *)t->ticket.data, t->ticket.len, &q, err);
+    }
     arrow__flight__protocol__ticket__free_unpacked(t, NULL);
     if (rc) return rc;
     pthread_mutex_lock(&c->mu);
     st->q = q;
     pthread_mutex_unlock(&c->mu);
-    if ((rc = ipc_encoder_new(eng_query_schema(q), &write_opts, &st->enc, err))) return rc;
+    if ((rc = ipc_encoder_new(eng_query_schema(q), &wo, &st->enc, err))) return rc;
     ipc_message m;
     ipc_message_init(&m);
     rc = ipc_encoder_schema(st->enc, &m, err);

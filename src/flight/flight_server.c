@@ -34,6 +34,7 @@ struct flight_server {
     pthread_t *workers;
     int nworkers;
     int64_t max_batch_bytes;
+    fl_part_cfg part;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool shutting_down, shutdown_done;
@@ -89,6 +90,7 @@ static fl_call *call_new(flight_server *s) {
     c->srv = s;
     c->e = s->e;
     c->max_batch_bytes = s->max_batch_bytes;
+    c->part = &s->part;
     grpc_call_details_init(&c->details);
     grpc_metadata_array_init(&c->req_md);
     pthread_mutex_init(&c->mu, NULL);
@@ -421,6 +423,7 @@ int flight_server_start(eng *e, const flight_options *opts, flight_server **out,
     flight_server *s = qv_xcalloc(1, sizeof *s);
     s->e = e;
     s->max_batch_bytes = opts->max_batch_bytes > 0 ? opts->max_batch_bytes : (4 << 20);
+    fl_part_cfg_init(&s->part, opts);
     s->nworkers = opts->threads > 0 ? opts->threads : DEFAULT_WORKERS;
     if (s->nworkers < 2) s->nworkers = 2; /* one must stay free to deliver cancellations */
     pthread_mutex_init(&s->mu, NULL);

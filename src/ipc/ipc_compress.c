@@ -3,7 +3,23 @@
 
 #include <lz4frame.h>
 #include <string.h>
+#include <strings.h>
 #include <zstd.h>
+
+static const char *const comp_names[] = {"none", "lz4", "zstd"};
+
+int ipc_compression_parse(const char *s, size_t n, ipc_compression *out) {
+    for (int i = 0; i < 3; i++)
+        if (strlen(comp_names[i]) == n && strncasecmp(s, comp_names[i], n) == 0) {
+            *out = (ipc_compression)i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *ipc_compression_name(ipc_compression c) {
+    return c >= IPC_COMPRESS_NONE && c <= IPC_COMPRESS_ZSTD ? comp_names[c] : "?";
+}
 
 int ipc_compress(ipc_compression c, const uint8_t *p, size_t n, qv_buffer **out, qv_err *err) {
     *out = NULL;

@@ -15,10 +15,12 @@ const char qd_usage[] =
     "  --demo-rows N        create a demo `trades` table with N rows if absent\n"
     "  --threads N          query worker threads (default: number of cores)\n"
     "  --log-level L        debug, info, warn or error (default info)\n"
-    "  --wal-sync MS        0 = fsync every commit (default); >0 = group commit window in ms\n"
+    "  --wal-sync DURATION  0 = fsync every commit (default); >0 = group commit window (5ms; bare = ms)\n"
     "  --query-memory SIZE  per-query memory limit (default 1G; K/M/G suffixes)\n"
     "  --max-batch-bytes SIZE  largest Flight batch body (default 4M)\n"
     "  --max-body-bytes SIZE   largest HTTP request body (default 1G)\n"
+    "  --partition-rows N   rows per Flight endpoint of a partitioned scan (default 8M; K/M/G suffixes)\n"
+    "  --ticket-ttl DURATION  how long GetFlightInfo tickets stay redeemable (default 5m; e.g. 500ms, 2s, 12h)\n"
     "  --help               this text\n"
     "  --version            print the version\n";
 
@@ -33,6 +35,21 @@ void qd_flags_defaults(qd_flags *f) {
     f->query_memory = 1LL << 30;
     f->max_batch_bytes = 4LL << 20;
     f->max_body_bytes = 1LL << 30;
+    f->partition_rows = 8LL << 20;
+    f->ticket_ttl_ns = 300LL * 1000000000LL;
+}
+
+/* Every duration flag goes through here (qv_duration_parse): 500ms, 2s, 5m, 12h. */
+static int parse_duration(const char *flag, const char *v, int64_t bare_unit_ns, int64_t lo_ns, int64_t hi_ns,
+                          int64_t *out_ns, qv_err *err) {
+    int64_t ns;
+    if (qv_duration_parse(v, bare_unit_ns, &ns))
+        return qv_err_set(err, QV_EINVAL, "%s: '%s' is not a duration (e.g. 500ms, 2s, 5m, 12h)", flag, v);
+    if (ns < lo_ns || ns > hi_ns)
+        return qv_err_set(err, QV_EINVAL, "%s: %s is out of range [%lldms, %lldms]", flag, v,
+                          (long long)(lo_ns / 1000000), (long long)(hi_ns / 1000000));
+    *out_ns = ns;
+    return 0;
 }
 
 static int parse_int(const char *flag, const char *v, int64_t lo, int64_t hi, int64_t *out, qv_err *err) {
@@ -95,7 +112,8 @@ int qd_flags_parse(qd_flags *f, int argc, char **argv, qv_err *err) {
         }
         static const char *valued[] = {"--flight-port", "--http-port", "--host", "--data-dir",
                                        "--demo-rows", "--threads", "--log-level", "--wal-sync",
-                                       "--query-memory", "--max-batch-bytes", "--max-body-bytes"};
+                                       "--query-memory", "--max-batch-bytes", "--max-body-bytes",
+                                       "--partition-rows", "--ticket-ttl"};
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(name, valued[k]);
         if (!known) return qv_err_set(err, QV_EINVAL, "unknown flag '%s' (see --help)", name);
@@ -123,14 +141,20 @@ int qd_flags_parse(qd_flags *f, int argc, char **argv, qv_err *err) {
             if (qv_log_level_parse(val, &f->log_level))
                 return qv_err_set(err, QV_EINVAL, "--log-level: '%s' is not one of debug, info, warn, error", val);
         } else if (!strcmp(name, "--wal-sync")) {
-            if (parse_int(name, val, 0, 10000, &x, err)) return err->code;
-            f->wal_sync_ms = (int)x;
+            if (parse_duration(name, val, 1000000, 0, 10000LL * 1000000, &x, err)) return err->code;
+            f->wal_sync_ms = (int)(x / 1000000);
+            if (x > 0 && f->wal_sync_ms == 0) f->wal_sync_ms = 1;
         } else if (!strcmp(name, "--query-memory")) {
             if (parse_size(name, val, 1 << 20, &f->query_memory, err)) return err->code;
         } else if (!strcmp(name, "--max-batch-bytes")) {
             if (parse_size(name, val, 1024, &f->max_batch_bytes, err)) return err->code;
         } else if (!strcmp(name, "--max-body-bytes")) {
             if (parse_size(name, val, 1, &f->max_body_bytes, err)) return err->code;
+        } else if (!strcmp(name, "--partition-rows")) {
+            if (parse_size(name, val, 1, &f->partition_rows, err)) return err->code;
+        } else if (!strcmp(name, "--ticket-ttl")) {
+            if (parse_duration(name, val, 0, 1000000, 7LL * 24 * 3600 * 1000000000LL, &f->ticket_ttl_ns, err))
+                return err->code;
         }
     }
     return 0;

@@ -14,6 +14,8 @@ typedef struct qd_flags {
     qv_log_level log_level;
     int wal_sync_ms;
     int64_t query_memory, max_batch_bytes, max_body_bytes;
+    int64_t partition_rows;   /* rows per Flight endpoint of a partitioned scan */
+    int64_t ticket_ttl_ns;    /* how long GetFlightInfo tickets stay redeemable */
     bool help, version;
 } qd_flags;
 

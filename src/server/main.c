@@ -77,7 +77,8 @@ int main(int argc, char **argv) {
         /* A Flight worker runs a query's next batch itself, so a few slow
            queries must not take every worker: keep spare ones for pings. */
         flight_options fo = {.host = f.host, .port = f.flight_port, .threads = 2 * eo.threads + 4,
-                             .max_batch_bytes = f.max_batch_bytes};
+                             .max_batch_bytes = f.max_batch_bytes, .partition_rows = f.partition_rows,
+                             .ticket_ttl_ns = f.ticket_ttl_ns};
         if (flight_server_start(e, &fo, &fs, &flight_port, &err)) {
             fprintf(stderr, "quiverd: flight port %d: %s\n", f.flight_port, err.msg);
             http_server_shutdown(hs, 0);

@@ -51,6 +51,9 @@ int st_table_open(st_db *db, const char *name, st_table **out, qv_err *err);
 void st_table_release(st_table *t);
 const char *st_table_name(const st_table *t);
 const qv_schema *st_table_schema(const st_table *t);  /* immutable */
+/* The table's incarnation: unique within a data directory (never reused, kept
+   across restarts), so a dropped and recreated table has a new one. */
+uint64_t st_table_id(const st_table *t);
 
 typedef struct st_table_info {
     char *name;

@@ -157,6 +157,7 @@ void st_table_unref(st_table *t) {
 void st_table_release(st_table *t) { st_table_unref(t); }
 const char *st_table_name(const st_table *t) { return t->name; }
 const qv_schema *st_table_schema(const st_table *t) { return &t->schema; }
+uint64_t st_table_id(const st_table *t) { return t->id; }
 
 static st_rg *rg_new(const st_table *t) {
     st_rg *rg = qv_xcalloc(1, sizeof *rg);
