@@ -2,6 +2,7 @@
 #include "ipc_int.h"
 
 #include <lz4frame.h>
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
 #include <zstd.h>
@@ -21,6 +22,20 @@ const char *ipc_compression_name(ipc_compression c) {
     return c >= IPC_COMPRESS_NONE && c <= IPC_COMPRESS_ZSTD ? comp_names[c] : "?";
 }
 
+/* One zstd compression context per thread (encoders and ipc pool helpers),
+   freed when the thread ends: a context per buffer costs more than level 1. */
+static pthread_key_t zstd_key;
+static pthread_once_t zstd_once = PTHREAD_ONCE_INIT;
+static void zstd_ctx_free(void *p) { ZSTD_freeCCtx(p); }
+static void zstd_key_make(void) { pthread_key_create(&zstd_key, zstd_ctx_free); }
+
+static ZSTD_CCtx *zstd_ctx(void) {
+    pthread_once(&zstd_once, zstd_key_make);
+    ZSTD_CCtx *z = pthread_getspecific(zstd_key);
+    if (!z && (z = ZSTD_createCCtx()) != NULL) pthread_setspecific(zstd_key, z);
+    return z;
+}
+
 int ipc_compress(ipc_compression c, const uint8_t *p, size_t n, qv_buffer **out, qv_err *err) {
     *out = NULL;
     size_t bound = c == IPC_COMPRESS_LZ4 ? LZ4F_compressFrameBound(n, NULL) : ZSTD_compressBound(n);
@@ -33,7 +48,8 @@ int ipc_compress(ipc_compression c, const uint8_t *p, size_t n, qv_buffer **out,
             return qv_err_set(err, QV_EINTERNAL, "lz4 compression failed: %s", LZ4F_getErrorName(got));
         }
     } else {
-        got = ZSTD_compress(b->data + 8, bound, p, n, 1);
+        ZSTD_CCtx *z = zstd_ctx();
+        got = z ? ZSTD_compressCCtx(z, b->data + 8, bound, p, n, 1) : ZSTD_compress(b->data + 8, bound, p, n, 1);
         if (ZSTD_isError(got)) {
             qv_buffer_unref(b);
             return qv_err_set(err, QV_EINTERNAL, "zstd compression failed: %s", ZSTD_getErrorName(got));
