@@ -213,5 +213,20 @@ int eng_query_open_range(eng *e, const char *sql, size_t len, const eng_range *r
                           "table '%s' has %lld rows here, the ticket reads rows up to %lld: this server does not hold "
                           "that snapshot",
                           r->table, (long long)rows, (long long)r->row_to);
-    return eng_sql_open_range(e, sql, len, r, out, err);
+    if (eng_sql_open_range(e, sql, len, r, out, err)) return err->code;
+    /* The query opened the table by name: make sure it is still the same
+       incarnation (a drop and re-create between the check and the open). */
+    qv_err e2;
+    bool same = st_table_open(e->db, r->table, &t, &e2) == QV_OK;
+    if (same) {
+        same = st_table_id(t) == r->table_id;
+        st_table_release(t);
+    }
+    if (!same) {
+        eng_query_close(*out);
+        *out = NULL;
+        return qv_err_set(err, QV_ENOTFOUND, "table '%s' was dropped or recreated while this ticket was redeemed",
+                          r->table);
+    }
+    return QV_OK;
 }

@@ -74,19 +74,19 @@ int eng_query_open(eng *e, const char *sql, size_t len, eng_query **out, qv_err 
 }
 
 bool eng_sql_scan_of(const eng_query *q, const char **table, bool *ordered) {
-    (void)q;
     *table = NULL;
     *ordered = false;
-    return false; /* until the SQL layer reports scans */
+    bool scan = sql_query_is_scan(q->q, table, ordered);
+    *ordered = *ordered || sql_query_orders(q->q);
+    return scan;
 }
 
 int eng_sql_open_range(eng *e, const char *sql, size_t len, const eng_range *r, eng_query **out, qv_err *err) {
-    (void)e;
-    (void)sql;
-    (void)len;
-    (void)r;
-    (void)out;
-    return qv_err_set(err, QV_EUNSUPPORTED, "row-range queries need the SQL layer's scoped scans");
+    atomic_fetch_add(&e->metrics.queries, 1);
+    sql_scope scope = {.table = r->table, .row_from = r->row_from, .row_to = r->row_to};
+    sql_query *q = NULL;
+    int rc = sql_query_prepare_scoped(e->sql, sql, len, &scope, &q, err);
+    return query_wrap(e, rc, q, out);
 }
 
 const qv_schema *eng_query_schema(const eng_query *q) { return sql_query_schema(q->q); }
