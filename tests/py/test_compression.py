@@ -115,3 +115,24 @@ def test_http_arrow_refused_codec_and_unknown_name(demo):
     r = http_arrow(demo, "SELECT 1", {"quiver-compression": "snappy"})
     assert r.status_code == 400 and "lz4" in r.text
     assert http_arrow(demo, "SELECT 1", {}).status_code == 200
+
+
+def test_concurrent_compressed_streams(demo):
+    """Streams share the compression helpers: several at once all decode right."""
+    from concurrent.futures import ThreadPoolExecutor
+    sql = b"SELECT * FROM trades WHERE volume > 10"
+    c0 = demo.flight()
+    want = c0.do_get(fl.Ticket(sql)).read_all()
+    c0.close()
+
+    def one(i):
+        c = demo.flight()
+        try:
+            codec = [b"lz4", b"zstd"][i % 2]
+            opts = fl.FlightCallOptions(headers=[(b"quiver-compression", codec)])
+            return c.do_get(fl.Ticket(sql), options=opts).read_all()
+        finally:
+            c.close()
+    with ThreadPoolExecutor(max_workers=6) as ex:
+        for got in ex.map(one, range(12)):
+            assert got.equals(want)
