@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #define KEY_FILE "ticket.key"
+#define MAX_PARTS 4096
 
 static int random_bytes(uint8_t *p, size_t n, qv_err *err) {
     size_t got = 0;
@@ -149,6 +150,9 @@ static int split_table(eng *e, const char *table, const qv_schema *out, int64_t 
     st_snapshot *s;
     st_snapshot_open(t, &s);
     int nrg = st_snapshot_rowgroups(s);
+    /* A FlightInfo must stay a small message: at most MAX_PARTS endpoints. */
+    int64_t total = st_snapshot_rows(s);
+    if (partition_rows < total / MAX_PARTS + 1) partition_rows = total / MAX_PARTS + 1;
     int64_t row = 0, from = 0, acc = 0;
     int rg0 = 0;
     for (int rg = 0; rg < nrg; rg++) {
