@@ -218,3 +218,19 @@ def test_dask_local_cluster_reads_partitions(srv, client):
     assert set(means.index) == set(want)
     for k, m in means.items():
         assert m == pytest.approx(want[k], rel=1e-12)
+
+
+def test_empty_table_has_one_empty_endpoint(client):
+    put(client, "empty_t", make_table(0))
+    info = client.get_flight_info(fl.FlightDescriptor.for_path("empty_t"))
+    assert len(info.endpoints) == 1
+    assert json.loads(info.endpoints[0].app_metadata) == {"rows": 0, "bytes": 0}
+    got = client.do_get(info.endpoints[0].ticket).read_all()
+    assert got.num_rows == 0 and got.schema.equals(info.schema)
+
+
+def test_list_flights_endpoints_are_partitioned(client):
+    infos = {f.descriptor.path[0]: f for f in client.list_flights()}
+    t = infos[b"t"] if b"t" in infos else infos["t"]
+    assert len(t.endpoints) >= 4
+    assert sum(client.do_get(e.ticket).read_all().num_rows for e in t.endpoints) == N

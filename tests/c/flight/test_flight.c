@@ -85,6 +85,46 @@ QTEST(flightdata_parse_rejects_bad_lengths) {
     }
 }
 
+QTEST(sealed_tickets_open_only_as_sealed) {
+    uint8_t key[ENG_KEY_BYTES] = {7}, other[ENG_KEY_BYTES] = {8};
+    fl_ticket t;
+    memset(&t, 0, sizeof t);
+    t.kind = FL_TICKET_RANGE;
+    t.expires_ns = 2000;
+    t.sql = "SELECT a FROM x WHERE a > 1";
+    t.sql_len = strlen(t.sql);
+    strcpy(t.range.table, "x");
+    t.range.table_id = 42;
+    t.range.row_from = 65536;
+    t.range.row_to = 131072;
+    qv_str s;
+    qv_str_init(&s);
+    fl_ticket_seal(key, &t, &s);
+    const uint8_t *p = (const uint8_t *)s.data;
+    QCHECK(fl_ticket_is_sealed(p, s.len));
+    QCHECK(fl_ticket_sql(p, s.len, NULL) != QV_OK); /* never mistaken for SQL */
+    fl_ticket o;
+    qv_err err;
+    QCHECK_OK(fl_ticket_open(key, p, s.len, 1000, &o, &err), &err);
+    QCHECK_EQ(o.kind, FL_TICKET_RANGE);
+    QCHECK_STR(o.range.table, "x");
+    QCHECK_EQ(o.range.table_id, 42);
+    QCHECK_EQ(o.range.row_from, 65536);
+    QCHECK_EQ(o.range.row_to, 131072);
+    QCHECK_EQ(o.sql_len, t.sql_len);
+    QCHECK(memcmp(o.sql, t.sql, t.sql_len) == 0);
+    QCHECK_EQ(fl_ticket_open(key, p, s.len, 2001, &o, &err), QV_ENOTFOUND); /* expired */
+    QCHECK(strstr(err.msg, "expired") != NULL);
+    QCHECK_EQ(fl_ticket_open(other, p, s.len, 1000, &o, &err), QV_EINVAL); /* another server's key */
+    for (size_t i = 4; i < s.len; i++) { /* any flipped bit past the magic */
+        s.data[i] ^= 0x10;
+        QCHECK_EQ(fl_ticket_open(key, p, s.len, 1000, &o, &err), QV_EINVAL);
+        s.data[i] ^= 0x10;
+    }
+    for (size_t n = 0; n < s.len; n++) QCHECK(fl_ticket_open(key, p, n, 1000, &o, &err) != QV_OK);
+    qv_str_free(&s);
+}
+
 QTEST(status_mapping) {
     QCHECK_EQ(fl_status_from_qv(QV_EINVAL), GRPC_STATUS_INVALID_ARGUMENT);
     QCHECK_EQ(fl_status_from_qv(QV_ENOTFOUND), GRPC_STATUS_NOT_FOUND);
