@@ -25,7 +25,8 @@ typedef enum qv_status {
     QV_EUNSUPPORTED,/* valid but not implemented (type, RPC) */
     QV_ECORRUPT,    /* on-disk or on-wire data failed verification */
     QV_EIO,         /* the OS said no */
-    QV_EINTERNAL    /* a bug: logged */
+    QV_EINTERNAL,   /* a bug: logged */
+    QV_EPRECONDITION /* not in this state: e.g. a write sent to a read replica */
 } qv_status;
 
 typedef struct qv_err {

@@ -69,10 +69,29 @@ static int write_key(const char *path, int fd, const uint8_t *key, qv_err *err) 
     return QV_OK;
 }
 
+static int store_key(const char *path, const uint8_t *key, qv_err *err) {
+    char tmp[4300];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return qv_err_set(err, QV_EIO, "cannot create %s: %s", tmp, strerror(errno));
+    int rc = write_key(tmp, fd, key, err);
+    close(fd);
+    if (rc == QV_OK && rename(tmp, path) != 0)
+        rc = qv_err_set(err, QV_EIO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+    if (rc) unlink(tmp);
+    return rc;
+}
+
+int eng_ticket_key_set(eng *e, const uint8_t *key, qv_err *err) {
+    if (memcmp(e->key, key, ENG_KEY_BYTES) == 0) return QV_OK;
+    memcpy(e->key, key, ENG_KEY_BYTES);
+    return e->key_path[0] ? store_key(e->key_path, key, err) : QV_OK;
+}
+
 int eng_key_load(eng *e, const eng_options *opts, qv_err *err) {
     if (opts->storage.in_memory || !opts->storage.data_dir) return random_bytes(e->key, ENG_KEY_BYTES, err);
-    char path[4200];
-    snprintf(path, sizeof path, "%s/%s", opts->storage.data_dir, KEY_FILE);
+    char *path = e->key_path;
+    snprintf(e->key_path, sizeof e->key_path, "%s/%s", opts->storage.data_dir, KEY_FILE);
     /* The same data directory is opened by one process at a time (storage
        locks it), so create-or-read has no race with another server. */
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -83,16 +102,7 @@ int eng_key_load(eng *e, const eng_options *opts, qv_err *err) {
     }
     if (errno != ENOENT) return qv_err_set(err, QV_EIO, "cannot open %s: %s", path, strerror(errno));
     if (random_bytes(e->key, ENG_KEY_BYTES, err)) return err->code;
-    char tmp[4300];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return qv_err_set(err, QV_EIO, "cannot create %s: %s", tmp, strerror(errno));
-    int rc = write_key(tmp, fd, e->key, err);
-    close(fd);
-    if (rc == QV_OK && rename(tmp, path) != 0)
-        rc = qv_err_set(err, QV_EIO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-    if (rc) unlink(tmp);
-    return rc;
+    return store_key(path, e->key, err);
 }
 
 const uint8_t *eng_ticket_key(const eng *e) { return e->key; }

@@ -74,6 +74,17 @@ int eng_query_open_range(eng *e, const char *sql, size_t len, const eng_range *r
 /* The 32-byte key tickets are authenticated with: one per data directory. */
 const uint8_t *eng_ticket_key(const eng *e);
 
+/* ---- read replicas (eng_replica.c) ----
+** A replica applies its primary's catalog and rows through these, keeping the
+** primary's table ids; everyone else's writes get QV_EPRECONDITION with `why`. */
+void eng_set_read_only(eng *e, const char *why);
+int eng_replica_create(eng *e, uint64_t id, const char *name, const qv_schema *schema, qv_err *err);
+int eng_replica_drop(eng *e, uint64_t id, qv_err *err);
+/* Rows [row_from, row_from + b->nrows) of table id; rows already here are skipped. */
+int eng_replica_append(eng *e, uint64_t id, int64_t row_from, const qv_batch *b, qv_err *err);
+/* Take the primary's ticket key (kept in the data directory). */
+int eng_ticket_key_set(eng *e, const uint8_t *key, qv_err *err);
+
 /* ---- ingest ----
 ** No such table: created from `schema`. Existing table: columns matched by
 ** name and type; a table column missing from the stream is filled with NULL

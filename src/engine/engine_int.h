@@ -11,6 +11,7 @@ struct eng {
     eng_metrics metrics;
     int64_t started_ns;   /* monotonic */
     uint8_t key[ENG_KEY_BYTES]; /* ticket key (eng_partition.c) */
+    char key_path[4200];        /* where it is kept; empty in memory */
 };
 
 /* eng_partition.c: the ticket key from <data_dir>/ticket.key (created if

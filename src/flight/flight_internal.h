@@ -44,6 +44,7 @@ typedef struct fl_call fl_call;
 typedef struct fl_part_cfg {
     int64_t partition_rows;  /* rows per endpoint of a partitioned scan */
     int64_t ttl_ns;          /* ticket lifetime */
+    char advertise[256];     /* this server's grpc://HOST:PORT for endpoint locations, or "" */
 } fl_part_cfg;
 
 typedef struct fl_rpc {
@@ -176,6 +177,28 @@ int fl_ticket_query_open(eng *e, const uint8_t *p, size_t n, eng_query **q, qv_e
 /* The `quiver-compression` request header: none (absent), lz4 or zstd; any
    other value is QV_EINVAL naming the valid ones. */
 int fl_call_compression(const fl_call *c, ipc_compression *out, qv_err *err);
+
+/* ---- replication (flight_repl.c: the primary's side; flight_follow.c: the replica's) ---- */
+typedef struct fl_repl fl_repl;
+bool fl_repl_is_ticket(const uint8_t *p, size_t n);
+/* A replication stream for the DoGet of ticket p (NULL with err if refused). */
+fl_repl *fl_repl_new(const uint8_t *p, size_t n, uint64_t own_nonce, qv_err *err);
+int fl_repl_produce(fl_call *c, fl_repl *r, bool *done, qv_err *err);
+void fl_repl_cancel(fl_repl *r);
+void fl_repl_free(fl_repl *r);
+void fl_repl_record(qv_str *out, char kind, uint64_t id, int64_t row_from, const char *name, const void *blob,
+                    size_t blob_len);
+void fl_repl_ticket(uint64_t nonce, const char *advertise, const uint64_t *ids, const int64_t *rows, int n,
+                    qv_str *out);
+/* Addresses of the live replicas, rotated per call (caller frees each and the array). */
+int fl_repl_locations(char ***out);
+bool fl_server_stopping(const fl_call *c);
+
+typedef struct fl_follower fl_follower;
+int fl_follower_start(eng *e, const char *primary, const char *advertise, fl_follower **out, qv_err *err);
+void fl_follower_stop(fl_follower *f);
+int64_t fl_follower_lag_ms(const fl_follower *f);  /* since the last heartbeat; -1 never */
+uint64_t fl_follow_nonce(void);
 
 /* ---- RPC tables (flight_rpc_*.c) ---- */
 extern const fl_rpc fl_rpc_handshake, fl_rpc_list_actions, fl_rpc_do_action, fl_rpc_do_exchange,

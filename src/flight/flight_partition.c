@@ -28,11 +28,40 @@ struct fl_endpoints_parts {
     Arrow__Flight__Protocol__Ticket ticket;
     Arrow__Flight__Protocol__Timestamp expiry;
     qv_str ticket_bytes, app_md;
+    Arrow__Flight__Protocol__Location loc[2], *locp[2];
+    char uri[2][300];
 };
+
+/* Partitioned endpoints name where to fetch them: the live replicas round-robin,
+   then this server (when it advertises itself). No replicas: no locations. */
+static void add_locations(fl_endpoints *out, const fl_part_cfg *cfg) {
+    char **reps = NULL;
+    int n = fl_repl_locations(&reps);
+    for (int i = 0; n > 0 && i < out->n; i++) {
+        struct fl_endpoints_parts *x = &out->parts[i];
+        int k = 0;
+        snprintf(x->uri[k++], sizeof x->uri[0], "%s%s", strncmp(reps[i % n], "grpc://", 7) ? "grpc://" : "",
+                 reps[i % n]);
+        if (cfg->advertise[0]) snprintf(x->uri[k++], sizeof x->uri[0], "%s", cfg->advertise);
+        for (int j = 0; j < k; j++) {
+            arrow__flight__protocol__location__init(&x->loc[j]);
+            x->loc[j].uri = x->uri[j];
+            x->locp[j] = &x->loc[j];
+        }
+        x->ep.n_location = (size_t)k;
+        x->ep.location = x->locp;
+    }
+    for (int i = 0; i < n; i++) free(reps[i]);
+    free(reps);
+}
 
 void fl_part_cfg_init(fl_part_cfg *cfg, const flight_options *opts) {
     cfg->partition_rows = opts->partition_rows > 0 ? opts->partition_rows : ENG_DEFAULT_PARTITION_ROWS;
     cfg->ttl_ns = opts->ticket_ttl_ns > 0 ? opts->ticket_ttl_ns : DEFAULT_TTL_NS;
+    cfg->advertise[0] = 0;
+    if (opts->advertise && opts->advertise[0])
+        snprintf(cfg->advertise, sizeof cfg->advertise, "%s%s", strncmp(opts->advertise, "grpc://", 7) ? "grpc://" : "",
+                 opts->advertise);
 }
 
 static void add_endpoint(fl_endpoints *out, const uint8_t *key, const fl_ticket *t, int64_t rows, int64_t bytes) {
@@ -86,6 +115,7 @@ int fl_endpoints_build(eng *e, const fl_part_cfg *cfg, eng_query *q, const char 
             add_endpoint(out, key, &t, p->rows, p->bytes);
             if (parts.exact) out->total_rows += p->rows;
         }
+        add_locations(out, cfg);
     }
     eng_parts_free(&parts);
     return QV_OK;

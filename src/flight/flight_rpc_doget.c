@@ -26,6 +26,7 @@ typedef struct doget_state {
     qv_batch cur;
     bool have_cur;
     int64_t off, chunk_rows;
+    fl_repl *repl;  /* a replication stream instead of a query (flight_repl.c) */
 } doget_state;
 
 /* Defaults: same as GetFlightInfo's schema bytes; the quiver-compression
@@ -37,6 +38,7 @@ static void doget_free(fl_call *c) {
     if (st->q) eng_query_close(st->q);
     if (st->enc) ipc_encoder_free(st->enc);
     if (st->have_cur) qv_batch_free(&st->cur);
+    fl_repl_free(st->repl);
     free(st);
     c->state = NULL;
     atomic_fetch_sub(&eng_get_metrics(c->e)->flight_streams_active, 1);
@@ -45,6 +47,7 @@ static void doget_free(fl_call *c) {
 static void doget_cancel(fl_call *c) {
     doget_state *st = c->state;
     if (st->q) eng_query_cancel(st->q);
+    if (st->repl) fl_repl_cancel(st->repl);
 }
 
 static void push_messages(fl_call *c, ipc_message *msgs, int n, int64_t *bytes) {
@@ -62,6 +65,15 @@ static int doget_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
     pthread_mutex_lock(&c->mu);
     c->state = st;
     pthread_mutex_unlock(&c->mu);
+    if (fl_repl_is_ticket(t->ticket.data, t->ticket.len)) { /* a replica following this server */
+        fl_repl *r = fl_repl_new(t->ticket.data, t->ticket.len, fl_follow_nonce(), err);
+        arrow__flight__protocol__ticket__free_unpacked(t, NULL);
+        if (!r) return err->code;
+        pthread_mutex_lock(&c->mu);
+        st->repl = r;
+        pthread_mutex_unlock(&c->mu);
+        return QV_OK;
+    }
     ipc_write_options wo = write_opts;
     int rc = fl_call_compression(c, &wo.compression, err);
     eng_query *q = NULL;
@@ -100,6 +112,7 @@ static int doget_produce(fl_call *c, bool *done, qv_err *err) {
     doget_state *st = c->state;
     *done = st == NULL;
     if (!st) return QV_OK;
+    if (st->repl) return fl_repl_produce(c, st->repl, done, err);
     while (!st->have_cur) {
         bool eos = false;
         memset(&st->cur, 0, sizeof st->cur); /* next() fills it; zeroed is safe to free */

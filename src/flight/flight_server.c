@@ -35,6 +35,7 @@ struct flight_server {
     int nworkers;
     int64_t max_batch_bytes;
     fl_part_cfg part;
+    fl_follower *follower;  /* a read replica's replication thread, or NULL */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool shutting_down, shutdown_done;
@@ -59,6 +60,7 @@ grpc_status_code fl_status_from_qv(qv_status s) {
     case QV_ECANCELLED: return GRPC_STATUS_CANCELLED;
     case QV_EEXISTS: return GRPC_STATUS_ALREADY_EXISTS;
     case QV_EUNSUPPORTED: return GRPC_STATUS_UNIMPLEMENTED;
+    case QV_EPRECONDITION: return GRPC_STATUS_FAILED_PRECONDITION;
     default: return GRPC_STATUS_INTERNAL;
     }
 }
@@ -77,6 +79,13 @@ void fl_call_push(fl_call *c, grpc_byte_buffer *bb) {
 void fl_call_push_pb(fl_call *c, const void *pb_message) { fl_call_push(c, fl_bb_from_pb(pb_message)); }
 
 int fl_call_queued(const fl_call *c) { return c->nout - c->out_head; }
+
+bool fl_server_stopping(const fl_call *c) {
+    pthread_mutex_lock(&c->srv->mu);
+    bool x = c->srv->shutting_down;
+    pthread_mutex_unlock(&c->srv->mu);
+    return x;
+}
 
 static void drop_queue(fl_call *c) {
     for (int i = c->out_head; i < c->nout; i++) grpc_byte_buffer_destroy(c->out[i]);
@@ -471,6 +480,11 @@ int flight_server_start(eng *e, const flight_options *opts, flight_server **out,
             break;
         }
     }
+    if (opts->replica_of && opts->replica_of[0] &&
+        fl_follower_start(e, opts->replica_of, opts->advertise, &s->follower, err)) {
+        flight_server_free(s);
+        return err->code;
+    }
     *bound_port = port;
     *out = s;
     QV_DEBUG("flight: serving on %s (port %d) with %d workers", addr, port, s->nworkers);
@@ -496,8 +510,12 @@ static bool wait_shutdown(flight_server *s, int ms) {
     return done;
 }
 
+int64_t flight_replica_lag_ms(const flight_server *s) { return s && s->follower ? fl_follower_lag_ms(s->follower) : -1; }
+
 void flight_server_shutdown(flight_server *s, int grace_ms) {
     if (!s || !s->server) return;
+    fl_follower_stop(s->follower);
+    s->follower = NULL;
     pthread_mutex_lock(&s->mu);
     s->shutting_down = true;
     pthread_mutex_unlock(&s->mu);

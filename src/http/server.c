@@ -36,6 +36,7 @@ int http_status_of(qv_status code, bool client_data) {
     case QV_ERESOURCE: return 507;
     case QV_ECANCELLED: return 503;
     case QV_EUNSUPPORTED: return 501;
+    case QV_EPRECONDITION: return 409;
     case QV_ECORRUPT: return client_data ? 400 : 500;
     default: return 500;
     }

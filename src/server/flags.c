@@ -21,6 +21,8 @@ const char qd_usage[] =
     "  --max-body-bytes SIZE   largest HTTP request body (default 1G)\n"
     "  --partition-rows N   rows per Flight endpoint of a partitioned scan (default 8M; K/M/G suffixes)\n"
     "  --ticket-ttl DURATION  how long GetFlightInfo tickets stay redeemable (default 5m; e.g. 500ms, 2s, 12h)\n"
+    "  --replica-of grpc://HOST:PORT  be a read replica of that primary (follows its commits; refuses writes)\n"
+    "  --advertise HOST:PORT  where clients reach this server (a replica's address in partitioned endpoints)\n"
     "  --help               this text\n"
     "  --version            print the version\n";
 
@@ -113,7 +115,7 @@ int qd_flags_parse(qd_flags *f, int argc, char **argv, qv_err *err) {
         static const char *valued[] = {"--flight-port", "--http-port", "--host", "--data-dir",
                                        "--demo-rows", "--threads", "--log-level", "--wal-sync",
                                        "--query-memory", "--max-batch-bytes", "--max-body-bytes",
-                                       "--partition-rows", "--ticket-ttl"};
+                                       "--partition-rows", "--ticket-ttl", "--replica-of", "--advertise"};
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(name, valued[k]);
         if (!known) return qv_err_set(err, QV_EINVAL, "unknown flag '%s' (see --help)", name);
@@ -152,6 +154,13 @@ int qd_flags_parse(qd_flags *f, int argc, char **argv, qv_err *err) {
             if (parse_size(name, val, 1, &f->max_body_bytes, err)) return err->code;
         } else if (!strcmp(name, "--partition-rows")) {
             if (parse_size(name, val, 1, &f->partition_rows, err)) return err->code;
+        } else if (!strcmp(name, "--replica-of") || !strcmp(name, "--advertise")) {
+            const char *hp = strncmp(val, "grpc://", 7) == 0 ? val + 7 : val;
+            const char *colon = strrchr(hp, ':');
+            if (!*hp || !colon || colon == hp || !colon[1] || strlen(val) > 250)
+                return qv_err_set(err, QV_EINVAL, "%s: '%s' is not HOST:PORT (or grpc://HOST:PORT)", name, val);
+            if (parse_int(name, colon + 1, 1, 65535, &x, err)) return err->code;
+            *(name[2] == 'r' ? &f->replica_of : &f->advertise) = val;
         } else if (!strcmp(name, "--ticket-ttl")) {
             if (parse_duration(name, val, 0, 1000000, 7LL * 24 * 3600 * 1000000000LL, &f->ticket_ttl_ns, err))
                 return err->code;

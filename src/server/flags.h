@@ -16,6 +16,8 @@ typedef struct qd_flags {
     int64_t query_memory, max_batch_bytes, max_body_bytes;
     int64_t partition_rows;   /* rows per Flight endpoint of a partitioned scan */
     int64_t ticket_ttl_ns;    /* how long GetFlightInfo tickets stay redeemable */
+    const char *replica_of;   /* grpc://HOST:PORT of the primary, or NULL */
+    const char *advertise;    /* HOST:PORT this server is reached at, or NULL */
     bool help, version;
 } qd_flags;
 

@@ -80,7 +80,13 @@ int st_check_text_room(st_table *t, const qv_batch *bs, int nb, qv_err *err) {
     return QV_OK;
 }
 
-int st_append_commit(st_append *a, int64_t *rows_committed, qv_err *err) {
+static int commit(st_append *a, int64_t *rows_committed, bool replicating, qv_err *err);
+int st_append_commit(st_append *a, int64_t *rows_committed, qv_err *err) { return commit(a, rows_committed, false, err); }
+int st_append_commit_replica(st_append *a, int64_t *rows_committed, qv_err *err) {
+    return commit(a, rows_committed, true, err);
+}
+
+static int commit(st_append *a, int64_t *rows_committed, bool replicating, qv_err *err) {
     st_table *t = a->t;
     st_db *db = t->db;
     int rc = QV_OK;
@@ -98,10 +104,13 @@ int st_append_commit(st_append *a, int64_t *rows_committed, qv_err *err) {
     }
     pthread_mutex_lock(&db->cat_mu);
     bool closed = db->closed;
+    char *ro = db->read_only && !replicating ? qv_xstrdup(db->read_only) : NULL;
     pthread_mutex_unlock(&db->cat_mu);
     pthread_mutex_lock(&t->commit_mu);
     if (closed)
         rc = qv_err_set(err, QV_EINVAL, "database is closed; cannot commit to table %s", t->name);
+    else if (ro)
+        rc = qv_err_set(err, QV_EPRECONDITION, "%s", ro);
     else if (atomic_load(&t->dropped))
         rc = qv_err_set(err, QV_ENOTFOUND, "table %s was dropped", t->name);
     else
@@ -117,6 +126,7 @@ int st_append_commit(st_append *a, int64_t *rows_committed, qv_err *err) {
         if (rows_committed) *rows_committed = a->rows;
     }
     pthread_mutex_unlock(&t->commit_mu);
+    free(ro);
     qv_str_free(&rec);
     atomic_fetch_add(&db->refs, 1); /* t (and its db ref) may go with a */
     append_free(a);

@@ -121,6 +121,7 @@ struct st_db {
     int ntables;
     uint64_t next_id;
     bool closed;
+    char *read_only;    /* non-NULL: why writes are refused (a read replica); replication bypasses */
 
     /* WAL: see wal.c */
     pthread_mutex_t wal_mu;

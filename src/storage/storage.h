@@ -57,6 +57,7 @@ uint64_t st_table_id(const st_table *t);
 
 typedef struct st_table_info {
     char *name;
+    uint64_t id;    /* st_table_id */
     qv_schema schema;
     int64_t rows;
     int64_t bytes;  /* column memory in use */
@@ -73,6 +74,14 @@ void st_db_get_stats(st_db *db, st_db_stats *out);
 /* Checkpoint automatically once the current WAL file exceeds this many bytes
    (default 64 MiB; <= 0 restores the default). */
 void st_db_set_checkpoint_bytes(st_db *db, int64_t bytes);
+
+/* ---- replication (a read replica applies what its primary committed) ----
+** A read-only db refuses st_table_create/drop and commits with
+** QV_EPRECONDITION and the given message; the _id/_replica variants below
+** are the replication path and always apply (keeping the primary's ids). */
+void st_db_set_read_only(st_db *db, const char *why);  /* NULL: writable */
+int st_table_create_id(st_db *db, uint64_t id, const char *name, const qv_schema *schema, qv_err *err);
+int st_table_drop_replica(st_db *db, const char *name, qv_err *err);
 
 /* ---- reading ---- */
 typedef struct st_stats {
@@ -102,5 +111,6 @@ int st_append_batch(st_append *a, const qv_batch *b, qv_err *err);
 /* Durable, then visible, atomically. Frees a on success and failure. */
 int st_append_commit(st_append *a, int64_t *rows_committed, qv_err *err);
 void st_append_abort(st_append *a);
+int st_append_commit_replica(st_append *a, int64_t *rows_committed, qv_err *err);
 
 #endif

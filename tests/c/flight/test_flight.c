@@ -357,6 +357,21 @@ void eng_parts_free(eng_parts *p) { (void)p; }
 int eng_query_open_range(eng *e, const char *sql, size_t len, const eng_range *r, eng_query **out, qv_err *err) {
     (void)e; (void)sql; (void)len; (void)r; *out = NULL; NO_ENGINE();
 }
+int eng_replica_create(eng *e, uint64_t id, const char *name, const qv_schema *schema, qv_err *err) {
+    (void)e; (void)id; (void)name; (void)schema; NO_ENGINE();
+}
+int eng_replica_drop(eng *e, uint64_t id, qv_err *err) { (void)e; (void)id; NO_ENGINE(); }
+int eng_replica_append(eng *e, uint64_t id, int64_t row_from, const qv_batch *b, qv_err *err) {
+    (void)e; (void)id; (void)row_from; (void)b; NO_ENGINE();
+}
+int eng_ticket_key_set(eng *e, const uint8_t *key, qv_err *err) { (void)e; (void)key; NO_ENGINE(); }
+int ipc_stream_decode(const ipc_read_options *opts, qv_buffer *bytes,
+                      int (*on_batch)(void *ctx, const qv_batch *b, qv_err *err), void *ctx, qv_schema *schema,
+                      qv_err *err) {
+    (void)opts; (void)bytes; (void)on_batch; (void)ctx; qv_schema_init(schema); NO_ENGINE();
+}
+void ipc_message_write_stream(const ipc_message *m, qv_str *out) { (void)m; (void)out; }
+void ipc_write_eos(qv_str *out) { (void)out; }
 static const uint8_t fake_key[ENG_KEY_BYTES];
 const uint8_t *eng_ticket_key(const eng *e) { (void)e; return fake_key; }
 

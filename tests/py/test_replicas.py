@@ -1,0 +1,190 @@
+"""Read replicas on loopback: one primary and two `--replica-of` replicas,
+each with its own data directory. Writes on the primary show up on both;
+replicas refuse writes with FAILED_PRECONDITION naming the primary; the
+primary's partitioned endpoints list the replicas (round-robin, primary last)
+and their tickets redeem there; a replica killed -9 and restarted catches up;
+the primary killed -9 and restarted, the replicas continue; a replica pointed
+at itself or at a non-Quiver server says so and keeps serving."""
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.flight as fl
+import pytest
+
+from conftest import Server
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def table(n, start=0):
+    ids = pa.array(range(start, start + n), type=pa.int64())
+    return pa.table({"id": ids, "v": pc.multiply(pc.cast(ids, pa.float64()), 0.5),
+                     "s": pc.cast(pc.cast(pc.bit_wise_and(ids, 7), pa.int32()), pa.string())})
+
+
+def put(client, name, t):
+    w, _ = client.do_put(fl.FlightDescriptor.for_path(name), t.schema)
+    w.write_table(t)
+    w.close()
+
+
+def count(client, name):
+    try:
+        return client.do_get(fl.Ticket(("SELECT count(*) AS n FROM %s" % name).encode())).read_all()["n"][0].as_py()
+    except (pa.ArrowKeyError, fl.FlightError):
+        return None
+
+
+def wait_for(fn, want, timeout=20):
+    deadline = time.time() + timeout
+    got = None
+    while time.time() < deadline:
+        got = fn()
+        if got == want:
+            return
+        time.sleep(0.05)
+    raise AssertionError("waited %ss for %r, last saw %r" % (timeout, want, got))
+
+
+class Cluster:
+    def __init__(self, start_quiverd, tmp_path):
+        self.start = start_quiverd
+        self.tmp = tmp_path
+        self.pport, self.rports = free_port(), [free_port(), free_port()]
+        self.primary = self.start_primary()
+        self.replicas = [self.start_replica(i) for i in range(2)]
+
+    def start_primary(self):
+        return self.start("--data-dir", str(self.tmp / "p"), "--flight-port", str(self.pport),
+                          "--advertise", "127.0.0.1:%d" % self.pport, "--partition-rows", "100000")
+
+    def start_replica(self, i):
+        return self.start("--data-dir", str(self.tmp / ("r%d" % i)), "--flight-port", str(self.rports[i]),
+                          "--replica-of", "grpc://127.0.0.1:%d" % self.pport,
+                          "--advertise", "127.0.0.1:%d" % self.rports[i])
+
+
+@pytest.fixture
+def cluster(start_quiverd, tmp_path):
+    return Cluster(start_quiverd, tmp_path)
+
+
+def test_writes_reach_replicas_and_replicas_refuse_writes(cluster):
+    p = cluster.primary.flight()
+    put(p, "t", table(300_000))
+    rs = [r.flight() for r in cluster.replicas]
+    for r in rs:
+        wait_for(lambda: count(r, "t"), 300_000)
+    want = p.do_get(fl.Ticket(b"SELECT * FROM t")).read_all()
+    for r in rs:
+        assert r.do_get(fl.Ticket(b"SELECT * FROM t")).read_all().equals(want)
+    for bad in [b"CREATE TABLE x (a BIGINT)", b"INSERT INTO t VALUES (1, 1.0, 'a')", b"DROP TABLE t"]:
+        with pytest.raises((fl.FlightError, pa.ArrowInvalid)) as ei:  # FAILED_PRECONDITION
+            rs[0].do_get(fl.Ticket(bad)).read_all()
+        assert "read replica of grpc://127.0.0.1:%d" % cluster.pport in str(ei.value)
+        assert "precondition" in str(ei.value).lower()
+    with pytest.raises((fl.FlightError, pa.ArrowInvalid)) as ei:
+        put(rs[0], "t", table(10))
+    assert "primary" in str(ei.value)
+    assert count(rs[0], "t") == 300_000  # nothing applied
+    # Drop and re-create on the primary: the replicas follow the new incarnation.
+    p.do_action(fl.Action("drop_table", b"t"))
+    for r in rs:
+        wait_for(lambda: count(r, "t"), None)
+    put(p, "t", table(5))
+    for r in rs:
+        wait_for(lambda: count(r, "t"), 5)
+    for c in [p] + rs:
+        c.close()
+
+
+def test_endpoints_list_replicas_and_redeem_there(cluster):
+    p = cluster.primary.flight()
+    put(p, "t", table(400_000))
+    rs = [r.flight() for r in cluster.replicas]
+    for r in rs:
+        wait_for(lambda: count(r, "t"), 400_000)
+    info = p.get_flight_info(fl.FlightDescriptor.for_command("SELECT id, v FROM t WHERE id % 5 = 0"))
+    assert len(info.endpoints) >= 3
+    replica_uris = {"grpc://127.0.0.1:%d" % port for port in cluster.rports}
+    primary_uri = "grpc://127.0.0.1:%d" % cluster.pport
+    firsts = set()
+    parts = []
+    for ep in info.endpoints:
+        uris = [loc.uri.decode() for loc in ep.locations]
+        assert len(uris) == 2 and uris[0] in replica_uris and uris[1] == primary_uri
+        firsts.add(uris[0])
+        c = fl.connect(uris[0])
+        parts.append(c.do_get(ep.ticket).read_all())
+        c.close()
+    assert firsts == replica_uris  # spread over both replicas
+    want = p.do_get(fl.Ticket(b"SELECT id, v FROM t WHERE id % 5 = 0")).read_all()
+    assert pa.concat_tables(parts).sort_by("id").equals(want.sort_by("id"))
+    for c in [p] + rs:
+        c.close()
+
+
+def test_replica_and_primary_restarts_catch_up(cluster):
+    p = cluster.primary.flight()
+    put(p, "t", table(100_000))
+    r1 = cluster.replicas[1].flight()
+    wait_for(lambda: count(r1, "t"), 100_000)
+    cluster.replicas[0].kill()
+    put(p, "t", table(50_000, start=100_000))
+    put(p, "u", table(7))
+    cluster.replicas[0] = cluster.start_replica(0)
+    r0 = cluster.replicas[0].flight()
+    wait_for(lambda: count(r0, "t"), 150_000)
+    wait_for(lambda: count(r0, "u"), 7)
+    assert r0.do_get(fl.Ticket(b"SELECT sum(id) AS s FROM t")).read_all()["s"][0].as_py() == sum(range(150_000))
+    # The primary dies; the replicas keep serving reads, then follow the restarted primary.
+    p.close()
+    cluster.primary.kill()
+    assert count(r0, "t") == 150_000 and count(r1, "t") == 150_000
+    cluster.primary = cluster.start_primary()
+    p = cluster.primary.flight()
+    put(p, "t", table(25_000, start=150_000))
+    for r in (r0, r1):
+        wait_for(lambda: count(r, "t"), 175_000)
+    for c in (p, r0, r1):
+        c.close()
+
+
+PEER = textwrap.dedent("""
+    import pyarrow.flight as fl
+    class Peer(fl.FlightServerBase):
+        def do_get(self, context, ticket):
+            raise fl.FlightServerError("not a Quiver server")
+    s = Peer("grpc://127.0.0.1:0")
+    print(s.port, flush=True)
+    s.serve()
+""")
+
+
+def test_bad_primaries_are_reported_and_the_replica_serves(start_quiverd):
+    port = free_port()
+    me = start_quiverd("--in-memory", "--flight-port", str(port), "--replica-of", "127.0.0.1:%d" % port)
+    peer = subprocess.Popen([sys.executable, "-c", PEER], stdout=subprocess.PIPE, text=True)
+    try:
+        other = start_quiverd("--in-memory", "--replica-of", "127.0.0.1:%s" % peer.stdout.readline().strip())
+        deadline = time.time() + 20
+        while time.time() < deadline and not ("itself" in "".join(me.log) and "not a Quiver" in "".join(other.log)):
+            time.sleep(0.05)
+        assert "pointed at itself" in "".join(me.log)
+        assert "not a Quiver server" in "".join(other.log)
+        for s in (me, other):
+            c = s.flight()
+            assert c.do_get(fl.Ticket(b"SELECT 1 AS x")).read_all()["x"][0].as_py() == 1
+            c.close()
+    finally:
+        peer.kill()
+        peer.wait()
