@@ -168,8 +168,11 @@ void eng_health_json(eng *e, qv_str *out) {
     bool ok = st_db_list(e->db, &infos, &n, &err) == QV_OK;
     for (int i = 0; ok && i < n; i++) rows += infos[i].rows;
     if (ok) st_table_info_free_all(infos, n);
-    qv_str_appendf(out, "{\"status\":\"%s\",\"version\":\"%s\",\"uptime_s\":%lld,\"tables\":%d,\"rows\":%lld}",
+    qv_str_appendf(out, "{\"status\":\"%s\",\"version\":\"%s\",\"uptime_s\":%lld,\"tables\":%d,\"rows\":%lld",
                    ok ? "ok" : "error", QV_VERSION, (long long)eng_uptime_s(e), ok ? n : 0, rows);
+    long long synced = atomic_load(&e->metrics.replica_synced_ns);
+    if (synced) qv_str_appendf(out, ",\"replica_lag_ms\":%lld", (long long)((qv_now_ns() - synced) / 1000000));
+    qv_str_appendc(out, '}');
 }
 
 eng_metrics *eng_get_metrics(eng *e) { return &e->metrics; }

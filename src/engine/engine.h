@@ -112,6 +112,8 @@ typedef struct eng_metrics {
     atomic_llong latency_buckets[12];
     atomic_llong latency_count;
     atomic_llong latency_sum_us;
+    /* a read replica: wall-clock ns when it last had everything its primary committed; 0 = not a replica */
+    atomic_llong replica_synced_ns;
 } eng_metrics;
 extern const double eng_latency_bounds[12];
 eng_metrics *eng_get_metrics(eng *e);

@@ -129,7 +129,10 @@ static int apply(fl_follower *f, const uint8_t *p, size_t n, qv_err *err) {
         qv_buffer_unref(b);
         return rc;
     }
-    case 'H': atomic_store(&f->last_ok_ns, qv_now_ns()); return QV_OK;
+    case 'H':
+        atomic_store(&f->last_ok_ns, qv_now_ns());
+        atomic_store(&eng_get_metrics(f->e)->replica_synced_ns, qv_now_ns());
+        return QV_OK;
     default: return qv_err_set(err, QV_ECORRUPT, "replication: unknown record kind 0x%02x", (unsigned)(uint8_t)kind);
     }
 }

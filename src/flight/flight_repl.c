@@ -45,7 +45,7 @@ struct fl_repl {
     uint64_t *have_id;
     int64_t *have_rows;
     int nhave;
-    bool key_sent;
+    bool key_sent, pruned;
     int64_t last_beat;
     char advertise[256];
     atomic_bool cancelled;
@@ -285,6 +285,18 @@ static int round_once(fl_call *c, fl_repl *r, bool *sent, qv_err *err) {
         }
         t->seen = true;
     }
+    /* Tables the replica holds that this server no longer has (dropped while it was away). */
+    for (int h = 0; h < r->nhave && !r->pruned; h++) {
+        bool here = false;
+        for (int i = 0; i < n && !here; i++) here = tabs[i].id == r->have_id[h];
+        if (!here) {
+            rec.len = 0;
+            fl_repl_record(&rec, 'D', r->have_id[h], 0, NULL, NULL, 0);
+            push_record(c, &rec);
+            *sent = true;
+        }
+    }
+    r->pruned = true;
     for (int k = 0; k < r->n; k++)
         if (!r->tabs[k].seen) {
             rec.len = 0;

@@ -420,6 +420,12 @@ void http_metrics_text(http_server *s, qv_str *out) {
     qv_str_appendf(out, "quiver_checkpoints_total %lld\n", (long long)st.checkpoints);
     http_prom_header(out, "quiver_uptime_seconds", "gauge", "Seconds since the server started.");
     qv_str_appendf(out, "quiver_uptime_seconds %lld\n", (long long)eng_uptime_s(s->e));
+    long long synced = atomic_load(&m->replica_synced_ns);
+    if (synced) {
+        http_prom_header(out, "quiver_replica_lag_seconds", "gauge",
+                         "A read replica: seconds since it last had all its primary committed.");
+        qv_str_appendf(out, "quiver_replica_lag_seconds %.3f\n", (double)(qv_now_ns() - synced) / 1e9);
+    }
     st_table_info *t;
     int n;
     qv_err err;

@@ -87,6 +87,15 @@ def test_writes_reach_replicas_and_replicas_refuse_writes(cluster):
     want = p.do_get(fl.Ticket(b"SELECT * FROM t")).read_all()
     for r in rs:
         assert r.do_get(fl.Ticket(b"SELECT * FROM t")).read_all().equals(want)
+    # Lag is reported on replicas only.
+    import json
+    import urllib.request
+    wait_for(lambda: "replica_lag_ms" in json.loads(bytes(list(rs[0].do_action(fl.Action("healthcheck", b"")))[0].body)), True)
+    health = json.loads(bytes(list(rs[0].do_action(fl.Action("healthcheck", b"")))[0].body))
+    assert 0 <= health["replica_lag_ms"] < 10000
+    assert "replica_lag_ms" not in json.loads(bytes(list(p.do_action(fl.Action("healthcheck", b"")))[0].body))
+    metrics = urllib.request.urlopen(cluster.replicas[0].http_url + "/metrics").read().decode()
+    assert "quiver_replica_lag_seconds " in metrics
     for bad in [b"CREATE TABLE x (a BIGINT)", b"INSERT INTO t VALUES (1, 1.0, 'a')", b"DROP TABLE t"]:
         with pytest.raises((fl.FlightError, pa.ArrowInvalid)) as ei:  # FAILED_PRECONDITION
             rs[0].do_get(fl.Ticket(bad)).read_all()
@@ -138,13 +147,19 @@ def test_replica_and_primary_restarts_catch_up(cluster):
     put(p, "t", table(100_000))
     r1 = cluster.replicas[1].flight()
     wait_for(lambda: count(r1, "t"), 100_000)
+    put(p, "gone", table(3))
+    r0 = cluster.replicas[0].flight()
+    wait_for(lambda: count(r0, "gone"), 3)
+    r0.close()
     cluster.replicas[0].kill()
     put(p, "t", table(50_000, start=100_000))
     put(p, "u", table(7))
+    p.do_action(fl.Action("drop_table", b"gone"))  # dropped while the replica is down
     cluster.replicas[0] = cluster.start_replica(0)
     r0 = cluster.replicas[0].flight()
     wait_for(lambda: count(r0, "t"), 150_000)
     wait_for(lambda: count(r0, "u"), 7)
+    wait_for(lambda: count(r0, "gone"), None)
     assert r0.do_get(fl.Ticket(b"SELECT sum(id) AS s FROM t")).read_all()["s"][0].as_py() == sum(range(150_000))
     # The primary dies; the replicas keep serving reads, then follow the restarted primary.
     p.close()
