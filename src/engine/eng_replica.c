@@ -30,7 +30,10 @@ static int find_id(eng *e, uint64_t id, char *name, qv_err *err) {
 
 int eng_replica_create(eng *e, uint64_t id, const char *name, const qv_schema *schema, qv_err *err) {
     char have[QV_NAME_MAX + 1];
-    if (find_id(e, id, have, err) >= 0) return QV_OK; /* already here (a reconnect) */
+    if (find_id(e, id, have, err) >= 0) {
+        if (strcmp(have, name) == 0) return QV_OK; /* already here (a reconnect) */
+        if (st_table_drop_replica(e->db, have, err)) return err->code; /* not the primary's: replaced */
+    }
     st_table *t;
     qv_err e2;
     if (st_table_open(e->db, name, &t, &e2) == QV_OK) { /* an older incarnation under that name */

@@ -166,5 +166,7 @@ int qd_flags_parse(qd_flags *f, int argc, char **argv, qv_err *err) {
                 return err->code;
         }
     }
+    if (f->replica_of && f->demo_rows)
+        return qv_err_set(err, QV_EINVAL, "--demo-rows cannot be used with --replica-of (a replica holds only its primary's data)");
     return 0;
 }

@@ -75,3 +75,20 @@ QTEST(flags_durations_and_partitions) {
     char *p[] = {"quiverd", "--partition-rows", "0"};
     QCHECK(parse(&f, &e, 3, p) != 0);
 }
+
+QTEST(flags_replica) {
+    qd_flags f;
+    qv_err e;
+    char *v[] = {"quiverd", "--replica-of", "grpc://10.0.0.1:8815", "--advertise=replica1:9000"};
+    QCHECK_OK(parse(&f, &e, 4, v), &e);
+    QCHECK_STR(f.replica_of, "grpc://10.0.0.1:8815");
+    QCHECK_STR(f.advertise, "replica1:9000");
+    char *a[] = {"quiverd", "--replica-of", "grpc://nohost"};
+    QCHECK(parse(&f, &e, 3, a) != 0);
+    QCHECK(strstr(e.msg, "HOST:PORT") != NULL);
+    char *b[] = {"quiverd", "--advertise", "h:99999"};
+    QCHECK(parse(&f, &e, 3, b) != 0);
+    char *c[] = {"quiverd", "--replica-of", "h:1", "--demo-rows", "10"};
+    QCHECK(parse(&f, &e, 5, c) != 0);
+    QCHECK(strstr(e.msg, "--demo-rows") != NULL);
+}
