@@ -203,3 +203,42 @@ def test_bad_primaries_are_reported_and_the_replica_serves(start_quiverd):
     finally:
         peer.kill()
         peer.wait()
+
+
+def _read_at(uri, ticket):
+    import pyarrow.flight as fl
+    c = fl.connect(uri)
+    try:
+        return c.do_get(fl.Ticket(ticket)).read_pandas()
+    finally:
+        c.close()
+
+
+def test_dask_reads_spread_over_primary_and_replicas(cluster):
+    dd = pytest.importorskip("dask.dataframe")
+    distributed = pytest.importorskip("distributed")
+    import dask
+    import duckdb
+
+    p = cluster.primary.flight()
+    put(p, "t", table(500_000))
+    for r in cluster.replicas:
+        rc = r.flight()
+        wait_for(lambda: count(rc, "t"), 500_000)
+        rc.close()
+    info = p.get_flight_info(fl.FlightDescriptor.for_command("SELECT id, v, s FROM t WHERE id % 3 = 1"))
+    # Each endpoint at its first location: the two replicas in turn; the primary for the rest.
+    uris = [ep.locations[0].uri.decode() for ep in info.endpoints]
+    uris = [u if i % 3 else "grpc://127.0.0.1:%d" % cluster.pport for i, u in enumerate(uris)]
+    assert len(set(uris)) == 3
+    parts = [dask.delayed(_read_at)(u, ep.ticket.ticket) for u, ep in zip(uris, info.endpoints)]
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl, \
+            distributed.Client(cl) as dc:
+        df = dd.from_delayed(parts, meta=info.schema.empty_table().to_pandas())
+        total, means = dc.compute([df.v.sum(), df.groupby("s").v.mean()], sync=True)
+    con = duckdb.connect()
+    con.register("t", p.do_get(fl.Ticket(b"SELECT * FROM t")).read_all())
+    assert total == pytest.approx(con.execute("SELECT sum(v) FROM t WHERE id % 3 = 1").fetchone()[0], rel=1e-12)
+    want = dict(con.execute("SELECT s, avg(v) FROM t WHERE id % 3 = 1 GROUP BY s").fetchall())
+    assert {k: pytest.approx(v, rel=1e-12) for k, v in want.items()} == dict(means.items())
+    p.close()
