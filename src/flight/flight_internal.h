@@ -160,6 +160,7 @@ int fl_ticket_open(const uint8_t *key, const uint8_t *p, size_t n, int64_t now_n
 struct fl_endpoints_parts;
 typedef struct fl_endpoints {
     int n;
+    bool partitioned;     /* a scan split by row ranges (else one whole-query endpoint) */
     bool ordered;
     int64_t total_rows;   /* exact row count when known, else -1 */
     struct fl_endpoints_parts *parts;

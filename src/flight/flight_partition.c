@@ -93,6 +93,7 @@ int fl_endpoints_build(eng *e, const fl_part_cfg *cfg, eng_query *q, const char 
     out->parts = qv_xcalloc((size_t)n, sizeof *out->parts);
     out->ptrs = qv_xcalloc((size_t)n, sizeof *out->ptrs);
     out->ordered = parts.ordered;
+    out->partitioned = parts.scan;
     const uint8_t *key = eng_ticket_key(e);
     fl_ticket t;
     memset(&t, 0, sizeof t);
