@@ -80,8 +80,12 @@ const uint8_t *eng_ticket_key(const eng *e);
 void eng_set_read_only(eng *e, const char *why);
 int eng_replica_create(eng *e, uint64_t id, const char *name, const qv_schema *schema, qv_err *err);
 int eng_replica_drop(eng *e, uint64_t id, qv_err *err);
-/* Rows [row_from, row_from + b->nrows) of table id; rows already here are skipped. */
+/* Stage rows [row_from, row_from + b->nrows) of table id (rows already here are
+   skipped); eng_replica_commit makes the staged rows visible in one append,
+   eng_replica_abort drops them. One follower thread calls these. */
 int eng_replica_append(eng *e, uint64_t id, int64_t row_from, const qv_batch *b, qv_err *err);
+int eng_replica_commit(eng *e, qv_err *err);
+void eng_replica_abort(eng *e);
 /* Take the primary's ticket key (kept in the data directory). */
 int eng_ticket_key_set(eng *e, const uint8_t *key, qv_err *err);
 

@@ -117,7 +117,8 @@ static int apply(fl_follower *f, const uint8_t *p, size_t n, qv_err *err) {
         return rc;
     }
     case 'D': return eng_replica_drop(f->e, id, err);
-    case 'A': {
+    case 'A':
+    case 'B': {
         qv_buffer *b = qv_buffer_new(bl + 8);
         memcpy(b->data, blob, bl);
         b->size = bl;
@@ -127,6 +128,7 @@ static int apply(fl_follower *f, const uint8_t *p, size_t n, qv_err *err) {
         int rc = ipc_stream_decode(&ro, b, on_rows, &a, &s, err);
         qv_schema_free(&s);
         qv_buffer_unref(b);
+        if (rc == QV_OK && kind == 'B') rc = eng_replica_commit(f->e, err);
         return rc;
     }
     case 'H':
@@ -207,6 +209,7 @@ static int follow_once(fl_follower *f, grpc_channel *ch, qv_err *err) {
         qv_buffer_unref(msg);
     }
     if (rc) grpc_call_cancel(call, NULL);
+    eng_replica_abort(f->e); /* a catch-up cut before its last chunk: none of it */
     grpc_status_code status = GRPC_STATUS_OK;
     grpc_slice details = grpc_empty_slice();
     memset(ops, 0, sizeof ops);

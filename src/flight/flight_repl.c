@@ -4,7 +4,10 @@
 **
 **   'K' the ticket key (so the replica redeems this server's tickets)
 **   'C' a table: id, name, schema          'D' a table id was dropped
-**   'A' rows [row_from, ...) of a table id, as an Arrow IPC stream
+**   'A' rows [row_from, ...) of a table id, as an Arrow IPC stream, more of
+**       the same catch-up to come; 'B' the same, the last of it: the replica
+**       stages 'A's and commits them with the 'B' in one append, so a stream
+**       cut in between leaves nothing of that range applied
 **   'H' heartbeat: the replica has everything committed so far
 **
 ** Record: u8 kind | u64 id | i64 row_from | u16 name length, name | u32 blob
@@ -202,8 +205,8 @@ static void schema_blob(const qv_schema *s, qv_str *out) {
     }
 }
 
-/* Rows [t->sent, to) as one IPC stream record. */
-static int push_rows(fl_call *c, repl_tab *t, int64_t to, qv_err *err) {
+/* Rows [t->sent, to) as one IPC stream record; last: `to` ends the catch-up. */
+static int push_rows(fl_call *c, repl_tab *t, int64_t to, bool last, qv_err *err) {
     qv_str sql, blob, rec;
     qv_str_init(&sql);
     qv_str_init(&blob);
@@ -236,7 +239,7 @@ static int push_rows(fl_call *c, repl_tab *t, int64_t to, qv_err *err) {
     }
     if (rc == QV_OK) {
         ipc_write_eos(&blob);
-        fl_repl_record(&rec, 'A', t->id, t->sent, NULL, blob.data, blob.len);
+        fl_repl_record(&rec, last ? 'B' : 'A', t->id, t->sent, NULL, blob.data, blob.len);
         push_record(c, &rec);
         t->sent = to;
     }
@@ -311,7 +314,7 @@ static int round_once(fl_call *c, fl_repl *r, bool *sent, qv_err *err) {
             if (r->tabs[k].id == tabs[i].id && tabs[i].rows > r->tabs[k].sent) {
                 int64_t to = tabs[i].rows;
                 if (to - r->tabs[k].sent > CHUNK_ROWS) to = r->tabs[k].sent + CHUNK_ROWS;
-                rc = push_rows(c, &r->tabs[k], to, err);
+                rc = push_rows(c, &r->tabs[k], to, to == tabs[i].rows, err);
                 *sent = rc == QV_OK;
             }
     qv_str_free(&rec);

@@ -242,3 +242,21 @@ def test_dask_reads_spread_over_primary_and_replicas(cluster):
     want = dict(con.execute("SELECT s, avg(v) FROM t WHERE id % 3 = 1 GROUP BY s").fetchall())
     assert {k: pytest.approx(v, rel=1e-12) for k, v in want.items()} == dict(means.items())
     p.close()
+
+
+def test_catch_up_cut_midway_applies_all_or_nothing(cluster):
+    """A commit larger than one replication message, the primary killed while a
+    replica catches up on it: the replica has none of it or all of it, never part."""
+    p = cluster.primary.flight()
+    put(p, "big", table(1_000_000))  # one commit, ~16 replication messages
+    p.close()
+    cluster.replicas[0].kill()
+    cluster.replicas[0] = cluster.start_replica(0)
+    r0 = cluster.replicas[0].flight()
+    time.sleep(0.05)
+    cluster.primary.kill()
+    seen = {count(r0, "big") for _ in range(20)}
+    assert seen <= {None, 0, 1_000_000}, seen
+    cluster.primary = cluster.start_primary()
+    wait_for(lambda: count(r0, "big"), 1_000_000)
+    r0.close()
