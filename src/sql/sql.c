@@ -60,6 +60,7 @@ static char *explain_text(sql_query *q) {
     } else {
         op_explain(q->pl.root, &s, 0);
     }
+    qstate_explain_inits(&q->qs, &s);
     return qv_str_steal(&s);
 }
 
@@ -152,6 +153,7 @@ void sql_query_free(sql_query *q) {
     if (!q) return;
     if (q->has_plan) plan_free(&q->pl);
     sql_insert_free(q);
+    qstate_free_inits(&q->qs);
     sql_params_free(q);
     qv_schema_free(&q->schema);
     stmt_free(q->st);
@@ -372,6 +374,10 @@ int sql_query_next(sql_query *q, qv_batch *out, bool *eos, qv_err *err) {
     if (qstate_check(&q->qs, err)) return err->code;
     if (sql_params_check(q, err)) return err->code;
     q->started = true;
+    if (qstate_run_inits(&q->qs, err)) {
+        q->done = true;
+        return err->code;
+    }
     if (q->st->kind != S_SELECT) {
         q->done = true;
         return run_other(q, out, err);

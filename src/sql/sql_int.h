@@ -46,8 +46,11 @@ bool tok_is_op(const token *t, const char *op);
 typedef enum {
     A_INT, A_FLOAT, A_STR, A_BOOL, A_NULL, A_TSLIT, A_INTERVAL,
     A_COL, A_STAR, A_UNARY, A_BINARY, A_FUNC, A_CASE, A_CAST, A_IN,
-    A_BETWEEN, A_LIKE, A_ISNULL, A_EXTRACT, A_PARAM /* ? or $N: ival = N */
+    A_BETWEEN, A_LIKE, A_ISNULL, A_EXTRACT, A_PARAM /* ? or $N: ival = N */,
+    A_SUBQ /* (SELECT ...) as a value */, A_EXISTS /* EXISTS (SELECT ...) */
 } ast_kind;
+
+typedef struct select_stmt select_stmt;
 
 typedef enum {
     OP_ADD = 1, OP_SUB, OP_MUL, OP_DIV, OP_IDIV, OP_MOD, OP_CONCAT,
@@ -70,6 +73,7 @@ typedef struct ast {
     qv_type cast_type;
     struct ast **args;
     int nargs;
+    select_stmt *sub; /* A_SUBQ, A_EXISTS, A_IN with a subquery (then nargs == 1) */
     int line, col;
     int height;       /* 1 + tallest child; bounded so binding/evaluation recursion is too */
 } ast;
@@ -85,7 +89,27 @@ typedef struct order_item {
     int nulls_first; /* -1 default */
 } order_item;
 
-typedef struct select_stmt select_stmt;
+/* FROM clause with joins: a tree of tables, subqueries and joins. */
+typedef enum { FR_TABLE, FR_SUB, FR_JOIN } from_kind;
+typedef enum { JT_INNER, JT_LEFT, JT_RIGHT, JT_FULL, JT_CROSS, JT_SEMI, JT_ANTI } join_type;
+typedef struct from_item from_item;
+struct from_item {
+    from_kind kind;
+    char *table;          /* FR_TABLE */
+    select_stmt *sub;     /* FR_SUB (a CTE reference too) */
+    char *alias;
+    int line, col;
+    join_type jt;         /* FR_JOIN */
+    from_item *l, *r;
+    ast *on;
+    char **using_cols;
+    int nusing;
+};
+
+/* Set operations: setop != 0 makes the statement set_l <op> set_r, with
+   order/limit/offset over the whole and no select list of its own. */
+enum { SET_NONE, SET_UNION, SET_INTERSECT, SET_EXCEPT };
+
 struct select_stmt {
     bool distinct;
     sel_item *items;
@@ -103,6 +127,10 @@ struct select_stmt {
     int norder;
     int64_t limit;  /* -1 none */
     int64_t offset;
+    from_item *from;      /* joins (table/sub/alias above are unset then) */
+    int setop;
+    bool set_all;
+    select_stmt *set_l, *set_r;
 };
 
 typedef enum { S_SELECT, S_CREATE, S_DROP, S_INSERT, S_SHOW, S_DESCRIBE, S_EXPLAIN } stmt_kind;
@@ -238,7 +266,9 @@ static inline int chunk_row(const chunk *c, int k) { return c->has_sel ? c->sel[
 typedef enum {
     B_CONST, B_COL, B_UNARY, B_BINARY, B_FUNC, B_CASE, B_CAST, B_IN, B_LIKE,
     B_ISNULL, B_COALESCE, B_EXTRACT, B_TRUNC,
-    B_PARAM /* placeholder op = N (1-based); evaluates like B_CONST with cval set by sql_query_bind */
+    B_PARAM /* placeholder op = N (1-based); evaluates like B_CONST with cval set by sql_query_bind */,
+    B_SUBQ  /* scalar subquery or EXISTS: cval set by its init plan before the main plan runs */,
+    B_INSUB /* args[0] [NOT] IN (subquery): aux is the init plan's value set */
 } bexpr_kind;
 
 typedef enum {
@@ -258,6 +288,7 @@ struct bexpr {
     bool neg, has_operand, has_else, ilike;
     bexpr **args;
     int nargs;
+    void *aux;     /* B_INSUB: struct value_set */
 };
 
 int expr_eval(const bexpr *e, const chunk *in, vec *out, qv_err *err);
@@ -313,6 +344,11 @@ typedef struct scan_scope {
     int64_t row_from, row_to;
 } scan_scope;
 
+/* Subqueries run once before the main plan (planner/subquery.c). */
+typedef struct init_plan init_plan;
+/* B_INSUB over evaluated x (n rows) into out (BOOL, SQL NULL semantics). */
+void value_set_eval(const bexpr *e, const vec *x, int n, vec *out);
+
 /* Per-query run-time state every operator sees. */
 typedef struct qstate {
     atomic_int cancelled;
@@ -322,7 +358,14 @@ typedef struct qstate {
     sql_ctx *ctx;
     sql_params *params; /* placeholders, or NULL where none are allowed */
     const scan_scope *scope; /* NULL: whole tables */
+    init_plan **inits;  /* heap array, in the order they must run */
+    int ninits;
+    bool inits_done;
 } qstate;
+/* Runs the init plans not yet run; frees them all. */
+int qstate_run_inits(qstate *qs, qv_err *err);
+void qstate_free_inits(qstate *qs);
+void qstate_explain_inits(qstate *qs, qv_str *s);
 int qstate_charge(qstate *qs, int64_t bytes, qv_err *err); /* QV_ERESOURCE past the limit */
 void qstate_release(qstate *qs, int64_t bytes);
 int qstate_check(qstate *qs, qv_err *err);                /* QV_ECANCELLED when cancelled */
@@ -357,6 +400,8 @@ op *op_agg_new(qstate *qs, op *child, int nkeys, bexpr **keys, int naggs, agg_sp
 /* Final aggregation over partial ones (each an op_agg_new over its share of
    the row groups, in table order), run in parallel on the pool and merged. */
 op *op_agg_parallel_new(qstate *qs, op **parts, int nparts, int nkeys, bexpr **keys, int naggs, agg_spec *aggs);
+/* Streams each child to its end, in order (UNION ALL); children have the same types. */
+op *op_concat_new(qstate *qs, op **kids, int n);
 /* Runs each child to completion in parallel, then emits their rows in child order. */
 op *op_gather_new(qstate *qs, op **children, int n);
 /* Ordered parallel streaming: in each round, child w (a pipeline over scan

@@ -168,6 +168,18 @@ static ast *primary(parser *p) {
         a->ival = n;
         return a;
     }
+    if (tok_is_op(t, "(") && (tok_is_kw(&p->t[p->pos + 1], "select") || tok_is_kw(&p->t[p->pos + 1], "with"))) {
+        p->pos++;
+        ast *a = mk(p, A_SUBQ, t);
+        if (!(a->sub = ps_query(p)) || ps_expect_op(p, ")")) return NULL;
+        return a;
+    }
+    if (tok_is_kw(t, "exists") && tok_is_op(&p->t[p->pos + 1], "(")) {
+        p->pos += 2;
+        ast *a = mk(p, A_EXISTS, t);
+        if (!(a->sub = ps_query(p)) || ps_expect_op(p, ")")) return NULL;
+        return a;
+    }
     if (tok_is_op(t, "(")) {
         p->pos++;
         ast *e = ps_expr(p);
@@ -462,6 +474,11 @@ static ast *pred(parser *p) {
             int cap = 0;
             a->args = ps_list_push(p, a->args, &a->nargs, &cap, l);
             if (ps_expect_op(p, "(")) return NULL;
+            if (tok_is_kw(CUR(p), "select") || tok_is_kw(CUR(p), "with")) {
+                if (!(a->sub = ps_query(p)) || ps_expect_op(p, ")")) return NULL;
+                if (!(l = grown(p, a))) return NULL;
+                continue;
+            }
             for (;;) {
                 ast *e = ps_expr(p);
                 if (!e) return NULL;

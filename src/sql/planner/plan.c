@@ -1,7 +1,7 @@
 /* Planner for SELECT: binds the statement against its FROM source and
    stacks operators: scan -> filter -> [aggregate -> having] -> project ->
    [distinct] -> [sort/top-N] -> [limit] -> [drop hidden sort columns]. */
-#include "bind.h"
+#include "plan_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +46,12 @@ int sql_table_open(st_db *db, const char *name, st_table **out, qv_err *err) {
     return rc;
 }
 
-static void add_table(plan *p, st_table *t, st_snapshot *s) {
+void plan_adopt(plan *p, plan *sub) {
+    for (int i = 0; i < sub->ntables; i++) plan_add_table(p, sub->tables[i], sub->snaps[i]);
+    sub->ntables = 0;
+}
+
+void plan_add_table(plan *p, st_table *t, st_snapshot *s) {
     p->tables = qv_xrealloc(p->tables, sizeof(st_table *) * (size_t)(p->ntables + 1));
     p->snaps = qv_xrealloc(p->snaps, sizeof(st_snapshot *) * (size_t)(p->ntables + 1));
     p->tables[p->ntables] = t;
@@ -114,9 +119,12 @@ static op *scan_new(qstate *qs, st_table *t, st_snapshot *snap, int nc, const in
 }
 
 int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, plan *p, qv_err *err) {
+    if (s->setop || s->set_l) return plan_setop(ctx, qs, ar, s, p, err);
+    s = (select_stmt *)plan_rewrite_exists(ar, s);
     memset(p, 0, sizeof *p);
     qv_schema_init(&p->schema);
     p->total_rows = -1;
+    ast *where_ast = s->where;
     scope sc = {0};
     op *src = NULL;
     st_table *tab = NULL;
@@ -127,6 +135,8 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
 
     if (!s->has_from) {
         src = op_values_new(qs);
+    } else if (s->from) {
+        if ((rc = plan_joins(ctx, qs, ar, s, p, &src, &sc, &where_ast, err))) goto fail;
     } else if (s->table) {
         if (sql_table_open(ctx->db, s->table, &tab, err)) {
             if (err->code == QV_ENOTFOUND)
@@ -135,7 +145,7 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
             return err->code;
         }
         st_snapshot_open(tab, &snap);
-        add_table(p, tab, snap);
+        plan_add_table(p, tab, snap);
         const qv_schema *ts = st_table_schema(tab);
         sc.n = ts->nfields;
         sc.cols = arena_alloc(ar, sizeof(scope_col) * (size_t)(sc.n ? sc.n : 1));
@@ -158,13 +168,14 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
             memcpy(sc.cols[i].tz, sub.schema.fields[i].tz, sizeof sc.cols[i].tz);
         }
         /* the sub-plan's tables move to this plan */
-        for (int i = 0; i < sub.ntables; i++) add_table(p, sub.tables[i], sub.snaps[i]);
+        for (int i = 0; i < sub.ntables; i++) plan_add_table(p, sub.tables[i], sub.snaps[i]);
         sub.ntables = 0;
         src = sub.root;
         sub.root = NULL;
     }
 
-    binder b = {.ar = ar, .err = err, .in = &sc, .params = qs->params};
+    planner_env env = {.ctx = ctx, .qs = qs, .ar = ar};
+    binder b = {.ar = ar, .err = err, .in = &sc, .params = qs->params, .subquery = plan_subquery_expr, .planner = &env};
     /* expand the select list */
     int cap = s->nitems + sc.n + 4, nout = 0;
     out_col *outs = arena_alloc(ar, sizeof(out_col) * (size_t)cap);
@@ -180,9 +191,11 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
             }
             for (int c = 0; c < sc.n; c++) {
                 if (a->qual && (!sc.cols[c].qual || strcasecmp(a->qual, sc.cols[c].qual))) continue;
+                if (!a->qual && sc.cols[c].hidden) continue;
                 ast *ca = arena_alloc(ar, sizeof *ca);
                 ca->kind = A_COL;
                 ca->name = (char *)sc.cols[c].name;
+                ca->qual = (char *)sc.cols[c].qual;
                 ca->line = a->line;
                 ca->col = a->col;
                 outs[nout].src = ca;
@@ -207,9 +220,9 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
     }
 
     bexpr *where = NULL;
-    if (s->where) {
+    if (where_ast) {
         b.clause = "WHERE";
-        if (!(where = bind_expr(&b, s->where))) { rc = err->code; goto fail; }
+        if (!(where = bind_expr(&b, where_ast))) { rc = err->code; goto fail; }
         if (where->type != QV_T_BOOL && where->type != T_NULL) {
             rc = qv_err_set(err, QV_EINVAL, "WHERE needs a BOOLEAN expression, got %s", type_name(where->type));
             goto fail;
