@@ -108,6 +108,7 @@ static bool keys_eq(const join_op *j, int pr, int64_t br) {
 static void store_put(vec *dst, int64_t i, const vec *src, int r) {
     if (vec_null(src, r) || src->type == T_NULL) {
         vec_set_null(dst, (int)i);
+        if (type_pc(dst->type) == PC_S) dst->s[i] = (sv){"", 0};
         return;
     }
     switch (type_pc(dst->type)) {
@@ -121,10 +122,18 @@ static void store_put(vec *dst, int64_t i, const vec *src, int r) {
     }
 }
 
+static inline void null_put(vec *d, int i) {
+    vec_set_null(d, i);
+    if (type_pc(d->type) == PC_S) d->s[i] = (sv){"", 0};
+    else if (type_pc(d->type) == PC_F) d->f[i] = 0;
+    else d->i[i] = 0;
+}
+
 /* Row r of src into row i of an output vector (strings by reference). */
 static inline void out_put(vec *dst, int i, const vec *src, int64_t r) {
     if (vec_null(src, (int)r) || src->type == T_NULL) {
         vec_set_null(dst, i);
+        if (type_pc(dst->type) == PC_S) dst->s[i] = (sv){"", 0};
         return;
     }
     switch (type_pc(dst->type)) {
@@ -261,7 +270,7 @@ static void pairs_fill(join_op *j, int n, const int *pr, const int64_t *br) {
     for (int c = 0; c < npc; c++) {
         vec *d = &j->pairs.cols[poff + c];
         if (!pr) {
-            for (int i = 0; i < n; i++) vec_set_null(d, i);
+            for (int i = 0; i < n; i++) null_put(d, i);
             continue;
         }
         const vec *s = &j->pc->cols[c];
@@ -271,7 +280,7 @@ static void pairs_fill(join_op *j, int n, const int *pr, const int64_t *br) {
         vec *d = &j->pairs.cols[boff + c];
         for (int i = 0; i < n; i++) {
             if (br) out_put(d, i, &j->bcols[c], br[i]);
-            else vec_set_null(d, i);
+            else null_put(d, i);
         }
     }
 }
