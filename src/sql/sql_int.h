@@ -74,6 +74,8 @@ typedef struct ast {
     struct ast **args;
     int nargs;
     select_stmt *sub; /* A_SUBQ, A_EXISTS, A_IN with a subquery (then nargs == 1) */
+    char **names;     /* A_STAR: EXCLUDE names, then REPLACE target names (of args) */
+    int nexcl;
     int line, col;
     int height;       /* 1 + tallest child; bounded so binding/evaluation recursion is too */
 } ast;
@@ -131,6 +133,12 @@ struct select_stmt {
     int setop;
     bool set_all;
     select_stmt *set_l, *set_r;
+    bool group_all;       /* GROUP BY ALL */
+    bool order_all;       /* ORDER BY ALL [ASC|DESC]: order[0] holds the direction, e NULL */
+    ast **distinct_on;    /* SELECT DISTINCT ON (...) */
+    int ndistinct_on;
+    ast ***gsets;         /* GROUPING SETS / ROLLUP / CUBE: each set's keys (group holds them all) */
+    int *gset_n, ngsets;
 };
 
 typedef enum { S_SELECT, S_CREATE, S_DROP, S_INSERT, S_SHOW, S_DESCRIBE, S_EXPLAIN } stmt_kind;

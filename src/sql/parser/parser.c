@@ -119,6 +119,41 @@ ast **ps_list_push(parser *p, ast **arr, int *n, int *cap, ast *a) {
     return arr;
 }
 
+static bool is_const_ast(const ast *a) {
+    return a->kind == A_INT || a->kind == A_FLOAT || a->kind == A_STR || a->kind == A_BOOL || a->kind == A_NULL ||
+           a->kind == A_TSLIT || a->kind == A_INTERVAL;
+}
+
+/* agg(args) FILTER (WHERE c): each non-constant argument becomes CASE WHEN c
+   THEN arg END (count(*) counts CASE WHEN c THEN 1 END), so the aggregate
+   skips the rows c rejects. */
+static ast *agg_filter(parser *p, ast *f) {
+    if (!f || !tok_is_kw(CUR(p), "filter") || !tok_is_op(&p->t[p->pos + 1], "(")) return f;
+    p->pos += 2;
+    if (ps_expect_kw(p, "where")) return NULL;
+    ast *c = ps_expr(p);
+    if (!c || ps_expect_op(p, ")")) return NULL;
+    if (f->star) {
+        ast *one = mk(p, A_INT, CUR(p));
+        one->ival = 1;
+        one->fval = 1;
+        f->star = false;
+        f->args = arena_alloc(p->ar, sizeof(ast *));
+        f->args[0] = one;
+        f->nargs = 1;
+    }
+    for (int i = 0; i < f->nargs; i++) {
+        if (is_const_ast(f->args[i]) && i > 0) continue;
+        ast *w = mk(p, A_CASE, CUR(p));
+        w->args = arena_alloc(p->ar, sizeof(ast *) * 2);
+        w->args[0] = c;
+        w->args[1] = f->args[i];
+        w->nargs = 2;
+        if (!(f->args[i] = grown(p, w))) return NULL;
+    }
+    return grown(p, f);
+}
+
 static ast *primary(parser *p) {
     token *t = CUR(p);
     if (t->kind == TK_INT) {
@@ -323,7 +358,7 @@ static ast *primary(parser *p) {
         if (ps_opt(p, "*")) {
             a->star = true;
             if (ps_expect_op(p, ")")) return NULL;
-            return a;
+            return agg_filter(p, a);
         }
         if (ps_kw(p, "distinct")) a->distinct = true;
         else ps_kw(p, "all");
@@ -337,7 +372,7 @@ static ast *primary(parser *p) {
                 if (ps_expect_op(p, ",")) return NULL;
             }
         }
-        return grown(p, a);
+        return agg_filter(p, grown(p, a));
     }
     ast *a = mk(p, A_COL, t);
     a->name = t->text;
