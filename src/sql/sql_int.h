@@ -263,6 +263,7 @@ typedef struct chunk {
     int *sel;     /* active rows (indices < n) when has_sel */
     int nsel;
     bool has_sel;
+    bool all_pass; /* a scan's chunk whose row group's min/max prove every pruning predicate true */
 } chunk;
 
 void chunk_init(chunk *c, int ncols, const qv_type *types);
@@ -403,6 +404,9 @@ op *op_scan_new(qstate *qs, st_table *t, st_snapshot *snap, int ncols, const int
                 const scan_pred *preds, int npreds);
 op *op_values_new(qstate *qs); /* one row, zero columns */
 op *op_filter_new(qstate *qs, op *child, bexpr *pred);
+/* The filter's predicate is exactly its scan's pruning predicates: chunks
+   marked all_pass go through without evaluating it. */
+void op_filter_set_covered(op *filter);
 op *op_project_new(qstate *qs, op *child, int n, bexpr **exprs);
 op *op_agg_new(qstate *qs, op *child, int nkeys, bexpr **keys, int naggs, agg_spec *aggs);
 /* Final aggregation over partial ones (each an op_agg_new over its share of
