@@ -26,15 +26,6 @@ bexpr *mk_col(arena *ar, int col, qv_type t, const char *tz) {
     return e;
 }
 
-static const char *agg_names[] = {"count", "sum", "avg", "mean", "min", "max", "first", "last", "stddev",
-                                  "stddev_samp", "variance", "var_samp", "stddev_pop", "var_pop", NULL};
-
-bool is_agg_name(const char *name) {
-    for (int i = 0; agg_names[i]; i++)
-        if (!strcasecmp(name, agg_names[i])) return true;
-    return false;
-}
-
 bool ast_has_agg(const ast *a) {
     if (!a) return false;
     if (a->kind == A_FUNC && is_agg_name(a->name)) return true;
@@ -420,6 +411,13 @@ static bexpr *bind_expr_inner(binder *b, ast *a) {
             e->cval.null = true;
             return e;
         }
+        if (a->neg) { /* TRY_CAST: a value that does not convert becomes NULL */
+            e = bd_mk(b, B_CAST, to, 1);
+            e->neg = true;
+            e->args[0] = x;
+            if (x->type == QV_T_TIMESTAMP || to == QV_T_TIMESTAMP) memcpy(e->tz, x->tz, sizeof e->tz);
+            return e;
+        }
         return bind_coerce(b, x, to);
     }
     case A_EXTRACT: {
@@ -429,7 +427,7 @@ static bexpr *bind_expr_inner(binder *b, ast *a) {
         if (!x) return NULL;
         if (type_pc(x->type) == PC_S && x->kind == B_CONST && !(x = bind_coerce(b, x, QV_T_TIMESTAMP))) return NULL;
         if (!bd_need_type(b, a, x, "EXTRACT needs a TIMESTAMP", bd_is_ts)) return NULL;
-        e = bd_mk(b, B_EXTRACT, f == TF_EPOCH ? QV_T_FLOAT64 : QV_T_INT64, 1);
+        e = bd_mk(b, B_EXTRACT, ts_field_is_double(f) ? QV_T_FLOAT64 : QV_T_INT64, 1);
         e->op = f;
         e->args[0] = x;
         return e;

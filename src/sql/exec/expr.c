@@ -447,7 +447,14 @@ int expr_eval(const bexpr *e, const chunk *in, vec *out, qv_err *err) {
         merge_nulls(out, &args[0], NULL, n);
         if (e->args[0]->type == T_NULL) break;
         for (int k = 0; k < n && !rc; k++)
-            if (!vec_null(out, k)) rc = cast_value(e->args[0]->type, e->type, &args[0], k, out, k, err);
+            if (!vec_null(out, k)) {
+                rc = cast_value(e->args[0]->type, e->type, &args[0], k, out, k, err);
+                if (rc && e->neg) { /* TRY_CAST */
+                    rc = 0;
+                    vec_set_null(out, k);
+                    if (type_pc(e->type) == PC_S) out->s[k] = (sv){"", 0};
+                }
+            }
         break;
     }
     case B_ISNULL:
@@ -502,7 +509,7 @@ int expr_eval(const bexpr *e, const chunk *in, vec *out, qv_err *err) {
         merge_nulls(out, &args[0], NULL, n);
         for (int k = 0; k < n; k++) {
             if (vec_null(out, k)) continue;
-            if (e->type == QV_T_FLOAT64) out->f[k] = (double)args[0].i[k] / 1e9;
+            if (e->type == QV_T_FLOAT64) out->f[k] = ts_extract_f(args[0].i[k], e->op);
             else out->i[k] = ts_extract(args[0].i[k], e->op);
         }
         break;
