@@ -301,7 +301,9 @@ static bool like_match(const char *s, int32_t sn, const char *p, int32_t pn, boo
 }
 
 /* Cast one value; returns 0 or an error. */
-static int cast_value(qv_type from, qv_type to, const vec *a, int k, vec *out, int j, qv_err *err) {
+/* half_away: a constant (DuckDB reads 2.5 as a DECIMAL, which rounds half away
+   from zero); DOUBLE values round half to even, as DuckDB's casts do. */
+static int cast_value(qv_type from, qv_type to, const vec *a, int k, vec *out, int j, bool half_away, qv_err *err) {
     phys_class fp = type_pc(from), tp = type_pc(to);
     char buf[64];
     if (from == to || (fp == PC_S && tp == PC_S)) {
@@ -384,7 +386,7 @@ static int cast_value(qv_type from, qv_type to, const vec *a, int k, vec *out, i
     if (fp == PC_F) {
         double d = a->f[k];
         if (to == QV_T_BOOL) { out->i[j] = d != 0; return 0; }
-        double r = round(d);
+        double r = half_away ? round(d) : nearbyint(d);
         if (!(r >= -9223372036854775808.0 && r < 9223372036854775808.0))
             return qv_err_set(err, QV_EINVAL, "value %g is out of range for %s", d, type_name(to));
         v = (int64_t)r;
@@ -448,7 +450,7 @@ int expr_eval(const bexpr *e, const chunk *in, vec *out, qv_err *err) {
         if (e->args[0]->type == T_NULL) break;
         for (int k = 0; k < n && !rc; k++)
             if (!vec_null(out, k)) {
-                rc = cast_value(e->args[0]->type, e->type, &args[0], k, out, k, err);
+                rc = cast_value(e->args[0]->type, e->type, &args[0], k, out, k, e->args[0]->kind == B_CONST, err);
                 if (rc && e->neg) { /* TRY_CAST */
                     rc = 0;
                     vec_set_null(out, k);

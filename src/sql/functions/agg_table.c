@@ -156,8 +156,12 @@ static int up_firstlast(agg_ctx *c, const agg_spec *sp, void *st, const vec *con
 static int up_bool(agg_ctx *c, const agg_spec *sp, void *st, const vec *const *in, int k) {
     (void)c;
     agg_state *s = st;
+    if (sp->fn == AG_COUNT_IF) { /* as sum(CASE WHEN x THEN 1 ELSE 0 END): NULL only over no rows */
+        s->set = true;
+        s->cnt += !vec_null(in[0], k) && in[0]->i[k];
+        return 0;
+    }
     bool x = in[0]->i[k] != 0;
-    if (sp->fn == AG_COUNT_IF) { s->cnt += x; return 0; }
     if (!s->cnt) s->v.i = x;
     else if (sp->fn == AG_BOOL_AND) s->v.i &= x;
     else s->v.i |= x;
@@ -228,7 +232,7 @@ static int mg_firstlast(agg_ctx *c, const agg_spec *sp, void *dp, void *sp2) {
 static int mg_bool(agg_ctx *c, const agg_spec *sp, void *dp, void *sp2) {
     (void)c;
     agg_state *d = dp, *s = sp2;
-    if (sp->fn == AG_COUNT_IF) { d->cnt += s->cnt; return 0; }
+    if (sp->fn == AG_COUNT_IF) { d->cnt += s->cnt; d->set |= s->set; return 0; }
     if (!s->cnt) return 0;
     if (!d->cnt) d->v.i = s->v.i;
     else if (sp->fn == AG_BOOL_AND) d->v.i &= s->v.i;
@@ -295,7 +299,10 @@ static int fin_value(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k) 
 static int fin_bool(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k) {
     (void)c;
     agg_state *s = st;
-    if (sp->fn == AG_COUNT_IF) out->i[k] = s->cnt;
+    if (sp->fn == AG_COUNT_IF) {
+        if (!s->set) fn_set_null(out, k);
+        else out->i[k] = s->cnt;
+    }
     else if (!s->cnt) fn_set_null(out, k);
     else out->i[k] = s->v.i;
     return 0;
@@ -325,7 +332,7 @@ SIMPLE(stddev_pop, 1, 1, AGN_SKIP, bind_float, up_welford, mg_welford, fin_var, 
 SIMPLE(var_pop, 1, 1, AGN_SKIP, bind_float, up_welford, mg_welford, fin_var, "population variance");
 SIMPLE(bool_and, 1, 1, AGN_SKIP, bind_bool, up_bool, mg_bool, fin_bool, "true if every value is true");
 SIMPLE(bool_or, 1, 1, AGN_SKIP, bind_bool, up_bool, mg_bool, fin_bool, "true if any value is true");
-SIMPLE(count_if, 1, 1, AGN_SKIP, bind_bool, up_bool, mg_bool, fin_bool, "rows where the condition is true");
+SIMPLE(count_if, 1, 1, AGN_KEEP, bind_bool, up_bool, mg_bool, fin_bool, "rows where the condition is true");
 SIMPLE(product, 1, 1, AGN_SKIP, bind_float, up_product, mg_product, fin_product, "product of the values (DOUBLE)");
 
 const agg_def *const agg_defs[AG__COUNT] = {
@@ -383,8 +390,8 @@ int agg_bind(binder *b, ast *a, agg_spec *sp) {
     if (a->norder && !d->ordered) { bd_fail(b, a, QV_EINVAL, "aggregate %s does not take ORDER BY", a->name, NULL); return -1; }
     if (!a->star && (nargs < d->minargs || nargs > d->maxargs)) {
         if (d->minargs == d->maxargs)
-            snprintf(m, sizeof m, "aggregate %s takes %s %d argument%s, got %d", a->name, d->minargs == 1 ? "exactly" : "", d->minargs,
-                     d->minargs == 1 ? "" : "s", nargs);
+            snprintf(m, sizeof m, "aggregate %s takes %s%d argument%s, got %d", a->name, d->minargs == 1 ? "exactly " : "",
+                     d->minargs, d->minargs == 1 ? "" : "s", nargs);
         else
             snprintf(m, sizeof m, "aggregate %s takes %d to %d arguments, got %d", a->name, d->minargs, d->maxargs, nargs);
         bd_fail(b, a, QV_EINVAL, "%s", m, NULL);

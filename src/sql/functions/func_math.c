@@ -32,12 +32,20 @@ static int ev_sign(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
     return 0;
 }
 
+/* Half away from zero at d decimals, computed in long double so that the
+   scaling does not round first (864.05 is below 864.05 and rounds to 864.0). */
 static double round_to(double x, int64_t d) {
     if (d > 300) return x;
     if (d < -300) return 0;
-    double m = pow(10.0, (double)d);
-    double r = round(x * m) / m;
-    return isfinite(r) ? r : x;
+    long double r;
+    if (d >= 0) {
+        long double m = powl(10.0L, (long double)d);
+        r = roundl((long double)x * m) / m;
+    } else {
+        long double m = powl(10.0L, (long double)-d);
+        r = roundl((long double)x / m) * m;
+    }
+    return isfinite((double)r) ? (double)r : x;
 }
 
 static int ev_round(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {

@@ -18,6 +18,13 @@ static int64_t fdiv_i64(int64_t a, int64_t b) {
     return q;
 }
 
+/* a / b rounded half away from zero (DuckDB's epoch_ms of a timestamp) */
+static int64_t div_round(int64_t a, int64_t b) {
+    int64_t q = a / b, r = a % b;
+    if (2 * (r < 0 ? -r : r) >= b) q += a < 0 ? -1 : 1;
+    return q;
+}
+
 /* A constant part name as its first argument ('year', 'day', ...). */
 static int const_field(binder *b, ast *a, bexpr *e, const sfunc_def *fd) {
     bexpr *p = e->args[0];
@@ -53,6 +60,16 @@ static bexpr *bind_part(binder *b, ast *a, bexpr *e, const sfunc_def *fd) {
         vec_free(&v);
         return k;
     }
+    return x;
+}
+
+/* year(ts), month(ts), ...: date_part with the part named by the function */
+static bexpr *bind_named_part(binder *b, ast *a, bexpr *e, const sfunc_def *fd) {
+    (void)a;
+    int f = ts_field_parse(fd->name);
+    bexpr *x = bd_mk(b, B_EXTRACT, ts_field_is_double(f) ? QV_T_FLOAT64 : QV_T_INT64, 1);
+    x->op = f;
+    x->args[0] = e->args[0];
     return x;
 }
 
@@ -166,14 +183,14 @@ static int ev_epoch_ms(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
     if (e->op) {
         EACH_ROW if (__builtin_mul_overflow(a[0].i[k], 1000000, &out->i[k])) return fn_err(err, e, "timestamp out of range");
     } else {
-        EACH_ROW out->i[k] = fdiv_i64(a[0].i[k], 1000000);
+        EACH_ROW out->i[k] = div_round(a[0].i[k], 1000000);
     }
     return 0;
 }
 
 static int ev_epoch_us(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
     (void)e, (void)err;
-    EACH_ROW out->i[k] = fdiv_i64(a[0].i[k], 1000);
+    EACH_ROW out->i[k] = div_round(a[0].i[k], 1000);
     return 0;
 }
 
@@ -327,6 +344,29 @@ const sfunc_def sfunc_time[] = {
     {"datepart", 2, 2, "ST", 'I', bind_part, NULL, SF_STRICT, "alias of date_part"},
     {"date_trunc", 2, 2, "ST", 'T', bind_part, NULL, SF_STRICT, "date_trunc(part, ts): ts rounded down to the part"},
     {"datetrunc", 2, 2, "ST", 'T', bind_part, NULL, SF_STRICT, "alias of date_trunc"},
+    {"year", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('year', ts)"},
+    {"quarter", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('quarter', ts)"},
+    {"month", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('month', ts)"},
+    {"day", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('day', ts)"},
+    {"hour", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('hour', ts)"},
+    {"minute", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('minute', ts)"},
+    {"second", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('second', ts)"},
+    {"millisecond", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('millisecond', ts)"},
+    {"microsecond", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('microsecond', ts)"},
+    {"dayofweek", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('dayofweek', ts)"},
+    {"dayofyear", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('dayofyear', ts)"},
+    {"week", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('week', ts)"},
+    {"weekofyear", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('weekofyear', ts)"},
+    {"isodow", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('isodow', ts)"},
+    {"isoyear", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('isoyear', ts)"},
+    {"yearweek", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('yearweek', ts)"},
+    {"decade", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('decade', ts)"},
+    {"century", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('century', ts)"},
+    {"millennium", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('millennium', ts)"},
+    {"era", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('era', ts)"},
+    {"dayofmonth", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('dayofmonth', ts)"},
+    {"weekday", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('weekday', ts)"},
+    {"julian", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('julian', ts)"},
     {"time_bucket", 2, 2, "VT", 'T', bind_bucket, ev_bucket, SF_STRICT, "time_bucket(width, ts): start of ts's bucket"},
     {"strftime", 2, 2, "AA", 'S', bind_strftime, ev_strftime, SF_STRICT, "strftime(ts, format): ts as text"},
     {"strptime", 2, 2, "SS", 'T', NULL, ev_strptime, SF_STRICT, "strptime(text, format): text as a TIMESTAMP"},

@@ -114,6 +114,7 @@ int strf_format(int64_t ns, const char *fmt, int32_t n, char *buf, size_t cap, q
 static int digits(const char *s, int32_t n, int32_t *i, int maxd, int64_t *out) {
     int64_t v = 0;
     int d = 0;
+    while (*i < n && s[*i] == ' ') (*i)++; /* numbers may be space-padded */
     while (*i < n && d < maxd && isdigit((unsigned char)s[*i])) {
         v = v * 10 + (s[*i] - '0');
         (*i)++;

@@ -285,7 +285,8 @@ static ast *primary(parser *p) {
         a->nargs = 1;
         return grown(p, a);
     }
-    if (ps_is_reserved(t)) { ps_syntax(p, "an expression"); return NULL; }
+    bool fn_kw = (tok_is_kw(t, "left") || tok_is_kw(t, "right")) && tok_is_op(&p->t[p->pos + 1], "("); /* left(s, n) */
+    if (ps_is_reserved(t) && !fn_kw) { ps_syntax(p, "an expression"); return NULL; }
     p->pos++;
     if (tok_is_op(CUR(p), "(")) { /* function call */
         p->pos++;
