@@ -262,6 +262,13 @@ struct bexpr {
     void *aux;                  /* B_FUNC: per-query data of the call (arena), e.g. a compiled pattern */
 };
 
+/* B_CONST op: the constant was written as a decimal literal (1.25), which
+   DuckDB reads as a DECIMAL: rounding and casts treat it as its decimal text. */
+#define BC_DECIMAL_LIT 1
+static inline bool bexpr_is_decimal_lit(const bexpr *e) {
+    if (e->kind == B_UNARY && e->op == OP_NEG) e = e->args[0];
+    return e->kind == B_CONST && e->op == BC_DECIMAL_LIT;
+}
 int expr_eval(const bexpr *e, const chunk *in, vec *out, qv_err *err);
 /* Rows of in's active rows for which e is true (not NULL), as chunk row
    indices in sel (CHUNK entries); returns their count, or -1 with err set.

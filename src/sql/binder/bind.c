@@ -350,6 +350,7 @@ static bexpr *bind_expr_inner(binder *b, ast *a) {
     case A_FLOAT:
         e = bd_mk(b, B_CONST, QV_T_FLOAT64, 0);
         e->cval.f = a->fval;
+        e->op = BC_DECIMAL_LIT;
         return e;
     case A_STR:
         e = bd_mk(b, B_CONST, QV_T_STRING, 0);
@@ -404,6 +405,12 @@ static bexpr *bind_expr_inner(binder *b, ast *a) {
             char m[200];
             snprintf(m, sizeof m, "cannot cast %s to %s", type_name(x->type), type_name(to));
             return bd_fail(b, a, QV_EINVAL, "%s", m, NULL);
+        }
+        if (x->type == to && bexpr_is_decimal_lit(x)) { /* CAST(1.25 AS DOUBLE) is a DOUBLE, no longer a decimal */
+            e = bd_mk(b, B_CONST, to, 0);
+            e->cval = x->kind == B_CONST ? x->cval : x->args[0]->cval;
+            if (x->kind != B_CONST) e->cval.f = -e->cval.f;
+            return e;
         }
         if (x->type == to) return x;
         if (x->type == T_NULL) {

@@ -450,7 +450,7 @@ int expr_eval(const bexpr *e, const chunk *in, vec *out, qv_err *err) {
         if (e->args[0]->type == T_NULL) break;
         for (int k = 0; k < n && !rc; k++)
             if (!vec_null(out, k)) {
-                rc = cast_value(e->args[0]->type, e->type, &args[0], k, out, k, e->args[0]->kind == B_CONST, err);
+                rc = cast_value(e->args[0]->type, e->type, &args[0], k, out, k, bexpr_is_decimal_lit(e->args[0]), err);
                 if (rc && e->neg) { /* TRY_CAST */
                     rc = 0;
                     vec_set_null(out, k);

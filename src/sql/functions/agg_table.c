@@ -156,9 +156,9 @@ static int up_firstlast(agg_ctx *c, const agg_spec *sp, void *st, const vec *con
 static int up_bool(agg_ctx *c, const agg_spec *sp, void *st, const vec *const *in, int k) {
     (void)c;
     agg_state *s = st;
-    if (sp->fn == AG_COUNT_IF) { /* as sum(CASE WHEN x THEN 1 ELSE 0 END): NULL only over no rows */
+    if (sp->fn == AG_COUNT_IF) { /* as sum(x::INT): NULL when no value was seen */
         s->set = true;
-        s->cnt += !vec_null(in[0], k) && in[0]->i[k];
+        s->cnt += in[0]->i[k] != 0;
         return 0;
     }
     bool x = in[0]->i[k] != 0;
@@ -332,7 +332,7 @@ SIMPLE(stddev_pop, 1, 1, AGN_SKIP, bind_float, up_welford, mg_welford, fin_var, 
 SIMPLE(var_pop, 1, 1, AGN_SKIP, bind_float, up_welford, mg_welford, fin_var, "population variance");
 SIMPLE(bool_and, 1, 1, AGN_SKIP, bind_bool, up_bool, mg_bool, fin_bool, "true if every value is true");
 SIMPLE(bool_or, 1, 1, AGN_SKIP, bind_bool, up_bool, mg_bool, fin_bool, "true if any value is true");
-SIMPLE(count_if, 1, 1, AGN_KEEP, bind_bool, up_bool, mg_bool, fin_bool, "rows where the condition is true");
+SIMPLE(count_if, 1, 1, AGN_SKIP, bind_bool, up_bool, mg_bool, fin_bool, "rows where the condition is true");
 SIMPLE(product, 1, 1, AGN_SKIP, bind_float, up_product, mg_product, fin_product, "product of the values (DOUBLE)");
 
 const agg_def *const agg_defs[AG__COUNT] = {

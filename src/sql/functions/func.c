@@ -31,6 +31,8 @@ static int edit_distance(const char *a, const char *b) {
             int best = d[i - 1][j - 1] + (ca != cb);
             if (d[i - 1][j] + 1 < best) best = d[i - 1][j] + 1;
             if (d[i][j - 1] + 1 < best) best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && ca == (b[j - 2] | 0x20) && (a[i - 2] | 0x20) == cb && d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1; /* a transposition is one edit */
             d[i][j] = best;
         }
     return d[la][lb];

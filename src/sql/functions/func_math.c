@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define EACH_ROW for (int k = 0; k < n; k++) if (!vec_null(out, k))
@@ -48,10 +49,41 @@ static double round_to(double x, int64_t d) {
     return isfinite((double)r) ? (double)r : x;
 }
 
+/* A literal such as 1.2345 is a DECIMAL to DuckDB: round its shortest
+   decimal text (half away from zero), not its binary value. */
+static double round_decimal(double x, int64_t d) {
+    if (!isfinite(x) || d > 300) return x;
+    char buf[48], dig[24], out[64];
+    for (int p = 1; p <= 17; p++) {
+        snprintf(buf, sizeof buf, "%.*e", p - 1, x);
+        if (strtod(buf, NULL) == x) break;
+    }
+    const char *q = buf;
+    bool neg = *q == '-';
+    if (neg) q++;
+    int nd = 0;
+    for (; *q && *q != 'e'; q++)
+        if (*q >= '0' && *q <= '9') dig[nd++] = *q;
+    int e10 = atoi(q + 1);
+    int64_t keep = e10 + 1 + d; /* digits before the rounding point */
+    if (keep >= nd) return x;
+    if (keep < 0) return neg ? -0.0 : 0.0;
+    bool up = dig[keep] >= '5';
+    int len = (int)keep;
+    for (int i = len - 1; up && i >= 0; i--) {
+        if (dig[i] == '9') dig[i] = '0';
+        else { dig[i]++; up = false; }
+    }
+    snprintf(out, sizeof out, "%s%s%.*se%lld", neg ? "-" : "", up ? "1" : "", len, dig, (long long)(e10 + 1 - keep));
+    if (!len && !up) return neg ? -0.0 : 0.0;
+    return strtod(out, NULL);
+}
+
 static int ev_round(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
     bool has_d = e->nargs > 1;
     if (type_pc(e->type) == PC_F) {
-        EACH_ROW out->f[k] = round_to(a[0].f[k], has_d ? a[1].i[k] : 0);
+        bool lit = bexpr_is_decimal_lit(e->args[0]);
+        EACH_ROW out->f[k] = lit ? round_decimal(a[0].f[k], has_d ? a[1].i[k] : 0) : round_to(a[0].f[k], has_d ? a[1].i[k] : 0);
         return 0;
     }
     EACH_ROW {
