@@ -66,8 +66,11 @@ static void name_rec(qv_str *s, const ast *a) {
         for (const char *p = a->name; *p; p++) qv_str_appendc(s, (char)((*p >= 'A' && *p <= 'Z') ? *p + 32 : *p));
         qv_str_appendf(s, "(%s", a->distinct ? "DISTINCT " : "");
         for (int i = 0; i < a->nargs; i++) {
-            if (i) qv_str_appendf(s, ", ");
+            int o = i - (a->nargs - a->norder); /* >= 0: an ORDER BY key */
+            if (o == 0) qv_str_appendf(s, " ORDER BY ");
+            else if (i) qv_str_appendf(s, ", ");
             name_rec(s, a->args[i]);
+            if (o >= 0 && ((a->order_desc >> o) & 1)) qv_str_appendf(s, " DESC");
         }
         qv_str_appendc(s, ')');
         break;
