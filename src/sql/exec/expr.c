@@ -1,6 +1,6 @@
 /* Vectorized evaluation of bound expressions over the active rows of a chunk.
    The output vector is dense: its row k is the chunk's k-th active row. */
-#include "sql_int.h"
+#include "functions.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -312,65 +312,22 @@ static int cast_value(qv_type from, qv_type to, const vec *a, int k, vec *out, i
         else out->s[j] = a->s[k];
         return 0;
     }
-    if (to == QV_T_STRING || to == QV_T_SYMBOL) {
-        int l = 0;
-        if (from == QV_T_BOOL) l = snprintf(buf, sizeof buf, "%s", a->i[k] ? "true" : "false");
-        else if (from == QV_T_TIMESTAMP) { ts_format(a->i[k], buf, sizeof buf); l = (int)strlen(buf); }
-        else if (fp == PC_I) l = snprintf(buf, sizeof buf, "%lld", (long long)a->i[k]);
-        else {
-            double v = a->f[k];
-            if (from == QV_T_FLOAT32) l = snprintf(buf, sizeof buf, "%.9g", v);
-            else {
-                l = snprintf(buf, sizeof buf, "%.15g", v);
-                if (strtod(buf, NULL) != v) l = snprintf(buf, sizeof buf, "%.17g", v);
-            }
-            if (isinf(v)) l = snprintf(buf, sizeof buf, "%s", v > 0 ? "inf" : "-inf");
-            else if (isnan(v)) l = snprintf(buf, sizeof buf, "nan");
-            else if (!strpbrk(buf, ".en")) l += snprintf(buf + l, sizeof buf - (size_t)l, ".0");
-        }
+    if (tp == PC_S) { /* the source type's text form */
+        int l = sql_type_get(from)->format(a, k, buf, sizeof buf);
         vec_set_str(out, j, buf, l);
         return 0;
     }
-    if (fp == PC_S) {
+    if (fp == PC_S) { /* the target type's text parser, on the trimmed text */
         sv s = a->s[k];
         int32_t sn = s.n;
         const char *sp = s.p;
         while (sn && isspace((unsigned char)*sp)) { sp++; sn--; }
         while (sn && isspace((unsigned char)sp[sn - 1])) sn--;
-        if (sn >= (int32_t)sizeof buf) goto bad;
-        memcpy(buf, sp, (size_t)sn);
-        buf[sn] = 0;
-        if (to == QV_T_TIMESTAMP) {
-            if (ts_parse(buf, (size_t)sn, &out->i[j])) goto bad;
-            return 0;
+        if (sn < (int32_t)sizeof buf) {
+            memcpy(buf, sp, (size_t)sn);
+            buf[sn] = 0;
+            if (!sql_type_get(to)->parse(buf, (size_t)sn, out, j)) return 0;
         }
-        if (to == QV_T_BOOL) {
-            if (!strcasecmp(buf, "true") || !strcasecmp(buf, "t") || !strcmp(buf, "1")) out->i[j] = 1;
-            else if (!strcasecmp(buf, "false") || !strcasecmp(buf, "f") || !strcmp(buf, "0")) out->i[j] = 0;
-            else goto bad;
-            return 0;
-        }
-        if (to == T_INTERVAL) {
-            if (interval_parse(buf, (size_t)sn, &out->i[j])) goto bad;
-            return 0;
-        }
-        char *end;
-        errno = 0;
-        if (tp == PC_I) {
-            long long v = strtoll(buf, &end, 10);
-            if (errno || end == buf || *end) goto bad;
-            if (to == QV_T_INT32 && (v < INT32_MIN || v > INT32_MAX)) goto bad;
-            out->i[j] = v;
-        } else {
-            double v = strtod(buf, &end);
-            if (end == buf || *end) goto bad;
-            if (to == QV_T_FLOAT32 && isfinite(v) && fabs(v) > FLT_MAX) goto bad;
-            if (to == QV_T_FLOAT32 && isfinite(v) && fabs(v) > FLT_MAX)
-            return qv_err_set(err, QV_EINVAL, "value %g is out of range for FLOAT32", v);
-        out->f[j] = to == QV_T_FLOAT32 ? (double)(float)v : v;
-        }
-        return 0;
-    bad:
         return qv_err_set(err, QV_EINVAL, "could not convert string '%.*s' to %s", s.n > 60 ? 60 : s.n, s.p,
                           type_name(to));
     }

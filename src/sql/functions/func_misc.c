@@ -1,24 +1,93 @@
 /* coalesce / ifnull and typeof, and the type descriptors (one per type). */
 #include "functions.h"
 
+#include <errno.h>
+#include <float.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-/* One entry per qv_type: DuckDB's name (what typeof prints), the executor's
-   vector width and physical class. */
+static int fmt_int(const vec *v, int k, char *buf, size_t cap) { return snprintf(buf, cap, "%lld", (long long)v->i[k]); }
+static int fmt_bool(const vec *v, int k, char *buf, size_t cap) { return snprintf(buf, cap, "%s", v->i[k] ? "true" : "false"); }
+static int fmt_ts(const vec *v, int k, char *buf, size_t cap) {
+    ts_format(v->i[k], buf, cap);
+    return (int)strlen(buf);
+}
+static int fmt_float(const vec *v, int k, char *buf, size_t cap, bool f32) {
+    double x = v->f[k];
+    if (isinf(x)) return snprintf(buf, cap, "%s", x > 0 ? "inf" : "-inf");
+    if (isnan(x)) return snprintf(buf, cap, "nan");
+    int l;
+    if (f32) l = snprintf(buf, cap, "%.9g", x);
+    else {
+        l = snprintf(buf, cap, "%.15g", x);
+        if (strtod(buf, NULL) != x) l = snprintf(buf, cap, "%.17g", x);
+    }
+    if (!strpbrk(buf, ".en") && l > 0 && (size_t)l + 2 < cap) l += snprintf(buf + l, cap - (size_t)l, ".0");
+    return l;
+}
+static int fmt_f32(const vec *v, int k, char *buf, size_t cap) { return fmt_float(v, k, buf, cap, true); }
+static int fmt_f64(const vec *v, int k, char *buf, size_t cap) { return fmt_float(v, k, buf, cap, false); }
+static int fmt_str(const vec *v, int k, char *buf, size_t cap) {
+    int n = v->s[k].n < (int32_t)cap ? v->s[k].n : (int)cap - 1;
+    memcpy(buf, v->s[k].p, (size_t)n);
+    return n;
+}
+
+static int parse_int(const char *s, size_t n, vec *out, int j, bool i32) {
+    (void)n;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end) return -1;
+    if (i32 && (v < INT32_MIN || v > INT32_MAX)) return -1;
+    out->i[j] = v;
+    return 0;
+}
+static int parse_i32(const char *s, size_t n, vec *out, int j) { return parse_int(s, n, out, j, true); }
+static int parse_i64(const char *s, size_t n, vec *out, int j) { return parse_int(s, n, out, j, false); }
+static int parse_float(const char *s, vec *out, int j, bool f32) {
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end) return -1;
+    if (f32 && isfinite(v) && fabs(v) > FLT_MAX) return -1;
+    out->f[j] = f32 ? (double)(float)v : v;
+    return 0;
+}
+static int parse_f32(const char *s, size_t n, vec *out, int j) { (void)n; return parse_float(s, out, j, true); }
+static int parse_f64(const char *s, size_t n, vec *out, int j) { (void)n; return parse_float(s, out, j, false); }
+static int parse_bool(const char *s, size_t n, vec *out, int j) {
+    (void)n;
+    if (!strcasecmp(s, "true") || !strcasecmp(s, "t") || !strcmp(s, "1")) out->i[j] = 1;
+    else if (!strcasecmp(s, "false") || !strcasecmp(s, "f") || !strcmp(s, "0")) out->i[j] = 0;
+    else return -1;
+    return 0;
+}
+static int parse_ts(const char *s, size_t n, vec *out, int j) { return ts_parse(s, n, &out->i[j]); }
+static int parse_str(const char *s, size_t n, vec *out, int j) {
+    vec_set_str(out, j, s, (int32_t)n);
+    return 0;
+}
+static int parse_invalid(const char *s, size_t n, vec *out, int j) { (void)s, (void)n, (void)out, (void)j; return -1; }
+
 static const sql_type_def types[QV_T__COUNT] = {
-    [QV_T_INVALID] = {"INVALID", 0, PC_I},
-    [QV_T_INT32] = {"INTEGER", 8, PC_I},
-    [QV_T_INT64] = {"BIGINT", 8, PC_I},
-    [QV_T_FLOAT32] = {"FLOAT", 8, PC_F},
-    [QV_T_FLOAT64] = {"DOUBLE", 8, PC_F},
-    [QV_T_BOOL] = {"BOOLEAN", 8, PC_I},
-    [QV_T_STRING] = {"VARCHAR", (int)sizeof(sv), PC_S},
-    [QV_T_SYMBOL] = {"VARCHAR", (int)sizeof(sv), PC_S},
-    [QV_T_TIMESTAMP] = {"TIMESTAMP", 8, PC_I},
+    [QV_T_INVALID] = {"INVALID", "null", 0, PC_I, fmt_int, parse_invalid},
+    [QV_T_INT32] = {"INTEGER", "int32", 8, PC_I, fmt_int, parse_i32},
+    [QV_T_INT64] = {"BIGINT", "int64", 8, PC_I, fmt_int, parse_i64},
+    [QV_T_FLOAT32] = {"FLOAT", "float32", 8, PC_F, fmt_f32, parse_f32},
+    [QV_T_FLOAT64] = {"DOUBLE", "float64", 8, PC_F, fmt_f64, parse_f64},
+    [QV_T_BOOL] = {"BOOLEAN", "bool", 8, PC_I, fmt_bool, parse_bool},
+    [QV_T_STRING] = {"VARCHAR", "utf8", (int)sizeof(sv), PC_S, fmt_str, parse_str},
+    [QV_T_SYMBOL] = {"VARCHAR", "dictionary<int32, utf8>", (int)sizeof(sv), PC_S, fmt_str, parse_str},
+    [QV_T_TIMESTAMP] = {"TIMESTAMP", "timestamp[ns]", 8, PC_I, fmt_ts, parse_ts},
 };
 _Static_assert(sizeof types / sizeof types[0] == QV_T__COUNT, "one descriptor per type");
-static const sql_type_def t_null = {"\"NULL\"", 8, PC_I}, t_interval = {"INTERVAL", 8, PC_I};
+
+static int parse_interval(const char *s, size_t n, vec *out, int j) { return interval_parse(s, n, &out->i[j]); }
+static const sql_type_def t_null = {"\"NULL\"", "null", 8, PC_I, fmt_int, parse_invalid},
+                          t_interval = {"INTERVAL", "duration[ns]", 8, PC_I, fmt_int, parse_interval};
 
 const sql_type_def *sql_type_get(qv_type t) {
     if (t == T_NULL) return &t_null;

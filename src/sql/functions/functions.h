@@ -120,10 +120,18 @@ extern const agg_def agg_def_median, agg_def_quantile_cont, agg_def_quantile_dis
     agg_def_covar_samp, agg_def_regr_slope, agg_def_regr_intercept;
 
 /* ---------------- types ---------------- */
+/* One descriptor per type: DuckDB's name (what typeof prints), its Arrow
+   type, the executor's vector width and physical class, and its text form
+   (CAST to and from VARCHAR). format writes at most cap bytes and returns the
+   length; parse reads a trimmed, NUL-terminated text, 0 or -1 if it is not a
+   value of the type. */
 typedef struct sql_type_def {
-    const char *sql_name;   /* as typeof() prints it (DuckDB's names) */
-    int width;              /* bytes per value in a vector */
+    const char *sql_name;
+    const char *arrow;
+    int width;
     phys_class pc;
+    int (*format)(const vec *v, int k, char *buf, size_t cap);
+    int (*parse)(const char *s, size_t n, vec *out, int j);
 } sql_type_def;
 const sql_type_def *sql_type_get(qv_type t);
 const char *sql_type_sqlname(qv_type t, const char *tz);
