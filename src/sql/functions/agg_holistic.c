@@ -36,28 +36,28 @@ static int vl_push(agg_ctx *c, vlist *l, int stride, const value *vals) {
     return 0;
 }
 
-static value take(agg_ctx *c, const vec *v, int k) {
-    value x = {0};
-    x.null = vec_null(v, k);
-    if (x.null) return x;
+static int take(agg_ctx *c, const vec *v, int k, value *x) {
+    memset(x, 0, sizeof *x);
+    x->null = vec_null(v, k);
+    if (x->null) return 0;
     switch (type_pc(v->type)) {
-    case PC_I: x.i = v->i[k]; break;
-    case PC_F: x.f = v->f[k]; break;
+    case PC_I: x->i = v->i[k]; break;
+    case PC_F: x->f = v->f[k]; break;
     case PC_S:
-        x.s = v->s[k];
-        x.s.p = agg_keep_str(c, x.s);
-        if (agg_charge(c, x.s.n + 16)) x.null = true, c->err->code = c->err->code ? c->err->code : QV_ERESOURCE;
+        if (agg_charge(c, v->s[k].n + 16)) return c->err->code;
+        x->s = v->s[k];
+        x->s.p = agg_keep_str(c, x->s);
         break;
     }
-    return x;
+    return 0;
 }
 
 static int up_list(agg_ctx *c, const agg_spec *sp, void *st, const vec *const *in, int k) {
     value vals[AGG_MAXIN];
     int stride = 1 + sp->norder;
-    vals[0] = take(c, in[0], k);
-    for (int j = 0; j < sp->norder; j++) vals[1 + j] = take(c, in[sp->nin - sp->norder + j], k);
-    if (c->err->code) return c->err->code;
+    if (take(c, in[0], k, &vals[0])) return c->err->code;
+    for (int j = 0; j < sp->norder; j++)
+        if (take(c, in[sp->nin - sp->norder + j], k, &vals[1 + j])) return c->err->code;
     return vl_push(c, st, stride, vals);
 }
 
@@ -264,7 +264,6 @@ static void sort_ordered(const agg_spec *sp, vlist *l) {
 }
 
 static int fin_string_agg(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k) {
-    (void)c;
     vlist *l = st;
     if (!l->n) { fn_set_null(out, k); return 0; }
     if (sp->norder) sort_ordered(sp, l);
@@ -273,6 +272,7 @@ static int fin_string_agg(agg_ctx *c, const agg_spec *sp, void *st, vec *out, in
     for (int64_t i = 0; i < l->n; i++)
         if (!l->v[i * l->stride].null) tot += (size_t)l->v[i * l->stride].s.n + (m++ ? (size_t)sp->sep.n : 0);
     if (!m) { fn_set_null(out, k); return 0; }
+    if (tot > INT32_MAX) return qv_err_set(c->err, QV_ERESOURCE, "string_agg: result of %zu bytes is too large", tot);
     char *d = vec_heap_alloc(out, tot + 1);
     size_t o = 0;
     m = 0;
