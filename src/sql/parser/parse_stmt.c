@@ -441,7 +441,7 @@ bool ast_equal(const ast *a, const ast *b) {
     if (a == b) return true;
     if (!a || !b || a->kind != b->kind || a->op != b->op || a->nargs != b->nargs) return false;
     if (a->neg != b->neg || a->distinct != b->distinct || a->star != b->star || a->cast_type != b->cast_type ||
-        a->sub != b->sub)
+        a->norder != b->norder || a->order_desc != b->order_desc || a->sub != b->sub)
         return false;
     switch (a->kind) {
     case A_INT: case A_BOOL: case A_TSLIT: case A_INTERVAL: case A_PARAM:
