@@ -203,7 +203,10 @@ static int next_passthrough(sql_query *q, qv_batch *out, bool *eos, qv_err *err)
         qv_batch_init(out, &q->schema);
         for (int i = 0; i < q->schema.nfields; i++) {
             qv_array whole;
-            st_snapshot_column(snap, rg, q->pl.pt_cols[i], &whole);
+            if (st_snapshot_read(snap, rg, q->pl.pt_cols[i], &whole, err)) {
+                qv_batch_free(out);
+                return err->code;
+            }
             qv_array_free(&out->cols[i]);
             if (off == 0 && n == whole.length) out->cols[i] = whole;
             else {
