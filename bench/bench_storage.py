@@ -160,7 +160,7 @@ def big_put():
         scans = []
         for _ in range(3):
             t0 = time.perf_counter()
-            c.do_get(fl.Ticket("SELECT sum(id) AS a, sum(ts) AS b, sum(price) AS c, sum(qty) AS d "
+            c.do_get(fl.Ticket("SELECT sum(id) AS a, max(ts) AS b, sum(price) AS c, sum(qty) AS d "
                                "FROM bench")).read_all()
             scans.append(rows * 32 / (time.perf_counter() - t0) / 1e6)
         out["scan"] = scans

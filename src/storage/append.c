@@ -201,7 +201,7 @@ static int seal_full(st_append *a, int from, qv_err *err) {
                 a->seg0[c].data = qv_buffer_ref(rg->cols[c].data);
             }
         }
-        st_rg_to_file(rg, nc, st_map_new(path, t->id, g, t->rg_cap, &t->schema, true), bytes);
+        st_rg_to_file(rg, nc, st_map_new(path, t->id, g, t->rg_cap, &t->schema, true), bytes, &t->spare);
         if (a->first_file < 0) a->first_file = g;
         a->nfiles++;
     }

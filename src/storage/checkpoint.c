@@ -181,7 +181,7 @@ static int checkpoint_locked(st_db *db, qv_err *err) {
         pthread_mutex_lock(&t->commit_mu);
         for (int j = 0; j < nj; j++)
             if (jobs[j].c == &cs[i] && jobs[j].map) {
-                st_rg_to_file(jobs[j].wrg, t->schema.nfields, jobs[j].map, jobs[j].bytes);
+                st_rg_to_file(jobs[j].wrg, t->schema.nfields, jobs[j].map, jobs[j].bytes, NULL);
                 jobs[j].map = NULL;
                 any = true;
             }

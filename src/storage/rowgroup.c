@@ -225,8 +225,19 @@ void st_rg_copy(st_rg *rg, const qv_field *f, st_dict *dict, int c, const qv_arr
 
 /* ---------------- row groups ---------------- */
 
-st_rg *st_rg_new(const qv_schema *schema, int64_t cap) {
+st_rg *st_rg_new(const qv_schema *schema, int64_t cap, st_colseg **spare) {
     st_rg *rg = qv_xcalloc(1, sizeof *rg);
+    if (spare && *spare) { /* buffers of a group just written to its file: no page faults */
+        rg->cols = *spare;
+        *spare = NULL;
+        for (int c = 0; c < schema->nfields; c++) {
+            st_colseg *s = &rg->cols[c];
+            memset(&s->stats, 0, sizeof s->stats);
+            s->data_len = 0;
+            if (schema->fields[c].type == QV_T_STRING) ((int32_t *)s->values->data)[0] = 0;
+        }
+        return rg;
+    }
     rg->cols = qv_xcalloc((size_t)schema->nfields, sizeof(st_colseg));
     for (int c = 0; c < schema->nfields; c++) {
         st_colseg *s = &rg->cols[c];
@@ -256,11 +267,28 @@ void st_rg_free(st_rg *rg, int ncols) {
     free(rg);
 }
 
-void st_rg_to_file(st_rg *rg, int ncols, st_map *map, int64_t file_bytes) {
-    for (int c = 0; c < ncols; c++) seg_drop(&rg->cols[c]);
+static bool sole(const qv_buffer *b) { return !b || atomic_load(&b->refs) == 1; }
+
+void st_rg_to_file(st_rg *rg, int ncols, st_map *map, int64_t file_bytes, st_colseg **spare) {
+    bool keep = spare && !*spare;
+    for (int c = 0; keep && c < ncols; c++)
+        keep = sole(rg->cols[c].validity) && sole(rg->cols[c].values) && sole(rg->cols[c].data);
+    if (keep) { /* nobody else sees these buffers: the next row group reuses them */
+        *spare = rg->cols;
+        rg->cols = qv_xcalloc((size_t)ncols, sizeof(st_colseg));
+        for (int c = 0; c < ncols; c++) rg->cols[c].stats = (*spare)[c].stats;
+    } else {
+        for (int c = 0; c < ncols; c++) seg_drop(&rg->cols[c]);
+    }
     st_map_unref(rg->map);
     rg->map = map;
     rg->bytes = file_bytes;
+}
+
+void st_rg_spare_free(st_colseg *spare, int ncols) {
+    if (!spare) return;
+    for (int c = 0; c < ncols; c++) seg_drop(&spare[c]);
+    free(spare);
 }
 
 int64_t st_rg_col_bytes(qv_type ty, int64_t rows, const st_colseg *s) {

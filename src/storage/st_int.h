@@ -195,7 +195,8 @@ void st_dict_init(st_dict *d);
 void st_dict_free(st_dict *d);
 void st_dict_view(const st_dict *d, qv_array *out);
 const char *st_dict_str(const st_dict *d, int32_t code, int32_t *len);
-st_rg *st_rg_new(const qv_schema *schema, int64_t cap);
+/* A row group of capacity cap; takes *spare's buffers when there are some. */
+st_rg *st_rg_new(const qv_schema *schema, int64_t cap, st_colseg **spare);
 void st_rg_free(st_rg *rg, int ncols);
 /* Rows [so, so+n) of a into column c of rg at its current end (rows not bumped). */
 void st_rg_copy(st_rg *rg, const qv_field *f, st_dict *dict, int c, const qv_array *a, int64_t so, int64_t n);
@@ -203,8 +204,10 @@ int64_t st_rg_col_bytes(qv_type ty, int64_t rows, const st_colseg *s);
 /* Write an anonymous sealed row group to its column file. */
 int st_rg_write_file(const st_rg *rg, const qv_schema *schema, qv_array *const *dicts, const char *path,
                      uint64_t table_id, int64_t rgi, bool sync, int64_t *file_bytes, qv_err *err);
-/* Turn an anonymous row group file-backed (drops the segment buffers). */
-void st_rg_to_file(st_rg *rg, int ncols, st_map *map, int64_t file_bytes);
+/* Turn an anonymous row group file-backed. Its segment buffers go to *spare
+   when no reader holds them and spare is empty, else they are dropped. */
+void st_rg_to_file(st_rg *rg, int ncols, st_map *map, int64_t file_bytes, st_colseg **spare);
+void st_rg_spare_free(st_colseg *spare, int ncols);
 
 /* ---- db.c ---- */
 typedef struct st_table st_table;
@@ -283,6 +286,7 @@ struct st_table {
     st_dict *dicts; /* per column, used for SYMBOL */
     int64_t rows;
     int nckpt; /* leading row groups the manifest names */
+    st_colseg *spare; /* segment buffers of a group an append just wrote, for the next one */
 };
 
 struct st_snapshot {

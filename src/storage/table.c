@@ -43,6 +43,7 @@ void st_table_unref(st_table *t) {
     if (!t || atomic_fetch_sub(&t->refs, 1) != 1) return;
     st_pub_unref(t->pub);
     for (int i = 0; i < t->nrgs; i++) st_rg_free(t->rgs[i], t->schema.nfields);
+    st_rg_spare_free(t->spare, t->schema.nfields);
     free(t->rgs);
     for (int c = 0; c < t->schema.nfields; c++)
         if (t->dicts[c].offsets) st_dict_free(&t->dicts[c]);
@@ -104,7 +105,7 @@ int st_apply_batch(st_table *t, const qv_batch *b) {
                 t->rgs_cap = t->rgs_cap ? t->rgs_cap * 2 : 8;
                 t->rgs = qv_xrealloc(t->rgs, sizeof(st_rg *) * (size_t)t->rgs_cap);
             }
-            rg = t->rgs[t->nrgs++] = st_rg_new(&t->schema, t->rg_cap);
+            rg = t->rgs[t->nrgs++] = st_rg_new(&t->schema, t->rg_cap, &t->spare);
         }
         if (first < 0) first = t->nrgs - 1;
         int64_t n = b->nrows - done;
