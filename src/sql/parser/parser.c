@@ -150,6 +150,36 @@ static ast *primary(parser *p) {
         a->name = t->text;
         return a;
     }
+    if (tok_is_op(t, "?") || t->kind == TK_PARAM) {
+        p->pos++;
+        ast *a = mk(p, A_PARAM, t);
+        bool q = t->kind != TK_PARAM;
+        long long n = q ? ++p->nqmark : strtoll(t->text, NULL, 10);
+        if (n < 1 || n > 65535 || strlen(t->text ? t->text : "") > 5) {
+            qv_err_set(p->err, QV_EINVAL, "placeholder at line %d, column %d: numbers run from $1 to $65535", t->line, t->col);
+            return NULL;
+        }
+        if ((q && p->maxparam > 0) || (!q && p->nqmark > 0)) {
+            qv_err_set(p->err, QV_EINVAL, "placeholder at line %d, column %d: ? and $N cannot be mixed in one statement",
+                       t->line, t->col);
+            return NULL;
+        }
+        if (!q && n > p->maxparam) p->maxparam = (int)n;
+        a->ival = n;
+        return a;
+    }
+    if (tok_is_op(t, "(") && (tok_is_kw(&p->t[p->pos + 1], "select") || tok_is_kw(&p->t[p->pos + 1], "with"))) {
+        p->pos++;
+        ast *a = mk(p, A_SUBQ, t);
+        if (!(a->sub = ps_query(p)) || ps_expect_op(p, ")")) return NULL;
+        return a;
+    }
+    if (tok_is_kw(t, "exists") && tok_is_op(&p->t[p->pos + 1], "(")) {
+        p->pos += 2;
+        ast *a = mk(p, A_EXISTS, t);
+        if (!(a->sub = ps_query(p)) || ps_expect_op(p, ")")) return NULL;
+        return a;
+    }
     if (tok_is_op(t, "(")) {
         p->pos++;
         ast *e = ps_expr(p);
@@ -444,6 +474,11 @@ static ast *pred(parser *p) {
             int cap = 0;
             a->args = ps_list_push(p, a->args, &a->nargs, &cap, l);
             if (ps_expect_op(p, "(")) return NULL;
+            if (tok_is_kw(CUR(p), "select") || tok_is_kw(CUR(p), "with")) {
+                if (!(a->sub = ps_query(p)) || ps_expect_op(p, ")")) return NULL;
+                if (!(l = grown(p, a))) return NULL;
+                continue;
+            }
             for (;;) {
                 ast *e = ps_expr(p);
                 if (!e) return NULL;
