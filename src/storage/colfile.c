@@ -8,10 +8,12 @@
 **   "QVCOLRG2" | u64 table id | u64 row group | u64 rows | u32 columns
 **   | u32 crc(directory) | u64 file length | 12 zero bytes | u32 crc(bytes 0..59)
 ** then the directory, one 152-byte entry per column
-**   u8 type | u8 has_minmax | 6 zero | i64 null count | u64 min | u64 max
+**   u8 type | u8 has_minmax | u8 encoding | 5 zero | i64 null count | u64 min | u64 max
 **   | 5 x (u64 offset, u64 length, u32 crc, u32 zero)
 **     for validity, values, data, dictionary offsets, dictionary data
-** then the buffers. A length of 0 means the buffer is absent.
+** then the buffers. A length of 0 means the buffer is absent. Encoding 1
+** (STRING only): values are int32 codes into the dictionary buffers, as for
+** SYMBOL; chosen per row group when smaller than offsets + bytes.
 **
 ** st_map states: unmapped (nothing read) -> mapped (header and directory
 ** checked) or failed (the reason kept; every later use fails the same way).
@@ -98,6 +100,7 @@ int st_colfile_write(const char *path, uint64_t table_id, int64_t rg, int64_t ro
         uint8_t *e = h + HDR + (size_t)c * ENT;
         e[0] = (uint8_t)s->type;
         e[1] = s->stats.has_minmax;
+        e[2] = s->dict_encoded;
         st_wr_u64(e + 8, (uint64_t)s->stats.null_count);
         st_wr_u64(e + 16, (uint64_t)s->stats.min.i);
         st_wr_u64(e + 24, (uint64_t)s->stats.max.i);
@@ -164,6 +167,7 @@ static const char *check_head(const uint8_t *p, size_t n, size_t file_len, uint6
     for (int c = 0; c < ncols; c++) {
         const uint8_t *e = p + HDR + (size_t)c * ENT;
         if (e[0] != (uint8_t)types[c]) return "column types do not match the table";
+        if (e[2] > 1 || (e[2] && types[c] != QV_T_STRING)) return "unknown column encoding";
         for (int b = 0; b < NBUF; b++) {
             uint64_t off = st_rd_u64(e + 32 + b * 24), len = st_rd_u64(e + 40 + b * 24);
             if (len && ((off & 63) || off > file_len || len > file_len - off)) return "buffer outside the file";
@@ -295,7 +299,37 @@ static qv_buffer *wrap(st_map *m, const uint8_t *e, int b) {
     return qv_buffer_wrap(m->base + off, (size_t)len, unref_cb, st_map_ref(m));
 }
 
-int st_map_column(st_map *m, int col, qv_array *out, qv_err *err) {
+/* Codes + dictionary as a plain STRING array (for readers that want text). */
+static void materialise(qv_array *sym, qv_array *out) {
+    const qv_array *d = sym->dict;
+    const int32_t *codes = (const int32_t *)sym->values->data, *doff = (const int32_t *)d->values->data;
+    const uint8_t *vb = sym->validity ? sym->validity->data : NULL;
+    size_t total = 0;
+    for (int64_t r = 0; r < sym->length; r++)
+        if (!vb || qv_bit_get(vb, r)) total += (size_t)(doff[codes[r] + 1] - doff[codes[r]]);
+    qv_array_init(out, QV_T_STRING);
+    out->length = sym->length;
+    out->null_count = sym->null_count;
+    out->validity = qv_buffer_ref(sym->validity);
+    out->values = qv_buffer_new((size_t)(sym->length + 1) * 4);
+    out->values->size = (size_t)(sym->length + 1) * 4;
+    out->data = qv_buffer_new(total ? total : 1);
+    out->data->size = total;
+    int32_t *o = (int32_t *)out->values->data;
+    const char *src = d->data ? (const char *)d->data->data : "";
+    size_t at = 0;
+    o[0] = 0;
+    for (int64_t r = 0; r < sym->length; r++) {
+        if (!vb || qv_bit_get(vb, r)) {
+            size_t len = (size_t)(doff[codes[r] + 1] - doff[codes[r]]);
+            memcpy(out->data->data + at, src + doff[codes[r]], len);
+            at += len;
+        }
+        o[r + 1] = (int32_t)at;
+    }
+}
+
+int st_map_column(st_map *m, int col, bool codes_ok, qv_array *out, qv_err *err) {
     qv_array_init(out, col >= 0 && col < m->ncols ? m->types[col] : QV_T_INVALID);
     if (col < 0 || col >= m->ncols) return qv_err_set(err, QV_EINTERNAL, "column %d out of range", col);
     pthread_mutex_lock(&m->mu);
@@ -314,19 +348,26 @@ int st_map_column(st_map *m, int col, qv_array *out, qv_err *err) {
         rc = qv_err_set(err, QV_ECORRUPT, "column file %s: checksum mismatch in column %d", m->path, col + 1);
     pthread_mutex_unlock(&m->mu);
     if (rc) return rc;
+    bool coded = m->types[col] == QV_T_SYMBOL || e[2] == 1;
+    if (coded) out->type = QV_T_SYMBOL;
     out->length = m->rows;
     out->null_count = (int64_t)st_rd_u64(e + 8);
     out->validity = wrap(m, e, 0);
     if (!out->validity) out->null_count = 0;
     out->values = wrap(m, e, 1);
     out->data = wrap(m, e, 2);
-    if (m->types[col] == QV_T_SYMBOL) {
+    if (coded) {
         out->dict = qv_xmalloc(sizeof(qv_array));
         qv_array_init(out->dict, QV_T_STRING);
         out->dict->values = wrap(m, e, 3);
         out->dict->data = wrap(m, e, 4);
         out->dict->length = out->dict->values ? (int64_t)(out->dict->values->size / 4) - 1 : 0;
         out->dict->null_count = 0;
+    }
+    if (e[2] == 1 && !codes_ok) {
+        qv_array sym = *out;
+        materialise(&sym, out);
+        qv_array_free(&sym);
     }
     return QV_OK;
 }

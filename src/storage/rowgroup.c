@@ -336,6 +336,58 @@ static void local_dict_build(local_dict *ld, const st_colseg *s, const qv_array 
     free(map);
 }
 
+/* A STRING segment as codes into a dictionary of its distinct values, when
+   that is smaller than offsets + bytes (low-cardinality text such as
+   tickers). Gives up (false) past rows/4 distinct values. */
+static bool string_dict_build(local_dict *ld, const st_colseg *s, int64_t rows) {
+    int64_t limit = rows / 4 + 1;
+    uint32_t nslots = 64;
+    while (nslots < (uint64_t)limit * 2) nslots *= 2;
+    int32_t *slots = qv_xcalloc(nslots, sizeof(int32_t)); /* code + 1 */
+    ld->codes = qv_alloc_aligned((size_t)rows * 4);
+    ld->off = qv_xmalloc(sizeof(int32_t) * (size_t)(limit + 2));
+    ld->off[0] = 0;
+    qv_str_init(&ld->data);
+    const int32_t *o = (const int32_t *)s->values->data;
+    const char *d = s->data ? (const char *)s->data->data : "";
+    const uint8_t *vb = s->stats.null_count ? s->validity->data : NULL;
+    int32_t n = 0;
+    bool ok = true;
+    for (int64_t r = 0; r < rows && ok; r++) {
+        if (vb && !qv_bit_get(vb, r)) {
+            ld->codes[r] = 0;
+            continue;
+        }
+        const char *p = d + o[r];
+        int32_t len = o[r + 1] - o[r];
+        uint32_t i = (uint32_t)hash_bytes(p, (size_t)len) & (nslots - 1);
+        for (; slots[i]; i = (i + 1) & (nslots - 1)) {
+            int32_t c = slots[i] - 1;
+            if (ld->off[c + 1] - ld->off[c] == len && !memcmp(ld->data.data + ld->off[c], p, (size_t)len)) break;
+        }
+        if (!slots[i]) {
+            if (n == limit) {
+                ok = false;
+                break;
+            }
+            qv_str_append(&ld->data, p, (size_t)len);
+            slots[i] = ++n;
+            ld->off[n] = (int32_t)ld->data.len;
+        }
+        ld->codes[r] = slots[i] - 1;
+    }
+    free(slots);
+    if (ok && n == 0) ld->off[++n] = 0;
+    ld->n = n;
+    size_t plain = (size_t)(rows + 1) * 4 + s->data_len, coded = (size_t)rows * 4 + (size_t)(n + 1) * 4 + ld->data.len;
+    if (ok && coded < plain) return true;
+    qv_free_aligned(ld->codes);
+    free(ld->off);
+    qv_str_free(&ld->data);
+    memset(ld, 0, sizeof *ld);
+    return false;
+}
+
 int st_rg_write_file(const st_rg *rg, const qv_schema *schema, qv_array *const *dicts, const char *path,
                      uint64_t table_id, int64_t rgi, bool sync, int64_t *file_bytes, qv_err *err) {
     int nc = schema->nfields;
@@ -356,8 +408,14 @@ int st_rg_write_file(const st_rg *rg, const qv_schema *schema, qv_array *const *
             x->data = s->data->data;
             x->data_len = s->data_len;
         } else x->values_len = (size_t)rows * (size_t)qv_type_width(ty);
-        if (ty == QV_T_SYMBOL) {
-            local_dict_build(&lds[c], s, dicts ? dicts[c] : NULL, rows);
+        if (ty == QV_T_STRING && string_dict_build(&lds[c], s, rows)) {
+            x->dict_encoded = true;
+            x->data = NULL;
+            x->data_len = 0;
+            x->values_len = (size_t)rows * 4;
+        }
+        if (ty == QV_T_SYMBOL) local_dict_build(&lds[c], s, dicts ? dicts[c] : NULL, rows);
+        if (lds[c].codes) {
             x->values = (const uint8_t *)lds[c].codes;
             x->dict_off = (const uint8_t *)lds[c].off;
             x->dict_off_len = (size_t)(lds[c].n + 1) * 4;

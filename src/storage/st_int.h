@@ -149,6 +149,7 @@ typedef struct st_colsrc {
     size_t data_len;
     const uint8_t *dict_off, *dict_data; /* SYMBOL: the file's own dictionary */
     size_t dict_off_len, dict_data_len;
+    bool dict_encoded; /* a STRING column stored as codes + dictionary */
     st_stats stats;
 } st_colsrc;
 /* Writes path with one buffer per piece, 64-byte aligned, each with its CRC
@@ -162,8 +163,10 @@ st_map *st_map_ref(st_map *m);
 void st_map_unref(st_map *m);
 const char *st_map_path(const st_map *m);
 /* Column col as an array pointing into the mapping (refs on the map). The
-   first use maps the file; the first use of each column checks its CRCs. */
-int st_map_column(st_map *m, int col, qv_array *out, qv_err *err);
+   first use maps the file; the first use of each column checks its CRCs.
+   A dictionary-encoded STRING column comes as a SYMBOL array when codes_ok,
+   else as plain STRING built in memory. */
+int st_map_column(st_map *m, int col, bool codes_ok, qv_array *out, qv_err *err);
 /* Reads header and directory (pread, no mapping) to get per-column stats. */
 int st_colfile_stats(const char *path, uint64_t table_id, int64_t rg, int64_t rows, const qv_schema *schema,
                      st_stats *stats, int64_t *file_bytes, qv_err *err);

@@ -91,6 +91,12 @@ int64_t st_snapshot_rowgroup_rows(const st_snapshot *s, int rg);
    into the column file's mapping for sealed row groups; the first read of a
    column checks its checksum: QV_ECORRUPT naming the file on a mismatch. */
 int st_snapshot_read(const st_snapshot *s, int rg, int col, qv_array *out, qv_err *err);
+/* As st_snapshot_read, but a STRING column a row group stores dictionary-
+   encoded (chosen per row group when smaller: low-cardinality text) comes
+   as a SYMBOL array (codes + that group's dictionary), zero copy. For
+   engines that treat SYMBOL arrays as text; st_snapshot_read gives plain
+   STRING (built in memory for such groups). */
+int st_snapshot_read_codes(const st_snapshot *s, int rg, int col, qv_array *out, qv_err *err);
 /* As st_snapshot_read; on an error logs it and gives an empty array. */
 void st_snapshot_column(const st_snapshot *s, int rg, int col, qv_array *out);
 /* Min/max of the segment as of the snapshot (conservative: may cover more rows). */

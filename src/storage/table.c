@@ -240,11 +240,12 @@ st_pub *st_pub_get(st_table *t) {
     return p;
 }
 
-static int view_column(const st_table *t, const st_pub *p, int rg, int col, qv_array *out, qv_err *err) {
+static int view_column(const st_table *t, const st_pub *p, int rg, int col, bool codes_ok, qv_array *out,
+                       qv_err *err) {
     const st_rgview *v = p->rgs[rg];
     const st_colview *cv = &v->cols[col];
     if (v->map) {
-        if (st_map_column(v->map, col, out, err)) return err ? err->code : QV_ECORRUPT;
+        if (st_map_column(v->map, col, codes_ok, out, err)) return err ? err->code : QV_ECORRUPT;
         return QV_OK;
     }
     qv_array_init(out, t->schema.fields[col].type);
@@ -265,7 +266,7 @@ int st_pub_batch(const st_table *t, const st_pub *p, int rg, qv_batch *out, qv_e
     out->nrows = p->rgs[rg]->rows;
     for (int c = 0; c < t->schema.nfields; c++) {
         qv_array_free(&out->cols[c]);
-        if (view_column(t, p, rg, c, &out->cols[c], err)) {
+        if (view_column(t, p, rg, c, false, &out->cols[c], err)) {
             qv_batch_free(out);
             return err ? err->code : QV_ECORRUPT;
         }
@@ -299,14 +300,22 @@ int64_t st_snapshot_rowgroup_rows(const st_snapshot *s, int rg) {
     return s->pub->rgs[rg]->rows;
 }
 
-int st_snapshot_read(const st_snapshot *s, int rg, int col, qv_array *out, qv_err *err) {
+static int snapshot_read(const st_snapshot *s, int rg, int col, bool codes_ok, qv_array *out, qv_err *err) {
     if (rg < 0 || rg >= s->pub->nrgs || col < 0 || col >= s->t->schema.nfields) {
         /* Out of range: an empty array rather than a crash. */
         qv_array_init(out, col >= 0 && col < s->t->schema.nfields ? s->t->schema.fields[col].type
                                                                    : QV_T_INVALID);
         return QV_OK;
     }
-    return view_column(s->t, s->pub, rg, col, out, err);
+    return view_column(s->t, s->pub, rg, col, codes_ok, out, err);
+}
+
+int st_snapshot_read(const st_snapshot *s, int rg, int col, qv_array *out, qv_err *err) {
+    return snapshot_read(s, rg, col, false, out, err);
+}
+
+int st_snapshot_read_codes(const st_snapshot *s, int rg, int col, qv_array *out, qv_err *err) {
+    return snapshot_read(s, rg, col, true, out, err);
 }
 
 void st_snapshot_column(const st_snapshot *s, int rg, int col, qv_array *out) {

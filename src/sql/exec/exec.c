@@ -193,7 +193,7 @@ static int scan_next(op *o, chunk **out, qv_err *err) {
         int64_t bytes = 0;
         for (int c = 0; c < s->ncols; c++)
             if (s->need[c]) {
-                if (st_snapshot_read(s->snap, rg, c, &s->arrs[c], err)) {
+                if (st_snapshot_read_codes(s->snap, rg, c, &s->arrs[c], err)) {
                     s->loaded = true; /* scan_unload frees what was read */
                     return err->code;
                 }
