@@ -126,6 +126,7 @@ static void roll_back(st_append *a) {
             unlink(path);
             st_map_unref(rg->map);
             rg->map = NULL;
+            rg->fno = -1;
             rg->bytes = 0;
             for (int c = 0; c < nc; c++) {
                 rg->cols[c].validity = a->seg0[c].validity;
@@ -190,9 +191,9 @@ static int seal_full(st_append *a, int from, qv_err *err) {
         st_rg *rg = t->rgs[g];
         if (rg->map || rg->rows < t->rg_cap) continue;
         char path[ST_PATH_MAX];
-        st_col_path(t->db->dir, t->id, g, path, sizeof path);
-        int64_t bytes = 0;
-        if ((rc = st_rg_write_file(rg, &t->schema, dv, path, t->id, g, false, &bytes, err))) break;
+        int64_t fno = t->next_fno++, bytes = 0;
+        st_col_path(t->db->dir, t->id, fno, path, sizeof path);
+        if ((rc = st_rg_write_file(rg, &t->schema, dv, path, t->id, fno, false, &bytes, err))) break;
         if (g == a->nrgs0 - 1 && a->tail0) { /* keep what readers see of it, for an abort */
             a->sealed0 = true;
             for (int c = 0; c < nc; c++) {
@@ -201,7 +202,7 @@ static int seal_full(st_append *a, int from, qv_err *err) {
                 a->seg0[c].data = qv_buffer_ref(rg->cols[c].data);
             }
         }
-        st_rg_to_file(rg, nc, st_map_new(path, t->id, g, t->rg_cap, &t->schema, true), bytes, &t->spare);
+        st_rg_to_file(rg, nc, st_map_new(path, t->id, fno, t->rg_cap, &t->schema, true), fno, bytes, &t->spare);
         if (a->first_file < 0) a->first_file = g;
         a->nfiles++;
     }
@@ -282,8 +283,8 @@ static int log_append(st_append *a, qv_err *err) {
         st_encode_schema(&rec, &t->schema);
     }
     st_put_u64(&rec, t->id);
-    st_put_u64(&rec, (uint64_t)(a->nfiles ? a->first_file : 0));
     st_put_u32(&rec, (uint32_t)a->nfiles);
+    for (int i = 0; i < a->nfiles; i++) st_put_u64(&rec, (uint64_t)t->rgs[a->first_file + i]->fno);
     qv_batch tb;
     bool have = tail_batch(a, &tb);
     st_put_u32(&rec, have ? 1 : 0);
@@ -339,27 +340,22 @@ int st_append_commit(st_append *a, int64_t *rows_committed, qv_err *err) {
 
 /* ---------------- replay (recovery) ---------------- */
 
-/* Install column files [first, first+n) of t named by a durable record. A
-   missing or damaged file is fatal: the record was acknowledged. */
-static int replay_files(st_table *t, uint64_t first, uint32_t n, const char *dir, bool *fatal, qv_err *err) {
+/* Install the column files a durable record names. A missing or damaged
+   file is fatal: the record was acknowledged. */
+static int replay_files(st_table *t, st_rd *r, uint32_t n, const char *dir, bool *fatal, qv_err *err) {
+    if (n > (r->n - r->pos) / 8) return qv_err_set(err, QV_ECORRUPT, "put record file count %u", n);
     st_stats *stats = qv_xcalloc((size_t)t->schema.nfields, sizeof(st_stats));
     int rc = QV_OK;
     for (uint32_t i = 0; rc == QV_OK && i < n; i++) {
-        int64_t g = (int64_t)(first + i);
-        bool fits = g == t->nrgs || (g == t->nrgs - 1 && !t->rgs[g]->map);
-        if (!fits) {
-            rc = qv_err_set(err, QV_ECORRUPT, "put record names row group %lld, table %s has %d", (long long)g,
-                            t->name, t->nrgs);
-            break;
-        }
+        int64_t fno = (int64_t)st_get_u64(r);
         char path[ST_PATH_MAX];
-        st_col_path(dir, t->id, g, path, sizeof path);
+        st_col_path(dir, t->id, fno, path, sizeof path);
         int64_t bytes = 0;
-        if ((rc = st_colfile_stats(path, t->id, g, t->rg_cap, &t->schema, stats, &bytes, err))) {
+        if ((rc = st_colfile_stats(path, t->id, fno, t->rg_cap, &t->schema, stats, &bytes, err))) {
             *fatal = true;
             break;
         }
-        st_table_add_file_rg(t, (int)g, st_map_new(path, t->id, g, t->rg_cap, &t->schema, false), stats, bytes);
+        st_table_add_file_rg(t, fno, st_map_new(path, t->id, fno, t->rg_cap, &t->schema, false), stats, bytes);
     }
     free(stats);
     return rc;
@@ -389,18 +385,15 @@ static int replay_batches(st_table *t, st_rd *r, uint32_t nb, qv_err *err) {
 }
 
 int st_replay_put(st_db *db, st_rd *r, bool with_files, bool *fatal, qv_err *err) {
-    uint64_t id = st_get_u64(r), first = 0;
-    uint32_t nfiles = 0;
-    if (with_files) {
-        first = st_get_u64(r);
-        nfiles = st_get_u32(r);
-    }
-    uint32_t nb = st_get_u32(r);
+    uint64_t id = st_get_u64(r);
+    uint32_t nfiles = with_files ? st_get_u32(r) : 0;
     if (r->bad) return qv_err_set(err, QV_ECORRUPT, "truncated commit record");
     st_table *t = st_catalog_find_id(db, id);
     if (!t) return QV_OK; /* written after a concurrent drop of its table */
     pthread_mutex_lock(&t->commit_mu);
-    int rc = replay_files(t, first, nfiles, db->dir, fatal, err);
+    int rc = replay_files(t, r, nfiles, db->dir, fatal, err);
+    uint32_t nb = st_get_u32(r);
+    if (rc == QV_OK && r->bad) rc = qv_err_set(err, QV_ECORRUPT, "truncated commit record");
     if (rc == QV_OK) rc = replay_batches(t, r, nb, err);
     st_publish(t);
     pthread_mutex_unlock(&t->commit_mu);

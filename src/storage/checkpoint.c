@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct ck_table {
@@ -27,7 +28,7 @@ typedef struct ck_table {
 
 typedef struct ck_job {
     ck_table *c;
-    int rg;
+    int64_t fno;
     st_rg *wrg;
     st_map *map;
     int64_t bytes;
@@ -43,7 +44,7 @@ static bool file_in_use(st_db *db, uint64_t id, long long rg) {
     pthread_mutex_unlock(&db->cat_mu);
     if (!t) return false;
     pthread_mutex_lock(&t->commit_mu);
-    keep = rg >= 0 && rg < t->nrgs && t->rgs[rg]->map;
+    for (int i = 0; !keep && i < t->nrgs; i++) keep = t->rgs[i]->map && t->rgs[i]->fno == rg;
     pthread_mutex_unlock(&t->commit_mu);
     st_table_unref(t);
     return keep;
@@ -108,10 +109,10 @@ static int write_jobs(st_db *db, ck_job *jobs, int nj, qv_err *err) {
         ck_job *x = &jobs[j];
         st_table *t = x->c->t;
         char path[ST_PATH_MAX];
-        st_col_path(db->dir, t->id, x->rg, path, sizeof path);
-        if (st_rg_write_file(x->wrg, &t->schema, x->c->pub->dicts, path, t->id, x->rg, true, &x->bytes, err))
+        st_col_path(db->dir, t->id, x->fno, path, sizeof path);
+        if (st_rg_write_file(x->wrg, &t->schema, x->c->pub->dicts, path, t->id, x->fno, true, &x->bytes, err))
             return err->code;
-        x->map = st_map_new(path, t->id, x->rg, t->rg_cap, &t->schema, true);
+        x->map = st_map_new(path, t->id, x->fno, t->rg_cap, &t->schema, true);
     }
     return st_fsync_dir(db->dir, err);
 }
@@ -135,11 +136,15 @@ static int build_manifest(st_db *db, ck_table *cs, int n, uint64_t seq, uint64_t
                 rc = qv_err_set(err, QV_EINTERNAL, "table %s row group %d has no column file", t->name, g);
                 break;
             }
+            mt->rgs[g].fno = rg->fno;
             mt->rgs[g].bytes = rg->bytes;
             mt->rgs[g].stats = qv_xcalloc((size_t)t->schema.nfields, sizeof(st_stats));
             for (int c = 0; c < t->schema.nfields; c++) mt->rgs[g].stats[c] = rg->cols[c].stats;
             mt->nrgs++;
         }
+        mt->next_fno = t->next_fno;
+        mt->ret_col = t->ret_col;
+        mt->ret_ns = t->ret_ns;
         pthread_mutex_unlock(&t->commit_mu);
     }
     if (rc == QV_OK) rc = st_manifest_write(db->dir, &m, err);
@@ -168,7 +173,7 @@ static int checkpoint_locked(st_db *db, qv_err *err) {
         for (int g = 0; g < cs[i].sealed; g++) {
             if (cs[i].t->rgs[g]->map) continue;
             if (nj == capj) jobs = qv_xrealloc(jobs, sizeof *jobs * (size_t)(capj *= 2));
-            jobs[nj++] = (ck_job){.c = &cs[i], .rg = g, .wrg = cs[i].t->rgs[g]};
+            jobs[nj++] = (ck_job){.c = &cs[i], .fno = cs[i].t->next_fno++, .wrg = cs[i].t->rgs[g]};
         }
     for (int i = n - 1; i >= 0; i--) pthread_mutex_unlock(&cs[i].t->commit_mu);
     pthread_mutex_unlock(&db->cat_mu);
@@ -181,7 +186,7 @@ static int checkpoint_locked(st_db *db, qv_err *err) {
         pthread_mutex_lock(&t->commit_mu);
         for (int j = 0; j < nj; j++)
             if (jobs[j].c == &cs[i] && jobs[j].map) {
-                st_rg_to_file(jobs[j].wrg, t->schema.nfields, jobs[j].map, jobs[j].bytes, NULL);
+                st_rg_to_file(jobs[j].wrg, t->schema.nfields, jobs[j].map, jobs[j].fno, jobs[j].bytes, NULL);
                 jobs[j].map = NULL;
                 any = true;
             }
@@ -215,19 +220,33 @@ int st_checkpoint_run(st_db *db, qv_err *err) {
 
 int st_db_checkpoint(st_db *db, qv_err *err) { return st_checkpoint_run(db, err); }
 
+/* Checkpoints when poked; about once a second, the retention task. */
 static void *ckpt_main(void *arg) {
     st_db *db = arg;
+    int64_t next_tick = qv_monotonic_ns() + 1000000000;
     pthread_mutex_lock(&db->ckq_mu);
     while (!db->ckq_stop) {
-        if (!db->ckq_due) {
-            pthread_cond_wait(&db->ckq_cv, &db->ckq_mu);
+        if (!db->ckq_due && qv_monotonic_ns() < next_tick) {
+            struct timespec dl;
+            clock_gettime(CLOCK_REALTIME, &dl);
+            dl.tv_nsec += 200000000;
+            if (dl.tv_nsec >= 1000000000) {
+                dl.tv_sec++;
+                dl.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&db->ckq_cv, &db->ckq_mu, &dl);
             continue;
         }
+        bool due = db->ckq_due;
         db->ckq_due = false;
         pthread_mutex_unlock(&db->ckq_mu);
         qv_err e;
         qv_err_clear(&e);
-        if (st_checkpoint_run(db, &e)) QV_ERROR("%s", e.msg);
+        if (due && st_checkpoint_run(db, &e)) QV_ERROR("%s", e.msg);
+        if (qv_monotonic_ns() >= next_tick) {
+            st_retention_tick(db);
+            next_tick = qv_monotonic_ns() + 1000000000;
+        }
         pthread_mutex_lock(&db->ckq_mu);
     }
     pthread_mutex_unlock(&db->ckq_mu);
@@ -235,7 +254,7 @@ static void *ckpt_main(void *arg) {
 }
 
 void st_checkpoint_start_thread(st_db *db) {
-    if (db->in_memory || db->ckq_on) return;
+    if (db->ckq_on) return;
     db->ckq_stop = false;
     if (pthread_create(&db->ckq_thread, NULL, ckpt_main, db) == 0) db->ckq_on = true;
     else QV_WARN("cannot start the checkpoint thread; checkpoints run at close and on demand only");

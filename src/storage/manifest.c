@@ -6,8 +6,10 @@
 ** of a checkpoint), directory fsynced.
 **
 **   "QVMANIF2" | u64 wal seq | u64 next table id | u32 tables
-**   | per table: u64 id, u64 rowgroup_rows, name, schema, u32 row groups,
-**     per row group: u64 file bytes, per column: stats
+**   | per table: u64 id, u64 rowgroup_rows, u64 next file number,
+**     i32 retention column (-1 none), i64 retention ns, name,
+**     schema, u32 row groups, per row group: u64 file number, u64 file
+**     bytes, per column: stats
 **   | u32 crc(everything before)
 ** stats: u8 has_minmax, u64 null count, u64 min, u64 max (doubles as bits).
 ** Stateless: callers own the st_manifest.
@@ -35,10 +37,14 @@ int st_manifest_write(const char *dir, const st_manifest *m, qv_err *err) {
         const st_man_table *t = &m->tables[i];
         st_put_u64(&s, t->id);
         st_put_u64(&s, (uint64_t)t->rg_cap);
+        st_put_u64(&s, (uint64_t)t->next_fno);
+        st_put_u32(&s, (uint32_t)t->ret_col);
+        st_put_u64(&s, (uint64_t)t->ret_ns);
         st_put_name(&s, t->name);
         st_encode_schema(&s, &t->schema);
         st_put_u32(&s, (uint32_t)t->nrgs);
         for (int g = 0; g < t->nrgs; g++) {
+            st_put_u64(&s, (uint64_t)t->rgs[g].fno);
             st_put_u64(&s, (uint64_t)t->rgs[g].bytes);
             for (int c = 0; c < t->schema.nfields; c++) st_encode_stats(&s, &t->rgs[g].stats[c]);
         }
@@ -102,6 +108,9 @@ static int read_all(const char *path, uint8_t **out, size_t *n, qv_err *err) {
 static int read_table(st_rd *r, st_man_table *t, const char *path, qv_err *err) {
     t->id = st_get_u64(r);
     t->rg_cap = (int64_t)st_get_u64(r);
+    t->next_fno = (int64_t)st_get_u64(r);
+    t->ret_col = (int32_t)st_get_u32(r);
+    t->ret_ns = (int64_t)st_get_u64(r);
     t->name = st_get_name(r);
     if (!t->name || r->bad) return qv_err_set(err, QV_ECORRUPT, "manifest %s is truncated", path);
     if (st_decode_schema(r, &t->schema, err)) {
@@ -109,11 +118,12 @@ static int read_table(st_rd *r, st_man_table *t, const char *path, qv_err *err) 
         return qv_err_prefix(err, "manifest %s", path);
     }
     uint32_t nrgs = st_get_u32(r);
-    size_t per = 8 + (size_t)t->schema.nfields * 25;
+    size_t per = 16 + (size_t)t->schema.nfields * 25;
     if (r->bad || nrgs > (r->n - r->pos) / per) return qv_err_set(err, QV_ECORRUPT, "manifest %s is truncated", path);
     t->rgs = qv_xcalloc(nrgs ? nrgs : 1, sizeof *t->rgs);
     t->nrgs = (int)nrgs;
     for (uint32_t g = 0; g < nrgs; g++) {
+        t->rgs[g].fno = (int64_t)st_get_u64(r);
         t->rgs[g].bytes = (int64_t)st_get_u64(r);
         t->rgs[g].stats = qv_xcalloc((size_t)t->schema.nfields, sizeof(st_stats));
         for (int c = 0; c < t->schema.nfields; c++) st_decode_stats(r, &t->rgs[g].stats[c]);

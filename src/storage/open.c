@@ -56,6 +56,7 @@ int st_db_open(const st_options *opts, st_db **out, qv_err *err) {
     pthread_mutex_init(&db->ckq_mu, NULL);
     pthread_cond_init(&db->ckq_cv, NULL);
     if (db->in_memory) {
+        st_checkpoint_start_thread(db); /* retention */
         *out = db;
         return QV_OK;
     }

@@ -33,9 +33,15 @@ static int load_manifest(st_db *db, bool *have, uint64_t *wal_seq, qv_err *err) 
         pthread_mutex_lock(&t->commit_mu);
         for (int g = 0; g < mt->nrgs; g++) {
             char path[ST_PATH_MAX];
-            st_col_path(db->dir, t->id, g, path, sizeof path);
-            st_map *map = st_map_new(path, t->id, g, t->rg_cap, &t->schema, false);
-            st_table_add_file_rg(t, g, map, mt->rgs[g].stats, mt->rgs[g].bytes);
+            int64_t fno = mt->rgs[g].fno;
+            st_col_path(db->dir, t->id, fno, path, sizeof path);
+            st_map *map = st_map_new(path, t->id, fno, t->rg_cap, &t->schema, false);
+            st_table_add_file_rg(t, fno, map, mt->rgs[g].stats, mt->rgs[g].bytes);
+        }
+        if (mt->next_fno > t->next_fno) t->next_fno = mt->next_fno;
+        if (mt->ret_col >= -1 && mt->ret_col < t->schema.nfields) {
+            t->ret_col = mt->ret_col;
+            t->ret_ns = mt->ret_ns;
         }
         t->nckpt = mt->nrgs;
         st_publish(t);
@@ -64,6 +70,33 @@ static int replay_create(st_db *db, st_rd *r, qv_err *err) {
     return rc;
 }
 
+static int replay_maintain(st_db *db, int type, st_rd *r, qv_err *err) {
+    uint64_t id = st_get_u64(r);
+    int32_t col = 0;
+    int64_t ns = 0;
+    uint32_t n = 0;
+    if (type == ST_REC_RETENTION) {
+        col = (int32_t)st_get_u32(r);
+        ns = (int64_t)st_get_u64(r);
+    } else if (type == ST_REC_DROP_RGS) {
+        n = st_get_u32(r);
+    }
+    if (r->bad || r->pos != r->n) return qv_err_set(err, QV_ECORRUPT, "malformed record of type %d", type);
+    st_table *t = st_catalog_find_id(db, id);
+    if (!t) return QV_OK;
+    int rc = QV_OK;
+    pthread_mutex_lock(&t->commit_mu);
+    if (type == ST_REC_TRUNCATE) st_table_drop_leading(t, t->nrgs);
+    else if (type == ST_REC_DROP_RGS && (int64_t)n <= t->nrgs) st_table_drop_leading(t, (int)n);
+    else if (type == ST_REC_RETENTION && col >= -1 && col < t->schema.nfields) {
+        t->ret_col = col;
+        t->ret_ns = ns;
+    } else rc = qv_err_set(err, QV_ECORRUPT, "record of type %d does not fit table %s", type, t->name);
+    st_publish(t);
+    pthread_mutex_unlock(&t->commit_mu);
+    return rc;
+}
+
 static int replay_record(st_db *db, int type, const uint8_t *p, size_t n, bool carry_ok, bool *fatal, qv_err *err) {
     st_rd r = {p, n, 0, false};
     switch (type) {
@@ -83,6 +116,9 @@ static int replay_record(st_db *db, int type, const uint8_t *p, size_t n, bool c
         return st_replay_put(db, &r, false, fatal, err);
     case ST_REC_COMMIT: return st_replay_put(db, &r, false, fatal, err);
     case ST_REC_PUT: return st_replay_put(db, &r, true, fatal, err);
+    case ST_REC_TRUNCATE:
+    case ST_REC_RETENTION:
+    case ST_REC_DROP_RGS: return replay_maintain(db, type, &r, err);
     case ST_REC_CREATE_PUT:
         if (replay_create(db, &r, err)) return err->code;
         return st_replay_put(db, &r, true, fatal, err);

@@ -227,6 +227,7 @@ void st_rg_copy(st_rg *rg, const qv_field *f, st_dict *dict, int c, const qv_arr
 
 st_rg *st_rg_new(const qv_schema *schema, int64_t cap, st_colseg **spare) {
     st_rg *rg = qv_xcalloc(1, sizeof *rg);
+    rg->fno = -1;
     if (spare && *spare) { /* buffers of a group just written to its file: no page faults */
         rg->cols = *spare;
         *spare = NULL;
@@ -269,7 +270,7 @@ void st_rg_free(st_rg *rg, int ncols) {
 
 static bool sole(const qv_buffer *b) { return !b || atomic_load(&b->refs) == 1; }
 
-void st_rg_to_file(st_rg *rg, int ncols, st_map *map, int64_t file_bytes, st_colseg **spare) {
+void st_rg_to_file(st_rg *rg, int ncols, st_map *map, int64_t fno, int64_t file_bytes, st_colseg **spare) {
     bool keep = spare && !*spare;
     for (int c = 0; keep && c < ncols; c++)
         keep = sole(rg->cols[c].validity) && sole(rg->cols[c].values) && sole(rg->cols[c].data);
@@ -282,6 +283,7 @@ void st_rg_to_file(st_rg *rg, int ncols, st_map *map, int64_t file_bytes, st_col
     }
     st_map_unref(rg->map);
     rg->map = map;
+    rg->fno = fno;
     rg->bytes = file_bytes;
 }
 

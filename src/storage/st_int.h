@@ -12,6 +12,7 @@
 **   manifest.c    the MANIFEST file: encode, write, read
 **   checkpoint.c  checkpoints (background thread), garbage removal
 **   append.c      streaming appends (seal full row groups to column files, commit)
+**   maintain.c    truncate, retention (dropping whole expired row groups)
 **   recover.c     recovery at open: manifest, then WAL replay
 **   open.c        st_db_open / st_db_close
 **
@@ -96,6 +97,9 @@ enum {
     ST_REC_CARRY = 4,  /* as COMMIT: a partly filled row group re-logged by a checkpoint */
     ST_REC_PUT = 5,    /* u64 id, u64 first rg, u32 files, u32 n, batches */
     ST_REC_CREATE_PUT = 6, /* CREATE payload, then a PUT payload: a put that made its table */
+    ST_REC_TRUNCATE = 7,   /* u64 id: every row group goes */
+    ST_REC_RETENTION = 8,  /* u64 id, i32 column (-1: none), i64 interval ns */
+    ST_REC_DROP_RGS = 9,   /* u64 id, u32 n: the first n row groups went (retention) */
 };
 #define ST_WAL_HDR 20
 #define ST_REC_HDR 9
@@ -183,6 +187,7 @@ typedef struct st_rg {
     int64_t rows;
     st_colseg *cols; /* stats always; buffers only while anonymous */
     st_map *map;     /* file-backed: the column file */
+    int64_t fno;     /* its file number (t<id>-<fno>.qvc), -1 while anonymous */
     int64_t bytes;   /* column bytes (file-backed: the file's size) */
 } st_rg;
 
@@ -209,7 +214,7 @@ int st_rg_write_file(const st_rg *rg, const qv_schema *schema, qv_array *const *
                      uint64_t table_id, int64_t rgi, bool sync, int64_t *file_bytes, qv_err *err);
 /* Turn an anonymous row group file-backed. Its segment buffers go to *spare
    when no reader holds them and spare is empty, else they are dropped. */
-void st_rg_to_file(st_rg *rg, int ncols, st_map *map, int64_t file_bytes, st_colseg **spare);
+void st_rg_to_file(st_rg *rg, int ncols, st_map *map, int64_t fno, int64_t file_bytes, st_colseg **spare);
 void st_rg_spare_free(st_colseg *spare, int ncols);
 
 /* ---- db.c ---- */
@@ -289,6 +294,9 @@ struct st_table {
     st_dict *dicts; /* per column, used for SYMBOL */
     int64_t rows;
     int nckpt; /* leading row groups the manifest names */
+    int64_t next_fno; /* file numbers are never reused within a run */
+    int ret_col;      /* retention: TIMESTAMP column, -1 none */
+    int64_t ret_ns;   /* retention interval */
     st_colseg *spare; /* segment buffers of a group an append just wrote, for the next one */
 };
 
@@ -305,9 +313,11 @@ int st_check_text_room(st_table *t, const qv_batch *bs, int nb, qv_err *err);
 /* Copy rows into row groups past every row (commit_mu held). Returns the
    index of the first row group it wrote to. Cannot fail for a checked batch. */
 int st_apply_batch(st_table *t, const qv_batch *b);
-/* Add a file-backed row group as row group rgi (replacing an anonymous
-   partial one at that index), commit_mu held. */
-void st_table_add_file_rg(st_table *t, int rgi, st_map *map, const st_stats *stats, int64_t file_bytes);
+/* Add a file-backed row group at the end (replacing an anonymous partly
+   filled last one, which it completes), commit_mu held. */
+void st_table_add_file_rg(st_table *t, int64_t fno, st_map *map, const st_stats *stats, int64_t file_bytes);
+/* Drop the first n row groups / all of them (commit_mu held; caller publishes). */
+void st_table_drop_leading(st_table *t, int n);
 /* Build and swap in a new st_pub from the writer state (commit_mu held),
    covering rows only up to `rows` (the rest belongs to an open append). */
 void st_publish_upto(st_table *t, int nrgs, int64_t last_rows);
@@ -331,12 +341,13 @@ void st_catalog_pending_remove_locked(st_db *db, st_table *t);
 
 /* ---- manifest.c ---- */
 typedef struct st_man_rg {
-    int64_t bytes;
+    int64_t fno, bytes;
     st_stats *stats; /* per column */
 } st_man_rg;
 typedef struct st_man_table {
     uint64_t id;
-    int64_t rg_cap;
+    int64_t rg_cap, next_fno, ret_ns;
+    int ret_col;
     char *name;
     qv_schema schema;
     int nrgs;
@@ -365,6 +376,10 @@ void st_remove_garbage(st_db *db, uint64_t keep_from);
 /* Replay of a PUT (with_files) or COMMIT/CARRY payload. *fatal: a column
    file the record names is missing or damaged (fail the open). */
 int st_replay_put(st_db *db, st_rd *r, bool with_files, bool *fatal, qv_err *err);
+
+/* ---- maintain.c: truncate, retention ---- */
+/* Background maintenance tick (checkpoint thread): drop expired row groups. */
+void st_retention_tick(st_db *db);
 
 /* ---- recover.c ---- */
 int st_recover(st_db *db, qv_err *err);

@@ -73,6 +73,19 @@ void st_db_get_stats(st_db *db, st_db_stats *out);
    (default 64 MiB; <= 0 restores the default). */
 void st_db_set_checkpoint_bytes(st_db *db, int64_t bytes);
 
+/* ---- whole row groups: truncate and retention ----
+** Each is one WAL record, durable before it is visible; the column files
+** freed go at the next checkpoint. They wait for an open append to end. */
+int st_table_truncate(st_db *db, const char *name, int64_t *rows_removed, qv_err *err);
+/* Keep rows whose TIMESTAMP `column` (NULL: the first TIMESTAMP column) is
+   newer than now - interval_ns; 0 turns retention off. Enforced by dropping
+   whole sealed row groups whose newest value is older (a background task
+   about once a second, or st_db_enforce_retention). */
+int st_table_set_retention(st_db *db, const char *name, const char *column, int64_t interval_ns, qv_err *err);
+/* *column NULL when the table has no retention. */
+void st_table_get_retention(st_table *t, const char **column, int64_t *interval_ns);
+int st_db_enforce_retention(st_db *db, int64_t now_ns, int64_t *rows_dropped, qv_err *err);
+
 /* ---- reading ---- */
 typedef struct st_stats {
     bool has_minmax;        /* false for STRING/SYMBOL or when all rows null */

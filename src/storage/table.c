@@ -26,6 +26,7 @@ st_table *st_table_new(st_db *db, uint64_t id, const char *name, const qv_schema
     t->name = qv_xstrdup(name);
     qv_schema_copy(&t->schema, schema);
     t->rg_cap = rg_cap;
+    t->ret_col = -1;
     pthread_mutex_init(&t->mu, NULL);
     pthread_mutex_init(&t->append_mu, NULL);
     pthread_cond_init(&t->append_cv, NULL);
@@ -119,10 +120,11 @@ int st_apply_batch(st_table *t, const qv_batch *b) {
     return first < 0 ? t->nrgs : first;
 }
 
-void st_table_add_file_rg(st_table *t, int rgi, st_map *map, const st_stats *stats, int64_t file_bytes) {
-    if (rgi == t->nrgs - 1 && !t->rgs[rgi]->map) { /* the partial tail it completes */
-        t->rows -= t->rgs[rgi]->rows;
-        st_rg_free(t->rgs[rgi], t->schema.nfields);
+void st_table_add_file_rg(st_table *t, int64_t fno, st_map *map, const st_stats *stats, int64_t file_bytes) {
+    int last = t->nrgs - 1;
+    if (last >= 0 && !t->rgs[last]->map && t->rgs[last]->rows < t->rg_cap) { /* the partial tail it completes */
+        t->rows -= t->rgs[last]->rows;
+        st_rg_free(t->rgs[last], t->schema.nfields);
         t->nrgs--;
     }
     if (t->nrgs == t->rgs_cap) {
@@ -134,9 +136,22 @@ void st_table_add_file_rg(st_table *t, int rgi, st_map *map, const st_stats *sta
     for (int c = 0; c < t->schema.nfields; c++) rg->cols[c].stats = stats[c];
     rg->rows = t->rg_cap;
     rg->map = map;
+    rg->fno = fno;
     rg->bytes = file_bytes;
+    if (fno >= t->next_fno) t->next_fno = fno + 1;
     t->rgs[t->nrgs++] = rg;
     t->rows += t->rg_cap;
+}
+
+void st_table_drop_leading(st_table *t, int n) {
+    if (n > t->nrgs) n = t->nrgs;
+    for (int i = 0; i < n; i++) {
+        t->rows -= t->rgs[i]->rows;
+        st_rg_free(t->rgs[i], t->schema.nfields);
+    }
+    memmove(t->rgs, t->rgs + n, sizeof(st_rg *) * (size_t)(t->nrgs - n));
+    t->nrgs -= n;
+    t->nckpt = t->nckpt > n ? t->nckpt - n : 0;
 }
 
 /* ---------------- published views ---------------- */
