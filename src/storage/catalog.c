@@ -146,6 +146,9 @@ int st_db_list(st_db *db, st_table_info **out, int *n, qv_err *err) {
         inf[i].rows = p->rows;
         inf[i].bytes = p->bytes;
         st_pub_unref(p);
+        const char *rc;
+        st_table_get_retention(t, &rc, &inf[i].retention_ns);
+        inf[i].retention_column = rc ? qv_xstrdup(rc) : NULL;
     }
     pthread_mutex_unlock(&db->cat_mu);
     qsort(inf, (size_t)cnt, sizeof *inf, cmp_info);
@@ -158,6 +161,7 @@ void st_table_info_free_all(st_table_info *infos, int n) {
     if (!infos) return;
     for (int i = 0; i < n; i++) {
         free(infos[i].name);
+        free(infos[i].retention_column);
         qv_schema_free(&infos[i].schema);
     }
     free(infos);

@@ -59,6 +59,8 @@ typedef struct st_table_info {
     qv_schema schema;
     int64_t rows;
     int64_t bytes;  /* column memory in use */
+    char *retention_column; /* NULL: no retention */
+    int64_t retention_ns;
 } st_table_info;
 /* Sorted by name; free with st_table_info_free_all. */
 int st_db_list(st_db *db, st_table_info **out, int *n, qv_err *err);

@@ -20,6 +20,7 @@ import threading
 import time
 
 import numpy as np
+import pytest
 import pyarrow as pa
 import pyarrow.flight as fl
 
@@ -136,4 +137,56 @@ def test_low_cardinality_strings_group_and_filter(start_quiverd, tmp_path):
     got = c.do_get(fl.Ticket("SELECT * FROM q")).read_all()
     assert got.schema.field("sym").type == pa.string()
     assert got.column("sym").to_pylist() == t.column("sym").to_pylist()
+    assert srv.stop() == 0
+
+
+def sql(c, q):
+    return c.do_get(fl.Ticket(q)).read_all().to_pylist()
+
+
+def describe(c, name):
+    import json
+    r = list(c.do_action(fl.Action("describe_table", name.encode())))
+    return json.loads(r[0].body.to_pybytes())
+
+
+def test_truncate_and_retention(start_quiverd, tmp_path):
+    data = str(tmp_path / "data")
+    srv = start_quiverd("--data-dir", data)
+    c = srv.flight()
+    now = time.time_ns()
+    n = 200_000
+    old = pa.table({"ts": pa.array(np.arange(n, dtype=np.int64) * 1000 + now - 400 * 86400 * 10**9,
+                                   type=pa.timestamp("ns", tz="UTC")),
+                    "v": pa.array(np.arange(n, dtype=np.int64))})
+    w, _ = c.do_put(fl.FlightDescriptor.for_path("hist"), old.schema)
+    w.write_table(old)
+    w.close()
+    assert describe(c, "hist")["retention"] is None
+    assert sql(c, "ALTER TABLE hist SET RETENTION INTERVAL '30 days'") == [{"ok": True}]
+    assert describe(c, "hist")["retention"] == {"column": "ts", "interval_s": 30 * 86400}
+    # The background task drops the whole sealed row groups (all older than 30 days);
+    # the open one stays.
+    deadline = time.time() + 20
+    while time.time() < deadline and sql(c, "SELECT count(*) AS n FROM hist")[0]["n"] == n:
+        time.sleep(0.1)
+    left = sql(c, "SELECT count(*) AS n, min(v) AS lo FROM hist")[0]
+    assert left == {"n": n % 65536, "lo": n - n % 65536}
+    srv.proc.send_signal(signal.SIGKILL)  # the drop is durable before it is visible
+    srv.proc.wait()
+    srv = start_quiverd("--data-dir", data)
+    c = srv.flight()
+    assert sql(c, "SELECT count(*) AS n, min(v) AS lo FROM hist")[0] == left
+    assert describe(c, "hist")["retention"]["column"] == "ts"
+    assert sql(c, "TRUNCATE hist") == [{"rows": left["n"]}]
+    assert sql(c, "SELECT count(*) AS n FROM hist") == [{"n": 0}]
+    assert sql(c, "ALTER TABLE hist SET RETENTION NONE") == [{"ok": True}]
+    with pytest.raises(pa.ArrowInvalid, match="TIMESTAMP"):
+        sql(c, "ALTER TABLE hist SET RETENTION INTERVAL '1 day' ON v")
+    assert srv.stop() == 0
+    srv = start_quiverd("--data-dir", data)
+    c = srv.flight()
+    assert sql(c, "SELECT count(*) AS n FROM hist") == [{"n": 0}]
+    assert describe(c, "hist")["retention"] is None
+    assert not glob.glob(os.path.join(data, "t*-*.qvc"))  # freed at the checkpoints
     assert srv.stop() == 0
