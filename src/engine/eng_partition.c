@@ -158,7 +158,13 @@ static int split_table(eng *e, const char *table, const qv_schema *out, int64_t 
     snprintf(p->table, sizeof p->table, "%s", st_table_name(t));
     p->table_id = st_table_id(t);
     st_snapshot *s;
-    st_snapshot_open(t, &s);
+    /* The snapshot's row numbers go with the removed-rows count read around it. */
+    for (;;) {
+        p->removed = st_table_removed_rows(t);
+        st_snapshot_open(t, &s);
+        if (st_table_removed_rows(t) == p->removed) break;
+        st_snapshot_close(s);
+    }
     int nrg = st_snapshot_rowgroups(s);
     /* A FlightInfo must stay a small message: at most MAX_PARTS endpoints. */
     int64_t total = st_snapshot_rows(s);
@@ -213,11 +219,17 @@ int eng_query_open_range(eng *e, const char *sql, size_t len, const eng_range *r
         return err->code;
     }
     uint64_t id = st_table_id(t);
+    int64_t removed = st_table_removed_rows(t);
     st_snapshot *s;
     st_snapshot_open(t, &s);
     int64_t rows = st_snapshot_rows(s);
     st_snapshot_close(s);
     st_table_release(t);
+    if (id == r->table_id && removed != r->removed)
+        return qv_err_set(err, QV_ENOTFOUND,
+                          "rows were removed from table '%s' (truncate or retention) after this ticket was issued; "
+                          "ask for a new FlightInfo",
+                          r->table);
     if (id != r->table_id)
         return qv_err_set(err, QV_ENOTFOUND,
                           "table '%s' was dropped and recreated after this ticket was issued; ask for a new FlightInfo",
@@ -233,13 +245,13 @@ int eng_query_open_range(eng *e, const char *sql, size_t len, const eng_range *r
     qv_err e2;
     bool same = st_table_open(e->db, r->table, &t, &e2) == QV_OK;
     if (same) {
-        same = st_table_id(t) == r->table_id;
+        same = st_table_id(t) == r->table_id && st_table_removed_rows(t) == r->removed;
         st_table_release(t);
     }
     if (!same) {
         eng_query_close(*out);
         *out = NULL;
-        return qv_err_set(err, QV_ENOTFOUND, "table '%s' was dropped or recreated while this ticket was redeemed",
+        return qv_err_set(err, QV_ENOTFOUND, "table '%s' changed (dropped, recreated or trimmed) while this ticket was redeemed",
                           r->table);
     }
     return QV_OK;

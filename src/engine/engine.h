@@ -57,12 +57,14 @@ typedef struct eng_parts {
     bool exact;          /* rows per part are the result's rows (no filter) */
     char table[QV_NAME_MAX + 1];
     uint64_t table_id;   /* st_table_id at planning */
+    int64_t removed;     /* st_table_removed_rows at planning: row numbers are relative to it */
     int n;
     eng_part *parts;
 } eng_parts;
 typedef struct eng_range {
     char table[QV_NAME_MAX + 1];
     uint64_t table_id;
+    int64_t removed;     /* rows removed from the front (truncate, retention) when planned */
     int64_t row_from, row_to;
 } eng_range;
 /* Plan the pieces of an open query (partition_rows <= 0: the default). */

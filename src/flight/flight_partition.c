@@ -108,6 +108,7 @@ int fl_endpoints_build(eng *e, const fl_part_cfg *cfg, eng_query *q, const char 
         t.kind = FL_TICKET_RANGE;
         snprintf(t.range.table, sizeof t.range.table, "%s", parts.table);
         t.range.table_id = parts.table_id;
+        t.range.removed = parts.removed;
         out->total_rows = parts.exact ? 0 : -1;
         for (int i = 0; i < parts.n; i++) {
             const eng_part *p = &parts.parts[i];

@@ -38,6 +38,7 @@ static const uint8_t repl_magic[4] = {0, 'Q', 'V', 'R'};
 typedef struct repl_tab {
     uint64_t id;
     int64_t sent;
+    int64_t removed;  /* the table's removed-rows count its rows were sent at */
     char name[QV_NAME_MAX + 1];
     bool seen;
 } repl_tab;
@@ -212,7 +213,7 @@ static int push_rows(fl_call *c, repl_tab *t, int64_t to, bool last, qv_err *err
     qv_str_init(&blob);
     qv_str_init(&rec);
     fl_select_all(t->name, &sql);
-    eng_range range = {.table_id = t->id, .row_from = t->sent, .row_to = to};
+    eng_range range = {.table_id = t->id, .removed = t->removed, .row_from = t->sent, .row_to = to};
     snprintf(range.table, sizeof range.table, "%s", t->name);
     eng_query *q = NULL;
     ipc_encoder *enc = NULL;
@@ -270,13 +271,28 @@ static int round_once(fl_call *c, fl_repl *r, bool *sent, qv_err *err) {
         repl_tab *t = NULL;
         for (int k = 0; k < r->n && !t; k++)
             if (r->tabs[k].id == tabs[i].id) t = &r->tabs[k];
+        /* Rows removed from the front (truncate, retention) shift row numbers:
+           the replica starts that table over. So does a replica holding more
+           rows than this server has (it missed a trim). */
+        int64_t held = t ? 0 : held_rows(r, tabs[i].id);
+        bool resync = t ? tabs[i].removed_rows != t->removed
+                        : tabs[i].removed_rows > 0 || held > tabs[i].rows;
+        if (resync) {
+            rec.len = 0;
+            fl_repl_record(&rec, 'D', tabs[i].id, 0, NULL, NULL, 0);
+            push_record(c, &rec);
+            if (t) *t = r->tabs[--r->n];
+            t = NULL;
+            held = 0;
+        }
         if (!t) {
             r->tabs = qv_xrealloc(r->tabs, sizeof *r->tabs * (size_t)(r->n + 1));
             t = &r->tabs[r->n++];
             memset(t, 0, sizeof *t);
             t->id = tabs[i].id;
             snprintf(t->name, sizeof t->name, "%s", tabs[i].name);
-            t->sent = held_rows(r, t->id);
+            t->sent = held;
+            t->removed = tabs[i].removed_rows;
             qv_str blob;
             qv_str_init(&blob);
             schema_blob(&tabs[i].schema, &blob);

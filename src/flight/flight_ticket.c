@@ -11,7 +11,8 @@
 **   4  u8  version (1)      5  u8 kind (1 query, 2 row range)   6  u16 zero
 **   8  i64 expires (ns since the epoch)
 **  16  u64 table id        24 i64 row_from        32 i64 row_to
-**  40  u8  table name length, the name; u32 SQL length, the SQL
+**  40  i64 rows removed from the table's front when planned (truncate, retention)
+**  48  u8  table name length, the name; u32 SQL length, the SQL
 **
 ** Checks, in order: size and magic (else it is not a sealed ticket at all),
 ** the tag (INVALID_ARGUMENT: another server's or altered), the layout
@@ -26,7 +27,7 @@
 
 #include "flight_internal.h"
 
-#define FIXED 41
+#define FIXED 49
 #define TAG crypto_auth_BYTES
 #define VERSION 1
 #define SQL_MAX (1u << 20)
@@ -63,8 +64,9 @@ void fl_ticket_seal(const uint8_t *key, const fl_ticket *t, qv_str *out) {
         put_u64(p + 16, t->range.table_id);
         put_u64(p + 24, (uint64_t)t->range.row_from);
         put_u64(p + 32, (uint64_t)t->range.row_to);
+        put_u64(p + 40, (uint64_t)t->range.removed);
     }
-    p[40] = (uint8_t)tl;
+    p[48] = (uint8_t)tl;
     memcpy(p + FIXED, t->range.table, tl);
     uint8_t *q = p + FIXED + tl;
     for (int i = 0; i < 4; i++) q[i] = (uint8_t)(t->sql_len >> (8 * i));
@@ -93,7 +95,7 @@ int fl_ticket_open(const uint8_t *key, const uint8_t *p, size_t n, int64_t now_n
         return qv_err_set(err, QV_EINVAL,
                           "ticket was not issued by this server (its signature does not match: another server's "
                           "ticket, or altered)");
-    size_t tl = p[40];
+    size_t tl = p[48];
     if (FIXED + tl + 4 + TAG > n) return qv_err_set(err, QV_EINVAL, "Quiver ticket: table name runs past the end");
     const uint8_t *q = p + FIXED + tl;
     size_t sl = (size_t)q[0] | (size_t)q[1] << 8 | (size_t)q[2] << 16 | (size_t)q[3] << 24;
@@ -110,7 +112,8 @@ int fl_ticket_open(const uint8_t *key, const uint8_t *p, size_t n, int64_t now_n
         out->range.table_id = get_u64(p + 16);
         out->range.row_from = (int64_t)get_u64(p + 24);
         out->range.row_to = (int64_t)get_u64(p + 32);
-        if (out->range.row_from < 0 || out->range.row_to < out->range.row_from)
+        out->range.removed = (int64_t)get_u64(p + 40);
+        if (out->range.row_from < 0 || out->range.row_to < out->range.row_from || out->range.removed < 0)
             return qv_err_set(err, QV_EINVAL, "Quiver ticket: bad row range");
     } else if (out->kind != FL_TICKET_QUERY || tl != 0) {
         return qv_err_set(err, QV_EINVAL, "Quiver ticket: unknown kind %d", out->kind);

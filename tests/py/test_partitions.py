@@ -234,3 +234,18 @@ def test_list_flights_endpoints_are_partitioned(client):
     t = infos[b"t"] if b"t" in infos else infos["t"]
     assert len(t.endpoints) >= 4
     assert sum(client.do_get(e.ticket).read_all().num_rows for e in t.endpoints) == N
+
+
+def test_truncated_table_tickets_are_not_found(client):
+    """TRUNCATE drops row groups from the front, shifting row numbers: old tickets must not read the new rows."""
+    put(client, "trunc", make_table(200_000))
+    info = info_of(client, "SELECT * FROM trunc")
+    client.do_get(fl.Ticket(b"TRUNCATE TABLE trunc")).read_all()
+    put(client, "trunc", make_table(300_000, start=10_000_000))
+    for ep in info.endpoints:
+        with pytest.raises(pa.ArrowKeyError) as ei:
+            client.do_get(ep.ticket).read_all()
+        assert "removed" in str(ei.value)
+    fresh = info_of(client, "SELECT * FROM trunc")
+    got = pa.concat_tables([client.do_get(e.ticket).read_all() for e in fresh.endpoints])
+    assert got.num_rows == 300_000 and pc.min(got.column("id")).as_py() == 10_000_000

@@ -260,3 +260,20 @@ def test_catch_up_cut_midway_applies_all_or_nothing(cluster):
     cluster.primary = cluster.start_primary()
     wait_for(lambda: count(r0, "big"), 1_000_000)
     r0.close()
+
+
+def test_replicas_follow_a_truncate(cluster):
+    p = cluster.primary.flight()
+    put(p, "tr", table(150_000))
+    rs = [r.flight() for r in cluster.replicas]
+    for r in rs:
+        wait_for(lambda: count(r, "tr"), 150_000)
+    p.do_get(fl.Ticket(b"TRUNCATE TABLE tr")).read_all()
+    put(p, "tr", table(1000, start=5_000_000))
+    for r in rs:
+        wait_for(lambda: count(r, "tr"), 1000)
+        assert r.do_get(fl.Ticket(b"SELECT min(id) AS m FROM tr")).read_all()["m"][0].as_py() == 5_000_000
+    with pytest.raises((fl.FlightError, pa.ArrowInvalid)):
+        rs[0].do_get(fl.Ticket(b"TRUNCATE TABLE tr")).read_all()
+    for c in [p] + rs:
+        c.close()
