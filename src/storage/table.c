@@ -218,8 +218,11 @@ void st_publish_upto(st_table *t, int nrgs, int64_t last_rows) {
     for (int i = 0; i < nrgs; i++) {
         const st_rg *rg = t->rgs[i];
         int64_t rows = i == nrgs - 1 ? last_rows : rg->rows;
-        /* Views of row groups that did not change are shared. */
-        if (old && i < old->nrgs && old->rgs[i]->rows == rows && old->rgs[i]->map == rg->map) {
+        /* Views of row groups that did not change are shared. A partial view
+           stays as it was even when an open append has since filled the
+           group and written it to its file (the file holds rows past it). */
+        bool same = old && i < old->nrgs && old->rgs[i]->rows == rows;
+        if (same && (old->rgs[i]->map == rg->map || rows < t->rg_cap)) {
             p->rgs[i] = old->rgs[i];
             atomic_fetch_add(&p->rgs[i]->refs, 1);
         } else {
