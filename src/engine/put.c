@@ -15,6 +15,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct eng_put {
     eng *e;
@@ -189,12 +190,26 @@ static int commit_held(eng_put *p, qv_err *err) {
     st_table *t = NULL;
     if (p->create) {
         rc = st_append_begin_new(p->e->db, p->table, &p->target, &p->app, err);
+        /* Another stream is creating it: wait (bounded) for that one to end. */
+        for (int waited = 0; rc == QV_EEXISTS && waited < 6000; waited++) {
+            st_table *x;
+            qv_err ignore;
+            if (st_table_open(p->e->db, p->table, &x, &ignore) == QV_OK) {
+                st_table_release(x);
+                break;
+            }
+            usleep(10000);
+            rc = st_append_begin_new(p->e->db, p->table, &p->target, &p->app, err);
+        }
         if (rc == QV_EEXISTS) {
             /* Someone created it since begin: append to theirs if it matches. */
             qv_schema want;
             qv_schema_copy(&want, &p->target);
             rc = load_target(p, err);
-            if (!rc && (p->create || !qv_schema_equal(&want, &p->target)))
+            if (!rc && p->create)
+                rc = qv_err_set(err, QV_EEXISTS, "table '%s' is being created by another stream at the same time; retry",
+                                p->table);
+            else if (!rc && !qv_schema_equal(&want, &p->target))
                 /* Held batches were converted for our schema; refuse rather than reshape. */
                 rc = qv_err_set(err, QV_EINVAL, "table '%s' was created concurrently with a different schema", p->table);
             qv_schema_free(&want);

@@ -190,3 +190,22 @@ def test_truncate_and_retention(start_quiverd, tmp_path):
     assert describe(c, "hist")["retention"] is None
     assert not glob.glob(os.path.join(data, "t*-*.qvc"))  # freed at the checkpoints
     assert srv.stop() == 0
+
+
+def test_two_streams_create_the_same_table(start_quiverd):
+    srv = start_quiverd("--in-memory")
+    t = pa.table({"x": pa.array(range(1000), type=pa.int64())})
+    a, _ = srv.flight().do_put(fl.FlightDescriptor.for_path("both"), t.schema)
+    a.write_table(t)  # a creates the table when it commits
+    b, _ = srv.flight().do_put(fl.FlightDescriptor.for_path("both"), t.schema)
+    b.write_table(t)  # b holds its batches: a owns the table-to-be
+    done = []
+    th = threading.Thread(target=lambda: (b.close(), done.append(1)))
+    th.start()  # b's commit waits for a
+    time.sleep(0.3)
+    a.write_table(t)
+    a.close()
+    th.join(30)
+    assert done
+    n = srv.flight().do_get(fl.Ticket("SELECT count(*) AS n FROM both")).read_all().to_pylist()
+    assert n == [{"n": 3000}]
