@@ -285,7 +285,7 @@ struct st_table {
     int64_t rg_cap;
     atomic_bool dropped;
 
-    pthread_mutex_t mu; /* guards pub */
+    pthread_mutex_t mu; /* guards pub (and, with commit_mu, ret_col/ret_ns) */
     st_pub *pub;
 
     pthread_mutex_t append_mu;

@@ -61,6 +61,15 @@ void st_table_unref(st_table *t) {
 }
 
 void st_table_release(st_table *t) { st_table_unref(t); }
+
+/* The retention is set under both commit_mu and mu, so readers (listing
+   tables) need only mu and never wait for a commit's fsyncs. */
+void st_table_get_retention(st_table *t, const char **column, int64_t *interval_ns) {
+    pthread_mutex_lock(&t->mu);
+    *column = t->ret_col >= 0 ? t->schema.fields[t->ret_col].name : NULL;
+    *interval_ns = t->ret_col >= 0 ? t->ret_ns : 0;
+    pthread_mutex_unlock(&t->mu);
+}
 const char *st_table_name(const st_table *t) { return t->name; }
 const qv_schema *st_table_schema(const st_table *t) { return &t->schema; }
 
