@@ -171,3 +171,128 @@ int ps_from(parser *p, select_stmt *s) {
     }
     return 0;
 }
+
+/* ---- GROUP BY: expressions, ROLLUP (...), CUBE (...), GROUPING SETS (...) ---- */
+typedef struct gsl { /* a list of grouping sets */
+    ast ***sets;
+    int *n;
+    int count;
+} gsl;
+
+static void gsl_add(parser *p, gsl *l, ast **keys, int n) {
+    ast ***ns = arena_alloc(p->ar, sizeof(ast **) * (size_t)(l->count + 1));
+    int *nn = arena_alloc(p->ar, sizeof(int) * (size_t)(l->count + 1));
+    if (l->count) {
+        memcpy(ns, l->sets, sizeof(ast **) * (size_t)l->count);
+        memcpy(nn, l->n, sizeof(int) * (size_t)l->count);
+    }
+    ns[l->count] = keys;
+    nn[l->count] = n;
+    l->sets = ns;
+    l->n = nn;
+    l->count++;
+}
+
+/* (e, ...) or e */
+static int key_tuple(parser *p, ast ***keys, int *n) {
+    int cap = 0;
+    *keys = NULL;
+    *n = 0;
+    if (tok_is_op(CUR(p), "(")) {
+        p->pos++;
+        if (ps_opt(p, ")")) return 0;
+        do {
+            ast *e = ps_expr(p);
+            if (!e) return -1;
+            *keys = ps_list_push(p, *keys, n, &cap, e);
+        } while (ps_opt(p, ","));
+        return ps_expect_op(p, ")");
+    }
+    ast *e = ps_expr(p);
+    if (!e) return -1;
+    *keys = ps_list_push(p, *keys, n, &cap, e);
+    return 0;
+}
+
+static int group_item(parser *p, gsl *out, bool *special) {
+    bool rollup = tok_is_kw(CUR(p), "rollup") && tok_is_op(&p->t[p->pos + 1], "(");
+    bool cube = tok_is_kw(CUR(p), "cube") && tok_is_op(&p->t[p->pos + 1], "(");
+    if (rollup || cube) {
+        p->pos++;
+        ast **k;
+        int n;
+        if (key_tuple(p, &k, &n)) return -1;
+        if (cube && n > 12) return qv_err_set(p->err, QV_EINVAL, "CUBE of more than 12 expressions");
+        *special = true;
+        if (rollup)
+            for (int m = n; m >= 0; m--) gsl_add(p, out, k, m);
+        else
+            for (int mask = (1 << n) - 1; mask >= 0; mask--) {
+                ast **sub = arena_alloc(p->ar, sizeof(ast *) * (size_t)(n + 1));
+                int m = 0;
+                for (int i = 0; i < n; i++)
+                    if (mask & (1 << (n - 1 - i))) sub[m++] = k[i];
+                gsl_add(p, out, sub, m);
+            }
+        return 0;
+    }
+    if (tok_is_kw(CUR(p), "grouping") && tok_is_kw(&p->t[p->pos + 1], "sets")) {
+        p->pos += 2;
+        *special = true;
+        if (ps_expect_op(p, "(")) return -1;
+        do {
+            ast **k;
+            int n;
+            if (key_tuple(p, &k, &n)) return -1;
+            gsl_add(p, out, k, n);
+        } while (ps_opt(p, ","));
+        return ps_expect_op(p, ")");
+    }
+    if (tok_is_op(CUR(p), "(") && tok_is_op(&p->t[p->pos + 1], ")")) {
+        p->pos += 2;
+        *special = true;
+        gsl_add(p, out, NULL, 0);
+        return 0;
+    }
+    ast *e = ps_expr(p);
+    if (!e) return -1;
+    ast **k = arena_alloc(p->ar, sizeof(ast *));
+    k[0] = e;
+    gsl_add(p, out, k, 1);
+    return 0;
+}
+
+int ps_group_by(parser *p, select_stmt *s) {
+    gsl acc = {0};
+    bool special = false;
+    gsl_add(p, &acc, NULL, 0); /* the product starts from one empty set */
+    do {
+        gsl item = {0};
+        if (group_item(p, &item, &special)) return -1;
+        gsl prod = {0};
+        for (int a = 0; a < acc.count; a++)
+            for (int b = 0; b < item.count; b++) {
+                int n = acc.n[a] + item.n[b];
+                ast **k = arena_alloc(p->ar, sizeof(ast *) * (size_t)(n + 1));
+                if (acc.n[a]) memcpy(k, acc.sets[a], sizeof(ast *) * (size_t)acc.n[a]);
+                if (item.n[b]) memcpy(k + acc.n[a], item.sets[b], sizeof(ast *) * (size_t)item.n[b]);
+                gsl_add(p, &prod, k, n);
+            }
+        if (prod.count > 4096) return qv_err_set(p->err, QV_EINVAL, "GROUP BY makes more than 4096 grouping sets");
+        acc = prod;
+    } while (ps_opt(p, ","));
+    /* s->group: every distinct key, in order of appearance */
+    int cap = 0;
+    for (int i = 0; i < acc.count; i++)
+        for (int k = 0; k < acc.n[i]; k++) {
+            bool seen = false;
+            for (int g = 0; g < s->ngroup && !seen; g++) seen = ast_equal(s->group[g], acc.sets[i][k]);
+            if (!seen) s->group = ps_list_push(p, s->group, &s->ngroup, &cap, acc.sets[i][k]);
+        }
+    if (special) {
+        s->gsets = acc.sets;
+        s->gset_n = acc.n;
+        s->ngsets = acc.count;
+    }
+    return 0;
+}

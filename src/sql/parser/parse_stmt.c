@@ -19,6 +19,57 @@ static int parse_int_lit(parser *p, int64_t *out, const char *what) {
     return 0;
 }
 
+/* * EXCLUDE (a, ...) / * REPLACE (expr AS a, ...) */
+static int star_options(parser *p, ast *star) {
+    for (int round = 0; round < 2; round++) {
+        bool ex = tok_is_kw(CUR(p), "exclude"), re = tok_is_kw(CUR(p), "replace");
+        if (!ex && !re) return 0;
+        p->pos++;
+        bool paren = ps_opt(p, "(");
+        char **nm = NULL;
+        int n = 0, cap = 0;
+        ast **reps = NULL;
+        int nr = 0, rcap = 0;
+        do {
+            ast *e = NULL;
+            if (re) {
+                if (!(e = ps_expr(p)) || ps_expect_kw(p, "as")) return -1;
+            }
+            char *c = ps_ident(p, "a column name");
+            if (!c) return -1;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 4;
+                char **nn = arena_alloc(p->ar, sizeof(char *) * (size_t)cap);
+                if (n) memcpy(nn, nm, sizeof(char *) * (size_t)n);
+                nm = nn;
+            }
+            nm[n++] = c;
+            if (re) reps = ps_list_push(p, reps, &nr, &rcap, e);
+        } while (paren && ps_opt(p, ","));
+        if (paren && ps_expect_op(p, ")")) return -1;
+        /* names: EXCLUDE names first, then REPLACE names parallel to args */
+        int total = star->nexcl + star->nargs + n;
+        char **all = arena_alloc(p->ar, sizeof(char *) * (size_t)total);
+        int ne = star->nexcl, nrp = star->nargs;
+        memcpy(all, star->names, sizeof(char *) * (size_t)ne);
+        if (ex) {
+            memcpy(all + ne, nm, sizeof(char *) * (size_t)n);
+            memcpy(all + ne + n, star->names + ne, sizeof(char *) * (size_t)nrp);
+            star->nexcl += n;
+        } else {
+            memcpy(all + ne, star->names + ne, sizeof(char *) * (size_t)nrp);
+            memcpy(all + ne + nrp, nm, sizeof(char *) * (size_t)n);
+            ast **na = arena_alloc(p->ar, sizeof(ast *) * (size_t)(nrp + nr));
+            if (nrp) memcpy(na, star->args, sizeof(ast *) * (size_t)nrp);
+            memcpy(na + nrp, reps, sizeof(ast *) * (size_t)nr);
+            star->args = na;
+            star->nargs += nr;
+        }
+        star->names = all;
+    }
+    return 0;
+}
+
 static select_stmt *select_body(parser *p) {
     if (++p->depth > 50) {
         qv_err_set(p->err, QV_EINVAL, "subqueries nested too deeply");
@@ -27,8 +78,22 @@ static select_stmt *select_body(parser *p) {
     if (ps_expect_kw(p, "select")) return NULL;
     select_stmt *s = arena_alloc(p->ar, sizeof *s);
     s->limit = -1;
-    if (ps_kw(p, "distinct")) s->distinct = true;
-    else ps_kw(p, "all");
+    if (ps_kw(p, "distinct")) {
+        s->distinct = true;
+        if (ps_kw(p, "on")) {
+            int dcap = 0;
+            s->distinct = false;
+            if (ps_expect_op(p, "(")) return NULL;
+            do {
+                ast *e = ps_expr(p);
+                if (!e) return NULL;
+                s->distinct_on = ps_list_push(p, s->distinct_on, &s->ndistinct_on, &dcap, e);
+            } while (ps_opt(p, ","));
+            if (ps_expect_op(p, ")")) return NULL;
+        }
+    } else {
+        ps_kw(p, "all");
+    }
     int cap = 0;
     for (;;) {
         ast *e = ps_expr(p);
@@ -41,6 +106,7 @@ static select_stmt *select_body(parser *p) {
         }
         sel_item *it = &s->items[s->nitems++];
         it->e = e;
+        if (e->kind == A_STAR && star_options(p, e)) return NULL;
         if (ps_kw(p, "as")) {
             if (!(it->alias = ps_ident(p, "an alias"))) return NULL;
         } else if (CUR(p)->kind == TK_QIDENT || (CUR(p)->kind == TK_IDENT && !ps_is_reserved(CUR(p)))) {
@@ -56,12 +122,8 @@ static select_stmt *select_body(parser *p) {
         if (!(s->where = ps_expr(p))) return NULL;
     if (ps_kw(p, "group")) {
         if (ps_expect_kw(p, "by")) return NULL;
-        int gcap = 0;
-        do {
-            ast *e = ps_expr(p);
-            if (!e) return NULL;
-            s->group = ps_list_push(p, s->group, &s->ngroup, &gcap, e);
-        } while (ps_opt(p, ","));
+        if (ps_kw(p, "all")) s->group_all = true;
+        else if (ps_group_by(p, s)) return NULL;
     }
     if (ps_kw(p, "having"))
         if (!(s->having = ps_expr(p))) return NULL;
@@ -74,7 +136,20 @@ static int order_limit(parser *p, select_stmt *s) {
     if (ps_kw(p, "order")) {
         if (ps_expect_kw(p, "by")) return -1;
         int ocap = 0;
-        do {
+        if (tok_is_kw(CUR(p), "all") && !tok_is_op(&p->t[p->pos + 1], "(")) {
+            p->pos++;
+            s->order_all = true;
+            s->order = arena_alloc(p->ar, sizeof(order_item));
+            s->norder = 1;
+            s->order[0].nulls_first = -1;
+            if (ps_kw(p, "desc")) s->order[0].desc = true;
+            else ps_kw(p, "asc");
+            if (ps_kw(p, "nulls")) {
+                if (ps_kw(p, "first")) s->order[0].nulls_first = 1;
+                else if (ps_kw(p, "last")) s->order[0].nulls_first = 0;
+                else return ps_syntax(p, "FIRST or LAST");
+            }
+        } else do {
             ast *e = ps_expr(p);
             if (!e) return -1;
             if (s->norder == ocap) {
@@ -392,7 +467,7 @@ bool ast_equal(const ast *a, const ast *b) {
     if (a == b) return true;
     if (!a || !b || a->kind != b->kind || a->op != b->op || a->nargs != b->nargs) return false;
     if (a->neg != b->neg || a->distinct != b->distinct || a->star != b->star || a->cast_type != b->cast_type ||
-        a->sub != b->sub)
+        a->norder != b->norder || a->order_desc != b->order_desc || a->sub != b->sub)
         return false;
     switch (a->kind) {
     case A_INT: case A_BOOL: case A_TSLIT: case A_INTERVAL: case A_PARAM:

@@ -33,5 +33,7 @@ ast *ps_expr(parser *p);
 select_stmt *ps_query(parser *p);
 /* FROM clause after the FROM keyword, into s (parse_from.c). */
 int ps_from(parser *p, select_stmt *s);
+/* GROUP BY list after GROUP BY (grouping sets into s->gsets). */
+int ps_group_by(parser *p, select_stmt *s);
 
 #endif

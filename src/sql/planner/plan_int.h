@@ -33,6 +33,10 @@ typedef struct planner_env {
 /* UNION / INTERSECT / EXCEPT (and a parenthesized query with its own ORDER BY). */
 int plan_setop(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, plan *p, qv_err *err);
 
+/* AST rewrites (rewrite.c). */
+int plan_grouping_sets(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, plan *p, qv_err *err);
+int plan_distinct_on(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, plan *p, qv_err *err);
+
 /* AND-ed conjuncts of a (appended to *out, an arena array grown as needed). */
 void ast_conjuncts(arena *ar, ast *a, ast ***out, int *n, int *cap);
 ast *ast_and(arena *ar, ast **v, int n);
