@@ -445,7 +445,8 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
         bool *need = arena_alloc(ar, sizeof(bool) * (size_t)(sc.n + 1));
         mark_cols(where, need);
         for (int i = 0; i < s->ngroup && aggq; i++) mark_cols(gkeys[i], need);
-        for (int i = 0; i < b.naggs; i++) mark_cols(b.aggs[i].arg, need);
+        for (int i = 0; i < b.naggs; i++)
+            for (int j = 0; j < b.aggs[i].nin; j++) mark_cols(b.aggs[i].in[j], need);
         if (!aggq)
             for (int i = 0; i < nout; i++) mark_cols(outs[i].e, need);
         int *cols = arena_alloc(ar, sizeof(int) * (size_t)(sc.n + 1)), nc = 0;
