@@ -432,7 +432,7 @@ def gen_multi_query(rnd):
     if r < 0.62:  # self join and USING
         if rnd.random() < 0.5:
             return "SELECT a1.id, a2.id FROM ta a1 JOIN ta a2 ON a1.k = a2.k AND a1.id < a2.id WHERE a1.k <> 0", False
-        return "SELECT k, ta.id, tb.id FROM ta %s tb USING (k) WHERE k > %d" % (rnd.choice(JOIN_KINDS[:2]), rnd.randint(-3, 20)), False
+        return "SELECT k, ta.id, tb.id FROM ta %s tb USING (k) WHERE k > %d" % (rnd.choice(JOIN_KINDS), rnd.randint(-3, 20)), False
     if r < 0.75:  # IN / NOT IN / EXISTS / NOT EXISTS
         f = rnd.choice(["ta.k IN (SELECT k FROM tb WHERE y > %d)", "ta.k NOT IN (SELECT k FROM tc WHERE k > %d)",
                         "ta.k NOT IN (SELECT k FROM tb WHERE k IS NOT NULL AND y > %d)",

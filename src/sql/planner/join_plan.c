@@ -388,7 +388,7 @@ static bexpr *and_b(binder *b, bexpr *x, bexpr *y) {
 static int plan_node(jctx *j, int id, rel *out);
 
 /* Conditions of a join node into hash keys (equalities across the sides) and a residual. */
-static int join_conds(jctx *j, jnode *n, scope *cs, int nl, join_spec *sp) {
+static int join_conds(jctx *j, jnode *n, scope *cs, int nl, join_spec *sp, bexpr **ucoal, int *uli) {
     const from_item *f = n->f;
     int nr = cs->n - nl, cap = f->nusing + n->nconds + 1;
     planner_env env;
@@ -407,6 +407,13 @@ static int join_conds(jctx *j, jnode *n, scope *cs, int nl, join_spec *sp) {
         sp->lkeys[sp->nkeys] = x;
         sp->rkeys[sp->nkeys++] = shift_cols(j->ar, y, nl);
         cs->cols[ri].hidden = true;
+        /* RIGHT / FULL JOIN USING: the visible column is the first non-NULL of the two */
+        bexpr *co = bd_mk(&b, B_COALESCE, x->type, 2);
+        co->args[0] = x;
+        co->args[1] = y;
+        memcpy(co->tz, x->tz, sizeof co->tz);
+        ucoal[u] = co;
+        uli[u] = li;
     }
     for (int i = 0; i < n->nconds; i++) {
         bexpr *e = bind_expr(&b, n->conds[i]);
@@ -473,7 +480,9 @@ static int plan_join_node(jctx *j, jnode *n, rel *out) {
     memcpy(cs.cols, L.sc.cols, sizeof(scope_col) * (size_t)nl);
     memcpy(cs.cols + nl, R.sc.cols, sizeof(scope_col) * (size_t)nr);
     join_spec sp = {.jt = f->jt == JT_CROSS ? JT_INNER : f->jt};
-    if (join_conds(j, n, &cs, nl, &sp)) {
+    bexpr **ucoal = arena_alloc(j->ar, sizeof(bexpr *) * (size_t)(f->nusing + 1));
+    int *uli = arena_alloc(j->ar, sizeof(int) * (size_t)(f->nusing + 1));
+    if (join_conds(j, n, &cs, nl, &sp, ucoal, uli)) {
         op_free(L.root);
         op_free(R.root);
         for (int w = 0; w < T; w++) op_free(parts[w]);
@@ -493,6 +502,27 @@ static int plan_join_node(jctx *j, jnode *n, rel *out) {
         out->root = op_hash_join_new(j->qs, L.root, R.root, &sp);
     }
     out->sc = semi ? L.sc : cs;
+    if (f->nusing && (sp.jt == JT_RIGHT || sp.jt == JT_FULL)) {
+        /* unqualified USING columns read the coalesced value; a.k / b.k stay the sides' own */
+        int nc = nl + nr, m = 0;
+        bexpr **pe = arena_alloc(j->ar, sizeof(bexpr *) * (size_t)(nc + f->nusing + 1));
+        scope ns = {.cols = arena_alloc(j->ar, sizeof(scope_col) * (size_t)(nc + f->nusing + 1))};
+        for (int c = 0; c < nc; c++) {
+            for (int u = 0; u < f->nusing; u++)
+                if (uli[u] == c) {
+                    ns.cols[m] = cs.cols[c];
+                    ns.cols[m].qual = NULL;
+                    ns.cols[m].type = ucoal[u]->type;
+                    pe[m++] = ucoal[u];
+                    cs.cols[c].hidden = true;
+                }
+            ns.cols[m] = cs.cols[c];
+            pe[m++] = mk_col(j->ar, c, out->root->types[c], cs.cols[c].tz);
+        }
+        ns.n = m;
+        out->root = op_project_new(j->qs, out->root, m, pe);
+        out->sc = ns;
+    }
     {
         qv_str T;
         qv_str_init(&T);
