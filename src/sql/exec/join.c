@@ -618,24 +618,36 @@ static void pjoin_explain(op *o, qv_str *s, int depth) {
     op_explain(p->gather, s, depth + 1);
 }
 
-op *op_hash_join_parallel_new(qstate *qs, op **probes, op **scans, int n, int nrg, op *build, const join_spec *spec) {
+op *op_hash_join_master_new(qstate *qs, op *probe_shape, op *build, const join_spec *spec) {
     join_spec sp = *spec;
     sp.build_left = false;
-    join_op *m = (join_op *)op_hash_join_new(qs, probes[0], build, &sp);
+    join_op *m = (join_op *)op_hash_join_new(qs, probe_shape, build, &sp);
     m->left = m->probe = NULL; /* the master only builds */
-    op *kids[64];
-    for (int w = 0; w < n; w++) kids[w] = &clone_of(qs, m, probes[w])->base;
+    return &m->base;
+}
+
+op *op_hash_join_clone_new(qstate *qs, op *master, op *probe) { return &clone_of(qs, (join_op *)master, probe)->base; }
+
+op *op_join_prebuild_new(qstate *qs, op *master, op *child, int n) {
+    join_op *m = (join_op *)master;
     pjoin_op *p = qv_xcalloc(1, sizeof *p);
     p->m = m;
     p->n = n;
-    p->gather = op_gather_rounds_new(qs, kids, scans, n, nrg);
+    p->gather = child;
     p->base.name = "hash_join";
-    p->base.ncols = m->base.ncols;
-    p->base.types = qv_xcalloc((size_t)(m->base.ncols + 1), sizeof(qv_type));
-    memcpy(p->base.types, m->base.types, sizeof(qv_type) * (size_t)m->base.ncols);
     p->base.next = pjoin_next;
     p->base.free = pjoin_free;
     p->base.explain = pjoin_explain;
     p->base.qs = qs;
+    p->base.ncols = child->ncols;
+    p->base.types = qv_xcalloc((size_t)(child->ncols + 1), sizeof(qv_type));
+    memcpy(p->base.types, child->types, sizeof(qv_type) * (size_t)child->ncols);
     return &p->base;
+}
+
+op *op_hash_join_parallel_new(qstate *qs, op **probes, op **scans, int n, int nrg, op *build, const join_spec *spec) {
+    op *m = op_hash_join_master_new(qs, probes[0], build, spec);
+    op *kids[64];
+    for (int w = 0; w < n; w++) kids[w] = op_hash_join_clone_new(qs, m, probes[w]);
+    return op_join_prebuild_new(qs, m, op_gather_rounds_new(qs, kids, scans, n, nrg), n);
 }

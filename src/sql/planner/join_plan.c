@@ -50,6 +50,7 @@ typedef struct jctx {
     char **need; /* column names the statement mentions */
     int nneed, capneed;
     bool star;
+    par_src *ps; /* the caller takes the top join as pieces */
 } jctx;
 
 void ast_conjuncts(arena *ar, ast *a, ast ***out, int *n, int *cap) {
@@ -495,7 +496,18 @@ static int plan_join_node(jctx *j, jnode *n, rel *out) {
     bool semi = sp.jt == JT_SEMI || sp.jt == JT_ANTI;
     /* build the smaller side */
     sp.build_left = !semi && L.est >= 0 && R.est >= 0 && L.est < R.est;
-    if (T && !sp.build_left) {
+    if (T && !sp.build_left && j->ps && n == &j->nodes[0] && !n->npost) {
+        j->ps->master = op_hash_join_master_new(j->qs, parts[0], R.root, &sp);
+        j->ps->parts = arena_alloc(j->ar, sizeof(op *) * (size_t)T);
+        j->ps->scans = arena_alloc(j->ar, sizeof(op *) * (size_t)T);
+        for (int w = 0; w < T; w++) {
+            j->ps->parts[w] = op_hash_join_clone_new(j->qs, j->ps->master, parts[w]);
+            j->ps->scans[w] = scans[w];
+        }
+        j->ps->n = T;
+        j->ps->nrg = nrg;
+        out->root = NULL;
+    } else if (T && !sp.build_left) {
         out->root = op_hash_join_parallel_new(j->qs, parts, scans, T, nrg, R.root, &sp);
     } else {
         if (T) L.root = op_gather_rounds_new(j->qs, parts, scans, T, nrg); /* the left side as a plain stream */
@@ -617,8 +629,9 @@ static int leaf_names(jctx *j, jnode *n) {
 }
 
 int plan_joins(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, plan *p, op **root, scope *sc,
-               ast **where_rest, qv_err *err) {
+               ast **where_rest, par_src *ps, qv_err *err) {
     jctx *j = qv_xcalloc(1, sizeof *j);
+    j->ps = ps;
     j->ctx = ctx;
     j->qs = qs;
     j->ar = ar;

@@ -164,12 +164,16 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
     st_snapshot *snap = NULL;
     plan sub;
     bool have_sub = false;
+    par_src psrc = {0};
     int rc = 0;
 
     if (!s->has_from) {
         src = op_values_new(qs);
     } else if (s->from) {
-        if ((rc = plan_joins(ctx, qs, ar, s, p, &src, &sc, &where_ast, err))) goto fail;
+        /* an aggregate over a join can aggregate each probe pipeline in parallel */
+        bool agg_ast = s->ngroup > 0 || s->having || s->group_all;
+        for (int i = 0; i < s->nitems && !agg_ast; i++) agg_ast = ast_has_agg(s->items[i].e);
+        if ((rc = plan_joins(ctx, qs, ar, s, p, &src, &sc, &where_ast, agg_ast ? &psrc : NULL, err))) goto fail;
     } else if (s->table) {
         if (sql_table_open(ctx->db, s->table, &tab, err)) {
             if (err->code == QV_ENOTFOUND)
@@ -470,7 +474,26 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
     bool par_stream = tab && !aggq && !par_topn && T > 1;
     op *root = NULL;
     op *parts[64], *scans[64], *serial_scan = NULL;
-    if (par_agg || par_topn || par_stream) {
+    bool agg_done = false;
+    if (psrc.n) { /* the top join's probe pipelines */
+        int n = psrc.n;
+        if (aggq && !has_distinct) {
+            op *pa[64];
+            for (int w = 0; w < n; w++) {
+                op_scan_set_range(psrc.scans[w], (int)((int64_t)psrc.nrg * w / n), (int)((int64_t)psrc.nrg * (w + 1) / n));
+                op *o = psrc.parts[w];
+                if (where) o = op_filter_new(qs, o, where);
+                pa[w] = op_agg_new(qs, o, s->ngroup, gkeys, b.naggs, b.aggs);
+            }
+            root = op_join_prebuild_new(qs, psrc.master, op_agg_parallel_new(qs, pa, n, s->ngroup, gkeys, b.naggs, b.aggs), n);
+            agg_done = true;
+        } else {
+            src = op_join_prebuild_new(qs, psrc.master, op_gather_rounds_new(qs, psrc.parts, psrc.scans, n, psrc.nrg), n);
+        }
+        psrc.n = 0;
+    }
+    if (agg_done) {
+    } else if (par_agg || par_topn || par_stream) {
         for (int w = 0; w < T; w++) {
             op *o = plan_scan_new(qs, tab, snap, sv_nc, sv_cols, sv_preds, sv_npreds);
             scans[w] = o;
@@ -491,7 +514,8 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
         }
     }
     if (aggq) {
-        if (par_agg) {
+        if (agg_done) {
+        } else if (par_agg) {
             for (int w = 0; w < T; w++) parts[w] = op_agg_new(qs, parts[w], s->ngroup, gkeys, b.naggs, b.aggs);
             root = op_agg_parallel_new(qs, parts, T, s->ngroup, gkeys, b.naggs, b.aggs);
         } else {
@@ -557,6 +581,10 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
     return 0;
 fail:
     if (src) op_free(src);
+    if (psrc.n) {
+        for (int w = 0; w < psrc.n; w++) op_free(psrc.parts[w]);
+        op_free(psrc.master);
+    }
     if (have_sub) plan_free(&sub);
     plan_free(p);
     return rc ? rc : (int)err->code;

@@ -15,8 +15,16 @@ void plan_adopt(plan *p, plan *sub);
 /* The FROM tree s->from planned into one operator and its scope. WHERE
    conjuncts are pushed into scans or attached to joins where legal; the
    ones left (*where_rest, NULL when none) are applied by the caller. */
+/* A FROM tree whose top join is probed in parallel, left as its pieces so an
+   aggregate above can run one partial aggregation per probe pipeline. */
+typedef struct par_src {
+    op *master;       /* builds the hash table (op_join_prebuild_new puts it above) */
+    op **parts, **scans; /* per worker: the probe clone and its scan (arena arrays) */
+    int n, nrg;
+} par_src;
+/* ps (may be NULL) accepts the top join as pieces; then *root is NULL. */
 int plan_joins(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, plan *p, op **root, scope *sc,
-               ast **where_rest, qv_err *err);
+               ast **where_rest, par_src *ps, qv_err *err);
 /* s with WHERE-level [NOT] EXISTS (SELECT ... FROM ... WHERE ...) conjuncts
    turned into SEMI/ANTI joins of its FROM (a copy; s itself is not changed). */
 const select_stmt *plan_rewrite_exists(arena *ar, const select_stmt *s);

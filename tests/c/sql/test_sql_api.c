@@ -325,7 +325,7 @@ QTEST(join_memory_limit) {
     st_db *db = make_db(20000, 1024);
     qv_err err = {0};
     sql_ctx *c;
-    QCHECK_OK(sql_ctx_new(db, 2, 256 << 10, &c, &err), &err);
+    QCHECK_OK(sql_ctx_new(db, 2, 512 << 10, &c, &err), &err);
     sql_query *q;
     int64_t rows, sum;
     const char *sql = "SELECT count(*) FROM t a JOIN t b ON a.s = b.s";
