@@ -106,6 +106,10 @@ typedef struct agg_def {
     int (*finalize)(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k);
     void (*destroy)(void *st); /* NULL: nothing on the heap */
     const char *desc;
+    /* Optional: m rows at once into states + gids[k] * stride (rows with a
+       NULL argument skipped by it); NULL: update row by row. */
+    int (*update_batch)(agg_ctx *c, const agg_spec *sp, char *states, size_t stride, const int32_t *gids,
+                        const vec *const *in, int m);
 } agg_def;
 
 extern const agg_def *const agg_defs[AG__COUNT]; /* indexed by agg_id */
