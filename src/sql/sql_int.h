@@ -271,6 +271,7 @@ typedef struct chunk {
     int *sel;     /* active rows (indices < n) when has_sel */
     int nsel;
     bool has_sel;
+    bool all_pass; /* a scan's chunk whose row group's min/max prove every pruning predicate true */
 } chunk;
 
 void chunk_init(chunk *c, int ncols, const qv_type *types);
@@ -424,6 +425,9 @@ op *op_scan_new(qstate *qs, st_table *t, st_snapshot *snap, int ncols, const int
                 const scan_pred *preds, int npreds);
 op *op_values_new(qstate *qs); /* one row, zero columns */
 op *op_filter_new(qstate *qs, op *child, bexpr *pred);
+/* The filter's predicate is exactly its scan's pruning predicates: chunks
+   marked all_pass go through without evaluating it. */
+void op_filter_set_covered(op *filter);
 op *op_project_new(qstate *qs, op *child, int n, bexpr **exprs);
 op *op_agg_new(qstate *qs, op *child, int nkeys, bexpr **keys, int naggs, agg_spec *aggs);
 /* Final aggregation over partial ones (each an op_agg_new over its share of
@@ -481,6 +485,8 @@ typedef struct plan {
     st_snapshot *pt_snap;
     int64_t pt_limit, pt_offset;
     int64_t pt_row_from, pt_row_to; /* scoped pass-through: storage rows [from, to) */
+    char *logical;        /* EXPLAIN's logical plan (heap) */
+    char *logical_src;    /* the FROM part of it while planning (heap) */
     bool is_scan;         /* only scan + filter + projection of one base table */
     const char *scan_table;
 } plan;

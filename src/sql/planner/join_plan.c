@@ -21,6 +21,7 @@ typedef struct rel {
     op *root;
     scope sc;
     int64_t est;
+    char *logical; /* arena */
 } rel;
 
 typedef struct jnode {
@@ -256,6 +257,7 @@ static void place_on(jctx *j, int id) {
 
 /* ---- planning ---- */
 static op *dense(qstate *qs, arena *ar, op *o) {
+    if (o->name && !strcmp(o->name, "project")) return o; /* already dense */
     bexpr **pe = arena_alloc(ar, sizeof(bexpr *) * (size_t)(o->ncols + 1));
     for (int i = 0; i < o->ncols; i++) pe[i] = mk_col(ar, i, o->types[i], NULL);
     return op_project_new(qs, o, o->ncols, pe);
@@ -318,7 +320,7 @@ static int plan_leaf(jctx *j, jnode *n, rel *out) {
         ss->where = ast_and(j->ar, n->pushed, n->npushed);
     }
     plan sub;
-    if (plan_select(j->ctx, j->qs, j->ar, ss ? ss : f->sub, false, &sub, j->err)) return j->err->code;
+    if (plan_select(j->ctx, j->qs, j->ar, ss, false, &sub, j->err)) return j->err->code;
     out->est = sub.total_rows;
     if (out->est < 0) {
         out->est = 0;
@@ -328,8 +330,10 @@ static int plan_leaf(jctx *j, jnode *n, rel *out) {
     plan_adopt(j->p, &sub);
     out->root = sub.root;
     sub.root = NULL;
+    char *lg = plan_logical_scan(j->ar, f->table, f->alias, ss->where);
+    out->logical = arena_strdup(j->ar, lg);
+    free(lg);
     plan_free(&sub);
-    if (!ss && filter_over(j, &out->root, &out->sc, n->pushed, n->npushed)) return j->err->code;
     out->root = dense(j->qs, j->ar, out->root);
     return 0;
 }
@@ -452,6 +456,25 @@ static int plan_join_node(jctx *j, jnode *n, rel *out) {
     sp.build_left = !semi && L.est >= 0 && R.est >= 0 && L.est < R.est;
     out->root = op_hash_join_new(j->qs, L.root, R.root, &sp);
     out->sc = semi ? L.sc : cs;
+    {
+        qv_str T;
+        qv_str_init(&T);
+        int d = 0;
+        if (n->npost) lg_line(&T, d++, "FILTER %s", ast_to_name(j->ar, ast_and(j->ar, n->post, n->npost)));
+        char cond[600];
+        lg_list(j->ar, cond, sizeof cond, n->conds, n->nconds);
+        char using[300] = "";
+        size_t ul = 0;
+        for (int u = 0; u < f->nusing && ul + 4 < sizeof using; u++)
+            ul += (size_t)snprintf(using + ul, sizeof using - ul, "%s%s", u ? ", " : " USING (", f->using_cols[u]);
+        if (f->nusing && ul + 2 < sizeof using) strcat(using, ")");
+        lg_line(&T, d, "%s%s%s%s%s", nm[f->jt], n->nconds ? " ON " : "", cond, using,
+                sp.build_left ? " (build left)" : "");
+        lg_nest(&T, d + 1, L.logical);
+        lg_nest(&T, d + 1, R.logical);
+        out->logical = arena_strdup(j->ar, T.data);
+        qv_str_free(&T);
+    }
     int64_t big = L.est > R.est ? L.est : R.est;
     out->est = semi ? L.est : sp.nkeys ? big : (L.est > 0 && R.est > INT64_MAX / L.est) ? INT64_MAX : L.est * R.est;
     return filter_over(j, &out->root, &out->sc, n->post, n->npost);
@@ -463,6 +486,14 @@ static int plan_node(jctx *j, int id, rel *out) {
     if (!n->planned) return plan_leaf(j, n, out);
     *out = n->pre;
     n->planned = false; /* the operator moves to the join */
+    if (n->npushed) {
+        qv_str L;
+        qv_str_init(&L);
+        lg_line(&L, 0, "FILTER %s", ast_to_name(j->ar, ast_and(j->ar, n->pushed, n->npushed)));
+        lg_nest(&L, 1, out->logical);
+        out->logical = arena_strdup(j->ar, L.data);
+        qv_str_free(&L);
+    }
     if (filter_over(j, &out->root, &out->sc, n->pushed, n->npushed)) return j->err->code;
     out->root = dense(j->qs, j->ar, out->root);
     return 0;
@@ -500,6 +531,14 @@ static int leaf_names(jctx *j, jnode *n) {
     }
     scope_of(j->ar, &sub, n->alias, &n->pre.sc);
     plan_adopt(j->p, &sub);
+    {
+        qv_str L;
+        qv_str_init(&L);
+        lg_line(&L, 0, "SUBQUERY AS %s", n->alias ? n->alias : "");
+        lg_nest(&L, 1, sub.logical);
+        n->pre.logical = arena_strdup(j->ar, L.data ? L.data : "");
+        qv_str_free(&L);
+    }
     n->pre.root = sub.root;
     sub.root = NULL;
     plan_free(&sub);
@@ -537,6 +576,8 @@ int plan_joins(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, plan *
     if ((rc = plan_node(j, 0, &r))) goto out;
     *root = r.root;
     *sc = r.sc;
+    free(p->logical_src);
+    p->logical_src = qv_xstrdup(r.logical ? r.logical : "");
     *where_rest = ast_and(ar, rest, nrest);
 out:
     for (int i = 0; i < j->nnodes; i++)

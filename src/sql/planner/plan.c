@@ -22,6 +22,9 @@ void plan_free(plan *p) {
     p->snaps = NULL;
     p->pt_cols = NULL;
     p->ntables = 0;
+    free(p->logical);
+    free(p->logical_src);
+    p->logical = p->logical_src = NULL;
     qv_schema_free(&p->schema);
 }
 
@@ -89,6 +92,11 @@ static void collect_preds(const bexpr *e, scan_pred *out, int *n, int max) {
     p->op = op;
     p->v = k->cval;
     p->vtype = k->type;
+}
+
+static int count_conj(const bexpr *e) {
+    if (e && e->kind == B_BINARY && e->op == OP_AND) return count_conj(e->args[0]) + count_conj(e->args[1]);
+    return e ? 1 : 0;
 }
 
 /* Rows a top-N must keep (LIMIT + OFFSET), or -1 for a full sort. */
@@ -167,6 +175,7 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
         }
         st_snapshot_open(tab, &snap);
         plan_add_table(p, tab, snap);
+        p->logical_src = plan_logical_scan(ar, st_table_name(tab), s->alias, NULL);
         const qv_schema *ts = st_table_schema(tab);
         sc.n = ts->nfields;
         sc.cols = arena_alloc(ar, sizeof(scope_col) * (size_t)(sc.n ? sc.n : 1));
@@ -180,6 +189,13 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
     } else {
         if ((rc = plan_select(ctx, qs, ar, s->sub, false, &sub, err))) return rc;
         have_sub = true;
+        {
+            qv_str L;
+            qv_str_init(&L);
+            lg_line(&L, 0, "SUBQUERY%s%s", s->alias ? " AS " : "", s->alias ? s->alias : "");
+            lg_nest(&L, 1, sub.logical);
+            p->logical_src = qv_str_steal(&L);
+        }
         sc.n = sub.schema.nfields;
         sc.cols = arena_alloc(ar, sizeof(scope_col) * (size_t)(sc.n ? sc.n : 1));
         for (int i = 0; i < sc.n; i++) {
@@ -411,6 +427,9 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
         p->total_rows = rows;
         p->pt_limit = s->limit;
         p->pt_offset = s->offset;
+        const char **names = arena_alloc(ar, sizeof(char *) * (size_t)(nout + 1));
+        for (int i = 0; i < nout; i++) names[i] = outs[i].name;
+        plan_logical_select(p, ar, s, NULL, false, NULL, 0, NULL, 0, names, nout);
         if (have_sub) plan_free(&sub);
         return 0;
     }
@@ -433,6 +452,7 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
         sv_cols = cols;
         sv_nc = nc;
     }
+    bool covered = tab && where && sv_npreds > 0 && sv_npreds < 16 && count_conj(where) == sv_npreds;
     /* parallel plans: each worker scans a contiguous share of the row groups */
     int nrg = tab ? st_snapshot_rowgroups(snap) : 0;
     int T = ctx->pool ? ctx->threads : 1;
@@ -451,14 +471,20 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
             op *o = scan_new(qs, tab, snap, sv_nc, sv_cols, sv_preds, sv_npreds);
             scans[w] = o;
             op_scan_set_range(o, (int)((int64_t)nrg * w / T), (int)((int64_t)nrg * (w + 1) / T));
-            if (where) o = op_filter_new(qs, o, where);
+            if (where) {
+                o = op_filter_new(qs, o, where);
+                if (covered) op_filter_set_covered(o);
+            }
             parts[w] = o;
         }
     } else {
         root = tab ? scan_new(qs, tab, snap, sv_nc, sv_cols, sv_preds, sv_npreds) : src;
         if (tab) serial_scan = root;
         src = NULL;
-        if (where) root = op_filter_new(qs, root, where);
+        if (where) {
+            root = op_filter_new(qs, root, where);
+            if (covered && serial_scan) op_filter_set_covered(root);
+        }
     }
     if (aggq) {
         if (par_agg) {
@@ -514,6 +540,11 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
         root = op_project_new(qs, root, nvis, vis);
     }
     p->root = root;
+    {
+        const char **names = arena_alloc(ar, sizeof(char *) * (size_t)(nvis + 1));
+        for (int i = 0; i < nvis; i++) names[i] = outs[i].name;
+        plan_logical_select(p, ar, s, where_ast, aggq, gasts, aggq ? s->ngroup : 0, b.agg_asts, b.naggs, names, nvis);
+    }
     for (int i = 0; i < nvis; i++) {
         qv_schema_add(&p->schema, outs[i].name, out_type(outs[i].e->type), true);
         if (outs[i].e->type == QV_T_TIMESTAMP) memcpy(p->schema.fields[i].tz, outs[i].e->tz, sizeof p->schema.fields[i].tz);

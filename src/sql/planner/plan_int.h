@@ -37,6 +37,14 @@ int plan_setop(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, plan *
 int plan_grouping_sets(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, plan *p, qv_err *err);
 int plan_distinct_on(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, plan *p, qv_err *err);
 
+/* Logical plan text (logical.c). */
+void lg_line(qv_str *s, int depth, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void lg_nest(qv_str *s, int depth, const char *text);
+void lg_list(arena *ar, char *buf, size_t cap, ast *const *v, int n);
+void plan_logical_select(plan *p, arena *ar, const select_stmt *s, const ast *where_rest, bool aggq, ast *const *gasts,
+                         int ngroup, ast *const *aggs, int naggs, const char *const *names, int nvis);
+char *plan_logical_scan(arena *ar, const char *table, const char *alias, const ast *where);
+
 /* AND-ed conjuncts of a (appended to *out, an arena array grown as needed). */
 void ast_conjuncts(arena *ar, ast *a, ast ***out, int *n, int *cap);
 ast *ast_and(arena *ar, ast **v, int n);
