@@ -48,7 +48,6 @@ void func_suggest(const char *name, char *buf, size_t cap);
 bexpr *sfunc_bind(binder *b, ast *a, const sfunc_def *fd);
 
 /* Helpers for eval functions. */
-static inline bool fn_row_null(const vec *out, int k) { return vec_null(out, k); }
 void fn_set_null(vec *out, int k);
 int32_t utf8_len(const char *p, int32_t n);
 int32_t utf8_off(const char *p, int32_t n, int64_t cp);
