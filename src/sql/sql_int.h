@@ -143,7 +143,7 @@ struct select_stmt {
     int *gset_n, ngsets;
 };
 
-typedef enum { S_SELECT, S_CREATE, S_DROP, S_INSERT, S_SHOW, S_DESCRIBE, S_EXPLAIN } stmt_kind;
+typedef enum { S_SELECT, S_CREATE, S_DROP, S_INSERT, S_SHOW, S_DESCRIBE, S_EXPLAIN, S_TRUNCATE, S_RETENTION } stmt_kind;
 
 typedef struct stmt stmt;
 struct stmt {
@@ -159,6 +159,8 @@ struct stmt {
     int nrows, rowlen;
     stmt *inner;          /* EXPLAIN */
     int nparams;          /* highest placeholder number ($N, or the count of ?) */
+    int64_t interval_ns;  /* ALTER TABLE .. SET RETENTION (0: NONE) */
+    char *column;         /* ALTER TABLE .. SET RETENTION .. ON column (NULL: first TIMESTAMP) */
 };
 
 int parse_stmt(arena *ar, const char *text, size_t len, stmt **out, qv_err *err);

@@ -463,7 +463,7 @@ def test_differential_multi_table():
     try:
         load_multi(duck, q.run, gen_multi(rnd))
         bad = []
-        for _ in range(250):
+        for _ in range(180):
             sql, ordered = gen_multi_query(rnd)
             m = compare(sql, ordered, duck, q)
             if m:
@@ -494,7 +494,7 @@ def test_differential_multi_table_through_flight(quiverd):
             list(fq.c.do_get(__import__("pyarrow.flight", fromlist=["Ticket"]).Ticket(
                 "CREATE TABLE te (k INTEGER, z DOUBLE)")).read_all().to_pylist())
     bad = []
-    for _ in range(80):
+    for _ in range(60):
         sql, ordered = gen_multi_query(rnd)
         m = compare(sql, ordered, duck, fq)
         if m:

@@ -216,7 +216,10 @@ static int scan_next(op *o, chunk **out, qv_err *err) {
         int64_t bytes = 0;
         for (int c = 0; c < s->ncols; c++)
             if (s->need[c]) {
-                st_snapshot_column(s->snap, rg, c, &s->arrs[c]);
+                if (st_snapshot_read_codes(s->snap, rg, c, &s->arrs[c], err)) {
+                    s->loaded = true; /* scan_unload frees what was read */
+                    return err->code;
+                }
                 bytes += qv_array_bytes(&s->arrs[c]);
             }
         atomic_fetch_add(&o->qs->rows_read, s->rg_rows - s->pos);

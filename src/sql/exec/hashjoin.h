@@ -22,5 +22,10 @@ typedef struct join_spec {
 /* left and right must produce dense chunks (no selection, no SYMBOL codes):
    put a projection of their columns under each side. Takes ownership. */
 op *op_hash_join_new(qstate *qs, op *left, op *right, const join_spec *spec);
+/* The same join probed by n pipelines (probes[w] over scans[w], left side)
+   row group by row group on the pool, sharing one hash table built from
+   build (right) on the calling thread first. Only for joins that emit no
+   unmatched build rows (INNER, LEFT, SEMI, ANTI with the right side built). */
+op *op_hash_join_parallel_new(qstate *qs, op **probes, op **scans, int n, int nrg, op *build, const join_spec *spec);
 
 #endif

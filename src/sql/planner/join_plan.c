@@ -146,6 +146,9 @@ static void need_sel(jctx *j, const select_stmt *s, bool outer) {
     need_sel(j, s->set_r, false);
 }
 
+static bool needed(const jctx *j, const char *name);
+static bool needed_cb(const void *j, const char *name) { return needed(j, name); }
+
 static bool needed(const jctx *j, const char *name) {
     if (j->star) return true;
     for (int i = 0; i < j->nneed; i++)
@@ -429,12 +432,40 @@ static int join_conds(jctx *j, jnode *n, scope *cs, int nl, join_spec *sp) {
     return 0;
 }
 
+/* Workers that may probe this join in parallel: its left side is a table and
+   it never emits unmatched right rows; 0 when not. */
+static int par_workers(const jctx *j, const jnode *n) {
+    const from_item *f = n->f;
+    join_type jt = f->jt;
+    if (!j->ctx->pool || j->ctx->threads < 2 || f->l->kind != FR_TABLE) return 0;
+    if (jt != JT_INNER && jt != JT_CROSS && jt != JT_LEFT && jt != JT_SEMI && jt != JT_ANTI) return 0;
+    return j->ctx->threads > 64 ? 64 : j->ctx->threads;
+}
+
 static int plan_join_node(jctx *j, jnode *n, rel *out) {
     const from_item *f = n->f;
     rel L = {0}, R = {0};
-    if (plan_node(j, node_of(j, f->l), &L)) return j->err->code;
+    int T = par_workers(j, n), nrg = 0;
+    op *parts[64], *scans[64];
+    if (T) {
+        jnode *ln = &j->nodes[node_of(j, f->l)];
+        if (plan_table_parts(j->ctx, j->qs, j->ar, j->p, ln->f, ln->f->alias, needed_cb, j,
+                             ast_and(j->ar, ln->pushed, ln->npushed), &T, parts, scans, &nrg, &L.sc, &L.est, j->err))
+            return j->err->code;
+        for (int i = 0; i < L.sc.n; i++) L.sc.cols[i].qual = ln->alias;
+        char *lg = plan_logical_scan(j->ar, ln->f->table, ln->f->alias, ast_and(j->ar, ln->pushed, ln->npushed));
+        L.logical = arena_strdup(j->ar, lg);
+        free(lg);
+        if (T < 2) { /* one row group: a plain stream */
+            L.root = parts[0];
+            T = 0;
+        }
+    } else if (plan_node(j, node_of(j, f->l), &L)) {
+        return j->err->code;
+    }
     if (plan_node(j, node_of(j, f->r), &R)) {
         op_free(L.root);
+        for (int w = 0; w < T; w++) op_free(parts[w]);
         return j->err->code;
     }
     int nl = L.sc.n, nr = R.sc.n;
@@ -445,6 +476,7 @@ static int plan_join_node(jctx *j, jnode *n, rel *out) {
     if (join_conds(j, n, &cs, nl, &sp)) {
         op_free(L.root);
         op_free(R.root);
+        for (int w = 0; w < T; w++) op_free(parts[w]);
         return j->err->code;
     }
     static const char *nm[] = {"INNER JOIN", "LEFT JOIN", "RIGHT JOIN", "FULL JOIN", "CROSS JOIN", "SEMI JOIN", "ANTI JOIN"};
@@ -454,7 +486,12 @@ static int plan_join_node(jctx *j, jnode *n, rel *out) {
     bool semi = sp.jt == JT_SEMI || sp.jt == JT_ANTI;
     /* build the smaller side */
     sp.build_left = !semi && L.est >= 0 && R.est >= 0 && L.est < R.est;
-    out->root = op_hash_join_new(j->qs, L.root, R.root, &sp);
+    if (T && !sp.build_left) {
+        out->root = op_hash_join_parallel_new(j->qs, parts, scans, T, nrg, R.root, &sp);
+    } else {
+        if (T) L.root = op_gather_rounds_new(j->qs, parts, scans, T, nrg); /* the left side as a plain stream */
+        out->root = op_hash_join_new(j->qs, L.root, R.root, &sp);
+    }
     out->sc = semi ? L.sc : cs;
     {
         qv_str T;
@@ -586,64 +623,3 @@ out:
     return rc;
 }
 
-/* ---- [NOT] EXISTS in WHERE as semi/anti joins ---- */
-static bool simple_exists(const ast *c, bool *neg) {
-    *neg = false;
-    if (c->kind == A_UNARY && c->op == OP_NOT && c->args[0]->kind == A_EXISTS) {
-        *neg = true;
-        c = c->args[0];
-    }
-    if (c->kind != A_EXISTS) return false;
-    const select_stmt *q = c->sub;
-    if (q->setop || !q->has_from || q->ngroup || q->having || q->limit >= 0 || q->offset) return false;
-    for (int i = 0; i < q->nitems; i++)
-        if (ast_has_agg(q->items[i].e)) return false;
-    return true;
-}
-
-static from_item *leaf_item(arena *ar, const select_stmt *s) {
-    if (s->from) return s->from;
-    from_item *f = arena_alloc(ar, sizeof *f);
-    f->kind = s->table ? FR_TABLE : FR_SUB;
-    f->table = s->table;
-    f->sub = s->sub;
-    f->alias = s->alias;
-    f->line = s->table_line;
-    f->col = s->table_col;
-    return f;
-}
-
-const select_stmt *plan_rewrite_exists(arena *ar, const select_stmt *s) {
-    if (!s->where || !s->has_from || s->setop) return s;
-    ast **cs = NULL, **rest = NULL;
-    int nc = 0, cap = 0, nrest = 0, caprest = 0, nex = 0;
-    ast_conjuncts(ar, s->where, &cs, &nc, &cap);
-    bool neg;
-    for (int i = 0; i < nc; i++) nex += simple_exists(cs[i], &neg);
-    if (!nex) return s;
-    select_stmt *c = arena_alloc(ar, sizeof *c);
-    *c = *s;
-    from_item *base = leaf_item(ar, s);
-    for (int i = 0; i < nc; i++) {
-        if (!simple_exists(cs[i], &neg)) {
-            push_ast(ar, &rest, &nrest, &caprest, cs[i]);
-            continue;
-        }
-        const ast *ex = neg ? cs[i]->args[0] : cs[i];
-        from_item *jn = arena_alloc(ar, sizeof *jn);
-        jn->kind = FR_JOIN;
-        jn->jt = neg ? JT_ANTI : JT_SEMI;
-        jn->l = base;
-        jn->r = leaf_item(ar, ex->sub);
-        jn->on = ex->sub->where;
-        jn->line = ex->line;
-        jn->col = ex->col;
-        base = jn;
-    }
-    c->from = base;
-    c->table = NULL;
-    c->sub = NULL;
-    c->alias = NULL;
-    c->where = ast_and(ar, rest, nrest);
-    return c;
-}

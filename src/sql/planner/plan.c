@@ -99,6 +99,10 @@ static int count_conj(const bexpr *e) {
     return e ? 1 : 0;
 }
 
+int plan_count_conj(const bexpr *e) { return count_conj(e); }
+void plan_collect_preds(const bexpr *e, scan_pred *out, int *n, int max) { collect_preds(e, out, n, max); }
+void plan_mark_cols(const bexpr *e, bool *need) { mark_cols(e, need); }
+
 /* Rows a top-N must keep (LIMIT + OFFSET), or -1 for a full sort. */
 static int64_t top_rows(const select_stmt *s) {
     if (s->limit < 0 || s->offset < 0 || s->limit > ((int64_t)1 << 30) || s->offset > ((int64_t)1 << 30)) return -1;
@@ -138,7 +142,7 @@ static const scan_scope *table_scope(const qstate *qs, st_table *t) {
     return qs->scope;
 }
 
-static op *scan_new(qstate *qs, st_table *t, st_snapshot *snap, int nc, const int *cols, const scan_pred *pr, int np) {
+op *plan_scan_new(qstate *qs, st_table *t, st_snapshot *snap, int nc, const int *cols, const scan_pred *pr, int np) {
     op *o = op_scan_new(qs, t, snap, nc, cols, pr, np);
     const scan_scope *sc = table_scope(qs, t);
     if (sc) op_scan_set_rows(o, sc->row_from, sc->row_to);
@@ -468,7 +472,7 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
     op *parts[64], *scans[64], *serial_scan = NULL;
     if (par_agg || par_topn || par_stream) {
         for (int w = 0; w < T; w++) {
-            op *o = scan_new(qs, tab, snap, sv_nc, sv_cols, sv_preds, sv_npreds);
+            op *o = plan_scan_new(qs, tab, snap, sv_nc, sv_cols, sv_preds, sv_npreds);
             scans[w] = o;
             op_scan_set_range(o, (int)((int64_t)nrg * w / T), (int)((int64_t)nrg * (w + 1) / T));
             if (where) {
@@ -478,7 +482,7 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
             parts[w] = o;
         }
     } else {
-        root = tab ? scan_new(qs, tab, snap, sv_nc, sv_cols, sv_preds, sv_npreds) : src;
+        root = tab ? plan_scan_new(qs, tab, snap, sv_nc, sv_cols, sv_preds, sv_npreds) : src;
         if (tab) serial_scan = root;
         src = NULL;
         if (where) {

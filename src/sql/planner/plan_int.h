@@ -45,6 +45,19 @@ void plan_logical_select(plan *p, arena *ar, const select_stmt *s, const ast *wh
                          int ngroup, ast *const *aggs, int naggs, const char *const *names, int nvis);
 char *plan_logical_scan(arena *ar, const char *table, const char *alias, const ast *where);
 
+/* Pieces of plan.c the join planner reuses. */
+int plan_count_conj(const bexpr *e);
+void plan_collect_preds(const bexpr *e, scan_pred *out, int *n, int max);
+void plan_mark_cols(const bexpr *e, bool *need);
+/* op_scan_new restricted to the query's scope when it names t. */
+op *plan_scan_new(qstate *qs, st_table *t, st_snapshot *snap, int nc, const int *cols, const scan_pred *pr, int np);
+/* A table leaf as *nw pipelines (at most one per row group, at least one)
+   scan -> [filter where] -> project (the columns need() accepts), for probing
+   in parallel; its snapshot goes to p. */
+int plan_table_parts(sql_ctx *ctx, qstate *qs, arena *ar, plan *p, const from_item *f, const char *alias,
+                     bool (*need)(const void *, const char *), const void *nctx, ast *where, int *nw, op **parts,
+                     op **scans, int *nrg, scope *sc, int64_t *est, qv_err *err);
+
 /* AND-ed conjuncts of a (appended to *out, an arena array grown as needed). */
 void ast_conjuncts(arena *ar, ast *a, ast ***out, int *n, int *cap);
 ast *ast_and(arena *ar, ast **v, int n);
