@@ -26,6 +26,7 @@ int eng_open(const eng_options *opts, eng **out, qv_err *err) {
         free(e);
         return err->code;
     }
+    e->sessions = eng_sessions_new();
     if (opts->demo_rows > 0 && eng_demo_create(e, opts->demo_rows, err)) {
         eng_close(e);
         return err->code;
@@ -38,6 +39,7 @@ void eng_close(eng *e) {
     if (!e) return;
     sql_ctx_free(e->sql);
     st_db_close(e->db);
+    eng_sessions_free(e->sessions);
     free(e);
 }
 

@@ -18,7 +18,9 @@ struct eng_put {
     char *table;
     qv_schema in;       /* the stream's schema */
     qv_schema target;   /* the table's schema (or the one to create) */
-    bool create;        /* table did not exist at begin */
+    bool create;        /* table did not exist at begin (or is to be replaced) */
+    eng_put_mode mode;
+    bool replace;       /* drop the existing table at commit, then create */
     int *map;           /* target column -> stream column, -1 = fill with NULL */
     qv_batch *held;
     int nheld, capheld;
@@ -63,6 +65,16 @@ static int build_map(eng_put *p, qv_err *err) {
 static int load_target(eng_put *p, qv_err *err) {
     st_table *t;
     int rc = st_table_open(p->e->db, p->table, &t, err);
+    if (rc == QV_ENOTFOUND && !p->mode.fail_if_missing) qv_err_clear(err);
+    if (rc == QV_ENOTFOUND && p->mode.fail_if_missing)
+        return qv_err_set(err, QV_ENOTFOUND, "table '%s' does not exist (ingest mode: append only)", p->table);
+    if (rc == QV_OK && p->mode.if_exists != ENG_IF_EXISTS_APPEND) {
+        st_table_release(t);
+        if (p->mode.if_exists == ENG_IF_EXISTS_FAIL)
+            return qv_err_set(err, QV_EEXISTS, "table '%s' already exists (ingest mode: create only)", p->table);
+        p->replace = true;
+        rc = QV_ENOTFOUND; /* build the new table from the stream's schema */
+    }
     if (rc == QV_ENOTFOUND) {
         p->create = true;
         qv_schema_free(&p->target);
@@ -78,6 +90,12 @@ static int load_target(eng_put *p, qv_err *err) {
 }
 
 int eng_put_begin(eng *e, const char *table, const qv_schema *schema, eng_put **out, qv_err *err) {
+    static const eng_put_mode create_or_append = {false, ENG_IF_EXISTS_APPEND};
+    return eng_put_begin_mode(e, table, schema, &create_or_append, out, err);
+}
+
+int eng_put_begin_mode(eng *e, const char *table, const qv_schema *schema, const eng_put_mode *mode,
+                       eng_put **out, qv_err *err) {
     if (!table || !*table) return qv_err_set(err, QV_EINVAL, "no table name given for ingest");
     if (schema->nfields == 0) return qv_err_set(err, QV_EINVAL, "ingest into '%s': the stream's schema has no columns", table);
     for (int i = 0; i < schema->nfields; i++)
@@ -88,6 +106,7 @@ int eng_put_begin(eng *e, const char *table, const qv_schema *schema, eng_put **
     eng_put *p = qv_xcalloc(1, sizeof *p);
     p->e = e;
     p->table = qv_xstrdup(table);
+    p->mode = *mode;
     qv_schema_copy(&p->in, schema);
     qv_schema_init(&p->target);
     if (load_target(p, err)) {
@@ -157,9 +176,19 @@ int eng_put_commit(eng_put *p, int64_t *rows, qv_err *err) {
     bool created = false;
     st_table *t = NULL;
     st_append *a = NULL;
-    if (p->create) {
+    if (p->replace) {
+        /* Everything arrived and was checked: only now does the old table go. */
+        rc = st_table_drop(p->e->db, p->table, err);
+        if (rc == QV_ENOTFOUND) {
+            rc = QV_OK;
+            qv_err_clear(err);
+        }
+    }
+    if (!rc && p->create) {
         rc = st_table_create(p->e->db, p->table, &p->target, err);
-        if (rc == QV_EEXISTS) {
+        if (rc == QV_EEXISTS && p->mode.if_exists == ENG_IF_EXISTS_FAIL) {
+            /* created concurrently: still an error in create-only mode */
+        } else if (rc == QV_EEXISTS) {
             /* Someone created it since begin: append to theirs if it matches. */
             qv_schema want;
             qv_schema_copy(&want, &p->target);

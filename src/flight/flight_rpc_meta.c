@@ -152,6 +152,7 @@ static int list_actions_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
         at.description = (char *)actions[i].description;
         fl_call_push_pb(c, &at);
     }
+    fl_sql_list_actions(c);
     return QV_OK;
 }
 
@@ -196,6 +197,7 @@ static int run_action(fl_call *c, const char *type, const uint8_t *body, size_t 
         return rc;
     }
     qv_str_free(&out);
+    if (fl_sql_action_known(type)) return fl_sql_action(c, type, body, blen, err);
     qv_str valid;
     qv_str_init(&valid);
     for (size_t i = 0; i < NACTIONS; i++) qv_str_appendf(&valid, "%s%s", i ? ", " : "", actions[i].type);
@@ -244,9 +246,12 @@ static int get_flight_info_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
     memset(&ip, 0, sizeof ip);
     qv_str_init(&ip.sql);
     qv_str_init(&ip.schema);
-    int rc = descriptor_sql(d, &ip.sql, err);
-    if (rc == QV_OK) rc = info_build(c->e, &ip, d, -1, path_table_bytes(c->e, d), err);
-    if (rc == QV_OK) fl_call_push_pb(c, &ip.info);
+    int rc;
+    if (fl_sql_is_any(d->cmd.data, d->cmd.len)) /* Flight SQL command */
+        rc = fl_sql_flight_info(c, d, err);
+    else if ((rc = descriptor_sql(d, &ip.sql, err)) == QV_OK)
+        rc = info_build(c->e, &ip, d, -1, path_table_bytes(c->e, d), err);
+    if (rc == QV_OK && ip.info.schema.data) fl_call_push_pb(c, &ip.info);
     info_clear(&ip);
     arrow__flight__protocol__flight_descriptor__free_unpacked(d, NULL);
     return rc;
@@ -261,6 +266,11 @@ static int get_schema_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
     qv_str_init(&sql);
     qv_str_init(&schema);
     eng_query *q = NULL;
+    if (fl_sql_is_any(d->cmd.data, d->cmd.len)) { /* Flight SQL command */
+        int rc = fl_sql_schema(c, d, err);
+        arrow__flight__protocol__flight_descriptor__free_unpacked(d, NULL);
+        return rc;
+    }
     int rc = descriptor_sql(d, &sql, err);
     if (rc == QV_OK) rc = eng_query_open(c->e, sql.data, sql.len, &q, err);
     if (rc == QV_OK) {
