@@ -26,7 +26,7 @@ char *arena_strdup(arena *a, const char *s);
 
 /* ---------------- lexer ---------------- */
 typedef enum {
-    TK_EOF, TK_IDENT, TK_QIDENT, TK_INT, TK_FLOAT, TK_STRING, TK_OP, TK_ERROR
+    TK_EOF, TK_IDENT, TK_QIDENT, TK_INT, TK_FLOAT, TK_STRING, TK_OP, TK_ERROR, TK_PARAM /* $N */
 } tk_kind;
 
 typedef struct token {
@@ -46,7 +46,7 @@ bool tok_is_op(const token *t, const char *op);
 typedef enum {
     A_INT, A_FLOAT, A_STR, A_BOOL, A_NULL, A_TSLIT, A_INTERVAL,
     A_COL, A_STAR, A_UNARY, A_BINARY, A_FUNC, A_CASE, A_CAST, A_IN,
-    A_BETWEEN, A_LIKE, A_ISNULL, A_EXTRACT
+    A_BETWEEN, A_LIKE, A_ISNULL, A_EXTRACT, A_PARAM /* ? or $N: ival = N */
 } ast_kind;
 
 typedef enum {
@@ -120,6 +120,7 @@ struct stmt {
     ast ***rows;          /* INSERT VALUES */
     int nrows, rowlen;
     stmt *inner;          /* EXPLAIN */
+    int nparams;          /* highest placeholder number ($N, or the count of ?) */
 };
 
 int parse_stmt(arena *ar, const char *text, size_t len, stmt **out, qv_err *err);
@@ -236,7 +237,8 @@ static inline int chunk_row(const chunk *c, int k) { return c->has_sel ? c->sel[
 /* ---------------- bound expressions ---------------- */
 typedef enum {
     B_CONST, B_COL, B_UNARY, B_BINARY, B_FUNC, B_CASE, B_CAST, B_IN, B_LIKE,
-    B_ISNULL, B_COALESCE, B_EXTRACT, B_TRUNC
+    B_ISNULL, B_COALESCE, B_EXTRACT, B_TRUNC,
+    B_PARAM /* placeholder op = N (1-based); evaluates like B_CONST with cval set by sql_query_bind */
 } bexpr_kind;
 
 typedef enum {
@@ -294,6 +296,23 @@ void sql_pool_free(sql_pool *p);
 /* Runs fn(args[i]) for i < n on the pool and waits for all of them. */
 void sql_pool_run(sql_pool *p, int n, void (*fn)(void *), void **args, size_t unused);
 
+/* Placeholders of one statement. The binder types each B_PARAM node from its
+   context (bind_coerce); types[i] is $i+1's type (T_NULL until inferred, then
+   utf8 when nothing constrained it). sql_query_bind sets every node's cval. */
+typedef struct sql_params {
+    int n;
+    qv_type *types;     /* n entries (arena) */
+    bexpr **nodes;      /* every B_PARAM node (heap) */
+    int nnodes, cap;
+    bool bound;
+} sql_params;
+
+/* A scoped scan: scans of `table` see only storage rows [row_from, row_to). */
+typedef struct scan_scope {
+    const char *table;
+    int64_t row_from, row_to;
+} scan_scope;
+
 /* Per-query run-time state every operator sees. */
 typedef struct qstate {
     atomic_int cancelled;
@@ -301,6 +320,8 @@ typedef struct qstate {
     atomic_llong rows_read, bytes_read; /* storage rows and column bytes scanned (after pruning) */
     int64_t mem_limit;
     sql_ctx *ctx;
+    sql_params *params; /* placeholders, or NULL where none are allowed */
+    const scan_scope *scope; /* NULL: whole tables */
 } qstate;
 int qstate_charge(qstate *qs, int64_t bytes, qv_err *err); /* QV_ERESOURCE past the limit */
 void qstate_release(qstate *qs, int64_t bytes);
@@ -343,6 +364,9 @@ op *op_gather_new(qstate *qs, op **children, int n);
 op *op_gather_rounds_new(qstate *qs, op **children, op **scans, int n, int nrg);
 /* Restrict a scan to row groups [lo, hi). */
 void op_scan_set_range(op *scan, int lo, int hi);
+/* Restrict a scan to storage rows [from, to) of its snapshot (whole row
+   groups outside are skipped, partial ones sliced). */
+void op_scan_set_rows(op *scan, int64_t from, int64_t to);
 op *op_sort_new(qstate *qs, op *child, int nkeys, const int *cols, const bool *desc,
                 const bool *nulls_first, int64_t limit);
 op *op_limit_new(qstate *qs, op *child, int64_t limit, int64_t offset);
@@ -382,6 +406,9 @@ typedef struct plan {
     int *pt_cols;
     st_snapshot *pt_snap;
     int64_t pt_limit, pt_offset;
+    int64_t pt_row_from, pt_row_to; /* scoped pass-through: storage rows [from, to) */
+    bool is_scan;         /* only scan + filter + projection of one base table */
+    const char *scan_table;
 } plan;
 
 /* top: the statement's own SELECT (may become a zero-copy pass-through). */

@@ -269,6 +269,7 @@ int parse_stmt(arena *ar, const char *text, size_t len, stmt **out, qv_err *err)
         ps_opt(&p, ";");
         if (CUR(&p)->kind != TK_EOF) rc = ps_syntax(&p, "end of statement");
     }
+    s->nparams = p.nqmark > p.maxparam ? p.nqmark : p.maxparam;
     free(toks);
     if (rc) {
         if (!err->code) qv_err_set(err, QV_EINVAL, "syntax error");
@@ -297,7 +298,7 @@ bool ast_equal(const ast *a, const ast *b) {
     if (a->neg != b->neg || a->distinct != b->distinct || a->star != b->star || a->cast_type != b->cast_type)
         return false;
     switch (a->kind) {
-    case A_INT: case A_BOOL: case A_TSLIT: case A_INTERVAL:
+    case A_INT: case A_BOOL: case A_TSLIT: case A_INTERVAL: case A_PARAM:
         if (a->ival != b->ival) return false;
         break;
     case A_FLOAT:

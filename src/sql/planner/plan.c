@@ -100,6 +100,19 @@ typedef struct out_col {
 
 static qv_type out_type(qv_type t) { return t == T_NULL ? QV_T_INT32 : t; }
 
+/* The query's scope when it names this table (case-insensitively), else NULL. */
+static const scan_scope *table_scope(const qstate *qs, st_table *t) {
+    if (!qs->scope || !qs->scope->table || !t || strcasecmp(qs->scope->table, st_table_name(t))) return NULL;
+    return qs->scope;
+}
+
+static op *scan_new(qstate *qs, st_table *t, st_snapshot *snap, int nc, const int *cols, const scan_pred *pr, int np) {
+    op *o = op_scan_new(qs, t, snap, nc, cols, pr, np);
+    const scan_scope *sc = table_scope(qs, t);
+    if (sc) op_scan_set_rows(o, sc->row_from, sc->row_to);
+    return o;
+}
+
 int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, plan *p, qv_err *err) {
     memset(p, 0, sizeof *p);
     qv_schema_init(&p->schema);
@@ -151,7 +164,7 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
         sub.root = NULL;
     }
 
-    binder b = {.ar = ar, .err = err, .in = &sc};
+    binder b = {.ar = ar, .err = err, .in = &sc, .params = qs->params};
     /* expand the select list */
     int cap = s->nitems + sc.n + 4, nout = 0;
     out_col *outs = arena_alloc(ar, sizeof(out_col) * (size_t)cap);
@@ -245,6 +258,7 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
     b.clause = "the select list";
     for (int i = 0; i < nout; i++) {
         if (!(outs[i].e = bind_expr(&b, (ast *)outs[i].src))) { rc = err->code; goto fail; }
+        if (outs[i].e->kind == B_PARAM && outs[i].e->type == T_NULL) outs[i].e = bind_coerce(&b, outs[i].e, QV_T_STRING);
         if (outs[i].e->type == T_INTERVAL) {
             rc = qv_err_set(err, QV_EUNSUPPORTED, "column '%s' is an INTERVAL, which cannot be returned; use extract(epoch FROM ...) or add it to a TIMESTAMP", outs[i].name);
             goto fail;
@@ -309,6 +323,8 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
         okeys[i] = k;
     }
 
+    p->is_scan = top && tab && !aggq && !s->distinct && s->norder == 0 && s->limit < 0 && s->offset == 0;
+    if (p->is_scan) p->scan_table = st_table_name(tab);
     /* zero-copy pass-through: plain columns of a table, nothing else */
     bool pt = top && s->table && !where && !aggq && !s->distinct && s->norder == 0;
     for (int i = 0; i < nout && pt; i++) pt = outs[i].e->kind == B_COL;
@@ -323,7 +339,15 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
             qv_schema_add(&p->schema, outs[i].name, ts->fields[c].type, ts->fields[c].nullable);
             memcpy(p->schema.fields[i].tz, ts->fields[c].tz, sizeof p->schema.fields[i].tz);
         }
-        int64_t rows = st_snapshot_rows(snap) - s->offset;
+        const scan_scope *scp = table_scope(qs, tab);
+        int64_t all = st_snapshot_rows(snap);
+        p->pt_row_from = 0;
+        p->pt_row_to = all;
+        if (scp) {
+            p->pt_row_from = scp->row_from < 0 ? 0 : scp->row_from > all ? all : scp->row_from;
+            p->pt_row_to = scp->row_to > all ? all : scp->row_to < p->pt_row_from ? p->pt_row_from : scp->row_to;
+        }
+        int64_t rows = p->pt_row_to - p->pt_row_from - s->offset;
         if (rows < 0) rows = 0;
         if (s->limit >= 0 && rows > s->limit) rows = s->limit;
         p->total_rows = rows;
@@ -365,14 +389,14 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
     op *parts[64], *scans[64], *serial_scan = NULL;
     if (par_agg || par_topn || par_stream) {
         for (int w = 0; w < T; w++) {
-            op *o = op_scan_new(qs, tab, snap, sv_nc, sv_cols, sv_preds, sv_npreds);
+            op *o = scan_new(qs, tab, snap, sv_nc, sv_cols, sv_preds, sv_npreds);
             scans[w] = o;
             op_scan_set_range(o, (int)((int64_t)nrg * w / T), (int)((int64_t)nrg * (w + 1) / T));
             if (where) o = op_filter_new(qs, o, where);
             parts[w] = o;
         }
     } else {
-        root = tab ? op_scan_new(qs, tab, snap, sv_nc, sv_cols, sv_preds, sv_npreds) : src;
+        root = tab ? scan_new(qs, tab, snap, sv_nc, sv_cols, sv_preds, sv_npreds) : src;
         if (tab) serial_scan = root;
         src = NULL;
         if (where) root = op_filter_new(qs, root, where);

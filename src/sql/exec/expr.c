@@ -404,11 +404,12 @@ int expr_eval(const bexpr *e, const chunk *in, vec *out, qv_err *err) {
     int n = chunk_active(in);
     int rc = 0;
     switch (e->kind) {
-    case B_CONST: fill_const(e, out, n); return 0;
+    case B_CONST:
+    case B_PARAM: fill_const(e, out, n); return 0;
     case B_COL: return eval_col(e, in, out);
     case B_CASE: return eval_case(e, in, out, err);
     case B_BINARY:
-        if (e->op >= OP_EQ && e->op <= OP_GE && e->args[1]->kind == B_CONST && !e->args[1]->cval.null &&
+        if (e->op >= OP_EQ && e->op <= OP_GE && (e->args[1]->kind == B_CONST || e->args[1]->kind == B_PARAM) && !e->args[1]->cval.null &&
             e->args[0]->type != T_NULL && e->args[1]->type != T_NULL)
             return eval_compare_const(e, in, out, err);
         break;

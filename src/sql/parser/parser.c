@@ -150,6 +150,24 @@ static ast *primary(parser *p) {
         a->name = t->text;
         return a;
     }
+    if (tok_is_op(t, "?") || t->kind == TK_PARAM) {
+        p->pos++;
+        ast *a = mk(p, A_PARAM, t);
+        bool q = t->kind != TK_PARAM;
+        long long n = q ? ++p->nqmark : strtoll(t->text, NULL, 10);
+        if (n < 1 || n > 65535 || strlen(t->text ? t->text : "") > 5) {
+            qv_err_set(p->err, QV_EINVAL, "placeholder at line %d, column %d: numbers run from $1 to $65535", t->line, t->col);
+            return NULL;
+        }
+        if ((q && p->maxparam > 0) || (!q && p->nqmark > 0)) {
+            qv_err_set(p->err, QV_EINVAL, "placeholder at line %d, column %d: ? and $N cannot be mixed in one statement",
+                       t->line, t->col);
+            return NULL;
+        }
+        if (!q && n > p->maxparam) p->maxparam = (int)n;
+        a->ival = n;
+        return a;
+    }
     if (tok_is_op(t, "(")) {
         p->pos++;
         ast *e = ps_expr(p);

@@ -10,6 +10,8 @@ typedef struct parser {
     int n, pos;
     qv_err *err;
     int depth;
+    int nqmark;   /* ? placeholders seen so far */
+    int maxparam; /* highest $N seen */
 } parser;
 
 #define CUR(p) (&(p)->t[(p)->pos])

@@ -30,9 +30,16 @@ typedef struct binder {
     ast **agg_asts;
     bool in_agg_arg;
     const char *clause; /* "WHERE", ... for messages */
+    sql_params *params; /* NULL: placeholders are not allowed here */
 } binder;
 
 bexpr *bind_expr(binder *b, ast *a);
+/* Placeholders (bind_param.c): a B_PARAM node for $N, typed from the slot
+   when an earlier use inferred it; bind_param_type gives an untyped one type t. */
+bexpr *bind_param(binder *b, ast *a);
+bexpr *bind_param_type(binder *b, bexpr *e, qv_type t);
+/* Untyped placeholders left after binding become utf8. */
+void bind_params_finish(sql_params *ps);
 bexpr *bind_coerce(binder *b, bexpr *e, qv_type t);
 bool ast_has_agg(const ast *a);
 bool is_agg_name(const char *name);
