@@ -48,6 +48,12 @@ struct eng_query {
     sql_query *q;
     int64_t started_ns;
     bool failed;
+    /* eng_query_open_bound: the statement runs once per parameter row */
+    bool bound;
+    qv_batch params;
+    int64_t row;
+    char *sql;
+    size_t len;
 };
 
 int eng_query_open(eng *e, const char *sql, size_t len, eng_query **out, qv_err *err) {
@@ -73,10 +79,54 @@ int64_t eng_query_total_bytes(const eng_query *q) {
     return -1; /* not known before running; Flight reports -1 */
 }
 
+/* Prepare the statement again for the next parameter row (same schema). */
+static int next_row(eng_query *q, qv_err *err) {
+    sql_query *nq;
+    if (sql_query_prepare(q->e->sql, q->sql, q->len, &nq, err)) return err->code;
+    if (sql_query_bind(nq, &q->params, q->row, err)) {
+        sql_query_free(nq);
+        return err->code;
+    }
+    sql_query_free(q->q);
+    q->q = nq;
+    return QV_OK;
+}
+
 int eng_query_next(eng_query *q, qv_batch *out, bool *eos, qv_err *err) {
     int rc = sql_query_next(q->q, out, eos, err);
+    while (rc == QV_OK && *eos && q->bound && q->row + 1 < q->params.nrows) {
+        q->row++;
+        rc = next_row(q, err);
+        if (rc == QV_OK) rc = sql_query_next(q->q, out, eos, err);
+    }
     if (rc) q->failed = true;
     return rc;
+}
+
+int eng_query_open_bound(eng *e, const char *sql, size_t len, const qv_batch *params, eng_query **out,
+                         qv_err *err) {
+    if (eng_query_open(e, sql, len, out, err)) return err->code;
+    eng_query *q = *out;
+    if (params->nrows == 0) return QV_OK; /* runs unbound: a statement with parameters says which is missing */
+    if (sql_query_bind(q->q, params, 0, err)) {
+        q->failed = true;
+        eng_query_close(q);
+        *out = NULL;
+        return err->code;
+    }
+    if (params->nrows > 1) {
+        q->bound = true;
+        qv_batch_copy_ref(&q->params, params);
+        q->sql = qv_xstrndup(sql, len);
+        q->len = len;
+    }
+    return QV_OK;
+}
+
+int eng_query_param_count(const eng_query *q) { return sql_query_param_count(q->q); }
+const qv_schema *eng_query_param_schema(const eng_query *q) { return sql_query_param_schema(q->q); }
+int eng_query_bind(eng_query *q, const qv_batch *params, int64_t row, qv_err *err) {
+    return sql_query_bind(q->q, params, row, err);
 }
 
 void eng_query_cancel(eng_query *q) { sql_query_cancel(q->q); }
@@ -98,6 +148,8 @@ void eng_query_close(eng_query *q) {
     atomic_fetch_add(&m->latency_sum_us, (long long)(secs * 1e6));
     if (q->failed) atomic_fetch_add(&m->query_errors, 1);
     sql_query_free(q->q);
+    if (q->bound) qv_batch_free(&q->params);
+    free(q->sql);
     free(q);
 }
 

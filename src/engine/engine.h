@@ -38,6 +38,15 @@ void eng_query_cancel(eng_query *q);  /* any thread; next() then returns QV_ECAN
 /* Storage rows and column bytes the query has scanned so far. */
 void eng_query_read_stats(const eng_query *q, int64_t *rows, int64_t *bytes);
 void eng_query_close(eng_query *q);   /* frees everything the query holds */
+/* Placeholders ($1.. / ?): count, schema (one nullable field each, typed from
+   context) and binding row `row` of params before the first next(). */
+int eng_query_param_count(const eng_query *q);
+const qv_schema *eng_query_param_schema(const eng_query *q);
+int eng_query_bind(eng_query *q, const qv_batch *params, int64_t row, qv_err *err);
+/* Open with parameters: the statement runs once per row of params, and the
+   results follow one another in one stream (same schema). */
+int eng_query_open_bound(eng *e, const char *sql, size_t len, const qv_batch *params, eng_query **out,
+                         qv_err *err);
 char *eng_explain(eng *e, const char *sql, size_t len, qv_err *err); /* caller frees */
 
 /* ---- ingest ----

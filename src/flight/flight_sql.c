@@ -126,29 +126,48 @@ bool fl_sql_changes_things(const char *sql, size_t len) {
     return false;
 }
 
-/* Run q to its end; the first value of a one-column BOOL/INT64 result comes back. */
+/* Run q to its end. A one-column INT64 result (INSERT's row count, once
+   per parameter row) is summed; a BOOL one (CREATE/DROP) keeps its last value. */
 static int drain(eng_query *q, int64_t *value, qv_err *err) {
     *value = 0;
-    bool first = true;
     for (;;) {
         qv_batch b;
         memset(&b, 0, sizeof b);
         bool eos = false;
         if (eng_query_next(q, &b, &eos, err)) return err->code;
         if (eos) return QV_OK;
-        if (first && b.nrows > 0 && b.schema.nfields == 1 && qv_array_is_valid(&b.cols[0], 0)) {
-            if (b.cols[0].type == QV_T_INT64) *value = qv_array_get_i64(&b.cols[0], 0);
-            if (b.cols[0].type == QV_T_BOOL) *value = qv_array_get_bool(&b.cols[0], 0);
-            first = false;
+        for (int64_t i = 0; b.schema.nfields == 1 && i < b.nrows; i++) {
+            if (!qv_array_is_valid(&b.cols[0], i)) continue;
+            if (b.cols[0].type == QV_T_INT64) *value += qv_array_get_i64(&b.cols[0], i);
+            if (b.cols[0].type == QV_T_BOOL) *value = qv_array_get_bool(&b.cols[0], i);
         }
         qv_batch_free(&b);
     }
 }
 
-int fl_sql_run_update(eng *e, const char *sql, size_t len, int64_t *count, qv_err *err) {
+int fl_sql_check_params(eng *e, const char *sql, size_t len, const qv_batch *params, qv_err *err) {
+    eng_query *q;
+    if (eng_query_open(e, sql, len, &q, err)) return err->code;
+    int rc = QV_OK;
+    for (int64_t r = 0; rc == QV_OK && r < params->nrows; r++) rc = eng_query_bind(q, params, r, err);
+    if (rc == QV_OK && params->nrows == 0 && params->schema.nfields != eng_query_param_count(q))
+        rc = qv_err_set(err, QV_EINVAL, "the statement has %d parameters but the batch has %d columns",
+                        eng_query_param_count(q), params->schema.nfields);
+    eng_query_close(q);
+    return rc ? qv_err_prefix(err, "parameters") : QV_OK;
+}
+
+static int open_maybe_bound(eng *e, const char *sql, size_t len, const qv_batch *params, eng_query **q,
+                            qv_err *err) {
+    if (params) return eng_query_open_bound(e, sql, len, params, q, err);
+    return eng_query_open(e, sql, len, q, err);
+}
+
+int fl_sql_run_update(eng *e, const char *sql, size_t len, const qv_batch *params, int64_t *count, qv_err *err) {
     eng_query *q;
     *count = 0;
-    if (eng_query_open(e, sql, len, &q, err)) return err->code;
+    if (params && fl_sql_check_params(e, sql, len, params, err)) return err->code; /* all rows, before any runs */
+    if (open_maybe_bound(e, sql, len, params, &q, err)) return err->code;
     const qv_schema *s = eng_query_schema(q);
     bool counts = s->nfields == 1 && s->fields[0].type == QV_T_INT64 && strcmp(s->fields[0].name, "rows") == 0;
     int64_t v = 0;
@@ -182,10 +201,13 @@ static int result_row_parse(const char *p, size_t n, fl_sql_result *r, qv_err *e
 }
 
 /* A statement: changes run now (result 'R'); queries are opened ('S'). */
-static int resolve_sql(fl_call *c, const char *sql, size_t len, fl_sql_result *r, qv_err *err) {
+static int resolve_sql(fl_call *c, const char *sql, size_t len, const qv_batch *params, fl_sql_result *r,
+                       qv_err *err) {
     if (fl_ticket_sql((const uint8_t *)sql, len, err)) return qv_err_prefix(err, "Flight SQL query");
     eng_query *q;
-    if (eng_query_open(c->e, sql, len, &q, err)) return err->code;
+    if (params && fl_sql_changes_things(sql, len) && fl_sql_check_params(c->e, sql, len, params, err))
+        return err->code;
+    if (open_maybe_bound(c->e, sql, len, params, &q, err)) return err->code;
     const qv_schema *s = eng_query_schema(q);
     if (fl_sql_changes_things(sql, len) && s->nfields == 1 &&
         (s->fields[0].type == QV_T_BOOL || s->fields[0].type == QV_T_INT64)) {
@@ -215,7 +237,7 @@ static int cmd_statement(fl_call *c, const fl_sql_cmd_in *in, fl_sql_result *r, 
     if (m->has_transaction_id)
         rc = qv_err_set(err, QV_EUNSUPPORTED, "CommandStatementQuery: Quiver has no transactions (transaction_id set)");
     else
-        rc = resolve_sql(c, m->query ? m->query : "", m->query ? strlen(m->query) : 0, r, err);
+        rc = resolve_sql(c, m->query ? m->query : "", m->query ? strlen(m->query) : 0, NULL, r, err);
     arrow__flight__protocol__sql__command_statement_query__free_unpacked(m, NULL);
     return rc;
 }
@@ -230,8 +252,8 @@ static int cmd_prepared(fl_call *c, const fl_sql_cmd_in *in, fl_sql_result *r, q
     fl_sql_session(c, session, sizeof session);
     eng_stmt_view v;
     int rc = eng_stmt_get(c->e, session, h, hn, &v, err);
-    if (rc == QV_OK && !v.has_params && fl_sql_changes_things(v.sql, v.len)) {
-        rc = resolve_sql(c, v.sql, v.len, r, err);
+    if (rc == QV_OK && fl_sql_changes_things(v.sql, v.len)) {
+        rc = resolve_sql(c, v.sql, v.len, v.has_params ? &v.params : NULL, r, err);
     } else if (rc == QV_OK) {
         rc = fl_sql_open_prepared(c, h, hn, &r->q, err);
         r->kind = 'P';
@@ -447,11 +469,7 @@ int fl_sql_open_prepared(fl_call *c, const uint8_t *h, size_t n, eng_query **q, 
     fl_sql_session(c, session, sizeof session);
     eng_stmt_view v;
     if (eng_stmt_get(c->e, session, h, n, &v, err)) return err->code;
-    int rc;
-    if (v.has_params && v.params.nrows > 0)
-        rc = qv_err_set(err, QV_EUNSUPPORTED, "prepared statement parameters are not supported yet");
-    else
-        rc = eng_query_open(c->e, v.sql, v.len, q, err);
+    int rc = open_maybe_bound(c->e, v.sql, v.len, v.has_params ? &v.params : NULL, q, err);
     eng_stmt_view_free(&v);
     return rc;
 }

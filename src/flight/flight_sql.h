@@ -83,8 +83,11 @@ bool fl_sql_like(const char *pattern, const char *s);
 bool fl_sql_changes_things(const char *sql, size_t len);
 /* Open a prepared statement's query with its bound parameters (all rows). */
 int fl_sql_open_prepared(fl_call *c, const uint8_t *h, size_t n, eng_query **q, qv_err *err);
-/* Run a statement that changes things to its end; *count: rows affected. */
-int fl_sql_run_update(eng *e, const char *sql, size_t len, int64_t *count, qv_err *err);
+/* Run a statement that changes things to its end, once per parameter row
+   (params may be NULL); every row is checked before any runs. *count: rows affected. */
+int fl_sql_run_update(eng *e, const char *sql, size_t len, const qv_batch *params, int64_t *count, qv_err *err);
+/* Every row of params binds to the statement (count and types). */
+int fl_sql_check_params(eng *e, const char *sql, size_t len, const qv_batch *params, qv_err *err);
 
 /* ---- hooks for the raw RPC files ---- */
 /* GetFlightInfo / GetSchema on a descriptor whose cmd is a Flight SQL Any:

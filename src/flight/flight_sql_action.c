@@ -80,12 +80,7 @@ static int create_prepared(fl_call *c, const uint8_t *body, size_t n, qv_err *er
     if (!rc) rc = fl_ticket_sql((const uint8_t *)sql, len, err);
     if (!rc) rc = eng_query_open(c->e, sql, len, &q, err); /* checks the SQL now; runs nothing */
     if (!rc) rc = ipc_schema_to_bytes(eng_query_schema(q), &schema_opts, &ds, err);
-    if (!rc) {
-        qv_schema none;
-        qv_schema_init(&none);
-        rc = ipc_schema_to_bytes(&none, &schema_opts, &ps, err);
-        qv_schema_free(&none);
-    }
+    if (!rc) rc = ipc_schema_to_bytes(eng_query_param_schema(q), &schema_opts, &ps, err);
     if (!rc) rc = eng_stmt_create(c->e, session, sql, len, handle, err);
     if (!rc) {
         Arrow__Flight__Protocol__Sql__ActionCreatePreparedStatementResult res =

@@ -258,7 +258,7 @@ static int sqlput_end(fl_call *c, qv_err *err) {
     int rc = QV_OK;
     switch (st->kind) {
     case PUT_UPDATE:
-        rc = fl_sql_run_update(c->e, st->sql.data, st->sql.len, &n, err);
+        rc = fl_sql_run_update(c->e, st->sql.data, st->sql.len, NULL, &n, err);
         if (!rc) push_update_result(c, n);
         return rc;
     case PUT_INGEST: {
@@ -274,7 +274,11 @@ static int sqlput_end(fl_call *c, qv_err *err) {
     case PUT_PREP_UPDATE: {
         qv_batch params;
         bool have = false;
+        eng_stmt_view v;
+        memset(&v, 0, sizeof v);
         rc = gather_params(st, &params, &have, err);
+        if (!rc) rc = eng_stmt_get(c->e, session, (const uint8_t *)st->handle.data, st->handle.len, &v, err);
+        if (!rc && have && st->kind == PUT_BIND) rc = fl_sql_check_params(c->e, v.sql, v.len, &params, err);
         if (!rc && st->kind == PUT_BIND)
             rc = eng_stmt_bind(c->e, session, (const uint8_t *)st->handle.data, st->handle.len, have ? &params : NULL,
                                err);
@@ -291,15 +295,10 @@ static int sqlput_end(fl_call *c, qv_err *err) {
             fl_call_push_pb(c, &pr);
         }
         if (!rc && st->kind == PUT_PREP_UPDATE) {
-            eng_stmt_view v;
-            rc = eng_stmt_get(c->e, session, (const uint8_t *)st->handle.data, st->handle.len, &v, err);
-            if (!rc && have && params.nrows > 0)
-                rc = qv_err_set(err, QV_EUNSUPPORTED, "prepared statement parameters are not supported yet");
-            else if (!rc)
-                rc = fl_sql_run_update(c->e, v.sql, v.len, &n, err);
-            eng_stmt_view_free(&v);
+            rc = fl_sql_run_update(c->e, v.sql, v.len, have ? &params : NULL, &n, err);
             if (!rc) push_update_result(c, n);
         }
+        eng_stmt_view_free(&v);
         if (have) qv_batch_free(&params);
         return rc;
     }
