@@ -79,7 +79,12 @@ static int create_prepared(fl_call *c, const uint8_t *body, size_t n, qv_err *er
         rc = qv_err_set(err, QV_EUNSUPPORTED, "CreatePreparedStatement: Quiver has no transactions");
     if (!rc) rc = fl_ticket_sql((const uint8_t *)sql, len, err);
     if (!rc) rc = eng_query_open(c->e, sql, len, &q, err); /* checks the SQL now; runs nothing */
-    if (!rc) rc = ipc_schema_to_bytes(eng_query_schema(q), &schema_opts, &ds, err);
+    /* A statement that changes things has no result set: JDBC tells updates
+       from queries by an empty dataset schema (is_update says the same). */
+    bool is_update = !rc && fl_sql_changes_things(sql, len);
+    qv_schema none;
+    qv_schema_init(&none);
+    if (!rc) rc = ipc_schema_to_bytes(is_update ? &none : eng_query_schema(q), &schema_opts, &ds, err);
     if (!rc) rc = ipc_schema_to_bytes(eng_query_param_schema(q), &schema_opts, &ps, err);
     if (!rc) rc = eng_stmt_create(c->e, session, sql, len, handle, err);
     if (!rc) {
@@ -93,10 +98,11 @@ static int create_prepared(fl_call *c, const uint8_t *body, size_t n, qv_err *er
         res.parameter_schema.data = (uint8_t *)ps.data;
         res.parameter_schema.len = ps.len;
         res.has_is_update = true;
-        res.is_update = fl_sql_changes_things(sql, len);
+        res.is_update = is_update;
         push_any_result(c, "ActionCreatePreparedStatementResult", &res);
     }
     if (q) eng_query_close(q);
+    qv_schema_free(&none);
     qv_str_free(&ds);
     qv_str_free(&ps);
     arrow__flight__protocol__sql__action_create_prepared_statement_request__free_unpacked(m, NULL);
