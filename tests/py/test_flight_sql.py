@@ -259,6 +259,8 @@ def test_ingest_accepts_the_layouts_clients_send(conn):
         "ms": pa.array([1, 2, None], pa.timestamp("ms", tz="UTC")),
         "us": pa.array([1, 2, 3], pa.timestamp("us")),
         "s": pa.array([1, 2, 3], pa.timestamp("s")),
+        "lb": pa.array([b"x", None, b"\xc3\xa9"], pa.large_binary()),
+        "bn": pa.array([b"", b"q", None], pa.binary()),
     })
     assert cur.adbc_ingest("fsql_layouts", t, mode="create") == 3
     cur.execute("SELECT * FROM fsql_layouts")
@@ -270,6 +272,12 @@ def test_ingest_accepts_the_layouts_clients_send(conn):
     assert got.column("ms").cast(pa.int64()).to_pylist() == [1_000_000, 2_000_000, None]
     assert got.column("us").cast(pa.int64()).to_pylist() == [1000, 2000, 3000]
     assert got.column("s").cast(pa.int64()).to_pylist() == [10**9, 2 * 10**9, 3 * 10**9]
+    assert got.column("lb").to_pylist() == ["x", None, "é"] and got.column("bn").to_pylist() == ["", "q", None]
+    # binary that is not UTF-8 has no Quiver type: refused, nothing created
+    with pytest.raises(Exception, match="UTF-8"):
+        cur.adbc_ingest("fsql_badbin", pa.table({"b": pa.array([b"\xff"], pa.binary())}), mode="create")
+    cur.execute("SHOW TABLES")
+    assert "fsql_badbin" not in [r[0] for r in cur.fetchall()]
     cur.close()
 
 
