@@ -90,6 +90,7 @@ void eng_stmt_view_free(eng_stmt_view *v);
 int eng_stmt_bind(eng *e, const char *session, const uint8_t *h, size_t n, const qv_batch *params, qv_err *err);
 int eng_stmt_close(eng *e, const char *session, const uint8_t *h, size_t n, qv_err *err);
 void eng_stmt_set_idle_ms(eng *e, int64_t ms);  /* <= 0: the default, 30 minutes */
+int64_t eng_stmt_idle_ms(eng *e);
 void eng_session_close(eng *e, const char *session);
 int eng_session_set(eng *e, const char *session, const char *name, const char *value, qv_err *err);
 /* The session's options as two arrays of n strings (caller frees each and the arrays). */

@@ -83,6 +83,13 @@ void eng_stmt_set_idle_ms(eng *e, int64_t ms) {
     pthread_mutex_unlock(&e->sessions->mu);
 }
 
+int64_t eng_stmt_idle_ms(eng *e) {
+    pthread_mutex_lock(&e->sessions->mu);
+    int64_t ms = e->sessions->idle_ns / 1000000;
+    pthread_mutex_unlock(&e->sessions->mu);
+    return ms;
+}
+
 static void remove_at(eng_sessions *s, int i) {
     ent_free(&s->st[i]);
     s->st[i] = s->st[--s->n];

@@ -43,7 +43,7 @@ static const info_row rows[] = {
     {9, V_BOOL, 1, NULL},   /* CancelFlightInfo */
     {10, V_BOOL, 1, NULL},  /* bulk ingestion */
     {11, V_BOOL, 0, NULL},  /* ingest inside transactions */
-    {100, V_I32, 1800000, NULL}, /* prepared handles expire after 30 idle minutes */
+    {100, V_I32, -1, NULL}, /* prepared handles expire after --prepared-idle (filled in below) */
     {101, V_I32, 0, NULL},
     {500, V_BOOL, 0, NULL}, /* CREATE/DROP catalog */
     {501, V_BOOL, 0, NULL}, /* CREATE/DROP schema */
@@ -128,13 +128,13 @@ static const info_row rows[] = {
 /* SQL_SUPPORTS_CONVERT: CAST between the numeric types and to/from VARCHAR. */
 static const int32_t convert_from[] = {0, 6, 7, 13, 19}; /* BIGINT FLOAT INTEGER REAL VARCHAR */
 
-static void append_value(ipc_mcol *u, const info_row *x) {
+static void append_value(fl_call *c, ipc_mcol *u, const info_row *x) {
     ipc_mcol **ch = u->child;
     switch (x->kind) {
     case V_STR: ipc_mcol_cstr(ch[0], x->str); break;
     case V_BOOL: ipc_mcol_bool(ch[1], x->num != 0); break;
     case V_I64: ipc_mcol_int(ch[2], x->num); break;
-    case V_I32: ipc_mcol_int(ch[3], x->num); break;
+    case V_I32: ipc_mcol_int(ch[3], x->num >= 0 || !c ? x->num : eng_stmt_idle_ms(c->e)); break;
     case V_LIST: {
         ipc_mcol *item = ch[4]->child[0];
         for (const char *p = x->str; *p;) {
@@ -180,7 +180,6 @@ static ipc_mcol *value_column(fl_sql_result *r) {
 }
 
 int fl_sql_get_sql_info(fl_call *c, const fl_sql_cmd_in *in, fl_sql_result *r, qv_err *err) {
-    (void)c;
     Arrow__Flight__Protocol__Sql__CommandGetSqlInfo *m =
         arrow__flight__protocol__sql__command_get_sql_info__unpack(NULL, in->value_len, in->value);
     if (!m) return qv_err_set(err, QV_EINVAL, "CommandGetSqlInfo: malformed message");
@@ -189,14 +188,14 @@ int fl_sql_get_sql_info(fl_call *c, const fl_sql_cmd_in *in, fl_sql_result *r, q
     if (m->n_info == 0) {
         for (size_t i = 0; i < NROWS; i++) {
             ipc_mcol_int(name, rows[i].id);
-            append_value(u, &rows[i]);
+            append_value(c, u, &rows[i]);
         }
     }
     for (size_t k = 0; k < m->n_info; k++)
         for (size_t i = 0; i < NROWS; i++)
             if (rows[i].id == m->info[k]) {
                 ipc_mcol_int(name, rows[i].id);
-                append_value(u, &rows[i]);
+                append_value(c, u, &rows[i]);
             }
     arrow__flight__protocol__sql__command_get_sql_info__free_unpacked(m, NULL);
     return QV_OK;

@@ -121,6 +121,8 @@ def test_metadata_schemas_follow_the_spec(srv):
     assert pa.types.is_union(info.schema.field("value").type)
     vals = dict(zip(info.column("info_name").to_pylist(), info.column("value").to_pylist()))
     assert vals == {0: "Quiver", 504: '"', 508: vals[508]} and "LIMIT" in vals[508]
+    _, _, info = sql_info(c, w.any_pack("CommandGetSqlInfo", w.field_bytes(1, w.varint(100))))
+    assert info.column("value").to_pylist() == [1800 * 1000]  # handles expire after --prepared-idle
     _, _, x = sql_info(c, w.any_pack("CommandGetXdbcTypeInfo"))
     assert x.column("type_name").to_pylist()[:2] == ["BOOLEAN", "BIGINT"]
     assert x.column("data_type").to_pylist() == sorted(x.column("data_type").to_pylist())

@@ -64,7 +64,7 @@ def jdbc_jar():
 
 
 def test_jdbc_driver(jdbc_jar, start_quiverd):
-    s = start_quiverd("--in-memory")
+    s = start_quiverd("--in-memory", "--demo-rows", "100")
     c = s.flight()
     put(c, "alltypes", all_types_table())
     java, jar = jdbc_jar
@@ -88,6 +88,7 @@ def test_jdbc_driver(jdbc_jar, start_quiverd):
         assert got["r%d.tsn" % i] == ("null" if row["tsn"] is None else str(row["tsn"].value % 10**9))
     assert got["col.ts"].startswith("TIMESTAMP_WITH_TIMEZONE") and got["col.tsn"].startswith("TIMESTAMP/")
     assert got["prepared.s"] == "s-3-é" and got["prepared.s2"] == "null"
+    assert got["symbol"].endswith("/VARCHAR") and len(got["symbol"]) > len("/VARCHAR")
     assert got["update.insert"] == "2" and got["update.prepared"] == "1" and got["jdbc_t.count"] == "3"
     assert got["meta.product"] == "Quiver"
     assert got["meta.catalogs"] == "[quiver]" and got["meta.schemas"] == "[main]"

@@ -41,6 +41,11 @@ public class QuiverJdbc {
                 }
                 out("rows", r);
             }
+            try (Statement st = cn.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT symbol, ts FROM trades ORDER BY ts LIMIT 1")) {
+                rs.next(); /* SYMBOL leaves the server as utf8 */
+                out("symbol", rs.getString("symbol") + "/" + rs.getMetaData().getColumnTypeName(1));
+            }
             try (PreparedStatement ps = cn.prepareStatement("SELECT s FROM alltypes WHERE i64 = ?")) {
                 ps.setLong(1, 3000000021L);
                 try (ResultSet rs = ps.executeQuery()) {
