@@ -297,7 +297,8 @@ static const fl_sql_cmd *find_cmd(const char *name) {
 
 /* Resolve the Any in p..n to a result (what GetFlightInfo, GetSchema and a
    metadata DoGet share). */
-static int resolve(fl_call *c, const char *rpc, const uint8_t *p, size_t n, fl_sql_result *r, qv_err *err) {
+static int resolve(fl_call *c, const char *rpc, const uint8_t *p, size_t n, bool metadata_only, fl_sql_result *r,
+                   qv_err *err) {
     memset(r, 0, sizeof *r);
     qv_str_init(&r->payload);
     fl_sql_cmd_in in;
@@ -307,6 +308,8 @@ static int resolve(fl_call *c, const char *rpc, const uint8_t *p, size_t n, fl_s
     if (!cmd) {
         rc = qv_err_set(err, QV_EUNSUPPORTED, "%s: Flight SQL command %.90s is not implemented by Quiver", rpc,
                         in.name);
+    } else if (metadata_only && !cmd->metadata) {
+        rc = qv_err_set(err, QV_EINVAL, "%s: not a ticket Quiver issued (%s in a metadata ticket)", rpc, cmd->name);
     } else if (!cmd->fn) {
         rc = qv_err_set(err, QV_EINVAL, "%s: %s has no result set: %s", rpc, cmd->name, cmd->use);
     } else {
@@ -343,7 +346,7 @@ static void ticket_bytes(const fl_sql_result *r, qv_str *out) {
 
 int fl_sql_flight_info(fl_call *c, const fl_descriptor *d, qv_err *err) {
     fl_sql_result r;
-    int rc = resolve(c, "GetFlightInfo", d->cmd.data, d->cmd.len, &r, err);
+    int rc = resolve(c, "GetFlightInfo", d->cmd.data, d->cmd.len, false, &r, err);
     qv_str schema, ticket;
     qv_str_init(&schema);
     qv_str_init(&ticket);
@@ -376,13 +379,21 @@ int fl_sql_schema(fl_call *c, const fl_descriptor *d, qv_err *err) {
     /* GetSchema must not run anything: a change statement's schema comes from preparing it. */
     if (fl_sql_any_parse(d->cmd.data, d->cmd.len, &in, err)) return qv_err_prefix(err, "GetSchema");
     bool stmt = strcmp(in.name, "CommandStatementQuery") == 0;
-    qv_str sql;
+    bool prepared = strcmp(in.name, "CommandPreparedStatementQuery") == 0;
+    qv_str sql, handle;
     qv_str_init(&sql);
+    qv_str_init(&handle);
     if (stmt) {
         Arrow__Flight__Protocol__Sql__CommandStatementQuery *m =
             arrow__flight__protocol__sql__command_statement_query__unpack(NULL, in.value_len, in.value);
         if (m && m->query) qv_str_append(&sql, m->query, strlen(m->query));
         if (m) arrow__flight__protocol__sql__command_statement_query__free_unpacked(m, NULL);
+    } else if (prepared) {
+        Arrow__Flight__Protocol__Sql__CommandPreparedStatementQuery *m =
+            arrow__flight__protocol__sql__command_prepared_statement_query__unpack(NULL, in.value_len, in.value);
+        if (m && m->has_prepared_statement_handle)
+            qv_str_append(&handle, m->prepared_statement_handle.data, m->prepared_statement_handle.len);
+        if (m) arrow__flight__protocol__sql__command_prepared_statement_query__free_unpacked(m, NULL);
     }
     fl_sql_any_free(&in);
     fl_sql_result r;
@@ -392,8 +403,10 @@ int fl_sql_schema(fl_call *c, const fl_descriptor *d, qv_err *err) {
     if (stmt) {
         rc = fl_ticket_sql((const uint8_t *)sql.data, sql.len, err);
         if (rc == QV_OK) rc = eng_query_open(c->e, sql.data, sql.len, &r.q, err);
+    } else if (prepared) {
+        rc = fl_sql_open_prepared(c, (const uint8_t *)handle.data, handle.len, &r.q, err);
     } else {
-        rc = resolve(c, "GetSchema", d->cmd.data, d->cmd.len, &r, err);
+        rc = resolve(c, "GetSchema", d->cmd.data, d->cmd.len, false, &r, err);
     }
     qv_str schema;
     qv_str_init(&schema);
@@ -406,6 +419,7 @@ int fl_sql_schema(fl_call *c, const fl_descriptor *d, qv_err *err) {
     }
     qv_str_free(&schema);
     qv_str_free(&sql);
+    qv_str_free(&handle);
     fl_sql_result_free(&r);
     return rc;
 }
@@ -449,7 +463,7 @@ int fl_sql_doget(fl_call *c, const uint8_t *p, size_t n, eng_query **q, qv_err *
         break;
     case 'P': rc = fl_sql_open_prepared(c, pl, pn, q, err); break;
     case 'M':
-        rc = resolve(c, "DoGet", pl, pn, &r, err);
+        rc = resolve(c, "DoGet", pl, pn, true, &r, err);
         if (rc == QV_OK) rc = push_table(c, &r, err);
         break;
     case 'R':

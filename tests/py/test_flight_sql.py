@@ -396,7 +396,8 @@ def test_bad_flight_sql_input_gets_clear_statuses(srv):
     for ticket in [w.any_pack("TicketStatementQuery", w.field_bytes(1, b"nope")),
                    w.any_pack("TicketStatementQuery", w.field_bytes(1, b"qvt1Znope")),
                    w.any_pack("TicketStatementQuery", w.field_bytes(1, b"qvt1M" + b"\x0a\x02zz")),
-                   w.any_pack("TicketStatementQuery", w.field_bytes(1, b"qvt1Rgarbage"))]:
+                   w.any_pack("TicketStatementQuery", w.field_bytes(1, b"qvt1Rgarbage")),
+                   w.any_pack("TicketStatementQuery", w.field_bytes(1, b"qvt1M" + w.statement_query("SELECT 1")))]:
         with pytest.raises(pa.ArrowException):
             c.do_get(fl.Ticket(ticket)).read_all()
     for action, body in [("CreatePreparedStatement", b"\x01\x02"), ("CreatePreparedStatement", w.any_pack("Wrong")),
@@ -445,3 +446,20 @@ def test_concurrent_adbc_clients(srv):
     for t in ts:
         t.join()
     assert not errors
+
+
+def test_get_schema_runs_nothing(srv):
+    c = srv.flight()
+    c.do_get(fl.Ticket("CREATE TABLE fsql_gs (a BIGINT)")).read_all()
+    h, ds, _ = _prepare(c, "INSERT INTO fsql_gs VALUES (1)")
+    assert len(ds) == 0  # a change statement has no result set
+    for cmd in (w.prepared_query(h), w.statement_query("INSERT INTO fsql_gs VALUES (2)")):
+        s = c.get_schema(fl.FlightDescriptor.for_command(cmd)).schema
+        assert s.names == ["rows"]
+    count = lambda: c.do_get(fl.Ticket("SELECT count(*) AS n FROM fsql_gs")).read_all().column("n").to_pylist()
+    assert count() == [0]
+    info = c.get_flight_info(fl.FlightDescriptor.for_command(w.prepared_query(h)))  # runs it
+    assert info.schema.names == ["rows"]
+    assert c.do_get(info.endpoints[0].ticket).read_all().column("rows").to_pylist() == [1]
+    assert count() == [1]
+    c.close()
