@@ -10,7 +10,8 @@
 ** switches c->rpc), so this file owns the call's state from then on:
 ** the command, the IPC decoder, and either the open eng_put (ingest) or the
 ** parameter rows received so far. Nothing is applied before the client's
-** clean half-close; sqlput_free aborts whatever was not committed.
+** clean half-close (an ingest, only once its reply reached the client, as
+** the raw DoPut commits); sqlput_free aborts whatever was not committed.
 */
 #include "flight_sql.h"
 
@@ -261,15 +262,14 @@ static int sqlput_end(fl_call *c, qv_err *err) {
         rc = fl_sql_run_update(c->e, st->sql.data, st->sql.len, NULL, &n, err);
         if (!rc) push_update_result(c, n);
         return rc;
-    case PUT_INGEST: {
+    case PUT_INGEST:
+        /* As the raw DoPut does: the reply goes out first, and only if that
+           write reaches a live client does sqlput_commit commit (a killed
+           client can look like a clean end of stream). */
         if (!st->put)
             return qv_err_set(err, QV_EINVAL, "CommandStatementIngest: the stream carried no schema; nothing was written");
-        eng_put *p = st->put;
-        st->put = NULL;
-        rc = eng_put_commit(p, &n, err);
-        if (!rc) push_update_result(c, n);
-        return rc;
-    }
+        push_update_result(c, st->rows);
+        return QV_OK;
     case PUT_BIND:
     case PUT_PREP_UPDATE: {
         qv_batch params;
@@ -306,11 +306,23 @@ static int sqlput_end(fl_call *c, qv_err *err) {
     return qv_err_set(err, QV_EINTERNAL, "DoPut: Flight SQL put of kind %d", st->kind);
 }
 
+/* Called once the reply went out and the call is not cancelled. */
+static int sqlput_commit(fl_call *c, bool *done, qv_err *err) {
+    sqlput_state *st = c->state;
+    *done = true;
+    if (!st || !st->put) return QV_OK;
+    eng_put *p = st->put;
+    st->put = NULL;
+    int64_t n = 0;
+    return eng_put_commit(p, &n, err);
+}
+
 const fl_rpc fl_rpc_sql_put = {
     .name = "DoPut",
     .client_streams = true,
     .on_message = sqlput_msg,
     .on_end = sqlput_end,
+    .produce = sqlput_commit,
     .free_state = sqlput_free,
 };
 

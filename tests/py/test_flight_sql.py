@@ -463,3 +463,28 @@ def test_get_schema_runs_nothing(srv):
     assert c.do_get(info.endpoints[0].ticket).read_all().column("rows").to_pylist() == [1]
     assert count() == [1]
     c.close()
+
+
+KILLED_WRITER = r"""
+import os, signal, sys, pyarrow as pa, adbc_driver_flightsql.dbapi as fs
+conn = fs.connect(sys.argv[1], autocommit=True)
+schema = pa.schema([("v", pa.int64())])
+def batches():
+    for i in range(1000):
+        if i == 5:
+            os.kill(os.getpid(), signal.SIGKILL)  # dies mid-stream
+        yield pa.record_batch([pa.array(range(i * 1000, (i + 1) * 1000), pa.int64())], schema=schema)
+conn.cursor().adbc_ingest("fsql_killed", pa.RecordBatchReader.from_batches(schema, batches()), mode="create")
+"""
+
+
+def test_ingest_from_a_killed_client_applies_nothing(srv):
+    import subprocess
+    import sys
+    p = subprocess.run([sys.executable, "-c", KILLED_WRITER, srv.flight_uri], capture_output=True, timeout=120)
+    assert p.returncode == -9, p.stderr
+    c = srv.flight()
+    time.sleep(0.5)
+    names = c.do_get(fl.Ticket("SHOW TABLES")).read_all().column(0).to_pylist()
+    assert "fsql_killed" not in names
+    c.close()
