@@ -148,6 +148,5 @@ bool fl_sql_put_claims(const qv_buffer *msg);
 int fl_sql_put_start(fl_call *c, qv_buffer *msg, qv_err *err);
 bool fl_sql_action_known(const char *type);
 int fl_sql_action(fl_call *c, const char *type, const uint8_t *body, size_t n, qv_err *err);
-void fl_sql_list_actions(fl_call *c);
 
 #endif

@@ -152,7 +152,6 @@ static int list_actions_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
         at.description = (char *)actions[i].description;
         fl_call_push_pb(c, &at);
     }
-    fl_sql_list_actions(c);
     return QV_OK;
 }
 

@@ -107,8 +107,6 @@ int fl_sql_put_start(fl_call *c, qv_buffer *msg, qv_err *err);
 /* DoAction: true if `type` is a Flight SQL or session action. */
 bool fl_sql_action_known(const char *type);
 int fl_sql_action(fl_call *c, const char *type, const uint8_t *body, size_t n, qv_err *err);
-/* ListActions: queue the Flight SQL actions. */
-void fl_sql_list_actions(fl_call *c);
 
 /* Running queries CancelFlightInfo can reach, by ticket (flight_sql_action.c). */
 void fl_sql_running_add(const uint8_t *ticket, size_t n, eng_query *q);

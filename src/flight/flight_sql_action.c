@@ -1,8 +1,8 @@
 /*
 ** Flight SQL actions (DoAction): prepared statements, cancellation,
 ** sessions, and the transaction actions Quiver answers as unsupported. One
-** table maps the action type to its handler and description (ListActions
-** shows them). Flight SQL action bodies and results are packed in Any; the
+** table maps the action type to its handler and description (the raw
+** ListActions keeps listing only Quiver's own four actions). Flight SQL action bodies and results are packed in Any; the
 ** base protocol's session and cancel actions use their messages as is.
 **
 ** Also the registry of running Flight SQL DoGets that CancelFlightInfo
@@ -389,13 +389,4 @@ int fl_sql_action(fl_call *c, const char *type, const uint8_t *body, size_t n, q
     for (size_t i = 0; i < NSQL_ACTIONS; i++)
         if (strcmp(sql_actions[i].type, type) == 0) return sql_actions[i].fn(c, body, n, err);
     return qv_err_set(err, QV_EUNSUPPORTED, "action %.100s is not implemented by Quiver", type);
-}
-
-void fl_sql_list_actions(fl_call *c) {
-    for (size_t i = 0; i < NSQL_ACTIONS; i++) {
-        Arrow__Flight__Protocol__ActionType at = ARROW__FLIGHT__PROTOCOL__ACTION_TYPE__INIT;
-        at.type = (char *)sql_actions[i].type;
-        at.description = (char *)sql_actions[i].description;
-        fl_call_push_pb(c, &at);
-    }
 }

@@ -351,4 +351,3 @@ bool fl_sql_action_known(const char *type) { (void)type; return false; }
 int fl_sql_action(fl_call *c, const char *type, const uint8_t *body, size_t n, qv_err *err) {
     (void)c; (void)type; (void)body; (void)n; NO_ENGINE();
 }
-void fl_sql_list_actions(fl_call *c) { (void)c; }
