@@ -48,7 +48,10 @@ struct eng_query {
     sql_query *q;
     int64_t started_ns;
     bool failed;
-    /* eng_query_open_bound: the statement runs once per parameter row */
+    /* eng_query_open_bound: the statement runs once per parameter row; mu
+       guards swapping q->q against eng_query_cancel from another thread */
+    pthread_mutex_t mu;
+    bool cancelled;
     bool bound;
     qv_batch params;
     int64_t row;
@@ -66,6 +69,7 @@ int eng_query_open(eng *e, const char *sql, size_t len, eng_query **out, qv_err 
     eng_query *eq = qv_xcalloc(1, sizeof *eq);
     eq->e = e;
     eq->q = q;
+    pthread_mutex_init(&eq->mu, NULL);
     eq->started_ns = qv_monotonic_ns();
     *out = eq;
     return QV_OK;
@@ -87,8 +91,12 @@ static int next_row(eng_query *q, qv_err *err) {
         sql_query_free(nq);
         return err->code;
     }
-    sql_query_free(q->q);
+    pthread_mutex_lock(&q->mu);
+    sql_query *old = q->q;
     q->q = nq;
+    if (q->cancelled) sql_query_cancel(nq);
+    pthread_mutex_unlock(&q->mu);
+    sql_query_free(old);
     return QV_OK;
 }
 
@@ -129,7 +137,12 @@ int eng_query_bind(eng_query *q, const qv_batch *params, int64_t row, qv_err *er
     return sql_query_bind(q->q, params, row, err);
 }
 
-void eng_query_cancel(eng_query *q) { sql_query_cancel(q->q); }
+void eng_query_cancel(eng_query *q) {
+    pthread_mutex_lock(&q->mu);
+    q->cancelled = true;
+    sql_query_cancel(q->q);
+    pthread_mutex_unlock(&q->mu);
+}
 
 void eng_query_read_stats(const eng_query *q, int64_t *rows, int64_t *bytes) {
     sql_query_read_stats(q->q, rows, bytes);
@@ -148,6 +161,7 @@ void eng_query_close(eng_query *q) {
     atomic_fetch_add(&m->latency_sum_us, (long long)(secs * 1e6));
     if (q->failed) atomic_fetch_add(&m->query_errors, 1);
     sql_query_free(q->q);
+    pthread_mutex_destroy(&q->mu);
     if (q->bound) qv_batch_free(&q->params);
     free(q->sql);
     free(q);
