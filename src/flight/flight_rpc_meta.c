@@ -241,16 +241,18 @@ static int64_t path_table_bytes(eng *e, const Arrow__Flight__Protocol__FlightDes
 static int get_flight_info_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
     Arrow__Flight__Protocol__FlightDescriptor *d = unpack_descriptor(msg, "GetFlightInfo", err);
     if (!d) return err->code;
+    if (fl_sql_is_any(d->cmd.data, d->cmd.len)) { /* Flight SQL command */
+        int rc = fl_sql_flight_info(c, d, err);
+        arrow__flight__protocol__flight_descriptor__free_unpacked(d, NULL);
+        return rc;
+    }
     info_parts ip;
     memset(&ip, 0, sizeof ip);
     qv_str_init(&ip.sql);
     qv_str_init(&ip.schema);
-    int rc;
-    if (fl_sql_is_any(d->cmd.data, d->cmd.len)) /* Flight SQL command */
-        rc = fl_sql_flight_info(c, d, err);
-    else if ((rc = descriptor_sql(d, &ip.sql, err)) == QV_OK)
-        rc = info_build(c->e, &ip, d, -1, path_table_bytes(c->e, d), err);
-    if (rc == QV_OK && ip.info.schema.data) fl_call_push_pb(c, &ip.info);
+    int rc = descriptor_sql(d, &ip.sql, err);
+    if (rc == QV_OK) rc = info_build(c->e, &ip, d, -1, path_table_bytes(c->e, d), err);
+    if (rc == QV_OK) fl_call_push_pb(c, &ip.info);
     info_clear(&ip);
     arrow__flight__protocol__flight_descriptor__free_unpacked(d, NULL);
     return rc;
@@ -261,15 +263,15 @@ const fl_rpc fl_rpc_get_flight_info = {.name = "GetFlightInfo", .on_message = ge
 static int get_schema_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
     Arrow__Flight__Protocol__FlightDescriptor *d = unpack_descriptor(msg, "GetSchema", err);
     if (!d) return err->code;
-    qv_str sql, schema;
-    qv_str_init(&sql);
-    qv_str_init(&schema);
-    eng_query *q = NULL;
     if (fl_sql_is_any(d->cmd.data, d->cmd.len)) { /* Flight SQL command */
         int rc = fl_sql_schema(c, d, err);
         arrow__flight__protocol__flight_descriptor__free_unpacked(d, NULL);
         return rc;
     }
+    qv_str sql, schema;
+    qv_str_init(&sql);
+    qv_str_init(&schema);
+    eng_query *q = NULL;
     int rc = descriptor_sql(d, &sql, err);
     if (rc == QV_OK) rc = eng_query_open(c->e, sql.data, sql.len, &q, err);
     if (rc == QV_OK) {
