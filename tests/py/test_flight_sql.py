@@ -283,6 +283,17 @@ def test_ingest_accepts_the_layouts_clients_send(conn):
     cur.close()
 
 
+def test_plain_doput_accepts_the_same_layouts(srv):
+    c = srv.flight()
+    t = pa.table({"lb": pa.array([b"a", None], pa.large_binary()), "uv": pa.array(["x", "y"], pa.string_view()),
+                  "us": pa.array([5, None], pa.timestamp("us", tz="UTC"))})
+    put(c, "fsql_doput_layouts", t)
+    got = c.do_get(fl.Ticket("SELECT * FROM fsql_doput_layouts")).read_all()
+    assert got.column("lb").to_pylist() == ["a", None] and got.column("uv").to_pylist() == ["x", "y"]
+    assert got.column("us").cast(pa.int64()).to_pylist() == [5000, None]
+    c.close()
+
+
 # ---- DataFrame libraries over ADBC ----
 
 def test_pandas_and_polars(conn):
