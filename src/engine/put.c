@@ -2,11 +2,17 @@
 ** Ingest (Flight DoPut, HTTP /ingest): one eng_put per stream.
 **
 ** States: begun (schema checked against the table, or the table is to be
-** created) -> batches converted to the table's column order and held (refs,
-** no copy) -> commit (create if needed, one storage append, WAL-durable) or
-** abort. Nothing touches storage before commit, so a stream that fails or is
-** cancelled midway leaves no table and no rows, and a slow client never
-** holds the table's writer lock.
+** created; a storage append opened) -> batches converted to the table's
+** column order and streamed into the append one by one (storage copies
+** them into row groups and column files at once, so memory stays bounded
+** for a put of any size) -> commit (one WAL-durable record, all rows
+** visible at once; a created table appears with them) or abort (nothing
+** left, not even the table). Only when another put holds the table's writer
+** slot at begin are batches held (refs, no copy) and applied at commit, so
+** a put never blocks a front-end thread waiting for another stream.
+** Flight SQL ingest modes (eng_put_begin_mode) may refuse a missing or an
+** existing table at begin; a replacing put always holds its batches and
+** drops the old table only at commit, after the whole stream arrived.
 */
 #include "engine_int.h"
 
@@ -22,6 +28,8 @@ struct eng_put {
     eng_put_mode mode;
     bool replace;       /* drop the existing table at commit, then create */
     int *map;           /* target column -> stream column, -1 = fill with NULL */
+    st_append *app;     /* streaming; NULL: holding batches until commit */
+    bool failed;        /* a batch failed: only abort */
     qv_batch *held;
     int nheld, capheld;
     int64_t rows;
@@ -65,7 +73,6 @@ static int build_map(eng_put *p, qv_err *err) {
 static int load_target(eng_put *p, qv_err *err) {
     st_table *t;
     int rc = st_table_open(p->e->db, p->table, &t, err);
-    if (rc == QV_ENOTFOUND && !p->mode.fail_if_missing) qv_err_clear(err);
     if (rc == QV_ENOTFOUND && p->mode.fail_if_missing)
         return qv_err_set(err, QV_ENOTFOUND, "table '%s' does not exist (ingest mode: append only)", p->table);
     if (rc == QV_OK && p->mode.if_exists != ENG_IF_EXISTS_APPEND) {
@@ -76,6 +83,7 @@ static int load_target(eng_put *p, qv_err *err) {
         rc = QV_ENOTFOUND; /* build the new table from the stream's schema */
     }
     if (rc == QV_ENOTFOUND) {
+        qv_err_clear(err);
         p->create = true;
         qv_schema_free(&p->target);
         qv_schema_copy(&p->target, &p->in);
@@ -87,6 +95,20 @@ static int load_target(eng_put *p, qv_err *err) {
     qv_schema_copy(&p->target, st_table_schema(t));
     st_table_release(t);
     return build_map(p, err);
+}
+
+/* Open the storage append now if the table's writer slot is free. */
+static int start_stream(eng_put *p, qv_err *err) {
+    if (p->replace) return QV_OK; /* the old table stays until commit: hold */
+    if (p->create) {
+        int rc = st_append_begin_new(p->e->db, p->table, &p->target, &p->app, err);
+        return rc == QV_EEXISTS ? QV_OK : rc; /* being created by another put: hold, decide at commit */
+    }
+    st_table *t;
+    if (st_table_open(p->e->db, p->table, &t, err)) return err->code;
+    if (qv_schema_equal(st_table_schema(t), &p->target)) st_append_try_begin(t, &p->app);
+    st_table_release(t);
+    return QV_OK;
 }
 
 int eng_put_begin(eng *e, const char *table, const qv_schema *schema, eng_put **out, qv_err *err) {
@@ -109,7 +131,7 @@ int eng_put_begin_mode(eng *e, const char *table, const qv_schema *schema, const
     p->mode = *mode;
     qv_schema_copy(&p->in, schema);
     qv_schema_init(&p->target);
-    if (load_target(p, err)) {
+    if (load_target(p, err) || start_stream(p, err)) {
         eng_put_abort(p);
         return err->code;
     }
@@ -162,6 +184,19 @@ int eng_put_batch(eng_put *p, const qv_batch *b, qv_err *err) {
             return qv_err_set(err, QV_EINVAL, "column '%s' of table '%s' is NOT NULL but the stream has nulls in it",
                               p->target.fields[j].name, p->table);
     }
+    if (p->failed) return qv_err_set(err, QV_EINVAL, "ingest into '%s' failed earlier", p->table);
+    if (p->app) {
+        qv_batch cb;
+        convert(p, b, &cb);
+        int rc = st_append_batch(p->app, &cb, err);
+        qv_batch_free(&cb);
+        if (rc) {
+            p->failed = true;
+            return qv_err_prefix(err, "ingest into '%s'", p->table);
+        }
+        p->rows += b->nrows;
+        return QV_OK;
+    }
     if (p->nheld == p->capheld) {
         p->capheld = p->capheld ? p->capheld * 2 : 16;
         p->held = qv_xrealloc(p->held, sizeof(qv_batch) * (size_t)p->capheld);
@@ -171,12 +206,38 @@ int eng_put_batch(eng_put *p, const qv_batch *b, qv_err *err) {
     return QV_OK;
 }
 
-int eng_put_commit(eng_put *p, int64_t *rows, qv_err *err) {
+/* Held batches (the writer slot was busy at begin): create or append now. */
+static int commit_held(eng_put *p, qv_err *err) {
     int rc = QV_OK;
-    bool created = false;
     st_table *t = NULL;
-    st_append *a = NULL;
-    if (p->replace) {
+    if (p->create) {
+        rc = st_append_begin_new(p->e->db, p->table, &p->target, &p->app, err);
+        if (rc == QV_EEXISTS) {
+            /* Someone created it since begin: append to theirs if it matches. */
+            qv_schema want;
+            qv_schema_copy(&want, &p->target);
+            rc = load_target(p, err);
+            if (!rc && (p->create || !qv_schema_equal(&want, &p->target)))
+                /* Held batches were converted for our schema; refuse rather than reshape. */
+                rc = qv_err_set(err, QV_EINVAL, "table '%s' was created concurrently with a different schema", p->table);
+            qv_schema_free(&want);
+        }
+    }
+    if (!rc && !p->app) {
+        rc = st_table_open(p->e->db, p->table, &t, err);
+        if (!rc && !qv_schema_equal(st_table_schema(t), &p->target))
+            rc = qv_err_set(err, QV_EINVAL, "table '%s' changed while the stream was open", p->table);
+        if (!rc) rc = st_append_begin(t, &p->app, err);
+        if (t) st_table_release(t);
+    }
+    for (int i = 0; !rc && i < p->nheld; i++)
+        if (p->held[i].nrows > 0) rc = st_append_batch(p->app, &p->held[i], err);
+    return rc;
+}
+
+int eng_put_commit(eng_put *p, int64_t *rows, qv_err *err) {
+    int rc = p->failed ? qv_err_set(err, QV_EINVAL, "ingest into '%s' failed earlier", p->table) : QV_OK;
+    if (!rc && p->replace) {
         /* Everything arrived and was checked: only now does the old table go. */
         rc = st_table_drop(p->e->db, p->table, err);
         if (rc == QV_ENOTFOUND) {
@@ -184,42 +245,11 @@ int eng_put_commit(eng_put *p, int64_t *rows, qv_err *err) {
             qv_err_clear(err);
         }
     }
-    if (!rc && p->create) {
-        rc = st_table_create(p->e->db, p->table, &p->target, err);
-        if (rc == QV_EEXISTS && p->mode.if_exists == ENG_IF_EXISTS_FAIL) {
-            /* created concurrently: still an error in create-only mode */
-        } else if (rc == QV_EEXISTS) {
-            /* Someone created it since begin: append to theirs if it matches. */
-            qv_schema want;
-            qv_schema_copy(&want, &p->target);
-            rc = load_target(p, err);
-            if (!rc && !qv_schema_equal(&want, &p->target)) {
-                /* Held batches were converted for our schema; refuse rather than reshape. */
-                rc = qv_err_set(err, QV_EINVAL, "table '%s' was created concurrently with a different schema", p->table);
-            }
-            qv_schema_free(&want);
-        } else if (!rc) {
-            created = true;
-        }
-    }
-    if (!rc) rc = st_table_open(p->e->db, p->table, &t, err);
-    if (!rc && !p->create && !qv_schema_equal(st_table_schema(t), &p->target))
-        rc = qv_err_set(err, QV_EINVAL, "table '%s' changed while the stream was open", p->table);
-    if (!rc && p->rows > 0) {
-        rc = st_append_begin(t, &a, err);
-        for (int i = 0; !rc && i < p->nheld; i++)
-            if (p->held[i].nrows > 0) rc = st_append_batch(a, &p->held[i], err);
-        if (!rc) {
-            int64_t n = 0;
-            rc = st_append_commit(a, &n, err); /* frees a */
-            a = NULL;
-        }
-        if (a) st_append_abort(a);
-    }
-    if (t) st_table_release(t);
-    if (rc && created) {
-        qv_err ignore;
-        st_table_drop(p->e->db, p->table, &ignore); /* all or nothing, table included */
+    if (!rc && !p->app) rc = commit_held(p, err);
+    if (!rc) {
+        int64_t n = 0;
+        rc = st_append_commit(p->app, &n, err); /* frees the append */
+        p->app = NULL;
     }
     if (!rc) {
         atomic_fetch_add(&p->e->metrics.rows_ingested, p->rows);
@@ -231,6 +261,7 @@ int eng_put_commit(eng_put *p, int64_t *rows, qv_err *err) {
 
 void eng_put_abort(eng_put *p) {
     if (!p) return;
+    if (p->app) st_append_abort(p->app);
     for (int i = 0; i < p->nheld; i++) qv_batch_free(&p->held[i]);
     free(p->held);
     free(p->map);

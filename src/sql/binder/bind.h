@@ -9,6 +9,7 @@ typedef struct scope_col {
     const char *qual;
     qv_type type;
     char tz[32];
+    bool hidden;      /* the right column of JOIN ... USING: only reachable qualified */
 } scope_col;
 
 typedef struct scope {
@@ -31,6 +32,9 @@ typedef struct binder {
     bool in_agg_arg;
     const char *clause; /* "WHERE", ... for messages */
     sql_params *params; /* NULL: placeholders are not allowed here */
+    /* subquery expressions ((SELECT ...), EXISTS, IN (SELECT ...)) are planned by the planner */
+    bexpr *(*subquery)(struct binder *b, ast *a);
+    void *planner;
 } binder;
 
 bexpr *bind_expr(binder *b, ast *a);

@@ -33,7 +33,7 @@
 
 static int sel_compare(const bexpr *e, const chunk *in, int *sel) {
     const bexpr *x = e->args[0], *kx = e->args[1];
-    if (x->kind != B_COL || (kx->kind != B_CONST && kx->kind != B_PARAM) || kx->cval.null || kx->type == T_NULL || x->type == T_NULL)
+    if (x->kind != B_COL || (kx->kind != B_CONST && kx->kind != B_PARAM && kx->kind != B_SUBQ) || kx->cval.null || kx->type == T_NULL || x->type == T_NULL)
         return -1;
     const vec *a = &in->cols[x->col];
     phys_class pc = type_pc(x->type);

@@ -119,6 +119,41 @@ ast **ps_list_push(parser *p, ast **arr, int *n, int *cap, ast *a) {
     return arr;
 }
 
+static bool is_const_ast(const ast *a) {
+    return a->kind == A_INT || a->kind == A_FLOAT || a->kind == A_STR || a->kind == A_BOOL || a->kind == A_NULL ||
+           a->kind == A_TSLIT || a->kind == A_INTERVAL;
+}
+
+/* agg(args) FILTER (WHERE c): each non-constant argument becomes CASE WHEN c
+   THEN arg END (count(*) counts CASE WHEN c THEN 1 END), so the aggregate
+   skips the rows c rejects. */
+static ast *agg_filter(parser *p, ast *f) {
+    if (!f || !tok_is_kw(CUR(p), "filter") || !tok_is_op(&p->t[p->pos + 1], "(")) return f;
+    p->pos += 2;
+    if (ps_expect_kw(p, "where")) return NULL;
+    ast *c = ps_expr(p);
+    if (!c || ps_expect_op(p, ")")) return NULL;
+    if (f->star) {
+        ast *one = mk(p, A_INT, CUR(p));
+        one->ival = 1;
+        one->fval = 1;
+        f->star = false;
+        f->args = arena_alloc(p->ar, sizeof(ast *));
+        f->args[0] = one;
+        f->nargs = 1;
+    }
+    for (int i = 0; i < f->nargs; i++) {
+        if (is_const_ast(f->args[i]) && i > 0) continue;
+        ast *w = mk(p, A_CASE, CUR(p));
+        w->args = arena_alloc(p->ar, sizeof(ast *) * 2);
+        w->args[0] = c;
+        w->args[1] = f->args[i];
+        w->nargs = 2;
+        if (!(f->args[i] = grown(p, w))) return NULL;
+    }
+    return grown(p, f);
+}
+
 static ast *primary(parser *p) {
     token *t = CUR(p);
     if (t->kind == TK_INT) {
@@ -166,6 +201,18 @@ static ast *primary(parser *p) {
         }
         if (!q && n > p->maxparam) p->maxparam = (int)n;
         a->ival = n;
+        return a;
+    }
+    if (tok_is_op(t, "(") && (tok_is_kw(&p->t[p->pos + 1], "select") || tok_is_kw(&p->t[p->pos + 1], "with"))) {
+        p->pos++;
+        ast *a = mk(p, A_SUBQ, t);
+        if (!(a->sub = ps_query(p)) || ps_expect_op(p, ")")) return NULL;
+        return a;
+    }
+    if (tok_is_kw(t, "exists") && tok_is_op(&p->t[p->pos + 1], "(")) {
+        p->pos += 2;
+        ast *a = mk(p, A_EXISTS, t);
+        if (!(a->sub = ps_query(p)) || ps_expect_op(p, ")")) return NULL;
         return a;
     }
     if (tok_is_op(t, "(")) {
@@ -278,6 +325,7 @@ static ast *primary(parser *p) {
     if ((tok_is_kw(t, "cast") || tok_is_kw(t, "try_cast")) && tok_is_op(&p->t[p->pos + 1], "(")) {
         p->pos += 2;
         ast *a = mk(p, A_CAST, t);
+        a->neg = tok_is_kw(t, "try_cast"); /* NULL instead of an error when the value does not convert */
         ast *e = ps_expr(p);
         if (!e || ps_expect_kw(p, "as")) return NULL;
         if (ps_type(p, &a->cast_type)) return NULL;
@@ -302,7 +350,8 @@ static ast *primary(parser *p) {
         a->nargs = 1;
         return grown(p, a);
     }
-    if (ps_is_reserved(t)) { ps_syntax(p, "an expression"); return NULL; }
+    bool fn_kw = (tok_is_kw(t, "left") || tok_is_kw(t, "right")) && tok_is_op(&p->t[p->pos + 1], "("); /* left(s, n) */
+    if (ps_is_reserved(t) && !fn_kw) { ps_syntax(p, "an expression"); return NULL; }
     p->pos++;
     if (tok_is_op(CUR(p), "(")) { /* function call */
         p->pos++;
@@ -311,7 +360,7 @@ static ast *primary(parser *p) {
         if (ps_opt(p, "*")) {
             a->star = true;
             if (ps_expect_op(p, ")")) return NULL;
-            return a;
+            return agg_filter(p, a);
         }
         if (ps_kw(p, "distinct")) a->distinct = true;
         else ps_kw(p, "all");
@@ -321,11 +370,26 @@ static ast *primary(parser *p) {
                 ast *e = ps_expr(p);
                 if (!e) return NULL;
                 a->args = ps_list_push(p, a->args, &a->nargs, &cap, e);
+                if (tok_is_kw(CUR(p), "order") && !a->norder) { /* string_agg(x, sep ORDER BY k [ASC|DESC], ...) */
+                    p->pos++;
+                    if (ps_expect_kw(p, "by")) return NULL;
+                    for (;;) {
+                        ast *k = ps_expr(p);
+                        if (!k) return NULL;
+                        if (ps_kw(p, "desc")) a->order_desc |= 1u << (a->norder & 31);
+                        else ps_kw(p, "asc");
+                        a->args = ps_list_push(p, a->args, &a->nargs, &cap, k);
+                        a->norder++;
+                        if (!ps_opt(p, ",")) break;
+                    }
+                    if (ps_expect_op(p, ")")) return NULL;
+                    break;
+                }
                 if (ps_opt(p, ")")) break;
                 if (ps_expect_op(p, ",")) return NULL;
             }
         }
-        return grown(p, a);
+        return agg_filter(p, grown(p, a));
     }
     ast *a = mk(p, A_COL, t);
     a->name = t->text;
@@ -462,6 +526,11 @@ static ast *pred(parser *p) {
             int cap = 0;
             a->args = ps_list_push(p, a->args, &a->nargs, &cap, l);
             if (ps_expect_op(p, "(")) return NULL;
+            if (tok_is_kw(CUR(p), "select") || tok_is_kw(CUR(p), "with")) {
+                if (!(a->sub = ps_query(p)) || ps_expect_op(p, ")")) return NULL;
+                if (!(l = grown(p, a))) return NULL;
+                continue;
+            }
             for (;;) {
                 ast *e = ps_expr(p);
                 if (!e) return NULL;

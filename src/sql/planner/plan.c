@@ -1,7 +1,7 @@
 /* Planner for SELECT: binds the statement against its FROM source and
    stacks operators: scan -> filter -> [aggregate -> having] -> project ->
    [distinct] -> [sort/top-N] -> [limit] -> [drop hidden sort columns]. */
-#include "bind.h"
+#include "plan_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +46,12 @@ int sql_table_open(st_db *db, const char *name, st_table **out, qv_err *err) {
     return rc;
 }
 
-static void add_table(plan *p, st_table *t, st_snapshot *s) {
+void plan_adopt(plan *p, plan *sub) {
+    for (int i = 0; i < sub->ntables; i++) plan_add_table(p, sub->tables[i], sub->snaps[i]);
+    sub->ntables = 0;
+}
+
+void plan_add_table(plan *p, st_table *t, st_snapshot *s) {
     p->tables = qv_xrealloc(p->tables, sizeof(st_table *) * (size_t)(p->ntables + 1));
     p->snaps = qv_xrealloc(p->snaps, sizeof(st_snapshot *) * (size_t)(p->ntables + 1));
     p->tables[p->ntables] = t;
@@ -86,6 +91,11 @@ static void collect_preds(const bexpr *e, scan_pred *out, int *n, int max) {
     p->vtype = k->type;
 }
 
+static int count_conj(const bexpr *e) {
+    if (e && e->kind == B_BINARY && e->op == OP_AND) return count_conj(e->args[0]) + count_conj(e->args[1]);
+    return e ? 1 : 0;
+}
+
 /* Rows a top-N must keep (LIMIT + OFFSET), or -1 for a full sort. */
 static int64_t top_rows(const select_stmt *s) {
     if (s->limit < 0 || s->offset < 0 || s->limit > ((int64_t)1 << 30) || s->offset > ((int64_t)1 << 30)) return -1;
@@ -97,6 +107,25 @@ typedef struct out_col {
     const char *name;
     const ast *src;
 } out_col;
+
+/* EXCLUDE / REPLACE of a star for column name: -1 excluded, i >= 0 replaced by args[i], -2 neither. */
+static int star_option(const ast *star, const char *name) {
+    for (int i = 0; i < star->nexcl; i++)
+        if (!strcasecmp(star->names[i], name)) return -1;
+    for (int i = 0; i < star->nargs; i++)
+        if (!strcasecmp(star->names[star->nexcl + i], name)) return i;
+    return -2;
+}
+
+static ast *pos_ast(arena *ar, int pos, const ast *at) {
+    ast *a = arena_alloc(ar, sizeof *a);
+    a->kind = A_INT;
+    a->ival = pos;
+    a->fval = pos;
+    a->line = at->line;
+    a->col = at->col;
+    return a;
+}
 
 static qv_type out_type(qv_type t) { return t == T_NULL ? QV_T_INT32 : t; }
 
@@ -114,9 +143,14 @@ static op *scan_new(qstate *qs, st_table *t, st_snapshot *snap, int nc, const in
 }
 
 int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, plan *p, qv_err *err) {
+    if (s->setop || s->set_l) return plan_setop(ctx, qs, ar, s, p, err);
+    if (s->ngsets) return plan_grouping_sets(ctx, qs, ar, s, p, err);
+    if (s->ndistinct_on) return plan_distinct_on(ctx, qs, ar, s, p, err);
+    s = (select_stmt *)plan_rewrite_exists(ar, s);
     memset(p, 0, sizeof *p);
     qv_schema_init(&p->schema);
     p->total_rows = -1;
+    ast *where_ast = s->where;
     scope sc = {0};
     op *src = NULL;
     st_table *tab = NULL;
@@ -127,6 +161,8 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
 
     if (!s->has_from) {
         src = op_values_new(qs);
+    } else if (s->from) {
+        if ((rc = plan_joins(ctx, qs, ar, s, p, &src, &sc, &where_ast, err))) goto fail;
     } else if (s->table) {
         if (sql_table_open(ctx->db, s->table, &tab, err)) {
             if (err->code == QV_ENOTFOUND)
@@ -135,7 +171,7 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
             return err->code;
         }
         st_snapshot_open(tab, &snap);
-        add_table(p, tab, snap);
+        plan_add_table(p, tab, snap);
         const qv_schema *ts = st_table_schema(tab);
         sc.n = ts->nfields;
         sc.cols = arena_alloc(ar, sizeof(scope_col) * (size_t)(sc.n ? sc.n : 1));
@@ -158,13 +194,14 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
             memcpy(sc.cols[i].tz, sub.schema.fields[i].tz, sizeof sc.cols[i].tz);
         }
         /* the sub-plan's tables move to this plan */
-        for (int i = 0; i < sub.ntables; i++) add_table(p, sub.tables[i], sub.snaps[i]);
+        for (int i = 0; i < sub.ntables; i++) plan_add_table(p, sub.tables[i], sub.snaps[i]);
         sub.ntables = 0;
         src = sub.root;
         sub.root = NULL;
     }
 
-    binder b = {.ar = ar, .err = err, .in = &sc, .params = qs->params};
+    planner_env env = {.ctx = ctx, .qs = qs, .ar = ar};
+    binder b = {.ar = ar, .err = err, .in = &sc, .params = qs->params, .subquery = plan_subquery_expr, .planner = &env};
     /* expand the select list */
     int cap = s->nitems + sc.n + 4, nout = 0;
     out_col *outs = arena_alloc(ar, sizeof(out_col) * (size_t)cap);
@@ -180,12 +217,16 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
             }
             for (int c = 0; c < sc.n; c++) {
                 if (a->qual && (!sc.cols[c].qual || strcasecmp(a->qual, sc.cols[c].qual))) continue;
+                if (!a->qual && sc.cols[c].hidden) continue;
+                int opt = star_option(a, sc.cols[c].name);
+                if (opt == -1) { added++; continue; } /* EXCLUDE */
                 ast *ca = arena_alloc(ar, sizeof *ca);
                 ca->kind = A_COL;
                 ca->name = (char *)sc.cols[c].name;
+                ca->qual = (char *)sc.cols[c].qual;
                 ca->line = a->line;
                 ca->col = a->col;
-                outs[nout].src = ca;
+                outs[nout].src = opt >= 0 ? a->args[opt] : ca; /* REPLACE */
                 outs[nout++].name = sc.cols[c].name;
                 added++;
             }
@@ -207,16 +248,38 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
     }
 
     bexpr *where = NULL;
-    if (s->where) {
+    if (where_ast) {
         b.clause = "WHERE";
-        if (!(where = bind_expr(&b, s->where))) { rc = err->code; goto fail; }
+        if (!(where = bind_expr(&b, where_ast))) { rc = err->code; goto fail; }
         if (where->type != QV_T_BOOL && where->type != T_NULL) {
             rc = qv_err_set(err, QV_EINVAL, "WHERE needs a BOOLEAN expression, got %s", type_name(where->type));
             goto fail;
         }
     }
 
-    bool aggq = s->ngroup > 0 || (s->having != NULL);
+    if (s->group_all || s->order_all) { /* GROUP BY ALL: the items without aggregates; ORDER BY ALL: every item */
+        select_stmt *c = arena_alloc(ar, sizeof *c);
+        *c = *s;
+        s = c;
+        if (s->group_all) {
+            s->group = arena_alloc(ar, sizeof(ast *) * (size_t)(nout + 1));
+            s->ngroup = 0;
+            for (int i = 0; i < nout; i++)
+                if (!ast_has_agg(outs[i].src)) s->group[s->ngroup++] = pos_ast(ar, i + 1, outs[i].src);
+            s->group_all = false;
+        }
+        if (s->order_all) {
+            order_item o = s->order[0];
+            s->order = arena_alloc(ar, sizeof(order_item) * (size_t)(nout + 1));
+            for (int i = 0; i < nout; i++) {
+                s->order[i] = o;
+                s->order[i].e = pos_ast(ar, i + 1, outs[i].src);
+            }
+            s->norder = nout;
+            s->order_all = false;
+        }
+    }
+    bool aggq = s->ngroup > 0 || (s->having != NULL) || s->group_all;
     for (int i = 0; i < nout && !aggq; i++) aggq = ast_has_agg(outs[i].src);
     for (int i = 0; i < s->norder && !aggq; i++) aggq = ast_has_agg(s->order[i].e);
 
@@ -364,7 +427,8 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
         bool *need = arena_alloc(ar, sizeof(bool) * (size_t)(sc.n + 1));
         mark_cols(where, need);
         for (int i = 0; i < s->ngroup && aggq; i++) mark_cols(gkeys[i], need);
-        for (int i = 0; i < b.naggs; i++) mark_cols(b.aggs[i].arg, need);
+        for (int i = 0; i < b.naggs; i++)
+            for (int j = 0; j < b.aggs[i].nin; j++) mark_cols(b.aggs[i].in[j], need);
         if (!aggq)
             for (int i = 0; i < nout; i++) mark_cols(outs[i].e, need);
         int *cols = arena_alloc(ar, sizeof(int) * (size_t)(sc.n + 1)), nc = 0;
@@ -374,6 +438,7 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
         sv_cols = cols;
         sv_nc = nc;
     }
+    bool covered = tab && where && sv_npreds > 0 && sv_npreds < 16 && count_conj(where) == sv_npreds;
     /* parallel plans: each worker scans a contiguous share of the row groups */
     int nrg = tab ? st_snapshot_rowgroups(snap) : 0;
     int T = ctx->pool ? ctx->threads : 1;
@@ -392,14 +457,20 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
             op *o = scan_new(qs, tab, snap, sv_nc, sv_cols, sv_preds, sv_npreds);
             scans[w] = o;
             op_scan_set_range(o, (int)((int64_t)nrg * w / T), (int)((int64_t)nrg * (w + 1) / T));
-            if (where) o = op_filter_new(qs, o, where);
+            if (where) {
+                o = op_filter_new(qs, o, where);
+                if (covered) op_filter_set_covered(o);
+            }
             parts[w] = o;
         }
     } else {
         root = tab ? scan_new(qs, tab, snap, sv_nc, sv_cols, sv_preds, sv_npreds) : src;
         if (tab) serial_scan = root;
         src = NULL;
-        if (where) root = op_filter_new(qs, root, where);
+        if (where) {
+            root = op_filter_new(qs, root, where);
+            if (covered && serial_scan) op_filter_set_covered(root);
+        }
     }
     if (aggq) {
         if (par_agg) {
