@@ -19,6 +19,7 @@
 
 #include "flight.pb-c.h"
 #include "flight_internal.h"
+#include "flight_sql.h"
 
 typedef struct doget_state {
     eng_query *q;
@@ -35,7 +36,10 @@ static const ipc_write_options write_opts;
 
 static void doget_free(fl_call *c) {
     doget_state *st = c->state;
-    if (st->q) eng_query_close(st->q);
+    if (st->q) {
+        fl_sql_doget_done(st->q);
+        eng_query_close(st->q);
+    }
     if (st->enc) ipc_encoder_free(st->enc);
     if (st->have_cur) qv_batch_free(&st->cur);
     fl_repl_free(st->repl);
@@ -79,12 +83,15 @@ static int doget_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
     eng_query *q = NULL;
     if (rc == QV_OK && fl_ticket_is_sealed(t->ticket.data, t->ticket.len)) { /* from GetFlightInfo */
         rc = fl_ticket_query_open(c->e, t->ticket.data, t->ticket.len, &q, err);
+        if (rc == QV_OK) fl_sql_running_add(t->ticket.data, t->ticket.len, q); /* CancelFlightInfo finds it */
+    } else if (rc == QV_OK && fl_sql_is_any(t->ticket.data, t->ticket.len)) { /* Flight SQL; NULL q: reply queued */
+        rc = fl_sql_doget(c, t->ticket.data, t->ticket.len, &q, err);
     } else if (rc == QV_OK) {
         rc = fl_ticket_sql(t->ticket.data, t->ticket.len, err);
         if (rc == QV_OK) rc = eng_query_open(c->e, (const char *)t->ticket.data, t->ticket.len, &q, err);
     }
     arrow__flight__protocol__ticket__free_unpacked(t, NULL);
-    if (rc) return rc;
+    if (rc || !q) return rc;
     pthread_mutex_lock(&c->mu);
     st->q = q;
     pthread_mutex_unlock(&c->mu);
@@ -113,6 +120,8 @@ static int doget_produce(fl_call *c, bool *done, qv_err *err) {
     *done = st == NULL;
     if (!st) return QV_OK;
     if (st->repl) return fl_repl_produce(c, st->repl, done, err);
+    *done = st->q == NULL;
+    if (*done) return QV_OK;
     while (!st->have_cur) {
         bool eos = false;
         memset(&st->cur, 0, sizeof st->cur); /* next() fills it; zeroed is safe to free */

@@ -23,6 +23,7 @@ const char qd_usage[] =
     "  --ticket-ttl DURATION  how long GetFlightInfo tickets stay redeemable (default 5m; e.g. 500ms, 2s, 12h)\n"
     "  --replica-of grpc://HOST:PORT  be a read replica of that primary (follows its commits; refuses writes)\n"
     "  --advertise HOST:PORT  where clients reach this server (a replica's address in partitioned endpoints)\n"
+    "  --prepared-idle DURATION  Flight SQL prepared statements expire when idle this long (default 30m; bare = s)\n"
     "  --help               this text\n"
     "  --version            print the version\n";
 
@@ -115,7 +116,8 @@ int qd_flags_parse(qd_flags *f, int argc, char **argv, qv_err *err) {
         static const char *valued[] = {"--flight-port", "--http-port", "--host", "--data-dir",
                                        "--demo-rows", "--threads", "--log-level", "--wal-sync",
                                        "--query-memory", "--max-batch-bytes", "--max-body-bytes",
-                                       "--partition-rows", "--ticket-ttl", "--replica-of", "--advertise"};
+                                       "--partition-rows", "--ticket-ttl", "--replica-of", "--advertise",
+                                       "--prepared-idle"};
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(name, valued[k]);
         if (!known) return qv_err_set(err, QV_EINVAL, "unknown flag '%s' (see --help)", name);
@@ -150,6 +152,10 @@ int qd_flags_parse(qd_flags *f, int argc, char **argv, qv_err *err) {
             if (parse_size(name, val, 1 << 20, &f->query_memory, err)) return err->code;
         } else if (!strcmp(name, "--max-batch-bytes")) {
             if (parse_size(name, val, 1024, &f->max_batch_bytes, err)) return err->code;
+        } else if (!strcmp(name, "--prepared-idle")) {
+            if (parse_duration(name, val, 1000000000LL, 1000000000LL, 7LL * 86400 * 1000000000LL, &x, err))
+                return err->code;
+            f->prepared_idle_s = (int)(x / 1000000000LL);
         } else if (!strcmp(name, "--max-body-bytes")) {
             if (parse_size(name, val, 1, &f->max_body_bytes, err)) return err->code;
         } else if (!strcmp(name, "--partition-rows")) {

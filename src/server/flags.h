@@ -18,6 +18,7 @@ typedef struct qd_flags {
     int64_t ticket_ttl_ns;    /* how long GetFlightInfo tickets stay redeemable */
     const char *replica_of;   /* grpc://HOST:PORT of the primary, or NULL */
     const char *advertise;    /* HOST:PORT this server is reached at, or NULL */
+    int prepared_idle_s;  /* 0 = engine default */
     bool help, version;
 } qd_flags;
 
