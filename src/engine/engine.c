@@ -26,6 +26,8 @@ int eng_open(const eng_options *opts, eng **out, qv_err *err) {
         free(e);
         return err->code;
     }
+    e->sched = eng_sched_new(threads, opts);
+    e->query_timeout_ms = opts->query_timeout_ms;
     if (opts->demo_rows > 0 && eng_demo_create(e, opts->demo_rows, err)) {
         eng_close(e);
         return err->code;
@@ -36,17 +38,11 @@ int eng_open(const eng_options *opts, eng **out, qv_err *err) {
 
 void eng_close(eng *e) {
     if (!e) return;
+    eng_sched_free(e->sched);
     sql_ctx_free(e->sql);
     st_db_close(e->db);
     free(e);
 }
-
-struct eng_query {
-    eng *e;
-    sql_query *q;
-    int64_t started_ns;
-    bool failed;
-};
 
 int eng_query_open(eng *e, const char *sql, size_t len, eng_query **out, qv_err *err) {
     atomic_fetch_add(&e->metrics.queries, 1);
@@ -59,6 +55,7 @@ int eng_query_open(eng *e, const char *sql, size_t len, eng_query **out, qv_err 
     eq->e = e;
     eq->q = q;
     eq->started_ns = qv_monotonic_ns();
+    if (e->query_timeout_ms > 0) eng_sched_watch(e, eq, eq->started_ns + e->query_timeout_ms * 1000000);
     *out = eq;
     return QV_OK;
 }
@@ -74,7 +71,18 @@ int64_t eng_query_total_bytes(const eng_query *q) {
 int eng_query_next(eng_query *q, qv_batch *out, bool *eos, qv_err *err) {
     int rc = sql_query_next(q->q, out, eos, err);
     if (rc) q->failed = true;
+    if (rc == QV_ECANCELLED && q->timed_out) {
+        atomic_fetch_add(&q->e->metrics.refusals[ENG_REFUSE_TIMEOUT], 1);
+        rc = qv_err_set(err, QV_ETIMEOUT, "query stopped after %lld ms: over its time limit "
+                        "(--query-timeout, max_execution_time or the client's deadline)",
+                        (long long)((qv_monotonic_ns() - q->started_ns) / 1000000));
+    }
     return rc;
+}
+
+void eng_query_set_timeout(eng_query *q, int64_t ms) {
+    if (ms <= 0) return;
+    eng_sched_watch(q->e, q, qv_monotonic_ns() + ms * 1000000);
 }
 
 void eng_query_cancel(eng_query *q) { sql_query_cancel(q->q); }
@@ -85,6 +93,7 @@ void eng_query_read_stats(const eng_query *q, int64_t *rows, int64_t *bytes) {
 
 void eng_query_close(eng_query *q) {
     if (!q) return;
+    if (q->watched) eng_sched_unwatch(q->e, q);
     eng_metrics *m = &q->e->metrics;
     double secs = (double)(qv_monotonic_ns() - q->started_ns) / 1e9;
     for (int i = 0; i < 12; i++)
@@ -97,6 +106,15 @@ void eng_query_close(eng_query *q) {
     if (q->failed) atomic_fetch_add(&m->query_errors, 1);
     sql_query_free(q->q);
     free(q);
+}
+
+eng_access eng_query_access(const eng_query *q, const char **verb) {
+    switch (sql_query_access(q->q, verb)) {
+    case SQL_ACCESS_READ: return ENG_ACCESS_READ;
+    case SQL_ACCESS_WRITE: return ENG_ACCESS_WRITE;
+    case SQL_ACCESS_ADMIN: return ENG_ACCESS_ADMIN;
+    }
+    return ENG_ACCESS_ADMIN;
 }
 
 char *eng_explain(eng *e, const char *sql, size_t len, qv_err *err) {

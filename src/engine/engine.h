@@ -17,6 +17,9 @@ typedef struct eng_options {
     int threads;             /* query workers; 0 = cores */
     int64_t query_memory;    /* per-query limit in bytes; 0 = default (1 GiB) */
     int64_t demo_rows;       /* >0: create and fill `trades` if it does not exist */
+    int max_running;         /* queries running at once; 0 = 2 x threads */
+    int max_queued;          /* queries waiting for a slot; 0 = 4 x max_running, -1 = none */
+    int64_t query_timeout_ms;/* 0 = none */
 } eng_options;
 
 int eng_open(const eng_options *opts, eng **out, qv_err *err);
@@ -38,7 +41,41 @@ void eng_query_cancel(eng_query *q);  /* any thread; next() then returns QV_ECAN
 /* Storage rows and column bytes the query has scanned so far. */
 void eng_query_read_stats(const eng_query *q, int64_t *rows, int64_t *bytes);
 void eng_query_close(eng_query *q);   /* frees everything the query holds */
+/* What the statement does (reads; writes data or creates; drops), for the
+   front ends' role checks; *verb (may be NULL) names it, e.g. "INSERT". */
+typedef enum eng_access { ENG_ACCESS_READ = 1, ENG_ACCESS_WRITE, ENG_ACCESS_ADMIN } eng_access;
+eng_access eng_query_access(const eng_query *q, const char **verb);
 char *eng_explain(eng *e, const char *sql, size_t len, qv_err *err); /* caller frees */
+
+/* Stop the query with QV_ETIMEOUT after ms from now (a client deadline,
+   HTTP max_execution_time). The sooner of this and --query-timeout wins. */
+void eng_query_set_timeout(eng_query *q, int64_t ms);
+
+/* ---- admission and the query runners (sched.c) ----
+** At most max_running queries hold a slot at once; up to max_queued more
+** wait in FIFO order; beyond that admission is refused with QV_EBUSY
+** "server busy: N running, M queued". The runners are max_running threads
+** that run tasks for front ends which must not block their own threads
+** (Flight's completion queue): a query with a slot has at most one task
+** outstanding, so a task never waits long for a runner.
+** Task life: submitted -> (queued for a slot) -> run() on a runner. A task
+** must stay valid until run() has started or eng_sched_withdraw took it back. */
+typedef struct eng_task {
+    void (*run)(struct eng_task *t);
+    struct eng_task *next;  /* private */
+    int where;              /* private */
+} eng_task;
+/* A new query wants a slot; t->run runs on a runner once it has one. */
+int eng_sched_admit(eng *e, eng_task *t, qv_err *err);
+/* A query holding a slot runs its next step on a runner. */
+void eng_sched_run(eng *e, eng_task *t);
+/* Take back a task still waiting for a slot: true if it was (it will not run). */
+bool eng_sched_withdraw(eng *e, eng_task *t);
+/* Blocking admission for thread-per-request front ends (HTTP). */
+int eng_sched_admit_wait(eng *e, qv_err *err);
+/* Give back a slot that eng_sched_admit (once its task ran) or _admit_wait gave. */
+void eng_sched_release(eng *e);
+void eng_sched_counts(eng *e, int *running, int *queued);
 
 /* ---- ingest ----
 ** No such table: created from `schema`. Existing table: columns matched by
@@ -67,8 +104,23 @@ typedef struct eng_metrics {
     atomic_llong latency_buckets[12];
     atomic_llong latency_count;
     atomic_llong latency_sum_us;
+    /* refusals by reason (front ends bump them): enum eng_refusal */
+    atomic_llong refusals[6];
 } eng_metrics;
 extern const double eng_latency_bounds[12];
+/* /metrics label values: busy, timeout, unauthenticated, permission, put_bytes, connections */
+enum eng_refusal { ENG_REFUSE_BUSY, ENG_REFUSE_TIMEOUT, ENG_REFUSE_UNAUTHENTICATED, ENG_REFUSE_PERMISSION,
+                   ENG_REFUSE_PUT_BYTES, ENG_REFUSE_CONNECTIONS, ENG_REFUSE__COUNT };
+
+/* Per-RPC latency histograms (Flight RPCs, HTTP routes): up to ENG_RPC_MAX
+   names, same buckets as queries. */
+#define ENG_RPC_MAX 32
+void eng_rpc_observe(eng *e, const char *name, int64_t ns);
+typedef struct eng_rpc_hist {
+    char name[32];
+    long long buckets[12], count, sum_us;
+} eng_rpc_hist;
+int eng_rpc_hists(eng *e, eng_rpc_hist *out, int max); /* copies; returns how many */
 eng_metrics *eng_get_metrics(eng *e);
 void eng_storage_stats(eng *e, st_db_stats *out);
 int64_t eng_uptime_s(const eng *e);

@@ -12,6 +12,12 @@
 **          is asked for its next message only after the previous write
 **          completed.
 **   STATUS the final SEND_STATUS batch is outstanding.
+**   WAKE   parked: produce() returned *done=false with nothing queued (it
+**          waits for work elsewhere, e.g. a query runner). No step batch is
+**          outstanding; fl_call_wake() (any thread) posts an empty batch
+**          whose completion runs produce() again on a CQ worker. A wake
+**          that comes while produce() runs makes the call not park. A
+**          cancelled call is woken too, so its chain can finish.
 **   DONE   no step batch outstanding.
 **
 ** Beside the step chain, a RECV_CLOSE_ON_SERVER batch is outstanding from
@@ -31,6 +37,7 @@
 #include <grpc/byte_buffer.h>
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
 #include <grpc/slice.h>
 #include <pthread.h>
 
@@ -60,7 +67,7 @@ typedef struct fl_tag {
 } fl_tag;
 enum { FL_TAG_STEP = 1, FL_TAG_CLOSE = 2, FL_TAG_NEW = 3, FL_TAG_SHUTDOWN = 4 };
 
-enum { FL_RECV, FL_SEND, FL_STATUS, FL_DONE };
+enum { FL_RECV, FL_SEND, FL_STATUS, FL_WAKE, FL_DONE };
 
 struct fl_call {
     struct flight_server *srv;
@@ -91,7 +98,38 @@ struct fl_call {
     int nout, out_head, out_cap;
 
     fl_tag step_tag, close_tag;
+
+    auth_identity id;            /* who is calling (fl_auth_start) */
+    grpc_metadata init_md[2];    /* extra initial metadata (Handshake's token) */
+    size_t n_init_md;
+    int64_t start_ns, recv_bytes;
+    pthread_mutex_t wake_mu;     /* guards parked, wake_pending */
+    bool parked, wake_pending;
 };
+
+/* Make a parked call's produce() run again on a CQ worker (any thread;
+   safe to call when not parked: then the next park is skipped). */
+void fl_call_wake(fl_call *c);
+/* Add a header to the call's initial metadata (before its first batch). */
+void fl_call_add_initial_metadata(fl_call *c, const char *key, const char *value);
+
+/* ---- authentication and roles (flight_auth.c) ----
+** Every RPC handler may assume c->id is an authenticated user whose role
+** passed the RPC's own check. What a call carries needs its own check:
+**   fl_call_authorize_query(c, q, err)  after eng_query_open, before any
+**       next(): SELECT/SHOW/DESCRIBE/EXPLAIN need read, INSERT/CREATE write,
+**       DROP admin (by statement kind). Flight SQL commands call this too.
+**   fl_call_authorize(c, AUTH_ROLE_WRITE, "ingest into t", err)  for
+**       anything else (Flight SQL ingest/updates: write; admin actions).
+** Both return QV_OK or QV_EPERM (PERMISSION_DENIED naming user, what was
+** refused and the role needed), counted in /metrics. */
+auth_store *fl_call_auth(fl_call *c); /* NULL: no --users */
+int fl_auth_start(fl_call *c, qv_err *err);
+int fl_call_authorize(fl_call *c, auth_role need, const char *what, qv_err *err);
+int fl_call_authorize_query(fl_call *c, const eng_query *q, qv_err *err);
+int fl_call_authorize_action(fl_call *c, const char *type, qv_err *err);
+/* Prepare sql only to check its statement kind (no-op without --users or for admins). */
+int fl_call_authorize_sql(fl_call *c, const char *sql, size_t len, qv_err *err);
 
 /* Queue a reply (takes ownership of bb). */
 void fl_call_push(fl_call *c, grpc_byte_buffer *bb);
@@ -127,6 +165,36 @@ int fl_table_name(const uint8_t *p, size_t n, char *out, qv_err *err);
 void fl_select_all(const char *table, qv_str *sql);
 /* QV_OK if p..n can be SQL text (not empty, not binary, not huge). */
 int fl_ticket_sql(const uint8_t *p, size_t n, qv_err *err);
+
+/* ---- query work off the completion queue (flight_task.c) ----
+** A streaming RPC calls fl_task_next from produce(): the first call asks
+** for an admission slot (QV_EBUSY "server busy: ..." if the queue is full),
+** every call runs eng_query_next on a query runner. *ready false: return
+** from produce with *done=false and nothing queued (the call parks; the
+** runner wakes it). on_cancel calls fl_task_cancel, free_state calls
+** fl_task_finish before closing the query (waits for the runner, gives the
+** slot back). */
+typedef struct fl_task {
+    eng_task t; /* first: the scheduler's handle */
+    fl_call *call;
+    eng_query *q;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int state, busy;
+    bool inited, submitted, admitted, eos;
+    qv_batch out;
+    int rc;
+    qv_err err;
+} fl_task;
+void fl_task_init(fl_task *t, fl_call *c);
+int fl_task_next(fl_task *t, qv_batch *out, bool *eos, bool *ready, qv_err *err);
+void fl_task_cancel(fl_task *t);
+void fl_task_finish(fl_task *t);
+/* The client's gRPC deadline becomes the query's time limit. */
+void fl_call_apply_deadline(fl_call *c, eng_query *q);
+
+/* ---- TLS (flight_tls.c) ---- */
+int fl_server_credentials(const flight_options *o, grpc_server_credentials **out, qv_err *err);
 
 /* ---- RPC tables (flight_rpc_*.c) ---- */
 extern const fl_rpc fl_rpc_handshake, fl_rpc_list_actions, fl_rpc_do_action, fl_rpc_do_exchange,

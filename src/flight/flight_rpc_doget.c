@@ -10,8 +10,13 @@
 ** (its dictionary messages plus the record batch), so at most one batch is
 ** in flight per stream and the server never holds more of a result than
 ** the batch it is cutting. on_cancel (close handler thread) cancels the
-** query so a blocked eng_query_next returns; the query itself is closed
+** query so a running eng_query_next returns; the query itself is closed
 ** only by the step thread, under c->mu.
+**
+** The query never runs on a completion-queue thread: eng_query_next runs
+** as a task on the engine's query runners (doget_task.c), which also holds
+** the query's admission slot. produce() parks the call while a task is out
+** and the task wakes it (fl_call_wake) when the next batch is ready.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -25,12 +30,14 @@ typedef struct doget_state {
     qv_batch cur;
     bool have_cur;
     int64_t off, chunk_rows;
+    fl_task task; /* the next batch, computed on a query runner */
 } doget_state;
 
 static const ipc_write_options write_opts; /* defaults: same as GetFlightInfo's schema bytes */
 
 static void doget_free(fl_call *c) {
     doget_state *st = c->state;
+    fl_task_finish(&st->task); /* no runner touches the query after this */
     if (st->q) eng_query_close(st->q);
     if (st->enc) ipc_encoder_free(st->enc);
     if (st->have_cur) qv_batch_free(&st->cur);
@@ -42,6 +49,7 @@ static void doget_free(fl_call *c) {
 static void doget_cancel(fl_call *c) {
     doget_state *st = c->state;
     if (st->q) eng_query_cancel(st->q);
+    fl_task_cancel(&st->task);
 }
 
 static void push_messages(fl_call *c, ipc_message *msgs, int n, int64_t *bytes) {
@@ -55,6 +63,7 @@ static int doget_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
     Arrow__Flight__Protocol__Ticket *t = arrow__flight__protocol__ticket__unpack(NULL, msg->size, msg->data);
     if (!t) return qv_err_set(err, QV_EINVAL, "DoGet: request is not a Ticket message");
     doget_state *st = qv_xcalloc(1, sizeof *st);
+    fl_task_init(&st->task, c);
     atomic_fetch_add(&eng_get_metrics(c->e)->flight_streams_active, 1);
     pthread_mutex_lock(&c->mu);
     c->state = st;
@@ -66,7 +75,10 @@ static int doget_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
     if (rc) return rc;
     pthread_mutex_lock(&c->mu);
     st->q = q;
+    st->task.q = q;
     pthread_mutex_unlock(&c->mu);
+    if ((rc = fl_call_authorize_query(c, q, err))) return rc;
+    fl_call_apply_deadline(c, q);
     if ((rc = ipc_encoder_new(eng_query_schema(q), &write_opts, &st->enc, err))) return rc;
     ipc_message m;
     ipc_message_init(&m);
@@ -94,7 +106,9 @@ static int doget_produce(fl_call *c, bool *done, qv_err *err) {
     while (!st->have_cur) {
         bool eos = false;
         memset(&st->cur, 0, sizeof st->cur); /* next() fills it; zeroed is safe to free */
-        int rc = eng_query_next(st->q, &st->cur, &eos, err);
+        bool ready = false;
+        int rc = fl_task_next(&st->task, &st->cur, &eos, &ready, err);
+        if (rc == QV_OK && !ready) return QV_OK; /* parks until the runner has it */
         if (rc || eos) {
             qv_batch_free(&st->cur);
             if (rc == QV_OK) *done = true;

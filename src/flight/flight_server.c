@@ -39,7 +39,11 @@ struct flight_server {
     bool shutting_down, shutdown_done;
     int ncalls;
     fl_tag shutdown_tag;
+    auth_store *auth;
+    int64_t max_put_bytes;
 };
+
+auth_store *fl_call_auth(fl_call *c) { return c->srv->auth; }
 
 static const fl_rpc *const rpcs[] = {
     &fl_rpc_handshake, &fl_rpc_list_flights, &fl_rpc_get_flight_info, &fl_rpc_poll_flight_info,
@@ -58,6 +62,10 @@ grpc_status_code fl_status_from_qv(qv_status s) {
     case QV_ECANCELLED: return GRPC_STATUS_CANCELLED;
     case QV_EEXISTS: return GRPC_STATUS_ALREADY_EXISTS;
     case QV_EUNSUPPORTED: return GRPC_STATUS_UNIMPLEMENTED;
+    case QV_EUNAUTH: return GRPC_STATUS_UNAUTHENTICATED;
+    case QV_EPERM: return GRPC_STATUS_PERMISSION_DENIED;
+    case QV_EBUSY: return GRPC_STATUS_RESOURCE_EXHAUSTED;
+    case QV_ETIMEOUT: return GRPC_STATUS_DEADLINE_EXCEEDED;
     default: return GRPC_STATUS_INTERNAL;
     }
 }
@@ -92,6 +100,7 @@ static fl_call *call_new(flight_server *s) {
     grpc_call_details_init(&c->details);
     grpc_metadata_array_init(&c->req_md);
     pthread_mutex_init(&c->mu, NULL);
+    pthread_mutex_init(&c->wake_mu, NULL);
     c->step_tag = (fl_tag){c, FL_TAG_STEP};
     c->close_tag = (fl_tag){c, FL_TAG_CLOSE};
     return c;
@@ -107,7 +116,13 @@ static void call_free(fl_call *c) {
     if (c->call) grpc_call_unref(c->call);
     grpc_call_details_destroy(&c->details);
     grpc_metadata_array_destroy(&c->req_md);
+    for (size_t i = 0; i < c->n_init_md; i++) {
+        grpc_slice_unref(c->init_md[i].key);
+        grpc_slice_unref(c->init_md[i].value);
+    }
+    if (c->rpc && c->start_ns) eng_rpc_observe(c->e, c->rpc->name, qv_monotonic_ns() - c->start_ns);
     pthread_mutex_destroy(&c->mu);
+    pthread_mutex_destroy(&c->wake_mu);
     free(c);
     pthread_mutex_lock(&s->mu);
     s->ncalls--;
@@ -157,8 +172,42 @@ static void set_error(fl_call *c, const qv_err *err) {
 static size_t add_initial_metadata(fl_call *c, grpc_op *ops) {
     if (c->md_sent) return 0;
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[0].data.send_initial_metadata.count = c->n_init_md;
+    ops[0].data.send_initial_metadata.metadata = c->n_init_md ? c->init_md : NULL;
     c->md_sent = true;
     return 1;
+}
+
+void fl_call_add_initial_metadata(fl_call *c, const char *key, const char *value) {
+    if (c->md_sent || c->n_init_md == sizeof c->init_md / sizeof c->init_md[0]) return;
+    memset(&c->init_md[c->n_init_md], 0, sizeof c->init_md[0]);
+    c->init_md[c->n_init_md].key = grpc_slice_from_copied_string(key);
+    c->init_md[c->n_init_md].value = grpc_slice_from_copied_string(value);
+    c->n_init_md++;
+}
+
+/* produce() is waiting for work elsewhere: park unless a wake already came. */
+static bool call_park(fl_call *c) {
+    pthread_mutex_lock(&c->wake_mu);
+    bool park = !c->wake_pending;
+    c->wake_pending = false;
+    if (park) {
+        c->parked = true;
+        c->phase = FL_WAKE;
+    }
+    pthread_mutex_unlock(&c->wake_mu);
+    return park;
+}
+
+void fl_call_wake(fl_call *c) {
+    pthread_mutex_lock(&c->wake_mu);
+    bool post = c->parked;
+    if (post) c->parked = false;
+    else c->wake_pending = true;
+    pthread_mutex_unlock(&c->wake_mu);
+    /* An empty batch completes at once, on the call's completion queue. */
+    if (post && grpc_call_start_batch(c->call, NULL, 0, &c->step_tag, NULL) != GRPC_CALL_OK)
+        QV_ERROR("flight: could not wake a parked %s call", c->rpc ? c->rpc->name : "?");
 }
 
 static void send_status(fl_call *c) {
@@ -237,7 +286,10 @@ static void advance(fl_call *c) {
                 set_error(c, &err);
                 continue;
             }
-            if (!done) continue;
+            if (!done) {
+                if (fl_call_queued(c) > 0 || !call_park(c)) continue;
+                return; /* parked until fl_call_wake */
+            }
         }
         send_status(c);
         return;
@@ -272,7 +324,16 @@ static void on_step(fl_call *c, bool ok) {
             qv_buffer *msg = fl_bb_to_buffer(bb);
             grpc_byte_buffer_destroy(bb);
             if (!c->rpc->client_streams) c->input_done = true;
-            int rc = c->rpc->on_message(c, msg, &err);
+            c->recv_bytes += (int64_t)msg->size;
+            int rc;
+            if (c->rpc == &fl_rpc_do_put && c->srv->max_put_bytes > 0 && c->recv_bytes > c->srv->max_put_bytes) {
+                atomic_fetch_add(&eng_get_metrics(c->e)->refusals[ENG_REFUSE_PUT_BYTES], 1);
+                rc = qv_err_set(&err, QV_ERESOURCE,
+                                "DoPut: stream is over %lld bytes (--max-put-bytes); nothing was applied",
+                                (long long)c->srv->max_put_bytes);
+            } else {
+                rc = c->rpc->on_message(c, msg, &err);
+            }
             qv_buffer_unref(msg);
             if (rc) set_error(c, &err);
         }
@@ -292,6 +353,9 @@ static void on_step(fl_call *c, bool ok) {
         grpc_slice_unref(c->status_slice);
         step_finish(c);
         return;
+    case FL_WAKE:
+        advance(c);
+        return;
     default:
         QV_ERROR("flight: step event in phase %d", c->phase);
         return;
@@ -305,7 +369,9 @@ static void on_close(fl_call *c, bool ok) {
         c->cancelled = true;
         if (c->rpc && c->rpc->on_cancel && c->state) c->rpc->on_cancel(c);
     }
+    bool wake = c->cancelled;
     pthread_mutex_unlock(&c->mu);
+    if (wake) fl_call_wake(c); /* a parked call must see it and finish */
     call_unref(c);
 }
 
@@ -345,6 +411,7 @@ static void on_new_call(fl_call *c, bool ok) {
 
     c->step_tag.kind = FL_TAG_STEP;
     c->rpc = find_rpc(c->details.method);
+    c->start_ns = qv_monotonic_ns();
     c->pending = 2;
     grpc_op op;
     memset(&op, 0, sizeof op);
@@ -368,6 +435,13 @@ static void on_new_call(fl_call *c, bool ok) {
         qv_err_set(&err, QV_EUNSUPPORTED,
                    "%s is not implemented by Quiver: use GetFlightInfo and DoGet to read, DoPut to write",
                    c->rpc->name);
+        set_error(c, &err);
+        send_status(c);
+        return;
+    }
+    qv_err err;
+    qv_err_clear(&err);
+    if (fl_auth_start(c, &err)) {
         set_error(c, &err);
         send_status(c);
         return;
@@ -427,20 +501,43 @@ int flight_server_start(eng *e, const flight_options *opts, flight_server **out,
     pthread_cond_init(&s->cv, NULL);
     s->shutdown_tag = (fl_tag){NULL, FL_TAG_SHUTDOWN};
 
-    /* No SO_REUSEPORT: a port another process holds must be an error here. */
-    grpc_arg args[2];
+    grpc_server_credentials *creds = NULL;
+    if (fl_server_credentials(opts, &creds, err)) {
+        pthread_mutex_destroy(&s->mu);
+        pthread_cond_destroy(&s->cv);
+        free(s);
+        grpc_shutdown();
+        return err->code;
+    }
+    s->auth = opts->auth;
+    s->max_put_bytes = opts->max_put_bytes;
+    /* No SO_REUSEPORT: a port another process holds must be an error here.
+       Idle connections are pinged and closed, so a client cannot hold one forever. */
+    const struct {
+        const char *key;
+        int value;
+    } iargs[] = {
+        {GRPC_ARG_ALLOW_REUSEPORT, 0},
+        {GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, MAX_RECV_MESSAGE},
+        {GRPC_ARG_KEEPALIVE_TIME_MS, opts->keepalive_ms > 0 ? opts->keepalive_ms : 60000},
+        {GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000},
+        {GRPC_ARG_MAX_CONNECTION_IDLE_MS, opts->max_idle_ms > 0 ? opts->max_idle_ms : 600000},
+        /* clients' keepalive pings (pyarrow, Java) are welcome down to 10 s */
+        {GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000},
+        {GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1},
+    };
+    enum { NARGS = sizeof iargs / sizeof iargs[0] };
+    grpc_arg args[NARGS];
     memset(args, 0, sizeof args);
-    args[0].type = GRPC_ARG_INTEGER;
-    args[0].key = (char *)GRPC_ARG_ALLOW_REUSEPORT;
-    args[0].value.integer = 0;
-    args[1].type = GRPC_ARG_INTEGER;
-    args[1].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
-    args[1].value.integer = MAX_RECV_MESSAGE;
-    grpc_channel_args cargs = {2, args};
+    for (int i = 0; i < NARGS; i++) {
+        args[i].type = GRPC_ARG_INTEGER;
+        args[i].key = (char *)iargs[i].key;
+        args[i].value.integer = iargs[i].value;
+    }
+    grpc_channel_args cargs = {NARGS, args};
     s->server = grpc_server_create(&cargs, NULL);
     s->cq = grpc_completion_queue_create_for_next(NULL);
     grpc_server_register_completion_queue(s->server, s->cq, NULL);
-    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
     int port = grpc_server_add_http2_port(s->server, addr, creds);
     grpc_server_credentials_release(creds);
     if (port <= 0) {

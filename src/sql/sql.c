@@ -418,6 +418,18 @@ char *sql_explain(sql_ctx *c, const char *text, size_t len, qv_err *err) {
     return r;
 }
 
+sql_access sql_query_access(const sql_query *q, const char **verb) {
+    static const char *const verbs[] = {"SELECT", "CREATE TABLE", "DROP TABLE", "INSERT",
+                                        "SHOW TABLES", "DESCRIBE", "EXPLAIN"};
+    if (verb) *verb = verbs[q->st->kind];
+    switch (q->st->kind) {
+    case S_SELECT: case S_SHOW: case S_DESCRIBE: case S_EXPLAIN: return SQL_ACCESS_READ;
+    case S_CREATE: case S_INSERT: return SQL_ACCESS_WRITE;
+    case S_DROP: return SQL_ACCESS_ADMIN;
+    }
+    return SQL_ACCESS_ADMIN; /* a statement kind nobody classified: the strictest */
+}
+
 /* ---- INSERT ---- */
 static int target_map(sql_query *q, const qv_schema *ts, int *map, int *nsrc, qv_err *err) {
     stmt *st = q->st;
