@@ -277,8 +277,11 @@ static bool verify_password(auth_store *s, const char *hash, const char *pw, siz
 static int check_basic(auth_store *s, const char *b64, size_t n, auth_identity *id, qv_err *err) {
     char buf[512];
     size_t len = 0;
-    if (n > 680 || sodium_base642bin((unsigned char *)buf, sizeof buf - 1, b64, n, " ", &len, NULL,
-                                     sodium_base64_VARIANT_ORIGINAL))
+    /* Padding is optional: arrow-go (ADBC) sends unpadded base64. */
+    if (n > 680 || (sodium_base642bin((unsigned char *)buf, sizeof buf - 1, b64, n, " ", &len, NULL,
+                                      sodium_base64_VARIANT_ORIGINAL) &&
+                    sodium_base642bin((unsigned char *)buf, sizeof buf - 1, b64, n, " ", &len, NULL,
+                                      sodium_base64_VARIANT_ORIGINAL_NO_PADDING)))
         return qv_err_set(err, QV_EUNAUTH, "Basic credentials are not valid base64");
     buf[len] = 0;
     char *colon = memchr(buf, ':', len);
