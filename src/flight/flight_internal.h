@@ -121,6 +121,9 @@ struct fl_call {
 
 /* Make the call's rpc->produce run again on a worker (see the top). */
 void fl_call_wake(fl_call *c);
+/* Cancel the call now with this status (what the client sees), even with a
+   write stuck behind a client that does not read. Same contract as wake. */
+void fl_call_abort(fl_call *c, grpc_status_code code, const char *msg);
 /* End the call with this gRPC status instead of one mapped from qv_status
    (e.g. UNAVAILABLE); the first error set wins. Step thread only. */
 void fl_call_fail(fl_call *c, grpc_status_code code, const char *msg);

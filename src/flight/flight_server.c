@@ -269,6 +269,11 @@ void fl_call_wake(fl_call *c) {
     pthread_mutex_unlock(&c->wake_mu);
 }
 
+void fl_call_abort(fl_call *c, grpc_status_code code, const char *msg) {
+    QV_DEBUG("flight %s: aborting with status %d: %s", c->rpc ? c->rpc->name : "?", (int)code, msg);
+    grpc_call_cancel_with_status(c->call, code, msg, NULL);
+}
+
 /* True if the chain is now parked; false if a wake came meanwhile. */
 static bool park(fl_call *c) {
     pthread_mutex_lock(&c->wake_mu);
@@ -335,7 +340,7 @@ static void advance(fl_call *c) {
                 continue;
             }
             if (!done) {
-                if (fl_call_queued(c) == 0 && park(c)) return; /* until fl_call_wake */
+                if (!c->status_set && fl_call_queued(c) == 0 && park(c)) return; /* until fl_call_wake */
                 continue;
             }
         }

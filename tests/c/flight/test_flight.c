@@ -541,6 +541,13 @@ void eng_query_read_stats(const eng_query *q, int64_t *rows, int64_t *bytes) {
 }
 int eng_query_next(eng_query *q, qv_batch *out, bool *eos, qv_err *err) { (void)q; (void)out; *eos = true; NO_ENGINE(); }
 void eng_query_cancel(eng_query *q) { (void)q; }
+bool eng_is_subscribe(const char *text, size_t len) { (void)text; (void)len; return false; }
+int eng_sub_open(eng *e, const char *text, size_t len, const eng_sub_options *o, eng_sub **out, qv_err *err) {
+    (void)e; (void)text; (void)len; (void)o; *out = NULL; NO_ENGINE();
+}
+const qv_schema *eng_sub_schema(const eng_sub *s) { (void)s; return NULL; }
+int eng_sub_next(eng_sub *s, qv_batch *out, bool *got, qv_err *err) { (void)s; (void)out; *got = false; NO_ENGINE(); }
+void eng_sub_close(eng_sub *s) { (void)s; }
 void eng_query_close(eng_query *q) { (void)q; }
 int eng_put_begin(eng *e, const char *table, const qv_schema *schema, eng_put **out, qv_err *err) {
     (void)e; (void)table; (void)schema; *out = NULL; NO_ENGINE();
