@@ -28,6 +28,8 @@ int eng_open(const eng_options *opts, eng **out, qv_err *err) {
     }
     e->sched = eng_sched_new(threads, opts);
     e->query_timeout_ms = opts->query_timeout_ms;
+    e->subscriber_buffer = opts->subscriber_buffer;
+    e->hub = eng_hub_new(e); /* before any commit, demo rows included */
     if (opts->demo_rows > 0 && eng_demo_create(e, opts->demo_rows, err)) {
         eng_close(e);
         return err->code;
@@ -39,6 +41,7 @@ int eng_open(const eng_options *opts, eng **out, qv_err *err) {
 void eng_close(eng *e) {
     if (!e) return;
     eng_sched_free(e->sched);
+    eng_hub_free(e->hub);
     sql_ctx_free(e->sql);
     st_db_close(e->db);
     free(e);

@@ -6,6 +6,7 @@
 #include "sql/sql.h"
 
 typedef struct eng_sched eng_sched;
+typedef struct eng_hub eng_hub;
 
 struct eng {
     st_db *db;
@@ -14,6 +15,8 @@ struct eng {
     int64_t started_ns;   /* monotonic */
     eng_sched *sched;     /* sched.c */
     int64_t query_timeout_ms;
+    eng_hub *hub;         /* subscriptions (subscribe.c) */
+    int64_t subscriber_buffer;
 };
 
 struct eng_query {
@@ -33,6 +36,22 @@ void eng_sched_free(eng_sched *sc);
 /* Cancel q (it then fails with QV_ETIMEOUT) at deadline_ns unless it closes first. */
 void eng_sched_watch(eng *e, eng_query *q, int64_t deadline_ns);
 void eng_sched_unwatch(eng *e, eng_query *q);
+
+/* subscribe.c: the commit notification hub. new() before the first commit. */
+eng_hub *eng_hub_new(eng *e);
+void eng_hub_free(eng_hub *h);
+
+/* sub_text.c: a SUBSCRIBE statement taken apart. */
+typedef struct sub_text {
+    char *select;             /* SELECT ... FROM t [WHERE ...] */
+    char *since;              /* the SINCE literal with its quotes, or NULL */
+    char table[QV_NAME_MAX + 1];
+    size_t where_pos;         /* offset of WHERE in select, SIZE_MAX if none */
+} sub_text;
+int sub_text_parse(const char *text, size_t len, sub_text *out, qv_err *err);
+/* select with `extra` ANDed to its filter (caller frees). */
+char *sub_text_with_filter(const sub_text *t, const char *extra);
+void sub_text_free(sub_text *t);
 
 /* demo.c: create and fill `trades` with n synthetic ticks if it does not exist. */
 int eng_demo_create(eng *e, int64_t n, qv_err *err);

@@ -21,11 +21,11 @@
 static const auth_role route_roles[R__COUNT] = {
     [R_QUERY] = AUTH_ROLE_READ,  [R_INGEST] = AUTH_ROLE_WRITE, [R_HEALTH] = AUTH_ROLE_NONE,
     [R_TABLES] = AUTH_ROLE_READ, [R_METRICS] = AUTH_ROLE_READ, [R_PING] = AUTH_ROLE_READ,
-    [R_OTHER] = AUTH_ROLE_NONE,
+    [R_SUBSCRIBE] = AUTH_ROLE_READ, [R_OTHER] = AUTH_ROLE_NONE,
 };
 static const char *const route_what[R__COUNT] = {
     [R_QUERY] = "run queries", [R_INGEST] = "ingest", [R_HEALTH] = "read /health", [R_TABLES] = "list tables",
-    [R_METRICS] = "read /metrics", [R_PING] = "ping", [R_OTHER] = "use this route",
+    [R_METRICS] = "read /metrics", [R_PING] = "ping", [R_SUBSCRIBE] = "subscribe", [R_OTHER] = "use this route",
 };
 
 static void peer_of(struct MHD_Connection *c, char *out, size_t n) {

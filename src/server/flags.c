@@ -32,6 +32,7 @@ const char qd_usage[] =
     "  --http-idle-timeout D    close idle HTTP connections (default 60s)\n"
     "  --http-header-timeout D  close HTTP connections that send no request in time (default 10s)\n"
     "  --max-put-bytes SIZE     largest Flight DoPut stream (default unlimited)\n"
+    "  --subscriber-buffer SIZE  commits a SUBSCRIBE may have pending before it is ended (default 64M)\n"
     "  --help               this text\n"
     "  --version            print the version\n";
 
@@ -50,6 +51,7 @@ void qd_flags_defaults(qd_flags *f) {
     f->max_connections = 1000;
     f->http_idle_timeout_ms = 60000;
     f->http_header_timeout_ms = 10000;
+    f->subscriber_buffer = 64LL << 20;
 }
 
 int qd_parse_duration(const char *flag, const char *v, int64_t *ms, qv_err *err) {
@@ -180,7 +182,7 @@ int qd_flags_parse(qd_flags *f, int argc, char **argv, qv_err *err) {
                                        "--users", "--token-ttl", "--tls-cert", "--tls-key", "--tls-client-ca",
                                        "--max-running-queries", "--max-queued-queries", "--query-timeout",
                                        "--max-connections", "--http-idle-timeout", "--http-header-timeout",
-                                       "--max-put-bytes"};
+                                       "--max-put-bytes", "--subscriber-buffer"};
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(name, valued[k]);
         if (!known) return qv_err_set(err, QV_EINVAL, "unknown flag '%s' (see --help)", name);
@@ -216,6 +218,8 @@ int qd_flags_parse(qd_flags *f, int argc, char **argv, qv_err *err) {
             if (parse_size(name, val, 1024, &f->max_batch_bytes, err)) return err->code;
         } else if (!strcmp(name, "--max-body-bytes")) {
             if (parse_size(name, val, 1, &f->max_body_bytes, err)) return err->code;
+        } else if (!strcmp(name, "--subscriber-buffer")) {
+            if (parse_size(name, val, 1024, &f->subscriber_buffer, err)) return err->code;
         } else if (parse_security(f, name, val, err)) {
             return err->code;
         }

@@ -103,6 +103,7 @@ int main(int argc, char **argv) {
     eo.max_running = f.max_running_queries;
     eo.max_queued = f.max_queued_queries;
     eo.query_timeout_ms = f.query_timeout_ms;
+    eo.subscriber_buffer = f.subscriber_buffer;
     eng *e;
     if (eng_open(&eo, &e, &err)) {
         fprintf(stderr, "quiverd: cannot open %s: %s\n", f.in_memory ? "in-memory database" : f.data_dir, err.msg);
@@ -162,6 +163,7 @@ int main(int argc, char **argv) {
                     revoked);
     }
     QV_INFO("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    eng_subs_shutdown(e); /* subscriptions never end by themselves: end them (UNAVAILABLE) first */
     if (fs) flight_server_shutdown(fs, GRACE_MS);
     http_server_shutdown(hs, GRACE_MS);
     if (fs) flight_server_free(fs);
