@@ -12,6 +12,20 @@
 const double eng_latency_bounds[12] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                        0.1,   0.25,   0.5,   1.0,  2.5,   10.0};
 
+typedef struct sql_start {
+    st_db *db;
+    int threads;
+    int64_t mem;
+    sql_ctx **out;
+    qv_err *err;
+    int rc;
+} sql_start;
+
+static void start_sql(void *arg) {
+    sql_start *s = arg;
+    s->rc = sql_ctx_new(s->db, s->threads, s->mem, s->out, s->err);
+}
+
 int eng_open(const eng_options *opts, eng **out, qv_err *err) {
     eng *e = qv_xcalloc(1, sizeof *e);
     e->started_ns = qv_monotonic_ns();
@@ -21,7 +35,9 @@ int eng_open(const eng_options *opts, eng **out, qv_err *err) {
     }
     int threads = opts->threads > 0 ? opts->threads : qv_cpu_count();
     int64_t mem = opts->query_memory > 0 ? opts->query_memory : (1LL << 30);
-    if (sql_ctx_new(e->db, threads, mem, &e->sql, err)) {
+    sql_start sst = {e->db, threads, mem, &e->sql, err, 0};
+    eng_sched_start_niced(start_sql, &sst); /* its pool workers run at the query priority */
+    if (sst.rc) {
         st_db_close(e->db);
         free(e);
         return err->code;

@@ -36,6 +36,9 @@ void eng_sched_free(eng_sched *sc);
 /* Cancel q (it then fails with QV_ETIMEOUT) at deadline_ns unless it closes first. */
 void eng_sched_watch(eng *e, eng_query *q, int64_t deadline_ns);
 void eng_sched_unwatch(eng *e, eng_query *q);
+/* Run fn(arg) on a fresh thread at the query niceness and wait: threads it
+   starts (the SQL pool) inherit the lower priority. */
+void eng_sched_start_niced(void (*fn)(void *), void *arg);
 
 /* subscribe.c: the commit notification hub. new() before the first commit. */
 eng_hub *eng_hub_new(eng *e);

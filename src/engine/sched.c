@@ -10,6 +10,11 @@
 ** threads; a query with a slot has at most one task outstanding and HTTP
 ** queries hold slots without tasks, so a runnable task finds a free runner.
 **
+** Runners (and the SQL pool's workers, started from a thread at the same
+** niceness so they inherit it: eng_sched_start_niced) run at QUERY_NICE: on
+** a busy machine the completion-queue and HTTP threads that answer pings and
+** health checks get the CPU first, and queries take what is left.
+**
 ** The watchdog thread cancels queries whose deadline passed (the `watched`
 ** list of queries with a deadline, under sc->mu) every WATCH_MS; the query
 ** then ends with QV_ETIMEOUT (engine.c). Owned by the eng.
@@ -18,11 +23,43 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define WATCH_MS 10
+#define QUERY_NICE 10
+
+/* Lower the calling thread's priority (Linux: niceness is per thread). */
+static void nice_this_thread(void) {
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), QUERY_NICE) != 0)
+        QV_DEBUG("engine: could not lower a query thread's priority");
+}
+
+typedef struct niced_call {
+    void (*fn)(void *);
+    void *arg;
+} niced_call;
+
+static void *niced_main(void *arg) {
+    niced_call *nc = arg;
+    nice_this_thread();
+    nc->fn(nc->arg);
+    return NULL;
+}
+
+void eng_sched_start_niced(void (*fn)(void *), void *arg) {
+    niced_call nc = {fn, arg};
+    pthread_t t;
+    if (pthread_create(&t, NULL, niced_main, &nc) != 0) {
+        fn(arg); /* not expected; run it here at normal priority */
+        return;
+    }
+    pthread_join(t, NULL);
+}
 enum { W_NONE, W_ADMIT, W_RUNQ };
 
 typedef struct rpc_hist {
@@ -57,6 +94,7 @@ static void runq_push(eng_sched *sc, eng_task *t) {
 
 static void *runner_main(void *arg) {
     eng_sched *sc = arg;
+    nice_this_thread();
     pthread_mutex_lock(&sc->mu);
     for (;;) {
         while (!sc->runq && !sc->stop) pthread_cond_wait(&sc->cv, &sc->mu);
