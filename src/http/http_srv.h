@@ -29,6 +29,8 @@ struct http_server {
     auth_store *auth;            /* NULL: no authentication */
     bool tls, mtls;
     int idle_timeout_s;
+    int max_conns;
+    atomic_int conns;            /* open connections (on_connection) */
     qv_str pem[3];               /* TLS cert, key, client CA: held while the daemon runs */
 };
 

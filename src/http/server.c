@@ -280,6 +280,25 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     atomic_fetch_sub(&s->active, 1);
 }
 
+/* Connections are counted here so the ones over --max-connections are
+   refused (and counted) before libmicrohttpd's own limit would drop them. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code) {
+    (void)c, (void)socket_context;
+    http_server *s = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) atomic_fetch_add(&s->conns, 1);
+    else if (code == MHD_CONNECTION_NOTIFY_CLOSED) atomic_fetch_sub(&s->conns, 1);
+}
+
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen) {
+    (void)addr, (void)addrlen;
+    http_server *s = cls;
+    if (atomic_load(&s->conns) < s->max_conns) return MHD_YES;
+    atomic_fetch_add(&eng_get_metrics(s->e)->refusals[ENG_REFUSE_CONNECTIONS], 1);
+    QV_DEBUG("http: refusing a connection: %d open (--max-connections)", s->max_conns);
+    return MHD_NO;
+}
+
 static void on_log(void *cls, const char *fmt, va_list ap) {
     (void)cls;
     char line[512];
@@ -332,6 +351,7 @@ int http_server_start(eng *e, const http_options *opts, http_server **out, int *
     s->max_body = opts->max_body_bytes > 0 ? opts->max_body_bytes : (1LL << 30);
     s->auth = opts->auth;
     s->idle_timeout_s = opts->idle_timeout_s > 0 ? opts->idle_timeout_s : 60;
+    s->max_conns = opts->max_connections > 0 ? opts->max_connections : 1000;
     pthread_mutex_init(&s->mu, NULL);
     struct MHD_OptionItem tls[4];
     qv_str *pem = s->pem; /* kept until the daemon is gone */
@@ -348,12 +368,13 @@ int http_server_start(eng *e, const http_options *opts, http_server **out, int *
     /* Until its request line and headers are in, a connection gets the short
        header timeout (a slowloris client cannot hold a thread for long). */
     unsigned header_s = (unsigned)(opts->header_timeout_s > 0 ? opts->header_timeout_s : 10);
-    s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
+    s->d = MHD_start_daemon(flags, 0, on_accept, s, on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                            MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
                             /* room for long ?query= URLs and bigger upload chunks */
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
                             MHD_OPTION_CONNECTION_LIMIT,
-                            (unsigned)(opts->max_connections > 0 ? opts->max_connections : 1000),
+                            (unsigned)s->max_conns + 16, /* on_accept refuses first, counting */
                             MHD_OPTION_CONNECTION_TIMEOUT, header_s, MHD_OPTION_EXTERNAL_LOGGER, on_log, NULL,
                             MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
     if (!s->d) {

@@ -136,6 +136,7 @@ def test_http_connection_limit_and_header_timeout(start_quiverd):
     except requests.exceptions.RequestException:
         over = True
     assert over
+    m = None
     # after the header timeout the slow ones are gone and the server answers again
     deadline = time.time() + 15
     ok = False
@@ -145,6 +146,8 @@ def test_http_connection_limit_and_header_timeout(start_quiverd):
         except requests.exceptions.RequestException:
             time.sleep(0.2)
     assert ok
+    m = requests.get(s.http_url + "/metrics").text
+    assert 'quiver_refusals_total{reason="connections"} 0' not in m
     for k in socks:
         k.settimeout(2)
         try:
