@@ -124,6 +124,13 @@ static int doget_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
     int64_t bytes = 0;
     if (rc == QV_OK) push_messages(c, &m, 1, &bytes);
     ipc_message_free(&m);
+    if (rc == QV_OK && q) {
+        /* Ask for a query slot now: a busy server refuses before the schema
+           goes out, and the first batch is computed while it does. */
+        bool ready = false, eos = false;
+        qv_batch unused;
+        rc = fl_task_next(&st->task, &unused, &eos, &ready, err);
+    }
     return rc;
 }
 
