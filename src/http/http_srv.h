@@ -16,6 +16,7 @@ enum { R_QUERY, R_INGEST, R_HEALTH, R_TABLES, R_METRICS, R_PING, R_SUBSCRIBE, R_
 extern const int http_codes[HTTP_NCODES]; /* last entry 0 = any other code */
 
 typedef struct http_stream http_stream;
+typedef struct http_conn http_conn;
 
 struct http_server {
     eng *e;
@@ -31,6 +32,12 @@ struct http_server {
     int idle_timeout_s;
     int max_conns;
     atomic_int conns;            /* open connections (on_connection) */
+    int header_timeout_s;        /* reaper.c */
+    pthread_mutex_t reap_mu;
+    pthread_cond_t reap_cv;
+    pthread_t reaper;
+    bool reaper_started, reap_stop;
+    http_conn *pending;          /* connections without a request yet */
     qv_str pem[3];               /* TLS cert, key, client CA: held while the daemon runs */
 };
 
@@ -73,6 +80,14 @@ int http_guard_query(http_server *s, struct MHD_Connection *c, http_req *r, eng_
 void http_metrics_guard(http_server *s, qv_str *out);
 int http_tls_options(http_server *s, const http_options *o, struct MHD_OptionItem *items, int max, qv_str *pem,
                      qv_err *err);
+
+/* reaper.c: the header deadline (see there). */
+void http_reaper_start(http_server *s);
+void http_reaper_stop(http_server *s);
+void http_reaper_destroy(http_server *s);
+void http_conn_started(http_server *s, struct MHD_Connection *c, void **socket_context);
+void http_conn_requested(http_server *s, struct MHD_Connection *c);
+void http_conn_closed(http_server *s, void **socket_context);
 
 /* Ask every live stream's query to stop (shutdown after the grace period). */
 void http_streams_cancel_all(http_server *s);

@@ -203,6 +203,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         qv_str_init(&r->body);
         *con_cls = r;
         atomic_fetch_add(&s->active, 1);
+        http_conn_requested(s, c); /* its headers are in: the header deadline is met */
         if (r->route == R_OTHER) {
             char msg[160];
             snprintf(msg, sizeof msg, "no route %.90s (try /, /ingest, /subscribe, /health, /tables, /metrics)", url);
@@ -284,10 +285,14 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
    refused (and counted) before libmicrohttpd's own limit would drop them. */
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
                           enum MHD_ConnectionNotificationCode code) {
-    (void)c, (void)socket_context;
     http_server *s = cls;
-    if (code == MHD_CONNECTION_NOTIFY_STARTED) atomic_fetch_add(&s->conns, 1);
-    else if (code == MHD_CONNECTION_NOTIFY_CLOSED) atomic_fetch_sub(&s->conns, 1);
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        atomic_fetch_add(&s->conns, 1);
+        http_conn_started(s, c, socket_context);
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        atomic_fetch_sub(&s->conns, 1);
+        http_conn_closed(s, socket_context);
+    }
 }
 
 static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen) {
@@ -368,6 +373,8 @@ int http_server_start(eng *e, const http_options *opts, http_server **out, int *
     /* Until its request line and headers are in, a connection gets the short
        header timeout (a slowloris client cannot hold a thread for long). */
     unsigned header_s = (unsigned)(opts->header_timeout_s > 0 ? opts->header_timeout_s : 10);
+    s->header_timeout_s = (int)header_s;
+    http_reaper_start(s);
     s->d = MHD_start_daemon(flags, 0, on_accept, s, on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                             MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
@@ -378,6 +385,8 @@ int http_server_start(eng *e, const http_options *opts, http_server **out, int *
                             MHD_OPTION_CONNECTION_TIMEOUT, header_s, MHD_OPTION_EXTERNAL_LOGGER, on_log, NULL,
                             MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
     if (!s->d) {
+        http_reaper_stop(s);
+        http_reaper_destroy(s);
         for (int i = 0; i < 3; i++) qv_str_free(&pem[i]);
         close(fd);
         pthread_mutex_destroy(&s->mu);
@@ -401,6 +410,7 @@ void http_server_shutdown(http_server *s, int grace_ms) {
     if (left) QV_INFO("http: %d request(s) still running after %d ms; cancelling them", left, grace_ms);
     atomic_store(&s->stopping, true);
     http_streams_cancel_all(s);
+    http_reaper_stop(s);
     MHD_stop_daemon(s->d);
     s->d = NULL;
     if (lfd != MHD_INVALID_SOCKET) close(lfd);
@@ -413,6 +423,7 @@ void http_server_free(http_server *s) {
         if (s->pem[i].data) memset(s->pem[i].data, 0, s->pem[i].len);
         qv_str_free(&s->pem[i]);
     }
+    if (s->header_timeout_s) http_reaper_destroy(s);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }

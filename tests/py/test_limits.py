@@ -157,6 +157,30 @@ def test_http_connection_limit_and_header_timeout(start_quiverd):
         k.close()
 
 
+def test_slowloris_trickling_headers_is_cut(start_quiverd):
+    s = start_quiverd("--in-memory", "--http-header-timeout", "1s")
+    k = socket.create_connection(("127.0.0.1", s.http_port))
+    k.settimeout(0.2)
+    t0 = time.time()
+    closed = False
+    for ch in b"GET /health HTTP/1.1\r\nX-Slow: " + b"a" * 200:
+        try:
+            k.sendall(bytes([ch]))
+            if k.recv(100) == b"":
+                closed = True
+                break
+        except socket.timeout:
+            pass
+        except OSError:
+            closed = True
+            break
+        if time.time() - t0 > 15:
+            break
+    k.close()
+    assert closed and time.time() - t0 < 10
+    assert requests.get(s.http_url + "/health").status_code == 200
+
+
 def test_cheap_calls_answer_under_heavy_load(start_quiverd):
     s = start_quiverd("--in-memory", "--demo-rows", "400000")
     stop = threading.Event()
