@@ -158,6 +158,8 @@ def test_write_role(srv):
     assert c.do_get(fl.Ticket("SELECT count(*) AS n FROM wes_c"), opts).read_all()["n"][0].as_py() == 2
     with pytest.raises(fl.FlightUnauthorizedError, match="DROP TABLE"):
         c.do_get(fl.Ticket("DROP TABLE wes_c"), opts).read_all()
+    with pytest.raises(fl.FlightUnauthorizedError, match="TRUNCATE.*admin"):
+        c.do_get(fl.Ticket("TRUNCATE wes_c"), opts).read_all()
     with pytest.raises(fl.FlightUnauthorizedError, match="drop_table"):
         list(c.do_action(fl.Action("drop_table", b"wes_t"), opts))
 

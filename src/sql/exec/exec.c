@@ -1,0 +1,559 @@
+/* Streaming operators: scan (with row-group pruning), one-row values,
+   filter (sets the selection vector), project, limit. Each operator owns its
+   output chunk; a chunk handed up stays valid until the next call. */
+#include "sql_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int qstate_charge(qstate *qs, int64_t bytes, qv_err *err) {
+    int64_t now = atomic_fetch_add(&qs->mem, bytes) + bytes;
+    if (qs->mem_limit > 0 && now > qs->mem_limit)
+        return qv_err_set(err, QV_ERESOURCE, "query exceeded its memory limit of %lld bytes (--query-memory)",
+                          (long long)qs->mem_limit);
+    return 0;
+}
+
+void qstate_release(qstate *qs, int64_t bytes) { atomic_fetch_sub(&qs->mem, bytes); }
+
+int qstate_check(qstate *qs, qv_err *err) {
+    if (atomic_load(&qs->cancelled)) return qv_err_set(err, QV_ECANCELLED, "query cancelled");
+    return 0;
+}
+
+void op_free(op *o) {
+    if (!o) return;
+    o->free(o);
+}
+
+void op_explain(op *o, qv_str *s, int depth) { o->explain(o, s, depth); }
+
+static void indent(qv_str *s, int depth) {
+    for (int i = 0; i < depth; i++) qv_str_append(s, "  ", 2);
+}
+
+/* ---------------- scan ---------------- */
+typedef struct scan_op {
+    op base;
+    st_table *t;
+    st_snapshot *snap;
+    int ncols;       /* table columns */
+    bool *need;
+    scan_pred *preds;
+    int npreds;
+    int rg, nrg, pruned, rg_lo;
+    int64_t rg_rows, pos;
+    qv_array *arrs;
+    sym_cache *symc; /* per column */
+    const scan_bound *bound; /* owned by a top-N guard above, or NULL */
+    int64_t *rg_start;       /* scoped scans: first storage row of each row group, or NULL */
+    int64_t row_from, row_to;
+    bool loaded;
+    chunk out;
+} scan_op;
+
+static bool bound_prunes(scan_op *s, int rg) {
+    const scan_bound *b = s->bound;
+    if (!b || !b->active) return false;
+    st_stats st;
+    st_snapshot_stats(s->snap, rg, b->col, &st);
+    if (st.null_count > 0 && b->keep_nulls) return false;
+    if (st.null_count >= st_snapshot_rowgroup_rows(s->snap, rg) && st.null_count > 0) return true;
+    if (!st.has_minmax) return false;
+    int cmin, cmax;
+    if (type_pc(b->vtype) == PC_F) {
+        cmin = (st.min.f > b->v.f) - (st.min.f < b->v.f);
+        cmax = (st.max.f > b->v.f) - (st.max.f < b->v.f);
+    } else {
+        cmin = (st.min.i > b->v.i) - (st.min.i < b->v.i);
+        cmax = (st.max.i > b->v.i) - (st.max.i < b->v.i);
+    }
+    switch (b->op) {
+    case OP_LT: return cmin >= 0;
+    case OP_LE: return cmin > 0;
+    case OP_GT: return cmax <= 0;
+    case OP_GE: return cmax < 0;
+    }
+    return false;
+}
+
+void op_scan_set_bound(op *o, const scan_bound *b) { ((scan_op *)o)->bound = b; }
+
+static bool rg_pruned(scan_op *s, int rg) {
+    if (bound_prunes(s, rg)) return true;
+    for (int i = 0; i < s->npreds; i++) {
+        scan_pred *p = &s->preds[i];
+        st_stats st;
+        st_snapshot_stats(s->snap, rg, p->col, &st);
+        if (st.null_count >= st_snapshot_rowgroup_rows(s->snap, rg) && st.null_count > 0) return true;
+        if (!st.has_minmax) continue;
+        int cmin, cmax; /* sign of (min - v), (max - v) */
+        if (type_pc(p->vtype) == PC_F) {
+            cmin = (st.min.f > p->v.f) - (st.min.f < p->v.f);
+            cmax = (st.max.f > p->v.f) - (st.max.f < p->v.f);
+        } else {
+            cmin = (st.min.i > p->v.i) - (st.min.i < p->v.i);
+            cmax = (st.max.i > p->v.i) - (st.max.i < p->v.i);
+        }
+        switch (p->op) {
+        case OP_EQ: if (cmin > 0 || cmax < 0) return true; break;
+        case OP_LT: if (cmin >= 0) return true; break;
+        case OP_LE: if (cmin > 0) return true; break;
+        case OP_GT: if (cmax <= 0) return true; break;
+        case OP_GE: if (cmax < 0) return true; break;
+        }
+    }
+    return false;
+}
+
+/* Every pruning predicate holds for every row of the row group (integer classes only). */
+static bool rg_all_pass(scan_op *s, int rg) {
+    if (!s->npreds) return false;
+    for (int i = 0; i < s->npreds; i++) {
+        scan_pred *p = &s->preds[i];
+        if (type_pc(p->vtype) != PC_I) return false;
+        st_stats st;
+        st_snapshot_stats(s->snap, rg, p->col, &st);
+        if (st.null_count > 0 || !st.has_minmax) return false;
+        int64_t v = p->v.i;
+        bool ok = false;
+        switch (p->op) {
+        case OP_EQ: ok = st.min.i == v && st.max.i == v; break;
+        case OP_LT: ok = st.max.i < v; break;
+        case OP_LE: ok = st.max.i <= v; break;
+        case OP_GT: ok = st.min.i > v; break;
+        case OP_GE: ok = st.min.i >= v; break;
+        }
+        if (!ok) return false;
+    }
+    return true;
+}
+
+static void load_vec(vec *v, const qv_array *a, int64_t off, int n, sym_cache *symc) {
+    qv_type t = a->type;
+    if (!a->validity && (t == QV_T_INT64 || t == QV_T_TIMESTAMP || t == QV_T_FLOAT64)) {
+        /* same layout as a vector: read the segment in place (the scan holds it) */
+        vec view;
+        memset(&view, 0, sizeof view);
+        view.type = t;
+        view.n = n;
+        view.cap = n;
+        if (t == QV_T_FLOAT64) view.f = (double *)a->values->data + a->offset + off;
+        else view.i = (int64_t *)a->values->data + a->offset + off;
+        vec_borrow(v, &view);
+        return;
+    }
+    vec_reset(v, t == QV_T_SYMBOL ? QV_T_STRING : t, n);
+    int64_t base = a->offset + off;
+    switch (t) {
+    case QV_T_INT32: {
+        const int32_t *p = (const int32_t *)a->values->data + base;
+        for (int k = 0; k < n; k++) v->i[k] = p[k];
+        break;
+    }
+    case QV_T_INT64:
+    case QV_T_TIMESTAMP:
+        memcpy(v->i, (const int64_t *)a->values->data + base, sizeof(int64_t) * (size_t)n);
+        break;
+    case QV_T_FLOAT32: {
+        const float *p = (const float *)a->values->data + base;
+        for (int k = 0; k < n; k++) v->f[k] = p[k];
+        break;
+    }
+    case QV_T_FLOAT64:
+        memcpy(v->f, (const double *)a->values->data + base, sizeof(double) * (size_t)n);
+        break;
+    case QV_T_BOOL:
+        for (int k = 0; k < n; k++) v->i[k] = qv_bit_get(a->values->data, base + k);
+        break;
+    case QV_T_STRING: {
+        const int32_t *o = (const int32_t *)a->values->data + base;
+        const char *d = a->data ? (const char *)a->data->data : "";
+        for (int k = 0; k < n; k++) v->s[k] = (sv){d + o[k], o[k + 1] - o[k]};
+        break;
+    }
+    case QV_T_SYMBOL:
+        /* strings are looked up only for the rows an expression reads (expr.c) */
+        v->codes = (const int32_t *)a->values->data + base;
+        v->dict = a->dict;
+        v->symc = symc;
+        break;
+    default: break;
+    }
+    if (a->validity) {
+        for (int k = 0; k < n; k++)
+            if (!qv_bit_get(a->validity->data, base + k)) {
+                v->nulls[k] = 1;
+                v->has_nulls = true;
+            }
+    }
+}
+
+static void scan_unload(scan_op *s) {
+    if (!s->loaded) return;
+    for (int c = 0; c < s->ncols; c++)
+        if (s->need[c]) qv_array_free(&s->arrs[c]);
+    s->loaded = false;
+}
+
+static int scan_next(op *o, chunk **out, qv_err *err) {
+    scan_op *s = (scan_op *)o;
+    if (qstate_check(o->qs, err)) return err->code;
+    while (!s->loaded || s->pos >= s->rg_rows) {
+        scan_unload(s);
+        if (s->rg >= s->nrg) { *out = NULL; return 0; }
+        int rg = s->rg++;
+        if (s->rg_start && (s->rg_start[rg + 1] <= s->row_from || s->rg_start[rg] >= s->row_to)) continue;
+        if (rg_pruned(s, rg)) { s->pruned++; continue; }
+        s->rg_rows = st_snapshot_rowgroup_rows(s->snap, rg);
+        s->pos = 0;
+        if (s->rg_start) { /* slice the row group to the scope */
+            int64_t b0 = s->rg_start[rg];
+            if (s->row_from > b0) s->pos = s->row_from - b0;
+            if (s->row_to < b0 + s->rg_rows) s->rg_rows = s->row_to - b0;
+        }
+        int64_t bytes = 0;
+        for (int c = 0; c < s->ncols; c++)
+            if (s->need[c]) {
+                if (st_snapshot_read_codes(s->snap, rg, c, &s->arrs[c], err)) {
+                    s->loaded = true; /* scan_unload frees what was read */
+                    return err->code;
+                }
+                bytes += qv_array_bytes(&s->arrs[c]);
+            }
+        atomic_fetch_add(&o->qs->rows_read, s->rg_rows - s->pos);
+        s->out.all_pass = rg_all_pass(s, rg);
+        atomic_fetch_add(&o->qs->bytes_read, bytes);
+        s->loaded = true;
+    }
+    int n = (int)(s->rg_rows - s->pos < CHUNK ? s->rg_rows - s->pos : CHUNK);
+    for (int c = 0; c < s->ncols; c++)
+        if (s->need[c]) load_vec(&s->out.cols[c], &s->arrs[c], s->pos, n, &s->symc[c]);
+    s->pos += n;
+    s->out.n = n;
+    s->out.has_sel = false;
+    *out = &s->out;
+    return 0;
+}
+
+static void scan_free(op *o) {
+    scan_op *s = (scan_op *)o;
+    scan_unload(s);
+    chunk_free(&s->out);
+    free(s->need);
+    free(s->preds);
+    free(s->arrs);
+    free(s->symc);
+    free(s->rg_start);
+    free(o->types);
+    free(s);
+}
+
+static void scan_explain(op *o, qv_str *str, int depth) {
+    scan_op *s = (scan_op *)o;
+    indent(str, depth);
+    const qv_schema *sch = st_table_schema(s->t);
+    qv_str_appendf(str, "SCAN %s columns=[", st_table_name(s->t));
+    bool first = true;
+    for (int c = 0; c < s->ncols; c++)
+        if (s->need[c]) {
+            qv_str_appendf(str, "%s%s", first ? "" : ", ", sch->fields[c].name);
+            first = false;
+        }
+    qv_str_appendf(str, "] rowgroups=%d", s->nrg - s->rg_lo);
+    if (s->rg_start) qv_str_appendf(str, " rows=[%lld, %lld)", (long long)s->row_from, (long long)s->row_to);
+    if (s->npreds) {
+        static const char *ops[] = {"", "", "", "", "", "", "", "", "=", "<>", "<", "<=", ">", ">="};
+        qv_str_appendf(str, " prune=[");
+        for (int i = 0; i < s->npreds; i++)
+            qv_str_appendf(str, "%s%s %s const", i ? ", " : "", sch->fields[s->preds[i].col].name, ops[s->preds[i].op]);
+        qv_str_appendf(str, "]");
+    }
+    qv_str_appendc(str, '\n');
+}
+
+void op_scan_set_rows(op *o, int64_t from, int64_t to) {
+    scan_op *s = (scan_op *)o;
+    int nrg = st_snapshot_rowgroups(s->snap);
+    free(s->rg_start);
+    s->rg_start = qv_xmalloc(sizeof(int64_t) * (size_t)(nrg + 1));
+    s->rg_start[0] = 0;
+    for (int i = 0; i < nrg; i++) s->rg_start[i + 1] = s->rg_start[i] + st_snapshot_rowgroup_rows(s->snap, i);
+    s->row_from = from < 0 ? 0 : from;
+    s->row_to = to < s->row_from ? s->row_from : to;
+}
+
+void op_scan_set_range(op *o, int lo, int hi) {
+    scan_op *s = (scan_op *)o;
+    scan_unload(s);
+    s->rg = s->rg_lo = lo;
+    s->nrg = hi;
+}
+
+op *op_scan_new(qstate *qs, st_table *t, st_snapshot *snap, int ncols, const int *cols,
+                const scan_pred *preds, int npreds) {
+    scan_op *s = qv_xcalloc(1, sizeof *s);
+    const qv_schema *sch = st_table_schema(t);
+    s->t = t;
+    s->snap = snap;
+    s->ncols = sch->nfields;
+    s->need = qv_xcalloc((size_t)s->ncols, sizeof(bool));
+    for (int i = 0; i < ncols; i++) s->need[cols[i]] = true;
+    s->preds = qv_xcalloc((size_t)(npreds ? npreds : 1), sizeof(scan_pred));
+    if (npreds) memcpy(s->preds, preds, sizeof(scan_pred) * (size_t)npreds);
+    s->npreds = npreds;
+    s->nrg = st_snapshot_rowgroups(snap);
+    s->arrs = qv_xcalloc((size_t)s->ncols, sizeof(qv_array));
+    s->symc = qv_xcalloc((size_t)s->ncols, sizeof(sym_cache));
+    s->base.types = qv_xcalloc((size_t)s->ncols, sizeof(qv_type));
+    for (int c = 0; c < s->ncols; c++) {
+        qv_type ty = sch->fields[c].type;
+        s->base.types[c] = ty == QV_T_SYMBOL ? QV_T_STRING : ty;
+    }
+    chunk_init(&s->out, s->ncols, s->base.types);
+    s->base.name = "scan";
+    s->base.ncols = s->ncols;
+    s->base.next = scan_next;
+    s->base.free = scan_free;
+    s->base.explain = scan_explain;
+    s->base.qs = qs;
+    return &s->base;
+}
+
+/* ---------------- values: one row, no columns ---------------- */
+typedef struct values_op {
+    op base;
+    bool done;
+    chunk out;
+} values_op;
+
+static int values_next(op *o, chunk **out, qv_err *err) {
+    values_op *v = (values_op *)o;
+    (void)err;
+    if (v->done) { *out = NULL; return 0; }
+    v->done = true;
+    v->out.n = 1;
+    *out = &v->out;
+    return 0;
+}
+static void values_free(op *o) {
+    chunk_free(&((values_op *)o)->out);
+    free(o);
+}
+static void values_explain(op *o, qv_str *s, int depth) {
+    (void)o;
+    indent(s, depth);
+    qv_str_appendf(s, "VALUES (one row)\n");
+}
+op *op_values_new(qstate *qs) {
+    values_op *v = qv_xcalloc(1, sizeof *v);
+    chunk_init(&v->out, 0, NULL);
+    v->base.name = "values";
+    v->base.next = values_next;
+    v->base.free = values_free;
+    v->base.explain = values_explain;
+    v->base.qs = qs;
+    return &v->base;
+}
+
+/* ---------------- filter ---------------- */
+typedef struct filter_op {
+    op base;
+    op *child;
+    bool covered;
+    bexpr *pred;
+    bexpr *conj[32]; /* AND-ed parts, applied one after another on fewer rows */
+    int nconj;
+    vec res;
+    int *sel;
+} filter_op;
+
+static int filter_next(op *o, chunk **out, qv_err *err) {
+    filter_op *f = (filter_op *)o;
+    for (;;) {
+        chunk *c;
+        if (f->child->next(f->child, &c, err)) return err->code;
+        if (!c) { *out = NULL; return 0; }
+        if (f->covered && c->all_pass) {
+            *out = c;
+            return 0;
+        }
+        int ns = 0;
+        for (int j = 0; j < f->nconj; j++) {
+            ns = expr_select(f->conj[j], c, &f->res, f->sel, err);
+            if (ns < 0) return err->code;
+            /* the new selection replaces the one it was computed from */
+            int *t = c->sel;
+            c->sel = f->sel;
+            f->sel = t ? t : qv_xmalloc(sizeof(int) * CHUNK);
+            c->nsel = ns;
+            c->has_sel = true;
+            if (!ns) break;
+        }
+        if (!ns) continue;
+        *out = c;
+        return 0;
+    }
+}
+static void filter_free(op *o) {
+    filter_op *f = (filter_op *)o;
+    op_free(f->child);
+    vec_free(&f->res);
+    free(f->sel);
+    free(f);
+}
+static void filter_explain(op *o, qv_str *s, int depth) {
+    filter_op *f = (filter_op *)o;
+    indent(s, depth);
+    qv_str_appendf(s, f->covered ? "FILTER (skipped on row groups whose min/max satisfy it)\n" : "FILTER\n");
+    op_explain(f->child, s, depth + 1);
+}
+void op_filter_set_covered(op *o) { ((filter_op *)o)->covered = true; }
+
+op *op_filter_new(qstate *qs, op *child, bexpr *pred) {
+    filter_op *f = qv_xcalloc(1, sizeof *f);
+    f->child = child;
+    f->pred = pred;
+    /* flatten the AND tree (left to right) while it fits */
+    bexpr *stack[64];
+    int sp = 0;
+    stack[sp++] = pred;
+    while (sp) {
+        bexpr *e = stack[--sp];
+        if (e->kind == B_BINARY && e->op == OP_AND && sp + 2 <= 64 && f->nconj + sp + 2 <= 32) {
+            stack[sp++] = e->args[1];
+            stack[sp++] = e->args[0];
+        } else if (f->nconj < 32) {
+            f->conj[f->nconj++] = e;
+        } else { /* cannot happen given the bounds above; keep the whole predicate */
+            f->conj[0] = pred;
+            f->nconj = 1;
+            break;
+        }
+    }
+    vec_init(&f->res, QV_T_BOOL);
+    f->sel = qv_xmalloc(sizeof(int) * CHUNK);
+    f->base.name = "filter";
+    f->base.ncols = child->ncols;
+    f->base.types = child->types;
+    f->base.next = filter_next;
+    f->base.free = filter_free;
+    f->base.explain = filter_explain;
+    f->base.qs = qs;
+    return &f->base;
+}
+
+/* ---------------- project ---------------- */
+typedef struct project_op {
+    op base;
+    op *child;
+    int n;
+    bexpr **exprs;
+    chunk out;
+} project_op;
+
+static int project_next(op *o, chunk **out, qv_err *err) {
+    project_op *p = (project_op *)o;
+    chunk *c;
+    if (p->child->next(p->child, &c, err)) return err->code;
+    if (!c) { *out = NULL; return 0; }
+    for (int i = 0; i < p->n; i++)
+        if (expr_eval(p->exprs[i], c, &p->out.cols[i], err)) return err->code;
+    p->out.n = chunk_active(c);
+    p->out.has_sel = false;
+    *out = &p->out;
+    return 0;
+}
+static void project_free(op *o) {
+    project_op *p = (project_op *)o;
+    op_free(p->child);
+    chunk_free(&p->out);
+    free(o->types);
+    free(p);
+}
+static void project_explain(op *o, qv_str *s, int depth) {
+    project_op *p = (project_op *)o;
+    indent(s, depth);
+    qv_str_appendf(s, "PROJECT %d expression%s\n", p->n, p->n == 1 ? "" : "s");
+    op_explain(p->child, s, depth + 1);
+}
+op *op_project_new(qstate *qs, op *child, int n, bexpr **exprs) {
+    project_op *p = qv_xcalloc(1, sizeof *p);
+    p->child = child;
+    p->n = n;
+    p->exprs = exprs;
+    p->base.types = qv_xcalloc((size_t)(n ? n : 1), sizeof(qv_type));
+    for (int i = 0; i < n; i++) p->base.types[i] = exprs[i]->type;
+    chunk_init(&p->out, n, p->base.types);
+    p->base.name = "project";
+    p->base.ncols = n;
+    p->base.next = project_next;
+    p->base.free = project_free;
+    p->base.explain = project_explain;
+    p->base.qs = qs;
+    return &p->base;
+}
+
+/* ---------------- limit ---------------- */
+typedef struct limit_op {
+    op base;
+    op *child;
+    int64_t limit, offset, skip_left, take_left;
+    int *sel;
+} limit_op;
+
+static int limit_next(op *o, chunk **out, qv_err *err) {
+    limit_op *l = (limit_op *)o;
+    for (;;) {
+        if (l->limit >= 0 && l->take_left <= 0) { *out = NULL; return 0; }
+        chunk *c;
+        if (l->child->next(l->child, &c, err)) return err->code;
+        if (!c) { *out = NULL; return 0; }
+        int m = chunk_active(c);
+        int skip = (int)(l->skip_left < m ? l->skip_left : m);
+        l->skip_left -= skip;
+        int take = m - skip;
+        if (l->limit >= 0 && take > l->take_left) take = (int)l->take_left;
+        l->take_left -= take;
+        if (!take) continue;
+        if (skip || take < m) {
+            for (int k = 0; k < take; k++) l->sel[k] = chunk_row(c, skip + k);
+            if (!c->sel) c->sel = qv_xmalloc(sizeof(int) * CHUNK);
+            memcpy(c->sel, l->sel, sizeof(int) * (size_t)take);
+            c->nsel = take;
+            c->has_sel = true;
+        }
+        *out = c;
+        return 0;
+    }
+}
+static void limit_free(op *o) {
+    limit_op *l = (limit_op *)o;
+    op_free(l->child);
+    free(l->sel);
+    free(l);
+}
+static void limit_explain(op *o, qv_str *s, int depth) {
+    limit_op *l = (limit_op *)o;
+    indent(s, depth);
+    qv_str_appendf(s, "LIMIT %lld OFFSET %lld\n", (long long)l->limit, (long long)l->offset);
+    op_explain(l->child, s, depth + 1);
+}
+op *op_limit_new(qstate *qs, op *child, int64_t limit, int64_t offset) {
+    limit_op *l = qv_xcalloc(1, sizeof *l);
+    l->child = child;
+    l->limit = limit;
+    l->offset = offset;
+    l->skip_left = offset;
+    l->take_left = limit;
+    l->sel = qv_xmalloc(sizeof(int) * CHUNK);
+    l->base.name = "limit";
+    l->base.ncols = child->ncols;
+    l->base.types = child->types;
+    l->base.next = limit_next;
+    l->base.free = limit_free;
+    l->base.explain = limit_explain;
+    l->base.qs = qs;
+    return &l->base;
+}

@@ -1,0 +1,304 @@
+/* Timestamps (int64 ns since the epoch, UTC) and intervals (int64 ns). */
+#include "sql_int.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define NS_SEC 1000000000LL
+#define NS_DAY (86400LL * NS_SEC)
+
+static int mdays(int64_t y, int m) {
+    static const int md[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return 29;
+    return md[m - 1];
+}
+
+static int num(const char *s, size_t n, size_t *i, int maxd, int64_t *out) {
+    int64_t v = 0;
+    int d = 0;
+    while (*i < n && isdigit((unsigned char)s[*i]) && d < maxd) {
+        v = v * 10 + (s[*i] - '0');
+        (*i)++;
+        d++;
+    }
+    *out = v;
+    return d;
+}
+
+int ts_parse(const char *s, size_t n, int64_t *out) {
+    size_t i = 0;
+    while (i < n && s[i] == ' ') i++;
+    while (n > i && s[n - 1] == ' ') n--;
+    int64_t y, mo, d, h = 0, mi = 0, se = 0, frac = 0;
+    if (num(s, n, &i, 4, &y) != 4 || i >= n || s[i++] != '-') return -1;
+    if (num(s, n, &i, 2, &mo) < 1 || i >= n || s[i++] != '-') return -1;
+    if (num(s, n, &i, 2, &d) < 1) return -1;
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays(y, (int)mo)) return -1;
+    if (i < n && (s[i] == ' ' || s[i] == 'T')) {
+        i++;
+        if (num(s, n, &i, 2, &h) < 1 || i >= n || s[i++] != ':') return -1;
+        if (num(s, n, &i, 2, &mi) != 2) return -1;
+        if (i < n && s[i] == ':') {
+            i++;
+            if (num(s, n, &i, 2, &se) != 2) return -1;
+            if (i < n && s[i] == '.') {
+                i++;
+                int64_t f;
+                int dg = num(s, n, &i, 9, &f);
+                if (dg < 1) return -1;
+                while (dg++ < 9) f *= 10;
+                frac = f;
+                while (i < n && isdigit((unsigned char)s[i])) i++; /* beyond ns: truncated */
+            }
+        }
+        if (h > 23 || mi > 59 || se > 59) return -1;
+    }
+    if (i < n && s[i] == 'Z') i++;
+    else if (i + 6 == n && (s[i] == '+') && !strncmp(s + i, "+00:00", 6)) i += 6;
+    if (i != n) return -1;
+    int64_t days = qv_days_from_civil(y, (int)mo, (int)d);
+    /* keep within int64 ns: years ~1677..2262 */
+    if (days < -106751 || days > 106750) return -1;
+    *out = days * NS_DAY + ((h * 60 + mi) * 60 + se) * NS_SEC + frac;
+    return 0;
+}
+
+int interval_unit_ns(const char *u, int64_t *out) {
+    static const struct { const char *n; int64_t ns; } units[] = {
+        {"nanosecond", 1}, {"nanoseconds", 1}, {"ns", 1},
+        {"microsecond", 1000}, {"microseconds", 1000}, {"us", 1000},
+        {"millisecond", 1000000}, {"milliseconds", 1000000}, {"ms", 1000000},
+        {"second", NS_SEC}, {"seconds", NS_SEC}, {"sec", NS_SEC}, {"secs", NS_SEC}, {"s", NS_SEC},
+        {"minute", 60 * NS_SEC}, {"minutes", 60 * NS_SEC}, {"min", 60 * NS_SEC}, {"mins", 60 * NS_SEC}, {"m", 60 * NS_SEC},
+        {"hour", 3600 * NS_SEC}, {"hours", 3600 * NS_SEC}, {"h", 3600 * NS_SEC},
+        {"day", NS_DAY}, {"days", NS_DAY}, {"d", NS_DAY},
+        {"week", 7 * NS_DAY}, {"weeks", 7 * NS_DAY}, {NULL, 0}};
+    for (int k = 0; units[k].n; k++)
+        if (!strcasecmp(u, units[k].n)) { *out = units[k].ns; return 0; }
+    return -1;
+}
+
+int interval_parse(const char *s, size_t n, int64_t *out) {
+    size_t i = 0;
+    int64_t total = 0;
+    int parts = 0;
+    for (;;) {
+        while (i < n && s[i] == ' ') i++;
+        if (i >= n) break;
+        bool neg = false;
+        if (s[i] == '-' || s[i] == '+') neg = s[i++] == '-';
+        int64_t v = 0, frac = 0, fscale = 1;
+        int dg = 0;
+        while (i < n && isdigit((unsigned char)s[i])) {
+            if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, s[i] - '0', &v)) return -1;
+            i++;
+            dg++;
+        }
+        if (i < n && s[i] == '.') {
+            i++;
+            while (i < n && isdigit((unsigned char)s[i])) {
+                if (fscale < 1000000000) { frac = frac * 10 + (s[i] - '0'); fscale *= 10; }
+                i++;
+                dg++;
+            }
+        }
+        if (!dg) return -1;
+        while (i < n && s[i] == ' ') i++;
+        char unit[24];
+        size_t u = 0;
+        while (i < n && isalpha((unsigned char)s[i])) {
+            if (u + 1 >= sizeof unit) return -1;
+            unit[u++] = s[i++];
+        }
+        unit[u] = 0;
+        int64_t uns, part;
+        if (!u || interval_unit_ns(unit, &uns)) return -1;
+        if (__builtin_mul_overflow(v, uns, &part)) return -1;
+        part += (int64_t)((__int128)frac * uns / fscale);
+        if (neg) part = -part;
+        if (__builtin_add_overflow(total, part, &total)) return -1;
+        parts++;
+    }
+    if (!parts) return -1;
+    *out = total;
+    return 0;
+}
+
+static int64_t floordiv(int64_t a, int64_t b) {
+    int64_t q = a / b;
+    if ((a % b != 0) && ((a < 0) != (b < 0))) q--;
+    return q;
+}
+
+void ts_format(int64_t ns, char *buf, size_t cap) {
+    int64_t days = floordiv(ns, NS_DAY);
+    int64_t rem = ns % NS_DAY; /* not ns - days * NS_DAY: that overflows at the extremes */
+    if (rem < 0) rem += NS_DAY;
+    int64_t y;
+    int m, d;
+    qv_civil_from_days(days, &y, &m, &d);
+    int64_t secs = rem / NS_SEC, frac = rem % NS_SEC;
+    int n = snprintf(buf, cap, "%04lld-%02d-%02d %02d:%02d:%02d", (long long)y, m, d, (int)(secs / 3600),
+                     (int)(secs / 60 % 60), (int)(secs % 60));
+    if (frac && n > 0 && (size_t)n < cap) {
+        char f[16];
+        snprintf(f, sizeof f, "%09lld", (long long)frac);
+        int l = 9;
+        /* DuckDB prints microseconds (6 digits) unless nanoseconds are set */
+        if (frac % 1000 == 0) l = 6;
+        snprintf(buf + n, cap - (size_t)n, ".%.*s", l, f);
+    }
+}
+
+/* The parts extract/date_part/date_trunc/date_diff know, with DuckDB's
+   spellings. trunc: date_trunc accepts it; dbl: date_part gives DOUBLE. */
+static const struct ts_field_def {
+    const char *names; /* '|'-separated */
+    bool trunc, dbl;
+} fields[TF__COUNT] = {
+    [TF_YEAR] = {"year|years|y|yr|yrs", true, false},
+    [TF_QUARTER] = {"quarter|quarters", true, false},
+    [TF_MONTH] = {"month|months|mon|mons", true, false},
+    [TF_WEEK] = {"week|weeks|w|weekofyear", true, false},
+    [TF_DAY] = {"day|days|d|dayofmonth", true, false},
+    [TF_HOUR] = {"hour|hours|h|hr|hrs", true, false},
+    [TF_MINUTE] = {"minute|minutes|m|min|mins", true, false},
+    [TF_SECOND] = {"second|seconds|s|sec|secs", true, false},
+    [TF_MILLISECOND] = {"millisecond|milliseconds|ms|msec|msecs|msecond|mseconds", true, false},
+    [TF_MICROSECOND] = {"microsecond|microseconds|us|usec|usecs|usecond|useconds", true, false},
+    [TF_NANOSECOND] = {"nanosecond|nanoseconds|ns|nsec|nsecs", false, false},
+    [TF_DOW] = {"dow|dayofweek|weekday", true, false},
+    [TF_DOY] = {"doy|dayofyear", true, false},
+    [TF_EPOCH] = {"epoch", false, true},
+    [TF_ISODOW] = {"isodow", true, false},
+    [TF_ISOYEAR] = {"isoyear", true, false},
+    [TF_YEARWEEK] = {"yearweek", true, false},
+    [TF_DECADE] = {"decade|decades|dec", true, false},
+    [TF_CENTURY] = {"century|centuries|c|cent", true, false},
+    [TF_MILLENNIUM] = {"millennium|millennia|millenniums|mil|mils", true, false},
+    [TF_ERA] = {"era", false, false},
+    [TF_JULIAN] = {"julian|jd", false, true},
+    [TF_TIMEZONE] = {"timezone", false, false},
+    [TF_TIMEZONE_HOUR] = {"timezone_hour", false, false},
+    [TF_TIMEZONE_MINUTE] = {"timezone_minute", false, false},
+};
+_Static_assert(sizeof fields / sizeof fields[0] == TF__COUNT, "one entry per ts field");
+
+int ts_field_parse(const char *s) {
+    size_t n = strlen(s);
+    for (int f = 0; f < TF__COUNT; f++)
+        for (const char *p = fields[f].names; *p;) {
+            const char *bar = strchr(p, '|');
+            size_t l = bar ? (size_t)(bar - p) : strlen(p);
+            if (l == n && !strncasecmp(p, s, n)) return f;
+            p += l + (bar ? 1 : 0);
+        }
+    return -1;
+}
+
+bool ts_field_truncates(int f) { return f >= 0 && f < TF__COUNT && fields[f].trunc; }
+bool ts_field_is_double(int f) { return f >= 0 && f < TF__COUNT && fields[f].dbl; }
+const char *ts_field_name(int f) {
+    static char buf[TF__COUNT][24];
+    const char *bar = strchr(fields[f].names, '|');
+    size_t l = bar ? (size_t)(bar - fields[f].names) : strlen(fields[f].names);
+    snprintf(buf[f], sizeof buf[f], "%.*s", (int)l, fields[f].names);
+    return buf[f];
+}
+
+static int64_t floordiv64(int64_t a, int64_t b) { return floordiv(a, b); }
+
+/* ISO week-numbering year and week of a day number. */
+static void iso_week(int64_t days, int64_t *iy, int64_t *iw) {
+    int64_t wd = ((days % 7) + 7 + 3) % 7; /* Monday = 0 */
+    int64_t thu = days - wd + 3;           /* the week's Thursday decides its year */
+    int tm, td;
+    qv_civil_from_days(thu, iy, &tm, &td);
+    *iw = (thu - qv_days_from_civil(*iy, 1, 1)) / 7 + 1;
+}
+
+int64_t ts_extract(int64_t ns, int field) {
+    int64_t days = floordiv(ns, NS_DAY);
+    int64_t rem = ns % NS_DAY; /* not ns - days * NS_DAY: that overflows at the extremes */
+    if (rem < 0) rem += NS_DAY;
+    int64_t y, iy, iw;
+    int m, d;
+    qv_civil_from_days(days, &y, &m, &d);
+    switch ((ts_field)field) {
+    case TF_YEAR: return y;
+    case TF_QUARTER: return (m - 1) / 3 + 1;
+    case TF_MONTH: return m;
+    case TF_DAY: return d;
+    case TF_HOUR: return rem / (3600 * NS_SEC);
+    case TF_MINUTE: return rem / (60 * NS_SEC) % 60;
+    case TF_SECOND: return rem / NS_SEC % 60;
+    /* DuckDB: milliseconds/microseconds include the seconds */
+    case TF_MILLISECOND: return rem % (60 * NS_SEC) / 1000000;
+    case TF_MICROSECOND: return rem % (60 * NS_SEC) / 1000;
+    case TF_NANOSECOND: return rem % (60 * NS_SEC);
+    case TF_DOW: return ((days % 7) + 7 + 4) % 7; /* 1970-01-01 was a Thursday; Sunday = 0 */
+    case TF_ISODOW: return ((days % 7) + 7 + 3) % 7 + 1; /* Monday = 1 .. Sunday = 7 */
+    case TF_DOY: return days - qv_days_from_civil(y, 1, 1) + 1;
+    case TF_WEEK: iso_week(days, &iy, &iw); return iw;
+    case TF_ISOYEAR: iso_week(days, &iy, &iw); return iy;
+    case TF_YEARWEEK: iso_week(days, &iy, &iw); return iy * 100 + iw;
+    case TF_DECADE: return floordiv64(y, 10);
+    case TF_CENTURY: return y > 0 ? (y - 1) / 100 + 1 : -((-y) / 100 + 1);
+    case TF_MILLENNIUM: return y > 0 ? (y - 1) / 1000 + 1 : -((-y) / 1000 + 1);
+    case TF_ERA: return y > 0 ? 1 : 0;
+    case TF_EPOCH: return floordiv(ns, NS_SEC);
+    case TF_JULIAN: return days + 2440588;
+    case TF_TIMEZONE: case TF_TIMEZONE_HOUR: case TF_TIMEZONE_MINUTE: return 0; /* values are UTC */
+    case TF__COUNT: break;
+    }
+    return 0;
+}
+
+double ts_extract_f(int64_t ns, int field) {
+    if (field == TF_JULIAN) {
+        int64_t days = floordiv(ns, NS_DAY);
+        return (double)(days + 2440588) + (double)(ns - days * NS_DAY) / (double)NS_DAY;
+    }
+    /* epoch: seconds; whole microseconds are divided as such, as DuckDB's microsecond timestamps */
+    if (ns % 1000 == 0) return (double)(ns / 1000) / 1e6;
+    return (double)ns / 1e9;
+}
+
+/* Truncation can step below the smallest timestamp: clamp instead of overflowing. */
+static int64_t mul_sat(int64_t a, int64_t b) {
+    int64_t r;
+    if (__builtin_mul_overflow(a, b, &r)) return (a < 0) != (b < 0) ? INT64_MIN : INT64_MAX;
+    return r;
+}
+
+static int64_t year_start(int64_t y) { return mul_sat(qv_days_from_civil(y, 1, 1), NS_DAY); }
+
+int64_t ts_trunc(int64_t ns, int field) {
+    int64_t days = floordiv(ns, NS_DAY);
+    int64_t y, iy, iw;
+    int m, d;
+    qv_civil_from_days(days, &y, &m, &d);
+    switch ((ts_field)field) {
+    case TF_YEAR: return year_start(y);
+    case TF_DECADE: return year_start(floordiv(y, 10) * 10);
+    case TF_CENTURY: return year_start(floordiv(y, 100) * 100);
+    case TF_MILLENNIUM: return year_start(floordiv(y, 1000) * 1000);
+    case TF_QUARTER: return mul_sat(qv_days_from_civil(y, (m - 1) / 3 * 3 + 1, 1), NS_DAY);
+    case TF_MONTH: return mul_sat(qv_days_from_civil(y, m, 1), NS_DAY);
+    case TF_WEEK: case TF_YEARWEEK: return mul_sat(days - ((days % 7) + 7 + 3) % 7, NS_DAY);
+    case TF_ISOYEAR:
+        iso_week(days, &iy, &iw);
+        return mul_sat(days - ((days % 7) + 7 + 3) % 7 - (iw - 1) * 7, NS_DAY);
+    case TF_DAY: case TF_DOW: case TF_ISODOW: case TF_DOY: return mul_sat(days, NS_DAY);
+    case TF_HOUR: return mul_sat(floordiv(ns, 3600 * NS_SEC), 3600 * NS_SEC);
+    case TF_MINUTE: return mul_sat(floordiv(ns, 60 * NS_SEC), 60 * NS_SEC);
+    case TF_SECOND: return mul_sat(floordiv(ns, NS_SEC), NS_SEC);
+    case TF_MILLISECOND: return mul_sat(floordiv(ns, 1000000), 1000000);
+    case TF_MICROSECOND: return mul_sat(floordiv(ns, 1000), 1000);
+    case TF_NANOSECOND: case TF_EPOCH: case TF_ERA: case TF_JULIAN:
+    case TF_TIMEZONE: case TF_TIMEZONE_HOUR: case TF_TIMEZONE_MINUTE: case TF__COUNT: break;
+    }
+    return ns;
+}

@@ -1,0 +1,39 @@
+/* Parser internals shared by parser.c (expressions) and parse_stmt.c (statements). */
+#ifndef QUIVER_SQL_PARSER_INT_H
+#define QUIVER_SQL_PARSER_INT_H
+
+#include "sql_int.h"
+
+typedef struct parser {
+    arena *ar;
+    token *t;
+    int n, pos;
+    qv_err *err;
+    int depth;
+    int nqmark;   /* ? placeholders seen so far */
+    int maxparam; /* highest $N seen */
+    struct { char *name; select_stmt *sel; } *ctes; /* WITH names in scope (arena), innermost last */
+    int nctes, capctes;
+} parser;
+
+#define CUR(p) (&(p)->t[(p)->pos])
+
+/* Syntax error at the current token; returns the error code. */
+int ps_syntax(parser *p, const char *expected);
+bool ps_kw(parser *p, const char *k);   /* consume keyword k if next */
+bool ps_opt(parser *p, const char *o);  /* consume operator o if next */
+int ps_expect_kw(parser *p, const char *k);
+int ps_expect_op(parser *p, const char *o);
+bool ps_is_reserved(const token *t);
+char *ps_ident(parser *p, const char *what);
+int ps_type(parser *p, qv_type *out);
+ast **ps_list_push(parser *p, ast **arr, int *n, int *cap, ast *a);
+ast *ps_expr(parser *p);
+/* [WITH ...] select { UNION|INTERSECT|EXCEPT [ALL] select } [ORDER BY] [LIMIT] [OFFSET] */
+select_stmt *ps_query(parser *p);
+/* FROM clause after the FROM keyword, into s (parse_from.c). */
+int ps_from(parser *p, select_stmt *s);
+/* GROUP BY list after GROUP BY (grouping sets into s->gsets). */
+int ps_group_by(parser *p, select_stmt *s);
+
+#endif
