@@ -147,7 +147,8 @@ void fl_call_add_initial_metadata(fl_call *c, const char *key, const char *value
 ** passed the RPC's own check. What a call carries needs its own check:
 **   fl_call_authorize_query(c, q, err)  after eng_query_open, before any
 **       next(): SELECT/SHOW/DESCRIBE/EXPLAIN need read, INSERT/CREATE write,
-**       DROP admin (by statement kind). Flight SQL commands call this too.
+**       DROP/TRUNCATE/SET RETENTION admin (by statement kind, sql_query_access).
+**       Flight SQL commands call this too.
 **   fl_call_authorize(c, AUTH_ROLE_WRITE, "ingest into t", err)  for
 **       anything else (Flight SQL ingest/updates: write; admin actions).
 ** Both return QV_OK or QV_EPERM (PERMISSION_DENIED naming user, what was
