@@ -11,7 +11,7 @@ static const struct {
     const char *suffix;
     int64_t ns;
 } units[] = {
-    {"ns", 1}, {"us", 1000}, {"ms", 1000000}, {"s", 1000000000LL}, {"m", 60000000000LL}, {"h", 3600000000000LL},
+    {"ns", 1}, {"us", 1000}, {"ms", 1000000}, {"s", 1000000000LL}, {"m", 60000000000LL}, {"h", 3600000000000LL}, {"d", 86400000000000LL},
 };
 
 int qv_duration_parse(const char *s, int64_t bare_unit_ns, int64_t *out_ns) {

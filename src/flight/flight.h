@@ -7,6 +7,7 @@
 #ifndef QUIVER_FLIGHT_H
 #define QUIVER_FLIGHT_H
 
+#include "auth/auth.h"
 #include "engine/engine.h"
 
 typedef struct flight_server flight_server;
@@ -20,6 +21,12 @@ typedef struct flight_options {
     int64_t ticket_ttl_ns;    /* endpoint expiration_time - now; 0 = 5 minutes */
     const char *replica_of;   /* grpc://HOST:PORT: follow that primary (read replica); NULL = primary */
     const char *advertise;    /* HOST:PORT others reach this server at (endpoint locations), or NULL */
+    auth_store *auth;         /* NULL = no authentication (everyone is admin) */
+    const char *tls_cert, *tls_key; /* PEM files: grpc+tls:// when both set */
+    const char *tls_client_ca;      /* PEM file: require client certificates (mTLS) */
+    int64_t max_put_bytes;    /* per DoPut stream; 0 = unlimited */
+    int max_idle_ms;          /* close connections idle this long; 0 = 10 min */
+    int keepalive_ms;         /* server pings idle connections this often; 0 = 60 s */
 } flight_options;
 
 bool flight_built_in(void);
