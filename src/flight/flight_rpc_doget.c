@@ -105,6 +105,11 @@ static int doget_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
     c->state = st;
     pthread_mutex_unlock(&c->mu);
     if (fl_repl_is_ticket(t->ticket.data, t->ticket.len)) { /* a replica following this server */
+        /* Everything, and the ticket key: admins only (no-op without --users). */
+        if (fl_call_authorize(c, AUTH_ROLE_ADMIN, "follow this server as a replica", err)) {
+            arrow__flight__protocol__ticket__free_unpacked(t, NULL);
+            return err->code;
+        }
         fl_repl *r = fl_repl_new(t->ticket.data, t->ticket.len, fl_follow_nonce(), err);
         arrow__flight__protocol__ticket__free_unpacked(t, NULL);
         if (!r) return err->code;
