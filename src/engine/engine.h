@@ -17,6 +17,10 @@ typedef struct eng_options {
     int threads;             /* query workers; 0 = cores */
     int64_t query_memory;    /* per-query limit in bytes; 0 = default (1 GiB) */
     int64_t demo_rows;       /* >0: create and fill `trades` if it does not exist */
+    int max_running;         /* queries running at once; 0 = 2 x threads */
+    int max_queued;          /* queries waiting for a slot; 0 = 4 x max_running, -1 = none */
+    int64_t query_timeout_ms;/* 0 = none */
+    int64_t subscriber_buffer; /* per-subscription pending limit; 0 = 64 MiB */
 } eng_options;
 
 int eng_open(const eng_options *opts, eng **out, qv_err *err);
@@ -47,7 +51,41 @@ int eng_query_bind(eng_query *q, const qv_batch *params, int64_t row, qv_err *er
    results follow one another in one stream (same schema). */
 int eng_query_open_bound(eng *e, const char *sql, size_t len, const qv_batch *params, eng_query **out,
                          qv_err *err);
+/* What the statement does (reads; writes data or creates; drops), for the
+   front ends' role checks; *verb (may be NULL) names it, e.g. "INSERT". */
+typedef enum eng_access { ENG_ACCESS_READ = 1, ENG_ACCESS_WRITE, ENG_ACCESS_ADMIN } eng_access;
+eng_access eng_query_access(const eng_query *q, const char **verb);
 char *eng_explain(eng *e, const char *sql, size_t len, qv_err *err); /* caller frees */
+
+/* Stop the query with QV_ETIMEOUT after ms from now (a client deadline,
+   HTTP max_execution_time). The sooner of this and --query-timeout wins. */
+void eng_query_set_timeout(eng_query *q, int64_t ms);
+
+/* ---- admission and the query runners (sched.c) ----
+** At most max_running queries hold a slot at once; up to max_queued more
+** wait in FIFO order; beyond that admission is refused with QV_EBUSY
+** "server busy: N running, M queued". The runners are max_running threads
+** that run tasks for front ends which must not block their own threads
+** (Flight's completion queue): a query with a slot has at most one task
+** outstanding, so a task never waits long for a runner.
+** Task life: submitted -> (queued for a slot) -> run() on a runner. A task
+** must stay valid until run() has started or eng_sched_withdraw took it back. */
+typedef struct eng_task {
+    void (*run)(struct eng_task *t);
+    struct eng_task *next;  /* private */
+    int where;              /* private */
+} eng_task;
+/* A new query wants a slot; t->run runs on a runner once it has one. */
+int eng_sched_admit(eng *e, eng_task *t, qv_err *err);
+/* A query holding a slot runs its next step on a runner. */
+void eng_sched_run(eng *e, eng_task *t);
+/* Take back a task still waiting for a slot: true if it was (it will not run). */
+bool eng_sched_withdraw(eng *e, eng_task *t);
+/* Blocking admission for thread-per-request front ends (HTTP). */
+int eng_sched_admit_wait(eng *e, qv_err *err);
+/* Give back a slot that eng_sched_admit (once its task ran) or _admit_wait gave. */
+void eng_sched_release(eng *e);
+void eng_sched_counts(eng *e, int *running, int *queued);
 
 /* ---- ingest ----
 ** No such table: created from `schema`. Existing table: columns matched by
@@ -95,6 +133,36 @@ void eng_session_close(eng *e, const char *session);
 int eng_session_set(eng *e, const char *session, const char *name, const char *value, qv_err *err);
 /* The session's options as two arrays of n strings (caller frees each and the arrays). */
 int eng_session_options(eng *e, const char *session, char ***names, char ***values);
+/* ---- subscriptions (subscribe.c; docs/subscriptions.md) ----
+** `SUBSCRIBE SELECT <columns/expressions> FROM <table> [WHERE <filter>]
+**  [SINCE TIMESTAMP '...']`: the rows of every commit to the table after the
+** subscription opened (first, with SINCE, the rows already committed whose
+** first TIMESTAMP column is at or after the literal), in commit order, each
+** commit whole, never twice. Projections and filters only.
+** A front end drives one eng_sub from one thread: eng_sub_next hands out the
+** next batch, or *got false when nothing is pending; the engine then calls
+** wake(arg) (from its notifier thread, never inside a commit) once more
+** rows are there or the subscription ended. wake is never called after
+** eng_sub_close returns. Ends: QV_ERESOURCE "subscriber too slow" when more
+** than buffer_bytes of commits are pending for it; QV_ECANCELLED "server
+** shutting down" after eng_subs_shutdown (front ends report UNAVAILABLE). */
+typedef struct eng_sub eng_sub;
+typedef struct eng_sub_options {
+    /* end is NULL for new rows, else why the subscription ended (next()
+       then returns that error); called with no engine lock held. */
+    void (*wake)(void *arg, const qv_err *end);
+    void *arg;
+    int64_t buffer_bytes;     /* pending limit; 0 = eng_options.subscriber_buffer */
+    int64_t max_batch_bytes;  /* commits are coalesced up to this; 0 = 4 MiB */
+} eng_sub_options;
+/* True if the text starts with the word SUBSCRIBE (blanks and comments before it allowed). */
+bool eng_is_subscribe(const char *text, size_t len);
+int eng_sub_open(eng *e, const char *text, size_t len, const eng_sub_options *o, eng_sub **out, qv_err *err);
+const qv_schema *eng_sub_schema(const eng_sub *s);
+int eng_sub_next(eng_sub *s, qv_batch *out, bool *got, qv_err *err);
+void eng_sub_close(eng_sub *s);
+/* End every subscription (QV_ECANCELLED, "server shutting down") and refuse new ones. */
+void eng_subs_shutdown(eng *e);
 
 /* ---- catalog and status ---- */
 int eng_tables(eng *e, st_table_info **out, int *n, qv_err *err); /* st_table_info_free_all */
@@ -108,12 +176,28 @@ typedef struct eng_metrics {
     atomic_llong rows_sent, bytes_sent;
     atomic_llong rows_ingested;
     atomic_llong flight_streams_active;
+    atomic_llong subscriptions_active, subscriptions_ended_slow;
     /* query latency histogram: bucket i counts queries <= eng_latency_bounds[i] seconds */
     atomic_llong latency_buckets[12];
     atomic_llong latency_count;
     atomic_llong latency_sum_us;
+    /* refusals by reason (front ends bump them): enum eng_refusal */
+    atomic_llong refusals[6];
 } eng_metrics;
 extern const double eng_latency_bounds[12];
+/* /metrics label values: busy, timeout, unauthenticated, permission, put_bytes, connections */
+enum eng_refusal { ENG_REFUSE_BUSY, ENG_REFUSE_TIMEOUT, ENG_REFUSE_UNAUTHENTICATED, ENG_REFUSE_PERMISSION,
+                   ENG_REFUSE_PUT_BYTES, ENG_REFUSE_CONNECTIONS, ENG_REFUSE__COUNT };
+
+/* Per-RPC latency histograms (Flight RPCs, HTTP routes): up to ENG_RPC_MAX
+   names, same buckets as queries. */
+#define ENG_RPC_MAX 32
+void eng_rpc_observe(eng *e, const char *name, int64_t ns);
+typedef struct eng_rpc_hist {
+    char name[32];
+    long long buckets[12], count, sum_us;
+} eng_rpc_hist;
+int eng_rpc_hists(eng *e, eng_rpc_hist *out, int max); /* copies; returns how many */
 eng_metrics *eng_get_metrics(eng *e);
 void eng_storage_stats(eng *e, st_db_stats *out);
 int64_t eng_uptime_s(const eng *e);

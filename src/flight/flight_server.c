@@ -8,7 +8,9 @@
 ** grpc_server_shutdown_and_notify posted; after grace_ms running calls are
 ** cancelled) -> STOPPED (shutdown tag seen, queue drained, workers joined).
 ** The server owns every fl_call until the call's last batch completes;
-** live calls are counted in s->ncalls.
+** live calls are counted in s->ncalls. s->doorbell, a lame channel, carries
+** fl_call_wake's events onto the queue; it is dropped (under s->mu) before
+** the queue shuts down, so no wake can start an operation after that.
 */
 #include <errno.h>
 #include <grpc/grpc_security.h>
@@ -39,7 +41,14 @@ struct flight_server {
     bool shutting_down, shutdown_done;
     int ncalls;
     fl_tag shutdown_tag;
+    auth_store *auth;
+    int64_t max_put_bytes;
+    grpc_channel *doorbell; /* guarded by mu */
 };
+
+auth_store *fl_call_auth(fl_call *c) { return c->srv->auth; }
+
+const fl_rpc *fl_test_rpc;
 
 static const fl_rpc *const rpcs[] = {
     &fl_rpc_handshake, &fl_rpc_list_flights, &fl_rpc_get_flight_info, &fl_rpc_poll_flight_info,
@@ -58,6 +67,10 @@ grpc_status_code fl_status_from_qv(qv_status s) {
     case QV_ECANCELLED: return GRPC_STATUS_CANCELLED;
     case QV_EEXISTS: return GRPC_STATUS_ALREADY_EXISTS;
     case QV_EUNSUPPORTED: return GRPC_STATUS_UNIMPLEMENTED;
+    case QV_EUNAUTH: return GRPC_STATUS_UNAUTHENTICATED;
+    case QV_EPERM: return GRPC_STATUS_PERMISSION_DENIED;
+    case QV_EBUSY: return GRPC_STATUS_RESOURCE_EXHAUSTED;
+    case QV_ETIMEOUT: return GRPC_STATUS_DEADLINE_EXCEEDED;
     default: return GRPC_STATUS_INTERNAL;
     }
 }
@@ -74,13 +87,6 @@ void fl_call_push(fl_call *c, grpc_byte_buffer *bb) {
 }
 
 void fl_call_push_pb(fl_call *c, const void *pb_message) { fl_call_push(c, fl_bb_from_pb(pb_message)); }
-
-void fl_call_add_initial_md(fl_call *c, const char *key, const char *value) {
-    if (c->md_sent || c->n_init_md >= sizeof c->init_md / sizeof c->init_md[0]) return;
-    c->init_md[c->n_init_md].key = grpc_slice_from_copied_string(key);
-    c->init_md[c->n_init_md].value = grpc_slice_from_copied_string(value);
-    c->n_init_md++;
-}
 
 int fl_call_queued(const fl_call *c) { return c->nout - c->out_head; }
 
@@ -99,8 +105,11 @@ static fl_call *call_new(flight_server *s) {
     grpc_call_details_init(&c->details);
     grpc_metadata_array_init(&c->req_md);
     pthread_mutex_init(&c->mu, NULL);
+    pthread_mutex_init(&c->wake_mu, NULL);
+    grpc_metadata_array_init(&c->wake_md);
     c->step_tag = (fl_tag){c, FL_TAG_STEP};
     c->close_tag = (fl_tag){c, FL_TAG_CLOSE};
+    c->wake_tag = (fl_tag){c, FL_TAG_WAKE};
     return c;
 }
 
@@ -118,7 +127,10 @@ static void call_free(fl_call *c) {
     }
     grpc_call_details_destroy(&c->details);
     grpc_metadata_array_destroy(&c->req_md);
+    if (c->rpc && c->start_ns) eng_rpc_observe(c->e, c->rpc->name, qv_monotonic_ns() - c->start_ns);
+    grpc_metadata_array_destroy(&c->wake_md);
     pthread_mutex_destroy(&c->mu);
+    pthread_mutex_destroy(&c->wake_mu);
     free(c);
     pthread_mutex_lock(&s->mu);
     s->ncalls--;
@@ -174,6 +186,14 @@ static size_t add_initial_metadata(fl_call *c, grpc_op *ops) {
     return 1;
 }
 
+void fl_call_add_initial_metadata(fl_call *c, const char *key, const char *value) {
+    if (c->md_sent || c->n_init_md == sizeof c->init_md / sizeof c->init_md[0]) return;
+    memset(&c->init_md[c->n_init_md], 0, sizeof c->init_md[0]);
+    c->init_md[c->n_init_md].key = grpc_slice_from_copied_string(key);
+    c->init_md[c->n_init_md].value = grpc_slice_from_copied_string(value);
+    c->n_init_md++;
+}
+
 static void send_status(fl_call *c) {
     grpc_op ops[2];
     memset(ops, 0, sizeof ops);
@@ -216,6 +236,98 @@ static void start_send(fl_call *c) {
     if (!start_batch(c, ops, n, &c->step_tag)) step_finish(c);
 }
 
+void fl_call_fail(fl_call *c, grpc_status_code code, const char *msg) {
+    if (c->status_set) return;
+    c->status_set = true;
+    c->status = code;
+    snprintf(c->status_msg, sizeof c->status_msg, "%s", msg);
+    QV_DEBUG("flight %s: status %d: %s", c->rpc ? c->rpc->name : "?", (int)code, msg);
+}
+
+/* ---- parking and waking (see flight_internal.h) ---- */
+
+/* With c->wake_mu held: start the doorbell call; its failure is the event. */
+static void ring_locked(fl_call *c) {
+    flight_server *s = c->srv;
+    pthread_mutex_lock(&s->mu);
+    grpc_call *w = NULL;
+    if (s->doorbell) {
+        grpc_slice m = grpc_slice_from_static_string("/quiver.Internal/Wake");
+        w = grpc_channel_create_call(s->doorbell, NULL, GRPC_PROPAGATE_DEFAULTS, s->cq, m, NULL,
+                                     gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        grpc_slice_unref(m);
+    }
+    if (w) {
+        grpc_op ops[2];
+        memset(ops, 0, sizeof ops);
+        ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+        ops[1].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+        ops[1].data.recv_status_on_client.trailing_metadata = &c->wake_md;
+        ops[1].data.recv_status_on_client.status = &c->wake_status;
+        ops[1].data.recv_status_on_client.status_details = &c->wake_details;
+        if (grpc_call_start_batch(w, ops, 2, &c->wake_tag, NULL) != GRPC_CALL_OK) {
+            grpc_call_unref(w);
+            w = NULL;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (w) {
+        c->wake_call = w;
+    } else {
+        /* Only when the server is past shutdown: the call stays parked and
+           is cancelled with the rest. */
+        QV_WARN("flight %s: cannot wake a parked call (server stopping)", c->rpc ? c->rpc->name : "?");
+        c->parked = true;
+    }
+}
+
+void fl_call_wake(fl_call *c) {
+    pthread_mutex_lock(&c->wake_mu);
+    if (c->parked) {
+        c->parked = false;
+        ring_locked(c);
+    } else {
+        c->wake_again = true;
+    }
+    pthread_mutex_unlock(&c->wake_mu);
+}
+
+void fl_call_abort(fl_call *c, grpc_status_code code, const char *msg) {
+    QV_DEBUG("flight %s: aborting with status %d: %s", c->rpc ? c->rpc->name : "?", (int)code, msg);
+    grpc_call_cancel_with_status(c->call, code, msg, NULL);
+}
+
+/* True if the chain is now parked; false if a wake came meanwhile. */
+static bool park(fl_call *c) {
+    pthread_mutex_lock(&c->wake_mu);
+    bool again = c->wake_again;
+    c->wake_again = false;
+    if (!again) c->parked = true;
+    pthread_mutex_unlock(&c->wake_mu);
+    return !again;
+}
+
+static void advance(fl_call *c);
+
+static void on_wake(fl_call *c) {
+    pthread_mutex_lock(&c->wake_mu);
+    grpc_call *w = c->wake_call;
+    c->wake_call = NULL;
+    pthread_mutex_unlock(&c->wake_mu);
+    if (w) grpc_call_unref(w);
+    grpc_slice_unref(c->wake_details);
+    grpc_metadata_array_destroy(&c->wake_md);
+    grpc_metadata_array_init(&c->wake_md);
+    advance(c);
+}
+
+int fl_server_live_calls(flight_server *s) {
+    pthread_mutex_lock(&s->mu);
+    int n = s->ncalls;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
 static bool call_cancelled(fl_call *c) {
     pthread_mutex_lock(&c->mu);
     bool x = c->cancelled;
@@ -250,7 +362,10 @@ static void advance(fl_call *c) {
                 set_error(c, &err);
                 continue;
             }
-            if (!done) continue;
+            if (!done) {
+                if (!c->status_set && fl_call_queued(c) == 0 && park(c)) return; /* until fl_call_wake */
+                continue;
+            }
         }
         send_status(c);
         return;
@@ -285,7 +400,16 @@ static void on_step(fl_call *c, bool ok) {
             qv_buffer *msg = fl_bb_to_buffer(bb);
             grpc_byte_buffer_destroy(bb);
             if (!c->rpc->client_streams) c->input_done = true;
-            int rc = c->rpc->on_message(c, msg, &err);
+            c->recv_bytes += (int64_t)msg->size;
+            int rc;
+            if (c->rpc == &fl_rpc_do_put && c->srv->max_put_bytes > 0 && c->recv_bytes > c->srv->max_put_bytes) {
+                atomic_fetch_add(&eng_get_metrics(c->e)->refusals[ENG_REFUSE_PUT_BYTES], 1);
+                rc = qv_err_set(&err, QV_ERESOURCE,
+                                "DoPut: stream is over %lld bytes (--max-put-bytes); nothing was applied",
+                                (long long)c->srv->max_put_bytes);
+            } else {
+                rc = c->rpc->on_message(c, msg, &err);
+            }
             qv_buffer_unref(msg);
             if (rc) set_error(c, &err);
         }
@@ -319,6 +443,7 @@ static void on_close(fl_call *c, bool ok) {
         if (c->rpc && c->rpc->on_cancel && c->state) c->rpc->on_cancel(c);
     }
     pthread_mutex_unlock(&c->mu);
+    if (c->cancelled) fl_call_wake(c); /* a parked chain must see it and finish */
     call_unref(c);
 }
 
@@ -342,6 +467,8 @@ static const fl_rpc *find_rpc(grpc_slice method) {
     if (n <= plen || memcmp(p, SERVICE_PREFIX, plen) != 0) return NULL;
     for (size_t i = 0; i < sizeof rpcs / sizeof rpcs[0]; i++)
         if (strlen(rpcs[i]->name) == n - plen && memcmp(rpcs[i]->name, p + plen, n - plen) == 0) return rpcs[i];
+    const fl_rpc *t = fl_test_rpc;
+    if (t && strlen(t->name) == n - plen && memcmp(t->name, p + plen, n - plen) == 0) return t;
     return NULL;
 }
 
@@ -358,6 +485,7 @@ static void on_new_call(fl_call *c, bool ok) {
 
     c->step_tag.kind = FL_TAG_STEP;
     c->rpc = find_rpc(c->details.method);
+    c->start_ns = qv_monotonic_ns();
     c->pending = 2;
     grpc_op op;
     memset(&op, 0, sizeof op);
@@ -385,6 +513,13 @@ static void on_new_call(fl_call *c, bool ok) {
         send_status(c);
         return;
     }
+    qv_err err;
+    qv_err_clear(&err);
+    if (fl_auth_start(c, &err)) {
+        set_error(c, &err);
+        send_status(c);
+        return;
+    }
     start_recv(c);
 }
 
@@ -399,6 +534,7 @@ static void *worker_main(void *arg) {
         case FL_TAG_NEW: on_new_call(t->call, ev.success != 0); break;
         case FL_TAG_STEP: on_step(t->call, ev.success != 0); break;
         case FL_TAG_CLOSE: on_close(t->call, ev.success != 0); break;
+        case FL_TAG_WAKE: on_wake(t->call); break;
         case FL_TAG_SHUTDOWN:
             pthread_mutex_lock(&s->mu);
             s->shutdown_done = true;
@@ -440,20 +576,43 @@ int flight_server_start(eng *e, const flight_options *opts, flight_server **out,
     pthread_cond_init(&s->cv, NULL);
     s->shutdown_tag = (fl_tag){NULL, FL_TAG_SHUTDOWN};
 
-    /* No SO_REUSEPORT: a port another process holds must be an error here. */
-    grpc_arg args[2];
+    grpc_server_credentials *creds = NULL;
+    if (fl_server_credentials(opts, &creds, err)) {
+        pthread_mutex_destroy(&s->mu);
+        pthread_cond_destroy(&s->cv);
+        free(s);
+        grpc_shutdown();
+        return err->code;
+    }
+    s->auth = opts->auth;
+    s->max_put_bytes = opts->max_put_bytes;
+    /* No SO_REUSEPORT: a port another process holds must be an error here.
+       Idle connections are pinged and closed, so a client cannot hold one forever. */
+    const struct {
+        const char *key;
+        int value;
+    } iargs[] = {
+        {GRPC_ARG_ALLOW_REUSEPORT, 0},
+        {GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, MAX_RECV_MESSAGE},
+        {GRPC_ARG_KEEPALIVE_TIME_MS, opts->keepalive_ms > 0 ? opts->keepalive_ms : 60000},
+        {GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000},
+        {GRPC_ARG_MAX_CONNECTION_IDLE_MS, opts->max_idle_ms > 0 ? opts->max_idle_ms : 600000},
+        /* clients' keepalive pings (pyarrow, Java) are welcome down to 10 s */
+        {GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000},
+        {GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1},
+    };
+    enum { NARGS = sizeof iargs / sizeof iargs[0] };
+    grpc_arg args[NARGS];
     memset(args, 0, sizeof args);
-    args[0].type = GRPC_ARG_INTEGER;
-    args[0].key = (char *)GRPC_ARG_ALLOW_REUSEPORT;
-    args[0].value.integer = 0;
-    args[1].type = GRPC_ARG_INTEGER;
-    args[1].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
-    args[1].value.integer = MAX_RECV_MESSAGE;
-    grpc_channel_args cargs = {2, args};
+    for (int i = 0; i < NARGS; i++) {
+        args[i].type = GRPC_ARG_INTEGER;
+        args[i].key = (char *)iargs[i].key;
+        args[i].value.integer = iargs[i].value;
+    }
+    grpc_channel_args cargs = {NARGS, args};
     s->server = grpc_server_create(&cargs, NULL);
     s->cq = grpc_completion_queue_create_for_next(NULL);
     grpc_server_register_completion_queue(s->server, s->cq, NULL);
-    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
     int port = grpc_server_add_http2_port(s->server, addr, creds);
     grpc_server_credentials_release(creds);
     if (port <= 0) {
@@ -470,6 +629,7 @@ int flight_server_start(eng *e, const flight_options *opts, flight_server **out,
         return qv_err_set(err, QV_EIO, "cannot listen on %s (address in use, or not available on this host)",
                           addr);
     }
+    s->doorbell = grpc_lame_client_channel_create("quiver-wake", GRPC_STATUS_UNAVAILABLE, "wake");
     grpc_server_start(s->server);
     for (int i = 0; i < s->nworkers; i++) request_new_call(s);
     s->workers = qv_xcalloc((size_t)s->nworkers, sizeof *s->workers);
@@ -517,6 +677,18 @@ void flight_server_shutdown(flight_server *s, int grace_ms) {
         grpc_server_cancel_all_calls(s->server);
         wait_shutdown(s, -1);
     }
+    /* Calls may still be finishing (a cancelled parked call wakes once more):
+       give them a moment before the doorbell goes. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 2;
+    pthread_mutex_lock(&s->mu);
+    while (s->ncalls > 0 && pthread_cond_timedwait(&s->cv, &s->mu, &ts) != ETIMEDOUT) {
+    }
+    grpc_channel *bell = s->doorbell;
+    s->doorbell = NULL;
+    pthread_mutex_unlock(&s->mu);
+    if (bell) grpc_channel_destroy(bell);
     grpc_server_destroy(s->server);
     s->server = NULL;
     grpc_completion_queue_shutdown(s->cq);

@@ -33,6 +33,7 @@ struct st_append {
     bool sealed0;       /* this append sealed that row group into a file */
     int first_file, nfiles; /* row groups this append wrote to column files */
     int64_t rows;
+    int64_t bytes;      /* of the batches as given, for the commit hook */
 };
 
 static void take_slot(st_table *t) {
@@ -225,6 +226,7 @@ int st_append_batch(st_append *a, const qv_batch *b, qv_err *err) {
     if (rc == QV_OK) {
         int first = st_apply_batch(t, b);
         a->rows += b->nrows;
+        a->bytes += qv_batch_bytes(b);
         if (!t->db->in_memory && (rc = seal_full(a, first, err))) a->broken = true;
     }
     pthread_mutex_unlock(&t->commit_mu);
@@ -320,6 +322,7 @@ int st_append_commit(st_append *a, int64_t *rows_committed, qv_err *err) {
     if (rc == QV_OK) {
         st_publish(t);
         atomic_fetch_add(&db->st_commits, 1);
+        if (db->commit_hook) db->commit_hook(db->commit_hook_arg, t, a->rows0, t->rows, a->bytes);
         if (rows_committed) *rows_committed = a->rows;
         if (a->creates) {
             st_catalog_pending_remove_locked(db, t);
