@@ -139,8 +139,9 @@ static void hub_on_commit(void *arg, st_table *t, int64_t from, int64_t to, int6
         /* from < seen cannot happen: registration sees whole commits */
         push_range_locked(s, from < s->seen ? s->seen : from, to, bytes);
         s->seen = to;
+        bool behind = s->pending > 0; /* one commit over the limit still goes to a caught-up subscriber */
         s->pending += bytes;
-        if (s->pending > s->buffer_bytes) {
+        if (behind && s->pending > s->buffer_bytes) {
             char msg[200];
             snprintf(msg, sizeof msg, "subscriber too slow: more than %lld bytes of commits pending (--subscriber-buffer)",
                      (long long)s->buffer_bytes);
