@@ -63,10 +63,8 @@ struct eng_sub {
     char end_msg[256];
 
     /* the consumer's */
-    sql_query *cur;
-    bool passthrough;         /* SELECT * without WHERE: rows straight from the snapshot */
-    st_snapshot *pt_snap;
-    int64_t pt_row, pt_to;
+    sql_query *cur;           /* the replay, or the range being evaluated */
+    char *table;              /* as the SQL layer resolved it */
 };
 
 struct eng_hub {
@@ -81,6 +79,7 @@ struct eng_hub {
 static void sub_unref(eng_sub *s) {
     if (atomic_fetch_sub(&s->refs, 1) != 1) return;
     sub_text_free(&s->txt);
+    free(s->table);
     if (s->t) st_table_release(s->t);
     qv_schema_free(&s->schema);
     free(s->q);
@@ -230,64 +229,17 @@ void eng_subs_shutdown(eng *e) {
 
 /* ---- evaluating a range of rows ---- */
 
-static int range_open(eng_sub *s, int64_t from, int64_t to, qv_err *err) {
-    if (s->passthrough) {
-        st_snapshot_open(s->t, &s->pt_snap);
-        s->pt_row = from;
-        s->pt_to = to;
-        return QV_OK;
-    }
-    (void)from;
-    (void)to;
-    return qv_err_set(err, QV_EUNSUPPORTED, "SUBSCRIBE with a projection or filter needs scoped scans");
+/* The subscribed SELECT (or `sql`, for the replay) over storage rows [from, to) only. */
+static int range_open(eng_sub *s, const char *sql, int64_t from, int64_t to, qv_err *err) {
+    sql_scope sc = {s->table, from, to};
+    if (sql_query_prepare_scoped(s->e->sql, sql, strlen(sql), &sc, &s->cur, err))
+        return qv_err_prefix(err, "SUBSCRIBE");
+    return QV_OK;
 }
 
 static void range_close(eng_sub *s) {
     if (s->cur) sql_query_free(s->cur);
     s->cur = NULL;
-    if (s->pt_snap) st_snapshot_close(s->pt_snap);
-    s->pt_snap = NULL;
-}
-
-static bool range_open_now(const eng_sub *s) { return s->cur || s->pt_snap; }
-
-/* Rows of the snapshot from pt_row, up to the end of that row group or pt_to. */
-static void passthrough_next(eng_sub *s, qv_batch *out, bool *eos) {
-    if (s->pt_row >= s->pt_to) {
-        *eos = true;
-        return;
-    }
-    int64_t base = 0;
-    int nrg = st_snapshot_rowgroups(s->pt_snap), rg = 0;
-    for (; rg < nrg; rg++) {
-        int64_t n = st_snapshot_rowgroup_rows(s->pt_snap, rg);
-        if (s->pt_row < base + n) break;
-        base += n;
-    }
-    if (rg == nrg) {
-        *eos = true;
-        return;
-    }
-    int64_t off = s->pt_row - base, end = st_snapshot_rowgroup_rows(s->pt_snap, rg);
-    if (base + end > s->pt_to) end = s->pt_to - base;
-    qv_batch_init(out, &s->schema);
-    for (int c = 0; c < s->schema.nfields; c++) {
-        qv_array whole;
-        st_snapshot_column(s->pt_snap, rg, c, &whole);
-        qv_array_free(&out->cols[c]);
-        qv_array_slice(&out->cols[c], &whole, off, end - off);
-        qv_array_free(&whole);
-    }
-    out->nrows = end - off;
-    s->pt_row = base + end;
-}
-
-static int range_next(eng_sub *s, qv_batch *out, bool *eos, qv_err *err) {
-    if (s->pt_snap) {
-        passthrough_next(s, out, eos);
-        return QV_OK;
-    }
-    return sql_query_next(s->cur, out, eos, err);
 }
 
 /* ---- the subscription ---- */
@@ -314,12 +266,42 @@ static int sub_prepare(eng_sub *s, const char *text, size_t len, qv_err *err) {
     sql_query *q;
     if (sql_query_prepare(s->e->sql, s->txt.select, strlen(s->txt.select), &q, err))
         return qv_err_prefix(err, "SUBSCRIBE");
+    const char *table = NULL;
+    bool ordered = false;
+    int rc = QV_OK;
+    if (!sql_query_is_scan(q, &table, &ordered))
+        rc = qv_err_set(err, QV_EINVAL, "SUBSCRIBE takes projections and filters of one table only (%s is more "
+                                        "than a scan of one table)", s->txt.select);
+    else
+        s->table = qv_xstrdup(table);
     qv_schema_copy(&s->schema, sql_query_schema(q));
     sql_query_free(q);
-    if (open_table(s->e, s->txt.table, &s->t, err)) return err->code;
+    if (rc) return rc;
+    return open_table(s->e, s->table, &s->t, err);
+}
+
+/* SINCE: the replay query over [0, seen) with ts >= the literal, ts being
+   the table's first TIMESTAMP column. */
+static int sub_replay_open(eng_sub *s, qv_err *err) {
     const qv_schema *ts = st_table_schema(s->t);
-    s->passthrough = s->txt.where_pos == SIZE_MAX && qv_schema_equal(ts, &s->schema);
-    return QV_OK;
+    int col = -1;
+    for (int i = 0; i < ts->nfields && col < 0; i++)
+        if (ts->fields[i].type == QV_T_TIMESTAMP) col = i;
+    if (col < 0)
+        return qv_err_set(err, QV_EINVAL, "SUBSCRIBE ... SINCE: table '%s' has no TIMESTAMP column", s->table);
+    qv_str f;
+    qv_str_init(&f);
+    qv_str_appendc(&f, '"');
+    for (const char *p = ts->fields[col].name; *p; p++) {
+        if (*p == '"') qv_str_appendc(&f, '"');
+        qv_str_appendc(&f, *p);
+    }
+    qv_str_appendf(&f, "\" >= TIMESTAMP %s", s->txt.since);
+    char *sql = sub_text_with_filter(&s->txt, f.data);
+    qv_str_free(&f);
+    int rc = s->seen > 0 ? range_open(s, sql, 0, s->seen, err) : QV_OK;
+    free(sql);
+    return rc;
 }
 
 int eng_sub_open(eng *e, const char *text, size_t len, const eng_sub_options *o, eng_sub **out, qv_err *err) {
@@ -335,8 +317,6 @@ int eng_sub_open(eng *e, const char *text, size_t len, const eng_sub_options *o,
     s->max_batch_bytes = o->max_batch_bytes > 0 ? o->max_batch_bytes : DEFAULT_BATCH;
     atomic_fetch_add(&e->metrics.queries, 1);
     int rc = sub_prepare(s, text, len, err);
-    if (!rc && s->txt.since)
-        rc = qv_err_set(err, QV_EUNSUPPORTED, "SUBSCRIBE ... SINCE needs scoped scans");
     eng_hub *h = e->hub;
     if (!rc) {
         pthread_mutex_lock(&h->mu);
@@ -348,18 +328,23 @@ int eng_sub_open(eng *e, const char *text, size_t len, const eng_sub_options *o,
             s->seen = st_snapshot_rows(snap);
             st_snapshot_close(snap);
             atomic_fetch_add(&s->refs, 1); /* the hub's */
+            atomic_fetch_add(&e->metrics.subscriptions_active, 1);
             s->next = h->subs;
             if (h->subs) h->subs->prev = s;
             h->subs = s;
         }
         pthread_mutex_unlock(&h->mu);
+        if (!rc && s->txt.since && sub_replay_open(s, err)) {
+            eng_sub_close(s); /* registered: unlink and drop both refs */
+            atomic_fetch_add(&e->metrics.query_errors, 1);
+            return err->code;
+        }
     }
     if (rc) {
         atomic_fetch_add(&e->metrics.query_errors, 1);
         sub_unref(s);
         return rc;
     }
-    atomic_fetch_add(&e->metrics.subscriptions_active, 1);
     *out = s;
     return QV_OK;
 }
@@ -390,10 +375,10 @@ static bool take_range(eng_sub *s, sub_range *r, int *rc, qv_err *err) {
 int eng_sub_next(eng_sub *s, qv_batch *out, bool *got, qv_err *err) {
     *got = false;
     for (;;) {
-        if (range_open_now(s)) {
+        if (s->cur) {
             bool eos = false;
             memset(out, 0, sizeof *out);
-            int rc = range_next(s, out, &eos, err);
+            int rc = sql_query_next(s->cur, out, &eos, err);
             if (rc) return rc;
             if (!eos) {
                 if (out->nrows == 0) {
@@ -409,7 +394,7 @@ int eng_sub_next(eng_sub *s, qv_batch *out, bool *got, qv_err *err) {
         sub_range r;
         int rc = QV_OK;
         if (!take_range(s, &r, &rc, err)) return rc;
-        if ((rc = range_open(s, r.from, r.to, err))) return rc;
+        if ((rc = range_open(s, s->txt.select, r.from, r.to, err))) return rc;
     }
 }
 
