@@ -35,6 +35,7 @@
 
 #define DEFAULT_BUFFER (64LL << 20)
 #define DEFAULT_BATCH (4LL << 20)
+#define SHARED_MAX (4LL << 20) /* ranges up to this (table bytes) are evaluated whole and shared */
 
 typedef struct sub_range {
     int64_t from, to, bytes;
@@ -63,7 +64,9 @@ struct eng_sub {
     char end_msg[256];
 
     /* the consumer's */
-    sql_query *cur;           /* the replay, or the range being evaluated */
+    sql_query *cur;           /* the replay, or a big range being streamed */
+    qv_batch *ready;          /* a range evaluated whole: batches [iready, nready) still to hand out */
+    int nready, iready;
     char *table;              /* as the SQL layer resolved it */
 };
 
@@ -74,6 +77,7 @@ struct eng_hub {
     eng_sub *subs, *wake_head, *wake_tail;
     bool stop, closing;
     pthread_t thr;
+    sub_cache *cache;
 };
 
 static void sub_unref(eng_sub *s) {
@@ -198,6 +202,7 @@ eng_hub *eng_hub_new(eng *e) {
     h->e = e;
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->cv, NULL);
+    h->cache = sub_cache_new();
     if (pthread_create(&h->thr, NULL, hub_main, h) != 0) {
         QV_ERROR("engine: cannot start the subscription notifier thread");
         abort();
@@ -214,6 +219,7 @@ void eng_hub_free(eng_hub *h) {
     pthread_mutex_unlock(&h->mu);
     pthread_join(h->thr, NULL);
     st_db_set_commit_hook(h->e->db, NULL, NULL);
+    sub_cache_free(h->cache);
     pthread_mutex_destroy(&h->mu);
     pthread_cond_destroy(&h->cv);
     free(h);
@@ -240,6 +246,37 @@ static int range_open(eng_sub *s, const char *sql, int64_t from, int64_t to, qv_
 static void range_close(eng_sub *s) {
     if (s->cur) sql_query_free(s->cur);
     s->cur = NULL;
+    for (int i = s->iready; i < s->nready; i++) qv_batch_free(&s->ready[i]);
+    free(s->ready);
+    s->ready = NULL;
+    s->nready = s->iready = 0;
+}
+
+/* A range small enough to hold whole: from the cache, or evaluated and shared. */
+static int range_eval_shared(eng_sub *s, int64_t from, int64_t to, qv_err *err) {
+    sub_cache *cache = s->e->hub->cache;
+    if (sub_cache_get(cache, s->txt.select, s->t, from, to, &s->ready, &s->nready)) return QV_OK;
+    int rc = range_open(s, s->txt.select, from, to, err);
+    int cap = 0;
+    while (!rc) {
+        qv_batch b;
+        bool eos = false;
+        memset(&b, 0, sizeof b);
+        if ((rc = sql_query_next(s->cur, &b, &eos, err)) || eos) break;
+        if (b.nrows == 0) {
+            qv_batch_free(&b);
+            continue;
+        }
+        if (s->nready == cap) {
+            cap = cap ? cap * 2 : 4;
+            s->ready = qv_xrealloc(s->ready, sizeof(qv_batch) * (size_t)cap);
+        }
+        s->ready[s->nready++] = b;
+    }
+    if (s->cur) sql_query_free(s->cur);
+    s->cur = NULL;
+    if (!rc) sub_cache_put(cache, s->txt.select, s->t, from, to, s->ready, s->nready);
+    return rc;
 }
 
 /* ---- the subscription ---- */
@@ -375,6 +412,12 @@ static bool take_range(eng_sub *s, sub_range *r, int *rc, qv_err *err) {
 int eng_sub_next(eng_sub *s, qv_batch *out, bool *got, qv_err *err) {
     *got = false;
     for (;;) {
+        if (s->iready < s->nready) {
+            *out = s->ready[s->iready++]; /* moved to the caller */
+            *got = true;
+            return QV_OK;
+        }
+        if (s->ready) range_close(s);
         if (s->cur) {
             bool eos = false;
             memset(out, 0, sizeof *out);
@@ -394,7 +437,9 @@ int eng_sub_next(eng_sub *s, qv_batch *out, bool *got, qv_err *err) {
         sub_range r;
         int rc = QV_OK;
         if (!take_range(s, &r, &rc, err)) return rc;
-        if ((rc = range_open(s, s->txt.select, r.from, r.to, err))) return rc;
+        rc = r.bytes <= SHARED_MAX ? range_eval_shared(s, r.from, r.to, err)
+                                   : range_open(s, s->txt.select, r.from, r.to, err);
+        if (rc) return rc;
     }
 }
 
