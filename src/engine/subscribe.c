@@ -252,6 +252,33 @@ static void range_close(eng_sub *s) {
     s->nready = s->iready = 0;
 }
 
+/* The batches of one delivery as one batch: one message on the wire, so a
+   commit arrives whole or not at all. SYMBOL columns (dictionaries) keep
+   their pieces. */
+static void ready_merge(eng_sub *s) {
+    if (s->nready < 2) return;
+    const qv_schema *sc = &s->ready[0].schema;
+    for (int c = 0; c < sc->nfields; c++)
+        if (sc->fields[c].type == QV_T_SYMBOL) return;
+    int64_t n = 0;
+    for (int i = 0; i < s->nready; i++) n += s->ready[i].nrows;
+    qv_batch m;
+    qv_batch_init(&m, sc);
+    m.nrows = n;
+    for (int c = 0; c < sc->nfields; c++) {
+        qv_builder bl;
+        qv_builder_init(&bl, sc->fields[c].type, n);
+        for (int i = 0; i < s->nready; i++)
+            for (int64_t r = 0; r < s->ready[i].nrows; r++) qv_builder_append_from(&bl, &s->ready[i].cols[c], r);
+        qv_array_free(&m.cols[c]);
+        qv_builder_finish(&bl, &m.cols[c]);
+        qv_builder_free(&bl);
+    }
+    for (int i = 0; i < s->nready; i++) qv_batch_free(&s->ready[i]);
+    s->ready[0] = m;
+    s->nready = 1;
+}
+
 /* A range small enough to hold whole: from the cache, or evaluated and shared. */
 static int range_eval_shared(eng_sub *s, int64_t from, int64_t to, qv_err *err) {
     sub_cache *cache = s->e->hub->cache;
@@ -275,6 +302,7 @@ static int range_eval_shared(eng_sub *s, int64_t from, int64_t to, qv_err *err) 
     }
     if (s->cur) sql_query_free(s->cur);
     s->cur = NULL;
+    if (!rc) ready_merge(s);
     if (!rc) sub_cache_put(cache, s->txt.select, s->t, from, to, s->ready, s->nready);
     return rc;
 }
