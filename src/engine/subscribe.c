@@ -282,7 +282,8 @@ static void ready_merge(eng_sub *s) {
 /* A range small enough to hold whole: from the cache, or evaluated and shared. */
 static int range_eval_shared(eng_sub *s, int64_t from, int64_t to, qv_err *err) {
     sub_cache *cache = s->e->hub->cache;
-    if (sub_cache_get(cache, s->txt.select, s->t, from, to, &s->ready, &s->nready)) return QV_OK;
+    int got = sub_cache_get(cache, s->txt.select, s->t, from, to, &s->ready, &s->nready);
+    if (got == SUB_CACHE_HIT) return QV_OK;
     int rc = range_open(s, s->txt.select, from, to, err);
     int cap = 0;
     while (!rc) {
@@ -303,7 +304,8 @@ static int range_eval_shared(eng_sub *s, int64_t from, int64_t to, qv_err *err) 
     if (s->cur) sql_query_free(s->cur);
     s->cur = NULL;
     if (!rc) ready_merge(s);
-    if (!rc) sub_cache_put(cache, s->txt.select, s->t, from, to, s->ready, s->nready);
+    if (got == SUB_CACHE_CLAIMED)
+        sub_cache_put(cache, s->txt.select, s->t, from, to, rc == QV_OK, s->ready, s->nready);
     return rc;
 }
 
