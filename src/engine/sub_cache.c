@@ -23,6 +23,7 @@
 typedef struct slot {
     char *sql;
     const void *table;
+    uint64_t epoch; /* row numbering the range is in */
     int64_t from, to;
     qv_batch *b;
     int n;
@@ -65,19 +66,19 @@ static qv_batch *copy_refs(const qv_batch *b, int n) {
     return o;
 }
 
-static slot *find(sub_cache *c, const char *sql, const void *table, int64_t from, int64_t to) {
+static slot *find(sub_cache *c, const char *sql, const void *table, uint64_t epoch, int64_t from, int64_t to) {
     for (int i = 0; i < SLOTS; i++) {
         slot *s = &c->s[i];
-        if (s->sql && s->table == table && s->from == from && s->to == to && strcmp(s->sql, sql) == 0) return s;
+        if (s->sql && s->table == table && s->epoch == epoch && s->from == from && s->to == to && strcmp(s->sql, sql) == 0) return s;
     }
     return NULL;
 }
 
-int sub_cache_get(sub_cache *c, const char *sql, const void *table, int64_t from, int64_t to, qv_batch **out,
+int sub_cache_get(sub_cache *c, const char *sql, const void *table, uint64_t epoch, int64_t from, int64_t to, qv_batch **out,
                   int *n) {
     pthread_mutex_lock(&c->mu);
     slot *s;
-    while ((s = find(c, sql, table, from, to)) && s->pending) pthread_cond_wait(&c->cv, &c->mu);
+    while ((s = find(c, sql, table, epoch, from, to)) && s->pending) pthread_cond_wait(&c->cv, &c->mu);
     if (s) {
         *out = copy_refs(s->b, s->n);
         *n = s->n;
@@ -95,6 +96,7 @@ int sub_cache_get(sub_cache *c, const char *sql, const void *table, int64_t from
     slot_clear(v);
     v->sql = qv_xstrdup(sql);
     v->table = table;
+    v->epoch = epoch;
     v->from = from;
     v->to = to;
     v->pending = true;
@@ -103,10 +105,10 @@ int sub_cache_get(sub_cache *c, const char *sql, const void *table, int64_t from
     return SUB_CACHE_CLAIMED;
 }
 
-void sub_cache_put(sub_cache *c, const char *sql, const void *table, int64_t from, int64_t to, bool ok,
+void sub_cache_put(sub_cache *c, const char *sql, const void *table, uint64_t epoch, int64_t from, int64_t to, bool ok,
                    const qv_batch *b, int n) {
     pthread_mutex_lock(&c->mu);
-    slot *s = find(c, sql, table, from, to);
+    slot *s = find(c, sql, table, epoch, from, to);
     if (s && s->pending) {
         if (ok) {
             s->b = copy_refs(b, n);
