@@ -74,8 +74,8 @@ static slot *find(sub_cache *c, const char *sql, const void *table, uint64_t epo
     return NULL;
 }
 
-int sub_cache_get(sub_cache *c, const char *sql, const void *table, uint64_t epoch, int64_t from, int64_t to, qv_batch **out,
-                  int *n) {
+int sub_cache_get(sub_cache *c, const char *sql, const void *table, uint64_t epoch, int64_t from, int64_t to,
+                  qv_batch **out, int *n) {
     pthread_mutex_lock(&c->mu);
     slot *s;
     while ((s = find(c, sql, table, epoch, from, to)) && s->pending) pthread_cond_wait(&c->cv, &c->mu);
@@ -105,8 +105,8 @@ int sub_cache_get(sub_cache *c, const char *sql, const void *table, uint64_t epo
     return SUB_CACHE_CLAIMED;
 }
 
-void sub_cache_put(sub_cache *c, const char *sql, const void *table, uint64_t epoch, int64_t from, int64_t to, bool ok,
-                   const qv_batch *b, int n) {
+void sub_cache_put(sub_cache *c, const char *sql, const void *table, uint64_t epoch, int64_t from, int64_t to,
+                   bool ok, const qv_batch *b, int n) {
     pthread_mutex_lock(&c->mu);
     slot *s = find(c, sql, table, epoch, from, to);
     if (s && s->pending) {
