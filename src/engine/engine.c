@@ -28,6 +28,7 @@ int eng_open(const eng_options *opts, eng **out, qv_err *err) {
     }
     e->subscriber_buffer = opts->subscriber_buffer;
     e->hub = eng_hub_new(e); /* before any commit, demo rows included */
+    e->sessions = eng_sessions_new();
     if (opts->demo_rows > 0 && eng_demo_create(e, opts->demo_rows, err)) {
         eng_close(e);
         return err->code;
@@ -41,6 +42,7 @@ void eng_close(eng *e) {
     eng_hub_free(e->hub);
     sql_ctx_free(e->sql);
     st_db_close(e->db);
+    eng_sessions_free(e->sessions);
     free(e);
 }
 
@@ -49,6 +51,15 @@ struct eng_query {
     sql_query *q;
     int64_t started_ns;
     bool failed;
+    /* eng_query_open_bound: the statement runs once per parameter row; mu
+       guards swapping q->q against eng_query_cancel from another thread */
+    pthread_mutex_t mu;
+    bool cancelled;
+    bool bound;
+    qv_batch params;
+    int64_t row;
+    char *sql;
+    size_t len;
 };
 
 int eng_query_open(eng *e, const char *sql, size_t len, eng_query **out, qv_err *err) {
@@ -61,6 +72,7 @@ int eng_query_open(eng *e, const char *sql, size_t len, eng_query **out, qv_err 
     eng_query *eq = qv_xcalloc(1, sizeof *eq);
     eq->e = e;
     eq->q = q;
+    pthread_mutex_init(&eq->mu, NULL);
     eq->started_ns = qv_monotonic_ns();
     *out = eq;
     return QV_OK;
@@ -74,13 +86,66 @@ int64_t eng_query_total_bytes(const eng_query *q) {
     return -1; /* not known before running; Flight reports -1 */
 }
 
+/* Prepare the statement again for the next parameter row (same schema). */
+static int next_row(eng_query *q, qv_err *err) {
+    sql_query *nq;
+    if (sql_query_prepare(q->e->sql, q->sql, q->len, &nq, err)) return err->code;
+    if (sql_query_bind(nq, &q->params, q->row, err)) {
+        sql_query_free(nq);
+        return err->code;
+    }
+    pthread_mutex_lock(&q->mu);
+    sql_query *old = q->q;
+    q->q = nq;
+    if (q->cancelled) sql_query_cancel(nq);
+    pthread_mutex_unlock(&q->mu);
+    sql_query_free(old);
+    return QV_OK;
+}
+
 int eng_query_next(eng_query *q, qv_batch *out, bool *eos, qv_err *err) {
     int rc = sql_query_next(q->q, out, eos, err);
+    while (rc == QV_OK && *eos && q->bound && q->row + 1 < q->params.nrows) {
+        q->row++;
+        rc = next_row(q, err);
+        if (rc == QV_OK) rc = sql_query_next(q->q, out, eos, err);
+    }
     if (rc) q->failed = true;
     return rc;
 }
 
-void eng_query_cancel(eng_query *q) { sql_query_cancel(q->q); }
+int eng_query_open_bound(eng *e, const char *sql, size_t len, const qv_batch *params, eng_query **out,
+                         qv_err *err) {
+    if (eng_query_open(e, sql, len, out, err)) return err->code;
+    eng_query *q = *out;
+    if (params->nrows == 0) return QV_OK; /* runs unbound: a statement with parameters says which is missing */
+    if (sql_query_bind(q->q, params, 0, err)) {
+        q->failed = true;
+        eng_query_close(q);
+        *out = NULL;
+        return err->code;
+    }
+    if (params->nrows > 1) {
+        q->bound = true;
+        qv_batch_copy_ref(&q->params, params);
+        q->sql = qv_xstrndup(sql, len);
+        q->len = len;
+    }
+    return QV_OK;
+}
+
+int eng_query_param_count(const eng_query *q) { return sql_query_param_count(q->q); }
+const qv_schema *eng_query_param_schema(const eng_query *q) { return sql_query_param_schema(q->q); }
+int eng_query_bind(eng_query *q, const qv_batch *params, int64_t row, qv_err *err) {
+    return sql_query_bind(q->q, params, row, err);
+}
+
+void eng_query_cancel(eng_query *q) {
+    pthread_mutex_lock(&q->mu);
+    q->cancelled = true;
+    sql_query_cancel(q->q);
+    pthread_mutex_unlock(&q->mu);
+}
 
 void eng_query_read_stats(const eng_query *q, int64_t *rows, int64_t *bytes) {
     sql_query_read_stats(q->q, rows, bytes);
@@ -99,6 +164,9 @@ void eng_query_close(eng_query *q) {
     atomic_fetch_add(&m->latency_sum_us, (long long)(secs * 1e6));
     if (q->failed) atomic_fetch_add(&m->query_errors, 1);
     sql_query_free(q->q);
+    pthread_mutex_destroy(&q->mu);
+    if (q->bound) qv_batch_free(&q->params);
+    free(q->sql);
     free(q);
 }
 

@@ -39,6 +39,15 @@ void eng_query_cancel(eng_query *q);  /* any thread; next() then returns QV_ECAN
 /* Storage rows and column bytes the query has scanned so far. */
 void eng_query_read_stats(const eng_query *q, int64_t *rows, int64_t *bytes);
 void eng_query_close(eng_query *q);   /* frees everything the query holds */
+/* Placeholders ($1.. / ?): count, schema (one nullable field each, typed from
+   context) and binding row `row` of params before the first next(). */
+int eng_query_param_count(const eng_query *q);
+const qv_schema *eng_query_param_schema(const eng_query *q);
+int eng_query_bind(eng_query *q, const qv_batch *params, int64_t row, qv_err *err);
+/* Open with parameters: the statement runs once per row of params, and the
+   results follow one another in one stream (same schema). */
+int eng_query_open_bound(eng *e, const char *sql, size_t len, const qv_batch *params, eng_query **out,
+                         qv_err *err);
 char *eng_explain(eng *e, const char *sql, size_t len, qv_err *err); /* caller frees */
 
 /* ---- ingest ----
@@ -48,6 +57,17 @@ char *eng_explain(eng *e, const char *sql, size_t len, qv_err *err); /* caller f
 ** Nothing is visible until commit; abort (or any failure) leaves nothing. */
 typedef struct eng_put eng_put;
 int eng_put_begin(eng *e, const char *table, const qv_schema *schema, eng_put **out, qv_err *err);
+/* Flight SQL ingest modes. Missing table: created unless fail_if_missing
+** (QV_ENOTFOUND). Existing table: appended to, QV_EEXISTS, or replaced by a
+** new table of the stream's schema (dropped only at commit, after the whole
+** stream arrived and was checked). eng_put_begin is {false, APPEND}. */
+typedef enum { ENG_IF_EXISTS_APPEND = 0, ENG_IF_EXISTS_FAIL, ENG_IF_EXISTS_REPLACE } eng_if_exists;
+typedef struct eng_put_mode {
+    bool fail_if_missing;
+    eng_if_exists if_exists;
+} eng_put_mode;
+int eng_put_begin_mode(eng *e, const char *table, const qv_schema *schema, const eng_put_mode *mode,
+                       eng_put **out, qv_err *err);
 int eng_put_batch(eng_put *p, const qv_batch *b, qv_err *err);
 int eng_put_commit(eng_put *p, int64_t *rows, qv_err *err);  /* frees p */
 void eng_put_abort(eng_put *p);                               /* frees p */
@@ -82,6 +102,30 @@ int eng_sub_next(eng_sub *s, qv_batch *out, bool *got, qv_err *err);
 void eng_sub_close(eng_sub *s);
 /* End every subscription (QV_ECANCELLED, "server shutting down") and refuse new ones. */
 void eng_subs_shutdown(eng *e);
+/* ---- sessions and prepared statements (stmt.c; Flight SQL) ----
+** A session is a name the front end chooses ("" when the client has none).
+** Statement handles are ENG_HANDLE_LEN bytes of text, valid in the session
+** that created them until closed, until the session closes, or until unused
+** for the idle time; every other lookup is QV_ENOTFOUND. */
+#define ENG_HANDLE_LEN 36
+typedef struct eng_stmt_view {
+    char *sql;
+    size_t len;
+    bool has_params;
+    qv_batch params;   /* the parameter rows bound last (refs) */
+} eng_stmt_view;
+int eng_stmt_create(eng *e, const char *session, const char *sql, size_t len, char *handle, qv_err *err);
+int eng_stmt_get(eng *e, const char *session, const uint8_t *h, size_t n, eng_stmt_view *out, qv_err *err);
+void eng_stmt_view_free(eng_stmt_view *v);
+/* params NULL clears them. */
+int eng_stmt_bind(eng *e, const char *session, const uint8_t *h, size_t n, const qv_batch *params, qv_err *err);
+int eng_stmt_close(eng *e, const char *session, const uint8_t *h, size_t n, qv_err *err);
+void eng_stmt_set_idle_ms(eng *e, int64_t ms);  /* <= 0: the default, 30 minutes */
+int64_t eng_stmt_idle_ms(eng *e);
+void eng_session_close(eng *e, const char *session);
+int eng_session_set(eng *e, const char *session, const char *name, const char *value, qv_err *err);
+/* The session's options as two arrays of n strings (caller frees each and the arrays). */
+int eng_session_options(eng *e, const char *session, char ***names, char ***values);
 
 /* ---- catalog and status ---- */
 int eng_tables(eng *e, st_table_info **out, int *n, qv_err *err); /* st_table_info_free_all */

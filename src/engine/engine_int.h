@@ -5,6 +5,8 @@
 #include "engine/engine.h"
 #include "sql/sql.h"
 
+#include <pthread.h>
+
 typedef struct eng_hub eng_hub;
 
 struct eng {
@@ -14,6 +16,7 @@ struct eng {
     int64_t started_ns;   /* monotonic */
     eng_hub *hub;         /* subscriptions (subscribe.c) */
     int64_t subscriber_buffer;
+    struct eng_sessions *sessions;  /* stmt.c */
 };
 
 /* subscribe.c: the commit notification hub. new() before the first commit. */
@@ -45,6 +48,10 @@ int sub_text_parse(const char *text, size_t len, sub_text *out, qv_err *err);
 /* select with `extra` ANDed to its filter (caller frees). */
 char *sub_text_with_filter(const sub_text *t, const char *extra);
 void sub_text_free(sub_text *t);
+
+typedef struct eng_sessions eng_sessions;
+eng_sessions *eng_sessions_new(void);
+void eng_sessions_free(eng_sessions *s);
 
 /* demo.c: create and fill `trades` with n synthetic ticks if it does not exist. */
 int eng_demo_create(eng *e, int64_t n, qv_err *err);

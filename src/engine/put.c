@@ -10,18 +10,24 @@
 ** left, not even the table). Only when another put holds the table's writer
 ** slot at begin are batches held (refs, no copy) and applied at commit, so
 ** a put never blocks a front-end thread waiting for another stream.
+** Flight SQL ingest modes (eng_put_begin_mode) may refuse a missing or an
+** existing table at begin; a replacing put always holds its batches and
+** drops the old table only at commit, after the whole stream arrived.
 */
 #include "engine_int.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct eng_put {
     eng *e;
     char *table;
     qv_schema in;       /* the stream's schema */
     qv_schema target;   /* the table's schema (or the one to create) */
-    bool create;        /* table did not exist at begin */
+    bool create;        /* table did not exist at begin (or is to be replaced) */
+    eng_put_mode mode;
+    bool replace;       /* drop the existing table at commit, then create */
     int *map;           /* target column -> stream column, -1 = fill with NULL */
     st_append *app;     /* streaming; NULL: holding batches until commit */
     bool failed;        /* a batch failed: only abort */
@@ -68,7 +74,17 @@ static int build_map(eng_put *p, qv_err *err) {
 static int load_target(eng_put *p, qv_err *err) {
     st_table *t;
     int rc = st_table_open(p->e->db, p->table, &t, err);
+    if (rc == QV_ENOTFOUND && p->mode.fail_if_missing)
+        return qv_err_set(err, QV_ENOTFOUND, "table '%s' does not exist (ingest mode: append only)", p->table);
+    if (rc == QV_OK && p->mode.if_exists != ENG_IF_EXISTS_APPEND) {
+        st_table_release(t);
+        if (p->mode.if_exists == ENG_IF_EXISTS_FAIL)
+            return qv_err_set(err, QV_EEXISTS, "table '%s' already exists (ingest mode: create only)", p->table);
+        p->replace = true;
+        rc = QV_ENOTFOUND; /* build the new table from the stream's schema */
+    }
     if (rc == QV_ENOTFOUND) {
+        qv_err_clear(err);
         p->create = true;
         qv_schema_free(&p->target);
         qv_schema_copy(&p->target, &p->in);
@@ -84,6 +100,7 @@ static int load_target(eng_put *p, qv_err *err) {
 
 /* Open the storage append now if the table's writer slot is free. */
 static int start_stream(eng_put *p, qv_err *err) {
+    if (p->replace) return QV_OK; /* the old table stays until commit: hold */
     if (p->create) {
         int rc = st_append_begin_new(p->e->db, p->table, &p->target, &p->app, err);
         return rc == QV_EEXISTS ? QV_OK : rc; /* being created by another put: hold, decide at commit */
@@ -96,6 +113,12 @@ static int start_stream(eng_put *p, qv_err *err) {
 }
 
 int eng_put_begin(eng *e, const char *table, const qv_schema *schema, eng_put **out, qv_err *err) {
+    static const eng_put_mode create_or_append = {false, ENG_IF_EXISTS_APPEND};
+    return eng_put_begin_mode(e, table, schema, &create_or_append, out, err);
+}
+
+int eng_put_begin_mode(eng *e, const char *table, const qv_schema *schema, const eng_put_mode *mode,
+                       eng_put **out, qv_err *err) {
     if (!table || !*table) return qv_err_set(err, QV_EINVAL, "no table name given for ingest");
     if (schema->nfields == 0) return qv_err_set(err, QV_EINVAL, "ingest into '%s': the stream's schema has no columns", table);
     for (int i = 0; i < schema->nfields; i++)
@@ -106,6 +129,7 @@ int eng_put_begin(eng *e, const char *table, const qv_schema *schema, eng_put **
     eng_put *p = qv_xcalloc(1, sizeof *p);
     p->e = e;
     p->table = qv_xstrdup(table);
+    p->mode = *mode;
     qv_schema_copy(&p->in, schema);
     qv_schema_init(&p->target);
     if (load_target(p, err) || start_stream(p, err)) {
@@ -189,12 +213,26 @@ static int commit_held(eng_put *p, qv_err *err) {
     st_table *t = NULL;
     if (p->create) {
         rc = st_append_begin_new(p->e->db, p->table, &p->target, &p->app, err);
+        /* Another stream is creating it: wait (bounded) for that one to end. */
+        for (int waited = 0; rc == QV_EEXISTS && waited < 6000; waited++) {
+            st_table *x;
+            qv_err ignore;
+            if (st_table_open(p->e->db, p->table, &x, &ignore) == QV_OK) {
+                st_table_release(x);
+                break;
+            }
+            usleep(10000);
+            rc = st_append_begin_new(p->e->db, p->table, &p->target, &p->app, err);
+        }
         if (rc == QV_EEXISTS) {
             /* Someone created it since begin: append to theirs if it matches. */
             qv_schema want;
             qv_schema_copy(&want, &p->target);
             rc = load_target(p, err);
-            if (!rc && (p->create || !qv_schema_equal(&want, &p->target)))
+            if (!rc && p->create)
+                rc = qv_err_set(err, QV_EEXISTS, "table '%s' is being created by another stream at the same time; retry",
+                                p->table);
+            else if (!rc && !qv_schema_equal(&want, &p->target))
                 /* Held batches were converted for our schema; refuse rather than reshape. */
                 rc = qv_err_set(err, QV_EINVAL, "table '%s' was created concurrently with a different schema", p->table);
             qv_schema_free(&want);
@@ -214,6 +252,14 @@ static int commit_held(eng_put *p, qv_err *err) {
 
 int eng_put_commit(eng_put *p, int64_t *rows, qv_err *err) {
     int rc = p->failed ? qv_err_set(err, QV_EINVAL, "ingest into '%s' failed earlier", p->table) : QV_OK;
+    if (!rc && p->replace) {
+        /* Everything arrived and was checked: only now does the old table go. */
+        rc = st_table_drop(p->e->db, p->table, err);
+        if (rc == QV_ENOTFOUND) {
+            rc = QV_OK;
+            qv_err_clear(err);
+        }
+    }
     if (!rc && !p->app) rc = commit_held(p, err);
     if (!rc) {
         int64_t n = 0;

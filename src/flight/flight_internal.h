@@ -117,6 +117,8 @@ struct fl_call {
     grpc_slice wake_details;
 
     fl_tag step_tag, close_tag, wake_tag;
+    grpc_metadata init_md[1];    /* extra initial metadata (Flight SQL set-cookie) */
+    size_t n_init_md;
 };
 
 /* Make the call's rpc->produce run again on a worker (see the top). */
@@ -138,6 +140,8 @@ void fl_call_push(fl_call *c, grpc_byte_buffer *bb);
 /* Queue a reply serialized from a protobuf-c message. */
 void fl_call_push_pb(fl_call *c, const void *pb_message);
 int fl_call_queued(const fl_call *c);
+/* Send key: value with the call's initial metadata (before the first reply). */
+void fl_call_add_initial_md(fl_call *c, const char *key, const char *value);
 
 grpc_status_code fl_status_from_qv(qv_status s);
 
@@ -172,5 +176,17 @@ int fl_ticket_sql(const uint8_t *p, size_t n, qv_err *err);
 extern const fl_rpc fl_rpc_handshake, fl_rpc_list_actions, fl_rpc_do_action, fl_rpc_do_exchange,
     fl_rpc_poll_flight_info, fl_rpc_do_get, fl_rpc_get_flight_info, fl_rpc_get_schema,
     fl_rpc_list_flights, fl_rpc_do_put;
+
+/* Flight SQL hooks the RPC files call (flight_sql*.c; see flight_sql.h). */
+bool fl_sql_is_any(const uint8_t *p, size_t n);
+struct Arrow__Flight__Protocol__FlightDescriptor;
+int fl_sql_flight_info(fl_call *c, const struct Arrow__Flight__Protocol__FlightDescriptor *d, qv_err *err);
+int fl_sql_schema(fl_call *c, const struct Arrow__Flight__Protocol__FlightDescriptor *d, qv_err *err);
+int fl_sql_doget(fl_call *c, const uint8_t *p, size_t n, eng_query **q, qv_err *err);
+void fl_sql_doget_done(eng_query *q);
+bool fl_sql_put_claims(const qv_buffer *msg);
+int fl_sql_put_start(fl_call *c, qv_buffer *msg, qv_err *err);
+bool fl_sql_action_known(const char *type);
+int fl_sql_action(fl_call *c, const char *type, const uint8_t *body, size_t n, qv_err *err);
 
 #endif

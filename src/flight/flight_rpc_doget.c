@@ -42,7 +42,10 @@ static const ipc_write_options write_opts; /* defaults: same as GetFlightInfo's 
 
 static void doget_free(fl_call *c) {
     doget_state *st = c->state;
-    if (st->q) eng_query_close(st->q);
+    if (st->q) {
+        fl_sql_doget_done(st->q);
+        eng_query_close(st->q);
+    }
     if (st->sub) eng_sub_close(st->sub);
     if (st->enc) ipc_encoder_free(st->enc);
     if (st->have_cur) qv_batch_free(&st->cur);
@@ -90,18 +93,26 @@ static int doget_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
     pthread_mutex_lock(&c->mu);
     c->state = st;
     pthread_mutex_unlock(&c->mu);
-    int rc = fl_ticket_sql(t->ticket.data, t->ticket.len, err);
     eng_query *q = NULL;
     eng_sub *sub = NULL;
     const char *sql = (const char *)t->ticket.data;
-    if (rc == QV_OK && eng_is_subscribe(sql, t->ticket.len)) {
-        eng_sub_options so = {.wake = doget_sub_wake, .arg = c, .max_batch_bytes = c->max_batch_bytes};
-        rc = eng_sub_open(c->e, sql, t->ticket.len, &so, &sub, err);
-    } else if (rc == QV_OK) {
-        rc = eng_query_open(c->e, sql, t->ticket.len, &q, err);
+    int rc;
+    bool is_sub = false;
+    if (fl_sql_is_any(t->ticket.data, t->ticket.len)) { /* a Flight SQL ticket; NULL q: reply queued */
+        rc = fl_sql_doget(c, t->ticket.data, t->ticket.len, &q, err);
+    } else {
+        rc = fl_ticket_sql(t->ticket.data, t->ticket.len, err);
+        is_sub = rc == QV_OK && eng_is_subscribe(sql, t->ticket.len);
+        if (is_sub) {
+            eng_sub_options so = {.wake = doget_sub_wake, .arg = c, .max_batch_bytes = c->max_batch_bytes};
+            rc = eng_sub_open(c->e, sql, t->ticket.len, &so, &sub, err);
+        } else if (rc == QV_OK) {
+            rc = eng_query_open(c->e, sql, t->ticket.len, &q, err);
+        }
     }
     arrow__flight__protocol__ticket__free_unpacked(t, NULL);
-    if (rc) return sub_status(c, rc, err);
+    if (rc) return is_sub ? sub_status(c, rc, err) : rc;
+    if (!q && !sub) return QV_OK;
     pthread_mutex_lock(&c->mu);
     st->q = q;
     st->sub = sub;
@@ -129,8 +140,8 @@ static void batch_slice(qv_batch *dst, const qv_batch *src, int64_t off, int64_t
 
 static int doget_produce(fl_call *c, bool *done, qv_err *err) {
     doget_state *st = c->state;
-    *done = st == NULL;
-    if (!st) return QV_OK;
+    *done = st == NULL || st->q == NULL;
+    if (*done) return QV_OK;
     while (!st->have_cur) {
         bool eos = false;
         memset(&st->cur, 0, sizeof st->cur); /* next() fills it; zeroed is safe to free */

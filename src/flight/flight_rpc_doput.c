@@ -65,6 +65,7 @@ static qv_buffer *body_buffer(qv_buffer *msg, const fl_flightdata *fd) {
 
 static int doput_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
     doput_state *st = c->state;
+    if (!st && fl_sql_put_claims(msg)) return fl_sql_put_start(c, msg, err); /* a Flight SQL command */
     if (!st) {
         st = qv_xcalloc(1, sizeof *st);
         atomic_fetch_add(&eng_get_metrics(c->e)->flight_streams_active, 1);

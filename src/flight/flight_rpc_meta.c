@@ -196,6 +196,7 @@ static int run_action(fl_call *c, const char *type, const uint8_t *body, size_t 
         return rc;
     }
     qv_str_free(&out);
+    if (fl_sql_action_known(type)) return fl_sql_action(c, type, body, blen, err);
     qv_str valid;
     qv_str_init(&valid);
     for (size_t i = 0; i < NACTIONS; i++) qv_str_appendf(&valid, "%s%s", i ? ", " : "", actions[i].type);
@@ -240,6 +241,11 @@ static int64_t path_table_bytes(eng *e, const Arrow__Flight__Protocol__FlightDes
 static int get_flight_info_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
     Arrow__Flight__Protocol__FlightDescriptor *d = unpack_descriptor(msg, "GetFlightInfo", err);
     if (!d) return err->code;
+    if (fl_sql_is_any(d->cmd.data, d->cmd.len)) { /* Flight SQL command */
+        int rc = fl_sql_flight_info(c, d, err);
+        arrow__flight__protocol__flight_descriptor__free_unpacked(d, NULL);
+        return rc;
+    }
     info_parts ip;
     memset(&ip, 0, sizeof ip);
     qv_str_init(&ip.sql);
@@ -257,6 +263,11 @@ const fl_rpc fl_rpc_get_flight_info = {.name = "GetFlightInfo", .on_message = ge
 static int get_schema_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
     Arrow__Flight__Protocol__FlightDescriptor *d = unpack_descriptor(msg, "GetSchema", err);
     if (!d) return err->code;
+    if (fl_sql_is_any(d->cmd.data, d->cmd.len)) { /* Flight SQL command */
+        int rc = fl_sql_schema(c, d, err);
+        arrow__flight__protocol__flight_descriptor__free_unpacked(d, NULL);
+        return rc;
+    }
     qv_str sql, schema;
     qv_str_init(&sql);
     qv_str_init(&schema);

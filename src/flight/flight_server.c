@@ -80,6 +80,13 @@ void fl_call_push(fl_call *c, grpc_byte_buffer *bb) {
 
 void fl_call_push_pb(fl_call *c, const void *pb_message) { fl_call_push(c, fl_bb_from_pb(pb_message)); }
 
+void fl_call_add_initial_md(fl_call *c, const char *key, const char *value) {
+    if (c->md_sent || c->n_init_md >= sizeof c->init_md / sizeof c->init_md[0]) return;
+    c->init_md[c->n_init_md].key = grpc_slice_from_copied_string(key);
+    c->init_md[c->n_init_md].value = grpc_slice_from_copied_string(value);
+    c->n_init_md++;
+}
+
 int fl_call_queued(const fl_call *c) { return c->nout - c->out_head; }
 
 static void drop_queue(fl_call *c) {
@@ -113,6 +120,10 @@ static void call_free(fl_call *c) {
     if (c->send_buf) grpc_byte_buffer_destroy(c->send_buf);
     if (c->recv_buf) grpc_byte_buffer_destroy(c->recv_buf);
     if (c->call) grpc_call_unref(c->call);
+    for (size_t i = 0; i < c->n_init_md; i++) {
+        grpc_slice_unref(c->init_md[i].key);
+        grpc_slice_unref(c->init_md[i].value);
+    }
     grpc_call_details_destroy(&c->details);
     grpc_metadata_array_destroy(&c->req_md);
     grpc_metadata_array_destroy(&c->wake_md);
@@ -167,6 +178,8 @@ static void set_error(fl_call *c, const qv_err *err) {
 static size_t add_initial_metadata(fl_call *c, grpc_op *ops) {
     if (c->md_sent) return 0;
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[0].data.send_initial_metadata.count = c->n_init_md;
+    ops[0].data.send_initial_metadata.metadata = c->n_init_md ? c->init_md : NULL;
     c->md_sent = true;
     return 1;
 }

@@ -93,6 +93,11 @@ static int parse_field(ipc_decoder *d, fb_table *ft, int idx, qv_field *qf, ipc_
     case AT_UTF8:
     case AT_LARGE_UTF8:
     case AT_UTF8_VIEW: qt = QV_T_STRING; break;
+    /* Binary layouts are the string layouts: they land as STRING when every
+       value is UTF-8 (checked like strings), and are refused otherwise. */
+    case AT_BINARY: s->tt = AT_UTF8; qt = QV_T_STRING; break;
+    case AT_LARGE_BINARY: s->tt = AT_LARGE_UTF8; qt = QV_T_STRING; break;
+    case AT_BINARY_VIEW: s->tt = AT_UTF8_VIEW; qt = QV_T_STRING; break;
     case AT_TIMESTAMP: {
         s->unit = fb_i16(&ty, TS_UNIT, UNIT_SECOND, "Timestamp.unit");
         const char *tz;

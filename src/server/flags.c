@@ -20,6 +20,7 @@ const char qd_usage[] =
     "  --max-batch-bytes SIZE  largest Flight batch body (default 4M)\n"
     "  --max-body-bytes SIZE   largest HTTP request body (default 1G)\n"
     "  --subscriber-buffer SIZE  commits a SUBSCRIBE may have pending before it is ended (default 64M)\n"
+    "  --prepared-idle S    Flight SQL prepared statements expire after S idle seconds (default 1800)\n"
     "  --help               this text\n"
     "  --version            print the version\n";
 
@@ -98,7 +99,7 @@ int qd_flags_parse(qd_flags *f, int argc, char **argv, qv_err *err) {
         static const char *valued[] = {"--flight-port", "--http-port", "--host", "--data-dir",
                                        "--demo-rows", "--threads", "--log-level", "--wal-sync",
                                        "--query-memory", "--max-batch-bytes", "--max-body-bytes",
-                                       "--subscriber-buffer"};
+                                       "--subscriber-buffer", "--prepared-idle"};
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(name, valued[k]);
         if (!known) return qv_err_set(err, QV_EINVAL, "unknown flag '%s' (see --help)", name);
@@ -132,6 +133,9 @@ int qd_flags_parse(qd_flags *f, int argc, char **argv, qv_err *err) {
             if (parse_size(name, val, 1 << 20, &f->query_memory, err)) return err->code;
         } else if (!strcmp(name, "--max-batch-bytes")) {
             if (parse_size(name, val, 1024, &f->max_batch_bytes, err)) return err->code;
+        } else if (!strcmp(name, "--prepared-idle")) {
+            if (parse_int(name, val, 1, 86400 * 7, &x, err)) return err->code;
+            f->prepared_idle_s = (int)x;
         } else if (!strcmp(name, "--max-body-bytes")) {
             if (parse_size(name, val, 1, &f->max_body_bytes, err)) return err->code;
         } else if (!strcmp(name, "--subscriber-buffer")) {

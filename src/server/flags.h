@@ -14,6 +14,7 @@ typedef struct qd_flags {
     qv_log_level log_level;
     int wal_sync_ms;
     int64_t query_memory, max_batch_bytes, max_body_bytes, subscriber_buffer;
+    int prepared_idle_s;  /* 0 = engine default */
     bool help, version;
 } qd_flags;
 

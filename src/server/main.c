@@ -65,6 +65,7 @@ int main(int argc, char **argv) {
         return err.code == QV_EINVAL ? 2 : 1;
     }
 
+    if (f.prepared_idle_s > 0) eng_stmt_set_idle_ms(e, (int64_t)f.prepared_idle_s * 1000);
     http_options ho = {.host = f.host, .port = f.http_port, .threads = 0, .max_body_bytes = f.max_body_bytes};
     http_server *hs = NULL;
     int http_port = 0, flight_port = 0;

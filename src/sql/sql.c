@@ -51,8 +51,18 @@ static void set_result_schema(sql_query *q) {
 static char *explain_text(sql_query *q) {
     qv_str s;
     qv_str_init(&s);
+    if (q->pl.logical) {
+        qv_str_appendf(&s, "LOGICAL PLAN\n");
+        for (const char *t = q->pl.logical; *t;) {
+            const char *e = strchr(t, '\n');
+            size_t n = e ? (size_t)(e - t) : strlen(t);
+            qv_str_appendf(&s, "  %.*s\n", (int)n, t);
+            t += n + (e ? 1 : 0);
+        }
+        qv_str_appendf(&s, "PHYSICAL PLAN\n");
+    }
     if (q->pl.passthrough) {
-        qv_str_appendf(&s, "SCAN (zero-copy) columns=[");
+        qv_str_appendf(&s, "%sSCAN (zero-copy) columns=[", q->pl.logical ? "  " : "");
         for (int i = 0; i < q->pl.schema.nfields; i++)
             qv_str_appendf(&s, "%s%s", i ? ", " : "", q->pl.schema.fields[i].name);
         qv_str_appendf(&s, "]");
@@ -60,7 +70,7 @@ static char *explain_text(sql_query *q) {
             qv_str_appendf(&s, " limit=%lld offset=%lld", (long long)q->pl.pt_limit, (long long)q->pl.pt_offset);
         qv_str_appendc(&s, '\n');
     } else {
-        op_explain(q->pl.root, &s, 0);
+        op_explain(q->pl.root, &s, q->pl.logical ? 1 : 0);
     }
     qstate_explain_inits(&q->qs, &s);
     return qv_str_steal(&s);

@@ -487,6 +487,8 @@ typedef struct plan {
     st_snapshot *pt_snap;
     int64_t pt_limit, pt_offset;
     int64_t pt_row_from, pt_row_to; /* scoped pass-through: storage rows [from, to) */
+    char *logical;        /* EXPLAIN's logical plan (heap) */
+    char *logical_src;    /* the FROM part of it while planning (heap) */
     bool is_scan;         /* only scan + filter + projection of one base table */
     const char *scan_table;
 } plan;

@@ -293,6 +293,7 @@ static int log_append(st_append *a, qv_err *err) {
         qv_batch_free(&tb);
     }
     int rc = st_wal_log(t->db->wal, a->creates ? ST_REC_CREATE_PUT : ST_REC_PUT, &rec, err);
+    if (rc == QV_OK) atomic_fetch_add(&t->db->wal_files, a->nfiles);
     qv_str_free(&rec);
     return rc;
 }

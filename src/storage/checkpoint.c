@@ -75,6 +75,7 @@ void st_remove_garbage(st_db *db, uint64_t keep_from) {
 /* Step 1 (cat_mu and every commit_mu held): rotate, carry partial tails. */
 static int rotate_and_carry(st_db *db, ck_table *cs, int n, uint64_t seq, qv_err *err) {
     int rc = st_wal_rotate(db->wal, seq, err);
+    atomic_store(&db->wal_files, 0);
     int64_t lsn = 0;
     for (int i = 0; rc == QV_OK && i < n; i++) {
         st_table *t = cs[i].t;
@@ -271,7 +272,9 @@ void st_checkpoint_stop_thread(st_db *db) {
 }
 
 void st_checkpoint_poke(st_db *db) {
-    if (db->in_memory || !db->wal || st_wal_pending_bytes(db->wal) <= atomic_load(&db->ckpt_bytes)) return;
+    if (db->in_memory || !db->wal) return;
+    if (st_wal_pending_bytes(db->wal) <= atomic_load(&db->ckpt_bytes) && atomic_load(&db->wal_files) < ST_CKPT_FILES)
+        return;
     pthread_mutex_lock(&db->ckq_mu);
     db->ckq_due = true;
     pthread_cond_signal(&db->ckq_cv);

@@ -91,8 +91,10 @@ int st_table_set_retention(st_db *db, const char *name, const char *column, int6
         st_put_u64(&rec, (uint64_t)interval_ns);
         rc = log_change(db, t, ST_REC_RETENTION, &rec, err);
         if (rc == QV_OK) {
+            pthread_mutex_lock(&t->mu);
             t->ret_col = col;
             t->ret_ns = col < 0 ? 0 : interval_ns;
+            pthread_mutex_unlock(&t->mu);
         }
         qv_str_free(&rec);
         pthread_mutex_unlock(&t->commit_mu);
@@ -100,13 +102,6 @@ int st_table_set_retention(st_db *db, const char *name, const char *column, int6
     }
     release_table(t);
     return rc;
-}
-
-void st_table_get_retention(st_table *t, const char **column, int64_t *interval_ns) {
-    pthread_mutex_lock(&t->commit_mu);
-    *column = t->ret_col >= 0 ? t->schema.fields[t->ret_col].name : NULL;
-    *interval_ns = t->ret_col >= 0 ? t->ret_ns : 0;
-    pthread_mutex_unlock(&t->commit_mu);
 }
 
 /* Leading sealed row groups whose newest timestamp is older than cutoff. */

@@ -46,6 +46,9 @@
 #define ST_MAX_RG_ROWS (1 << 24)
 #define ST_MAX_FIELDS 1024
 #define ST_DEFAULT_CKPT_BYTES (64ll << 20)
+/* Also checkpoint once the WAL names this many column files, so a restart
+   after streaming puts reads a manifest, not thousands of file headers. */
+#define ST_CKPT_FILES 256
 #define ST_PATH_MAX 4200
 
 /* ---- codec.c: byte encodings shared by WAL and column files ---- */
@@ -244,6 +247,7 @@ struct st_db {
     bool ckq_due, ckq_stop, ckq_on;
     pthread_t ckq_thread;
     _Atomic int64_t ckpt_bytes;
+    _Atomic int64_t wal_files; /* column files named by records since the last rotation */
 
     _Atomic int64_t st_commits, st_checkpoints;
     st_hooks hooks; /* set once before any commit */
@@ -282,7 +286,7 @@ struct st_table {
     int64_t rg_cap;
     atomic_bool dropped;
 
-    pthread_mutex_t mu; /* guards pub */
+    pthread_mutex_t mu; /* guards pub (and, with commit_mu, ret_col/ret_ns) */
     st_pub *pub;
 
     pthread_mutex_t append_mu;

@@ -61,6 +61,15 @@ void st_table_unref(st_table *t) {
 }
 
 void st_table_release(st_table *t) { st_table_unref(t); }
+
+/* The retention is set under both commit_mu and mu, so readers (listing
+   tables) need only mu and never wait for a commit's fsyncs. */
+void st_table_get_retention(st_table *t, const char **column, int64_t *interval_ns) {
+    pthread_mutex_lock(&t->mu);
+    *column = t->ret_col >= 0 ? t->schema.fields[t->ret_col].name : NULL;
+    *interval_ns = t->ret_col >= 0 ? t->ret_ns : 0;
+    pthread_mutex_unlock(&t->mu);
+}
 const char *st_table_name(const st_table *t) { return t->name; }
 const qv_schema *st_table_schema(const st_table *t) { return &t->schema; }
 
@@ -218,8 +227,11 @@ void st_publish_upto(st_table *t, int nrgs, int64_t last_rows) {
     for (int i = 0; i < nrgs; i++) {
         const st_rg *rg = t->rgs[i];
         int64_t rows = i == nrgs - 1 ? last_rows : rg->rows;
-        /* Views of row groups that did not change are shared. */
-        if (old && i < old->nrgs && old->rgs[i]->rows == rows && old->rgs[i]->map == rg->map) {
+        /* Views of row groups that did not change are shared. A partial view
+           stays as it was even when an open append has since filled the
+           group and written it to its file (the file holds rows past it). */
+        bool same = old && i < old->nrgs && old->rgs[i]->rows == rows;
+        if (same && (old->rgs[i]->map == rg->map || rows < t->rg_cap)) {
             p->rgs[i] = old->rgs[i];
             atomic_fetch_add(&p->rgs[i]->refs, 1);
         } else {

@@ -24,7 +24,14 @@ import pytest
 import pyarrow as pa
 import pyarrow.flight as fl
 
-ROWS = 8_000_000  # x 4 int64 columns = 256 MB
+ROWS = 12_000_000  # x 4 int64 columns = 384 MB
+
+
+def sanitized():
+    """AddressSanitizer's shadow memory and quarantine make RSS meaningless."""
+    from conftest import QUIVERD
+    with open(QUIVERD, "rb") as f:
+        return b"__asan_init" in f.read()
 CHUNK = 500_000
 
 
@@ -68,7 +75,7 @@ def test_durable_put_memory_bounded_and_restart_maps(start_quiverd, tmp_path):
     idle = status(srv.proc.pid, "VmRSS")
     put(c, "big", ROWS)
     growth = status(srv.proc.pid, "VmHWM") - idle
-    assert growth < 128 << 20, "peak RSS grew %d MB for a %d MB put" % (growth >> 20, ROWS * 32 >> 20)
+    assert sanitized() or growth < 192 << 20, "peak RSS grew %d MB for a %d MB put" % (growth >> 20, ROWS * 32 >> 20)
     check_sums(c, "big", ROWS)
     assert srv.stop() == 0
     srv = start_quiverd("--data-dir", data)
@@ -76,7 +83,7 @@ def test_durable_put_memory_bounded_and_restart_maps(start_quiverd, tmp_path):
     check_sums(c, "big", ROWS)
     c.do_get(fl.Ticket("SELECT * FROM big WHERE id % 1000000 = 7")).read_all()
     anon = status(srv.proc.pid, "RssAnon")
-    assert anon < 96 << 20, "RssAnon %d MB after scanning %d MB of data" % (anon >> 20, ROWS * 32 >> 20)
+    assert sanitized() or anon < 96 << 20, "RssAnon %d MB after scanning %d MB of data" % (anon >> 20, ROWS * 32 >> 20)
     assert srv.stop() == 0
 
 
@@ -190,3 +197,22 @@ def test_truncate_and_retention(start_quiverd, tmp_path):
     assert describe(c, "hist")["retention"] is None
     assert not glob.glob(os.path.join(data, "t*-*.qvc"))  # freed at the checkpoints
     assert srv.stop() == 0
+
+
+def test_two_streams_create_the_same_table(start_quiverd):
+    srv = start_quiverd("--in-memory")
+    t = pa.table({"x": pa.array(range(1000), type=pa.int64())})
+    a, _ = srv.flight().do_put(fl.FlightDescriptor.for_path("both"), t.schema)
+    a.write_table(t)  # a creates the table when it commits
+    b, _ = srv.flight().do_put(fl.FlightDescriptor.for_path("both"), t.schema)
+    b.write_table(t)  # b holds its batches: a owns the table-to-be
+    done = []
+    th = threading.Thread(target=lambda: (b.close(), done.append(1)))
+    th.start()  # b's commit waits for a
+    time.sleep(0.3)
+    a.write_table(t)
+    a.close()
+    th.join(30)
+    assert done
+    n = srv.flight().do_get(fl.Ticket("SELECT count(*) AS n FROM both")).read_all().to_pylist()
+    assert n == [{"n": 3000}]

@@ -22,5 +22,17 @@ typedef struct join_spec {
 /* left and right must produce dense chunks (no selection, no SYMBOL codes):
    put a projection of their columns under each side. Takes ownership. */
 op *op_hash_join_new(qstate *qs, op *left, op *right, const join_spec *spec);
+/* The same join probed by n pipelines (probes[w] over scans[w], left side)
+   row group by row group on the pool, sharing one hash table built from
+   build (right) on the calling thread first. Only for joins that emit no
+   unmatched build rows (INNER, LEFT, SEMI, ANTI with the right side built). */
+op *op_hash_join_parallel_new(qstate *qs, op **probes, op **scans, int n, int nrg, op *build, const join_spec *spec);
+/* Its pieces: the master owns build and the hash table (probe_shape only
+   gives the left columns; it is not kept); each clone probes one pipeline;
+   the prebuild op builds the table on the calling thread, then runs child
+   (which holds the clones: a gather, or a parallel aggregate over them). */
+op *op_hash_join_master_new(qstate *qs, op *probe_shape, op *build, const join_spec *spec);
+op *op_hash_join_clone_new(qstate *qs, op *master, op *probe);
+op *op_join_prebuild_new(qstate *qs, op *master, op *child, int n);
 
 #endif

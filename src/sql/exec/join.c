@@ -44,6 +44,8 @@ typedef struct join_op {
     int64_t pb[CHUNK];
     chunk pairs, out;
     vec tmp;
+    /* parallel probing: a clone probes the master's store, read-only once built */
+    struct join_op *master;
 } join_op;
 
 static inline uint64_t mix64(uint64_t x) {
@@ -381,16 +383,38 @@ static int unmatched_build(join_op *j) {
     return m;
 }
 
+static void attach_master(join_op *j) {
+    const join_op *m = j->master;
+    j->bcols = m->bcols;
+    j->bk = m->bk;
+    j->nbc = m->nbc;
+    j->bn = m->bn;
+    j->heads = m->heads;
+    j->ent = m->ent;
+    j->int1 = m->int1;
+    j->mask = m->mask;
+    j->bnull = m->bnull;
+    j->built = true;
+}
+
 static int join_next(op *o, chunk **out, qv_err *err) {
     join_op *j = (join_op *)o;
     if (!j->built) {
-        if (build_side(j, err)) return err->code;
-        j->built = true;
+        if (j->master) {
+            attach_master(j);
+        } else {
+            if (build_side(j, err)) return err->code;
+            j->built = true;
+        }
     }
     for (;;) {
         if (j->phase == 0) {
             if (!j->pc) {
                 if (probe_load(j, err)) return err->code;
+                if (!j->pc && j->master) { /* a clone: its scan may be pointed at another row group */
+                    *out = NULL;
+                    return 0;
+                }
                 if (!j->pc) {
                     j->phase = 1;
                     continue;
@@ -431,11 +455,18 @@ static void join_free(op *o) {
     join_op *j = (join_op *)o;
     op_free(j->left);
     op_free(j->right);
-    for (int c = 0; c < j->nbc; c++) vec_free(&j->bcols[c]);
+    bool own = !j->master;
+    for (int c = 0; c < j->nbc && own; c++) vec_free(&j->bcols[c]);
     for (int k = 0; k < j->nk; k++) {
-        vec_free(&j->bk[k]);
+        if (own) vec_free(&j->bk[k]);
         vec_free(&j->tk[k]);
         vec_free(&j->pk[k]);
+    }
+    if (!own) { /* the master's store */
+        j->bcols = j->bk = NULL;
+        j->ent = NULL;
+        j->heads = NULL;
+        j->bnull = NULL;
     }
     free(j->bcols);
     free(j->bk);
@@ -457,10 +488,15 @@ static void join_explain(op *o, qv_str *s, int depth) {
     join_op *j = (join_op *)o;
     static const char *nm[] = {"INNER", "LEFT", "RIGHT", "FULL", "CROSS", "SEMI", "ANTI"};
     for (int i = 0; i < depth; i++) qv_str_append(s, "  ", 2);
+    if (j->master) {
+        qv_str_appendf(s, "HASH JOIN PROBE %s keys=%d%s\n", nm[j->sp.jt], j->nk, j->sp.residual ? " +residual" : "");
+        op_explain(j->left, s, depth + 1);
+        return;
+    }
     qv_str_appendf(s, "HASH JOIN %s keys=%d%s build=%s%s%s\n", nm[j->sp.jt], j->nk, j->sp.residual ? " +residual" : "",
                    j->sp.build_left ? "left" : "right", j->sp.null_eq ? " nulls-equal" : "", j->sp.consume ? " consume" : "");
-    op_explain(j->left, s, depth + 1);
-    op_explain(j->right, s, depth + 1);
+    if (j->left) op_explain(j->left, s, depth + 1);
+    if (j->right) op_explain(j->right, s, depth + 1);
 }
 
 op *op_hash_join_new(qstate *qs, op *left, op *right, const join_spec *spec) {
@@ -513,4 +549,105 @@ op *op_hash_join_new(qstate *qs, op *left, op *right, const join_spec *spec) {
     j->base.explain = join_explain;
     j->base.qs = qs;
     return &j->base;
+}
+
+/* ---- parallel probing ---- */
+static join_op *clone_of(qstate *qs, join_op *m, op *probe) {
+    join_op *j = qv_xcalloc(1, sizeof *j);
+    j->master = m;
+    j->left = j->probe = probe;
+    j->sp = m->sp;
+    j->probe_left = true;
+    j->semi = m->semi;
+    j->unmatched_probe = m->unmatched_probe;
+    j->nl = m->nl;
+    j->nr = m->nr;
+    j->nk = m->nk;
+    j->pkeys = m->pkeys;
+    j->bkeys = m->bkeys;
+    j->tk = qv_xcalloc((size_t)(j->nk + 1), sizeof(vec));
+    j->pk = qv_xcalloc((size_t)(j->nk + 1), sizeof(vec));
+    for (int k = 0; k < j->nk; k++) {
+        vec_init(&j->tk[k], j->bkeys[k]->type);
+        vec_init(&j->pk[k], j->pkeys[k]->type);
+    }
+    int nout = j->nl + j->nr;
+    qv_type *types = qv_xcalloc((size_t)(nout + 1), sizeof(qv_type));
+    memcpy(types, m->base.types, sizeof(qv_type) * (size_t)nout);
+    chunk_init(&j->pairs, nout, types);
+    j->pairs.sel = qv_xmalloc(sizeof(int) * CHUNK);
+    chunk_init(&j->out, j->nl, types);
+    vec_init(&j->tmp, QV_T_BOOL);
+    j->base = m->base;
+    j->base.types = types;
+    j->base.qs = qs;
+    return j;
+}
+
+typedef struct pjoin_op {
+    op base;
+    join_op *m;   /* owns the build child and the store */
+    op *gather;   /* the clones' pipelines, row group by row group */
+    int n;
+} pjoin_op;
+
+static int pjoin_next(op *o, chunk **out, qv_err *err) {
+    pjoin_op *p = (pjoin_op *)o;
+    if (!p->m->built) { /* on the calling thread, before any worker probes */
+        if (build_side(p->m, err)) return err->code;
+        p->m->built = true;
+    }
+    return p->gather->next(p->gather, out, err);
+}
+
+static void pjoin_free(op *o) {
+    pjoin_op *p = (pjoin_op *)o;
+    op_free(p->gather);
+    op_free(&p->m->base);
+    free(o->types);
+    free(p);
+}
+
+static void pjoin_explain(op *o, qv_str *s, int depth) {
+    pjoin_op *p = (pjoin_op *)o;
+    static const char *nm[] = {"INNER", "LEFT", "RIGHT", "FULL", "CROSS", "SEMI", "ANTI"};
+    for (int i = 0; i < depth; i++) qv_str_append(s, "  ", 2);
+    qv_str_appendf(s, "HASH JOIN %s keys=%d%s build=right, probed by %d workers\n", nm[p->m->sp.jt], p->m->nk,
+                   p->m->sp.residual ? " +residual" : "", p->n);
+    op_explain(p->m->right, s, depth + 1);
+    op_explain(p->gather, s, depth + 1);
+}
+
+op *op_hash_join_master_new(qstate *qs, op *probe_shape, op *build, const join_spec *spec) {
+    join_spec sp = *spec;
+    sp.build_left = false;
+    join_op *m = (join_op *)op_hash_join_new(qs, probe_shape, build, &sp);
+    m->left = m->probe = NULL; /* the master only builds */
+    return &m->base;
+}
+
+op *op_hash_join_clone_new(qstate *qs, op *master, op *probe) { return &clone_of(qs, (join_op *)master, probe)->base; }
+
+op *op_join_prebuild_new(qstate *qs, op *master, op *child, int n) {
+    join_op *m = (join_op *)master;
+    pjoin_op *p = qv_xcalloc(1, sizeof *p);
+    p->m = m;
+    p->n = n;
+    p->gather = child;
+    p->base.name = "hash_join";
+    p->base.next = pjoin_next;
+    p->base.free = pjoin_free;
+    p->base.explain = pjoin_explain;
+    p->base.qs = qs;
+    p->base.ncols = child->ncols;
+    p->base.types = qv_xcalloc((size_t)(child->ncols + 1), sizeof(qv_type));
+    memcpy(p->base.types, child->types, sizeof(qv_type) * (size_t)child->ncols);
+    return &p->base;
+}
+
+op *op_hash_join_parallel_new(qstate *qs, op **probes, op **scans, int n, int nrg, op *build, const join_spec *spec) {
+    op *m = op_hash_join_master_new(qs, probes[0], build, spec);
+    op *kids[64];
+    for (int w = 0; w < n; w++) kids[w] = op_hash_join_clone_new(qs, m, probes[w]);
+    return op_join_prebuild_new(qs, m, op_gather_rounds_new(qs, kids, scans, n, nrg), n);
 }

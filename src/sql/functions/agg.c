@@ -340,6 +340,9 @@ static int consume(agg_op *a, qv_err *err) {
                         s->cnt++;
                         s->fsum += v->f[k];
                     }
+                } else if (agg_defs[sp->fn]->update_batch) {
+                    agg_ctx ac = ctx_of(a, err);
+                    rc = agg_defs[sp->fn]->update_batch(&ac, sp, a->st[i], sz, gids, in, m);
                 } else {
                     for (int k = 0; k < m && !rc; k++) rc = update(a, i, a->st[i] + sz * (size_t)gids[k], in, k, err);
                 }

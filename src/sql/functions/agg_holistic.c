@@ -12,27 +12,44 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One kept row: its value and, for string_agg ORDER BY, its sort keys. */
+/* The kept rows: numbers without ORDER BY keys compactly in w (int64 or
+   double, by the argument's class), else values (the value, then the ORDER
+   BY keys: stride values per row) in v. */
 typedef struct vlist {
     int64_t n, cap;
-    value *v;      /* v[i * stride + 0] the value, then the ORDER BY keys */
+    value *v;
+    void *w;
     int stride;
 } vlist;
 
 static void vl_destroy(void *st) {
     free(((vlist *)st)->v);
+    free(((vlist *)st)->w);
+}
+
+static bool compact(const agg_spec *sp) { return type_pc(sp->in[0]->type) != PC_S && sp->norder == 0; }
+
+static int vl_grow(agg_ctx *c, vlist *l, size_t elem, void **arr) {
+    int64_t nc = l->cap ? l->cap * 2 : 8;
+    if (agg_charge(c, (nc - l->cap) * (int64_t)elem)) return c->err->code;
+    *arr = qv_xrealloc(*arr, elem * (size_t)nc);
+    l->cap = nc;
+    return 0;
 }
 
 static int vl_push(agg_ctx *c, vlist *l, int stride, const value *vals) {
-    if (l->n == l->cap) {
-        int64_t nc = l->cap ? l->cap * 2 : 8;
-        if (agg_charge(c, (nc - l->cap) * stride * (int64_t)sizeof(value))) return c->err->code;
-        l->v = qv_xrealloc(l->v, sizeof(value) * (size_t)(nc * stride));
-        l->cap = nc;
-    }
+    if (l->n == l->cap && vl_grow(c, l, sizeof(value) * (size_t)stride, (void **)&l->v)) return c->err->code;
     l->stride = stride;
     memcpy(&l->v[l->n * stride], vals, sizeof(value) * (size_t)stride);
     l->n++;
+    return 0;
+}
+
+static int vl_push_words(agg_ctx *c, vlist *l, const void *words, int64_t cnt) {
+    while (l->n + cnt > l->cap)
+        if (vl_grow(c, l, 8, &l->w)) return c->err->code;
+    memcpy((char *)l->w + 8 * l->n, words, 8 * (size_t)cnt);
+    l->n += cnt;
     return 0;
 }
 
@@ -53,6 +70,13 @@ static int take(agg_ctx *c, const vec *v, int k, value *x) {
 }
 
 static int up_list(agg_ctx *c, const agg_spec *sp, void *st, const vec *const *in, int k) {
+    if (compact(sp)) {
+        vlist *l = st;
+        if (l->n == l->cap && vl_grow(c, l, 8, &l->w)) return c->err->code;
+        if (type_pc(in[0]->type) == PC_F) ((double *)l->w)[l->n++] = in[0]->f[k];
+        else ((int64_t *)l->w)[l->n++] = in[0]->i[k];
+        return 0;
+    }
     value vals[AGG_MAXIN];
     int stride = 1 + sp->norder;
     if (take(c, in[0], k, &vals[0])) return c->err->code;
@@ -61,11 +85,30 @@ static int up_list(agg_ctx *c, const agg_spec *sp, void *st, const vec *const *i
     return vl_push(c, st, stride, vals);
 }
 
+/* numbers without ORDER BY straight into the compact arrays */
+static int batch_list(agg_ctx *c, const agg_spec *sp, char *states, size_t stride, const int32_t *gids,
+                      const vec *const *in, int m) {
+    const vec *v = in[0];
+    bool cp = compact(sp), f = type_pc(v->type) == PC_F;
+    for (int k = 0; k < m; k++) {
+        if (vec_null(v, k)) continue;
+        vlist *l = (vlist *)(states + stride * (size_t)gids[k]);
+        if (!cp) {
+            if (up_list(c, sp, l, in, k)) return c->err->code;
+            continue;
+        }
+        if (l->n == l->cap && vl_grow(c, l, 8, &l->w)) return c->err->code;
+        if (f) ((double *)l->w)[l->n++] = v->f[k];
+        else ((int64_t *)l->w)[l->n++] = v->i[k];
+    }
+    return 0;
+}
+
 static int mg_list(agg_ctx *c, const agg_spec *sp, void *dp, void *sp2) {
-    (void)sp;
     vlist *d = dp, *s = sp2;
     if (!s->n) return 0;
     if (!d->n) { vl_destroy(d); *d = *s; memset(s, 0, sizeof *s); return 0; }
+    if (compact(sp)) return vl_push_words(c, d, s->w, s->n);
     for (int64_t i = 0; i < s->n; i++)
         if (vl_push(c, d, s->stride, &s->v[i * s->stride])) return c->err->code;
     return 0;
@@ -123,18 +166,73 @@ static int bind_quantile(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
     return 0;
 }
 
+/* The k-th smallest of a[0..n) moved to a[k] (Hoare's selection). */
+#define SELECT_FN(NAME, T)                                                        \
+    static T NAME(T *a, int64_t n, int64_t k) {                                   \
+        int64_t lo = 0, hi = n - 1;                                               \
+        while (lo < hi) {                                                         \
+            T p = a[lo + (hi - lo) / 2];                                          \
+            int64_t i = lo, j = hi;                                               \
+            while (i <= j) {                                                      \
+                while (a[i] < p) i++;                                             \
+                while (p < a[j]) j--;                                             \
+                if (i <= j) { T t = a[i]; a[i] = a[j]; a[j] = t; i++; j--; }      \
+            }                                                                     \
+            if (k <= j) hi = j;                                                   \
+            else if (k >= i) lo = i;                                              \
+            else break;                                                           \
+        }                                                                         \
+        return a[k];                                                              \
+    }                                                                             \
+    static T NAME##_min(const T *a, int64_t from, int64_t n) {                    \
+        T m = a[from];                                                            \
+        for (int64_t i = from + 1; i < n; i++) if (a[i] < m) m = a[i];            \
+        return m;                                                                 \
+    }
+SELECT_FN(select_i64, int64_t)
+SELECT_FN(select_f64, double)
+
+static int64_t disc_index(double q, int64_t n) {
+    int64_t i = (int64_t)ceil(q * (double)n - 1e-9) - 1;
+    return i < 0 ? 0 : i >= n ? n - 1 : i;
+}
+
+/* Numbers kept compactly: select the one or two order statistics needed. */
+static void quantile_compact(const agg_spec *sp, vlist *l, vec *out, int k) {
+    bool disc = sp->fn == AG_QUANTILE_DISC;
+    int64_t n = l->n;
+    double pos = sp->param * (double)(n - 1);
+    int64_t lo = disc ? disc_index(sp->param, n) : (int64_t)floor(pos);
+    double f = disc ? 0 : pos - (double)lo;
+    if (type_pc(sp->in[0]->type) == PC_F) {
+        double a = select_f64(l->w, n, lo), b = f > 0 && lo + 1 < n ? select_f64_min(l->w, lo + 1, n) : a;
+        if (disc) out->f[k] = a;
+        else out->f[k] = f > 0 ? a + f * (b - a) : a;
+        return;
+    }
+    int64_t a = select_i64(l->w, n, lo), b = f > 0 && lo + 1 < n ? select_i64_min(l->w, lo + 1, n) : a;
+    if (disc || sp->type == QV_T_TIMESTAMP) {
+        if (sp->type == QV_T_TIMESTAMP) out->i[k] = a + (int64_t)llround(f * (double)(b - a));
+        else if (type_pc(sp->type) == PC_F) out->f[k] = (double)a;
+        else out->i[k] = a;
+        return;
+    }
+    out->f[k] = f > 0 ? (double)a + f * ((double)b - (double)a) : (double)a;
+}
+
 static int fin_quantile(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k) {
     (void)c;
     vlist *l = st;
     if (!l->n) { fn_set_null(out, k); return 0; }
+    if (compact(sp)) {
+        quantile_compact(sp, l, out, k);
+        return 0;
+    }
     phys_class pc = arg_pc(sp);
     sort_values(l, pc);
     bool disc = sp->fn == AG_QUANTILE_DISC || (sp->fn == AG_MEDIAN && pc == PC_S);
     if (disc) {
-        int64_t i = (int64_t)ceil(sp->param * (double)l->n - 1e-9) - 1;
-        if (i < 0) i = 0;
-        if (i >= l->n) i = l->n - 1;
-        value v = l->v[i];
+        value v = l->v[disc_index(sp->param, l->n)];
         switch (type_pc(sp->type)) {
         case PC_I: out->i[k] = v.i; break;
         case PC_F: out->f[k] = v.f; break;
@@ -171,6 +269,15 @@ static int fin_mode(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k) {
     vlist *l = st;
     if (!l->n) { fn_set_null(out, k); return 0; }
     phys_class pc = arg_pc(sp);
+    if (compact(sp)) { /* widen to values once, then as below */
+        if (agg_charge(c, l->n * (int64_t)sizeof(value))) return c->err->code;
+        l->v = qv_xcalloc((size_t)l->n, sizeof(value));
+        l->stride = 1;
+        for (int64_t i = 0; i < l->n; i++) {
+            if (pc == PC_F) l->v[i].f = ((double *)l->w)[i];
+            else l->v[i].i = ((int64_t *)l->w)[i];
+        }
+    }
     /* remember each value's position (i) before sorting: stored in .f of a copy */
     value *cp = qv_xmalloc(sizeof(value) * 2 * (size_t)l->n);
     if (agg_charge(c, 2 * l->n * (int64_t)sizeof(value))) { free(cp); return c->err->code; }
@@ -287,10 +394,10 @@ static int fin_string_agg(agg_ctx *c, const agg_spec *sp, void *st, vec *out, in
     return 0;
 }
 
-#define LIST_AGG(VAR, NAME, MIN, MAX, ORD, BIND, FIN, DESC) \
-    const agg_def VAR = {NAME, MIN, MAX, AGN_SKIP, sizeof(vlist), ORD, BIND, up_list, mg_list, FIN, vl_destroy, DESC}
-LIST_AGG(agg_def_median, "median", 1, 1, false, bind_quantile, fin_quantile, "middle value (interpolated for numbers)");
-LIST_AGG(agg_def_quantile_cont, "quantile_cont", 2, 2, false, bind_quantile, fin_quantile, "quantile_cont(x, q): interpolated quantile");
-LIST_AGG(agg_def_quantile_disc, "quantile_disc", 2, 2, false, bind_quantile, fin_quantile, "quantile_disc(x, q): a value of x at quantile q");
-LIST_AGG(agg_def_mode, "mode", 1, 1, false, bind_mode, fin_mode, "most frequent value (ties: the first seen)");
-LIST_AGG(agg_def_string_agg, "string_agg", 1, 2, true, bind_string_agg, fin_string_agg, "string_agg(x[, sep] [ORDER BY k]): the values joined by sep (default ',')");
+#define LIST_AGG(VAR, NAME, MIN, MAX, ORD, BIND, FIN, DESC, BATCH) \
+    const agg_def VAR = {NAME, MIN, MAX, AGN_SKIP, sizeof(vlist), ORD, BIND, up_list, mg_list, FIN, vl_destroy, DESC, BATCH}
+LIST_AGG(agg_def_median, "median", 1, 1, false, bind_quantile, fin_quantile, "middle value (interpolated for numbers)", batch_list);
+LIST_AGG(agg_def_quantile_cont, "quantile_cont", 2, 2, false, bind_quantile, fin_quantile, "quantile_cont(x, q): interpolated quantile", batch_list);
+LIST_AGG(agg_def_quantile_disc, "quantile_disc", 2, 2, false, bind_quantile, fin_quantile, "quantile_disc(x, q): a value of x at quantile q", batch_list);
+LIST_AGG(agg_def_mode, "mode", 1, 1, false, bind_mode, fin_mode, "most frequent value (ties: the first seen)", batch_list);
+LIST_AGG(agg_def_string_agg, "string_agg", 1, 2, true, bind_string_agg, fin_string_agg, "string_agg(x[, sep] [ORDER BY k]): the values joined by sep (default ',')", NULL);

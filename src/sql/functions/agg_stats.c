@@ -77,9 +77,9 @@ static int fin_argx(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k) {
 }
 
 const agg_def agg_def_arg_min = {"arg_min", 2, 2, AGN_SKIP, sizeof(argx_state), false, bind_argx, up_argx, mg_argx, fin_argx, NULL,
-                                 "arg_min(arg, key): arg of the row with the smallest key"};
+                                 "arg_min(arg, key): arg of the row with the smallest key", NULL};
 const agg_def agg_def_arg_max = {"arg_max", 2, 2, AGN_SKIP, sizeof(argx_state), false, bind_argx, up_argx, mg_argx, fin_argx, NULL,
-                                 "arg_max(arg, key): arg of the row with the largest key"};
+                                 "arg_max(arg, key): arg of the row with the largest key", NULL};
 
 /* ---- covariance family over (y, x) ---- */
 typedef struct cov_state {
@@ -157,7 +157,7 @@ static int fin_regr_intercept(agg_ctx *c, const agg_spec *sp, void *st, vec *out
 }
 
 #define COV(VAR, NAME, FIN, DESC) \
-    const agg_def VAR = {NAME, 2, 2, AGN_SKIP, sizeof(cov_state), false, bind_cov, up_cov, mg_cov, FIN, NULL, DESC}
+    const agg_def VAR = {NAME, 2, 2, AGN_SKIP, sizeof(cov_state), false, bind_cov, up_cov, mg_cov, FIN, NULL, DESC, NULL}
 COV(agg_def_corr, "corr", fin_corr, "corr(y, x): Pearson correlation");
 COV(agg_def_covar_pop, "covar_pop", fin_covar_pop, "covar_pop(y, x): population covariance");
 COV(agg_def_covar_samp, "covar_samp", fin_covar_samp, "covar_samp(y, x): sample covariance");
@@ -238,22 +238,49 @@ static int bind_hll(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
     return 0;
 }
 
-static int up_hll(agg_ctx *c, const agg_spec *sp, void *st, const vec *const *in, int k) {
-    (void)sp;
-    const vec *v = in[0];
-    uint64_t h = 0;
+/* 64-bit finalizer (murmur3's fmix64): enough mixing for register indexes */
+static inline uint64_t mix64(uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static inline uint64_t value_hash(const vec *v, int k) {
     switch (type_pc(v->type)) {
-    case PC_I: h = hash_bytes(&v->i[k], 8, 0x5eed); break;
+    case PC_I: return mix64((uint64_t)v->i[k] ^ 0x5eed);
     case PC_F: {
         double x = v->f[k];
-        if (x == 0) x = 0;
-        if (isnan(x)) x = NAN;
-        h = hash_bytes(&x, 8, 0x5eed);
-        break;
+        if (x == 0) x = 0;     /* -0.0 and 0.0 are one value */
+        if (isnan(x)) x = NAN; /* every NaN is one value */
+        uint64_t u;
+        memcpy(&u, &x, 8);
+        return mix64(u ^ 0x5eed);
     }
-    case PC_S: h = hash_bytes(v->s[k].p, (size_t)v->s[k].n, 0x5eed); break;
+    case PC_S: return hash_bytes(v->s[k].p, (size_t)v->s[k].n, 0x5eed);
     }
-    return hll_add(c, st, h);
+    return 0;
+}
+
+static int up_hll(agg_ctx *c, const agg_spec *sp, void *st, const vec *const *in, int k) {
+    (void)sp;
+    return hll_add(c, st, value_hash(in[0], k));
+}
+
+static int batch_hll(agg_ctx *c, const agg_spec *sp, char *states, size_t stride, const int32_t *gids,
+                     const vec *const *in, int m) {
+    (void)sp;
+    const vec *v = in[0];
+    for (int k = 0; k < m; k++) {
+        if (vec_null(v, k)) continue;
+        hll_state *s = (hll_state *)(states + stride * (size_t)gids[k]);
+        uint64_t h = value_hash(v, k);
+        if (s->reg && h) reg_add(s->reg, h);
+        else if (hll_add(c, s, h)) return c->err->code;
+    }
+    return 0;
 }
 
 static int mg_hll(agg_ctx *c, const agg_spec *sp, void *dp, void *sp2) {
@@ -308,4 +335,4 @@ static int fin_hll(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k) {
 }
 
 const agg_def agg_def_hll = {"approx_count_distinct", 1, 1, AGN_SKIP, sizeof(hll_state), false, bind_hll, up_hll, mg_hll, fin_hll,
-                             hll_destroy, "approximate number of distinct values (HyperLogLog)"};
+                             hll_destroy, "approximate number of distinct values (HyperLogLog)", batch_hll};

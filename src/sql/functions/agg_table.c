@@ -142,6 +142,32 @@ static int up_minmax(agg_ctx *c, const agg_spec *sp, void *st, const vec *const 
     return keep_extreme(c, sp, s, row_value(in[0], k), true);
 }
 
+/* min/max over numbers: a tight loop per class; strings row by row */
+static int batch_minmax(agg_ctx *c, const agg_spec *sp, char *states, size_t stride, const int32_t *gids,
+                        const vec *const *in, int m) {
+    const vec *v = in[0];
+    bool mn = sp->fn == AG_MIN;
+    phys_class pc = type_pc(sp->type);
+    for (int k = 0; k < m; k++) {
+        if (vec_null(v, k)) continue;
+        agg_state *s = (agg_state *)(states + stride * (size_t)gids[k]);
+        if (pc == PC_S) {
+            s->cnt++;
+            keep_extreme(c, sp, s, row_value(v, k), true);
+            continue;
+        }
+        s->cnt++;
+        if (pc == PC_I) {
+            int64_t x = v->i[k];
+            if (!s->set || (mn ? x < s->v.i : x > s->v.i)) { s->v.i = x; s->set = true; }
+        } else {
+            double x = v->f[k];
+            if (!s->set || (mn ? x < s->v.f : x > s->v.f)) { s->v.f = x; s->set = true; }
+        }
+    }
+    return 0;
+}
+
 static int up_firstlast(agg_ctx *c, const agg_spec *sp, void *st, const vec *const *in, int k) {
     agg_state *s = st;
     if (sp->fn == AG_FIRST && s->set) return 0;
@@ -316,14 +342,15 @@ static int fin_product(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k
     return 0;
 }
 
-#define SIMPLE(NAME, MIN, MAX, NULLS, BIND, UP, MG, FIN, DESC) \
-    static const agg_def agg_def_##NAME = {#NAME, MIN, MAX, NULLS, sizeof(agg_state), false, BIND, UP, MG, FIN, NULL, DESC}
+#define SIMPLE_B(NAME, MIN, MAX, NULLS, BIND, UP, MG, FIN, DESC, BATCH) \
+    static const agg_def agg_def_##NAME = {#NAME, MIN, MAX, NULLS, sizeof(agg_state), false, BIND, UP, MG, FIN, NULL, DESC, BATCH}
+#define SIMPLE(NAME, MIN, MAX, NULLS, BIND, UP, MG, FIN, DESC) SIMPLE_B(NAME, MIN, MAX, NULLS, BIND, UP, MG, FIN, DESC, NULL)
 SIMPLE(count_star, 0, 0, AGN_KEEP, bind_count, up_count, mg_count, fin_count, "count(*): rows");
 SIMPLE(count, 1, 1, AGN_SKIP, bind_count, up_count, mg_count, fin_count, "non-NULL values");
 SIMPLE(sum, 1, 1, AGN_SKIP, bind_sum, up_sum, mg_sum, fin_sum, "sum (integers: BIGINT, overflow is an error)");
 SIMPLE(avg, 1, 1, AGN_SKIP, bind_float, up_sum, mg_sum, fin_avg, "mean");
-SIMPLE(min, 1, 1, AGN_SKIP, bind_same, up_minmax, mg_minmax, fin_value, "smallest value");
-SIMPLE(max, 1, 1, AGN_SKIP, bind_same, up_minmax, mg_minmax, fin_value, "largest value");
+SIMPLE_B(min, 1, 1, AGN_SKIP, bind_same, up_minmax, mg_minmax, fin_value, "smallest value", batch_minmax);
+SIMPLE_B(max, 1, 1, AGN_SKIP, bind_same, up_minmax, mg_minmax, fin_value, "largest value", batch_minmax);
 SIMPLE(first, 1, 1, AGN_KEEP, bind_same, up_firstlast, mg_firstlast, fin_value, "value of the first row (table order)");
 SIMPLE(last, 1, 1, AGN_KEEP, bind_same, up_firstlast, mg_firstlast, fin_value, "value of the last row (table order)");
 SIMPLE(stddev, 1, 1, AGN_SKIP, bind_float, up_welford, mg_welford, fin_var, "sample standard deviation");

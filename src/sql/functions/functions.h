@@ -48,7 +48,6 @@ void func_suggest(const char *name, char *buf, size_t cap);
 bexpr *sfunc_bind(binder *b, ast *a, const sfunc_def *fd);
 
 /* Helpers for eval functions. */
-static inline bool fn_row_null(const vec *out, int k) { return vec_null(out, k); }
 void fn_set_null(vec *out, int k);
 int32_t utf8_len(const char *p, int32_t n);
 int32_t utf8_off(const char *p, int32_t n, int64_t cp);
@@ -106,6 +105,10 @@ typedef struct agg_def {
     int (*finalize)(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k);
     void (*destroy)(void *st); /* NULL: nothing on the heap */
     const char *desc;
+    /* Optional: m rows at once into states + gids[k] * stride (rows with a
+       NULL argument skipped by it); NULL: update row by row. */
+    int (*update_batch)(agg_ctx *c, const agg_spec *sp, char *states, size_t stride, const int32_t *gids,
+                        const vec *const *in, int m);
 } agg_def;
 
 extern const agg_def *const agg_defs[AG__COUNT]; /* indexed by agg_id */

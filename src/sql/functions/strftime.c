@@ -58,6 +58,16 @@ static void split(int64_t ns, tparts *t) {
     t->wd = (int)(((t->days % 7) + 7 + 4) % 7);
 }
 
+/* Writes v (>= 0) with at least w digits; returns the digits written. */
+static size_t put_num(char *d, int64_t v, int w) {
+    char t[24];
+    int n = 0;
+    do { t[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+    while (n < w) t[n++] = '0';
+    for (int i = 0; i < n; i++) d[i] = t[n - 1 - i];
+    return (size_t)n;
+}
+
 int strf_format(int64_t ns, const char *fmt, int32_t n, char *buf, size_t cap, qv_err *err) {
     tparts t;
     split(ns, &t);
@@ -72,33 +82,37 @@ int strf_format(int64_t ns, const char *fmt, int32_t n, char *buf, size_t cap, q
         bool nopad = false;
         if (++i < n && fmt[i] == '-') { nopad = true; i++; }
         if (i >= n) return qv_err_set(err, QV_EINVAL, "strftime: trailing format character %% in '%.*s'", n, fmt);
-        const char *w2 = nopad ? "%d" : "%02d";
+        int w2 = nopad ? 1 : 2;
+#define NUM(V, W) o += put_num(buf + o, (V), (W))
         switch (fmt[i]) {
         case 'a': PUT("%.3s", wday_full[t.wd]); break;
         case 'A': PUT("%s", wday_full[t.wd]); break;
         case 'w': PUT("%d", t.wd); break;
         case 'u': PUT("%d", t.wd == 0 ? 7 : t.wd); break;
-        case 'd': PUT(w2, t.d); break;
+        case 'd': NUM(t.d, w2); break;
         case 'b': case 'h': PUT("%.3s", mon_full[t.m - 1]); break;
         case 'B': PUT("%s", mon_full[t.m - 1]); break;
-        case 'm': PUT(w2, t.m); break;
-        case 'y': PUT(w2, (int)(((t.y % 100) + 100) % 100)); break;
-        case 'Y': PUT(nopad ? "%lld" : "%04lld", (long long)t.y); break;
+        case 'm': NUM(t.m, w2); break;
+        case 'y': NUM((int)(((t.y % 100) + 100) % 100), w2); break;
+        case 'Y':
+            if (t.y < 0) PUT("%s", "-");
+            NUM(t.y < 0 ? -t.y : t.y, nopad ? 1 : 4);
+            break;
         case 'G': PUT(nopad ? "%lld" : "%04lld", (long long)ts_extract(ns, TF_ISOYEAR)); break;
-        case 'V': PUT(w2, (int)ts_extract(ns, TF_WEEK)); break;
-        case 'H': PUT(w2, hh); break;
-        case 'I': PUT(w2, hh % 12 == 0 ? 12 : hh % 12); break;
+        case 'V': NUM((int)ts_extract(ns, TF_WEEK), w2); break;
+        case 'H': NUM(hh, w2); break;
+        case 'I': NUM(hh % 12 == 0 ? 12 : hh % 12, w2); break;
         case 'p': PUT("%s", hh < 12 ? "AM" : "PM"); break;
-        case 'M': PUT(w2, mi); break;
-        case 'S': PUT(w2, ss); break;
-        case 'g': PUT("%03lld", (long long)(frac / 1000000)); break;
-        case 'f': PUT("%06lld", (long long)(frac / 1000)); break;
-        case 'n': PUT("%09lld", (long long)frac); break;
+        case 'M': NUM(mi, w2); break;
+        case 'S': NUM(ss, w2); break;
+        case 'g': NUM(frac / 1000000, 3); break;
+        case 'f': NUM(frac / 1000, 6); break;
+        case 'n': NUM(frac, 9); break;
         case 'z': PUT("+00"); break;
         case 'Z': break;
         case 'j': PUT(nopad ? "%d" : "%03d", doy); break;
-        case 'U': PUT(w2, (doy + 6 - t.wd) / 7); break;
-        case 'W': PUT(w2, (doy + 6 - (t.wd + 6) % 7) / 7); break;
+        case 'U': NUM((doy + 6 - t.wd) / 7, w2); break;
+        case 'W': NUM((doy + 6 - (t.wd + 6) % 7) / 7, w2); break;
         case 'c': PUT("%04lld-%02d-%02d %02d:%02d:%02d", (long long)t.y, t.m, t.d, hh, mi, ss); break;
         case 'x': PUT("%04lld-%02d-%02d", (long long)t.y, t.m, t.d); break;
         case 'X': PUT("%02d:%02d:%02d", hh, mi, ss); break;
@@ -108,6 +122,7 @@ int strf_format(int64_t ns, const char *fmt, int32_t n, char *buf, size_t cap, q
         }
     }
 #undef PUT
+#undef NUM
     return (int)o;
 }
 

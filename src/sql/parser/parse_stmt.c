@@ -51,13 +51,13 @@ static int star_options(parser *p, ast *star) {
         int total = star->nexcl + star->nargs + n;
         char **all = arena_alloc(p->ar, sizeof(char *) * (size_t)total);
         int ne = star->nexcl, nrp = star->nargs;
-        memcpy(all, star->names, sizeof(char *) * (size_t)ne);
+        if (ne) memcpy(all, star->names, sizeof(char *) * (size_t)ne);
         if (ex) {
             memcpy(all + ne, nm, sizeof(char *) * (size_t)n);
-            memcpy(all + ne + n, star->names + ne, sizeof(char *) * (size_t)nrp);
+            if (nrp) memcpy(all + ne + n, star->names + ne, sizeof(char *) * (size_t)nrp);
             star->nexcl += n;
         } else {
-            memcpy(all + ne, star->names + ne, sizeof(char *) * (size_t)nrp);
+            if (nrp) memcpy(all + ne, star->names + ne, sizeof(char *) * (size_t)nrp);
             memcpy(all + ne + nrp, nm, sizeof(char *) * (size_t)n);
             ast **na = arena_alloc(p->ar, sizeof(ast *) * (size_t)(nrp + nr));
             if (nrp) memcpy(na, star->args, sizeof(ast *) * (size_t)nrp);

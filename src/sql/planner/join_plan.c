@@ -21,6 +21,7 @@ typedef struct rel {
     op *root;
     scope sc;
     int64_t est;
+    char *logical; /* arena */
 } rel;
 
 typedef struct jnode {
@@ -49,6 +50,7 @@ typedef struct jctx {
     char **need; /* column names the statement mentions */
     int nneed, capneed;
     bool star;
+    par_src *ps; /* the caller takes the top join as pieces */
 } jctx;
 
 void ast_conjuncts(arena *ar, ast *a, ast ***out, int *n, int *cap) {
@@ -144,6 +146,9 @@ static void need_sel(jctx *j, const select_stmt *s, bool outer) {
     need_sel(j, s->set_l, false);
     need_sel(j, s->set_r, false);
 }
+
+static bool needed(const jctx *j, const char *name);
+static bool needed_cb(const void *j, const char *name) { return needed(j, name); }
 
 static bool needed(const jctx *j, const char *name) {
     if (j->star) return true;
@@ -256,6 +261,7 @@ static void place_on(jctx *j, int id) {
 
 /* ---- planning ---- */
 static op *dense(qstate *qs, arena *ar, op *o) {
+    if (o->name && !strcmp(o->name, "project")) return o; /* already dense */
     bexpr **pe = arena_alloc(ar, sizeof(bexpr *) * (size_t)(o->ncols + 1));
     for (int i = 0; i < o->ncols; i++) pe[i] = mk_col(ar, i, o->types[i], NULL);
     return op_project_new(qs, o, o->ncols, pe);
@@ -318,7 +324,7 @@ static int plan_leaf(jctx *j, jnode *n, rel *out) {
         ss->where = ast_and(j->ar, n->pushed, n->npushed);
     }
     plan sub;
-    if (plan_select(j->ctx, j->qs, j->ar, ss ? ss : f->sub, false, &sub, j->err)) return j->err->code;
+    if (plan_select(j->ctx, j->qs, j->ar, ss, false, &sub, j->err)) return j->err->code;
     out->est = sub.total_rows;
     if (out->est < 0) {
         out->est = 0;
@@ -328,8 +334,10 @@ static int plan_leaf(jctx *j, jnode *n, rel *out) {
     plan_adopt(j->p, &sub);
     out->root = sub.root;
     sub.root = NULL;
+    char *lg = plan_logical_scan(j->ar, f->table, f->alias, ss->where);
+    out->logical = arena_strdup(j->ar, lg);
+    free(lg);
     plan_free(&sub);
-    if (!ss && filter_over(j, &out->root, &out->sc, n->pushed, n->npushed)) return j->err->code;
     out->root = dense(j->qs, j->ar, out->root);
     return 0;
 }
@@ -381,7 +389,7 @@ static bexpr *and_b(binder *b, bexpr *x, bexpr *y) {
 static int plan_node(jctx *j, int id, rel *out);
 
 /* Conditions of a join node into hash keys (equalities across the sides) and a residual. */
-static int join_conds(jctx *j, jnode *n, scope *cs, int nl, join_spec *sp) {
+static int join_conds(jctx *j, jnode *n, scope *cs, int nl, join_spec *sp, bexpr **ucoal, int *uli) {
     const from_item *f = n->f;
     int nr = cs->n - nl, cap = f->nusing + n->nconds + 1;
     planner_env env;
@@ -400,6 +408,13 @@ static int join_conds(jctx *j, jnode *n, scope *cs, int nl, join_spec *sp) {
         sp->lkeys[sp->nkeys] = x;
         sp->rkeys[sp->nkeys++] = shift_cols(j->ar, y, nl);
         cs->cols[ri].hidden = true;
+        /* RIGHT / FULL JOIN USING: the visible column is the first non-NULL of the two */
+        bexpr *co = bd_mk(&b, B_COALESCE, x->type, 2);
+        co->args[0] = x;
+        co->args[1] = y;
+        memcpy(co->tz, x->tz, sizeof co->tz);
+        ucoal[u] = co;
+        uli[u] = li;
     }
     for (int i = 0; i < n->nconds; i++) {
         bexpr *e = bind_expr(&b, n->conds[i]);
@@ -425,12 +440,40 @@ static int join_conds(jctx *j, jnode *n, scope *cs, int nl, join_spec *sp) {
     return 0;
 }
 
+/* Workers that may probe this join in parallel: its left side is a table and
+   it never emits unmatched right rows; 0 when not. */
+static int par_workers(const jctx *j, const jnode *n) {
+    const from_item *f = n->f;
+    join_type jt = f->jt;
+    if (!j->ctx->pool || j->ctx->threads < 2 || f->l->kind != FR_TABLE) return 0;
+    if (jt != JT_INNER && jt != JT_CROSS && jt != JT_LEFT && jt != JT_SEMI && jt != JT_ANTI) return 0;
+    return j->ctx->threads > 64 ? 64 : j->ctx->threads;
+}
+
 static int plan_join_node(jctx *j, jnode *n, rel *out) {
     const from_item *f = n->f;
     rel L = {0}, R = {0};
-    if (plan_node(j, node_of(j, f->l), &L)) return j->err->code;
+    int T = par_workers(j, n), nrg = 0;
+    op *parts[64], *scans[64];
+    if (T) {
+        jnode *ln = &j->nodes[node_of(j, f->l)];
+        if (plan_table_parts(j->ctx, j->qs, j->ar, j->p, ln->f, ln->f->alias, needed_cb, j,
+                             ast_and(j->ar, ln->pushed, ln->npushed), &T, parts, scans, &nrg, &L.sc, &L.est, j->err))
+            return j->err->code;
+        for (int i = 0; i < L.sc.n; i++) L.sc.cols[i].qual = ln->alias;
+        char *lg = plan_logical_scan(j->ar, ln->f->table, ln->f->alias, ast_and(j->ar, ln->pushed, ln->npushed));
+        L.logical = arena_strdup(j->ar, lg);
+        free(lg);
+        if (T < 2) { /* one row group: a plain stream */
+            L.root = parts[0];
+            T = 0;
+        }
+    } else if (plan_node(j, node_of(j, f->l), &L)) {
+        return j->err->code;
+    }
     if (plan_node(j, node_of(j, f->r), &R)) {
         op_free(L.root);
+        for (int w = 0; w < T; w++) op_free(parts[w]);
         return j->err->code;
     }
     int nl = L.sc.n, nr = R.sc.n;
@@ -438,9 +481,12 @@ static int plan_join_node(jctx *j, jnode *n, rel *out) {
     memcpy(cs.cols, L.sc.cols, sizeof(scope_col) * (size_t)nl);
     memcpy(cs.cols + nl, R.sc.cols, sizeof(scope_col) * (size_t)nr);
     join_spec sp = {.jt = f->jt == JT_CROSS ? JT_INNER : f->jt};
-    if (join_conds(j, n, &cs, nl, &sp)) {
+    bexpr **ucoal = arena_alloc(j->ar, sizeof(bexpr *) * (size_t)(f->nusing + 1));
+    int *uli = arena_alloc(j->ar, sizeof(int) * (size_t)(f->nusing + 1));
+    if (join_conds(j, n, &cs, nl, &sp, ucoal, uli)) {
         op_free(L.root);
         op_free(R.root);
+        for (int w = 0; w < T; w++) op_free(parts[w]);
         return j->err->code;
     }
     static const char *nm[] = {"INNER JOIN", "LEFT JOIN", "RIGHT JOIN", "FULL JOIN", "CROSS JOIN", "SEMI JOIN", "ANTI JOIN"};
@@ -450,8 +496,64 @@ static int plan_join_node(jctx *j, jnode *n, rel *out) {
     bool semi = sp.jt == JT_SEMI || sp.jt == JT_ANTI;
     /* build the smaller side */
     sp.build_left = !semi && L.est >= 0 && R.est >= 0 && L.est < R.est;
-    out->root = op_hash_join_new(j->qs, L.root, R.root, &sp);
+    if (T && !sp.build_left && j->ps && n == &j->nodes[0] && !n->npost) {
+        j->ps->master = op_hash_join_master_new(j->qs, parts[0], R.root, &sp);
+        j->ps->parts = arena_alloc(j->ar, sizeof(op *) * (size_t)T);
+        j->ps->scans = arena_alloc(j->ar, sizeof(op *) * (size_t)T);
+        for (int w = 0; w < T; w++) {
+            j->ps->parts[w] = op_hash_join_clone_new(j->qs, j->ps->master, parts[w]);
+            j->ps->scans[w] = scans[w];
+        }
+        j->ps->n = T;
+        j->ps->nrg = nrg;
+        out->root = NULL;
+    } else if (T && !sp.build_left) {
+        out->root = op_hash_join_parallel_new(j->qs, parts, scans, T, nrg, R.root, &sp);
+    } else {
+        if (T) L.root = op_gather_rounds_new(j->qs, parts, scans, T, nrg); /* the left side as a plain stream */
+        out->root = op_hash_join_new(j->qs, L.root, R.root, &sp);
+    }
     out->sc = semi ? L.sc : cs;
+    if (f->nusing && (sp.jt == JT_RIGHT || sp.jt == JT_FULL)) {
+        /* unqualified USING columns read the coalesced value; a.k / b.k stay the sides' own */
+        int nc = nl + nr, m = 0;
+        bexpr **pe = arena_alloc(j->ar, sizeof(bexpr *) * (size_t)(nc + f->nusing + 1));
+        scope ns = {.cols = arena_alloc(j->ar, sizeof(scope_col) * (size_t)(nc + f->nusing + 1))};
+        for (int c = 0; c < nc; c++) {
+            for (int u = 0; u < f->nusing; u++)
+                if (uli[u] == c) {
+                    ns.cols[m] = cs.cols[c];
+                    ns.cols[m].qual = NULL;
+                    ns.cols[m].type = ucoal[u]->type;
+                    pe[m++] = ucoal[u];
+                    cs.cols[c].hidden = true;
+                }
+            ns.cols[m] = cs.cols[c];
+            pe[m++] = mk_col(j->ar, c, out->root->types[c], cs.cols[c].tz);
+        }
+        ns.n = m;
+        out->root = op_project_new(j->qs, out->root, m, pe);
+        out->sc = ns;
+    }
+    {
+        qv_str T;
+        qv_str_init(&T);
+        int d = 0;
+        if (n->npost) lg_line(&T, d++, "FILTER %s", ast_to_name(j->ar, ast_and(j->ar, n->post, n->npost)));
+        char cond[600];
+        lg_list(j->ar, cond, sizeof cond, n->conds, n->nconds);
+        char using[300] = "";
+        size_t ul = 0;
+        for (int u = 0; u < f->nusing && ul + 4 < sizeof using; u++)
+            ul += (size_t)snprintf(using + ul, sizeof using - ul, "%s%s", u ? ", " : " USING (", f->using_cols[u]);
+        if (f->nusing && ul + 2 < sizeof using) strcat(using, ")");
+        lg_line(&T, d, "%s%s%s%s%s", nm[f->jt], n->nconds ? " ON " : "", cond, using,
+                sp.build_left ? " (build left)" : "");
+        lg_nest(&T, d + 1, L.logical);
+        lg_nest(&T, d + 1, R.logical);
+        out->logical = arena_strdup(j->ar, T.data);
+        qv_str_free(&T);
+    }
     int64_t big = L.est > R.est ? L.est : R.est;
     out->est = semi ? L.est : sp.nkeys ? big : (L.est > 0 && R.est > INT64_MAX / L.est) ? INT64_MAX : L.est * R.est;
     return filter_over(j, &out->root, &out->sc, n->post, n->npost);
@@ -463,6 +565,14 @@ static int plan_node(jctx *j, int id, rel *out) {
     if (!n->planned) return plan_leaf(j, n, out);
     *out = n->pre;
     n->planned = false; /* the operator moves to the join */
+    if (n->npushed) {
+        qv_str L;
+        qv_str_init(&L);
+        lg_line(&L, 0, "FILTER %s", ast_to_name(j->ar, ast_and(j->ar, n->pushed, n->npushed)));
+        lg_nest(&L, 1, out->logical);
+        out->logical = arena_strdup(j->ar, L.data);
+        qv_str_free(&L);
+    }
     if (filter_over(j, &out->root, &out->sc, n->pushed, n->npushed)) return j->err->code;
     out->root = dense(j->qs, j->ar, out->root);
     return 0;
@@ -500,6 +610,14 @@ static int leaf_names(jctx *j, jnode *n) {
     }
     scope_of(j->ar, &sub, n->alias, &n->pre.sc);
     plan_adopt(j->p, &sub);
+    {
+        qv_str L;
+        qv_str_init(&L);
+        lg_line(&L, 0, "SUBQUERY AS %s", n->alias ? n->alias : "");
+        lg_nest(&L, 1, sub.logical);
+        n->pre.logical = arena_strdup(j->ar, L.data ? L.data : "");
+        qv_str_free(&L);
+    }
     n->pre.root = sub.root;
     sub.root = NULL;
     plan_free(&sub);
@@ -511,8 +629,9 @@ static int leaf_names(jctx *j, jnode *n) {
 }
 
 int plan_joins(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, plan *p, op **root, scope *sc,
-               ast **where_rest, qv_err *err) {
+               ast **where_rest, par_src *ps, qv_err *err) {
     jctx *j = qv_xcalloc(1, sizeof *j);
+    j->ps = ps;
     j->ctx = ctx;
     j->qs = qs;
     j->ar = ar;
@@ -537,6 +656,8 @@ int plan_joins(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, plan *
     if ((rc = plan_node(j, 0, &r))) goto out;
     *root = r.root;
     *sc = r.sc;
+    free(p->logical_src);
+    p->logical_src = qv_xstrdup(r.logical ? r.logical : "");
     *where_rest = ast_and(ar, rest, nrest);
 out:
     for (int i = 0; i < j->nnodes; i++)
@@ -545,64 +666,3 @@ out:
     return rc;
 }
 
-/* ---- [NOT] EXISTS in WHERE as semi/anti joins ---- */
-static bool simple_exists(const ast *c, bool *neg) {
-    *neg = false;
-    if (c->kind == A_UNARY && c->op == OP_NOT && c->args[0]->kind == A_EXISTS) {
-        *neg = true;
-        c = c->args[0];
-    }
-    if (c->kind != A_EXISTS) return false;
-    const select_stmt *q = c->sub;
-    if (q->setop || !q->has_from || q->ngroup || q->having || q->limit >= 0 || q->offset) return false;
-    for (int i = 0; i < q->nitems; i++)
-        if (ast_has_agg(q->items[i].e)) return false;
-    return true;
-}
-
-static from_item *leaf_item(arena *ar, const select_stmt *s) {
-    if (s->from) return s->from;
-    from_item *f = arena_alloc(ar, sizeof *f);
-    f->kind = s->table ? FR_TABLE : FR_SUB;
-    f->table = s->table;
-    f->sub = s->sub;
-    f->alias = s->alias;
-    f->line = s->table_line;
-    f->col = s->table_col;
-    return f;
-}
-
-const select_stmt *plan_rewrite_exists(arena *ar, const select_stmt *s) {
-    if (!s->where || !s->has_from || s->setop) return s;
-    ast **cs = NULL, **rest = NULL;
-    int nc = 0, cap = 0, nrest = 0, caprest = 0, nex = 0;
-    ast_conjuncts(ar, s->where, &cs, &nc, &cap);
-    bool neg;
-    for (int i = 0; i < nc; i++) nex += simple_exists(cs[i], &neg);
-    if (!nex) return s;
-    select_stmt *c = arena_alloc(ar, sizeof *c);
-    *c = *s;
-    from_item *base = leaf_item(ar, s);
-    for (int i = 0; i < nc; i++) {
-        if (!simple_exists(cs[i], &neg)) {
-            push_ast(ar, &rest, &nrest, &caprest, cs[i]);
-            continue;
-        }
-        const ast *ex = neg ? cs[i]->args[0] : cs[i];
-        from_item *jn = arena_alloc(ar, sizeof *jn);
-        jn->kind = FR_JOIN;
-        jn->jt = neg ? JT_ANTI : JT_SEMI;
-        jn->l = base;
-        jn->r = leaf_item(ar, ex->sub);
-        jn->on = ex->sub->where;
-        jn->line = ex->line;
-        jn->col = ex->col;
-        base = jn;
-    }
-    c->from = base;
-    c->table = NULL;
-    c->sub = NULL;
-    c->alias = NULL;
-    c->where = ast_and(ar, rest, nrest);
-    return c;
-}

@@ -22,6 +22,9 @@ void plan_free(plan *p) {
     p->snaps = NULL;
     p->pt_cols = NULL;
     p->ntables = 0;
+    free(p->logical);
+    free(p->logical_src);
+    p->logical = p->logical_src = NULL;
     qv_schema_free(&p->schema);
 }
 
@@ -96,6 +99,10 @@ static int count_conj(const bexpr *e) {
     return e ? 1 : 0;
 }
 
+int plan_count_conj(const bexpr *e) { return count_conj(e); }
+void plan_collect_preds(const bexpr *e, scan_pred *out, int *n, int max) { collect_preds(e, out, n, max); }
+void plan_mark_cols(const bexpr *e, bool *need) { mark_cols(e, need); }
+
 /* Rows a top-N must keep (LIMIT + OFFSET), or -1 for a full sort. */
 static int64_t top_rows(const select_stmt *s) {
     if (s->limit < 0 || s->offset < 0 || s->limit > ((int64_t)1 << 30) || s->offset > ((int64_t)1 << 30)) return -1;
@@ -135,7 +142,7 @@ static const scan_scope *table_scope(const qstate *qs, st_table *t) {
     return qs->scope;
 }
 
-static op *scan_new(qstate *qs, st_table *t, st_snapshot *snap, int nc, const int *cols, const scan_pred *pr, int np) {
+op *plan_scan_new(qstate *qs, st_table *t, st_snapshot *snap, int nc, const int *cols, const scan_pred *pr, int np) {
     op *o = op_scan_new(qs, t, snap, nc, cols, pr, np);
     const scan_scope *sc = table_scope(qs, t);
     if (sc) op_scan_set_rows(o, sc->row_from, sc->row_to);
@@ -157,12 +164,16 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
     st_snapshot *snap = NULL;
     plan sub;
     bool have_sub = false;
+    par_src psrc = {0};
     int rc = 0;
 
     if (!s->has_from) {
         src = op_values_new(qs);
     } else if (s->from) {
-        if ((rc = plan_joins(ctx, qs, ar, s, p, &src, &sc, &where_ast, err))) goto fail;
+        /* an aggregate over a join can aggregate each probe pipeline in parallel */
+        bool agg_ast = s->ngroup > 0 || s->having || s->group_all;
+        for (int i = 0; i < s->nitems && !agg_ast; i++) agg_ast = ast_has_agg(s->items[i].e);
+        if ((rc = plan_joins(ctx, qs, ar, s, p, &src, &sc, &where_ast, agg_ast ? &psrc : NULL, err))) goto fail;
     } else if (s->table) {
         if (sql_table_open(ctx->db, s->table, &tab, err)) {
             if (err->code == QV_ENOTFOUND)
@@ -172,6 +183,7 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
         }
         st_snapshot_open(tab, &snap);
         plan_add_table(p, tab, snap);
+        p->logical_src = plan_logical_scan(ar, st_table_name(tab), s->alias, NULL);
         const qv_schema *ts = st_table_schema(tab);
         sc.n = ts->nfields;
         sc.cols = arena_alloc(ar, sizeof(scope_col) * (size_t)(sc.n ? sc.n : 1));
@@ -185,6 +197,13 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
     } else {
         if ((rc = plan_select(ctx, qs, ar, s->sub, false, &sub, err))) return rc;
         have_sub = true;
+        {
+            qv_str L;
+            qv_str_init(&L);
+            lg_line(&L, 0, "SUBQUERY%s%s", s->alias ? " AS " : "", s->alias ? s->alias : "");
+            lg_nest(&L, 1, sub.logical);
+            p->logical_src = qv_str_steal(&L);
+        }
         sc.n = sub.schema.nfields;
         sc.cols = arena_alloc(ar, sizeof(scope_col) * (size_t)(sc.n ? sc.n : 1));
         for (int i = 0; i < sc.n; i++) {
@@ -416,6 +435,9 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
         p->total_rows = rows;
         p->pt_limit = s->limit;
         p->pt_offset = s->offset;
+        const char **names = arena_alloc(ar, sizeof(char *) * (size_t)(nout + 1));
+        for (int i = 0; i < nout; i++) names[i] = outs[i].name;
+        plan_logical_select(p, ar, s, NULL, false, NULL, 0, NULL, 0, names, nout);
         if (have_sub) plan_free(&sub);
         return 0;
     }
@@ -452,9 +474,28 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
     bool par_stream = tab && !aggq && !par_topn && T > 1;
     op *root = NULL;
     op *parts[64], *scans[64], *serial_scan = NULL;
-    if (par_agg || par_topn || par_stream) {
+    bool agg_done = false;
+    if (psrc.n) { /* the top join's probe pipelines */
+        int n = psrc.n;
+        if (aggq && !has_distinct) {
+            op *pa[64];
+            for (int w = 0; w < n; w++) {
+                op_scan_set_range(psrc.scans[w], (int)((int64_t)psrc.nrg * w / n), (int)((int64_t)psrc.nrg * (w + 1) / n));
+                op *o = psrc.parts[w];
+                if (where) o = op_filter_new(qs, o, where);
+                pa[w] = op_agg_new(qs, o, s->ngroup, gkeys, b.naggs, b.aggs);
+            }
+            root = op_join_prebuild_new(qs, psrc.master, op_agg_parallel_new(qs, pa, n, s->ngroup, gkeys, b.naggs, b.aggs), n);
+            agg_done = true;
+        } else {
+            src = op_join_prebuild_new(qs, psrc.master, op_gather_rounds_new(qs, psrc.parts, psrc.scans, n, psrc.nrg), n);
+        }
+        psrc.n = 0;
+    }
+    if (agg_done) {
+    } else if (par_agg || par_topn || par_stream) {
         for (int w = 0; w < T; w++) {
-            op *o = scan_new(qs, tab, snap, sv_nc, sv_cols, sv_preds, sv_npreds);
+            op *o = plan_scan_new(qs, tab, snap, sv_nc, sv_cols, sv_preds, sv_npreds);
             scans[w] = o;
             op_scan_set_range(o, (int)((int64_t)nrg * w / T), (int)((int64_t)nrg * (w + 1) / T));
             if (where) {
@@ -464,7 +505,7 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
             parts[w] = o;
         }
     } else {
-        root = tab ? scan_new(qs, tab, snap, sv_nc, sv_cols, sv_preds, sv_npreds) : src;
+        root = tab ? plan_scan_new(qs, tab, snap, sv_nc, sv_cols, sv_preds, sv_npreds) : src;
         if (tab) serial_scan = root;
         src = NULL;
         if (where) {
@@ -473,7 +514,8 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
         }
     }
     if (aggq) {
-        if (par_agg) {
+        if (agg_done) {
+        } else if (par_agg) {
             for (int w = 0; w < T; w++) parts[w] = op_agg_new(qs, parts[w], s->ngroup, gkeys, b.naggs, b.aggs);
             root = op_agg_parallel_new(qs, parts, T, s->ngroup, gkeys, b.naggs, b.aggs);
         } else {
@@ -526,6 +568,11 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
         root = op_project_new(qs, root, nvis, vis);
     }
     p->root = root;
+    {
+        const char **names = arena_alloc(ar, sizeof(char *) * (size_t)(nvis + 1));
+        for (int i = 0; i < nvis; i++) names[i] = outs[i].name;
+        plan_logical_select(p, ar, s, where_ast, aggq, gasts, aggq ? s->ngroup : 0, b.agg_asts, b.naggs, names, nvis);
+    }
     for (int i = 0; i < nvis; i++) {
         qv_schema_add(&p->schema, outs[i].name, out_type(outs[i].e->type), true);
         if (outs[i].e->type == QV_T_TIMESTAMP) memcpy(p->schema.fields[i].tz, outs[i].e->tz, sizeof p->schema.fields[i].tz);
@@ -534,6 +581,10 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
     return 0;
 fail:
     if (src) op_free(src);
+    if (psrc.n) {
+        for (int w = 0; w < psrc.n; w++) op_free(psrc.parts[w]);
+        op_free(psrc.master);
+    }
     if (have_sub) plan_free(&sub);
     plan_free(p);
     return rc ? rc : (int)err->code;

@@ -15,8 +15,16 @@ void plan_adopt(plan *p, plan *sub);
 /* The FROM tree s->from planned into one operator and its scope. WHERE
    conjuncts are pushed into scans or attached to joins where legal; the
    ones left (*where_rest, NULL when none) are applied by the caller. */
+/* A FROM tree whose top join is probed in parallel, left as its pieces so an
+   aggregate above can run one partial aggregation per probe pipeline. */
+typedef struct par_src {
+    op *master;       /* builds the hash table (op_join_prebuild_new puts it above) */
+    op **parts, **scans; /* per worker: the probe clone and its scan (arena arrays) */
+    int n, nrg;
+} par_src;
+/* ps (may be NULL) accepts the top join as pieces; then *root is NULL. */
 int plan_joins(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, plan *p, op **root, scope *sc,
-               ast **where_rest, qv_err *err);
+               ast **where_rest, par_src *ps, qv_err *err);
 /* s with WHERE-level [NOT] EXISTS (SELECT ... FROM ... WHERE ...) conjuncts
    turned into SEMI/ANTI joins of its FROM (a copy; s itself is not changed). */
 const select_stmt *plan_rewrite_exists(arena *ar, const select_stmt *s);
@@ -36,6 +44,27 @@ int plan_setop(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, plan *
 /* AST rewrites (rewrite.c). */
 int plan_grouping_sets(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, plan *p, qv_err *err);
 int plan_distinct_on(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, plan *p, qv_err *err);
+
+/* Logical plan text (logical.c). */
+void lg_line(qv_str *s, int depth, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void lg_nest(qv_str *s, int depth, const char *text);
+void lg_list(arena *ar, char *buf, size_t cap, ast *const *v, int n);
+void plan_logical_select(plan *p, arena *ar, const select_stmt *s, const ast *where_rest, bool aggq, ast *const *gasts,
+                         int ngroup, ast *const *aggs, int naggs, const char *const *names, int nvis);
+char *plan_logical_scan(arena *ar, const char *table, const char *alias, const ast *where);
+
+/* Pieces of plan.c the join planner reuses. */
+int plan_count_conj(const bexpr *e);
+void plan_collect_preds(const bexpr *e, scan_pred *out, int *n, int max);
+void plan_mark_cols(const bexpr *e, bool *need);
+/* op_scan_new restricted to the query's scope when it names t. */
+op *plan_scan_new(qstate *qs, st_table *t, st_snapshot *snap, int nc, const int *cols, const scan_pred *pr, int np);
+/* A table leaf as *nw pipelines (at most one per row group, at least one)
+   scan -> [filter where] -> project (the columns need() accepts), for probing
+   in parallel; its snapshot goes to p. */
+int plan_table_parts(sql_ctx *ctx, qstate *qs, arena *ar, plan *p, const from_item *f, const char *alias,
+                     bool (*need)(const void *, const char *), const void *nctx, ast *where, int *nw, op **parts,
+                     op **scans, int *nrg, scope *sc, int64_t *est, qv_err *err);
 
 /* AND-ed conjuncts of a (appended to *out, an arena array grown as needed). */
 void ast_conjuncts(arena *ar, ast *a, ast ***out, int *n, int *cap);

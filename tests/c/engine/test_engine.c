@@ -2,6 +2,8 @@
 #include "engine/engine.h"
 #include "qtest.h"
 
+#include <time.h>
+
 static eng *open_mem(int64_t demo) {
     eng_options o = {0};
     o.storage.in_memory = true;
@@ -129,5 +131,61 @@ QTEST(demo_table_and_health) {
     QCHECK(strstr(d.data, "\"symbol\"") && strstr(d.data, "SYMBOL"));
     qv_str_free(&d);
     QCHECK(eng_describe_table(e, "nope", &d, &err) == QV_ENOTFOUND);
+    eng_close(e);
+}
+
+QTEST(prepared_statements_are_per_session_and_expire) {
+    eng *e = open_mem(0);
+    QCHECK(e != NULL);
+    qv_err err;
+    char h[ENG_HANDLE_LEN + 1];
+    QCHECK_OK(eng_stmt_create(e, "s1", "SELECT 1", 8, h, &err), &err);
+    QCHECK_EQ((int64_t)strlen(h), ENG_HANDLE_LEN);
+    eng_stmt_view v;
+    QCHECK_OK(eng_stmt_get(e, "s1", (const uint8_t *)h, ENG_HANDLE_LEN, &v, &err), &err);
+    QCHECK_STR(v.sql, "SELECT 1");
+    QCHECK(!v.has_params);
+    eng_stmt_view_free(&v);
+    /* another session, a wrong length, a closed handle: NOT_FOUND alike */
+    QCHECK_EQ(eng_stmt_get(e, "s2", (const uint8_t *)h, ENG_HANDLE_LEN, &v, &err), QV_ENOTFOUND);
+    QCHECK_EQ(eng_stmt_get(e, "s1", (const uint8_t *)h, 5, &v, &err), QV_ENOTFOUND);
+    qv_schema s;
+    qv_schema_init(&s);
+    qv_schema_add(&s, "p", QV_T_INT64, true);
+    qv_batch b;
+    make_batch(&b, &s, 3, 7);
+    QCHECK_OK(eng_stmt_bind(e, "s1", (const uint8_t *)h, ENG_HANDLE_LEN, &b, &err), &err);
+    qv_batch_free(&b);
+    QCHECK_OK(eng_stmt_get(e, "s1", (const uint8_t *)h, ENG_HANDLE_LEN, &v, &err), &err);
+    QCHECK(v.has_params);
+    QCHECK_EQ(v.params.nrows, 3);
+    QCHECK_EQ(qv_array_get_i64(&v.params.cols[0], 2), 9);
+    eng_stmt_view_free(&v);
+    QCHECK_OK(eng_stmt_close(e, "s1", (const uint8_t *)h, ENG_HANDLE_LEN, &err), &err);
+    QCHECK_EQ(eng_stmt_close(e, "s1", (const uint8_t *)h, ENG_HANDLE_LEN, &err), QV_ENOTFOUND);
+    /* the session's end takes its statements and options along */
+    QCHECK_OK(eng_stmt_create(e, "s3", "SELECT 2", 8, h, &err), &err);
+    QCHECK_OK(eng_session_set(e, "s3", "catalog", "quiver", &err), &err);
+    char **names, **values;
+    int n = eng_session_options(e, "s3", &names, &values);
+    QCHECK_EQ(n, 1);
+    QCHECK_STR(values[0], "quiver");
+    free(names[0]);
+    free(values[0]);
+    free(names);
+    free(values);
+    eng_session_close(e, "s3");
+    QCHECK_EQ(eng_stmt_get(e, "s3", (const uint8_t *)h, ENG_HANDLE_LEN, &v, &err), QV_ENOTFOUND);
+    n = eng_session_options(e, "s3", &names, &values);
+    QCHECK_EQ(n, 0);
+    free(names);
+    free(values);
+    /* idle expiry */
+    eng_stmt_set_idle_ms(e, 1);
+    QCHECK_OK(eng_stmt_create(e, "", "SELECT 3", 8, h, &err), &err);
+    struct timespec ts = {0, 20 * 1000000};
+    nanosleep(&ts, NULL);
+    QCHECK_EQ(eng_stmt_get(e, "", (const uint8_t *)h, ENG_HANDLE_LEN, &v, &err), QV_ENOTFOUND);
+    qv_schema_free(&s);
     eng_close(e);
 }

@@ -581,3 +581,23 @@ int ipc_decoder_message(ipc_decoder *d, const uint8_t *metadata, size_t metadata
     (void)d; (void)metadata; (void)metadata_len; (void)body; (void)batch; *ev = IPC_EV_NONE; NO_ENGINE();
 }
 const qv_schema *ipc_decoder_schema(const ipc_decoder *d) { (void)d; return NULL; }
+
+/* Flight SQL (src/flight/flight_sql*.c) is left out of these transport
+   tests: its hooks answer "not Flight SQL", so the raw RPCs run as before. */
+bool fl_sql_is_any(const uint8_t *p, size_t n) { (void)p; (void)n; return false; }
+int fl_sql_flight_info(fl_call *c, const struct Arrow__Flight__Protocol__FlightDescriptor *d, qv_err *err) {
+    (void)c; (void)d; NO_ENGINE();
+}
+int fl_sql_schema(fl_call *c, const struct Arrow__Flight__Protocol__FlightDescriptor *d, qv_err *err) {
+    (void)c; (void)d; NO_ENGINE();
+}
+int fl_sql_doget(fl_call *c, const uint8_t *p, size_t n, eng_query **q, qv_err *err) {
+    (void)c; (void)p; (void)n; *q = NULL; NO_ENGINE();
+}
+void fl_sql_doget_done(eng_query *q) { (void)q; }
+bool fl_sql_put_claims(const qv_buffer *msg) { (void)msg; return false; }
+int fl_sql_put_start(fl_call *c, qv_buffer *msg, qv_err *err) { (void)c; (void)msg; NO_ENGINE(); }
+bool fl_sql_action_known(const char *type) { (void)type; return false; }
+int fl_sql_action(fl_call *c, const char *type, const uint8_t *body, size_t n, qv_err *err) {
+    (void)c; (void)type; (void)body; (void)n; NO_ENGINE();
+}

@@ -319,3 +319,27 @@ QTEST(range_filter_covered) {
     sql_ctx_free(c);
     st_db_close(db);
 }
+
+/* A join whose hash table outgrows --query-memory fails with QV_ERESOURCE naming the join; the context stays usable. */
+QTEST(join_memory_limit) {
+    st_db *db = make_db(20000, 1024);
+    qv_err err = {0};
+    sql_ctx *c;
+    QCHECK_OK(sql_ctx_new(db, 2, 512 << 10, &c, &err), &err);
+    sql_query *q;
+    int64_t rows, sum;
+    const char *sql = "SELECT count(*) FROM t a JOIN t b ON a.s = b.s";
+    QCHECK_OK(prep(c, sql, &q, &err), &err);
+    int rc = drain(q, &rows, &sum, &err);
+    QCHECK_EQ(rc, QV_ERESOURCE);
+    if (!strstr(err.msg, "JOIN at line 1")) fprintf(stderr, "  %s\n", err.msg);
+    QCHECK(strstr(err.msg, "INNER JOIN at line 1"));
+    QCHECK(strstr(err.msg, "memory limit"));
+    sql_query_free(q);
+    QCHECK_OK(prep(c, "SELECT count(*) FROM t a JOIN t b ON a.k = b.k WHERE a.k < 100 AND b.k < 100", &q, &err), &err);
+    QCHECK_OK(drain(q, &rows, &sum, &err), &err);
+    QCHECK_EQ(sum, 100);
+    sql_query_free(q);
+    sql_ctx_free(c);
+    st_db_close(db);
+}

@@ -1,0 +1,352 @@
+/*
+** Flight SQL over DoPut: CommandStatementUpdate (run SQL, answer the row
+** count), CommandStatementIngest (bulk load with the ADBC ingest modes),
+** CommandPreparedStatementQuery (bind parameter rows to a handle) and
+** CommandPreparedStatementUpdate (run a prepared statement once per
+** parameter row, answer the summed count). Replies are one PutResult whose
+** app_metadata is DoPutUpdateResult / DoPutPreparedStatementResult.
+**
+** The raw DoPut hands the call over on its first message (fl_sql_put_start
+** switches c->rpc), so this file owns the call's state from then on:
+** the command, the IPC decoder, and either the open eng_put (ingest) or the
+** parameter rows received so far. Nothing is applied before the client's
+** clean half-close (an ingest, only once its reply reached the client, as
+** the raw DoPut commits); sqlput_free aborts whatever was not committed.
+*/
+#include "flight_sql.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_PARAM_ROWS 1000000
+#define MAX_PARAM_BYTES (64 << 20)
+
+enum { PUT_UPDATE = 1, PUT_INGEST, PUT_BIND, PUT_PREP_UPDATE };
+
+typedef struct put_kind {
+    const char *name;
+    int kind;
+} put_kind;
+
+/* The DoPut commands, by Any type name. */
+static const put_kind put_kinds[] = {
+    {"CommandStatementUpdate", PUT_UPDATE},
+    {"CommandStatementIngest", PUT_INGEST},
+    {"CommandPreparedStatementQuery", PUT_BIND},
+    {"CommandPreparedStatementUpdate", PUT_PREP_UPDATE},
+};
+
+typedef struct sqlput_state {
+    int kind;
+    bool started;
+    qv_str sql;      /* PUT_UPDATE */
+    qv_str handle;   /* PUT_BIND, PUT_PREP_UPDATE */
+    char table[QV_NAME_MAX + 1];
+    eng_put_mode mode;
+    ipc_decoder *dec;
+    eng_put *put;
+    qv_batch *params;
+    int nparams;
+    int64_t rows, bytes;
+    bool have_schema;
+} sqlput_state;
+
+static void sqlput_free(fl_call *c) {
+    sqlput_state *st = c->state;
+    if (st->put) eng_put_abort(st->put);
+    if (st->dec) ipc_decoder_free(st->dec);
+    for (int i = 0; i < st->nparams; i++) qv_batch_free(&st->params[i]);
+    free(st->params);
+    qv_str_free(&st->sql);
+    qv_str_free(&st->handle);
+    free(st);
+    c->state = NULL;
+}
+
+static int ingest_setup(sqlput_state *st, const fl_sql_cmd_in *in, qv_err *err) {
+    Arrow__Flight__Protocol__Sql__CommandStatementIngest *m =
+        arrow__flight__protocol__sql__command_statement_ingest__unpack(NULL, in->value_len, in->value);
+    if (!m) return qv_err_set(err, QV_EINVAL, "CommandStatementIngest: malformed message");
+    int rc = QV_OK;
+    const Arrow__Flight__Protocol__Sql__CommandStatementIngest__TableDefinitionOptions *o = m->table_definition_options;
+    int if_not_exist = o && o->has_if_not_exist ? (int)o->if_not_exist : 0;
+    int if_exists = o && o->has_if_exists ? (int)o->if_exists : 0;
+    if (m->has_temporary && m->temporary)
+        rc = qv_err_set(err, QV_EUNSUPPORTED, "CommandStatementIngest: Quiver has no temporary tables");
+    else if (m->catalog && strcmp(m->catalog, FL_SQL_CATALOG) != 0)
+        rc = qv_err_set(err, QV_EINVAL, "CommandStatementIngest: catalog '%.100s' does not exist (Quiver has '%s')",
+                        m->catalog, FL_SQL_CATALOG);
+    else if (m->schema && strcmp(m->schema, FL_SQL_SCHEMA) != 0)
+        rc = qv_err_set(err, QV_EINVAL, "CommandStatementIngest: schema '%.100s' does not exist (Quiver has '%s')",
+                        m->schema, FL_SQL_SCHEMA);
+    else if (m->has_transaction_id)
+        rc = qv_err_set(err, QV_EUNSUPPORTED, "CommandStatementIngest: Quiver has no transactions");
+    else
+        rc = fl_table_name((const uint8_t *)(m->table ? m->table : ""), m->table ? strlen(m->table) : 0, st->table,
+                           err);
+    /* not-exist: CREATE (also unspecified) or FAIL; exists: APPEND, REPLACE, FAIL (also unspecified) */
+    st->mode.fail_if_missing = if_not_exist == 2;
+    st->mode.if_exists = if_exists == 2 ? ENG_IF_EXISTS_APPEND : if_exists == 3 ? ENG_IF_EXISTS_REPLACE
+                                                                                : ENG_IF_EXISTS_FAIL;
+    arrow__flight__protocol__sql__command_statement_ingest__free_unpacked(m, NULL);
+    return rc;
+}
+
+static int command_setup(fl_call *c, sqlput_state *st, const fl_flightdata *fd, qv_err *err) {
+    fl_descriptor *d = arrow__flight__protocol__flight_descriptor__unpack(NULL, fd->descriptor_len, fd->descriptor);
+    if (!d) return qv_err_set(err, QV_EINVAL, "DoPut: flight_descriptor is not a FlightDescriptor message");
+    fl_sql_cmd_in in;
+    int rc = fl_sql_any_parse(d->cmd.data, d->cmd.len, &in, err);
+    arrow__flight__protocol__flight_descriptor__free_unpacked(d, NULL);
+    if (rc) return qv_err_prefix(err, "DoPut");
+    for (size_t i = 0; i < sizeof put_kinds / sizeof put_kinds[0]; i++)
+        if (strcmp(put_kinds[i].name, in.name) == 0) st->kind = put_kinds[i].kind;
+    if (st->kind == PUT_UPDATE) {
+        Arrow__Flight__Protocol__Sql__CommandStatementUpdate *m =
+            arrow__flight__protocol__sql__command_statement_update__unpack(NULL, in.value_len, in.value);
+        if (!m)
+            rc = qv_err_set(err, QV_EINVAL, "CommandStatementUpdate: malformed message");
+        else if (m->has_transaction_id)
+            rc = qv_err_set(err, QV_EUNSUPPORTED, "CommandStatementUpdate: Quiver has no transactions");
+        else if (m->query)
+            qv_str_append(&st->sql, m->query, strlen(m->query));
+        if (m) arrow__flight__protocol__sql__command_statement_update__free_unpacked(m, NULL);
+        if (!rc) rc = fl_ticket_sql((const uint8_t *)st->sql.data, st->sql.len, err);
+    } else if (st->kind == PUT_INGEST) {
+        rc = ingest_setup(st, &in, err);
+    } else if (st->kind == PUT_BIND || st->kind == PUT_PREP_UPDATE) {
+        /* Both messages are one bytes field 1: the handle. */
+        Arrow__Flight__Protocol__Sql__CommandPreparedStatementQuery *m =
+            arrow__flight__protocol__sql__command_prepared_statement_query__unpack(NULL, in.value_len, in.value);
+        if (!m) {
+            rc = qv_err_set(err, QV_EINVAL, "%s: malformed message", in.name);
+        } else {
+            qv_str_append(&st->handle, m->prepared_statement_handle.data,
+                          m->has_prepared_statement_handle ? m->prepared_statement_handle.len : 0);
+            arrow__flight__protocol__sql__command_prepared_statement_query__free_unpacked(m, NULL);
+            char session[128];
+            eng_stmt_view v;
+            fl_sql_session(c, session, sizeof session);
+            rc = eng_stmt_get(c->e, session, (const uint8_t *)st->handle.data, st->handle.len, &v, err);
+            eng_stmt_view_free(&v);
+        }
+    } else {
+        rc = qv_err_set(err, QV_EUNSUPPORTED, "DoPut: Flight SQL command %.90s is not implemented by Quiver", in.name);
+    }
+    fl_sql_any_free(&in);
+    return rc;
+}
+
+static qv_buffer *body_copy(qv_buffer *msg, const fl_flightdata *fd) {
+    if (fd->body_len == 0) return NULL;
+    if (((uintptr_t)fd->body & 7) == 0) return qv_buffer_slice(msg, (size_t)(fd->body - msg->data), fd->body_len);
+    qv_buffer *b = qv_buffer_new(fd->body_len);
+    memcpy(b->data, fd->body, fd->body_len);
+    b->size = fd->body_len;
+    return b;
+}
+
+static int take_batch(sqlput_state *st, qv_batch *b, qv_err *err) {
+    if (st->kind == PUT_INGEST) {
+        int rc = eng_put_batch(st->put, b, err);
+        if (!rc) st->rows += b->nrows;
+        qv_batch_free(b);
+        return rc;
+    }
+    if (st->kind == PUT_UPDATE) {
+        qv_batch_free(b);
+        return qv_err_set(err, QV_EINVAL, "CommandStatementUpdate takes no data; bind parameters to a prepared statement");
+    }
+    st->rows += b->nrows;
+    st->bytes += qv_batch_bytes(b);
+    if (st->rows > MAX_PARAM_ROWS || st->bytes > MAX_PARAM_BYTES) {
+        qv_batch_free(b);
+        return qv_err_set(err, QV_ERESOURCE,
+                          "prepared statement parameters: more than %d rows or %d MiB in one DoPut; nothing was bound",
+                          MAX_PARAM_ROWS, MAX_PARAM_BYTES >> 20);
+    }
+    st->params = qv_xrealloc(st->params, sizeof(qv_batch) * (size_t)(st->nparams + 1));
+    st->params[st->nparams++] = *b;
+    return QV_OK;
+}
+
+static int sqlput_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
+    sqlput_state *st = c->state;
+    fl_flightdata fd;
+    if (fl_flightdata_parse(msg->data, msg->size, &fd, err)) return qv_err_prefix(err, "DoPut");
+    if (!st->started) {
+        st->started = true;
+        if (command_setup(c, st, &fd, err)) return err->code;
+    }
+    if (fd.header_len == 0) {
+        if (fd.body_len) return qv_err_set(err, QV_EINVAL, "DoPut: FlightData with a body but no data_header");
+        return QV_OK;
+    }
+    qv_buffer *body = body_copy(msg, &fd);
+    ipc_event ev = IPC_EV_NONE;
+    qv_batch batch;
+    memset(&batch, 0, sizeof batch);
+    int rc = ipc_decoder_message(st->dec, fd.header, fd.header_len, body, &ev, &batch, err);
+    qv_buffer_unref(body);
+    if (rc) {
+        if (rc == QV_ECORRUPT) err->code = QV_EINVAL;
+        return qv_err_prefix(err, "DoPut (Flight SQL)");
+    }
+    if (ev == IPC_EV_SCHEMA) {
+        if (st->have_schema) return qv_err_set(err, QV_EINVAL, "DoPut: a second schema in one stream");
+        st->have_schema = true;
+        if (st->kind == PUT_INGEST)
+            return eng_put_begin_mode(c->e, st->table, ipc_decoder_schema(st->dec), &st->mode, &st->put, err);
+        return QV_OK;
+    }
+    if (ev != IPC_EV_BATCH) return QV_OK;
+    if (!st->have_schema) {
+        qv_batch_free(&batch);
+        return qv_err_set(err, QV_EINVAL, "DoPut: a record batch before the schema");
+    }
+    return take_batch(st, &batch, err);
+}
+
+static void push_update_result(fl_call *c, int64_t n) {
+    Arrow__Flight__Protocol__Sql__DoPutUpdateResult r = ARROW__FLIGHT__PROTOCOL__SQL__DO_PUT_UPDATE_RESULT__INIT;
+    r.has_record_count = true;
+    r.record_count = n;
+    uint8_t buf[32];
+    size_t len = arrow__flight__protocol__sql__do_put_update_result__pack(&r, buf);
+    Arrow__Flight__Protocol__PutResult pr = ARROW__FLIGHT__PROTOCOL__PUT_RESULT__INIT;
+    pr.app_metadata.data = buf;
+    pr.app_metadata.len = len;
+    fl_call_push_pb(c, &pr);
+}
+
+/* All parameter rows received, as one batch (params NULL when none came). */
+static int gather_params(sqlput_state *st, qv_batch *out, bool *have, qv_err *err) {
+    *have = false;
+    const qv_schema *s = ipc_decoder_schema(st->dec);
+    if (!st->have_schema || !s) return QV_OK;
+    qv_batch_init(out, s);
+    *have = true;
+    for (int j = 0; j < s->nfields; j++) {
+        qv_type t = s->fields[j].type == QV_T_SYMBOL ? QV_T_STRING : s->fields[j].type;
+        qv_builder b;
+        qv_builder_init(&b, t, st->rows);
+        for (int i = 0; i < st->nparams; i++)
+            for (int64_t r = 0; r < st->params[i].nrows; r++) qv_builder_append_from(&b, &st->params[i].cols[j], r);
+        qv_array_free(&out->cols[j]);
+        qv_builder_finish(&b, &out->cols[j]);
+        qv_builder_free(&b);
+        out->schema.fields[j].type = t;
+    }
+    out->nrows = st->rows;
+    (void)err;
+    return QV_OK;
+}
+
+static bool cancelled(fl_call *c) {
+    pthread_mutex_lock(&c->mu);
+    bool x = c->cancelled;
+    pthread_mutex_unlock(&c->mu);
+    return x;
+}
+
+static int sqlput_end(fl_call *c, qv_err *err) {
+    sqlput_state *st = c->state;
+    if (!st->started) return qv_err_set(err, QV_EINVAL, "DoPut: the stream ended before its first message");
+    if (cancelled(c)) return qv_err_set(err, QV_ECANCELLED, "DoPut: the client went away; nothing was applied");
+    char session[128];
+    fl_sql_session(c, session, sizeof session);
+    int64_t n = 0;
+    int rc = QV_OK;
+    switch (st->kind) {
+    case PUT_UPDATE:
+        rc = fl_sql_run_update(c->e, st->sql.data, st->sql.len, NULL, &n, err);
+        if (!rc) push_update_result(c, n);
+        return rc;
+    case PUT_INGEST:
+        /* As the raw DoPut does: the reply goes out first, and only if that
+           write reaches a live client does sqlput_commit commit (a killed
+           client can look like a clean end of stream). */
+        if (!st->put)
+            return qv_err_set(err, QV_EINVAL, "CommandStatementIngest: the stream carried no schema; nothing was written");
+        push_update_result(c, st->rows);
+        return QV_OK;
+    case PUT_BIND:
+    case PUT_PREP_UPDATE: {
+        qv_batch params;
+        bool have = false;
+        eng_stmt_view v;
+        memset(&v, 0, sizeof v);
+        rc = gather_params(st, &params, &have, err);
+        if (!rc) rc = eng_stmt_get(c->e, session, (const uint8_t *)st->handle.data, st->handle.len, &v, err);
+        if (!rc && have && st->kind == PUT_BIND) rc = fl_sql_check_params(c->e, v.sql, v.len, &params, err);
+        if (!rc && st->kind == PUT_BIND)
+            rc = eng_stmt_bind(c->e, session, (const uint8_t *)st->handle.data, st->handle.len, have ? &params : NULL,
+                               err);
+        if (!rc && st->kind == PUT_BIND) {
+            Arrow__Flight__Protocol__Sql__DoPutPreparedStatementResult r =
+                ARROW__FLIGHT__PROTOCOL__SQL__DO_PUT_PREPARED_STATEMENT_RESULT__INIT;
+            r.has_prepared_statement_handle = true;
+            r.prepared_statement_handle.data = (uint8_t *)st->handle.data;
+            r.prepared_statement_handle.len = st->handle.len;
+            Arrow__Flight__Protocol__PutResult pr = ARROW__FLIGHT__PROTOCOL__PUT_RESULT__INIT;
+            uint8_t buf[128];
+            pr.app_metadata.data = buf;
+            pr.app_metadata.len = arrow__flight__protocol__sql__do_put_prepared_statement_result__pack(&r, buf);
+            fl_call_push_pb(c, &pr);
+        }
+        if (!rc && st->kind == PUT_PREP_UPDATE) {
+            rc = fl_sql_run_update(c->e, v.sql, v.len, have ? &params : NULL, &n, err);
+            if (!rc) push_update_result(c, n);
+        }
+        eng_stmt_view_free(&v);
+        if (have) qv_batch_free(&params);
+        return rc;
+    }
+    }
+    return qv_err_set(err, QV_EINTERNAL, "DoPut: Flight SQL put of kind %d", st->kind);
+}
+
+/* Called once the reply went out and the call is not cancelled. */
+static int sqlput_commit(fl_call *c, bool *done, qv_err *err) {
+    sqlput_state *st = c->state;
+    *done = true;
+    if (!st || !st->put) return QV_OK;
+    eng_put *p = st->put;
+    st->put = NULL;
+    int64_t n = 0;
+    return eng_put_commit(p, &n, err);
+}
+
+const fl_rpc fl_rpc_sql_put = {
+    .name = "DoPut",
+    .client_streams = true,
+    .on_message = sqlput_msg,
+    .on_end = sqlput_end,
+    .produce = sqlput_commit,
+    .free_state = sqlput_free,
+};
+
+bool fl_sql_put_claims(const qv_buffer *msg) {
+    fl_flightdata fd;
+    qv_err err;
+    if (fl_flightdata_parse(msg->data, msg->size, &fd, &err) || !fd.has_descriptor) return false;
+    fl_descriptor *d = arrow__flight__protocol__flight_descriptor__unpack(NULL, fd.descriptor_len, fd.descriptor);
+    if (!d) return false;
+    bool yes = d->type == ARROW__FLIGHT__PROTOCOL__FLIGHT_DESCRIPTOR__DESCRIPTOR_TYPE__CMD &&
+               fl_sql_is_any(d->cmd.data, d->cmd.len);
+    arrow__flight__protocol__flight_descriptor__free_unpacked(d, NULL);
+    return yes;
+}
+
+int fl_sql_put_start(fl_call *c, qv_buffer *msg, qv_err *err) {
+    sqlput_state *st = qv_xcalloc(1, sizeof *st);
+    qv_str_init(&st->sql);
+    qv_str_init(&st->handle);
+    ipc_read_options ro = {.dictionary_as_symbol = false, .max_body_bytes = 0};
+    ipc_decoder_new(&ro, &st->dec);
+    pthread_mutex_lock(&c->mu);
+    c->rpc = &fl_rpc_sql_put;
+    c->state = st;
+    pthread_mutex_unlock(&c->mu);
+    return sqlput_msg(c, msg, err);
+}
