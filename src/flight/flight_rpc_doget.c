@@ -140,7 +140,7 @@ static void batch_slice(qv_batch *dst, const qv_batch *src, int64_t off, int64_t
 
 static int doget_produce(fl_call *c, bool *done, qv_err *err) {
     doget_state *st = c->state;
-    *done = st == NULL || st->q == NULL;
+    *done = st == NULL || (st->q == NULL && st->sub == NULL);
     if (*done) return QV_OK;
     while (!st->have_cur) {
         bool eos = false;
