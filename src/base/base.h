@@ -25,7 +25,11 @@ typedef enum qv_status {
     QV_EUNSUPPORTED,/* valid but not implemented (type, RPC) */
     QV_ECORRUPT,    /* on-disk or on-wire data failed verification */
     QV_EIO,         /* the OS said no */
-    QV_EINTERNAL    /* a bug: logged */
+    QV_EINTERNAL,   /* a bug: logged */
+    QV_EUNAUTH,     /* no or bad credentials */
+    QV_EPERM,       /* authenticated, but the role may not do this */
+    QV_EBUSY,       /* refused by admission control: too many queries */
+    QV_ETIMEOUT     /* a deadline passed (query timeout, client deadline) */
 } qv_status;
 
 typedef struct qv_err {
@@ -103,6 +107,8 @@ void qv_str_appendc(qv_str *s, char c);
 void qv_str_appendf(qv_str *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void qv_str_append_json_string(qv_str *s, const char *p, size_t n); /* quoted, escaped */
 char *qv_str_steal(qv_str *s); /* returns NUL-terminated data, resets s */
+/* Whole file (at most max bytes) appended to out, NUL-terminated. */
+int qv_file_read(const char *path, size_t max, qv_str *out, qv_err *err);
 
 /* ---- checksums, time ---- */
 uint32_t qv_crc32c(uint32_t crc, const void *data, size_t n); /* hardware when the CPU has it */

@@ -1,6 +1,7 @@
 /* Growable byte strings for encoders and text output. */
 #include "base/base.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,4 +77,25 @@ char *qv_str_steal(qv_str *s) {
     char *d = s->data;
     qv_str_init(s);
     return d;
+}
+
+int qv_file_read(const char *path, size_t max, qv_str *out, qv_err *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return qv_err_set(err, QV_EIO, "cannot open %s: %s", path, strerror(errno));
+    char buf[8192];
+    size_t n, total = 0;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+        total += n;
+        if (total > max) {
+            fclose(f);
+            return qv_err_set(err, QV_EINVAL, "%s is larger than %zu bytes", path, max);
+        }
+        qv_str_append(out, buf, n);
+    }
+    bool bad = ferror(f);
+    fclose(f);
+    if (bad) return qv_err_set(err, QV_EIO, "cannot read %s", path);
+    qv_str_reserve(out, 1);
+    out->data[out->len] = 0;
+    return QV_OK;
 }

@@ -12,6 +12,20 @@
 const double eng_latency_bounds[12] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                        0.1,   0.25,   0.5,   1.0,  2.5,   10.0};
 
+typedef struct sql_start {
+    st_db *db;
+    int threads;
+    int64_t mem;
+    sql_ctx **out;
+    qv_err *err;
+    int rc;
+} sql_start;
+
+static void start_sql(void *arg) {
+    sql_start *s = arg;
+    s->rc = sql_ctx_new(s->db, s->threads, s->mem, s->out, s->err);
+}
+
 int eng_open(const eng_options *opts, eng **out, qv_err *err) {
     eng *e = qv_xcalloc(1, sizeof *e);
     e->started_ns = qv_monotonic_ns();
@@ -21,14 +35,18 @@ int eng_open(const eng_options *opts, eng **out, qv_err *err) {
     }
     int threads = opts->threads > 0 ? opts->threads : qv_cpu_count();
     int64_t mem = opts->query_memory > 0 ? opts->query_memory : (1LL << 30);
-    if (sql_ctx_new(e->db, threads, mem, &e->sql, err)) {
+    sql_start sst = {e->db, threads, mem, &e->sql, err, 0};
+    eng_sched_start_niced(start_sql, &sst); /* its pool workers run at the query priority */
+    if (sst.rc) {
         st_db_close(e->db);
         free(e);
         return err->code;
     }
+    e->sessions = eng_sessions_new();
+    e->sched = eng_sched_new(threads, opts);
+    e->query_timeout_ms = opts->query_timeout_ms;
     e->subscriber_buffer = opts->subscriber_buffer;
     e->hub = eng_hub_new(e); /* before any commit, demo rows included */
-    e->sessions = eng_sessions_new();
     if (opts->demo_rows > 0 && eng_demo_create(e, opts->demo_rows, err)) {
         eng_close(e);
         return err->code;
@@ -39,28 +57,13 @@ int eng_open(const eng_options *opts, eng **out, qv_err *err) {
 
 void eng_close(eng *e) {
     if (!e) return;
+    eng_sched_free(e->sched);
     eng_hub_free(e->hub);
     sql_ctx_free(e->sql);
     st_db_close(e->db);
     eng_sessions_free(e->sessions);
     free(e);
 }
-
-struct eng_query {
-    eng *e;
-    sql_query *q;
-    int64_t started_ns;
-    bool failed;
-    /* eng_query_open_bound: the statement runs once per parameter row; mu
-       guards swapping q->q against eng_query_cancel from another thread */
-    pthread_mutex_t mu;
-    bool cancelled;
-    bool bound;
-    qv_batch params;
-    int64_t row;
-    char *sql;
-    size_t len;
-};
 
 int eng_query_open(eng *e, const char *sql, size_t len, eng_query **out, qv_err *err) {
     atomic_fetch_add(&e->metrics.queries, 1);
@@ -74,6 +77,7 @@ int eng_query_open(eng *e, const char *sql, size_t len, eng_query **out, qv_err 
     eq->q = q;
     pthread_mutex_init(&eq->mu, NULL);
     eq->started_ns = qv_monotonic_ns();
+    if (e->query_timeout_ms > 0) eng_sched_watch(e, eq, eq->started_ns + e->query_timeout_ms * 1000000);
     *out = eq;
     return QV_OK;
 }
@@ -111,6 +115,12 @@ int eng_query_next(eng_query *q, qv_batch *out, bool *eos, qv_err *err) {
         if (rc == QV_OK) rc = sql_query_next(q->q, out, eos, err);
     }
     if (rc) q->failed = true;
+    if (rc == QV_ECANCELLED && q->timed_out) {
+        atomic_fetch_add(&q->e->metrics.refusals[ENG_REFUSE_TIMEOUT], 1);
+        rc = qv_err_set(err, QV_ETIMEOUT, "query stopped after %lld ms: over its time limit "
+                        "(--query-timeout, max_execution_time or the client's deadline)",
+                        (long long)((qv_monotonic_ns() - q->started_ns) / 1000000));
+    }
     return rc;
 }
 
@@ -147,12 +157,19 @@ void eng_query_cancel(eng_query *q) {
     pthread_mutex_unlock(&q->mu);
 }
 
+void eng_query_set_timeout(eng_query *q, int64_t ms) {
+    if (ms <= 0) return;
+    eng_sched_watch(q->e, q, qv_monotonic_ns() + ms * 1000000);
+}
+
+
 void eng_query_read_stats(const eng_query *q, int64_t *rows, int64_t *bytes) {
     sql_query_read_stats(q->q, rows, bytes);
 }
 
 void eng_query_close(eng_query *q) {
     if (!q) return;
+    if (q->watched) eng_sched_unwatch(q->e, q);
     eng_metrics *m = &q->e->metrics;
     double secs = (double)(qv_monotonic_ns() - q->started_ns) / 1e9;
     for (int i = 0; i < 12; i++)
@@ -168,6 +185,15 @@ void eng_query_close(eng_query *q) {
     if (q->bound) qv_batch_free(&q->params);
     free(q->sql);
     free(q);
+}
+
+eng_access eng_query_access(const eng_query *q, const char **verb) {
+    switch (sql_query_access(q->q, verb)) {
+    case SQL_ACCESS_READ: return ENG_ACCESS_READ;
+    case SQL_ACCESS_WRITE: return ENG_ACCESS_WRITE;
+    case SQL_ACCESS_ADMIN: return ENG_ACCESS_ADMIN;
+    }
+    return ENG_ACCESS_ADMIN;
 }
 
 char *eng_explain(eng *e, const char *sql, size_t len, qv_err *err) {

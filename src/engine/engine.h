@@ -17,6 +17,9 @@ typedef struct eng_options {
     int threads;             /* query workers; 0 = cores */
     int64_t query_memory;    /* per-query limit in bytes; 0 = default (1 GiB) */
     int64_t demo_rows;       /* >0: create and fill `trades` if it does not exist */
+    int max_running;         /* queries running at once; 0 = 2 x threads */
+    int max_queued;          /* queries waiting for a slot; 0 = 4 x max_running, -1 = none */
+    int64_t query_timeout_ms;/* 0 = none */
     int64_t subscriber_buffer; /* per-subscription pending limit; 0 = 64 MiB */
 } eng_options;
 
@@ -48,7 +51,41 @@ int eng_query_bind(eng_query *q, const qv_batch *params, int64_t row, qv_err *er
    results follow one another in one stream (same schema). */
 int eng_query_open_bound(eng *e, const char *sql, size_t len, const qv_batch *params, eng_query **out,
                          qv_err *err);
+/* What the statement does (reads; writes data or creates; drops), for the
+   front ends' role checks; *verb (may be NULL) names it, e.g. "INSERT". */
+typedef enum eng_access { ENG_ACCESS_READ = 1, ENG_ACCESS_WRITE, ENG_ACCESS_ADMIN } eng_access;
+eng_access eng_query_access(const eng_query *q, const char **verb);
 char *eng_explain(eng *e, const char *sql, size_t len, qv_err *err); /* caller frees */
+
+/* Stop the query with QV_ETIMEOUT after ms from now (a client deadline,
+   HTTP max_execution_time). The sooner of this and --query-timeout wins. */
+void eng_query_set_timeout(eng_query *q, int64_t ms);
+
+/* ---- admission and the query runners (sched.c) ----
+** At most max_running queries hold a slot at once; up to max_queued more
+** wait in FIFO order; beyond that admission is refused with QV_EBUSY
+** "server busy: N running, M queued". The runners are max_running threads
+** that run tasks for front ends which must not block their own threads
+** (Flight's completion queue): a query with a slot has at most one task
+** outstanding, so a task never waits long for a runner.
+** Task life: submitted -> (queued for a slot) -> run() on a runner. A task
+** must stay valid until run() has started or eng_sched_withdraw took it back. */
+typedef struct eng_task {
+    void (*run)(struct eng_task *t);
+    struct eng_task *next;  /* private */
+    int where;              /* private */
+} eng_task;
+/* A new query wants a slot; t->run runs on a runner once it has one. */
+int eng_sched_admit(eng *e, eng_task *t, qv_err *err);
+/* A query holding a slot runs its next step on a runner. */
+void eng_sched_run(eng *e, eng_task *t);
+/* Take back a task still waiting for a slot: true if it was (it will not run). */
+bool eng_sched_withdraw(eng *e, eng_task *t);
+/* Blocking admission for thread-per-request front ends (HTTP). */
+int eng_sched_admit_wait(eng *e, qv_err *err);
+/* Give back a slot that eng_sched_admit (once its task ran) or _admit_wait gave. */
+void eng_sched_release(eng *e);
+void eng_sched_counts(eng *e, int *running, int *queued);
 
 /* ---- ingest ----
 ** No such table: created from `schema`. Existing table: columns matched by
@@ -72,6 +109,30 @@ int eng_put_batch(eng_put *p, const qv_batch *b, qv_err *err);
 int eng_put_commit(eng_put *p, int64_t *rows, qv_err *err);  /* frees p */
 void eng_put_abort(eng_put *p);                               /* frees p */
 
+/* ---- sessions and prepared statements (stmt.c; Flight SQL) ----
+** A session is a name the front end chooses ("" when the client has none).
+** Statement handles are ENG_HANDLE_LEN bytes of text, valid in the session
+** that created them until closed, until the session closes, or until unused
+** for the idle time; every other lookup is QV_ENOTFOUND. */
+#define ENG_HANDLE_LEN 36
+typedef struct eng_stmt_view {
+    char *sql;
+    size_t len;
+    bool has_params;
+    qv_batch params;   /* the parameter rows bound last (refs) */
+} eng_stmt_view;
+int eng_stmt_create(eng *e, const char *session, const char *sql, size_t len, char *handle, qv_err *err);
+int eng_stmt_get(eng *e, const char *session, const uint8_t *h, size_t n, eng_stmt_view *out, qv_err *err);
+void eng_stmt_view_free(eng_stmt_view *v);
+/* params NULL clears them. */
+int eng_stmt_bind(eng *e, const char *session, const uint8_t *h, size_t n, const qv_batch *params, qv_err *err);
+int eng_stmt_close(eng *e, const char *session, const uint8_t *h, size_t n, qv_err *err);
+void eng_stmt_set_idle_ms(eng *e, int64_t ms);  /* <= 0: the default, 30 minutes */
+int64_t eng_stmt_idle_ms(eng *e);
+void eng_session_close(eng *e, const char *session);
+int eng_session_set(eng *e, const char *session, const char *name, const char *value, qv_err *err);
+/* The session's options as two arrays of n strings (caller frees each and the arrays). */
+int eng_session_options(eng *e, const char *session, char ***names, char ***values);
 /* ---- subscriptions (subscribe.c; docs/subscriptions.md) ----
 ** `SUBSCRIBE SELECT <columns/expressions> FROM <table> [WHERE <filter>]
 **  [SINCE TIMESTAMP '...']`: the rows of every commit to the table after the
@@ -102,30 +163,6 @@ int eng_sub_next(eng_sub *s, qv_batch *out, bool *got, qv_err *err);
 void eng_sub_close(eng_sub *s);
 /* End every subscription (QV_ECANCELLED, "server shutting down") and refuse new ones. */
 void eng_subs_shutdown(eng *e);
-/* ---- sessions and prepared statements (stmt.c; Flight SQL) ----
-** A session is a name the front end chooses ("" when the client has none).
-** Statement handles are ENG_HANDLE_LEN bytes of text, valid in the session
-** that created them until closed, until the session closes, or until unused
-** for the idle time; every other lookup is QV_ENOTFOUND. */
-#define ENG_HANDLE_LEN 36
-typedef struct eng_stmt_view {
-    char *sql;
-    size_t len;
-    bool has_params;
-    qv_batch params;   /* the parameter rows bound last (refs) */
-} eng_stmt_view;
-int eng_stmt_create(eng *e, const char *session, const char *sql, size_t len, char *handle, qv_err *err);
-int eng_stmt_get(eng *e, const char *session, const uint8_t *h, size_t n, eng_stmt_view *out, qv_err *err);
-void eng_stmt_view_free(eng_stmt_view *v);
-/* params NULL clears them. */
-int eng_stmt_bind(eng *e, const char *session, const uint8_t *h, size_t n, const qv_batch *params, qv_err *err);
-int eng_stmt_close(eng *e, const char *session, const uint8_t *h, size_t n, qv_err *err);
-void eng_stmt_set_idle_ms(eng *e, int64_t ms);  /* <= 0: the default, 30 minutes */
-int64_t eng_stmt_idle_ms(eng *e);
-void eng_session_close(eng *e, const char *session);
-int eng_session_set(eng *e, const char *session, const char *name, const char *value, qv_err *err);
-/* The session's options as two arrays of n strings (caller frees each and the arrays). */
-int eng_session_options(eng *e, const char *session, char ***names, char ***values);
 
 /* ---- catalog and status ---- */
 int eng_tables(eng *e, st_table_info **out, int *n, qv_err *err); /* st_table_info_free_all */
@@ -144,8 +181,23 @@ typedef struct eng_metrics {
     atomic_llong latency_buckets[12];
     atomic_llong latency_count;
     atomic_llong latency_sum_us;
+    /* refusals by reason (front ends bump them): enum eng_refusal */
+    atomic_llong refusals[6];
 } eng_metrics;
 extern const double eng_latency_bounds[12];
+/* /metrics label values: busy, timeout, unauthenticated, permission, put_bytes, connections */
+enum eng_refusal { ENG_REFUSE_BUSY, ENG_REFUSE_TIMEOUT, ENG_REFUSE_UNAUTHENTICATED, ENG_REFUSE_PERMISSION,
+                   ENG_REFUSE_PUT_BYTES, ENG_REFUSE_CONNECTIONS, ENG_REFUSE__COUNT };
+
+/* Per-RPC latency histograms (Flight RPCs, HTTP routes): up to ENG_RPC_MAX
+   names, same buckets as queries. */
+#define ENG_RPC_MAX 32
+void eng_rpc_observe(eng *e, const char *name, int64_t ns);
+typedef struct eng_rpc_hist {
+    char name[32];
+    long long buckets[12], count, sum_us;
+} eng_rpc_hist;
+int eng_rpc_hists(eng *e, eng_rpc_hist *out, int max); /* copies; returns how many */
 eng_metrics *eng_get_metrics(eng *e);
 void eng_storage_stats(eng *e, st_db_stats *out);
 int64_t eng_uptime_s(const eng *e);

@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 
+typedef struct eng_sched eng_sched;
 typedef struct eng_hub eng_hub;
 
 struct eng {
@@ -14,10 +15,46 @@ struct eng {
     sql_ctx *sql;
     eng_metrics metrics;
     int64_t started_ns;   /* monotonic */
+    eng_sched *sched;     /* sched.c */
+    int64_t query_timeout_ms;
     eng_hub *hub;         /* subscriptions (subscribe.c) */
     int64_t subscriber_buffer;
     struct eng_sessions *sessions;  /* stmt.c */
 };
+
+typedef struct eng_sessions eng_sessions;
+eng_sessions *eng_sessions_new(void);
+void eng_sessions_free(eng_sessions *s);
+
+struct eng_query {
+    eng *e;
+    sql_query *q;
+    int64_t started_ns;
+    bool failed;
+    /* deadline (sched.c watchdog, under the sched lock) */
+    int64_t deadline_ns;
+    bool watched, timed_out;
+    eng_query *wprev, *wnext;
+    /* eng_query_open_bound: the statement runs once per parameter row; mu
+       guards swapping q->q against eng_query_cancel from another thread */
+    pthread_mutex_t mu;
+    bool cancelled;
+    bool bound;
+    qv_batch params;
+    int64_t row;
+    char *sql;
+    size_t len;
+};
+
+/* sched.c */
+eng_sched *eng_sched_new(int threads, const eng_options *o);
+void eng_sched_free(eng_sched *sc);
+/* Cancel q (it then fails with QV_ETIMEOUT) at deadline_ns unless it closes first. */
+void eng_sched_watch(eng *e, eng_query *q, int64_t deadline_ns);
+void eng_sched_unwatch(eng *e, eng_query *q);
+/* Run fn(arg) on a fresh thread at the query niceness and wait: threads it
+   starts (the SQL pool) inherit the lower priority. */
+void eng_sched_start_niced(void (*fn)(void *), void *arg);
 
 /* subscribe.c: the commit notification hub. new() before the first commit. */
 eng_hub *eng_hub_new(eng *e);
@@ -48,10 +85,6 @@ int sub_text_parse(const char *text, size_t len, sub_text *out, qv_err *err);
 /* select with `extra` ANDed to its filter (caller frees). */
 char *sub_text_with_filter(const sub_text *t, const char *extra);
 void sub_text_free(sub_text *t);
-
-typedef struct eng_sessions eng_sessions;
-eng_sessions *eng_sessions_new(void);
-void eng_sessions_free(eng_sessions *s);
 
 /* demo.c: create and fill `trades` with n synthetic ticks if it does not exist. */
 int eng_demo_create(eng *e, int64_t n, qv_err *err);

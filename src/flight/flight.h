@@ -7,6 +7,7 @@
 #ifndef QUIVER_FLIGHT_H
 #define QUIVER_FLIGHT_H
 
+#include "auth/auth.h"
 #include "engine/engine.h"
 
 typedef struct flight_server flight_server;
@@ -16,6 +17,12 @@ typedef struct flight_options {
     int port;                 /* 0 = pick a free port */
     int threads;              /* completion-queue workers; 0 = 4 (at least 2) */
     int64_t max_batch_bytes;  /* per FlightData body; 0 = 4 MiB */
+    auth_store *auth;         /* NULL = no authentication (everyone is admin) */
+    const char *tls_cert, *tls_key; /* PEM files: grpc+tls:// when both set */
+    const char *tls_client_ca;      /* PEM file: require client certificates (mTLS) */
+    int64_t max_put_bytes;    /* per DoPut stream; 0 = unlimited */
+    int max_idle_ms;          /* close connections idle this long; 0 = 10 min */
+    int keepalive_ms;         /* server pings idle connections this often; 0 = 60 s */
 } flight_options;
 
 bool flight_built_in(void);

@@ -48,6 +48,7 @@
 #include <grpc/byte_buffer.h>
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
 #include <grpc/slice.h>
 #include <pthread.h>
 
@@ -117,8 +118,11 @@ struct fl_call {
     grpc_slice wake_details;
 
     fl_tag step_tag, close_tag, wake_tag;
-    grpc_metadata init_md[1];    /* extra initial metadata (Flight SQL set-cookie) */
+
+    auth_identity id;            /* who is calling (fl_auth_start) */
+    grpc_metadata init_md[3];    /* extra initial metadata (Handshake's token, Flight SQL set-cookie) */
     size_t n_init_md;
+    int64_t start_ns, recv_bytes;
 };
 
 /* Make the call's rpc->produce run again on a worker (see the top). */
@@ -135,13 +139,33 @@ void fl_call_fail(fl_call *c, grpc_status_code code, const char *msg);
 extern const fl_rpc *fl_test_rpc;
 int fl_server_live_calls(flight_server *s);
 
+/* Add a header to the call's initial metadata (before its first batch). */
+void fl_call_add_initial_metadata(fl_call *c, const char *key, const char *value);
+
+/* ---- authentication and roles (flight_auth.c) ----
+** Every RPC handler may assume c->id is an authenticated user whose role
+** passed the RPC's own check. What a call carries needs its own check:
+**   fl_call_authorize_query(c, q, err)  after eng_query_open, before any
+**       next(): SELECT/SHOW/DESCRIBE/EXPLAIN need read, INSERT/CREATE write,
+**       DROP/TRUNCATE/SET RETENTION admin (by statement kind, sql_query_access).
+**       Flight SQL commands call this too.
+**   fl_call_authorize(c, AUTH_ROLE_WRITE, "ingest into t", err)  for
+**       anything else (Flight SQL ingest/updates: write; admin actions).
+** Both return QV_OK or QV_EPERM (PERMISSION_DENIED naming user, what was
+** refused and the role needed), counted in /metrics. */
+auth_store *fl_call_auth(fl_call *c); /* NULL: no --users */
+int fl_auth_start(fl_call *c, qv_err *err);
+int fl_call_authorize(fl_call *c, auth_role need, const char *what, qv_err *err);
+int fl_call_authorize_query(fl_call *c, const eng_query *q, qv_err *err);
+int fl_call_authorize_action(fl_call *c, const char *type, qv_err *err);
+/* Prepare sql only to check its statement kind (no-op without --users or for admins). */
+int fl_call_authorize_sql(fl_call *c, const char *sql, size_t len, qv_err *err);
+
 /* Queue a reply (takes ownership of bb). */
 void fl_call_push(fl_call *c, grpc_byte_buffer *bb);
 /* Queue a reply serialized from a protobuf-c message. */
 void fl_call_push_pb(fl_call *c, const void *pb_message);
 int fl_call_queued(const fl_call *c);
-/* Send key: value with the call's initial metadata (before the first reply). */
-void fl_call_add_initial_md(fl_call *c, const char *key, const char *value);
 
 grpc_status_code fl_status_from_qv(qv_status s);
 
@@ -171,6 +195,36 @@ int fl_table_name(const uint8_t *p, size_t n, char *out, qv_err *err);
 void fl_select_all(const char *table, qv_str *sql);
 /* QV_OK if p..n can be SQL text (not empty, not binary, not huge). */
 int fl_ticket_sql(const uint8_t *p, size_t n, qv_err *err);
+
+/* ---- query work off the completion queue (flight_task.c) ----
+** A streaming RPC calls fl_task_next from produce(): the first call asks
+** for an admission slot (QV_EBUSY "server busy: ..." if the queue is full),
+** every call runs eng_query_next on a query runner. *ready false: return
+** from produce with *done=false and nothing queued (the call parks; the
+** runner wakes it). on_cancel calls fl_task_cancel, free_state calls
+** fl_task_finish before closing the query (waits for the runner, gives the
+** slot back). */
+typedef struct fl_task {
+    eng_task t; /* first: the scheduler's handle */
+    fl_call *call;
+    eng_query *q;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int state, busy;
+    bool inited, submitted, admitted, eos;
+    qv_batch out;
+    int rc;
+    qv_err err;
+} fl_task;
+void fl_task_init(fl_task *t, fl_call *c);
+int fl_task_next(fl_task *t, qv_batch *out, bool *eos, bool *ready, qv_err *err);
+void fl_task_cancel(fl_task *t);
+void fl_task_finish(fl_task *t);
+/* The client's gRPC deadline becomes the query's time limit. */
+void fl_call_apply_deadline(fl_call *c, eng_query *q);
+
+/* ---- TLS (flight_tls.c) ---- */
+int fl_server_credentials(const flight_options *o, grpc_server_credentials **out, qv_err *err);
 
 /* ---- RPC tables (flight_rpc_*.c) ---- */
 extern const fl_rpc fl_rpc_handshake, fl_rpc_list_actions, fl_rpc_do_action, fl_rpc_do_exchange,

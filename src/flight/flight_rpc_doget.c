@@ -10,17 +10,21 @@
 ** (its dictionary messages plus the record batch), so at most one batch is
 ** in flight per stream and the server never holds more of a result than
 ** the batch it is cutting. on_cancel (close handler thread) cancels the
-** query so a blocked eng_query_next returns; the query itself is closed
+** query so a running eng_query_next returns; the query itself is closed
 ** only by the step thread, under c->mu.
+**
+** The query never runs on a completion-queue thread: eng_query_next runs
+** as a task on the engine's query runners (flight_task.c), which also holds
+** the query's admission slot. produce() parks the call while a task is out
+** and the task wakes it (fl_call_wake) when the next batch is ready.
 **
 ** A ticket that starts with SUBSCRIBE opens an eng_sub instead of a query:
 ** produce() takes its batches as they come and, when none is pending,
 ** returns *done false with nothing queued, parking the call; the engine's
 ** notifier wakes it (fl_call_wake) when a commit arrives. If the
-** subscription is ended as too slow, the wake also aborts the call with
-** RESOURCE_EXHAUSTED at once, since a client that does not read would never
-** let a queued status through; at shutdown the UNAVAILABLE status is sent
-** normally, so it is written before the connection closes. The subscription
+** subscription ends (too slow, shutdown), the wake also aborts the call with
+** its status at once (RESOURCE_EXHAUSTED, UNAVAILABLE), since a client that
+** does not read would never let a queued status through. The subscription
 ** is closed in doget_free, after which it never wakes the call.
 */
 #include <stdlib.h>
@@ -36,12 +40,14 @@ typedef struct doget_state {
     qv_batch cur;
     bool have_cur;
     int64_t off, chunk_rows;
+    fl_task task; /* the next batch, computed on a query runner */
 } doget_state;
 
 static const ipc_write_options write_opts; /* defaults: same as GetFlightInfo's schema bytes */
 
 static void doget_free(fl_call *c) {
     doget_state *st = c->state;
+    fl_task_finish(&st->task); /* no runner touches the query after this */
     if (st->q) {
         fl_sql_doget_done(st->q);
         eng_query_close(st->q);
@@ -57,6 +63,7 @@ static void doget_free(fl_call *c) {
 static void doget_cancel(fl_call *c) {
     doget_state *st = c->state;
     if (st->q) eng_query_cancel(st->q);
+    fl_task_cancel(&st->task);
 }
 
 /* Engine notifier thread: new rows, or the subscription ended. */
@@ -65,8 +72,7 @@ static void doget_sub_wake(void *arg, const qv_err *end) {
     /* Too slow: the client may not be reading, so a queued status would never
        get through; cancel with it now. Shutdown: the status goes out through
        the call (produce sees the end), so it is written before the server
-       closes the connection; a client that does not read is cancelled by
-       the server's grace period instead. */
+       closes the connection. */
     if (end && end->code != QV_ECANCELLED) fl_call_abort(c, fl_status_from_qv(end->code), end->msg);
     fl_call_wake(c);
 }
@@ -89,34 +95,39 @@ static int doget_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
     Arrow__Flight__Protocol__Ticket *t = arrow__flight__protocol__ticket__unpack(NULL, msg->size, msg->data);
     if (!t) return qv_err_set(err, QV_EINVAL, "DoGet: request is not a Ticket message");
     doget_state *st = qv_xcalloc(1, sizeof *st);
+    fl_task_init(&st->task, c);
     atomic_fetch_add(&eng_get_metrics(c->e)->flight_streams_active, 1);
     pthread_mutex_lock(&c->mu);
     c->state = st;
     pthread_mutex_unlock(&c->mu);
     eng_query *q = NULL;
     eng_sub *sub = NULL;
-    const char *sql = (const char *)t->ticket.data;
     int rc;
-    bool is_sub = false;
     if (fl_sql_is_any(t->ticket.data, t->ticket.len)) { /* a Flight SQL ticket; NULL q: reply queued */
         rc = fl_sql_doget(c, t->ticket.data, t->ticket.len, &q, err);
+        arrow__flight__protocol__ticket__free_unpacked(t, NULL);
+        if (rc || !q) return rc;
     } else {
+        const char *sql = (const char *)t->ticket.data;
         rc = fl_ticket_sql(t->ticket.data, t->ticket.len, err);
-        is_sub = rc == QV_OK && eng_is_subscribe(sql, t->ticket.len);
-        if (is_sub) {
+        if (rc == QV_OK && eng_is_subscribe(sql, t->ticket.len)) {
             eng_sub_options so = {.wake = doget_sub_wake, .arg = c, .max_batch_bytes = c->max_batch_bytes};
             rc = eng_sub_open(c->e, sql, t->ticket.len, &so, &sub, err);
         } else if (rc == QV_OK) {
             rc = eng_query_open(c->e, sql, t->ticket.len, &q, err);
         }
+        arrow__flight__protocol__ticket__free_unpacked(t, NULL);
+        if (rc) return sub_status(c, rc, err);
     }
-    arrow__flight__protocol__ticket__free_unpacked(t, NULL);
-    if (rc) return is_sub ? sub_status(c, rc, err) : rc;
-    if (!q && !sub) return QV_OK;
     pthread_mutex_lock(&c->mu);
     st->q = q;
+    st->task.q = q;
     st->sub = sub;
     pthread_mutex_unlock(&c->mu);
+    if (q) {
+        if ((rc = fl_call_authorize_query(c, q, err))) return rc;
+        fl_call_apply_deadline(c, q);
+    }
     const qv_schema *schema = q ? eng_query_schema(q) : eng_sub_schema(sub);
     if ((rc = ipc_encoder_new(schema, &write_opts, &st->enc, err))) return rc;
     ipc_message m;
@@ -125,6 +136,13 @@ static int doget_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
     int64_t bytes = 0;
     if (rc == QV_OK) push_messages(c, &m, 1, &bytes);
     ipc_message_free(&m);
+    if (rc == QV_OK && q) {
+        /* Ask for a query slot now: a busy server refuses before the schema
+           goes out, and the first batch is computed while it does. */
+        bool ready = false, eos = false;
+        qv_batch unused;
+        rc = fl_task_next(&st->task, &unused, &eos, &ready, err);
+    }
     return rc;
 }
 
@@ -152,7 +170,12 @@ static int doget_produce(fl_call *c, bool *done, qv_err *err) {
             if (!got) return QV_OK; /* parked until the engine wakes us */
             eos = false;
         }
-        int rc = st->sub ? QV_OK : eng_query_next(st->q, &st->cur, &eos, err);
+        int rc = QV_OK;
+        if (!st->sub) {
+            bool ready = false;
+            rc = fl_task_next(&st->task, &st->cur, &eos, &ready, err);
+            if (rc == QV_OK && !ready) return QV_OK; /* parked until the runner has it */
+        }
         if (rc || eos) {
             qv_batch_free(&st->cur);
             if (rc == QV_OK) *done = true;

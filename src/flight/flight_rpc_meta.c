@@ -208,7 +208,8 @@ static int run_action(fl_call *c, const char *type, const uint8_t *body, size_t 
 static int do_action_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
     Arrow__Flight__Protocol__Action *a = arrow__flight__protocol__action__unpack(NULL, msg->size, msg->data);
     if (!a) return qv_err_set(err, QV_EINVAL, "DoAction: request is not an Action message");
-    int rc = run_action(c, a->type ? a->type : "", a->body.data, a->body.len, err);
+    int rc = fl_call_authorize_action(c, a->type ? a->type : "", err);
+    if (rc == QV_OK) rc = run_action(c, a->type ? a->type : "", a->body.data, a->body.len, err);
     arrow__flight__protocol__action__free_unpacked(a, NULL);
     return rc;
 }
@@ -251,6 +252,7 @@ static int get_flight_info_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
     qv_str_init(&ip.sql);
     qv_str_init(&ip.schema);
     int rc = descriptor_sql(d, &ip.sql, err);
+    if (rc == QV_OK) rc = fl_call_authorize_sql(c, ip.sql.data, ip.sql.len, err);
     if (rc == QV_OK) rc = info_build(c->e, &ip, d, -1, path_table_bytes(c->e, d), err);
     if (rc == QV_OK) fl_call_push_pb(c, &ip.info);
     info_clear(&ip);
@@ -273,6 +275,7 @@ static int get_schema_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
     qv_str_init(&schema);
     eng_query *q = NULL;
     int rc = descriptor_sql(d, &sql, err);
+    if (rc == QV_OK) rc = fl_call_authorize_sql(c, sql.data, sql.len, err);
     if (rc == QV_OK) rc = eng_query_open(c->e, sql.data, sql.len, &q, err);
     if (rc == QV_OK) {
         rc = ipc_schema_to_bytes(eng_query_schema(q), &schema_opts, &schema, err);

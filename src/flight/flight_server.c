@@ -41,8 +41,12 @@ struct flight_server {
     bool shutting_down, shutdown_done;
     int ncalls;
     fl_tag shutdown_tag;
+    auth_store *auth;
+    int64_t max_put_bytes;
     grpc_channel *doorbell; /* guarded by mu */
 };
+
+auth_store *fl_call_auth(fl_call *c) { return c->srv->auth; }
 
 const fl_rpc *fl_test_rpc;
 
@@ -63,6 +67,10 @@ grpc_status_code fl_status_from_qv(qv_status s) {
     case QV_ECANCELLED: return GRPC_STATUS_CANCELLED;
     case QV_EEXISTS: return GRPC_STATUS_ALREADY_EXISTS;
     case QV_EUNSUPPORTED: return GRPC_STATUS_UNIMPLEMENTED;
+    case QV_EUNAUTH: return GRPC_STATUS_UNAUTHENTICATED;
+    case QV_EPERM: return GRPC_STATUS_PERMISSION_DENIED;
+    case QV_EBUSY: return GRPC_STATUS_RESOURCE_EXHAUSTED;
+    case QV_ETIMEOUT: return GRPC_STATUS_DEADLINE_EXCEEDED;
     default: return GRPC_STATUS_INTERNAL;
     }
 }
@@ -79,13 +87,6 @@ void fl_call_push(fl_call *c, grpc_byte_buffer *bb) {
 }
 
 void fl_call_push_pb(fl_call *c, const void *pb_message) { fl_call_push(c, fl_bb_from_pb(pb_message)); }
-
-void fl_call_add_initial_md(fl_call *c, const char *key, const char *value) {
-    if (c->md_sent || c->n_init_md >= sizeof c->init_md / sizeof c->init_md[0]) return;
-    c->init_md[c->n_init_md].key = grpc_slice_from_copied_string(key);
-    c->init_md[c->n_init_md].value = grpc_slice_from_copied_string(value);
-    c->n_init_md++;
-}
 
 int fl_call_queued(const fl_call *c) { return c->nout - c->out_head; }
 
@@ -126,6 +127,7 @@ static void call_free(fl_call *c) {
     }
     grpc_call_details_destroy(&c->details);
     grpc_metadata_array_destroy(&c->req_md);
+    if (c->rpc && c->start_ns) eng_rpc_observe(c->e, c->rpc->name, qv_monotonic_ns() - c->start_ns);
     grpc_metadata_array_destroy(&c->wake_md);
     pthread_mutex_destroy(&c->mu);
     pthread_mutex_destroy(&c->wake_mu);
@@ -182,6 +184,14 @@ static size_t add_initial_metadata(fl_call *c, grpc_op *ops) {
     ops[0].data.send_initial_metadata.metadata = c->n_init_md ? c->init_md : NULL;
     c->md_sent = true;
     return 1;
+}
+
+void fl_call_add_initial_metadata(fl_call *c, const char *key, const char *value) {
+    if (c->md_sent || c->n_init_md == sizeof c->init_md / sizeof c->init_md[0]) return;
+    memset(&c->init_md[c->n_init_md], 0, sizeof c->init_md[0]);
+    c->init_md[c->n_init_md].key = grpc_slice_from_copied_string(key);
+    c->init_md[c->n_init_md].value = grpc_slice_from_copied_string(value);
+    c->n_init_md++;
 }
 
 static void send_status(fl_call *c) {
@@ -390,7 +400,16 @@ static void on_step(fl_call *c, bool ok) {
             qv_buffer *msg = fl_bb_to_buffer(bb);
             grpc_byte_buffer_destroy(bb);
             if (!c->rpc->client_streams) c->input_done = true;
-            int rc = c->rpc->on_message(c, msg, &err);
+            c->recv_bytes += (int64_t)msg->size;
+            int rc;
+            if (c->rpc == &fl_rpc_do_put && c->srv->max_put_bytes > 0 && c->recv_bytes > c->srv->max_put_bytes) {
+                atomic_fetch_add(&eng_get_metrics(c->e)->refusals[ENG_REFUSE_PUT_BYTES], 1);
+                rc = qv_err_set(&err, QV_ERESOURCE,
+                                "DoPut: stream is over %lld bytes (--max-put-bytes); nothing was applied",
+                                (long long)c->srv->max_put_bytes);
+            } else {
+                rc = c->rpc->on_message(c, msg, &err);
+            }
             qv_buffer_unref(msg);
             if (rc) set_error(c, &err);
         }
@@ -466,6 +485,7 @@ static void on_new_call(fl_call *c, bool ok) {
 
     c->step_tag.kind = FL_TAG_STEP;
     c->rpc = find_rpc(c->details.method);
+    c->start_ns = qv_monotonic_ns();
     c->pending = 2;
     grpc_op op;
     memset(&op, 0, sizeof op);
@@ -489,6 +509,13 @@ static void on_new_call(fl_call *c, bool ok) {
         qv_err_set(&err, QV_EUNSUPPORTED,
                    "%s is not implemented by Quiver: use GetFlightInfo and DoGet to read, DoPut to write",
                    c->rpc->name);
+        set_error(c, &err);
+        send_status(c);
+        return;
+    }
+    qv_err err;
+    qv_err_clear(&err);
+    if (fl_auth_start(c, &err)) {
         set_error(c, &err);
         send_status(c);
         return;
@@ -549,20 +576,43 @@ int flight_server_start(eng *e, const flight_options *opts, flight_server **out,
     pthread_cond_init(&s->cv, NULL);
     s->shutdown_tag = (fl_tag){NULL, FL_TAG_SHUTDOWN};
 
-    /* No SO_REUSEPORT: a port another process holds must be an error here. */
-    grpc_arg args[2];
+    grpc_server_credentials *creds = NULL;
+    if (fl_server_credentials(opts, &creds, err)) {
+        pthread_mutex_destroy(&s->mu);
+        pthread_cond_destroy(&s->cv);
+        free(s);
+        grpc_shutdown();
+        return err->code;
+    }
+    s->auth = opts->auth;
+    s->max_put_bytes = opts->max_put_bytes;
+    /* No SO_REUSEPORT: a port another process holds must be an error here.
+       Idle connections are pinged and closed, so a client cannot hold one forever. */
+    const struct {
+        const char *key;
+        int value;
+    } iargs[] = {
+        {GRPC_ARG_ALLOW_REUSEPORT, 0},
+        {GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, MAX_RECV_MESSAGE},
+        {GRPC_ARG_KEEPALIVE_TIME_MS, opts->keepalive_ms > 0 ? opts->keepalive_ms : 60000},
+        {GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000},
+        {GRPC_ARG_MAX_CONNECTION_IDLE_MS, opts->max_idle_ms > 0 ? opts->max_idle_ms : 600000},
+        /* clients' keepalive pings (pyarrow, Java) are welcome down to 10 s */
+        {GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000},
+        {GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1},
+    };
+    enum { NARGS = sizeof iargs / sizeof iargs[0] };
+    grpc_arg args[NARGS];
     memset(args, 0, sizeof args);
-    args[0].type = GRPC_ARG_INTEGER;
-    args[0].key = (char *)GRPC_ARG_ALLOW_REUSEPORT;
-    args[0].value.integer = 0;
-    args[1].type = GRPC_ARG_INTEGER;
-    args[1].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
-    args[1].value.integer = MAX_RECV_MESSAGE;
-    grpc_channel_args cargs = {2, args};
+    for (int i = 0; i < NARGS; i++) {
+        args[i].type = GRPC_ARG_INTEGER;
+        args[i].key = (char *)iargs[i].key;
+        args[i].value.integer = iargs[i].value;
+    }
+    grpc_channel_args cargs = {NARGS, args};
     s->server = grpc_server_create(&cargs, NULL);
     s->cq = grpc_completion_queue_create_for_next(NULL);
     grpc_server_register_completion_queue(s->server, s->cq, NULL);
-    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
     int port = grpc_server_add_http2_port(s->server, addr, creds);
     grpc_server_credentials_release(creds);
     if (port <= 0) {

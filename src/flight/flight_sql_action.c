@@ -254,7 +254,7 @@ static int set_session_options(fl_call *c, const uint8_t *body, size_t n, qv_err
         new_session_id(session);
         char cookie[200];
         snprintf(cookie, sizeof cookie, "%s=%s", FL_SQL_SESSION_COOKIE, session);
-        fl_call_add_initial_md(c, "set-cookie", cookie);
+        fl_call_add_initial_metadata(c, "set-cookie", cookie);
     }
     size_t ne = 0;
     Arrow__Flight__Protocol__Sql__SetSessionOptionsResult__ErrorsEntry *ents = qv_xcalloc(m->n_session_options + 1, sizeof *ents),

@@ -5,6 +5,7 @@
 #ifndef QUIVER_HTTP_H
 #define QUIVER_HTTP_H
 
+#include "auth/auth.h"
 #include "engine/engine.h"
 
 typedef struct http_server http_server;
@@ -14,6 +15,12 @@ typedef struct http_options {
     int port;                /* 0 = pick a free port */
     int threads;             /* unused: one thread per connection (see docs/http.md) */
     int64_t max_body_bytes;  /* 0 = 1 GiB */
+    auth_store *auth;        /* NULL = no authentication; /health is always open */
+    const char *tls_cert, *tls_key; /* PEM files: HTTPS when both set */
+    const char *tls_client_ca;      /* PEM file: require client certificates (mTLS) */
+    int max_connections;     /* 0 = 1000 */
+    int idle_timeout_s;      /* 0 = 60 */
+    int header_timeout_s;    /* until the request line and headers are in; 0 = 10 */
 } http_options;
 
 int http_server_start(eng *e, const http_options *opts, http_server **out,

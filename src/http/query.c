@@ -28,7 +28,7 @@ struct http_stream {
     http_writer w;
     ipc_encoder *enc;
     qv_batch cur;
-    bool have_cur, eos, done;
+    bool have_cur, eos, done, admitted;
     int64_t cur_row, rows, start_ns;
     qv_str out;
     size_t pos;
@@ -64,6 +64,7 @@ static void stream_destroy(http_stream *st) {
         if (!st->done) eng_query_cancel(st->q);
         eng_query_close(st->q);
     }
+    if (st->admitted) eng_sched_release(st->s->e);
     if (st->have_cur) qv_batch_free(&st->cur);
     if (st->enc) ipc_encoder_free(st->enc);
     else http_writer_free(&st->w);
@@ -189,10 +190,16 @@ enum MHD_Result http_handle_query(http_server *s, struct MHD_Connection *c, http
     qv_err err;
     eng_query *q;
     if (eng_query_open(s->e, sql, len, &q, &err)) return http_send_error(c, r, http_status_of(err.code, false), err.msg);
+    enum MHD_Result refused;
+    if (http_guard_query(s, c, r, q, &refused)) { /* role, time limit, a query slot */
+        eng_query_close(q);
+        return refused;
+    }
 
     http_stream *st = qv_xcalloc(1, sizeof *st);
     st->s = s;
     st->q = q;
+    st->admitted = true;
     st->fmt = fmt;
     st->start_ns = r->start_ns;
     qv_str_init(&st->out);

@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-const int http_codes[HTTP_NCODES] = {200, 400, 404, 405, 409, 413, 500, 501, 503, 507, 414, 0};
+const int http_codes[HTTP_NCODES] = {200, 400, 404, 405, 409, 413, 500, 501, 503, 507, 414, 401, 403, 429, 504, 0};
 static const char *route_names[R__COUNT] = {"query", "ingest", "health", "tables", "metrics", "ping", "subscribe", "other"};
 
 int http_status_of(qv_status code, bool client_data) {
@@ -37,16 +37,20 @@ int http_status_of(qv_status code, bool client_data) {
     case QV_ECANCELLED: return 503;
     case QV_EUNSUPPORTED: return 501;
     case QV_ECORRUPT: return client_data ? 400 : 500;
+    case QV_EUNAUTH: return 401;
+    case QV_EPERM: return 403;
+    case QV_EBUSY: return 503;
+    case QV_ETIMEOUT: return 504;
     default: return 500;
     }
 }
 
 static enum MHD_Result queue(struct MHD_Connection *c, http_req *r, int status, const char *ctype, const char *body,
-                             size_t n, const char *allow) {
+                             size_t n, const char *hname, const char *hval) {
     struct MHD_Response *resp = MHD_create_response_from_buffer(n, (void *)body, MHD_RESPMEM_MUST_COPY);
     if (!resp) return MHD_NO;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-    if (allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    if (hname) MHD_add_response_header(resp, hname, hval);
     r->status = status;
     enum MHD_Result rc = MHD_queue_response(c, (unsigned)status, resp);
     MHD_destroy_response(resp);
@@ -55,23 +59,23 @@ static enum MHD_Result queue(struct MHD_Connection *c, http_req *r, int status, 
 
 enum MHD_Result http_send_text(struct MHD_Connection *c, http_req *r, int status, const char *ctype,
                                const char *body, size_t n) {
-    return queue(c, r, status, ctype, body, n, NULL);
+    return queue(c, r, status, ctype, body, n, NULL, NULL);
 }
 
-static enum MHD_Result send_error_allow(struct MHD_Connection *c, http_req *r, int status, const char *msg,
-                                        const char *allow) {
+enum MHD_Result http_send_error_hdr(struct MHD_Connection *c, http_req *r, int status, const char *msg,
+                                    const char *hname, const char *hval) {
     qv_str j;
     qv_str_init(&j);
     qv_str_append(&j, "{\"error\":", 9);
     qv_str_append_json_string(&j, msg, strlen(msg));
     qv_str_appendf(&j, ",\"code\":%d}\n", status);
-    enum MHD_Result rc = queue(c, r, status, "application/json; charset=utf-8", j.data, j.len, allow);
+    enum MHD_Result rc = queue(c, r, status, "application/json; charset=utf-8", j.data, j.len, hname, hval);
     qv_str_free(&j);
     return rc;
 }
 
 enum MHD_Result http_send_error(struct MHD_Connection *c, http_req *r, int status, const char *msg) {
-    return send_error_allow(c, r, status, msg, NULL);
+    return http_send_error_hdr(c, r, status, msg, NULL, NULL);
 }
 
 static int route_of(const char *url) {
@@ -199,6 +203,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         qv_str_init(&r->body);
         *con_cls = r;
         atomic_fetch_add(&s->active, 1);
+        http_conn_requested(s, c); /* its headers are in: the header deadline is met */
         if (r->route == R_OTHER) {
             char msg[160];
             snprintf(msg, sizeof msg, "no route %.90s (try /, /ingest, /subscribe, /health, /tables, /metrics)", url);
@@ -208,8 +213,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (allow) {
             char msg[160];
             snprintf(msg, sizeof msg, "method %.20s not allowed on %.60s (allowed: %s)", method, url, allow);
-            return send_error_allow(c, r, 405, msg, allow);
+            return http_send_error_hdr(c, r, 405, msg, MHD_HTTP_HEADER_ALLOW, allow);
         }
+        /* The request line and headers are in: from now on the idle timeout
+           applies instead of the (shorter) header timeout. */
+        MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)s->idle_timeout_s);
+        bool answered = false;
+        enum MHD_Result g = http_guard_request(s, c, r, &answered);
+        if (answered) return g;
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         /* A declared length over the limit: small excesses are read and
            dropped (see below) so the client, still sending, is not reset
@@ -261,10 +272,36 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     http_req *r = *con_cls;
     if (!r) return;
     atomic_fetch_add(&s->requests[r->route][code_index(r->status)], 1); /* 0: never answered */
+    char rpc[32];
+    snprintf(rpc, sizeof rpc, "http_%s", route_names[r->route]);
+    eng_rpc_observe(s->e, rpc, qv_monotonic_ns() - r->start_ns);
     qv_str_free(&r->body);
     free(r);
     *con_cls = NULL;
     atomic_fetch_sub(&s->active, 1);
+}
+
+/* Connections are counted here so the ones over --max-connections are
+   refused (and counted) before libmicrohttpd's own limit would drop them. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code) {
+    http_server *s = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        atomic_fetch_add(&s->conns, 1);
+        http_conn_started(s, c, socket_context);
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        atomic_fetch_sub(&s->conns, 1);
+        http_conn_closed(s, socket_context);
+    }
+}
+
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen) {
+    (void)addr, (void)addrlen;
+    http_server *s = cls;
+    if (atomic_load(&s->conns) < s->max_conns) return MHD_YES;
+    atomic_fetch_add(&eng_get_metrics(s->e)->refusals[ENG_REFUSE_CONNECTIONS], 1);
+    QV_DEBUG("http: refusing a connection: %d open (--max-connections)", s->max_conns);
+    return MHD_NO;
 }
 
 static void on_log(void *cls, const char *fmt, va_list ap) {
@@ -317,16 +354,40 @@ int http_server_start(eng *e, const http_options *opts, http_server **out, int *
     http_server *s = qv_xcalloc(1, sizeof *s);
     s->e = e;
     s->max_body = opts->max_body_bytes > 0 ? opts->max_body_bytes : (1LL << 30);
+    s->auth = opts->auth;
+    s->idle_timeout_s = opts->idle_timeout_s > 0 ? opts->idle_timeout_s : 60;
+    s->max_conns = opts->max_connections > 0 ? opts->max_connections : 1000;
     pthread_mutex_init(&s->mu, NULL);
+    struct MHD_OptionItem tls[4];
+    qv_str *pem = s->pem; /* kept until the daemon is gone */
+    for (int i = 0; i < 3; i++) qv_str_init(&pem[i]);
+    if (http_tls_options(s, opts, tls, 4, pem, err)) {
+        for (int i = 0; i < 3; i++) qv_str_free(&pem[i]);
+        close(fd);
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+        return err->code;
+    }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG;
-    s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
+                     MHD_USE_ERROR_LOG | (s->tls ? MHD_USE_TLS : 0);
+    /* Until its request line and headers are in, a connection gets the short
+       header timeout (a slowloris client cannot hold a thread for long). */
+    unsigned header_s = (unsigned)(opts->header_timeout_s > 0 ? opts->header_timeout_s : 10);
+    s->header_timeout_s = (int)header_s;
+    http_reaper_start(s);
+    s->d = MHD_start_daemon(flags, 0, on_accept, s, on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                            MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
                             /* room for long ?query= URLs and bigger upload chunks */
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_CONNECTION_TIMEOUT,
-                            (unsigned)300, MHD_OPTION_EXTERNAL_LOGGER, on_log, NULL, MHD_OPTION_END);
+                            MHD_OPTION_CONNECTION_LIMIT,
+                            (unsigned)s->max_conns + 16, /* on_accept refuses first, counting */
+                            MHD_OPTION_CONNECTION_TIMEOUT, header_s, MHD_OPTION_EXTERNAL_LOGGER, on_log, NULL,
+                            MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
     if (!s->d) {
+        http_reaper_stop(s);
+        http_reaper_destroy(s);
+        for (int i = 0; i < 3; i++) qv_str_free(&pem[i]);
         close(fd);
         pthread_mutex_destroy(&s->mu);
         free(s);
@@ -349,6 +410,7 @@ void http_server_shutdown(http_server *s, int grace_ms) {
     if (left) QV_INFO("http: %d request(s) still running after %d ms; cancelling them", left, grace_ms);
     atomic_store(&s->stopping, true);
     http_streams_cancel_all(s);
+    http_reaper_stop(s);
     MHD_stop_daemon(s->d);
     s->d = NULL;
     if (lfd != MHD_INVALID_SOCKET) close(lfd);
@@ -357,6 +419,11 @@ void http_server_shutdown(http_server *s, int grace_ms) {
 void http_server_free(http_server *s) {
     if (!s) return;
     http_server_shutdown(s, 0);
+    for (int i = 0; i < 3; i++) {
+        if (s->pem[i].data) memset(s->pem[i].data, 0, s->pem[i].len);
+        qv_str_free(&s->pem[i]);
+    }
+    if (s->header_timeout_s) http_reaper_destroy(s);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }
@@ -431,6 +498,7 @@ void http_metrics_text(http_server *s, qv_str *out) {
     qv_str_appendf(out, "quiver_commits_total %lld\n", (long long)st.commits);
     http_prom_header(out, "quiver_checkpoints_total", "counter", "Checkpoints written.");
     qv_str_appendf(out, "quiver_checkpoints_total %lld\n", (long long)st.checkpoints);
+    http_metrics_guard(s, out);
     http_prom_header(out, "quiver_uptime_seconds", "gauge", "Seconds since the server started.");
     qv_str_appendf(out, "quiver_uptime_seconds %lld\n", (long long)eng_uptime_s(s->e));
     st_table_info *t;

@@ -19,8 +19,21 @@ const char qd_usage[] =
     "  --query-memory SIZE  per-query memory limit (default 1G; K/M/G suffixes)\n"
     "  --max-batch-bytes SIZE  largest Flight batch body (default 4M)\n"
     "  --max-body-bytes SIZE   largest HTTP request body (default 1G)\n"
-    "  --subscriber-buffer SIZE  commits a SUBSCRIBE may have pending before it is ended (default 64M)\n"
     "  --prepared-idle S    Flight SQL prepared statements expire after S idle seconds (default 1800)\n"
+    "  --users FILE         require logins: name:role:hash lines (roles read, write, admin)\n"
+    "  --token-ttl D        lifetime of login tokens (default 12h; 500ms, 2s, 5m, 12h)\n"
+    "  --insecure           allow a non-loopback --host without --users\n"
+    "  --tls-cert FILE      PEM certificate chain: TLS on Flight (grpc+tls) and HTTPS\n"
+    "  --tls-key FILE       PEM private key for --tls-cert\n"
+    "  --tls-client-ca FILE PEM CA: require client certificates signed by it (mTLS)\n"
+    "  --max-running-queries N  queries running at once (default 2 x threads)\n"
+    "  --max-queued-queries N   queries waiting for a slot, FIFO (default 4 x running; 0 = none)\n"
+    "  --query-timeout D    stop queries running longer (default none)\n"
+    "  --max-connections N  HTTP connections at once (default 1000)\n"
+    "  --http-idle-timeout D    close idle HTTP connections (default 60s)\n"
+    "  --http-header-timeout D  close HTTP connections that send no request in time (default 10s)\n"
+    "  --max-put-bytes SIZE     largest Flight DoPut stream (default unlimited)\n"
+    "  --subscriber-buffer SIZE  commits a SUBSCRIBE may have pending before it is ended (default 64M)\n"
     "  --help               this text\n"
     "  --version            print the version\n";
 
@@ -35,7 +48,30 @@ void qd_flags_defaults(qd_flags *f) {
     f->query_memory = 1LL << 30;
     f->max_batch_bytes = 4LL << 20;
     f->max_body_bytes = 1LL << 30;
+    f->token_ttl_ms = 12LL * 3600 * 1000;
+    f->max_connections = 1000;
+    f->http_idle_timeout_ms = 60000;
+    f->http_header_timeout_ms = 10000;
     f->subscriber_buffer = 64LL << 20;
+}
+
+int qd_parse_duration(const char *flag, const char *v, int64_t *ms, qv_err *err) {
+    errno = 0;
+    char *end;
+    double x = strtod(v, &end);
+    if (errno || end == v || x < 0 || x != x) return qv_err_set(err, QV_EINVAL, "%s: '%s' is not a duration", flag, v);
+    static const struct {
+        const char *unit;
+        double ms;
+    } units[] = {{"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strcmp(end, units[i].unit) == 0) {
+            double r = x * units[i].ms;
+            if (r > 1e15) return qv_err_set(err, QV_EINVAL, "%s: '%s' is too long", flag, v);
+            *ms = (int64_t)(r + 0.5);
+            return 0;
+        }
+    return qv_err_set(err, QV_EINVAL, "%s: '%s' is not a duration (use e.g. 500ms, 2s, 5m, 12h)", flag, v);
 }
 
 static int parse_int(const char *flag, const char *v, int64_t lo, int64_t hi, int64_t *out, qv_err *err) {
@@ -74,6 +110,50 @@ static int parse_size(const char *flag, const char *v, int64_t lo, int64_t *out,
     return 0;
 }
 
+static int parse_file(const char *flag, const char *v, const char **out, qv_err *err) {
+    if (!*v) return qv_err_set(err, QV_EINVAL, "%s: empty path", flag);
+    *out = v;
+    return 0;
+}
+
+/* The flags of docs/security.md. */
+static int parse_security(qd_flags *f, const char *name, const char *val, qv_err *err) {
+    int64_t x = 0;
+    if (!strcmp(name, "--users")) return parse_file(name, val, &f->users_file, err);
+    if (!strcmp(name, "--tls-cert")) return parse_file(name, val, &f->tls_cert, err);
+    if (!strcmp(name, "--tls-key")) return parse_file(name, val, &f->tls_key, err);
+    if (!strcmp(name, "--tls-client-ca")) return parse_file(name, val, &f->tls_client_ca, err);
+    if (!strcmp(name, "--token-ttl")) {
+        if (qd_parse_duration(name, val, &f->token_ttl_ms, err)) return err->code;
+        if (f->token_ttl_ms < 1) return qv_err_set(err, QV_EINVAL, "--token-ttl must be at least 1ms");
+        return 0;
+    }
+    if (!strcmp(name, "--query-timeout")) return qd_parse_duration(name, val, &f->query_timeout_ms, err);
+    if (!strcmp(name, "--http-idle-timeout") || !strcmp(name, "--http-header-timeout")) {
+        int64_t *d = name[7] == 'i' ? &f->http_idle_timeout_ms : &f->http_header_timeout_ms;
+        if (qd_parse_duration(name, val, d, err)) return err->code;
+        if (*d < 1000) return qv_err_set(err, QV_EINVAL, "%s must be at least 1s", name);
+        return 0;
+    }
+    if (!strcmp(name, "--max-running-queries")) {
+        if (parse_int(name, val, 1, 4096, &x, err)) return err->code;
+        f->max_running_queries = (int)x;
+        return 0;
+    }
+    if (!strcmp(name, "--max-queued-queries")) {
+        if (parse_int(name, val, 0, 1000000, &x, err)) return err->code;
+        f->max_queued_queries = x == 0 ? -1 : (int)x;
+        return 0;
+    }
+    if (!strcmp(name, "--max-connections")) {
+        if (parse_int(name, val, 1, 100000, &x, err)) return err->code;
+        f->max_connections = (int)x;
+        return 0;
+    }
+    if (!strcmp(name, "--max-put-bytes")) return parse_size(name, val, 1024, &f->max_put_bytes, err);
+    return 0;
+}
+
 int qd_flags_parse(qd_flags *f, int argc, char **argv, qv_err *err) {
     for (int i = 1; i < argc; i++) {
         char name[64];
@@ -90,7 +170,8 @@ int qd_flags_parse(qd_flags *f, int argc, char **argv, qv_err *err) {
         /* Flags without a value. */
         bool *sw = !strcmp(name, "--help") ? &f->help
                  : !strcmp(name, "--version") ? &f->version
-                 : !strcmp(name, "--in-memory") ? &f->in_memory : NULL;
+                 : !strcmp(name, "--in-memory") ? &f->in_memory
+                 : !strcmp(name, "--insecure") ? &f->insecure : NULL;
         if (sw) {
             if (val) return qv_err_set(err, QV_EINVAL, "%s takes no value", name);
             *sw = true;
@@ -99,7 +180,11 @@ int qd_flags_parse(qd_flags *f, int argc, char **argv, qv_err *err) {
         static const char *valued[] = {"--flight-port", "--http-port", "--host", "--data-dir",
                                        "--demo-rows", "--threads", "--log-level", "--wal-sync",
                                        "--query-memory", "--max-batch-bytes", "--max-body-bytes",
-                                       "--subscriber-buffer", "--prepared-idle"};
+                                       "--prepared-idle",
+                                       "--users", "--token-ttl", "--tls-cert", "--tls-key", "--tls-client-ca",
+                                       "--max-running-queries", "--max-queued-queries", "--query-timeout",
+                                       "--max-connections", "--http-idle-timeout", "--http-header-timeout",
+                                       "--max-put-bytes", "--subscriber-buffer"};
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(name, valued[k]);
         if (!known) return qv_err_set(err, QV_EINVAL, "unknown flag '%s' (see --help)", name);
@@ -140,6 +225,8 @@ int qd_flags_parse(qd_flags *f, int argc, char **argv, qv_err *err) {
             if (parse_size(name, val, 1, &f->max_body_bytes, err)) return err->code;
         } else if (!strcmp(name, "--subscriber-buffer")) {
             if (parse_size(name, val, 1024, &f->subscriber_buffer, err)) return err->code;
+        } else if (parse_security(f, name, val, err)) {
+            return err->code;
         }
     }
     return 0;

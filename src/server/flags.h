@@ -16,7 +16,20 @@ typedef struct qd_flags {
     int64_t query_memory, max_batch_bytes, max_body_bytes, subscriber_buffer;
     int prepared_idle_s;  /* 0 = engine default */
     bool help, version;
+    /* security and limits (docs/security.md) */
+    const char *users_file;
+    int64_t token_ttl_ms;
+    bool insecure;
+    const char *tls_cert, *tls_key, *tls_client_ca;
+    int max_running_queries, max_queued_queries; /* 0 = defaults; queued -1 = none */
+    int64_t query_timeout_ms;
+    int max_connections;
+    int64_t http_idle_timeout_ms, http_header_timeout_ms;
+    int64_t max_put_bytes;
 } qd_flags;
+
+/* "500ms", "2s", "5m", "12h", "1d"; a bare number is seconds. */
+int qd_parse_duration(const char *flag, const char *v, int64_t *ms, qv_err *err);
 
 void qd_flags_defaults(qd_flags *f);
 /* 0 on success; otherwise a one-line message in err. */

@@ -6,11 +6,16 @@
 ** line → wait for SIGINT/SIGTERM → stop accepting, let running calls finish
 ** (bounded) → close the engine (checkpoint, sync) → exit 0.
 */
+#include <arpa/inet.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <pthread.h>
+#include <unistd.h>
+
+#include "auth/auth.h"
 
 #include "flags.h"
 #include "flight/flight.h"
@@ -18,9 +23,34 @@
 
 #define GRACE_MS 5000
 
+/* `quiverd hash-password`: a password on stdin (one line) -> its Argon2id hash on stdout. */
+static int hash_password(void) {
+    char pw[1024];
+    size_t n = fread(pw, 1, sizeof pw - 1, stdin);
+    pw[n] = 0;
+    while (n && (pw[n - 1] == '\n' || pw[n - 1] == '\r')) pw[--n] = 0;
+    char out[256];
+    qv_err err;
+    int rc = auth_hash_password(pw, n, out, sizeof out, &err);
+    memset(pw, 0, sizeof pw);
+    if (rc) {
+        fprintf(stderr, "quiverd hash-password: %s\n", err.msg);
+        return 2;
+    }
+    printf("%s\n", out);
+    return 0;
+}
+
+static bool host_is_loopback(const char *h) {
+    if (strcmp(h, "localhost") == 0 || strcmp(h, "::1") == 0 || strcmp(h, "[::1]") == 0) return true;
+    struct in_addr a;
+    return inet_pton(AF_INET, h, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+}
+
 int main(int argc, char **argv) {
     qd_flags f;
     qv_err err;
+    if (argc >= 2 && strcmp(argv[1], "hash-password") == 0) return hash_password();
     qd_flags_defaults(&f);
     if (qd_flags_parse(&f, argc, argv, &err)) {
         fprintf(stderr, "quiverd: %s\n", err.msg);
@@ -35,6 +65,17 @@ int main(int argc, char **argv) {
         return 0;
     }
     qv_log_set_level(f.log_level);
+    if (!f.users_file && !f.insecure && !host_is_loopback(f.host)) {
+        fprintf(stderr, "quiverd: refusing to listen on %s without authentication: anyone who reaches it could "
+                        "read, write and drop every table. Give --users FILE (see `quiverd hash-password`), "
+                        "or --insecure to do it anyway.\n", f.host);
+        return 2;
+    }
+    auth_store *auth = NULL;
+    if (f.users_file && auth_store_open(f.users_file, f.token_ttl_ms, &auth, &err)) {
+        fprintf(stderr, "quiverd: %s\n", err.msg);
+        return 2;
+    }
 
     /* Column buffers are large and short-lived, allocated and freed on many
        threads. glibc's sliding mmap threshold would move them into per-thread
@@ -48,6 +89,7 @@ int main(int argc, char **argv) {
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -58,20 +100,29 @@ int main(int argc, char **argv) {
     eo.threads = f.threads ? f.threads : qv_cpu_count();
     eo.query_memory = f.query_memory;
     eo.demo_rows = f.demo_rows;
+    eo.max_running = f.max_running_queries;
+    eo.max_queued = f.max_queued_queries;
+    eo.query_timeout_ms = f.query_timeout_ms;
     eo.subscriber_buffer = f.subscriber_buffer;
     eng *e;
     if (eng_open(&eo, &e, &err)) {
         fprintf(stderr, "quiverd: cannot open %s: %s\n", f.in_memory ? "in-memory database" : f.data_dir, err.msg);
+        auth_store_free(auth);
         return err.code == QV_EINVAL ? 2 : 1;
     }
 
     if (f.prepared_idle_s > 0) eng_stmt_set_idle_ms(e, (int64_t)f.prepared_idle_s * 1000);
-    http_options ho = {.host = f.host, .port = f.http_port, .threads = 0, .max_body_bytes = f.max_body_bytes};
+    http_options ho = {.host = f.host, .port = f.http_port, .threads = 0, .max_body_bytes = f.max_body_bytes,
+                       .auth = auth, .tls_cert = f.tls_cert, .tls_key = f.tls_key, .tls_client_ca = f.tls_client_ca,
+                       .max_connections = f.max_connections,
+                       .idle_timeout_s = (int)((f.http_idle_timeout_ms + 999) / 1000),
+                       .header_timeout_s = (int)((f.http_header_timeout_ms + 999) / 1000)};
     http_server *hs = NULL;
     int http_port = 0, flight_port = 0;
     if (http_server_start(e, &ho, &hs, &http_port, &err)) {
         fprintf(stderr, "quiverd: http port %d: %s\n", f.http_port, err.msg);
         eng_close(e);
+        auth_store_free(auth);
         return 2;
     }
     flight_server *fs = NULL;
@@ -79,12 +130,15 @@ int main(int argc, char **argv) {
         /* A Flight worker runs a query's next batch itself, so a few slow
            queries must not take every worker: keep spare ones for pings. */
         flight_options fo = {.host = f.host, .port = f.flight_port, .threads = 2 * eo.threads + 4,
-                             .max_batch_bytes = f.max_batch_bytes};
+                             .max_batch_bytes = f.max_batch_bytes, .auth = auth, .tls_cert = f.tls_cert,
+                             .tls_key = f.tls_key, .tls_client_ca = f.tls_client_ca,
+                             .max_put_bytes = f.max_put_bytes};
         if (flight_server_start(e, &fo, &fs, &flight_port, &err)) {
             fprintf(stderr, "quiverd: flight port %d: %s\n", f.flight_port, err.msg);
             http_server_shutdown(hs, 0);
             http_server_free(hs);
             eng_close(e);
+            auth_store_free(auth);
             return 2;
         }
         QV_INFO("quiverd %s listening flight=%s:%d http=%s:%d threads=%d data=%s", QV_VERSION, f.host,
@@ -94,8 +148,21 @@ int main(int argc, char **argv) {
                 QV_VERSION, f.host, http_port, eo.threads, f.in_memory ? "(in-memory)" : f.data_dir);
     }
 
+    if (auth) QV_INFO("authentication on: %d user(s) from %s", auth_store_users(auth), f.users_file);
+    if (f.tls_cert) QV_INFO("TLS on (Flight grpc+tls, HTTPS)%s", f.tls_client_ca ? ", client certificates required" : "");
     int sig = 0;
-    sigwait(&sigs, &sig);
+    for (;;) {
+        sigwait(&sigs, &sig);
+        if (sig != SIGHUP) break;
+        int revoked = 0;
+        if (!auth)
+            QV_INFO("SIGHUP: no --users file to reload");
+        else if (auth_store_reload(auth, &revoked, &err))
+            QV_ERROR("SIGHUP: kept the old users: %s", err.msg);
+        else
+            QV_INFO("SIGHUP: reloaded %d user(s) from %s; %d token(s) revoked", auth_store_users(auth), f.users_file,
+                    revoked);
+    }
     QV_INFO("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     eng_subs_shutdown(e); /* subscriptions never end by themselves: end them (UNAVAILABLE) first */
     if (fs) flight_server_shutdown(fs, GRACE_MS);
@@ -103,6 +170,7 @@ int main(int argc, char **argv) {
     if (fs) flight_server_free(fs);
     http_server_free(hs);
     eng_close(e);
+    auth_store_free(auth);
     QV_INFO("stopped cleanly");
     return 0;
 }

@@ -483,6 +483,20 @@ char *sql_explain(sql_ctx *c, const char *text, size_t len, qv_err *err) {
     return r;
 }
 
+sql_access sql_query_access(const sql_query *q, const char **verb) {
+    static const char *const verbs[] = {"SELECT",   "CREATE TABLE", "DROP TABLE", "INSERT",
+                                        "SHOW TABLES", "DESCRIBE", "EXPLAIN", "TRUNCATE",
+                                        "ALTER TABLE SET RETENTION"};
+    if (verb) *verb = (size_t)q->st->kind < sizeof verbs / sizeof verbs[0] ? verbs[q->st->kind] : "?";
+    switch (q->st->kind) {
+    case S_SELECT: case S_SHOW: case S_DESCRIBE: case S_EXPLAIN: return SQL_ACCESS_READ;
+    case S_CREATE: case S_INSERT: return SQL_ACCESS_WRITE;
+    /* Dropping rows wholesale or changing how long they live is the admin's. */
+    case S_DROP: case S_TRUNCATE: case S_RETENTION: return SQL_ACCESS_ADMIN;
+    }
+    return SQL_ACCESS_ADMIN; /* a statement kind nobody classified: the strictest */
+}
+
 /* ---- text form of values (tools, tests) ---- */
 void sql_format_value(const qv_array *a, int64_t i, qv_str *out) {
     if (!qv_array_is_valid(a, i)) {

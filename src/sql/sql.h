@@ -25,6 +25,10 @@ void sql_query_cancel(sql_query *q);  /* any thread */
 /* Storage rows and column bytes scanned so far (row groups skipped by min/max not counted). */
 void sql_query_read_stats(const sql_query *q, int64_t *rows, int64_t *bytes);
 void sql_query_free(sql_query *q);
+/* What a prepared statement does, for role checks in the front ends, and
+   its verb ("SELECT", "INSERT", "DROP TABLE", ...) for their messages. */
+typedef enum sql_access { SQL_ACCESS_READ = 1, SQL_ACCESS_WRITE, SQL_ACCESS_ADMIN } sql_access;
+sql_access sql_query_access(const sql_query *q, const char **verb);
 /* Placeholders: `?` (numbered left to right) or `$1..$N`, in any expression
    position. The schema has one nullable field per parameter, named "$1"..,
    typed from its context (the other side of a comparison or arithmetic, an

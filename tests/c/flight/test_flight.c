@@ -560,6 +560,13 @@ void st_table_info_free_all(st_table_info *infos, int n) { (void)infos; (void)n;
 int eng_drop_table(eng *e, const char *name, qv_err *err) { (void)e; (void)name; NO_ENGINE(); }
 int eng_describe_table(eng *e, const char *name, qv_str *json, qv_err *err) { (void)e; (void)name; (void)json; NO_ENGINE(); }
 void eng_health_json(eng *e, qv_str *out) { (void)e; qv_str_append(out, "{\"status\":\"ok\"}", 15); }
+eng_access eng_query_access(const eng_query *q, const char **verb) { (void)q; if (verb) *verb = "SELECT"; return ENG_ACCESS_READ; }
+void eng_query_set_timeout(eng_query *q, int64_t ms) { (void)q; (void)ms; }
+int eng_sched_admit(eng *e, eng_task *t, qv_err *err) { (void)e; (void)t; NO_ENGINE(); }
+void eng_sched_run(eng *e, eng_task *t) { (void)e; (void)t; }
+bool eng_sched_withdraw(eng *e, eng_task *t) { (void)e; (void)t; return false; }
+void eng_sched_release(eng *e) { (void)e; }
+void eng_rpc_observe(eng *e, const char *name, int64_t ns) { (void)e; (void)name; (void)ns; }
 
 int ipc_schema_to_bytes(const qv_schema *schema, const ipc_write_options *opts, qv_str *out, qv_err *err) {
     (void)schema; (void)opts; (void)out; NO_ENGINE();

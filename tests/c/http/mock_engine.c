@@ -173,6 +173,18 @@ void eng_storage_stats(eng *e, st_db_stats *out) {
 int64_t eng_uptime_s(const eng *e) { (void)e; return 1; }
 
 
+/* admission, roles and latency: everything is admitted, everything is a read */
+eng_access eng_query_access(const eng_query *q, const char **verb) {
+    (void)q;
+    if (verb) *verb = "SELECT";
+    return ENG_ACCESS_READ;
+}
+void eng_query_set_timeout(eng_query *q, int64_t ms) { (void)q; (void)ms; }
+int eng_sched_admit_wait(eng *e, qv_err *err) { (void)e; (void)err; return QV_OK; }
+void eng_sched_release(eng *e) { (void)e; }
+void eng_sched_counts(eng *e, int *running, int *queued) { (void)e; *running = 0; *queued = 0; }
+void eng_rpc_observe(eng *e, const char *name, int64_t ns) { (void)e; (void)name; (void)ns; }
+int eng_rpc_hists(eng *e, eng_rpc_hist *out, int max) { (void)e; (void)out; (void)max; return 0; }
 /* Subscriptions are not mocked: the Python tests drive them on a real engine. */
 bool eng_is_subscribe(const char *text, size_t len) { (void)text; (void)len; return false; }
 int eng_sub_open(eng *e, const char *text, size_t len, const eng_sub_options *o, eng_sub **out, qv_err *err) {

@@ -48,3 +48,38 @@ QTEST(flags_errors_name_the_problem) {
     char *g[] = {"quiverd", "--query-memory", "12Q"};
     QCHECK(parse(&f, &e, 3, g) != 0);
 }
+
+QTEST(flags_durations_and_security) {
+    qv_err e;
+    int64_t ms = 0;
+    QCHECK_OK(qd_parse_duration("--token-ttl", "500ms", &ms, &e), &e);
+    QCHECK_EQ(ms, 500);
+    QCHECK_OK(qd_parse_duration("--token-ttl", "2s", &ms, &e), &e);
+    QCHECK_EQ(ms, 2000);
+    QCHECK_OK(qd_parse_duration("--token-ttl", "5m", &ms, &e), &e);
+    QCHECK_EQ(ms, 300000);
+    QCHECK_OK(qd_parse_duration("--token-ttl", "12h", &ms, &e), &e);
+    QCHECK_EQ(ms, 43200000);
+    QCHECK_OK(qd_parse_duration("--query-timeout", "1.5", &ms, &e), &e);
+    QCHECK_EQ(ms, 1500);
+    QCHECK(qd_parse_duration("--token-ttl", "5 minutes", &ms, &e) != 0);
+    QCHECK(strstr(e.msg, "--token-ttl") != NULL);
+    QCHECK(qd_parse_duration("--token-ttl", "-1s", &ms, &e) != 0);
+    qd_flags f;
+    char *v[] = {"quiverd", "--users", "u.txt", "--token-ttl=2s", "--insecure", "--tls-cert", "c.pem",
+                 "--tls-key", "k.pem", "--max-running-queries", "3", "--max-queued-queries", "0",
+                 "--query-timeout", "250ms", "--max-put-bytes", "1M", "--http-header-timeout", "3s"};
+    qd_flags_defaults(&f);
+    QCHECK_OK(qd_flags_parse(&f, (int)(sizeof v / sizeof v[0]), v, &e), &e);
+    QCHECK_STR(f.users_file, "u.txt");
+    QCHECK_EQ(f.token_ttl_ms, 2000);
+    QCHECK(f.insecure);
+    QCHECK_EQ(f.max_running_queries, 3);
+    QCHECK_EQ(f.max_queued_queries, -1);
+    QCHECK_EQ(f.query_timeout_ms, 250);
+    QCHECK_EQ(f.max_put_bytes, 1 << 20);
+    QCHECK_EQ(f.http_header_timeout_ms, 3000);
+    char *bad[] = {"quiverd", "--token-ttl", "0"};
+    qd_flags_defaults(&f);
+    QCHECK(qd_flags_parse(&f, 3, bad, &e) != 0);
+}
