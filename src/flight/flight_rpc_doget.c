@@ -75,9 +75,11 @@ static void doget_cancel(fl_call *c) {
 /* Engine notifier thread: new rows, or the subscription ended. */
 static void doget_sub_wake(void *arg, const qv_err *end) {
     fl_call *c = arg;
-    if (end)
-        fl_call_abort(c, end->code == QV_ECANCELLED ? GRPC_STATUS_UNAVAILABLE : fl_status_from_qv(end->code),
-                      end->msg);
+    /* Too slow: the client may not be reading, so a queued status would never
+       get through; cancel with it now. Shutdown: the status goes out through
+       the call (produce sees the end), so it is written before the server
+       closes the connection. */
+    if (end && end->code != QV_ECANCELLED) fl_call_abort(c, fl_status_from_qv(end->code), end->msg);
     fl_call_wake(c);
 }
 
@@ -187,7 +189,7 @@ static void batch_slice(qv_batch *dst, const qv_batch *src, int64_t off, int64_t
 static int doget_produce(fl_call *c, bool *done, qv_err *err) {
     doget_state *st = c->state;
     if (st && st->repl) return fl_repl_produce(c, st->repl, done, err);
-    *done = st == NULL || st->q == NULL;
+    *done = st == NULL || (st->q == NULL && st->sub == NULL);
     if (*done) return QV_OK;
     while (!st->have_cur) {
         bool eos = false;

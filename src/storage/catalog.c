@@ -218,9 +218,9 @@ void st_db_get_stats(st_db *db, st_db_stats *out) {
     out->checkpoints = atomic_load(&db->st_checkpoints);
 }
 
-void st_db_set_commit_hook(st_db *db, st_commit_hook fn, void *arg) {
-    db->commit_hook = fn;
-    db->commit_hook_arg = arg;
+void st_db_set_hooks(st_db *db, const st_hooks *h) {
+    if (h) db->hooks = *h;
+    else memset(&db->hooks, 0, sizeof db->hooks);
 }
 
 void st_db_set_checkpoint_bytes(st_db *db, int64_t bytes) {

@@ -56,8 +56,10 @@ int st_table_truncate(st_db *db, const char *name, int64_t *rows_removed, qv_err
     int64_t before = t->rows;
     int rc = log_change(db, t, ST_REC_TRUNCATE, &rec, err);
     if (rc == QV_OK) {
+        if (db->hooks.drop_begin) db->hooks.drop_begin(db->hooks.arg, t);
         st_table_drop_leading(t, t->nrgs);
         st_publish(t);
+        if (db->hooks.drop_end) db->hooks.drop_end(db->hooks.arg, t, before - t->rows);
         if (rows_removed) *rows_removed = before;
     }
     pthread_mutex_unlock(&t->commit_mu);
@@ -129,8 +131,10 @@ static int enforce_one(st_db *db, st_table *t, int64_t now_ns, int64_t *dropped,
         int64_t before = t->rows;
         rc = log_change(db, t, ST_REC_DROP_RGS, &rec, err);
         if (rc == QV_OK) {
+            if (db->hooks.drop_begin) db->hooks.drop_begin(db->hooks.arg, t);
             st_table_drop_leading(t, n);
             st_publish(t);
+            if (db->hooks.drop_end) db->hooks.drop_end(db->hooks.arg, t, before - t->rows);
             *dropped += before - t->rows;
             QV_INFO("retention: dropped %d expired row groups (%lld rows) of table %s", n,
                     (long long)(before - t->rows), t->name);

@@ -251,9 +251,7 @@ struct st_db {
     _Atomic int64_t wal_files; /* column files named by records since the last rotation */
 
     _Atomic int64_t st_commits, st_checkpoints;
-
-    st_commit_hook commit_hook; /* set once before any commit */
-    void *commit_hook_arg;
+    st_hooks hooks; /* set once before any commit */
 };
 void st_db_unref(st_db *db);
 

@@ -92,13 +92,20 @@ void st_db_get_stats(st_db *db, st_db_stats *out);
    (default 64 MiB; <= 0 restores the default). */
 void st_db_set_checkpoint_bytes(st_db *db, int64_t bytes);
 
-/* Commit notification: called for every commit once its rows are durable
-   and visible, with the table's commit lock held, so the calls for one table
-   come in commit order. Rows [row_from, row_to) are new; bytes is their
-   size as staged. It must be quick and must not call back into storage for
-   this table (it runs inside the commit). Set once, before any commit. */
-typedef void (*st_commit_hook)(void *arg, st_table *t, int64_t row_from, int64_t row_to, int64_t bytes);
-void st_db_set_commit_hook(st_db *db, st_commit_hook fn, void *arg);
+/* Change notifications (subscriptions), called with the table's commit lock
+   held, so the calls for one table come in order. committed: rows
+   [row_from, row_to) are new, durable and visible (bytes: their column
+   memory). drop_begin / drop_end: leading rows are being removed (TRUNCATE,
+   retention) and later rows renumbered; begin comes before the change is
+   visible, end after, with the number of rows removed. They must be quick
+   and must not call back into storage. Set once, before any commit. */
+typedef struct st_hooks {
+    void (*committed)(void *arg, st_table *t, int64_t row_from, int64_t row_to, int64_t bytes);
+    void (*drop_begin)(void *arg, st_table *t);
+    void (*drop_end)(void *arg, st_table *t, int64_t rows_removed);
+    void *arg;
+} st_hooks;
+void st_db_set_hooks(st_db *db, const st_hooks *h);
 
 /* ---- whole row groups: truncate and retention ----
 ** Each is one WAL record, durable before it is visible; the column files
