@@ -36,6 +36,7 @@ int http_status_of(qv_status code, bool client_data) {
     case QV_ERESOURCE: return 507;
     case QV_ECANCELLED: return 503;
     case QV_EUNSUPPORTED: return 501;
+    case QV_EPRECONDITION: return 409;
     case QV_ECORRUPT: return client_data ? 400 : 500;
     case QV_EUNAUTH: return 401;
     case QV_EPERM: return 403;
@@ -501,6 +502,12 @@ void http_metrics_text(http_server *s, qv_str *out) {
     http_metrics_guard(s, out);
     http_prom_header(out, "quiver_uptime_seconds", "gauge", "Seconds since the server started.");
     qv_str_appendf(out, "quiver_uptime_seconds %lld\n", (long long)eng_uptime_s(s->e));
+    long long synced = atomic_load(&m->replica_synced_ns);
+    if (synced) {
+        http_prom_header(out, "quiver_replica_lag_seconds", "gauge",
+                         "A read replica: seconds since it last had all its primary committed.");
+        qv_str_appendf(out, "quiver_replica_lag_seconds %.3f\n", (double)(qv_now_ns() - synced) / 1e9);
+    }
     st_table_info *t;
     int n;
     qv_err err;

@@ -298,7 +298,13 @@ static int log_append(st_append *a, qv_err *err) {
     return rc;
 }
 
-int st_append_commit(st_append *a, int64_t *rows_committed, qv_err *err) {
+static int commit(st_append *a, int64_t *rows_committed, bool replicating, qv_err *err);
+int st_append_commit(st_append *a, int64_t *rows_committed, qv_err *err) { return commit(a, rows_committed, false, err); }
+int st_append_commit_replica(st_append *a, int64_t *rows_committed, qv_err *err) {
+    return commit(a, rows_committed, true, err);
+}
+
+static int commit(st_append *a, int64_t *rows_committed, bool replicating, qv_err *err) {
     st_table *t = a->t;
     st_db *db = t->db;
     int rc = QV_OK;
@@ -311,6 +317,7 @@ int st_append_commit(st_append *a, int64_t *rows_committed, qv_err *err) {
     }
     pthread_mutex_lock(&db->cat_mu);
     if (rc == QV_OK && db->closed) rc = qv_err_set(err, QV_EINVAL, "database is closed; cannot commit to table %s", t->name);
+    if (rc == QV_OK && db->read_only && !replicating) rc = qv_err_set(err, QV_EPRECONDITION, "%s", db->read_only);
     if (rc == QV_OK && a->creates && st_catalog_find_locked(db, t->name) >= 0)
         rc = qv_err_set(err, QV_EEXISTS, "table %s was created by someone else meanwhile", t->name);
     if (!creating) pthread_mutex_unlock(&db->cat_mu);

@@ -45,6 +45,7 @@ static int log_change(st_db *db, st_table *t, int type, const qv_str *rec, qv_er
 }
 
 int st_table_truncate(st_db *db, const char *name, int64_t *rows_removed, qv_err *err) {
+    if (st_db_read_only_check(db, err)) return err->code;
     st_table *t;
     if (hold_table(db, name, false, &t, err)) return err->code;
     pthread_mutex_lock(&db->ckpt_mu);
@@ -70,6 +71,7 @@ int st_table_truncate(st_db *db, const char *name, int64_t *rows_removed, qv_err
 
 int st_table_set_retention(st_db *db, const char *name, const char *column, int64_t interval_ns, qv_err *err) {
     if (interval_ns < 0) return qv_err_set(err, QV_EINVAL, "retention interval must not be negative");
+    if (st_db_read_only_check(db, err)) return err->code;
     st_table *t;
     if (hold_table(db, name, false, &t, err)) return err->code;
     int col = -1, rc = QV_OK;

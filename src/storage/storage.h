@@ -53,9 +53,26 @@ int st_table_open(st_db *db, const char *name, st_table **out, qv_err *err);
 void st_table_release(st_table *t);
 const char *st_table_name(const st_table *t);
 const qv_schema *st_table_schema(const st_table *t);  /* immutable */
+/* The table's incarnation: unique within a data directory (never reused, kept
+   across restarts), so a dropped and recreated table has a new one. */
+uint64_t st_table_id(const st_table *t);
+/* Rows dropped from the front (truncate, retention) since the db was opened
+   (replay included): storage row numbers shift down by that much. */
+int64_t st_table_removed_rows(st_table *t);
+
+/* ---- replication (a read replica applies what its primary committed) ----
+** A read-only db refuses creates, drops, commits, truncate and retention with
+** QV_EPRECONDITION and the given message; the _id/_replica variants are the
+** replication path and always apply (keeping the primary's ids). */
+void st_db_set_read_only(st_db *db, const char *why);  /* NULL: writable */
+int st_table_create_id(st_db *db, uint64_t id, const char *name, const qv_schema *schema, qv_err *err);
+int st_table_drop_replica(st_db *db, const char *name, qv_err *err);
+int st_append_commit_replica(st_append *a, int64_t *rows_committed, qv_err *err);
 
 typedef struct st_table_info {
     char *name;
+    uint64_t id;    /* st_table_id */
+    int64_t removed_rows; /* st_table_removed_rows */
     qv_schema schema;
     int64_t rows;
     int64_t bytes;  /* column memory in use */
