@@ -11,7 +11,7 @@
 #include "http/http.h"
 #include "http_int.h"
 
-enum { R_QUERY, R_INGEST, R_HEALTH, R_TABLES, R_METRICS, R_PING, R_OTHER, R__COUNT };
+enum { R_QUERY, R_INGEST, R_HEALTH, R_TABLES, R_METRICS, R_PING, R_CONSOLE, R_OTHER, R__COUNT };
 #define HTTP_NCODES 12
 extern const int http_codes[HTTP_NCODES]; /* last entry 0 = any other code */
 
@@ -47,6 +47,10 @@ enum MHD_Result http_handle_query(http_server *s, struct MHD_Connection *c, http
                                   size_t len);
 enum MHD_Result http_handle_ingest(http_server *s, struct MHD_Connection *c, http_req *r);
 void http_metrics_text(http_server *s, qv_str *out);
+/* The web console (console.c): the embedded page and its files under /play. */
+enum MHD_Result http_handle_console(http_server *s, struct MHD_Connection *c, http_req *r, const char *url);
+/* GET / from a browser (Accept has text/html) gets the console. */
+bool http_console_wanted(struct MHD_Connection *c);
 /* Ask every live stream's query to stop (shutdown after the grace period). */
 void http_streams_cancel_all(http_server *s);
 

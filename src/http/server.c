@@ -25,7 +25,8 @@
 #include <unistd.h>
 
 const int http_codes[HTTP_NCODES] = {200, 400, 404, 405, 409, 413, 500, 501, 503, 507, 414, 0};
-static const char *route_names[R__COUNT] = {"query", "ingest", "health", "tables", "metrics", "ping", "other"};
+static const char *route_names[R__COUNT] = {"query", "ingest", "health", "tables", "metrics", "ping",
+                                              "console", "other"};
 
 int http_status_of(qv_status code, bool client_data) {
     switch (code) {
@@ -81,6 +82,7 @@ static int route_of(const char *url) {
     if (strcmp(url, "/tables") == 0 || strncmp(url, "/tables/", 8) == 0) return R_TABLES;
     if (strcmp(url, "/metrics") == 0) return R_METRICS;
     if (strcmp(url, "/ping") == 0) return R_PING;
+    if (strcmp(url, "/play") == 0 || strncmp(url, "/play/", 6) == 0) return R_CONSOLE;
     return R_OTHER;
 }
 
@@ -151,6 +153,7 @@ static enum MHD_Result dispatch(http_server *s, struct MHD_Connection *c, http_r
             }
             return http_handle_query(s, c, r, r->body.data, r->body.len);
         }
+        if ((!q || !*q) && !post && http_console_wanted(c)) return http_handle_console(s, c, r, "/");
         if (!q || !*q)
             return http_send_error(c, r, 400, "no query: send SQL as the POST body or as ?query=");
         return http_handle_query(s, c, r, q, strlen(q));
@@ -175,6 +178,7 @@ static enum MHD_Result dispatch(http_server *s, struct MHD_Connection *c, http_r
         return rc;
     }
     case R_PING: return http_send_text(c, r, 200, "text/plain; charset=utf-8", "Ok.\n", 4);
+    case R_CONSOLE: return http_handle_console(s, c, r, url);
     default: return http_send_error(c, r, 404, "no such route");
     }
 }
@@ -192,8 +196,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *con_cls = r;
         atomic_fetch_add(&s->active, 1);
         if (r->route == R_OTHER) {
-            char msg[160];
-            snprintf(msg, sizeof msg, "no route %.100s (try /, /ingest, /health, /tables, /metrics)", url);
+            char msg[192];
+            snprintf(msg, sizeof msg, "no route %.100s (try /, /ingest, /health, /tables, /metrics, /play)", url);
             return http_send_error(c, r, 404, msg);
         }
         const char *allow = method_refused(r->route, method);
