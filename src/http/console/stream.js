@@ -1,0 +1,207 @@
+/*
+ * Talking to quiverd: queries streamed as JSONCompact, subscriptions as NDJSON.
+ *
+ * JSONCompact arrives as {"meta":[...],"data":[[...],...],"rows":N,"statistics":{...}}
+ * in chunks (the server streams it, docs/http.md). CompactParser hands out the meta as soon
+ * as it is complete and the rows as each chunk completes them, so a 1M-row answer shows its
+ * first rows at once and is never held as one string. It tracks only string/escape state and
+ * bracket depth; each chunk's complete rows go through one JSON.parse.
+ */
+(function (QV) {
+  'use strict';
+
+  const DATA_KEY = '],"data":[';
+
+  class CompactParser {
+    constructor(onMeta, onRows) {
+      this.onMeta = onMeta;
+      this.onRows = onRows;
+      this.buf = '';
+      this.phase = 0;      /* 0 head, 1 rows, 2 tail */
+      this.pos = 0;        /* scan position in buf (phase 1) */
+      this.depth = 0;      /* 0 between rows, 1 inside a row */
+      this.inStr = false;
+      this.esc = false;
+      this.rowStart = -1;  /* start of the first unparsed complete-or-partial row */
+      this.tail = '';
+      this.count = 0;
+    }
+
+    push(text) {
+      if (this.phase === 2) { this.tail += text; return; }
+      this.buf += text;
+      if (this.phase === 0) {
+        const k = this.buf.indexOf(DATA_KEY);
+        if (k < 0) return;
+        const head = JSON.parse(this.buf.slice(0, k + 1) + '}');
+        this.onMeta(head.meta);
+        this.buf = this.buf.slice(k + DATA_KEY.length);
+        this.phase = 1;
+        this.pos = 0;
+      }
+      this.scan();
+    }
+
+    scan() {
+      const b = this.buf, n = b.length;
+      let i = this.pos, depth = this.depth, inStr = this.inStr, esc = this.esc;
+      let first = this.rowStart, cur = this.rowStart, lastEnd = -1, end = -1;
+      for (; i < n; i++) {
+        const c = b.charCodeAt(i);
+        if (inStr) {
+          if (esc) esc = false;
+          else if (c === 92) esc = true;          /* \ */
+          else if (c === 34) inStr = false;       /* " */
+          continue;
+        }
+        if (c === 34) inStr = true;
+        else if (c === 91) {                      /* [ */
+          if (depth === 0) { cur = i; if (first < 0) first = i; }
+          depth++;
+        } else if (c === 93) {                    /* ] */
+          if (depth === 0) { end = i; break; }    /* end of "data" */
+          depth--;
+          if (depth === 0) lastEnd = i;
+        }
+      }
+      if (lastEnd >= 0) {
+        const rows = JSON.parse('[' + b.slice(first, lastEnd + 1) + ']');
+        this.count += rows.length;
+        this.onRows(rows);
+      }
+      if (end >= 0) {
+        this.phase = 2;
+        this.tail = b.slice(end + 1);
+        this.buf = '';
+        return;
+      }
+      /* Keep only the row in progress, if any. */
+      const keep = depth > 0 ? cur : i;
+      this.buf = b.slice(keep);
+      this.pos = i - keep;
+      this.rowStart = depth > 0 ? 0 : -1;
+      this.depth = depth;
+      this.inStr = inStr;
+      this.esc = esc;
+    }
+
+    /* The closing part: {"rows":N,"statistics":{...}}, or null if the body was cut short. */
+    finish() {
+      if (this.phase !== 2) return null;
+      try { return JSON.parse('{' + this.tail.replace(/^\s*,/, '')); } catch (e) { return null; }
+    }
+  }
+
+  class QueryError extends Error {
+    constructor(message, code) { super(message); this.code = code; }
+  }
+
+  /* "syntax error at line 2, column 7: ..." or "... (line 1, column 15)" -> {line, col} */
+  function errorPosition(msg) {
+    const m = /line (\d+), column (\d+)/.exec(msg || '');
+    return m ? { line: +m[1], col: +m[2] } : null;
+  }
+
+  async function errorOf(resp) {
+    const text = await resp.text();
+    try {
+      const j = JSON.parse(text);
+      if (j && j.error) return new QueryError(j.error, resp.status);
+    } catch (e) { /* not JSON */ }
+    return new QueryError(text.trim() || ('HTTP ' + resp.status), resp.status);
+  }
+
+  /*
+   * Run sql; h.onMeta(meta), h.onRows(rows) as they arrive. Resolves to
+   * {kind:'rows', rows, statistics} or {kind:'text', format, text} when the SQL's own
+   * FORMAT clause asked for something else. Rejects with QueryError.
+   */
+  async function runQuery(sql, h) {
+    const resp = await fetch('/?format=JSONCompact', {
+      method: 'POST', body: sql, signal: h.signal,
+      headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Accept': 'application/json' },
+    });
+    if (!resp.ok) throw await errorOf(resp);
+    const fmt = resp.headers.get('X-Quiver-Format') || '';
+    if (fmt !== 'JSONCompact') {
+      if (fmt === 'Arrow') {
+        const buf = await resp.arrayBuffer();
+        return { kind: 'text', format: fmt, text: 'An Arrow IPC stream of ' + buf.byteLength + ' bytes (use the CSV link or Flight to read it).' };
+      }
+      return { kind: 'text', format: fmt, text: await resp.text() };
+    }
+    const p = new CompactParser(h.onMeta, h.onRows);
+    const reader = resp.body.getReader();
+    const dec = new TextDecoder();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        p.push(dec.decode(value, { stream: true }));
+        if (h.stopped && h.stopped()) { reader.cancel(); return { kind: 'rows', rows: p.count, statistics: null, cut: true }; }
+      }
+      p.push(dec.decode());
+    } catch (e) {
+      if (e.name === 'AbortError') throw e;
+      throw new QueryError('the result was cut off after ' + p.count + ' rows (the server log says why)', 0);
+    }
+    const tail = p.finish();
+    if (!tail) throw new QueryError('the result was cut off after ' + p.count + ' rows (the server log says why)', 0);
+    return { kind: 'rows', rows: tail.rows, statistics: tail.statistics };
+  }
+
+  /*
+   * Follow `SUBSCRIBE SELECT ...` on /subscribe as NDJSON: h.onLine(obj) per line.
+   * Resolves when the server ends the stream, rejects with QueryError on a refused query.
+   */
+  async function subscribe(sql, h) {
+    const resp = await fetch('/subscribe?query=' + encodeURIComponent(sql), {
+      signal: h.signal, headers: { 'Accept': 'application/x-ndjson' },
+    });
+    if (!resp.ok) throw await errorOf(resp);
+    h.onOpen && h.onOpen(resp);
+    const reader = resp.body.getReader();
+    const dec = new TextDecoder();
+    let buf = '';
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buf += dec.decode(value, { stream: true });
+      let nl;
+      const lines = [];
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        if (line) lines.push(JSON.parse(line));
+      }
+      if (lines.length) h.onLines(lines);
+    }
+    if (buf.trim()) h.onLines([JSON.parse(buf)]);
+  }
+
+  /* ISO-8601 UTC text from the server -> seconds since the epoch (fractional), or null. */
+  function tsSeconds(s) {
+    if (typeof s !== 'string' || s.length < 10 || s.charCodeAt(4) !== 45) {
+      if (typeof s === 'number') return s / 1e9;   /* integer ns */
+      const t = Date.parse(s);
+      return isNaN(t) ? null : t / 1000;
+    }
+    const ms = Date.UTC(+s.slice(0, 4), +s.slice(5, 7) - 1, +s.slice(8, 10),
+      +s.slice(11, 13) || 0, +s.slice(14, 16) || 0, +s.slice(17, 19) || 0);
+    let frac = 0;
+    if (s.charCodeAt(19) === 46) {
+      let j = 20;
+      while (j < s.length && s.charCodeAt(j) >= 48 && s.charCodeAt(j) <= 57) j++;
+      frac = +('0.' + s.slice(20, j));
+    }
+    const sec = ms / 1000 + frac;
+    return isNaN(sec) ? null : sec;
+  }
+
+  QV.CompactParser = CompactParser;
+  QV.QueryError = QueryError;
+  QV.errorPosition = errorPosition;
+  QV.runQuery = runQuery;
+  QV.subscribe = subscribe;
+  QV.tsSeconds = tsSeconds;
+})(window.QV = window.QV || {});
