@@ -177,35 +177,10 @@
   }
 
   /* ---- live mode ---- */
-  function liveRowsFrom(objs) {
-    /* Lines are rows as objects (or arrays in meta order); a line with "meta" declares the
-       columns, one with "error" ends the stream with that error. */
-    const out = [];
-    for (const o of objs) {
-      if (Array.isArray(o)) { out.push(o); continue; }
-      if (o === null || typeof o !== 'object') continue;
-      if (Array.isArray(o.meta)) { if (!app.meta.length || app.liveRows === 0) resetResult(o.meta); continue; }
-      if (typeof o.error === 'string' && Object.keys(o).length <= 3) throw new QV.QueryError(o.error, o.code || 0);
-      if (!app.meta.length) resetResult(inferMeta(o));
-      out.push(app.meta.map((m) => (m.name in o ? o[m.name] : null)));
-    }
-    return out;
-  }
-
-  function inferMeta(o) {
-    return Object.keys(o).map((k) => {
-      const v = o[k];
-      let type = 'STRING';
-      if (typeof v === 'number') type = Number.isInteger(v) ? 'INT64' : 'FLOAT64';
-      else if (typeof v === 'boolean') type = 'BOOL';
-      else if (typeof v === 'string' && /^\d{4}-\d\d-\d\d[T ]\d\d:\d\d/.test(v)) type = 'TIMESTAMP';
-      return { name: k, type };
-    });
-  }
-
   async function runLive(r) {
     let sql = r.text.trim(), prefix = 0;
     if (!isSubscribe(sql)) { sql = 'SUBSCRIBE ' + r.text; prefix = 10; }
+    const autoChecked = !$('live').checked;
     $('live').checked = true;
     editor.clearError();
     setState('live');
@@ -213,8 +188,6 @@
     app.liveRows = 0;
     updateDownload(null);
     resetResult([]);
-    grid.setColumns([]);
-    app.meta = [];
     const ctl = new AbortController();
     app.ctl = ctl;
     const t0 = performance.now();
@@ -227,24 +200,29 @@
     };
     let ok = false;
     try {
+      let ended = null;
       await QV.subscribe(sql, {
         signal: ctl.signal,
-        onLines: (objs) => {
-          const rows = liveRowsFrom(objs);
-          if (!rows.length) return;
+        onEvent: (ev, data) => {
+          if (ev === 'schema') { resetResult(data.meta); return; }
+          if (ev === 'end') { ended = data; return; }
+          if (ev !== 'rows' || !data.length) return;
           const follow = grid.atBottom();
-          app.liveRows += rows.length;
-          grid.append(rows);
+          app.liveRows += data.length;
+          grid.append(data);
           if (grid.rows.length > LIVE_KEEP) grid.setRows(grid.rows.slice(grid.rows.length - LIVE_KEEP));
           app.rows = grid.rows;
           last = new Date();
           if (follow) requestAnimationFrame(() => grid.scrollToEnd());
-          setMessage('live', 'Live: ' + fmtInt(app.liveRows) + ' rows since ' + fmtMs(performance.now() - t0) + ' ago · last at ' + last.toLocaleTimeString());
+          setMessage('live', 'Live: ' + fmtInt(app.liveRows) + ' rows · last commit at ' + last.toLocaleTimeString());
           setStats([['rows', fmtInt(app.liveRows)]]);
           $('res-info').textContent = app.meta.length + ' columns';
           if (!chartTimer) chartTimer = setTimeout(redrawChart, 250);
         },
       });
+      clearTimeout(chartTimer);
+      redrawChart();
+      if (ended && ended.error) throw new Error(ended.error + ' (' + ended.code + ')');
       ok = true;
       setMessage('ok', 'The subscription ended (' + fmtInt(app.liveRows) + ' rows).');
     } catch (e) {
@@ -255,7 +233,8 @@
       clearTimeout(chartTimer);
       app.ctl = null;
       setState('idle');
-      addHistory(r.text, ok, app.liveRows, performance.now() - t0);
+      if (autoChecked) $('live').checked = false;
+      addHistory(sql, ok, app.liveRows, performance.now() - t0);
     }
   }
 

@@ -11,8 +11,8 @@
     'like ilike between case when then else end asc desc nulls first last create table drop insert into values ' +
     'show tables describe explain subscribe since true false interval timestamp with join on union all cast ' +
     'exists if primary key format').split(' '));
-  const TYPES = new Set(('int integer int32 int64 bigint int4 int8 long real float float32 float4 double float64 ' +
-    'float8 bool boolean varchar string text utf8 symbol').split(' '));
+  const TYPES = new Set(('int integer int32 int64 bigint int4 int8 real float float32 float4 double float64 ' +
+    'float8 bool boolean varchar utf8').split(' '));  /* not symbol, text: common column names */
   const TOKEN = /(--[^\n]*|\/\*[\s\S]*?(?:\*\/|$))|('(?:[^']|'')*'?)|("(?:[^"]|"")*"?)|(\b\d+(?:\.\d*)?(?:[eE][+-]?\d+)?\b|\.\d+\b)|([A-Za-z_][A-Za-z0-9_]*)|(\s+)|([\s\S])/g;
 
   function esc(s) {

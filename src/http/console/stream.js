@@ -151,32 +151,48 @@
   }
 
   /*
-   * Follow `SUBSCRIBE SELECT ...` on /subscribe as NDJSON: h.onLine(obj) per line.
-   * Resolves when the server ends the stream, rejects with QueryError on a refused query.
+   * Follow `SUBSCRIBE SELECT ...` on /subscribe as Server-Sent Events (docs/http.md): an
+   * `event: schema` with the meta first, then `event: rows` with arrays of rows in meta order
+   * (JSONCompact values), `: keepalive` comments, and `event: end` with {"error","code"}.
+   * Read with fetch rather than EventSource, so Stop cancels it, a refused statement's error
+   * body can be read, and nothing reconnects by itself. h.onEvent(name, data) per event.
    */
   async function subscribe(sql, h) {
     const resp = await fetch('/subscribe?query=' + encodeURIComponent(sql), {
-      signal: h.signal, headers: { 'Accept': 'application/x-ndjson' },
+      signal: h.signal, headers: { 'Accept': 'text/event-stream' },
     });
     if (!resp.ok) throw await errorOf(resp);
-    h.onOpen && h.onOpen(resp);
     const reader = resp.body.getReader();
     const dec = new TextDecoder();
-    let buf = '';
+    let buf = '', name = 'message', data = [];
+    const line = (l) => {
+      if (l === '') {
+        if (data.length) h.onEvent(name, JSON.parse(data.join('\n')));
+        name = 'message';
+        data = [];
+      } else if (l.charCodeAt(0) === 58) {      /* ':' comment (keepalive) */
+        h.onKeepalive && h.onKeepalive();
+      } else {
+        const k = l.indexOf(':'), field = k < 0 ? l : l.slice(0, k);
+        let v = k < 0 ? '' : l.slice(k + 1);
+        if (v.charCodeAt(0) === 32) v = v.slice(1);
+        if (field === 'event') name = v;
+        else if (field === 'data') data.push(v);
+      }
+    };
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
       buf += dec.decode(value, { stream: true });
       let nl;
-      const lines = [];
       while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl).trim();
+        let l = buf.slice(0, nl);
+        if (l.endsWith('\r')) l = l.slice(0, -1);
         buf = buf.slice(nl + 1);
-        if (line) lines.push(JSON.parse(line));
+        line(l);
       }
-      if (lines.length) h.onLines(lines);
     }
-    if (buf.trim()) h.onLines([JSON.parse(buf)]);
+    line('');
   }
 
   /* ISO-8601 UTC text from the server -> seconds since the epoch (fractional), or null. */
