@@ -26,6 +26,8 @@ int eng_open(const eng_options *opts, eng **out, qv_err *err) {
         free(e);
         return err->code;
     }
+    e->subscriber_buffer = opts->subscriber_buffer;
+    e->hub = eng_hub_new(e); /* before any commit, demo rows included */
     if (opts->demo_rows > 0 && eng_demo_create(e, opts->demo_rows, err)) {
         eng_close(e);
         return err->code;
@@ -36,6 +38,7 @@ int eng_open(const eng_options *opts, eng **out, qv_err *err) {
 
 void eng_close(eng *e) {
     if (!e) return;
+    eng_hub_free(e->hub);
     sql_ctx_free(e->sql);
     st_db_close(e->db);
     free(e);

@@ -5,12 +5,32 @@
 #include "engine/engine.h"
 #include "sql/sql.h"
 
+typedef struct eng_hub eng_hub;
+
 struct eng {
     st_db *db;
     sql_ctx *sql;
     eng_metrics metrics;
     int64_t started_ns;   /* monotonic */
+    eng_hub *hub;         /* subscriptions (subscribe.c) */
+    int64_t subscriber_buffer;
 };
+
+/* subscribe.c: the commit notification hub. new() before the first commit. */
+eng_hub *eng_hub_new(eng *e);
+void eng_hub_free(eng_hub *h);
+
+/* sub_text.c: a SUBSCRIBE statement taken apart. */
+typedef struct sub_text {
+    char *select;             /* SELECT ... FROM t [WHERE ...] */
+    char *since;              /* the SINCE literal with its quotes, or NULL */
+    char table[QV_NAME_MAX + 1];
+    size_t where_pos;         /* offset of WHERE in select, SIZE_MAX if none */
+} sub_text;
+int sub_text_parse(const char *text, size_t len, sub_text *out, qv_err *err);
+/* select with `extra` ANDed to its filter (caller frees). */
+char *sub_text_with_filter(const sub_text *t, const char *extra);
+void sub_text_free(sub_text *t);
 
 /* demo.c: create and fill `trades` with n synthetic ticks if it does not exist. */
 int eng_demo_create(eng *e, int64_t n, qv_err *err);

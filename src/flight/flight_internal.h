@@ -12,12 +12,29 @@
 **          is asked for its next message only after the previous write
 **          completed.
 **   STATUS the final SEND_STATUS batch is outstanding.
+**   PARKED produce returned *done=false with nothing queued: the step chain
+**          waits, with no batch outstanding, for fl_call_wake. A wake rings
+**          the call's doorbell (a call on a lame channel bound to the
+**          server's queue, which fails at once: tag kind FL_TAG_WAKE), and
+**          the worker that takes the event runs produce again. A wake that
+**          comes while the chain is busy (not parked) is remembered, so the
+**          next park runs produce once more instead; produce must therefore
+**          tolerate spurious calls (queue nothing, park again).
 **   DONE   no step batch outstanding.
 **
 ** Beside the step chain, a RECV_CLOSE_ON_SERVER batch is outstanding from
 ** the start; it completes when the call ends and says whether the client
 ** cancelled (or vanished). The call is freed when both the step chain and
-** the close batch have completed (c->pending reaches 0).
+** the close batch have completed (c->pending reaches 0). A parked or ringing
+** chain still holds its pending unit, so a parked call is never freed under
+** a waker; the close handler wakes a parked chain, which then sees the
+** cancellation and finishes (so cancelling a parked call frees it).
+**
+** fl_call_wake(c) is thread-safe and takes only c->wake_mu (never c->mu), so
+** a waker may hold its own lock that rpc->free_state also takes (free_state
+** runs under c->mu). It may be called until rpc->free_state has returned;
+** whoever wakes must drop its pointer to the call in free_state.
+** Lock order: c->mu -> (rpc locks) -> c->wake_mu -> srv->mu.
 **
 ** Ownership: the call owns its grpc_call, its queued byte buffers and its
 ** rpc state (freed through rpc->free_state, which must abort anything not
@@ -46,7 +63,8 @@ typedef struct fl_rpc {
     int (*on_message)(fl_call *c, qv_buffer *msg, qv_err *err);
     /* The client half-closed cleanly (client_streams only). */
     int (*on_end)(fl_call *c, qv_err *err);
-    /* Lazy replies: queue at most a few messages; *done when none remain. */
+    /* Lazy replies: queue at most a few messages; *done when none remain.
+       *done false with nothing queued parks the call until fl_call_wake. */
     int (*produce)(fl_call *c, bool *done, qv_err *err);
     /* From the close handler, under c->mu: stop work in progress. */
     void (*on_cancel)(fl_call *c);
@@ -56,9 +74,9 @@ typedef struct fl_rpc {
 
 typedef struct fl_tag {
     fl_call *call;
-    int kind; /* FL_TAG_STEP or FL_TAG_CLOSE */
+    int kind; /* FL_TAG_STEP, FL_TAG_CLOSE, FL_TAG_WAKE, ... */
 } fl_tag;
-enum { FL_TAG_STEP = 1, FL_TAG_CLOSE = 2, FL_TAG_NEW = 3, FL_TAG_SHUTDOWN = 4 };
+enum { FL_TAG_STEP = 1, FL_TAG_CLOSE = 2, FL_TAG_NEW = 3, FL_TAG_SHUTDOWN = 4, FL_TAG_WAKE = 5 };
 
 enum { FL_RECV, FL_SEND, FL_STATUS, FL_DONE };
 
@@ -90,8 +108,30 @@ struct fl_call {
     grpc_byte_buffer **out;      /* queued replies, FIFO */
     int nout, out_head, out_cap;
 
-    fl_tag step_tag, close_tag;
+    pthread_mutex_t wake_mu;     /* guards the four below */
+    bool parked;                 /* step chain waits for fl_call_wake */
+    bool wake_again;             /* a wake came while the chain was busy */
+    grpc_call *wake_call;        /* the doorbell call in flight, if any */
+    grpc_metadata_array wake_md;
+    grpc_status_code wake_status;
+    grpc_slice wake_details;
+
+    fl_tag step_tag, close_tag, wake_tag;
 };
+
+/* Make the call's rpc->produce run again on a worker (see the top). */
+void fl_call_wake(fl_call *c);
+/* Cancel the call now with this status (what the client sees), even with a
+   write stuck behind a client that does not read. Same contract as wake. */
+void fl_call_abort(fl_call *c, grpc_status_code code, const char *msg);
+/* End the call with this gRPC status instead of one mapped from qv_status
+   (e.g. UNAVAILABLE); the first error set wins. Step thread only. */
+void fl_call_fail(fl_call *c, grpc_status_code code, const char *msg);
+
+/* Transport tests: one extra RPC served under its own name (NULL in quiverd),
+   and the number of calls alive (accepted or awaiting a request). */
+extern const fl_rpc *fl_test_rpc;
+int fl_server_live_calls(flight_server *s);
 
 /* Queue a reply (takes ownership of bb). */
 void fl_call_push(fl_call *c, grpc_byte_buffer *bb);

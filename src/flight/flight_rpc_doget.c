@@ -12,6 +12,15 @@
 ** the batch it is cutting. on_cancel (close handler thread) cancels the
 ** query so a blocked eng_query_next returns; the query itself is closed
 ** only by the step thread, under c->mu.
+**
+** A ticket that starts with SUBSCRIBE opens an eng_sub instead of a query:
+** produce() takes its batches as they come and, when none is pending,
+** returns *done false with nothing queued, parking the call; the engine's
+** notifier wakes it (fl_call_wake) when a commit arrives. If the
+** subscription ends (too slow, shutdown), the wake also aborts the call with
+** its status at once (RESOURCE_EXHAUSTED, UNAVAILABLE), since a client that
+** does not read would never let a queued status through. The subscription
+** is closed in doget_free, after which it never wakes the call.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +30,7 @@
 
 typedef struct doget_state {
     eng_query *q;
+    eng_sub *sub;
     ipc_encoder *enc;
     qv_batch cur;
     bool have_cur;
@@ -32,6 +42,7 @@ static const ipc_write_options write_opts; /* defaults: same as GetFlightInfo's 
 static void doget_free(fl_call *c) {
     doget_state *st = c->state;
     if (st->q) eng_query_close(st->q);
+    if (st->sub) eng_sub_close(st->sub);
     if (st->enc) ipc_encoder_free(st->enc);
     if (st->have_cur) qv_batch_free(&st->cur);
     free(st);
@@ -42,6 +53,22 @@ static void doget_free(fl_call *c) {
 static void doget_cancel(fl_call *c) {
     doget_state *st = c->state;
     if (st->q) eng_query_cancel(st->q);
+}
+
+/* Engine notifier thread: new rows, or the subscription ended. */
+static void doget_sub_wake(void *arg, const qv_err *end) {
+    fl_call *c = arg;
+    if (end)
+        fl_call_abort(c, end->code == QV_ECANCELLED ? GRPC_STATUS_UNAVAILABLE : fl_status_from_qv(end->code),
+                      end->msg);
+    fl_call_wake(c);
+}
+
+/* A subscription's QV_ECANCELLED means the server is going away: UNAVAILABLE. */
+static int sub_status(fl_call *c, int rc, qv_err *err) {
+    if (rc != QV_ECANCELLED) return rc;
+    fl_call_fail(c, GRPC_STATUS_UNAVAILABLE, err->msg);
+    return QV_OK;
 }
 
 static void push_messages(fl_call *c, ipc_message *msgs, int n, int64_t *bytes) {
@@ -61,13 +88,22 @@ static int doget_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
     pthread_mutex_unlock(&c->mu);
     int rc = fl_ticket_sql(t->ticket.data, t->ticket.len, err);
     eng_query *q = NULL;
-    if (rc == QV_OK) rc = eng_query_open(c->e, (const char *)t->ticket.data, t->ticket.len, &q, err);
+    eng_sub *sub = NULL;
+    const char *sql = (const char *)t->ticket.data;
+    if (rc == QV_OK && eng_is_subscribe(sql, t->ticket.len)) {
+        eng_sub_options so = {.wake = doget_sub_wake, .arg = c, .max_batch_bytes = c->max_batch_bytes};
+        rc = eng_sub_open(c->e, sql, t->ticket.len, &so, &sub, err);
+    } else if (rc == QV_OK) {
+        rc = eng_query_open(c->e, sql, t->ticket.len, &q, err);
+    }
     arrow__flight__protocol__ticket__free_unpacked(t, NULL);
-    if (rc) return rc;
+    if (rc) return sub_status(c, rc, err);
     pthread_mutex_lock(&c->mu);
     st->q = q;
+    st->sub = sub;
     pthread_mutex_unlock(&c->mu);
-    if ((rc = ipc_encoder_new(eng_query_schema(q), &write_opts, &st->enc, err))) return rc;
+    const qv_schema *schema = q ? eng_query_schema(q) : eng_sub_schema(sub);
+    if ((rc = ipc_encoder_new(schema, &write_opts, &st->enc, err))) return rc;
     ipc_message m;
     ipc_message_init(&m);
     rc = ipc_encoder_schema(st->enc, &m, err);
@@ -94,7 +130,14 @@ static int doget_produce(fl_call *c, bool *done, qv_err *err) {
     while (!st->have_cur) {
         bool eos = false;
         memset(&st->cur, 0, sizeof st->cur); /* next() fills it; zeroed is safe to free */
-        int rc = eng_query_next(st->q, &st->cur, &eos, err);
+        if (st->sub) {
+            bool got = false;
+            int rc = eng_sub_next(st->sub, &st->cur, &got, err);
+            if (rc) return sub_status(c, rc, err);
+            if (!got) return QV_OK; /* parked until the engine wakes us */
+            eos = false;
+        }
+        int rc = st->sub ? QV_OK : eng_query_next(st->q, &st->cur, &eos, err);
         if (rc || eos) {
             qv_batch_free(&st->cur);
             if (rc == QV_OK) *done = true;

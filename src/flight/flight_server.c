@@ -8,7 +8,9 @@
 ** grpc_server_shutdown_and_notify posted; after grace_ms running calls are
 ** cancelled) -> STOPPED (shutdown tag seen, queue drained, workers joined).
 ** The server owns every fl_call until the call's last batch completes;
-** live calls are counted in s->ncalls.
+** live calls are counted in s->ncalls. s->doorbell, a lame channel, carries
+** fl_call_wake's events onto the queue; it is dropped (under s->mu) before
+** the queue shuts down, so no wake can start an operation after that.
 */
 #include <errno.h>
 #include <grpc/grpc_security.h>
@@ -39,7 +41,10 @@ struct flight_server {
     bool shutting_down, shutdown_done;
     int ncalls;
     fl_tag shutdown_tag;
+    grpc_channel *doorbell; /* guarded by mu */
 };
+
+const fl_rpc *fl_test_rpc;
 
 static const fl_rpc *const rpcs[] = {
     &fl_rpc_handshake, &fl_rpc_list_flights, &fl_rpc_get_flight_info, &fl_rpc_poll_flight_info,
@@ -92,8 +97,11 @@ static fl_call *call_new(flight_server *s) {
     grpc_call_details_init(&c->details);
     grpc_metadata_array_init(&c->req_md);
     pthread_mutex_init(&c->mu, NULL);
+    pthread_mutex_init(&c->wake_mu, NULL);
+    grpc_metadata_array_init(&c->wake_md);
     c->step_tag = (fl_tag){c, FL_TAG_STEP};
     c->close_tag = (fl_tag){c, FL_TAG_CLOSE};
+    c->wake_tag = (fl_tag){c, FL_TAG_WAKE};
     return c;
 }
 
@@ -107,7 +115,9 @@ static void call_free(fl_call *c) {
     if (c->call) grpc_call_unref(c->call);
     grpc_call_details_destroy(&c->details);
     grpc_metadata_array_destroy(&c->req_md);
+    grpc_metadata_array_destroy(&c->wake_md);
     pthread_mutex_destroy(&c->mu);
+    pthread_mutex_destroy(&c->wake_mu);
     free(c);
     pthread_mutex_lock(&s->mu);
     s->ncalls--;
@@ -203,6 +213,98 @@ static void start_send(fl_call *c) {
     if (!start_batch(c, ops, n, &c->step_tag)) step_finish(c);
 }
 
+void fl_call_fail(fl_call *c, grpc_status_code code, const char *msg) {
+    if (c->status_set) return;
+    c->status_set = true;
+    c->status = code;
+    snprintf(c->status_msg, sizeof c->status_msg, "%s", msg);
+    QV_DEBUG("flight %s: status %d: %s", c->rpc ? c->rpc->name : "?", (int)code, msg);
+}
+
+/* ---- parking and waking (see flight_internal.h) ---- */
+
+/* With c->wake_mu held: start the doorbell call; its failure is the event. */
+static void ring_locked(fl_call *c) {
+    flight_server *s = c->srv;
+    pthread_mutex_lock(&s->mu);
+    grpc_call *w = NULL;
+    if (s->doorbell) {
+        grpc_slice m = grpc_slice_from_static_string("/quiver.Internal/Wake");
+        w = grpc_channel_create_call(s->doorbell, NULL, GRPC_PROPAGATE_DEFAULTS, s->cq, m, NULL,
+                                     gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        grpc_slice_unref(m);
+    }
+    if (w) {
+        grpc_op ops[2];
+        memset(ops, 0, sizeof ops);
+        ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+        ops[1].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+        ops[1].data.recv_status_on_client.trailing_metadata = &c->wake_md;
+        ops[1].data.recv_status_on_client.status = &c->wake_status;
+        ops[1].data.recv_status_on_client.status_details = &c->wake_details;
+        if (grpc_call_start_batch(w, ops, 2, &c->wake_tag, NULL) != GRPC_CALL_OK) {
+            grpc_call_unref(w);
+            w = NULL;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (w) {
+        c->wake_call = w;
+    } else {
+        /* Only when the server is past shutdown: the call stays parked and
+           is cancelled with the rest. */
+        QV_WARN("flight %s: cannot wake a parked call (server stopping)", c->rpc ? c->rpc->name : "?");
+        c->parked = true;
+    }
+}
+
+void fl_call_wake(fl_call *c) {
+    pthread_mutex_lock(&c->wake_mu);
+    if (c->parked) {
+        c->parked = false;
+        ring_locked(c);
+    } else {
+        c->wake_again = true;
+    }
+    pthread_mutex_unlock(&c->wake_mu);
+}
+
+void fl_call_abort(fl_call *c, grpc_status_code code, const char *msg) {
+    QV_DEBUG("flight %s: aborting with status %d: %s", c->rpc ? c->rpc->name : "?", (int)code, msg);
+    grpc_call_cancel_with_status(c->call, code, msg, NULL);
+}
+
+/* True if the chain is now parked; false if a wake came meanwhile. */
+static bool park(fl_call *c) {
+    pthread_mutex_lock(&c->wake_mu);
+    bool again = c->wake_again;
+    c->wake_again = false;
+    if (!again) c->parked = true;
+    pthread_mutex_unlock(&c->wake_mu);
+    return !again;
+}
+
+static void advance(fl_call *c);
+
+static void on_wake(fl_call *c) {
+    pthread_mutex_lock(&c->wake_mu);
+    grpc_call *w = c->wake_call;
+    c->wake_call = NULL;
+    pthread_mutex_unlock(&c->wake_mu);
+    if (w) grpc_call_unref(w);
+    grpc_slice_unref(c->wake_details);
+    grpc_metadata_array_destroy(&c->wake_md);
+    grpc_metadata_array_init(&c->wake_md);
+    advance(c);
+}
+
+int fl_server_live_calls(flight_server *s) {
+    pthread_mutex_lock(&s->mu);
+    int n = s->ncalls;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
 static bool call_cancelled(fl_call *c) {
     pthread_mutex_lock(&c->mu);
     bool x = c->cancelled;
@@ -237,7 +339,10 @@ static void advance(fl_call *c) {
                 set_error(c, &err);
                 continue;
             }
-            if (!done) continue;
+            if (!done) {
+                if (!c->status_set && fl_call_queued(c) == 0 && park(c)) return; /* until fl_call_wake */
+                continue;
+            }
         }
         send_status(c);
         return;
@@ -306,6 +411,7 @@ static void on_close(fl_call *c, bool ok) {
         if (c->rpc && c->rpc->on_cancel && c->state) c->rpc->on_cancel(c);
     }
     pthread_mutex_unlock(&c->mu);
+    if (c->cancelled) fl_call_wake(c); /* a parked chain must see it and finish */
     call_unref(c);
 }
 
@@ -329,6 +435,8 @@ static const fl_rpc *find_rpc(grpc_slice method) {
     if (n <= plen || memcmp(p, SERVICE_PREFIX, plen) != 0) return NULL;
     for (size_t i = 0; i < sizeof rpcs / sizeof rpcs[0]; i++)
         if (strlen(rpcs[i]->name) == n - plen && memcmp(rpcs[i]->name, p + plen, n - plen) == 0) return rpcs[i];
+    const fl_rpc *t = fl_test_rpc;
+    if (t && strlen(t->name) == n - plen && memcmp(t->name, p + plen, n - plen) == 0) return t;
     return NULL;
 }
 
@@ -386,6 +494,7 @@ static void *worker_main(void *arg) {
         case FL_TAG_NEW: on_new_call(t->call, ev.success != 0); break;
         case FL_TAG_STEP: on_step(t->call, ev.success != 0); break;
         case FL_TAG_CLOSE: on_close(t->call, ev.success != 0); break;
+        case FL_TAG_WAKE: on_wake(t->call); break;
         case FL_TAG_SHUTDOWN:
             pthread_mutex_lock(&s->mu);
             s->shutdown_done = true;
@@ -457,6 +566,7 @@ int flight_server_start(eng *e, const flight_options *opts, flight_server **out,
         return qv_err_set(err, QV_EIO, "cannot listen on %s (address in use, or not available on this host)",
                           addr);
     }
+    s->doorbell = grpc_lame_client_channel_create("quiver-wake", GRPC_STATUS_UNAVAILABLE, "wake");
     grpc_server_start(s->server);
     for (int i = 0; i < s->nworkers; i++) request_new_call(s);
     s->workers = qv_xcalloc((size_t)s->nworkers, sizeof *s->workers);
@@ -504,6 +614,18 @@ void flight_server_shutdown(flight_server *s, int grace_ms) {
         grpc_server_cancel_all_calls(s->server);
         wait_shutdown(s, -1);
     }
+    /* Calls may still be finishing (a cancelled parked call wakes once more):
+       give them a moment before the doorbell goes. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 2;
+    pthread_mutex_lock(&s->mu);
+    while (s->ncalls > 0 && pthread_cond_timedwait(&s->cv, &s->mu, &ts) != ETIMEDOUT) {
+    }
+    grpc_channel *bell = s->doorbell;
+    s->doorbell = NULL;
+    pthread_mutex_unlock(&s->mu);
+    if (bell) grpc_channel_destroy(bell);
     grpc_server_destroy(s->server);
     s->server = NULL;
     grpc_completion_queue_shutdown(s->cq);

@@ -11,7 +11,7 @@
 #include "http/http.h"
 #include "http_int.h"
 
-enum { R_QUERY, R_INGEST, R_HEALTH, R_TABLES, R_METRICS, R_PING, R_CONSOLE, R_OTHER, R__COUNT };
+enum { R_QUERY, R_INGEST, R_HEALTH, R_TABLES, R_METRICS, R_PING, R_SUBSCRIBE, R_CONSOLE, R_OTHER, R__COUNT };
 #define HTTP_NCODES 12
 extern const int http_codes[HTTP_NCODES]; /* last entry 0 = any other code */
 
@@ -45,6 +45,9 @@ int http_status_of(qv_status code, bool client_data);
 
 enum MHD_Result http_handle_query(http_server *s, struct MHD_Connection *c, http_req *r, const char *sql,
                                   size_t len);
+/* subscribe.c: a SUBSCRIBE streamed as NDJSON or Server-Sent Events. */
+enum MHD_Result http_handle_subscribe(http_server *s, struct MHD_Connection *c, http_req *r, const char *sql,
+                                      size_t len);
 enum MHD_Result http_handle_ingest(http_server *s, struct MHD_Connection *c, http_req *r);
 void http_metrics_text(http_server *s, qv_str *out);
 /* The web console (console.c): the embedded page and its files under /play. */

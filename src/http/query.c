@@ -171,6 +171,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
 
 enum MHD_Result http_handle_query(http_server *s, struct MHD_Connection *c, http_req *r, const char *sql,
                                   size_t len) {
+    if (eng_is_subscribe(sql, len)) return http_handle_subscribe(s, c, r, sql, len);
     http_format fmt = HF_JSON;
     const char *fa = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
     const char *fname = NULL;

@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 const int http_codes[HTTP_NCODES] = {200, 400, 404, 405, 409, 413, 500, 501, 503, 507, 414, 0};
-static const char *route_names[R__COUNT] = {"query", "ingest", "health", "tables", "metrics", "ping",
+static const char *route_names[R__COUNT] = {"query", "ingest", "health", "tables", "metrics", "ping", "subscribe",
                                               "console", "other"};
 
 int http_status_of(qv_status code, bool client_data) {
@@ -82,6 +82,7 @@ static int route_of(const char *url) {
     if (strcmp(url, "/tables") == 0 || strncmp(url, "/tables/", 8) == 0) return R_TABLES;
     if (strcmp(url, "/metrics") == 0) return R_METRICS;
     if (strcmp(url, "/ping") == 0) return R_PING;
+    if (strcmp(url, "/subscribe") == 0) return R_SUBSCRIBE;
     if (strcmp(url, "/play") == 0 || strncmp(url, "/play/", 6) == 0) return R_CONSOLE;
     return R_OTHER;
 }
@@ -90,7 +91,8 @@ static int route_of(const char *url) {
 static const char *method_refused(int route, const char *method) {
     bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0, post = strcmp(method, "POST") == 0;
     switch (route) {
-    case R_QUERY: return get || post ? NULL : "GET, POST";
+    case R_QUERY:
+    case R_SUBSCRIBE: return get || post ? NULL : "GET, POST";
     case R_INGEST: return post ? NULL : "POST";
     case R_OTHER: return NULL;
     default: return get ? NULL : "GET, HEAD";
@@ -159,6 +161,12 @@ static enum MHD_Result dispatch(http_server *s, struct MHD_Connection *c, http_r
         return http_handle_query(s, c, r, q, strlen(q));
     }
     case R_INGEST: return http_handle_ingest(s, c, r);
+    case R_SUBSCRIBE: {
+        const char *q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "query");
+        if (strcmp(method, "POST") == 0 && r->body.len) return http_handle_subscribe(s, c, r, r->body.data, r->body.len);
+        if (!q || !*q) return http_send_error(c, r, 400, "no query: send SUBSCRIBE SELECT ... as ?query= or the POST body");
+        return http_handle_subscribe(s, c, r, q, strlen(q));
+    }
     case R_HEALTH: {
         qv_str j;
         qv_str_init(&j);
@@ -197,7 +205,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         atomic_fetch_add(&s->active, 1);
         if (r->route == R_OTHER) {
             char msg[192];
-            snprintf(msg, sizeof msg, "no route %.100s (try /, /ingest, /health, /tables, /metrics, /play)", url);
+            snprintf(msg, sizeof msg, "no route %.90s (try /, /ingest, /subscribe, /health, /tables, /metrics, /play)", url);
             return http_send_error(c, r, 404, msg);
         }
         const char *allow = method_refused(r->route, method);

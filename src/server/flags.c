@@ -19,6 +19,7 @@ const char qd_usage[] =
     "  --query-memory SIZE  per-query memory limit (default 1G; K/M/G suffixes)\n"
     "  --max-batch-bytes SIZE  largest Flight batch body (default 4M)\n"
     "  --max-body-bytes SIZE   largest HTTP request body (default 1G)\n"
+    "  --subscriber-buffer SIZE  commits a SUBSCRIBE may have pending before it is ended (default 64M)\n"
     "  --help               this text\n"
     "  --version            print the version\n";
 
@@ -33,6 +34,7 @@ void qd_flags_defaults(qd_flags *f) {
     f->query_memory = 1LL << 30;
     f->max_batch_bytes = 4LL << 20;
     f->max_body_bytes = 1LL << 30;
+    f->subscriber_buffer = 64LL << 20;
 }
 
 static int parse_int(const char *flag, const char *v, int64_t lo, int64_t hi, int64_t *out, qv_err *err) {
@@ -95,7 +97,8 @@ int qd_flags_parse(qd_flags *f, int argc, char **argv, qv_err *err) {
         }
         static const char *valued[] = {"--flight-port", "--http-port", "--host", "--data-dir",
                                        "--demo-rows", "--threads", "--log-level", "--wal-sync",
-                                       "--query-memory", "--max-batch-bytes", "--max-body-bytes"};
+                                       "--query-memory", "--max-batch-bytes", "--max-body-bytes",
+                                       "--subscriber-buffer"};
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(name, valued[k]);
         if (!known) return qv_err_set(err, QV_EINVAL, "unknown flag '%s' (see --help)", name);
@@ -131,6 +134,8 @@ int qd_flags_parse(qd_flags *f, int argc, char **argv, qv_err *err) {
             if (parse_size(name, val, 1024, &f->max_batch_bytes, err)) return err->code;
         } else if (!strcmp(name, "--max-body-bytes")) {
             if (parse_size(name, val, 1, &f->max_body_bytes, err)) return err->code;
+        } else if (!strcmp(name, "--subscriber-buffer")) {
+            if (parse_size(name, val, 1024, &f->subscriber_buffer, err)) return err->code;
         }
     }
     return 0;

@@ -13,7 +13,7 @@ typedef struct qd_flags {
     int threads;
     qv_log_level log_level;
     int wal_sync_ms;
-    int64_t query_memory, max_batch_bytes, max_body_bytes;
+    int64_t query_memory, max_batch_bytes, max_body_bytes, subscriber_buffer;
     bool help, version;
 } qd_flags;
 

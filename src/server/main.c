@@ -58,6 +58,7 @@ int main(int argc, char **argv) {
     eo.threads = f.threads ? f.threads : qv_cpu_count();
     eo.query_memory = f.query_memory;
     eo.demo_rows = f.demo_rows;
+    eo.subscriber_buffer = f.subscriber_buffer;
     eng *e;
     if (eng_open(&eo, &e, &err)) {
         fprintf(stderr, "quiverd: cannot open %s: %s\n", f.in_memory ? "in-memory database" : f.data_dir, err.msg);
@@ -95,6 +96,7 @@ int main(int argc, char **argv) {
     int sig = 0;
     sigwait(&sigs, &sig);
     QV_INFO("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    eng_subs_shutdown(e); /* subscriptions never end by themselves: end them (UNAVAILABLE) first */
     if (fs) flight_server_shutdown(fs, GRACE_MS);
     http_server_shutdown(hs, GRACE_MS);
     if (fs) flight_server_free(fs);

@@ -99,7 +99,10 @@ int st_append_commit(st_append *a, int64_t *rows_committed, qv_err *err) {
     pthread_mutex_lock(&db->cat_mu);
     bool closed = db->closed;
     pthread_mutex_unlock(&db->cat_mu);
+    int64_t bytes = 0;
+    for (int i = 0; i < a->nb; i++) bytes += qv_batch_bytes(&a->batches[i]);
     pthread_mutex_lock(&t->commit_mu);
+    int64_t row_from = t->rows;
     if (closed)
         rc = qv_err_set(err, QV_EINVAL, "database is closed; cannot commit to table %s", t->name);
     else if (atomic_load(&t->dropped))
@@ -114,6 +117,7 @@ int st_append_commit(st_append *a, int64_t *rows_committed, qv_err *err) {
         for (int i = 0; i < a->nb; i++) st_apply_batch(t, &a->batches[i]);
         st_publish(t);
         atomic_fetch_add(&db->st_commits, 1);
+        if (db->commit_hook) db->commit_hook(db->commit_hook_arg, t, row_from, t->rows, bytes);
         if (rows_committed) *rows_committed = a->rows;
     }
     pthread_mutex_unlock(&t->commit_mu);

@@ -278,6 +278,11 @@ void st_db_get_stats(st_db *db, st_db_stats *out) {
     out->checkpoints = atomic_load(&db->st_checkpoints);
 }
 
+void st_db_set_commit_hook(st_db *db, st_commit_hook fn, void *arg) {
+    db->commit_hook = fn;
+    db->commit_hook_arg = arg;
+}
+
 void st_db_set_checkpoint_bytes(st_db *db, int64_t bytes) {
     pthread_mutex_lock(&db->wal_mu);
     db->ckpt_bytes = bytes > 0 ? bytes : ST_DEFAULT_CKPT_BYTES;

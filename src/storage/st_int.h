@@ -139,6 +139,9 @@ struct st_db {
     bool replaying;
 
     _Atomic int64_t st_wal_bytes, st_wal_syncs, st_commits, st_checkpoints;
+
+    st_commit_hook commit_hook; /* set once before any commit */
+    void *commit_hook_arg;
 };
 
 /* ---- table.c ---- */

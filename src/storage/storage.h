@@ -71,6 +71,14 @@ void st_db_get_stats(st_db *db, st_db_stats *out);
    (default 64 MiB; <= 0 restores the default). */
 void st_db_set_checkpoint_bytes(st_db *db, int64_t bytes);
 
+/* Commit notification: called for every commit once its rows are durable
+   and visible, with the table's commit lock held, so the calls for one table
+   come in commit order. Rows [row_from, row_to) are new; bytes is their
+   size as staged. It must be quick and must not call back into storage for
+   this table (it runs inside the commit). Set once, before any commit. */
+typedef void (*st_commit_hook)(void *arg, st_table *t, int64_t row_from, int64_t row_to, int64_t bytes);
+void st_db_set_commit_hook(st_db *db, st_commit_hook fn, void *arg);
+
 /* ---- reading ---- */
 typedef struct st_stats {
     bool has_minmax;        /* false for STRING/SYMBOL or when all rows null */

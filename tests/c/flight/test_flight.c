@@ -13,6 +13,9 @@
 #include "flight_internal.h"
 #include "qtest.h"
 
+#include <pthread.h>
+#include <time.h>
+
 /* ---- wire ---- */
 
 static qv_buffer *bb_bytes(grpc_byte_buffer *bb) {
@@ -280,6 +283,246 @@ QTEST(server_actions_and_errors) {
     grpc_shutdown();
 }
 
+/* ---- parking and fl_call_wake, through a test RPC ----
+** TestPark sends message k only once the test has allowed k+1 messages, and
+** parks (produce: *done false, nothing queued) otherwise; the test wakes it
+** with fl_call_wake from its own thread, as the engine's commit hub would. */
+
+static pthread_mutex_t park_mu = PTHREAD_MUTEX_INITIALIZER;
+static fl_call *park_call;       /* the live TestPark call, under park_mu */
+static int park_allowed, park_finish, park_freed, park_produced;
+
+typedef struct park_state { int sent; } park_state;
+
+static int park_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
+    (void)msg; (void)err;
+    pthread_mutex_lock(&c->mu);
+    c->state = qv_xcalloc(1, sizeof(park_state));
+    pthread_mutex_unlock(&c->mu);
+    pthread_mutex_lock(&park_mu);
+    park_call = c;
+    pthread_mutex_unlock(&park_mu);
+    return QV_OK;
+}
+
+static int park_produce(fl_call *c, bool *done, qv_err *err) {
+    (void)err;
+    park_state *st = c->state;
+    pthread_mutex_lock(&park_mu);
+    int allowed = park_allowed, finish = park_finish;
+    park_produced++;
+    pthread_mutex_unlock(&park_mu);
+    *done = false;
+    if (st->sent < allowed) {
+        char m[16];
+        int n = snprintf(m, sizeof m, "m%d", st->sent++);
+        grpc_slice sl = grpc_slice_from_copied_buffer(m, (size_t)n);
+        fl_call_push(c, grpc_raw_byte_buffer_create(&sl, 1));
+        grpc_slice_unref(sl);
+    } else if (finish) {
+        *done = true;
+    }
+    return QV_OK; /* nothing queued and not done: parked */
+}
+
+static void park_free(fl_call *c) {
+    free(c->state);
+    c->state = NULL;
+    pthread_mutex_lock(&park_mu);
+    park_call = NULL;
+    park_freed++;
+    pthread_mutex_unlock(&park_mu);
+}
+
+static const fl_rpc park_rpc = {
+    .name = "TestPark", .on_message = park_msg, .produce = park_produce, .free_state = park_free};
+
+static void park_set(int allowed, int finish, bool wake) {
+    pthread_mutex_lock(&park_mu);
+    park_allowed = allowed;
+    park_finish = finish;
+    if (wake && park_call) fl_call_wake(park_call);
+    pthread_mutex_unlock(&park_mu);
+}
+
+typedef struct client {
+    grpc_channel *ch;
+    grpc_completion_queue *cq;
+    grpc_call *call;
+    grpc_byte_buffer *in;
+    grpc_metadata_array md;
+} client;
+
+static void client_open(client *k, int port, const char *method) {
+    memset(k, 0, sizeof *k);
+    char target[64], full[128];
+    snprintf(target, sizeof target, "127.0.0.1:%d", port);
+    grpc_channel_credentials *creds = grpc_insecure_credentials_create();
+    k->ch = grpc_channel_create(target, creds, NULL);
+    grpc_channel_credentials_release(creds);
+    k->cq = grpc_completion_queue_create_for_pluck(NULL);
+    snprintf(full, sizeof full, "/arrow.flight.protocol.FlightService/%s", method);
+    grpc_slice ms = grpc_slice_from_copied_string(full);
+    k->call = grpc_channel_create_call(k->ch, NULL, GRPC_PROPAGATE_DEFAULTS, k->cq, ms, NULL,
+                                       gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    grpc_slice_unref(ms);
+    grpc_slice body = grpc_slice_from_copied_string("go");
+    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&body, 1);
+    grpc_slice_unref(body);
+    grpc_metadata_array_init(&k->md);
+    grpc_op ops[4];
+    memset(ops, 0, sizeof ops);
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[1].op = GRPC_OP_SEND_MESSAGE;
+    ops[1].data.send_message.send_message = bb;
+    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+    ops[3].data.recv_initial_metadata.recv_initial_metadata = &k->md;
+    grpc_call_start_batch(k->call, ops, 4, (void *)1, NULL);
+    pluck(k->cq, (void *)1);
+    grpc_byte_buffer_destroy(bb);
+}
+
+static void client_start_recv(client *k) {
+    grpc_op op;
+    memset(&op, 0, sizeof op);
+    op.op = GRPC_OP_RECV_MESSAGE;
+    op.data.recv_message.recv_message = &k->in;
+    grpc_call_start_batch(k->call, &op, 1, (void *)2, NULL);
+}
+
+/* Waits up to ms for the outstanding read: 1 = got one (text in out), 0 = end of stream, -1 = not yet. */
+static int client_wait_recv(client *k, int ms, char *out, size_t cap) {
+    gpr_timespec dl = gpr_time_add(gpr_now(GPR_CLOCK_REALTIME), gpr_time_from_millis(ms, GPR_TIMESPAN));
+    grpc_event ev = grpc_completion_queue_pluck(k->cq, (void *)2, dl, NULL);
+    if (ev.type == GRPC_QUEUE_TIMEOUT) return -1;
+    if (!k->in) return 0;
+    qv_buffer *b = fl_bb_to_buffer(k->in);
+    grpc_byte_buffer_destroy(k->in);
+    k->in = NULL;
+    snprintf(out, cap, "%.*s", (int)b->size, (const char *)b->data);
+    qv_buffer_unref(b);
+    return 1;
+}
+
+static grpc_status_code client_close(client *k) {
+    grpc_status_code st = GRPC_STATUS_UNKNOWN;
+    grpc_slice details;
+    grpc_metadata_array tmd;
+    grpc_metadata_array_init(&tmd);
+    grpc_op op;
+    memset(&op, 0, sizeof op);
+    op.op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+    op.data.recv_status_on_client.trailing_metadata = &tmd;
+    op.data.recv_status_on_client.status = &st;
+    op.data.recv_status_on_client.status_details = &details;
+    grpc_call_start_batch(k->call, &op, 1, (void *)3, NULL);
+    pluck(k->cq, (void *)3);
+    grpc_slice_unref(details);
+    grpc_metadata_array_destroy(&tmd);
+    grpc_metadata_array_destroy(&k->md);
+    grpc_call_unref(k->call);
+    grpc_completion_queue_shutdown(k->cq);
+    while (grpc_completion_queue_pluck(k->cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+           GRPC_QUEUE_SHUTDOWN) {
+    }
+    grpc_completion_queue_destroy(k->cq);
+    grpc_channel_destroy(k->ch);
+    return st;
+}
+
+static void *wake_storm(void *arg) {
+    (void)arg;
+    for (int i = 0; i < 2000; i++) park_set(park_allowed, 0, true); /* spurious wakes */
+    return NULL;
+}
+
+/* Polls up to 5 s for cond; the server's workers free calls asynchronously. */
+#define WAIT_FOR(cond)                                                              \
+    for (int w_ = 0; w_ < 500 && !(cond); w_++) {                                   \
+        struct timespec ts_ = {0, 10 * 1000 * 1000};                                \
+        nanosleep(&ts_, NULL);                                                       \
+    }
+
+QTEST(parked_calls_wake_and_cancel_frees) {
+    grpc_init();
+    fl_test_rpc = &park_rpc;
+    flight_options o = {.host = "127.0.0.1", .port = 0, .threads = 2};
+    flight_server *s;
+    int port = 0;
+    qv_err err;
+    QCHECK_EQ(flight_server_start(NULL, &o, &s, &port, &err), QV_OK);
+    int idle = fl_server_live_calls(s);
+    char m[32];
+
+    /* One message allowed: it arrives, then the call parks and nothing comes. */
+    park_set(1, 0, false);
+    client k;
+    client_open(&k, port, "TestPark");
+    client_start_recv(&k);
+    QCHECK_EQ(client_wait_recv(&k, 5000, m, sizeof m), 1);
+    QCHECK_STR(m, "m0");
+    client_start_recv(&k);
+    QCHECK_EQ(client_wait_recv(&k, 300, m, sizeof m), -1);
+    /* A wake with nothing new is harmless: still parked. */
+    park_set(1, 0, true);
+    QCHECK_EQ(client_wait_recv(&k, 200, m, sizeof m), -1);
+    /* Allow one more and wake: it arrives. */
+    park_set(2, 0, true);
+    QCHECK_EQ(client_wait_recv(&k, 5000, m, sizeof m), 1);
+    QCHECK_STR(m, "m1");
+    /* Many messages, each allowed by a wake, with a storm of spurious wakes beside. */
+    pthread_t storm;
+    pthread_create(&storm, NULL, wake_storm, NULL);
+    for (int i = 2; i < 50; i++) {
+        park_set(i + 1, 0, true);
+        client_start_recv(&k);
+        QCHECK_EQ(client_wait_recv(&k, 5000, m, sizeof m), 1);
+        char want[16];
+        snprintf(want, sizeof want, "m%d", i);
+        QCHECK_STR(m, want);
+    }
+    pthread_join(storm, NULL);
+    /* Finish: the stream ends with OK and the call is freed. */
+    park_set(50, 1, true);
+    client_start_recv(&k);
+    QCHECK_EQ(client_wait_recv(&k, 5000, m, sizeof m), 0);
+    QCHECK_EQ(client_close(&k), GRPC_STATUS_OK);
+    WAIT_FOR(park_freed == 1 && fl_server_live_calls(s) == idle);
+    QCHECK_EQ(park_freed, 1);
+    QCHECK_EQ(fl_server_live_calls(s), idle);
+
+    /* Cancel a parked call: it is freed without any wake from us. */
+    park_set(1, 0, false);
+    client_open(&k, port, "TestPark");
+    client_start_recv(&k);
+    QCHECK_EQ(client_wait_recv(&k, 5000, m, sizeof m), 1);
+    client_start_recv(&k);
+    QCHECK_EQ(client_wait_recv(&k, 200, m, sizeof m), -1); /* parked */
+    int produced = park_produced;
+    grpc_call_cancel(k.call, NULL);
+    QCHECK(client_wait_recv(&k, 5000, m, sizeof m) == 0);
+    QCHECK_EQ(client_close(&k), GRPC_STATUS_CANCELLED);
+    WAIT_FOR(park_freed == 2 && fl_server_live_calls(s) == idle);
+    QCHECK_EQ(park_freed, 2);
+    QCHECK_EQ(fl_server_live_calls(s), idle);
+    QCHECK_EQ(park_produced, produced); /* cancelled: produce was not run again */
+
+    /* A parked call at shutdown is cancelled and freed; shutdown does not hang. */
+    client_open(&k, port, "TestPark");
+    client_start_recv(&k);
+    QCHECK_EQ(client_wait_recv(&k, 5000, m, sizeof m), 1);
+    client_start_recv(&k);
+    QCHECK_EQ(client_wait_recv(&k, 200, m, sizeof m), -1);
+    flight_server_shutdown(s, 100);
+    QCHECK_EQ(park_freed, 3);
+    QCHECK(client_wait_recv(&k, 5000, m, sizeof m) == 0);
+    client_close(&k);
+    flight_server_free(s);
+    fl_test_rpc = NULL;
+    grpc_shutdown();
+}
+
 /* ---- fakes for what Flight calls in engine and ipc ---- */
 
 static eng_metrics fake_metrics;
@@ -298,6 +541,13 @@ void eng_query_read_stats(const eng_query *q, int64_t *rows, int64_t *bytes) {
 }
 int eng_query_next(eng_query *q, qv_batch *out, bool *eos, qv_err *err) { (void)q; (void)out; *eos = true; NO_ENGINE(); }
 void eng_query_cancel(eng_query *q) { (void)q; }
+bool eng_is_subscribe(const char *text, size_t len) { (void)text; (void)len; return false; }
+int eng_sub_open(eng *e, const char *text, size_t len, const eng_sub_options *o, eng_sub **out, qv_err *err) {
+    (void)e; (void)text; (void)len; (void)o; *out = NULL; NO_ENGINE();
+}
+const qv_schema *eng_sub_schema(const eng_sub *s) { (void)s; return NULL; }
+int eng_sub_next(eng_sub *s, qv_batch *out, bool *got, qv_err *err) { (void)s; (void)out; *got = false; NO_ENGINE(); }
+void eng_sub_close(eng_sub *s) { (void)s; }
 void eng_query_close(eng_query *q) { (void)q; }
 int eng_put_begin(eng *e, const char *table, const qv_schema *schema, eng_put **out, qv_err *err) {
     (void)e; (void)table; (void)schema; *out = NULL; NO_ENGINE();

@@ -172,3 +172,16 @@ void eng_storage_stats(eng *e, st_db_stats *out) {
 }
 int64_t eng_uptime_s(const eng *e) { (void)e; return 1; }
 
+
+/* Subscriptions are not mocked: the Python tests drive them on a real engine. */
+bool eng_is_subscribe(const char *text, size_t len) { (void)text; (void)len; return false; }
+int eng_sub_open(eng *e, const char *text, size_t len, const eng_sub_options *o, eng_sub **out, qv_err *err) {
+    (void)e; (void)text; (void)len; (void)o; *out = NULL;
+    return qv_err_set(err, QV_EUNSUPPORTED, "no subscriptions in the mock engine");
+}
+const qv_schema *eng_sub_schema(const eng_sub *s) { (void)s; return NULL; }
+int eng_sub_next(eng_sub *s, qv_batch *out, bool *got, qv_err *err) {
+    (void)s; (void)out; *got = false;
+    return qv_err_set(err, QV_EUNSUPPORTED, "no subscriptions in the mock engine");
+}
+void eng_sub_close(eng_sub *s) { (void)s; }

@@ -1,0 +1,437 @@
+/*
+** Subscriptions and the commit notification hub.
+**
+** Storage calls hub_on_commit for every commit, inside the commit (the
+** table's commit lock held, so calls for one table come in commit order),
+** after the rows are durable and visible. The hub appends (row_from,
+** row_to, bytes) to the queue of every subscription on that table and puts
+** the subscription on the wake list; the hub's notifier thread calls the
+** front end's wake callbacks, so a commit never waits for a front end.
+** Storage is append-only: a subscription needs only row ranges, and reads
+** the rows themselves when its front end asks (eng_sub_next), as a query
+** scoped to the range. Commits are never split: a queue entry is one commit
+** or several adjacent ones coalesced up to max_batch_bytes.
+**
+** Life of an eng_sub: open (parse, prepare, register: `seen` = the table's
+** rows at registration, so ranges ending at or before it are ignored and
+** none is missed) -> [replay, with SINCE] -> live: next() takes queued
+** ranges and evaluates them -> ended (too slow: more than buffer_bytes
+** queued; or shutdown) -> close. Ownership: the hub's list and the notifier
+** (while it calls wake) hold refs; close unlinks, stops wakes (wake_mu,
+** closed), drops the front end's ref.
+**
+** Locks: hub->mu guards the list, the wake list and every subscription's
+** queue/seen/pending/end fields; s->wake_mu guards `closed` and is held
+** while wake runs. Order: (front end's locks) -> s->wake_mu -> (front end's
+** wake locks); storage commit lock -> hub->mu -> table pub lock.
+*/
+#include "engine_int.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define DEFAULT_BUFFER (64LL << 20)
+#define DEFAULT_BATCH (4LL << 20)
+
+typedef struct sub_range {
+    int64_t from, to, bytes;
+} sub_range;
+
+struct eng_sub {
+    eng *e;
+    atomic_int refs;
+    sub_text txt;
+    st_table *t;
+    qv_schema schema;
+    int64_t buffer_bytes, max_batch_bytes;
+
+    pthread_mutex_t wake_mu;
+    bool closed;
+    void (*wake)(void *arg, const qv_err *end);
+    void *arg;
+
+    /* under hub->mu */
+    eng_sub *prev, *next, *wnext;
+    bool wake_queued;
+    sub_range *q;
+    int qhead, qn, qcap;
+    int64_t seen, pending;
+    qv_status end_code;
+    char end_msg[256];
+
+    /* the consumer's */
+    sql_query *cur;
+    bool passthrough;         /* SELECT * without WHERE: rows straight from the snapshot */
+    st_snapshot *pt_snap;
+    int64_t pt_row, pt_to;
+};
+
+struct eng_hub {
+    eng *e;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    eng_sub *subs, *wake_head, *wake_tail;
+    bool stop, closing;
+    pthread_t thr;
+};
+
+static void sub_unref(eng_sub *s) {
+    if (atomic_fetch_sub(&s->refs, 1) != 1) return;
+    sub_text_free(&s->txt);
+    if (s->t) st_table_release(s->t);
+    qv_schema_free(&s->schema);
+    free(s->q);
+    pthread_mutex_destroy(&s->wake_mu);
+    free(s);
+}
+
+/* ---- the hub ---- */
+
+static void queue_wake_locked(eng_hub *h, eng_sub *s) {
+    if (s->wake_queued) return;
+    s->wake_queued = true;
+    s->wnext = NULL;
+    if (h->wake_tail) h->wake_tail->wnext = s;
+    else h->wake_head = s;
+    h->wake_tail = s;
+    pthread_cond_signal(&h->cv);
+}
+
+static void end_locked(eng_hub *h, eng_sub *s, qv_status code, const char *msg) {
+    if (s->end_code) return;
+    s->end_code = code;
+    snprintf(s->end_msg, sizeof s->end_msg, "%s", msg);
+    s->qhead = s->qn = 0;
+    s->pending = 0;
+    queue_wake_locked(h, s);
+}
+
+static void push_range_locked(eng_sub *s, int64_t from, int64_t to, int64_t bytes) {
+    if (s->qn > s->qhead) {
+        sub_range *last = &s->q[s->qn - 1];
+        if (last->to == from && last->bytes + bytes <= s->max_batch_bytes) {
+            last->to = to;
+            last->bytes += bytes;
+            return;
+        }
+    }
+    if (s->qn == s->qcap) {
+        if (s->qhead > 0) {
+            memmove(s->q, s->q + s->qhead, sizeof(sub_range) * (size_t)(s->qn - s->qhead));
+            s->qn -= s->qhead;
+            s->qhead = 0;
+        } else {
+            s->qcap = s->qcap ? s->qcap * 2 : 8;
+            s->q = qv_xrealloc(s->q, sizeof(sub_range) * (size_t)s->qcap);
+        }
+    }
+    s->q[s->qn++] = (sub_range){from, to, bytes};
+}
+
+static void hub_on_commit(void *arg, st_table *t, int64_t from, int64_t to, int64_t bytes) {
+    eng_hub *h = arg;
+    pthread_mutex_lock(&h->mu);
+    for (eng_sub *s = h->subs; s; s = s->next) {
+        if (s->t != t || s->end_code || to <= s->seen) continue;
+        /* from < seen cannot happen: registration sees whole commits */
+        push_range_locked(s, from < s->seen ? s->seen : from, to, bytes);
+        s->seen = to;
+        s->pending += bytes;
+        if (s->pending > s->buffer_bytes) {
+            char msg[200];
+            snprintf(msg, sizeof msg, "subscriber too slow: more than %lld bytes of commits pending (--subscriber-buffer)",
+                     (long long)s->buffer_bytes);
+            atomic_fetch_add(&h->e->metrics.subscriptions_ended_slow, 1);
+            end_locked(h, s, QV_ERESOURCE, msg);
+        } else {
+            queue_wake_locked(h, s);
+        }
+    }
+    pthread_mutex_unlock(&h->mu);
+}
+
+/* The notifier: calls wake callbacks outside the commit and outside hub->mu. */
+static void *hub_main(void *arg) {
+    eng_hub *h = arg;
+    eng_sub **batch = NULL;
+    int cap = 0;
+    pthread_mutex_lock(&h->mu);
+    for (;;) {
+        while (!h->wake_head && !h->stop) pthread_cond_wait(&h->cv, &h->mu);
+        if (!h->wake_head) break;
+        int n = 0;
+        for (eng_sub *s = h->wake_head; s; s = s->wnext) {
+            if (n == cap) {
+                cap = cap ? cap * 2 : 16;
+                batch = qv_xrealloc(batch, sizeof *batch * (size_t)cap);
+            }
+            s->wake_queued = false;
+            atomic_fetch_add(&s->refs, 1);
+            batch[n++] = s;
+        }
+        h->wake_head = h->wake_tail = NULL;
+        pthread_mutex_unlock(&h->mu);
+        for (int i = 0; i < n; i++) {
+            eng_sub *s = batch[i];
+            qv_err end;
+            qv_err_clear(&end);
+            pthread_mutex_lock(&h->mu);
+            if (s->end_code) qv_err_set(&end, s->end_code, "%s", s->end_msg);
+            pthread_mutex_unlock(&h->mu);
+            pthread_mutex_lock(&s->wake_mu);
+            if (!s->closed && s->wake) s->wake(s->arg, end.code ? &end : NULL);
+            pthread_mutex_unlock(&s->wake_mu);
+            sub_unref(s);
+        }
+        pthread_mutex_lock(&h->mu);
+    }
+    pthread_mutex_unlock(&h->mu);
+    free(batch);
+    return NULL;
+}
+
+eng_hub *eng_hub_new(eng *e) {
+    eng_hub *h = qv_xcalloc(1, sizeof *h);
+    h->e = e;
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->cv, NULL);
+    if (pthread_create(&h->thr, NULL, hub_main, h) != 0) {
+        QV_ERROR("engine: cannot start the subscription notifier thread");
+        abort();
+    }
+    st_db_set_commit_hook(e->db, hub_on_commit, h);
+    return h;
+}
+
+void eng_hub_free(eng_hub *h) {
+    if (!h) return;
+    pthread_mutex_lock(&h->mu);
+    h->stop = true;
+    pthread_cond_signal(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    pthread_join(h->thr, NULL);
+    st_db_set_commit_hook(h->e->db, NULL, NULL);
+    pthread_mutex_destroy(&h->mu);
+    pthread_cond_destroy(&h->cv);
+    free(h);
+}
+
+void eng_subs_shutdown(eng *e) {
+    eng_hub *h = e->hub;
+    pthread_mutex_lock(&h->mu);
+    h->closing = true;
+    for (eng_sub *s = h->subs; s; s = s->next) end_locked(h, s, QV_ECANCELLED, "server shutting down");
+    pthread_mutex_unlock(&h->mu);
+}
+
+/* ---- evaluating a range of rows ---- */
+
+static int range_open(eng_sub *s, int64_t from, int64_t to, qv_err *err) {
+    if (s->passthrough) {
+        st_snapshot_open(s->t, &s->pt_snap);
+        s->pt_row = from;
+        s->pt_to = to;
+        return QV_OK;
+    }
+    (void)from;
+    (void)to;
+    return qv_err_set(err, QV_EUNSUPPORTED, "SUBSCRIBE with a projection or filter needs scoped scans");
+}
+
+static void range_close(eng_sub *s) {
+    if (s->cur) sql_query_free(s->cur);
+    s->cur = NULL;
+    if (s->pt_snap) st_snapshot_close(s->pt_snap);
+    s->pt_snap = NULL;
+}
+
+static bool range_open_now(const eng_sub *s) { return s->cur || s->pt_snap; }
+
+/* Rows of the snapshot from pt_row, up to the end of that row group or pt_to. */
+static void passthrough_next(eng_sub *s, qv_batch *out, bool *eos) {
+    if (s->pt_row >= s->pt_to) {
+        *eos = true;
+        return;
+    }
+    int64_t base = 0;
+    int nrg = st_snapshot_rowgroups(s->pt_snap), rg = 0;
+    for (; rg < nrg; rg++) {
+        int64_t n = st_snapshot_rowgroup_rows(s->pt_snap, rg);
+        if (s->pt_row < base + n) break;
+        base += n;
+    }
+    if (rg == nrg) {
+        *eos = true;
+        return;
+    }
+    int64_t off = s->pt_row - base, end = st_snapshot_rowgroup_rows(s->pt_snap, rg);
+    if (base + end > s->pt_to) end = s->pt_to - base;
+    qv_batch_init(out, &s->schema);
+    for (int c = 0; c < s->schema.nfields; c++) {
+        qv_array whole;
+        st_snapshot_column(s->pt_snap, rg, c, &whole);
+        qv_array_free(&out->cols[c]);
+        qv_array_slice(&out->cols[c], &whole, off, end - off);
+        qv_array_free(&whole);
+    }
+    out->nrows = end - off;
+    s->pt_row = base + end;
+}
+
+static int range_next(eng_sub *s, qv_batch *out, bool *eos, qv_err *err) {
+    if (s->pt_snap) {
+        passthrough_next(s, out, eos);
+        return QV_OK;
+    }
+    return sql_query_next(s->cur, out, eos, err);
+}
+
+/* ---- the subscription ---- */
+
+static int open_table(eng *e, const char *name, st_table **out, qv_err *err) {
+    int rc = st_table_open(e->db, name, out, err);
+    if (rc != QV_ENOTFOUND) return rc;
+    st_table_info *infos;
+    int n;
+    qv_err tmp;
+    if (st_db_list(e->db, &infos, &n, &tmp)) return rc;
+    const char *match = NULL;
+    int nmatch = 0;
+    for (int i = 0; i < n; i++)
+        if (!strcasecmp(infos[i].name, name)) match = infos[i].name, nmatch++;
+    if (nmatch == 1) rc = st_table_open(e->db, match, out, err);
+    st_table_info_free_all(infos, n);
+    return rc;
+}
+
+/* Parse, prepare once (errors before anything streams), find the table. */
+static int sub_prepare(eng_sub *s, const char *text, size_t len, qv_err *err) {
+    if (sub_text_parse(text, len, &s->txt, err)) return err->code;
+    sql_query *q;
+    if (sql_query_prepare(s->e->sql, s->txt.select, strlen(s->txt.select), &q, err))
+        return qv_err_prefix(err, "SUBSCRIBE");
+    qv_schema_copy(&s->schema, sql_query_schema(q));
+    sql_query_free(q);
+    if (open_table(s->e, s->txt.table, &s->t, err)) return err->code;
+    const qv_schema *ts = st_table_schema(s->t);
+    s->passthrough = s->txt.where_pos == SIZE_MAX && qv_schema_equal(ts, &s->schema);
+    return QV_OK;
+}
+
+int eng_sub_open(eng *e, const char *text, size_t len, const eng_sub_options *o, eng_sub **out, qv_err *err) {
+    *out = NULL;
+    eng_sub *s = qv_xcalloc(1, sizeof *s);
+    atomic_init(&s->refs, 1);
+    s->e = e;
+    qv_schema_init(&s->schema);
+    pthread_mutex_init(&s->wake_mu, NULL);
+    s->wake = o->wake;
+    s->arg = o->arg;
+    s->buffer_bytes = o->buffer_bytes > 0 ? o->buffer_bytes : e->subscriber_buffer > 0 ? e->subscriber_buffer : DEFAULT_BUFFER;
+    s->max_batch_bytes = o->max_batch_bytes > 0 ? o->max_batch_bytes : DEFAULT_BATCH;
+    atomic_fetch_add(&e->metrics.queries, 1);
+    int rc = sub_prepare(s, text, len, err);
+    if (!rc && s->txt.since)
+        rc = qv_err_set(err, QV_EUNSUPPORTED, "SUBSCRIBE ... SINCE needs scoped scans");
+    eng_hub *h = e->hub;
+    if (!rc) {
+        pthread_mutex_lock(&h->mu);
+        if (h->closing) {
+            rc = qv_err_set(err, QV_ECANCELLED, "server shutting down");
+        } else {
+            st_snapshot *snap;
+            st_snapshot_open(s->t, &snap);
+            s->seen = st_snapshot_rows(snap);
+            st_snapshot_close(snap);
+            atomic_fetch_add(&s->refs, 1); /* the hub's */
+            s->next = h->subs;
+            if (h->subs) h->subs->prev = s;
+            h->subs = s;
+        }
+        pthread_mutex_unlock(&h->mu);
+    }
+    if (rc) {
+        atomic_fetch_add(&e->metrics.query_errors, 1);
+        sub_unref(s);
+        return rc;
+    }
+    atomic_fetch_add(&e->metrics.subscriptions_active, 1);
+    *out = s;
+    return QV_OK;
+}
+
+const qv_schema *eng_sub_schema(const eng_sub *s) { return &s->schema; }
+
+/* Take the next queued ranges (coalesced); false if none. Sets err when ended. */
+static bool take_range(eng_sub *s, sub_range *r, int *rc, qv_err *err) {
+    eng_hub *h = s->e->hub;
+    pthread_mutex_lock(&h->mu);
+    bool got = false;
+    if (s->end_code) {
+        *rc = qv_err_set(err, s->end_code, "%s", s->end_msg);
+    } else if (s->qhead < s->qn) {
+        *r = s->q[s->qhead++];
+        while (s->qhead < s->qn && r->bytes + s->q[s->qhead].bytes <= s->max_batch_bytes) {
+            r->to = s->q[s->qhead].to;
+            r->bytes += s->q[s->qhead++].bytes;
+        }
+        if (s->qhead == s->qn) s->qhead = s->qn = 0;
+        s->pending -= r->bytes;
+        got = true;
+    }
+    pthread_mutex_unlock(&h->mu);
+    return got;
+}
+
+int eng_sub_next(eng_sub *s, qv_batch *out, bool *got, qv_err *err) {
+    *got = false;
+    for (;;) {
+        if (range_open_now(s)) {
+            bool eos = false;
+            memset(out, 0, sizeof *out);
+            int rc = range_next(s, out, &eos, err);
+            if (rc) return rc;
+            if (!eos) {
+                if (out->nrows == 0) {
+                    qv_batch_free(out);
+                    continue;
+                }
+                *got = true;
+                return QV_OK;
+            }
+            range_close(s);
+            continue;
+        }
+        sub_range r;
+        int rc = QV_OK;
+        if (!take_range(s, &r, &rc, err)) return rc;
+        if ((rc = range_open(s, r.from, r.to, err))) return rc;
+    }
+}
+
+void eng_sub_close(eng_sub *s) {
+    if (!s) return;
+    eng_hub *h = s->e->hub;
+    pthread_mutex_lock(&h->mu);
+    if (s->prev) s->prev->next = s->next;
+    else if (h->subs == s) h->subs = s->next;
+    if (s->next) s->next->prev = s->prev;
+    if (s->wake_queued) {
+        eng_sub **pp = &h->wake_head, *last = NULL;
+        while (*pp && *pp != s) last = *pp, pp = &(*pp)->wnext;
+        if (*pp) *pp = s->wnext;
+        if (h->wake_tail == s) h->wake_tail = last;
+        s->wake_queued = false;
+    }
+    pthread_mutex_unlock(&h->mu);
+    pthread_mutex_lock(&s->wake_mu);
+    s->closed = true;
+    pthread_mutex_unlock(&s->wake_mu);
+    range_close(s);
+    atomic_fetch_sub(&s->e->metrics.subscriptions_active, 1);
+    sub_unref(s); /* the hub's */
+    sub_unref(s); /* the front end's */
+}
