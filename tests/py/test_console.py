@@ -100,6 +100,14 @@ def browser():
         shutil.rmtree(profile, ignore_errors=True)
 
 
+@pytest.fixture
+def page(quiverd, data, browser):
+    """The browser with the console open (each test can run alone; in a full run the page stays)."""
+    if not browser.execute_script("return !!(window.QV && QV.app && QV.app.ready)"):
+        open_console(browser, quiverd)
+    return browser
+
+
 def wait(d, js, timeout=60, what=None):
     """Poll a JS expression until it is truthy; return its value."""
     end = time.time() + timeout
@@ -210,8 +218,8 @@ def test_page_loads_with_schema(quiverd, data, browser):
     assert severe_logs(d) == []
 
 
-def test_query_shows_the_right_rows(quiverd, data, browser):
-    d = browser
+def test_query_shows_the_right_rows(quiverd, data, page):
+    d = page
     sql = "SELECT ts, symbol, price, qty FROM ticks\nWHERE qty > 20 AND symbol <> 'BBB'\nORDER BY ts LIMIT 12"
     type_and_run(d, sql)
     # The rows the page holds are the API's rows ...
@@ -232,8 +240,8 @@ def test_query_shows_the_right_rows(quiverd, data, browser):
     assert "✕" not in d.find_element("id", "message").text
 
 
-def test_syntax_error_is_shown_and_marked(quiverd, data, browser):
-    d = browser
+def test_syntax_error_is_shown_and_marked(quiverd, data, page):
+    d = page
     sql = "SELECT price\nFROM ticks WHERE qty >> 3"
     type_and_run(d, sql)
     err = requests.post(quiverd.http_url + "/", data=sql, timeout=30).json()["error"]
@@ -259,8 +267,8 @@ def chart_series(d):
         " [s.label, u.data[i + 1].filter(v => v !== null && v !== undefined).length, !!(s._paths && s._paths.stroke)])}")
 
 
-def test_chart_one_path_per_series(quiverd, data, browser):
-    d = browser
+def test_chart_one_path_per_series(quiverd, data, page):
+    d = page
     # A string column: one series per symbol.
     type_and_run(d, "SELECT ts, symbol, price FROM ticks ORDER BY ts")
     assert d.execute_script("return !document.getElementById('tab-chart').disabled")
@@ -283,8 +291,8 @@ def test_chart_one_path_per_series(quiverd, data, browser):
     assert d.execute_script("return document.getElementById('tab-chart').disabled && QV.app.view === 'table'")
 
 
-def test_100k_rows_scroll(quiverd, data, browser):
-    d = browser
+def test_100k_rows_scroll(quiverd, data, page):
+    d = page
     d.find_element("css selector", "[data-view=table]").click()
     type_and_run(d, "SELECT id, ts, v, tag FROM big")
     assert d.execute_script("return QV.app.grid.rows.length") == BIG
@@ -304,8 +312,8 @@ def test_100k_rows_scroll(quiverd, data, browser):
     assert d.execute_script("return document.querySelectorAll('#grid .gr').length") < 120
 
 
-def test_live_mode_grows_as_rows_are_put(quiverd, data, browser):
-    d = browser
+def test_live_mode_grows_as_rows_are_put(quiverd, data, page):
+    d = page
     sub = requests.get(quiverd.http_url + "/subscribe", params={"query": "SUBSCRIBE SELECT * FROM ticks"},
                        stream=True, timeout=10)
     status = sub.status_code
@@ -320,19 +328,20 @@ def test_live_mode_grows_as_rows_are_put(quiverd, data, browser):
     wait(d, "QV.app.state === 'live'", what="live mode")
     time.sleep(0.5)  # let the subscription attach before the first commit
     base = pd.Timestamp("2024-05-06 10:00:00", tz="UTC").value
+    price = lambda i: 10.0 + i * 0.5 + (4.0 if i % 2 else 0.0)  # noqa: E731 (B above A)
     total = 0
     for batch in range(3):
         n = 5 + batch
         ts = [base + (total + i) * 1_000_000_000 for i in range(n)]
         put(quiverd, "live_t", pa.table({"ts": pa.array(ts, type=schema.field("ts").type),
-                                         "symbol": [("A", "B")[i % 2] for i in range(n)],
-                                         "price": [10.0 + total + i for i in range(n)]}, schema=schema))
+                                         "symbol": [("A", "B")[(total + i) % 2] for i in range(n)],
+                                         "price": [price(total + i) for i in range(n)]}, schema=schema))
         total += n
         wait(d, "QV.app.grid.rows.length === %d" % total, what="%d live rows" % total)
         if batch == 0:
             d.find_element("css selector", "[data-view=chart]").click()
     rows = d.execute_script("return QV.app.grid.rows")
-    assert [r[2] for r in rows] == [10.0 + i for i in range(total)]
+    assert [r[2] for r in rows] == [price(i) for i in range(total)]
     wait(d, "QV.app.chart && QV.app.chart.data[0].length === %d" % total, what="the live chart")
     assert sorted(s[0] for s in chart_series(d)["s"]) == ["A", "B"]
     d.save_screenshot(os.path.join(SHOTS, "console-live.png"))

@@ -153,7 +153,7 @@
       const opts = Object.assign(this.size(), {
         class: 'qv-chart',
         scales: { x: { time: true } },
-        axes: [Object.assign({ values: timeTicks, size: 52 }, axis), Object.assign({ size: 64, values: (u, vals) => vals.map(fmtNum) }, axis)],
+        axes: [Object.assign({ values: timeTicks, size: 52, space: 96 }, axis), Object.assign({ size: 64, values: (u, vals) => vals.map(fmtNum) }, axis)],
         cursor: { drag: { x: true, y: false }, points: { size: 7 } },
         legend: { live: true },
         series: [{ label: 'time (UTC)', value: (u, v) => fmtTime(v) }]

@@ -438,6 +438,9 @@
   renderHistory();
   loadSchema();
   loadServer();
+  /* tables come and go from other clients: look again now and then, and when the page is back in view */
+  setInterval(() => { if (!document.hidden) loadSchema(); }, 15000);
+  document.addEventListener('visibilitychange', () => { if (!document.hidden) loadSchema(); });
   editor.focus();
   app.ready = true;
 })(window.QV = window.QV || {});
