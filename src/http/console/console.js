@@ -138,6 +138,8 @@
         setStats([['elapsed', fmtMs(ms)]]);
       } else {
         nrows = grid.rows.length;
+        grid.done = true;
+        grid.schedule(true);
         const st = res.statistics || {};
         app.stats = st;
         setMessage(capped ? 'warn' : 'ok', capped ? 'Showing the first ' + fmtInt(MAX_ROWS) + ' rows (the rest were not read).' : 'Done at ' + new Date().toLocaleTimeString() + '.');
@@ -343,7 +345,7 @@
   }
   function renderHistory() {
     const h = loadHistory(), ul = $('history');
-    $('history-count').textContent = h.length ? h.length + ' queries' : '';
+    $('history-count').textContent = h.length ? h.length + (h.length === 1 ? ' query' : ' queries') : '';
     ul.replaceChildren();
     if (!h.length) ul.appendChild(el('li', 'muted pad', 'Queries you run are kept here, in this browser.'));
     h.forEach((q) => {

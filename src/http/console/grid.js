@@ -31,6 +31,9 @@
       this.body = document.createElement('div');
       this.body.className = 'gb';
       this.spacer.appendChild(this.body);
+      this.none = document.createElement('div');
+      this.none.className = 'grid-none';
+      this.none.textContent = 'No rows.';
       this.pool = [];
       this.pending = false;
       this.first = -1;
@@ -44,10 +47,11 @@
 
     setColumns(meta) {
       this.meta = meta;
+      this.done = false;   /* set when the result is complete: only then is "No rows." true */
       this.rows = [];
       this.sel = null;
       this.numeric = meta.map((m) => NUMERIC.has(m.type));
-      this.root.replaceChildren(this.head, this.spacer);
+      this.root.replaceChildren(this.head, this.spacer, this.none);
       this.root.scrollTop = 0;
       this.root.scrollLeft = 0;
       this.measured = 0;
@@ -147,6 +151,7 @@
       this.layoutWidths();
       const n = this.rows.length;
       this.spacer.style.height = n * ROW_H + 'px';
+      this.none.style.display = n === 0 && this.meta.length && this.done ? '' : 'none';
       const top = this.root.scrollTop, hgt = this.root.clientHeight;
       const first = Math.max(0, Math.floor(top / ROW_H) - OVERSCAN);
       const last = Math.min(n, Math.ceil((top + hgt) / ROW_H) + OVERSCAN);
