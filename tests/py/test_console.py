@@ -326,7 +326,11 @@ def test_live_mode_grows_as_rows_are_put(quiverd, data, page):
                                      "price": [1.0]}, schema=schema))
     type_and_run(d, "SUBSCRIBE SELECT ts, symbol, price FROM live_t")
     wait(d, "QV.app.state === 'live'", what="live mode")
-    time.sleep(0.5)  # let the subscription attach before the first commit
+    # The schema event comes once the subscription is attached: commits from now on are seen.
+    wait(d, "QV.app.meta.length === 3", what="the subscription's schema")
+    assert d.execute_script("return QV.app.meta") == [{"name": "ts", "type": "TIMESTAMP"},
+                                                      {"name": "symbol", "type": "STRING"},
+                                                      {"name": "price", "type": "FLOAT64"}]
     base = pd.Timestamp("2024-05-06 10:00:00", tz="UTC").value
     price = lambda i: 10.0 + i * 0.5 + (4.0 if i % 2 else 0.0)  # noqa: E731 (B above A)
     total = 0
