@@ -8,6 +8,7 @@
   'use strict';
 
   const MAX_SERIES = 40;
+  const MAX_ROWS = 200000;  /* more rows than pixels is no better picture: draw every k-th */
   const PALETTE_LIGHT = ['#2f6fed', '#e8590c', '#2b8a3e', '#c2255c', '#7048e8', '#0c8599', '#e67700', '#5c940d',
     '#d6336c', '#1864ab', '#862e9c', '#087f5b'];
   const PALETTE_DARK = ['#6b9bff', '#ff922b', '#51cf66', '#f06595', '#9775fa', '#3bc9db', '#fcc419', '#94d82d',
@@ -36,9 +37,15 @@
   function model(meta, rows) {
     const sh = shape(meta);
     if (!sh) return null;
+    let note = '';
+    if (rows.length > MAX_ROWS) {
+      const k = Math.ceil(rows.length / MAX_ROWS), all = rows.length;
+      rows = rows.filter((r, i) => i % k === 0);
+      note = 'Drawing 1 row in ' + k + ' (' + rows.length.toLocaleString('en-US') + ' of ' + all.toLocaleString('en-US') +
+        '); aggregate with time_bucket() for an exact picture.';
+    }
     const n = rows.length, tsec = new Float64Array(n);
     for (let i = 0; i < n; i++) { const t = QV.tsSeconds(rows[i][sh.ts]); tsec[i] = t === null ? NaN : t; }
-    let note = '';
     if (sh.by < 0) {
       /* one line per numeric column; x must ascend for uPlot */
       let order = null;
@@ -46,8 +53,8 @@
       let idx = Array.from({ length: n }, (_, i) => i).filter((i) => !isNaN(tsec[i]));
       if (order) idx.sort((a, b) => tsec[a] - tsec[b]);
       const x = idx.map((i) => tsec[i]);
-      const series = sh.nums.map((c) => ({ label: meta[c].name, values: idx.map((i) => num(rows[i][c])) }));
-      return { x, series, note, sh };
+      const series = sh.nums.map((c, k) => ({ label: meta[c].name, col: k, values: idx.map((i) => num(rows[i][c])) }));
+      return { x, series, note, sh, names: sh.nums.map((c) => meta[c].name) };
     }
     /* one line per value of the string column (and numeric column) */
     const groups = new Map();
@@ -73,10 +80,10 @@
     }
     const series = [];
     for (const [key, g] of groups) {
-      sh.nums.forEach((c, k) => series.push({ label: sh.nums.length === 1 ? key : key + ' · ' + meta[c].name, values: g[k] }));
+      sh.nums.forEach((c, k) => series.push({ label: sh.nums.length === 1 ? key : key + ' · ' + meta[c].name, col: k, values: g[k] }));
     }
-    if (dropped) note = 'Showing the first ' + series.length + ' series; ' + dropped + ' rows of other ' + meta[sh.by].name + ' values are not drawn.';
-    return { x, series, note, sh };
+    if (dropped) note += (note ? ' ' : '') + 'Showing the first ' + series.length + ' series; ' + dropped + ' rows of other ' + meta[sh.by].name + ' values are not drawn.';
+    return { x, series, note, sh, names: sh.nums.map((c) => meta[c].name) };
   }
 
   function cssVar(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
@@ -108,6 +115,9 @@
     });
   }
   const fmtTime = (v) => (v === null || v === undefined ? '—' : new Date(v * 1000).toISOString().replace('T', ' ').replace('Z', ''));
+
+  const compactFmt = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 2 });
+  const axisNum = (u, vals) => vals.map((v) => (v !== null && Math.abs(v) >= 1e4 ? compactFmt.format(v) : fmtNum(v)));
 
   class Chart {
     constructor(root, note) {
@@ -150,15 +160,20 @@
       const pal = dark ? PALETTE_DARK : PALETTE_LIGHT;
       const axis = { stroke: cssVar('--muted'), grid: { stroke: cssVar('--grid'), width: 1 }, ticks: { stroke: cssVar('--grid'), width: 1 }, font: '12px ' + cssVar('--ui-font') };
       const few = m.x.length <= 60;
+      const two = m.names.length > 1;
       const opts = Object.assign(this.size(), {
         class: 'qv-chart',
         scales: { x: { time: true } },
-        axes: [Object.assign({ values: timeTicks, size: 52, space: 96 }, axis), Object.assign({ size: 64, values: (u, vals) => vals.map(fmtNum) }, axis)],
+        /* the first numeric column on the left axis, the others on the right (price and volume differ) */
+        axes: [Object.assign({ values: timeTicks, size: 52, space: 96 }, axis),
+          Object.assign({ size: 64, values: axisNum, label: two ? m.names[0] : undefined, labelSize: 18 }, axis)]
+          .concat(two ? [Object.assign({}, axis, { scale: 'y2', side: 1, size: 64, values: axisNum,
+            grid: { show: false }, label: m.names.slice(1).join(', '), labelSize: 18 })] : []),
         cursor: { drag: { x: true, y: false }, points: { size: 7 } },
         legend: { live: true },
         series: [{ label: 'time (UTC)', value: (u, v) => fmtTime(v) }]
           .concat(m.series.map((s, i) => ({
-            label: s.label, stroke: pal[i % pal.length], width: 1.5, spanGaps: true,
+            label: s.label, stroke: pal[i % pal.length], width: 1.5, spanGaps: true, scale: two && s.col > 0 ? 'y2' : 'y',
             points: { show: few, size: 4 }, value: (u, v) => fmtNum(v),
           }))),
       });
