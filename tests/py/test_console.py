@@ -147,6 +147,11 @@ def type_and_run(d, sql):
         wait(d, "QV.app.runs === %d && QV.app.state === 'idle'" % (runs + 1), what="the query to finish")
 
 
+def frame(d):
+    """Let the page draw (the grid renders in requestAnimationFrame)."""
+    d.execute_async_script("const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(done))")
+
+
 def visible_rows(d):
     """The grid's rendered rows as [row number, cell texts...], in order."""
     return d.execute_script(
@@ -235,6 +240,18 @@ def test_query_shows_the_right_rows(quiverd, data, page):
     assert [r[0] for r in shown] == list(range(len(want)))
     assert [r[1:] for r in shown] == [[ts_text(r.ts), r.symbol, js_number(r.price), str(r.qty)]
                                       for r in want.itertuples()]
+    # A click on a header sorts by it (ascending, descending, then as sent).
+    header = d.find_elements("css selector", "#grid .gh .c")[3]
+    prices = [js_number(p) for p in want.price]
+    header.click()
+    frame(d)
+    assert [r[3] for r in visible_rows(d)] == [js_number(p) for p in sorted(want.price)]
+    header.click()
+    frame(d)
+    assert [r[3] for r in visible_rows(d)] == [js_number(p) for p in sorted(want.price, reverse=True)]
+    header.click()
+    frame(d)
+    assert [r[3] for r in visible_rows(d)] == prices
     stats = d.find_element("id", "stats").text
     assert re.search(r"\b12 rows\b", stats) and "rows read" in stats and "elapsed" in stats
     assert "✕" not in d.find_element("id", "message").text

@@ -47,6 +47,8 @@
 
     setColumns(meta) {
       this.meta = meta;
+      this.sort = null;    /* {c, dir} while the user sorts by a column; order[] maps shown -> stored row */
+      this.order = null;
       this.done = false;   /* set when the result is complete: only then is "No rows." true */
       this.rows = [];
       this.sel = null;
@@ -64,7 +66,7 @@
       this.measureCtx.font = '10px ' + mono;
       const types = meta.map((m) => this.textW(m.type));
       this.measureCtx.font = this.font;
-      this.widths = [this.textW(String(1000)) + PAD].concat(meta.map((m, i) => Math.max(MIN_W, heads[i] + types[i] + PAD + 8)));
+      this.widths = [this.textW(String(1000)) + PAD].concat(meta.map((m, i) => Math.max(MIN_W, heads[i] + types[i] + PAD + 20)));
       this.buildHead();
       this.pool.forEach((r) => r.remove());
       this.pool = [];
@@ -111,7 +113,8 @@
       this.meta.forEach((m, i) => {
         const d = document.createElement('div');
         d.className = 'c' + (this.numeric[i] ? ' num' : '');
-        d.title = m.name + ' ' + m.type + (m.type === 'TIMESTAMP' ? ' (UTC)' : '');
+        d.title = m.name + ' ' + m.type + (m.type === 'TIMESTAMP' ? ' (UTC)' : '') + ' · click to sort';
+        d.addEventListener('click', () => this.toggleSort(i));
         const nm = document.createElement('span');
         nm.className = 'name';
         nm.textContent = m.name;
@@ -126,11 +129,48 @@
 
     append(rows) {
       for (let i = 0; i < rows.length; i++) this.rows.push(rows[i]);
-      this.schedule(false);
+      if (this.sort) this.order = null;   /* sorted again at the next frame */
+      this.schedule(!!this.sort);
     }
 
     /* Replace all rows (live mode trims the oldest). */
-    setRows(rows) { this.rows = rows; this.schedule(true); }
+    setRows(rows) { this.rows = rows; this.order = null; this.schedule(true); }
+
+    rowAt(r) {
+      if (this.sort && !this.order) this.sortRows();
+      return this.rows[this.order ? this.order[r] : r];
+    }
+
+    /* Click on a header: ascending, descending, then as the server sent them. NULLs last. */
+    toggleSort(c) {
+      const s = this.sort;
+      this.sort = !s || s.c !== c ? { c, dir: 1 } : s.dir === 1 ? { c, dir: -1 } : null;
+      this.order = null;
+      this.sel = null;
+      Array.from(this.head.children).forEach((h, i) => {
+        h.classList.toggle('asc', !!this.sort && this.sort.c === i - 1 && this.sort.dir === 1);
+        h.classList.toggle('desc', !!this.sort && this.sort.c === i - 1 && this.sort.dir === -1);
+      });
+      this.schedule(true);
+    }
+
+    sortRows() {
+      const { c, dir } = this.sort, rows = this.rows, n = rows.length, num = this.numeric[c];
+      const keys = new Array(n);
+      for (let i = 0; i < n; i++) {
+        const v = rows[i][c];
+        keys[i] = v === null || v === undefined ? null : num ? (typeof v === 'number' ? v : parseFloat(v)) : v;
+      }
+      const order = new Uint32Array(n);
+      for (let i = 0; i < n; i++) order[i] = i;
+      order.sort((a, b) => {
+        const x = keys[a], y = keys[b];
+        if (x === null || (num && isNaN(x))) return y === null || (num && isNaN(y)) ? a - b : 1;
+        if (y === null || (num && isNaN(y))) return -1;
+        return x < y ? -dir : x > y ? dir : a - b;
+      });
+      this.order = order;
+    }
 
     atBottom() {
       const r = this.root;
@@ -180,7 +220,7 @@
     }
 
     fill(el, r) {
-      const row = this.rows[r], kids = el.children;
+      const row = this.rowAt(r), kids = el.children;
       el.dataset.row = r;
       el.classList.toggle('odd', (r & 1) === 1);
       kids[0].textContent = r + 1;
@@ -195,7 +235,7 @@
 
     /* Row r's cells as the user sees them (for tests and copy). */
     visibleText(r) {
-      const row = this.rows[r];
+      const row = this.rowAt(r);
       return row ? row.map((v, c) => cellText(v, this.meta[c].type)) : null;
     }
 
@@ -212,7 +252,7 @@
       if (!this.sel) return;
       const s = this.sel;
       if ((e.ctrlKey || e.metaKey) && e.key === 'c') {
-        const t = cellText(this.rows[s.r][s.c], this.meta[s.c].type);
+        const t = cellText(this.rowAt(s.r)[s.c], this.meta[s.c].type);
         if (navigator.clipboard) navigator.clipboard.writeText(t === null ? '' : t);
         e.preventDefault();
         return;
