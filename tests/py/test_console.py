@@ -341,6 +341,16 @@ def test_live_mode_grows_as_rows_are_put(quiverd, data, page):
     schema = pa.schema([("ts", pa.timestamp("ns", tz="UTC")), ("symbol", pa.string()), ("price", pa.float64())])
     put(quiverd, "live_t", pa.table({"ts": pa.array([0], type=schema.field("ts").type), "symbol": ["X"],
                                      "price": [1.0]}, schema=schema))
+    # A refused statement is marked where the server points, with the Live box's SUBSCRIBE or the user's own.
+    for sql, live_box in (("SUBSCRIBE SELECT ts,\n  nope FROM live_t", False), ("SELECT ts, nope FROM live_t", True)):
+        if d.execute_script("return document.getElementById('live').checked") != live_box:
+            d.find_element("id", "live").click()
+        type_and_run(d, sql)
+        wait(d, "QV.app.state === 'idle' && QV.app.error", what="the refusal")
+        assert "unknown column 'nope'" in d.find_element("id", "message").text
+        assert d.execute_script("return document.querySelector('#editor .hl .err').textContent") == "nope"
+    d.find_element("id", "live").click()
+    assert not d.execute_script("return document.getElementById('live').checked")
     type_and_run(d, "SUBSCRIBE SELECT ts, symbol, price FROM live_t")
     wait(d, "QV.app.state === 'live'", what="live mode")
     # The schema event comes once the subscription is attached: commits from now on are seen.

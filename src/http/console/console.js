@@ -156,7 +156,7 @@
         setMessage('warn', 'Stopped after ' + fmtInt(grid.rows.length) + ' rows.');
         nrows = grid.rows.length;
       } else {
-        showError(e, r.start, 0);
+        showError(e, r, sql, 0);
       }
     } finally {
       clearTimeout(ticking);
@@ -166,27 +166,26 @@
     }
   }
 
-  /* prefix: characters the console put before the user's SQL on line 1 (live mode's SUBSCRIBE). */
-  function showError(e, start, prefix) {
+  /* Show e; mark where it points. sent = prefix + r.text (live mode may put SUBSCRIBE before it). */
+  function showError(e, r, sent, prefix) {
     const msg = e.message || String(e);
     setMessage('error', msg);
     setStats([]);
-    const pos = QV.errorPosition(msg);
-    if (pos) {
-      if (pos.line === 1) pos.col = Math.max(1, pos.col - prefix);
-      editor.markError(pos, msg, start);
-    }
+    const off = QV.errorOffset(msg, sent) - prefix;
+    if (off >= 0 && off <= r.text.length) editor.markErrorAt(r.offset + off, msg);
   }
 
   /* ---- live mode ---- */
   async function runLive(r) {
-    let sql = r.text.trim(), prefix = 0;
+    /* sent as written, so the server's line/column point into the editor; the prefix is undone in showError */
+    let sql = r.text, prefix = 0;
     if (!isSubscribe(sql)) { sql = 'SUBSCRIBE ' + r.text; prefix = 10; }
     const autoChecked = !$('live').checked;
     $('live').checked = true;
     editor.clearError();
     setState('live');
     app.lastSql = sql;
+    app.runs++;
     app.liveRows = 0;
     updateDownload(null);
     resetResult([]);
@@ -229,7 +228,7 @@
       setMessage('ok', 'The subscription ended (' + fmtInt(app.liveRows) + ' rows).');
     } catch (e) {
       if (e.name === 'AbortError') { ok = true; setMessage('warn', 'Live mode stopped after ' + fmtInt(app.liveRows) + ' rows.'); }
-      else if (e instanceof QV.QueryError) showError(e, r.start, prefix);
+      else if (e instanceof QV.QueryError) showError(e, r, sql, prefix);
       else setMessage('error', 'The subscription broke off: ' + e.message);
     } finally {
       clearTimeout(chartTimer);

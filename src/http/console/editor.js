@@ -52,17 +52,6 @@
     return out + '\n';
   }
 
-  /* 1-based line/column -> offset in text (columns count UTF-16 units, as the server's do for ASCII). */
-  function offsetOf(text, line, col) {
-    let off = 0;
-    for (let l = 1; l < line; l++) {
-      const nl = text.indexOf('\n', off);
-      if (nl < 0) return text.length;
-      off = nl + 1;
-    }
-    return Math.min(off + col - 1, text.length);
-  }
-
   function lineColOf(text, off) {
     const before = text.slice(0, off);
     const line = before.split('\n').length;
@@ -94,17 +83,15 @@
     runnable() {
       const t = this.ta, v = t.value;
       if (t.selectionEnd > t.selectionStart && v.slice(t.selectionStart, t.selectionEnd).trim()) {
-        return { text: v.slice(t.selectionStart, t.selectionEnd), start: lineColOf(v, t.selectionStart) };
+        return { text: v.slice(t.selectionStart, t.selectionEnd), offset: t.selectionStart };
       }
-      return { text: v, start: { line: 1, col: 1 } };
+      return { text: v, offset: 0 };
     }
 
-    /* Mark line/col (1-based, relative to the text that ran, which started at `start`). */
-    markError(pos, message, start) {
-      start = start || { line: 1, col: 1 };
-      const line = pos.line + start.line - 1;
-      const col = pos.line === 1 ? pos.col + start.col - 1 : pos.col;
-      const offset = offsetOf(this.ta.value, line, col);
+    /* Mark the error at offset (in the editor's text) until the text changes. */
+    markErrorAt(offset, message) {
+      offset = Math.max(0, Math.min(offset, this.ta.value.length));
+      const { line, col } = lineColOf(this.ta.value, offset);
       this.error = { line, col, offset, message };
       this.render();
       this.ta.setSelectionRange(offset, offset);

@@ -102,6 +102,39 @@
     return m ? { line: +m[1], col: +m[2] } : null;
   }
 
+  /* 1-based line/column -> offset in text (columns count UTF-16 units). */
+  function offsetOf(text, line, col) {
+    let off = 0;
+    for (let l = 1; l < line; l++) {
+      const nl = text.indexOf('\n', off);
+      if (nl < 0) return text.length;
+      off = nl + 1;
+    }
+    return Math.min(off + col - 1, text.length);
+  }
+
+  /*
+   * Where in `sent` (the statement as sent) the error message points, or -1. A SUBSCRIBE's
+   * errors may count from the SELECT inside it rather than from the start of the statement:
+   * both readings are tried, and the one where the message's quoted token ('nope',
+   * unexpected 'FROM') sits is taken.
+   */
+  function errorOffset(msg, sent) {
+    const pos = errorPosition(msg);
+    if (!pos) return -1;
+    const bases = [0];
+    const sub = /^\s*subscribe\s+/i.exec(sent);
+    if (sub) bases[/^SUBSCRIBE:/.test(msg) ? 'unshift' : 'push'](sub[0].length);
+    const offs = bases.map((b) => b + offsetOf(sent.slice(b), pos.line, pos.col));
+    const q = /'((?:[^']|'')+)'/.exec(msg);
+    if (q) {
+      const tok = q[1].toLowerCase();
+      const hit = offs.find((o) => sent.slice(o, o + tok.length).toLowerCase() === tok);
+      if (hit !== undefined) return hit;
+    }
+    return offs[0];
+  }
+
   async function errorOf(resp) {
     const text = await resp.text();
     try {
@@ -217,6 +250,8 @@
   QV.CompactParser = CompactParser;
   QV.QueryError = QueryError;
   QV.errorPosition = errorPosition;
+  QV.errorOffset = errorOffset;
+  QV.offsetOf = offsetOf;
   QV.runQuery = runQuery;
   QV.subscribe = subscribe;
   QV.tsSeconds = tsSeconds;
