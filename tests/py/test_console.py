@@ -257,6 +257,12 @@ def test_query_shows_the_right_rows(quiverd, data, page):
     assert "✕" not in d.find_element("id", "message").text
 
 
+def test_int64_beyond_2_53_shows_exactly(quiverd, data, page):
+    d = page
+    type_and_run(d, "SELECT 9007199254740993 AS big, -9223372036854775807 AS low, 12 AS small")
+    assert [r[1:] for r in visible_rows(d)] == [["9007199254740993", "-9223372036854775807", "12"]]
+
+
 def test_syntax_error_is_shown_and_marked(quiverd, data, page):
     d = page
     sql = "SELECT price\nFROM ticks WHERE qty >> 3"

@@ -1,16 +1,21 @@
 /*
- * Talking to quiverd: queries streamed as JSONCompact, subscriptions as NDJSON.
+ * Talking to quiverd: queries streamed as JSONCompact, subscriptions as Server-Sent Events.
  *
  * JSONCompact arrives as {"meta":[...],"data":[[...],...],"rows":N,"statistics":{...}}
  * in chunks (the server streams it, docs/http.md). CompactParser hands out the meta as soon
  * as it is complete and the rows as each chunk completes them, so a 1M-row answer shows its
  * first rows at once and is never held as one string. It tracks only string/escape state and
- * bracket depth; each chunk's complete rows go through one JSON.parse.
+ * bracket depth; each chunk's complete rows go through one JSON.parse. INT64 values beyond 2^53
+ * are kept as their exact decimal text (a string), so the table shows what the server sent.
  */
 (function (QV) {
   'use strict';
 
   const DATA_KEY = '],"data":[';
+  const LONG_DIGITS = /[0-9]{16}/;
+  const exactInts = (k, v, ctx) =>
+    (typeof v === 'number' && Number.isInteger(v) && !Number.isSafeInteger(v) && ctx && ctx.source &&
+      /^-?[0-9]+$/.test(ctx.source) ? ctx.source : v);
 
   class CompactParser {
     constructor(onMeta, onRows) {
@@ -65,7 +70,10 @@
         }
       }
       if (lastEnd >= 0) {
-        const rows = JSON.parse('[' + b.slice(first, lastEnd + 1) + ']');
+        const text = '[' + b.slice(first, lastEnd + 1) + ']';
+        /* 16+ digits in a row may be an integer a double cannot hold: read those chunks keeping
+           such numbers as their exact text (JSON.parse's source access; others get the double) */
+        const rows = LONG_DIGITS.test(text) ? JSON.parse(text, exactInts) : JSON.parse(text);
         this.count += rows.length;
         this.onRows(rows);
       }
@@ -200,7 +208,8 @@
     let buf = '', name = 'message', data = [];
     const line = (l) => {
       if (l === '') {
-        if (data.length) h.onEvent(name, JSON.parse(data.join('\n')));
+        const text = data.join('\n');
+        if (data.length) h.onEvent(name, LONG_DIGITS.test(text) ? JSON.parse(text, exactInts) : JSON.parse(text));
         name = 'message';
         data = [];
       } else if (l.charCodeAt(0) === 58) {      /* ':' comment (keepalive) */
