@@ -252,6 +252,17 @@ def test_query_shows_the_right_rows(quiverd, data, page):
     header.click()
     frame(d)
     assert [r[3] for r in visible_rows(d)] == prices
+    # Dragging a header's edge resizes the column, header and rows alike.
+    from selenium.webdriver.common.action_chains import ActionChains
+    width = "document.querySelectorAll('#grid .gh .c')[2].getBoundingClientRect().width"
+    cell = "document.querySelector('#grid .gb .gr').children[2].getBoundingClientRect().width"
+    w0 = d.execute_script("return " + width)
+    grip = d.find_elements("css selector", "#grid .gh .grip")[1]
+    ActionChains(d).click_and_hold(grip).move_by_offset(60, 0).release().perform()
+    frame(d)
+    assert abs(d.execute_script("return " + width) - (w0 + 60)) <= 2
+    assert abs(d.execute_script("return " + cell) - (w0 + 60)) <= 2
+    assert [r[3] for r in visible_rows(d)] == prices  # a resize is not a sort
     stats = d.find_element("id", "stats").text
     assert re.search(r"\b12 rows\b", stats) and "rows read" in stats and "elapsed" in stats
     assert "✕" not in d.find_element("id", "message").text

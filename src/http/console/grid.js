@@ -47,6 +47,7 @@
 
     setColumns(meta) {
       this.meta = meta;
+      this.fixed = meta.map(() => false);
       this.sort = null;    /* {c, dir} while the user sorts by a column; order[] maps shown -> stored row */
       this.order = null;
       this.done = false;   /* set when the result is complete: only then is "No rows." true */
@@ -86,7 +87,7 @@
         for (let c = 0; c < this.meta.length; c++) {
           const t = cellText(row[c], this.meta[c].type);
           const w = Math.min(MAX_W, (t === null ? 36 : this.textW(t.length > 80 ? t.slice(0, 80) : t)) + PAD);
-          if (w > this.widths[c + 1]) { this.widths[c + 1] = w; changed = true; }
+          if (w > this.widths[c + 1] && !this.fixed[c]) { this.widths[c + 1] = w; changed = true; }
         }
       }
       this.measured = upto;
@@ -121,7 +122,12 @@
         const ty = document.createElement('span');
         ty.className = 'type';
         ty.textContent = m.type;
-        d.append(nm, ty);
+        const grip = document.createElement('span');
+        grip.className = 'grip';
+        grip.title = 'Drag to resize';
+        grip.addEventListener('click', (e) => e.stopPropagation());
+        grip.addEventListener('pointerdown', (e) => this.resizeStart(e, i));
+        d.append(nm, ty, grip);
         h.appendChild(d);
       });
       this.layoutWidths();
@@ -139,6 +145,19 @@
     rowAt(r) {
       if (this.sort && !this.order) this.sortRows();
       return this.rows[this.order ? this.order[r] : r];
+    }
+
+    /* Drag a header's right edge: that column's width, kept while the columns stay the same. */
+    resizeStart(e, c) {
+      e.preventDefault();
+      e.stopPropagation();
+      const grip = e.target, x0 = e.clientX, w0 = this.widths[c + 1];
+      grip.setPointerCapture(e.pointerId);
+      this.fixed[c] = true;
+      const move = (ev) => { this.widths[c + 1] = Math.max(40, Math.round(w0 + ev.clientX - x0)); this.layoutWidths(); };
+      const up = () => { grip.removeEventListener('pointermove', move); grip.removeEventListener('pointerup', up); };
+      grip.addEventListener('pointermove', move);
+      grip.addEventListener('pointerup', up);
     }
 
     /* Click on a header: ascending, descending, then as the server sent them. NULLs last. */
