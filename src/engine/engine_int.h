@@ -20,6 +20,16 @@ struct eng {
 eng_hub *eng_hub_new(eng *e);
 void eng_hub_free(eng_hub *h);
 
+/* sub_cache.c: recent (statement, table, row range) results, shared by
+   subscriptions (refs, no copies); bounded. get copies refs into a new array. */
+typedef struct sub_cache sub_cache;
+sub_cache *sub_cache_new(void);
+void sub_cache_free(sub_cache *c);
+bool sub_cache_get(sub_cache *c, const char *sql, const void *table, int64_t from, int64_t to, qv_batch **out,
+                   int *n);
+void sub_cache_put(sub_cache *c, const char *sql, const void *table, int64_t from, int64_t to, const qv_batch *b,
+                   int n);
+
 /* sub_text.c: a SUBSCRIBE statement taken apart. */
 typedef struct sub_text {
     char *select;             /* SELECT ... FROM t [WHERE ...] */

@@ -622,6 +622,7 @@ void flight_server_shutdown(flight_server *s, int grace_ms) {
     pthread_mutex_lock(&s->mu);
     while (s->ncalls > 0 && pthread_cond_timedwait(&s->cv, &s->mu, &ts) != ETIMEDOUT) {
     }
+    if (s->ncalls > 0) QV_WARN("flight: %d calls still alive at shutdown", s->ncalls);
     grpc_channel *bell = s->doorbell;
     s->doorbell = NULL;
     pthread_mutex_unlock(&s->mu);

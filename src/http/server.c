@@ -419,6 +419,12 @@ void http_metrics_text(http_server *s, qv_str *out) {
     qv_str_appendf(out, "quiver_rows_ingested_total %lld\n", (long long)atomic_load(&m->rows_ingested));
     http_prom_header(out, "quiver_flight_streams_active", "gauge", "Arrow Flight streams in progress.");
     qv_str_appendf(out, "quiver_flight_streams_active %lld\n", (long long)atomic_load(&m->flight_streams_active));
+    http_prom_header(out, "quiver_subscriptions_active", "gauge", "SUBSCRIBE streams open (Flight and HTTP).");
+    qv_str_appendf(out, "quiver_subscriptions_active %lld\n", (long long)atomic_load(&m->subscriptions_active));
+    http_prom_header(out, "quiver_subscriptions_ended_slow_total", "counter",
+                     "Subscriptions ended because their client did not keep up (--subscriber-buffer).");
+    qv_str_appendf(out, "quiver_subscriptions_ended_slow_total %lld\n",
+                   (long long)atomic_load(&m->subscriptions_ended_slow));
     st_db_stats st;
     eng_storage_stats(s->e, &st);
     http_prom_header(out, "quiver_wal_bytes", "gauge", "Bytes in the write-ahead log.");

@@ -3,7 +3,7 @@
    opened tables and snapshots) and its result schema. DDL/DML run on the
    first next() and produce one row; SELECT streams chunks converted to
    batches, or for a plain column projection hands out storage arrays. */
-#include "bind.h"
+#include "query_int.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -11,22 +11,6 @@
 #include <string.h>
 #include <strings.h>
 
-struct sql_query {
-    sql_ctx *ctx;
-    arena ar;
-    stmt *st;
-    qstate qs;
-    plan pl;
-    bool has_plan;
-    qv_schema schema;
-    bool done;
-    int64_t total_rows;
-    /* pass-through cursor */
-    int pt_rg;
-    int64_t pt_skip, pt_left;
-    /* EXPLAIN / SHOW / DESCRIBE rows are produced at prepare */
-    char *explain;
-};
 
 int sql_ctx_new(st_db *db, int threads, int64_t query_memory, sql_ctx **out, qv_err *err) {
     (void)err;
@@ -76,10 +60,11 @@ static char *explain_text(sql_query *q) {
     } else {
         op_explain(q->pl.root, &s, 0);
     }
+    qstate_explain_inits(&q->qs, &s);
     return qv_str_steal(&s);
 }
 
-int sql_query_prepare(sql_ctx *c, const char *text, size_t len, sql_query **out, qv_err *err) {
+static int prepare(sql_ctx *c, const char *text, size_t len, const sql_scope *scope, sql_query **out, qv_err *err) {
     qv_err_clear(err);
     *out = NULL;
     sql_query *q = qv_xcalloc(1, sizeof *q);
@@ -92,9 +77,19 @@ int sql_query_prepare(sql_ctx *c, const char *text, size_t len, sql_query **out,
     q->qs.mem_limit = c->query_memory;
     q->qs.ctx = c;
     q->total_rows = -1;
+    arena_init(&q->parr);
+    qv_schema_init(&q->pschema);
+    if (scope && scope->table) {
+        q->scope.table = arena_strdup(&q->ar, scope->table);
+        q->scope.row_from = scope->row_from;
+        q->scope.row_to = scope->row_to;
+        q->has_scope = true;
+        q->qs.scope = &q->scope;
+    }
     if (!text) text = "";
     if (parse_stmt(&q->ar, text, len, &q->st, err)) goto fail;
     stmt *st = q->st;
+    sql_params_init(q);
     if (st->kind == S_SELECT || st->kind == S_EXPLAIN) {
         select_stmt *sel = st->kind == S_SELECT ? st->sel : st->inner->sel;
         if (!sel) {
@@ -112,8 +107,12 @@ int sql_query_prepare(sql_ctx *c, const char *text, size_t len, sql_query **out,
             q->explain = explain_text(q);
             set_result_schema(q);
         }
+    } else if (st->kind == S_INSERT) {
+        if (sql_insert_prepare(q, err)) goto fail;
+        set_result_schema(q);
+        q->total_rows = 1;
     } else {
-        if (st->kind == S_DESCRIBE || st->kind == S_INSERT) {
+        if (st->kind == S_DESCRIBE) {
             st_table *t;
             if (sql_table_open(c->db, st->table, &t, err)) {
                 if (err->code == QV_ENOTFOUND) qv_err_set(err, QV_ENOTFOUND, "table '%s' does not exist", st->table);
@@ -124,11 +123,21 @@ int sql_query_prepare(sql_ctx *c, const char *text, size_t len, sql_query **out,
         set_result_schema(q);
         q->total_rows = st->kind == S_SHOW || st->kind == S_DESCRIBE ? -1 : 1;
     }
+    sql_params_done(q);
     *out = q;
     return 0;
 fail:
     sql_query_free(q);
     return err->code ? err->code : QV_EINTERNAL;
+}
+
+int sql_query_prepare(sql_ctx *c, const char *text, size_t len, sql_query **out, qv_err *err) {
+    return prepare(c, text, len, NULL, out, err);
+}
+
+int sql_query_prepare_scoped(sql_ctx *c, const char *text, size_t len, const sql_scope *scope, sql_query **out,
+                             qv_err *err) {
+    return prepare(c, text, len, scope, out, err);
 }
 
 const qv_schema *sql_query_schema(const sql_query *q) { return &q->schema; }
@@ -143,6 +152,9 @@ void sql_query_read_stats(const sql_query *q, int64_t *rows, int64_t *bytes) {
 void sql_query_free(sql_query *q) {
     if (!q) return;
     if (q->has_plan) plan_free(&q->pl);
+    sql_insert_free(q);
+    qstate_free_inits(&q->qs);
+    sql_params_free(q);
     qv_schema_free(&q->schema);
     stmt_free(q->st);
     free(q->explain);
@@ -151,7 +163,7 @@ void sql_query_free(sql_query *q) {
 }
 
 /* ---- conversion of executor chunks to result batches ---- */
-static void append_vec(qv_builder *bld, qv_type t, const vec *v, int r) {
+void sql_append_vec(qv_builder *bld, qv_type t, const vec *v, int r) {
     if (vec_null(v, r) || v->type == T_NULL) {
         qv_builder_append_null(bld);
         return;
@@ -168,14 +180,14 @@ static void append_vec(qv_builder *bld, qv_type t, const vec *v, int r) {
     }
 }
 
-static void chunk_to_batch(const chunk *c, const qv_schema *sch, qv_batch *out) {
+void sql_chunk_to_batch(const chunk *c, const qv_schema *sch, qv_batch *out) {
     qv_batch_init(out, sch);
     int m = chunk_active(c);
     for (int i = 0; i < sch->nfields; i++) {
         qv_builder bld;
         qv_type t = sch->fields[i].type;
         qv_builder_init(&bld, t, m);
-        for (int k = 0; k < m; k++) append_vec(&bld, t, &c->cols[i], chunk_row(c, k));
+        for (int k = 0; k < m; k++) sql_append_vec(&bld, t, &c->cols[i], chunk_row(c, k));
         qv_array_free(&out->cols[i]);
         qv_builder_finish(&bld, &out->cols[i]);
         qv_builder_free(&bld);
@@ -190,12 +202,18 @@ static int next_passthrough(sql_query *q, qv_batch *out, bool *eos, qv_err *err)
         if (qstate_check(&q->qs, err)) return err->code;
         if (q->pt_left == 0) break;
         int rg = q->pt_rg++;
-        int64_t rows = st_snapshot_rowgroup_rows(snap, rg);
+        int64_t start = q->pt_row, lo = 0, rows = st_snapshot_rowgroup_rows(snap, rg);
+        q->pt_row += rows;
+        /* a scoped scan keeps storage rows [pt_row_from, pt_row_to) */
+        if (start + rows <= q->pl.pt_row_from || start >= q->pl.pt_row_to) continue;
+        if (q->pl.pt_row_from > start) lo = q->pl.pt_row_from - start;
+        if (q->pl.pt_row_to < start + rows) rows = q->pl.pt_row_to - start;
+        rows -= lo;
         if (q->pt_skip >= rows) {
             q->pt_skip -= rows;
             continue;
         }
-        int64_t off = q->pt_skip, n = rows - off;
+        int64_t off = lo + q->pt_skip, n = rows - q->pt_skip;
         q->pt_skip = 0;
         if (q->pt_left >= 0 && n > q->pt_left) n = q->pt_left;
         if (q->pt_left >= 0) q->pt_left -= n;
@@ -221,7 +239,6 @@ static int next_passthrough(sql_query *q, qv_batch *out, bool *eos, qv_err *err)
     return 0;
 }
 
-static int run_insert(sql_query *q, int64_t *rows, qv_err *err);
 
 static void one_row_bool(sql_query *q, qv_batch *out, bool v) {
     qv_batch_init(out, &q->schema);
@@ -274,7 +291,7 @@ static int run_other(sql_query *q, qv_batch *out, qv_err *err) {
     }
     case S_INSERT: {
         int64_t rows = 0;
-        if (run_insert(q, &rows, err)) return err->code;
+        if (sql_insert_run(q, &rows, err)) return err->code;
         qv_batch_init(out, &q->schema);
         qv_builder b;
         qv_builder_init(&b, QV_T_INT64, 1);
@@ -355,6 +372,12 @@ int sql_query_next(sql_query *q, qv_batch *out, bool *eos, qv_err *err) {
     *eos = false;
     if (q->done) { *eos = true; return 0; }
     if (qstate_check(&q->qs, err)) return err->code;
+    if (sql_params_check(q, err)) return err->code;
+    q->started = true;
+    if (qstate_run_inits(&q->qs, err)) {
+        q->done = true;
+        return err->code;
+    }
     if (q->st->kind != S_SELECT) {
         q->done = true;
         return run_other(q, out, err);
@@ -380,7 +403,7 @@ int sql_query_next(sql_query *q, qv_batch *out, bool *eos, qv_err *err) {
         }
         int m = chunk_active(c);
         for (int i = 0; i < sch->nfields; i++)
-            for (int k = 0; k < m; k++) append_vec(&b[i], sch->fields[i].type, &c->cols[i], chunk_row(c, k));
+            for (int k = 0; k < m; k++) sql_append_vec(&b[i], sch->fields[i].type, &c->cols[i], chunk_row(c, k));
         rows += m;
     }
     if (!rc && rows > 0) {
@@ -416,144 +439,6 @@ char *sql_explain(sql_ctx *c, const char *text, size_t len, qv_err *err) {
     }
     sql_query_free(q);
     return r;
-}
-
-/* ---- INSERT ---- */
-static int target_map(sql_query *q, const qv_schema *ts, int *map, int *nsrc, qv_err *err) {
-    stmt *st = q->st;
-    for (int i = 0; i < ts->nfields; i++) map[i] = -1;
-    if (!st->ncols) {
-        for (int i = 0; i < ts->nfields; i++) map[i] = i;
-        *nsrc = ts->nfields;
-        return 0;
-    }
-    for (int j = 0; j < st->ncols; j++) {
-        int f = qv_schema_find(ts, st->cols[j]);
-        if (f < 0)
-            for (int i = 0; i < ts->nfields; i++)
-                if (!strcasecmp(ts->fields[i].name, st->cols[j])) f = i;
-        if (f < 0) return qv_err_set(err, QV_EINVAL, "table '%s' has no column '%s'", st->table, st->cols[j]);
-        if (map[f] >= 0) return qv_err_set(err, QV_EINVAL, "column '%s' is listed twice", st->cols[j]);
-        map[f] = j;
-    }
-    *nsrc = st->ncols;
-    return 0;
-}
-
-static qv_type store_type(qv_type t) { return t == QV_T_SYMBOL ? QV_T_STRING : t; }
-
-static int run_insert(sql_query *q, int64_t *rows, qv_err *err) {
-    stmt *st = q->st;
-    st_table *t;
-    if (sql_table_open(q->ctx->db, st->table, &t, err)) {
-        if (err->code == QV_ENOTFOUND) qv_err_set(err, QV_ENOTFOUND, "table '%s' does not exist", st->table);
-        return err->code;
-    }
-    const qv_schema *ts = st_table_schema(t);
-    qv_schema bs;
-    qv_schema_init(&bs);
-    for (int i = 0; i < ts->nfields; i++) {
-        qv_schema_add(&bs, ts->fields[i].name, store_type(ts->fields[i].type), ts->fields[i].nullable);
-        memcpy(bs.fields[i].tz, ts->fields[i].tz, sizeof bs.fields[i].tz);
-    }
-    int *map = qv_xmalloc(sizeof(int) * (size_t)ts->nfields);
-    int nsrc = 0, rc;
-    st_append *ap = NULL;
-    plan pl;
-    bool have_plan = false;
-    scope empty = {0};
-    binder b = {.ar = &q->ar, .err = err, .in = &empty, .clause = "VALUES"};
-    if ((rc = target_map(q, ts, map, &nsrc, err))) goto out;
-    if (st->rows && st->rowlen != nsrc) {
-        rc = qv_err_set(err, QV_EINVAL, "INSERT has %d target columns but VALUES rows have %d values", nsrc, st->rowlen);
-        goto out;
-    }
-    if (!st->rows) {
-        if ((rc = plan_select(q->ctx, &q->qs, &q->ar, st->sel, false, &pl, err))) goto out;
-        have_plan = true;
-        if (pl.schema.nfields != nsrc) {
-            rc = qv_err_set(err, QV_EINVAL, "INSERT has %d target columns but the SELECT returns %d", nsrc, pl.schema.nfields);
-            goto out;
-        }
-        bexpr **pe = arena_alloc(&q->ar, sizeof(bexpr *) * (size_t)ts->nfields);
-        for (int i = 0; i < ts->nfields; i++) {
-            qv_type tt = store_type(ts->fields[i].type);
-            if (map[i] < 0) {
-                pe[i] = arena_alloc(&q->ar, sizeof(bexpr));
-                pe[i]->kind = B_CONST;
-                pe[i]->type = tt;
-                pe[i]->cval.null = true;
-            } else {
-                qv_type st2 = pl.root->types[map[i]];
-                if (st2 == T_INTERVAL || (st2 != T_NULL && st2 != tt && type_pc(st2) != PC_S && tt != QV_T_STRING &&
-                                          (st2 == QV_T_TIMESTAMP || tt == QV_T_TIMESTAMP))) {
-                    rc = qv_err_set(err, QV_EINVAL, "cannot insert %s into column '%s' of type %s", type_name(st2),
-                                    ts->fields[i].name, type_name(ts->fields[i].type));
-                    goto out;
-                }
-                pe[i] = bind_coerce(&b, mk_col(&q->ar, map[i], st2, NULL), tt);
-            }
-        }
-        pl.root = op_project_new(&q->qs, pl.root, ts->nfields, pe);
-    }
-    if ((rc = st_append_begin(t, &ap, err))) goto out;
-    if (st->rows) {
-        qv_batch batch;
-        qv_batch_init(&batch, &bs);
-        for (int i = 0; i < ts->nfields && !rc; i++) {
-            qv_type tt = store_type(ts->fields[i].type);
-            qv_builder bld;
-            qv_builder_init(&bld, tt, st->nrows);
-            for (int r = 0; r < st->nrows && !rc; r++) {
-                if (map[i] < 0) { qv_builder_append_null(&bld); continue; }
-                ast *a = st->rows[r][map[i]];
-                bexpr *e = bind_expr(&b, a);
-                if (!e) { rc = err->code; break; }
-                if (e->type == T_INTERVAL || (e->type != T_NULL && !castable_to(e->type, tt))) {
-                    rc = qv_err_set(err, QV_EINVAL, "cannot insert %s into column '%s' of type %s (line %d, column %d)",
-                                    type_name(e->type), ts->fields[i].name, type_name(ts->fields[i].type), a->line, a->col);
-                    break;
-                }
-                if (!(e = bind_coerce(&b, e, tt))) { rc = err->code; break; }
-                vec v;
-                vec_init(&v, tt);
-                if ((rc = expr_eval_const(e, &v, err))) {
-                    vec_free(&v);
-                    break;
-                }
-                append_vec(&bld, tt, &v, 0);
-                vec_free(&v);
-            }
-            qv_array_free(&batch.cols[i]);
-            qv_builder_finish(&bld, &batch.cols[i]);
-            qv_builder_free(&bld);
-        }
-        batch.nrows = st->nrows;
-        if (!rc) rc = st_append_batch(ap, &batch, err);
-        qv_batch_free(&batch);
-    } else {
-        for (;;) {
-            chunk *c;
-            if ((rc = pl.root->next(pl.root, &c, err))) break;
-            if (!c) break;
-            qv_batch batch;
-            chunk_to_batch(c, &bs, &batch);
-            rc = st_append_batch(ap, &batch, err);
-            qv_batch_free(&batch);
-            if (rc) break;
-        }
-    }
-    if (rc) {
-        st_append_abort(ap);
-        goto out;
-    }
-    rc = st_append_commit(ap, rows, err);
-out:
-    if (have_plan) plan_free(&pl);
-    free(map);
-    qv_schema_free(&bs);
-    st_table_release(t);
-    return rc;
 }
 
 /* ---- text form of values (tools, tests) ---- */

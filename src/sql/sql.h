@@ -25,6 +25,31 @@ void sql_query_cancel(sql_query *q);  /* any thread */
 /* Storage rows and column bytes scanned so far (row groups skipped by min/max not counted). */
 void sql_query_read_stats(const sql_query *q, int64_t *rows, int64_t *bytes);
 void sql_query_free(sql_query *q);
+/* Placeholders: `?` (numbered left to right) or `$1..$N`, in any expression
+   position. The schema has one nullable field per parameter, named "$1"..,
+   typed from its context (the other side of a comparison or arithmetic, an
+   INSERT target column, a CAST target; utf8 when nothing constrains it). */
+int sql_query_param_count(const sql_query *q);
+const qv_schema *sql_query_param_schema(const sql_query *q);
+/* Binds row `row` of params (one column per parameter, cast to the inferred
+   types like an implicit cast; QV_EINVAL naming the parameter otherwise).
+   Call before the first next(), which fails naming $N while unbound. */
+int sql_query_bind(sql_query *q, const qv_batch *params, int64_t row, qv_err *err);
+
+/* Scoped scans: every scan of `table` (case-insensitive) sees only storage
+   rows [row_from, row_to) of its snapshot; row_to is clipped to the
+   snapshot's rows. Whole row groups outside are skipped, partial ones sliced. */
+typedef struct sql_scope {
+    const char *table;
+    int64_t row_from, row_to;
+} sql_scope;
+int sql_query_prepare_scoped(sql_ctx *c, const char *text, size_t len, const sql_scope *scope, sql_query **out,
+                             qv_err *err);
+/* True when the statement is a SELECT that is only scan + filter + projection
+   of one base table (no aggregate, join, sort, limit, distinct, window); sets
+   *table (valid while q lives) and *ordered (false: no order is promised). */
+bool sql_query_is_scan(const sql_query *q, const char **table, bool *ordered);
+
 /* EXPLAIN text of a statement (caller frees), or NULL with err. */
 char *sql_explain(sql_ctx *c, const char *text, size_t len, qv_err *err);
 

@@ -26,7 +26,7 @@ char *arena_strdup(arena *a, const char *s);
 
 /* ---------------- lexer ---------------- */
 typedef enum {
-    TK_EOF, TK_IDENT, TK_QIDENT, TK_INT, TK_FLOAT, TK_STRING, TK_OP, TK_ERROR
+    TK_EOF, TK_IDENT, TK_QIDENT, TK_INT, TK_FLOAT, TK_STRING, TK_OP, TK_ERROR, TK_PARAM /* $N */
 } tk_kind;
 
 typedef struct token {
@@ -46,8 +46,11 @@ bool tok_is_op(const token *t, const char *op);
 typedef enum {
     A_INT, A_FLOAT, A_STR, A_BOOL, A_NULL, A_TSLIT, A_INTERVAL,
     A_COL, A_STAR, A_UNARY, A_BINARY, A_FUNC, A_CASE, A_CAST, A_IN,
-    A_BETWEEN, A_LIKE, A_ISNULL, A_EXTRACT
+    A_BETWEEN, A_LIKE, A_ISNULL, A_EXTRACT, A_PARAM /* ? or $N: ival = N */,
+    A_SUBQ /* (SELECT ...) as a value */, A_EXISTS /* EXISTS (SELECT ...) */
 } ast_kind;
+
+typedef struct select_stmt select_stmt;
 
 typedef enum {
     OP_ADD = 1, OP_SUB, OP_MUL, OP_DIV, OP_IDIV, OP_MOD, OP_CONCAT,
@@ -70,6 +73,9 @@ typedef struct ast {
     qv_type cast_type;
     struct ast **args;
     int nargs;
+    select_stmt *sub; /* A_SUBQ, A_EXISTS, A_IN with a subquery (then nargs == 1) */
+    char **names;     /* A_STAR: EXCLUDE names, then REPLACE target names (of args) */
+    int nexcl;
     int line, col;
     int height;       /* 1 + tallest child; bounded so binding/evaluation recursion is too */
 } ast;
@@ -85,7 +91,27 @@ typedef struct order_item {
     int nulls_first; /* -1 default */
 } order_item;
 
-typedef struct select_stmt select_stmt;
+/* FROM clause with joins: a tree of tables, subqueries and joins. */
+typedef enum { FR_TABLE, FR_SUB, FR_JOIN } from_kind;
+typedef enum { JT_INNER, JT_LEFT, JT_RIGHT, JT_FULL, JT_CROSS, JT_SEMI, JT_ANTI } join_type;
+typedef struct from_item from_item;
+struct from_item {
+    from_kind kind;
+    char *table;          /* FR_TABLE */
+    select_stmt *sub;     /* FR_SUB (a CTE reference too) */
+    char *alias;
+    int line, col;
+    join_type jt;         /* FR_JOIN */
+    from_item *l, *r;
+    ast *on;
+    char **using_cols;
+    int nusing;
+};
+
+/* Set operations: setop != 0 makes the statement set_l <op> set_r, with
+   order/limit/offset over the whole and no select list of its own. */
+enum { SET_NONE, SET_UNION, SET_INTERSECT, SET_EXCEPT };
+
 struct select_stmt {
     bool distinct;
     sel_item *items;
@@ -103,6 +129,16 @@ struct select_stmt {
     int norder;
     int64_t limit;  /* -1 none */
     int64_t offset;
+    from_item *from;      /* joins (table/sub/alias above are unset then) */
+    int setop;
+    bool set_all;
+    select_stmt *set_l, *set_r;
+    bool group_all;       /* GROUP BY ALL */
+    bool order_all;       /* ORDER BY ALL [ASC|DESC]: order[0] holds the direction, e NULL */
+    ast **distinct_on;    /* SELECT DISTINCT ON (...) */
+    int ndistinct_on;
+    ast ***gsets;         /* GROUPING SETS / ROLLUP / CUBE: each set's keys (group holds them all) */
+    int *gset_n, ngsets;
 };
 
 typedef enum { S_SELECT, S_CREATE, S_DROP, S_INSERT, S_SHOW, S_DESCRIBE, S_EXPLAIN } stmt_kind;
@@ -120,6 +156,7 @@ struct stmt {
     ast ***rows;          /* INSERT VALUES */
     int nrows, rowlen;
     stmt *inner;          /* EXPLAIN */
+    int nparams;          /* highest placeholder number ($N, or the count of ?) */
 };
 
 int parse_stmt(arena *ar, const char *text, size_t len, stmt **out, qv_err *err);
@@ -236,7 +273,10 @@ static inline int chunk_row(const chunk *c, int k) { return c->has_sel ? c->sel[
 /* ---------------- bound expressions ---------------- */
 typedef enum {
     B_CONST, B_COL, B_UNARY, B_BINARY, B_FUNC, B_CASE, B_CAST, B_IN, B_LIKE,
-    B_ISNULL, B_COALESCE, B_EXTRACT, B_TRUNC
+    B_ISNULL, B_COALESCE, B_EXTRACT, B_TRUNC,
+    B_PARAM /* placeholder op = N (1-based); evaluates like B_CONST with cval set by sql_query_bind */,
+    B_SUBQ  /* scalar subquery or EXISTS: cval set by its init plan before the main plan runs */,
+    B_INSUB /* args[0] [NOT] IN (subquery): aux is the init plan's value set */
 } bexpr_kind;
 
 typedef enum {
@@ -256,6 +296,7 @@ struct bexpr {
     bool neg, has_operand, has_else, ilike;
     bexpr **args;
     int nargs;
+    void *aux;     /* B_INSUB: struct value_set */
 };
 
 int expr_eval(const bexpr *e, const chunk *in, vec *out, qv_err *err);
@@ -294,6 +335,28 @@ void sql_pool_free(sql_pool *p);
 /* Runs fn(args[i]) for i < n on the pool and waits for all of them. */
 void sql_pool_run(sql_pool *p, int n, void (*fn)(void *), void **args, size_t unused);
 
+/* Placeholders of one statement. The binder types each B_PARAM node from its
+   context (bind_coerce); types[i] is $i+1's type (T_NULL until inferred, then
+   utf8 when nothing constrained it). sql_query_bind sets every node's cval. */
+typedef struct sql_params {
+    int n;
+    qv_type *types;     /* n entries (arena) */
+    bexpr **nodes;      /* every B_PARAM node (heap) */
+    int nnodes, cap;
+    bool bound;
+} sql_params;
+
+/* A scoped scan: scans of `table` see only storage rows [row_from, row_to). */
+typedef struct scan_scope {
+    const char *table;
+    int64_t row_from, row_to;
+} scan_scope;
+
+/* Subqueries run once before the main plan (planner/subquery.c). */
+typedef struct init_plan init_plan;
+/* B_INSUB over evaluated x (n rows) into out (BOOL, SQL NULL semantics). */
+void value_set_eval(const bexpr *e, const vec *x, int n, vec *out);
+
 /* Per-query run-time state every operator sees. */
 typedef struct qstate {
     atomic_int cancelled;
@@ -301,7 +364,16 @@ typedef struct qstate {
     atomic_llong rows_read, bytes_read; /* storage rows and column bytes scanned (after pruning) */
     int64_t mem_limit;
     sql_ctx *ctx;
+    sql_params *params; /* placeholders, or NULL where none are allowed */
+    const scan_scope *scope; /* NULL: whole tables */
+    init_plan **inits;  /* heap array, in the order they must run */
+    int ninits;
+    bool inits_done;
 } qstate;
+/* Runs the init plans not yet run; frees them all. */
+int qstate_run_inits(qstate *qs, qv_err *err);
+void qstate_free_inits(qstate *qs);
+void qstate_explain_inits(qstate *qs, qv_str *s);
 int qstate_charge(qstate *qs, int64_t bytes, qv_err *err); /* QV_ERESOURCE past the limit */
 void qstate_release(qstate *qs, int64_t bytes);
 int qstate_check(qstate *qs, qv_err *err);                /* QV_ECANCELLED when cancelled */
@@ -336,6 +408,8 @@ op *op_agg_new(qstate *qs, op *child, int nkeys, bexpr **keys, int naggs, agg_sp
 /* Final aggregation over partial ones (each an op_agg_new over its share of
    the row groups, in table order), run in parallel on the pool and merged. */
 op *op_agg_parallel_new(qstate *qs, op **parts, int nparts, int nkeys, bexpr **keys, int naggs, agg_spec *aggs);
+/* Streams each child to its end, in order (UNION ALL); children have the same types. */
+op *op_concat_new(qstate *qs, op **kids, int n);
 /* Runs each child to completion in parallel, then emits their rows in child order. */
 op *op_gather_new(qstate *qs, op **children, int n);
 /* Ordered parallel streaming: in each round, child w (a pipeline over scan
@@ -343,6 +417,9 @@ op *op_gather_new(qstate *qs, op **children, int n);
 op *op_gather_rounds_new(qstate *qs, op **children, op **scans, int n, int nrg);
 /* Restrict a scan to row groups [lo, hi). */
 void op_scan_set_range(op *scan, int lo, int hi);
+/* Restrict a scan to storage rows [from, to) of its snapshot (whole row
+   groups outside are skipped, partial ones sliced). */
+void op_scan_set_rows(op *scan, int64_t from, int64_t to);
 op *op_sort_new(qstate *qs, op *child, int nkeys, const int *cols, const bool *desc,
                 const bool *nulls_first, int64_t limit);
 op *op_limit_new(qstate *qs, op *child, int64_t limit, int64_t offset);
@@ -382,6 +459,9 @@ typedef struct plan {
     int *pt_cols;
     st_snapshot *pt_snap;
     int64_t pt_limit, pt_offset;
+    int64_t pt_row_from, pt_row_to; /* scoped pass-through: storage rows [from, to) */
+    bool is_scan;         /* only scan + filter + projection of one base table */
+    const char *scan_table;
 } plan;
 
 /* top: the statement's own SELECT (may become a zero-copy pass-through). */

@@ -362,3 +362,141 @@ def test_differential_through_flight(quiverd):
         if m:
             bad.append(m)
     assert not bad, "%d queries differ:\n%s" % (len(bad), "\n".join(bad[:15]))
+
+
+# ---- several tables: joins, subqueries, CTEs, set operations ----
+MT_SCHEMAS = {
+    "ta": "(id BIGINT, k INTEGER, s VARCHAR, x DOUBLE, ts TIMESTAMP)",
+    "tb": "(id BIGINT, k BIGINT, s VARCHAR, y DOUBLE, b BOOLEAN)",
+    "tc": "(k INTEGER, name VARCHAR)",
+    "te": "(k INTEGER, z DOUBLE)",  # empty
+}
+
+
+def gen_multi(rnd):
+    """Skewed keys (a third are 0), duplicates, NULL keys, an empty table."""
+    def key(hi):
+        r = rnd.random()
+        return None if r < 0.08 else 0 if r < 0.35 else rnd.randint(-3, hi)
+    ta = [(i, key(40), rnd.choice(WORDS) if rnd.random() > 0.1 else None,
+           round(rnd.uniform(-100, 100), 2) if rnd.random() > 0.1 else None,
+           BASE + datetime.timedelta(seconds=i * 13)) for i in range(600)]
+    tb = [(i, key(60), rnd.choice(WORDS) if rnd.random() > 0.1 else None,
+           round(rnd.uniform(-100, 100), 2) if rnd.random() > 0.1 else None,
+           rnd.random() > 0.5 if rnd.random() > 0.1 else None) for i in range(450)]
+    tc = [(k, "c%d" % k) for k in range(-2, 30)] + [(k, "dup%d" % k) for k in range(0, 30, 7)] + [(None, "cnull")]
+    return {"ta": ta, "tb": tb, "tc": tc, "te": []}
+
+
+def load_multi(duck, run, data):
+    for name, schema in MT_SCHEMAS.items():
+        duck.execute("CREATE TABLE %s %s" % (name, schema))
+        run("CREATE TABLE %s %s" % (name, schema))
+        rows = data[name]
+        if rows:
+            duck.executemany("INSERT INTO %s VALUES (%s)" % (name, ", ".join("?" * len(rows[0]))), rows)
+            for i in range(0, len(rows), 300):
+                run("INSERT INTO %s VALUES %s" % (name, ", ".join("(" + ", ".join(lit(v) for v in r) + ")"
+                                                                    for r in rows[i:i + 300])))
+
+
+JOIN_KINDS = ["JOIN", "LEFT JOIN", "RIGHT JOIN", "FULL JOIN", "INNER JOIN"]
+MT_PREDS = ["ta.x > 0", "tb.y < 10", "ta.s LIKE '%a%'", "tb.b", "ta.k IS NOT NULL", "tb.s = ta.s",
+            "coalesce(tb.y, 0) > coalesce(ta.x, 0)", "ta.id % 3 = 0", "tc.name <> 'c3'"]
+
+
+def gen_multi_query(rnd):
+    r = rnd.random()
+    if r < 0.45:  # 2-4 table join with projection or aggregate on top
+        n = rnd.randint(2, 4)
+        tabs = ["ta", "tb", "tc", "te"][:n] if rnd.random() < 0.8 else ["ta", "tb", "tc"][:max(2, n - 1)]
+        frm = tabs[0]
+        for t in tabs[1:]:
+            on = "%s.k = %s.k" % (t, rnd.choice(tabs[:tabs.index(t)]))
+            if rnd.random() < 0.2 and t == "tb":
+                on += " AND tb.y > %d" % rnd.randint(-50, 50)
+            frm += " %s %s ON %s" % (rnd.choice(JOIN_KINDS), t, on)
+        where = ""
+        usable = [p for p in MT_PREDS if all(x + "." not in p or x in tabs for x in ("ta", "tb", "tc"))]
+        if usable and rnd.random() < 0.6:
+            where = " WHERE " + rnd.choice(usable)
+        if rnd.random() < 0.5:
+            cols = ", ".join("%s.%s" % (t, rnd.choice({"ta": ["id", "k", "s", "x"], "tb": ["id", "k", "y", "b"],
+                                                       "tc": ["k", "name"], "te": ["k", "z"]}[t])) for t in tabs)
+            return "SELECT %s FROM %s%s" % (cols, frm, where), False
+        key = rnd.choice(["%s.k" % tabs[0], "%s.k" % tabs[-1]])
+        return "SELECT %s, count(*), count(%s.k) FROM %s%s GROUP BY %s" % (key, tabs[1], frm, where, key), False
+    if r < 0.55:  # comma join, condition in WHERE
+        return ("SELECT ta.id, tb.id, tc.name FROM ta, tb, tc WHERE ta.k = tb.k AND tc.k = tb.k AND ta.x > %d"
+                % rnd.randint(-100, 90)), False
+    if r < 0.62:  # self join and USING
+        if rnd.random() < 0.5:
+            return "SELECT a1.id, a2.id FROM ta a1 JOIN ta a2 ON a1.k = a2.k AND a1.id < a2.id WHERE a1.k <> 0", False
+        return "SELECT k, ta.id, tb.id FROM ta %s tb USING (k) WHERE k > %d" % (rnd.choice(JOIN_KINDS[:2]), rnd.randint(-3, 20)), False
+    if r < 0.75:  # IN / NOT IN / EXISTS / NOT EXISTS
+        f = rnd.choice(["ta.k IN (SELECT k FROM tb WHERE y > %d)", "ta.k NOT IN (SELECT k FROM tc WHERE k > %d)",
+                        "ta.k NOT IN (SELECT k FROM tb WHERE k IS NOT NULL AND y > %d)",
+                        "EXISTS (SELECT 1 FROM tb WHERE tb.k = ta.k AND tb.y > %d)",
+                        "NOT EXISTS (SELECT 1 FROM tb WHERE tb.k = ta.k AND tb.y < %d)",
+                        "EXISTS (SELECT 1 FROM te WHERE te.k = ta.k OR %d > 0)"])
+        return "SELECT ta.id, ta.k FROM ta WHERE %s" % (f % rnd.randint(-60, 60)), False
+    if r < 0.8:  # scalar subqueries
+        return "SELECT id, x - (SELECT avg(y) FROM tb WHERE k = %d) FROM ta WHERE k = %d" % (rnd.randint(-3, 5), rnd.randint(-3, 5)), False
+    if r < 0.9:  # set operations
+        op = rnd.choice(["UNION", "UNION ALL", "INTERSECT", "INTERSECT ALL", "EXCEPT", "EXCEPT ALL"])
+        a, b = rnd.sample(["SELECT k FROM ta", "SELECT k FROM tb", "SELECT k FROM tc", "SELECT k FROM te",
+                           "SELECT k FROM ta WHERE x > 0", "SELECT CAST(k AS INTEGER) FROM tb WHERE b"], 2)
+        if rnd.random() < 0.5:
+            return "%s %s %s ORDER BY 1 NULLS FIRST" % (a, op, b), True
+        return "%s %s %s" % (a, op, b), False
+    # CTEs used twice
+    return ("WITH q AS (SELECT k, count(*) AS n, sum(x) AS sx FROM ta GROUP BY k), "
+            "r AS (SELECT k, max(y) AS my FROM tb WHERE y > %d GROUP BY k) "
+            "SELECT q.k, q.n, r.my, q2.sx FROM q JOIN r ON q.k = r.k LEFT JOIN q q2 ON q2.k = r.k + 1" % rnd.randint(-50, 50)), False
+
+
+def test_differential_multi_table():
+    rnd = random.Random(11)
+    duck = duckdb.connect()
+    duck.execute("SET threads TO 2")
+    q = Quiver(threads=2, rowgroup_rows=64)
+    try:
+        load_multi(duck, q.run, gen_multi(rnd))
+        bad = []
+        for _ in range(250):
+            sql, ordered = gen_multi_query(rnd)
+            m = compare(sql, ordered, duck, q)
+            if m:
+                bad.append(m)
+        assert not bad, "%d queries differ:\n%s" % (len(bad), "\n".join(bad[:15]))
+    finally:
+        q.close()
+
+
+def test_differential_multi_table_through_flight(quiverd):
+    import pyarrow as pa
+    rnd = random.Random(12)
+    data = gen_multi(rnd)
+    duck = duckdb.connect()
+    fq = FlightQuiver(quiverd)
+    types = {"ta": [pa.int64(), pa.int32(), pa.string(), pa.float64(), pa.timestamp("ns")],
+             "tb": [pa.int64(), pa.int64(), pa.string(), pa.float64(), pa.bool_()],
+             "tc": [pa.int32(), pa.string()], "te": [pa.int32(), pa.float64()]}
+    names = {"ta": ["id", "k", "s", "x", "ts"], "tb": ["id", "k", "s", "y", "b"], "tc": ["k", "name"], "te": ["k", "z"]}
+    for name, schema in MT_SCHEMAS.items():
+        duck.execute("CREATE TABLE %s %s" % (name, schema))
+        rows = data[name]
+        if rows:
+            duck.executemany("INSERT INTO %s VALUES (%s)" % (name, ", ".join("?" * len(rows[0]))), rows)
+            cols = [pa.array([r[i] for r in rows], type=t) for i, t in enumerate(types[name])]
+            fq.put(name, pa.Table.from_arrays(cols, names=names[name]))
+        else:
+            list(fq.c.do_get(__import__("pyarrow.flight", fromlist=["Ticket"]).Ticket(
+                "CREATE TABLE te (k INTEGER, z DOUBLE)")).read_all().to_pylist())
+    bad = []
+    for _ in range(80):
+        sql, ordered = gen_multi_query(rnd)
+        m = compare(sql, ordered, duck, fq)
+        if m:
+            bad.append(m)
+    assert not bad, "%d queries differ:\n%s" % (len(bad), "\n".join(bad[:15]))

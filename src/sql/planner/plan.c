@@ -1,7 +1,7 @@
 /* Planner for SELECT: binds the statement against its FROM source and
    stacks operators: scan -> filter -> [aggregate -> having] -> project ->
    [distinct] -> [sort/top-N] -> [limit] -> [drop hidden sort columns]. */
-#include "bind.h"
+#include "plan_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +46,12 @@ int sql_table_open(st_db *db, const char *name, st_table **out, qv_err *err) {
     return rc;
 }
 
-static void add_table(plan *p, st_table *t, st_snapshot *s) {
+void plan_adopt(plan *p, plan *sub) {
+    for (int i = 0; i < sub->ntables; i++) plan_add_table(p, sub->tables[i], sub->snaps[i]);
+    sub->ntables = 0;
+}
+
+void plan_add_table(plan *p, st_table *t, st_snapshot *s) {
     p->tables = qv_xrealloc(p->tables, sizeof(st_table *) * (size_t)(p->ntables + 1));
     p->snaps = qv_xrealloc(p->snaps, sizeof(st_snapshot *) * (size_t)(p->ntables + 1));
     p->tables[p->ntables] = t;
@@ -98,12 +103,49 @@ typedef struct out_col {
     const ast *src;
 } out_col;
 
+/* EXCLUDE / REPLACE of a star for column name: -1 excluded, i >= 0 replaced by args[i], -2 neither. */
+static int star_option(const ast *star, const char *name) {
+    for (int i = 0; i < star->nexcl; i++)
+        if (!strcasecmp(star->names[i], name)) return -1;
+    for (int i = 0; i < star->nargs; i++)
+        if (!strcasecmp(star->names[star->nexcl + i], name)) return i;
+    return -2;
+}
+
+static ast *pos_ast(arena *ar, int pos, const ast *at) {
+    ast *a = arena_alloc(ar, sizeof *a);
+    a->kind = A_INT;
+    a->ival = pos;
+    a->fval = pos;
+    a->line = at->line;
+    a->col = at->col;
+    return a;
+}
+
 static qv_type out_type(qv_type t) { return t == T_NULL ? QV_T_INT32 : t; }
 
+/* The query's scope when it names this table (case-insensitively), else NULL. */
+static const scan_scope *table_scope(const qstate *qs, st_table *t) {
+    if (!qs->scope || !qs->scope->table || !t || strcasecmp(qs->scope->table, st_table_name(t))) return NULL;
+    return qs->scope;
+}
+
+static op *scan_new(qstate *qs, st_table *t, st_snapshot *snap, int nc, const int *cols, const scan_pred *pr, int np) {
+    op *o = op_scan_new(qs, t, snap, nc, cols, pr, np);
+    const scan_scope *sc = table_scope(qs, t);
+    if (sc) op_scan_set_rows(o, sc->row_from, sc->row_to);
+    return o;
+}
+
 int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, plan *p, qv_err *err) {
+    if (s->setop || s->set_l) return plan_setop(ctx, qs, ar, s, p, err);
+    if (s->ngsets) return plan_grouping_sets(ctx, qs, ar, s, p, err);
+    if (s->ndistinct_on) return plan_distinct_on(ctx, qs, ar, s, p, err);
+    s = (select_stmt *)plan_rewrite_exists(ar, s);
     memset(p, 0, sizeof *p);
     qv_schema_init(&p->schema);
     p->total_rows = -1;
+    ast *where_ast = s->where;
     scope sc = {0};
     op *src = NULL;
     st_table *tab = NULL;
@@ -114,6 +156,8 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
 
     if (!s->has_from) {
         src = op_values_new(qs);
+    } else if (s->from) {
+        if ((rc = plan_joins(ctx, qs, ar, s, p, &src, &sc, &where_ast, err))) goto fail;
     } else if (s->table) {
         if (sql_table_open(ctx->db, s->table, &tab, err)) {
             if (err->code == QV_ENOTFOUND)
@@ -122,7 +166,7 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
             return err->code;
         }
         st_snapshot_open(tab, &snap);
-        add_table(p, tab, snap);
+        plan_add_table(p, tab, snap);
         const qv_schema *ts = st_table_schema(tab);
         sc.n = ts->nfields;
         sc.cols = arena_alloc(ar, sizeof(scope_col) * (size_t)(sc.n ? sc.n : 1));
@@ -145,13 +189,14 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
             memcpy(sc.cols[i].tz, sub.schema.fields[i].tz, sizeof sc.cols[i].tz);
         }
         /* the sub-plan's tables move to this plan */
-        for (int i = 0; i < sub.ntables; i++) add_table(p, sub.tables[i], sub.snaps[i]);
+        for (int i = 0; i < sub.ntables; i++) plan_add_table(p, sub.tables[i], sub.snaps[i]);
         sub.ntables = 0;
         src = sub.root;
         sub.root = NULL;
     }
 
-    binder b = {.ar = ar, .err = err, .in = &sc};
+    planner_env env = {.ctx = ctx, .qs = qs, .ar = ar};
+    binder b = {.ar = ar, .err = err, .in = &sc, .params = qs->params, .subquery = plan_subquery_expr, .planner = &env};
     /* expand the select list */
     int cap = s->nitems + sc.n + 4, nout = 0;
     out_col *outs = arena_alloc(ar, sizeof(out_col) * (size_t)cap);
@@ -167,12 +212,16 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
             }
             for (int c = 0; c < sc.n; c++) {
                 if (a->qual && (!sc.cols[c].qual || strcasecmp(a->qual, sc.cols[c].qual))) continue;
+                if (!a->qual && sc.cols[c].hidden) continue;
+                int opt = star_option(a, sc.cols[c].name);
+                if (opt == -1) { added++; continue; } /* EXCLUDE */
                 ast *ca = arena_alloc(ar, sizeof *ca);
                 ca->kind = A_COL;
                 ca->name = (char *)sc.cols[c].name;
+                ca->qual = (char *)sc.cols[c].qual;
                 ca->line = a->line;
                 ca->col = a->col;
-                outs[nout].src = ca;
+                outs[nout].src = opt >= 0 ? a->args[opt] : ca; /* REPLACE */
                 outs[nout++].name = sc.cols[c].name;
                 added++;
             }
@@ -194,16 +243,38 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
     }
 
     bexpr *where = NULL;
-    if (s->where) {
+    if (where_ast) {
         b.clause = "WHERE";
-        if (!(where = bind_expr(&b, s->where))) { rc = err->code; goto fail; }
+        if (!(where = bind_expr(&b, where_ast))) { rc = err->code; goto fail; }
         if (where->type != QV_T_BOOL && where->type != T_NULL) {
             rc = qv_err_set(err, QV_EINVAL, "WHERE needs a BOOLEAN expression, got %s", type_name(where->type));
             goto fail;
         }
     }
 
-    bool aggq = s->ngroup > 0 || (s->having != NULL);
+    if (s->group_all || s->order_all) { /* GROUP BY ALL: the items without aggregates; ORDER BY ALL: every item */
+        select_stmt *c = arena_alloc(ar, sizeof *c);
+        *c = *s;
+        s = c;
+        if (s->group_all) {
+            s->group = arena_alloc(ar, sizeof(ast *) * (size_t)(nout + 1));
+            s->ngroup = 0;
+            for (int i = 0; i < nout; i++)
+                if (!ast_has_agg(outs[i].src)) s->group[s->ngroup++] = pos_ast(ar, i + 1, outs[i].src);
+            s->group_all = false;
+        }
+        if (s->order_all) {
+            order_item o = s->order[0];
+            s->order = arena_alloc(ar, sizeof(order_item) * (size_t)(nout + 1));
+            for (int i = 0; i < nout; i++) {
+                s->order[i] = o;
+                s->order[i].e = pos_ast(ar, i + 1, outs[i].src);
+            }
+            s->norder = nout;
+            s->order_all = false;
+        }
+    }
+    bool aggq = s->ngroup > 0 || (s->having != NULL) || s->group_all;
     for (int i = 0; i < nout && !aggq; i++) aggq = ast_has_agg(outs[i].src);
     for (int i = 0; i < s->norder && !aggq; i++) aggq = ast_has_agg(s->order[i].e);
 
@@ -245,6 +316,7 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
     b.clause = "the select list";
     for (int i = 0; i < nout; i++) {
         if (!(outs[i].e = bind_expr(&b, (ast *)outs[i].src))) { rc = err->code; goto fail; }
+        if (outs[i].e->kind == B_PARAM && outs[i].e->type == T_NULL) outs[i].e = bind_coerce(&b, outs[i].e, QV_T_STRING);
         if (outs[i].e->type == T_INTERVAL) {
             rc = qv_err_set(err, QV_EUNSUPPORTED, "column '%s' is an INTERVAL, which cannot be returned; use extract(epoch FROM ...) or add it to a TIMESTAMP", outs[i].name);
             goto fail;
@@ -309,6 +381,8 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
         okeys[i] = k;
     }
 
+    p->is_scan = top && tab && !aggq && !s->distinct && s->norder == 0 && s->limit < 0 && s->offset == 0;
+    if (p->is_scan) p->scan_table = st_table_name(tab);
     /* zero-copy pass-through: plain columns of a table, nothing else */
     bool pt = top && s->table && !where && !aggq && !s->distinct && s->norder == 0;
     for (int i = 0; i < nout && pt; i++) pt = outs[i].e->kind == B_COL;
@@ -323,7 +397,15 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
             qv_schema_add(&p->schema, outs[i].name, ts->fields[c].type, ts->fields[c].nullable);
             memcpy(p->schema.fields[i].tz, ts->fields[c].tz, sizeof p->schema.fields[i].tz);
         }
-        int64_t rows = st_snapshot_rows(snap) - s->offset;
+        const scan_scope *scp = table_scope(qs, tab);
+        int64_t all = st_snapshot_rows(snap);
+        p->pt_row_from = 0;
+        p->pt_row_to = all;
+        if (scp) {
+            p->pt_row_from = scp->row_from < 0 ? 0 : scp->row_from > all ? all : scp->row_from;
+            p->pt_row_to = scp->row_to > all ? all : scp->row_to < p->pt_row_from ? p->pt_row_from : scp->row_to;
+        }
+        int64_t rows = p->pt_row_to - p->pt_row_from - s->offset;
         if (rows < 0) rows = 0;
         if (s->limit >= 0 && rows > s->limit) rows = s->limit;
         p->total_rows = rows;
@@ -365,14 +447,14 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
     op *parts[64], *scans[64], *serial_scan = NULL;
     if (par_agg || par_topn || par_stream) {
         for (int w = 0; w < T; w++) {
-            op *o = op_scan_new(qs, tab, snap, sv_nc, sv_cols, sv_preds, sv_npreds);
+            op *o = scan_new(qs, tab, snap, sv_nc, sv_cols, sv_preds, sv_npreds);
             scans[w] = o;
             op_scan_set_range(o, (int)((int64_t)nrg * w / T), (int)((int64_t)nrg * (w + 1) / T));
             if (where) o = op_filter_new(qs, o, where);
             parts[w] = o;
         }
     } else {
-        root = tab ? op_scan_new(qs, tab, snap, sv_nc, sv_cols, sv_preds, sv_npreds) : src;
+        root = tab ? scan_new(qs, tab, snap, sv_nc, sv_cols, sv_preds, sv_npreds) : src;
         if (tab) serial_scan = root;
         src = NULL;
         if (where) root = op_filter_new(qs, root, where);

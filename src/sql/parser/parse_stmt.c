@@ -18,7 +18,56 @@ static int parse_int_lit(parser *p, int64_t *out, const char *what) {
     return 0;
 }
 
-static select_stmt *select_body(parser *p);
+/* * EXCLUDE (a, ...) / * REPLACE (expr AS a, ...) */
+static int star_options(parser *p, ast *star) {
+    for (int round = 0; round < 2; round++) {
+        bool ex = tok_is_kw(CUR(p), "exclude"), re = tok_is_kw(CUR(p), "replace");
+        if (!ex && !re) return 0;
+        p->pos++;
+        bool paren = ps_opt(p, "(");
+        char **nm = NULL;
+        int n = 0, cap = 0;
+        ast **reps = NULL;
+        int nr = 0, rcap = 0;
+        do {
+            ast *e = NULL;
+            if (re) {
+                if (!(e = ps_expr(p)) || ps_expect_kw(p, "as")) return -1;
+            }
+            char *c = ps_ident(p, "a column name");
+            if (!c) return -1;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 4;
+                char **nn = arena_alloc(p->ar, sizeof(char *) * (size_t)cap);
+                if (n) memcpy(nn, nm, sizeof(char *) * (size_t)n);
+                nm = nn;
+            }
+            nm[n++] = c;
+            if (re) reps = ps_list_push(p, reps, &nr, &rcap, e);
+        } while (paren && ps_opt(p, ","));
+        if (paren && ps_expect_op(p, ")")) return -1;
+        /* names: EXCLUDE names first, then REPLACE names parallel to args */
+        int total = star->nexcl + star->nargs + n;
+        char **all = arena_alloc(p->ar, sizeof(char *) * (size_t)total);
+        int ne = star->nexcl, nrp = star->nargs;
+        memcpy(all, star->names, sizeof(char *) * (size_t)ne);
+        if (ex) {
+            memcpy(all + ne, nm, sizeof(char *) * (size_t)n);
+            memcpy(all + ne + n, star->names + ne, sizeof(char *) * (size_t)nrp);
+            star->nexcl += n;
+        } else {
+            memcpy(all + ne, star->names + ne, sizeof(char *) * (size_t)nrp);
+            memcpy(all + ne + nrp, nm, sizeof(char *) * (size_t)n);
+            ast **na = arena_alloc(p->ar, sizeof(ast *) * (size_t)(nrp + nr));
+            if (nrp) memcpy(na, star->args, sizeof(ast *) * (size_t)nrp);
+            memcpy(na + nrp, reps, sizeof(ast *) * (size_t)nr);
+            star->args = na;
+            star->nargs += nr;
+        }
+        star->names = all;
+    }
+    return 0;
+}
 
 static select_stmt *select_body(parser *p) {
     if (++p->depth > 50) {
@@ -28,8 +77,22 @@ static select_stmt *select_body(parser *p) {
     if (ps_expect_kw(p, "select")) return NULL;
     select_stmt *s = arena_alloc(p->ar, sizeof *s);
     s->limit = -1;
-    if (ps_kw(p, "distinct")) s->distinct = true;
-    else ps_kw(p, "all");
+    if (ps_kw(p, "distinct")) {
+        s->distinct = true;
+        if (ps_kw(p, "on")) {
+            int dcap = 0;
+            s->distinct = false;
+            if (ps_expect_op(p, "(")) return NULL;
+            do {
+                ast *e = ps_expr(p);
+                if (!e) return NULL;
+                s->distinct_on = ps_list_push(p, s->distinct_on, &s->ndistinct_on, &dcap, e);
+            } while (ps_opt(p, ","));
+            if (ps_expect_op(p, ")")) return NULL;
+        }
+    } else {
+        ps_kw(p, "all");
+    }
     int cap = 0;
     for (;;) {
         ast *e = ps_expr(p);
@@ -42,6 +105,7 @@ static select_stmt *select_body(parser *p) {
         }
         sel_item *it = &s->items[s->nitems++];
         it->e = e;
+        if (e->kind == A_STAR && star_options(p, e)) return NULL;
         if (ps_kw(p, "as")) {
             if (!(it->alias = ps_ident(p, "an alias"))) return NULL;
         } else if (CUR(p)->kind == TK_QIDENT || (CUR(p)->kind == TK_IDENT && !ps_is_reserved(CUR(p)))) {
@@ -51,45 +115,42 @@ static select_stmt *select_body(parser *p) {
     }
     if (ps_kw(p, "from")) {
         s->has_from = true;
-        token *t = CUR(p);
-        s->table_line = t->line;
-        s->table_col = t->col;
-        if (ps_opt(p, "(")) {
-            if (!(s->sub = select_body(p))) return NULL;
-            if (ps_expect_op(p, ")")) return NULL;
-        } else {
-            if (!(s->table = ps_ident(p, "a table name"))) return NULL;
-        }
-        if (ps_kw(p, "as")) {
-            if (!(s->alias = ps_ident(p, "an alias"))) return NULL;
-        } else if (CUR(p)->kind == TK_QIDENT || (CUR(p)->kind == TK_IDENT && !ps_is_reserved(CUR(p)))) {
-            s->alias = ps_ident(p, "an alias");
-        }
-        if (tok_is_op(CUR(p), ",") || tok_is_kw(CUR(p), "join")) {
-            token *j = CUR(p);
-            qv_err_set(p->err, QV_EUNSUPPORTED, "joins are not supported (line %d, column %d)", j->line, j->col);
-            return NULL;
-        }
+        if (ps_from(p, s)) return NULL;
     }
     if (ps_kw(p, "where"))
         if (!(s->where = ps_expr(p))) return NULL;
     if (ps_kw(p, "group")) {
         if (ps_expect_kw(p, "by")) return NULL;
-        int gcap = 0;
-        do {
-            ast *e = ps_expr(p);
-            if (!e) return NULL;
-            s->group = ps_list_push(p, s->group, &s->ngroup, &gcap, e);
-        } while (ps_opt(p, ","));
+        if (ps_kw(p, "all")) s->group_all = true;
+        else if (ps_group_by(p, s)) return NULL;
     }
     if (ps_kw(p, "having"))
         if (!(s->having = ps_expr(p))) return NULL;
+    p->depth--;
+    return s;
+}
+
+/* ORDER BY / LIMIT / OFFSET of a query (a SELECT or a set operation). */
+static int order_limit(parser *p, select_stmt *s) {
     if (ps_kw(p, "order")) {
-        if (ps_expect_kw(p, "by")) return NULL;
+        if (ps_expect_kw(p, "by")) return -1;
         int ocap = 0;
-        do {
+        if (tok_is_kw(CUR(p), "all") && !tok_is_op(&p->t[p->pos + 1], "(")) {
+            p->pos++;
+            s->order_all = true;
+            s->order = arena_alloc(p->ar, sizeof(order_item));
+            s->norder = 1;
+            s->order[0].nulls_first = -1;
+            if (ps_kw(p, "desc")) s->order[0].desc = true;
+            else ps_kw(p, "asc");
+            if (ps_kw(p, "nulls")) {
+                if (ps_kw(p, "first")) s->order[0].nulls_first = 1;
+                else if (ps_kw(p, "last")) s->order[0].nulls_first = 0;
+                else return ps_syntax(p, "FIRST or LAST");
+            }
+        } else do {
             ast *e = ps_expr(p);
-            if (!e) return NULL;
+            if (!e) return -1;
             if (s->norder == ocap) {
                 ocap = ocap ? ocap * 2 : 4;
                 order_item *no = arena_alloc(p->ar, sizeof(order_item) * (size_t)ocap);
@@ -104,19 +165,108 @@ static select_stmt *select_body(parser *p) {
             if (ps_kw(p, "nulls")) {
                 if (ps_kw(p, "first")) o->nulls_first = 1;
                 else if (ps_kw(p, "last")) o->nulls_first = 0;
-                else { ps_syntax(p, "FIRST or LAST"); return NULL; }
+                else return ps_syntax(p, "FIRST or LAST");
             }
         } while (ps_opt(p, ","));
     }
     for (int k = 0; k < 2; k++) {
         if (s->limit < 0 && ps_kw(p, "limit")) {
-            if (parse_int_lit(p, &s->limit, "a LIMIT count")) return NULL;
+            if (parse_int_lit(p, &s->limit, "a LIMIT count")) return -1;
         } else if (!s->offset && ps_kw(p, "offset")) {
-            if (parse_int_lit(p, &s->offset, "an OFFSET count")) return NULL;
+            if (parse_int_lit(p, &s->offset, "an OFFSET count")) return -1;
         }
     }
-    p->depth--;
+    return 0;
+}
+
+/* One operand of a set operation: a SELECT or a parenthesized query. */
+static select_stmt *set_operand(parser *p) {
+    if (tok_is_op(CUR(p), "(")) {
+        p->pos++;
+        select_stmt *s = ps_query(p);
+        if (!s || ps_expect_op(p, ")")) return NULL;
+        return s;
+    }
+    return select_body(p);
+}
+
+static select_stmt *mk_setop(parser *p, int op, bool all, select_stmt *l, select_stmt *r) {
+    select_stmt *s = arena_alloc(p->ar, sizeof *s);
+    s->limit = -1;
+    s->setop = op;
+    s->set_all = all;
+    s->set_l = l;
+    s->set_r = r;
     return s;
+}
+
+static int setop_kw(parser *p) {
+    token *t = CUR(p);
+    return tok_is_kw(t, "union") ? SET_UNION : tok_is_kw(t, "intersect") ? SET_INTERSECT
+         : tok_is_kw(t, "except") ? SET_EXCEPT : SET_NONE;
+}
+
+/* INTERSECT binds tighter than UNION and EXCEPT. */
+static select_stmt *set_term(parser *p) {
+    select_stmt *l = set_operand(p);
+    while (l && setop_kw(p) == SET_INTERSECT) {
+        p->pos++;
+        bool all = ps_kw(p, "all");
+        if (!all) ps_kw(p, "distinct");
+        select_stmt *r = set_operand(p);
+        if (!r) return NULL;
+        l = mk_setop(p, SET_INTERSECT, all, l, r);
+    }
+    return l;
+}
+
+static int with_clause(parser *p) {
+    if (!ps_kw(p, "with")) return 0;
+    if (tok_is_kw(CUR(p), "recursive")) return qv_err_set(p->err, QV_EUNSUPPORTED, "WITH RECURSIVE is not supported (line %d, column %d)", CUR(p)->line, CUR(p)->col);
+    do {
+        char *name = ps_ident(p, "a CTE name");
+        if (!name || ps_expect_kw(p, "as") || ps_expect_op(p, "(")) return -1;
+        select_stmt *q = ps_query(p);
+        if (!q || ps_expect_op(p, ")")) return -1;
+        if (p->nctes == p->capctes) {
+            int nc = p->capctes ? p->capctes * 2 : 8;
+            void *n = arena_alloc(p->ar, sizeof(*p->ctes) * (size_t)nc);
+            if (p->nctes) memcpy(n, p->ctes, sizeof(*p->ctes) * (size_t)p->nctes);
+            p->ctes = n;
+            p->capctes = nc;
+        }
+        p->ctes[p->nctes].name = name;
+        p->ctes[p->nctes].sel = q;
+        p->nctes++;
+    } while (ps_opt(p, ","));
+    return 0;
+}
+
+select_stmt *ps_query(parser *p) {
+    if (++p->depth > 50) {
+        qv_err_set(p->err, QV_EINVAL, "subqueries nested too deeply");
+        return NULL;
+    }
+    int saved_ctes = p->nctes;
+    if (with_clause(p)) return NULL;
+    select_stmt *l = set_term(p);
+    for (int op; l && (op = setop_kw(p)) != SET_NONE;) {
+        p->pos++;
+        bool all = ps_kw(p, "all");
+        if (!all) ps_kw(p, "distinct");
+        select_stmt *r = set_term(p);
+        if (!r) return NULL;
+        l = mk_setop(p, op, all, l, r);
+    }
+    if (!l) return NULL;
+    /* ORDER BY / LIMIT after a parenthesized single query or a set operation apply to the whole */
+    if ((tok_is_kw(CUR(p), "order") || tok_is_kw(CUR(p), "limit") || tok_is_kw(CUR(p), "offset")) && !l->setop &&
+        (l->norder || l->limit >= 0 || l->offset))
+        l = mk_setop(p, SET_NONE, false, l, NULL); /* a wrapper: (SELECT ... LIMIT 1) ORDER BY ... */
+    if (order_limit(p, l)) return NULL;
+    p->nctes = saved_ctes;
+    p->depth--;
+    return l;
 }
 
 static int parse_create(parser *p, stmt *s) {
@@ -202,24 +352,19 @@ static int parse_insert(parser *p, stmt *s) {
         } while (ps_opt(p, ","));
         return 0;
     }
-    bool paren = ps_opt(p, "(");
-    if (!tok_is_kw(CUR(p), "select")) return ps_syntax(p, "VALUES or SELECT");
-    if (!(s->sel = select_body(p))) return -1;
-    if (paren && ps_expect_op(p, ")")) return -1;
+    if (!tok_is_kw(CUR(p), "select") && !tok_is_kw(CUR(p), "with") && !tok_is_op(CUR(p), "("))
+        return ps_syntax(p, "VALUES or SELECT");
+    if (!(s->sel = ps_query(p))) return -1;
     return 0;
 }
 
 static int parse_one(parser *p, stmt *s) {
     token *t = CUR(p);
-    if (tok_is_kw(t, "select")) {
+    if (tok_is_kw(t, "select") || tok_is_kw(t, "with") ||
+        (tok_is_op(t, "(") && (tok_is_kw(&p->t[p->pos + 1], "select") || tok_is_kw(&p->t[p->pos + 1], "with") ||
+                               tok_is_op(&p->t[p->pos + 1], "(")))) {
         s->kind = S_SELECT;
-        return (s->sel = select_body(p)) ? 0 : -1;
-    }
-    if (tok_is_op(t, "(") && tok_is_kw(&p->t[p->pos + 1], "select")) {
-        p->pos++;
-        s->kind = S_SELECT;
-        if (!(s->sel = select_body(p))) return -1;
-        return ps_expect_op(p, ")");
+        return (s->sel = ps_query(p)) ? 0 : -1;
     }
     if (ps_kw(p, "create")) {
         if (ps_expect_kw(p, "table")) return -1;
@@ -251,7 +396,7 @@ static int parse_one(parser *p, stmt *s) {
     if (ps_kw(p, "explain")) {
         s->kind = S_EXPLAIN;
         s->inner = arena_alloc(p->ar, sizeof(stmt));
-        if (!tok_is_kw(CUR(p), "select") && !tok_is_op(CUR(p), "(")) return ps_syntax(p, "SELECT");
+        if (!tok_is_kw(CUR(p), "select") && !tok_is_kw(CUR(p), "with") && !tok_is_op(CUR(p), "(")) return ps_syntax(p, "SELECT");
         return parse_one(p, s->inner);
     }
     return ps_syntax(p, "a statement (SELECT, CREATE, DROP, INSERT, SHOW, DESCRIBE, EXPLAIN)");
@@ -269,6 +414,7 @@ int parse_stmt(arena *ar, const char *text, size_t len, stmt **out, qv_err *err)
         ps_opt(&p, ";");
         if (CUR(&p)->kind != TK_EOF) rc = ps_syntax(&p, "end of statement");
     }
+    s->nparams = p.nqmark > p.maxparam ? p.nqmark : p.maxparam;
     free(toks);
     if (rc) {
         if (!err->code) qv_err_set(err, QV_EINVAL, "syntax error");
@@ -294,10 +440,11 @@ static bool streq_ci(const char *a, const char *b) {
 bool ast_equal(const ast *a, const ast *b) {
     if (a == b) return true;
     if (!a || !b || a->kind != b->kind || a->op != b->op || a->nargs != b->nargs) return false;
-    if (a->neg != b->neg || a->distinct != b->distinct || a->star != b->star || a->cast_type != b->cast_type)
+    if (a->neg != b->neg || a->distinct != b->distinct || a->star != b->star || a->cast_type != b->cast_type ||
+        a->sub != b->sub)
         return false;
     switch (a->kind) {
-    case A_INT: case A_BOOL: case A_TSLIT: case A_INTERVAL:
+    case A_INT: case A_BOOL: case A_TSLIT: case A_INTERVAL: case A_PARAM:
         if (a->ival != b->ival) return false;
         break;
     case A_FLOAT:

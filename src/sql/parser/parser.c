@@ -119,6 +119,41 @@ ast **ps_list_push(parser *p, ast **arr, int *n, int *cap, ast *a) {
     return arr;
 }
 
+static bool is_const_ast(const ast *a) {
+    return a->kind == A_INT || a->kind == A_FLOAT || a->kind == A_STR || a->kind == A_BOOL || a->kind == A_NULL ||
+           a->kind == A_TSLIT || a->kind == A_INTERVAL;
+}
+
+/* agg(args) FILTER (WHERE c): each non-constant argument becomes CASE WHEN c
+   THEN arg END (count(*) counts CASE WHEN c THEN 1 END), so the aggregate
+   skips the rows c rejects. */
+static ast *agg_filter(parser *p, ast *f) {
+    if (!f || !tok_is_kw(CUR(p), "filter") || !tok_is_op(&p->t[p->pos + 1], "(")) return f;
+    p->pos += 2;
+    if (ps_expect_kw(p, "where")) return NULL;
+    ast *c = ps_expr(p);
+    if (!c || ps_expect_op(p, ")")) return NULL;
+    if (f->star) {
+        ast *one = mk(p, A_INT, CUR(p));
+        one->ival = 1;
+        one->fval = 1;
+        f->star = false;
+        f->args = arena_alloc(p->ar, sizeof(ast *));
+        f->args[0] = one;
+        f->nargs = 1;
+    }
+    for (int i = 0; i < f->nargs; i++) {
+        if (is_const_ast(f->args[i]) && i > 0) continue;
+        ast *w = mk(p, A_CASE, CUR(p));
+        w->args = arena_alloc(p->ar, sizeof(ast *) * 2);
+        w->args[0] = c;
+        w->args[1] = f->args[i];
+        w->nargs = 2;
+        if (!(f->args[i] = grown(p, w))) return NULL;
+    }
+    return grown(p, f);
+}
+
 static ast *primary(parser *p) {
     token *t = CUR(p);
     if (t->kind == TK_INT) {
@@ -148,6 +183,36 @@ static ast *primary(parser *p) {
         p->pos++;
         ast *a = mk(p, A_STR, t);
         a->name = t->text;
+        return a;
+    }
+    if (tok_is_op(t, "?") || t->kind == TK_PARAM) {
+        p->pos++;
+        ast *a = mk(p, A_PARAM, t);
+        bool q = t->kind != TK_PARAM;
+        long long n = q ? ++p->nqmark : strtoll(t->text, NULL, 10);
+        if (n < 1 || n > 65535 || strlen(t->text ? t->text : "") > 5) {
+            qv_err_set(p->err, QV_EINVAL, "placeholder at line %d, column %d: numbers run from $1 to $65535", t->line, t->col);
+            return NULL;
+        }
+        if ((q && p->maxparam > 0) || (!q && p->nqmark > 0)) {
+            qv_err_set(p->err, QV_EINVAL, "placeholder at line %d, column %d: ? and $N cannot be mixed in one statement",
+                       t->line, t->col);
+            return NULL;
+        }
+        if (!q && n > p->maxparam) p->maxparam = (int)n;
+        a->ival = n;
+        return a;
+    }
+    if (tok_is_op(t, "(") && (tok_is_kw(&p->t[p->pos + 1], "select") || tok_is_kw(&p->t[p->pos + 1], "with"))) {
+        p->pos++;
+        ast *a = mk(p, A_SUBQ, t);
+        if (!(a->sub = ps_query(p)) || ps_expect_op(p, ")")) return NULL;
+        return a;
+    }
+    if (tok_is_kw(t, "exists") && tok_is_op(&p->t[p->pos + 1], "(")) {
+        p->pos += 2;
+        ast *a = mk(p, A_EXISTS, t);
+        if (!(a->sub = ps_query(p)) || ps_expect_op(p, ")")) return NULL;
         return a;
     }
     if (tok_is_op(t, "(")) {
@@ -293,7 +358,7 @@ static ast *primary(parser *p) {
         if (ps_opt(p, "*")) {
             a->star = true;
             if (ps_expect_op(p, ")")) return NULL;
-            return a;
+            return agg_filter(p, a);
         }
         if (ps_kw(p, "distinct")) a->distinct = true;
         else ps_kw(p, "all");
@@ -307,7 +372,7 @@ static ast *primary(parser *p) {
                 if (ps_expect_op(p, ",")) return NULL;
             }
         }
-        return grown(p, a);
+        return agg_filter(p, grown(p, a));
     }
     ast *a = mk(p, A_COL, t);
     a->name = t->text;
@@ -444,6 +509,11 @@ static ast *pred(parser *p) {
             int cap = 0;
             a->args = ps_list_push(p, a->args, &a->nargs, &cap, l);
             if (ps_expect_op(p, "(")) return NULL;
+            if (tok_is_kw(CUR(p), "select") || tok_is_kw(CUR(p), "with")) {
+                if (!(a->sub = ps_query(p)) || ps_expect_op(p, ")")) return NULL;
+                if (!(l = grown(p, a))) return NULL;
+                continue;
+            }
             for (;;) {
                 ast *e = ps_expr(p);
                 if (!e) return NULL;

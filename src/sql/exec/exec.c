@@ -47,6 +47,8 @@ typedef struct scan_op {
     qv_array *arrs;
     sym_cache *symc; /* per column */
     const scan_bound *bound; /* owned by a top-N guard above, or NULL */
+    int64_t *rg_start;       /* scoped scans: first storage row of each row group, or NULL */
+    int64_t row_from, row_to;
     bool loaded;
     chunk out;
 } scan_op;
@@ -179,16 +181,22 @@ static int scan_next(op *o, chunk **out, qv_err *err) {
         scan_unload(s);
         if (s->rg >= s->nrg) { *out = NULL; return 0; }
         int rg = s->rg++;
+        if (s->rg_start && (s->rg_start[rg + 1] <= s->row_from || s->rg_start[rg] >= s->row_to)) continue;
         if (rg_pruned(s, rg)) { s->pruned++; continue; }
         s->rg_rows = st_snapshot_rowgroup_rows(s->snap, rg);
         s->pos = 0;
+        if (s->rg_start) { /* slice the row group to the scope */
+            int64_t b0 = s->rg_start[rg];
+            if (s->row_from > b0) s->pos = s->row_from - b0;
+            if (s->row_to < b0 + s->rg_rows) s->rg_rows = s->row_to - b0;
+        }
         int64_t bytes = 0;
         for (int c = 0; c < s->ncols; c++)
             if (s->need[c]) {
                 st_snapshot_column(s->snap, rg, c, &s->arrs[c]);
                 bytes += qv_array_bytes(&s->arrs[c]);
             }
-        atomic_fetch_add(&o->qs->rows_read, s->rg_rows);
+        atomic_fetch_add(&o->qs->rows_read, s->rg_rows - s->pos);
         atomic_fetch_add(&o->qs->bytes_read, bytes);
         s->loaded = true;
     }
@@ -210,6 +218,7 @@ static void scan_free(op *o) {
     free(s->preds);
     free(s->arrs);
     free(s->symc);
+    free(s->rg_start);
     free(o->types);
     free(s);
 }
@@ -226,6 +235,7 @@ static void scan_explain(op *o, qv_str *str, int depth) {
             first = false;
         }
     qv_str_appendf(str, "] rowgroups=%d", s->nrg - s->rg_lo);
+    if (s->rg_start) qv_str_appendf(str, " rows=[%lld, %lld)", (long long)s->row_from, (long long)s->row_to);
     if (s->npreds) {
         static const char *ops[] = {"", "", "", "", "", "", "", "", "=", "<>", "<", "<=", ">", ">="};
         qv_str_appendf(str, " prune=[");
@@ -234,6 +244,17 @@ static void scan_explain(op *o, qv_str *str, int depth) {
         qv_str_appendf(str, "]");
     }
     qv_str_appendc(str, '\n');
+}
+
+void op_scan_set_rows(op *o, int64_t from, int64_t to) {
+    scan_op *s = (scan_op *)o;
+    int nrg = st_snapshot_rowgroups(s->snap);
+    free(s->rg_start);
+    s->rg_start = qv_xmalloc(sizeof(int64_t) * (size_t)(nrg + 1));
+    s->rg_start[0] = 0;
+    for (int i = 0; i < nrg; i++) s->rg_start[i + 1] = s->rg_start[i] + st_snapshot_rowgroup_rows(s->snap, i);
+    s->row_from = from < 0 ? 0 : from;
+    s->row_to = to < s->row_from ? s->row_from : to;
 }
 
 void op_scan_set_range(op *o, int lo, int hi) {

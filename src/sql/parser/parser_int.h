@@ -10,6 +10,10 @@ typedef struct parser {
     int n, pos;
     qv_err *err;
     int depth;
+    int nqmark;   /* ? placeholders seen so far */
+    int maxparam; /* highest $N seen */
+    struct { char *name; select_stmt *sel; } *ctes; /* WITH names in scope (arena), innermost last */
+    int nctes, capctes;
 } parser;
 
 #define CUR(p) (&(p)->t[(p)->pos])
@@ -25,5 +29,11 @@ char *ps_ident(parser *p, const char *what);
 int ps_type(parser *p, qv_type *out);
 ast **ps_list_push(parser *p, ast **arr, int *n, int *cap, ast *a);
 ast *ps_expr(parser *p);
+/* [WITH ...] select { UNION|INTERSECT|EXCEPT [ALL] select } [ORDER BY] [LIMIT] [OFFSET] */
+select_stmt *ps_query(parser *p);
+/* FROM clause after the FROM keyword, into s (parse_from.c). */
+int ps_from(parser *p, select_stmt *s);
+/* GROUP BY list after GROUP BY (grouping sets into s->gsets). */
+int ps_group_by(parser *p, select_stmt *s);
 
 #endif

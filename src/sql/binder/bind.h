@@ -9,6 +9,7 @@ typedef struct scope_col {
     const char *qual;
     qv_type type;
     char tz[32];
+    bool hidden;      /* the right column of JOIN ... USING: only reachable qualified */
 } scope_col;
 
 typedef struct scope {
@@ -30,9 +31,19 @@ typedef struct binder {
     ast **agg_asts;
     bool in_agg_arg;
     const char *clause; /* "WHERE", ... for messages */
+    sql_params *params; /* NULL: placeholders are not allowed here */
+    /* subquery expressions ((SELECT ...), EXISTS, IN (SELECT ...)) are planned by the planner */
+    bexpr *(*subquery)(struct binder *b, ast *a);
+    void *planner;
 } binder;
 
 bexpr *bind_expr(binder *b, ast *a);
+/* Placeholders (bind_param.c): a B_PARAM node for $N, typed from the slot
+   when an earlier use inferred it; bind_param_type gives an untyped one type t. */
+bexpr *bind_param(binder *b, ast *a);
+bexpr *bind_param_type(binder *b, bexpr *e, qv_type t);
+/* Untyped placeholders left after binding become utf8. */
+void bind_params_finish(sql_params *ps);
 bexpr *bind_coerce(binder *b, bexpr *e, qv_type t);
 bool ast_has_agg(const ast *a);
 bool is_agg_name(const char *name);

@@ -33,7 +33,7 @@
 
 static int sel_compare(const bexpr *e, const chunk *in, int *sel) {
     const bexpr *x = e->args[0], *kx = e->args[1];
-    if (x->kind != B_COL || kx->kind != B_CONST || kx->cval.null || kx->type == T_NULL || x->type == T_NULL)
+    if (x->kind != B_COL || (kx->kind != B_CONST && kx->kind != B_PARAM && kx->kind != B_SUBQ) || kx->cval.null || kx->type == T_NULL || x->type == T_NULL)
         return -1;
     const vec *a = &in->cols[x->col];
     phys_class pc = type_pc(x->type);
@@ -74,7 +74,7 @@ static int sel_in(const bexpr *e, const chunk *in, int *sel) {
     bool sawnull = false;
     for (int j = 1; j < e->nargs; j++) {
         const bexpr *c = e->args[j];
-        if (c->kind != B_CONST) return -1;
+        if (c->kind != B_CONST && c->kind != B_PARAM) return -1;
         if (c->cval.null || c->type == T_NULL) { sawnull = true; continue; }
         if (type_pc(c->type) != PC_S) return -1;
         codes[nc++] = vec_sym_code(a, c->cval.s);

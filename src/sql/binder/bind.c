@@ -55,6 +55,9 @@ static void name_rec(qv_str *s, const ast *a) {
     case A_INTERVAL: qv_str_appendf(s, "INTERVAL '%s'", a->name); break;
     case A_COL: qv_str_appendf(s, "%s", a->name); break;
     case A_STAR: qv_str_appendf(s, "*"); break;
+    case A_PARAM: qv_str_appendf(s, "$%lld", (long long)a->ival); break;
+    case A_SUBQ: qv_str_appendf(s, "(SELECT ...)"); break;
+    case A_EXISTS: qv_str_appendf(s, "EXISTS(SELECT ...)"); break;
     case A_UNARY:
         qv_str_appendf(s, a->op == OP_NOT ? "(NOT " : "-");
         name_rec(s, a->args[0]);
@@ -136,7 +139,7 @@ static bexpr *bind_column(binder *b, ast *a) {
         for (int i = 0; i < sc->n; i++) {
             const scope_col *c = &sc->cols[i];
             bool nm = pass == 0 ? !strcmp(c->name, a->name) : !strcasecmp(c->name, a->name);
-            if (!nm) continue;
+            if (!nm || (c->hidden && !a->qual)) continue;
             if (a->qual && (!c->qual || strcasecmp(c->qual, a->qual))) continue;
             if (found < 0) found = i;
             nfound++;
@@ -174,6 +177,7 @@ qv_type bd_common_type(qv_type a, qv_type c, bool *ok) {
 /* Folds a cast of a constant right away so bad literals fail at prepare. */
 bexpr *bind_coerce(binder *b, bexpr *e, qv_type t) {
     if (!e || e->type == t) return e;
+    if (e->kind == B_PARAM && e->type == T_NULL) return bind_param_type(b, e, t);
     if (type_pc(e->type) == PC_S && type_pc(t) == PC_S) return e;
     bexpr *c = bd_mk(b, B_CAST, t, 1);
     c->args[0] = e;
@@ -382,6 +386,11 @@ static bexpr *bind_expr_inner(binder *b, ast *a) {
         e->cval.i = a->ival;
         return e;
     case A_COL: return bind_column(b, a);
+    case A_PARAM: return bind_param(b, a);
+    case A_SUBQ:
+    case A_EXISTS:
+        if (!b->subquery) return bd_fail(b, a, QV_EUNSUPPORTED, "subqueries are not allowed in %s", b->clause ? b->clause : "this clause", NULL);
+        return b->subquery(b, a);
     case A_STAR: return bd_fail(b, a, QV_EINVAL, "* is only allowed in the select list or count(*)", NULL, NULL);
     case A_UNARY: {
         bexpr *x = bind_expr(b, a->args[0]);
@@ -415,6 +424,7 @@ static bexpr *bind_expr_inner(binder *b, ast *a) {
             return bd_fail(b, a, QV_EINVAL, "%s", m, NULL);
         }
         if (x->type == to) return x;
+        if (x->kind == B_PARAM && x->type == T_NULL) return bind_param_type(b, x, to);
         if (x->type == T_NULL) {
             e = bd_mk(b, B_CONST, to, 0);
             e->cval.null = true;
@@ -471,6 +481,10 @@ static bexpr *bind_expr_inner(binder *b, ast *a) {
         return e;
     }
     case A_IN: {
+        if (a->sub) {
+            if (!b->subquery) return bd_fail(b, a, QV_EUNSUPPORTED, "subqueries are not allowed in %s", b->clause ? b->clause : "this clause", NULL);
+            return b->subquery(b, a);
+        }
         e = bd_mk(b, B_IN, QV_T_BOOL, a->nargs);
         e->neg = a->neg;
         for (int i = 0; i < a->nargs; i++)

@@ -404,11 +404,13 @@ int expr_eval(const bexpr *e, const chunk *in, vec *out, qv_err *err) {
     int n = chunk_active(in);
     int rc = 0;
     switch (e->kind) {
-    case B_CONST: fill_const(e, out, n); return 0;
+    case B_CONST:
+    case B_PARAM:
+    case B_SUBQ: fill_const(e, out, n); return 0;
     case B_COL: return eval_col(e, in, out);
     case B_CASE: return eval_case(e, in, out, err);
     case B_BINARY:
-        if (e->op >= OP_EQ && e->op <= OP_GE && e->args[1]->kind == B_CONST && !e->args[1]->cval.null &&
+        if (e->op >= OP_EQ && e->op <= OP_GE && (e->args[1]->kind == B_CONST || e->args[1]->kind == B_PARAM || e->args[1]->kind == B_SUBQ) && !e->args[1]->cval.null &&
             e->args[0]->type != T_NULL && e->args[1]->type != T_NULL)
             return eval_compare_const(e, in, out, err);
         break;
@@ -450,6 +452,7 @@ int expr_eval(const bexpr *e, const chunk *in, vec *out, qv_err *err) {
             if (!vec_null(out, k)) rc = cast_value(e->args[0]->type, e->type, &args[0], k, out, k, err);
         break;
     }
+    case B_INSUB: value_set_eval(e, &args[0], n, out); break;
     case B_ISNULL:
         vec_reset(out, QV_T_BOOL, n);
         for (int k = 0; k < n; k++) out->i[k] = vec_null(&args[0], k) != e->neg;

@@ -59,7 +59,7 @@ bool tok_is_op(const token *t, const char *op) {
 }
 
 static const char *ops2[] = {"<=", ">=", "<>", "!=", "==", "||", "//", "::", NULL};
-static const char ops1[] = "+-*/%(),.;<>=";
+static const char ops1[] = "+-*/%(),.;<>=?";
 
 int lex_all(arena *ar, const char *text, size_t len, token **out, int *n, qv_err *err) {
     int cap = 64, cnt = 0;
@@ -134,6 +134,12 @@ int lex_all(arena *ar, const char *text, size_t len, token **out, int *n, qv_err
             }
             t->kind = flt ? TK_FLOAT : TK_INT;
             t->len = (int)(i - s);
+            t->text = arena_strndup(ar, text + s, i - s);
+        } else if (ch == '$' && i + 1 < len && isdigit((unsigned char)text[i + 1])) {
+            size_t s = ++i; /* $N placeholder: text holds the digits */
+            while (i < len && isdigit((unsigned char)text[i])) i++;
+            t->kind = TK_PARAM;
+            t->len = (int)(i - s + 1);
             t->text = arena_strndup(ar, text + s, i - s);
         } else if (ch == '\'' || ch == '"') {
             char q = (char)ch;

@@ -1,0 +1,56 @@
+/* The sql_query object, shared by the files of the public API: sql.c
+   (prepare/next/free, DDL, EXPLAIN), insert.c (INSERT) and params.c
+   (placeholders, scopes, scan shape). A query owns its arena (AST, bound
+   expressions), its plans (operators, opened tables and snapshots), its
+   result and parameter schemas, and the bound parameter values (parr). */
+#ifndef QUIVER_SQL_QUERY_INT_H
+#define QUIVER_SQL_QUERY_INT_H
+
+#include "bind.h"
+
+struct sql_query {
+    sql_ctx *ctx;
+    arena ar;
+    stmt *st;
+    qstate qs;
+    plan pl;
+    bool has_plan;
+    qv_schema schema;
+    bool done;
+    bool started;        /* next() was called: binding is closed */
+    int64_t total_rows;
+    /* pass-through cursor */
+    int pt_rg;
+    int64_t pt_skip, pt_left;
+    int64_t pt_row;      /* storage row at the start of row group pt_rg */
+    /* EXPLAIN / SHOW / DESCRIBE rows are produced at prepare */
+    char *explain;
+    /* placeholders */
+    sql_params params;
+    qv_schema pschema;
+    arena parr;          /* strings of the bound values */
+    scan_scope scope;
+    bool has_scope;
+    /* INSERT, bound at prepare */
+    int *ins_map;        /* table column -> source position, -1 for NULL */
+    int ins_ncols;       /* table columns at prepare */
+    bexpr **ins_vals;    /* VALUES: nrows x ins_ncols coerced cells (NULL: no source) */
+    plan ins_pl;         /* INSERT ... SELECT: plan with the coercing projection on top */
+    bool ins_has_plan;
+};
+
+/* Executor value of row r of v appended to a builder of type t. */
+void sql_append_vec(qv_builder *bld, qv_type t, const vec *v, int r);
+void sql_chunk_to_batch(const chunk *c, const qv_schema *sch, qv_batch *out);
+
+int sql_insert_prepare(sql_query *q, qv_err *err);
+int sql_insert_run(sql_query *q, int64_t *rows, qv_err *err);
+void sql_insert_free(sql_query *q);
+
+/* Params: set up before planning, finished after (types, schema). */
+void sql_params_init(sql_query *q);
+void sql_params_done(sql_query *q);
+void sql_params_free(sql_query *q);
+int sql_params_check(sql_query *q, qv_err *err); /* QV_EINVAL naming $N when unbound */
+
+#endif
