@@ -145,6 +145,7 @@ def type_and_run(d, sql):
     ta.send_keys(Keys.CONTROL, Keys.ENTER)
     if not sql.lstrip().upper().startswith("SUBSCRIBE"):
         wait(d, "QV.app.runs === %d && QV.app.state === 'idle'" % (runs + 1), what="the query to finish")
+        frame(d)  # the grid draws in the next animation frame
 
 
 def frame(d):
