@@ -194,6 +194,7 @@
     const t0 = performance.now();
     let last = null, chartTimer = 0;
     setMessage('live', 'Live: waiting for commits…');
+    loadSchema();
     setStats([]);
     const redrawChart = () => {
       chartTimer = 0;
