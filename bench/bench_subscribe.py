@@ -42,6 +42,13 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 COMMIT_ROWS = 20000
 COMMITS_PER_ROUND = 60
 TS = pa.timestamp("ns", tz="UTC")
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
 
 
 def small(seq, n=100):
@@ -143,12 +150,15 @@ def ingest_round(srv, subscribers):
     for p in procs:
         assert p.stdout.readline().strip() == "ready"
     time.sleep(0.2)
+    c0, s0 = [cpu_seconds(p.pid) for p in procs], cpu_seconds(srv.proc.pid)
     out = subprocess.run([sys.executable, "-c", WRITER, srv.flight_uri, str(COMMITS_PER_ROUND), str(COMMIT_ROWS)],
                          capture_output=True, text=True, check=True).stdout
+    server = cpu_seconds(srv.proc.pid) - s0
+    clients = sum(cpu_seconds(p.pid) - c for p, c in zip(procs, c0))
     for p in procs:
         p.kill()
         p.wait()
-    return float(out.strip())
+    return float(out.strip()), server, clients
 
 
 def main():
@@ -163,6 +173,9 @@ def main():
         for _ in range(ROUNDS):
             none.append(ingest_round(srv, 0))
             ten.append(ingest_round(srv, 10))
+        cpu_none, cpu_ten = [x[1] for x in none], [x[1] for x in ten]
+        cli_ten = [x[2] for x in ten]
+        none, ten = [x[0] for x in none], [x[0] for x in ten]
     finally:
         srv.stop()
     ratios = [b / a for a, b in zip(none, ten)]
@@ -179,10 +192,12 @@ def main():
     print("\nIngest throughput: one writer, %d commits of %d rows (4 columns) per round, %d rounds alternating "
           "no subscription / 10 subscriber processes (`SUBSCRIBE SELECT ts, price FROM ing WHERE venue = 3`).\n"
           % (COMMITS_PER_ROUND, COMMIT_ROWS, ROUNDS))
-    print("| subscribers | rows/s median | min..max |")
-    print("|---|---|---|")
-    print("| 0 | %.0f | %.0f..%.0f |" % (statistics.median(none), min(none), max(none)))
-    print("| 10 | %.0f | %.0f..%.0f |" % (statistics.median(ten), min(ten), max(ten)))
+    print("| subscribers | rows/s median | min..max | server CPU s per round (median) | subscriber processes' CPU s |")
+    print("|---|---|---|---|---|")
+    print("| 0 | %.0f | %.0f..%.0f | %.2f | |" % (statistics.median(none), min(none), max(none),
+                                                statistics.median(cpu_none)))
+    print("| 10 | %.0f | %.0f..%.0f | %.2f | %.2f |" % (statistics.median(ten), min(ten), max(ten),
+                                                      statistics.median(cpu_ten), statistics.median(cli_ten)))
     print("\nThroughput ratio 10 subscribers / none, per interleaved pair: %.2f (%.2f .. %.2f).\n"
           % (statistics.median(ratios), min(ratios), max(ratios)))
 

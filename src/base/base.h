@@ -105,7 +105,11 @@ void qv_str_append_json_string(qv_str *s, const char *p, size_t n); /* quoted, e
 char *qv_str_steal(qv_str *s); /* returns NUL-terminated data, resets s */
 
 /* ---- checksums, time ---- */
-uint32_t qv_crc32c(uint32_t crc, const void *data, size_t n);
+uint32_t qv_crc32c(uint32_t crc, const void *data, size_t n); /* hardware when the CPU has it */
+uint32_t qv_crc32c_sw(uint32_t crc, const void *data, size_t n); /* the table version */
+/* The instruction version; false (out untouched) when this CPU has none. */
+bool qv_crc32c_hw(uint32_t crc, const void *data, size_t n, uint32_t *out);
+const char *qv_crc32c_impl(void); /* "sse4.2", "armv8-crc" or "software" */
 int64_t qv_now_ns(void);        /* CLOCK_REALTIME */
 int64_t qv_monotonic_ns(void);  /* CLOCK_MONOTONIC */
 int qv_cpu_count(void);

@@ -132,7 +132,14 @@ int eng_describe_table(eng *e, const char *name, qv_str *json, qv_err *err) {
         qv_str_appendf(json, ",\"type\":\"%s\",\"nullable\":%s}", qv_type_name(f->type),
                        f->nullable ? "true" : "false");
     }
-    qv_str_appendf(json, "],\"rows\":%lld,\"bytes\":%lld}", (long long)t->rows, (long long)t->bytes);
+    qv_str_appendf(json, "],\"rows\":%lld,\"bytes\":%lld", (long long)t->rows, (long long)t->bytes);
+    if (t->retention_column) {
+        qv_str_appendf(json, ",\"retention\":{\"column\":");
+        qv_str_append_json_string(json, t->retention_column, strlen(t->retention_column));
+        qv_str_appendf(json, ",\"interval_s\":%lld}}", (long long)(t->retention_ns / 1000000000));
+    } else {
+        qv_str_appendf(json, ",\"retention\":null}");
+    }
     st_table_info_free_all(infos, n);
     return QV_OK;
 }

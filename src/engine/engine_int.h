@@ -25,10 +25,14 @@ void eng_hub_free(eng_hub *h);
 typedef struct sub_cache sub_cache;
 sub_cache *sub_cache_new(void);
 void sub_cache_free(sub_cache *c);
-bool sub_cache_get(sub_cache *c, const char *sql, const void *table, int64_t from, int64_t to, qv_batch **out,
-                   int *n);
-void sub_cache_put(sub_cache *c, const char *sql, const void *table, int64_t from, int64_t to, const qv_batch *b,
-                   int n);
+/* HIT: out and n hold refs to the result. CLAIMED: evaluate, then put (ok false
+   if it failed). MISS: evaluate without the cache. Waits while another
+   subscriber is evaluating the same range. */
+enum { SUB_CACHE_MISS, SUB_CACHE_HIT, SUB_CACHE_CLAIMED };
+int sub_cache_get(sub_cache *c, const char *sql, const void *table, uint64_t epoch, int64_t from, int64_t to, qv_batch **out,
+                  int *n);
+void sub_cache_put(sub_cache *c, const char *sql, const void *table, uint64_t epoch, int64_t from, int64_t to, bool ok,
+                   const qv_batch *b, int n);
 
 /* sub_text.c: a SUBSCRIBE statement taken apart. */
 typedef struct sub_text {

@@ -2,11 +2,14 @@
 ** Ingest (Flight DoPut, HTTP /ingest): one eng_put per stream.
 **
 ** States: begun (schema checked against the table, or the table is to be
-** created) -> batches converted to the table's column order and held (refs,
-** no copy) -> commit (create if needed, one storage append, WAL-durable) or
-** abort. Nothing touches storage before commit, so a stream that fails or is
-** cancelled midway leaves no table and no rows, and a slow client never
-** holds the table's writer lock.
+** created; a storage append opened) -> batches converted to the table's
+** column order and streamed into the append one by one (storage copies
+** them into row groups and column files at once, so memory stays bounded
+** for a put of any size) -> commit (one WAL-durable record, all rows
+** visible at once; a created table appears with them) or abort (nothing
+** left, not even the table). Only when another put holds the table's writer
+** slot at begin are batches held (refs, no copy) and applied at commit, so
+** a put never blocks a front-end thread waiting for another stream.
 */
 #include "engine_int.h"
 
@@ -20,6 +23,8 @@ struct eng_put {
     qv_schema target;   /* the table's schema (or the one to create) */
     bool create;        /* table did not exist at begin */
     int *map;           /* target column -> stream column, -1 = fill with NULL */
+    st_append *app;     /* streaming; NULL: holding batches until commit */
+    bool failed;        /* a batch failed: only abort */
     qv_batch *held;
     int nheld, capheld;
     int64_t rows;
@@ -77,6 +82,19 @@ static int load_target(eng_put *p, qv_err *err) {
     return build_map(p, err);
 }
 
+/* Open the storage append now if the table's writer slot is free. */
+static int start_stream(eng_put *p, qv_err *err) {
+    if (p->create) {
+        int rc = st_append_begin_new(p->e->db, p->table, &p->target, &p->app, err);
+        return rc == QV_EEXISTS ? QV_OK : rc; /* being created by another put: hold, decide at commit */
+    }
+    st_table *t;
+    if (st_table_open(p->e->db, p->table, &t, err)) return err->code;
+    if (qv_schema_equal(st_table_schema(t), &p->target)) st_append_try_begin(t, &p->app);
+    st_table_release(t);
+    return QV_OK;
+}
+
 int eng_put_begin(eng *e, const char *table, const qv_schema *schema, eng_put **out, qv_err *err) {
     if (!table || !*table) return qv_err_set(err, QV_EINVAL, "no table name given for ingest");
     if (schema->nfields == 0) return qv_err_set(err, QV_EINVAL, "ingest into '%s': the stream's schema has no columns", table);
@@ -90,7 +108,7 @@ int eng_put_begin(eng *e, const char *table, const qv_schema *schema, eng_put **
     p->table = qv_xstrdup(table);
     qv_schema_copy(&p->in, schema);
     qv_schema_init(&p->target);
-    if (load_target(p, err)) {
+    if (load_target(p, err) || start_stream(p, err)) {
         eng_put_abort(p);
         return err->code;
     }
@@ -143,6 +161,19 @@ int eng_put_batch(eng_put *p, const qv_batch *b, qv_err *err) {
             return qv_err_set(err, QV_EINVAL, "column '%s' of table '%s' is NOT NULL but the stream has nulls in it",
                               p->target.fields[j].name, p->table);
     }
+    if (p->failed) return qv_err_set(err, QV_EINVAL, "ingest into '%s' failed earlier", p->table);
+    if (p->app) {
+        qv_batch cb;
+        convert(p, b, &cb);
+        int rc = st_append_batch(p->app, &cb, err);
+        qv_batch_free(&cb);
+        if (rc) {
+            p->failed = true;
+            return qv_err_prefix(err, "ingest into '%s'", p->table);
+        }
+        p->rows += b->nrows;
+        return QV_OK;
+    }
     if (p->nheld == p->capheld) {
         p->capheld = p->capheld ? p->capheld * 2 : 16;
         p->held = qv_xrealloc(p->held, sizeof(qv_batch) * (size_t)p->capheld);
@@ -152,45 +183,42 @@ int eng_put_batch(eng_put *p, const qv_batch *b, qv_err *err) {
     return QV_OK;
 }
 
-int eng_put_commit(eng_put *p, int64_t *rows, qv_err *err) {
+/* Held batches (the writer slot was busy at begin): create or append now. */
+static int commit_held(eng_put *p, qv_err *err) {
     int rc = QV_OK;
-    bool created = false;
     st_table *t = NULL;
-    st_append *a = NULL;
     if (p->create) {
-        rc = st_table_create(p->e->db, p->table, &p->target, err);
+        rc = st_append_begin_new(p->e->db, p->table, &p->target, &p->app, err);
         if (rc == QV_EEXISTS) {
             /* Someone created it since begin: append to theirs if it matches. */
             qv_schema want;
             qv_schema_copy(&want, &p->target);
             rc = load_target(p, err);
-            if (!rc && !qv_schema_equal(&want, &p->target)) {
+            if (!rc && (p->create || !qv_schema_equal(&want, &p->target)))
                 /* Held batches were converted for our schema; refuse rather than reshape. */
                 rc = qv_err_set(err, QV_EINVAL, "table '%s' was created concurrently with a different schema", p->table);
-            }
             qv_schema_free(&want);
-        } else if (!rc) {
-            created = true;
         }
     }
-    if (!rc) rc = st_table_open(p->e->db, p->table, &t, err);
-    if (!rc && !p->create && !qv_schema_equal(st_table_schema(t), &p->target))
-        rc = qv_err_set(err, QV_EINVAL, "table '%s' changed while the stream was open", p->table);
-    if (!rc && p->rows > 0) {
-        rc = st_append_begin(t, &a, err);
-        for (int i = 0; !rc && i < p->nheld; i++)
-            if (p->held[i].nrows > 0) rc = st_append_batch(a, &p->held[i], err);
-        if (!rc) {
-            int64_t n = 0;
-            rc = st_append_commit(a, &n, err); /* frees a */
-            a = NULL;
-        }
-        if (a) st_append_abort(a);
+    if (!rc && !p->app) {
+        rc = st_table_open(p->e->db, p->table, &t, err);
+        if (!rc && !qv_schema_equal(st_table_schema(t), &p->target))
+            rc = qv_err_set(err, QV_EINVAL, "table '%s' changed while the stream was open", p->table);
+        if (!rc) rc = st_append_begin(t, &p->app, err);
+        if (t) st_table_release(t);
     }
-    if (t) st_table_release(t);
-    if (rc && created) {
-        qv_err ignore;
-        st_table_drop(p->e->db, p->table, &ignore); /* all or nothing, table included */
+    for (int i = 0; !rc && i < p->nheld; i++)
+        if (p->held[i].nrows > 0) rc = st_append_batch(p->app, &p->held[i], err);
+    return rc;
+}
+
+int eng_put_commit(eng_put *p, int64_t *rows, qv_err *err) {
+    int rc = p->failed ? qv_err_set(err, QV_EINVAL, "ingest into '%s' failed earlier", p->table) : QV_OK;
+    if (!rc && !p->app) rc = commit_held(p, err);
+    if (!rc) {
+        int64_t n = 0;
+        rc = st_append_commit(p->app, &n, err); /* frees the append */
+        p->app = NULL;
     }
     if (!rc) {
         atomic_fetch_add(&p->e->metrics.rows_ingested, p->rows);
@@ -202,6 +230,7 @@ int eng_put_commit(eng_put *p, int64_t *rows, qv_err *err) {
 
 void eng_put_abort(eng_put *p) {
     if (!p) return;
+    if (p->app) st_append_abort(p->app);
     for (int i = 0; i < p->nheld; i++) qv_batch_free(&p->held[i]);
     free(p->held);
     free(p->map);

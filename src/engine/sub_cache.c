@@ -7,7 +7,10 @@
 ** subscriber whose ranges were coalesced differently simply evaluates its
 ** own. A few entries, least recently used replaced, each at most a few MB
 ** of result, so the cache holds a bounded amount of memory.
-** Thread-safe (one mutex); callers hold no engine lock.
+** Subscribers are woken together and run on different workers, so the
+** first to look claims the entry (pending) and evaluates; the others wait
+** for its result instead of evaluating the same rows at the same time.
+** Thread-safe (one mutex, one condition variable); callers hold no engine lock.
 */
 #include "engine_int.h"
 
@@ -20,14 +23,17 @@
 typedef struct slot {
     char *sql;
     const void *table;
+    uint64_t epoch; /* row numbering the range is in */
     int64_t from, to;
     qv_batch *b;
     int n;
+    bool pending; /* claimed: its evaluator will put or drop it */
     uint64_t used;
 } slot;
 
 struct sub_cache {
     pthread_mutex_t mu;
+    pthread_cond_t cv;
     slot s[SLOTS];
     uint64_t tick;
 };
@@ -35,6 +41,7 @@ struct sub_cache {
 sub_cache *sub_cache_new(void) {
     sub_cache *c = qv_xcalloc(1, sizeof *c);
     pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
     return c;
 }
 
@@ -49,6 +56,7 @@ void sub_cache_free(sub_cache *c) {
     if (!c) return;
     for (int i = 0; i < SLOTS; i++) slot_clear(&c->s[i]);
     pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->cv);
     free(c);
 }
 
@@ -58,42 +66,58 @@ static qv_batch *copy_refs(const qv_batch *b, int n) {
     return o;
 }
 
-bool sub_cache_get(sub_cache *c, const char *sql, const void *table, int64_t from, int64_t to, qv_batch **out,
-                   int *n) {
-    bool hit = false;
-    pthread_mutex_lock(&c->mu);
-    for (int i = 0; i < SLOTS && !hit; i++) {
-        slot *s = &c->s[i];
-        if (s->sql && s->table == table && s->from == from && s->to == to && strcmp(s->sql, sql) == 0) {
-            *out = copy_refs(s->b, s->n);
-            *n = s->n;
-            s->used = ++c->tick;
-            hit = true;
-        }
-    }
-    pthread_mutex_unlock(&c->mu);
-    return hit;
-}
-
-void sub_cache_put(sub_cache *c, const char *sql, const void *table, int64_t from, int64_t to, const qv_batch *b,
-                   int n) {
-    pthread_mutex_lock(&c->mu);
-    slot *v = &c->s[0];
+static slot *find(sub_cache *c, const char *sql, const void *table, uint64_t epoch, int64_t from, int64_t to) {
     for (int i = 0; i < SLOTS; i++) {
         slot *s = &c->s[i];
-        if (s->sql && s->table == table && s->from == from && s->to == to && strcmp(s->sql, sql) == 0) {
-            pthread_mutex_unlock(&c->mu); /* another subscriber got there first */
-            return;
-        }
-        if (!s->sql || s->used < v->used) v = s;
+        if (s->sql && s->table == table && s->epoch == epoch && s->from == from && s->to == to && strcmp(s->sql, sql) == 0) return s;
+    }
+    return NULL;
+}
+
+int sub_cache_get(sub_cache *c, const char *sql, const void *table, uint64_t epoch, int64_t from, int64_t to, qv_batch **out,
+                  int *n) {
+    pthread_mutex_lock(&c->mu);
+    slot *s;
+    while ((s = find(c, sql, table, epoch, from, to)) && s->pending) pthread_cond_wait(&c->cv, &c->mu);
+    if (s) {
+        *out = copy_refs(s->b, s->n);
+        *n = s->n;
+        s->used = ++c->tick;
+        pthread_mutex_unlock(&c->mu);
+        return SUB_CACHE_HIT;
+    }
+    slot *v = NULL; /* claim the least recently used entry nobody is filling */
+    for (int i = 0; i < SLOTS; i++)
+        if (!c->s[i].pending && (!v || !c->s[i].sql || (v->sql && c->s[i].used < v->used))) v = &c->s[i];
+    if (!v) {
+        pthread_mutex_unlock(&c->mu);
+        return SUB_CACHE_MISS;
     }
     slot_clear(v);
     v->sql = qv_xstrdup(sql);
     v->table = table;
+    v->epoch = epoch;
     v->from = from;
     v->to = to;
-    v->b = copy_refs(b, n);
-    v->n = n;
+    v->pending = true;
     v->used = ++c->tick;
+    pthread_mutex_unlock(&c->mu);
+    return SUB_CACHE_CLAIMED;
+}
+
+void sub_cache_put(sub_cache *c, const char *sql, const void *table, uint64_t epoch, int64_t from, int64_t to, bool ok,
+                   const qv_batch *b, int n) {
+    pthread_mutex_lock(&c->mu);
+    slot *s = find(c, sql, table, epoch, from, to);
+    if (s && s->pending) {
+        if (ok) {
+            s->b = copy_refs(b, n);
+            s->n = n;
+            s->pending = false;
+        } else {
+            slot_clear(s); /* the evaluation failed: waiters evaluate themselves */
+        }
+        pthread_cond_broadcast(&c->cv);
+    }
     pthread_mutex_unlock(&c->mu);
 }

@@ -28,6 +28,7 @@
 #include "engine_int.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,8 @@ struct eng_sub {
     sub_range *q;
     int qhead, qn, qcap;
     int64_t seen, pending;
+    uint64_t gen;             /* odd while leading rows of the table are being dropped */
+    int64_t dropped;          /* leading rows dropped since open (ranges renumbered) */
     qv_status end_code;
     char end_msg[256];
 
@@ -68,6 +71,8 @@ struct eng_sub {
     qv_batch *ready;          /* a range evaluated whole: batches [iready, nready) still to hand out */
     int nready, iready;
     char *table;              /* as the SQL layer resolved it */
+    uint64_t take_gen, take_epoch; /* numbering of the range being evaluated */
+    int64_t take_dropped;
 };
 
 struct eng_hub {
@@ -78,6 +83,7 @@ struct eng_hub {
     bool stop, closing;
     pthread_t thr;
     sub_cache *cache;
+    uint64_t epoch; /* row numbering generation: +1 at every leading drop */
 };
 
 static void sub_unref(eng_sub *s) {
@@ -157,6 +163,38 @@ static void hub_on_commit(void *arg, st_table *t, int64_t from, int64_t to, int6
     pthread_mutex_unlock(&h->mu);
 }
 
+/* TRUNCATE / retention: leading rows go and later rows are renumbered.
+   Queued ranges shift down; consumers redo an evaluation that overlapped. */
+static void hub_on_drop_begin(void *arg, st_table *t) {
+    eng_hub *h = arg;
+    pthread_mutex_lock(&h->mu);
+    for (eng_sub *s = h->subs; s; s = s->next)
+        if (s->t == t) s->gen++;
+    pthread_mutex_unlock(&h->mu);
+}
+
+static int64_t shift(int64_t x, int64_t n) { return x > n ? x - n : 0; }
+
+static void hub_on_drop_end(void *arg, st_table *t, int64_t n) {
+    eng_hub *h = arg;
+    pthread_mutex_lock(&h->mu);
+    h->epoch++;
+    for (eng_sub *s = h->subs; s; s = s->next) {
+        if (s->t != t) continue;
+        s->gen++;
+        s->dropped += n;
+        s->seen = shift(s->seen, n);
+        int k = s->qhead;
+        for (int i = s->qhead; i < s->qn; i++) {
+            sub_range r = {shift(s->q[i].from, n), shift(s->q[i].to, n), s->q[i].bytes};
+            if (r.to > r.from) s->q[k++] = r; /* rows dropped before delivery are gone */
+            else s->pending -= r.bytes;
+        }
+        s->qn = k;
+    }
+    pthread_mutex_unlock(&h->mu);
+}
+
 /* The notifier: calls wake callbacks outside the commit and outside hub->mu. */
 static void *hub_main(void *arg) {
     eng_hub *h = arg;
@@ -207,7 +245,8 @@ eng_hub *eng_hub_new(eng *e) {
         QV_ERROR("engine: cannot start the subscription notifier thread");
         abort();
     }
-    st_db_set_commit_hook(e->db, hub_on_commit, h);
+    st_hooks hk = {hub_on_commit, hub_on_drop_begin, hub_on_drop_end, h};
+    st_db_set_hooks(e->db, &hk);
     return h;
 }
 
@@ -218,7 +257,7 @@ void eng_hub_free(eng_hub *h) {
     pthread_cond_signal(&h->cv);
     pthread_mutex_unlock(&h->mu);
     pthread_join(h->thr, NULL);
-    st_db_set_commit_hook(h->e->db, NULL, NULL);
+    st_db_set_hooks(h->e->db, NULL);
     sub_cache_free(h->cache);
     pthread_mutex_destroy(&h->mu);
     pthread_cond_destroy(&h->cv);
@@ -235,12 +274,42 @@ void eng_subs_shutdown(eng *e) {
 
 /* ---- evaluating a range of rows ---- */
 
-/* The subscribed SELECT (or `sql`, for the replay) over storage rows [from, to) only. */
+/* Record (hub->mu held) the row numbering a range was taken in. */
+static void take_numbering_locked(eng_sub *s) {
+    s->take_gen = s->gen;
+    s->take_dropped = s->dropped;
+    s->take_epoch = s->e->hub->epoch;
+}
+
+/* The subscribed SELECT (or `sql`, for the replay) over storage rows
+   [from, to) as numbered when the range was taken. If leading rows were
+   dropped meanwhile (the numbering moved), the range is shifted and the
+   query prepared again, until its snapshot is known to match: a seqlock on
+   s->gen, which is odd while a drop is in progress. */
 static int range_open(eng_sub *s, const char *sql, int64_t from, int64_t to, qv_err *err) {
-    sql_scope sc = {s->table, from, to};
-    if (sql_query_prepare_scoped(s->e->sql, sql, strlen(sql), &sc, &s->cur, err))
-        return qv_err_prefix(err, "SUBSCRIBE");
-    return QV_OK;
+    eng_hub *h = s->e->hub;
+    for (;;) {
+        pthread_mutex_lock(&h->mu);
+        while (s->gen & 1) {
+            pthread_mutex_unlock(&h->mu);
+            sched_yield();
+            pthread_mutex_lock(&h->mu);
+        }
+        from = shift(from, s->dropped - s->take_dropped);
+        to = shift(to, s->dropped - s->take_dropped);
+        s->take_dropped = s->dropped;
+        s->take_gen = s->gen;
+        pthread_mutex_unlock(&h->mu);
+        sql_scope sc = {s->table, from, to};
+        if (sql_query_prepare_scoped(s->e->sql, sql, strlen(sql), &sc, &s->cur, err))
+            return qv_err_prefix(err, "SUBSCRIBE");
+        pthread_mutex_lock(&h->mu);
+        bool stable = s->gen == s->take_gen;
+        pthread_mutex_unlock(&h->mu);
+        if (stable) return QV_OK;
+        sql_query_free(s->cur);
+        s->cur = NULL;
+    }
 }
 
 static void range_close(eng_sub *s) {
@@ -282,7 +351,9 @@ static void ready_merge(eng_sub *s) {
 /* A range small enough to hold whole: from the cache, or evaluated and shared. */
 static int range_eval_shared(eng_sub *s, int64_t from, int64_t to, qv_err *err) {
     sub_cache *cache = s->e->hub->cache;
-    if (sub_cache_get(cache, s->txt.select, s->t, from, to, &s->ready, &s->nready)) return QV_OK;
+    uint64_t ep = s->take_epoch;
+    int got = sub_cache_get(cache, s->txt.select, s->t, ep, from, to, &s->ready, &s->nready);
+    if (got == SUB_CACHE_HIT) return QV_OK;
     int rc = range_open(s, s->txt.select, from, to, err);
     int cap = 0;
     while (!rc) {
@@ -303,7 +374,8 @@ static int range_eval_shared(eng_sub *s, int64_t from, int64_t to, qv_err *err) 
     if (s->cur) sql_query_free(s->cur);
     s->cur = NULL;
     if (!rc) ready_merge(s);
-    if (!rc) sub_cache_put(cache, s->txt.select, s->t, from, to, s->ready, s->nready);
+    if (got == SUB_CACHE_CLAIMED)
+        sub_cache_put(cache, s->txt.select, s->t, ep, from, to, rc == QV_OK, s->ready, s->nready);
     return rc;
 }
 
@@ -392,6 +464,7 @@ int eng_sub_open(eng *e, const char *text, size_t len, const eng_sub_options *o,
             st_snapshot_open(s->t, &snap);
             s->seen = st_snapshot_rows(snap);
             st_snapshot_close(snap);
+            take_numbering_locked(s); /* the replay's range [0, seen) */
             atomic_fetch_add(&s->refs, 1); /* the hub's */
             atomic_fetch_add(&e->metrics.subscriptions_active, 1);
             s->next = h->subs;
@@ -424,6 +497,7 @@ static bool take_range(eng_sub *s, sub_range *r, int *rc, qv_err *err) {
     if (s->end_code) {
         *rc = qv_err_set(err, s->end_code, "%s", s->end_msg);
     } else if (s->qhead < s->qn) {
+        take_numbering_locked(s);
         *r = s->q[s->qhead++];
         while (s->qhead < s->qn && r->bytes + s->q[s->qhead].bytes <= s->max_batch_bytes) {
             r->to = s->q[s->qhead].to;

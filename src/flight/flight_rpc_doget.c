@@ -17,9 +17,10 @@
 ** produce() takes its batches as they come and, when none is pending,
 ** returns *done false with nothing queued, parking the call; the engine's
 ** notifier wakes it (fl_call_wake) when a commit arrives. If the
-** subscription ends (too slow, shutdown), the wake also aborts the call with
-** its status at once (RESOURCE_EXHAUSTED, UNAVAILABLE), since a client that
-** does not read would never let a queued status through. The subscription
+** subscription is ended as too slow, the wake also aborts the call with
+** RESOURCE_EXHAUSTED at once, since a client that does not read would never
+** let a queued status through; at shutdown the UNAVAILABLE status is sent
+** normally, so it is written before the connection closes. The subscription
 ** is closed in doget_free, after which it never wakes the call.
 */
 #include <stdlib.h>
@@ -58,9 +59,12 @@ static void doget_cancel(fl_call *c) {
 /* Engine notifier thread: new rows, or the subscription ended. */
 static void doget_sub_wake(void *arg, const qv_err *end) {
     fl_call *c = arg;
-    if (end)
-        fl_call_abort(c, end->code == QV_ECANCELLED ? GRPC_STATUS_UNAVAILABLE : fl_status_from_qv(end->code),
-                      end->msg);
+    /* Too slow: the client may not be reading, so a queued status would never
+       get through; cancel with it now. Shutdown: the status goes out through
+       the call (produce sees the end), so it is written before the server
+       closes the connection; a client that does not read is cancelled by
+       the server's grace period instead. */
+    if (end && end->code != QV_ECANCELLED) fl_call_abort(c, fl_status_from_qv(end->code), end->msg);
     fl_call_wake(c);
 }
 

@@ -42,6 +42,8 @@ static void set_result_schema(sql_query *q) {
         qv_schema_add(&q->schema, "null", QV_T_STRING, false);
         break;
     case S_EXPLAIN: qv_schema_add(&q->schema, "plan", QV_T_STRING, false); break;
+    case S_TRUNCATE: qv_schema_add(&q->schema, "rows", QV_T_INT64, false); break;
+    case S_RETENTION: qv_schema_add(&q->schema, "ok", QV_T_BOOL, false); break;
     case S_SELECT: break;
     }
 }
@@ -221,7 +223,10 @@ static int next_passthrough(sql_query *q, qv_batch *out, bool *eos, qv_err *err)
         qv_batch_init(out, &q->schema);
         for (int i = 0; i < q->schema.nfields; i++) {
             qv_array whole;
-            st_snapshot_column(snap, rg, q->pl.pt_cols[i], &whole);
+            if (st_snapshot_read(snap, rg, q->pl.pt_cols[i], &whole, err)) {
+                qv_batch_free(out);
+                return err->code;
+            }
             qv_array_free(&out->cols[i]);
             if (off == 0 && n == whole.length) out->cols[i] = whole;
             else {
@@ -292,6 +297,32 @@ static int run_other(sql_query *q, qv_batch *out, qv_err *err) {
     case S_INSERT: {
         int64_t rows = 0;
         if (sql_insert_run(q, &rows, err)) return err->code;
+        qv_batch_init(out, &q->schema);
+        qv_builder b;
+        qv_builder_init(&b, QV_T_INT64, 1);
+        qv_builder_append_i64(&b, rows);
+        qv_array_free(&out->cols[0]);
+        qv_builder_finish(&b, &out->cols[0]);
+        qv_builder_free(&b);
+        out->nrows = 1;
+        return 0;
+    }
+    case S_TRUNCATE:
+    case S_RETENTION: {
+        st_table *t;
+        if (sql_table_open(c->db, st->table, &t, err)) {
+            if (err->code == QV_ENOTFOUND) qv_err_set(err, QV_ENOTFOUND, "table '%s' does not exist", st->table);
+            return err->code;
+        }
+        const char *name = arena_strdup(&q->ar, st_table_name(t)); /* the stored spelling */
+        st_table_release(t);
+        int64_t rows = 0;
+        if (st->kind == S_RETENTION) {
+            if (st_table_set_retention(c->db, name, st->column, st->interval_ns, err)) return err->code;
+            one_row_bool(q, out, true);
+            return 0;
+        }
+        if (st_table_truncate(c->db, name, &rows, err)) return err->code;
         qv_batch_init(out, &q->schema);
         qv_builder b;
         qv_builder_init(&b, QV_T_INT64, 1);
@@ -431,7 +462,8 @@ char *sql_explain(sql_ctx *c, const char *text, size_t len, qv_err *err) {
     if (q->st->kind == S_EXPLAIN) r = qv_xstrdup(q->explain);
     else if (q->has_plan) r = explain_text(q);
     else {
-        static const char *nm[] = {"SELECT", "CREATE TABLE", "DROP TABLE", "INSERT", "SHOW TABLES", "DESCRIBE", "EXPLAIN"};
+        static const char *nm[] = {"SELECT", "CREATE TABLE", "DROP TABLE", "INSERT", "SHOW TABLES", "DESCRIBE", "EXPLAIN",
+                                   "TRUNCATE", "ALTER TABLE SET RETENTION"};
         qv_str s;
         qv_str_init(&s);
         qv_str_appendf(&s, "%s %s\n", nm[q->st->kind], q->st->table ? q->st->table : "");

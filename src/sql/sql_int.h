@@ -78,6 +78,8 @@ typedef struct ast {
     int nexcl;
     int line, col;
     int height;       /* 1 + tallest child; bounded so binding/evaluation recursion is too */
+    int norder;       /* A_FUNC: the last norder args are ORDER BY keys (string_agg(x, s ORDER BY y)) */
+    uint32_t order_desc; /* A_FUNC: bit i set = ORDER BY key i is DESC */
 } ast;
 
 typedef struct sel_item {
@@ -141,7 +143,7 @@ struct select_stmt {
     int *gset_n, ngsets;
 };
 
-typedef enum { S_SELECT, S_CREATE, S_DROP, S_INSERT, S_SHOW, S_DESCRIBE, S_EXPLAIN } stmt_kind;
+typedef enum { S_SELECT, S_CREATE, S_DROP, S_INSERT, S_SHOW, S_DESCRIBE, S_EXPLAIN, S_TRUNCATE, S_RETENTION } stmt_kind;
 
 typedef struct stmt stmt;
 struct stmt {
@@ -157,6 +159,8 @@ struct stmt {
     int nrows, rowlen;
     stmt *inner;          /* EXPLAIN */
     int nparams;          /* highest placeholder number ($N, or the count of ?) */
+    int64_t interval_ns;  /* ALTER TABLE .. SET RETENTION (0: NONE) */
+    char *column;         /* ALTER TABLE .. SET RETENTION .. ON column (NULL: first TIMESTAMP) */
 };
 
 int parse_stmt(arena *ar, const char *text, size_t len, stmt **out, qv_err *err);
@@ -198,9 +202,15 @@ void ts_format(int64_t ns, char *buf, size_t cap);
 int64_t ts_extract(int64_t ns, int field);
 int64_t ts_trunc(int64_t ns, int field);
 /* Field names for extract/date_trunc; -1 unknown. */
-enum { TF_YEAR, TF_QUARTER, TF_MONTH, TF_WEEK, TF_DAY, TF_HOUR, TF_MINUTE, TF_SECOND,
-       TF_MILLISECOND, TF_MICROSECOND, TF_NANOSECOND, TF_DOW, TF_DOY, TF_EPOCH };
+typedef enum ts_field { TF_YEAR, TF_QUARTER, TF_MONTH, TF_WEEK, TF_DAY, TF_HOUR, TF_MINUTE, TF_SECOND,
+       TF_MILLISECOND, TF_MICROSECOND, TF_NANOSECOND, TF_DOW, TF_DOY, TF_EPOCH,
+       TF_ISODOW, TF_ISOYEAR, TF_YEARWEEK, TF_DECADE, TF_CENTURY, TF_MILLENNIUM, TF_ERA,
+       TF_JULIAN, TF_TIMEZONE, TF_TIMEZONE_HOUR, TF_TIMEZONE_MINUTE, TF__COUNT } ts_field;
 int ts_field_parse(const char *s);
+bool ts_field_truncates(int f);   /* date_trunc accepts it */
+bool ts_field_is_double(int f);   /* epoch, julian: date_part gives DOUBLE */
+const char *ts_field_name(int f);
+double ts_extract_f(int64_t ns, int field);
 
 /* ---------------- vectors and chunks ---------------- */
 #define CHUNK 2048
@@ -263,6 +273,7 @@ typedef struct chunk {
     int *sel;     /* active rows (indices < n) when has_sel */
     int nsel;
     bool has_sel;
+    bool all_pass; /* a scan's chunk whose row group's min/max prove every pruning predicate true */
 } chunk;
 
 void chunk_init(chunk *c, int ncols, const qv_type *types);
@@ -279,12 +290,6 @@ typedef enum {
     B_INSUB /* args[0] [NOT] IN (subquery): aux is the init plan's value set */
 } bexpr_kind;
 
-typedef enum {
-    F_ABS = 1, F_ROUND, F_FLOOR, F_CEIL, F_SQRT, F_LN, F_EXP, F_POWER, F_LOWER,
-    F_UPPER, F_LENGTH, F_SUBSTR, F_LOG10, F_SIGN, F_LEAST, F_GREATEST, F_NULLIF,
-    F_TRIM, F_CONCAT, F_TIME_BUCKET
-} func_id;
-
 typedef struct bexpr bexpr;
 struct bexpr {
     bexpr_kind kind;
@@ -296,9 +301,17 @@ struct bexpr {
     bool neg, has_operand, has_else, ilike;
     bexpr **args;
     int nargs;
-    void *aux;     /* B_INSUB: struct value_set */
+    const struct sfunc_def *fn; /* B_FUNC: its descriptor (functions/functions.h) */
+    void *aux;     /* B_FUNC: per-query data of the call (arena), e.g. a compiled pattern; B_INSUB: struct value_set */
 };
 
+/* B_CONST op: the constant was written as a decimal literal (1.25), which
+   DuckDB reads as a DECIMAL: rounding and casts treat it as its decimal text. */
+#define BC_DECIMAL_LIT 1
+static inline bool bexpr_is_decimal_lit(const bexpr *e) {
+    if (e->kind == B_UNARY && e->op == OP_NEG) e = e->args[0];
+    return e->kind == B_CONST && e->op == BC_DECIMAL_LIT;
+}
 int expr_eval(const bexpr *e, const chunk *in, vec *out, qv_err *err);
 /* Rows of in's active rows for which e is true (not NULL), as chunk row
    indices in sel (CHUNK entries); returns their count, or -1 with err set.
@@ -310,13 +323,24 @@ int func_eval(const bexpr *e, vec *args, int n, vec *out, qv_err *err);
 int expr_eval_const(const bexpr *e, vec *out, qv_err *err);
 
 /* ---------------- aggregates ---------------- */
-typedef enum { AG_COUNT_STAR = 1, AG_COUNT, AG_SUM, AG_AVG, AG_MIN, AG_MAX, AG_FIRST,
-               AG_LAST, AG_STDDEV, AG_VARIANCE, AG_STDDEV_POP, AG_VAR_POP } agg_id;
+/* Aggregate ids index the descriptor table agg_defs (functions/functions.h). */
+typedef enum { AG_COUNT_STAR, AG_COUNT, AG_SUM, AG_AVG, AG_MIN, AG_MAX, AG_FIRST,
+               AG_LAST, AG_STDDEV, AG_VARIANCE, AG_STDDEV_POP, AG_VAR_POP,
+               AG_MEDIAN, AG_QUANTILE_CONT, AG_QUANTILE_DISC, AG_MODE, AG_ARG_MIN, AG_ARG_MAX,
+               AG_STRING_AGG, AG_BOOL_AND, AG_BOOL_OR, AG_APPROX_COUNT_DISTINCT, AG_COUNT_IF,
+               AG_PRODUCT, AG_CORR, AG_COVAR_POP, AG_COVAR_SAMP, AG_REGR_SLOPE, AG_REGR_INTERCEPT,
+               AG__COUNT } agg_id;
 
+#define AGG_MAXIN 8
 typedef struct agg_spec {
     agg_id fn;
     bool distinct;
-    bexpr *arg;       /* NULL for count(*) */
+    bexpr *arg;       /* NULL for count(*); else in[0] */
+    bexpr *in[AGG_MAXIN]; /* every input: the arguments, then ORDER BY keys */
+    int nin, norder;  /* the last norder inputs are ORDER BY keys */
+    bool order_desc[AGG_MAXIN];
+    double param;     /* quantile fraction */
+    sv sep;           /* string_agg separator */
     qv_type type;     /* result type */
     char tz[32];
 } agg_spec;
@@ -403,6 +427,9 @@ op *op_scan_new(qstate *qs, st_table *t, st_snapshot *snap, int ncols, const int
                 const scan_pred *preds, int npreds);
 op *op_values_new(qstate *qs); /* one row, zero columns */
 op *op_filter_new(qstate *qs, op *child, bexpr *pred);
+/* The filter's predicate is exactly its scan's pruning predicates: chunks
+   marked all_pass go through without evaluating it. */
+void op_filter_set_covered(op *filter);
 op *op_project_new(qstate *qs, op *child, int n, bexpr **exprs);
 op *op_agg_new(qstate *qs, op *child, int nkeys, bexpr **keys, int naggs, agg_spec *aggs);
 /* Final aggregation over partial ones (each an op_agg_new over its share of

@@ -1,34 +1,164 @@
 /*
-** Appends: begin (take the table's single writer slot), stage batches,
-** commit (WAL, then copy into row groups and publish) or abort.
-** States of st_append: staging -> (commit | abort) -> freed. The st_append
-** owns a table ref, the writer slot (t->appending) and its staged batches,
-** which hold refs on the caller's buffers (no copy until commit).
+** Streaming appends. Each batch is copied into the table's row groups as it
+** arrives, past every published row (readers do not see it); a row group it
+** fills is written at once to its column file and turned file-backed, so an
+** append of any size holds at most one row group in anonymous memory. The
+** commit fsyncs those files, then logs one record naming them plus the rows
+** of the still open tail row group, waits for it to be durable and
+** publishes: all of the append becomes visible at once or none of it.
+** Abort (or a crash: recovery removes files nothing names) drops the rows
+** and the files. An append may also create its table (st_append_begin_new):
+** the table is listed only when the append commits.
+**
+** States of st_append: open (batches) -> committed | aborted -> freed. It
+** owns a table ref and the table's writer slot (t->appending); per batch it
+** takes commit_mu. Recovery replays PUT/COMMIT/CARRY records here too.
 */
 #include "st_int.h"
 
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-int st_append_begin(st_table *t, st_append **out, qv_err *err) {
-    *out = NULL;
-    if (atomic_load(&t->dropped))
-        return qv_err_set(err, QV_ENOTFOUND, "table %s was dropped", t->name);
+struct st_append {
+    st_table *t;
+    bool creates;       /* the table is this append's, not yet listed */
+    bool broken;        /* a batch failed after touching the table: abort only */
+    int nrgs0;          /* writer row groups at begin */
+    int64_t rows0;      /* writer rows at begin */
+    int64_t tail0;      /* rows of the partly filled last row group at begin (0: none) */
+    st_colseg *seg0;    /* its segments at begin (stats, lengths; buffers once sealed) */
+    bool sealed0;       /* this append sealed that row group into a file */
+    int first_file, nfiles; /* row groups this append wrote to column files */
+    int64_t rows;
+};
+
+static void take_slot(st_table *t) {
     pthread_mutex_lock(&t->append_mu);
     while (t->appending) pthread_cond_wait(&t->append_cv, &t->append_mu);
     t->appending = true;
     pthread_mutex_unlock(&t->append_mu);
+}
+
+static st_append *append_new(st_table *t) {
     st_append *a = qv_xcalloc(1, sizeof *a);
-    atomic_fetch_add(&t->refs, 1);
     a->t = t;
-    *out = a;
+    pthread_mutex_lock(&t->commit_mu);
+    a->nrgs0 = t->nrgs;
+    a->rows0 = t->rows;
+    st_rg *last = t->nrgs ? t->rgs[t->nrgs - 1] : NULL;
+    if (last && !last->map && last->rows < t->rg_cap) {
+        a->tail0 = last->rows;
+        a->seg0 = qv_xcalloc((size_t)t->schema.nfields, sizeof(st_colseg));
+        for (int c = 0; c < t->schema.nfields; c++) {
+            a->seg0[c].stats = last->cols[c].stats;
+            a->seg0[c].data_len = last->cols[c].data_len;
+        }
+    }
+    a->first_file = -1;
+    pthread_mutex_unlock(&t->commit_mu);
+    return a;
+}
+
+int st_append_begin(st_table *t, st_append **out, qv_err *err) {
+    *out = NULL;
+    if (atomic_load(&t->dropped)) return qv_err_set(err, QV_ENOTFOUND, "table %s was dropped", t->name);
+    take_slot(t);
+    atomic_fetch_add(&t->refs, 1);
+    *out = append_new(t);
     return QV_OK;
+}
+
+bool st_append_try_begin(st_table *t, st_append **out) {
+    *out = NULL;
+    if (atomic_load(&t->dropped)) return false;
+    pthread_mutex_lock(&t->append_mu);
+    bool got = !t->appending;
+    t->appending = true;
+    pthread_mutex_unlock(&t->append_mu);
+    if (!got) return false;
+    atomic_fetch_add(&t->refs, 1);
+    *out = append_new(t);
+    return true;
+}
+
+int st_append_begin_new(st_db *db, const char *name, const qv_schema *schema, st_append **out, qv_err *err) {
+    *out = NULL;
+    if (st_check_name(name, "table", err)) return err->code;
+    if (st_check_schema(schema, err)) return qv_err_prefix(err, "table %s", name);
+    pthread_mutex_lock(&db->cat_mu);
+    int rc = QV_OK;
+    if (db->closed) rc = qv_err_set(err, QV_EINVAL, "database is closed");
+    else if (st_catalog_find_locked(db, name) >= 0) rc = qv_err_set(err, QV_EEXISTS, "table %s already exists", name);
+    for (int i = 0; rc == QV_OK && i < db->npending; i++)
+        if (strcmp(db->pending[i]->name, name) == 0)
+            rc = qv_err_set(err, QV_EEXISTS, "table %s is being created by another append", name);
+    st_table *t = NULL;
+    if (rc == QV_OK) {
+        t = st_table_new(db, db->next_id++, name, schema, db->rg_rows);
+        db->pending = qv_xrealloc(db->pending, sizeof(st_table *) * (size_t)(db->npending + 1));
+        db->pending[db->npending++] = t;
+    }
+    pthread_mutex_unlock(&db->cat_mu);
+    if (rc) return rc;
+    t->appending = true;
+    *out = append_new(t); /* owns the creation ref */
+    (*out)->creates = true;
+    return QV_OK;
+}
+
+/* commit_mu held: put the table's writer state back as it was at begin. */
+static void roll_back(st_append *a) {
+    st_table *t = a->t;
+    int nc = t->schema.nfields;
+    char path[ST_PATH_MAX];
+    for (int g = t->nrgs - 1; g >= a->nrgs0; g--) {
+        if (t->rgs[g]->map) unlink(st_map_path(t->rgs[g]->map));
+        st_rg_free(t->rgs[g], nc);
+    }
+    t->nrgs = a->nrgs0;
+    if (a->tail0) {
+        st_rg *rg = t->rgs[a->nrgs0 - 1];
+        if (a->sealed0) {
+            snprintf(path, sizeof path, "%s", st_map_path(rg->map));
+            unlink(path);
+            st_map_unref(rg->map);
+            rg->map = NULL;
+            rg->fno = -1;
+            rg->bytes = 0;
+            for (int c = 0; c < nc; c++) {
+                rg->cols[c].validity = a->seg0[c].validity;
+                rg->cols[c].values = a->seg0[c].values;
+                rg->cols[c].data = a->seg0[c].data;
+                a->seg0[c].validity = a->seg0[c].values = a->seg0[c].data = NULL;
+            }
+        }
+        rg->rows = a->tail0;
+        for (int c = 0; c < nc; c++) {
+            rg->cols[c].stats = a->seg0[c].stats;
+            rg->cols[c].data_len = a->seg0[c].data_len;
+        }
+    }
+    t->rows = a->rows0;
 }
 
 static void append_free(st_append *a) {
     st_table *t = a->t;
-    for (int i = 0; i < a->nb; i++) qv_batch_free(&a->batches[i]);
-    free(a->batches);
+    st_db *db = t->db;
+    if (a->seg0)
+        for (int c = 0; c < t->schema.nfields; c++) {
+            qv_buffer_unref(a->seg0[c].validity);
+            qv_buffer_unref(a->seg0[c].values);
+            qv_buffer_unref(a->seg0[c].data);
+        }
+    free(a->seg0);
+    if (a->creates) {
+        pthread_mutex_lock(&db->cat_mu);
+        st_catalog_pending_remove_locked(db, t);
+        pthread_mutex_unlock(&db->cat_mu);
+    }
     free(a);
     pthread_mutex_lock(&t->append_mu);
     t->appending = false;
@@ -37,94 +167,238 @@ static void append_free(st_append *a) {
     st_table_unref(t);
 }
 
-int st_append_batch(st_append *a, const qv_batch *b, qv_err *err) {
-    if (!b) return qv_err_set(err, QV_EINVAL, "no batch");
-    if (st_check_batch(a->t, b, err)) return err->code;
-    if (b->nrows == 0) return QV_OK;
-    if (a->nb == a->cap) {
-        a->cap = a->cap ? a->cap * 2 : 4;
-        a->batches = qv_xrealloc(a->batches, sizeof(qv_batch) * (size_t)a->cap);
-    }
-    qv_batch_copy_ref(&a->batches[a->nb++], b);
-    a->rows += b->nrows;
-    return QV_OK;
-}
-
 void st_append_abort(st_append *a) {
-    if (a) append_free(a);
+    if (!a) return;
+    pthread_mutex_lock(&a->t->commit_mu);
+    roll_back(a);
+    pthread_mutex_unlock(&a->t->commit_mu);
+    append_free(a);
 }
 
-/* String offsets are int32: refuse (before logging anything) an append whose
-   text could push a row group's string data or a dictionary past 2 GiB.
-   Conservative: counts all of the append's text against the current group. */
-int st_check_text_room(st_table *t, const qv_batch *bs, int nb, qv_err *err) {
-    for (int c = 0; c < t->schema.nfields; c++) {
-        qv_type ty = t->schema.fields[c].type;
-        if (ty != QV_T_STRING && ty != QV_T_SYMBOL) continue;
-        int64_t have = 0, add = 0;
-        if (ty == QV_T_SYMBOL) have = (int64_t)t->dicts[c].data_len;
-        else if (t->nrgs && t->rgs[t->nrgs - 1]->rows < t->rg_cap)
-            have = (int64_t)t->rgs[t->nrgs - 1]->cols[c].data_len;
-        for (int i = 0; i < nb; i++) {
-            const qv_array *x = &bs[i].cols[c];
-            if (x->type != QV_T_STRING || x->length == 0) continue;
-            const int32_t *off = (const int32_t *)x->values->data + x->offset;
-            add += off[x->length] - off[0];
+/* commit_mu held: write full anonymous row groups this append filled. */
+static int seal_full(st_append *a, int from, qv_err *err) {
+    st_table *t = a->t;
+    int nc = t->schema.nfields;
+    qv_array **dv = qv_xcalloc((size_t)nc, sizeof(qv_array *));
+    qv_array *dvs = qv_xcalloc((size_t)nc, sizeof(qv_array));
+    for (int c = 0; c < nc; c++)
+        if (t->schema.fields[c].type == QV_T_SYMBOL) {
+            st_dict_view(&t->dicts[c], &dvs[c]);
+            dv[c] = &dvs[c];
         }
-        if (have + add > INT32_MAX - 1)
-            return qv_err_set(err, QV_ERESOURCE,
-                              "table %s column %s: append of %lld text bytes would pass the 2 GiB "
-                              "limit per row group or dictionary; split it", t->name,
-                              t->schema.fields[c].name, (long long)add);
+    int rc = QV_OK;
+    for (int g = from; rc == QV_OK && g < t->nrgs; g++) {
+        st_rg *rg = t->rgs[g];
+        if (rg->map || rg->rows < t->rg_cap) continue;
+        char path[ST_PATH_MAX];
+        int64_t fno = t->next_fno++, bytes = 0;
+        st_col_path(t->db->dir, t->id, fno, path, sizeof path);
+        if ((rc = st_rg_write_file(rg, &t->schema, dv, path, t->id, fno, false, &bytes, err))) break;
+        if (g == a->nrgs0 - 1 && a->tail0) { /* keep what readers see of it, for an abort */
+            a->sealed0 = true;
+            for (int c = 0; c < nc; c++) {
+                a->seg0[c].validity = qv_buffer_ref(rg->cols[c].validity);
+                a->seg0[c].values = qv_buffer_ref(rg->cols[c].values);
+                a->seg0[c].data = qv_buffer_ref(rg->cols[c].data);
+            }
+        }
+        st_rg_to_file(rg, nc, st_map_new(path, t->id, fno, t->rg_cap, &t->schema, true), fno, bytes, &t->spare);
+        if (a->first_file < 0) a->first_file = g;
+        a->nfiles++;
     }
-    return QV_OK;
+    for (int c = 0; c < nc; c++) qv_array_free(&dvs[c]);
+    free(dvs);
+    free(dv);
+    return rc;
+}
+
+int st_append_batch(st_append *a, const qv_batch *b, qv_err *err) {
+    st_table *t = a->t;
+    if (!b) return qv_err_set(err, QV_EINVAL, "no batch");
+    if (a->broken) return qv_err_set(err, QV_EINVAL, "append to table %s failed earlier; abort it", t->name);
+    if (st_check_batch(t, b, err)) return err->code;
+    if (b->nrows == 0) return QV_OK;
+    pthread_mutex_lock(&t->commit_mu);
+    int rc = QV_OK;
+    if (atomic_load(&t->dropped)) rc = qv_err_set(err, QV_ENOTFOUND, "table %s was dropped", t->name);
+    else rc = st_check_text_room(t, b, 1, err);
+    if (rc == QV_OK) {
+        int first = st_apply_batch(t, b);
+        a->rows += b->nrows;
+        if (!t->db->in_memory && (rc = seal_full(a, first, err))) a->broken = true;
+    }
+    pthread_mutex_unlock(&t->commit_mu);
+    return rc;
+}
+
+/* The rows of the open tail row group that are this append's, as a batch of views. */
+static bool tail_batch(st_append *a, qv_batch *out) {
+    st_table *t = a->t;
+    if (!t->nrgs || t->rgs[t->nrgs - 1]->map || t->nrgs < a->nrgs0) return false;
+    int g = t->nrgs - 1;
+    st_rg *rg = t->rgs[g];
+    int64_t from = g == a->nrgs0 - 1 ? a->tail0 : 0;
+    if (g < a->nrgs0 - 1 || rg->rows <= from) return false;
+    qv_batch_init(out, &t->schema);
+    out->nrows = rg->rows - from;
+    for (int c = 0; c < t->schema.nfields; c++) {
+        qv_array *x = &out->cols[c];
+        const st_colseg *s = &rg->cols[c];
+        x->length = out->nrows;
+        x->offset = from;
+        x->null_count = -1;
+        x->validity = qv_buffer_ref(s->validity);
+        x->values = qv_buffer_ref(s->values);
+        x->data = qv_buffer_ref(s->data);
+        if (t->schema.fields[c].type == QV_T_SYMBOL) {
+            x->dict = qv_xmalloc(sizeof(qv_array));
+            st_dict_view(&t->dicts[c], x->dict);
+        }
+    }
+    return true;
+}
+
+static int sync_files(st_append *a, qv_err *err) {
+    st_table *t = a->t;
+    for (int g = a->first_file; a->nfiles && g < a->first_file + a->nfiles; g++) {
+        const char *path = st_map_path(t->rgs[g]->map);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        int rc = fd < 0 ? -1 : fdatasync(fd);
+        if (fd >= 0) close(fd);
+        if (rc != 0) return qv_err_set(err, QV_EIO, "cannot fsync %s: %m", path);
+    }
+    return a->nfiles ? st_fsync_dir(t->db->dir, err) : QV_OK;
+}
+
+/* commit_mu held (and cat_mu when creating): log the append, durable. */
+static int log_append(st_append *a, qv_err *err) {
+    st_table *t = a->t;
+    if (sync_files(a, err)) return err->code;
+    qv_str rec;
+    qv_str_init(&rec);
+    if (a->creates) {
+        st_put_u64(&rec, t->id);
+        st_put_u64(&rec, (uint64_t)t->rg_cap);
+        st_put_name(&rec, t->name);
+        st_encode_schema(&rec, &t->schema);
+    }
+    st_put_u64(&rec, t->id);
+    st_put_u32(&rec, (uint32_t)a->nfiles);
+    for (int i = 0; i < a->nfiles; i++) st_put_u64(&rec, (uint64_t)t->rgs[a->first_file + i]->fno);
+    qv_batch tb;
+    bool have = tail_batch(a, &tb);
+    st_put_u32(&rec, have ? 1 : 0);
+    if (have) {
+        st_encode_batch(&rec, &tb);
+        qv_batch_free(&tb);
+    }
+    int rc = st_wal_log(t->db->wal, a->creates ? ST_REC_CREATE_PUT : ST_REC_PUT, &rec, err);
+    qv_str_free(&rec);
+    return rc;
 }
 
 int st_append_commit(st_append *a, int64_t *rows_committed, qv_err *err) {
     st_table *t = a->t;
     st_db *db = t->db;
     int rc = QV_OK;
+    bool creating = a->creates;
     if (rows_committed) *rows_committed = 0;
-    if (a->rows == 0) {
+    if (a->broken) rc = qv_err_set(err, QV_EINVAL, "append to table %s failed earlier", t->name);
+    if (rc == QV_OK && a->rows == 0 && !a->creates) {
         append_free(a);
         return QV_OK;
     }
-    qv_str rec;
-    qv_str_init(&rec);
-    if (!db->in_memory) {
-        st_put_u64(&rec, t->id);
-        st_put_u32(&rec, (uint32_t)a->nb);
-        for (int i = 0; i < a->nb; i++) st_encode_batch(&rec, &a->batches[i]);
-    }
     pthread_mutex_lock(&db->cat_mu);
-    bool closed = db->closed;
-    pthread_mutex_unlock(&db->cat_mu);
-    int64_t bytes = 0;
-    for (int i = 0; i < a->nb; i++) bytes += qv_batch_bytes(&a->batches[i]);
+    if (rc == QV_OK && db->closed) rc = qv_err_set(err, QV_EINVAL, "database is closed; cannot commit to table %s", t->name);
+    if (rc == QV_OK && a->creates && st_catalog_find_locked(db, t->name) >= 0)
+        rc = qv_err_set(err, QV_EEXISTS, "table %s was created by someone else meanwhile", t->name);
+    if (!creating) pthread_mutex_unlock(&db->cat_mu);
     pthread_mutex_lock(&t->commit_mu);
-    int64_t row_from = t->rows;
-    if (closed)
-        rc = qv_err_set(err, QV_EINVAL, "database is closed; cannot commit to table %s", t->name);
-    else if (atomic_load(&t->dropped))
-        rc = qv_err_set(err, QV_ENOTFOUND, "table %s was dropped", t->name);
-    else
-        rc = st_check_text_room(t, a->batches, a->nb, err);
-    if (rc == QV_OK && !db->in_memory) {
-        rc = st_wal_log(db, ST_REC_COMMIT, &rec, err);
-        if (rc) qv_err_prefix(err, "commit to table %s", t->name);
-    }
+    if (rc == QV_OK && atomic_load(&t->dropped)) rc = qv_err_set(err, QV_ENOTFOUND, "table %s was dropped", t->name);
+    if (rc == QV_OK && !db->in_memory && (rc = log_append(a, err))) qv_err_prefix(err, "commit to table %s", t->name);
     if (rc == QV_OK) {
-        for (int i = 0; i < a->nb; i++) st_apply_batch(t, &a->batches[i]);
+        int64_t bytes0 = t->pub ? t->pub->bytes : 0; /* pub changes only under commit_mu */
         st_publish(t);
         atomic_fetch_add(&db->st_commits, 1);
-        if (db->commit_hook) db->commit_hook(db->commit_hook_arg, t, row_from, t->rows, bytes);
+        if (db->hooks.committed && a->rows > 0)
+            db->hooks.committed(db->hooks.arg, t, a->rows0, a->rows0 + a->rows, t->pub->bytes - bytes0);
         if (rows_committed) *rows_committed = a->rows;
+        if (a->creates) {
+            st_catalog_pending_remove_locked(db, t);
+            atomic_fetch_add(&t->refs, 1);
+            st_catalog_insert_locked(db, t);
+            a->creates = false;
+        }
+    } else {
+        roll_back(a);
     }
     pthread_mutex_unlock(&t->commit_mu);
-    qv_str_free(&rec);
+    if (creating) pthread_mutex_unlock(&db->cat_mu);
     atomic_fetch_add(&db->refs, 1); /* t (and its db ref) may go with a */
     append_free(a);
-    if (rc == QV_OK && !db->in_memory) st_maybe_checkpoint(db);
+    if (rc == QV_OK) st_checkpoint_poke(db);
     st_db_unref(db);
+    return rc;
+}
+
+/* ---------------- replay (recovery) ---------------- */
+
+/* Install the column files a durable record names. A missing or damaged
+   file is fatal: the record was acknowledged. */
+static int replay_files(st_table *t, st_rd *r, uint32_t n, const char *dir, bool *fatal, qv_err *err) {
+    if (n > (r->n - r->pos) / 8) return qv_err_set(err, QV_ECORRUPT, "put record file count %u", n);
+    st_stats *stats = qv_xcalloc((size_t)t->schema.nfields, sizeof(st_stats));
+    int rc = QV_OK;
+    for (uint32_t i = 0; rc == QV_OK && i < n; i++) {
+        int64_t fno = (int64_t)st_get_u64(r);
+        char path[ST_PATH_MAX];
+        st_col_path(dir, t->id, fno, path, sizeof path);
+        int64_t bytes = 0;
+        if ((rc = st_colfile_stats(path, t->id, fno, t->rg_cap, &t->schema, stats, &bytes, err))) {
+            *fatal = true;
+            break;
+        }
+        st_table_add_file_rg(t, fno, st_map_new(path, t->id, fno, t->rg_cap, &t->schema, false), stats, bytes);
+    }
+    free(stats);
+    return rc;
+}
+
+static int replay_batches(st_table *t, st_rd *r, uint32_t nb, qv_err *err) {
+    if (nb > r->n - r->pos) return qv_err_set(err, QV_ECORRUPT, "record batch count %u", nb);
+    qv_batch *bs = qv_xcalloc(nb ? nb : 1, sizeof *bs);
+    uint32_t got = 0;
+    int rc = QV_OK;
+    for (; got < nb; got++) {
+        if ((rc = st_decode_batch(r, &t->schema, &bs[got], err))) break;
+        if ((rc = st_check_batch(t, &bs[got], err))) {
+            rc = qv_err_set(err, QV_ECORRUPT, "record does not fit: %s", err->msg);
+            got++;
+            break;
+        }
+    }
+    if (rc == QV_OK && r->pos != r->n) rc = qv_err_set(err, QV_ECORRUPT, "record has trailing bytes");
+    if (rc == QV_OK && st_check_text_room(t, bs, (int)nb, err))
+        rc = qv_err_set(err, QV_ECORRUPT, "record does not fit: %s", err->msg);
+    if (rc == QV_OK)
+        for (uint32_t i = 0; i < nb; i++) st_apply_batch(t, &bs[i]);
+    for (uint32_t i = 0; i < got; i++) qv_batch_free(&bs[i]);
+    free(bs);
+    return rc;
+}
+
+int st_replay_put(st_db *db, st_rd *r, bool with_files, bool *fatal, qv_err *err) {
+    uint64_t id = st_get_u64(r);
+    uint32_t nfiles = with_files ? st_get_u32(r) : 0;
+    if (r->bad) return qv_err_set(err, QV_ECORRUPT, "truncated commit record");
+    st_table *t = st_catalog_find_id(db, id);
+    if (!t) return QV_OK; /* written after a concurrent drop of its table */
+    pthread_mutex_lock(&t->commit_mu);
+    int rc = replay_files(t, r, nfiles, db->dir, fatal, err);
+    uint32_t nb = st_get_u32(r);
+    if (rc == QV_OK && r->bad) rc = qv_err_set(err, QV_ECORRUPT, "truncated commit record");
+    if (rc == QV_OK) rc = replay_batches(t, r, nb, err);
+    st_publish(t);
+    pthread_mutex_unlock(&t->commit_mu);
     return rc;
 }

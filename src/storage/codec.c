@@ -7,8 +7,11 @@
 */
 #include "st_int.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void st_put_u8(qv_str *s, uint8_t v) { qv_str_append(s, &v, 1); }
 void st_put_u16(qv_str *s, uint16_t v) {
@@ -269,4 +272,40 @@ int st_decode_batch(st_rd *r, const qv_schema *schema, qv_batch *out, qv_err *er
 bad:
     qv_batch_free(out);
     return qv_err_set(err, QV_ECORRUPT, "stored batch is truncated or malformed");
+}
+
+void st_encode_stats(qv_str *s, const st_stats *st) {
+    st_put_u8(s, st->has_minmax);
+    st_put_u64(s, (uint64_t)st->null_count);
+    st_put_u64(s, (uint64_t)st->min.i);
+    st_put_u64(s, (uint64_t)st->max.i);
+}
+
+void st_decode_stats(st_rd *r, st_stats *st) {
+    memset(st, 0, sizeof *st);
+    st->has_minmax = st_get_u8(r) != 0;
+    st->null_count = (int64_t)st_get_u64(r);
+    st->min.i = (int64_t)st_get_u64(r);
+    st->max.i = (int64_t)st_get_u64(r);
+}
+
+int st_fsync_dir(const char *dir, qv_err *err) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return qv_err_set(err, QV_EIO, "cannot open directory %s: %m", dir);
+    int rc = fsync(fd);
+    close(fd);
+    if (rc != 0) return qv_err_set(err, QV_EIO, "fsync of directory %s failed: %m", dir);
+    return QV_OK;
+}
+
+int st_write_all(int fd, const void *p, size_t n) {
+    const uint8_t *b = p;
+    while (n) {
+        ssize_t w = write(fd, b, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        b += w;
+        n -= (size_t)w;
+    }
+    return 0;
 }

@@ -1,6 +1,21 @@
 /*
 ** storage internals shared by the .c files of this module (not installed).
 **
+** Files and who calls whom (no circles; each line calls only lines above it):
+**   codec.c       byte encodings (integers, names, schemas, batches)
+**   wal.c         the log: append records, sync, read them back. Knows no tables.
+**   colfile.c     column files: write one sealed row group, map it lazily, verify.
+**   rowgroup.c    writer-side row groups and symbol dictionaries (copy rows in).
+**   db.c          the st_db object's lifetime (refcount, free)
+**   table.c       tables, the published views readers snapshot, snapshots
+**   catalog.c     the catalog: create/drop/open/list (logs CREATE/DROP)
+**   manifest.c    the MANIFEST file: encode, write, read
+**   checkpoint.c  checkpoints (background thread), garbage removal
+**   append.c      streaming appends (seal full row groups to column files, commit)
+**   maintain.c    truncate, retention (dropping whole expired row groups)
+**   recover.c     recovery at open: manifest, then WAL replay
+**   open.c        st_db_open / st_db_close
+**
 ** Ownership and states:
 ** - st_db is refcounted: the opener holds one ref (dropped by st_db_close),
 **   every st_table holds one, so a table released after close still has a
@@ -8,17 +23,17 @@
 ** - st_table is refcounted: the catalog holds one ref until drop, every
 **   st_table_open caller and every snapshot/append holds one.
 ** - Writer-side state of a table (rgs, dicts, rows) is guarded by
-**   commit_mu; only a commit (or replay/checkpoint holding commit_mu) touches it.
+**   commit_mu; only an append (per batch and at commit), replay or a
+**   checkpoint holding commit_mu touches it. An open append may have rows
+**   past the published ones; readers never see them.
+** - A row group is anonymous (segments in memory; the open tail, or sealed
+**   but not yet written) or file-backed (sealed, in a column file, read via
+**   a read-only mapping: st_map). Views of either are refcounted.
 ** - What readers see is st_pub, an immutable refcounted description of the
-**   table (row groups as st_rgview + dictionary views) swapped under mu at
-**   each commit. A snapshot is just a ref on one st_pub.
-** - Buffers are shared between writer state and views: a view holds
-**   slices (with exact sizes) of the writer's full-capacity segments; the
-**   writer only writes past the rows any view covers, and replaces (never
-**   reallocs) buffers that must grow.
+**   table swapped under mu at each commit. A snapshot is a ref on one st_pub.
 **
-** Lock order: db->cat_mu -> table->commit_mu (all, in catalog order) ->
-** db->wal_mu -> table->mu. append_mu only guards the `appending` flag.
+** Lock order: db->ckpt_mu -> db->cat_mu -> table->commit_mu (all, in catalog
+** order) -> wal's own mutex -> table->mu. append_mu only guards `appending`.
 */
 #ifndef ST_INT_H
 #define ST_INT_H
@@ -31,7 +46,211 @@
 #define ST_MAX_RG_ROWS (1 << 24)
 #define ST_MAX_FIELDS 1024
 #define ST_DEFAULT_CKPT_BYTES (64ll << 20)
+#define ST_PATH_MAX 4200
 
+/* ---- codec.c: byte encodings shared by WAL and column files ---- */
+typedef struct st_rd {
+    const uint8_t *p;
+    size_t n, pos;
+    bool bad;
+} st_rd;
+void st_put_u8(qv_str *s, uint8_t v);
+void st_put_u16(qv_str *s, uint16_t v);
+void st_put_u32(qv_str *s, uint32_t v);
+void st_put_u64(qv_str *s, uint64_t v);
+void st_put_name(qv_str *s, const char *name); /* u16 length + bytes */
+uint8_t st_get_u8(st_rd *r);
+uint16_t st_get_u16(st_rd *r);
+uint32_t st_get_u32(st_rd *r);
+uint64_t st_get_u64(st_rd *r);
+const uint8_t *st_get_bytes(st_rd *r, size_t n);
+char *st_get_name(st_rd *r); /* malloc'd NUL-terminated name or NULL (r->bad set) */
+static inline void st_wr_u32(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+}
+static inline uint32_t st_rd_u32(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline void st_wr_u64(uint8_t *p, uint64_t v) {
+    st_wr_u32(p, (uint32_t)v);
+    st_wr_u32(p + 4, (uint32_t)(v >> 32));
+}
+static inline uint64_t st_rd_u64(const uint8_t *p) { return st_rd_u32(p) | (uint64_t)st_rd_u32(p + 4) << 32; }
+const char *st_array_str(const qv_array *a, int64_t i, int32_t *len);
+void st_encode_schema(qv_str *s, const qv_schema *schema);
+int st_decode_schema(st_rd *r, qv_schema *out, qv_err *err);
+void st_encode_batch(qv_str *s, const qv_batch *b); /* SYMBOL columns are written as STRING */
+/* Decode into a batch whose schema is `schema` with SYMBOL turned into STRING. */
+int st_decode_batch(st_rd *r, const qv_schema *schema, qv_batch *out, qv_err *err);
+int st_check_name(const char *name, const char *what, qv_err *err);
+int st_check_schema(const qv_schema *schema, qv_err *err);
+void st_encode_stats(qv_str *s, const st_stats *st);
+void st_decode_stats(st_rd *r, st_stats *st);
+int st_fsync_dir(const char *dir, qv_err *err);
+int st_write_all(int fd, const void *p, size_t n);
+
+/* ---- wal.c: the log ---- */
+enum {
+    ST_REC_CREATE = 1, /* u64 id, u64 rowgroup_rows, name, schema */
+    ST_REC_DROP = 2,   /* u64 id */
+    ST_REC_COMMIT = 3, /* u64 id, u32 n, batches (tail rows of an append, no files) */
+    ST_REC_CARRY = 4,  /* as COMMIT: a partly filled row group re-logged by a checkpoint */
+    ST_REC_PUT = 5,    /* u64 id, u64 first rg, u32 files, u32 n, batches */
+    ST_REC_CREATE_PUT = 6, /* CREATE payload, then a PUT payload: a put that made its table */
+    ST_REC_TRUNCATE = 7,   /* u64 id: every row group goes */
+    ST_REC_RETENTION = 8,  /* u64 id, i32 column (-1: none), i64 interval ns */
+    ST_REC_DROP_RGS = 9,   /* u64 id, u32 n: the first n row groups went (retention) */
+};
+#define ST_WAL_HDR 20
+#define ST_REC_HDR 9
+typedef struct st_wal st_wal;
+typedef struct st_wal_stats {
+    int64_t bytes, syncs;
+} st_wal_stats;
+/* Creates dir/wal-<seq>.log (header, fsync, dir fsync). sync_ms as st_options. */
+int st_wal_open(const char *dir, uint64_t seq, int sync_ms, st_wal **out, qv_err *err);
+/* Syncs what was written and closes the file; later appends fail. */
+void st_wal_shutdown(st_wal *w);
+/* shutdown + free; NULL-safe. */
+void st_wal_close(st_wal *w);
+/* Append one record (payload in pieces); returns its end LSN, or -1 with err. */
+int64_t st_wal_append(st_wal *w, int type, const qv_str *const *parts, int nparts, qv_err *err);
+/* Returns once everything up to lsn is durable (fsync or group commit). */
+int st_wal_wait(st_wal *w, int64_t lsn, qv_err *err);
+/* append + wait, one payload */
+int st_wal_log(st_wal *w, int type, const qv_str *payload, qv_err *err);
+/* Sync and close the current file, start wal-<seq>.log. */
+int st_wal_rotate(st_wal *w, uint64_t seq, qv_err *err);
+uint64_t st_wal_seq(st_wal *w);
+/* Bytes logged since the file began, not counting what st_wal_mark_base covered. */
+int64_t st_wal_pending_bytes(st_wal *w);
+void st_wal_mark_base(st_wal *w);
+void st_wal_get_stats(st_wal *w, st_wal_stats *out);
+
+typedef struct st_wal_reader {
+    char path[ST_PATH_MAX];
+    uint8_t *buf;
+    size_t n, pos;
+} st_wal_reader;
+/* Reads and checks the header. QV_ECORRUPT: a damaged header (caller removes it). */
+int st_wal_reader_open(st_wal_reader *r, const char *path, uint64_t seq, qv_err *err);
+/* 1: a record (type, payload pointing into the reader's buffer); 0: clean end;
+   -1: a torn or corrupt record at r->pos (*why says which). */
+int st_wal_reader_next(st_wal_reader *r, int *type, const uint8_t **p, size_t *n, const char **why);
+/* Cut the file at byte off (fsync). */
+int st_wal_truncate(const char *path, size_t off, qv_err *err);
+void st_wal_reader_close(st_wal_reader *r);
+
+/* ---- colfile.c: column files ---- */
+typedef struct st_map st_map;
+/* One column of a row group as stored: buffers in file order. */
+typedef struct st_colsrc {
+    qv_type type;
+    const uint8_t *validity; /* NULL: no nulls */
+    const uint8_t *values;   /* fixed width, bits, STRING offsets, SYMBOL codes */
+    size_t values_len;
+    const uint8_t *data;     /* STRING bytes */
+    size_t data_len;
+    const uint8_t *dict_off, *dict_data; /* SYMBOL: the file's own dictionary */
+    size_t dict_off_len, dict_data_len;
+    bool dict_encoded; /* a STRING column stored as codes + dictionary */
+    st_stats stats;
+} st_colsrc;
+/* Writes path with one buffer per piece, 64-byte aligned, each with its CRC
+   (pwritev straight from the given memory). Does not fsync unless sync. */
+int st_colfile_write(const char *path, uint64_t table_id, int64_t rg, int64_t rows, int ncols,
+                     const st_colsrc *cols, bool sync, int64_t *file_bytes, qv_err *err);
+/* A lazily mapped column file. Nothing is read until the first column. */
+st_map *st_map_new(const char *path, uint64_t table_id, int64_t rg, int64_t rows, const qv_schema *schema,
+                   bool verified);
+st_map *st_map_ref(st_map *m);
+void st_map_unref(st_map *m);
+const char *st_map_path(const st_map *m);
+/* Column col as an array pointing into the mapping (refs on the map). The
+   first use maps the file; the first use of each column checks its CRCs.
+   A dictionary-encoded STRING column comes as a SYMBOL array when codes_ok,
+   else as plain STRING built in memory. */
+int st_map_column(st_map *m, int col, bool codes_ok, qv_array *out, qv_err *err);
+/* Reads header and directory (pread, no mapping) to get per-column stats. */
+int st_colfile_stats(const char *path, uint64_t table_id, int64_t rg, int64_t rows, const qv_schema *schema,
+                     st_stats *stats, int64_t *file_bytes, qv_err *err);
+void st_col_path(const char *dir, uint64_t id, int64_t rg, char *buf, size_t n);
+
+/* ---- rowgroup.c: writer-side row groups ---- */
+typedef struct st_colseg {
+    qv_buffer *validity, *values, *data; /* full capacity; data grows by replacement */
+    size_t data_len;
+    st_stats stats;
+} st_colseg;
+
+typedef struct st_rg {
+    int64_t rows;
+    st_colseg *cols; /* stats always; buffers only while anonymous */
+    st_map *map;     /* file-backed: the column file */
+    int64_t fno;     /* its file number (t<id>-<fno>.qvc), -1 while anonymous */
+    int64_t bytes;   /* column bytes (file-backed: the file's size) */
+} st_rg;
+
+typedef struct st_dict {
+    qv_buffer *offsets, *data; /* replaced when they must grow */
+    int32_t n, cap;
+    size_t data_len;
+    int32_t *slots; /* open addressing: code + 1, 0 = empty */
+    uint32_t nslots;
+} st_dict;
+
+void st_dict_init(st_dict *d);
+void st_dict_free(st_dict *d);
+void st_dict_view(const st_dict *d, qv_array *out);
+const char *st_dict_str(const st_dict *d, int32_t code, int32_t *len);
+/* A row group of capacity cap; takes *spare's buffers when there are some. */
+st_rg *st_rg_new(const qv_schema *schema, int64_t cap, st_colseg **spare);
+void st_rg_free(st_rg *rg, int ncols);
+/* Rows [so, so+n) of a into column c of rg at its current end (rows not bumped). */
+void st_rg_copy(st_rg *rg, const qv_field *f, st_dict *dict, int c, const qv_array *a, int64_t so, int64_t n);
+int64_t st_rg_col_bytes(qv_type ty, int64_t rows, const st_colseg *s);
+/* Write an anonymous sealed row group to its column file. */
+int st_rg_write_file(const st_rg *rg, const qv_schema *schema, qv_array *const *dicts, const char *path,
+                     uint64_t table_id, int64_t rgi, bool sync, int64_t *file_bytes, qv_err *err);
+/* Turn an anonymous row group file-backed. Its segment buffers go to *spare
+   when no reader holds them and spare is empty, else they are dropped. */
+void st_rg_to_file(st_rg *rg, int ncols, st_map *map, int64_t fno, int64_t file_bytes, st_colseg **spare);
+void st_rg_spare_free(st_colseg *spare, int ncols);
+
+/* ---- db.c ---- */
+typedef struct st_table st_table;
+struct st_db {
+    atomic_int refs;
+    bool in_memory;
+    char *dir;
+    int wal_sync_ms;
+    int64_t rg_rows;
+    int lock_fd;
+
+    pthread_mutex_t cat_mu;
+    st_table **tables;
+    int ntables;
+    uint64_t next_id;
+    bool closed;
+
+    st_wal *wal; /* NULL in memory */
+    st_table **pending; /* tables a put creates, not listed until it commits */
+    int npending;
+
+    /* checkpoint.c */
+    pthread_mutex_t ckpt_mu;  /* one checkpoint at a time */
+    pthread_mutex_t ckq_mu;   /* guards the fields below */
+    pthread_cond_t ckq_cv;
+    bool ckq_due, ckq_stop, ckq_on;
+    pthread_t ckq_thread;
+    _Atomic int64_t ckpt_bytes;
+
+    _Atomic int64_t st_commits, st_checkpoints;
+    st_hooks hooks; /* set once before any commit */
+};
+void st_db_unref(st_db *db);
+
+/* ---- table.c ---- */
 typedef struct st_colview {
     qv_buffer *validity; /* NULL when the segment has no nulls (as of the view) */
     qv_buffer *values, *data;
@@ -42,6 +261,7 @@ typedef struct st_rgview {
     atomic_int refs;
     int64_t rows;
     int ncols;
+    st_map *map; /* file-backed: columns come from here */
     st_colview cols[];
 } st_rgview;
 
@@ -52,25 +272,6 @@ typedef struct st_pub {
     st_rgview **rgs;
     qv_array **dicts; /* per column; SYMBOL columns only, else NULL */
 } st_pub;
-
-typedef struct st_colseg {
-    qv_buffer *validity, *values, *data; /* full capacity; data grows by replacement */
-    size_t data_len;
-    st_stats stats;
-} st_colseg;
-
-typedef struct st_rg {
-    int64_t rows;
-    st_colseg *cols;
-} st_rg;
-
-typedef struct st_dict {
-    qv_buffer *offsets, *data; /* replaced when they must grow */
-    int32_t n, cap;
-    size_t data_len;
-    int32_t *slots; /* open addressing: code + 1, 0 = empty */
-    uint32_t nslots;
-} st_dict;
 
 struct st_table {
     atomic_int refs;
@@ -93,7 +294,11 @@ struct st_table {
     int nrgs, rgs_cap;
     st_dict *dicts; /* per column, used for SYMBOL */
     int64_t rows;
-    int nckpt; /* leading sealed row groups already in column files */
+    int nckpt; /* leading row groups the manifest names */
+    int64_t next_fno; /* file numbers are never reused within a run */
+    int ret_col;      /* retention: TIMESTAMP column, -1 none */
+    int64_t ret_ns;   /* retention interval */
+    st_colseg *spare; /* segment buffers of a group an append just wrote, for the next one */
 };
 
 struct st_snapshot {
@@ -101,133 +306,83 @@ struct st_snapshot {
     st_pub *pub;
 };
 
-struct st_append {
-    st_table *t;
-    int nb, cap;
-    qv_batch *batches;
-    int64_t rows;
-};
-
-struct st_db {
-    atomic_int refs;
-    bool in_memory;
-    char *dir;
-    int wal_sync_ms;
-    int64_t rg_rows;
-    int lock_fd;
-
-    pthread_mutex_t cat_mu;
-    st_table **tables;
-    int ntables;
-    uint64_t next_id;
-    bool closed;
-
-    /* WAL: see wal.c */
-    pthread_mutex_t wal_mu;
-    pthread_cond_t wal_cv;
-    int wal_fd;
-    uint64_t wal_seq;
-    int64_t wal_file_bytes;
-    int64_t wal_base_bytes; /* header + carried rows: not counted toward the next checkpoint */
-    int64_t lsn_written, lsn_synced;
-    bool wal_broken, syncer_stop, syncer_on;
-    bool sync_busy; /* a committer is in fdatasync without wal_mu (fd stays open) */
-    pthread_t syncer;
-
-    pthread_mutex_t ckpt_mu;
-    int64_t ckpt_bytes;
-    bool replaying;
-
-    _Atomic int64_t st_wal_bytes, st_wal_syncs, st_commits, st_checkpoints;
-
-    st_commit_hook commit_hook; /* set once before any commit */
-    void *commit_hook_arg;
-};
-
-/* ---- table.c ---- */
-st_table *st_table_new(st_db *db, uint64_t id, const char *name, const qv_schema *schema,
-                       int64_t rg_cap);
+st_table *st_table_new(st_db *db, uint64_t id, const char *name, const qv_schema *schema, int64_t rg_cap);
 void st_table_unref(st_table *t);
-/* Schema/type/nullability checks of one batch against a table. */
 int st_check_batch(const st_table *t, const qv_batch *b, qv_err *err);
-/* Refuses batches whose text could overflow int32 string offsets (commit_mu held). */
+/* Refuses a batch whose text could overflow int32 string offsets (commit_mu held). */
 int st_check_text_room(st_table *t, const qv_batch *bs, int nb, qv_err *err);
-/* Copy rows into row groups (commit_mu held). Cannot fail for a checked batch. */
-void st_apply_batch(st_table *t, const qv_batch *b);
-/* Build and swap in a new st_pub from the writer state (commit_mu held). */
+/* Copy rows into row groups past every row (commit_mu held). Returns the
+   index of the first row group it wrote to. Cannot fail for a checked batch. */
+int st_apply_batch(st_table *t, const qv_batch *b);
+/* Add a file-backed row group at the end (replacing an anonymous partly
+   filled last one, which it completes), commit_mu held. */
+void st_table_add_file_rg(st_table *t, int64_t fno, st_map *map, const st_stats *stats, int64_t file_bytes);
+/* Drop the first n row groups / all of them (commit_mu held; caller publishes). */
+void st_table_drop_leading(st_table *t, int n);
+/* Build and swap in a new st_pub from the writer state (commit_mu held),
+   covering rows only up to `rows` (the rest belongs to an open append). */
+void st_publish_upto(st_table *t, int nrgs, int64_t last_rows);
 void st_publish(st_table *t);
 st_pub *st_pub_get(st_table *t);
 void st_pub_unref(st_pub *p);
 /* Row group rg of pub as a batch (SYMBOL columns carry their dict). */
-void st_pub_batch(const st_table *t, const st_pub *p, int rg, qv_batch *out);
-
-/* ---- codec.c: byte encodings shared by WAL and column files ---- */
-typedef struct st_rd {
-    const uint8_t *p;
-    size_t n, pos;
-    bool bad;
-} st_rd;
-void st_put_u8(qv_str *s, uint8_t v);
-void st_put_u16(qv_str *s, uint16_t v);
-void st_put_u32(qv_str *s, uint32_t v);
-void st_put_u64(qv_str *s, uint64_t v);
-void st_put_name(qv_str *s, const char *name); /* u16 length + bytes */
-uint8_t st_get_u8(st_rd *r);
-uint16_t st_get_u16(st_rd *r);
-uint32_t st_get_u32(st_rd *r);
-uint64_t st_get_u64(st_rd *r);
-const uint8_t *st_get_bytes(st_rd *r, size_t n);
-/* Returns a malloc'd NUL-terminated name or NULL (r->bad set). */
-char *st_get_name(st_rd *r);
-static inline void st_wr_u32(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
-}
-static inline uint32_t st_rd_u32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-/* qv_array_get_str that tolerates a missing data buffer (all strings empty). */
-const char *st_array_str(const qv_array *a, int64_t i, int32_t *len);
-void st_encode_schema(qv_str *s, const qv_schema *schema);
-int st_decode_schema(st_rd *r, qv_schema *out, qv_err *err);
-/* Column data of a batch; SYMBOL columns are written as STRING. */
-void st_encode_batch(qv_str *s, const qv_batch *b);
-/* Decode into a batch whose schema is `schema` with SYMBOL turned into STRING. */
-int st_decode_batch(st_rd *r, const qv_schema *schema, qv_batch *out, qv_err *err);
-int st_check_name(const char *name, const char *what, qv_err *err);
-int st_check_schema(const qv_schema *schema, qv_err *err);
+int st_pub_batch(const st_table *t, const st_pub *p, int rg, qv_batch *out, qv_err *err);
 
 /* ---- catalog.c ---- */
-void st_db_unref(st_db *db);
-/* Replay helpers (recovery, no WAL writes). */
-int st_catalog_add(st_db *db, uint64_t id, const char *name, const qv_schema *schema,
-                   int64_t rg_cap, st_table **out, qv_err *err);
+int st_catalog_add(st_db *db, uint64_t id, const char *name, const qv_schema *schema, int64_t rg_cap,
+                   st_table **out, qv_err *err);
 st_table *st_catalog_find_id(st_db *db, uint64_t id);
 void st_catalog_remove_id(st_db *db, uint64_t id);
+/* cat_mu held: add a table made outside the catalog (a put that creates it). */
+void st_catalog_insert_locked(st_db *db, st_table *t);
+int st_catalog_find_locked(st_db *db, const char *name);
+/* cat_mu held: a listed or pending table by id (no ref taken). */
+st_table *st_catalog_find_any_locked(st_db *db, uint64_t id);
+void st_catalog_pending_remove_locked(st_db *db, st_table *t);
 
-/* ---- wal.c ---- */
-enum { ST_REC_CREATE = 1, ST_REC_DROP = 2, ST_REC_COMMIT = 3, ST_REC_CARRY = 4 };
-#define ST_WAL_HDR 20
-#define ST_REC_HDR 9
-int st_wal_start(st_db *db, uint64_t seq, qv_err *err);
-void st_wal_stop(st_db *db);
-/* Append one record and make it durable (fsync or group commit). */
-int st_wal_log(st_db *db, int type, const qv_str *payload, qv_err *err);
-/* With wal_mu held: write without waiting; returns the end LSN or -1. */
-int64_t st_wal_write_locked(st_db *db, int type, const qv_str *payload, qv_err *err);
-int st_wal_wait(st_db *db, int64_t lsn, qv_err *err);
-/* With wal_mu held: sync and close the current file, start file seq. */
-int st_wal_rotate_locked(st_db *db, uint64_t seq, qv_err *err);
-/* Recovery: replay one WAL file, truncating a bad tail. *stop set when the
-   file was cut (later files must not be replayed). */
-int st_wal_replay_file(st_db *db, const char *path, uint64_t seq, bool carry_ok, bool *stop,
-                       int64_t *records, qv_err *err);
-int st_fsync_dir(const char *dir, qv_err *err);
-int st_wal_sync_locked(st_db *db, qv_err *err);
-int st_read_file(const char *path, uint8_t **out, size_t *n, qv_err *err);
+/* ---- manifest.c ---- */
+typedef struct st_man_rg {
+    int64_t fno, bytes;
+    st_stats *stats; /* per column */
+} st_man_rg;
+typedef struct st_man_table {
+    uint64_t id;
+    int64_t rg_cap, next_fno, ret_ns;
+    int ret_col;
+    char *name;
+    qv_schema schema;
+    int nrgs;
+    st_man_rg *rgs;
+} st_man_table;
+typedef struct st_manifest {
+    uint64_t wal_seq, next_id;
+    int ntables;
+    st_man_table *tables;
+} st_manifest;
+int st_manifest_write(const char *dir, const st_manifest *m, qv_err *err);
+/* *have = false when there is none. QV_ECORRUPT naming the file when damaged. */
+int st_manifest_read(const char *dir, st_manifest *m, bool *have, qv_err *err);
+void st_manifest_free(st_manifest *m);
 
 /* ---- checkpoint.c ---- */
-int st_recover(st_db *db, qv_err *err);
 int st_checkpoint_run(st_db *db, qv_err *err);
-void st_maybe_checkpoint(st_db *db);
+void st_checkpoint_start_thread(st_db *db);
+void st_checkpoint_stop_thread(st_db *db);
+/* Wake the background checkpointer if the WAL passed the threshold. */
+void st_checkpoint_poke(st_db *db);
+/* Remove column files no table references, and WAL files before keep_from. */
+void st_remove_garbage(st_db *db, uint64_t keep_from);
+
+/* ---- append.c ---- */
+/* Replay of a PUT (with_files) or COMMIT/CARRY payload. *fatal: a column
+   file the record names is missing or damaged (fail the open). */
+int st_replay_put(st_db *db, st_rd *r, bool with_files, bool *fatal, qv_err *err);
+
+/* ---- maintain.c: truncate, retention ---- */
+/* Background maintenance tick (checkpoint thread): drop expired row groups. */
+void st_retention_tick(st_db *db);
+
+/* ---- recover.c ---- */
+int st_recover(st_db *db, qv_err *err);
 
 #endif

@@ -13,9 +13,11 @@
 ** (a second st_append_begin waits). A snapshot sees exactly the appends
 ** committed before it was opened.
 **
-** Durability: st_append_commit writes the whole append to the WAL and syncs
-** (or waits for the group commit) before it returns; only then do readers
-** see it. See docs/storage.md for the on-disk format.
+** Durability: st_append_commit fsyncs the column files the append wrote and
+** logs one WAL record naming them (plus the rows of the open row group),
+** durable (fsync or group commit) before it returns; only then do readers
+** see it. Sealed row groups are read through read-only mappings of their
+** column files. See docs/storage.md for the on-disk format.
 */
 #ifndef QUIVER_STORAGE_H
 #define QUIVER_STORAGE_H
@@ -57,6 +59,8 @@ typedef struct st_table_info {
     qv_schema schema;
     int64_t rows;
     int64_t bytes;  /* column memory in use */
+    char *retention_column; /* NULL: no retention */
+    int64_t retention_ns;
 } st_table_info;
 /* Sorted by name; free with st_table_info_free_all. */
 int st_db_list(st_db *db, st_table_info **out, int *n, qv_err *err);
@@ -71,13 +75,33 @@ void st_db_get_stats(st_db *db, st_db_stats *out);
    (default 64 MiB; <= 0 restores the default). */
 void st_db_set_checkpoint_bytes(st_db *db, int64_t bytes);
 
-/* Commit notification: called for every commit once its rows are durable
-   and visible, with the table's commit lock held, so the calls for one table
-   come in commit order. Rows [row_from, row_to) are new; bytes is their
-   size as staged. It must be quick and must not call back into storage for
-   this table (it runs inside the commit). Set once, before any commit. */
-typedef void (*st_commit_hook)(void *arg, st_table *t, int64_t row_from, int64_t row_to, int64_t bytes);
-void st_db_set_commit_hook(st_db *db, st_commit_hook fn, void *arg);
+/* Change notifications (subscriptions), called with the table's commit lock
+   held, so the calls for one table come in order. committed: rows
+   [row_from, row_to) are new, durable and visible (bytes: their column
+   memory). drop_begin / drop_end: leading rows are being removed (TRUNCATE,
+   retention) and later rows renumbered; begin comes before the change is
+   visible, end after, with the number of rows removed. They must be quick
+   and must not call back into storage. Set once, before any commit. */
+typedef struct st_hooks {
+    void (*committed)(void *arg, st_table *t, int64_t row_from, int64_t row_to, int64_t bytes);
+    void (*drop_begin)(void *arg, st_table *t);
+    void (*drop_end)(void *arg, st_table *t, int64_t rows_removed);
+    void *arg;
+} st_hooks;
+void st_db_set_hooks(st_db *db, const st_hooks *h);
+
+/* ---- whole row groups: truncate and retention ----
+** Each is one WAL record, durable before it is visible; the column files
+** freed go at the next checkpoint. They wait for an open append to end. */
+int st_table_truncate(st_db *db, const char *name, int64_t *rows_removed, qv_err *err);
+/* Keep rows whose TIMESTAMP `column` (NULL: the first TIMESTAMP column) is
+   newer than now - interval_ns; 0 turns retention off. Enforced by dropping
+   whole sealed row groups whose newest value is older (a background task
+   about once a second, or st_db_enforce_retention). */
+int st_table_set_retention(st_db *db, const char *name, const char *column, int64_t interval_ns, qv_err *err);
+/* *column NULL when the table has no retention. */
+void st_table_get_retention(st_table *t, const char **column, int64_t *interval_ns);
+int st_db_enforce_retention(st_db *db, int64_t now_ns, int64_t *rows_dropped, qv_err *err);
 
 /* ---- reading ---- */
 typedef struct st_stats {
@@ -92,17 +116,37 @@ int64_t st_snapshot_rows(const st_snapshot *s);
 int st_snapshot_rowgroups(const st_snapshot *s);
 int64_t st_snapshot_rowgroup_rows(const st_snapshot *s, int rg);
 /* Zero-copy view of column col in row group rg, as of the snapshot
-   (SYMBOL arrays carry their dictionary in ->dict). out uninitialised. */
+   (SYMBOL arrays carry their dictionary in ->dict; a row group read from a
+   column file carries a dictionary of its own). out uninitialised. Points
+   into the column file's mapping for sealed row groups; the first read of a
+   column checks its checksum: QV_ECORRUPT naming the file on a mismatch. */
+int st_snapshot_read(const st_snapshot *s, int rg, int col, qv_array *out, qv_err *err);
+/* As st_snapshot_read, but a STRING column a row group stores dictionary-
+   encoded (chosen per row group when smaller: low-cardinality text) comes
+   as a SYMBOL array (codes + that group's dictionary), zero copy. For
+   engines that treat SYMBOL arrays as text; st_snapshot_read gives plain
+   STRING (built in memory for such groups). */
+int st_snapshot_read_codes(const st_snapshot *s, int rg, int col, qv_array *out, qv_err *err);
+/* As st_snapshot_read; on an error logs it and gives an empty array. */
 void st_snapshot_column(const st_snapshot *s, int rg, int col, qv_array *out);
 /* Min/max of the segment as of the snapshot (conservative: may cover more rows). */
 void st_snapshot_stats(const st_snapshot *s, int rg, int col, st_stats *out);
 
-/* ---- writing ---- */
+/* ---- writing ----
+** Appends stream: each batch is copied into the table at once (full row
+** groups go straight to their column files), so memory stays bounded for
+** an append of any size; nothing is visible until commit, and an abort (or
+** a crash) leaves nothing. */
 /* Waits for any other append on the table to finish. */
 int st_append_begin(st_table *t, st_append **out, qv_err *err);
+/* As st_append_begin, but false (and *out NULL) at once if another append holds the table. */
+bool st_append_try_begin(st_table *t, st_append **out);
+/* An append that creates table `name` (QV_EEXISTS if it exists or another append is creating it); the table
+   is listed, with its rows, only when the append commits. */
+int st_append_begin_new(st_db *db, const char *name, const qv_schema *schema, st_append **out, qv_err *err);
 /* Batch columns in table order with the table's types, except that a SYMBOL
    column also accepts a STRING array. Non-nullable columns refuse nulls.
-   Staged only: nothing visible or durable until commit. */
+   Not visible or durable until commit; after a failure only abort works. */
 int st_append_batch(st_append *a, const qv_batch *b, qv_err *err);
 /* Durable, then visible, atomically. Frees a on success and failure. */
 int st_append_commit(st_append *a, int64_t *rows_committed, qv_err *err);

@@ -1,6 +1,6 @@
 /*
-** Tables in memory: row groups written by the single committer, symbol
-** dictionaries, and the immutable st_pub views readers snapshot.
+** Tables: row groups written by the single writer (anonymous, or file-backed
+** once sealed and written), and the immutable st_pub views readers snapshot.
 **
 ** A commit copies rows into the writer-side segments (past every row a view
 ** covers), then st_publish builds a new st_pub whose views are exact-size
@@ -10,94 +10,8 @@
 */
 #include "st_int.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---------------- dictionaries ---------------- */
-
-static uint64_t hash_bytes(const char *p, size_t n) {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)p[i]) * 1099511628211ull;
-    return h ^ (h >> 29);
-}
-
-static void dict_init(st_dict *d) {
-    memset(d, 0, sizeof *d);
-    d->cap = 64;
-    d->offsets = qv_buffer_new((size_t)(d->cap + 1) * 4);
-    d->data = qv_buffer_new(1024);
-    d->nslots = 128;
-    d->slots = qv_xcalloc(d->nslots, sizeof(int32_t));
-}
-
-static void dict_free(st_dict *d) {
-    qv_buffer_unref(d->offsets);
-    qv_buffer_unref(d->data);
-    free(d->slots);
-    memset(d, 0, sizeof *d);
-}
-
-static const char *dict_str(const st_dict *d, int32_t code, int32_t *len) {
-    const int32_t *off = (const int32_t *)d->offsets->data;
-    *len = off[code + 1] - off[code];
-    return (const char *)d->data->data + off[code];
-}
-
-/* A bigger copy of b: readers holding b keep the old bytes. */
-static qv_buffer *regrow(qv_buffer *b, size_t used, size_t need) {
-    size_t cap = b->capacity * 2;
-    while (cap < need) cap *= 2;
-    qv_buffer *nb = qv_buffer_new(cap);
-    memcpy(nb->data, b->data, used);
-    qv_buffer_unref(b);
-    return nb;
-}
-
-static int32_t dict_intern(st_dict *d, const char *p, int32_t len) {
-    uint64_t h = hash_bytes(p, (size_t)len);
-    uint32_t mask = d->nslots - 1, i = (uint32_t)h & mask;
-    for (; d->slots[i]; i = (i + 1) & mask) {
-        int32_t l;
-        const char *s = dict_str(d, d->slots[i] - 1, &l);
-        if (l == len && memcmp(s, p, (size_t)len) == 0) return d->slots[i] - 1;
-    }
-    int32_t code = d->n;
-    if (code + 1 > d->cap) {
-        d->offsets = regrow(d->offsets, (size_t)(d->n + 1) * 4, (size_t)(d->cap * 2 + 1) * 4);
-        d->cap = (int32_t)(d->offsets->capacity / 4 - 1);
-    }
-    if (d->data_len + (size_t)len > d->data->capacity)
-        d->data = regrow(d->data, d->data_len, d->data_len + (size_t)len);
-    memcpy(d->data->data + d->data_len, p, (size_t)len);
-    d->data_len += (size_t)len;
-    ((int32_t *)d->offsets->data)[code + 1] = (int32_t)d->data_len;
-    d->n++;
-    d->slots[i] = code + 1;
-    if ((uint32_t)d->n * 2 > d->nslots) { /* rehash into a table twice as big */
-        uint32_t nn = d->nslots * 2;
-        int32_t *ns = qv_xcalloc(nn, sizeof(int32_t));
-        for (int32_t c = 0; c < d->n; c++) {
-            int32_t l;
-            const char *s = dict_str(d, c, &l);
-            uint32_t j = (uint32_t)hash_bytes(s, (size_t)l) & (nn - 1);
-            while (ns[j]) j = (j + 1) & (nn - 1);
-            ns[j] = c + 1;
-        }
-        free(d->slots);
-        d->slots = ns;
-        d->nslots = nn;
-    }
-    return code;
-}
-
-static void dict_view(const st_dict *d, qv_array *out) {
-    qv_array_init(out, QV_T_STRING);
-    out->length = d->n;
-    out->null_count = 0;
-    out->values = qv_buffer_slice(d->offsets, 0, (size_t)(d->n + 1) * 4);
-    out->data = qv_buffer_slice(d->data, 0, d->data_len);
-}
 
 /* ---------------- tables ---------------- */
 
@@ -112,36 +26,28 @@ st_table *st_table_new(st_db *db, uint64_t id, const char *name, const qv_schema
     t->name = qv_xstrdup(name);
     qv_schema_copy(&t->schema, schema);
     t->rg_cap = rg_cap;
+    t->ret_col = -1;
     pthread_mutex_init(&t->mu, NULL);
     pthread_mutex_init(&t->append_mu, NULL);
     pthread_cond_init(&t->append_cv, NULL);
     pthread_mutex_init(&t->commit_mu, NULL);
     t->dicts = qv_xcalloc((size_t)schema->nfields, sizeof(st_dict));
     for (int c = 0; c < schema->nfields; c++)
-        if (schema->fields[c].type == QV_T_SYMBOL) dict_init(&t->dicts[c]);
+        if (schema->fields[c].type == QV_T_SYMBOL) st_dict_init(&t->dicts[c]);
     pthread_mutex_lock(&t->commit_mu);
     st_publish(t);
     pthread_mutex_unlock(&t->commit_mu);
     return t;
 }
 
-static void rg_free(st_rg *rg, int ncols) {
-    for (int c = 0; c < ncols; c++) {
-        qv_buffer_unref(rg->cols[c].validity);
-        qv_buffer_unref(rg->cols[c].values);
-        qv_buffer_unref(rg->cols[c].data);
-    }
-    free(rg->cols);
-    free(rg);
-}
-
 void st_table_unref(st_table *t) {
     if (!t || atomic_fetch_sub(&t->refs, 1) != 1) return;
     st_pub_unref(t->pub);
-    for (int i = 0; i < t->nrgs; i++) rg_free(t->rgs[i], t->schema.nfields);
+    for (int i = 0; i < t->nrgs; i++) st_rg_free(t->rgs[i], t->schema.nfields);
+    st_rg_spare_free(t->spare, t->schema.nfields);
     free(t->rgs);
     for (int c = 0; c < t->schema.nfields; c++)
-        if (t->dicts[c].offsets) dict_free(&t->dicts[c]);
+        if (t->dicts[c].offsets) st_dict_free(&t->dicts[c]);
     free(t->dicts);
     pthread_mutex_destroy(&t->mu);
     pthread_mutex_destroy(&t->append_mu);
@@ -157,23 +63,6 @@ void st_table_unref(st_table *t) {
 void st_table_release(st_table *t) { st_table_unref(t); }
 const char *st_table_name(const st_table *t) { return t->name; }
 const qv_schema *st_table_schema(const st_table *t) { return &t->schema; }
-
-static st_rg *rg_new(const st_table *t) {
-    st_rg *rg = qv_xcalloc(1, sizeof *rg);
-    int64_t cap = t->rg_cap;
-    rg->cols = qv_xcalloc((size_t)t->schema.nfields, sizeof(st_colseg));
-    for (int c = 0; c < t->schema.nfields; c++) {
-        st_colseg *s = &rg->cols[c];
-        qv_type ty = t->schema.fields[c].type;
-        s->validity = qv_buffer_new((size_t)(cap + 7) / 8);
-        if (ty == QV_T_BOOL) s->values = qv_buffer_new((size_t)(cap + 7) / 8);
-        else if (ty == QV_T_STRING) {
-            s->values = qv_buffer_new((size_t)(cap + 1) * 4);
-            s->data = qv_buffer_new(4096);
-        } else s->values = qv_buffer_new((size_t)cap * (size_t)qv_type_width(ty));
-    }
-    return rg;
-}
 
 int st_check_batch(const st_table *t, const qv_batch *b, qv_err *err) {
     const qv_schema *s = &t->schema;
@@ -207,130 +96,9 @@ int st_check_batch(const st_table *t, const qv_batch *b, qv_err *err) {
     return QV_OK;
 }
 
-/* Copy bits [soff, soff+n) of src to [doff, ...) of dst; src NULL = all ones. */
-static void bits_copy(uint8_t *dst, int64_t doff, const uint8_t *src, int64_t soff, int64_t n) {
-    int64_t i = 0;
-    if (!src) {
-        for (; i < n && ((doff + i) & 7); i++) qv_bit_set(dst, doff + i, true);
-        if (n - i >= 8) {
-            memset(dst + (doff + i) / 8, 0xff, (size_t)(n - i) / 8);
-            i += (n - i) / 8 * 8;
-        }
-        for (; i < n; i++) qv_bit_set(dst, doff + i, true);
-        return;
-    }
-    if ((doff & 7) == 0 && (soff & 7) == 0) {
-        memcpy(dst + doff / 8, src + soff / 8, (size_t)n / 8);
-        i = n / 8 * 8;
-    }
-    for (; i < n; i++) qv_bit_set(dst, doff + i, qv_bit_get(src, soff + i));
-}
-
-static void stats_add_i(st_stats *st, int64_t v) {
-    if (!st->has_minmax) {
-        st->has_minmax = true;
-        st->min.i = st->max.i = v;
-    } else if (v < st->min.i) st->min.i = v;
-    else if (v > st->max.i) st->max.i = v;
-}
-
-static void stats_add_f(st_stats *st, double v) {
-    if (isnan(v)) return; /* comparisons with NaN never prune anything */
-    if (!st->has_minmax) {
-        st->has_minmax = true;
-        st->min.f = st->max.f = v;
-    } else if (v < st->min.f) st->min.f = v;
-    else if (v > st->max.f) st->max.f = v;
-}
-
-/* Bitmaps share a byte between the last published row and the next one.
-   Rather than rewrite a byte a reader may be reading, start a copy (readers
-   keep the old buffer); only needed when d is not on a byte boundary. */
-static qv_buffer *bits_cow(qv_buffer *b, int64_t d) {
-    if ((d & 7) == 0) return b;
-    qv_buffer *nb = qv_buffer_new(b->capacity);
-    memcpy(nb->data, b->data, (size_t)(d + 7) / 8);
-    qv_buffer_unref(b);
-    return nb;
-}
-
-/* Rows [so, so+n) of a into segment s at row d. */
-static void seg_copy(st_table *t, int c, st_colseg *s, int64_t d, const qv_array *a, int64_t so,
-                     int64_t n) {
-    qv_type ty = t->schema.fields[c].type;
-    const uint8_t *vb = a->validity ? a->validity->data : NULL;
-    int64_t ao = a->offset + so;
-    s->validity = bits_cow(s->validity, d);
-    bits_copy(s->validity->data, d, vb, ao, n);
-    int64_t nulls = 0;
-    if (vb)
-        for (int64_t i = 0; i < n; i++) nulls += !qv_bit_get(vb, ao + i);
-    s->stats.null_count += nulls;
-#define VALID(i) (!vb || qv_bit_get(vb, ao + (i)))
-    switch (ty) {
-    case QV_T_BOOL:
-        s->values = bits_cow(s->values, d);
-        bits_copy(s->values->data, d, a->values->data, ao, n);
-        for (int64_t i = 0; i < n; i++)
-            if (VALID(i)) stats_add_i(&s->stats, qv_bit_get(a->values->data, ao + i));
-        break;
-    case QV_T_STRING: {
-        const int32_t *so_ = (const int32_t *)a->values->data + ao;
-        size_t len = (size_t)(so_[n] - so_[0]);
-        if (s->data_len + len > INT32_MAX) {
-            /* Unreachable for checked input below 2 GiB per row group. */
-            QV_ERROR("table %s column %s: row group text over 2 GiB", t->name, t->schema.fields[c].name);
-            abort();
-        }
-        if (s->data_len + len > s->data->capacity) s->data = regrow(s->data, s->data_len, s->data_len + len);
-        if (len) memcpy(s->data->data + s->data_len, a->data->data + so_[0], len);
-        int32_t *doff = (int32_t *)s->values->data + d;
-        int32_t base = (int32_t)s->data_len - so_[0];
-        for (int64_t i = 1; i <= n; i++) doff[i] = so_[i] + base;
-        s->data_len += len;
-        break;
-    }
-    case QV_T_SYMBOL: {
-        int32_t *codes = (int32_t *)s->values->data + d;
-        for (int64_t i = 0; i < n; i++) {
-            if (!VALID(i)) {
-                codes[i] = 0;
-                continue;
-            }
-            int32_t len;
-            const char *p = st_array_str(a, so + i, &len);
-            codes[i] = dict_intern(&t->dicts[c], p, len);
-        }
-        break;
-    }
-    case QV_T_INT32:
-        memcpy((int32_t *)s->values->data + d, (const int32_t *)a->values->data + ao, (size_t)n * 4);
-        for (int64_t i = 0; i < n; i++)
-            if (VALID(i)) stats_add_i(&s->stats, ((const int32_t *)a->values->data)[ao + i]);
-        break;
-    case QV_T_INT64:
-    case QV_T_TIMESTAMP:
-        memcpy((int64_t *)s->values->data + d, (const int64_t *)a->values->data + ao, (size_t)n * 8);
-        for (int64_t i = 0; i < n; i++)
-            if (VALID(i)) stats_add_i(&s->stats, ((const int64_t *)a->values->data)[ao + i]);
-        break;
-    case QV_T_FLOAT32:
-        memcpy((float *)s->values->data + d, (const float *)a->values->data + ao, (size_t)n * 4);
-        for (int64_t i = 0; i < n; i++)
-            if (VALID(i)) stats_add_f(&s->stats, ((const float *)a->values->data)[ao + i]);
-        break;
-    case QV_T_FLOAT64:
-        memcpy((double *)s->values->data + d, (const double *)a->values->data + ao, (size_t)n * 8);
-        for (int64_t i = 0; i < n; i++)
-            if (VALID(i)) stats_add_f(&s->stats, ((const double *)a->values->data)[ao + i]);
-        break;
-    default: break;
-    }
-#undef VALID
-}
-
-void st_apply_batch(st_table *t, const qv_batch *b) {
+int st_apply_batch(st_table *t, const qv_batch *b) {
     int64_t done = 0;
+    int first = -1;
     while (done < b->nrows) {
         st_rg *rg = t->nrgs ? t->rgs[t->nrgs - 1] : NULL;
         if (!rg || rg->rows == t->rg_cap) {
@@ -338,16 +106,52 @@ void st_apply_batch(st_table *t, const qv_batch *b) {
                 t->rgs_cap = t->rgs_cap ? t->rgs_cap * 2 : 8;
                 t->rgs = qv_xrealloc(t->rgs, sizeof(st_rg *) * (size_t)t->rgs_cap);
             }
-            rg = t->rgs[t->nrgs++] = rg_new(t);
+            rg = t->rgs[t->nrgs++] = st_rg_new(&t->schema, t->rg_cap, &t->spare);
         }
+        if (first < 0) first = t->nrgs - 1;
         int64_t n = b->nrows - done;
         if (n > t->rg_cap - rg->rows) n = t->rg_cap - rg->rows;
         for (int c = 0; c < t->schema.nfields; c++)
-            seg_copy(t, c, &rg->cols[c], rg->rows, &b->cols[c], done, n);
+            st_rg_copy(rg, &t->schema.fields[c], &t->dicts[c], c, &b->cols[c], done, n);
         rg->rows += n;
         done += n;
         t->rows += n;
     }
+    return first < 0 ? t->nrgs : first;
+}
+
+void st_table_add_file_rg(st_table *t, int64_t fno, st_map *map, const st_stats *stats, int64_t file_bytes) {
+    int last = t->nrgs - 1;
+    if (last >= 0 && !t->rgs[last]->map && t->rgs[last]->rows < t->rg_cap) { /* the partial tail it completes */
+        t->rows -= t->rgs[last]->rows;
+        st_rg_free(t->rgs[last], t->schema.nfields);
+        t->nrgs--;
+    }
+    if (t->nrgs == t->rgs_cap) {
+        t->rgs_cap = t->rgs_cap ? t->rgs_cap * 2 : 8;
+        t->rgs = qv_xrealloc(t->rgs, sizeof(st_rg *) * (size_t)t->rgs_cap);
+    }
+    st_rg *rg = qv_xcalloc(1, sizeof *rg);
+    rg->cols = qv_xcalloc((size_t)t->schema.nfields, sizeof(st_colseg));
+    for (int c = 0; c < t->schema.nfields; c++) rg->cols[c].stats = stats[c];
+    rg->rows = t->rg_cap;
+    rg->map = map;
+    rg->fno = fno;
+    rg->bytes = file_bytes;
+    if (fno >= t->next_fno) t->next_fno = fno + 1;
+    t->rgs[t->nrgs++] = rg;
+    t->rows += t->rg_cap;
+}
+
+void st_table_drop_leading(st_table *t, int n) {
+    if (n > t->nrgs) n = t->nrgs;
+    for (int i = 0; i < n; i++) {
+        t->rows -= t->rgs[i]->rows;
+        st_rg_free(t->rgs[i], t->schema.nfields);
+    }
+    memmove(t->rgs, t->rgs + n, sizeof(st_rg *) * (size_t)(t->nrgs - n));
+    t->nrgs -= n;
+    t->nckpt = t->nckpt > n ? t->nckpt - n : 0;
 }
 
 /* ---------------- published views ---------------- */
@@ -359,34 +163,33 @@ static void rgview_unref(st_rgview *v) {
         qv_buffer_unref(v->cols[c].values);
         qv_buffer_unref(v->cols[c].data);
     }
+    st_map_unref(v->map);
     free(v);
 }
 
-static int64_t col_bytes(qv_type ty, int64_t rows, const st_colseg *s) {
-    int64_t n = s->stats.null_count ? (rows + 7) / 8 : 0;
-    if (ty == QV_T_BOOL) return n + (rows + 7) / 8;
-    if (ty == QV_T_STRING) return n + (rows + 1) * 4 + (int64_t)s->data_len;
-    return n + rows * qv_type_width(ty);
-}
-
-static st_rgview *rgview_new(const st_table *t, const st_rg *rg) {
+static st_rgview *rgview_new(const st_table *t, const st_rg *rg, int64_t rows) {
     int nc = t->schema.nfields;
     st_rgview *v = qv_xcalloc(1, sizeof *v + sizeof(st_colview) * (size_t)nc);
     atomic_init(&v->refs, 1);
-    v->rows = rg->rows;
+    v->rows = rows;
     v->ncols = nc;
+    v->map = st_map_ref(rg->map);
     for (int c = 0; c < nc; c++) {
         const st_colseg *s = &rg->cols[c];
         st_colview *cv = &v->cols[c];
         qv_type ty = t->schema.fields[c].type;
         cv->stats = s->stats;
-        if (s->stats.null_count) cv->validity = qv_buffer_slice(s->validity, 0, (size_t)(rg->rows + 7) / 8);
+        if (rg->map) continue;
+        if (s->stats.null_count) cv->validity = qv_buffer_slice(s->validity, 0, (size_t)(rows + 7) / 8);
         size_t vb;
-        if (ty == QV_T_BOOL) vb = (size_t)(rg->rows + 7) / 8;
-        else if (ty == QV_T_STRING) vb = (size_t)(rg->rows + 1) * 4;
-        else vb = (size_t)rg->rows * (size_t)qv_type_width(ty);
+        if (ty == QV_T_BOOL) vb = (size_t)(rows + 7) / 8;
+        else if (ty == QV_T_STRING) vb = (size_t)(rows + 1) * 4;
+        else vb = (size_t)rows * (size_t)qv_type_width(ty);
         cv->values = qv_buffer_slice(s->values, 0, vb);
-        if (ty == QV_T_STRING) cv->data = qv_buffer_slice(s->data, 0, s->data_len);
+        if (ty == QV_T_STRING) {
+            size_t dl = (size_t)((const int32_t *)s->values->data)[rows];
+            cv->data = qv_buffer_slice(s->data, 0, dl);
+        }
     }
     return v;
 }
@@ -404,38 +207,44 @@ void st_pub_unref(st_pub *p) {
     free(p);
 }
 
-void st_publish(st_table *t) {
+void st_publish_upto(st_table *t, int nrgs, int64_t last_rows) {
     st_pub *old = t->pub;
     st_pub *p = qv_xcalloc(1, sizeof *p);
     atomic_init(&p->refs, 1);
     int nc = t->schema.nfields;
     p->ncols = nc;
-    p->rows = t->rows;
-    p->nrgs = t->nrgs;
-    p->rgs = qv_xcalloc((size_t)(t->nrgs ? t->nrgs : 1), sizeof(st_rgview *));
-    for (int i = 0; i < t->nrgs; i++) {
+    p->nrgs = nrgs;
+    p->rgs = qv_xcalloc((size_t)(nrgs ? nrgs : 1), sizeof(st_rgview *));
+    for (int i = 0; i < nrgs; i++) {
         const st_rg *rg = t->rgs[i];
+        int64_t rows = i == nrgs - 1 ? last_rows : rg->rows;
         /* Views of row groups that did not change are shared. */
-        if (old && i < old->nrgs && old->rgs[i]->rows == rg->rows) {
+        if (old && i < old->nrgs && old->rgs[i]->rows == rows && old->rgs[i]->map == rg->map) {
             p->rgs[i] = old->rgs[i];
             atomic_fetch_add(&p->rgs[i]->refs, 1);
         } else {
-            p->rgs[i] = rgview_new(t, rg);
+            p->rgs[i] = rgview_new(t, rg, rows);
         }
-        for (int c = 0; c < nc; c++)
-            p->bytes += col_bytes(t->schema.fields[c].type, rg->rows, &rg->cols[c]);
+        p->rows += rows;
+        if (rg->map) p->bytes += rg->bytes;
+        else
+            for (int c = 0; c < nc; c++) p->bytes += st_rg_col_bytes(t->schema.fields[c].type, rows, &rg->cols[c]);
     }
     p->dicts = qv_xcalloc((size_t)nc, sizeof(qv_array *));
     for (int c = 0; c < nc; c++) {
         if (t->schema.fields[c].type != QV_T_SYMBOL) continue;
         p->dicts[c] = qv_xmalloc(sizeof(qv_array));
-        dict_view(&t->dicts[c], p->dicts[c]);
+        st_dict_view(&t->dicts[c], p->dicts[c]);
         p->bytes += (int64_t)(t->dicts[c].n + 1) * 4 + (int64_t)t->dicts[c].data_len;
     }
     pthread_mutex_lock(&t->mu);
     t->pub = p;
     pthread_mutex_unlock(&t->mu);
     st_pub_unref(old);
+}
+
+void st_publish(st_table *t) {
+    st_publish_upto(t, t->nrgs, t->nrgs ? t->rgs[t->nrgs - 1]->rows : 0);
 }
 
 st_pub *st_pub_get(st_table *t) {
@@ -446,9 +255,14 @@ st_pub *st_pub_get(st_table *t) {
     return p;
 }
 
-static void view_column(const st_table *t, const st_pub *p, int rg, int col, qv_array *out) {
+static int view_column(const st_table *t, const st_pub *p, int rg, int col, bool codes_ok, qv_array *out,
+                       qv_err *err) {
     const st_rgview *v = p->rgs[rg];
     const st_colview *cv = &v->cols[col];
+    if (v->map) {
+        if (st_map_column(v->map, col, codes_ok, out, err)) return err ? err->code : QV_ECORRUPT;
+        return QV_OK;
+    }
     qv_array_init(out, t->schema.fields[col].type);
     out->length = v->rows;
     out->null_count = cv->stats.null_count;
@@ -459,12 +273,20 @@ static void view_column(const st_table *t, const st_pub *p, int rg, int col, qv_
         out->dict = qv_xmalloc(sizeof(qv_array));
         qv_array_copy_ref(out->dict, p->dicts[col]);
     }
+    return QV_OK;
 }
 
-void st_pub_batch(const st_table *t, const st_pub *p, int rg, qv_batch *out) {
+int st_pub_batch(const st_table *t, const st_pub *p, int rg, qv_batch *out, qv_err *err) {
     qv_batch_init(out, &t->schema);
     out->nrows = p->rgs[rg]->rows;
-    for (int c = 0; c < t->schema.nfields; c++) view_column(t, p, rg, c, &out->cols[c]);
+    for (int c = 0; c < t->schema.nfields; c++) {
+        qv_array_free(&out->cols[c]);
+        if (view_column(t, p, rg, c, false, &out->cols[c], err)) {
+            qv_batch_free(out);
+            return err ? err->code : QV_ECORRUPT;
+        }
+    }
+    return QV_OK;
 }
 
 /* ---------------- snapshots ---------------- */
@@ -493,18 +315,59 @@ int64_t st_snapshot_rowgroup_rows(const st_snapshot *s, int rg) {
     return s->pub->rgs[rg]->rows;
 }
 
-void st_snapshot_column(const st_snapshot *s, int rg, int col, qv_array *out) {
+static int snapshot_read(const st_snapshot *s, int rg, int col, bool codes_ok, qv_array *out, qv_err *err) {
     if (rg < 0 || rg >= s->pub->nrgs || col < 0 || col >= s->t->schema.nfields) {
         /* Out of range: an empty array rather than a crash. */
         qv_array_init(out, col >= 0 && col < s->t->schema.nfields ? s->t->schema.fields[col].type
                                                                    : QV_T_INVALID);
-        return;
+        return QV_OK;
     }
-    view_column(s->t, s->pub, rg, col, out);
+    return view_column(s->t, s->pub, rg, col, codes_ok, out, err);
+}
+
+int st_snapshot_read(const st_snapshot *s, int rg, int col, qv_array *out, qv_err *err) {
+    return snapshot_read(s, rg, col, false, out, err);
+}
+
+int st_snapshot_read_codes(const st_snapshot *s, int rg, int col, qv_array *out, qv_err *err) {
+    return snapshot_read(s, rg, col, true, out, err);
+}
+
+void st_snapshot_column(const st_snapshot *s, int rg, int col, qv_array *out) {
+    qv_err e;
+    if (st_snapshot_read(s, rg, col, out, &e)) {
+        QV_ERROR("%s", e.msg);
+        qv_array_init(out, s->t->schema.fields[col].type);
+    }
 }
 
 void st_snapshot_stats(const st_snapshot *s, int rg, int col, st_stats *out) {
     memset(out, 0, sizeof *out);
     if (rg < 0 || rg >= s->pub->nrgs || col < 0 || col >= s->t->schema.nfields) return;
     *out = s->pub->rgs[rg]->cols[col].stats;
+}
+/* String offsets are int32: refuse (before logging anything) an append whose
+   text could push a row group's string data or a dictionary past 2 GiB.
+   Conservative: counts all of the append's text against the current group. */
+int st_check_text_room(st_table *t, const qv_batch *bs, int nb, qv_err *err) {
+    for (int c = 0; c < t->schema.nfields; c++) {
+        qv_type ty = t->schema.fields[c].type;
+        if (ty != QV_T_STRING && ty != QV_T_SYMBOL) continue;
+        int64_t have = 0, add = 0;
+        if (ty == QV_T_SYMBOL) have = (int64_t)t->dicts[c].data_len;
+        else if (t->nrgs && t->rgs[t->nrgs - 1]->rows < t->rg_cap)
+            have = (int64_t)t->rgs[t->nrgs - 1]->cols[c].data_len;
+        for (int i = 0; i < nb; i++) {
+            const qv_array *x = &bs[i].cols[c];
+            if (x->type != QV_T_STRING || x->length == 0) continue;
+            const int32_t *off = (const int32_t *)x->values->data + x->offset;
+            add += off[x->length] - off[0];
+        }
+        if (have + add > INT32_MAX - 1)
+            return qv_err_set(err, QV_ERESOURCE,
+                              "table %s column %s: append of %lld text bytes would pass the 2 GiB "
+                              "limit per row group or dictionary; split it", t->name,
+                              t->schema.fields[c].name, (long long)add);
+    }
+    return QV_OK;
 }

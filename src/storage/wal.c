@@ -1,14 +1,16 @@
 /*
-** Write-ahead log: one append-only file at a time (wal-<seq>.log), records
-** framed as [u32 len][u32 crc32c(len,type,payload)][u8 type][payload].
-** States: no file (in-memory or closed) -> open file (wal_fd >= 0) ->
-** rotated by checkpoints -> stopped at close. wal_mu guards the fd, the
-** LSNs (bytes written/synced since open) and the broken flag. With
-** wal_sync_ms = 0 a committer fsyncs right after its write, outside wal_mu,
-** so commits to other tables that wrote meanwhile share the next fsync
-** (sync_busy marks it; rotation and close wait for it to end). With
-** wal_sync_ms > 0 a syncer thread fsyncs at most that long after the first
-** unsynced write and wakes every commit waiting on wal_cv.
+** The write-ahead log, a pure log: it appends framed records to one file at
+** a time (wal-<seq>.log), makes them durable, rotates to a new file, and
+** reads files back record by record. It knows nothing of tables: recovery
+** and checkpoints (recover.c, checkpoint.c) give records their meaning.
+**
+** Record framing: [u32 len][u32 crc32c(len,type,payload)][u8 type][payload].
+** States: open file -> (rotated to the next file)* -> closed. w->mu guards
+** the fd, the LSNs (bytes written/synced since open) and the broken flag.
+** With sync_ms = 0 a committer fsyncs right after its write, outside mu, so
+** commits that wrote meanwhile share the next fsync (sync_busy marks it;
+** rotation and close wait for it). With sync_ms > 0 a syncer thread fsyncs
+** at most that long after the first unsynced write and wakes the waiters.
 */
 #include "st_int.h"
 
@@ -18,300 +20,285 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 static const char wal_magic[8] = {'Q', 'V', 'W', 'A', 'L', '0', '0', '1'};
 
-int st_fsync_dir(const char *dir, qv_err *err) {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return qv_err_set(err, QV_EIO, "cannot open directory %s: %m", dir);
-    int rc = fsync(fd);
-    close(fd);
-    if (rc != 0) return qv_err_set(err, QV_EIO, "fsync of directory %s failed: %m", dir);
-    return QV_OK;
-}
-
-static int write_all(int fd, const void *p, size_t n) {
-    const uint8_t *b = p;
-    while (n) {
-        ssize_t w = write(fd, b, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return -1;
-        b += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
+struct st_wal {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    char *dir;
+    int sync_ms;
+    int fd;
+    uint64_t seq;
+    int64_t file_bytes, base_bytes;
+    int64_t lsn_written, lsn_synced;
+    bool broken, stop, sync_busy, syncer_on;
+    pthread_t syncer;
+    _Atomic int64_t st_bytes, st_syncs;
+};
 
 static void *syncer_main(void *arg) {
-    st_db *db = arg;
-    pthread_mutex_lock(&db->wal_mu);
-    while (!db->syncer_stop) {
-        if (db->lsn_synced >= db->lsn_written || db->wal_fd < 0) {
-            pthread_cond_wait(&db->wal_cv, &db->wal_mu);
+    st_wal *w = arg;
+    pthread_mutex_lock(&w->mu);
+    while (!w->stop) {
+        if (w->lsn_synced >= w->lsn_written || w->fd < 0) {
+            pthread_cond_wait(&w->cv, &w->mu);
             continue;
         }
         /* Let the group fill up, then one fsync for all of it. */
         struct timespec dl;
         clock_gettime(CLOCK_REALTIME, &dl);
-        int64_t ns = dl.tv_nsec + (int64_t)db->wal_sync_ms * 1000000;
+        int64_t ns = dl.tv_nsec + (int64_t)w->sync_ms * 1000000;
         dl.tv_sec += ns / 1000000000;
         dl.tv_nsec = ns % 1000000000;
-        while (!db->syncer_stop && pthread_cond_timedwait(&db->wal_cv, &db->wal_mu, &dl) != ETIMEDOUT) {
+        while (!w->stop && pthread_cond_timedwait(&w->cv, &w->mu, &dl) != ETIMEDOUT) {
         }
-        if (db->wal_fd < 0 || db->lsn_synced >= db->lsn_written) continue;
-        int64_t target = db->lsn_written;
-        if (fdatasync(db->wal_fd) != 0) {
+        if (w->fd < 0 || w->lsn_synced >= w->lsn_written || w->sync_busy) continue;
+        int64_t target = w->lsn_written;
+        if (fdatasync(w->fd) != 0) {
             QV_ERROR("WAL fsync failed: %m; refusing further commits");
-            db->wal_broken = true;
+            w->broken = true;
         } else {
-            db->lsn_synced = target;
-            atomic_fetch_add(&db->st_wal_syncs, 1);
+            w->lsn_synced = target;
+            atomic_fetch_add(&w->st_syncs, 1);
         }
-        pthread_cond_broadcast(&db->wal_cv);
+        pthread_cond_broadcast(&w->cv);
     }
-    pthread_mutex_unlock(&db->wal_mu);
+    pthread_mutex_unlock(&w->mu);
     return NULL;
 }
 
-static int open_file(st_db *db, uint64_t seq, qv_err *err) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/wal-%016llu.log", db->dir, (unsigned long long)seq);
+static int open_file(st_wal *w, uint64_t seq, qv_err *err) {
+    char path[ST_PATH_MAX];
+    snprintf(path, sizeof path, "%s/wal-%016llu.log", w->dir, (unsigned long long)seq);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return qv_err_set(err, QV_EIO, "cannot create WAL file %s: %m", path);
     uint8_t h[ST_WAL_HDR];
     memcpy(h, wal_magic, 8);
-    st_wr_u32(h + 8, (uint32_t)seq);
-    st_wr_u32(h + 12, (uint32_t)(seq >> 32));
+    st_wr_u64(h + 8, seq);
     st_wr_u32(h + 16, qv_crc32c(0, h, 16));
-    if (write_all(fd, h, sizeof h) != 0 || fdatasync(fd) != 0) {
+    if (st_write_all(fd, h, sizeof h) != 0 || fdatasync(fd) != 0) {
         close(fd);
         return qv_err_set(err, QV_EIO, "cannot write WAL file %s: %m", path);
     }
-    if (st_fsync_dir(db->dir, err)) {
+    if (st_fsync_dir(w->dir, err)) {
         close(fd);
         return err->code;
     }
-    db->wal_fd = fd;
-    db->wal_seq = seq;
-    db->wal_file_bytes = db->wal_base_bytes = ST_WAL_HDR;
+    w->fd = fd;
+    w->seq = seq;
+    w->file_bytes = w->base_bytes = ST_WAL_HDR;
     return QV_OK;
 }
 
-int st_wal_start(st_db *db, uint64_t seq, qv_err *err) {
-    pthread_mutex_lock(&db->wal_mu);
-    int rc = open_file(db, seq, err);
-    pthread_mutex_unlock(&db->wal_mu);
-    if (rc == QV_OK && db->wal_sync_ms > 0 && !db->syncer_on) {
-        db->syncer_stop = false;
-        if (pthread_create(&db->syncer, NULL, syncer_main, db) != 0)
-            return qv_err_set(err, QV_ERESOURCE, "cannot start the WAL sync thread");
-        db->syncer_on = true;
+int st_wal_open(const char *dir, uint64_t seq, int sync_ms, st_wal **out, qv_err *err) {
+    st_wal *w = qv_xcalloc(1, sizeof *w);
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    w->dir = qv_xstrdup(dir);
+    w->sync_ms = sync_ms;
+    w->fd = -1;
+    int rc = open_file(w, seq, err);
+    if (rc == QV_OK && sync_ms > 0) {
+        if (pthread_create(&w->syncer, NULL, syncer_main, w) != 0)
+            rc = qv_err_set(err, QV_ERESOURCE, "cannot start the WAL sync thread");
+        else w->syncer_on = true;
     }
-    return rc;
+    if (rc) {
+        st_wal_close(w);
+        return rc;
+    }
+    *out = w;
+    return QV_OK;
 }
 
-void st_wal_stop(st_db *db) {
-    pthread_mutex_lock(&db->wal_mu);
-    while (db->sync_busy) pthread_cond_wait(&db->wal_cv, &db->wal_mu);
-    db->syncer_stop = true;
-    pthread_cond_broadcast(&db->wal_cv);
-    pthread_mutex_unlock(&db->wal_mu);
-    if (db->syncer_on) pthread_join(db->syncer, NULL);
-    db->syncer_on = false;
-    pthread_mutex_lock(&db->wal_mu);
-    while (db->sync_busy) pthread_cond_wait(&db->wal_cv, &db->wal_mu);
-    if (db->wal_fd >= 0) {
-        if (db->lsn_synced < db->lsn_written && fdatasync(db->wal_fd) != 0)
-            QV_ERROR("WAL fsync at close failed: %m");
-        db->lsn_synced = db->lsn_written;
-        close(db->wal_fd);
-        db->wal_fd = -1;
+void st_wal_shutdown(st_wal *w) {
+    if (!w) return;
+    pthread_mutex_lock(&w->mu);
+    while (w->sync_busy) pthread_cond_wait(&w->cv, &w->mu);
+    w->stop = true;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    if (w->syncer_on) pthread_join(w->syncer, NULL);
+    w->syncer_on = false;
+    pthread_mutex_lock(&w->mu);
+    while (w->sync_busy) pthread_cond_wait(&w->cv, &w->mu);
+    if (w->fd >= 0) {
+        if (w->lsn_synced < w->lsn_written && fdatasync(w->fd) != 0) QV_ERROR("WAL fsync at close failed: %m");
+        w->lsn_synced = w->lsn_written;
+        close(w->fd);
+        w->fd = -1;
     }
-    pthread_cond_broadcast(&db->wal_cv);
-    pthread_mutex_unlock(&db->wal_mu);
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
 }
 
-int64_t st_wal_write_locked(st_db *db, int type, const qv_str *payload, qv_err *err) {
-    if (db->wal_fd < 0) {
-        qv_err_set(err, QV_EINVAL, "database is closed");
-        return -1;
-    }
-    if (db->wal_broken) {
-        qv_err_set(err, QV_EIO, "the write-ahead log failed earlier; no more commits are accepted");
-        return -1;
-    }
-    if (payload->len > UINT32_MAX - 64) {
-        qv_err_set(err, QV_ERESOURCE, "commit of %zu bytes is larger than a WAL record can hold",
-                   payload->len);
+void st_wal_close(st_wal *w) {
+    if (!w) return;
+    st_wal_shutdown(w);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    free(w->dir);
+    free(w);
+}
+
+int64_t st_wal_append(st_wal *w, int type, const qv_str *const *parts, int nparts, qv_err *err) {
+    size_t len = 0;
+    for (int i = 0; i < nparts; i++) len += parts[i]->len;
+    if (len > UINT32_MAX - 64) {
+        qv_err_set(err, QV_ERESOURCE, "a record of %zu bytes is larger than a WAL record can hold", len);
         return -1;
     }
     uint8_t h[ST_REC_HDR];
-    st_wr_u32(h, (uint32_t)payload->len);
+    st_wr_u32(h, (uint32_t)len);
     h[8] = (uint8_t)type;
     uint32_t crc = qv_crc32c(0, h, 4);
     crc = qv_crc32c(crc, h + 8, 1);
-    crc = qv_crc32c(crc, payload->data, payload->len);
-    st_wr_u32(h + 4, crc);
-    if (write_all(db->wal_fd, h, sizeof h) != 0 || write_all(db->wal_fd, payload->data, payload->len) != 0) {
-        qv_err_set(err, QV_EIO, "WAL write failed: %m");
-        /* Drop the partial record so later records do not follow garbage. */
-        if (ftruncate(db->wal_fd, db->wal_file_bytes) != 0 ||
-            lseek(db->wal_fd, db->wal_file_bytes, SEEK_SET) < 0) {
-            QV_ERROR("cannot cut a failed WAL write: %m; refusing further commits");
-            db->wal_broken = true;
-        }
+    struct iovec iov[9];
+    if (nparts > 8) {
+        qv_err_set(err, QV_EINTERNAL, "WAL record in %d parts", nparts);
         return -1;
     }
-    int64_t n = (int64_t)(sizeof h + payload->len);
-    db->wal_file_bytes += n;
-    db->lsn_written += n;
-    atomic_fetch_add(&db->st_wal_bytes, n);
-    return db->lsn_written;
-}
-
-/* wal_mu held. */
-static int sync_now_locked(st_db *db, qv_err *err) {
-    while (db->sync_busy) pthread_cond_wait(&db->wal_cv, &db->wal_mu);
-    if (db->lsn_synced >= db->lsn_written) return QV_OK;
-    if (fdatasync(db->wal_fd) != 0) {
-        db->wal_broken = true;
-        return qv_err_set(err, QV_EIO, "WAL fsync failed: %m");
+    iov[0] = (struct iovec){h, sizeof h};
+    for (int i = 0; i < nparts; i++) {
+        crc = qv_crc32c(crc, parts[i]->data, parts[i]->len);
+        iov[i + 1] = (struct iovec){parts[i]->data, parts[i]->len};
     }
-    db->lsn_synced = db->lsn_written;
-    atomic_fetch_add(&db->st_wal_syncs, 1);
-    pthread_cond_broadcast(&db->wal_cv);
-    return QV_OK;
+    st_wr_u32(h + 4, crc);
+    pthread_mutex_lock(&w->mu);
+    int64_t lsn = -1;
+    if (w->fd < 0) qv_err_set(err, QV_EINVAL, "database is closed");
+    else if (w->broken) qv_err_set(err, QV_EIO, "the write-ahead log failed earlier; no more commits are accepted");
+    else {
+        size_t total = sizeof h + len, done = 0;
+        int k = 0, cnt = nparts + 1;
+        while (done < total) {
+            ssize_t n = writev(w->fd, iov + k, cnt - k);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) break;
+            done += (size_t)n;
+            while (k < cnt && (size_t)n >= iov[k].iov_len) n -= (ssize_t)iov[k++].iov_len;
+            if (k < cnt) {
+                iov[k].iov_base = (uint8_t *)iov[k].iov_base + n;
+                iov[k].iov_len -= (size_t)n;
+            }
+        }
+        if (done < total) {
+            qv_err_set(err, QV_EIO, "WAL write failed: %m");
+            /* Drop the partial record so later records do not follow garbage. */
+            if (ftruncate(w->fd, w->file_bytes) != 0 || lseek(w->fd, w->file_bytes, SEEK_SET) < 0) {
+                QV_ERROR("cannot cut a failed WAL write: %m; refusing further commits");
+                w->broken = true;
+            }
+        } else {
+            w->file_bytes += (int64_t)total;
+            w->lsn_written += (int64_t)total;
+            atomic_fetch_add(&w->st_bytes, (int64_t)total);
+            lsn = w->lsn_written;
+            if (w->sync_ms > 0) pthread_cond_broadcast(&w->cv); /* wake the syncer */
+        }
+    }
+    pthread_mutex_unlock(&w->mu);
+    return lsn;
 }
 
-/* wal_mu held; returns once lsn is durable. One waiter at a time runs
-   fdatasync with the lock released; it covers everything written so far. */
-static int wait_durable_locked(st_db *db, int64_t lsn, qv_err *err) {
-    while (db->lsn_synced < lsn && !db->wal_broken) {
-        if (db->sync_busy) {
-            pthread_cond_wait(&db->wal_cv, &db->wal_mu);
+/* mu held: one waiter at a time runs fdatasync with the lock released; it
+   covers everything written so far. */
+static int wait_locked(st_wal *w, int64_t lsn, qv_err *err) {
+    while (w->lsn_synced < lsn && !w->broken) {
+        if (w->sync_busy || w->sync_ms > 0) {
+            pthread_cond_wait(&w->cv, &w->mu);
             continue;
         }
-        db->sync_busy = true;
-        int64_t target = db->lsn_written;
-        int fd = db->wal_fd;
-        pthread_mutex_unlock(&db->wal_mu);
+        w->sync_busy = true;
+        int64_t target = w->lsn_written;
+        int fd = w->fd;
+        pthread_mutex_unlock(&w->mu);
         int rc = fdatasync(fd);
-        pthread_mutex_lock(&db->wal_mu);
-        db->sync_busy = false;
+        pthread_mutex_lock(&w->mu);
+        w->sync_busy = false;
         if (rc != 0) {
             QV_ERROR("WAL fsync failed: %m; refusing further commits");
-            db->wal_broken = true;
+            w->broken = true;
         } else {
-            if (target > db->lsn_synced) db->lsn_synced = target;
-            atomic_fetch_add(&db->st_wal_syncs, 1);
+            if (target > w->lsn_synced) w->lsn_synced = target;
+            atomic_fetch_add(&w->st_syncs, 1);
         }
-        pthread_cond_broadcast(&db->wal_cv);
+        pthread_cond_broadcast(&w->cv);
     }
-    if (db->lsn_synced < lsn) return qv_err_set(err, QV_EIO, "WAL fsync failed");
+    if (w->lsn_synced < lsn) return qv_err_set(err, QV_EIO, "WAL fsync failed");
     return QV_OK;
 }
 
-int st_wal_log(st_db *db, int type, const qv_str *payload, qv_err *err) {
-    pthread_mutex_lock(&db->wal_mu);
-    int rc = QV_OK;
-    int64_t lsn = st_wal_write_locked(db, type, payload, err);
-    if (lsn < 0) {
-        rc = err ? err->code : QV_EIO;
-    } else if (db->wal_sync_ms == 0) {
-        rc = wait_durable_locked(db, lsn, err);
-    } else {
-        pthread_cond_broadcast(&db->wal_cv); /* wake the syncer */
-        while (db->lsn_synced < lsn && !db->wal_broken) pthread_cond_wait(&db->wal_cv, &db->wal_mu);
-        if (db->lsn_synced < lsn) rc = qv_err_set(err, QV_EIO, "WAL fsync failed");
-    }
-    pthread_mutex_unlock(&db->wal_mu);
+int st_wal_wait(st_wal *w, int64_t lsn, qv_err *err) {
+    pthread_mutex_lock(&w->mu);
+    int rc = wait_locked(w, lsn, err);
+    pthread_mutex_unlock(&w->mu);
     return rc;
 }
 
-int st_wal_rotate_locked(st_db *db, uint64_t seq, qv_err *err) {
-    if (db->wal_fd >= 0) {
-        if (sync_now_locked(db, err)) return err->code;
-        close(db->wal_fd);
-        db->wal_fd = -1;
-    }
-    return open_file(db, seq, err);
+int st_wal_log(st_wal *w, int type, const qv_str *payload, qv_err *err) {
+    int64_t lsn = st_wal_append(w, type, &payload, 1, err);
+    if (lsn < 0) return err ? err->code : QV_EIO;
+    return st_wal_wait(w, lsn, err);
 }
 
-int st_wal_sync_locked(st_db *db, qv_err *err) { return sync_now_locked(db, err); }
-
-/* ---------------- replay ---------------- */
-
-static int replay_create(st_db *db, st_rd *r, qv_err *err) {
-    uint64_t id = st_get_u64(r), rg = st_get_u64(r);
-    char *name = st_get_name(r);
-    if (!name || r->bad) {
-        free(name);
-        return qv_err_set(err, QV_ECORRUPT, "truncated create-table record");
-    }
-    qv_schema s;
-    int rc = st_decode_schema(r, &s, err);
-    if (rc == QV_OK) {
-        rc = st_catalog_add(db, id, name, &s, (int64_t)rg, NULL, err);
-        if (rc) rc = qv_err_set(err, QV_ECORRUPT, "create-table record: %s", err->msg);
-        qv_schema_free(&s);
-    }
-    free(name);
-    return rc;
-}
-
-static int replay_commit(st_db *db, st_rd *r, qv_err *err) {
-    uint64_t id = st_get_u64(r);
-    uint32_t nb = st_get_u32(r);
-    if (r->bad) return qv_err_set(err, QV_ECORRUPT, "truncated commit record");
-    st_table *t = st_catalog_find_id(db, id);
-    if (!t) return QV_OK; /* written after a concurrent drop of its table */
-    if (nb > r->n - r->pos) return qv_err_set(err, QV_ECORRUPT, "commit record batch count %u", nb);
-    qv_batch *bs = qv_xcalloc(nb ? nb : 1, sizeof *bs);
-    uint32_t got = 0;
+int st_wal_rotate(st_wal *w, uint64_t seq, qv_err *err) {
+    pthread_mutex_lock(&w->mu);
+    while (w->sync_busy) pthread_cond_wait(&w->cv, &w->mu);
     int rc = QV_OK;
-    for (; got < nb; got++) {
-        if ((rc = st_decode_batch(r, &t->schema, &bs[got], err))) break;
-        if ((rc = st_check_batch(t, &bs[got], err))) {
-            rc = qv_err_set(err, QV_ECORRUPT, "commit record does not fit: %s", err->msg);
-            got++;
-            break;
+    if (w->fd < 0) rc = qv_err_set(err, QV_EINVAL, "database is closed");
+    if (rc == QV_OK && w->fd >= 0) {
+        if (w->lsn_synced < w->lsn_written) {
+            if (fdatasync(w->fd) != 0) {
+                w->broken = true;
+                rc = qv_err_set(err, QV_EIO, "WAL fsync failed: %m");
+            } else {
+                w->lsn_synced = w->lsn_written;
+                atomic_fetch_add(&w->st_syncs, 1);
+                pthread_cond_broadcast(&w->cv);
+            }
+        }
+        if (rc == QV_OK) {
+            close(w->fd);
+            w->fd = -1;
         }
     }
-    if (rc == QV_OK && r->pos != r->n) rc = qv_err_set(err, QV_ECORRUPT, "commit record has trailing bytes");
-    if (rc == QV_OK) {
-        pthread_mutex_lock(&t->commit_mu);
-        if (st_check_text_room(t, bs, (int)nb, err)) {
-            rc = qv_err_set(err, QV_ECORRUPT, "commit record does not fit: %s", err->msg);
-        } else {
-            for (uint32_t i = 0; i < nb; i++) st_apply_batch(t, &bs[i]);
-            st_publish(t);
-        }
-        pthread_mutex_unlock(&t->commit_mu);
-    }
-    for (uint32_t i = 0; i < got; i++) qv_batch_free(&bs[i]);
-    free(bs);
+    if (rc == QV_OK) rc = open_file(w, seq, err);
+    if (rc) w->broken = true; /* no file to write to: refuse commits rather than lose them */
+    pthread_mutex_unlock(&w->mu);
     return rc;
 }
 
-static int replay_record(st_db *db, int type, const uint8_t *p, size_t n, bool carry_ok, qv_err *err) {
-    st_rd r = {p, n, 0, false};
-    switch (type) {
-    case ST_REC_CREATE: return replay_create(db, &r, err);
-    case ST_REC_DROP: {
-        uint64_t id = st_get_u64(&r);
-        if (r.bad || r.pos != n) return qv_err_set(err, QV_ECORRUPT, "malformed drop-table record");
-        st_catalog_remove_id(db, id);
-        return QV_OK;
-    }
-    case ST_REC_CARRY:
-        if (!carry_ok) return QV_OK; /* the checkpoint that wrote it never completed */
-        return replay_commit(db, &r, err);
-    case ST_REC_COMMIT: return replay_commit(db, &r, err);
-    default: return qv_err_set(err, QV_ECORRUPT, "unknown record type %d", type);
-    }
+uint64_t st_wal_seq(st_wal *w) {
+    pthread_mutex_lock(&w->mu);
+    uint64_t s = w->seq;
+    pthread_mutex_unlock(&w->mu);
+    return s;
 }
+
+int64_t st_wal_pending_bytes(st_wal *w) {
+    pthread_mutex_lock(&w->mu);
+    int64_t n = w->file_bytes - w->base_bytes;
+    pthread_mutex_unlock(&w->mu);
+    return n;
+}
+
+void st_wal_mark_base(st_wal *w) {
+    pthread_mutex_lock(&w->mu);
+    w->base_bytes = w->file_bytes;
+    pthread_mutex_unlock(&w->mu);
+}
+
+void st_wal_get_stats(st_wal *w, st_wal_stats *out) {
+    out->bytes = atomic_load(&w->st_bytes);
+    out->syncs = atomic_load(&w->st_syncs);
+}
+
+/* ---------------- reading ---------------- */
 
 static int read_file(const char *path, uint8_t **out, size_t *n, qv_err *err) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -339,65 +326,60 @@ static int read_file(const char *path, uint8_t **out, size_t *n, qv_err *err) {
     return QV_OK;
 }
 
-int st_read_file(const char *path, uint8_t **out, size_t *n, qv_err *err) {
-    return read_file(path, out, n, err);
-}
-
-int st_wal_replay_file(st_db *db, const char *path, uint64_t seq, bool carry_ok, bool *stop,
-                       int64_t *records, qv_err *err) {
-    uint8_t *buf;
-    size_t n;
-    if (read_file(path, &buf, &n, err)) return err->code;
-    uint64_t hseq = n >= ST_WAL_HDR ? (st_rd_u32(buf + 8) | (uint64_t)st_rd_u32(buf + 12) << 32) : 0;
-    if (n < ST_WAL_HDR || memcmp(buf, wal_magic, 8) || st_rd_u32(buf + 16) != qv_crc32c(0, buf, 16) ||
-        hseq != seq) {
-        /* Only a crash while creating the file leaves this; nothing in it was acknowledged. */
-        QV_WARN("WAL file %s has a missing or damaged header (%zu bytes); removing it", path, n);
-        free(buf);
-        *stop = true;
-        if (unlink(path) != 0) return qv_err_set(err, QV_EIO, "cannot remove %s: %m", path);
-        return QV_OK;
-    }
-    size_t pos = ST_WAL_HDR;
-    const char *why = NULL;
-    qv_err e;
-    qv_err_clear(&e);
-    while (pos < n) {
-        if (n - pos < ST_REC_HDR) {
-            why = "torn record header";
-            break;
-        }
-        uint32_t len = st_rd_u32(buf + pos), crc = st_rd_u32(buf + pos + 4);
-        uint8_t type = buf[pos + 8];
-        if (len > n - pos - ST_REC_HDR) {
-            why = "torn record (length past end of file)";
-            break;
-        }
-        uint32_t c = qv_crc32c(0, buf + pos, 4);
-        c = qv_crc32c(c, &type, 1);
-        c = qv_crc32c(c, buf + pos + ST_REC_HDR, len);
-        if (c != crc) {
-            why = "record checksum mismatch";
-            break;
-        }
-        if (replay_record(db, type, buf + pos + ST_REC_HDR, len, carry_ok, &e)) {
-            why = e.msg;
-            break;
-        }
-        (*records)++;
-        pos += ST_REC_HDR + len;
-    }
-    free(buf);
-    if (why) {
-        QV_WARN("WAL file %s: %s at offset %zu; cutting off the last %zu bytes", path, why, pos, n - pos);
-        *stop = true;
-        int fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0 || ftruncate(fd, (off_t)pos) != 0 || fsync(fd) != 0) {
-            int rc = qv_err_set(err, QV_EIO, "cannot truncate WAL file %s: %m", path);
-            if (fd >= 0) close(fd);
-            return rc;
-        }
-        close(fd);
+int st_wal_reader_open(st_wal_reader *r, const char *path, uint64_t seq, qv_err *err) {
+    memset(r, 0, sizeof *r);
+    snprintf(r->path, sizeof r->path, "%s", path);
+    if (read_file(path, &r->buf, &r->n, err)) return err->code;
+    r->pos = ST_WAL_HDR;
+    if (r->n < ST_WAL_HDR || memcmp(r->buf, wal_magic, 8) || st_rd_u32(r->buf + 16) != qv_crc32c(0, r->buf, 16) ||
+        st_rd_u64(r->buf + 8) != seq) {
+        int rc = qv_err_set(err, QV_ECORRUPT, "WAL file %s has a missing or damaged header (%zu bytes)", path, r->n);
+        st_wal_reader_close(r);
+        return rc;
     }
     return QV_OK;
+}
+
+int st_wal_reader_next(st_wal_reader *r, int *type, const uint8_t **p, size_t *n, const char **why) {
+    if (r->pos >= r->n) return 0;
+    const uint8_t *b = r->buf + r->pos;
+    size_t left = r->n - r->pos;
+    if (left < ST_REC_HDR) {
+        *why = "torn record header";
+        return -1;
+    }
+    uint32_t len = st_rd_u32(b), crc = st_rd_u32(b + 4);
+    if (len > left - ST_REC_HDR) {
+        *why = "torn record (length past end of file)";
+        return -1;
+    }
+    uint32_t c = qv_crc32c(0, b, 4);
+    c = qv_crc32c(c, b + 8, 1);
+    c = qv_crc32c(c, b + ST_REC_HDR, len);
+    if (c != crc) {
+        *why = "record checksum mismatch";
+        return -1;
+    }
+    *type = b[8];
+    *p = b + ST_REC_HDR;
+    *n = len;
+    r->pos += ST_REC_HDR + len;
+    return 1;
+}
+
+int st_wal_truncate(const char *path, size_t off, qv_err *err) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || ftruncate(fd, (off_t)off) != 0 || fsync(fd) != 0) {
+        int rc = qv_err_set(err, QV_EIO, "cannot truncate WAL file %s: %m", path);
+        if (fd >= 0) close(fd);
+        return rc;
+    }
+    close(fd);
+    return QV_OK;
+}
+
+void st_wal_reader_close(st_wal_reader *r) {
+    free(r->buf);
+    r->buf = NULL;
+    r->n = r->pos = 0;
 }

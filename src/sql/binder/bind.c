@@ -26,15 +26,6 @@ bexpr *mk_col(arena *ar, int col, qv_type t, const char *tz) {
     return e;
 }
 
-static const char *agg_names[] = {"count", "sum", "avg", "mean", "min", "max", "first", "last", "stddev",
-                                  "stddev_samp", "variance", "var_samp", "stddev_pop", "var_pop", NULL};
-
-bool is_agg_name(const char *name) {
-    for (int i = 0; agg_names[i]; i++)
-        if (!strcasecmp(name, agg_names[i])) return true;
-    return false;
-}
-
 bool ast_has_agg(const ast *a) {
     if (!a) return false;
     if (a->kind == A_FUNC && is_agg_name(a->name)) return true;
@@ -75,8 +66,11 @@ static void name_rec(qv_str *s, const ast *a) {
         for (const char *p = a->name; *p; p++) qv_str_appendc(s, (char)((*p >= 'A' && *p <= 'Z') ? *p + 32 : *p));
         qv_str_appendf(s, "(%s", a->distinct ? "DISTINCT " : "");
         for (int i = 0; i < a->nargs; i++) {
-            if (i) qv_str_appendf(s, ", ");
+            int o = i - (a->nargs - a->norder); /* >= 0: an ORDER BY key */
+            if (o == 0) qv_str_appendf(s, " ORDER BY ");
+            else if (i) qv_str_appendf(s, ", ");
             name_rec(s, a->args[i]);
+            if (o >= 0 && ((a->order_desc >> o) & 1)) qv_str_appendf(s, " DESC");
         }
         qv_str_appendc(s, ')');
         break;
@@ -363,6 +357,7 @@ static bexpr *bind_expr_inner(binder *b, ast *a) {
     case A_FLOAT:
         e = bd_mk(b, B_CONST, QV_T_FLOAT64, 0);
         e->cval.f = a->fval;
+        e->op = BC_DECIMAL_LIT;
         return e;
     case A_STR:
         e = bd_mk(b, B_CONST, QV_T_STRING, 0);
@@ -423,11 +418,24 @@ static bexpr *bind_expr_inner(binder *b, ast *a) {
             snprintf(m, sizeof m, "cannot cast %s to %s", type_name(x->type), type_name(to));
             return bd_fail(b, a, QV_EINVAL, "%s", m, NULL);
         }
+        if (x->type == to && bexpr_is_decimal_lit(x)) { /* CAST(1.25 AS DOUBLE) is a DOUBLE, no longer a decimal */
+            e = bd_mk(b, B_CONST, to, 0);
+            e->cval = x->kind == B_CONST ? x->cval : x->args[0]->cval;
+            if (x->kind != B_CONST) e->cval.f = -e->cval.f;
+            return e;
+        }
         if (x->type == to) return x;
         if (x->kind == B_PARAM && x->type == T_NULL) return bind_param_type(b, x, to);
         if (x->type == T_NULL) {
             e = bd_mk(b, B_CONST, to, 0);
             e->cval.null = true;
+            return e;
+        }
+        if (a->neg) { /* TRY_CAST: a value that does not convert becomes NULL */
+            e = bd_mk(b, B_CAST, to, 1);
+            e->neg = true;
+            e->args[0] = x;
+            if (x->type == QV_T_TIMESTAMP || to == QV_T_TIMESTAMP) memcpy(e->tz, x->tz, sizeof e->tz);
             return e;
         }
         return bind_coerce(b, x, to);
@@ -439,7 +447,7 @@ static bexpr *bind_expr_inner(binder *b, ast *a) {
         if (!x) return NULL;
         if (type_pc(x->type) == PC_S && x->kind == B_CONST && !(x = bind_coerce(b, x, QV_T_TIMESTAMP))) return NULL;
         if (!bd_need_type(b, a, x, "EXTRACT needs a TIMESTAMP", bd_is_ts)) return NULL;
-        e = bd_mk(b, B_EXTRACT, f == TF_EPOCH ? QV_T_FLOAT64 : QV_T_INT64, 1);
+        e = bd_mk(b, B_EXTRACT, ts_field_is_double(f) ? QV_T_FLOAT64 : QV_T_INT64, 1);
         e->op = f;
         e->args[0] = x;
         return e;

@@ -107,6 +107,29 @@ static bool rg_pruned(scan_op *s, int rg) {
     return false;
 }
 
+/* Every pruning predicate holds for every row of the row group (integer classes only). */
+static bool rg_all_pass(scan_op *s, int rg) {
+    if (!s->npreds) return false;
+    for (int i = 0; i < s->npreds; i++) {
+        scan_pred *p = &s->preds[i];
+        if (type_pc(p->vtype) != PC_I) return false;
+        st_stats st;
+        st_snapshot_stats(s->snap, rg, p->col, &st);
+        if (st.null_count > 0 || !st.has_minmax) return false;
+        int64_t v = p->v.i;
+        bool ok = false;
+        switch (p->op) {
+        case OP_EQ: ok = st.min.i == v && st.max.i == v; break;
+        case OP_LT: ok = st.max.i < v; break;
+        case OP_LE: ok = st.max.i <= v; break;
+        case OP_GT: ok = st.min.i > v; break;
+        case OP_GE: ok = st.min.i >= v; break;
+        }
+        if (!ok) return false;
+    }
+    return true;
+}
+
 static void load_vec(vec *v, const qv_array *a, int64_t off, int n, sym_cache *symc) {
     qv_type t = a->type;
     if (!a->validity && (t == QV_T_INT64 || t == QV_T_TIMESTAMP || t == QV_T_FLOAT64)) {
@@ -193,10 +216,14 @@ static int scan_next(op *o, chunk **out, qv_err *err) {
         int64_t bytes = 0;
         for (int c = 0; c < s->ncols; c++)
             if (s->need[c]) {
-                st_snapshot_column(s->snap, rg, c, &s->arrs[c]);
+                if (st_snapshot_read_codes(s->snap, rg, c, &s->arrs[c], err)) {
+                    s->loaded = true; /* scan_unload frees what was read */
+                    return err->code;
+                }
                 bytes += qv_array_bytes(&s->arrs[c]);
             }
         atomic_fetch_add(&o->qs->rows_read, s->rg_rows - s->pos);
+        s->out.all_pass = rg_all_pass(s, rg);
         atomic_fetch_add(&o->qs->bytes_read, bytes);
         s->loaded = true;
     }
@@ -334,6 +361,7 @@ op *op_values_new(qstate *qs) {
 typedef struct filter_op {
     op base;
     op *child;
+    bool covered;
     bexpr *pred;
     bexpr *conj[32]; /* AND-ed parts, applied one after another on fewer rows */
     int nconj;
@@ -347,6 +375,10 @@ static int filter_next(op *o, chunk **out, qv_err *err) {
         chunk *c;
         if (f->child->next(f->child, &c, err)) return err->code;
         if (!c) { *out = NULL; return 0; }
+        if (f->covered && c->all_pass) {
+            *out = c;
+            return 0;
+        }
         int ns = 0;
         for (int j = 0; j < f->nconj; j++) {
             ns = expr_select(f->conj[j], c, &f->res, f->sel, err);
@@ -374,9 +406,11 @@ static void filter_free(op *o) {
 static void filter_explain(op *o, qv_str *s, int depth) {
     filter_op *f = (filter_op *)o;
     indent(s, depth);
-    qv_str_appendf(s, "FILTER\n");
+    qv_str_appendf(s, f->covered ? "FILTER (skipped on row groups whose min/max satisfy it)\n" : "FILTER\n");
     op_explain(f->child, s, depth + 1);
 }
+void op_filter_set_covered(op *o) { ((filter_op *)o)->covered = true; }
+
 op *op_filter_new(qstate *qs, op *child, bexpr *pred) {
     filter_op *f = qv_xcalloc(1, sizeof *f);
     f->child = child;

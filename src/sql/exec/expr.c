@@ -1,6 +1,6 @@
 /* Vectorized evaluation of bound expressions over the active rows of a chunk.
    The output vector is dense: its row k is the chunk's k-th active row. */
-#include "sql_int.h"
+#include "functions.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -301,7 +301,9 @@ static bool like_match(const char *s, int32_t sn, const char *p, int32_t pn, boo
 }
 
 /* Cast one value; returns 0 or an error. */
-static int cast_value(qv_type from, qv_type to, const vec *a, int k, vec *out, int j, qv_err *err) {
+/* half_away: a constant (DuckDB reads 2.5 as a DECIMAL, which rounds half away
+   from zero); DOUBLE values round half to even, as DuckDB's casts do. */
+static int cast_value(qv_type from, qv_type to, const vec *a, int k, vec *out, int j, bool half_away, qv_err *err) {
     phys_class fp = type_pc(from), tp = type_pc(to);
     char buf[64];
     if (from == to || (fp == PC_S && tp == PC_S)) {
@@ -310,65 +312,22 @@ static int cast_value(qv_type from, qv_type to, const vec *a, int k, vec *out, i
         else out->s[j] = a->s[k];
         return 0;
     }
-    if (to == QV_T_STRING || to == QV_T_SYMBOL) {
-        int l = 0;
-        if (from == QV_T_BOOL) l = snprintf(buf, sizeof buf, "%s", a->i[k] ? "true" : "false");
-        else if (from == QV_T_TIMESTAMP) { ts_format(a->i[k], buf, sizeof buf); l = (int)strlen(buf); }
-        else if (fp == PC_I) l = snprintf(buf, sizeof buf, "%lld", (long long)a->i[k]);
-        else {
-            double v = a->f[k];
-            if (from == QV_T_FLOAT32) l = snprintf(buf, sizeof buf, "%.9g", v);
-            else {
-                l = snprintf(buf, sizeof buf, "%.15g", v);
-                if (strtod(buf, NULL) != v) l = snprintf(buf, sizeof buf, "%.17g", v);
-            }
-            if (isinf(v)) l = snprintf(buf, sizeof buf, "%s", v > 0 ? "inf" : "-inf");
-            else if (isnan(v)) l = snprintf(buf, sizeof buf, "nan");
-            else if (!strpbrk(buf, ".en")) l += snprintf(buf + l, sizeof buf - (size_t)l, ".0");
-        }
+    if (tp == PC_S) { /* the source type's text form */
+        int l = sql_type_get(from)->format(a, k, buf, sizeof buf);
         vec_set_str(out, j, buf, l);
         return 0;
     }
-    if (fp == PC_S) {
+    if (fp == PC_S) { /* the target type's text parser, on the trimmed text */
         sv s = a->s[k];
         int32_t sn = s.n;
         const char *sp = s.p;
         while (sn && isspace((unsigned char)*sp)) { sp++; sn--; }
         while (sn && isspace((unsigned char)sp[sn - 1])) sn--;
-        if (sn >= (int32_t)sizeof buf) goto bad;
-        memcpy(buf, sp, (size_t)sn);
-        buf[sn] = 0;
-        if (to == QV_T_TIMESTAMP) {
-            if (ts_parse(buf, (size_t)sn, &out->i[j])) goto bad;
-            return 0;
+        if (sn < (int32_t)sizeof buf) {
+            memcpy(buf, sp, (size_t)sn);
+            buf[sn] = 0;
+            if (!sql_type_get(to)->parse(buf, (size_t)sn, out, j)) return 0;
         }
-        if (to == QV_T_BOOL) {
-            if (!strcasecmp(buf, "true") || !strcasecmp(buf, "t") || !strcmp(buf, "1")) out->i[j] = 1;
-            else if (!strcasecmp(buf, "false") || !strcasecmp(buf, "f") || !strcmp(buf, "0")) out->i[j] = 0;
-            else goto bad;
-            return 0;
-        }
-        if (to == T_INTERVAL) {
-            if (interval_parse(buf, (size_t)sn, &out->i[j])) goto bad;
-            return 0;
-        }
-        char *end;
-        errno = 0;
-        if (tp == PC_I) {
-            long long v = strtoll(buf, &end, 10);
-            if (errno || end == buf || *end) goto bad;
-            if (to == QV_T_INT32 && (v < INT32_MIN || v > INT32_MAX)) goto bad;
-            out->i[j] = v;
-        } else {
-            double v = strtod(buf, &end);
-            if (end == buf || *end) goto bad;
-            if (to == QV_T_FLOAT32 && isfinite(v) && fabs(v) > FLT_MAX) goto bad;
-            if (to == QV_T_FLOAT32 && isfinite(v) && fabs(v) > FLT_MAX)
-            return qv_err_set(err, QV_EINVAL, "value %g is out of range for FLOAT32", v);
-        out->f[j] = to == QV_T_FLOAT32 ? (double)(float)v : v;
-        }
-        return 0;
-    bad:
         return qv_err_set(err, QV_EINVAL, "could not convert string '%.*s' to %s", s.n > 60 ? 60 : s.n, s.p,
                           type_name(to));
     }
@@ -384,7 +343,7 @@ static int cast_value(qv_type from, qv_type to, const vec *a, int k, vec *out, i
     if (fp == PC_F) {
         double d = a->f[k];
         if (to == QV_T_BOOL) { out->i[j] = d != 0; return 0; }
-        double r = round(d);
+        double r = half_away ? round(d) : nearbyint(d);
         if (!(r >= -9223372036854775808.0 && r < 9223372036854775808.0))
             return qv_err_set(err, QV_EINVAL, "value %g is out of range for %s", d, type_name(to));
         v = (int64_t)r;
@@ -449,7 +408,14 @@ int expr_eval(const bexpr *e, const chunk *in, vec *out, qv_err *err) {
         merge_nulls(out, &args[0], NULL, n);
         if (e->args[0]->type == T_NULL) break;
         for (int k = 0; k < n && !rc; k++)
-            if (!vec_null(out, k)) rc = cast_value(e->args[0]->type, e->type, &args[0], k, out, k, err);
+            if (!vec_null(out, k)) {
+                rc = cast_value(e->args[0]->type, e->type, &args[0], k, out, k, bexpr_is_decimal_lit(e->args[0]), err);
+                if (rc && e->neg) { /* TRY_CAST */
+                    rc = 0;
+                    vec_set_null(out, k);
+                    if (type_pc(e->type) == PC_S) out->s[k] = (sv){"", 0};
+                }
+            }
         break;
     }
     case B_INSUB: value_set_eval(e, &args[0], n, out); break;
@@ -505,7 +471,7 @@ int expr_eval(const bexpr *e, const chunk *in, vec *out, qv_err *err) {
         merge_nulls(out, &args[0], NULL, n);
         for (int k = 0; k < n; k++) {
             if (vec_null(out, k)) continue;
-            if (e->type == QV_T_FLOAT64) out->f[k] = (double)args[0].i[k] / 1e9;
+            if (e->type == QV_T_FLOAT64) out->f[k] = ts_extract_f(args[0].i[k], e->op);
             else out->i[k] = ts_extract(args[0].i[k], e->op);
         }
         break;

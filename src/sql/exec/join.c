@@ -22,8 +22,10 @@ typedef struct join_op {
     /* build store */
     vec *bcols, *bk, *tk; /* payload columns, key columns, scratch keys */
     int nbc;
-    int64_t bn, *next, *heads;
-    uint64_t *bhash, mask;
+    int64_t bn, *heads;
+    struct jent { uint64_t h; int64_t next, k0; } *ent; /* per build row: key hash, next row of its bucket, an integer key */
+    bool int1;                                            /* one integer key: compare ent.k0 */
+    uint64_t mask;
     uint8_t *bnull, *bused;
     bool built;
     int64_t charged;
@@ -31,6 +33,7 @@ typedef struct join_op {
     chunk *pc;
     vec *pk;
     uint64_t phash[CHUNK];
+    int64_t pstart[CHUNK]; /* first build row of each probe row's bucket */
     uint8_t pnull[CHUNK], pmatched[CHUNK];
     int prow;
     int64_t pchain;
@@ -129,6 +132,37 @@ static inline void null_put(vec *d, int i) {
     else d->i[i] = 0;
 }
 
+/* rows[i] of src (a chunk's vector, or the store when rows64) into rows 0..n-1 of dst. */
+static void fill_col(vec *d, const vec *src, int n, const int *rows, const int64_t *rows64, const chunk *c) {
+    bool nul = src->has_nulls || src->type == T_NULL;
+    switch (type_pc(d->type)) {
+    case PC_I:
+        if (rows64) for (int i = 0; i < n; i++) d->i[i] = src->i[rows64[i]];
+        else for (int i = 0; i < n; i++) d->i[i] = src->i[chunk_row(c, rows[i])];
+        break;
+    case PC_F:
+        if (rows64) for (int i = 0; i < n; i++) d->f[i] = src->f[rows64[i]];
+        else for (int i = 0; i < n; i++) d->f[i] = src->f[chunk_row(c, rows[i])];
+        break;
+    case PC_S:
+        if (src->codes) {
+            for (int i = 0; i < n; i++) {
+                int64_t r = rows64 ? rows64[i] : chunk_row(c, rows[i]);
+                d->s[i] = vec_null(src, (int)r) ? (sv){"", 0} : vec_sym_str(src, (int)r);
+            }
+            break;
+        }
+        if (rows64) for (int i = 0; i < n; i++) d->s[i] = src->s[rows64[i]];
+        else for (int i = 0; i < n; i++) d->s[i] = src->s[chunk_row(c, rows[i])];
+        break;
+    }
+    if (!nul) return;
+    for (int i = 0; i < n; i++) {
+        int64_t r = rows64 ? rows64[i] : chunk_row(c, rows[i]);
+        if (src->type == T_NULL || vec_null(src, (int)r)) null_put(d, i);
+    }
+}
+
 /* Row r of src into row i of an output vector (strings by reference). */
 static inline void out_put(vec *dst, int i, const vec *src, int64_t r) {
     if (vec_null(src, (int)r) || src->type == T_NULL) {
@@ -188,19 +222,22 @@ static int build_side(join_op *j, qv_err *err) {
     while (size < 2 * n) size *= 2;
     if (charge(j, size * 8, err)) return err->code;
     j->mask = (uint64_t)size - 1;
-    j->bhash = qv_xmalloc(sizeof(uint64_t) * (size_t)(n + 1));
+    uint64_t *bh = qv_xmalloc(sizeof(uint64_t) * (size_t)(n + 1));
     j->bnull = qv_xmalloc((size_t)(n + 1));
-    j->next = qv_xmalloc(sizeof(int64_t) * (size_t)(n + 1));
+    j->ent = qv_xmalloc(sizeof(struct jent) * (size_t)(n + 1));
     j->heads = qv_xmalloc(sizeof(int64_t) * (size_t)size);
     j->bused = qv_xcalloc((size_t)(n + 1), 1);
     memset(j->heads, 0xff, sizeof(int64_t) * (size_t)size);
-    hash_keys(j->bk, j->nk, n, j->bhash, j->bnull);
+    hash_keys(j->bk, j->nk, n, bh, j->bnull);
     for (int64_t r = n - 1; r >= 0; r--) {
+        j->ent[r].h = bh[r];
+        if (j->int1) j->ent[r].k0 = j->bk[0].i[r];
         if (j->bnull[r] && !j->sp.null_eq) continue;
-        uint64_t b = j->bhash[r] & j->mask;
-        j->next[r] = j->heads[b];
+        uint64_t b = bh[r] & j->mask;
+        j->ent[r].next = j->heads[b];
         j->heads[b] = r;
     }
+    free(bh);
     return 0;
 }
 
@@ -212,6 +249,14 @@ static int probe_load(join_op *j, qv_err *err) {
     for (int k = 0; k < j->nk; k++)
         if (expr_eval(j->pkeys[k], j->pc, &j->pk[k], err)) return err->code;
     hash_keys(j->pk, j->nk, n, j->phash, j->pnull);
+    /* bucket heads for the whole chunk first: independent loads overlap their cache misses */
+    if (j->bn == 0) {
+        for (int r = 0; r < n; r++) j->pstart[r] = -1;
+    } else {
+        for (int r = 0; r < n; r++) j->pstart[r] = j->heads[j->phash[r] & j->mask];
+        for (int r = 0; r < n; r++)
+            if (j->pstart[r] >= 0) __builtin_prefetch(&j->ent[j->pstart[r]]);
+    }
     memset(j->pmatched, 0, (size_t)n);
     j->prow = 0;
     j->pstarted = false;
@@ -227,12 +272,14 @@ static int collect(join_op *j) {
         int r = j->prow;
         if (!j->pstarted) {
             j->pstarted = true;
-            j->pchain = j->bn == 0 || (j->pnull[r] && !j->sp.null_eq) ? -1 : j->heads[j->phash[r] & j->mask];
+            j->pchain = j->pnull[r] && !j->sp.null_eq ? -1 : j->pstart[r];
         }
         while (j->pchain >= 0 && n < CHUNK) {
             int64_t b = j->pchain;
-            j->pchain = j->next[b];
-            if (j->bhash[b] != j->phash[r] || !keys_eq(j, r, b)) continue;
+            const struct jent *en = &j->ent[b];
+            j->pchain = en->next;
+            if (en->h != j->phash[r]) continue;
+            if (j->int1 ? en->k0 != j->pk[0].i[r] : !keys_eq(j, r, b)) continue;
             if (j->sp.consume) {
                 if (j->bused[b]) continue;
                 j->bused[b] = 1;
@@ -273,15 +320,12 @@ static void pairs_fill(join_op *j, int n, const int *pr, const int64_t *br) {
             for (int i = 0; i < n; i++) null_put(d, i);
             continue;
         }
-        const vec *s = &j->pc->cols[c];
-        for (int i = 0; i < n; i++) out_put(d, i, s, chunk_row(j->pc, pr[i]));
+        fill_col(d, &j->pc->cols[c], n, pr, NULL, j->pc);
     }
     for (int c = 0; c < j->nbc; c++) {
         vec *d = &j->pairs.cols[boff + c];
-        for (int i = 0; i < n; i++) {
-            if (br) out_put(d, i, &j->bcols[c], br[i]);
-            else null_put(d, i);
-        }
+        if (br) fill_col(d, &j->bcols[c], n, NULL, br, NULL);
+        else for (int i = 0; i < n; i++) null_put(d, i);
     }
 }
 
@@ -397,9 +441,8 @@ static void join_free(op *o) {
     free(j->bk);
     free(j->tk);
     free(j->pk);
-    free(j->bhash);
+    free(j->ent);
     free(j->bnull);
-    free(j->next);
     free(j->heads);
     free(j->bused);
     chunk_free(&j->pairs);
@@ -441,6 +484,8 @@ op *op_hash_join_new(qstate *qs, op *left, op *right, const join_spec *spec) {
     j->unmatched_probe = j->probe_left ? keep_left : keep_right;
     j->unmatched_build = j->probe_left ? keep_right : keep_left;
     j->need_used = j->unmatched_build || spec->consume;
+    j->int1 = !spec->null_eq && j->nk == 1 && type_pc(j->bkeys[0]->type) == PC_I && j->pkeys[0]->type == j->bkeys[0]->type &&
+              j->bkeys[0]->type != T_NULL;
     j->nbc = j->build->ncols;
     j->bcols = qv_xcalloc((size_t)(j->nbc + 1), sizeof(vec));
     for (int c = 0; c < j->nbc; c++) store_init(&j->bcols[c], j->build->types[c]);

@@ -3,21 +3,12 @@
    an open-addressing table maps key hashes to dense group ids; aggregate
    states are arrays indexed by group id. The operator consumes its whole
    input on the first next(), then emits groups in first-seen order. */
-#include "sql_int.h"
+#include "functions.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct agg_state {
-    int64_t cnt;
-    __int128 isum;
-    double fsum, mean, m2;
-    value v;     /* min/max/first/last */
-    bool set;
-    bool vnull;  /* first/last: the kept value is NULL */
-} agg_state;
 
 typedef struct htab {
     uint64_t *hash;
@@ -36,7 +27,7 @@ typedef struct agg_op {
     int64_t *keyoff;        /* per group: offset in keybuf; keyoff[ngroups] = end */
     int64_t ngroups, gcap, kcap;
     int64_t tab_charged;    /* hash table and key offsets already charged */
-    agg_state **st;         /* per aggregate: states by group */
+    char **st;              /* per aggregate: states by group (agg_defs[fn]->state_size bytes each) */
     htab *dht;              /* per DISTINCT aggregate: seen (group, value) */
     qv_str *dkeys;
     int64_t **dkeyoff;
@@ -156,85 +147,42 @@ static const char *decode(const char *p, vec *v, int row) {
     return p;
 }
 
+static size_t state_size(const agg_op *a, int i) { return agg_defs[a->aggs[i].fn]->state_size; }
+static void *state_at(const agg_op *a, int i, int64_t g) { return a->st[i] + (size_t)g * state_size(a, i); }
+
 static int grow_states(agg_op *a, qv_err *err) {
     if (a->ngroups <= a->gcap) return 0;
     int64_t nc = a->gcap ? a->gcap * 2 : 1024;
     while (nc < a->ngroups) nc *= 2;
-    int64_t add = (nc - a->gcap) * (int64_t)(sizeof(agg_state) * (size_t)a->naggs + 32);
+    size_t per = 32;
+    for (int i = 0; i < a->naggs; i++) per += state_size(a, i);
+    int64_t add = (nc - a->gcap) * (int64_t)per;
     a->charged += add;
     if (qstate_charge(a->base.qs, add, err)) return err->code;
     for (int i = 0; i < a->naggs; i++) {
-        a->st[i] = qv_xrealloc(a->st[i], sizeof(agg_state) * (size_t)nc);
-        memset(a->st[i] + a->gcap, 0, sizeof(agg_state) * (size_t)(nc - a->gcap));
+        size_t sz = state_size(a, i);
+        a->st[i] = qv_xrealloc(a->st[i], sz * (size_t)nc);
+        memset(a->st[i] + sz * (size_t)a->gcap, 0, sz * (size_t)(nc - a->gcap));
     }
     a->gcap = nc;
     return 0;
 }
 
-static const char *keep_str(agg_op *a, sv s) {
-    /* strings kept by min/max/first/last: copied into blocks that never move */
-    char *p = qv_xmalloc((size_t)s.n + sizeof(char *) + 1);
-    memcpy(p, &a->strings, sizeof(char *));
-    a->strings = p;
-    memcpy(p + sizeof(char *), s.p, (size_t)s.n);
-    return p + sizeof(char *);
+static agg_ctx ctx_of(agg_op *a, qv_err *err) {
+    agg_ctx c = {a->base.qs, &a->charged, &a->strings, err};
+    return c;
 }
 
-static int update(agg_op *a, int ai, agg_state *s, const vec *v, int k, qv_err *err) {
-    agg_spec *sp = &a->aggs[ai];
-    if (sp->fn == AG_COUNT_STAR) { s->cnt++; return 0; }
-    bool isnull = vec_null(v, k);
-    if (sp->fn == AG_FIRST || sp->fn == AG_LAST) {
-        if (sp->fn == AG_FIRST && s->set) return 0;
-        s->set = true;
-        s->vnull = isnull;
-        if (isnull) return 0;
-        phys_class pc = type_pc(sp->type);
-        if (pc == PC_I) s->v.i = v->i[k];
-        else if (pc == PC_F) s->v.f = v->f[k];
-        else { s->v.s.p = keep_str(a, v->s[k]); s->v.s.n = v->s[k].n; }
-        return 0;
-    }
-    if (isnull) return 0;
-    s->cnt++;
-    switch (sp->fn) {
-    case AG_COUNT: break;
-    case AG_SUM:
-        if (sp->type == QV_T_INT64) {
-            int64_t r;
-            if (__builtin_add_overflow((int64_t)s->isum, v->i[k], &r))
-                return qv_err_set(err, QV_EINVAL, "integer overflow in sum(): the result does not fit in INT64");
-            s->isum = r;
-        } else s->fsum += v->f[k];
-        break;
-    case AG_AVG:
-        s->fsum += v->f[k];
-        break;
-    case AG_STDDEV: case AG_VARIANCE: case AG_STDDEV_POP: case AG_VAR_POP: {
-        double x = v->f[k];
-        double d = x - s->mean;
-        s->mean += d / (double)s->cnt;
-        s->m2 += d * (x - s->mean);
-        break;
-    }
-    case AG_MIN: case AG_MAX: {
-        phys_class pc = type_pc(sp->type);
-        value x = {0};
-        if (pc == PC_I) x.i = v->i[k];
-        else if (pc == PC_F) x.f = v->f[k];
-        else x.s = v->s[k];
-        if (s->set) {
-            int c = value_cmp(pc, &x, &s->v);
-            if (sp->fn == AG_MIN ? c >= 0 : c <= 0) break;
-        }
-        if (pc == PC_S) { x.s.p = keep_str(a, x.s); }
-        s->v = x;
-        s->set = true;
-        break;
-    }
-    default: break;
-    }
-    return 0;
+/* One input row into one group's state: NULL arguments skip the row unless
+   the aggregate wants to see them (first/last). */
+static int update(agg_op *a, int ai, void *st, const vec *const *in, int k, qv_err *err) {
+    const agg_spec *sp = &a->aggs[ai];
+    const agg_def *d = agg_defs[sp->fn];
+    if (d->nulls == AGN_SKIP)
+        for (int j = 0; j < sp->nin - sp->norder; j++)
+            if (vec_null(in[j], k)) return 0;
+    agg_ctx c = ctx_of(a, err);
+    return d->update(&c, sp, st, in, k);
 }
 
 /* Groups of one SYMBOL key read as dictionary codes: each code is looked up
@@ -275,10 +223,11 @@ static void group_codes(agg_op *a, const chunk *c, int32_t *gids, qv_str *key) {
 
 static int consume(agg_op *a, qv_err *err) {
     vec *kv = qv_xcalloc((size_t)(a->nkeys ? a->nkeys : 1), sizeof(vec));
-    vec *av = qv_xcalloc((size_t)(a->naggs ? a->naggs : 1), sizeof(vec));
+    int nav = (a->naggs ? a->naggs : 1) * AGG_MAXIN;
+    vec *av = qv_xcalloc((size_t)nav, sizeof(vec)); /* per aggregate: AGG_MAXIN inputs */
     int32_t *gids = qv_xmalloc(sizeof(int32_t) * CHUNK);
     const vec **kp = qv_xcalloc((size_t)(a->nkeys ? a->nkeys : 1), sizeof(vec *));
-    const vec **ap = qv_xcalloc((size_t)(a->naggs ? a->naggs : 1), sizeof(vec *));
+    const vec **ap = qv_xcalloc((size_t)nav, sizeof(vec *));
     qv_str key;
     qv_str_init(&key);
     int rc = 0;
@@ -301,15 +250,16 @@ static int consume(agg_op *a, qv_err *err) {
                 kp[i] = &kv[i];
             }
         }
-        for (int i = 0; i < a->naggs && !rc; i++) {
-            const bexpr *x = a->aggs[i].arg;
-            if (!x) continue;
-            if (x->kind == B_COL && !c->has_sel && !c->cols[x->col].codes) ap[i] = &c->cols[x->col];
-            else {
-                rc = expr_eval(x, c, &av[i], err);
-                ap[i] = &av[i];
+        for (int i = 0; i < a->naggs && !rc; i++)
+            for (int j = 0; j < a->aggs[i].nin && !rc; j++) {
+                const bexpr *x = a->aggs[i].in[j];
+                int q = i * AGG_MAXIN + j;
+                if (x->kind == B_COL && !c->has_sel && !c->cols[x->col].codes) ap[q] = &c->cols[x->col];
+                else {
+                    rc = expr_eval(x, c, &av[q], err);
+                    ap[q] = &av[q];
+                }
             }
-        }
         if (rc) break;
         if (a->nkeys) {
             size_t before = a->keybuf.len;
@@ -355,13 +305,14 @@ static int consume(agg_op *a, qv_err *err) {
         }
         if ((rc = grow_states(a, err))) break;
         for (int i = 0; i < a->naggs && !rc; i++) {
-            agg_state *st = a->st[i];
+            const vec *const *in = &ap[i * AGG_MAXIN];
+            size_t sz = state_size(a, i);
             if (a->aggs[i].distinct) {
                 for (int k = 0; k < m && !rc; k++) {
-                    if (vec_null(ap[i], k)) continue;
+                    if (vec_null(in[0], k)) continue;
                     key.len = 0;
                     qv_str_append(&key, &gids[k], 4);
-                    encode(&key, ap[i], k);
+                    encode(&key, in[0], k);
                     bool isnew;
                     uint64_t hv = hash_bytes(key.data, key.len, 7);
                     size_t before = a->dkeys[i].len;
@@ -370,13 +321,14 @@ static int consume(agg_op *a, qv_err *err) {
                         int64_t add = (int64_t)(a->dkeys[i].len - before) + 24;
                         a->charged += add;
                         if ((rc = qstate_charge(a->base.qs, add, err))) break;
-                        rc = update(a, i, &st[gids[k]], ap[i], k, err);
+                        rc = update(a, i, state_at(a, i, gids[k]), in, k, err);
                     }
                 }
             } else {
                 agg_spec *sp = &a->aggs[i];
-                const vec *v = ap[i];
+                const vec *v = in[0];
                 bool nn = !v || !v->has_nulls;
+                agg_state *st = (agg_state *)a->st[i]; /* count/sum/avg keep agg_state */
                 /* tight loops for the common aggregates; everything else row by row */
                 if (sp->fn == AG_COUNT_STAR) {
                     for (int k = 0; k < m; k++) st[gids[k]].cnt++;
@@ -389,7 +341,7 @@ static int consume(agg_op *a, qv_err *err) {
                         s->fsum += v->f[k];
                     }
                 } else {
-                    for (int k = 0; k < m && !rc; k++) rc = update(a, i, &st[gids[k]], v, k, err);
+                    for (int k = 0; k < m && !rc; k++) rc = update(a, i, a->st[i] + sz * (size_t)gids[k], in, k, err);
                 }
             }
         }
@@ -397,7 +349,7 @@ static int consume(agg_op *a, qv_err *err) {
     }
 out:
     for (int i = 0; i < a->nkeys; i++) vec_free(&kv[i]);
-    for (int i = 0; i < a->naggs; i++) vec_free(&av[i]);
+    for (int i = 0; i < nav; i++) vec_free(&av[i]);
     free(kv);
     free(av);
     free(kp);
@@ -418,49 +370,9 @@ static void part_run(void *arg) {
     j->rc = consume(j->a, &j->err);
 }
 
-static int merge_state(agg_op *a, agg_spec *sp, agg_state *d, const agg_state *s, qv_err *err) {
-    switch (sp->fn) {
-    case AG_COUNT_STAR: case AG_COUNT: d->cnt += s->cnt; break;
-    case AG_SUM: case AG_AVG:
-        if (sp->type == QV_T_INT64) {
-            int64_t r;
-            if (__builtin_add_overflow((int64_t)d->isum, (int64_t)s->isum, &r))
-                return qv_err_set(err, QV_EINVAL, "integer overflow in sum(): the result does not fit in INT64");
-            d->isum = r;
-        } else d->fsum += s->fsum;
-        d->cnt += s->cnt;
-        break;
-    case AG_STDDEV: case AG_VARIANCE: case AG_STDDEV_POP: case AG_VAR_POP:
-        if (!s->cnt) break;
-        if (!d->cnt) { d->cnt = s->cnt; d->mean = s->mean; d->m2 = s->m2; break; }
-        {
-            /* combine two Welford states (Chan et al.) */
-            double na = (double)d->cnt, nb = (double)s->cnt, n = na + nb;
-            double delta = s->mean - d->mean;
-            d->mean += delta * nb / n;
-            d->m2 += s->m2 + delta * delta * na * nb / n;
-            d->cnt += s->cnt;
-        }
-        break;
-    case AG_MIN: case AG_MAX:
-        if (!s->set) break;
-        if (d->set) {
-            int c = value_cmp(type_pc(sp->type), &s->v, &d->v);
-            if (sp->fn == AG_MIN ? c >= 0 : c <= 0) break;
-        }
-        d->v = s->v;
-        if (type_pc(sp->type) == PC_S) d->v.s.p = keep_str(a, s->v.s);
-        d->set = true;
-        break;
-    case AG_FIRST: case AG_LAST:
-        if (!s->set || (sp->fn == AG_FIRST && d->set)) break;
-        d->set = true;
-        d->vnull = s->vnull;
-        d->v = s->v;
-        if (!s->vnull && type_pc(sp->type) == PC_S) d->v.s.p = keep_str(a, s->v.s);
-        break;
-    }
-    return 0;
+static int merge_state(agg_op *a, int i, void *d, void *src, qv_err *err) {
+    agg_ctx c = ctx_of(a, err);
+    return agg_defs[a->aggs[i].fn]->merge(&c, &a->aggs[i], d, src);
 }
 
 static int consume_parallel(agg_op *a, qv_err *err) {
@@ -495,7 +407,7 @@ static int consume_parallel(agg_op *a, qv_err *err) {
                 if ((rc = qstate_charge(a->base.qs, (int64_t)(a->keybuf.len - before), err))) break;
                 if ((rc = grow_states(a, err))) break;
             }
-            for (int i = 0; i < a->naggs && !rc; i++) rc = merge_state(a, &a->aggs[i], &a->st[i][gid], &pa->st[i][g], err);
+            for (int i = 0; i < a->naggs && !rc; i++) rc = merge_state(a, i, state_at(a, i, gid), state_at(pa, i, g), err);
         }
     }
     free(jobs);
@@ -521,43 +433,10 @@ static int agg_next(op *o, chunk **out, qv_err *err) {
             for (int i = 0; i < a->nkeys; i++) p = decode(p, &c->cols[i], k);
         }
         for (int i = 0; i < a->naggs; i++) {
-            agg_spec *sp = &a->aggs[i];
-            agg_state *s = &a->st[i][g];
             vec *v = &c->cols[a->nkeys + i];
-            phys_class pc = type_pc(sp->type);
-            if (pc == PC_S) v->s[k] = (sv){"", 0};
-            switch (sp->fn) {
-            case AG_COUNT_STAR: case AG_COUNT: v->i[k] = s->cnt; break;
-            case AG_SUM:
-                if (!s->cnt) vec_set_null(v, k);
-                else if (sp->type == QV_T_INT64) v->i[k] = (int64_t)s->isum;
-                else v->f[k] = s->fsum;
-                break;
-            case AG_AVG:
-                if (!s->cnt) vec_set_null(v, k);
-                else v->f[k] = s->fsum / (double)s->cnt;
-                break;
-            case AG_VARIANCE: case AG_STDDEV:
-                if (s->cnt < 2) vec_set_null(v, k);
-                else {
-                    double var = s->m2 / (double)(s->cnt - 1);
-                    v->f[k] = sp->fn == AG_STDDEV ? sqrt(var) : var;
-                }
-                break;
-            case AG_VAR_POP: case AG_STDDEV_POP:
-                if (s->cnt < 1) vec_set_null(v, k);
-                else {
-                    double var = s->m2 / (double)s->cnt;
-                    v->f[k] = sp->fn == AG_STDDEV_POP ? sqrt(var) : var;
-                }
-                break;
-            default: /* min, max, first, last */
-                if (!s->set || s->vnull) { vec_set_null(v, k); break; }
-                if (pc == PC_I) v->i[k] = s->v.i;
-                else if (pc == PC_F) v->f[k] = s->v.f;
-                else v->s[k] = s->v.s;
-                break;
-            }
+            if (type_pc(a->aggs[i].type) == PC_S) v->s[k] = (sv){"", 0};
+            agg_ctx ac = ctx_of(a, err);
+            if (agg_defs[a->aggs[i].fn]->finalize(&ac, &a->aggs[i], state_at(a, i, g), v, k)) return err->code;
         }
     }
     a->emitted += n;
@@ -577,6 +456,9 @@ static void agg_free(op *o) {
     qv_str_free(&a->keybuf);
     free(a->keyoff);
     for (int i = 0; i < a->naggs; i++) {
+        void (*destroy)(void *) = agg_defs[a->aggs[i].fn]->destroy;
+        if (destroy && a->st[i])
+            for (int64_t g = 0; g < a->gcap; g++) destroy(state_at(a, i, g));
         free(a->st[i]);
         if (a->aggs[i].distinct) {
             ht_free(&a->dht[i]);
@@ -604,13 +486,11 @@ static void agg_free(op *o) {
 
 static void agg_explain(op *o, qv_str *s, int depth) {
     agg_op *a = (agg_op *)o;
-    static const char *nm[] = {"", "count_star", "count", "sum", "avg", "min", "max", "first", "last",
-                               "stddev", "variance", "stddev_pop", "var_pop"};
     for (int i = 0; i < depth; i++) qv_str_append(s, "  ", 2);
     if (a->nparts) qv_str_appendf(s, "PARALLEL(%d) ", a->nparts);
     qv_str_appendf(s, "HASH_AGGREGATE keys=%d aggregates=[", a->nkeys);
     for (int i = 0; i < a->naggs; i++)
-        qv_str_appendf(s, "%s%s%s", i ? ", " : "", nm[a->aggs[i].fn], a->aggs[i].distinct ? "(DISTINCT)" : "");
+        qv_str_appendf(s, "%s%s%s", i ? ", " : "", agg_defs[a->aggs[i].fn]->name, a->aggs[i].distinct ? "(DISTINCT)" : "");
     qv_str_appendf(s, "]\n");
     op_explain(a->nparts ? &a->parts[0]->base : a->child, s, depth + 1);
 }
@@ -624,7 +504,7 @@ op *op_agg_new(qstate *qs, op *child, int nkeys, bexpr **keys, int naggs, agg_sp
     a->aggs = aggs;
     ht_init(&a->ht);
     qv_str_init(&a->keybuf);
-    a->st = qv_xcalloc((size_t)(naggs ? naggs : 1), sizeof(agg_state *));
+    a->st = qv_xcalloc((size_t)(naggs ? naggs : 1), sizeof(char *));
     a->dht = qv_xcalloc((size_t)(naggs ? naggs : 1), sizeof(htab));
     a->dkeys = qv_xcalloc((size_t)(naggs ? naggs : 1), sizeof(qv_str));
     a->dkeyoff = qv_xcalloc((size_t)(naggs ? naggs : 1), sizeof(int64_t *));

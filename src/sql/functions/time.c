@@ -152,28 +152,81 @@ void ts_format(int64_t ns, char *buf, size_t cap) {
     }
 }
 
+/* The parts extract/date_part/date_trunc/date_diff know, with DuckDB's
+   spellings. trunc: date_trunc accepts it; dbl: date_part gives DOUBLE. */
+static const struct ts_field_def {
+    const char *names; /* '|'-separated */
+    bool trunc, dbl;
+} fields[TF__COUNT] = {
+    [TF_YEAR] = {"year|years|y|yr|yrs", true, false},
+    [TF_QUARTER] = {"quarter|quarters", true, false},
+    [TF_MONTH] = {"month|months|mon|mons", true, false},
+    [TF_WEEK] = {"week|weeks|w|weekofyear", true, false},
+    [TF_DAY] = {"day|days|d|dayofmonth", true, false},
+    [TF_HOUR] = {"hour|hours|h|hr|hrs", true, false},
+    [TF_MINUTE] = {"minute|minutes|m|min|mins", true, false},
+    [TF_SECOND] = {"second|seconds|s|sec|secs", true, false},
+    [TF_MILLISECOND] = {"millisecond|milliseconds|ms|msec|msecs|msecond|mseconds", true, false},
+    [TF_MICROSECOND] = {"microsecond|microseconds|us|usec|usecs|usecond|useconds", true, false},
+    [TF_NANOSECOND] = {"nanosecond|nanoseconds|ns|nsec|nsecs", false, false},
+    [TF_DOW] = {"dow|dayofweek|weekday", true, false},
+    [TF_DOY] = {"doy|dayofyear", true, false},
+    [TF_EPOCH] = {"epoch", false, true},
+    [TF_ISODOW] = {"isodow", true, false},
+    [TF_ISOYEAR] = {"isoyear", true, false},
+    [TF_YEARWEEK] = {"yearweek", true, false},
+    [TF_DECADE] = {"decade|decades|dec", true, false},
+    [TF_CENTURY] = {"century|centuries|c|cent", true, false},
+    [TF_MILLENNIUM] = {"millennium|millennia|millenniums|mil|mils", true, false},
+    [TF_ERA] = {"era", false, false},
+    [TF_JULIAN] = {"julian|jd", false, true},
+    [TF_TIMEZONE] = {"timezone", false, false},
+    [TF_TIMEZONE_HOUR] = {"timezone_hour", false, false},
+    [TF_TIMEZONE_MINUTE] = {"timezone_minute", false, false},
+};
+_Static_assert(sizeof fields / sizeof fields[0] == TF__COUNT, "one entry per ts field");
+
 int ts_field_parse(const char *s) {
-    static const struct { const char *n; int f; } fs[] = {
-        {"year", TF_YEAR}, {"years", TF_YEAR}, {"quarter", TF_QUARTER}, {"month", TF_MONTH}, {"months", TF_MONTH},
-        {"week", TF_WEEK}, {"day", TF_DAY}, {"days", TF_DAY}, {"hour", TF_HOUR}, {"hours", TF_HOUR},
-        {"minute", TF_MINUTE}, {"minutes", TF_MINUTE}, {"second", TF_SECOND}, {"seconds", TF_SECOND},
-        {"millisecond", TF_MILLISECOND}, {"milliseconds", TF_MILLISECOND}, {"microsecond", TF_MICROSECOND},
-        {"microseconds", TF_MICROSECOND}, {"nanosecond", TF_NANOSECOND}, {"nanoseconds", TF_NANOSECOND},
-        {"dow", TF_DOW}, {"dayofweek", TF_DOW}, {"doy", TF_DOY}, {"dayofyear", TF_DOY}, {"epoch", TF_EPOCH},
-        {NULL, 0}};
-    for (int k = 0; fs[k].n; k++)
-        if (!strcasecmp(s, fs[k].n)) return fs[k].f;
+    size_t n = strlen(s);
+    for (int f = 0; f < TF__COUNT; f++)
+        for (const char *p = fields[f].names; *p;) {
+            const char *bar = strchr(p, '|');
+            size_t l = bar ? (size_t)(bar - p) : strlen(p);
+            if (l == n && !strncasecmp(p, s, n)) return f;
+            p += l + (bar ? 1 : 0);
+        }
     return -1;
+}
+
+bool ts_field_truncates(int f) { return f >= 0 && f < TF__COUNT && fields[f].trunc; }
+bool ts_field_is_double(int f) { return f >= 0 && f < TF__COUNT && fields[f].dbl; }
+const char *ts_field_name(int f) {
+    static char buf[TF__COUNT][24];
+    const char *bar = strchr(fields[f].names, '|');
+    size_t l = bar ? (size_t)(bar - fields[f].names) : strlen(fields[f].names);
+    snprintf(buf[f], sizeof buf[f], "%.*s", (int)l, fields[f].names);
+    return buf[f];
+}
+
+static int64_t floordiv64(int64_t a, int64_t b) { return floordiv(a, b); }
+
+/* ISO week-numbering year and week of a day number. */
+static void iso_week(int64_t days, int64_t *iy, int64_t *iw) {
+    int64_t wd = ((days % 7) + 7 + 3) % 7; /* Monday = 0 */
+    int64_t thu = days - wd + 3;           /* the week's Thursday decides its year */
+    int tm, td;
+    qv_civil_from_days(thu, iy, &tm, &td);
+    *iw = (thu - qv_days_from_civil(*iy, 1, 1)) / 7 + 1;
 }
 
 int64_t ts_extract(int64_t ns, int field) {
     int64_t days = floordiv(ns, NS_DAY);
     int64_t rem = ns % NS_DAY; /* not ns - days * NS_DAY: that overflows at the extremes */
     if (rem < 0) rem += NS_DAY;
-    int64_t y;
+    int64_t y, iy, iw;
     int m, d;
     qv_civil_from_days(days, &y, &m, &d);
-    switch (field) {
+    switch ((ts_field)field) {
     case TF_YEAR: return y;
     case TF_QUARTER: return (m - 1) / 3 + 1;
     case TF_MONTH: return m;
@@ -186,19 +239,31 @@ int64_t ts_extract(int64_t ns, int field) {
     case TF_MICROSECOND: return rem % (60 * NS_SEC) / 1000;
     case TF_NANOSECOND: return rem % (60 * NS_SEC);
     case TF_DOW: return ((days % 7) + 7 + 4) % 7; /* 1970-01-01 was a Thursday; Sunday = 0 */
+    case TF_ISODOW: return ((days % 7) + 7 + 3) % 7 + 1; /* Monday = 1 .. Sunday = 7 */
     case TF_DOY: return days - qv_days_from_civil(y, 1, 1) + 1;
-    case TF_WEEK: {
-        /* ISO week: the week with the year's first Thursday is week 1 */
-        int64_t wd = ((days % 7) + 7 + 3) % 7; /* Monday = 0 */
-        int64_t thu = days - wd + 3;
-        int64_t ty;
-        int tm, td;
-        qv_civil_from_days(thu, &ty, &tm, &td);
-        return (thu - qv_days_from_civil(ty, 1, 1)) / 7 + 1;
-    }
+    case TF_WEEK: iso_week(days, &iy, &iw); return iw;
+    case TF_ISOYEAR: iso_week(days, &iy, &iw); return iy;
+    case TF_YEARWEEK: iso_week(days, &iy, &iw); return iy * 100 + iw;
+    case TF_DECADE: return floordiv64(y, 10);
+    case TF_CENTURY: return y > 0 ? (y - 1) / 100 + 1 : -((-y) / 100 + 1);
+    case TF_MILLENNIUM: return y > 0 ? (y - 1) / 1000 + 1 : -((-y) / 1000 + 1);
+    case TF_ERA: return y > 0 ? 1 : 0;
     case TF_EPOCH: return floordiv(ns, NS_SEC);
-    default: return 0;
+    case TF_JULIAN: return days + 2440588;
+    case TF_TIMEZONE: case TF_TIMEZONE_HOUR: case TF_TIMEZONE_MINUTE: return 0; /* values are UTC */
+    case TF__COUNT: break;
     }
+    return 0;
+}
+
+double ts_extract_f(int64_t ns, int field) {
+    if (field == TF_JULIAN) {
+        int64_t days = floordiv(ns, NS_DAY);
+        return (double)(days + 2440588) + (double)(ns - days * NS_DAY) / (double)NS_DAY;
+    }
+    /* epoch: seconds; whole microseconds are divided as such, as DuckDB's microsecond timestamps */
+    if (ns % 1000 == 0) return (double)(ns / 1000) / 1e6;
+    return (double)ns / 1e9;
 }
 
 /* Truncation can step below the smallest timestamp: clamp instead of overflowing. */
@@ -208,21 +273,32 @@ static int64_t mul_sat(int64_t a, int64_t b) {
     return r;
 }
 
+static int64_t year_start(int64_t y) { return mul_sat(qv_days_from_civil(y, 1, 1), NS_DAY); }
+
 int64_t ts_trunc(int64_t ns, int field) {
     int64_t days = floordiv(ns, NS_DAY);
-    int64_t y;
+    int64_t y, iy, iw;
     int m, d;
-    switch (field) {
-    case TF_YEAR: qv_civil_from_days(days, &y, &m, &d); return mul_sat(qv_days_from_civil(y, 1, 1), NS_DAY);
-    case TF_QUARTER: qv_civil_from_days(days, &y, &m, &d); return mul_sat(qv_days_from_civil(y, (m - 1) / 3 * 3 + 1, 1), NS_DAY);
-    case TF_MONTH: qv_civil_from_days(days, &y, &m, &d); return mul_sat(qv_days_from_civil(y, m, 1), NS_DAY);
-    case TF_WEEK: return mul_sat(days - ((days % 7) + 7 + 3) % 7, NS_DAY);
-    case TF_DAY: return mul_sat(days, NS_DAY);
+    qv_civil_from_days(days, &y, &m, &d);
+    switch ((ts_field)field) {
+    case TF_YEAR: return year_start(y);
+    case TF_DECADE: return year_start(floordiv(y, 10) * 10);
+    case TF_CENTURY: return year_start(floordiv(y, 100) * 100);
+    case TF_MILLENNIUM: return year_start(floordiv(y, 1000) * 1000);
+    case TF_QUARTER: return mul_sat(qv_days_from_civil(y, (m - 1) / 3 * 3 + 1, 1), NS_DAY);
+    case TF_MONTH: return mul_sat(qv_days_from_civil(y, m, 1), NS_DAY);
+    case TF_WEEK: case TF_YEARWEEK: return mul_sat(days - ((days % 7) + 7 + 3) % 7, NS_DAY);
+    case TF_ISOYEAR:
+        iso_week(days, &iy, &iw);
+        return mul_sat(days - ((days % 7) + 7 + 3) % 7 - (iw - 1) * 7, NS_DAY);
+    case TF_DAY: case TF_DOW: case TF_ISODOW: case TF_DOY: return mul_sat(days, NS_DAY);
     case TF_HOUR: return mul_sat(floordiv(ns, 3600 * NS_SEC), 3600 * NS_SEC);
     case TF_MINUTE: return mul_sat(floordiv(ns, 60 * NS_SEC), 60 * NS_SEC);
     case TF_SECOND: return mul_sat(floordiv(ns, NS_SEC), NS_SEC);
     case TF_MILLISECOND: return mul_sat(floordiv(ns, 1000000), 1000000);
     case TF_MICROSECOND: return mul_sat(floordiv(ns, 1000), 1000);
-    default: return ns;
+    case TF_NANOSECOND: case TF_EPOCH: case TF_ERA: case TF_JULIAN:
+    case TF_TIMEZONE: case TF_TIMEZONE_HOUR: case TF_TIMEZONE_MINUTE: case TF__COUNT: break;
     }
+    return ns;
 }

@@ -1,4 +1,5 @@
-/* Statements: SELECT bodies, CREATE, DROP, INSERT, SHOW, DESCRIBE, EXPLAIN. */
+/* Statements: SELECT bodies, CREATE, DROP, INSERT, SHOW, DESCRIBE, EXPLAIN, TRUNCATE,
+   ALTER TABLE .. SET RETENTION. */
 #include "parser_int.h"
 
 #include <errno.h>
@@ -358,6 +359,25 @@ static int parse_insert(parser *p, stmt *s) {
     return 0;
 }
 
+/* ALTER TABLE t SET RETENTION { INTERVAL '30 days' [ON column] | NONE } */
+static int parse_alter(parser *p, stmt *s) {
+    if (ps_expect_kw(p, "table") || !(s->table = ps_ident(p, "a table name"))) return -1;
+    if (ps_expect_kw(p, "set") || ps_expect_kw(p, "retention")) return -1;
+    s->kind = S_RETENTION;
+    if (ps_kw(p, "none")) return 0;
+    if (ps_expect_kw(p, "interval")) return -1;
+    token *t = CUR(p);
+    if (t->kind != TK_STRING) return ps_syntax(p, "an interval string such as '30 days'");
+    if (interval_parse(t->text, strlen(t->text), &s->interval_ns) || s->interval_ns <= 0) {
+        qv_err_set(p->err, QV_EINVAL, "%d:%d: retention interval '%s' is not a positive interval", t->line, t->col,
+                   t->text);
+        return -1;
+    }
+    p->pos++;
+    if (ps_kw(p, "on") && !(s->column = ps_ident(p, "a TIMESTAMP column"))) return -1;
+    return 0;
+}
+
 static int parse_one(parser *p, stmt *s) {
     token *t = CUR(p);
     if (tok_is_kw(t, "select") || tok_is_kw(t, "with") ||
@@ -379,6 +399,12 @@ static int parse_one(parser *p, stmt *s) {
         }
         return (s->table = ps_ident(p, "a table name")) ? 0 : -1;
     }
+    if (ps_kw(p, "truncate")) {
+        s->kind = S_TRUNCATE;
+        ps_kw(p, "table");
+        return (s->table = ps_ident(p, "a table name")) ? 0 : -1;
+    }
+    if (ps_kw(p, "alter")) return parse_alter(p, s);
     if (tok_is_kw(t, "insert")) {
         p->pos++;
         return parse_insert(p, s);
@@ -399,7 +425,7 @@ static int parse_one(parser *p, stmt *s) {
         if (!tok_is_kw(CUR(p), "select") && !tok_is_kw(CUR(p), "with") && !tok_is_op(CUR(p), "(")) return ps_syntax(p, "SELECT");
         return parse_one(p, s->inner);
     }
-    return ps_syntax(p, "a statement (SELECT, CREATE, DROP, INSERT, SHOW, DESCRIBE, EXPLAIN)");
+    return ps_syntax(p, "a statement (SELECT, CREATE, DROP, INSERT, SHOW, DESCRIBE, EXPLAIN, TRUNCATE, ALTER)");
 }
 
 int parse_stmt(arena *ar, const char *text, size_t len, stmt **out, qv_err *err) {
@@ -441,7 +467,7 @@ bool ast_equal(const ast *a, const ast *b) {
     if (a == b) return true;
     if (!a || !b || a->kind != b->kind || a->op != b->op || a->nargs != b->nargs) return false;
     if (a->neg != b->neg || a->distinct != b->distinct || a->star != b->star || a->cast_type != b->cast_type ||
-        a->sub != b->sub)
+        a->norder != b->norder || a->order_desc != b->order_desc || a->sub != b->sub)
         return false;
     switch (a->kind) {
     case A_INT: case A_BOOL: case A_TSLIT: case A_INTERVAL: case A_PARAM:

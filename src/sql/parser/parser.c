@@ -325,6 +325,7 @@ static ast *primary(parser *p) {
     if ((tok_is_kw(t, "cast") || tok_is_kw(t, "try_cast")) && tok_is_op(&p->t[p->pos + 1], "(")) {
         p->pos += 2;
         ast *a = mk(p, A_CAST, t);
+        a->neg = tok_is_kw(t, "try_cast"); /* NULL instead of an error when the value does not convert */
         ast *e = ps_expr(p);
         if (!e || ps_expect_kw(p, "as")) return NULL;
         if (ps_type(p, &a->cast_type)) return NULL;
@@ -349,7 +350,8 @@ static ast *primary(parser *p) {
         a->nargs = 1;
         return grown(p, a);
     }
-    if (ps_is_reserved(t)) { ps_syntax(p, "an expression"); return NULL; }
+    bool fn_kw = (tok_is_kw(t, "left") || tok_is_kw(t, "right")) && tok_is_op(&p->t[p->pos + 1], "("); /* left(s, n) */
+    if (ps_is_reserved(t) && !fn_kw) { ps_syntax(p, "an expression"); return NULL; }
     p->pos++;
     if (tok_is_op(CUR(p), "(")) { /* function call */
         p->pos++;
@@ -368,6 +370,21 @@ static ast *primary(parser *p) {
                 ast *e = ps_expr(p);
                 if (!e) return NULL;
                 a->args = ps_list_push(p, a->args, &a->nargs, &cap, e);
+                if (tok_is_kw(CUR(p), "order") && !a->norder) { /* string_agg(x, sep ORDER BY k [ASC|DESC], ...) */
+                    p->pos++;
+                    if (ps_expect_kw(p, "by")) return NULL;
+                    for (;;) {
+                        ast *k = ps_expr(p);
+                        if (!k) return NULL;
+                        if (ps_kw(p, "desc")) a->order_desc |= 1u << (a->norder & 31);
+                        else ps_kw(p, "asc");
+                        a->args = ps_list_push(p, a->args, &a->nargs, &cap, k);
+                        a->norder++;
+                        if (!ps_opt(p, ",")) break;
+                    }
+                    if (ps_expect_op(p, ")")) return NULL;
+                    break;
+                }
                 if (ps_opt(p, ")")) break;
                 if (ps_expect_op(p, ",")) return NULL;
             }

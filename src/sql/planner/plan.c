@@ -91,6 +91,11 @@ static void collect_preds(const bexpr *e, scan_pred *out, int *n, int max) {
     p->vtype = k->type;
 }
 
+static int count_conj(const bexpr *e) {
+    if (e && e->kind == B_BINARY && e->op == OP_AND) return count_conj(e->args[0]) + count_conj(e->args[1]);
+    return e ? 1 : 0;
+}
+
 /* Rows a top-N must keep (LIMIT + OFFSET), or -1 for a full sort. */
 static int64_t top_rows(const select_stmt *s) {
     if (s->limit < 0 || s->offset < 0 || s->limit > ((int64_t)1 << 30) || s->offset > ((int64_t)1 << 30)) return -1;
@@ -422,7 +427,8 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
         bool *need = arena_alloc(ar, sizeof(bool) * (size_t)(sc.n + 1));
         mark_cols(where, need);
         for (int i = 0; i < s->ngroup && aggq; i++) mark_cols(gkeys[i], need);
-        for (int i = 0; i < b.naggs; i++) mark_cols(b.aggs[i].arg, need);
+        for (int i = 0; i < b.naggs; i++)
+            for (int j = 0; j < b.aggs[i].nin; j++) mark_cols(b.aggs[i].in[j], need);
         if (!aggq)
             for (int i = 0; i < nout; i++) mark_cols(outs[i].e, need);
         int *cols = arena_alloc(ar, sizeof(int) * (size_t)(sc.n + 1)), nc = 0;
@@ -432,6 +438,7 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
         sv_cols = cols;
         sv_nc = nc;
     }
+    bool covered = tab && where && sv_npreds > 0 && sv_npreds < 16 && count_conj(where) == sv_npreds;
     /* parallel plans: each worker scans a contiguous share of the row groups */
     int nrg = tab ? st_snapshot_rowgroups(snap) : 0;
     int T = ctx->pool ? ctx->threads : 1;
@@ -450,14 +457,20 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
             op *o = scan_new(qs, tab, snap, sv_nc, sv_cols, sv_preds, sv_npreds);
             scans[w] = o;
             op_scan_set_range(o, (int)((int64_t)nrg * w / T), (int)((int64_t)nrg * (w + 1) / T));
-            if (where) o = op_filter_new(qs, o, where);
+            if (where) {
+                o = op_filter_new(qs, o, where);
+                if (covered) op_filter_set_covered(o);
+            }
             parts[w] = o;
         }
     } else {
         root = tab ? scan_new(qs, tab, snap, sv_nc, sv_cols, sv_preds, sv_npreds) : src;
         if (tab) serial_scan = root;
         src = NULL;
-        if (where) root = op_filter_new(qs, root, where);
+        if (where) {
+            root = op_filter_new(qs, root, where);
+            if (covered && serial_scan) op_filter_set_covered(root);
+        }
     }
     if (aggq) {
         if (par_agg) {

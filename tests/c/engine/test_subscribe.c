@@ -227,3 +227,33 @@ QTEST(same_statement_shares_one_evaluation) {
     eng_sub_close(c);
     eng_close(e);
 }
+
+QTEST(truncate_renumbers_and_later_commits_still_arrive) {
+    eng *e = open_mem();
+    QCHECK(e);
+    QCHECK_EQ(run(e, "CREATE TABLE t (id BIGINT)"), 0);
+    QCHECK_EQ(run(e, "INSERT INTO t VALUES (1), (2), (3)"), 0);
+    eng_sub_options o = {0};
+    eng_sub *s;
+    qv_err err;
+    const char *sql = "SUBSCRIBE SELECT id FROM t";
+    QCHECK_OK(eng_sub_open(e, sql, strlen(sql), &o, &s, &err), &err);
+    QCHECK_EQ(run(e, "INSERT INTO t VALUES (4), (5)"), 0);
+    int64_t got[100];
+    int n = 0;
+    QCHECK_EQ(drain(s, got, 100, &n, &err), QV_OK);
+    QCHECK_EQ(n, 2);
+    QCHECK_EQ(run(e, "INSERT INTO t VALUES (6)"), 0);  /* pending across the truncate: its rows go */
+    QCHECK_EQ(run(e, "TRUNCATE t"), 0);
+    QCHECK_EQ(run(e, "INSERT INTO t VALUES (7), (8)"), 0); /* rows 0..1 of the new numbering */
+    QCHECK_EQ(drain(s, got, 100, &n, &err), QV_OK);
+    QCHECK_EQ(n, 4);
+    QCHECK_EQ(got[2], 7);
+    QCHECK_EQ(got[3], 8);
+    QCHECK_EQ(run(e, "INSERT INTO t VALUES (9)"), 0);
+    QCHECK_EQ(drain(s, got, 100, &n, &err), QV_OK);
+    QCHECK_EQ(n, 5);
+    QCHECK_EQ(got[4], 9);
+    eng_sub_close(s);
+    eng_close(e);
+}

@@ -237,7 +237,7 @@ QTEST(eval_functions) {
     EVAL("SELECT abs(-3), round(2.567, 2), floor(-1.5), ceil(1.2), sqrt(16.0), power(2, 10)", "3|2.57|-2|2|4|1024");
     EVAL("SELECT ln(exp(1.0)), lower('AbC'), upper('abc'), length('héllo'), substr('hello', 2, 3), substr('hello', 3)",
          "1|abc|ABC|5|ell|llo");
-    EVAL_ERR("SELECT sqrt(-1.0)", QV_EINVAL, "negative");
+    EVAL("SELECT sqrt(-1.0), ln(0.0)", "nan|-inf"); /* as DuckDB */
     EVAL_ERR("SELECT nosuch(1)", QV_EINVAL, "nosuch");
     EVAL_ERR("SELECT abs('x')", QV_EINVAL, "abs");
     EVAL_ERR("SELECT lower(1)", QV_EINVAL, "lower");

@@ -1,0 +1,296 @@
+/*
+** Holistic aggregates: median, quantile_cont, quantile_disc, mode and
+** string_agg. Each group keeps its values (a growing array, charged to the
+** query); parts of a parallel aggregation are appended in table order, so
+** mode's first-seen tie break and string_agg's order without ORDER BY are
+** those of the table. Strings are copied into the operator's string blocks.
+*/
+#include "functions.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One kept row: its value and, for string_agg ORDER BY, its sort keys. */
+typedef struct vlist {
+    int64_t n, cap;
+    value *v;      /* v[i * stride + 0] the value, then the ORDER BY keys */
+    int stride;
+} vlist;
+
+static void vl_destroy(void *st) {
+    free(((vlist *)st)->v);
+}
+
+static int vl_push(agg_ctx *c, vlist *l, int stride, const value *vals) {
+    if (l->n == l->cap) {
+        int64_t nc = l->cap ? l->cap * 2 : 8;
+        if (agg_charge(c, (nc - l->cap) * stride * (int64_t)sizeof(value))) return c->err->code;
+        l->v = qv_xrealloc(l->v, sizeof(value) * (size_t)(nc * stride));
+        l->cap = nc;
+    }
+    l->stride = stride;
+    memcpy(&l->v[l->n * stride], vals, sizeof(value) * (size_t)stride);
+    l->n++;
+    return 0;
+}
+
+static int take(agg_ctx *c, const vec *v, int k, value *x) {
+    memset(x, 0, sizeof *x);
+    x->null = vec_null(v, k);
+    if (x->null) return 0;
+    switch (type_pc(v->type)) {
+    case PC_I: x->i = v->i[k]; break;
+    case PC_F: x->f = v->f[k]; break;
+    case PC_S:
+        if (agg_charge(c, v->s[k].n + 16)) return c->err->code;
+        x->s = v->s[k];
+        x->s.p = agg_keep_str(c, x->s);
+        break;
+    }
+    return 0;
+}
+
+static int up_list(agg_ctx *c, const agg_spec *sp, void *st, const vec *const *in, int k) {
+    value vals[AGG_MAXIN];
+    int stride = 1 + sp->norder;
+    if (take(c, in[0], k, &vals[0])) return c->err->code;
+    for (int j = 0; j < sp->norder; j++)
+        if (take(c, in[sp->nin - sp->norder + j], k, &vals[1 + j])) return c->err->code;
+    return vl_push(c, st, stride, vals);
+}
+
+static int mg_list(agg_ctx *c, const agg_spec *sp, void *dp, void *sp2) {
+    (void)sp;
+    vlist *d = dp, *s = sp2;
+    if (!s->n) return 0;
+    if (!d->n) { vl_destroy(d); *d = *s; memset(s, 0, sizeof *s); return 0; }
+    for (int64_t i = 0; i < s->n; i++)
+        if (vl_push(c, d, s->stride, &s->v[i * s->stride])) return c->err->code;
+    return 0;
+}
+
+/* ---- sorting kept values ---- */
+static _Thread_local phys_class sort_pc;
+
+static int cmp_val(const void *x, const void *y) {
+    return value_cmp(sort_pc, x, y);
+}
+
+static void sort_values(vlist *l, phys_class pc) {
+    sort_pc = pc;
+    qsort(l->v, (size_t)l->n, sizeof(value) * (size_t)(l->stride ? l->stride : 1), cmp_val);
+}
+
+static phys_class arg_pc(const agg_spec *sp) { return type_pc(sp->in[0]->type); }
+
+/* ---- median / quantiles ---- */
+static int bind_quantile(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
+    qv_type t = sp->in[0]->type;
+    bool disc = d == &agg_def_quantile_disc || (d == &agg_def_median && type_pc(t) == PC_S);
+    if (t == T_NULL) sp->in[0] = bind_coerce(b, sp->in[0], t = QV_T_FLOAT64);
+    if (!disc && !type_is_num(t) && t != QV_T_TIMESTAMP) {
+        char m[200];
+        snprintf(m, sizeof m, "aggregate %s needs a numeric or TIMESTAMP argument, got %s", a->name, type_name(t));
+        bd_fail(b, a, QV_EINVAL, "%s", m, NULL);
+        return -1;
+    }
+    if (t == QV_T_BOOL && disc) {
+        bd_fail(b, a, QV_EINVAL, "aggregate %s over BOOLEAN values is not supported", a->name, NULL);
+        return -1;
+    }
+    sp->param = 0.5;
+    if (sp->nin > 1) {
+        bexpr *q = sp->in[1];
+        if (q->kind != B_CONST || q->cval.null || !type_is_num(q->type)) {
+            bd_fail(b, a, QV_EINVAL, "aggregate %s needs a constant numeric quantile as its second argument", a->name, NULL);
+            return -1;
+        }
+        sp->param = type_pc(q->type) == PC_F ? q->cval.f : (double)q->cval.i;
+        if (!(sp->param >= 0 && sp->param <= 1)) {
+            char m[200];
+            snprintf(m, sizeof m, "aggregate %s: the quantile must be between 0 and 1, got %g", a->name, sp->param);
+            bd_fail(b, a, QV_EINVAL, "%s", m, NULL);
+            return -1;
+        }
+        sp->nin = 1; /* the quantile is not an input per row */
+    }
+    if (disc) sp->type = t;
+    else sp->type = t == QV_T_TIMESTAMP ? QV_T_TIMESTAMP : QV_T_FLOAT64;
+    if (disc || t == QV_T_TIMESTAMP) memcpy(sp->tz, sp->in[0]->tz, sizeof sp->tz);
+    sp->arg = sp->in[0];
+    return 0;
+}
+
+static int fin_quantile(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k) {
+    (void)c;
+    vlist *l = st;
+    if (!l->n) { fn_set_null(out, k); return 0; }
+    phys_class pc = arg_pc(sp);
+    sort_values(l, pc);
+    bool disc = sp->fn == AG_QUANTILE_DISC || (sp->fn == AG_MEDIAN && pc == PC_S);
+    if (disc) {
+        int64_t i = (int64_t)ceil(sp->param * (double)l->n - 1e-9) - 1;
+        if (i < 0) i = 0;
+        if (i >= l->n) i = l->n - 1;
+        value v = l->v[i];
+        switch (type_pc(sp->type)) {
+        case PC_I: out->i[k] = v.i; break;
+        case PC_F: out->f[k] = v.f; break;
+        case PC_S: out->s[k] = v.s; break;
+        }
+        return 0;
+    }
+    double pos = sp->param * (double)(l->n - 1);
+    int64_t lo = (int64_t)floor(pos), hi = (int64_t)ceil(pos);
+    if (hi >= l->n) hi = l->n - 1;
+    double f = pos - (double)lo;
+    if (sp->type == QV_T_TIMESTAMP) {
+        int64_t a = l->v[lo].i, b = l->v[hi].i;
+        out->i[k] = a + (int64_t)llround(f * (double)(b - a));
+        return 0;
+    }
+    double a = pc == PC_F ? l->v[lo].f : (double)l->v[lo].i, b = pc == PC_F ? l->v[hi].f : (double)l->v[hi].i;
+    out->f[k] = lo == hi ? a : a + f * (b - a);
+    return 0;
+}
+
+/* ---- mode: the most frequent value; ties go to the one seen first ---- */
+static int bind_mode(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
+    (void)d;
+    if (sp->in[0]->type == T_NULL && !(sp->in[0] = bind_coerce(b, sp->in[0], QV_T_INT32))) return -1;
+    (void)a;
+    sp->arg = sp->in[0];
+    sp->type = sp->in[0]->type;
+    memcpy(sp->tz, sp->in[0]->tz, sizeof sp->tz);
+    return 0;
+}
+
+static int fin_mode(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k) {
+    vlist *l = st;
+    if (!l->n) { fn_set_null(out, k); return 0; }
+    phys_class pc = arg_pc(sp);
+    /* remember each value's position (i) before sorting: stored in .f of a copy */
+    value *cp = qv_xmalloc(sizeof(value) * 2 * (size_t)l->n);
+    if (agg_charge(c, 2 * l->n * (int64_t)sizeof(value))) { free(cp); return c->err->code; }
+    for (int64_t i = 0; i < l->n; i++) {
+        cp[2 * i] = l->v[i];
+        cp[2 * i + 1].i = i;
+    }
+    sort_pc = pc;
+    qsort(cp, (size_t)l->n, 2 * sizeof(value), cmp_val);
+    int64_t best = -1, best_cnt = 0, best_first = 0;
+    for (int64_t i = 0; i < l->n;) {
+        int64_t j = i, first = cp[2 * i + 1].i;
+        while (j < l->n && value_cmp(pc, &cp[2 * j], &cp[2 * i]) == 0) {
+            if (cp[2 * j + 1].i < first) first = cp[2 * j + 1].i;
+            j++;
+        }
+        if (j - i > best_cnt || (j - i == best_cnt && first < best_first)) {
+            best = i;
+            best_cnt = j - i;
+            best_first = first;
+        }
+        i = j;
+    }
+    value v = cp[2 * best];
+    switch (type_pc(sp->type)) {
+    case PC_I: out->i[k] = v.i; break;
+    case PC_F: out->f[k] = v.f; break;
+    case PC_S: out->s[k] = v.s; break;
+    }
+    free(cp);
+    return 0;
+}
+
+/* ---- string_agg(x [, sep] [ORDER BY ...]) ---- */
+static int bind_string_agg(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
+    (void)d;
+    int nargs = sp->nin - sp->norder;
+    if (sp->in[0]->type != T_NULL && type_pc(sp->in[0]->type) != PC_S && !(sp->in[0] = bind_coerce(b, sp->in[0], QV_T_STRING)))
+        return -1;
+    if (sp->in[0]->type == T_NULL) sp->in[0] = bind_coerce(b, sp->in[0], QV_T_STRING);
+    sp->sep = (sv){",", 1};
+    if (nargs > 1) {
+        bexpr *s = sp->in[1];
+        if (s->kind != B_CONST || (type_pc(s->type) != PC_S && s->type != T_NULL)) {
+            bd_fail(b, a, QV_EINVAL, "aggregate %s needs a constant string separator", a->name, NULL);
+            return -1;
+        }
+        sp->sep = s->cval.null ? (sv){"", 0} : s->cval.s;
+        /* drop the separator from the per-row inputs */
+        for (int i = 1; i + 1 < sp->nin; i++) sp->in[i] = sp->in[i + 1];
+        sp->nin--;
+    }
+    sp->arg = sp->in[0];
+    sp->type = QV_T_STRING;
+    return 0;
+}
+
+static _Thread_local const agg_spec *order_spec;
+static _Thread_local int order_stride;
+
+/* Rows are stride values (the string, then the keys) plus their position. */
+static int cmp_order(const void *x, const void *y) {
+    const value *a = x, *b = y;
+    const agg_spec *sp = order_spec;
+    for (int j = 0; j < sp->norder; j++) {
+        const value *p = &a[1 + j], *q = &b[1 + j];
+        int c;
+        if (p->null || q->null) c = p->null == q->null ? 0 : p->null ? 1 : -1; /* NULLs last */
+        else {
+            c = value_cmp(type_pc(sp->in[sp->nin - sp->norder + j]->type), p, q);
+            if (sp->order_desc[j]) c = -c;
+        }
+        if (c) return c;
+    }
+    int64_t pa = a[order_stride].i, pb = b[order_stride].i; /* equal keys keep table order */
+    return pa < pb ? -1 : pa > pb;
+}
+
+static void sort_ordered(const agg_spec *sp, vlist *l) {
+    int w = l->stride + 1;
+    value *tmp = qv_xmalloc(sizeof(value) * (size_t)(l->n * w));
+    for (int64_t i = 0; i < l->n; i++) {
+        memcpy(&tmp[i * w], &l->v[i * l->stride], sizeof(value) * (size_t)l->stride);
+        tmp[i * w + l->stride].i = i;
+    }
+    order_spec = sp;
+    order_stride = l->stride;
+    qsort(tmp, (size_t)l->n, sizeof(value) * (size_t)w, cmp_order);
+    for (int64_t i = 0; i < l->n; i++) memcpy(&l->v[i * l->stride], &tmp[i * w], sizeof(value) * (size_t)l->stride);
+    free(tmp);
+}
+
+static int fin_string_agg(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k) {
+    vlist *l = st;
+    if (!l->n) { fn_set_null(out, k); return 0; }
+    if (sp->norder) sort_ordered(sp, l);
+    size_t tot = 0;
+    int64_t m = 0;
+    for (int64_t i = 0; i < l->n; i++)
+        if (!l->v[i * l->stride].null) tot += (size_t)l->v[i * l->stride].s.n + (m++ ? (size_t)sp->sep.n : 0);
+    if (!m) { fn_set_null(out, k); return 0; }
+    if (tot > INT32_MAX) return qv_err_set(c->err, QV_ERESOURCE, "string_agg: result of %zu bytes is too large", tot);
+    char *d = vec_heap_alloc(out, tot + 1);
+    size_t o = 0;
+    m = 0;
+    for (int64_t i = 0; i < l->n; i++) {
+        const value *v = &l->v[i * l->stride];
+        if (v->null) continue;
+        if (m++) { memcpy(d + o, sp->sep.p, (size_t)sp->sep.n); o += (size_t)sp->sep.n; }
+        memcpy(d + o, v->s.p, (size_t)v->s.n);
+        o += (size_t)v->s.n;
+    }
+    out->s[k] = (sv){d, (int32_t)o};
+    return 0;
+}
+
+#define LIST_AGG(VAR, NAME, MIN, MAX, ORD, BIND, FIN, DESC) \
+    const agg_def VAR = {NAME, MIN, MAX, AGN_SKIP, sizeof(vlist), ORD, BIND, up_list, mg_list, FIN, vl_destroy, DESC}
+LIST_AGG(agg_def_median, "median", 1, 1, false, bind_quantile, fin_quantile, "middle value (interpolated for numbers)");
+LIST_AGG(agg_def_quantile_cont, "quantile_cont", 2, 2, false, bind_quantile, fin_quantile, "quantile_cont(x, q): interpolated quantile");
+LIST_AGG(agg_def_quantile_disc, "quantile_disc", 2, 2, false, bind_quantile, fin_quantile, "quantile_disc(x, q): a value of x at quantile q");
+LIST_AGG(agg_def_mode, "mode", 1, 1, false, bind_mode, fin_mode, "most frequent value (ties: the first seen)");
+LIST_AGG(agg_def_string_agg, "string_agg", 1, 2, true, bind_string_agg, fin_string_agg, "string_agg(x[, sep] [ORDER BY k]): the values joined by sep (default ',')");

@@ -1,0 +1,420 @@
+/* The aggregate table: names and aliases, binding, and the simple
+   aggregates (one agg_state per group). The holistic and two-argument ones
+   live in agg_holistic.c and agg_stats.c. */
+#include "functions.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+int agg_charge(agg_ctx *c, int64_t bytes) {
+    *c->charged += bytes;
+    return qstate_charge(c->qs, bytes, c->err);
+}
+
+const char *agg_keep_str(agg_ctx *c, sv s) {
+    /* blocks that never move, freed with the operator */
+    char *p = qv_xmalloc((size_t)s.n + sizeof(char *) + 1);
+    memcpy(p, c->strings, sizeof(char *));
+    *c->strings = p;
+    memcpy(p + sizeof(char *), s.p, (size_t)s.n);
+    return p + sizeof(char *);
+}
+
+#define ST(p) ((agg_state *)(p))
+
+static bool is_num(qv_type t) { return type_is_num(t); }
+static bool is_bool(qv_type t) { return t == QV_T_BOOL; }
+
+/* Requires argument i to satisfy ok (NULL passes) and coerces it to t (T_NULL: keep). */
+static int need_arg(binder *b, ast *a, agg_spec *sp, int i, bool (*ok)(qv_type), const char *what, qv_type t) {
+    bexpr *x = sp->in[i];
+    if (x->type != T_NULL && !ok(x->type)) {
+        char m[240];
+        snprintf(m, sizeof m, "aggregate %s needs %s argument%s, got %s", a->name, what, sp->nin > 1 ? "s" : "", type_name(x->type));
+        bd_fail(b, a, QV_EINVAL, "%s", m, NULL);
+        return -1;
+    }
+    if (t != T_NULL || x->type == T_NULL) {
+        if (!(sp->in[i] = bind_coerce(b, x, t == T_NULL ? QV_T_INT32 : t))) return -1;
+    }
+    sp->arg = sp->in[0];
+    return 0;
+}
+
+/* ---- binders ---- */
+static int bind_count(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
+    (void)b, (void)a, (void)d;
+    sp->type = QV_T_INT64;
+    return 0;
+}
+
+static int bind_same(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
+    (void)d;
+    if (sp->in[0]->type == T_NULL && need_arg(b, a, sp, 0, is_num, "a", QV_T_INT32)) return -1;
+    sp->type = sp->in[0]->type;
+    memcpy(sp->tz, sp->in[0]->tz, sizeof sp->tz);
+    return 0;
+}
+
+static int bind_sum(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
+    (void)d;
+    qv_type t = sp->in[0]->type;
+    bool f = type_pc(t) == PC_F || t == T_NULL;
+    if (need_arg(b, a, sp, 0, is_num, "a numeric", f ? QV_T_FLOAT64 : QV_T_INT64)) return -1;
+    sp->type = f ? QV_T_FLOAT64 : QV_T_INT64;
+    return 0;
+}
+
+static int bind_float(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
+    (void)d;
+    for (int i = 0; i < sp->nin; i++)
+        if (need_arg(b, a, sp, i, is_num, "a numeric", QV_T_FLOAT64)) return -1;
+    sp->type = QV_T_FLOAT64;
+    return 0;
+}
+
+static int bind_bool(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
+    if (need_arg(b, a, sp, 0, is_bool, "a BOOLEAN", QV_T_BOOL)) return -1;
+    sp->type = d == agg_defs[AG_COUNT_IF] ? QV_T_INT64 : QV_T_BOOL;
+    return 0;
+}
+
+/* ---- simple updates ---- */
+static int up_count(agg_ctx *c, const agg_spec *sp, void *st, const vec *const *in, int k) {
+    (void)c, (void)sp, (void)in, (void)k;
+    ST(st)->cnt++;
+    return 0;
+}
+
+static int up_sum(agg_ctx *c, const agg_spec *sp, void *st, const vec *const *in, int k) {
+    agg_state *s = st;
+    s->cnt++;
+    if (sp->type == QV_T_INT64) {
+        int64_t r;
+        if (__builtin_add_overflow((int64_t)s->isum, in[0]->i[k], &r))
+            return qv_err_set(c->err, QV_EINVAL, "integer overflow in sum(): the result does not fit in INT64");
+        s->isum = r;
+    } else {
+        s->fsum += in[0]->f[k];
+    }
+    return 0;
+}
+
+static int up_welford(agg_ctx *c, const agg_spec *sp, void *st, const vec *const *in, int k) {
+    (void)c, (void)sp;
+    agg_state *s = st;
+    double x = in[0]->f[k];
+    s->cnt++;
+    double d = x - s->mean;
+    s->mean += d / (double)s->cnt;
+    s->m2 += d * (x - s->mean);
+    return 0;
+}
+
+static value row_value(const vec *v, int k) {
+    value x = {0};
+    switch (type_pc(v->type)) {
+    case PC_I: x.i = v->i[k]; break;
+    case PC_F: x.f = v->f[k]; break;
+    case PC_S: x.s = v->s[k]; break;
+    }
+    return x;
+}
+
+static int keep_extreme(agg_ctx *c, const agg_spec *sp, agg_state *s, value x, bool isnew_str) {
+    phys_class pc = type_pc(sp->type);
+    if (s->set) {
+        int cmp = value_cmp(pc, &x, &s->v);
+        if (sp->fn == AG_MIN ? cmp >= 0 : cmp <= 0) return 0;
+    }
+    if (pc == PC_S && isnew_str) x.s.p = agg_keep_str(c, x.s);
+    s->v = x;
+    s->set = true;
+    return 0;
+}
+
+static int up_minmax(agg_ctx *c, const agg_spec *sp, void *st, const vec *const *in, int k) {
+    agg_state *s = st;
+    s->cnt++;
+    return keep_extreme(c, sp, s, row_value(in[0], k), true);
+}
+
+static int up_firstlast(agg_ctx *c, const agg_spec *sp, void *st, const vec *const *in, int k) {
+    agg_state *s = st;
+    if (sp->fn == AG_FIRST && s->set) return 0;
+    s->set = true;
+    s->vnull = vec_null(in[0], k);
+    if (s->vnull) return 0;
+    s->v = row_value(in[0], k);
+    if (type_pc(sp->type) == PC_S) s->v.s.p = agg_keep_str(c, s->v.s);
+    return 0;
+}
+
+static int up_bool(agg_ctx *c, const agg_spec *sp, void *st, const vec *const *in, int k) {
+    (void)c;
+    agg_state *s = st;
+    if (sp->fn == AG_COUNT_IF) { /* as sum(x::INT): NULL when no value was seen */
+        s->set = true;
+        s->cnt += in[0]->i[k] != 0;
+        return 0;
+    }
+    bool x = in[0]->i[k] != 0;
+    if (!s->cnt) s->v.i = x;
+    else if (sp->fn == AG_BOOL_AND) s->v.i &= x;
+    else s->v.i |= x;
+    s->cnt++;
+    return 0;
+}
+
+static int up_product(agg_ctx *c, const agg_spec *sp, void *st, const vec *const *in, int k) {
+    (void)c, (void)sp;
+    agg_state *s = st;
+    s->fsum = s->cnt ? s->fsum * in[0]->f[k] : in[0]->f[k];
+    s->cnt++;
+    return 0;
+}
+
+/* ---- merges ---- */
+static int mg_count(agg_ctx *c, const agg_spec *sp, void *d, void *s) {
+    (void)c, (void)sp;
+    ST(d)->cnt += ST(s)->cnt;
+    return 0;
+}
+
+static int mg_sum(agg_ctx *c, const agg_spec *sp, void *dp, void *sp2) {
+    agg_state *d = dp, *s = sp2;
+    if (sp->type == QV_T_INT64) {
+        int64_t r;
+        if (__builtin_add_overflow((int64_t)d->isum, (int64_t)s->isum, &r))
+            return qv_err_set(c->err, QV_EINVAL, "integer overflow in sum(): the result does not fit in INT64");
+        d->isum = r;
+    } else {
+        d->fsum += s->fsum;
+    }
+    d->cnt += s->cnt;
+    return 0;
+}
+
+static int mg_welford(agg_ctx *c, const agg_spec *sp, void *dp, void *sp2) {
+    (void)c, (void)sp;
+    agg_state *d = dp, *s = sp2;
+    if (!s->cnt) return 0;
+    if (!d->cnt) { d->cnt = s->cnt; d->mean = s->mean; d->m2 = s->m2; return 0; }
+    /* combine two Welford states (Chan et al.) */
+    double na = (double)d->cnt, nb = (double)s->cnt, n = na + nb;
+    double delta = s->mean - d->mean;
+    d->mean += delta * nb / n;
+    d->m2 += s->m2 + delta * delta * na * nb / n;
+    d->cnt += s->cnt;
+    return 0;
+}
+
+static int mg_minmax(agg_ctx *c, const agg_spec *sp, void *dp, void *sp2) {
+    agg_state *d = dp, *s = sp2;
+    if (!s->set) return 0;
+    d->cnt += s->cnt;
+    return keep_extreme(c, sp, d, s->v, false); /* src strings outlive the merge (the part is freed last) */
+}
+
+static int mg_firstlast(agg_ctx *c, const agg_spec *sp, void *dp, void *sp2) {
+    (void)c;
+    agg_state *d = dp, *s = sp2;
+    if (!s->set || (sp->fn == AG_FIRST && d->set)) return 0;
+    d->set = true;
+    d->vnull = s->vnull;
+    d->v = s->v;
+    return 0;
+}
+
+static int mg_bool(agg_ctx *c, const agg_spec *sp, void *dp, void *sp2) {
+    (void)c;
+    agg_state *d = dp, *s = sp2;
+    if (sp->fn == AG_COUNT_IF) { d->cnt += s->cnt; d->set |= s->set; return 0; }
+    if (!s->cnt) return 0;
+    if (!d->cnt) d->v.i = s->v.i;
+    else if (sp->fn == AG_BOOL_AND) d->v.i &= s->v.i;
+    else d->v.i |= s->v.i;
+    d->cnt += s->cnt;
+    return 0;
+}
+
+static int mg_product(agg_ctx *c, const agg_spec *sp, void *dp, void *sp2) {
+    (void)c, (void)sp;
+    agg_state *d = dp, *s = sp2;
+    if (!s->cnt) return 0;
+    d->fsum = d->cnt ? d->fsum * s->fsum : s->fsum;
+    d->cnt += s->cnt;
+    return 0;
+}
+
+/* ---- finalizers ---- */
+static int fin_count(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k) {
+    (void)c, (void)sp;
+    out->i[k] = ST(st)->cnt;
+    return 0;
+}
+
+static int fin_sum(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k) {
+    (void)c;
+    agg_state *s = st;
+    if (!s->cnt) fn_set_null(out, k);
+    else if (sp->type == QV_T_INT64) out->i[k] = (int64_t)s->isum;
+    else out->f[k] = s->fsum;
+    return 0;
+}
+
+static int fin_avg(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k) {
+    (void)c, (void)sp;
+    agg_state *s = st;
+    if (!s->cnt) fn_set_null(out, k);
+    else out->f[k] = s->fsum / (double)s->cnt;
+    return 0;
+}
+
+static int fin_var(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k) {
+    (void)c;
+    agg_state *s = st;
+    bool samp = sp->fn == AG_STDDEV || sp->fn == AG_VARIANCE;
+    if (s->cnt < (samp ? 2 : 1)) { fn_set_null(out, k); return 0; }
+    double var = s->m2 / (double)(samp ? s->cnt - 1 : s->cnt);
+    out->f[k] = sp->fn == AG_STDDEV || sp->fn == AG_STDDEV_POP ? sqrt(var) : var;
+    return 0;
+}
+
+static int fin_value(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k) {
+    (void)c;
+    agg_state *s = st;
+    if (!s->set || s->vnull) { fn_set_null(out, k); return 0; }
+    switch (type_pc(sp->type)) {
+    case PC_I: out->i[k] = s->v.i; break;
+    case PC_F: out->f[k] = s->v.f; break;
+    case PC_S: out->s[k] = s->v.s; break;
+    }
+    return 0;
+}
+
+static int fin_bool(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k) {
+    (void)c;
+    agg_state *s = st;
+    if (sp->fn == AG_COUNT_IF) {
+        if (!s->set) fn_set_null(out, k);
+        else out->i[k] = s->cnt;
+    }
+    else if (!s->cnt) fn_set_null(out, k);
+    else out->i[k] = s->v.i;
+    return 0;
+}
+
+static int fin_product(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k) {
+    (void)c, (void)sp;
+    agg_state *s = st;
+    if (!s->cnt) fn_set_null(out, k);
+    else out->f[k] = s->fsum;
+    return 0;
+}
+
+#define SIMPLE(NAME, MIN, MAX, NULLS, BIND, UP, MG, FIN, DESC) \
+    static const agg_def agg_def_##NAME = {#NAME, MIN, MAX, NULLS, sizeof(agg_state), false, BIND, UP, MG, FIN, NULL, DESC}
+SIMPLE(count_star, 0, 0, AGN_KEEP, bind_count, up_count, mg_count, fin_count, "count(*): rows");
+SIMPLE(count, 1, 1, AGN_SKIP, bind_count, up_count, mg_count, fin_count, "non-NULL values");
+SIMPLE(sum, 1, 1, AGN_SKIP, bind_sum, up_sum, mg_sum, fin_sum, "sum (integers: BIGINT, overflow is an error)");
+SIMPLE(avg, 1, 1, AGN_SKIP, bind_float, up_sum, mg_sum, fin_avg, "mean");
+SIMPLE(min, 1, 1, AGN_SKIP, bind_same, up_minmax, mg_minmax, fin_value, "smallest value");
+SIMPLE(max, 1, 1, AGN_SKIP, bind_same, up_minmax, mg_minmax, fin_value, "largest value");
+SIMPLE(first, 1, 1, AGN_KEEP, bind_same, up_firstlast, mg_firstlast, fin_value, "value of the first row (table order)");
+SIMPLE(last, 1, 1, AGN_KEEP, bind_same, up_firstlast, mg_firstlast, fin_value, "value of the last row (table order)");
+SIMPLE(stddev, 1, 1, AGN_SKIP, bind_float, up_welford, mg_welford, fin_var, "sample standard deviation");
+SIMPLE(variance, 1, 1, AGN_SKIP, bind_float, up_welford, mg_welford, fin_var, "sample variance");
+SIMPLE(stddev_pop, 1, 1, AGN_SKIP, bind_float, up_welford, mg_welford, fin_var, "population standard deviation");
+SIMPLE(var_pop, 1, 1, AGN_SKIP, bind_float, up_welford, mg_welford, fin_var, "population variance");
+SIMPLE(bool_and, 1, 1, AGN_SKIP, bind_bool, up_bool, mg_bool, fin_bool, "true if every value is true");
+SIMPLE(bool_or, 1, 1, AGN_SKIP, bind_bool, up_bool, mg_bool, fin_bool, "true if any value is true");
+SIMPLE(count_if, 1, 1, AGN_SKIP, bind_bool, up_bool, mg_bool, fin_bool, "rows where the condition is true");
+SIMPLE(product, 1, 1, AGN_SKIP, bind_float, up_product, mg_product, fin_product, "product of the values (DOUBLE)");
+
+const agg_def *const agg_defs[AG__COUNT] = {
+    [AG_COUNT_STAR] = &agg_def_count_star, [AG_COUNT] = &agg_def_count, [AG_SUM] = &agg_def_sum,
+    [AG_AVG] = &agg_def_avg, [AG_MIN] = &agg_def_min, [AG_MAX] = &agg_def_max, [AG_FIRST] = &agg_def_first,
+    [AG_LAST] = &agg_def_last, [AG_STDDEV] = &agg_def_stddev, [AG_VARIANCE] = &agg_def_variance,
+    [AG_STDDEV_POP] = &agg_def_stddev_pop, [AG_VAR_POP] = &agg_def_var_pop, [AG_MEDIAN] = &agg_def_median,
+    [AG_QUANTILE_CONT] = &agg_def_quantile_cont, [AG_QUANTILE_DISC] = &agg_def_quantile_disc,
+    [AG_MODE] = &agg_def_mode, [AG_ARG_MIN] = &agg_def_arg_min, [AG_ARG_MAX] = &agg_def_arg_max,
+    [AG_STRING_AGG] = &agg_def_string_agg, [AG_BOOL_AND] = &agg_def_bool_and, [AG_BOOL_OR] = &agg_def_bool_or,
+    [AG_APPROX_COUNT_DISTINCT] = &agg_def_hll, [AG_COUNT_IF] = &agg_def_count_if, [AG_PRODUCT] = &agg_def_product,
+    [AG_CORR] = &agg_def_corr, [AG_COVAR_POP] = &agg_def_covar_pop, [AG_COVAR_SAMP] = &agg_def_covar_samp,
+    [AG_REGR_SLOPE] = &agg_def_regr_slope, [AG_REGR_INTERCEPT] = &agg_def_regr_intercept,
+};
+_Static_assert(sizeof agg_defs / sizeof agg_defs[0] == AG__COUNT, "one descriptor per aggregate");
+
+static const struct { const char *name; agg_id id; } names[] = {
+    {"count", AG_COUNT}, {"sum", AG_SUM}, {"avg", AG_AVG}, {"mean", AG_AVG}, {"min", AG_MIN}, {"max", AG_MAX},
+    {"first", AG_FIRST}, {"last", AG_LAST}, {"stddev", AG_STDDEV}, {"stddev_samp", AG_STDDEV},
+    {"variance", AG_VARIANCE}, {"var_samp", AG_VARIANCE}, {"stddev_pop", AG_STDDEV_POP}, {"var_pop", AG_VAR_POP},
+    {"median", AG_MEDIAN}, {"quantile_cont", AG_QUANTILE_CONT}, {"quantile_disc", AG_QUANTILE_DISC},
+    {"quantile", AG_QUANTILE_DISC}, {"mode", AG_MODE}, {"arg_min", AG_ARG_MIN}, {"argmin", AG_ARG_MIN},
+    {"min_by", AG_ARG_MIN}, {"arg_max", AG_ARG_MAX}, {"argmax", AG_ARG_MAX}, {"max_by", AG_ARG_MAX},
+    {"string_agg", AG_STRING_AGG}, {"group_concat", AG_STRING_AGG}, {"listagg", AG_STRING_AGG},
+    {"bool_and", AG_BOOL_AND}, {"bool_or", AG_BOOL_OR}, {"approx_count_distinct", AG_APPROX_COUNT_DISTINCT},
+    {"count_if", AG_COUNT_IF}, {"countif", AG_COUNT_IF}, {"product", AG_PRODUCT}, {"corr", AG_CORR},
+    {"covar_pop", AG_COVAR_POP}, {"covar_samp", AG_COVAR_SAMP}, {"regr_slope", AG_REGR_SLOPE},
+    {"regr_intercept", AG_REGR_INTERCEPT},
+};
+#define NNAMES ((int)(sizeof names / sizeof names[0]))
+
+const char *const agg_func_names[] = {
+    "count", "sum", "avg", "mean", "min", "max", "first", "last", "stddev", "stddev_samp", "variance", "var_samp",
+    "stddev_pop", "var_pop", "median", "quantile_cont", "quantile_disc", "quantile", "mode", "arg_min", "argmin",
+    "min_by", "arg_max", "argmax", "max_by", "string_agg", "group_concat", "listagg", "bool_and", "bool_or",
+    "approx_count_distinct", "count_if", "countif", "product", "corr", "covar_pop", "covar_samp", "regr_slope",
+    "regr_intercept", NULL};
+_Static_assert(sizeof agg_func_names / sizeof agg_func_names[0] == NNAMES + 1, "agg_func_names lists every name");
+
+int agg_lookup(const char *name) {
+    for (int i = 0; i < NNAMES; i++)
+        if (!strcasecmp(names[i].name, name)) return (int)names[i].id;
+    return -1;
+}
+
+int agg_bind(binder *b, ast *a, agg_spec *sp) {
+    int id = agg_lookup(a->name);
+    if (a->star) {
+        if (id != AG_COUNT) { bd_fail(b, a, QV_EINVAL, "%s(*) is not allowed; only count(*)", a->name, NULL); return -1; }
+        id = AG_COUNT_STAR;
+    }
+    const agg_def *d = agg_defs[id];
+    int nargs = a->nargs - a->norder;
+    char m[240];
+    if (a->norder && !d->ordered) { bd_fail(b, a, QV_EINVAL, "aggregate %s does not take ORDER BY", a->name, NULL); return -1; }
+    if (!a->star && (nargs < d->minargs || nargs > d->maxargs)) {
+        if (d->minargs == d->maxargs)
+            snprintf(m, sizeof m, "aggregate %s takes %s%d argument%s, got %d", a->name, d->minargs == 1 ? "exactly " : "",
+                     d->minargs, d->minargs == 1 ? "" : "s", nargs);
+        else
+            snprintf(m, sizeof m, "aggregate %s takes %d to %d arguments, got %d", a->name, d->minargs, d->maxargs, nargs);
+        bd_fail(b, a, QV_EINVAL, "%s", m, NULL);
+        return -1;
+    }
+    if (a->nargs > AGG_MAXIN) { bd_fail(b, a, QV_EINVAL, "aggregate %s: too many arguments and ORDER BY keys", a->name, NULL); return -1; }
+    if (a->distinct && nargs > 1) { bd_fail(b, a, QV_EINVAL, "DISTINCT is not supported for %s (more than one argument)", a->name, NULL); return -1; }
+    memset(sp, 0, sizeof *sp);
+    sp->fn = (agg_id)id;
+    sp->distinct = a->distinct;
+    binder sub = *b;
+    sub.agg_mode = false;
+    sub.in_agg_arg = true;
+    for (int i = 0; i < a->nargs && !a->star; i++) {
+        if (!(sp->in[i] = bind_expr(&sub, a->args[i]))) return -1;
+        if (sp->in[i]->type == T_INTERVAL) {
+            bd_fail(b, a, QV_EINVAL, "aggregate %s over INTERVAL values is not supported", a->name, NULL);
+            return -1;
+        }
+    }
+    sp->nin = a->star ? 0 : a->nargs;
+    sp->norder = a->norder;
+    for (int i = 0; i < a->norder; i++) sp->order_desc[i] = (a->order_desc >> i) & 1;
+    sp->arg = sp->nin ? sp->in[0] : NULL;
+    return d->bind(b, a, sp, d);
+}

@@ -1,0 +1,139 @@
+/*
+** The function stage's tables: one descriptor per scalar function, per
+** aggregate and per type. The binder looks names up here (bind_func.c), the
+** executor calls the descriptors' eval / update / merge / finalize. Adding a
+** function or an aggregate is one table entry plus its implementation.
+**
+** Descriptors are static and read-only. A bound call may hang per-query data
+** on its bexpr (aux: e.g. a compiled regular expression); such data lives in
+** the query's arena and is only read while the query runs, from any thread.
+*/
+#ifndef QUIVER_SQL_FUNCTIONS_H
+#define QUIVER_SQL_FUNCTIONS_H
+
+#include "bind.h"
+
+/* ---------------- scalar functions ---------------- */
+/* Argument kinds in a signature (one letter per argument; the last one
+   repeats for variadic functions):
+     S string  I BIGINT  F DOUBLE  T TIMESTAMP  B BOOLEAN  V INTERVAL
+     N numeric (kept as INT32/INT64, FLOAT32 widened to DOUBLE)  A any
+   Result kinds: the same letters, plus '0' = the type of argument 0,
+   'i' = INT32. A string constant next to a TIMESTAMP/INTERVAL/number kind is
+   converted at bind time. */
+typedef struct sfunc_def sfunc_def;
+typedef bexpr *(*sfunc_bind_fn)(binder *b, ast *a, bexpr *e, const sfunc_def *fd);
+typedef int (*sfunc_eval_fn)(const bexpr *e, vec *args, int n, vec *out, qv_err *err);
+
+enum {
+    SF_STRICT = 1,   /* a NULL argument makes the row NULL; eval skips such rows */
+};
+
+struct sfunc_def {
+    const char *name;
+    int minargs, maxargs;
+    const char *sig;
+    char ret;
+    sfunc_bind_fn bind;   /* NULL: bind by sig/ret; else called after the generic coercion */
+    sfunc_eval_fn eval;
+    unsigned flags;
+    const char *desc;
+};
+
+/* NULL when there is no such scalar function. */
+const sfunc_def *sfunc_lookup(const char *name);
+/* Writes ", did you mean 'x'?" (or "") for the nearest known name. */
+void func_suggest(const char *name, char *buf, size_t cap);
+/* Binds a call of a table-driven scalar function. */
+bexpr *sfunc_bind(binder *b, ast *a, const sfunc_def *fd);
+
+/* Helpers for eval functions. */
+static inline bool fn_row_null(const vec *out, int k) { return vec_null(out, k); }
+void fn_set_null(vec *out, int k);
+int32_t utf8_len(const char *p, int32_t n);
+int32_t utf8_off(const char *p, int32_t n, int64_t cp);
+/* Error naming the function of e: "<name>: <message>". */
+int fn_err(qv_err *err, const bexpr *e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Tables per group (each file defines its entries). */
+extern const sfunc_def sfunc_math[], sfunc_str[], sfunc_regex[], sfunc_time[], sfunc_misc[];
+
+/* Compile-time pattern of regexp_* (regex.c): compiles a constant pattern once
+   at bind time into the arena. NULL with err set on a bad pattern. */
+bexpr *regex_bind(binder *b, ast *a, bexpr *e, const sfunc_def *fd);
+
+/* strftime format, parsed once (strftime.c). */
+int strf_format(int64_t ns, const char *fmt, int32_t fmtn, char *buf, size_t cap, qv_err *err);
+int strf_check(const char *fmt, int32_t n, char *why, size_t cap);
+int strp_parse(const char *s, int32_t sn, const char *fmt, int32_t fn, int64_t *out);
+
+/* ---------------- aggregates ---------------- */
+/* What update/merge/finalize may use: memory charged to the query, and
+   string copies that live as long as the aggregation. */
+typedef struct agg_ctx {
+    qstate *qs;
+    int64_t *charged;   /* the operator's running total, released when it is freed */
+    char **strings;     /* the operator's list of kept string blocks */
+    qv_err *err;
+} agg_ctx;
+int agg_charge(agg_ctx *c, int64_t bytes);
+const char *agg_keep_str(agg_ctx *c, sv s);
+
+/* State of the simple aggregates (count, sum, avg, min, max, first, last,
+   variances, bool_and/or, count_if, product); the operator's fast paths for
+   count/sum/avg use it directly. */
+typedef struct agg_state {
+    int64_t cnt;
+    __int128 isum;
+    double fsum, mean, m2;
+    value v;     /* min/max/first/last */
+    bool set;
+    bool vnull;  /* first/last: the kept value is NULL */
+} agg_state;
+
+enum { AGN_SKIP, AGN_KEEP }; /* rows with a NULL input: skipped before update, or given to it */
+
+typedef struct agg_def {
+    const char *name;
+    int minargs, maxargs;      /* arguments, not counting ORDER BY keys */
+    int nulls;
+    size_t state_size;         /* bytes per group; states start zeroed */
+    bool ordered;              /* accepts ORDER BY inside the call */
+    int (*bind)(binder *b, ast *a, agg_spec *sp, const struct agg_def *d); /* types; coerces sp->in */
+    int (*update)(agg_ctx *c, const agg_spec *sp, void *st, const vec *const *in, int k);
+    /* Folds src (a later part of the table) into dst; src may be left empty. */
+    int (*merge)(agg_ctx *c, const agg_spec *sp, void *dst, void *src);
+    int (*finalize)(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k);
+    void (*destroy)(void *st); /* NULL: nothing on the heap */
+    const char *desc;
+} agg_def;
+
+extern const agg_def *const agg_defs[AG__COUNT]; /* indexed by agg_id */
+extern const char *const agg_func_names[]; /* every name and alias, NULL-terminated */
+int agg_lookup(const char *name);          /* agg_id, or -1 */
+/* Binds an aggregate call into sp (binder/bind_func.c calls it). */
+int agg_bind(binder *b, ast *a, agg_spec *sp);
+
+/* Descriptor pieces defined by the other aggregate files. */
+extern const agg_def agg_def_median, agg_def_quantile_cont, agg_def_quantile_disc, agg_def_mode,
+    agg_def_string_agg, agg_def_arg_min, agg_def_arg_max, agg_def_hll, agg_def_corr, agg_def_covar_pop,
+    agg_def_covar_samp, agg_def_regr_slope, agg_def_regr_intercept;
+
+/* ---------------- types ---------------- */
+/* One descriptor per type: DuckDB's name (what typeof prints), its Arrow
+   type, the executor's vector width and physical class, and its text form
+   (CAST to and from VARCHAR). format writes at most cap bytes and returns the
+   length; parse reads a trimmed, NUL-terminated text, 0 or -1 if it is not a
+   value of the type. */
+typedef struct sql_type_def {
+    const char *sql_name;
+    const char *arrow;
+    int width;
+    phys_class pc;
+    int (*format)(const vec *v, int k, char *buf, size_t cap);
+    int (*parse)(const char *s, size_t n, vec *out, int j);
+} sql_type_def;
+const sql_type_def *sql_type_get(qv_type t);
+const char *sql_type_sqlname(qv_type t, const char *tz);
+
+#endif

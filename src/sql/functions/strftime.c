@@ -1,0 +1,246 @@
+/*
+** strftime / strptime format codes as DuckDB documents them:
+** %a %A weekday name, %w weekday (Sunday 0), %u ISO weekday (Monday 1),
+** %d day, %b %h %B month name, %m month, %y %Y %G years, %H %I hours,
+** %p AM/PM, %M minutes, %S seconds, %g milliseconds, %f microseconds,
+** %n nanoseconds, %z UTC offset, %Z zone name, %j day of year, %U %W week
+** of year (Sunday / Monday first), %V ISO week, %c %x %X locale forms (ISO
+** here), %% a percent sign. A '-' after % drops the zero padding.
+*/
+#include "functions.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define NS_SEC 1000000000LL
+#define NS_DAY (86400LL * NS_SEC)
+
+static const char *const wday_full[] = {"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"};
+static const char *const mon_full[] = {"January", "February", "March", "April", "May", "June", "July",
+                                       "August", "September", "October", "November", "December"};
+
+static const char *const known = "aAwudbhBmyYGHIpMSgfnzZjUWVcxX%";
+
+/* 0 if fmt is a valid format; else -1 with the reason in why. */
+int strf_check(const char *fmt, int32_t n, char *why, size_t cap) {
+    for (int32_t i = 0; i < n; i++) {
+        if (fmt[i] != '%') continue;
+        if (++i < n && fmt[i] == '-') i++;
+        if (i >= n) {
+            snprintf(why, cap, "trailing format character %%");
+            return -1;
+        }
+        if (!strchr(known, fmt[i]) || !fmt[i]) {
+            snprintf(why, cap, "unrecognized format code %%%c", fmt[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int64_t fdiv_i64(int64_t a, int64_t b) {
+    int64_t q = a / b;
+    if (a % b && (a < 0) != (b < 0)) q--;
+    return q;
+}
+
+typedef struct tparts {
+    int64_t y, days, rem;
+    int m, d, wd; /* wd: Sunday = 0 */
+} tparts;
+
+static void split(int64_t ns, tparts *t) {
+    t->days = fdiv_i64(ns, NS_DAY);
+    t->rem = ns - t->days * NS_DAY;
+    qv_civil_from_days(t->days, &t->y, &t->m, &t->d);
+    t->wd = (int)(((t->days % 7) + 7 + 4) % 7);
+}
+
+int strf_format(int64_t ns, const char *fmt, int32_t n, char *buf, size_t cap, qv_err *err) {
+    tparts t;
+    split(ns, &t);
+    int64_t secs = t.rem / NS_SEC, frac = t.rem % NS_SEC;
+    int hh = (int)(secs / 3600), mi = (int)(secs / 60 % 60), ss = (int)(secs % 60);
+    int doy = (int)(t.days - qv_days_from_civil(t.y, 1, 1) + 1);
+    size_t o = 0;
+#define PUT(...) do { int w_ = snprintf(buf + o, o < cap ? cap - o : 0, __VA_ARGS__); if (w_ > 0) o += (size_t)w_; } while (0)
+    for (int32_t i = 0; i < n; i++) {
+        if (o + 64 >= cap) return qv_err_set(err, QV_EINVAL, "strftime: result too long");
+        if (fmt[i] != '%') { buf[o++] = fmt[i]; continue; }
+        bool nopad = false;
+        if (++i < n && fmt[i] == '-') { nopad = true; i++; }
+        if (i >= n) return qv_err_set(err, QV_EINVAL, "strftime: trailing format character %% in '%.*s'", n, fmt);
+        const char *w2 = nopad ? "%d" : "%02d";
+        switch (fmt[i]) {
+        case 'a': PUT("%.3s", wday_full[t.wd]); break;
+        case 'A': PUT("%s", wday_full[t.wd]); break;
+        case 'w': PUT("%d", t.wd); break;
+        case 'u': PUT("%d", t.wd == 0 ? 7 : t.wd); break;
+        case 'd': PUT(w2, t.d); break;
+        case 'b': case 'h': PUT("%.3s", mon_full[t.m - 1]); break;
+        case 'B': PUT("%s", mon_full[t.m - 1]); break;
+        case 'm': PUT(w2, t.m); break;
+        case 'y': PUT(w2, (int)(((t.y % 100) + 100) % 100)); break;
+        case 'Y': PUT(nopad ? "%lld" : "%04lld", (long long)t.y); break;
+        case 'G': PUT(nopad ? "%lld" : "%04lld", (long long)ts_extract(ns, TF_ISOYEAR)); break;
+        case 'V': PUT(w2, (int)ts_extract(ns, TF_WEEK)); break;
+        case 'H': PUT(w2, hh); break;
+        case 'I': PUT(w2, hh % 12 == 0 ? 12 : hh % 12); break;
+        case 'p': PUT("%s", hh < 12 ? "AM" : "PM"); break;
+        case 'M': PUT(w2, mi); break;
+        case 'S': PUT(w2, ss); break;
+        case 'g': PUT("%03lld", (long long)(frac / 1000000)); break;
+        case 'f': PUT("%06lld", (long long)(frac / 1000)); break;
+        case 'n': PUT("%09lld", (long long)frac); break;
+        case 'z': PUT("+00"); break;
+        case 'Z': break;
+        case 'j': PUT(nopad ? "%d" : "%03d", doy); break;
+        case 'U': PUT(w2, (doy + 6 - t.wd) / 7); break;
+        case 'W': PUT(w2, (doy + 6 - (t.wd + 6) % 7) / 7); break;
+        case 'c': PUT("%04lld-%02d-%02d %02d:%02d:%02d", (long long)t.y, t.m, t.d, hh, mi, ss); break;
+        case 'x': PUT("%04lld-%02d-%02d", (long long)t.y, t.m, t.d); break;
+        case 'X': PUT("%02d:%02d:%02d", hh, mi, ss); break;
+        case '%': PUT("%%"); break;
+        default:
+            return qv_err_set(err, QV_EINVAL, "strftime: unrecognized format code %%%c in '%.*s'", fmt[i], n, fmt);
+        }
+    }
+#undef PUT
+    return (int)o;
+}
+
+static int digits(const char *s, int32_t n, int32_t *i, int maxd, int64_t *out) {
+    int64_t v = 0;
+    int d = 0;
+    while (*i < n && s[*i] == ' ') (*i)++; /* numbers may be space-padded */
+    while (*i < n && d < maxd && isdigit((unsigned char)s[*i])) {
+        v = v * 10 + (s[*i] - '0');
+        (*i)++;
+        d++;
+    }
+    *out = v;
+    return d;
+}
+
+static int name_match(const char *s, int32_t n, int32_t *i, const char *const *names, int cnt, int *out) {
+    for (int pass = 0; pass < 2; pass++) /* full names first, then 3-letter abbreviations */
+        for (int k = 0; k < cnt; k++) {
+            size_t l = pass ? 3 : strlen(names[k]);
+            if ((int32_t)l <= n - *i && !strncasecmp(s + *i, names[k], l)) {
+                *i += (int32_t)l;
+                *out = k;
+                return 0;
+            }
+        }
+    return -1;
+}
+
+/* Parses s by fmt into ns since the epoch; -1 when it does not fit. */
+int strp_parse(const char *s, int32_t sn, const char *fmt, int32_t fn, int64_t *out) {
+    int64_t y = 1900, mo = 1, d = 1, h = 0, mi = 0, se = 0, frac = 0, doy = -1, off = 0, v;
+    int pm = -1, k;
+    bool h12 = false;
+    int32_t i = 0;
+    for (int32_t f = 0; f < fn; f++) {
+        if (fmt[f] != '%') {
+            if (isspace((unsigned char)fmt[f])) { /* a space matches any run of white space */
+                while (i < sn && isspace((unsigned char)s[i])) i++;
+                continue;
+            }
+            if (i >= sn || s[i] != fmt[f]) return -1;
+            i++;
+            continue;
+        }
+        if (++f < fn && fmt[f] == '-') f++;
+        if (f >= fn) return -1;
+        int nd;
+        switch (fmt[f]) {
+        case 'Y': case 'G': {
+            bool neg = i < sn && s[i] == '-';
+            if (neg) i++;
+            if (!digits(s, sn, &i, 6, &y)) return -1;
+            if (neg) y = -y;
+            break;
+        }
+        case 'y':
+            if (!digits(s, sn, &i, 2, &y)) return -1;
+            y += y < 69 ? 2000 : 1900;
+            break;
+        case 'm': if (!digits(s, sn, &i, 2, &mo)) return -1; break;
+        case 'd': if (!digits(s, sn, &i, 2, &d)) return -1; break;
+        case 'H': if (!digits(s, sn, &i, 2, &h)) return -1; break;
+        case 'I': if (!digits(s, sn, &i, 2, &h)) return -1; h12 = true; break;
+        case 'M': if (!digits(s, sn, &i, 2, &mi)) return -1; break;
+        case 'S': if (!digits(s, sn, &i, 2, &se)) return -1; break;
+        case 'j': if (!digits(s, sn, &i, 3, &doy)) return -1; break;
+        case 'g': case 'f': case 'n': {
+            int maxd = fmt[f] == 'g' ? 3 : fmt[f] == 'f' ? 6 : 9;
+            if (!(nd = digits(s, sn, &i, maxd, &v))) return -1;
+            while (nd++ < 9) v *= 10;
+            frac = v;
+            break;
+        }
+        case 'p':
+            if (i + 2 > sn) return -1;
+            if (!strncasecmp(s + i, "AM", 2)) pm = 0;
+            else if (!strncasecmp(s + i, "PM", 2)) pm = 1;
+            else return -1;
+            i += 2;
+            break;
+        case 'b': case 'h': case 'B':
+            if (name_match(s, sn, &i, mon_full, 12, &k)) return -1;
+            mo = k + 1;
+            break;
+        case 'a': case 'A':
+            if (name_match(s, sn, &i, wday_full, 7, &k)) return -1;
+            break;
+        case 'w': case 'u': case 'U': case 'W': case 'V':
+            if (!digits(s, sn, &i, 2, &v)) return -1; /* read, not used to place the date */
+            break;
+        case 'z': {
+            if (i < sn && (s[i] == 'Z' || s[i] == 'z')) { i++; break; }
+            if (i >= sn || (s[i] != '+' && s[i] != '-')) return -1;
+            int sign = s[i++] == '-' ? -1 : 1;
+            int64_t oh, om = 0;
+            if (digits(s, sn, &i, 2, &oh) != 2) return -1;
+            if (i < sn && s[i] == ':') i++;
+            digits(s, sn, &i, 2, &om);
+            off = sign * (oh * 3600 + om * 60);
+            break;
+        }
+        case 'Z':
+            while (i < sn && (isalpha((unsigned char)s[i]) || s[i] == '/' || s[i] == '_')) i++;
+            break;
+        case '%':
+            if (i >= sn || s[i] != '%') return -1;
+            i++;
+            break;
+        case 'c': case 'x': case 'X': return -1; /* locale forms: formatting only */
+        default: return -1;
+        }
+    }
+    if (i != sn) return -1;
+    if (h12) {
+        if (h < 1 || h > 12) return -1;
+        h = h % 12 + (pm == 1 ? 12 : 0);
+    } else if (pm == 1 && h < 12) {
+        h += 12;
+    }
+    if (h > 23 || mi > 59 || se > 59) return -1;
+    int64_t days;
+    if (doy >= 0) {
+        bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        if (doy < 1 || doy > (leap ? 366 : 365)) return -1;
+        days = qv_days_from_civil(y, 1, 1) + doy - 1;
+    } else {
+        static const int md[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+        bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        if (mo < 1 || mo > 12 || d < 1 || d > md[mo - 1] || (mo == 2 && !leap && d > 28)) return -1;
+        days = qv_days_from_civil(y, (int)mo, (int)d);
+    }
+    if (days < -106751 || days > 106750) return -1;
+    *out = days * NS_DAY + ((h * 60 + mi) * 60 + se - off) * NS_SEC + frac;
+    return 0;
+}

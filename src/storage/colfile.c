@@ -1,0 +1,373 @@
+/*
+** Column files: one sealed row group per file (t<id>-<rg>.qvc), every
+** column buffer at a 64-byte aligned offset with its own CRC-32C, so a scan
+** reads the row group through a read-only mapping: arrays point into it,
+** zero copy, and the mapping lives as long as any buffer holds a ref.
+**
+** Layout (little-endian): a 64-byte header
+**   "QVCOLRG2" | u64 table id | u64 row group | u64 rows | u32 columns
+**   | u32 crc(directory) | u64 file length | 12 zero bytes | u32 crc(bytes 0..59)
+** then the directory, one 152-byte entry per column
+**   u8 type | u8 has_minmax | u8 encoding | 5 zero | i64 null count | u64 min | u64 max
+**   | 5 x (u64 offset, u64 length, u32 crc, u32 zero)
+**     for validity, values, data, dictionary offsets, dictionary data
+** then the buffers. A length of 0 means the buffer is absent. Encoding 1
+** (STRING only): values are int32 codes into the dictionary buffers, as for
+** SYMBOL; chosen per row group when smaller than offsets + bytes.
+**
+** st_map states: unmapped (nothing read) -> mapped (header and directory
+** checked) or failed (the reason kept; every later use fails the same way).
+** Each column is checked (its CRCs) the first time it is used. mu guards
+** the state; the mapping is read-only and never changes once made.
+*/
+#include "st_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+static const char col_magic[8] = {'Q', 'V', 'C', 'O', 'L', 'R', 'G', '2'};
+#define HDR 64
+#define ENT 152
+#define NBUF 5
+
+struct st_map {
+    atomic_int refs;
+    char *path;
+    uint64_t tid;
+    int64_t rg, rows;
+    int ncols;
+    qv_type *types;
+    pthread_mutex_t mu;
+    int state; /* 0 unmapped, 1 mapped, 2 failed */
+    char why[300];
+    uint8_t *base;
+    size_t len;
+    uint8_t *colstate; /* 0 unchecked, 1 ok, 2 bad */
+};
+
+void st_col_path(const char *dir, uint64_t id, int64_t rg, char *buf, size_t n) {
+    snprintf(buf, n, "%s/t%llu-%lld.qvc", dir, (unsigned long long)id, (long long)rg);
+}
+
+/* ---------------- writing ---------------- */
+
+typedef struct wbuf {
+    struct iovec iov[64];
+    int n;
+    int fd;
+    bool bad;
+} wbuf;
+
+static void wflush(wbuf *w) {
+    int k = 0;
+    while (!w->bad && k < w->n) {
+        ssize_t r = writev(w->fd, w->iov + k, w->n - k);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            w->bad = true;
+            break;
+        }
+        while (k < w->n && (size_t)r >= w->iov[k].iov_len) r -= (ssize_t)w->iov[k++].iov_len;
+        if (k < w->n) {
+            w->iov[k].iov_base = (uint8_t *)w->iov[k].iov_base + r;
+            w->iov[k].iov_len -= (size_t)r;
+        }
+    }
+    w->n = 0;
+}
+
+static void wadd(wbuf *w, const void *p, size_t n) {
+    if (!n) return;
+    if (w->n == 64) wflush(w);
+    w->iov[w->n++] = (struct iovec){(void *)p, n};
+}
+
+int st_colfile_write(const char *path, uint64_t table_id, int64_t rg, int64_t rows, int ncols,
+                     const st_colsrc *cols, bool sync, int64_t *file_bytes, qv_err *err) {
+    static const uint8_t zeros[64];
+    size_t dirlen = (size_t)ncols * ENT, head = qv_pad64(HDR + dirlen);
+    uint8_t *h = qv_xcalloc(1, head);
+    size_t off = head;
+    for (int c = 0; c < ncols; c++) {
+        const st_colsrc *s = &cols[c];
+        uint8_t *e = h + HDR + (size_t)c * ENT;
+        e[0] = (uint8_t)s->type;
+        e[1] = s->stats.has_minmax;
+        e[2] = s->dict_encoded;
+        st_wr_u64(e + 8, (uint64_t)s->stats.null_count);
+        st_wr_u64(e + 16, (uint64_t)s->stats.min.i);
+        st_wr_u64(e + 24, (uint64_t)s->stats.max.i);
+        const uint8_t *p[NBUF] = {s->validity, s->values, s->data, s->dict_off, s->dict_data};
+        size_t l[NBUF] = {s->validity ? (size_t)(rows + 7) / 8 : 0, s->values_len, s->data_len, s->dict_off_len,
+                          s->dict_data_len};
+        for (int b = 0; b < NBUF; b++) {
+            uint8_t *x = e + 32 + b * 24;
+            if (!p[b]) l[b] = 0;
+            st_wr_u64(x, l[b] ? off : 0);
+            st_wr_u64(x + 8, l[b]);
+            st_wr_u32(x + 16, l[b] ? qv_crc32c(0, p[b], l[b]) : 0);
+            off += qv_pad64(l[b]);
+        }
+    }
+    memcpy(h, col_magic, 8);
+    st_wr_u64(h + 8, table_id);
+    st_wr_u64(h + 16, (uint64_t)rg);
+    st_wr_u64(h + 24, (uint64_t)rows);
+    st_wr_u32(h + 32, (uint32_t)ncols);
+    st_wr_u32(h + 36, qv_crc32c(0, h + HDR, dirlen));
+    st_wr_u64(h + 40, off);
+    st_wr_u32(h + 60, qv_crc32c(0, h, 60));
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        free(h);
+        return qv_err_set(err, QV_EIO, "cannot create %s: %m", path);
+    }
+    wbuf w = {.fd = fd};
+    wadd(&w, h, head);
+    for (int c = 0; c < ncols; c++) {
+        const st_colsrc *s = &cols[c];
+        const uint8_t *p[NBUF] = {s->validity, s->values, s->data, s->dict_off, s->dict_data};
+        for (int b = 0; b < NBUF; b++) {
+            size_t l = st_rd_u64(h + HDR + (size_t)c * ENT + 32 + b * 24 + 8);
+            wadd(&w, p[b], l);
+            wadd(&w, zeros, qv_pad64(l) - l);
+        }
+    }
+    wflush(&w);
+    free(h);
+    int rc = QV_OK;
+    if (w.bad) rc = qv_err_set(err, QV_EIO, "cannot write %s: %m", path);
+    else if (sync && fdatasync(fd) != 0) rc = qv_err_set(err, QV_EIO, "cannot fsync %s: %m", path);
+    else if (!sync) sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE); /* start writeback now */
+    close(fd);
+    if (rc) unlink(path);
+    else if (file_bytes) *file_bytes = (int64_t)off;
+    return rc;
+}
+
+/* ---------------- header and directory ---------------- */
+
+/* Checks header+directory bytes p[0..n) against what the caller expects. */
+static const char *check_head(const uint8_t *p, size_t n, size_t file_len, uint64_t tid, int64_t rg, int64_t rows,
+                              int ncols, const qv_type *types) {
+    if (n < HDR || memcmp(p, col_magic, 8) || st_rd_u32(p + 60) != qv_crc32c(0, p, 60)) return "bad header";
+    if (st_rd_u64(p + 8) != tid || st_rd_u64(p + 16) != (uint64_t)rg || st_rd_u64(p + 24) != (uint64_t)rows ||
+        st_rd_u32(p + 32) != (uint32_t)ncols)
+        return "header names another table, row group, size or column count";
+    if (st_rd_u64(p + 40) != file_len) return "length does not match the file size (torn or truncated)";
+    size_t dirlen = (size_t)ncols * ENT;
+    if (n < HDR + dirlen || st_rd_u32(p + 36) != qv_crc32c(0, p + HDR, dirlen)) return "directory checksum mismatch";
+    for (int c = 0; c < ncols; c++) {
+        const uint8_t *e = p + HDR + (size_t)c * ENT;
+        if (e[0] != (uint8_t)types[c]) return "column types do not match the table";
+        if (e[2] > 1 || (e[2] && types[c] != QV_T_STRING)) return "unknown column encoding";
+        for (int b = 0; b < NBUF; b++) {
+            uint64_t off = st_rd_u64(e + 32 + b * 24), len = st_rd_u64(e + 40 + b * 24);
+            if (len && ((off & 63) || off > file_len || len > file_len - off)) return "buffer outside the file";
+        }
+    }
+    return NULL;
+}
+
+static int read_head(const char *path, int fd, size_t file_len, int ncols, uint8_t **out, size_t *n, qv_err *err) {
+    size_t want = HDR + (size_t)ncols * ENT;
+    if (want > file_len) want = file_len;
+    uint8_t *b = qv_xmalloc(want ? want : 1);
+    size_t got = 0;
+    while (got < want) {
+        ssize_t r = pread(fd, b + got, want - got, (off_t)got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        got += (size_t)r;
+    }
+    if (got != want) {
+        free(b);
+        return qv_err_set(err, QV_ECORRUPT, "column file %s: cannot read its header", path);
+    }
+    *out = b;
+    *n = want;
+    return QV_OK;
+}
+
+int st_colfile_stats(const char *path, uint64_t table_id, int64_t rg, int64_t rows, const qv_schema *schema,
+                     st_stats *stats, int64_t *file_bytes, qv_err *err) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return qv_err_set(err, QV_ECORRUPT, "column file %s is missing: %m", path);
+    struct stat st;
+    int rc = QV_OK;
+    uint8_t *h = NULL;
+    size_t n = 0;
+    qv_type types[ST_MAX_FIELDS];
+    for (int c = 0; c < schema->nfields; c++) types[c] = schema->fields[c].type;
+    if (fstat(fd, &st) != 0) rc = qv_err_set(err, QV_EIO, "cannot stat %s: %m", path);
+    else rc = read_head(path, fd, (size_t)st.st_size, schema->nfields, &h, &n, err);
+    close(fd);
+    if (rc) return rc;
+    const char *why = check_head(h, n, (size_t)st.st_size, table_id, rg, rows, schema->nfields, types);
+    if (why) {
+        free(h);
+        return qv_err_set(err, QV_ECORRUPT, "column file %s: %s", path, why);
+    }
+    for (int c = 0; c < schema->nfields; c++) {
+        const uint8_t *e = h + HDR + (size_t)c * ENT;
+        memset(&stats[c], 0, sizeof stats[c]);
+        stats[c].has_minmax = e[1] != 0;
+        stats[c].null_count = (int64_t)st_rd_u64(e + 8);
+        stats[c].min.i = (int64_t)st_rd_u64(e + 16);
+        stats[c].max.i = (int64_t)st_rd_u64(e + 24);
+    }
+    free(h);
+    *file_bytes = (int64_t)st.st_size;
+    return QV_OK;
+}
+
+/* ---------------- mapping ---------------- */
+
+st_map *st_map_new(const char *path, uint64_t table_id, int64_t rg, int64_t rows, const qv_schema *schema,
+                   bool verified) {
+    st_map *m = qv_xcalloc(1, sizeof *m);
+    atomic_init(&m->refs, 1);
+    m->path = qv_xstrdup(path);
+    m->tid = table_id;
+    m->rg = rg;
+    m->rows = rows;
+    m->ncols = schema->nfields;
+    m->types = qv_xcalloc((size_t)m->ncols, sizeof(qv_type));
+    for (int c = 0; c < m->ncols; c++) m->types[c] = schema->fields[c].type;
+    m->colstate = qv_xcalloc((size_t)m->ncols, 1);
+    if (verified) memset(m->colstate, 1, (size_t)m->ncols);
+    pthread_mutex_init(&m->mu, NULL);
+    return m;
+}
+
+st_map *st_map_ref(st_map *m) {
+    if (m) atomic_fetch_add(&m->refs, 1);
+    return m;
+}
+
+void st_map_unref(st_map *m) {
+    if (!m || atomic_fetch_sub(&m->refs, 1) != 1) return;
+    if (m->base) munmap(m->base, m->len);
+    pthread_mutex_destroy(&m->mu);
+    free(m->colstate);
+    free(m->types);
+    free(m->path);
+    free(m);
+}
+
+const char *st_map_path(const st_map *m) { return m->path; }
+
+static void fail(st_map *m, const char *fmt, const char *detail) {
+    m->state = 2;
+    snprintf(m->why, sizeof m->why, fmt, detail);
+}
+
+/* mu held */
+static void map_file(st_map *m) {
+    int fd = open(m->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return fail(m, "is missing: %s", strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || st.st_size < HDR) {
+        close(fd);
+        return fail(m, "%s", "is shorter than its header");
+    }
+    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED) return fail(m, "cannot be mapped: %s", strerror(errno));
+    const char *why = check_head(p, (size_t)st.st_size, (size_t)st.st_size, m->tid, m->rg, m->rows, m->ncols, m->types);
+    if (why) {
+        munmap(p, (size_t)st.st_size);
+        return fail(m, "%s", why);
+    }
+    m->base = p;
+    m->len = (size_t)st.st_size;
+    m->state = 1;
+}
+
+static void unref_cb(void *ctx) { st_map_unref(ctx); }
+
+static qv_buffer *wrap(st_map *m, const uint8_t *e, int b) {
+    uint64_t off = st_rd_u64(e + 32 + b * 24), len = st_rd_u64(e + 40 + b * 24);
+    if (!len) return NULL;
+    return qv_buffer_wrap(m->base + off, (size_t)len, unref_cb, st_map_ref(m));
+}
+
+/* Codes + dictionary as a plain STRING array (for readers that want text). */
+static void materialise(qv_array *sym, qv_array *out) {
+    const qv_array *d = sym->dict;
+    const int32_t *codes = (const int32_t *)sym->values->data, *doff = (const int32_t *)d->values->data;
+    const uint8_t *vb = sym->validity ? sym->validity->data : NULL;
+    size_t total = 0;
+    for (int64_t r = 0; r < sym->length; r++)
+        if (!vb || qv_bit_get(vb, r)) total += (size_t)(doff[codes[r] + 1] - doff[codes[r]]);
+    qv_array_init(out, QV_T_STRING);
+    out->length = sym->length;
+    out->null_count = sym->null_count;
+    out->validity = qv_buffer_ref(sym->validity);
+    out->values = qv_buffer_new((size_t)(sym->length + 1) * 4);
+    out->values->size = (size_t)(sym->length + 1) * 4;
+    out->data = qv_buffer_new(total ? total : 1);
+    out->data->size = total;
+    int32_t *o = (int32_t *)out->values->data;
+    const char *src = d->data ? (const char *)d->data->data : "";
+    size_t at = 0;
+    o[0] = 0;
+    for (int64_t r = 0; r < sym->length; r++) {
+        if (!vb || qv_bit_get(vb, r)) {
+            size_t len = (size_t)(doff[codes[r] + 1] - doff[codes[r]]);
+            memcpy(out->data->data + at, src + doff[codes[r]], len);
+            at += len;
+        }
+        o[r + 1] = (int32_t)at;
+    }
+}
+
+int st_map_column(st_map *m, int col, bool codes_ok, qv_array *out, qv_err *err) {
+    qv_array_init(out, col >= 0 && col < m->ncols ? m->types[col] : QV_T_INVALID);
+    if (col < 0 || col >= m->ncols) return qv_err_set(err, QV_EINTERNAL, "column %d out of range", col);
+    pthread_mutex_lock(&m->mu);
+    if (m->state == 0) map_file(m);
+    const uint8_t *e = m->state == 1 ? m->base + HDR + (size_t)col * ENT : NULL;
+    if (e && m->colstate[col] == 0) {
+        m->colstate[col] = 1;
+        for (int b = 0; b < NBUF; b++) {
+            uint64_t off = st_rd_u64(e + 32 + b * 24), len = st_rd_u64(e + 40 + b * 24);
+            if (len && qv_crc32c(0, m->base + off, (size_t)len) != st_rd_u32(e + 48 + b * 24)) m->colstate[col] = 2;
+        }
+    }
+    int rc = QV_OK;
+    if (m->state == 2) rc = qv_err_set(err, QV_ECORRUPT, "column file %s %s", m->path, m->why);
+    else if (m->colstate[col] == 2)
+        rc = qv_err_set(err, QV_ECORRUPT, "column file %s: checksum mismatch in column %d", m->path, col + 1);
+    pthread_mutex_unlock(&m->mu);
+    if (rc) return rc;
+    bool coded = m->types[col] == QV_T_SYMBOL || e[2] == 1;
+    if (coded) out->type = QV_T_SYMBOL;
+    out->length = m->rows;
+    out->null_count = (int64_t)st_rd_u64(e + 8);
+    out->validity = wrap(m, e, 0);
+    if (!out->validity) out->null_count = 0;
+    out->values = wrap(m, e, 1);
+    out->data = wrap(m, e, 2);
+    if (coded) {
+        out->dict = qv_xmalloc(sizeof(qv_array));
+        qv_array_init(out->dict, QV_T_STRING);
+        out->dict->values = wrap(m, e, 3);
+        out->dict->data = wrap(m, e, 4);
+        out->dict->length = out->dict->values ? (int64_t)(out->dict->values->size / 4) - 1 : 0;
+        out->dict->null_count = 0;
+    }
+    if (e[2] == 1 && !codes_ok) {
+        qv_array sym = *out;
+        materialise(&sym, out);
+        qv_array_free(&sym);
+    }
+    return QV_OK;
+}

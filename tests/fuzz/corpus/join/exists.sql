@@ -1,0 +1,1 @@
+ÿSELECT a.k FROM a WHERE EXISTS (SELECT 1 FROM b WHERE b.k = a.k)

@@ -1,0 +1,1 @@
+SELECT sym, median(px), quantile_cont(px, 0.25), quantile_disc(n, 0.9), mode(n), arg_max(s, ts), min_by(px, n), string_agg(s, '|' ORDER BY ts DESC, n), bool_and(n > 0), count_if(px > 0), product(n), approx_count_distinct(s), corr(px, n), regr_slope(px, n), regr_intercept(px, n), covar_samp(px, n) FROM t GROUP BY sym

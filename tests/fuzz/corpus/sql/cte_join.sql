@@ -1,0 +1,1 @@
+WITH c AS (SELECT sym, count(*) AS n FROM t GROUP BY sym) SELECT * FROM c JOIN t USING (sym) WHERE n > 1

@@ -1,0 +1,1 @@
+SELECT sym, sum(qty) FILTER (WHERE b), grouping(sym) FROM t GROUP BY ROLLUP (sym, n)
