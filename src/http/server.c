@@ -24,8 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
-const int http_codes[HTTP_NCODES] = {200, 400, 404, 405, 409, 413, 500, 501, 503, 507, 414, 401, 403, 429, 504, 0};
-static const char *route_names[R__COUNT] = {"query", "ingest", "health", "tables", "metrics", "ping", "subscribe", "other"};
+const int http_codes[HTTP_NCODES] = {200, 400, 404, 405, 409, 413, 500, 501, 503, 507, 414, 401, 403, 429, 504, 304, 0};
+static const char *route_names[R__COUNT] = {"query", "ingest", "health", "tables", "metrics", "ping", "subscribe",
+                                              "console", "other"};
 
 int http_status_of(qv_status code, bool client_data) {
     switch (code) {
@@ -87,6 +88,7 @@ static int route_of(const char *url) {
     if (strcmp(url, "/metrics") == 0) return R_METRICS;
     if (strcmp(url, "/ping") == 0) return R_PING;
     if (strcmp(url, "/subscribe") == 0) return R_SUBSCRIBE;
+    if (strcmp(url, "/play") == 0 || strncmp(url, "/play/", 6) == 0) return R_CONSOLE;
     return R_OTHER;
 }
 
@@ -158,6 +160,7 @@ static enum MHD_Result dispatch(http_server *s, struct MHD_Connection *c, http_r
             }
             return http_handle_query(s, c, r, r->body.data, r->body.len);
         }
+        if ((!q || !*q) && !post && http_console_wanted(c)) return http_handle_console(s, c, r, "/");
         if (!q || !*q)
             return http_send_error(c, r, 400, "no query: send SQL as the POST body or as ?query=");
         return http_handle_query(s, c, r, q, strlen(q));
@@ -188,6 +191,7 @@ static enum MHD_Result dispatch(http_server *s, struct MHD_Connection *c, http_r
         return rc;
     }
     case R_PING: return http_send_text(c, r, 200, "text/plain; charset=utf-8", "Ok.\n", 4);
+    case R_CONSOLE: return http_handle_console(s, c, r, url);
     default: return http_send_error(c, r, 404, "no such route");
     }
 }
@@ -206,8 +210,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         atomic_fetch_add(&s->active, 1);
         http_conn_requested(s, c); /* its headers are in: the header deadline is met */
         if (r->route == R_OTHER) {
-            char msg[160];
-            snprintf(msg, sizeof msg, "no route %.90s (try /, /ingest, /subscribe, /health, /tables, /metrics)", url);
+            char msg[192];
+            snprintf(msg, sizeof msg, "no route %.90s (try /, /ingest, /subscribe, /health, /tables, /metrics, /play)", url);
             return http_send_error(c, r, 404, msg);
         }
         const char *allow = method_refused(r->route, method);
