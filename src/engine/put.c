@@ -98,6 +98,9 @@ static int load_target(eng_put *p, qv_err *err) {
     return build_map(p, err);
 }
 
+/* How long a held put's commit waits for another stream's append to the same table. */
+#define ENG_PUT_SLOT_WAIT_MS 10000
+
 /* Open the storage append now if the table's writer slot is free. */
 static int start_stream(eng_put *p, qv_err *err) {
     if (p->replace) return QV_OK; /* the old table stays until commit: hold */
@@ -242,7 +245,10 @@ static int commit_held(eng_put *p, qv_err *err) {
         rc = st_table_open(p->e->db, p->table, &t, err);
         if (!rc && !qv_schema_equal(st_table_schema(t), &p->target))
             rc = qv_err_set(err, QV_EINVAL, "table '%s' changed while the stream was open", p->table);
-        if (!rc) rc = st_append_begin(t, &p->app, err);
+        /* This runs on the front end's thread (a Flight completion-queue
+           thread): the stream holding the slot may need that very thread
+           to finish, so the wait is bounded (ENG_PUT_SLOT_WAIT_MS). */
+        if (!rc) rc = st_append_begin_wait(t, ENG_PUT_SLOT_WAIT_MS, &p->app, err);
         if (t) st_table_release(t);
     }
     for (int i = 0; !rc && i < p->nheld; i++)

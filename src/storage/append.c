@@ -14,6 +14,7 @@
 ** owns a table ref and the table's writer slot (t->appending); per batch it
 ** takes commit_mu. Recovery replays PUT/COMMIT/CARRY records here too.
 */
+#include <time.h>
 #include "st_int.h"
 
 #include <fcntl.h>
@@ -66,6 +67,31 @@ int st_append_begin(st_table *t, st_append **out, qv_err *err) {
     *out = NULL;
     if (atomic_load(&t->dropped)) return qv_err_set(err, QV_ENOTFOUND, "table %s was dropped", t->name);
     take_slot(t);
+    atomic_fetch_add(&t->refs, 1);
+    *out = append_new(t);
+    return QV_OK;
+}
+
+int st_append_begin_wait(st_table *t, int64_t wait_ms, st_append **out, qv_err *err) {
+    *out = NULL;
+    if (atomic_load(&t->dropped)) return qv_err_set(err, QV_ENOTFOUND, "table %s was dropped", t->name);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += (time_t)(wait_ms / 1000);
+    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&t->append_mu);
+    int wrc = 0;
+    while (t->appending && wrc == 0) wrc = pthread_cond_timedwait(&t->append_cv, &t->append_mu, &until);
+    bool got = !t->appending;
+    if (got) t->appending = true;
+    pthread_mutex_unlock(&t->append_mu);
+    if (!got)
+        return qv_err_set(err, QV_EBUSY, "table %s: another stream is still writing to it after %lld ms; retry",
+                          t->name, (long long)wait_ms);
     atomic_fetch_add(&t->refs, 1);
     *out = append_new(t);
     return QV_OK;

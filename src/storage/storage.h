@@ -158,6 +158,10 @@ void st_snapshot_stats(const st_snapshot *s, int rg, int col, st_stats *out);
 int st_append_begin(st_table *t, st_append **out, qv_err *err);
 /* As st_append_begin, but false (and *out NULL) at once if another append holds the table. */
 bool st_append_try_begin(st_table *t, st_append **out);
+/* As st_append_begin, but waits at most wait_ms for the table's writer slot,
+   then QV_EBUSY naming the table: a caller on a thread others depend on (a
+   Flight completion-queue thread) must never wait without bound. */
+int st_append_begin_wait(st_table *t, int64_t wait_ms, st_append **out, qv_err *err);
 /* An append that creates table `name` (QV_EEXISTS if it exists or another append is creating it); the table
    is listed, with its rows, only when the append commits. */
 int st_append_begin_new(st_db *db, const char *name, const qv_schema *schema, st_append **out, qv_err *err);

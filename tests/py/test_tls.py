@@ -177,7 +177,8 @@ def test_adbc_logs_in_over_tls(pki, tmp_path):
         with pytest.raises(Exception, match="(?i)unauthenticated|wrong user name"):
             adbc.connect("grpc+tls://localhost:%d" % s.flight_port, db_kwargs=db_kwargs).close()
     finally:
-        assert s.stop() == 0
+        rc = s.stop()
+        assert rc == 0, "quiverd exit code %s; log:\n%s" % (rc, "".join(s.log))
 
 
 def test_bad_tls_files_fail_start(tmp_path, pki):
