@@ -39,7 +39,7 @@ test-asan: bootstrap build-asan
 	  scripts/run-tests build-asan
 
 demo: bootstrap build
-	@echo "quiverd: Flight on grpc://localhost:8815, HTTP on http://localhost:8123 (Ctrl-C to stop)"
+	@echo "quiverd: Flight on grpc://localhost:8815, HTTP on http://localhost:8123, console on http://localhost:8123/play (Ctrl-C to stop)"
 	./build/quiverd --demo-rows 1000000
 
 bench: bootstrap build

@@ -55,6 +55,7 @@ const char *qv_status_name(qv_status code) {
     case QV_ECORRUPT: return "DATA_LOSS";
     case QV_EIO: return "IO_ERROR";
     case QV_EINTERNAL: return "INTERNAL";
+    case QV_EPRECONDITION: return "FAILED_PRECONDITION";
     case QV_EUNAUTH: return "UNAUTHENTICATED";
     case QV_EPERM: return "PERMISSION_DENIED";
     case QV_EBUSY: return "RESOURCE_EXHAUSTED";

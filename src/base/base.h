@@ -26,6 +26,7 @@ typedef enum qv_status {
     QV_ECORRUPT,    /* on-disk or on-wire data failed verification */
     QV_EIO,         /* the OS said no */
     QV_EINTERNAL,   /* a bug: logged */
+    QV_EPRECONDITION, /* not in this state: e.g. a write sent to a read replica */
     QV_EUNAUTH,     /* no or bad credentials */
     QV_EPERM,       /* authenticated, but the role may not do this */
     QV_EBUSY,       /* refused by admission control: too many queries */
@@ -119,5 +120,10 @@ const char *qv_crc32c_impl(void); /* "sse4.2", "armv8-crc" or "software" */
 int64_t qv_now_ns(void);        /* CLOCK_REALTIME */
 int64_t qv_monotonic_ns(void);  /* CLOCK_MONOTONIC */
 int qv_cpu_count(void);
+
+/* A duration: a non-negative number with a unit suffix ns, us, ms, s, m or h
+   ("500ms", "2s", "1.5m", "12h"); a bare number is in bare_unit_ns units
+   (0: a unit is required). 0 ok, -1 malformed or out of range. */
+int qv_duration_parse(const char *s, int64_t bare_unit_ns, int64_t *out_ns);
 
 #endif

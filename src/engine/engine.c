@@ -33,6 +33,11 @@ int eng_open(const eng_options *opts, eng **out, qv_err *err) {
         free(e);
         return err->code;
     }
+    if (eng_key_load(e, opts, err)) {
+        st_db_close(e->db);
+        free(e);
+        return err->code;
+    }
     int threads = opts->threads > 0 ? opts->threads : qv_cpu_count();
     int64_t mem = opts->query_memory > 0 ? opts->query_memory : (1LL << 30);
     sql_start sst = {e->db, threads, mem, &e->sql, err, 0};
@@ -65,10 +70,11 @@ void eng_close(eng *e) {
     free(e);
 }
 
-int eng_query_open(eng *e, const char *sql, size_t len, eng_query **out, qv_err *err) {
+/* scope NULL: the whole query; else scans of scope->table see only those rows. */
+static int query_open(eng *e, const char *sql, size_t len, const sql_scope *scope, eng_query **out, qv_err *err) {
     atomic_fetch_add(&e->metrics.queries, 1);
     sql_query *q;
-    if (sql_query_prepare(e->sql, sql, len, &q, err)) {
+    if (scope ? sql_query_prepare_scoped(e->sql, sql, len, scope, &q, err) : sql_query_prepare(e->sql, sql, len, &q, err)) {
         atomic_fetch_add(&e->metrics.query_errors, 1);
         return err->code;
     }
@@ -80,6 +86,23 @@ int eng_query_open(eng *e, const char *sql, size_t len, eng_query **out, qv_err 
     if (e->query_timeout_ms > 0) eng_sched_watch(e, eq, eq->started_ns + e->query_timeout_ms * 1000000);
     *out = eq;
     return QV_OK;
+}
+
+int eng_query_open(eng *e, const char *sql, size_t len, eng_query **out, qv_err *err) {
+    return query_open(e, sql, len, NULL, out, err);
+}
+
+bool eng_sql_scan_of(const eng_query *q, const char **table, bool *ordered) {
+    *table = NULL;
+    *ordered = false;
+    bool scan = sql_query_is_scan(q->q, table, ordered);
+    *ordered = *ordered || sql_query_orders(q->q);
+    return scan;
+}
+
+int eng_sql_open_range(eng *e, const char *sql, size_t len, const eng_range *r, eng_query **out, qv_err *err) {
+    sql_scope scope = {.table = r->table, .row_from = r->row_from, .row_to = r->row_to};
+    return query_open(e, sql, len, &scope, out, err);
 }
 
 const qv_schema *eng_query_schema(const eng_query *q) { return sql_query_schema(q->q); }
@@ -246,8 +269,11 @@ void eng_health_json(eng *e, qv_str *out) {
     bool ok = st_db_list(e->db, &infos, &n, &err) == QV_OK;
     for (int i = 0; ok && i < n; i++) rows += infos[i].rows;
     if (ok) st_table_info_free_all(infos, n);
-    qv_str_appendf(out, "{\"status\":\"%s\",\"version\":\"%s\",\"uptime_s\":%lld,\"tables\":%d,\"rows\":%lld}",
+    qv_str_appendf(out, "{\"status\":\"%s\",\"version\":\"%s\",\"uptime_s\":%lld,\"tables\":%d,\"rows\":%lld",
                    ok ? "ok" : "error", QV_VERSION, (long long)eng_uptime_s(e), ok ? n : 0, rows);
+    long long synced = atomic_load(&e->metrics.replica_synced_ns);
+    if (synced) qv_str_appendf(out, ",\"replica_lag_ms\":%lld", (long long)((qv_now_ns() - synced) / 1000000));
+    qv_str_appendc(out, '}');
 }
 
 eng_metrics *eng_get_metrics(eng *e) { return &e->metrics; }

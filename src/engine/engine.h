@@ -57,6 +57,56 @@ typedef enum eng_access { ENG_ACCESS_READ = 1, ENG_ACCESS_WRITE, ENG_ACCESS_ADMI
 eng_access eng_query_access(const eng_query *q, const char **verb);
 char *eng_explain(eng *e, const char *sql, size_t len, qv_err *err); /* caller frees */
 
+/* ---- partitioned reads (eng_partition.c) ----
+** A query that scans one table (filters and projections only) can be read as
+** row ranges of whole row groups, each opened on its own later, even on
+** another server holding the same data: rows [row_from, row_to) of one table
+** incarnation never change (storage is append-only). */
+#define ENG_KEY_BYTES 32
+#define ENG_DEFAULT_PARTITION_ROWS (8LL << 20)
+typedef struct eng_part {
+    int64_t row_from, row_to;  /* storage rows */
+    int64_t rows, bytes;       /* rows and result bytes the range scans (exact without a filter) */
+} eng_part;
+typedef struct eng_parts {
+    bool scan;           /* a scan of one table: parts are set; else one piece, the whole query */
+    bool ordered;        /* the query orders its result */
+    bool exact;          /* rows per part are the result's rows (no filter) */
+    char table[QV_NAME_MAX + 1];
+    uint64_t table_id;   /* st_table_id at planning */
+    int64_t removed;     /* st_table_removed_rows at planning: row numbers are relative to it */
+    int n;
+    eng_part *parts;
+} eng_parts;
+typedef struct eng_range {
+    char table[QV_NAME_MAX + 1];
+    uint64_t table_id;
+    int64_t removed;     /* rows removed from the front (truncate, retention) when planned */
+    int64_t row_from, row_to;
+} eng_range;
+/* Plan the pieces of an open query (partition_rows <= 0: the default). */
+int eng_query_partitions(eng *e, const eng_query *q, int64_t partition_rows, eng_parts *out, qv_err *err);
+void eng_parts_free(eng_parts *p);
+/* Open `sql` seeing only rows [row_from, row_to) of r->table; QV_ENOTFOUND when
+   that incarnation is gone (dropped, recreated) or does not hold those rows. */
+int eng_query_open_range(eng *e, const char *sql, size_t len, const eng_range *r, eng_query **out, qv_err *err);
+/* The 32-byte key tickets are authenticated with: one per data directory. */
+const uint8_t *eng_ticket_key(const eng *e);
+
+/* ---- read replicas (eng_replica.c) ----
+** A replica applies its primary's catalog and rows through these, keeping the
+** primary's table ids; everyone else's writes get QV_EPRECONDITION with `why`. */
+void eng_set_read_only(eng *e, const char *why);
+int eng_replica_create(eng *e, uint64_t id, const char *name, const qv_schema *schema, qv_err *err);
+int eng_replica_drop(eng *e, uint64_t id, qv_err *err);
+/* Stage rows [row_from, row_from + b->nrows) of table id (rows already here are
+   skipped); eng_replica_commit makes the staged rows visible in one append,
+   eng_replica_abort drops them. One follower thread calls these. */
+int eng_replica_append(eng *e, uint64_t id, int64_t row_from, const qv_batch *b, qv_err *err);
+int eng_replica_commit(eng *e, qv_err *err);
+void eng_replica_abort(eng *e);
+/* Take the primary's ticket key (kept in the data directory). */
+int eng_ticket_key_set(eng *e, const uint8_t *key, qv_err *err);
 /* Stop the query with QV_ETIMEOUT after ms from now (a client deadline,
    HTTP max_execution_time). The sooner of this and --query-timeout wins. */
 void eng_query_set_timeout(eng_query *q, int64_t ms);
@@ -181,6 +231,8 @@ typedef struct eng_metrics {
     atomic_llong latency_buckets[12];
     atomic_llong latency_count;
     atomic_llong latency_sum_us;
+    /* a read replica: wall-clock ns when it last had everything its primary committed; 0 = not a replica */
+    atomic_llong replica_synced_ns;
     /* refusals by reason (front ends bump them): enum eng_refusal */
     atomic_llong refusals[6];
 } eng_metrics;

@@ -15,12 +15,21 @@ struct eng {
     sql_ctx *sql;
     eng_metrics metrics;
     int64_t started_ns;   /* monotonic */
+    uint8_t key[ENG_KEY_BYTES]; /* ticket key (eng_partition.c) */
+    char key_path[4200];        /* where it is kept; empty in memory */
     eng_sched *sched;     /* sched.c */
     int64_t query_timeout_ms;
     eng_hub *hub;         /* subscriptions (subscribe.c) */
     int64_t subscriber_buffer;
     struct eng_sessions *sessions;  /* stmt.c */
 };
+
+/* eng_partition.c: the ticket key from <data_dir>/ticket.key (created if
+   missing) or random when in memory. */
+int eng_key_load(eng *e, const eng_options *opts, qv_err *err);
+/* engine.c: thin wrappers over the SQL layer's scan detection and scoped scans. */
+bool eng_sql_scan_of(const eng_query *q, const char **table, bool *ordered);
+int eng_sql_open_range(eng *e, const char *sql, size_t len, const eng_range *r, eng_query **out, qv_err *err);
 
 typedef struct eng_sessions eng_sessions;
 eng_sessions *eng_sessions_new(void);
@@ -59,6 +68,20 @@ void eng_sched_start_niced(void (*fn)(void *), void *arg);
 /* subscribe.c: the commit notification hub. new() before the first commit. */
 eng_hub *eng_hub_new(eng *e);
 void eng_hub_free(eng_hub *h);
+
+/* sub_cache.c: recent (statement, table, row range) results, shared by
+   subscriptions (refs, no copies); bounded. get copies refs into a new array. */
+typedef struct sub_cache sub_cache;
+sub_cache *sub_cache_new(void);
+void sub_cache_free(sub_cache *c);
+/* HIT: out and n hold refs to the result. CLAIMED: evaluate, then put (ok false
+   if it failed). MISS: evaluate without the cache. Waits while another
+   subscriber is evaluating the same range. */
+enum { SUB_CACHE_MISS, SUB_CACHE_HIT, SUB_CACHE_CLAIMED };
+int sub_cache_get(sub_cache *c, const char *sql, const void *table, uint64_t epoch, int64_t from, int64_t to,
+                  qv_batch **out, int *n);
+void sub_cache_put(sub_cache *c, const char *sql, const void *table, uint64_t epoch, int64_t from, int64_t to,
+                   bool ok, const qv_batch *b, int n);
 
 /* sub_text.c: a SUBSCRIBE statement taken apart. */
 typedef struct sub_text {

@@ -28,6 +28,7 @@
 #include "engine_int.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@
 
 #define DEFAULT_BUFFER (64LL << 20)
 #define DEFAULT_BATCH (4LL << 20)
+#define SHARED_MAX (4LL << 20) /* ranges up to this (table bytes) are evaluated whole and shared */
 
 typedef struct sub_range {
     int64_t from, to, bytes;
@@ -59,14 +61,18 @@ struct eng_sub {
     sub_range *q;
     int qhead, qn, qcap;
     int64_t seen, pending;
+    uint64_t gen;             /* odd while leading rows of the table are being dropped */
+    int64_t dropped;          /* leading rows dropped since open (ranges renumbered) */
     qv_status end_code;
     char end_msg[256];
 
     /* the consumer's */
-    sql_query *cur;
-    bool passthrough;         /* SELECT * without WHERE: rows straight from the snapshot */
-    st_snapshot *pt_snap;
-    int64_t pt_row, pt_to;
+    sql_query *cur;           /* the replay, or a big range being streamed */
+    qv_batch *ready;          /* a range evaluated whole: batches [iready, nready) still to hand out */
+    int nready, iready;
+    char *table;              /* as the SQL layer resolved it */
+    uint64_t take_gen, take_epoch; /* numbering of the range being evaluated */
+    int64_t take_dropped;
 };
 
 struct eng_hub {
@@ -76,11 +82,14 @@ struct eng_hub {
     eng_sub *subs, *wake_head, *wake_tail;
     bool stop, closing;
     pthread_t thr;
+    sub_cache *cache;
+    uint64_t epoch; /* row numbering generation: +1 at every leading drop */
 };
 
 static void sub_unref(eng_sub *s) {
     if (atomic_fetch_sub(&s->refs, 1) != 1) return;
     sub_text_free(&s->txt);
+    free(s->table);
     if (s->t) st_table_release(s->t);
     qv_schema_free(&s->schema);
     free(s->q);
@@ -139,8 +148,9 @@ static void hub_on_commit(void *arg, st_table *t, int64_t from, int64_t to, int6
         /* from < seen cannot happen: registration sees whole commits */
         push_range_locked(s, from < s->seen ? s->seen : from, to, bytes);
         s->seen = to;
+        bool behind = s->pending > 0; /* one commit over the limit still goes to a caught-up subscriber */
         s->pending += bytes;
-        if (s->pending > s->buffer_bytes) {
+        if (behind && s->pending > s->buffer_bytes) {
             char msg[200];
             snprintf(msg, sizeof msg, "subscriber too slow: more than %lld bytes of commits pending (--subscriber-buffer)",
                      (long long)s->buffer_bytes);
@@ -149,6 +159,38 @@ static void hub_on_commit(void *arg, st_table *t, int64_t from, int64_t to, int6
         } else {
             queue_wake_locked(h, s);
         }
+    }
+    pthread_mutex_unlock(&h->mu);
+}
+
+/* TRUNCATE / retention: leading rows go and later rows are renumbered.
+   Queued ranges shift down; consumers redo an evaluation that overlapped. */
+static void hub_on_drop_begin(void *arg, st_table *t) {
+    eng_hub *h = arg;
+    pthread_mutex_lock(&h->mu);
+    for (eng_sub *s = h->subs; s; s = s->next)
+        if (s->t == t) s->gen++;
+    pthread_mutex_unlock(&h->mu);
+}
+
+static int64_t shift(int64_t x, int64_t n) { return x > n ? x - n : 0; }
+
+static void hub_on_drop_end(void *arg, st_table *t, int64_t n) {
+    eng_hub *h = arg;
+    pthread_mutex_lock(&h->mu);
+    h->epoch++;
+    for (eng_sub *s = h->subs; s; s = s->next) {
+        if (s->t != t) continue;
+        s->gen++;
+        s->dropped += n;
+        s->seen = shift(s->seen, n);
+        int k = s->qhead;
+        for (int i = s->qhead; i < s->qn; i++) {
+            sub_range r = {shift(s->q[i].from, n), shift(s->q[i].to, n), s->q[i].bytes};
+            if (r.to > r.from) s->q[k++] = r; /* rows dropped before delivery are gone */
+            else s->pending -= r.bytes;
+        }
+        s->qn = k;
     }
     pthread_mutex_unlock(&h->mu);
 }
@@ -198,11 +240,13 @@ eng_hub *eng_hub_new(eng *e) {
     h->e = e;
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->cv, NULL);
+    h->cache = sub_cache_new();
     if (pthread_create(&h->thr, NULL, hub_main, h) != 0) {
         QV_ERROR("engine: cannot start the subscription notifier thread");
         abort();
     }
-    st_db_set_commit_hook(e->db, hub_on_commit, h);
+    st_hooks hk = {hub_on_commit, hub_on_drop_begin, hub_on_drop_end, h};
+    st_db_set_hooks(e->db, &hk);
     return h;
 }
 
@@ -213,7 +257,8 @@ void eng_hub_free(eng_hub *h) {
     pthread_cond_signal(&h->cv);
     pthread_mutex_unlock(&h->mu);
     pthread_join(h->thr, NULL);
-    st_db_set_commit_hook(h->e->db, NULL, NULL);
+    st_db_set_hooks(h->e->db, NULL);
+    sub_cache_free(h->cache);
     pthread_mutex_destroy(&h->mu);
     pthread_cond_destroy(&h->cv);
     free(h);
@@ -229,64 +274,109 @@ void eng_subs_shutdown(eng *e) {
 
 /* ---- evaluating a range of rows ---- */
 
-static int range_open(eng_sub *s, int64_t from, int64_t to, qv_err *err) {
-    if (s->passthrough) {
-        st_snapshot_open(s->t, &s->pt_snap);
-        s->pt_row = from;
-        s->pt_to = to;
-        return QV_OK;
+/* Record (hub->mu held) the row numbering a range was taken in. */
+static void take_numbering_locked(eng_sub *s) {
+    s->take_gen = s->gen;
+    s->take_dropped = s->dropped;
+    s->take_epoch = s->e->hub->epoch;
+}
+
+/* The subscribed SELECT (or `sql`, for the replay) over storage rows
+   [from, to) as numbered when the range was taken. If leading rows were
+   dropped meanwhile (the numbering moved), the range is shifted and the
+   query prepared again, until its snapshot is known to match: a seqlock on
+   s->gen, which is odd while a drop is in progress. */
+static int range_open(eng_sub *s, const char *sql, int64_t from, int64_t to, qv_err *err) {
+    eng_hub *h = s->e->hub;
+    for (;;) {
+        pthread_mutex_lock(&h->mu);
+        while (s->gen & 1) {
+            pthread_mutex_unlock(&h->mu);
+            sched_yield();
+            pthread_mutex_lock(&h->mu);
+        }
+        from = shift(from, s->dropped - s->take_dropped);
+        to = shift(to, s->dropped - s->take_dropped);
+        s->take_dropped = s->dropped;
+        s->take_gen = s->gen;
+        pthread_mutex_unlock(&h->mu);
+        sql_scope sc = {s->table, from, to};
+        if (sql_query_prepare_scoped(s->e->sql, sql, strlen(sql), &sc, &s->cur, err))
+            return qv_err_prefix(err, "SUBSCRIBE");
+        pthread_mutex_lock(&h->mu);
+        bool stable = s->gen == s->take_gen;
+        pthread_mutex_unlock(&h->mu);
+        if (stable) return QV_OK;
+        sql_query_free(s->cur);
+        s->cur = NULL;
     }
-    (void)from;
-    (void)to;
-    return qv_err_set(err, QV_EUNSUPPORTED, "SUBSCRIBE with a projection or filter needs scoped scans");
 }
 
 static void range_close(eng_sub *s) {
     if (s->cur) sql_query_free(s->cur);
     s->cur = NULL;
-    if (s->pt_snap) st_snapshot_close(s->pt_snap);
-    s->pt_snap = NULL;
+    for (int i = s->iready; i < s->nready; i++) qv_batch_free(&s->ready[i]);
+    free(s->ready);
+    s->ready = NULL;
+    s->nready = s->iready = 0;
 }
 
-static bool range_open_now(const eng_sub *s) { return s->cur || s->pt_snap; }
-
-/* Rows of the snapshot from pt_row, up to the end of that row group or pt_to. */
-static void passthrough_next(eng_sub *s, qv_batch *out, bool *eos) {
-    if (s->pt_row >= s->pt_to) {
-        *eos = true;
-        return;
+/* The batches of one delivery as one batch: one message on the wire, so a
+   commit arrives whole or not at all. SYMBOL columns (dictionaries) keep
+   their pieces. */
+static void ready_merge(eng_sub *s) {
+    if (s->nready < 2) return;
+    const qv_schema *sc = &s->ready[0].schema;
+    for (int c = 0; c < sc->nfields; c++)
+        if (sc->fields[c].type == QV_T_SYMBOL) return;
+    int64_t n = 0;
+    for (int i = 0; i < s->nready; i++) n += s->ready[i].nrows;
+    qv_batch m;
+    qv_batch_init(&m, sc);
+    m.nrows = n;
+    for (int c = 0; c < sc->nfields; c++) {
+        qv_builder bl;
+        qv_builder_init(&bl, sc->fields[c].type, n);
+        for (int i = 0; i < s->nready; i++)
+            for (int64_t r = 0; r < s->ready[i].nrows; r++) qv_builder_append_from(&bl, &s->ready[i].cols[c], r);
+        qv_array_free(&m.cols[c]);
+        qv_builder_finish(&bl, &m.cols[c]);
+        qv_builder_free(&bl);
     }
-    int64_t base = 0;
-    int nrg = st_snapshot_rowgroups(s->pt_snap), rg = 0;
-    for (; rg < nrg; rg++) {
-        int64_t n = st_snapshot_rowgroup_rows(s->pt_snap, rg);
-        if (s->pt_row < base + n) break;
-        base += n;
-    }
-    if (rg == nrg) {
-        *eos = true;
-        return;
-    }
-    int64_t off = s->pt_row - base, end = st_snapshot_rowgroup_rows(s->pt_snap, rg);
-    if (base + end > s->pt_to) end = s->pt_to - base;
-    qv_batch_init(out, &s->schema);
-    for (int c = 0; c < s->schema.nfields; c++) {
-        qv_array whole;
-        st_snapshot_column(s->pt_snap, rg, c, &whole);
-        qv_array_free(&out->cols[c]);
-        qv_array_slice(&out->cols[c], &whole, off, end - off);
-        qv_array_free(&whole);
-    }
-    out->nrows = end - off;
-    s->pt_row = base + end;
+    for (int i = 0; i < s->nready; i++) qv_batch_free(&s->ready[i]);
+    s->ready[0] = m;
+    s->nready = 1;
 }
 
-static int range_next(eng_sub *s, qv_batch *out, bool *eos, qv_err *err) {
-    if (s->pt_snap) {
-        passthrough_next(s, out, eos);
-        return QV_OK;
+/* A range small enough to hold whole: from the cache, or evaluated and shared. */
+static int range_eval_shared(eng_sub *s, int64_t from, int64_t to, qv_err *err) {
+    sub_cache *cache = s->e->hub->cache;
+    uint64_t ep = s->take_epoch;
+    int got = sub_cache_get(cache, s->txt.select, s->t, ep, from, to, &s->ready, &s->nready);
+    if (got == SUB_CACHE_HIT) return QV_OK;
+    int rc = range_open(s, s->txt.select, from, to, err);
+    int cap = 0;
+    while (!rc) {
+        qv_batch b;
+        bool eos = false;
+        memset(&b, 0, sizeof b);
+        if ((rc = sql_query_next(s->cur, &b, &eos, err)) || eos) break;
+        if (b.nrows == 0) {
+            qv_batch_free(&b);
+            continue;
+        }
+        if (s->nready == cap) {
+            cap = cap ? cap * 2 : 4;
+            s->ready = qv_xrealloc(s->ready, sizeof(qv_batch) * (size_t)cap);
+        }
+        s->ready[s->nready++] = b;
     }
-    return sql_query_next(s->cur, out, eos, err);
+    if (s->cur) sql_query_free(s->cur);
+    s->cur = NULL;
+    if (!rc) ready_merge(s);
+    if (got == SUB_CACHE_CLAIMED)
+        sub_cache_put(cache, s->txt.select, s->t, ep, from, to, rc == QV_OK, s->ready, s->nready);
+    return rc;
 }
 
 /* ---- the subscription ---- */
@@ -313,12 +403,42 @@ static int sub_prepare(eng_sub *s, const char *text, size_t len, qv_err *err) {
     sql_query *q;
     if (sql_query_prepare(s->e->sql, s->txt.select, strlen(s->txt.select), &q, err))
         return qv_err_prefix(err, "SUBSCRIBE");
+    const char *table = NULL;
+    bool ordered = false;
+    int rc = QV_OK;
+    if (!sql_query_is_scan(q, &table, &ordered))
+        rc = qv_err_set(err, QV_EINVAL, "SUBSCRIBE takes projections and filters of one table only (%s is more "
+                                        "than a scan of one table)", s->txt.select);
+    else
+        s->table = qv_xstrdup(table);
     qv_schema_copy(&s->schema, sql_query_schema(q));
     sql_query_free(q);
-    if (open_table(s->e, s->txt.table, &s->t, err)) return err->code;
+    if (rc) return rc;
+    return open_table(s->e, s->table, &s->t, err);
+}
+
+/* SINCE: the replay query over [0, seen) with ts >= the literal, ts being
+   the table's first TIMESTAMP column. */
+static int sub_replay_open(eng_sub *s, qv_err *err) {
     const qv_schema *ts = st_table_schema(s->t);
-    s->passthrough = s->txt.where_pos == SIZE_MAX && qv_schema_equal(ts, &s->schema);
-    return QV_OK;
+    int col = -1;
+    for (int i = 0; i < ts->nfields && col < 0; i++)
+        if (ts->fields[i].type == QV_T_TIMESTAMP) col = i;
+    if (col < 0)
+        return qv_err_set(err, QV_EINVAL, "SUBSCRIBE ... SINCE: table '%s' has no TIMESTAMP column", s->table);
+    qv_str f;
+    qv_str_init(&f);
+    qv_str_appendc(&f, '"');
+    for (const char *p = ts->fields[col].name; *p; p++) {
+        if (*p == '"') qv_str_appendc(&f, '"');
+        qv_str_appendc(&f, *p);
+    }
+    qv_str_appendf(&f, "\" >= TIMESTAMP %s", s->txt.since);
+    char *sql = sub_text_with_filter(&s->txt, f.data);
+    qv_str_free(&f);
+    int rc = s->seen > 0 ? range_open(s, sql, 0, s->seen, err) : QV_OK;
+    free(sql);
+    return rc;
 }
 
 int eng_sub_open(eng *e, const char *text, size_t len, const eng_sub_options *o, eng_sub **out, qv_err *err) {
@@ -334,8 +454,6 @@ int eng_sub_open(eng *e, const char *text, size_t len, const eng_sub_options *o,
     s->max_batch_bytes = o->max_batch_bytes > 0 ? o->max_batch_bytes : DEFAULT_BATCH;
     atomic_fetch_add(&e->metrics.queries, 1);
     int rc = sub_prepare(s, text, len, err);
-    if (!rc && s->txt.since)
-        rc = qv_err_set(err, QV_EUNSUPPORTED, "SUBSCRIBE ... SINCE needs scoped scans");
     eng_hub *h = e->hub;
     if (!rc) {
         pthread_mutex_lock(&h->mu);
@@ -346,19 +464,25 @@ int eng_sub_open(eng *e, const char *text, size_t len, const eng_sub_options *o,
             st_snapshot_open(s->t, &snap);
             s->seen = st_snapshot_rows(snap);
             st_snapshot_close(snap);
+            take_numbering_locked(s); /* the replay's range [0, seen) */
             atomic_fetch_add(&s->refs, 1); /* the hub's */
+            atomic_fetch_add(&e->metrics.subscriptions_active, 1);
             s->next = h->subs;
             if (h->subs) h->subs->prev = s;
             h->subs = s;
         }
         pthread_mutex_unlock(&h->mu);
+        if (!rc && s->txt.since && sub_replay_open(s, err)) {
+            eng_sub_close(s); /* registered: unlink and drop both refs */
+            atomic_fetch_add(&e->metrics.query_errors, 1);
+            return err->code;
+        }
     }
     if (rc) {
         atomic_fetch_add(&e->metrics.query_errors, 1);
         sub_unref(s);
         return rc;
     }
-    atomic_fetch_add(&e->metrics.subscriptions_active, 1);
     *out = s;
     return QV_OK;
 }
@@ -373,6 +497,7 @@ static bool take_range(eng_sub *s, sub_range *r, int *rc, qv_err *err) {
     if (s->end_code) {
         *rc = qv_err_set(err, s->end_code, "%s", s->end_msg);
     } else if (s->qhead < s->qn) {
+        take_numbering_locked(s);
         *r = s->q[s->qhead++];
         while (s->qhead < s->qn && r->bytes + s->q[s->qhead].bytes <= s->max_batch_bytes) {
             r->to = s->q[s->qhead].to;
@@ -389,10 +514,16 @@ static bool take_range(eng_sub *s, sub_range *r, int *rc, qv_err *err) {
 int eng_sub_next(eng_sub *s, qv_batch *out, bool *got, qv_err *err) {
     *got = false;
     for (;;) {
-        if (range_open_now(s)) {
+        if (s->iready < s->nready) {
+            *out = s->ready[s->iready++]; /* moved to the caller */
+            *got = true;
+            return QV_OK;
+        }
+        if (s->ready) range_close(s);
+        if (s->cur) {
             bool eos = false;
             memset(out, 0, sizeof *out);
-            int rc = range_next(s, out, &eos, err);
+            int rc = sql_query_next(s->cur, out, &eos, err);
             if (rc) return rc;
             if (!eos) {
                 if (out->nrows == 0) {
@@ -408,7 +539,9 @@ int eng_sub_next(eng_sub *s, qv_batch *out, bool *got, qv_err *err) {
         sub_range r;
         int rc = QV_OK;
         if (!take_range(s, &r, &rc, err)) return rc;
-        if ((rc = range_open(s, r.from, r.to, err))) return rc;
+        rc = r.bytes <= SHARED_MAX ? range_eval_shared(s, r.from, r.to, err)
+                                   : range_open(s, s->txt.select, r.from, r.to, err);
+        if (rc) return rc;
     }
 }
 

@@ -17,6 +17,10 @@ typedef struct flight_options {
     int port;                 /* 0 = pick a free port */
     int threads;              /* completion-queue workers; 0 = 4 (at least 2) */
     int64_t max_batch_bytes;  /* per FlightData body; 0 = 4 MiB */
+    int64_t partition_rows;   /* rows per endpoint of a partitioned scan; 0 = 8M */
+    int64_t ticket_ttl_ns;    /* endpoint expiration_time - now; 0 = 5 minutes */
+    const char *replica_of;   /* grpc://HOST:PORT: follow that primary (read replica); NULL = primary */
+    const char *advertise;    /* HOST:PORT others reach this server at (endpoint locations), or NULL */
     auth_store *auth;         /* NULL = no authentication (everyone is admin) */
     const char *tls_cert, *tls_key; /* PEM files: grpc+tls:// when both set */
     const char *tls_client_ca;      /* PEM file: require client certificates (mTLS) */
@@ -32,5 +36,7 @@ int flight_server_start(eng *e, const flight_options *opts, flight_server **out,
 /* Stop accepting, let running calls finish up to grace_ms, then cancel them. */
 void flight_server_shutdown(flight_server *s, int grace_ms);
 void flight_server_free(flight_server *s);
+/* A replica's lag behind its primary in ms (since the last heartbeat), -1 if not a replica or never synced. */
+int64_t flight_replica_lag_ms(const flight_server *s);
 
 #endif

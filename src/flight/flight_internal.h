@@ -52,10 +52,18 @@
 #include <grpc/slice.h>
 #include <pthread.h>
 
+#include "flight.pb-c.h"
 #include "flight/flight.h"
 #include "ipc/ipc.h"
 
 typedef struct fl_call fl_call;
+
+/* Partitioned FlightInfos (flight_partition.c): per server. */
+typedef struct fl_part_cfg {
+    int64_t partition_rows;  /* rows per endpoint of a partitioned scan */
+    int64_t ttl_ns;          /* ticket lifetime */
+    char advertise[256];     /* this server's grpc://HOST:PORT for endpoint locations, or "" */
+} fl_part_cfg;
 
 typedef struct fl_rpc {
     const char *name;        /* method name after the service prefix */
@@ -85,6 +93,7 @@ struct fl_call {
     struct flight_server *srv;
     eng *e;
     int64_t max_batch_bytes;
+    const fl_part_cfg *part;
     grpc_call *call;
     grpc_call_details details;
     grpc_metadata_array req_md;
@@ -196,6 +205,69 @@ void fl_select_all(const char *table, qv_str *sql);
 /* QV_OK if p..n can be SQL text (not empty, not binary, not huge). */
 int fl_ticket_sql(const uint8_t *p, size_t n, qv_err *err);
 
+/* ---- sealed tickets (flight_ticket.c) ---- */
+enum { FL_TICKET_QUERY = 1, FL_TICKET_RANGE = 2 };
+typedef struct fl_ticket {
+    int kind;             /* FL_TICKET_QUERY: the whole query; RANGE: rows of one table */
+    int64_t expires_ns;   /* wall clock, ns since the epoch */
+    const char *sql;      /* seal: the caller's; open: points into the ticket bytes */
+    size_t sql_len;
+    eng_range range;      /* FL_TICKET_RANGE */
+} fl_ticket;
+/* True when p starts like a sealed ticket (which SQL text never does). */
+bool fl_ticket_is_sealed(const uint8_t *p, size_t n);
+/* Append the sealed ticket (key: ENG_KEY_BYTES). */
+void fl_ticket_seal(const uint8_t *key, const fl_ticket *t, qv_str *out);
+/* Verify and decode: QV_EINVAL forged/garbled, QV_ENOTFOUND expired. */
+int fl_ticket_open(const uint8_t *key, const uint8_t *p, size_t n, int64_t now_ns, fl_ticket *out, qv_err *err);
+
+/* ---- endpoints of a FlightInfo (flight_partition.c) ----
+** For every front end that answers GetFlightInfo (raw CMD/PATH, Flight SQL):
+** give it the open query and its SQL; attach the endpoints to the FlightInfo
+** (sets endpoint, n_endpoint, ordered); free after packing. */
+struct fl_endpoints_parts;
+typedef struct fl_endpoints {
+    int n;
+    bool partitioned;     /* a scan split by row ranges (else one whole-query endpoint) */
+    bool ordered;
+    int64_t total_rows;   /* exact row count when known, else -1 */
+    struct fl_endpoints_parts *parts;
+    Arrow__Flight__Protocol__FlightEndpoint **ptrs;
+} fl_endpoints;
+void fl_part_cfg_init(fl_part_cfg *cfg, const flight_options *opts);
+int fl_endpoints_build(eng *e, const fl_part_cfg *cfg, eng_query *q, const char *sql, size_t len,
+                       fl_endpoints *out, qv_err *err);
+void fl_endpoints_attach(fl_endpoints *eps, Arrow__Flight__Protocol__FlightInfo *info);
+void fl_endpoints_free(fl_endpoints *eps);
+/* DoGet of a sealed ticket: verify it, open its query (or its row range). */
+int fl_ticket_query_open(eng *e, const uint8_t *p, size_t n, eng_query **q, qv_err *err);
+
+/* ---- call options (flight_callopts.c) ---- */
+/* The `quiver-compression` request header: none (absent), lz4 or zstd; any
+   other value is QV_EINVAL naming the valid ones. */
+int fl_call_compression(const fl_call *c, ipc_compression *out, qv_err *err);
+
+/* ---- replication (flight_repl.c: the primary's side; flight_follow.c: the replica's) ---- */
+typedef struct fl_repl fl_repl;
+bool fl_repl_is_ticket(const uint8_t *p, size_t n);
+/* A replication stream for the DoGet of ticket p (NULL with err if refused). */
+fl_repl *fl_repl_new(const uint8_t *p, size_t n, uint64_t own_nonce, qv_err *err);
+int fl_repl_produce(fl_call *c, fl_repl *r, bool *done, qv_err *err);
+void fl_repl_cancel(fl_repl *r);
+void fl_repl_free(fl_repl *r);
+void fl_repl_record(qv_str *out, char kind, uint64_t id, int64_t row_from, const char *name, const void *blob,
+                    size_t blob_len);
+void fl_repl_ticket(uint64_t nonce, const char *advertise, const uint64_t *ids, const int64_t *rows, int n,
+                    qv_str *out);
+/* Addresses of the live replicas, rotated per call (caller frees each and the array). */
+int fl_repl_locations(char ***out);
+bool fl_server_stopping(const fl_call *c);
+
+typedef struct fl_follower fl_follower;
+int fl_follower_start(eng *e, const char *primary, const char *advertise, fl_follower **out, qv_err *err);
+void fl_follower_stop(fl_follower *f);
+int64_t fl_follower_lag_ms(const fl_follower *f);  /* since the last heartbeat; -1 never */
+uint64_t fl_follow_nonce(void);
 /* ---- query work off the completion queue (flight_task.c) ----
 ** A streaming RPC calls fl_task_next from produce(): the first call asks
 ** for an admission slot (QV_EBUSY "server busy: ..." if the queue is full),

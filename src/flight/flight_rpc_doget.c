@@ -32,6 +32,7 @@
 
 #include "flight.pb-c.h"
 #include "flight_internal.h"
+#include "flight_sql.h"
 
 typedef struct doget_state {
     eng_query *q;
@@ -41,9 +42,12 @@ typedef struct doget_state {
     bool have_cur;
     int64_t off, chunk_rows;
     fl_task task; /* the next batch, computed on a query runner */
+    fl_repl *repl; /* a replication stream instead of a query (flight_repl.c) */
 } doget_state;
 
-static const ipc_write_options write_opts; /* defaults: same as GetFlightInfo's schema bytes */
+/* Defaults: same as GetFlightInfo's schema bytes; the quiver-compression
+   header (flight_callopts.c) may turn on body compression. */
+static const ipc_write_options write_opts;
 
 static void doget_free(fl_call *c) {
     doget_state *st = c->state;
@@ -55,6 +59,7 @@ static void doget_free(fl_call *c) {
     if (st->sub) eng_sub_close(st->sub);
     if (st->enc) ipc_encoder_free(st->enc);
     if (st->have_cur) qv_batch_free(&st->cur);
+    fl_repl_free(st->repl);
     free(st);
     c->state = NULL;
     atomic_fetch_sub(&eng_get_metrics(c->e)->flight_streams_active, 1);
@@ -63,15 +68,18 @@ static void doget_free(fl_call *c) {
 static void doget_cancel(fl_call *c) {
     doget_state *st = c->state;
     if (st->q) eng_query_cancel(st->q);
+    if (st->repl) fl_repl_cancel(st->repl);
     fl_task_cancel(&st->task);
 }
 
 /* Engine notifier thread: new rows, or the subscription ended. */
 static void doget_sub_wake(void *arg, const qv_err *end) {
     fl_call *c = arg;
-    if (end)
-        fl_call_abort(c, end->code == QV_ECANCELLED ? GRPC_STATUS_UNAVAILABLE : fl_status_from_qv(end->code),
-                      end->msg);
+    /* Too slow: the client may not be reading, so a queued status would never
+       get through; cancel with it now. Shutdown: the status goes out through
+       the call (produce sees the end), so it is written before the server
+       closes the connection. */
+    if (end && end->code != QV_ECANCELLED) fl_call_abort(c, fl_status_from_qv(end->code), end->msg);
     fl_call_wake(c);
 }
 
@@ -98,10 +106,34 @@ static int doget_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
     pthread_mutex_lock(&c->mu);
     c->state = st;
     pthread_mutex_unlock(&c->mu);
+    if (fl_repl_is_ticket(t->ticket.data, t->ticket.len)) { /* a replica following this server */
+        /* Everything, and the ticket key: admins only (no-op without --users). */
+        if (fl_call_authorize(c, AUTH_ROLE_ADMIN, "follow this server as a replica", err)) {
+            arrow__flight__protocol__ticket__free_unpacked(t, NULL);
+            return err->code;
+        }
+        fl_repl *r = fl_repl_new(t->ticket.data, t->ticket.len, fl_follow_nonce(), err);
+        arrow__flight__protocol__ticket__free_unpacked(t, NULL);
+        if (!r) return err->code;
+        pthread_mutex_lock(&c->mu);
+        st->repl = r;
+        pthread_mutex_unlock(&c->mu);
+        return QV_OK;
+    }
     eng_query *q = NULL;
     eng_sub *sub = NULL;
-    int rc;
-    if (fl_sql_is_any(t->ticket.data, t->ticket.len)) { /* a Flight SQL ticket; NULL q: reply queued */
+    ipc_write_options wo = write_opts;
+    int rc = fl_call_compression(c, &wo.compression, err);
+    if (rc) {
+        arrow__flight__protocol__ticket__free_unpacked(t, NULL);
+        return rc;
+    }
+    if (fl_ticket_is_sealed(t->ticket.data, t->ticket.len)) { /* from GetFlightInfo */
+        rc = fl_ticket_query_open(c->e, t->ticket.data, t->ticket.len, &q, err);
+        if (rc == QV_OK) fl_sql_running_add(t->ticket.data, t->ticket.len, q); /* CancelFlightInfo finds it */
+        arrow__flight__protocol__ticket__free_unpacked(t, NULL);
+        if (rc) return rc;
+    } else if (fl_sql_is_any(t->ticket.data, t->ticket.len)) { /* a Flight SQL ticket; NULL q: reply queued */
         rc = fl_sql_doget(c, t->ticket.data, t->ticket.len, &q, err);
         arrow__flight__protocol__ticket__free_unpacked(t, NULL);
         if (rc || !q) return rc;
@@ -127,7 +159,7 @@ static int doget_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
         fl_call_apply_deadline(c, q);
     }
     const qv_schema *schema = q ? eng_query_schema(q) : eng_sub_schema(sub);
-    if ((rc = ipc_encoder_new(schema, &write_opts, &st->enc, err))) return rc;
+    if ((rc = ipc_encoder_new(schema, &wo, &st->enc, err))) return rc;
     ipc_message m;
     ipc_message_init(&m);
     rc = ipc_encoder_schema(st->enc, &m, err);
@@ -156,7 +188,8 @@ static void batch_slice(qv_batch *dst, const qv_batch *src, int64_t off, int64_t
 
 static int doget_produce(fl_call *c, bool *done, qv_err *err) {
     doget_state *st = c->state;
-    *done = st == NULL || st->q == NULL;
+    if (st && st->repl) return fl_repl_produce(c, st->repl, done, err);
+    *done = st == NULL || (st->q == NULL && st->sub == NULL);
     if (*done) return QV_OK;
     while (!st->have_cur) {
         bool eos = false;

@@ -81,30 +81,23 @@ static const ipc_write_options schema_opts; /* the same (default) options DoGet 
 typedef struct info_parts {
     qv_str schema, sql;
     Arrow__Flight__Protocol__FlightInfo info;
-    Arrow__Flight__Protocol__FlightEndpoint ep, *eps[1];
-    Arrow__Flight__Protocol__Ticket ticket;
+    fl_endpoints eps; /* flight_partition.c: one per partition, sealed tickets */
 } info_parts;
 
-static int info_build(eng *e, info_parts *ip, const Arrow__Flight__Protocol__FlightDescriptor *desc,
+static int info_build(fl_call *c, info_parts *ip, const Arrow__Flight__Protocol__FlightDescriptor *desc,
                       int64_t rows_hint, int64_t bytes_hint, qv_err *err) {
     eng_query *q = NULL;
-    if (eng_query_open(e, ip->sql.data, ip->sql.len, &q, err)) return err->code;
+    if (eng_query_open(c->e, ip->sql.data, ip->sql.len, &q, err)) return err->code;
     int rc = ipc_schema_to_bytes(eng_query_schema(q), &schema_opts, &ip->schema, err);
     int64_t rows = eng_query_total_rows(q), bytes = eng_query_total_bytes(q);
+    if (rc == QV_OK) rc = fl_endpoints_build(c->e, c->part, q, ip->sql.data, ip->sql.len, &ip->eps, err);
     eng_query_close(q);
     if (rc) return rc;
     arrow__flight__protocol__flight_info__init(&ip->info);
-    arrow__flight__protocol__flight_endpoint__init(&ip->ep);
-    arrow__flight__protocol__ticket__init(&ip->ticket);
-    ip->ticket.ticket.data = (uint8_t *)ip->sql.data;
-    ip->ticket.ticket.len = ip->sql.len;
-    ip->ep.ticket = &ip->ticket;
-    ip->eps[0] = &ip->ep;
     ip->info.schema.data = (uint8_t *)ip->schema.data;
     ip->info.schema.len = ip->schema.len;
     ip->info.flight_descriptor = (Arrow__Flight__Protocol__FlightDescriptor *)desc;
-    ip->info.n_endpoint = 1;
-    ip->info.endpoint = ip->eps;
+    fl_endpoints_attach(&ip->eps, &ip->info);
     ip->info.total_records = rows >= 0 ? rows : rows_hint;
     ip->info.total_bytes = bytes >= 0 ? bytes : bytes_hint;
     return QV_OK;
@@ -113,6 +106,7 @@ static int info_build(eng *e, info_parts *ip, const Arrow__Flight__Protocol__Fli
 static void info_clear(info_parts *ip) {
     qv_str_free(&ip->schema);
     qv_str_free(&ip->sql);
+    fl_endpoints_free(&ip->eps);
 }
 
 /* ---- Handshake: accept anyone, echo the payload ---- */
@@ -253,7 +247,7 @@ static int get_flight_info_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
     qv_str_init(&ip.schema);
     int rc = descriptor_sql(d, &ip.sql, err);
     if (rc == QV_OK) rc = fl_call_authorize_sql(c, ip.sql.data, ip.sql.len, err);
-    if (rc == QV_OK) rc = info_build(c->e, &ip, d, -1, path_table_bytes(c->e, d), err);
+    if (rc == QV_OK) rc = info_build(c, &ip, d, -1, path_table_bytes(c->e, d), err);
     if (rc == QV_OK) fl_call_push_pb(c, &ip.info);
     info_clear(&ip);
     arrow__flight__protocol__flight_descriptor__free_unpacked(d, NULL);
@@ -320,7 +314,7 @@ static int list_flights_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
         qv_err e2;
         qv_err_clear(&e2);
         /* A table dropped meanwhile is skipped, not an error of the listing. */
-        if (info_build(c->e, &ip, &d, tabs[i].rows, tabs[i].bytes, &e2) == QV_OK) {
+        if (info_build(c, &ip, &d, tabs[i].rows, tabs[i].bytes, &e2) == QV_OK) {
             ip.info.total_records = tabs[i].rows;
             ip.info.total_bytes = tabs[i].bytes;
             fl_call_push_pb(c, &ip.info);

@@ -36,6 +36,8 @@ struct flight_server {
     pthread_t *workers;
     int nworkers;
     int64_t max_batch_bytes;
+    fl_part_cfg part;
+    fl_follower *follower;  /* a read replica's replication thread, or NULL */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool shutting_down, shutdown_done;
@@ -67,6 +69,7 @@ grpc_status_code fl_status_from_qv(qv_status s) {
     case QV_ECANCELLED: return GRPC_STATUS_CANCELLED;
     case QV_EEXISTS: return GRPC_STATUS_ALREADY_EXISTS;
     case QV_EUNSUPPORTED: return GRPC_STATUS_UNIMPLEMENTED;
+    case QV_EPRECONDITION: return GRPC_STATUS_FAILED_PRECONDITION;
     case QV_EUNAUTH: return GRPC_STATUS_UNAUTHENTICATED;
     case QV_EPERM: return GRPC_STATUS_PERMISSION_DENIED;
     case QV_EBUSY: return GRPC_STATUS_RESOURCE_EXHAUSTED;
@@ -90,6 +93,13 @@ void fl_call_push_pb(fl_call *c, const void *pb_message) { fl_call_push(c, fl_bb
 
 int fl_call_queued(const fl_call *c) { return c->nout - c->out_head; }
 
+bool fl_server_stopping(const fl_call *c) {
+    pthread_mutex_lock(&c->srv->mu);
+    bool x = c->srv->shutting_down;
+    pthread_mutex_unlock(&c->srv->mu);
+    return x;
+}
+
 static void drop_queue(fl_call *c) {
     for (int i = c->out_head; i < c->nout; i++) grpc_byte_buffer_destroy(c->out[i]);
     c->out_head = c->nout = 0;
@@ -102,6 +112,7 @@ static fl_call *call_new(flight_server *s) {
     c->srv = s;
     c->e = s->e;
     c->max_batch_bytes = s->max_batch_bytes;
+    c->part = &s->part;
     grpc_call_details_init(&c->details);
     grpc_metadata_array_init(&c->req_md);
     pthread_mutex_init(&c->mu, NULL);
@@ -570,6 +581,7 @@ int flight_server_start(eng *e, const flight_options *opts, flight_server **out,
     flight_server *s = qv_xcalloc(1, sizeof *s);
     s->e = e;
     s->max_batch_bytes = opts->max_batch_bytes > 0 ? opts->max_batch_bytes : (4 << 20);
+    fl_part_cfg_init(&s->part, opts);
     s->nworkers = opts->threads > 0 ? opts->threads : DEFAULT_WORKERS;
     if (s->nworkers < 2) s->nworkers = 2; /* one must stay free to deliver cancellations */
     pthread_mutex_init(&s->mu, NULL);
@@ -641,6 +653,11 @@ int flight_server_start(eng *e, const flight_options *opts, flight_server **out,
             break;
         }
     }
+    if (opts->replica_of && opts->replica_of[0] &&
+        fl_follower_start(e, opts->replica_of, opts->advertise, &s->follower, err)) {
+        flight_server_free(s);
+        return err->code;
+    }
     *bound_port = port;
     *out = s;
     QV_DEBUG("flight: serving on %s (port %d) with %d workers", addr, port, s->nworkers);
@@ -666,8 +683,12 @@ static bool wait_shutdown(flight_server *s, int ms) {
     return done;
 }
 
+int64_t flight_replica_lag_ms(const flight_server *s) { return s && s->follower ? fl_follower_lag_ms(s->follower) : -1; }
+
 void flight_server_shutdown(flight_server *s, int grace_ms) {
     if (!s || !s->server) return;
+    fl_follower_stop(s->follower);
+    s->follower = NULL;
     pthread_mutex_lock(&s->mu);
     s->shutting_down = true;
     pthread_mutex_unlock(&s->mu);
@@ -685,6 +706,7 @@ void flight_server_shutdown(flight_server *s, int grace_ms) {
     pthread_mutex_lock(&s->mu);
     while (s->ncalls > 0 && pthread_cond_timedwait(&s->cv, &s->mu, &ts) != ETIMEDOUT) {
     }
+    if (s->ncalls > 0) QV_WARN("flight: %d calls still alive at shutdown", s->ncalls);
     grpc_channel *bell = s->doorbell;
     s->doorbell = NULL;
     pthread_mutex_unlock(&s->mu);

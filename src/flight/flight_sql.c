@@ -362,6 +362,19 @@ int fl_sql_flight_info(fl_call *c, const fl_descriptor *d, qv_err *err) {
     qv_str_init(&schema);
     qv_str_init(&ticket);
     if (rc == QV_OK) rc = result_schema(&r, &schema, err);
+    /* A statement that scans one table: one endpoint per partition (flight_partition.c). */
+    fl_endpoints parts = {0};
+    if (rc == QV_OK && r.kind == 'S' && r.q)
+        rc = fl_endpoints_build(c->e, c->part, r.q, r.payload.data, r.payload.len, &parts, err);
+    if (rc == QV_OK && r.kind == 'P' && r.q) { /* a prepared query without parameters: its SQL */
+        char session[128];
+        fl_sql_session(c, session, sizeof session);
+        eng_stmt_view v;
+        if (eng_stmt_get(c->e, session, (const uint8_t *)r.payload.data, r.payload.len, &v, err) == QV_OK) {
+            if (!v.has_params) rc = fl_endpoints_build(c->e, c->part, r.q, v.sql, v.len, &parts, err);
+            eng_stmt_view_free(&v);
+        }
+    }
     if (rc == QV_OK) {
         ticket_bytes(&r, &ticket);
         Arrow__Flight__Protocol__Ticket t = ARROW__FLIGHT__PROTOCOL__TICKET__INIT;
@@ -375,10 +388,13 @@ int fl_sql_flight_info(fl_call *c, const fl_descriptor *d, qv_err *err) {
         info.flight_descriptor = (fl_descriptor *)d;
         info.n_endpoint = 1;
         info.endpoint = eps;
+        info.ordered = parts.ordered;
+        if (parts.partitioned) fl_endpoints_attach(&parts, &info);
         info.total_records = r.q ? eng_query_total_rows(r.q) : (r.ncols ? r.cols[0]->length : 0);
         info.total_bytes = -1;
         fl_call_push_pb(c, &info);
     }
+    fl_endpoints_free(&parts);
     qv_str_free(&schema);
     qv_str_free(&ticket);
     fl_sql_result_free(&r);

@@ -11,8 +11,8 @@
 #include "http/http.h"
 #include "http_int.h"
 
-enum { R_QUERY, R_INGEST, R_HEALTH, R_TABLES, R_METRICS, R_PING, R_SUBSCRIBE, R_OTHER, R__COUNT };
-#define HTTP_NCODES 16
+enum { R_QUERY, R_INGEST, R_HEALTH, R_TABLES, R_METRICS, R_PING, R_SUBSCRIBE, R_CONSOLE, R_OTHER, R__COUNT };
+#define HTTP_NCODES 17
 extern const int http_codes[HTTP_NCODES]; /* last entry 0 = any other code */
 
 typedef struct http_stream http_stream;
@@ -89,6 +89,10 @@ void http_conn_started(http_server *s, struct MHD_Connection *c, void **socket_c
 void http_conn_requested(http_server *s, struct MHD_Connection *c);
 void http_conn_closed(http_server *s, void **socket_context);
 
+/* The web console (console.c): the embedded page and its files under /play. */
+enum MHD_Result http_handle_console(http_server *s, struct MHD_Connection *c, http_req *r, const char *url);
+/* GET / from a browser (Accept has text/html) gets the console. */
+bool http_console_wanted(struct MHD_Connection *c);
 /* Ask every live stream's query to stop (shutdown after the grace period). */
 void http_streams_cancel_all(http_server *s);
 

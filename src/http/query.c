@@ -170,6 +170,33 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
     return (ssize_t)n;
 }
 
+/* Arrow output's body compression (Arrow IPC BodyCompression, inside the
+   stream, so no Content-Encoding): the quiver-compression header, as on
+   Flight (lz4, zstd, none; anything else is refused), else the first of
+   zstd / lz4 that Accept-Encoding lists with q > 0. 0 ok, -1 unknown name. */
+static int arrow_compression(struct MHD_Connection *c, ipc_compression *out) {
+    *out = IPC_COMPRESS_NONE;
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "quiver-compression");
+    if (h) return ipc_compression_parse(h, strlen(h), out);
+    const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+    while (ae && *ae) {
+        size_t tok = strcspn(ae, ",;"), all = strcspn(ae, ",");
+        while (tok && (ae[tok - 1] == ' ' || ae[tok - 1] == '\t')) tok--;
+        char params[64] = "";
+        if (all > tok && all - tok < sizeof params) memcpy(params, ae + tok, all - tok);
+        const char *q = strstr(params, "q=");
+        bool refused = q && strtod(q + 2, NULL) <= 0;
+        ipc_compression k;
+        if (!refused && ipc_compression_parse(ae, tok, &k) == 0 && k != IPC_COMPRESS_NONE) {
+            *out = k;
+            return 0;
+        }
+        ae += all;
+        while (*ae == ',' || *ae == ' ' || *ae == '\t') ae++;
+    }
+    return 0;
+}
+
 enum MHD_Result http_handle_query(http_server *s, struct MHD_Connection *c, http_req *r, const char *sql,
                                   size_t len) {
     if (eng_is_subscribe(sql, len)) return http_handle_subscribe(s, c, r, sql, len);
@@ -204,9 +231,13 @@ enum MHD_Result http_handle_query(http_server *s, struct MHD_Connection *c, http
     st->start_ns = r->start_ns;
     qv_str_init(&st->out);
     const qv_schema *schema = eng_query_schema(q);
+    ipc_write_options wo = {0};
     if (fmt == HF_ARROW) {
-        ipc_write_options wo = {0};
         ipc_message m;
+        if (arrow_compression(c, &wo.compression)) {
+            stream_destroy(st);
+            return http_send_error(c, r, 400, "quiver-compression: unknown compression (valid: lz4, zstd, none)");
+        }
         if (ipc_encoder_new(schema, &wo, &st->enc, &err) || ipc_encoder_schema(st->enc, &m, &err)) {
             stream_destroy(st);
             return http_send_error(c, r, http_status_of(err.code, false), err.msg);
@@ -232,6 +263,8 @@ enum MHD_Result http_handle_query(http_server *s, struct MHD_Connection *c, http
     link_stream(s, st);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, http_format_content_type(fmt));
     MHD_add_response_header(resp, "X-Quiver-Format", http_format_name(fmt));
+    if (wo.compression != IPC_COMPRESS_NONE)
+        MHD_add_response_header(resp, "X-Quiver-Compression", ipc_compression_name(wo.compression));
     r->status = 200;
     enum MHD_Result rc = MHD_queue_response(c, MHD_HTTP_OK, resp);
     MHD_destroy_response(resp); /* the connection holds it; stream_free runs when it lets go */

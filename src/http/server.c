@@ -24,8 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
-const int http_codes[HTTP_NCODES] = {200, 400, 404, 405, 409, 413, 500, 501, 503, 507, 414, 401, 403, 429, 504, 0};
-static const char *route_names[R__COUNT] = {"query", "ingest", "health", "tables", "metrics", "ping", "subscribe", "other"};
+const int http_codes[HTTP_NCODES] = {200, 400, 404, 405, 409, 413, 500, 501, 503, 507, 414, 401, 403, 429, 504, 304, 0};
+static const char *route_names[R__COUNT] = {"query", "ingest", "health", "tables", "metrics", "ping", "subscribe",
+                                              "console", "other"};
 
 int http_status_of(qv_status code, bool client_data) {
     switch (code) {
@@ -36,6 +37,7 @@ int http_status_of(qv_status code, bool client_data) {
     case QV_ERESOURCE: return 507;
     case QV_ECANCELLED: return 503;
     case QV_EUNSUPPORTED: return 501;
+    case QV_EPRECONDITION: return 409;
     case QV_ECORRUPT: return client_data ? 400 : 500;
     case QV_EUNAUTH: return 401;
     case QV_EPERM: return 403;
@@ -86,6 +88,7 @@ static int route_of(const char *url) {
     if (strcmp(url, "/metrics") == 0) return R_METRICS;
     if (strcmp(url, "/ping") == 0) return R_PING;
     if (strcmp(url, "/subscribe") == 0) return R_SUBSCRIBE;
+    if (strcmp(url, "/play") == 0 || strncmp(url, "/play/", 6) == 0) return R_CONSOLE;
     return R_OTHER;
 }
 
@@ -157,6 +160,7 @@ static enum MHD_Result dispatch(http_server *s, struct MHD_Connection *c, http_r
             }
             return http_handle_query(s, c, r, r->body.data, r->body.len);
         }
+        if ((!q || !*q) && !post && http_console_wanted(c)) return http_handle_console(s, c, r, "/");
         if (!q || !*q)
             return http_send_error(c, r, 400, "no query: send SQL as the POST body or as ?query=");
         return http_handle_query(s, c, r, q, strlen(q));
@@ -187,6 +191,7 @@ static enum MHD_Result dispatch(http_server *s, struct MHD_Connection *c, http_r
         return rc;
     }
     case R_PING: return http_send_text(c, r, 200, "text/plain; charset=utf-8", "Ok.\n", 4);
+    case R_CONSOLE: return http_handle_console(s, c, r, url);
     default: return http_send_error(c, r, 404, "no such route");
     }
 }
@@ -205,8 +210,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         atomic_fetch_add(&s->active, 1);
         http_conn_requested(s, c); /* its headers are in: the header deadline is met */
         if (r->route == R_OTHER) {
-            char msg[160];
-            snprintf(msg, sizeof msg, "no route %.90s (try /, /ingest, /subscribe, /health, /tables, /metrics)", url);
+            char msg[192];
+            snprintf(msg, sizeof msg, "no route %.90s (try /, /ingest, /subscribe, /health, /tables, /metrics, /play)", url);
             return http_send_error(c, r, 404, msg);
         }
         const char *allow = method_refused(r->route, method);
@@ -482,6 +487,12 @@ void http_metrics_text(http_server *s, qv_str *out) {
     qv_str_appendf(out, "quiver_rows_ingested_total %lld\n", (long long)atomic_load(&m->rows_ingested));
     http_prom_header(out, "quiver_flight_streams_active", "gauge", "Arrow Flight streams in progress.");
     qv_str_appendf(out, "quiver_flight_streams_active %lld\n", (long long)atomic_load(&m->flight_streams_active));
+    http_prom_header(out, "quiver_subscriptions_active", "gauge", "SUBSCRIBE streams open (Flight and HTTP).");
+    qv_str_appendf(out, "quiver_subscriptions_active %lld\n", (long long)atomic_load(&m->subscriptions_active));
+    http_prom_header(out, "quiver_subscriptions_ended_slow_total", "counter",
+                     "Subscriptions ended because their client did not keep up (--subscriber-buffer).");
+    qv_str_appendf(out, "quiver_subscriptions_ended_slow_total %lld\n",
+                   (long long)atomic_load(&m->subscriptions_ended_slow));
     st_db_stats st;
     eng_storage_stats(s->e, &st);
     http_prom_header(out, "quiver_wal_bytes", "gauge", "Bytes in the write-ahead log.");
@@ -495,6 +506,12 @@ void http_metrics_text(http_server *s, qv_str *out) {
     http_metrics_guard(s, out);
     http_prom_header(out, "quiver_uptime_seconds", "gauge", "Seconds since the server started.");
     qv_str_appendf(out, "quiver_uptime_seconds %lld\n", (long long)eng_uptime_s(s->e));
+    long long synced = atomic_load(&m->replica_synced_ns);
+    if (synced) {
+        http_prom_header(out, "quiver_replica_lag_seconds", "gauge",
+                         "A read replica: seconds since it last had all its primary committed.");
+        qv_str_appendf(out, "quiver_replica_lag_seconds %.3f\n", (double)(qv_now_ns() - synced) / 1e9);
+    }
     st_table_info *t;
     int n;
     qv_err err;

@@ -15,6 +15,11 @@
 
 typedef enum { IPC_COMPRESS_NONE = 0, IPC_COMPRESS_LZ4, IPC_COMPRESS_ZSTD } ipc_compression;
 
+/* "none", "lz4" (LZ4_FRAME) or "zstd", case-insensitive: 0, else -1. The
+   names every front end accepts (Flight call header, HTTP Accept-Encoding). */
+int ipc_compression_parse(const char *s, size_t n, ipc_compression *out);
+const char *ipc_compression_name(ipc_compression c);
+
 typedef struct ipc_write_options {
     ipc_compression compression;  /* per stream; off by default */
     bool symbol_as_dictionary;    /* SYMBOL as dictionary<int32, utf8>; default plain utf8 */

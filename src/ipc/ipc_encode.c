@@ -23,19 +23,80 @@ struct ipc_encoder {
 
 typedef struct { int64_t a, b; } pair64; /* FieldNode {length, null_count} / Buffer {offset, length} */
 
-/* Body under construction for one message. */
+/* One buffer to compress (a ref held on owner); out NULL: raw with -1. */
+typedef struct cjob {
+    const uint8_t *p;
+    size_t n;
+    qv_buffer *owner, *out;
+    ipc_compression comp;
+    int rc;
+    qv_err err;
+} cjob;
+
+/* Body under construction for one message. Compressed bodies collect their
+   buffers as jobs first; body_finish compresses them on the ipc pool and
+   lays out the pieces. */
 typedef struct body {
     ipc_message *m;
     ipc_compression comp;
     pair64 *nodes, *bufs;
     int nnodes, nbufs, capn, capb;
+    cjob *jobs;
+    int njobs;
 } body;
 
 static const uint8_t zeros8[8];
+static void pad_body(body *bd);
+/* Below this many bytes a message's buffers are compressed on the caller alone. */
+#define PARALLEL_MIN_BYTES (256 << 10)
 
 static void body_free(body *bd) {
+    for (int i = 0; i < bd->njobs; i++) {
+        qv_buffer_unref(bd->jobs[i].owner);
+        qv_buffer_unref(bd->jobs[i].out);
+    }
+    free(bd->jobs);
     free(bd->nodes);
     free(bd->bufs);
+}
+
+static void compress_one(void *ctx, int i) {
+    cjob *j = &((body *)ctx)->jobs[i];
+    j->rc = j->n ? ipc_compress(j->comp, j->p, j->n, &j->out, &j->err) : QV_OK;
+}
+
+/* Compress the collected buffers (in parallel when worth it) and append them. */
+static int body_finish(body *bd, qv_err *err) {
+    if (bd->comp == IPC_COMPRESS_NONE) return QV_OK;
+    size_t total = 0;
+    for (int i = 0; i < bd->njobs; i++) total += bd->jobs[i].n;
+    if (total >= PARALLEL_MIN_BYTES)
+        ipc_parallel_for(bd->njobs, compress_one, bd);
+    else
+        for (int i = 0; i < bd->njobs; i++) compress_one(bd, i);
+    for (int i = 0; i < bd->njobs; i++) {
+        cjob *j = &bd->jobs[i];
+        if (j->rc) {
+            *err = j->err;
+            return j->rc;
+        }
+        int64_t start = bd->m->body_len;
+        if (j->out) {
+            ipc_message_add_piece(bd->m, j->out->data, j->out->size, j->out);
+        } else if (j->n) {
+            /* Not worth it: -1 marks the raw bytes that follow. */
+            qv_buffer *hdr = qv_buffer_new(8);
+            int64_t minus1 = -1;
+            memcpy(hdr->data, &minus1, 8);
+            hdr->size = 8;
+            ipc_message_add_piece(bd->m, hdr->data, 8, hdr);
+            qv_buffer_unref(hdr);
+            ipc_message_add_piece(bd->m, j->p, j->n, j->owner);
+        }
+        bd->bufs[i] = (pair64){start, bd->m->body_len - start};
+        pad_body(bd);
+    }
+    return QV_OK;
 }
 
 static void add_node(body *bd, int64_t len, int64_t nulls) {
@@ -56,29 +117,16 @@ static int add_buffer(body *bd, const uint8_t *p, size_t n, qv_buffer *owner, qv
     if (bd->nbufs == bd->capb) {
         bd->capb = bd->capb ? 2 * bd->capb : 16;
         bd->bufs = qv_xrealloc(bd->bufs, sizeof(pair64) * (size_t)bd->capb);
+        if (bd->comp != IPC_COMPRESS_NONE) bd->jobs = qv_xrealloc(bd->jobs, sizeof(cjob) * (size_t)bd->capb);
+    }
+    (void)err;
+    if (bd->comp != IPC_COMPRESS_NONE) { /* laid out by body_finish */
+        bd->jobs[bd->njobs++] = (cjob){.p = p, .n = n, .owner = qv_buffer_ref(owner), .comp = bd->comp};
+        bd->bufs[bd->nbufs++] = (pair64){0, 0};
+        return QV_OK;
     }
     int64_t start = bd->m->body_len;
-    if (n > 0) {
-        if (bd->comp == IPC_COMPRESS_NONE) {
-            ipc_message_add_piece(bd->m, p, n, owner);
-        } else {
-            qv_buffer *c = NULL;
-            if (ipc_compress(bd->comp, p, n, &c, err)) return err->code;
-            if (c) {
-                ipc_message_add_piece(bd->m, c->data, c->size, c);
-                qv_buffer_unref(c);
-            } else {
-                /* Not worth it: -1 marks the raw bytes that follow. */
-                qv_buffer *hdr = qv_buffer_new(8);
-                int64_t minus1 = -1;
-                memcpy(hdr->data, &minus1, 8);
-                hdr->size = 8;
-                ipc_message_add_piece(bd->m, hdr->data, 8, hdr);
-                qv_buffer_unref(hdr);
-                ipc_message_add_piece(bd->m, p, n, owner);
-            }
-        }
-    }
+    if (n > 0) ipc_message_add_piece(bd->m, p, n, owner);
     bd->bufs[bd->nbufs++] = (pair64){start, bd->m->body_len - start};
     pad_body(bd);
     return QV_OK;
@@ -377,6 +425,7 @@ static int encode_dict(ipc_encoder *e, int col, const qv_array *a, ipc_message *
     ipc_message_init(out);
     int rc = add_string_column(&bd, &part, err);
     qv_array_free(&part);
+    if (rc == QV_OK) rc = body_finish(&bd, err);
     if (rc) {
         body_free(&bd);
         ipc_message_free(out);
@@ -423,8 +472,9 @@ int ipc_encoder_batch(ipc_encoder *e, const qv_batch *b, ipc_message *out, int *
     ipc_message *m = &out[k];
     ipc_message_init(m);
     body bd = {.m = m, .comp = e->opts.compression};
-    for (int i = 0; i < e->schema.nfields; i++) {
-        if (add_column(e, &bd, &b->cols[i], e->schema.fields[i].name, err)) {
+    for (int i = 0; i <= e->schema.nfields; i++) {
+        if (i < e->schema.nfields ? add_column(e, &bd, &b->cols[i], e->schema.fields[i].name, err)
+                                  : body_finish(&bd, err)) {
             body_free(&bd);
             ipc_message_free(m);
             goto fail;

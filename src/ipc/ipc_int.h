@@ -53,6 +53,10 @@ int ipc_compress(ipc_compression c, const uint8_t *p, size_t n, qv_buffer **out,
 int ipc_decompress(int codec, const uint8_t *p, size_t n, int64_t expect, qv_buffer **out,
                    qv_err *err);
 
+/* Run fn(ctx, 0..n-1) on the calling thread and the ipc helper pool (ipc_pool.c);
+   returns when all are done. fn must be safe to run concurrently for distinct i. */
+void ipc_parallel_for(int n, void (*fn)(void *ctx, int i), void *ctx);
+
 /* Append a body piece (takes its own ref on owner); len 0 is a no-op. */
 void ipc_message_add_piece(ipc_message *m, const uint8_t *data, size_t len, qv_buffer *owner);
 /* Materialise a SYMBOL array (int32 codes + dict) as a new STRING array;

@@ -15,11 +15,15 @@ const char qd_usage[] =
     "  --demo-rows N        create a demo `trades` table with N rows if absent\n"
     "  --threads N          query worker threads (default: number of cores)\n"
     "  --log-level L        debug, info, warn or error (default info)\n"
-    "  --wal-sync MS        0 = fsync every commit (default); >0 = group commit window in ms\n"
+    "  --wal-sync DURATION  0 = fsync every commit (default); >0 = group commit window (5ms; bare = ms)\n"
     "  --query-memory SIZE  per-query memory limit (default 1G; K/M/G suffixes)\n"
     "  --max-batch-bytes SIZE  largest Flight batch body (default 4M)\n"
     "  --max-body-bytes SIZE   largest HTTP request body (default 1G)\n"
-    "  --prepared-idle S    Flight SQL prepared statements expire after S idle seconds (default 1800)\n"
+    "  --partition-rows N   rows per Flight endpoint of a partitioned scan (default 8M; K/M/G suffixes)\n"
+    "  --ticket-ttl DURATION  how long GetFlightInfo tickets stay redeemable (default 5m; e.g. 500ms, 2s, 12h)\n"
+    "  --replica-of grpc://HOST:PORT  be a read replica of that primary (follows its commits; refuses writes)\n"
+    "  --advertise HOST:PORT  where clients reach this server (a replica's address in partitioned endpoints)\n"
+    "  --prepared-idle DURATION  Flight SQL prepared statements expire when idle this long (default 30m; bare = s)\n"
     "  --users FILE         require logins: name:role:hash lines (roles read, write, admin)\n"
     "  --token-ttl D        lifetime of login tokens (default 12h; 500ms, 2s, 5m, 12h)\n"
     "  --insecure           allow a non-loopback --host without --users\n"
@@ -48,6 +52,8 @@ void qd_flags_defaults(qd_flags *f) {
     f->query_memory = 1LL << 30;
     f->max_batch_bytes = 4LL << 20;
     f->max_body_bytes = 1LL << 30;
+    f->partition_rows = 8LL << 20;
+    f->ticket_ttl_ns = 300LL * 1000000000LL;
     f->token_ttl_ms = 12LL * 3600 * 1000;
     f->max_connections = 1000;
     f->http_idle_timeout_ms = 60000;
@@ -55,23 +61,27 @@ void qd_flags_defaults(qd_flags *f) {
     f->subscriber_buffer = 64LL << 20;
 }
 
+/* Every duration flag goes through here (qv_duration_parse): 500ms, 2s, 5m, 12h. */
+static int parse_duration(const char *flag, const char *v, int64_t bare_unit_ns, int64_t lo_ns, int64_t hi_ns,
+                          int64_t *out_ns, qv_err *err) {
+    int64_t ns;
+    if (qv_duration_parse(v, bare_unit_ns, &ns))
+        return qv_err_set(err, QV_EINVAL, "%s: '%s' is not a duration (e.g. 500ms, 2s, 5m, 12h)", flag, v);
+    if (ns < lo_ns || ns > hi_ns)
+        return qv_err_set(err, QV_EINVAL, "%s: %s is out of range [%lldms, %lldms]", flag, v,
+                          (long long)(lo_ns / 1000000), (long long)(hi_ns / 1000000));
+    *out_ns = ns;
+    return 0;
+}
+
+
 int qd_parse_duration(const char *flag, const char *v, int64_t *ms, qv_err *err) {
-    errno = 0;
-    char *end;
-    double x = strtod(v, &end);
-    if (errno || end == v || x < 0 || x != x) return qv_err_set(err, QV_EINVAL, "%s: '%s' is not a duration", flag, v);
-    static const struct {
-        const char *unit;
-        double ms;
-    } units[] = {{"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (strcmp(end, units[i].unit) == 0) {
-            double r = x * units[i].ms;
-            if (r > 1e15) return qv_err_set(err, QV_EINVAL, "%s: '%s' is too long", flag, v);
-            *ms = (int64_t)(r + 0.5);
-            return 0;
-        }
-    return qv_err_set(err, QV_EINVAL, "%s: '%s' is not a duration (use e.g. 500ms, 2s, 5m, 12h)", flag, v);
+    /* The one duration parser (qv_duration_parse); a bare number is seconds. */
+    int64_t ns;
+    if (qv_duration_parse(v, 1000000000LL, &ns))
+        return qv_err_set(err, QV_EINVAL, "%s: '%s' is not a duration (use e.g. 500ms, 2s, 5m, 12h)", flag, v);
+    *ms = (ns + 500000) / 1000000;
+    return 0;
 }
 
 static int parse_int(const char *flag, const char *v, int64_t lo, int64_t hi, int64_t *out, qv_err *err) {
@@ -180,6 +190,7 @@ int qd_flags_parse(qd_flags *f, int argc, char **argv, qv_err *err) {
         static const char *valued[] = {"--flight-port", "--http-port", "--host", "--data-dir",
                                        "--demo-rows", "--threads", "--log-level", "--wal-sync",
                                        "--query-memory", "--max-batch-bytes", "--max-body-bytes",
+                                       "--partition-rows", "--ticket-ttl", "--replica-of", "--advertise",
                                        "--prepared-idle",
                                        "--users", "--token-ttl", "--tls-cert", "--tls-key", "--tls-client-ca",
                                        "--max-running-queries", "--max-queued-queries", "--query-timeout",
@@ -212,22 +223,38 @@ int qd_flags_parse(qd_flags *f, int argc, char **argv, qv_err *err) {
             if (qv_log_level_parse(val, &f->log_level))
                 return qv_err_set(err, QV_EINVAL, "--log-level: '%s' is not one of debug, info, warn, error", val);
         } else if (!strcmp(name, "--wal-sync")) {
-            if (parse_int(name, val, 0, 10000, &x, err)) return err->code;
-            f->wal_sync_ms = (int)x;
+            if (parse_duration(name, val, 1000000, 0, 10000LL * 1000000, &x, err)) return err->code;
+            f->wal_sync_ms = (int)(x / 1000000);
+            if (x > 0 && f->wal_sync_ms == 0) f->wal_sync_ms = 1;
         } else if (!strcmp(name, "--query-memory")) {
             if (parse_size(name, val, 1 << 20, &f->query_memory, err)) return err->code;
         } else if (!strcmp(name, "--max-batch-bytes")) {
             if (parse_size(name, val, 1024, &f->max_batch_bytes, err)) return err->code;
         } else if (!strcmp(name, "--prepared-idle")) {
-            if (parse_int(name, val, 1, 86400 * 7, &x, err)) return err->code;
-            f->prepared_idle_s = (int)x;
+            if (parse_duration(name, val, 1000000000LL, 1000000000LL, 7LL * 86400 * 1000000000LL, &x, err))
+                return err->code;
+            f->prepared_idle_s = (int)(x / 1000000000LL);
         } else if (!strcmp(name, "--max-body-bytes")) {
             if (parse_size(name, val, 1, &f->max_body_bytes, err)) return err->code;
+        } else if (!strcmp(name, "--partition-rows")) {
+            if (parse_size(name, val, 1, &f->partition_rows, err)) return err->code;
+        } else if (!strcmp(name, "--replica-of") || !strcmp(name, "--advertise")) {
+            const char *hp = strncmp(val, "grpc://", 7) == 0 ? val + 7 : val;
+            const char *colon = strrchr(hp, ':');
+            if (!*hp || !colon || colon == hp || !colon[1] || strlen(val) > 250)
+                return qv_err_set(err, QV_EINVAL, "%s: '%s' is not HOST:PORT (or grpc://HOST:PORT)", name, val);
+            if (parse_int(name, colon + 1, 1, 65535, &x, err)) return err->code;
+            *(name[2] == 'r' ? &f->replica_of : &f->advertise) = val;
+        } else if (!strcmp(name, "--ticket-ttl")) {
+            if (parse_duration(name, val, 0, 1000000, 7LL * 24 * 3600 * 1000000000LL, &f->ticket_ttl_ns, err))
+                return err->code;
         } else if (!strcmp(name, "--subscriber-buffer")) {
             if (parse_size(name, val, 1024, &f->subscriber_buffer, err)) return err->code;
         } else if (parse_security(f, name, val, err)) {
             return err->code;
         }
     }
+    if (f->replica_of && f->demo_rows)
+        return qv_err_set(err, QV_EINVAL, "--demo-rows cannot be used with --replica-of (a replica holds only its primary's data)");
     return 0;
 }

@@ -13,6 +13,10 @@ typedef struct qd_flags {
     int threads;
     qv_log_level log_level;
     int wal_sync_ms;
+    int64_t partition_rows;   /* rows per Flight endpoint of a partitioned scan */
+    int64_t ticket_ttl_ns;    /* how long GetFlightInfo tickets stay redeemable */
+    const char *replica_of;   /* grpc://HOST:PORT of the primary, or NULL */
+    const char *advertise;    /* HOST:PORT this server is reached at, or NULL */
     int64_t query_memory, max_batch_bytes, max_body_bytes, subscriber_buffer;
     int prepared_idle_s;  /* 0 = engine default */
     bool help, version;

@@ -130,9 +130,16 @@ int main(int argc, char **argv) {
         /* A Flight worker runs a query's next batch itself, so a few slow
            queries must not take every worker: keep spare ones for pings. */
         flight_options fo = {.host = f.host, .port = f.flight_port, .threads = 2 * eo.threads + 4,
-                             .max_batch_bytes = f.max_batch_bytes, .auth = auth, .tls_cert = f.tls_cert,
+                             .max_batch_bytes = f.max_batch_bytes, .partition_rows = f.partition_rows,
+                             .ticket_ttl_ns = f.ticket_ttl_ns, .replica_of = f.replica_of,
+                             .advertise = f.advertise, .auth = auth, .tls_cert = f.tls_cert,
                              .tls_key = f.tls_key, .tls_client_ca = f.tls_client_ca,
                              .max_put_bytes = f.max_put_bytes};
+        if (f.replica_of) {
+            char why[400];
+            snprintf(why, sizeof why, "this server is a read replica of %s: send writes to the primary", f.replica_of);
+            eng_set_read_only(e, why);
+        }
         if (flight_server_start(e, &fo, &fs, &flight_port, &err)) {
             fprintf(stderr, "quiverd: flight port %d: %s\n", f.flight_port, err.msg);
             http_server_shutdown(hs, 0);

@@ -139,3 +139,7 @@ bool sql_query_is_scan(const sql_query *q, const char **table, bool *ordered) {
     if (ordered) *ordered = false;
     return true;
 }
+
+bool sql_query_orders(const sql_query *q) {
+    return q->st && q->st->kind == S_SELECT && q->st->sel && q->st->sel->norder > 0;
+}

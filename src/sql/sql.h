@@ -53,6 +53,9 @@ int sql_query_prepare_scoped(sql_ctx *c, const char *text, size_t len, const sql
    of one base table (no aggregate, join, sort, limit, distinct, window); sets
    *table (valid while q lives) and *ordered (false: no order is promised). */
 bool sql_query_is_scan(const sql_query *q, const char **table, bool *ordered);
+/* True when the statement is a SELECT whose result is ORDER BY'd (Flight's
+   FlightInfo.ordered). */
+bool sql_query_orders(const sql_query *q);
 
 /* EXPLAIN text of a statement (caller frees), or NULL with err. */
 char *sql_explain(sql_ctx *c, const char *text, size_t len, qv_err *err);

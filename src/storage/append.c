@@ -33,7 +33,6 @@ struct st_append {
     bool sealed0;       /* this append sealed that row group into a file */
     int first_file, nfiles; /* row groups this append wrote to column files */
     int64_t rows;
-    int64_t bytes;      /* of the batches as given, for the commit hook */
 };
 
 static void take_slot(st_table *t) {
@@ -226,7 +225,6 @@ int st_append_batch(st_append *a, const qv_batch *b, qv_err *err) {
     if (rc == QV_OK) {
         int first = st_apply_batch(t, b);
         a->rows += b->nrows;
-        a->bytes += qv_batch_bytes(b);
         if (!t->db->in_memory && (rc = seal_full(a, first, err))) a->broken = true;
     }
     pthread_mutex_unlock(&t->commit_mu);
@@ -300,7 +298,13 @@ static int log_append(st_append *a, qv_err *err) {
     return rc;
 }
 
-int st_append_commit(st_append *a, int64_t *rows_committed, qv_err *err) {
+static int commit(st_append *a, int64_t *rows_committed, bool replicating, qv_err *err);
+int st_append_commit(st_append *a, int64_t *rows_committed, qv_err *err) { return commit(a, rows_committed, false, err); }
+int st_append_commit_replica(st_append *a, int64_t *rows_committed, qv_err *err) {
+    return commit(a, rows_committed, true, err);
+}
+
+static int commit(st_append *a, int64_t *rows_committed, bool replicating, qv_err *err) {
     st_table *t = a->t;
     st_db *db = t->db;
     int rc = QV_OK;
@@ -313,6 +317,7 @@ int st_append_commit(st_append *a, int64_t *rows_committed, qv_err *err) {
     }
     pthread_mutex_lock(&db->cat_mu);
     if (rc == QV_OK && db->closed) rc = qv_err_set(err, QV_EINVAL, "database is closed; cannot commit to table %s", t->name);
+    if (rc == QV_OK && db->read_only && !replicating) rc = qv_err_set(err, QV_EPRECONDITION, "%s", db->read_only);
     if (rc == QV_OK && a->creates && st_catalog_find_locked(db, t->name) >= 0)
         rc = qv_err_set(err, QV_EEXISTS, "table %s was created by someone else meanwhile", t->name);
     if (!creating) pthread_mutex_unlock(&db->cat_mu);
@@ -320,9 +325,11 @@ int st_append_commit(st_append *a, int64_t *rows_committed, qv_err *err) {
     if (rc == QV_OK && atomic_load(&t->dropped)) rc = qv_err_set(err, QV_ENOTFOUND, "table %s was dropped", t->name);
     if (rc == QV_OK && !db->in_memory && (rc = log_append(a, err))) qv_err_prefix(err, "commit to table %s", t->name);
     if (rc == QV_OK) {
+        int64_t bytes0 = t->pub ? t->pub->bytes : 0; /* pub changes only under commit_mu */
         st_publish(t);
         atomic_fetch_add(&db->st_commits, 1);
-        if (db->commit_hook) db->commit_hook(db->commit_hook_arg, t, a->rows0, t->rows, a->bytes);
+        if (db->hooks.committed && a->rows > 0)
+            db->hooks.committed(db->hooks.arg, t, a->rows0, a->rows0 + a->rows, t->pub->bytes - bytes0);
         if (rows_committed) *rows_committed = a->rows;
         if (a->creates) {
             st_catalog_pending_remove_locked(db, t);

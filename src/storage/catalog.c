@@ -57,7 +57,8 @@ void st_catalog_remove_id(st_db *db, uint64_t id) {
         }
 }
 
-int st_table_create(st_db *db, const char *name, const qv_schema *schema, qv_err *err) {
+/* want_id 0: the next free id (st_table_create); else that id (replication). */
+static int create_table(st_db *db, uint64_t want_id, const char *name, const qv_schema *schema, qv_err *err) {
     if (st_check_name(name, "table", err)) return err->code;
     if (st_check_schema(schema, err)) return qv_err_prefix(err, "table %s", name);
     pthread_mutex_lock(&db->cat_mu);
@@ -66,11 +67,20 @@ int st_table_create(st_db *db, const char *name, const qv_schema *schema, qv_err
         rc = qv_err_set(err, QV_EINVAL, "database is closed");
         goto out;
     }
+    if (db->read_only && !want_id) {
+        rc = qv_err_set(err, QV_EPRECONDITION, "%s", db->read_only);
+        goto out;
+    }
     if (st_catalog_find_locked(db, name) >= 0) {
         rc = qv_err_set(err, QV_EEXISTS, "table %s already exists", name);
         goto out;
     }
-    uint64_t id = db->next_id;
+    for (int k = 0; want_id && k < db->ntables; k++)
+        if (db->tables[k]->id == want_id) {
+            rc = qv_err_set(err, QV_EEXISTS, "table id %llu already exists", (unsigned long long)want_id);
+            goto out;
+        }
+    uint64_t id = want_id ? want_id : db->next_id;
     if (!db->in_memory) {
         qv_str rec;
         qv_str_init(&rec);
@@ -88,13 +98,40 @@ out:
     return rc;
 }
 
-int st_table_drop(st_db *db, const char *name, qv_err *err) {
+int st_table_create(st_db *db, const char *name, const qv_schema *schema, qv_err *err) {
+    return create_table(db, 0, name, schema, err);
+}
+
+int st_table_create_id(st_db *db, uint64_t id, const char *name, const qv_schema *schema, qv_err *err) {
+    if (id == 0) return qv_err_set(err, QV_EINVAL, "table id 0 is not valid");
+    return create_table(db, id, name, schema, err);
+}
+
+void st_db_set_read_only(st_db *db, const char *why) {
+    pthread_mutex_lock(&db->cat_mu);
+    free(db->read_only);
+    db->read_only = why ? qv_xstrdup(why) : NULL;
+    pthread_mutex_unlock(&db->cat_mu);
+}
+
+int st_db_read_only_check(st_db *db, qv_err *err) {
+    pthread_mutex_lock(&db->cat_mu);
+    int rc = db->read_only ? qv_err_set(err, QV_EPRECONDITION, "%s", db->read_only) : QV_OK;
+    pthread_mutex_unlock(&db->cat_mu);
+    return rc;
+}
+
+static int drop_table(st_db *db, const char *name, bool replicating, qv_err *err) {
     if (!name) return qv_err_set(err, QV_EINVAL, "table name missing");
     pthread_mutex_lock(&db->cat_mu);
     int rc = QV_OK;
     int i = db->closed ? -1 : st_catalog_find_locked(db, name);
     if (db->closed) {
         rc = qv_err_set(err, QV_EINVAL, "database is closed");
+        goto out;
+    }
+    if (db->read_only && !replicating) {
+        rc = qv_err_set(err, QV_EPRECONDITION, "%s", db->read_only);
         goto out;
     }
     if (i < 0) {
@@ -114,6 +151,9 @@ out:
     pthread_mutex_unlock(&db->cat_mu);
     return rc;
 }
+
+int st_table_drop(st_db *db, const char *name, qv_err *err) { return drop_table(db, name, false, err); }
+int st_table_drop_replica(st_db *db, const char *name, qv_err *err) { return drop_table(db, name, true, err); }
 
 int st_table_open(st_db *db, const char *name, st_table **out, qv_err *err) {
     *out = NULL;
@@ -141,6 +181,8 @@ int st_db_list(st_db *db, st_table_info **out, int *n, qv_err *err) {
     for (int i = 0; i < cnt; i++) {
         st_table *t = db->tables[i];
         inf[i].name = qv_xstrdup(t->name);
+        inf[i].id = t->id;
+        inf[i].removed_rows = st_table_removed_rows(t);
         qv_schema_copy(&inf[i].schema, &t->schema);
         st_pub *p = st_pub_get(t);
         inf[i].rows = p->rows;
@@ -176,9 +218,9 @@ void st_db_get_stats(st_db *db, st_db_stats *out) {
     out->checkpoints = atomic_load(&db->st_checkpoints);
 }
 
-void st_db_set_commit_hook(st_db *db, st_commit_hook fn, void *arg) {
-    db->commit_hook = fn;
-    db->commit_hook_arg = arg;
+void st_db_set_hooks(st_db *db, const st_hooks *h) {
+    if (h) db->hooks = *h;
+    else memset(&db->hooks, 0, sizeof db->hooks);
 }
 
 void st_db_set_checkpoint_bytes(st_db *db, int64_t bytes) {

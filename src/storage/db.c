@@ -14,6 +14,7 @@ void st_db_unref(st_db *db) {
     free(db->tables);
     free(db->pending);
     free(db->dir);
+    free(db->read_only);
     pthread_mutex_destroy(&db->cat_mu);
     pthread_mutex_destroy(&db->ckpt_mu);
     pthread_mutex_destroy(&db->ckq_mu);

@@ -45,6 +45,7 @@ static int log_change(st_db *db, st_table *t, int type, const qv_str *rec, qv_er
 }
 
 int st_table_truncate(st_db *db, const char *name, int64_t *rows_removed, qv_err *err) {
+    if (st_db_read_only_check(db, err)) return err->code;
     st_table *t;
     if (hold_table(db, name, false, &t, err)) return err->code;
     pthread_mutex_lock(&db->ckpt_mu);
@@ -55,8 +56,10 @@ int st_table_truncate(st_db *db, const char *name, int64_t *rows_removed, qv_err
     int64_t before = t->rows;
     int rc = log_change(db, t, ST_REC_TRUNCATE, &rec, err);
     if (rc == QV_OK) {
+        if (db->hooks.drop_begin) db->hooks.drop_begin(db->hooks.arg, t);
         st_table_drop_leading(t, t->nrgs);
         st_publish(t);
+        if (db->hooks.drop_end) db->hooks.drop_end(db->hooks.arg, t, before - t->rows);
         if (rows_removed) *rows_removed = before;
     }
     pthread_mutex_unlock(&t->commit_mu);
@@ -68,6 +71,7 @@ int st_table_truncate(st_db *db, const char *name, int64_t *rows_removed, qv_err
 
 int st_table_set_retention(st_db *db, const char *name, const char *column, int64_t interval_ns, qv_err *err) {
     if (interval_ns < 0) return qv_err_set(err, QV_EINVAL, "retention interval must not be negative");
+    if (st_db_read_only_check(db, err)) return err->code;
     st_table *t;
     if (hold_table(db, name, false, &t, err)) return err->code;
     int col = -1, rc = QV_OK;
@@ -127,8 +131,10 @@ static int enforce_one(st_db *db, st_table *t, int64_t now_ns, int64_t *dropped,
         int64_t before = t->rows;
         rc = log_change(db, t, ST_REC_DROP_RGS, &rec, err);
         if (rc == QV_OK) {
+            if (db->hooks.drop_begin) db->hooks.drop_begin(db->hooks.arg, t);
             st_table_drop_leading(t, n);
             st_publish(t);
+            if (db->hooks.drop_end) db->hooks.drop_end(db->hooks.arg, t, before - t->rows);
             *dropped += before - t->rows;
             QV_INFO("retention: dropped %d expired row groups (%lld rows) of table %s", n,
                     (long long)(before - t->rows), t->name);

@@ -235,6 +235,7 @@ struct st_db {
     int ntables;
     uint64_t next_id;
     bool closed;
+    char *read_only;    /* non-NULL: why writes are refused (a read replica); replication bypasses */
 
     st_wal *wal; /* NULL in memory */
     st_table **pending; /* tables a put creates, not listed until it commits */
@@ -250,9 +251,7 @@ struct st_db {
     _Atomic int64_t wal_files; /* column files named by records since the last rotation */
 
     _Atomic int64_t st_commits, st_checkpoints;
-
-    st_commit_hook commit_hook; /* set once before any commit */
-    void *commit_hook_arg;
+    st_hooks hooks; /* set once before any commit */
 };
 void st_db_unref(st_db *db);
 
@@ -305,6 +304,7 @@ struct st_table {
     int ret_col;      /* retention: TIMESTAMP column, -1 none */
     int64_t ret_ns;   /* retention interval */
     st_colseg *spare; /* segment buffers of a group an append just wrote, for the next one */
+    int64_t removed_rows; /* rows dropped from the front since open (truncate, retention): row numbers shift */
 };
 
 struct st_snapshot {
@@ -390,5 +390,8 @@ void st_retention_tick(st_db *db);
 
 /* ---- recover.c ---- */
 int st_recover(st_db *db, qv_err *err);
+
+/* QV_EPRECONDITION with the read-only reason on a read replica, else QV_OK. */
+int st_db_read_only_check(st_db *db, qv_err *err);
 
 #endif

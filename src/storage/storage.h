@@ -53,9 +53,26 @@ int st_table_open(st_db *db, const char *name, st_table **out, qv_err *err);
 void st_table_release(st_table *t);
 const char *st_table_name(const st_table *t);
 const qv_schema *st_table_schema(const st_table *t);  /* immutable */
+/* The table's incarnation: unique within a data directory (never reused, kept
+   across restarts), so a dropped and recreated table has a new one. */
+uint64_t st_table_id(const st_table *t);
+/* Rows dropped from the front (truncate, retention) since the db was opened
+   (replay included): storage row numbers shift down by that much. */
+int64_t st_table_removed_rows(st_table *t);
+
+/* ---- replication (a read replica applies what its primary committed) ----
+** A read-only db refuses creates, drops, commits, truncate and retention with
+** QV_EPRECONDITION and the given message; the _id/_replica variants are the
+** replication path and always apply (keeping the primary's ids). */
+void st_db_set_read_only(st_db *db, const char *why);  /* NULL: writable */
+int st_table_create_id(st_db *db, uint64_t id, const char *name, const qv_schema *schema, qv_err *err);
+int st_table_drop_replica(st_db *db, const char *name, qv_err *err);
+int st_append_commit_replica(st_append *a, int64_t *rows_committed, qv_err *err);
 
 typedef struct st_table_info {
     char *name;
+    uint64_t id;    /* st_table_id */
+    int64_t removed_rows; /* st_table_removed_rows */
     qv_schema schema;
     int64_t rows;
     int64_t bytes;  /* column memory in use */
@@ -75,13 +92,20 @@ void st_db_get_stats(st_db *db, st_db_stats *out);
    (default 64 MiB; <= 0 restores the default). */
 void st_db_set_checkpoint_bytes(st_db *db, int64_t bytes);
 
-/* Commit notification: called for every commit once its rows are durable
-   and visible, with the table's commit lock held, so the calls for one table
-   come in commit order. Rows [row_from, row_to) are new; bytes is their
-   size as staged. It must be quick and must not call back into storage for
-   this table (it runs inside the commit). Set once, before any commit. */
-typedef void (*st_commit_hook)(void *arg, st_table *t, int64_t row_from, int64_t row_to, int64_t bytes);
-void st_db_set_commit_hook(st_db *db, st_commit_hook fn, void *arg);
+/* Change notifications (subscriptions), called with the table's commit lock
+   held, so the calls for one table come in order. committed: rows
+   [row_from, row_to) are new, durable and visible (bytes: their column
+   memory). drop_begin / drop_end: leading rows are being removed (TRUNCATE,
+   retention) and later rows renumbered; begin comes before the change is
+   visible, end after, with the number of rows removed. They must be quick
+   and must not call back into storage. Set once, before any commit. */
+typedef struct st_hooks {
+    void (*committed)(void *arg, st_table *t, int64_t row_from, int64_t row_to, int64_t bytes);
+    void (*drop_begin)(void *arg, st_table *t);
+    void (*drop_end)(void *arg, st_table *t, int64_t rows_removed);
+    void *arg;
+} st_hooks;
+void st_db_set_hooks(st_db *db, const st_hooks *h);
 
 /* ---- whole row groups: truncate and retention ----
 ** Each is one WAL record, durable before it is visible; the column files

@@ -72,6 +72,13 @@ void st_table_get_retention(st_table *t, const char **column, int64_t *interval_
 }
 const char *st_table_name(const st_table *t) { return t->name; }
 const qv_schema *st_table_schema(const st_table *t) { return &t->schema; }
+uint64_t st_table_id(const st_table *t) { return t->id; }
+int64_t st_table_removed_rows(st_table *t) {
+    pthread_mutex_lock(&t->commit_mu);
+    int64_t n = t->removed_rows;
+    pthread_mutex_unlock(&t->commit_mu);
+    return n;
+}
 
 int st_check_batch(const st_table *t, const qv_batch *b, qv_err *err) {
     const qv_schema *s = &t->schema;
@@ -156,6 +163,7 @@ void st_table_drop_leading(st_table *t, int n) {
     if (n > t->nrgs) n = t->nrgs;
     for (int i = 0; i < n; i++) {
         t->rows -= t->rgs[i]->rows;
+        t->removed_rows += t->rgs[i]->rows;
         st_rg_free(t->rgs[i], t->schema.nfields);
     }
     memmove(t->rgs, t->rgs + n, sizeof(st_rg *) * (size_t)(t->nrgs - n));

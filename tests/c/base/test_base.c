@@ -86,3 +86,30 @@ QTEST(log_level_parse) {
     QCHECK_EQ(l, QV_LOG_WARN);
     QCHECK_EQ(qv_log_level_parse("loud", &l), -1);
 }
+
+QTEST(duration_parse) {
+    int64_t ns = 0;
+    QCHECK_EQ(qv_duration_parse("500ms", 0, &ns), 0);
+    QCHECK_EQ(ns, 500000000LL);
+    QCHECK_EQ(qv_duration_parse("2s", 0, &ns), 0);
+    QCHECK_EQ(ns, 2000000000LL);
+    QCHECK_EQ(qv_duration_parse("5m", 0, &ns), 0);
+    QCHECK_EQ(ns, 300000000000LL);
+    QCHECK_EQ(qv_duration_parse("12h", 0, &ns), 0);
+    QCHECK_EQ(ns, 43200000000000LL);
+    QCHECK_EQ(qv_duration_parse("1.5s", 0, &ns), 0);
+    QCHECK_EQ(ns, 1500000000LL);
+    QCHECK_EQ(qv_duration_parse("0", 1000000, &ns), 0);
+    QCHECK_EQ(ns, 0);
+    QCHECK_EQ(qv_duration_parse("20", 1000000, &ns), 0); /* bare: the flag's unit */
+    QCHECK_EQ(ns, 20000000LL);
+    QCHECK_EQ(qv_duration_parse("20", 0, &ns), -1);      /* unit required */
+    QCHECK_EQ(qv_duration_parse("", 1, &ns), -1);
+    QCHECK_EQ(qv_duration_parse("-1s", 1, &ns), -1);
+    QCHECK_EQ(qv_duration_parse("5x", 1, &ns), -1);
+    QCHECK_EQ(qv_duration_parse("5 s", 1, &ns), -1);
+    QCHECK_EQ(qv_duration_parse("s", 1, &ns), -1);
+    QCHECK_EQ(qv_duration_parse("inf", 1, &ns), -1);
+    QCHECK_EQ(qv_duration_parse("nan", 1, &ns), -1);
+    QCHECK_EQ(qv_duration_parse("99999999999h", 1, &ns), -1);
+}

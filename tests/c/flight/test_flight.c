@@ -88,6 +88,46 @@ QTEST(flightdata_parse_rejects_bad_lengths) {
     }
 }
 
+QTEST(sealed_tickets_open_only_as_sealed) {
+    uint8_t key[ENG_KEY_BYTES] = {7}, other[ENG_KEY_BYTES] = {8};
+    fl_ticket t;
+    memset(&t, 0, sizeof t);
+    t.kind = FL_TICKET_RANGE;
+    t.expires_ns = 2000;
+    t.sql = "SELECT a FROM x WHERE a > 1";
+    t.sql_len = strlen(t.sql);
+    strcpy(t.range.table, "x");
+    t.range.table_id = 42;
+    t.range.row_from = 65536;
+    t.range.row_to = 131072;
+    qv_str s;
+    qv_str_init(&s);
+    fl_ticket_seal(key, &t, &s);
+    const uint8_t *p = (const uint8_t *)s.data;
+    QCHECK(fl_ticket_is_sealed(p, s.len));
+    QCHECK(fl_ticket_sql(p, s.len, NULL) != QV_OK); /* never mistaken for SQL */
+    fl_ticket o;
+    qv_err err;
+    QCHECK_OK(fl_ticket_open(key, p, s.len, 1000, &o, &err), &err);
+    QCHECK_EQ(o.kind, FL_TICKET_RANGE);
+    QCHECK_STR(o.range.table, "x");
+    QCHECK_EQ(o.range.table_id, 42);
+    QCHECK_EQ(o.range.row_from, 65536);
+    QCHECK_EQ(o.range.row_to, 131072);
+    QCHECK_EQ(o.sql_len, t.sql_len);
+    QCHECK(memcmp(o.sql, t.sql, t.sql_len) == 0);
+    QCHECK_EQ(fl_ticket_open(key, p, s.len, 2001, &o, &err), QV_ENOTFOUND); /* expired */
+    QCHECK(strstr(err.msg, "expired") != NULL);
+    QCHECK_EQ(fl_ticket_open(other, p, s.len, 1000, &o, &err), QV_EINVAL); /* another server's key */
+    for (size_t i = 4; i < s.len; i++) { /* any flipped bit past the magic */
+        s.data[i] ^= 0x10;
+        QCHECK_EQ(fl_ticket_open(key, p, s.len, 1000, &o, &err), QV_EINVAL);
+        s.data[i] ^= 0x10;
+    }
+    for (size_t n = 0; n < s.len; n++) QCHECK(fl_ticket_open(key, p, n, 1000, &o, &err) != QV_OK);
+    qv_str_free(&s);
+}
+
 QTEST(status_mapping) {
     QCHECK_EQ(fl_status_from_qv(QV_EINVAL), GRPC_STATUS_INVALID_ARGUMENT);
     QCHECK_EQ(fl_status_from_qv(QV_ENOTFOUND), GRPC_STATUS_NOT_FOUND);
@@ -560,6 +600,32 @@ void st_table_info_free_all(st_table_info *infos, int n) { (void)infos; (void)n;
 int eng_drop_table(eng *e, const char *name, qv_err *err) { (void)e; (void)name; NO_ENGINE(); }
 int eng_describe_table(eng *e, const char *name, qv_str *json, qv_err *err) { (void)e; (void)name; (void)json; NO_ENGINE(); }
 void eng_health_json(eng *e, qv_str *out) { (void)e; qv_str_append(out, "{\"status\":\"ok\"}", 15); }
+int eng_query_partitions(eng *e, const eng_query *q, int64_t partition_rows, eng_parts *out, qv_err *err) {
+    (void)e; (void)q; (void)partition_rows; memset(out, 0, sizeof *out); NO_ENGINE();
+}
+void eng_parts_free(eng_parts *p) { (void)p; }
+int eng_query_open_range(eng *e, const char *sql, size_t len, const eng_range *r, eng_query **out, qv_err *err) {
+    (void)e; (void)sql; (void)len; (void)r; *out = NULL; NO_ENGINE();
+}
+int eng_replica_create(eng *e, uint64_t id, const char *name, const qv_schema *schema, qv_err *err) {
+    (void)e; (void)id; (void)name; (void)schema; NO_ENGINE();
+}
+int eng_replica_drop(eng *e, uint64_t id, qv_err *err) { (void)e; (void)id; NO_ENGINE(); }
+int eng_replica_append(eng *e, uint64_t id, int64_t row_from, const qv_batch *b, qv_err *err) {
+    (void)e; (void)id; (void)row_from; (void)b; NO_ENGINE();
+}
+int eng_ticket_key_set(eng *e, const uint8_t *key, qv_err *err) { (void)e; (void)key; NO_ENGINE(); }
+int eng_replica_commit(eng *e, qv_err *err) { (void)e; NO_ENGINE(); }
+void eng_replica_abort(eng *e) { (void)e; }
+int ipc_stream_decode(const ipc_read_options *opts, qv_buffer *bytes,
+                      int (*on_batch)(void *ctx, const qv_batch *b, qv_err *err), void *ctx, qv_schema *schema,
+                      qv_err *err) {
+    (void)opts; (void)bytes; (void)on_batch; (void)ctx; qv_schema_init(schema); NO_ENGINE();
+}
+void ipc_message_write_stream(const ipc_message *m, qv_str *out) { (void)m; (void)out; }
+void ipc_write_eos(qv_str *out) { (void)out; }
+static const uint8_t fake_key[ENG_KEY_BYTES];
+const uint8_t *eng_ticket_key(const eng *e) { (void)e; return fake_key; }
 eng_access eng_query_access(const eng_query *q, const char **verb) { (void)q; if (verb) *verb = "SELECT"; return ENG_ACCESS_READ; }
 void eng_query_set_timeout(eng_query *q, int64_t ms) { (void)q; (void)ms; }
 int eng_sched_admit(eng *e, eng_task *t, qv_err *err) { (void)e; (void)t; NO_ENGINE(); }
@@ -602,6 +668,7 @@ int fl_sql_doget(fl_call *c, const uint8_t *p, size_t n, eng_query **q, qv_err *
     (void)c; (void)p; (void)n; *q = NULL; NO_ENGINE();
 }
 void fl_sql_doget_done(eng_query *q) { (void)q; }
+void fl_sql_running_add(const uint8_t *ticket, size_t n, eng_query *q) { (void)ticket; (void)n; (void)q; }
 bool fl_sql_put_claims(const qv_buffer *msg) { (void)msg; return false; }
 int fl_sql_put_start(fl_call *c, qv_buffer *msg, qv_err *err) { (void)c; (void)msg; NO_ENGINE(); }
 bool fl_sql_action_known(const char *type) { (void)type; return false; }

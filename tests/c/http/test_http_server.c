@@ -10,6 +10,7 @@
 #include "http/http.h"
 #include "ipc/ipc.h"
 #include "mock_engine.h"
+#include "console.h"
 
 static http_server *srv;
 static int port;
@@ -372,4 +373,59 @@ QTEST(arrow_out_and_in) {
     qv_buffer_unref(buf);
     resp_free(&r);
     resp_free(&r2);
+}
+
+/* The web console: embedded files with type, ETag and 304; / for a browser. */
+static void get_with(const char *target, const char *header, resp *r) {
+    char req[1024];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n%s\r\n\r\n", target, header);
+    roundtrip(req, (size_t)n, r);
+}
+
+QTEST(console_files) {
+    const http_asset *page = http_asset_find("/play");
+    QCHECK(page != NULL && page->len > 100);
+    QCHECK(http_asset_find("/play/") == page);
+    QCHECK(http_asset_find("/play/nope") == NULL);
+    resp r;
+    get("/play", &r);
+    QCHECK_EQ(r.status, 200);
+    QCHECK(strcasestr(r.head.data, "content-type: text/html; charset=utf-8") != NULL);
+    QCHECK(r.body.len == page->len && memcmp(r.body.data, page->data, page->len) == 0);
+    char etag[64];
+    snprintf(etag, sizeof etag, "ETag: %s", page->etag);
+    QCHECK(strstr(r.head.data, etag) != NULL);
+    resp_free(&r);
+    /* the browser holds these bytes already: 304, no body */
+    char inm[96];
+    snprintf(inm, sizeof inm, "If-None-Match: \"other\", W/%s", page->etag);
+    get_with("/play", inm, &r);
+    QCHECK_EQ(r.status, 304);
+    QCHECK_EQ((long)r.body.len, 0L);
+    resp_free(&r);
+    get_with("/play", "If-None-Match: \"0000000000000000\"", &r);
+    QCHECK_EQ(r.status, 200);
+    resp_free(&r);
+    /* / is the page for a browser, the query API for anything else */
+    get_with("/", "Accept: text/html,application/xhtml+xml;q=0.9", &r);
+    QCHECK_EQ(r.status, 200);
+    QCHECK(r.body.len == page->len);
+    resp_free(&r);
+    get("/", &r);
+    QCHECK_EQ(r.status, 400);
+    resp_free(&r);
+    get("/play/vendor/uplot-1.6.32/uPlot.iife.min.js", &r);
+    QCHECK_EQ(r.status, 200);
+    QCHECK(strcasestr(r.head.data, "content-type: text/javascript") != NULL);
+    QCHECK(strstr(r.head.data, "immutable") != NULL);
+    resp_free(&r);
+    get("/play/nope.js", &r);
+    QCHECK_EQ(r.status, 404);
+    resp_free(&r);
+    post("/play", "text/plain", "x", &r);
+    QCHECK_EQ(r.status, 405);
+    resp_free(&r);
+    get("/metrics", &r);
+    QCHECK(strstr(r.body.data, "quiver_http_requests_total{route=\"console\",code=\"200\"} ") != NULL);
+    resp_free(&r);
 }

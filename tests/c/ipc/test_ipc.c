@@ -143,10 +143,12 @@ static qv_buffer *to_buffer(const qv_str *s, size_t shift) {
 
 static const char *words[] = {"AAPL", "MSFT", "GOOG", "A much longer symbol name", ""};
 
+static int64_t rt_rows = 300;
+
 static void round_trip(ipc_compression comp, bool dict, size_t shift) {
     qv_schema s = all_types_schema();
     qv_batch in[2];
-    fill_batch(&in[0], &s, 300, words, 3);
+    fill_batch(&in[0], &s, rt_rows, words, 3);
     fill_batch(&in[1], &s, 0, words, 3);
     ipc_write_options o = {.compression = comp, .symbol_as_dictionary = dict};
     qv_str out;
@@ -188,6 +190,13 @@ static void round_trip(ipc_compression comp, bool dict, size_t shift) {
 QTEST(round_trip_plain) { round_trip(IPC_COMPRESS_NONE, false, 0); }
 QTEST(round_trip_lz4) { round_trip(IPC_COMPRESS_LZ4, false, 0); }
 QTEST(round_trip_zstd_dictionary) { round_trip(IPC_COMPRESS_ZSTD, true, 0); }
+/* Big enough that a message's buffers are compressed on the helper pool. */
+QTEST(round_trip_parallel_compression) {
+    rt_rows = 100000;
+    round_trip(IPC_COMPRESS_LZ4, false, 0);
+    round_trip(IPC_COMPRESS_ZSTD, true, 0);
+    rt_rows = 300;
+}
 QTEST(round_trip_misaligned_input_is_copied) { round_trip(IPC_COMPRESS_NONE, true, 3); }
 
 QTEST(body_points_at_column_memory) {

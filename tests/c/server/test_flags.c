@@ -49,6 +49,50 @@ QTEST(flags_errors_name_the_problem) {
     QCHECK(parse(&f, &e, 3, g) != 0);
 }
 
+QTEST(flags_durations_and_partitions) {
+    qd_flags f;
+    qv_err e;
+    char *v[] = {"quiverd", "--ticket-ttl", "2s", "--wal-sync=500ms", "--partition-rows", "1M"};
+    QCHECK_OK(parse(&f, &e, 6, v), &e);
+    QCHECK_EQ(f.ticket_ttl_ns, 2000000000LL);
+    QCHECK_EQ(f.wal_sync_ms, 500);
+    QCHECK_EQ(f.partition_rows, 1LL << 20);
+    char *d[] = {"quiverd"};
+    QCHECK_OK(parse(&f, &e, 1, d), &e);
+    QCHECK_EQ(f.ticket_ttl_ns, 300LL * 1000000000LL);
+    QCHECK_EQ(f.partition_rows, 8LL << 20);
+    char *w[] = {"quiverd", "--wal-sync", "5"}; /* bare number: milliseconds, as before */
+    QCHECK_OK(parse(&f, &e, 3, w), &e);
+    QCHECK_EQ(f.wal_sync_ms, 5);
+    char *h[] = {"quiverd", "--ticket-ttl", "12h"};
+    QCHECK_OK(parse(&f, &e, 3, h), &e);
+    QCHECK_EQ(f.ticket_ttl_ns, 12LL * 3600 * 1000000000LL);
+    char *b[] = {"quiverd", "--ticket-ttl", "5 minutes"};
+    QCHECK(parse(&f, &e, 3, b) != 0);
+    QCHECK(strstr(e.msg, "--ticket-ttl") != NULL && strstr(e.msg, "duration") != NULL);
+    char *z[] = {"quiverd", "--ticket-ttl", "0s"};
+    QCHECK(parse(&f, &e, 3, z) != 0);
+    char *p[] = {"quiverd", "--partition-rows", "0"};
+    QCHECK(parse(&f, &e, 3, p) != 0);
+}
+
+QTEST(flags_replica) {
+    qd_flags f;
+    qv_err e;
+    char *v[] = {"quiverd", "--replica-of", "grpc://10.0.0.1:8815", "--advertise=replica1:9000"};
+    QCHECK_OK(parse(&f, &e, 4, v), &e);
+    QCHECK_STR(f.replica_of, "grpc://10.0.0.1:8815");
+    QCHECK_STR(f.advertise, "replica1:9000");
+    char *a[] = {"quiverd", "--replica-of", "grpc://nohost"};
+    QCHECK(parse(&f, &e, 3, a) != 0);
+    QCHECK(strstr(e.msg, "HOST:PORT") != NULL);
+    char *b[] = {"quiverd", "--advertise", "h:99999"};
+    QCHECK(parse(&f, &e, 3, b) != 0);
+    char *c[] = {"quiverd", "--replica-of", "h:1", "--demo-rows", "10"};
+    QCHECK(parse(&f, &e, 5, c) != 0);
+    QCHECK(strstr(e.msg, "--demo-rows") != NULL);
+}
+
 QTEST(flags_durations_and_security) {
     qv_err e;
     int64_t ms = 0;

@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""Subscriptions: latency from a DoPut commit acknowledged to the
+subscriber's batch in hand, and ingest throughput with 10 subscribers
+attached against none.
+
+Latency: one pyarrow subscriber thread (Flight DoGet `SUBSCRIBE SELECT *`)
+and, separately, one HTTP Server-Sent Events reader; a writer thread in the
+same process commits a small table (100 rows, a sequence number in it) every
+few milliseconds; latency = time the subscriber has the batch - time the
+writer's DoPut returned (its commit acknowledged). It can be negative: the
+server wakes subscribers as soon as the commit is durable and visible, before
+the writer has read its status. The peer: a Flight `ping` round trip on the
+same loopback in the same run.
+
+Throughput: one writer process commits COMMIT_ROWS-row tables back to back;
+rows/s with no subscription against 10 subscriber processes attached
+(`SUBSCRIBE SELECT ts, price FROM t WHERE venue = 3`, each reading what it
+gets). Rounds alternate none / 10; median and spread of the ratio.
+
+Env: QUIVERD, BENCH_COMMITS (default 600 latency samples), BENCH_ROUNDS (5).
+Prints a markdown section on stdout.
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "py"))
+
+import pyarrow as pa  # noqa: E402
+import pyarrow.flight as fl  # noqa: E402
+import requests  # noqa: E402
+
+from conftest import Server  # noqa: E402
+
+SAMPLES = int(os.environ.get("BENCH_COMMITS", "600"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+COMMIT_ROWS = 20000
+COMMITS_PER_ROUND = 60
+TS = pa.timestamp("ns", tz="UTC")
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+
+
+def small(seq, n=100):
+    return pa.table({"seq": pa.array([seq] * n, pa.int64()), "ts": pa.array(range(n), TS),
+                     "price": pa.array([float(i) for i in range(n)])})
+
+
+def put(c, table, t):
+    w, _ = c.do_put(fl.FlightDescriptor.for_path(table), t.schema)
+    w.write_table(t)
+    w.close()
+
+
+def pct(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+def latency(srv):
+    c = srv.flight()
+    put(c, "lat", small(-1))
+    arrived = {}
+    sse_arrived = {}
+    reader = c.do_get(fl.Ticket(b"SUBSCRIBE SELECT seq FROM lat"))
+
+    def flight_reader():
+        try:
+            for chunk in reader:
+                arrived.setdefault(chunk.data.column(0)[0].as_py(), time.perf_counter())
+        except Exception:
+            pass
+
+    resp = requests.get(srv.http_url + "/subscribe", params={"query": "SUBSCRIBE SELECT seq FROM lat"},
+                        headers={"Accept": "text/event-stream"}, stream=True, timeout=600)
+
+    def sse_reader():
+        try:
+            for line in resp.iter_lines(decode_unicode=True):
+                if line.startswith("data: ["):
+                    sse_arrived.setdefault(json.loads(line[6:])[0][0], time.perf_counter())
+        except Exception:
+            pass
+
+    threads = [threading.Thread(target=flight_reader, daemon=True), threading.Thread(target=sse_reader, daemon=True)]
+    for t in threads:
+        t.start()
+    time.sleep(0.3)
+    acked, pings = {}, []
+    for seq in range(SAMPLES):
+        t = small(seq)
+        w, _ = c.do_put(fl.FlightDescriptor.for_path("lat"), t.schema)
+        w.write_table(t)
+        w.close()
+        acked[seq] = time.perf_counter()
+        t0 = time.perf_counter()
+        list(c.do_action(fl.Action("ping", b"")))
+        pings.append(time.perf_counter() - t0)
+        time.sleep(0.003)
+    time.sleep(0.5)
+    reader.cancel()
+    resp.close()
+    fl_ms = [(arrived[s] - acked[s]) * 1000 for s in acked if s in arrived]
+    sse_ms = [(sse_arrived[s] - acked[s]) * 1000 for s in acked if s in sse_arrived]
+    return fl_ms, sse_ms, [p * 1000 for p in pings]
+
+
+WRITER = textwrap.dedent("""
+    import sys, time, pyarrow as pa, pyarrow.flight as fl
+    c = fl.connect(sys.argv[1]); n = int(sys.argv[2]); rows = int(sys.argv[3])
+    ts = pa.timestamp("ns", tz="UTC")
+    t = pa.table({"ts": pa.array(range(rows), ts), "price": pa.array([i * 0.5 for i in range(rows)]),
+                  "venue": pa.array([i % 8 for i in range(rows)], pa.int32()),
+                  "volume": pa.array(range(rows), pa.int64())})
+    t0 = time.perf_counter()
+    for i in range(n):
+        w, _ = c.do_put(fl.FlightDescriptor.for_path("ing"), t.schema); w.write_table(t); w.close()
+    print(n * rows / (time.perf_counter() - t0), flush=True)
+""")
+
+SUBSCRIBER = textwrap.dedent("""
+    import sys, pyarrow.flight as fl
+    c = fl.connect(sys.argv[1])
+    r = c.do_get(fl.Ticket(b"SUBSCRIBE SELECT ts, price FROM ing WHERE venue = 3"))
+    print("ready", flush=True)
+    n = 0
+    try:
+        for chunk in r:
+            n += chunk.data.num_rows
+    except Exception as e:
+        pass
+""")
+
+
+def ingest_round(srv, subscribers):
+    procs = []
+    for _ in range(subscribers):
+        p = subprocess.Popen([sys.executable, "-c", SUBSCRIBER, srv.flight_uri], stdout=subprocess.PIPE, text=True)
+        procs.append(p)
+    for p in procs:
+        assert p.stdout.readline().strip() == "ready"
+    time.sleep(0.2)
+    c0, s0 = [cpu_seconds(p.pid) for p in procs], cpu_seconds(srv.proc.pid)
+    out = subprocess.run([sys.executable, "-c", WRITER, srv.flight_uri, str(COMMITS_PER_ROUND), str(COMMIT_ROWS)],
+                         capture_output=True, text=True, check=True).stdout
+    server = cpu_seconds(srv.proc.pid) - s0
+    clients = sum(cpu_seconds(p.pid) - c for p, c in zip(procs, c0))
+    for p in procs:
+        p.kill()
+        p.wait()
+    return float(out.strip()), server, clients
+
+
+def main():
+    srv = Server(["--in-memory"])
+    try:
+        fl_ms, sse_ms, ping_ms = latency(srv)
+        c = srv.flight()
+        put(c, "ing", pa.table({"ts": pa.array([0], TS), "price": [0.0], "venue": pa.array([0], pa.int32()),
+                                "volume": pa.array([0], pa.int64())}))
+        ingest_round(srv, 0)  # warm-up
+        none, ten = [], []
+        for _ in range(ROUNDS):
+            none.append(ingest_round(srv, 0))
+            ten.append(ingest_round(srv, 10))
+        cpu_none, cpu_ten = [x[1] for x in none], [x[1] for x in ten]
+        cli_ten = [x[2] for x in ten]
+        none, ten = [x[0] for x in none], [x[0] for x in ten]
+    finally:
+        srv.stop()
+    ratios = [b / a for a, b in zip(none, ten)]
+    print("## Subscriptions (bench_subscribe.py)\n")
+    print("Latency from a DoPut commit acknowledged to the subscriber's batch in hand, %d commits of 100 rows "
+          "on loopback, one Flight subscriber and one HTTP SSE reader; peer: a Flight ping round trip in the "
+          "same run. Negative: the subscriber had the rows before the writer had its acknowledgement.\n" % SAMPLES)
+    print("| path | samples | p50 ms | p99 ms | max ms | p99 / ping p99 |")
+    print("|---|---|---|---|---|---|")
+    pp99 = pct(ping_ms, 99)
+    for name, xs in (("Flight DoGet SUBSCRIBE", fl_ms), ("HTTP /subscribe SSE", sse_ms), ("Flight ping (peer)", ping_ms)):
+        print("| %s | %d | %.2f | %.2f | %.2f | %.2f |" % (name, len(xs), pct(xs, 50), pct(xs, 99), max(xs),
+                                                         pct(xs, 99) / pp99))
+    print("\nIngest throughput: one writer, %d commits of %d rows (4 columns) per round, %d rounds alternating "
+          "no subscription / 10 subscriber processes (`SUBSCRIBE SELECT ts, price FROM ing WHERE venue = 3`).\n"
+          % (COMMITS_PER_ROUND, COMMIT_ROWS, ROUNDS))
+    print("| subscribers | rows/s median | min..max | server CPU s per round (median) | subscriber processes' CPU s |")
+    print("|---|---|---|---|---|")
+    print("| 0 | %.0f | %.0f..%.0f | %.2f | |" % (statistics.median(none), min(none), max(none),
+                                                statistics.median(cpu_none)))
+    print("| 10 | %.0f | %.0f..%.0f | %.2f | %.2f |" % (statistics.median(ten), min(ten), max(ten),
+                                                      statistics.median(cpu_ten), statistics.median(cli_ten)))
+    print("\nThroughput ratio 10 subscribers / none, per interleaved pair: %.2f (%.2f .. %.2f).\n"
+          % (statistics.median(ratios), min(ratios), max(ratios)))
+
+
+if __name__ == "__main__":
+    main()

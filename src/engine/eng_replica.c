@@ -1,0 +1,122 @@
+/*
+** A read replica's side of replication: apply what the primary committed,
+** keeping the primary's table ids (so its sealed tickets name the same
+** incarnations here) and its rows in the same order (so row ranges match).
+** The database is read-only for everyone else (QV_EPRECONDITION naming the
+** primary); these calls are the one writer. Called from one follower thread;
+** the staged catch-up (`pend`, below) is that thread's, one per process.
+*/
+#include "engine_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void eng_set_read_only(eng *e, const char *why) { st_db_set_read_only(e->db, why); }
+
+/* Name of the local table with this id, or -1. */
+static int find_id(eng *e, uint64_t id, char *name, qv_err *err) {
+    st_table_info *t;
+    int n;
+    if (st_db_list(e->db, &t, &n, err)) return -1;
+    int found = -1;
+    for (int i = 0; i < n; i++)
+        if (t[i].id == id) {
+            snprintf(name, QV_NAME_MAX + 1, "%s", t[i].name);
+            found = i;
+        }
+    st_table_info_free_all(t, n);
+    return found;
+}
+
+static void abort_if(eng *e, uint64_t id);
+
+int eng_replica_create(eng *e, uint64_t id, const char *name, const qv_schema *schema, qv_err *err) {
+    abort_if(e, id);
+    char have[QV_NAME_MAX + 1];
+    if (find_id(e, id, have, err) >= 0) {
+        if (strcmp(have, name) == 0) return QV_OK; /* already here (a reconnect) */
+        if (st_table_drop_replica(e->db, have, err)) return err->code; /* not the primary's: replaced */
+    }
+    st_table *t;
+    qv_err e2;
+    if (st_table_open(e->db, name, &t, &e2) == QV_OK) { /* an older incarnation under that name */
+        st_table_release(t);
+        if (st_table_drop_replica(e->db, name, err)) return err->code;
+    }
+    return st_table_create_id(e->db, id, name, schema, err);
+}
+
+int eng_replica_drop(eng *e, uint64_t id, qv_err *err) {
+    abort_if(e, id);
+    char name[QV_NAME_MAX + 1];
+    if (find_id(e, id, name, err) < 0) return QV_OK;
+    int rc = st_table_drop_replica(e->db, name, err);
+    return rc == QV_ENOTFOUND ? QV_OK : rc;
+}
+
+/* The staged catch-up (one table at a time): rows arrive in chunks and are
+   committed together by eng_replica_commit, or dropped by eng_replica_abort.
+   Only the follower thread touches it. */
+typedef struct pending {
+    st_table *t;
+    st_append *a;
+    uint64_t id;
+    int64_t next_row;  /* storage row the next chunk must start at */
+} pending;
+static pending pend;
+
+void eng_replica_abort(eng *e) {
+    (void)e;
+    if (pend.a) st_append_abort(pend.a);
+    if (pend.t) st_table_release(pend.t);
+    memset(&pend, 0, sizeof pend);
+}
+
+static void abort_if(eng *e, uint64_t id) {
+    if (pend.t && pend.id == id) eng_replica_abort(e);
+}
+
+int eng_replica_commit(eng *e, qv_err *err) {
+    int rc = pend.a ? st_append_commit_replica(pend.a, NULL, err) : QV_OK;
+    pend.a = NULL;
+    eng_replica_abort(e);
+    return rc;
+}
+
+int eng_replica_append(eng *e, uint64_t id, int64_t row_from, const qv_batch *b, qv_err *err) {
+    if (pend.t && pend.id != id) eng_replica_abort(e); /* another table: the old catch-up was not finished */
+    if (!pend.t) {
+        char name[QV_NAME_MAX + 1];
+        if (find_id(e, id, name, err) < 0)
+            return qv_err_set(err, QV_ECORRUPT, "replication: rows for table id %llu, which this replica lacks",
+                              (unsigned long long)id);
+        if (st_table_open(e->db, name, &pend.t, err)) return err->code;
+        st_snapshot *s;
+        st_snapshot_open(pend.t, &s);
+        pend.next_row = st_snapshot_rows(s);
+        st_snapshot_close(s);
+        pend.id = id;
+    }
+    int64_t skip = pend.next_row - row_from;
+    if (skip < 0) {
+        qv_err_set(err, QV_ECORRUPT, "replication: table %s has %lld rows here, the primary sent rows from %lld",
+                   st_table_name(pend.t), (long long)pend.next_row, (long long)row_from);
+        eng_replica_abort(e);
+        return err->code;
+    }
+    if (skip >= b->nrows) return QV_OK;
+    qv_batch part;
+    qv_batch_init(&part, &b->schema);
+    for (int i = 0; i < b->schema.nfields; i++) {
+        qv_array_free(&part.cols[i]);
+        qv_array_slice(&part.cols[i], &b->cols[i], skip, b->nrows - skip);
+    }
+    part.nrows = b->nrows - skip;
+    int rc = pend.a ? QV_OK : st_append_begin(pend.t, &pend.a, err);
+    if (rc == QV_OK) rc = st_append_batch(pend.a, &part, err);
+    if (rc == QV_OK) pend.next_row += part.nrows;
+    qv_batch_free(&part);
+    if (rc) eng_replica_abort(e);
+    return rc;
+}

@@ -1,0 +1,373 @@
+/*
+** Replication, the primary's side: a DoGet on a replication ticket streams
+** what this server commits, as records in FlightData app_metadata:
+**
+**   'K' the ticket key (so the replica redeems this server's tickets)
+**   'C' a table: id, name, schema          'D' a table id was dropped
+**   'A' rows [row_from, ...) of a table id, as an Arrow IPC stream, more of
+**       the same catch-up to come; 'B' the same, the last of it: the replica
+**       stages 'A's and commits them with the 'B' in one append, so a stream
+**       cut in between leaves nothing of that range applied
+**   'H' heartbeat: the replica has everything committed so far
+**
+** Record: u8 kind | u64 id | i64 row_from | u16 name length, name | u32 blob
+** length, blob (little-endian). The ticket ("\0QVR", u8 version, u64 the
+** replica's nonce, u16 + its advertised address, u32 n, n x (u64 id, i64
+** rows it holds)) lets a reconnecting replica continue where it was.
+**
+** State per stream (fl_repl, owned by the DoGet call): the tables sent and
+** how many rows of each. produce() sends at most one chunk of rows, or waits
+** up to a heartbeat interval for a commit, polling (a replica holds one
+** worker). Live replicas' addresses are kept in a registry for endpoint
+** locations (fl_repl_locations).
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "flight_internal.h"
+
+#define CHUNK_ROWS 65536
+#define BEAT_NS (200LL * 1000000)
+#define POLL_NS (5LL * 1000000)
+#define MAX_REPLICAS 64
+
+static const uint8_t repl_magic[4] = {0, 'Q', 'V', 'R'};
+
+typedef struct repl_tab {
+    uint64_t id;
+    int64_t sent;
+    int64_t removed;  /* the table's removed-rows count its rows were sent at */
+    char name[QV_NAME_MAX + 1];
+    bool seen;
+} repl_tab;
+
+struct fl_repl {
+    repl_tab *tabs;
+    int n;
+    uint64_t *have_id;
+    int64_t *have_rows;
+    int nhave;
+    bool key_sent, pruned;
+    int64_t last_beat;
+    char advertise[256];
+    atomic_bool cancelled;
+};
+
+/* ---- registry of live replicas (for endpoint locations) ---- */
+static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
+static char *reg[MAX_REPLICAS];
+static int nreg, reg_next;
+
+static void reg_add(const char *addr) {
+    if (!addr[0]) return;
+    pthread_mutex_lock(&reg_mu);
+    if (nreg < MAX_REPLICAS) reg[nreg++] = qv_xstrdup(addr);
+    pthread_mutex_unlock(&reg_mu);
+}
+
+static void reg_remove(const char *addr) {
+    if (!addr[0]) return;
+    pthread_mutex_lock(&reg_mu);
+    for (int i = 0; i < nreg; i++)
+        if (strcmp(reg[i], addr) == 0) {
+            free(reg[i]);
+            reg[i] = reg[--nreg];
+            break;
+        }
+    pthread_mutex_unlock(&reg_mu);
+}
+
+int fl_repl_locations(char ***out) {
+    pthread_mutex_lock(&reg_mu);
+    int n = nreg;
+    *out = n ? qv_xcalloc((size_t)n, sizeof **out) : NULL;
+    /* Rotate so successive FlightInfos start on different replicas. */
+    for (int i = 0; i < n; i++) (*out)[i] = qv_xstrdup(reg[(reg_next + i) % n]);
+    if (n) reg_next = (reg_next + 1) % n;
+    pthread_mutex_unlock(&reg_mu);
+    return n;
+}
+
+/* ---- records ---- */
+
+static void put_le(qv_str *s, uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; i++) qv_str_appendc(s, (char)(v >> (8 * i)));
+}
+
+void fl_repl_record(qv_str *out, char kind, uint64_t id, int64_t row_from, const char *name, const void *blob,
+                    size_t blob_len) {
+    size_t nl = name ? strlen(name) : 0;
+    qv_str_appendc(out, kind);
+    put_le(out, id, 8);
+    put_le(out, (uint64_t)row_from, 8);
+    put_le(out, nl, 2);
+    qv_str_append(out, name, nl);
+    put_le(out, blob_len, 4);
+    qv_str_append(out, blob, blob_len);
+}
+
+bool fl_repl_is_ticket(const uint8_t *p, size_t n) { return n >= 5 && memcmp(p, repl_magic, 4) == 0; }
+
+static uint64_t get_le(const uint8_t *p, int bytes) {
+    uint64_t v = 0;
+    for (int i = 0; i < bytes; i++) v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+void fl_repl_ticket(uint64_t nonce, const char *advertise, const uint64_t *ids, const int64_t *rows, int n, qv_str *out) {
+    qv_str_append(out, repl_magic, 4);
+    qv_str_appendc(out, 1);
+    put_le(out, nonce, 8);
+    size_t al = strlen(advertise);
+    put_le(out, al, 2);
+    qv_str_append(out, advertise, al);
+    put_le(out, (uint64_t)n, 4);
+    for (int i = 0; i < n; i++) {
+        put_le(out, ids[i], 8);
+        put_le(out, (uint64_t)rows[i], 8);
+    }
+}
+
+static int parse_ticket(const uint8_t *p, size_t n, fl_repl *r, uint64_t *nonce, qv_err *err) {
+    if (n < 19 || p[4] != 1) return qv_err_set(err, QV_EINVAL, "replication ticket: truncated or unknown version");
+    *nonce = get_le(p + 5, 8);
+    size_t al = get_le(p + 13, 2), pos = 15;
+    if (al >= sizeof r->advertise || pos + al + 4 > n)
+        return qv_err_set(err, QV_EINVAL, "replication ticket: bad advertised address");
+    memcpy(r->advertise, p + pos, al);
+    r->advertise[al] = 0;
+    pos += al;
+    uint64_t cnt = get_le(p + pos, 4);
+    pos += 4;
+    if (cnt > (n - pos) / 16 || (n - pos) != cnt * 16)
+        return qv_err_set(err, QV_EINVAL, "replication ticket: table list does not match its length");
+    r->nhave = (int)cnt;
+    r->have_id = qv_xcalloc(cnt ? cnt : 1, sizeof *r->have_id);
+    r->have_rows = qv_xcalloc(cnt ? cnt : 1, sizeof *r->have_rows);
+    for (uint64_t i = 0; i < cnt; i++, pos += 16) {
+        r->have_id[i] = get_le(p + pos, 8);
+        r->have_rows[i] = (int64_t)get_le(p + pos + 8, 8);
+    }
+    return QV_OK;
+}
+
+fl_repl *fl_repl_new(const uint8_t *p, size_t n, uint64_t own_nonce, qv_err *err) {
+    fl_repl *r = qv_xcalloc(1, sizeof *r);
+    uint64_t nonce = 0;
+    int rc = parse_ticket(p, n, r, &nonce, err);
+    if (rc == QV_OK && own_nonce && nonce == own_nonce)
+        rc = qv_err_set(err, QV_EINVAL, "replication: this server is the replica asking (a replica pointed at itself)");
+    if (rc) {
+        fl_repl_free(r);
+        return NULL;
+    }
+    reg_add(r->advertise);
+    QV_INFO("replication: a replica connected%s%s (%d tables held)", r->advertise[0] ? " advertising " : "",
+            r->advertise, r->nhave);
+    return r;
+}
+
+void fl_repl_free(fl_repl *r) {
+    if (!r) return;
+    if (r->key_sent) {
+        reg_remove(r->advertise);
+        QV_INFO("replication: replica %s disconnected", r->advertise[0] ? r->advertise : "(unadvertised)");
+    }
+    free(r->tabs);
+    free(r->have_id);
+    free(r->have_rows);
+    free(r);
+}
+
+void fl_repl_cancel(fl_repl *r) { atomic_store(&r->cancelled, true); }
+
+/* ---- producing ---- */
+
+static void push_record(fl_call *c, const qv_str *rec) {
+    ipc_message m;
+    ipc_message_init(&m);
+    fl_call_push(c, fl_flightdata_from_ipc(&m, (const uint8_t *)rec->data, rec->len));
+    ipc_message_free(&m);
+}
+
+static void schema_blob(const qv_schema *s, qv_str *out) {
+    put_le(out, (uint64_t)s->nfields, 4);
+    for (int i = 0; i < s->nfields; i++) {
+        const qv_field *f = &s->fields[i];
+        size_t nl = strlen(f->name), tl = strnlen(f->tz, sizeof f->tz);
+        put_le(out, nl, 2);
+        qv_str_append(out, f->name, nl);
+        qv_str_appendc(out, (char)f->type);
+        qv_str_appendc(out, (char)f->nullable);
+        qv_str_appendc(out, (char)tl);
+        qv_str_append(out, f->tz, tl);
+    }
+}
+
+/* Rows [t->sent, to) as one IPC stream record; last: `to` ends the catch-up. */
+static int push_rows(fl_call *c, repl_tab *t, int64_t to, bool last, qv_err *err) {
+    qv_str sql, blob, rec;
+    qv_str_init(&sql);
+    qv_str_init(&blob);
+    qv_str_init(&rec);
+    fl_select_all(t->name, &sql);
+    eng_range range = {.table_id = t->id, .removed = t->removed, .row_from = t->sent, .row_to = to};
+    snprintf(range.table, sizeof range.table, "%s", t->name);
+    eng_query *q = NULL;
+    ipc_encoder *enc = NULL;
+    static const ipc_write_options wo;
+    int rc = eng_query_open_range(c->e, sql.data, sql.len, &range, &q, err);
+    if (rc == QV_OK) rc = ipc_encoder_new(eng_query_schema(q), &wo, &enc, err);
+    ipc_message m[2];
+    if (rc == QV_OK && (rc = ipc_encoder_schema(enc, &m[0], err)) == QV_OK) {
+        ipc_message_write_stream(&m[0], &blob);
+        ipc_message_free(&m[0]);
+    }
+    while (rc == QV_OK) {
+        qv_batch b;
+        memset(&b, 0, sizeof b);
+        bool eos = false;
+        if ((rc = eng_query_next(q, &b, &eos, err)) || eos) break;
+        int nm = 0;
+        rc = ipc_encoder_batch(enc, &b, m, &nm, err);
+        for (int i = 0; i < nm; i++) {
+            ipc_message_write_stream(&m[i], &blob);
+            ipc_message_free(&m[i]);
+        }
+        qv_batch_free(&b);
+    }
+    if (rc == QV_OK) {
+        ipc_write_eos(&blob);
+        fl_repl_record(&rec, last ? 'B' : 'A', t->id, t->sent, NULL, blob.data, blob.len);
+        push_record(c, &rec);
+        t->sent = to;
+    }
+    if (enc) ipc_encoder_free(enc);
+    if (q) eng_query_close(q);
+    qv_str_free(&sql);
+    qv_str_free(&blob);
+    qv_str_free(&rec);
+    return rc == QV_ENOTFOUND ? QV_OK : rc; /* dropped meanwhile: the next round sends 'D' */
+}
+
+static int64_t held_rows(const fl_repl *r, uint64_t id) {
+    for (int i = 0; i < r->nhave; i++)
+        if (r->have_id[i] == id) return r->have_rows[i];
+    return 0;
+}
+
+/* One round over the catalog; true when something was queued. */
+static int round_once(fl_call *c, fl_repl *r, bool *sent, qv_err *err) {
+    st_table_info *tabs;
+    int n;
+    *sent = false;
+    if (eng_tables(c->e, &tabs, &n, err)) return err->code;
+    for (int k = 0; k < r->n; k++) r->tabs[k].seen = false;
+    qv_str rec;
+    qv_str_init(&rec);
+    for (int i = 0; i < n; i++) {
+        repl_tab *t = NULL;
+        for (int k = 0; k < r->n && !t; k++)
+            if (r->tabs[k].id == tabs[i].id) t = &r->tabs[k];
+        /* Rows removed from the front (truncate, retention) shift row numbers:
+           the replica starts that table over. So does a replica holding more
+           rows than this server has (it missed a trim). */
+        int64_t held = t ? 0 : held_rows(r, tabs[i].id);
+        bool resync = t ? tabs[i].removed_rows != t->removed
+                        : tabs[i].removed_rows > 0 || held > tabs[i].rows;
+        if (resync) {
+            rec.len = 0;
+            fl_repl_record(&rec, 'D', tabs[i].id, 0, NULL, NULL, 0);
+            push_record(c, &rec);
+            if (t) *t = r->tabs[--r->n];
+            t = NULL;
+            held = 0;
+        }
+        if (!t) {
+            r->tabs = qv_xrealloc(r->tabs, sizeof *r->tabs * (size_t)(r->n + 1));
+            t = &r->tabs[r->n++];
+            memset(t, 0, sizeof *t);
+            t->id = tabs[i].id;
+            snprintf(t->name, sizeof t->name, "%s", tabs[i].name);
+            t->sent = held;
+            t->removed = tabs[i].removed_rows;
+            qv_str blob;
+            qv_str_init(&blob);
+            schema_blob(&tabs[i].schema, &blob);
+            rec.len = 0;
+            fl_repl_record(&rec, 'C', t->id, 0, t->name, blob.data, blob.len);
+            push_record(c, &rec);
+            qv_str_free(&blob);
+            *sent = true;
+        }
+        t->seen = true;
+    }
+    /* Tables the replica holds that this server no longer has (dropped while it was away). */
+    for (int h = 0; h < r->nhave && !r->pruned; h++) {
+        bool here = false;
+        for (int i = 0; i < n && !here; i++) here = tabs[i].id == r->have_id[h];
+        if (!here) {
+            rec.len = 0;
+            fl_repl_record(&rec, 'D', r->have_id[h], 0, NULL, NULL, 0);
+            push_record(c, &rec);
+            *sent = true;
+        }
+    }
+    r->pruned = true;
+    for (int k = 0; k < r->n; k++)
+        if (!r->tabs[k].seen) {
+            rec.len = 0;
+            fl_repl_record(&rec, 'D', r->tabs[k].id, 0, NULL, NULL, 0);
+            push_record(c, &rec);
+            r->tabs[k--] = r->tabs[--r->n];
+            *sent = true;
+        }
+    int rc = QV_OK;
+    for (int i = 0; i < n && !*sent && rc == QV_OK; i++)
+        for (int k = 0; k < r->n && !*sent; k++)
+            if (r->tabs[k].id == tabs[i].id && tabs[i].rows > r->tabs[k].sent) {
+                int64_t to = tabs[i].rows;
+                if (to - r->tabs[k].sent > CHUNK_ROWS) to = r->tabs[k].sent + CHUNK_ROWS;
+                rc = push_rows(c, &r->tabs[k], to, to == tabs[i].rows, err);
+                *sent = rc == QV_OK;
+            }
+    qv_str_free(&rec);
+    st_table_info_free_all(tabs, n);
+    return rc;
+}
+
+int fl_repl_produce(fl_call *c, fl_repl *r, bool *done, qv_err *err) {
+    *done = false;
+    qv_str rec;
+    qv_str_init(&rec);
+    if (!r->key_sent) {
+        fl_repl_record(&rec, 'K', 0, 0, NULL, eng_ticket_key(c->e), ENG_KEY_BYTES);
+        push_record(c, &rec);
+        qv_str_free(&rec);
+        r->key_sent = true;
+        return QV_OK;
+    }
+    int rc = QV_OK;
+    for (;;) {
+        if (atomic_load(&r->cancelled) || fl_server_stopping(c)) {
+            *done = true;
+            break;
+        }
+        bool sent = false;
+        if ((rc = round_once(c, r, &sent, err)) != QV_OK) break;
+        if (sent) break;
+        int64_t now = qv_monotonic_ns();
+        if (now - r->last_beat >= BEAT_NS) {
+            r->last_beat = now;
+            fl_repl_record(&rec, 'H', 0, 0, NULL, NULL, 0);
+            push_record(c, &rec);
+            break;
+        }
+        struct timespec ts = {0, POLL_NS};
+        nanosleep(&ts, NULL);
+    }
+    qv_str_free(&rec);
+    return rc;
+}
