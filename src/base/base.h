@@ -110,6 +110,8 @@ void qv_str_append_json_string(qv_str *s, const char *p, size_t n); /* quoted, e
 char *qv_str_steal(qv_str *s); /* returns NUL-terminated data, resets s */
 /* Whole file (at most max bytes) appended to out, NUL-terminated. */
 int qv_file_read(const char *path, size_t max, qv_str *out, qv_err *err);
+/* The whole file into a new buffer of *n bytes (caller frees; *out NULL on error). */
+int qv_file_read_all(const char *path, uint8_t **out, size_t *n, qv_err *err);
 
 /* ---- checksums, time ---- */
 uint32_t qv_crc32c(uint32_t crc, const void *data, size_t n); /* hardware when the CPU has it */

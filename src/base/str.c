@@ -2,6 +2,9 @@
 #include "base/base.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,5 +100,31 @@ int qv_file_read(const char *path, size_t max, qv_str *out, qv_err *err) {
     if (bad) return qv_err_set(err, QV_EIO, "cannot read %s", path);
     qv_str_reserve(out, 1);
     out->data[out->len] = 0;
+    return QV_OK;
+}
+
+int qv_file_read_all(const char *path, uint8_t **out, size_t *n, qv_err *err) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return qv_err_set(err, QV_EIO, "cannot open %s: %m", path);
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return qv_err_set(err, QV_EIO, "cannot stat %s: %m", path);
+    }
+    size_t sz = (size_t)st.st_size, got = 0;
+    uint8_t *b = qv_xmalloc(sz ? sz : 1);
+    while (got < sz) {
+        ssize_t r = read(fd, b + got, sz - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        got += (size_t)r;
+    }
+    close(fd);
+    if (got != sz) {
+        free(b);
+        return qv_err_set(err, QV_EIO, "cannot read %s", path);
+    }
+    *out = b;
+    *n = sz;
     return QV_OK;
 }

@@ -79,31 +79,6 @@ void st_manifest_free(st_manifest *m) {
     memset(m, 0, sizeof *m);
 }
 
-static int read_all(const char *path, uint8_t **out, size_t *n, qv_err *err) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return qv_err_set(err, QV_EIO, "cannot open %s: %m", path);
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        close(fd);
-        return qv_err_set(err, QV_EIO, "cannot stat %s: %m", path);
-    }
-    size_t sz = (size_t)st.st_size, got = 0;
-    uint8_t *b = qv_xmalloc(sz ? sz : 1);
-    while (got < sz) {
-        ssize_t r = read(fd, b + got, sz - got);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        got += (size_t)r;
-    }
-    close(fd);
-    if (got != sz) {
-        free(b);
-        return qv_err_set(err, QV_EIO, "cannot read %s", path);
-    }
-    *out = b;
-    *n = sz;
-    return QV_OK;
-}
 
 static int read_table(st_rd *r, st_man_table *t, const char *path, qv_err *err) {
     t->id = st_get_u64(r);
@@ -139,7 +114,7 @@ int st_manifest_read(const char *dir, st_manifest *m, bool *have, qv_err *err) {
     if (access(path, F_OK) != 0) return QV_OK;
     uint8_t *buf = NULL;
     size_t n = 0;
-    if (read_all(path, &buf, &n, err)) return err->code;
+    if (qv_file_read_all(path, &buf, &n, err)) return err->code;
     if (n < 32 || memcmp(buf, man_magic, 8) || st_rd_u32(buf + n - 4) != qv_crc32c(0, buf, n - 4)) {
         free(buf);
         return qv_err_set(err, QV_ECORRUPT, "manifest %s is damaged (bad magic or checksum)", path);

@@ -300,36 +300,11 @@ void st_wal_get_stats(st_wal *w, st_wal_stats *out) {
 
 /* ---------------- reading ---------------- */
 
-static int read_file(const char *path, uint8_t **out, size_t *n, qv_err *err) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return qv_err_set(err, QV_EIO, "cannot open %s: %m", path);
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        close(fd);
-        return qv_err_set(err, QV_EIO, "cannot stat %s: %m", path);
-    }
-    size_t sz = (size_t)st.st_size, got = 0;
-    uint8_t *buf = qv_xmalloc(sz ? sz : 1);
-    while (got < sz) {
-        ssize_t r = read(fd, buf + got, sz - got);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        got += (size_t)r;
-    }
-    close(fd);
-    if (got != sz) {
-        free(buf);
-        return qv_err_set(err, QV_EIO, "cannot read %s", path);
-    }
-    *out = buf;
-    *n = sz;
-    return QV_OK;
-}
 
 int st_wal_reader_open(st_wal_reader *r, const char *path, uint64_t seq, qv_err *err) {
     memset(r, 0, sizeof *r);
     snprintf(r->path, sizeof r->path, "%s", path);
-    if (read_file(path, &r->buf, &r->n, err)) return err->code;
+    if (qv_file_read_all(path, &r->buf, &r->n, err)) return err->code;
     r->pos = ST_WAL_HDR;
     if (r->n < ST_WAL_HDR || memcmp(r->buf, wal_magic, 8) || st_rd_u32(r->buf + 16) != qv_crc32c(0, r->buf, 16) ||
         st_rd_u64(r->buf + 8) != seq) {
