@@ -8,8 +8,8 @@ a 1M-row table. Reported: p50/p99 and the ratio loaded/idle of p99.
 
 Part 2, a mixed load: 200 clients (4 processes x 50 threads) for
 BENCH_LOAD_SECONDS (default 60) mixing Flight DoGet (small and medium
-queries), DoPut (a small batch), GetFlightInfo, HTTP queries and HTTP
-/health. Reported: throughput, p50/p99 per operation, errors other than the
+queries), DoPut (a small batch), GetFlightInfo, a Flight SQL statement query
+(ADBC, one connection per client thread), HTTP queries and HTTP /health. Reported: throughput, p50/p99 per operation, errors other than the
 designed refusals (server busy; goal 0), refusals, and the server's peak RSS.
 Prints a markdown section."""
 import multiprocessing as mp
@@ -117,6 +117,7 @@ def worker(flight_uri, http_url, seconds, seed, q):
     def client(tid):
         c = fl.connect(flight_uri)
         sess = requests.Session()
+        sql_conn = None
         end = time.time() + seconds
         while time.time() < end:
             r = rnd.random()
@@ -133,6 +134,14 @@ def worker(flight_uri, http_url, seconds, seed, q):
                     w, _ = c.do_put(fl.FlightDescriptor.for_path("load_%d" % (tid % 8)), small.schema)
                     w.write_table(small)
                     w.close()
+                elif r < 0.70:
+                    op = "Flight SQL query (ADBC)"
+                    if sql_conn is None:
+                        import adbc_driver_flightsql.dbapi as flight_sql
+                        sql_conn = flight_sql.connect(flight_uri, autocommit=True)
+                    with sql_conn.cursor() as cur:
+                        cur.execute("SELECT * FROM trades WHERE volume > 995 LIMIT 100")
+                        cur.fetch_arrow_table()
                 elif r < 0.75:
                     op = "GetFlightInfo"
                     c.get_flight_info(fl.FlightDescriptor.for_path("trades"))
@@ -158,6 +167,8 @@ def worker(flight_uri, http_url, seconds, seed, q):
                         errs = stats[op]["errs"]
                         key = msg[:80]
                         errs[key] = errs.get(key, 0) + 1
+        if sql_conn is not None:
+            sql_conn.close()
 
     ts = [threading.Thread(target=client, args=(i,)) for i in range(THREADS)]
     for t in ts:

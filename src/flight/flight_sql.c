@@ -163,11 +163,17 @@ static int open_maybe_bound(eng *e, const char *sql, size_t len, const qv_batch 
     return eng_query_open(e, sql, len, q, err);
 }
 
-int fl_sql_run_update(eng *e, const char *sql, size_t len, const qv_batch *params, int64_t *count, qv_err *err) {
+int fl_sql_run_update(fl_call *c, const char *sql, size_t len, const qv_batch *params, int64_t *count,
+                      qv_err *err) {
     eng_query *q;
     *count = 0;
-    if (params && fl_sql_check_params(e, sql, len, params, err)) return err->code; /* all rows, before any runs */
-    if (open_maybe_bound(e, sql, len, params, &q, err)) return err->code;
+    if (params && fl_sql_check_params(c->e, sql, len, params, err)) return err->code; /* all rows, before any runs */
+    if (open_maybe_bound(c->e, sql, len, params, &q, err)) return err->code;
+    /* An update needs write, and more if its statement kind does (DROP: admin); before anything runs. */
+    if (fl_call_authorize(c, AUTH_ROLE_WRITE, "run an update", err) || fl_call_authorize_query(c, q, err)) {
+        eng_query_close(q);
+        return err->code;
+    }
     const qv_schema *s = eng_query_schema(q);
     bool counts = s->nfields == 1 && s->fields[0].type == QV_T_INT64 && strcmp(s->fields[0].name, "rows") == 0;
     int64_t v = 0;
@@ -208,6 +214,11 @@ static int resolve_sql(fl_call *c, const char *sql, size_t len, const qv_batch *
     if (params && fl_sql_changes_things(sql, len) && fl_sql_check_params(c->e, sql, len, params, err))
         return err->code;
     if (open_maybe_bound(c->e, sql, len, params, &q, err)) return err->code;
+    /* The role of the statement kind, before a change runs here (DoGet checks again for a query). */
+    if (fl_call_authorize_query(c, q, err)) {
+        eng_query_close(q);
+        return err->code;
+    }
     const qv_schema *s = eng_query_schema(q);
     if (fl_sql_changes_things(sql, len) && s->nfields == 1 &&
         (s->fields[0].type == QV_T_BOOL || s->fields[0].type == QV_T_INT64)) {

@@ -85,7 +85,8 @@ bool fl_sql_changes_things(const char *sql, size_t len);
 int fl_sql_open_prepared(fl_call *c, const uint8_t *h, size_t n, eng_query **q, qv_err *err);
 /* Run a statement that changes things to its end, once per parameter row
    (params may be NULL); every row is checked before any runs. *count: rows affected. */
-int fl_sql_run_update(eng *e, const char *sql, size_t len, const qv_batch *params, int64_t *count, qv_err *err);
+int fl_sql_run_update(fl_call *c, const char *sql, size_t len, const qv_batch *params, int64_t *count,
+                      qv_err *err);
 /* Every row of params binds to the statement (count and types). */
 int fl_sql_check_params(eng *e, const char *sql, size_t len, const qv_batch *params, qv_err *err);
 

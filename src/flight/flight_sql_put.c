@@ -15,6 +15,7 @@
 */
 #include "flight_sql.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,6 +93,15 @@ static int ingest_setup(sqlput_state *st, const fl_sql_cmd_in *in, qv_err *err) 
     return rc;
 }
 
+/* Ingest needs write; replacing an existing table drops its rows, as DROP
+   does, so it needs admin (checked before any batch is taken). */
+static int ingest_authorize(fl_call *c, const sqlput_state *st, qv_err *err) {
+    bool replace = st->mode.if_exists == ENG_IF_EXISTS_REPLACE;
+    char what[QV_NAME_MAX + 48];
+    snprintf(what, sizeof what, "ingest into %s%s", st->table, replace ? " replacing it" : "");
+    return fl_call_authorize(c, replace ? AUTH_ROLE_ADMIN : AUTH_ROLE_WRITE, what, err);
+}
+
 static int command_setup(fl_call *c, sqlput_state *st, const fl_flightdata *fd, qv_err *err) {
     fl_descriptor *d = arrow__flight__protocol__flight_descriptor__unpack(NULL, fd->descriptor_len, fd->descriptor);
     if (!d) return qv_err_set(err, QV_EINVAL, "DoPut: flight_descriptor is not a FlightDescriptor message");
@@ -114,6 +124,7 @@ static int command_setup(fl_call *c, sqlput_state *st, const fl_flightdata *fd, 
         if (!rc) rc = fl_ticket_sql((const uint8_t *)st->sql.data, st->sql.len, err);
     } else if (st->kind == PUT_INGEST) {
         rc = ingest_setup(st, &in, err);
+        if (!rc) rc = ingest_authorize(c, st, err);
     } else if (st->kind == PUT_BIND || st->kind == PUT_PREP_UPDATE) {
         /* Both messages are one bytes field 1: the handle. */
         Arrow__Flight__Protocol__Sql__CommandPreparedStatementQuery *m =
@@ -259,7 +270,7 @@ static int sqlput_end(fl_call *c, qv_err *err) {
     int rc = QV_OK;
     switch (st->kind) {
     case PUT_UPDATE:
-        rc = fl_sql_run_update(c->e, st->sql.data, st->sql.len, NULL, &n, err);
+        rc = fl_sql_run_update(c, st->sql.data, st->sql.len, NULL, &n, err);
         if (!rc) push_update_result(c, n);
         return rc;
     case PUT_INGEST:
@@ -295,7 +306,7 @@ static int sqlput_end(fl_call *c, qv_err *err) {
             fl_call_push_pb(c, &pr);
         }
         if (!rc && st->kind == PUT_PREP_UPDATE) {
-            rc = fl_sql_run_update(c->e, v.sql, v.len, have ? &params : NULL, &n, err);
+            rc = fl_sql_run_update(c, v.sql, v.len, have ? &params : NULL, &n, err);
             if (!rc) push_update_result(c, n);
         }
         eng_stmt_view_free(&v);

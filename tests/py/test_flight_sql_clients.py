@@ -11,7 +11,10 @@ import subprocess
 import pyarrow.flight as fl
 import pytest
 
+from conftest import Server
+from test_auth import hash_password
 from test_flight_sql import all_types_table, put
+from test_tls import pki  # noqa: F401 (fixture)
 
 HERE = os.path.dirname(__file__)
 GO_DIR = os.path.join(HERE, "..", "interop", "goadbc")
@@ -96,3 +99,30 @@ def test_jdbc_driver(jdbc_jar, start_quiverd):
     assert got["meta.columns"] == "[i32:4, i64:-5, f32:6, f64:8, b:16, s:12, ts:2014, tsn:93]"
     assert got["meta.table_types"] == "[TABLE]" and got["meta.quote"] == '"'
     c.close()
+
+
+def test_jdbc_with_users_and_tls(jdbc_jar, pki, tmp_path):  # noqa: F811
+    """One JVM run against a quiverd with --users and TLS: user/password properties,
+    useEncryption=true with a trust store made now from the test CA."""
+    keytool = shutil.which("keytool")
+    if keytool is None:
+        pytest.skip("keytool (JDK) not installed: the JDBC TLS test does not run")
+    store = str(tmp_path / "trust.jks")
+    subprocess.run([keytool, "-importcert", "-noprompt", "-alias", "quiverca", "-file", pki["ca"], "-keystore", store,
+                    "-storepass", "changeit", "-storetype", "JKS"], check=True, capture_output=True, timeout=120)
+    users = tmp_path / "users"
+    users.write_text("wes:write:%s\n" % hash_password("wes-pw"))
+    s = Server(["--in-memory", "--demo-rows", "100", "--users", str(users), "--tls-cert", pki["cert"],
+                "--tls-key", pki["key"]])
+    try:
+        java, jar = jdbc_jar
+        props = ("useEncryption=true&useSystemTrustStore=false&trustStore=%s&trustStorePassword=changeit"
+                 "&user=wes&password=wes-pw" % store)
+        r = subprocess.run([java, "--add-opens=java.base/java.nio=ALL-UNNAMED", "-cp", jar, JAVA_SRC,
+                            str(s.flight_port), props], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+        got = dict(line.split("\t", 1) for line in r.stdout.splitlines() if "\t" in line)
+        assert got["done"] == "ok" and got["secure.count"] == "100" and got["secure.insert"] == "2"
+        assert "permission denied" in got["secure.drop"] and "DROP" in got["secure.drop"], got["secure.drop"]
+    finally:
+        assert s.stop() == 0

@@ -5,6 +5,9 @@
 // matching ResultSet getter, runs prepared statements with parameters and
 // updates, and walks DatabaseMetaData; each finding is printed as one
 // "key<TAB>value" line for the Python side to check. Any exception exits 1.
+// With a second argument (java QuiverJdbc.java PORT "useEncryption=true&user=..."),
+// it connects to localhost with those URL properties instead (a quiverd with
+// --users and TLS) and runs the short secured() check.
 import java.sql.*;
 import java.util.*;
 
@@ -13,7 +16,31 @@ public class QuiverJdbc {
         System.out.println(k + "\t" + String.valueOf(v).replace("\n", "\\n"));
     }
 
+    /* Logged in as a write user over TLS: query, create, insert; DROP is refused. */
+    static void secured(String port, String props) throws Exception {
+        String url = "jdbc:arrow-flight-sql://localhost:" + port + "/?" + props;
+        try (Connection cn = DriverManager.getConnection(url); Statement st = cn.createStatement()) {
+            try (ResultSet rs = st.executeQuery("SELECT count(*) FROM trades")) {
+                rs.next();
+                out("secure.count", rs.getLong(1));
+            }
+            st.executeUpdate("CREATE TABLE jdbc_sec (v BIGINT)");
+            out("secure.insert", st.executeUpdate("INSERT INTO jdbc_sec VALUES (1), (2)"));
+            try {
+                st.executeUpdate("DROP TABLE jdbc_sec");
+                out("secure.drop", "allowed");
+            } catch (SQLException e) {
+                out("secure.drop", e.getMessage());
+            }
+        }
+        out("done", "ok");
+    }
+
     public static void main(String[] args) throws Exception {
+        if (args.length > 1) {
+            secured(args[0], args[1]);
+            return;
+        }
         String url = "jdbc:arrow-flight-sql://127.0.0.1:" + args[0] + "/?useEncryption=false";
         try (Connection cn = DriverManager.getConnection(url)) {
             try (Statement st = cn.createStatement();
