@@ -473,7 +473,13 @@ static grpc_status_code client_close(client *k) {
 
 static void *wake_storm(void *arg) {
     (void)arg;
-    for (int i = 0; i < 2000; i++) park_set(park_allowed, 0, true); /* spurious wakes */
+    /* Spurious wakes. Only wake: reading park_allowed here and writing it back
+       through park_set could undo the main thread's newer value. */
+    for (int i = 0; i < 2000; i++) {
+        pthread_mutex_lock(&park_mu);
+        if (park_call) fl_call_wake(park_call);
+        pthread_mutex_unlock(&park_mu);
+    }
     return NULL;
 }
 
