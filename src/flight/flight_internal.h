@@ -192,6 +192,11 @@ typedef struct fl_flightdata {
 } fl_flightdata;
 /* Parse a FlightData message; pointers alias p. Verifies every length. */
 int fl_flightdata_parse(const uint8_t *p, size_t n, fl_flightdata *out, qv_err *err);
+/* Feed one parsed FlightData with a data_header to an IPC decoder. The body
+   is a slice of msg when 8-byte aligned, else a copy. Bytes from a client that
+   fail verification are the client's error: QV_ECORRUPT becomes QV_EINVAL. */
+int fl_flightdata_decode(ipc_decoder *dec, qv_buffer *msg, const fl_flightdata *fd, ipc_event *ev, qv_batch *batch,
+                         qv_err *err);
 
 /* Whole message as one contiguous buffer holding the bytes (a ref to keep). */
 qv_buffer *fl_bb_to_buffer(grpc_byte_buffer *bb);

@@ -54,15 +54,6 @@ static int descriptor_table(const fl_flightdata *fd, char *out, qv_err *err) {
 
 /* The body as a buffer the decoder may keep: a view of msg when 8-byte
    aligned (the usual case), else an aligned copy. */
-static qv_buffer *body_buffer(qv_buffer *msg, const fl_flightdata *fd) {
-    if (fd->body_len == 0) return NULL;
-    if (((uintptr_t)fd->body & 7) == 0) return qv_buffer_slice(msg, (size_t)(fd->body - msg->data), fd->body_len);
-    qv_buffer *b = qv_buffer_new(fd->body_len);
-    memcpy(b->data, fd->body, fd->body_len);
-    b->size = fd->body_len;
-    return b;
-}
-
 static int doput_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
     doput_state *st = c->state;
     if (!st && fl_sql_put_claims(msg)) return fl_sql_put_start(c, msg, err); /* a Flight SQL command */
@@ -93,17 +84,10 @@ static int doput_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
         if (fd.body_len) return qv_err_set(err, QV_EINVAL, "DoPut: FlightData with a body but no data_header");
         return QV_OK;
     }
-    qv_buffer *body = body_buffer(msg, &fd);
-    ipc_event ev = IPC_EV_NONE;
+    ipc_event ev;
     qv_batch batch;
-    memset(&batch, 0, sizeof batch);
-    int rc = ipc_decoder_message(st->dec, fd.header, fd.header_len, body, &ev, &batch, err);
-    qv_buffer_unref(body);
-    if (rc) {
-        /* Bytes from a client that fail verification are the client's error. */
-        if (rc == QV_ECORRUPT) err->code = QV_EINVAL;
-        return qv_err_prefix(err, "DoPut into '%s', message %lld", st->table, (long long)st->batches + 1);
-    }
+    int rc = fl_flightdata_decode(st->dec, msg, &fd, &ev, &batch, err);
+    if (rc) return qv_err_prefix(err, "DoPut into '%s', message %lld", st->table, (long long)st->batches + 1);
     if (ev == IPC_EV_SCHEMA) {
         if (st->put) return qv_err_set(err, QV_EINVAL, "DoPut into '%s': a second schema in one stream", st->table);
         return eng_put_begin(c->e, st->table, ipc_decoder_schema(st->dec), &st->put, err);

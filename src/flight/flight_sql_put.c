@@ -148,15 +148,6 @@ static int command_setup(fl_call *c, sqlput_state *st, const fl_flightdata *fd, 
     return rc;
 }
 
-static qv_buffer *body_copy(qv_buffer *msg, const fl_flightdata *fd) {
-    if (fd->body_len == 0) return NULL;
-    if (((uintptr_t)fd->body & 7) == 0) return qv_buffer_slice(msg, (size_t)(fd->body - msg->data), fd->body_len);
-    qv_buffer *b = qv_buffer_new(fd->body_len);
-    memcpy(b->data, fd->body, fd->body_len);
-    b->size = fd->body_len;
-    return b;
-}
-
 static int take_batch(sqlput_state *st, qv_batch *b, qv_err *err) {
     if (st->kind == PUT_INGEST) {
         int rc = eng_put_batch(st->put, b, err);
@@ -193,16 +184,10 @@ static int sqlput_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
         if (fd.body_len) return qv_err_set(err, QV_EINVAL, "DoPut: FlightData with a body but no data_header");
         return QV_OK;
     }
-    qv_buffer *body = body_copy(msg, &fd);
-    ipc_event ev = IPC_EV_NONE;
+    ipc_event ev;
     qv_batch batch;
-    memset(&batch, 0, sizeof batch);
-    int rc = ipc_decoder_message(st->dec, fd.header, fd.header_len, body, &ev, &batch, err);
-    qv_buffer_unref(body);
-    if (rc) {
-        if (rc == QV_ECORRUPT) err->code = QV_EINVAL;
-        return qv_err_prefix(err, "DoPut (Flight SQL)");
-    }
+    int rc = fl_flightdata_decode(st->dec, msg, &fd, &ev, &batch, err);
+    if (rc) return qv_err_prefix(err, "DoPut (Flight SQL)");
     if (ev == IPC_EV_SCHEMA) {
         if (st->have_schema) return qv_err_set(err, QV_EINVAL, "DoPut: a second schema in one stream");
         st->have_schema = true;

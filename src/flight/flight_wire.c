@@ -168,3 +168,21 @@ grpc_byte_buffer *fl_bb_from_pb(const void *pb_message) {
     grpc_slice_unref(s);
     return bb;
 }
+
+int fl_flightdata_decode(ipc_decoder *dec, qv_buffer *msg, const fl_flightdata *fd, ipc_event *ev, qv_batch *batch,
+                         qv_err *err) {
+    qv_buffer *body = NULL;
+    if (fd->body_len && ((uintptr_t)fd->body & 7) == 0) {
+        body = qv_buffer_slice(msg, (size_t)(fd->body - msg->data), fd->body_len);
+    } else if (fd->body_len) {
+        body = qv_buffer_new(fd->body_len);
+        memcpy(body->data, fd->body, fd->body_len);
+        body->size = fd->body_len;
+    }
+    *ev = IPC_EV_NONE;
+    memset(batch, 0, sizeof *batch);
+    int rc = ipc_decoder_message(dec, fd->header, fd->header_len, body, ev, batch, err);
+    qv_buffer_unref(body);
+    if (rc == QV_ECORRUPT) rc = err->code = QV_EINVAL;
+    return rc;
+}

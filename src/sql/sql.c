@@ -255,6 +255,18 @@ static int next_passthrough(sql_query *q, qv_batch *out, bool *eos, qv_err *err)
 }
 
 
+/* The one-row, one-column result of INSERT and TRUNCATE (rows affected). */
+static void one_row_i64(sql_query *q, qv_batch *out, int64_t v) {
+    qv_batch_init(out, &q->schema);
+    qv_builder b;
+    qv_builder_init(&b, QV_T_INT64, 1);
+    qv_builder_append_i64(&b, v);
+    qv_array_free(&out->cols[0]);
+    qv_builder_finish(&b, &out->cols[0]);
+    qv_builder_free(&b);
+    out->nrows = 1;
+}
+
 static void one_row_bool(sql_query *q, qv_batch *out, bool v) {
     qv_batch_init(out, &q->schema);
     qv_builder b;
@@ -307,14 +319,7 @@ static int run_other(sql_query *q, qv_batch *out, qv_err *err) {
     case S_INSERT: {
         int64_t rows = 0;
         if (sql_insert_run(q, &rows, err)) return err->code;
-        qv_batch_init(out, &q->schema);
-        qv_builder b;
-        qv_builder_init(&b, QV_T_INT64, 1);
-        qv_builder_append_i64(&b, rows);
-        qv_array_free(&out->cols[0]);
-        qv_builder_finish(&b, &out->cols[0]);
-        qv_builder_free(&b);
-        out->nrows = 1;
+        one_row_i64(q, out, rows);
         return 0;
     }
     case S_TRUNCATE:
@@ -333,14 +338,7 @@ static int run_other(sql_query *q, qv_batch *out, qv_err *err) {
             return 0;
         }
         if (st_table_truncate(c->db, name, &rows, err)) return err->code;
-        qv_batch_init(out, &q->schema);
-        qv_builder b;
-        qv_builder_init(&b, QV_T_INT64, 1);
-        qv_builder_append_i64(&b, rows);
-        qv_array_free(&out->cols[0]);
-        qv_builder_finish(&b, &out->cols[0]);
-        qv_builder_free(&b);
-        out->nrows = 1;
+        one_row_i64(q, out, rows);
         return 0;
     }
     case S_SHOW: {
