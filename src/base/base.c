@@ -122,3 +122,10 @@ int qv_cpu_count(void) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
 }
+
+#ifdef QV_CHECKED
+void qv_assert_fail(const char *cond, const char *file, int line) {
+    fprintf(stderr, "%s:%d: invariant failed: %s\n", file, line, cond);
+    abort();
+}
+#endif

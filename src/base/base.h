@@ -56,6 +56,18 @@ void qv_log(qv_log_level lvl, const char *fmt, ...) __attribute__((format(printf
 #define QV_WARN(...) qv_log(QV_LOG_WARN, __VA_ARGS__)
 #define QV_ERROR(...) qv_log(QV_LOG_ERROR, __VA_ARGS__)
 
+/* ---- invariants ----
+ * QV_ASSERT(cond) checks an invariant of our own code (never input: input
+ * gets a qv_err). It aborts with the location in sanitizer and fuzz builds
+ * (QV_CHECKED) and compiles to nothing otherwise, so release builds keep
+ * the graceful error path that follows each assertion. */
+#ifdef QV_CHECKED
+void qv_assert_fail(const char *cond, const char *file, int line) __attribute__((noreturn));
+#define QV_ASSERT(cond) ((cond) ? (void)0 : qv_assert_fail(#cond, __FILE__, __LINE__))
+#else
+#define QV_ASSERT(cond) ((void)0)
+#endif
+
 /* ---- memory ---- */
 #define QV_ALIGN 64
 /* Zeroed, 64-byte aligned; aborts on OOM (the caller cannot do better). */

@@ -288,6 +288,11 @@ static int decode_fixed(ipc_rb *rb, const ipc_src *s, qv_type qt, int64_t n, con
         mul = s->unit == DATE_DAY ? 86400LL * 1000000000 : 1000000;
     }
     size_t w = (size_t)bits / 8, ow = (size_t)qv_type_width(qt);
+    QV_ASSERT(w > 0 && ow > 0); /* the schema parser admits only fixed-width layouts here */
+    if (w == 0 || ow == 0) {
+        qv_buffer_unref(v);
+        return qv_err_set(err, QV_EINTERNAL, "column %s: no fixed-width layout for this type", col);
+    }
     if (need_bytes(v, (size_t)n * w, col, "values", err)) {
         qv_buffer_unref(v);
         return err->code;

@@ -151,7 +151,7 @@ static int parse_field(ipc_decoder *d, fb_table *ft, int idx, qv_field *qf, ipc_
     qf->type = d->opts.dictionary_as_symbol ? QV_T_SYMBOL : QV_T_STRING;
     for (int i = 0; i < d->ndicts; i++) {
         if (d->dicts[i].id != s->dict_id) continue;
-        if (d->dicts[i].tt != tt)
+        if (d->dicts[i].tt != s->tt)
             return qv_err_set(err, QV_ECORRUPT, "column %s: dictionary id %lld used with two value types",
                               col, (long long)s->dict_id);
         return QV_OK;
@@ -160,7 +160,7 @@ static int parse_field(ipc_decoder *d, fb_table *ft, int idx, qv_field *qf, ipc_
     ipc_dict *dd = &d->dicts[d->ndicts++];
     memset(dd, 0, sizeof *dd);
     dd->id = s->dict_id;
-    dd->tt = tt;
+    dd->tt = s->tt; /* the normalised layout: binary dictionaries decode as strings */
     return QV_OK;
 }
 

@@ -349,3 +349,19 @@ def test_schema_message_alone():
     assert pa.ipc.read_schema(pa.py_buffer(p.stdout)).field("sym").type == pa.string()  # STRING, not SYMBOL
     p = run_tool(schema.serialize().to_pybytes()[:-12], "--schema")
     assert p.returncode == 2 and b"DATA_LOSS" in p.stderr
+
+
+@pytest.mark.parametrize("value_type", [pa.binary(), pa.large_binary()])
+def test_binary_dictionaries_land_as_strings(value_type):
+    # The dictionary batch of a binary dictionary is decoded with the string
+    # layout; before, it was taken for a fixed-width column and divided by a
+    # zero width (found by fuzz_ipc).
+    schema = pa.schema([pa.field("sym", pa.dictionary(pa.int32(), value_type))])
+    arr = pa.DictionaryArray.from_arrays(pa.array([1, 0, None, 1], pa.int32()), pa.array([b"x", b"yz"], value_type))
+    data = write_stream(schema, [pa.RecordBatch.from_arrays([arr], schema=schema)])
+    got, _ = through_tool(data)
+    assert got.schema.field("sym").type == pa.string()
+    assert got.column("sym").to_pylist() == ["yz", "x", None, "yz"]
+    bad = pa.DictionaryArray.from_arrays(pa.array([0], pa.int32()), pa.array([b"\xff"], value_type))
+    p = run_tool(write_stream(schema, [pa.RecordBatch.from_arrays([bad], schema=schema)]))
+    assert p.returncode == 2 and b"UTF-8" in p.stderr, p.stderr
