@@ -108,6 +108,7 @@ struct from_item {
     ast *on;
     char **using_cols;
     int nusing;
+    bool asof;            /* ASOF [LEFT|RIGHT|FULL] JOIN (planner/asof_plan.c) */
 };
 
 /* Set operations: setop != 0 makes the statement set_l <op> set_r, with
@@ -358,6 +359,8 @@ sql_pool *sql_pool_new(int n);
 void sql_pool_free(sql_pool *p);
 /* Runs fn(args[i]) for i < n on the pool and waits for all of them. */
 void sql_pool_run(sql_pool *p, int n, void (*fn)(void *), void **args, size_t unused);
+/* True on a pool worker thread (which must not call sql_pool_run). */
+bool sql_pool_in_task(void);
 
 /* Placeholders of one statement. The binder types each B_PARAM node from its
    context (bind_coerce); types[i] is $i+1's type (T_NULL until inferred, then

@@ -27,8 +27,13 @@ struct sql_pool {
     pthread_t *th;
 };
 
+static _Thread_local bool in_task;
+
+bool sql_pool_in_task(void) { return in_task; }
+
 static void *worker(void *arg) {
     sql_pool *p = arg;
+    in_task = true;
     pthread_mutex_lock(&p->mu);
     for (;;) {
         while (!p->head && !p->stop) pthread_cond_wait(&p->cv, &p->mu);

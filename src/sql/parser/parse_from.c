@@ -1,5 +1,6 @@
 /* FROM clause: tables, subqueries, CTE references and joins
-   (`,` / CROSS / [INNER] / LEFT / RIGHT / FULL [OUTER] JOIN ... ON | USING),
+   (`,` / CROSS / [INNER] / LEFT / RIGHT / FULL [OUTER] JOIN ... ON | USING,
+   each but CROSS also as ASOF ...),
    left-deep in the order written. A FROM of one table or subquery fills
    select_stmt's table/sub/alias as before; anything with a join builds a
    from_item tree in s->from. Everything lives in the parser's arena. */
@@ -27,7 +28,7 @@ static bool alias_follows(parser *p) {
     if (t->kind == TK_QIDENT) return true;
     if (t->kind != TK_IDENT || ps_is_reserved(t)) return false;
     /* words that continue a FROM clause but are not reserved */
-    static const char *cont[] = {"natural", "outer", "qualify", "window", "limit", NULL};
+    static const char *cont[] = {"natural", "asof", "outer", "qualify", "window", "limit", NULL};
     for (int i = 0; cont[i]; i++)
         if (tok_is_kw(t, cont[i])) return false;
     return true;
@@ -87,9 +88,10 @@ static int using_list(parser *p, from_item *j) {
 }
 
 /* The join keyword sequence at the cursor, consumed; -1 when none. */
-static int join_kw(parser *p) {
+static int join_kw(parser *p, bool *asof) {
     int save = p->pos;
-    if (ps_kw(p, "cross")) {
+    *asof = ps_kw(p, "asof");
+    if (!*asof && ps_kw(p, "cross")) {
         if (ps_expect_kw(p, "join")) return -2;
         return JT_CROSS;
     }
@@ -114,13 +116,15 @@ static from_item *join_chain(parser *p) {
         if (tok_is_kw(t, "natural"))
             return qv_err_set(p->err, QV_EUNSUPPORTED, "NATURAL JOIN is not supported; use USING (...) (line %d, column %d)",
                               t->line, t->col), NULL;
-        int jt = join_kw(p);
+        bool asof;
+        int jt = join_kw(p, &asof);
         if (jt == -2) return NULL;
         if (jt < 0) break;
         from_item *r = from_primary(p);
         if (!r) return NULL;
         from_item *j = fr_new(p, FR_JOIN, t);
         j->jt = (join_type)jt;
+        j->asof = asof;
         j->l = l;
         j->r = r;
         if (jt != JT_CROSS) {

@@ -224,6 +224,11 @@ static void place(jctx *j, int id, ast *c, uint64_t m) {
     const from_item *f = n->f;
     int l = node_of(j, f->l), r = node_of(j, f->r);
     join_type jt = f->jt;
+    if (f->asof) { /* only into the left side: a filter on the right would change the nearest row */
+        if ((m & ~j->nodes[l].mask) == 0 && (jt == JT_INNER || jt == JT_LEFT)) place(j, l, c, m);
+        else push_ast(j->ar, &n->post, &n->npost, &n->cappost, c);
+        return;
+    }
     bool inner = jt == JT_INNER || jt == JT_CROSS;
     if ((m & ~j->nodes[l].mask) == 0 && (inner || jt == JT_LEFT || jt == JT_SEMI || jt == JT_ANTI)) {
         place(j, l, c, m);
@@ -480,6 +485,21 @@ static int plan_join_node(jctx *j, jnode *n, rel *out) {
     scope cs = {.n = nl + nr, .cols = arena_alloc(j->ar, sizeof(scope_col) * (size_t)(nl + nr + 1))};
     memcpy(cs.cols, L.sc.cols, sizeof(scope_col) * (size_t)nl);
     memcpy(cs.cols + nl, R.sc.cols, sizeof(scope_col) * (size_t)nr);
+    if (f->asof) {
+        asof_in ai = {.f = f, .conds = n->conds, .nconds = n->nconds, .post = n->post, .npost = n->npost,
+                      .lroot = L.root, .rroot = R.root, .parts = parts, .scans = scans, .T = T, .nrg = nrg,
+                      .ps = j->ps && n == &j->nodes[0] && !n->npost ? j->ps : NULL, .llogical = L.logical, .rlogical = R.logical};
+        if (T) ai.lroot = NULL;
+        if (plan_asof_join(j->ctx, j->qs, j->ar, &ai, &cs, nl, &out->root, &out->logical, j->err)) {
+            op_free(L.root);
+            op_free(R.root);
+            for (int w = 0; w < T; w++) op_free(parts[w]);
+            return j->err->code;
+        }
+        out->sc = cs;
+        out->est = L.est;
+        return filter_over(j, &out->root, &out->sc, n->post, n->npost);
+    }
     join_spec sp = {.jt = f->jt == JT_CROSS ? JT_INNER : f->jt};
     bexpr **ucoal = arena_alloc(j->ar, sizeof(bexpr *) * (size_t)(f->nusing + 1));
     int *uli = arena_alloc(j->ar, sizeof(int) * (size_t)(f->nusing + 1));

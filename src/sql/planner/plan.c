@@ -485,10 +485,12 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
                 if (where) o = op_filter_new(qs, o, where);
                 pa[w] = op_agg_new(qs, o, s->ngroup, gkeys, b.naggs, b.aggs);
             }
-            root = op_join_prebuild_new(qs, psrc.master, op_agg_parallel_new(qs, pa, n, s->ngroup, gkeys, b.naggs, b.aggs), n);
+            root = (psrc.prebuild ? psrc.prebuild : op_join_prebuild_new)(
+                qs, psrc.master, op_agg_parallel_new(qs, pa, n, s->ngroup, gkeys, b.naggs, b.aggs), n);
             agg_done = true;
         } else {
-            src = op_join_prebuild_new(qs, psrc.master, op_gather_rounds_new(qs, psrc.parts, psrc.scans, n, psrc.nrg), n);
+            src = (psrc.prebuild ? psrc.prebuild : op_join_prebuild_new)(
+                qs, psrc.master, op_gather_rounds_new(qs, psrc.parts, psrc.scans, n, psrc.nrg), n);
         }
         psrc.n = 0;
     }

@@ -21,10 +21,30 @@ typedef struct par_src {
     op *master;       /* builds the hash table (op_join_prebuild_new puts it above) */
     op **parts, **scans; /* per worker: the probe clone and its scan (arena arrays) */
     int n, nrg;
+    op *(*prebuild)(qstate *, op *, op *, int); /* NULL: op_join_prebuild_new (an ASOF join sets its own) */
 } par_src;
 /* ps (may be NULL) accepts the top join as pieces; then *root is NULL. */
 int plan_joins(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, plan *p, op **root, scope *sc,
                ast **where_rest, par_src *ps, qv_err *err);
+/* An ASOF join node of a FROM tree (asof_plan.c), its sides planned by
+   join_plan.c: the left as lroot, or (T > 0) as T probe pipelines parts over
+   scans of nrg row groups; conds are its ON conjuncts not pushed into a
+   side, post the WHERE conjuncts above it (for the logical text). ps (may be
+   NULL) takes the join as pieces; then *root is NULL. cs is both sides'
+   scope (nl left columns): USING hides the right copies. */
+typedef struct asof_in {
+    const from_item *f;
+    ast **conds, **post;
+    int nconds, npost;
+    op *lroot, *rroot;
+    op **parts, **scans;
+    int T, nrg;
+    par_src *ps;
+    const char *llogical, *rlogical;
+} asof_in;
+int plan_asof_join(sql_ctx *ctx, qstate *qs, arena *ar, const asof_in *in, scope *cs, int nl, op **root, char **logical,
+                   qv_err *err);
+
 /* s with WHERE-level [NOT] EXISTS (SELECT ... FROM ... WHERE ...) conjuncts
    turned into SEMI/ANTI joins of its FROM (a copy; s itself is not changed). */
 const select_stmt *plan_rewrite_exists(arena *ar, const select_stmt *s);
