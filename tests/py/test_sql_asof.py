@@ -30,6 +30,16 @@ T_SCHEMA = "(id BIGINT, sym VARCHAR, ts TIMESTAMP, px DOUBLE, qty INTEGER)"
 Q_SCHEMA = "(qid BIGINT, sym VARCHAR, ts TIMESTAMP, bid DOUBLE, n INTEGER)"
 
 
+T_NAMES = ["id", "sym", "ts", "px", "qty"]
+Q_NAMES = ["qid", "sym", "ts", "bid", "n"]
+
+
+def arrow_table(rows, names):
+    import pyarrow as pa
+    types = [pa.int64(), pa.string(), pa.timestamp("ns"), pa.float64(), pa.int32()]
+    return pa.Table.from_arrays([pa.array([r[i] for r in rows], type=t) for i, t in enumerate(types)], names=names)
+
+
 def gen(rnd, nt=2500, nq=3000):
     def sym(only_t):
         r = rnd.random()
@@ -69,9 +79,10 @@ class Oracle:
     def __init__(self, trades, quotes):
         self.d = duckdb.connect()
         self.d.execute("SET threads TO 2")
-        for name, schema, rows in (("trades", T_SCHEMA, trades), ("quotes", Q_SCHEMA, quotes)):
-            self.d.execute("CREATE TABLE %s %s" % (name, schema))
-            self.d.executemany("INSERT INTO %s VALUES (?, ?, ?, ?, ?)" % name, rows)
+        for name, rows, names in (("trades", trades, T_NAMES), ("quotes", quotes, Q_NAMES)):
+            self.d.register("src", arrow_table(rows, names))
+            self.d.execute("CREATE TABLE %s AS SELECT * FROM src" % name)
+            self.d.unregister("src")
         self.d.execute("CREATE TABLE qe " + Q_SCHEMA)
         self.d.execute("CREATE TABLE syms (sym VARCHAR, name VARCHAR)")
         self.d.executemany("INSERT INTO syms VALUES (?, ?)", [(s, s.lower() + " inc") for s in SYMS[:3]])
@@ -153,6 +164,14 @@ def cases():
          "ON t.sym = q.sym AND t.ts < q.ts", BY_SYM_TS, ALL, 1, False),
         ("SELECT t.id, q.qid, q2.qid FROM trades t ASOF JOIN quotes q ON t.sym = q.sym AND t.ts >= q.ts "
          "LEFT JOIN quotes q2 ON q2.qid = t.id", BY_SYM_TS, ALL, 1, False),
+        # RIGHT / FULL: which of several tied quotes is matched decides which stay unmatched, so compare
+        # (trade, quote symbol, quote time), which ties do not change
+        ("SELECT t.id, q.sym, q.ts FROM trades t ASOF RIGHT JOIN quotes q ON t.sym = q.sym AND t.ts >= q.ts",
+         None, ALL, None, False),
+        ("SELECT t.id, q.sym, q.n FROM trades t ASOF FULL JOIN quotes q ON t.sym = q.sym AND t.qty < q.n",
+         None, ALL, None, False),
+        ("SELECT t.id, q.sym, q.ts FROM trades t ASOF FULL JOIN (SELECT * FROM quotes WHERE bid > 100) q "
+         "ON t.sym = q.sym AND t.ts <= q.ts", None, ALL, None, False),
         # aggregates on top (of tie-independent values)
         ("SELECT t.sym, count(*), count(q.ts), max(q.ts), min(q.ts) FROM trades t ASOF LEFT JOIN quotes q "
          "ON t.sym = q.sym AND t.ts >= q.ts GROUP BY t.sym", None, ALL, None, False),
@@ -216,12 +235,8 @@ def test_asof_differential_through_flight(quiverd):
     trades, quotes = gen(random.Random(42), nt=1500, nq=2000)
     oracle = Oracle(trades, quotes)
     fq = FlightQuiver(quiverd)
-    tt = [pa.int64(), pa.string(), pa.timestamp("ns"), pa.float64(), pa.int32()]
-    qt = [pa.int64(), pa.string(), pa.timestamp("ns"), pa.float64(), pa.int32()]
-    for name, rows, types, names in (("trades", trades, tt, ["id", "sym", "ts", "px", "qty"]),
-                                     ("quotes", quotes, qt, ["qid", "sym", "ts", "bid", "n"])):
-        fq.put(name, pa.Table.from_arrays([pa.array([r[i] for r in rows], type=t) for i, t in enumerate(types)],
-                                          names=names))
+    fq.put("trades", arrow_table(trades, T_NAMES))
+    fq.put("quotes", arrow_table(quotes, Q_NAMES))
     fq.put("syms", pa.table({"sym": SYMS[:3], "name": [s.lower() + " inc" for s in SYMS[:3]]}))
     fq.run("CREATE TABLE qe " + Q_SCHEMA)
     bad = run_all(fq, oracle)

@@ -92,6 +92,7 @@ static int build(asof_op *a, qv_err *err) {
     vec_free(&rt);
     vec_free(&rg);
     if (rc) return rc;
+    st->tie_last = a->sp.jt == JT_RIGHT || a->sp.jt == JT_FULL;
     sql_ctx *ctx = a->base.qs->ctx;
     bool par = ctx && ctx->pool && ctx->threads > 1 && !sql_pool_in_task();
     if ((rc = asof_store_finish(st, par ? ctx->pool : NULL, par ? ctx->threads : 1, err))) return rc;

@@ -3,7 +3,8 @@
    direction (ltime >= rtime: the latest right time not after the left one;
    > the latest before it; <= the earliest not before it; < the earliest
    after it). Among right rows with that same time the first in input order
-   is taken. NULL keys and NULL times never match. The right side is built
+   is taken (the last for RIGHT and FULL joins: DuckDB's choice on small
+   inputs; on large ones its choice among ties is arbitrary). NULL keys and NULL times never match. The right side is built
    once into a store partitioned by key, each partition in time order
    (sorted only when its rows did not arrive in order); left rows stream and
    seek their partition from where the previous row of that partition ended

@@ -3,7 +3,8 @@
    copied, each eligible row's time and partition noted) -> finished
    (asof_store_finish: rows grouped by partition in input order, each
    partition checked for time order and sorted stably only when it is not,
-   then reduced to its distinct times with the first row of each) ->
+   then reduced to its distinct times with the first row of each, or the
+   last when tie_last) ->
    read-only, shared by every probing pipeline. Owns its vectors and arrays;
    memory is charged to the query while held. */
 #ifndef QUIVER_SQL_ASOF_INT_H
@@ -34,6 +35,7 @@ typedef struct asof_store {
     int64_t *ut;         /* from pstart[p]: partition p's distinct times, ascending */
     uint32_t *ur;        /* the first store row (input order) with each of them */
     int nsorted;         /* partitions that arrived out of time order */
+    bool tie_last;       /* of rows with one time keep the last in input order (RIGHT / FULL, as DuckDB) */
     int64_t charged;
     qstate *qs;
     const char *label;

@@ -298,6 +298,8 @@ static void fin_run(void *arg) {
             if (m == 0 || t[i] != t[m - 1]) {
                 t[m] = t[i];
                 r[m++] = r[i];
+            } else if (s->tie_last) {
+                r[m - 1] = r[i];
             }
         s->plen[p] = m;
     }
