@@ -1,0 +1,1 @@
+SELECT a.sym, count(*), avg(b.px) FROM t a ASOF LEFT JOIN (SELECT * FROM t WHERE px > 0) b ON a.sym = b.sym AND b.ts <= a.ts AND a.n > 1 JOIN t c ON c.sym = a.sym WHERE b.ts IS NOT NULL GROUP BY ALL ORDER BY 1
