@@ -315,7 +315,7 @@ int asof_store_finish(asof_store *s, sql_pool *pool, int threads, qv_err *err) {
             s->pstart[s->rpart[i] + 1]++;
             m++;
         }
-    if (charge(s, m * 12 + (int64_t)np * 16, err)) return err->code;
+    if (charge(s, m * 24 + (int64_t)np * 16, err)) return err->code; /* the arrays and a sort's scratch */
     for (int p = 0; p < np; p++) s->pstart[p + 1] += s->pstart[p];
     s->ut = qv_xmalloc(sizeof(int64_t) * (size_t)(m + 1));
     s->ur = qv_xmalloc(sizeof(uint32_t) * (size_t)(m + 1));
