@@ -271,6 +271,11 @@ def test_asof_errors():
                     d.execute(sql)
         # the engine still answers
         assert q.run("SELECT count(*) FROM t ASOF LEFT JOIN u ON t.ts >= u.ts")[2] == [(0,)]
+        # EXPLAIN: the logical join with its conditions, the physical operator with its kind and inequality
+        plan = "\n".join(r[0] for r in q.run("EXPLAIN SELECT t.k, u.s FROM t ASOF LEFT JOIN u ON t.sym = u.sym "
+                                              "AND u.ts < t.ts")[2])
+        assert "ASOF LEFT JOIN ON (sym = sym), (ts < ts) (keys=1)" in plan, plan
+        assert "ASOF JOIN LEFT keys=1 time > (merge per key partition)" in plan, plan
     finally:
         q.close()
 
