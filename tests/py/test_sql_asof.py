@@ -164,6 +164,13 @@ def cases():
          "ON t.sym = q.sym AND t.ts < q.ts", BY_SYM_TS, ALL, 1, False),
         ("SELECT t.id, q.qid, q2.qid FROM trades t ASOF JOIN quotes q ON t.sym = q.sym AND t.ts >= q.ts "
          "LEFT JOIN quotes q2 ON q2.qid = t.id", BY_SYM_TS, ALL, 1, False),
+        # an ASOF join over an ASOF join, a parenthesized join as the right side, an ASOF join as a join's right side
+        ("SELECT t.id, q.sym, q.ts, r.sym, r.ts FROM trades t ASOF JOIN quotes q ON t.sym = q.sym AND t.ts >= q.ts "
+         "ASOF LEFT JOIN quotes r ON t.sym = r.sym AND q.ts < r.ts", None, ALL, None, False),
+        ("SELECT t.id, q.sym, q.ts, s.name FROM trades t ASOF LEFT JOIN (quotes q JOIN syms s ON s.sym = q.sym) "
+         "ON t.sym = q.sym AND t.ts <= q.ts", None, ALL, None, False),
+        ("SELECT s.name, t.id, q.ts FROM syms s JOIN (trades t ASOF JOIN quotes q ON t.sym = q.sym AND t.ts > q.ts) "
+         "ON s.sym = t.sym", None, ALL, None, False),
         # RIGHT / FULL: which of several tied quotes is matched decides which stay unmatched, so compare
         # (trade, quote symbol, quote time), which ties do not change
         ("SELECT t.id, q.sym, q.ts FROM trades t ASOF RIGHT JOIN quotes q ON t.sym = q.sym AND t.ts >= q.ts",
