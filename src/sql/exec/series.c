@@ -47,6 +47,7 @@ static int series_start(series_op *s, qv_err *err) {
     s->started = true;
     for (int i = 0; i < 3; i++) {
         vec tmp;
+        QV_ASSERT(type_pc(s->args[i]->type) == PC_I || s->args[i]->type == T_NULL);
         vec_init(&tmp, s->args[i]->type);
         int rc = expr_eval_const(s->args[i], &tmp, err);
         bool null = rc == 0 && (vec_null(&tmp, 0) || s->args[i]->type == T_NULL);

@@ -34,21 +34,21 @@ static int series_bind(binder *b, const tfunc_def *d, const tfunc_call *c, bexpr
         if (n != 3) return targ_fail(b, d, c, -1, "over timestamps it takes a start, a stop and an INTERVAL step", QV_T_INVALID);
         for (int i = 0; i < 2; i++) {
             qv_type t = args[i]->type;
-            if (t == QV_T_TIMESTAMP || t == T_NULL) continue;
+            if (t == QV_T_TIMESTAMP || (t == T_NULL && !is_untyped_param(args[i]))) continue;
             if (is_untyped_param(args[i]) || (type_pc(t) == PC_S && args[i]->kind == B_CONST)) {
                 if (!(args[i] = bind_coerce(b, args[i], QV_T_TIMESTAMP))) return b->err->code;
                 continue;
             }
             return targ_fail(b, d, c, i, i ? "the stop must be a TIMESTAMP" : "the start must be a TIMESTAMP", t);
         }
-        if (args[2]->type != T_INTERVAL && args[2]->type != T_NULL)
+        if (args[2]->type != T_INTERVAL && (args[2]->type != T_NULL || is_untyped_param(args[2])))
             return targ_fail(b, d, c, 2, "the step between timestamps must be an INTERVAL", args[2]->type);
         out->types[0] = QV_T_TIMESTAMP;
         snprintf(out->tz[0], sizeof out->tz[0], "%s", bd_pick_tz(args[0], args[1]));
     } else {
         for (int i = 0; i < n; i++) {
             qv_type t = args[i]->type;
-            if (t == QV_T_INT64 || t == T_NULL) continue;
+            if (t == QV_T_INT64 || (t == T_NULL && !is_untyped_param(args[i]))) continue;
             if (t == QV_T_INT32 || type_pc(t) == PC_S || is_untyped_param(args[i])) {
                 if (!(args[i] = bind_coerce(b, args[i], QV_T_INT64))) return b->err->code;
                 continue;
