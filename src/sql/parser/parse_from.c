@@ -35,66 +35,6 @@ static bool alias_follows(parser *p) {
 
 static from_item *from_list(parser *p);
 
-/* name( : a table function call (a CTE of that name is still a table) */
-static bool tfunc_follows(parser *p) {
-    token *t = CUR(p);
-    return (t->kind == TK_IDENT || t->kind == TK_QIDENT) && tok_is_op(&p->t[p->pos + 1], "(") && !cte_find(p, t->text);
-}
-
-/* name(args) as the subquery SELECT * FROM name(args) (sql_int.h: tfunc_call). */
-static from_item *tfunc_item(parser *p) {
-    token *t = CUR(p);
-    tfunc_call *c = arena_alloc(p->ar, sizeof *c);
-    c->name = t->text;
-    c->line = t->line;
-    c->col = t->col;
-    p->pos += 2;
-    int cap = 0;
-    if (!ps_opt(p, ")")) {
-        do {
-            ast *e = ps_expr(p);
-            if (!e) return NULL;
-            c->args = ps_list_push(p, c->args, &c->nargs, &cap, e);
-        } while (ps_opt(p, ","));
-        if (ps_expect_op(p, ")")) return NULL;
-    }
-    select_stmt *w = arena_alloc(p->ar, sizeof *w);
-    w->has_from = true;
-    w->limit = -1;
-    w->tfunc = c;
-    w->table_line = t->line;
-    w->table_col = t->col;
-    w->items = arena_alloc(p->ar, sizeof(sel_item));
-    w->nitems = 1;
-    w->items[0].e = arena_alloc(p->ar, sizeof(ast));
-    w->items[0].e->kind = A_STAR;
-    w->items[0].e->line = t->line;
-    w->items[0].e->col = t->col;
-    w->items[0].e->height = 1;
-    from_item *f = fr_new(p, FR_SUB, t);
-    f->sub = w;
-    return f;
-}
-
-/* After a table function's alias: [(column, ...)]; the alias defaults to the function's name. */
-static int tfunc_alias(parser *p, from_item *f) {
-    tfunc_call *c = f->sub->tfunc;
-    c->alias = f->alias;
-    if (f->alias && ps_opt(p, "(")) {
-        do {
-            char *n = ps_ident(p, "a column alias");
-            if (!n) return -1;
-            char **nc = arena_alloc(p->ar, sizeof(char *) * (size_t)(c->ncolnames + 1));
-            if (c->ncolnames) memcpy(nc, c->colnames, sizeof(char *) * (size_t)c->ncolnames);
-            nc[c->ncolnames++] = n;
-            c->colnames = nc;
-        } while (ps_opt(p, ","));
-        if (ps_expect_op(p, ")")) return -1;
-    }
-    if (!f->alias) f->alias = c->name;
-    return 0;
-}
-
 static from_item *from_primary(parser *p) {
     token *t = CUR(p);
     from_item *f;
@@ -109,8 +49,8 @@ static from_item *from_primary(parser *p) {
             if (!(f = from_list(p))) return NULL;
         }
         if (ps_expect_op(p, ")")) return NULL;
-    } else if (tfunc_follows(p)) {
-        if (!(f = tfunc_item(p))) return NULL;
+    } else if ((t->kind == TK_IDENT || t->kind == TK_QIDENT) && tok_is_op(&p->t[p->pos + 1], "(") && !cte_find(p, t->text)) {
+        if (!(f = ps_tfunc_item(p))) return NULL; /* name(args): a table function (parse_tfunc.c) */
         tf = true;
     } else {
         char *name = ps_ident(p, "a table name");
@@ -129,7 +69,7 @@ static from_item *from_primary(parser *p) {
     } else if (alias_follows(p)) {
         f->alias = ps_ident(p, "an alias");
     }
-    if (tf && tfunc_alias(p, f)) return NULL;
+    if (tf && ps_tfunc_alias(p, f)) return NULL;
     if (f->alias && tok_is_op(CUR(p), "("))
         return qv_err_set(p->err, QV_EUNSUPPORTED, "column aliases (alias(a, b, ...)) are supported only for table functions (line %d, column %d)",
                           CUR(p)->line, CUR(p)->col), NULL;
