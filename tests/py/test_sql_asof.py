@@ -299,3 +299,34 @@ def test_asof_memory_limit(start_quiverd):
     t = c.do_get(fl.Ticket(b"SELECT count(*) AS n FROM trades a ASOF LEFT JOIN "
                            b"(SELECT symbol, ts FROM trades WHERE price < 0) b ON a.symbol = b.symbol AND a.ts > b.ts")).read_all()
     assert t.column("n").to_pylist() == [200000]
+
+
+def test_asof_recipe_last_price():
+    """docs/sql.md's ASOF gap-filling recipe, exactly as written, against DuckDB."""
+    import os
+    import re
+    text = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "sql.md")).read()
+    m = re.search(r"<!-- recipe: asof-fill -->\s*```sql\n(.*?)```", text, re.S)
+    assert m, "docs/sql.md lost its asof-fill recipe"
+    sql = m.group(1).strip()
+    rnd = random.Random(3)
+    day = datetime.datetime(2024, 1, 2)
+    rows = []
+    for sym in ("AAPL", "MSFT"):
+        for s in sorted(rnd.sample(range(9 * 3600 + 1900, 15 * 3600), 300)):  # quiet minutes, none before 09:31
+            rows.append((day + datetime.timedelta(seconds=s), sym, round(rnd.uniform(90, 110), 2), rnd.randint(1, 9)))
+    rnd.shuffle(rows)
+    schema = "(ts TIMESTAMP, symbol VARCHAR, price DOUBLE, volume INTEGER)"
+    d = duckdb.connect()
+    d.execute("CREATE TABLE trades " + schema)
+    d.executemany("INSERT INTO trades VALUES (?, ?, ?, ?)", rows)
+    exp = [tuple(as_text(v) for v in r) for r in d.execute(sql).fetchall()]
+    q = Quiver(threads=2, rowgroup_rows=128)
+    try:
+        q.run("CREATE TABLE trades " + schema.replace("VARCHAR", "SYMBOL"))
+        q.run("INSERT INTO trades VALUES " + ", ".join("(" + ", ".join(lit(v) for v in r) + ")" for r in rows))
+        got = [tuple(as_text(v) for v in r) for r in q.run(sql.replace("\n", " "))[2]]
+    finally:
+        q.close()
+    assert len(got) == 391 and got[0][1] is None and got[-1][1] is not None
+    assert got == exp
