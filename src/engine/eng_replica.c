@@ -31,11 +31,21 @@ static int find_id(eng *e, uint64_t id, char *name, qv_err *err) {
 
 static void abort_if(eng *e, uint64_t id);
 
-int eng_replica_create(eng *e, uint64_t id, const char *name, const qv_schema *schema, qv_err *err) {
+/* The trim count of table `name` here, or -1. */
+static int64_t trim_of(eng *e, const char *name) {
+    st_table *t;
+    qv_err e2;
+    if (st_table_open(e->db, name, &t, &e2)) return -1;
+    int64_t n = st_table_removed_rows(t);
+    st_table_release(t);
+    return n;
+}
+
+int eng_replica_create(eng *e, uint64_t id, const char *name, int64_t trim, const qv_schema *schema, qv_err *err) {
     abort_if(e, id);
     char have[QV_NAME_MAX + 1];
     if (find_id(e, id, have, err) >= 0) {
-        if (strcmp(have, name) == 0) return QV_OK; /* already here (a reconnect) */
+        if (strcmp(have, name) == 0 && trim_of(e, have) == trim) return QV_OK; /* already here (a reconnect) */
         if (st_table_drop_replica(e->db, have, err)) return err->code; /* not the primary's: replaced */
     }
     st_table *t;
@@ -44,7 +54,10 @@ int eng_replica_create(eng *e, uint64_t id, const char *name, const qv_schema *s
         st_table_release(t);
         if (st_table_drop_replica(e->db, name, err)) return err->code;
     }
-    return st_table_create_id(e->db, id, name, schema, err);
+    if (st_table_create_id(e->db, id, name, schema, err)) return err->code;
+    /* Row numbers here start where the primary's do (a crash before this is
+       logged leaves 0: the next connection's ticket says so and starts over). */
+    return trim ? st_table_set_trim_replica(e->db, name, trim, err) : QV_OK;
 }
 
 int eng_replica_drop(eng *e, uint64_t id, qv_err *err) {

@@ -97,7 +97,7 @@ const uint8_t *eng_ticket_key(const eng *e);
 ** A replica applies its primary's catalog and rows through these, keeping the
 ** primary's table ids; everyone else's writes get QV_EPRECONDITION with `why`. */
 void eng_set_read_only(eng *e, const char *why);
-int eng_replica_create(eng *e, uint64_t id, const char *name, const qv_schema *schema, qv_err *err);
+int eng_replica_create(eng *e, uint64_t id, const char *name, int64_t trim, const qv_schema *schema, qv_err *err);
 int eng_replica_drop(eng *e, uint64_t id, qv_err *err);
 /* Stage rows [row_from, row_from + b->nrows) of table id (rows already here are
    skipped); eng_replica_commit makes the staged rows visible in one append,

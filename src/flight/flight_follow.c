@@ -112,7 +112,8 @@ static int apply(fl_follower *f, const uint8_t *p, size_t n, qv_err *err) {
             qv_schema_free(&s);
             return err->code;
         }
-        int rc = eng_replica_create(f->e, id, name, &s, err);
+        int rc = row_from < 0 ? qv_err_set(err, QV_ECORRUPT, "replication: negative trim count")
+                              : eng_replica_create(f->e, id, name, row_from, &s, err);
         qv_schema_free(&s);
         return rc;
     }
@@ -145,15 +146,17 @@ static void state_ticket(fl_follower *f, qv_str *out) {
     qv_err err;
     if (eng_tables(f->e, &t, &n, &err)) n = 0;
     uint64_t *ids = qv_xcalloc((size_t)n + 1, sizeof *ids);
-    int64_t *rows = qv_xcalloc((size_t)n + 1, sizeof *rows);
+    int64_t *rows = qv_xcalloc((size_t)n + 1, sizeof *rows), *trims = qv_xcalloc((size_t)n + 1, sizeof *trims);
     for (int i = 0; i < n; i++) {
         ids[i] = t[i].id;
         rows[i] = t[i].rows;
+        trims[i] = t[i].removed_rows;
     }
-    fl_repl_ticket(f->nonce, f->advertise, ids, rows, n, out);
+    fl_repl_ticket(f->nonce, f->advertise, ids, rows, trims, n, out);
     if (t) st_table_info_free_all(t, n);
     free(ids);
     free(rows);
+    free(trims);
 }
 
 static bool run_batch(grpc_call *call, grpc_completion_queue *cq, const grpc_op *ops, size_t n) {

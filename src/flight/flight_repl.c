@@ -11,9 +11,12 @@
 **   'H' heartbeat: the replica has everything committed so far
 **
 ** Record: u8 kind | u64 id | i64 row_from | u16 name length, name | u32 blob
-** length, blob (little-endian). The ticket ("\0QVR", u8 version, u64 the
-** replica's nonce, u16 + its advertised address, u32 n, n x (u64 id, i64
-** rows it holds)) lets a reconnecting replica continue where it was.
+** length, blob (little-endian). A 'C' record's row_from is the table's trim
+** count (rows ever removed from its front), which the replica's copy takes.
+** The ticket ("\0QVR", u8 version 2, u64 the replica's nonce, u16 + its
+** advertised address, u32 n, n x (u64 id, i64 rows it holds, i64 its trim
+** count); version 1 lacks the trim counts) lets a reconnecting replica
+** continue where it was, or start a table over when the trim counts differ.
 **
 ** State per stream (fl_repl, owned by the DoGet call): the tables sent and
 ** how many rows of each. produce() sends at most one chunk of rows, or waits
@@ -47,7 +50,7 @@ struct fl_repl {
     repl_tab *tabs;
     int n;
     uint64_t *have_id;
-    int64_t *have_rows;
+    int64_t *have_rows, *have_trim;
     int nhave;
     bool key_sent, pruned;
     int64_t last_beat;
@@ -116,9 +119,10 @@ static uint64_t get_le(const uint8_t *p, int bytes) {
     return v;
 }
 
-void fl_repl_ticket(uint64_t nonce, const char *advertise, const uint64_t *ids, const int64_t *rows, int n, qv_str *out) {
+void fl_repl_ticket(uint64_t nonce, const char *advertise, const uint64_t *ids, const int64_t *rows,
+                    const int64_t *trims, int n, qv_str *out) {
     qv_str_append(out, repl_magic, 4);
-    qv_str_appendc(out, 1);
+    qv_str_appendc(out, 2);
     put_le(out, nonce, 8);
     size_t al = strlen(advertise);
     put_le(out, al, 2);
@@ -127,11 +131,14 @@ void fl_repl_ticket(uint64_t nonce, const char *advertise, const uint64_t *ids, 
     for (int i = 0; i < n; i++) {
         put_le(out, ids[i], 8);
         put_le(out, (uint64_t)rows[i], 8);
+        put_le(out, (uint64_t)trims[i], 8);
     }
 }
 
 static int parse_ticket(const uint8_t *p, size_t n, fl_repl *r, uint64_t *nonce, qv_err *err) {
-    if (n < 19 || p[4] != 1) return qv_err_set(err, QV_EINVAL, "replication ticket: truncated or unknown version");
+    if (n < 19 || (p[4] != 1 && p[4] != 2))
+        return qv_err_set(err, QV_EINVAL, "replication ticket: truncated or unknown version");
+    size_t per = p[4] == 1 ? 16 : 24;
     *nonce = get_le(p + 5, 8);
     size_t al = get_le(p + 13, 2), pos = 15;
     if (al >= sizeof r->advertise || pos + al + 4 > n)
@@ -141,14 +148,16 @@ static int parse_ticket(const uint8_t *p, size_t n, fl_repl *r, uint64_t *nonce,
     pos += al;
     uint64_t cnt = get_le(p + pos, 4);
     pos += 4;
-    if (cnt > (n - pos) / 16 || (n - pos) != cnt * 16)
+    if (cnt > (n - pos) / per || (n - pos) != cnt * per)
         return qv_err_set(err, QV_EINVAL, "replication ticket: table list does not match its length");
     r->nhave = (int)cnt;
     r->have_id = qv_xcalloc(cnt ? cnt : 1, sizeof *r->have_id);
     r->have_rows = qv_xcalloc(cnt ? cnt : 1, sizeof *r->have_rows);
-    for (uint64_t i = 0; i < cnt; i++, pos += 16) {
+    r->have_trim = qv_xcalloc(cnt ? cnt : 1, sizeof *r->have_trim);
+    for (uint64_t i = 0; i < cnt; i++, pos += per) {
         r->have_id[i] = get_le(p + pos, 8);
         r->have_rows[i] = (int64_t)get_le(p + pos + 8, 8);
+        r->have_trim[i] = per == 24 ? (int64_t)get_le(p + pos + 16, 8) : -1; /* -1: unknown */
     }
     return QV_OK;
 }
@@ -178,6 +187,7 @@ void fl_repl_free(fl_repl *r) {
     free(r->tabs);
     free(r->have_id);
     free(r->have_rows);
+    free(r->have_trim);
     free(r);
 }
 
@@ -252,9 +262,15 @@ static int push_rows(fl_call *c, repl_tab *t, int64_t to, bool last, qv_err *err
     return rc == QV_ENOTFOUND ? QV_OK : rc; /* dropped meanwhile: the next round sends 'D' */
 }
 
-static int64_t held_rows(const fl_repl *r, uint64_t id) {
+/* Rows the replica said it holds of table id (0 if none) and its trim count
+   (-1: it did not say; 0 if it lacks the table). */
+static int64_t held_rows(const fl_repl *r, uint64_t id, int64_t *trim) {
+    *trim = 0;
     for (int i = 0; i < r->nhave; i++)
-        if (r->have_id[i] == id) return r->have_rows[i];
+        if (r->have_id[i] == id) {
+            *trim = r->have_trim[i];
+            return r->have_rows[i];
+        }
     return 0;
 }
 
@@ -274,9 +290,10 @@ static int round_once(fl_call *c, fl_repl *r, bool *sent, qv_err *err) {
         /* Rows removed from the front (truncate, retention) shift row numbers:
            the replica starts that table over. So does a replica holding more
            rows than this server has (it missed a trim). */
-        int64_t held = t ? 0 : held_rows(r, tabs[i].id);
+        int64_t trim = 0, held = t ? 0 : held_rows(r, tabs[i].id, &trim);
         bool resync = t ? tabs[i].removed_rows != t->removed
-                        : tabs[i].removed_rows > 0 || held > tabs[i].rows;
+                        : (held > 0 && (trim < 0 ? tabs[i].removed_rows > 0 : trim != tabs[i].removed_rows)) ||
+                              held > tabs[i].rows;
         if (resync) {
             rec.len = 0;
             fl_repl_record(&rec, 'D', tabs[i].id, 0, NULL, NULL, 0);
@@ -297,7 +314,7 @@ static int round_once(fl_call *c, fl_repl *r, bool *sent, qv_err *err) {
             qv_str_init(&blob);
             schema_blob(&tabs[i].schema, &blob);
             rec.len = 0;
-            fl_repl_record(&rec, 'C', t->id, 0, t->name, blob.data, blob.len);
+            fl_repl_record(&rec, 'C', t->id, t->removed, t->name, blob.data, blob.len);
             push_record(c, &rec);
             qv_str_free(&blob);
             *sent = true;

@@ -146,6 +146,7 @@ static int build_manifest(st_db *db, ck_table *cs, int n, uint64_t seq, uint64_t
         mt->next_fno = t->next_fno;
         mt->ret_col = t->ret_col;
         mt->ret_ns = t->ret_ns;
+        mt->removed = t->removed_rows;
         pthread_mutex_unlock(&t->commit_mu);
     }
     if (rc == QV_OK) rc = st_manifest_write(db->dir, &m, err);

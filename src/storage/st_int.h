@@ -103,6 +103,7 @@ enum {
     ST_REC_TRUNCATE = 7,   /* u64 id: every row group goes */
     ST_REC_RETENTION = 8,  /* u64 id, i32 column (-1: none), i64 interval ns */
     ST_REC_DROP_RGS = 9,   /* u64 id, u32 n: the first n row groups went (retention) */
+    ST_REC_TRIM_BASE = 16, /* u64 id, i64 n: a replica's empty copy starts at its primary's trim count */
 };
 #define ST_WAL_HDR 20
 #define ST_REC_HDR 9
@@ -304,7 +305,8 @@ struct st_table {
     int ret_col;      /* retention: TIMESTAMP column, -1 none */
     int64_t ret_ns;   /* retention interval */
     st_colseg *spare; /* segment buffers of a group an append just wrote, for the next one */
-    int64_t removed_rows; /* rows dropped from the front since open (truncate, retention): row numbers shift */
+    int64_t removed_rows; /* rows ever dropped from the front (truncate, retention): row numbers shift.
+                             Kept in the MANIFEST and rebuilt by WAL replay, so a restart sees the same count */
 };
 
 struct st_snapshot {
@@ -354,6 +356,7 @@ typedef struct st_man_rg {
 typedef struct st_man_table {
     uint64_t id;
     int64_t rg_cap, next_fno, ret_ns;
+    int64_t removed; /* st_table.removed_rows */
     int ret_col;
     char *name;
     qv_schema schema;

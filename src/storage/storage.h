@@ -56,8 +56,9 @@ const qv_schema *st_table_schema(const st_table *t);  /* immutable */
 /* The table's incarnation: unique within a data directory (never reused, kept
    across restarts), so a dropped and recreated table has a new one. */
 uint64_t st_table_id(const st_table *t);
-/* Rows dropped from the front (truncate, retention) since the db was opened
-   (replay included): storage row numbers shift down by that much. */
+/* Rows ever dropped from the front (truncate, retention), the "trim count":
+   storage row numbers shift down by that much. Kept across restarts (the
+   MANIFEST has it, WAL replay adds to it). */
 int64_t st_table_removed_rows(st_table *t);
 
 /* ---- replication (a read replica applies what its primary committed) ----
@@ -68,6 +69,9 @@ void st_db_set_read_only(st_db *db, const char *why);  /* NULL: writable */
 int st_table_create_id(st_db *db, uint64_t id, const char *name, const qv_schema *schema, qv_err *err);
 int st_table_drop_replica(st_db *db, const char *name, qv_err *err);
 int st_append_commit_replica(st_append *a, int64_t *rows_committed, qv_err *err);
+/* A replica's copy of a table (empty) takes its primary's trim count, so the
+   primary's tickets (which name it) redeem here. Logged; QV_EINVAL if rows are held. */
+int st_table_set_trim_replica(st_db *db, const char *name, int64_t removed, qv_err *err);
 
 typedef struct st_table_info {
     char *name;

@@ -613,8 +613,8 @@ void eng_parts_free(eng_parts *p) { (void)p; }
 int eng_query_open_range(eng *e, const char *sql, size_t len, const eng_range *r, eng_query **out, qv_err *err) {
     (void)e; (void)sql; (void)len; (void)r; *out = NULL; NO_ENGINE();
 }
-int eng_replica_create(eng *e, uint64_t id, const char *name, const qv_schema *schema, qv_err *err) {
-    (void)e; (void)id; (void)name; (void)schema; NO_ENGINE();
+int eng_replica_create(eng *e, uint64_t id, const char *name, int64_t trim, const qv_schema *schema, qv_err *err) {
+    (void)e; (void)id; (void)name; (void)trim; (void)schema; NO_ENGINE();
 }
 int eng_replica_drop(eng *e, uint64_t id, qv_err *err) { (void)e; (void)id; NO_ENGINE(); }
 int eng_replica_append(eng *e, uint64_t id, int64_t row_from, const qv_batch *b, qv_err *err) {
