@@ -8,11 +8,34 @@
 */
 #include "engine_int.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 void eng_set_read_only(eng *e, const char *why) { st_db_set_read_only(e->db, why); }
+
+/* Why the follower is not following (healthcheck), empty when it is. Set by
+   the follower thread, read by any; one follower per process. */
+static pthread_mutex_t status_mu = PTHREAD_MUTEX_INITIALIZER;
+static char status_err[512];
+
+void eng_replica_set_error(eng *e, const char *msg) {
+    (void)e;
+    pthread_mutex_lock(&status_mu);
+    snprintf(status_err, sizeof status_err, "%s", msg ? msg : "");
+    pthread_mutex_unlock(&status_mu);
+}
+
+void eng_replica_health_json(eng *e, qv_str *out) {
+    (void)e;
+    pthread_mutex_lock(&status_mu);
+    if (status_err[0]) {
+        qv_str_append(out, ",\"replica_error\":", 17);
+        qv_str_append_json_string(out, status_err, strlen(status_err));
+    }
+    pthread_mutex_unlock(&status_mu);
+}
 
 /* Name of the local table with this id, or -1. */
 static int find_id(eng *e, uint64_t id, char *name, qv_err *err) {

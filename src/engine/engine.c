@@ -273,6 +273,7 @@ void eng_health_json(eng *e, qv_str *out) {
                    ok ? "ok" : "error", QV_VERSION, (long long)eng_uptime_s(e), ok ? n : 0, rows);
     long long synced = atomic_load(&e->metrics.replica_synced_ns);
     if (synced) qv_str_appendf(out, ",\"replica_lag_ms\":%lld", (long long)((qv_now_ns() - synced) / 1000000));
+    eng_replica_health_json(e, out);
     qv_str_appendc(out, '}');
 }
 

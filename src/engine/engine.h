@@ -105,6 +105,10 @@ int eng_replica_drop(eng *e, uint64_t id, qv_err *err);
 int eng_replica_append(eng *e, uint64_t id, int64_t row_from, const qv_batch *b, qv_err *err);
 int eng_replica_commit(eng *e, qv_err *err);
 void eng_replica_abort(eng *e);
+/* Why the follower cannot follow its primary (shown by healthcheck as
+   "replica_error"); NULL or "" once it follows again. */
+void eng_replica_set_error(eng *e, const char *msg);
+void eng_replica_health_json(eng *e, qv_str *out); /* appends ,"replica_error":"..." if set */
 /* Take the primary's ticket key (kept in the data directory). */
 int eng_ticket_key_set(eng *e, const uint8_t *key, qv_err *err);
 /* Stop the query with QV_ETIMEOUT after ms from now (a client deadline,

@@ -269,7 +269,9 @@ int fl_repl_locations(char ***out);
 bool fl_server_stopping(const fl_call *c);
 
 typedef struct fl_follower fl_follower;
-int fl_follower_start(eng *e, const char *primary, const char *advertise, fl_follower **out, qv_err *err);
+/* user/login: --replication-user and its authorization header value (NULL: none). */
+int fl_follower_start(eng *e, const char *primary, const char *advertise, const char *user, const char *login,
+                      fl_follower **out, qv_err *err);
 void fl_follower_stop(fl_follower *f);
 int64_t fl_follower_lag_ms(const fl_follower *f);  /* since the last heartbeat; -1 never */
 uint64_t fl_follow_nonce(void);

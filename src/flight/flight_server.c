@@ -654,7 +654,8 @@ int flight_server_start(eng *e, const flight_options *opts, flight_server **out,
         }
     }
     if (opts->replica_of && opts->replica_of[0] &&
-        fl_follower_start(e, opts->replica_of, opts->advertise, &s->follower, err)) {
+        fl_follower_start(e, opts->replica_of, opts->advertise, opts->replication_user, opts->replication_login,
+                          &s->follower, err)) {
         flight_server_free(s);
         return err->code;
     }

@@ -23,6 +23,8 @@ const char qd_usage[] =
     "  --ticket-ttl DURATION  how long GetFlightInfo tickets stay redeemable (default 5m; e.g. 500ms, 2s, 12h)\n"
     "  --replica-of grpc://HOST:PORT  be a read replica of that primary (follows its commits; refuses writes)\n"
     "  --advertise HOST:PORT  where clients reach this server (a replica's address in partitioned endpoints)\n"
+    "  --replication-user NAME  a replica logs in to a --users primary as this admin user; the password\n"
+    "                       comes from --replication-password-file FILE (first line) or $QUIVER_REPLICATION_PASSWORD\n"
     "  --prepared-idle DURATION  Flight SQL prepared statements expire when idle this long (default 30m; bare = s)\n"
     "  --users FILE         require logins: name:role:hash lines (roles read, write, admin)\n"
     "  --token-ttl D        lifetime of login tokens (default 12h; 500ms, 2s, 5m, 12h)\n"
@@ -191,6 +193,7 @@ int qd_flags_parse(qd_flags *f, int argc, char **argv, qv_err *err) {
                                        "--demo-rows", "--threads", "--log-level", "--wal-sync",
                                        "--query-memory", "--max-batch-bytes", "--max-body-bytes",
                                        "--partition-rows", "--ticket-ttl", "--replica-of", "--advertise",
+                                       "--replication-user", "--replication-password-file",
                                        "--prepared-idle",
                                        "--users", "--token-ttl", "--tls-cert", "--tls-key", "--tls-client-ca",
                                        "--max-running-queries", "--max-queued-queries", "--query-timeout",
@@ -245,6 +248,12 @@ int qd_flags_parse(qd_flags *f, int argc, char **argv, qv_err *err) {
                 return qv_err_set(err, QV_EINVAL, "%s: '%s' is not HOST:PORT (or grpc://HOST:PORT)", name, val);
             if (parse_int(name, colon + 1, 1, 65535, &x, err)) return err->code;
             *(name[2] == 'r' ? &f->replica_of : &f->advertise) = val;
+        } else if (!strcmp(name, "--replication-user")) {
+            if (!*val || strchr(val, ':') || strlen(val) > 64)
+                return qv_err_set(err, QV_EINVAL, "--replication-user: '%.80s' is not a user name", val);
+            f->replication_user = val;
+        } else if (!strcmp(name, "--replication-password-file")) {
+            if (parse_file(name, val, &f->replication_password_file, err)) return err->code;
         } else if (!strcmp(name, "--ticket-ttl")) {
             if (parse_duration(name, val, 0, 1000000, 7LL * 24 * 3600 * 1000000000LL, &f->ticket_ttl_ns, err))
                 return err->code;
@@ -254,6 +263,10 @@ int qd_flags_parse(qd_flags *f, int argc, char **argv, qv_err *err) {
             return err->code;
         }
     }
+    if ((f->replication_user || f->replication_password_file) && !f->replica_of)
+        return qv_err_set(err, QV_EINVAL, "--replication-user and --replication-password-file need --replica-of");
+    if (f->replication_password_file && !f->replication_user)
+        return qv_err_set(err, QV_EINVAL, "--replication-password-file needs --replication-user");
     if (f->replica_of && f->demo_rows)
         return qv_err_set(err, QV_EINVAL, "--demo-rows cannot be used with --replica-of (a replica holds only its primary's data)");
     return 0;

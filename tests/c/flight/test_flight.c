@@ -623,6 +623,7 @@ int eng_replica_append(eng *e, uint64_t id, int64_t row_from, const qv_batch *b,
 int eng_ticket_key_set(eng *e, const uint8_t *key, qv_err *err) { (void)e; (void)key; NO_ENGINE(); }
 int eng_replica_commit(eng *e, qv_err *err) { (void)e; NO_ENGINE(); }
 void eng_replica_abort(eng *e) { (void)e; }
+void eng_replica_set_error(eng *e, const char *msg) { (void)e; (void)msg; }
 int ipc_stream_decode(const ipc_read_options *opts, qv_buffer *bytes,
                       int (*on_batch)(void *ctx, const qv_batch *b, qv_err *err), void *ctx, qv_schema *schema,
                       qv_err *err) {
