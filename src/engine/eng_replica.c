@@ -8,10 +8,13 @@
 */
 #include "engine_int.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 void eng_set_read_only(eng *e, const char *why) { st_db_set_read_only(e->db, why); }
 
@@ -155,4 +158,50 @@ int eng_replica_append(eng *e, uint64_t id, int64_t row_from, const qv_batch *b,
     qv_batch_free(&part);
     if (rc) eng_replica_abort(e);
     return rc;
+}
+
+/* ---- column files (the primary hands them out, a replica adopts them) ---- */
+
+int64_t eng_replica_file_rows(eng *e) { return st_db_replica_file_rows(e->db); }
+
+int eng_repl_file_open(eng *e, const char *name, uint64_t id, int64_t trim, int64_t row_from, int64_t file_rows,
+                       eng_repl_file *out) {
+    memset(out, 0, sizeof *out);
+    out->fd = -1;
+    st_table *t;
+    qv_err e2;
+    if (file_rows <= 0 || row_from % file_rows || st_table_open(e->db, name, &t, &e2)) return -1;
+    st_snapshot *s;
+    st_snapshot_open(t, &s);
+    char path[4200];
+    int rg = (int)(row_from / file_rows);
+    bool ok = st_table_id(t) == id && st_table_removed_rows(t) == trim && st_snapshot_rowgroup_rows(s, 0) == file_rows &&
+              st_snapshot_rowgroup_rows(s, rg) == file_rows &&
+              st_snapshot_rowgroup_file(s, rg, path, sizeof path, &out->fno);
+    if (ok) out->fd = open(path, O_RDONLY | O_CLOEXEC); /* the snapshot keeps the file until then */
+    struct stat st;
+    if (out->fd >= 0 && fstat(out->fd, &st) == 0) out->size = st.st_size;
+    else if (out->fd >= 0) {
+        close(out->fd);
+        out->fd = -1;
+    }
+    st_snapshot_close(s);
+    st_table_release(t);
+    return out->fd >= 0 ? 0 : -1;
+}
+
+int eng_replica_file_chunk(eng *e, uint64_t id, int64_t fno, int64_t off, const void *p, size_t n, qv_err *err) {
+    abort_if(e, id);
+    return st_replica_file_chunk(e->db, id, fno, off, p, n, err);
+}
+
+int eng_replica_file_adopt(eng *e, uint64_t id, int64_t row_from, int64_t fno, int64_t size, uint32_t crc,
+                           qv_err *err) {
+    char name[QV_NAME_MAX + 1];
+    if (find_id(e, id, name, err) < 0) {
+        st_replica_file_discard(e->db, id, fno);
+        return qv_err_set(err, QV_ECORRUPT, "replication: a column file for table id %llu, which this replica lacks",
+                          (unsigned long long)id);
+    }
+    return st_replica_file_adopt(e->db, name, row_from, fno, size, crc, err);
 }

@@ -45,6 +45,7 @@ struct fl_follower {
     char login[1024];         /* its authorization header value, or empty */
     char last_err[512];       /* the last error logged (each new one is logged once) */
     bool auth_refused;        /* the last attempt was refused for its credentials */
+    bool no_files;            /* a column file could not be adopted: rows only from then on */
 };
 
 static uint64_t follower_nonce;  /* this process's follower (refused by ourselves as a primary) */
@@ -98,6 +99,24 @@ static int on_rows(void *ctx, const qv_batch *b, qv_err *err) {
     return rc;
 }
 
+/* A column file chunk ('F'), or the last one ('G': then adopt the file). */
+static int apply_file(fl_follower *f, bool last, uint64_t id, int64_t row_from, const uint8_t *p, size_t n,
+                      qv_err *err) {
+    if (n < 28) return qv_err_set(err, QV_ECORRUPT, "replication: file chunk of %zu bytes is truncated", n);
+    int64_t fno = (int64_t)rd_le(p, 8), off = (int64_t)rd_le(p + 8, 8), size = (int64_t)rd_le(p + 16, 8);
+    uint32_t crc = (uint32_t)rd_le(p + 24, 4);
+    if (fno < 0 || off < 0 || size < 0 || off + (int64_t)(n - 28) > size || (last && off + (int64_t)(n - 28) != size))
+        return qv_err_set(err, QV_ECORRUPT, "replication: file chunk does not fit its file");
+    int rc = eng_replica_file_chunk(f->e, id, fno, off, p + 28, n - 28, err);
+    if (rc == QV_OK && last) rc = eng_replica_file_adopt(f->e, id, row_from, fno, size, crc, err);
+    if (rc && !f->no_files) {
+        /* Rows always work: ask for them from the next connection on. */
+        QV_WARN("replica: %s; taking rows instead of column files from now on", err->msg);
+        f->no_files = true;
+    }
+    return rc;
+}
+
 static int apply(fl_follower *f, const uint8_t *p, size_t n, qv_err *err) {
     if (n < 1 + 8 + 8 + 2 + 4) return qv_err_set(err, QV_ECORRUPT, "replication: record of %zu bytes is truncated", n);
     char kind = (char)p[0];
@@ -144,6 +163,8 @@ static int apply(fl_follower *f, const uint8_t *p, size_t n, qv_err *err) {
         if (rc == QV_OK && kind == 'B') rc = eng_replica_commit(f->e, err);
         return rc;
     }
+    case 'F':
+    case 'G': return apply_file(f, kind == 'G', id, row_from, blob, bl, err);
     case 'H':
         atomic_store(&f->last_ok_ns, qv_now_ns());
         atomic_store(&eng_get_metrics(f->e)->replica_synced_ns, qv_now_ns());
@@ -164,7 +185,7 @@ static void state_ticket(fl_follower *f, qv_str *out) {
         rows[i] = t[i].rows;
         trims[i] = t[i].removed_rows;
     }
-    fl_repl_ticket(f->nonce, f->advertise, ids, rows, trims, n, out);
+    fl_repl_ticket(f->nonce, f->no_files ? 0 : eng_replica_file_rows(f->e), f->advertise, ids, rows, trims, n, out);
     if (t) st_table_info_free_all(t, n);
     free(ids);
     free(rows);

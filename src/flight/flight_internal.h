@@ -262,8 +262,8 @@ void fl_repl_cancel(fl_repl *r);
 void fl_repl_free(fl_repl *r);
 void fl_repl_record(qv_str *out, char kind, uint64_t id, int64_t row_from, const char *name, const void *blob,
                     size_t blob_len);
-void fl_repl_ticket(uint64_t nonce, const char *advertise, const uint64_t *ids, const int64_t *rows,
-                    const int64_t *trims, int n, qv_str *out);
+void fl_repl_ticket(uint64_t nonce, int64_t file_rows, const char *advertise, const uint64_t *ids,
+                    const int64_t *rows, const int64_t *trims, int n, qv_str *out);
 /* Addresses of the live replicas, rotated per call (caller frees each and the array). */
 int fl_repl_locations(char ***out);
 bool fl_server_stopping(const fl_call *c);

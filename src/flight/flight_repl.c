@@ -9,14 +9,26 @@
 **       stages 'A's and commits them with the 'B' in one append, so a stream
 **       cut in between leaves nothing of that range applied
 **   'H' heartbeat: the replica has everything committed so far
+**   'F' a chunk of the column file holding rows [row_from, row_from + row
+**       group size) of a table id: u64 file number, u64 offset, u64 file
+**       size, u32 0, bytes; 'G' the same, the last chunk, with the CRC-32C of
+**       the whole file instead of 0: the replica checks it and adopts the
+**       file as one commit (replfile.c)
 **
 ** Record: u8 kind | u64 id | i64 row_from | u16 name length, name | u32 blob
 ** length, blob (little-endian). A 'C' record's row_from is the table's trim
 ** count (rows ever removed from its front), which the replica's copy takes.
-** The ticket ("\0QVR", u8 version 2, u64 the replica's nonce, u16 + its
+** The ticket ("\0QVR", u8 version 2, u64 the replica's nonce, u64 its row
+** group size if it takes column files (0: rows only), u16 + its
 ** advertised address, u32 n, n x (u64 id, i64 rows it holds, i64 its trim
 ** count); version 1 lacks the trim counts) lets a reconnecting replica
 ** continue where it was, or start a table over when the trim counts differ.
+**
+** Column files: a table the replica starts from row 0 (a new replica, a
+** re-sync after a trim or a re-create) is copied file by file while its rows
+** sit in checkpointed column files of the replica's row group size, instead
+** of re-encoding them; rows after that (the open row group, rows since the
+** last checkpoint) and every later catch-up go as 'A'/'B'.
 **
 ** State per stream (fl_repl, owned by the DoGet call): the tables sent and
 ** how many rows of each. produce() sends at most one chunk of rows, or waits
@@ -28,10 +40,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "flight_internal.h"
 
 #define CHUNK_ROWS 65536
+#define FILE_CHUNK (2 << 20)
 #define BEAT_NS (200LL * 1000000)
 #define POLL_NS (5LL * 1000000)
 #define MAX_REPLICAS 64
@@ -44,6 +58,12 @@ typedef struct repl_tab {
     int64_t removed;  /* the table's removed-rows count its rows were sent at */
     char name[QV_NAME_MAX + 1];
     bool seen;
+    bool open;       /* a row catch-up ('A's) is under way: no file until its 'B' */
+    bool files;      /* still copying column files (from row 0) */
+    bool in_file;    /* a file is being sent: */
+    eng_repl_file f; /*   its descriptor, number and size */
+    int64_t f_off;   /*   bytes sent */
+    uint32_t f_crc;  /*   CRC-32C of those */
 } repl_tab;
 
 struct fl_repl {
@@ -52,6 +72,7 @@ struct fl_repl {
     uint64_t *have_id;
     int64_t *have_rows, *have_trim;
     int nhave;
+    int64_t file_rows; /* the replica's row group size for column files; 0: rows only */
     bool key_sent, pruned;
     int64_t last_beat;
     char advertise[256];
@@ -119,11 +140,12 @@ static uint64_t get_le(const uint8_t *p, int bytes) {
     return v;
 }
 
-void fl_repl_ticket(uint64_t nonce, const char *advertise, const uint64_t *ids, const int64_t *rows,
-                    const int64_t *trims, int n, qv_str *out) {
+void fl_repl_ticket(uint64_t nonce, int64_t file_rows, const char *advertise, const uint64_t *ids,
+                    const int64_t *rows, const int64_t *trims, int n, qv_str *out) {
     qv_str_append(out, repl_magic, 4);
     qv_str_appendc(out, 2);
     put_le(out, nonce, 8);
+    put_le(out, (uint64_t)file_rows, 8);
     size_t al = strlen(advertise);
     put_le(out, al, 2);
     qv_str_append(out, advertise, al);
@@ -140,7 +162,15 @@ static int parse_ticket(const uint8_t *p, size_t n, fl_repl *r, uint64_t *nonce,
         return qv_err_set(err, QV_EINVAL, "replication ticket: truncated or unknown version");
     size_t per = p[4] == 1 ? 16 : 24;
     *nonce = get_le(p + 5, 8);
-    size_t al = get_le(p + 13, 2), pos = 15;
+    size_t pos = 13;
+    if (per == 24) {
+        if (n < 27) return qv_err_set(err, QV_EINVAL, "replication ticket: truncated");
+        r->file_rows = (int64_t)get_le(p + 13, 8);
+        if (r->file_rows < 0 || r->file_rows > (1LL << 30)) r->file_rows = 0;
+        pos = 21;
+    }
+    size_t al = get_le(p + pos, 2);
+    pos += 2;
     if (al >= sizeof r->advertise || pos + al + 4 > n)
         return qv_err_set(err, QV_EINVAL, "replication ticket: bad advertised address");
     memcpy(r->advertise, p + pos, al);
@@ -184,6 +214,8 @@ void fl_repl_free(fl_repl *r) {
         reg_remove(r->advertise);
         QV_INFO("replication: replica %s disconnected", r->advertise[0] ? r->advertise : "(unadvertised)");
     }
+    for (int k = 0; k < r->n; k++)
+        if (r->tabs[k].in_file) close(r->tabs[k].f.fd);
     free(r->tabs);
     free(r->have_id);
     free(r->have_rows);
@@ -274,6 +306,64 @@ static int64_t held_rows(const fl_repl *r, uint64_t id, int64_t *trim) {
     return 0;
 }
 
+static void tab_remove(fl_repl *r, int k) {
+    if (r->tabs[k].in_file) close(r->tabs[k].f.fd);
+    r->tabs[k] = r->tabs[--r->n];
+}
+
+/* The next chunk of the column file holding rows [t->sent, ...): 'F', or 'G'
+   with the file's CRC at its end. false when that row group is not in a
+   column file (then no more files for this table: rows from here on). */
+static bool push_file_chunk(fl_call *c, fl_repl *r, repl_tab *t, qv_err *err) {
+    if (!t->in_file) {
+        if (eng_repl_file_open(c->e, t->name, t->id, t->removed, t->sent, r->file_rows, &t->f)) {
+            t->files = false;
+            return false;
+        }
+        t->in_file = true;
+        t->f_off = 0;
+        t->f_crc = 0;
+    }
+    int64_t left = t->f.size - t->f_off, n = left < FILE_CHUNK ? left : FILE_CHUNK;
+    qv_str blob, rec;
+    qv_str_init(&blob);
+    qv_str_init(&rec);
+    put_le(&blob, (uint64_t)t->f.fno, 8);
+    put_le(&blob, (uint64_t)t->f_off, 8);
+    put_le(&blob, (uint64_t)t->f.size, 8);
+    size_t at = blob.len;
+    put_le(&blob, 0, 4);
+    qv_str_reserve(&blob, (size_t)n);
+    ssize_t got = pread(t->f.fd, blob.data + at + 4, (size_t)n, t->f_off);
+    bool ok = got == n;
+    if (ok) {
+        blob.len = at + 4 + (size_t)n;
+        blob.data[blob.len] = 0;
+        t->f_crc = qv_crc32c(t->f_crc, blob.data + at + 4, (size_t)n);
+        t->f_off += n;
+        bool last = t->f_off == t->f.size;
+        if (last)
+            for (int i = 0; i < 4; i++) blob.data[at + i] = (char)(t->f_crc >> (8 * i));
+        fl_repl_record(&rec, last ? 'G' : 'F', t->id, t->sent, NULL, blob.data, blob.len);
+        push_record(c, &rec);
+        if (last) {
+            t->sent += r->file_rows;
+            close(t->f.fd);
+            t->in_file = false;
+        }
+    } else {
+        QV_WARN("replication: cannot read the column file of table %s (%s); sending rows", t->name,
+                got < 0 ? "read error" : "short read");
+        close(t->f.fd);
+        t->in_file = false;
+        t->files = false;
+    }
+    (void)err;
+    qv_str_free(&blob);
+    qv_str_free(&rec);
+    return ok;
+}
+
 /* One round over the catalog; true when something was queued. */
 static int round_once(fl_call *c, fl_repl *r, bool *sent, qv_err *err) {
     st_table_info *tabs;
@@ -298,7 +388,7 @@ static int round_once(fl_call *c, fl_repl *r, bool *sent, qv_err *err) {
             rec.len = 0;
             fl_repl_record(&rec, 'D', tabs[i].id, 0, NULL, NULL, 0);
             push_record(c, &rec);
-            if (t) *t = r->tabs[--r->n];
+            if (t) tab_remove(r, (int)(t - r->tabs));
             t = NULL;
             held = 0;
         }
@@ -310,6 +400,7 @@ static int round_once(fl_call *c, fl_repl *r, bool *sent, qv_err *err) {
             snprintf(t->name, sizeof t->name, "%s", tabs[i].name);
             t->sent = held;
             t->removed = tabs[i].removed_rows;
+            t->files = held == 0 && r->file_rows > 0;
             qv_str blob;
             qv_str_init(&blob);
             schema_blob(&tabs[i].schema, &blob);
@@ -338,17 +429,23 @@ static int round_once(fl_call *c, fl_repl *r, bool *sent, qv_err *err) {
             rec.len = 0;
             fl_repl_record(&rec, 'D', r->tabs[k].id, 0, NULL, NULL, 0);
             push_record(c, &rec);
-            r->tabs[k--] = r->tabs[--r->n];
+            tab_remove(r, k--);
             *sent = true;
         }
     int rc = QV_OK;
     for (int i = 0; i < n && !*sent && rc == QV_OK; i++)
         for (int k = 0; k < r->n && !*sent; k++)
             if (r->tabs[k].id == tabs[i].id && tabs[i].rows > r->tabs[k].sent) {
+                repl_tab *t = &r->tabs[k];
+                if (t->files && !t->open && tabs[i].rows - t->sent >= r->file_rows && push_file_chunk(c, r, t, err)) {
+                    *sent = true;
+                    break;
+                }
                 int64_t to = tabs[i].rows;
                 if (to - r->tabs[k].sent > CHUNK_ROWS) to = r->tabs[k].sent + CHUNK_ROWS;
-                rc = push_rows(c, &r->tabs[k], to, to == tabs[i].rows, err);
+                rc = push_rows(c, t, to, to == tabs[i].rows, err);
                 *sent = rc == QV_OK;
+                if (rc == QV_OK) t->open = to != tabs[i].rows;
             }
     qv_str_free(&rec);
     st_table_info_free_all(tabs, n);

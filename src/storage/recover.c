@@ -202,6 +202,7 @@ int st_recover(st_db *db, qv_err *err) {
     char path[ST_PATH_MAX];
     snprintf(path, sizeof path, "%s/MANIFEST.tmp", db->dir);
     unlink(path); /* a checkpoint that died before its rename */
+    st_replica_parts_remove(db); /* replica column files cut mid-transfer */
     bool have = false;
     uint64_t start = 0;
     if (load_manifest(db, &have, &start, err)) return err->code;

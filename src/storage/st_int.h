@@ -379,6 +379,8 @@ void st_checkpoint_start_thread(st_db *db);
 void st_checkpoint_stop_thread(st_db *db);
 /* Wake the background checkpointer if the WAL passed the threshold. */
 void st_checkpoint_poke(st_db *db);
+/* replfile.c: remove the .part files of column file transfers (at open). */
+void st_replica_parts_remove(st_db *db);
 /* Remove column files no table references, and WAL files before keep_from. */
 void st_remove_garbage(st_db *db, uint64_t keep_from);
 

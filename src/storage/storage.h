@@ -72,6 +72,17 @@ int st_append_commit_replica(st_append *a, int64_t *rows_committed, qv_err *err)
 /* A replica's copy of a table (empty) takes its primary's trim count, so the
    primary's tickets (which name it) redeem here. Logged; QV_EINVAL if rows are held. */
 int st_table_set_trim_replica(st_db *db, const char *name, int64_t removed, qv_err *err);
+/* Column files for replication (replfile.c): the file behind row group rg of
+   a snapshot (false: not in a column file); a replica's row group size when
+   it can take files (0 in memory); a replica receiving one in chunks (in
+   order; offset 0 starts over), then adopting it at row row_from (the
+   table's row count) after checking size and CRC-32C, as one durable commit. */
+bool st_snapshot_rowgroup_file(const st_snapshot *s, int rg, char *path, size_t n, int64_t *fno);
+int64_t st_db_replica_file_rows(st_db *db);
+int st_replica_file_chunk(st_db *db, uint64_t id, int64_t fno, int64_t off, const void *p, size_t n, qv_err *err);
+int st_replica_file_adopt(st_db *db, const char *name, int64_t row_from, int64_t fno, int64_t size, uint32_t crc,
+                          qv_err *err);
+void st_replica_file_discard(st_db *db, uint64_t id, int64_t fno);
 
 typedef struct st_table_info {
     char *name;

@@ -624,6 +624,18 @@ int eng_ticket_key_set(eng *e, const uint8_t *key, qv_err *err) { (void)e; (void
 int eng_replica_commit(eng *e, qv_err *err) { (void)e; NO_ENGINE(); }
 void eng_replica_abort(eng *e) { (void)e; }
 void eng_replica_set_error(eng *e, const char *msg) { (void)e; (void)msg; }
+int64_t eng_replica_file_rows(eng *e) { (void)e; return 0; }
+int eng_repl_file_open(eng *e, const char *name, uint64_t id, int64_t trim, int64_t row_from, int64_t file_rows,
+                       eng_repl_file *out) {
+    (void)e; (void)name; (void)id; (void)trim; (void)row_from; (void)file_rows; out->fd = -1; return -1;
+}
+int eng_replica_file_chunk(eng *e, uint64_t id, int64_t fno, int64_t off, const void *p, size_t n, qv_err *err) {
+    (void)e; (void)id; (void)fno; (void)off; (void)p; (void)n; NO_ENGINE();
+}
+int eng_replica_file_adopt(eng *e, uint64_t id, int64_t row_from, int64_t fno, int64_t size, uint32_t crc,
+                           qv_err *err) {
+    (void)e; (void)id; (void)row_from; (void)fno; (void)size; (void)crc; NO_ENGINE();
+}
 int ipc_stream_decode(const ipc_read_options *opts, qv_buffer *bytes,
                       int (*on_batch)(void *ctx, const qv_batch *b, qv_err *err), void *ctx, qv_schema *schema,
                       qv_err *err) {
