@@ -73,7 +73,7 @@ struct fl_repl {
     int64_t *have_rows, *have_trim;
     int nhave;
     int64_t file_rows; /* the replica's row group size for column files; 0: rows only */
-    bool key_sent, pruned;
+    bool key_sent, pruned, registered;
     int64_t last_beat;
     char advertise[256];
     atomic_bool cancelled;
@@ -203,6 +203,7 @@ fl_repl *fl_repl_new(const uint8_t *p, size_t n, uint64_t own_nonce, qv_err *err
         return NULL;
     }
     reg_add(r->advertise);
+    r->registered = true;
     QV_INFO("replication: a replica connected%s%s (%d tables held)", r->advertise[0] ? " advertising " : "",
             r->advertise, r->nhave);
     return r;
@@ -210,7 +211,7 @@ fl_repl *fl_repl_new(const uint8_t *p, size_t n, uint64_t own_nonce, qv_err *err
 
 void fl_repl_free(fl_repl *r) {
     if (!r) return;
-    if (r->key_sent) {
+    if (r->registered) {
         reg_remove(r->advertise);
         QV_INFO("replication: replica %s disconnected", r->advertise[0] ? r->advertise : "(unadvertised)");
     }
