@@ -123,7 +123,8 @@ int eng_replica_commit(eng *e, qv_err *err) {
     return rc;
 }
 
-int eng_replica_append(eng *e, uint64_t id, int64_t row_from, const qv_batch *b, qv_err *err) {
+/* The staged catch-up of table id, begun if it is not under way. */
+static int pend_begin(eng *e, uint64_t id, qv_err *err) {
     if (pend.t && pend.id != id) eng_replica_abort(e); /* another table: the old catch-up was not finished */
     if (!pend.t) {
         char name[QV_NAME_MAX + 1];
@@ -137,6 +138,11 @@ int eng_replica_append(eng *e, uint64_t id, int64_t row_from, const qv_batch *b,
         st_snapshot_close(s);
         pend.id = id;
     }
+    return QV_OK;
+}
+
+int eng_replica_append(eng *e, uint64_t id, int64_t row_from, const qv_batch *b, qv_err *err) {
+    if (pend_begin(e, id, err)) return err->code;
     int64_t skip = pend.next_row - row_from;
     if (skip < 0) {
         qv_err_set(err, QV_ECORRUPT, "replication: table %s has %lld rows here, the primary sent rows from %lld",
@@ -191,17 +197,23 @@ int eng_repl_file_open(eng *e, const char *name, uint64_t id, int64_t trim, int6
 }
 
 int eng_replica_file_chunk(eng *e, uint64_t id, int64_t fno, int64_t off, const void *p, size_t n, qv_err *err) {
-    abort_if(e, id);
+    (void)id;
     return st_replica_file_chunk(e->db, id, fno, off, p, n, err);
 }
 
-int eng_replica_file_adopt(eng *e, uint64_t id, int64_t row_from, int64_t fno, int64_t size, uint32_t crc,
+int eng_replica_file_stage(eng *e, uint64_t id, int64_t row_from, int64_t fno, int64_t size, uint32_t crc,
                            qv_err *err) {
-    char name[QV_NAME_MAX + 1];
-    if (find_id(e, id, name, err) < 0) {
+    int rc = st_replica_file_check(e->db, id, fno, size, crc, err);
+    if (rc == QV_OK) rc = pend_begin(e, id, err);
+    if (rc == QV_OK && row_from != pend.next_row)
+        rc = qv_err_set(err, QV_ECORRUPT, "replication: table %s has %lld rows here, the primary sent a file from %lld",
+                        st_table_name(pend.t), (long long)pend.next_row, (long long)row_from);
+    if (rc == QV_OK && !pend.a) rc = st_append_begin(pend.t, &pend.a, err);
+    if (rc == QV_OK) rc = st_append_add_file_replica(pend.a, fno, err);
+    if (rc == QV_OK) pend.next_row += st_db_replica_file_rows(e->db);
+    if (rc) {
         st_replica_file_discard(e->db, id, fno);
-        return qv_err_set(err, QV_ECORRUPT, "replication: a column file for table id %llu, which this replica lacks",
-                          (unsigned long long)id);
+        eng_replica_abort(e);
     }
-    return st_replica_file_adopt(e->db, name, row_from, fno, size, crc, err);
+    return rc;
 }

@@ -114,8 +114,7 @@ void eng_replica_health_json(eng *e, qv_str *out); /* appends ,"replica_error":"
    holding rows [row_from, row_from + file_rows) of table name (still id,
    trim count trim), 0 and out filled (the caller closes fd), or -1 when that
    row group is not in a column file. A replica: chunks in order into a
-   staging file, then adopt (size and CRC-32C checked, committed as one row
-   group at row_from; docs/flight.md). */
+   staging file, then stage it (docs/flight.md). */
 typedef struct eng_repl_file {
     int fd;
     int64_t fno, size;
@@ -124,7 +123,9 @@ int64_t eng_replica_file_rows(eng *e);
 int eng_repl_file_open(eng *e, const char *name, uint64_t id, int64_t trim, int64_t row_from, int64_t file_rows,
                        eng_repl_file *out);
 int eng_replica_file_chunk(eng *e, uint64_t id, int64_t fno, int64_t off, const void *p, size_t n, qv_err *err);
-int eng_replica_file_adopt(eng *e, uint64_t id, int64_t row_from, int64_t fno, int64_t size, uint32_t crc,
+/* The file's size and CRC checked, it joins the table's staged catch-up at
+   row_from (committed by eng_replica_commit with the rest). */
+int eng_replica_file_stage(eng *e, uint64_t id, int64_t row_from, int64_t fno, int64_t size, uint32_t crc,
                            qv_err *err);
 /* Take the primary's ticket key (kept in the data directory). */
 int eng_ticket_key_set(eng *e, const uint8_t *key, qv_err *err);

@@ -99,16 +99,19 @@ static int on_rows(void *ctx, const qv_batch *b, qv_err *err) {
     return rc;
 }
 
-/* A column file chunk ('F'), or the last one ('G': then adopt the file). */
-static int apply_file(fl_follower *f, bool last, uint64_t id, int64_t row_from, const uint8_t *p, size_t n,
+/* A column file chunk ('F'), or its last one ('G': the file joins the
+   table's staged catch-up; 'E': and the catch-up commits). */
+static int apply_file(fl_follower *f, char kind, uint64_t id, int64_t row_from, const uint8_t *p, size_t n,
                       qv_err *err) {
+    bool last = kind != 'F';
     if (n < 28) return qv_err_set(err, QV_ECORRUPT, "replication: file chunk of %zu bytes is truncated", n);
     int64_t fno = (int64_t)rd_le(p, 8), off = (int64_t)rd_le(p + 8, 8), size = (int64_t)rd_le(p + 16, 8);
     uint32_t crc = (uint32_t)rd_le(p + 24, 4);
     if (fno < 0 || off < 0 || size < 0 || off + (int64_t)(n - 28) > size || (last && off + (int64_t)(n - 28) != size))
         return qv_err_set(err, QV_ECORRUPT, "replication: file chunk does not fit its file");
     int rc = eng_replica_file_chunk(f->e, id, fno, off, p + 28, n - 28, err);
-    if (rc == QV_OK && last) rc = eng_replica_file_adopt(f->e, id, row_from, fno, size, crc, err);
+    if (rc == QV_OK && last) rc = eng_replica_file_stage(f->e, id, row_from, fno, size, crc, err);
+    if (rc == QV_OK && kind == 'E') rc = eng_replica_commit(f->e, err);
     if (rc && !f->no_files) {
         /* Rows always work: ask for them from the next connection on. */
         QV_WARN("replica: %s; taking rows instead of column files from now on", err->msg);
@@ -164,7 +167,8 @@ static int apply(fl_follower *f, const uint8_t *p, size_t n, qv_err *err) {
         return rc;
     }
     case 'F':
-    case 'G': return apply_file(f, kind == 'G', id, row_from, blob, bl, err);
+    case 'G':
+    case 'E': return apply_file(f, kind, id, row_from, blob, bl, err);
     case 'H':
         atomic_store(&f->last_ok_ns, qv_now_ns());
         atomic_store(&eng_get_metrics(f->e)->replica_synced_ns, qv_now_ns());

@@ -315,7 +315,7 @@ static void tab_remove(fl_repl *r, int k) {
 /* The next chunk of the column file holding rows [t->sent, ...): 'F', or 'G'
    with the file's CRC at its end. false when that row group is not in a
    column file (then no more files for this table: rows from here on). */
-static bool push_file_chunk(fl_call *c, fl_repl *r, repl_tab *t, qv_err *err) {
+static bool push_file_chunk(fl_call *c, fl_repl *r, repl_tab *t, int64_t rows) {
     if (!t->in_file) {
         if (eng_repl_file_open(c->e, t->name, t->id, t->removed, t->sent, r->file_rows, &t->f)) {
             t->files = false;
@@ -345,10 +345,13 @@ static bool push_file_chunk(fl_call *c, fl_repl *r, repl_tab *t, qv_err *err) {
         bool last = t->f_off == t->f.size;
         if (last)
             for (int i = 0; i < 4; i++) blob.data[at + i] = (char)(t->f_crc >> (8 * i));
-        fl_repl_record(&rec, last ? 'G' : 'F', t->id, t->sent, NULL, blob.data, blob.len);
+        /* The file that reaches the table's end ends the catch-up ('E'). */
+        char kind = !last ? 'F' : t->sent + r->file_rows == rows ? 'E' : 'G';
+        fl_repl_record(&rec, kind, t->id, t->sent, NULL, blob.data, blob.len);
         push_record(c, &rec);
         if (last) {
             t->sent += r->file_rows;
+            t->open = kind == 'G';
             close(t->f.fd);
             t->in_file = false;
         }
@@ -359,10 +362,27 @@ static bool push_file_chunk(fl_call *c, fl_repl *r, repl_tab *t, qv_err *err) {
         t->in_file = false;
         t->files = false;
     }
-    (void)err;
     qv_str_free(&blob);
     qv_str_free(&rec);
     return ok;
+}
+
+/* One record for table t (this server has `rows` of it): a file chunk while
+   copying files, else up to CHUNK_ROWS rows. */
+static int serve(fl_call *c, fl_repl *r, repl_tab *t, int64_t rows, bool *sent, qv_err *err) {
+    if ((t->in_file || (t->files && rows - t->sent >= r->file_rows)) && push_file_chunk(c, r, t, rows)) {
+        *sent = true;
+        return QV_OK;
+    }
+    int64_t to = rows;
+    if (to - t->sent > CHUNK_ROWS) to = t->sent + CHUNK_ROWS;
+    int rc = push_rows(c, t, to, to == rows, err);
+    if (rc == QV_OK) {
+        *sent = true;
+        t->open = to != rows;
+        t->files = false;
+    }
+    return rc;
 }
 
 /* One round over the catalog; true when something was queued. */
@@ -433,21 +453,20 @@ static int round_once(fl_call *c, fl_repl *r, bool *sent, qv_err *err) {
             tab_remove(r, k--);
             *sent = true;
         }
-    int rc = QV_OK;
-    for (int i = 0; i < n && !*sent && rc == QV_OK; i++)
-        for (int k = 0; k < r->n && !*sent; k++)
-            if (r->tabs[k].id == tabs[i].id && tabs[i].rows > r->tabs[k].sent) {
-                repl_tab *t = &r->tabs[k];
-                if (t->files && !t->open && tabs[i].rows - t->sent >= r->file_rows && push_file_chunk(c, r, t, err)) {
-                    *sent = true;
-                    break;
+    /* A catch-up under way goes first: the replica stages one table at a
+       time, and another table's records would make it start over. */
+    int rc = QV_OK, pick = -1;
+    for (int k = 0; k < r->n && pick < 0 && !*sent; k++)
+        if (r->tabs[k].open || r->tabs[k].in_file)
+            for (int i = 0; i < n && pick < 0; i++)
+                if (tabs[i].id == r->tabs[k].id && tabs[i].rows > r->tabs[k].sent) {
+                    pick = k;
+                    rc = serve(c, r, &r->tabs[k], tabs[i].rows, sent, err);
                 }
-                int64_t to = tabs[i].rows;
-                if (to - r->tabs[k].sent > CHUNK_ROWS) to = r->tabs[k].sent + CHUNK_ROWS;
-                rc = push_rows(c, t, to, to == tabs[i].rows, err);
-                *sent = rc == QV_OK;
-                if (rc == QV_OK) t->open = to != tabs[i].rows;
-            }
+    for (int i = 0; i < n && !*sent && rc == QV_OK; i++)
+        for (int k = 0; k < r->n && !*sent && rc == QV_OK; k++)
+            if (r->tabs[k].id == tabs[i].id && tabs[i].rows > r->tabs[k].sent)
+                rc = serve(c, r, &r->tabs[k], tabs[i].rows, sent, err);
     qv_str_free(&rec);
     st_table_info_free_all(tabs, n);
     return rc;

@@ -436,3 +436,36 @@ int st_replay_put(st_db *db, st_rd *r, bool with_files, bool *fatal, qv_err *err
     pthread_mutex_unlock(&t->commit_mu);
     return rc;
 }
+
+/* ---------------- replication: a received column file ---------------- */
+
+int st_append_add_file_replica(st_append *a, int64_t fno, qv_err *err) {
+    st_table *t = a->t;
+    st_db *db = t->db;
+    char part[ST_PATH_MAX], path[ST_PATH_MAX];
+    st_col_path(db->dir, t->id, fno, path, sizeof path);
+    snprintf(part, sizeof part, "%.*s.part", (int)(sizeof part - 8), path);
+    st_stats *stats = qv_xcalloc((size_t)t->schema.nfields, sizeof *stats);
+    int64_t bytes = 0;
+    int rc = QV_OK;
+    pthread_mutex_lock(&t->commit_mu);
+    if (a->broken || atomic_load(&t->dropped) || db->in_memory)
+        rc = qv_err_set(err, QV_EINVAL, "table %s: cannot take a column file now", t->name);
+    else if (t->rows % t->rg_cap != 0 || fno < t->next_fno)
+        rc = qv_err_set(err, QV_EINVAL, "table %s: column file %lld does not fit after row %lld here", t->name,
+                        (long long)fno, (long long)t->rows);
+    else if (rename(part, path) != 0)
+        rc = qv_err_set(err, QV_EIO, "cannot rename %s: %m", part);
+    else if ((rc = st_colfile_stats(path, t->id, fno, t->rg_cap, &t->schema, stats, &bytes, err)))
+        unlink(path); /* nothing names it */
+    if (rc == QV_OK) { /* in the append now: a commit names it, an abort removes it */
+        st_table_add_file_rg(t, fno, st_map_new(path, t->id, fno, t->rg_cap, &t->schema, false), stats, bytes);
+        a->rows += t->rg_cap;
+        if (a->first_file < 0) a->first_file = t->nrgs - 1;
+        a->nfiles++;
+    }
+    pthread_mutex_unlock(&t->commit_mu);
+    unlink(part);
+    free(stats);
+    return rc;
+}

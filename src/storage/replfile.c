@@ -3,15 +3,15 @@
 ** sealed, checkpointed row group (st_snapshot_rowgroup_file: the snapshot
 ** keeps it referenced; the caller opens it at once). A replica receives it
 ** in chunks into `t<id>-<fno>.qvc.part` (st_replica_file_chunk, in order,
-** offset 0 starts over), then st_replica_file_adopt checks its size and
-** CRC-32C over every byte, fsyncs it, renames it to the real name, checks its
-** header and directory (st_colfile_stats: this table, this file number, the
-** row group size, the column types) and commits it like a put that wrote
-** that file: a PUT record naming it, durable before the row group is
-** visible. Each buffer's CRC is checked again on first use, as for every
-** column file. A .part file is discarded on any error and at the next open
-** (st_replica_parts_remove). Stateless itself; the follower thread is the one
-** caller on a replica.
+** offset 0 starts over), then st_replica_file_check checks its size and
+** CRC-32C over every byte and fsyncs it; st_append_add_file_replica
+** (append.c) then renames it to the real name, checks its header and
+** directory and makes it a row group of an open append, so the files and
+** rows of one catch-up commit together as one PUT record, as a put that
+** wrote those files would. Each buffer's CRC is checked again on first use,
+** as for every column file. A .part file is discarded on any error and at
+** the next open (st_replica_parts_remove). Stateless itself; the follower
+** thread is the one caller on a replica.
 */
 #include "st_int.h"
 
@@ -109,73 +109,10 @@ static int check_part(const char *path, int64_t size, uint32_t crc, qv_err *err)
     return rc;
 }
 
-/* Writer slot, ckpt_mu and commit_mu held: install the checked file. */
-static int install(st_table *t, const char *path, int64_t row_from, int64_t fno, qv_err *err) {
-    st_db *db = t->db;
-    if (atomic_load(&t->dropped)) return qv_err_set(err, QV_ENOTFOUND, "table %s was dropped", t->name);
-    if (t->rows != row_from || t->rows % t->rg_cap != 0)
-        return qv_err_set(err, QV_ECORRUPT, "replication: table %s has %lld rows here, the file starts at row %lld",
-                          t->name, (long long)t->rows, (long long)row_from);
-    if (fno < t->next_fno)
-        return qv_err_set(err, QV_ECORRUPT, "replication: file number %lld of table %s is taken here",
-                          (long long)fno, t->name);
-    char final[ST_PATH_MAX];
-    st_col_path(db->dir, t->id, fno, final, sizeof final);
-    if (rename(path, final) != 0) return qv_err_set(err, QV_EIO, "cannot rename %s: %m", path);
-    st_stats *stats = qv_xcalloc((size_t)t->schema.nfields, sizeof *stats);
-    int64_t bytes = 0;
-    int rc = st_fsync_dir(db->dir, err);
-    if (rc == QV_OK) rc = st_colfile_stats(final, t->id, fno, t->rg_cap, &t->schema, stats, &bytes, err);
-    qv_str rec;
-    qv_str_init(&rec);
-    st_put_u64(&rec, t->id);
-    st_put_u32(&rec, 1);
-    st_put_u64(&rec, (uint64_t)fno);
-    st_put_u32(&rec, 0);
-    if (rc == QV_OK && (rc = st_wal_log(db->wal, ST_REC_PUT, &rec, err)) == QV_OK) atomic_fetch_add(&db->wal_files, 1);
-    qv_str_free(&rec);
-    if (rc == QV_OK) {
-        int64_t bytes0 = t->pub ? t->pub->bytes : 0;
-        st_table_add_file_rg(t, fno, st_map_new(final, t->id, fno, t->rg_cap, &t->schema, false), stats, bytes);
-        st_publish(t);
-        atomic_fetch_add(&db->st_commits, 1);
-        if (db->hooks.committed)
-            db->hooks.committed(db->hooks.arg, t, row_from, row_from + t->rg_cap, t->pub->bytes - bytes0);
-    } else {
-        unlink(final); /* nothing names it */
-    }
-    free(stats);
-    return rc;
-}
-
-int st_replica_file_adopt(st_db *db, const char *name, int64_t row_from, int64_t fno, int64_t size, uint32_t crc,
-                          qv_err *err) {
-    st_table *t = NULL;
+int st_replica_file_check(st_db *db, uint64_t id, int64_t fno, int64_t size, uint32_t crc, qv_err *err) {
     char path[ST_PATH_MAX];
-    int rc = st_table_open(db, name, &t, err);
-    if (rc == QV_OK) {
-        part_path(db, t->id, fno, path, sizeof path);
-        rc = check_part(path, size, crc, err);
-    }
-    if (rc == QV_OK) {
-        pthread_mutex_lock(&t->append_mu);
-        while (t->appending) pthread_cond_wait(&t->append_cv, &t->append_mu);
-        t->appending = true;
-        pthread_mutex_unlock(&t->append_mu);
-        pthread_mutex_lock(&db->ckpt_mu);
-        pthread_mutex_lock(&t->commit_mu);
-        rc = install(t, path, row_from, fno, err);
-        pthread_mutex_unlock(&t->commit_mu);
-        pthread_mutex_unlock(&db->ckpt_mu);
-        pthread_mutex_lock(&t->append_mu);
-        t->appending = false;
-        pthread_cond_signal(&t->append_cv);
-        pthread_mutex_unlock(&t->append_mu);
-    }
-    if (t) {
-        unlink(path); /* gone when renamed; a failed one is not kept */
-        st_table_release(t);
-    }
-    if (rc == QV_OK) st_checkpoint_poke(db);
+    part_path(db, id, fno, path, sizeof path);
+    int rc = check_part(path, size, crc, err);
+    if (rc) unlink(path);
     return rc;
 }

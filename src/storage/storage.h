@@ -75,13 +75,14 @@ int st_table_set_trim_replica(st_db *db, const char *name, int64_t removed, qv_e
 /* Column files for replication (replfile.c): the file behind row group rg of
    a snapshot (false: not in a column file); a replica's row group size when
    it can take files (0 in memory); a replica receiving one in chunks (in
-   order; offset 0 starts over), then adopting it at row row_from (the
-   table's row count) after checking size and CRC-32C, as one durable commit. */
+   order; offset 0 starts over), then checking its size and CRC-32C. */
 bool st_snapshot_rowgroup_file(const st_snapshot *s, int rg, char *path, size_t n, int64_t *fno);
 int64_t st_db_replica_file_rows(st_db *db);
 int st_replica_file_chunk(st_db *db, uint64_t id, int64_t fno, int64_t off, const void *p, size_t n, qv_err *err);
-int st_replica_file_adopt(st_db *db, const char *name, int64_t row_from, int64_t fno, int64_t size, uint32_t crc,
-                          qv_err *err);
+int st_replica_file_check(st_db *db, uint64_t id, int64_t fno, int64_t size, uint32_t crc, qv_err *err);
+/* The checked file `fno` becomes the next row group of open append a (the
+   table's rows must end on a row group boundary); the commit names it. */
+int st_append_add_file_replica(st_append *a, int64_t fno, qv_err *err);
 void st_replica_file_discard(st_db *db, uint64_t id, int64_t fno);
 
 typedef struct st_table_info {

@@ -632,7 +632,7 @@ int eng_repl_file_open(eng *e, const char *name, uint64_t id, int64_t trim, int6
 int eng_replica_file_chunk(eng *e, uint64_t id, int64_t fno, int64_t off, const void *p, size_t n, qv_err *err) {
     (void)e; (void)id; (void)fno; (void)off; (void)p; (void)n; NO_ENGINE();
 }
-int eng_replica_file_adopt(eng *e, uint64_t id, int64_t row_from, int64_t fno, int64_t size, uint32_t crc,
+int eng_replica_file_stage(eng *e, uint64_t id, int64_t row_from, int64_t fno, int64_t size, uint32_t crc,
                            qv_err *err) {
     (void)e; (void)id; (void)row_from; (void)fno; (void)size; (void)crc; NO_ENGINE();
 }
