@@ -186,6 +186,7 @@ int st_db_list(st_db *db, st_table_info **out, int *n, qv_err *err) {
         qv_schema_copy(&inf[i].schema, &t->schema);
         st_pub *p = st_pub_get(t);
         inf[i].rows = p->rows;
+        inf[i].live_rows = p->rows - p->ndel;
         inf[i].bytes = p->bytes;
         st_pub_unref(p);
         const char *rc;

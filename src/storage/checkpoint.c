@@ -96,6 +96,7 @@ static int rotate_and_carry(st_db *db, ck_table *cs, int n, uint64_t seq, qv_err
         lsn = st_wal_append(db->wal, ST_REC_CARRY, parts, 1, err);
         if (lsn < 0) rc = err ? err->code : QV_EIO;
         qv_str_free(&rec);
+        if (rc == QV_OK) rc = st_delete_carry(db, t, cs[i].pub, nr - 1, &lsn, err); /* its deletion vector */
     }
     if (rc == QV_OK && lsn > 0) rc = st_wal_wait(db->wal, lsn, err);
     /* Carried rows do not count toward the next checkpoint, or many partly
@@ -141,6 +142,11 @@ static int build_manifest(st_db *db, ck_table *cs, int n, uint64_t seq, uint64_t
             mt->rgs[g].bytes = rg->bytes;
             mt->rgs[g].stats = qv_xcalloc((size_t)t->schema.nfields, sizeof(st_stats));
             for (int c = 0; c < t->schema.nfields; c++) mt->rgs[g].stats[c] = rg->cols[c].stats;
+            if (rg->del && rg->ndel) { /* deletion vectors live in the manifest */
+                mt->rgs[g].del_len = (uint32_t)((rg->rows + 7) / 8);
+                mt->rgs[g].del = qv_xmalloc(mt->rgs[g].del_len);
+                memcpy(mt->rgs[g].del, rg->del->data, mt->rgs[g].del_len);
+            }
             mt->nrgs++;
         }
         mt->next_fno = t->next_fno;
