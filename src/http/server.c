@@ -130,7 +130,7 @@ static enum MHD_Result handle_tables(http_server *s, struct MHD_Connection *c, h
                 qv_str_appendf(&j, ",\"type\":\"%s\",\"nullable\":%s}", qv_type_name(f->type),
                                f->nullable ? "true" : "false");
             }
-            qv_str_appendf(&j, "],\"rows\":%lld,\"bytes\":%lld}", (long long)t[i].rows, (long long)t[i].bytes);
+            qv_str_appendf(&j, "],\"rows\":%lld,\"bytes\":%lld}", (long long)t[i].live_rows, (long long)t[i].bytes);
         }
         qv_str_append(&j, "]}", 2);
         st_table_info_free_all(t, n);
@@ -520,7 +520,7 @@ void http_metrics_text(http_server *s, qv_str *out) {
         for (int i = 0; i < n; i++) {
             qv_str_append(out, "quiver_table_rows{table=", 24);
             http_prom_label_value(out, t[i].name);
-            qv_str_appendf(out, "} %lld\n", (long long)t[i].rows);
+            qv_str_appendf(out, "} %lld\n", (long long)t[i].live_rows);
         }
         http_prom_header(out, "quiver_table_bytes", "gauge", "Column memory per table.");
         for (int i = 0; i < n; i++) {
