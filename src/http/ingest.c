@@ -1,6 +1,8 @@
 /*
 ** POST /ingest?table=t: an Arrow IPC stream, CSV with a header, or NDJSON,
 ** loaded through one eng_put (create or append, schema checked, atomic).
+** Arrow bodies stream (decoded and appended as they arrive, see below);
+** text bodies are held whole (up to --max-body-bytes).
 **
 ** Text bodies are read twice: a first pass finds the columns (CSV header,
 ** union of NDJSON keys) and infers types for columns the table lacks; the
@@ -87,6 +89,76 @@ static int ingest_arrow(http_server *s, http_req *r, const char *table, int64_t 
         return rc;
     }
     return eng_put_commit(a.p, rows, err);
+}
+
+/* ---- Arrow, streamed: the body is decoded and appended as it arrives ----
+** The upload callback feeds each piece to an ipc_feed whose batches go
+** straight into the eng_put (storage's streaming append), so memory stays
+** at about one message whatever the upload's size; the last call commits.
+** A failure keeps reading (and dropping) the rest and answers at the end;
+** an upload cut short aborts the put: nothing is visible. */
+struct http_ingest {
+    ipc_feed *feed;
+    arrow_ctx a;
+    char *table;
+    int rc;      /* first failure */
+    qv_err err;
+    int64_t bytes;
+};
+
+bool http_ingest_streams(struct MHD_Connection *c, const http_req *r) {
+    if (r->route != R_INGEST) return false;
+    const char *table = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "table");
+    in_format fmt = IN_ARROW;
+    qv_err err;
+    return table && *table && pick_format(c, &fmt, &err) == QV_OK && fmt == IN_ARROW;
+}
+
+void http_ingest_chunk(http_server *s, struct MHD_Connection *c, http_req *r, const char *p, size_t n) {
+    http_ingest *g = r->ing;
+    if (!g) {
+        g = r->ing = qv_xcalloc(1, sizeof *g);
+        g->table = qv_xstrdup(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "table"));
+        g->a = (arrow_ctx){s->e, g->table, NULL};
+        ipc_read_options ro = {.dictionary_as_symbol = true, .max_body_bytes = s->max_body};
+        ipc_feed_new(&ro, on_arrow_batch, &g->a, &g->feed);
+    }
+    g->bytes += (int64_t)n;
+    if (g->rc) return; /* failed: the rest is dropped */
+    if ((g->rc = ipc_feed_push(g->feed, (const uint8_t *)p, n, &g->err)) != QV_OK) {
+        qv_err_prefix(&g->err, "Arrow body");
+        if (g->a.p) eng_put_abort(g->a.p);
+        g->a.p = NULL;
+    }
+}
+
+void http_ingest_free(http_req *r) {
+    http_ingest *g = r->ing;
+    if (!g) return;
+    if (g->a.p) eng_put_abort(g->a.p); /* the upload never finished: nothing stays */
+    ipc_feed_free(g->feed);
+    free(g->table);
+    free(g);
+    r->ing = NULL;
+}
+
+static int ingest_streamed(http_server *s, http_req *r, const char *table, int64_t *rows, qv_err *err) {
+    http_ingest *g = r->ing;
+    if (g->rc) {
+        *err = g->err;
+        return g->rc;
+    }
+    qv_schema schema;
+    int rc = ipc_feed_finish(g->feed, &schema, err);
+    if (rc == QV_OK && !g->a.p) rc = eng_put_begin(s->e, table, &schema, &g->a.p, err); /* no batches: still create */
+    qv_schema_free(&schema);
+    if (rc) {
+        qv_err_prefix(err, "Arrow body");
+        return rc;
+    }
+    eng_put *p = g->a.p;
+    g->a.p = NULL;
+    return eng_put_commit(p, rows, err);
 }
 
 /* ---- CSV and NDJSON ---- */
@@ -329,9 +401,10 @@ enum MHD_Result http_handle_ingest(http_server *s, struct MHD_Connection *c, htt
     qv_err err;
     in_format fmt = IN_ARROW;
     if (pick_format(c, &fmt, &err)) return http_send_error(c, r, 400, err.msg);
-    if (r->body.len == 0) return http_send_error(c, r, 400, "empty request body: nothing to ingest");
+    if (r->body.len == 0 && !(r->ing && r->ing->bytes)) return http_send_error(c, r, 400, "empty request body: nothing to ingest");
     int64_t rows = 0;
-    int rc = fmt == IN_ARROW ? ingest_arrow(s, r, table, &rows, &err) : ingest_text(s, r, fmt, table, &rows, &err);
+    int rc = r->ing ? ingest_streamed(s, r, table, &rows, &err)
+             : fmt == IN_ARROW ? ingest_arrow(s, r, table, &rows, &err) : ingest_text(s, r, fmt, table, &rows, &err);
     if (rc) return http_send_error(c, r, http_status_of(err.code, true), err.msg);
     qv_str j;
     qv_str_init(&j);
