@@ -134,7 +134,7 @@ static int build_manifest(st_db *db, ck_table *cs, int n, uint64_t seq, uint64_t
         pthread_mutex_lock(&t->commit_mu);
         for (int g = 0; g < cs[i].sealed; g++) {
             const st_rg *rg = t->rgs[g];
-            if (!rg->map) {
+            if (!rg->map && !st_rg_is_tomb(rg)) {
                 rc = qv_err_set(err, QV_EINTERNAL, "table %s row group %d has no column file", t->name, g);
                 break;
             }
@@ -176,9 +176,21 @@ static int checkpoint_locked(st_db *db, qv_err *err) {
     int rc = rotate_and_carry(db, cs, n, seq, err);
     int nj = 0, capj = 16;
     ck_job *jobs = qv_xmalloc(sizeof *jobs * (size_t)capj);
+    for (int i = 0; rc == QV_OK && i < n; i++) { /* sealed groups a DELETE emptied lose their data */
+        bool any = false;
+        for (int g = 0; g < cs[i].sealed; g++) {
+            st_rg *rg = cs[i].t->rgs[g];
+            if (rg->rows > 0 && rg->ndel == rg->rows && !st_rg_is_tomb(rg)) {
+                st_rg_make_tomb(rg, cs[i].t->schema.nfields);
+                any = true;
+            }
+        }
+        st_pub *p = cs[i].t->pub;
+        if (any) st_publish_upto(cs[i].t, p->nrgs, p->nrgs ? p->rgs[p->nrgs - 1]->rows : 0);
+    }
     for (int i = 0; rc == QV_OK && i < n; i++)
         for (int g = 0; g < cs[i].sealed; g++) {
-            if (cs[i].t->rgs[g]->map) continue;
+            if (cs[i].t->rgs[g]->map || st_rg_is_tomb(cs[i].t->rgs[g])) continue;
             if (nj == capj) jobs = qv_xrealloc(jobs, sizeof *jobs * (size_t)(capj *= 2));
             jobs[nj++] = (ck_job){.c = &cs[i], .fno = cs[i].t->next_fno++, .wrg = cs[i].t->rgs[g]};
         }

@@ -14,6 +14,9 @@
 ** acknowledged. Row groups whose rows are all deleted and that lead the
 ** table are dropped right there (as retention drops them; their column
 ** files go at the next checkpoint, once a MANIFEST no longer names them).
+** A row group in the middle left with no live row loses its column file
+** at the next checkpoint: it becomes a tombstone (rows counted, no data,
+** named in the MANIFEST with file number -1) so row numbers stay put.
 ** Other row groups keep their rows and carry the vector: a checkpoint
 ** writes the vectors of sealed row groups into the MANIFEST and re-logs the
 ** open row group's one after its CARRY record (ST_REC_DEL_CARRY, replayed
@@ -155,6 +158,40 @@ void st_rg_set_del(st_table *t, st_rg *rg, const uint8_t *bits, size_t len) {
     qv_buffer_unref(rg->del);
     rg->del = nb;
     rg->ndel = nd;
+}
+
+/* ---------------- emptied row groups in the middle ---------------- */
+
+bool st_rg_is_tomb(const st_rg *rg) { return !rg->map && rg->rows > 0 && rg->ndel == rg->rows && !rg->cols[0].values; }
+
+void st_rg_make_tomb(st_rg *rg, int ncols) {
+    for (int c = 0; c < ncols; c++) {
+        qv_buffer_unref(rg->cols[c].validity);
+        qv_buffer_unref(rg->cols[c].values);
+        qv_buffer_unref(rg->cols[c].data);
+        rg->cols[c].validity = rg->cols[c].values = rg->cols[c].data = NULL;
+        rg->cols[c].data_len = 0;
+    }
+    st_map_unref(rg->map);
+    rg->map = NULL;
+    rg->fno = -1;
+    rg->bytes = 0;
+}
+
+/* A tombstone's column: all null (its rows are all deleted; scans never read it). */
+void st_tomb_column(const st_table *t, const st_pub *p, int col, int64_t rows, qv_array *out) {
+    qv_type ty = t->schema.fields[col].type;
+    qv_builder b;
+    qv_builder_init(&b, ty == QV_T_SYMBOL ? QV_T_INT32 : ty, rows);
+    for (int64_t r = 0; r < rows; r++) qv_builder_append_null(&b);
+    qv_builder_finish(&b, out);
+    qv_builder_free(&b);
+    if (ty == QV_T_SYMBOL) {
+        out->type = QV_T_SYMBOL;
+        out->dict = qv_xmalloc(sizeof(qv_array));
+        if (p->dicts[col]) qv_array_copy_ref(out->dict, p->dicts[col]);
+        else qv_array_init(out->dict, QV_T_STRING);
+    }
 }
 
 /* ---------------- snapshots ---------------- */

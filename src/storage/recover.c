@@ -35,7 +35,8 @@ static int load_manifest(st_db *db, bool *have, uint64_t *wal_seq, qv_err *err) 
             char path[ST_PATH_MAX];
             int64_t fno = mt->rgs[g].fno;
             st_col_path(db->dir, t->id, fno, path, sizeof path);
-            st_map *map = st_map_new(path, t->id, fno, t->rg_cap, &t->schema, false);
+            /* fno -1: a tombstone (every row deleted, no file) */
+            st_map *map = fno < 0 ? NULL : st_map_new(path, t->id, fno, t->rg_cap, &t->schema, false);
             st_table_add_file_rg(t, fno, map, mt->rgs[g].stats, mt->rgs[g].bytes);
             if (mt->rgs[g].del) st_rg_set_del(t, t->rgs[t->nrgs - 1], mt->rgs[g].del, mt->rgs[g].del_len);
         }

@@ -407,6 +407,11 @@ int st_replay_delete(st_db *db, st_rd *r, qv_err *err);
 /* Checkpoint (commit_mu held): re-log the deletion vector of the partly
    filled row group rg of pub, if it has one, into the new WAL. */
 int st_delete_carry(st_db *db, st_table *t, const st_pub *pub, int rg, int64_t *lsn, qv_err *err);
+/* A row group whose rows are all deleted and whose data is gone (no file,
+   no buffers): rows still count for row numbers. make_tomb drops the data. */
+bool st_rg_is_tomb(const st_rg *rg);
+void st_rg_make_tomb(st_rg *rg, int ncols);
+void st_tomb_column(const st_table *t, const st_pub *p, int col, int64_t rows, qv_array *out);
 /* Install a deletion vector read from the manifest on row group rg (commit_mu held). */
 void st_rg_set_del(st_table *t, st_rg *rg, const uint8_t *bits, size_t len);
 

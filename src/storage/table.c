@@ -207,7 +207,7 @@ static st_rgview *rgview_new(const st_table *t, const st_rg *rg, int64_t rows) {
         st_colview *cv = &v->cols[c];
         qv_type ty = t->schema.fields[c].type;
         cv->stats = s->stats;
-        if (rg->map) continue;
+        if (rg->map || !s->values) continue; /* file-backed, or a tombstone */
         if (s->stats.null_count) cv->validity = qv_buffer_slice(s->validity, 0, (size_t)(rows + 7) / 8);
         size_t vb;
         if (ty == QV_T_BOOL) vb = (size_t)(rows + 7) / 8;
@@ -259,7 +259,7 @@ void st_publish_upto(st_table *t, int nrgs, int64_t last_rows) {
         p->rows += rows;
         p->ndel += p->rgs[i]->ndel;
         if (rg->map) p->bytes += rg->bytes;
-        else
+        else if (!st_rg_is_tomb(rg))
             for (int c = 0; c < nc; c++) p->bytes += st_rg_col_bytes(t->schema.fields[c].type, rows, &rg->cols[c]);
     }
     p->dicts = qv_xcalloc((size_t)nc, sizeof(qv_array *));
@@ -293,6 +293,10 @@ static int view_column(const st_table *t, const st_pub *p, int rg, int col, bool
     const st_colview *cv = &v->cols[col];
     if (v->map) {
         if (st_map_column(v->map, col, codes_ok, out, err)) return err ? err->code : QV_ECORRUPT;
+        return QV_OK;
+    }
+    if (!cv->values && v->rows > 0) { /* a tombstone */
+        st_tomb_column(t, p, col, v->rows, out);
         return QV_OK;
     }
     qv_array_init(out, t->schema.fields[col].type);
