@@ -18,7 +18,7 @@ const char qd_usage[] =
     "  --wal-sync DURATION  0 = fsync every commit (default); >0 = group commit window (5ms; bare = ms)\n"
     "  --query-memory SIZE  per-query memory limit (default 1G; K/M/G suffixes)\n"
     "  --max-batch-bytes SIZE  largest Flight batch body (default 4M)\n"
-    "  --max-body-bytes SIZE   largest HTTP request body (default 1G)\n"
+    "  --max-body-bytes SIZE   largest HTTP request body (SQL) or Arrow message (default 1G)\n"
     "  --partition-rows N   rows per Flight endpoint of a partitioned scan (default 8M; K/M/G suffixes)\n"
     "  --ticket-ttl DURATION  how long GetFlightInfo tickets stay redeemable (default 5m; e.g. 500ms, 2s, 12h)\n"
     "  --replica-of grpc://HOST:PORT  be a read replica of that primary (follows its commits; refuses writes)\n"
