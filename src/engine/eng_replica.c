@@ -62,7 +62,7 @@ static int64_t trim_of(eng *e, const char *name) {
     st_table *t;
     qv_err e2;
     if (st_table_open(e->db, name, &t, &e2)) return -1;
-    int64_t n = st_table_removed_rows(t);
+    int64_t n = st_table_trim_rows(t);
     st_table_release(t);
     return n;
 }
@@ -181,7 +181,10 @@ int eng_repl_file_open(eng *e, const char *name, uint64_t id, int64_t trim, int6
     st_snapshot_open(t, &s);
     char path[4200];
     int rg = (int)(row_from / file_rows);
-    bool ok = st_table_id(t) == id && st_table_removed_rows(t) == trim && st_snapshot_rowgroup_rows(s, 0) == file_rows &&
+    /* A table with DELETEd rows goes as its live rows: its files still hold the deleted ones. */
+    int64_t removed = st_table_removed_rows(t);
+    bool ok = st_table_id(t) == id && removed == trim && removed == st_table_trim_rows(t) &&
+              st_snapshot_rowgroup_rows(s, 0) == file_rows &&
               st_snapshot_rowgroup_rows(s, rg) == file_rows &&
               st_snapshot_rowgroup_file(s, rg, path, sizeof path, &out->fno);
     if (ok) out->fd = open(path, O_RDONLY | O_CLOEXEC); /* the snapshot keeps the file until then */

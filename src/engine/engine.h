@@ -75,6 +75,7 @@ typedef struct eng_parts {
     char table[QV_NAME_MAX + 1];
     uint64_t table_id;   /* st_table_id at planning */
     int64_t removed;     /* st_table_removed_rows at planning: row numbers are relative to it */
+    bool has_deleted;    /* the table has DELETEd rows: replicas number its rows otherwise (live rows only) */
     int n;
     eng_part *parts;
 } eng_parts;

@@ -187,7 +187,7 @@ static void state_ticket(fl_follower *f, qv_str *out) {
     for (int i = 0; i < n; i++) {
         ids[i] = t[i].id;
         rows[i] = t[i].rows;
-        trims[i] = t[i].removed_rows;
+        trims[i] = t[i].trim_rows;
     }
     fl_repl_ticket(f->nonce, f->no_files ? 0 : eng_replica_file_rows(f->e), f->advertise, ids, rows, trims, n, out);
     if (t) st_table_info_free_all(t, n);

@@ -54,7 +54,8 @@ static const uint8_t repl_magic[4] = {0, 'Q', 'V', 'R'};
 
 typedef struct repl_tab {
     uint64_t id;
-    int64_t sent;
+    int64_t sent;     /* this server's storage rows [0, sent) are on the replica */
+    int64_t held;     /* as how many rows there: sent, less the DELETEd ones it never gets */
     int64_t removed;  /* the table's removed-rows count its rows were sent at */
     char name[QV_NAME_MAX + 1];
     bool seen;
@@ -249,13 +250,16 @@ static void schema_blob(const qv_schema *s, qv_str *out) {
     }
 }
 
-/* Rows [t->sent, to) as one IPC stream record; last: `to` ends the catch-up. */
+/* Rows [t->sent, to) as one IPC stream record; last: `to` ends the catch-up.
+   The record names the replica's row numbers (t->held): deleted rows are
+   skipped by the scan, so the two differ once a table has some. */
 static int push_rows(fl_call *c, repl_tab *t, int64_t to, bool last, qv_err *err) {
     qv_str sql, blob, rec;
     qv_str_init(&sql);
     qv_str_init(&blob);
     qv_str_init(&rec);
     fl_select_all(t->name, &sql);
+    int64_t live = 0;
     eng_range range = {.table_id = t->id, .removed = t->removed, .row_from = t->sent, .row_to = to};
     snprintf(range.table, sizeof range.table, "%s", t->name);
     eng_query *q = NULL;
@@ -273,6 +277,7 @@ static int push_rows(fl_call *c, repl_tab *t, int64_t to, bool last, qv_err *err
         memset(&b, 0, sizeof b);
         bool eos = false;
         if ((rc = eng_query_next(q, &b, &eos, err)) || eos) break;
+        live += b.nrows;
         int nm = 0;
         rc = ipc_encoder_batch(enc, &b, m, &nm, err);
         for (int i = 0; i < nm; i++) {
@@ -283,9 +288,10 @@ static int push_rows(fl_call *c, repl_tab *t, int64_t to, bool last, qv_err *err
     }
     if (rc == QV_OK) {
         ipc_write_eos(&blob);
-        fl_repl_record(&rec, last ? 'B' : 'A', t->id, t->sent, NULL, blob.data, blob.len);
+        fl_repl_record(&rec, last ? 'B' : 'A', t->id, t->held, NULL, blob.data, blob.len);
         push_record(c, &rec);
         t->sent = to;
+        t->held += live;
     }
     if (enc) ipc_encoder_free(enc);
     if (q) eng_query_close(q);
@@ -350,7 +356,8 @@ static bool push_file_chunk(fl_call *c, fl_repl *r, repl_tab *t, int64_t rows) {
         fl_repl_record(&rec, kind, t->id, t->sent, NULL, blob.data, blob.len);
         push_record(c, &rec);
         if (last) {
-            t->sent += r->file_rows;
+            t->sent += r->file_rows; /* files only go for tables without deleted rows */
+            t->held += r->file_rows;
             t->open = kind == 'G';
             close(t->f.fd);
             t->in_file = false;
@@ -400,7 +407,10 @@ static int round_once(fl_call *c, fl_repl *r, bool *sent, qv_err *err) {
             if (r->tabs[k].id == tabs[i].id) t = &r->tabs[k];
         /* Rows removed from the front (truncate, retention) shift row numbers:
            the replica starts that table over. So does a replica holding more
-           rows than this server has (it missed a trim). */
+           rows than this server has (it missed a trim). removed_rows also
+           counts DELETEd rows, which a replica never holds (a start-over
+           sends live rows only, on top of the trim count), so a table with
+           deletions starts over on every change and every reconnect. */
         int64_t trim = 0, held = t ? 0 : held_rows(r, tabs[i].id, &trim);
         bool resync = t ? tabs[i].removed_rows != t->removed
                         : (held > 0 && (trim < 0 ? tabs[i].removed_rows > 0 : trim != tabs[i].removed_rows)) ||
@@ -419,14 +429,14 @@ static int round_once(fl_call *c, fl_repl *r, bool *sent, qv_err *err) {
             memset(t, 0, sizeof *t);
             t->id = tabs[i].id;
             snprintf(t->name, sizeof t->name, "%s", tabs[i].name);
-            t->sent = held;
+            t->sent = t->held = held;
             t->removed = tabs[i].removed_rows;
             t->files = held == 0 && r->file_rows > 0;
             qv_str blob;
             qv_str_init(&blob);
             schema_blob(&tabs[i].schema, &blob);
             rec.len = 0;
-            fl_repl_record(&rec, 'C', t->id, t->removed, t->name, blob.data, blob.len);
+            fl_repl_record(&rec, 'C', t->id, tabs[i].trim_rows, t->name, blob.data, blob.len);
             push_record(c, &rec);
             qv_str_free(&blob);
             *sent = true;

@@ -18,7 +18,7 @@ const char qd_usage[] =
     "  --wal-sync DURATION  0 = fsync every commit (default); >0 = group commit window (5ms; bare = ms)\n"
     "  --query-memory SIZE  per-query memory limit (default 1G; K/M/G suffixes)\n"
     "  --max-batch-bytes SIZE  largest Flight batch body (default 4M)\n"
-    "  --max-body-bytes SIZE   largest HTTP request body (default 1G)\n"
+    "  --max-body-bytes SIZE   largest HTTP request body (SQL) or Arrow message (default 1G)\n"
     "  --partition-rows N   rows per Flight endpoint of a partitioned scan (default 8M; K/M/G suffixes)\n"
     "  --ticket-ttl DURATION  how long GetFlightInfo tickets stay redeemable (default 5m; e.g. 500ms, 2s, 12h)\n"
     "  --replica-of grpc://HOST:PORT  be a read replica of that primary (follows its commits; refuses writes)\n"
@@ -39,6 +39,8 @@ const char qd_usage[] =
     "  --http-idle-timeout D    close idle HTTP connections (default 60s)\n"
     "  --http-header-timeout D  close HTTP connections that send no request in time (default 10s)\n"
     "  --max-put-bytes SIZE     largest Flight DoPut stream (default unlimited)\n"
+    "  --rowgroup-rows N        rows per storage row group of new tables (default 65536)\n"
+    "  --checkpoint-bytes SIZE  checkpoint once the WAL passes this (default 64M)\n"
     "  --subscriber-buffer SIZE  commits a SUBSCRIBE may have pending before it is ended (default 64M)\n"
     "  --help               this text\n"
     "  --version            print the version\n";
@@ -163,6 +165,11 @@ static int parse_security(qd_flags *f, const char *name, const char *val, qv_err
         return 0;
     }
     if (!strcmp(name, "--max-put-bytes")) return parse_size(name, val, 1024, &f->max_put_bytes, err);
+    if (!strcmp(name, "--checkpoint-bytes")) return parse_size(name, val, 1024, &f->checkpoint_bytes, err);
+    if (!strcmp(name, "--rowgroup-rows")) {
+        if (parse_int(name, val, 64, 1 << 24, &x, err)) return err->code;
+        f->rowgroup_rows = x;
+    }
     return 0;
 }
 
@@ -198,7 +205,8 @@ int qd_flags_parse(qd_flags *f, int argc, char **argv, qv_err *err) {
                                        "--users", "--token-ttl", "--tls-cert", "--tls-key", "--tls-client-ca",
                                        "--max-running-queries", "--max-queued-queries", "--query-timeout",
                                        "--max-connections", "--http-idle-timeout", "--http-header-timeout",
-                                       "--max-put-bytes", "--subscriber-buffer"};
+                                       "--max-put-bytes", "--subscriber-buffer", "--rowgroup-rows",
+                                       "--checkpoint-bytes"};
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(name, valued[k]);
         if (!known) return qv_err_set(err, QV_EINVAL, "unknown flag '%s' (see --help)", name);

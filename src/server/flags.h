@@ -32,6 +32,7 @@ typedef struct qd_flags {
     int max_connections;
     int64_t http_idle_timeout_ms, http_header_timeout_ms;
     int64_t max_put_bytes;
+    int64_t rowgroup_rows, checkpoint_bytes; /* 0 = storage defaults */
 } qd_flags;
 
 /* "500ms", "2s", "5m", "12h", "1d"; a bare number is seconds. */

@@ -133,6 +133,8 @@ int main(int argc, char **argv) {
     eo.storage.data_dir = f.data_dir;
     eo.storage.in_memory = f.in_memory;
     eo.storage.wal_sync_ms = f.wal_sync_ms;
+    eo.storage.rowgroup_rows = f.rowgroup_rows;
+    eo.storage.checkpoint_bytes = f.checkpoint_bytes;
     eo.threads = f.threads ? f.threads : qv_cpu_count();
     eo.query_memory = f.query_memory;
     eo.demo_rows = f.demo_rows;

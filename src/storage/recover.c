@@ -35,8 +35,10 @@ static int load_manifest(st_db *db, bool *have, uint64_t *wal_seq, qv_err *err) 
             char path[ST_PATH_MAX];
             int64_t fno = mt->rgs[g].fno;
             st_col_path(db->dir, t->id, fno, path, sizeof path);
-            st_map *map = st_map_new(path, t->id, fno, t->rg_cap, &t->schema, false);
+            /* fno -1: a tombstone (every row deleted, no file) */
+            st_map *map = fno < 0 ? NULL : st_map_new(path, t->id, fno, t->rg_cap, &t->schema, false);
             st_table_add_file_rg(t, fno, map, mt->rgs[g].stats, mt->rgs[g].bytes);
+            if (mt->rgs[g].del) st_rg_set_del(t, t->rgs[t->nrgs - 1], mt->rgs[g].del, mt->rgs[g].del_len);
         }
         if (mt->next_fno > t->next_fno) t->next_fno = mt->next_fno;
         if (mt->ret_col >= -1 && mt->ret_col < t->schema.nfields) {
@@ -124,6 +126,10 @@ static int replay_record(st_db *db, int type, const uint8_t *p, size_t n, bool c
     case ST_REC_RETENTION:
     case ST_REC_DROP_RGS:
     case ST_REC_TRIM_BASE: return replay_maintain(db, type, &r, err);
+    case ST_REC_DEL_CARRY:
+        if (!carry_ok) return QV_OK; /* as CARRY: its checkpoint never completed */
+        return st_replay_delete(db, &r, err);
+    case ST_REC_DELETE: return st_replay_delete(db, &r, err);
     case ST_REC_CREATE_PUT:
         if (replay_create(db, &r, err)) return err->code;
         return st_replay_put(db, &r, true, fatal, err);
