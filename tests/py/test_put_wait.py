@@ -57,19 +57,25 @@ def health(s):
 
 
 @pytest.mark.parametrize("existing", [True, False], ids=["existing", "new-table"])
-def test_sixteen_overlapping_puts_into_one_table_all_succeed(srv, existing):
+def test_sixteen_puts_behind_a_slow_one_into_one_table_all_succeed(srv, existing):
+    """A slow put holds the table (or is creating it) while 16 others stream
+    theirs and end; the slow one must still be read to its end (it needs a
+    completion-queue thread), then every put commits."""
     table = "pw_many_%s" % ("e" if existing else "n")
     if existing:
         c, wr, _ = open_put(srv, table)
         finish(wr)
+    c, holder, _ = open_put(srv, table, timeout=60)
+    holder.write_table(batch(0, 100))
+    time.sleep(0.3)
     errors, n, rows = [], 16, 500
 
     def one(i):
         try:
             c, wr, _ = open_put(srv, table, timeout=60)
-            wr.write_table(batch(i * rows, rows // 2))
-            time.sleep(0.2)  # keep the stream open so the puts overlap
-            wr.write_table(batch(i * rows + rows // 2, rows - rows // 2))
+            wr.write_table(batch(1000 + i * rows, rows // 2))
+            time.sleep(0.1)
+            wr.write_table(batch(1000 + i * rows + rows // 2, rows - rows // 2))
             finish(wr)
         except Exception as e:  # noqa: BLE001 - every failure is the test's finding
             errors.append("put %d: %r" % (i, e))
@@ -77,13 +83,16 @@ def test_sixteen_overlapping_puts_into_one_table_all_succeed(srv, existing):
     ts = [threading.Thread(target=one, args=(i,)) for i in range(n)]
     for t in ts:
         t.start()
+    time.sleep(1.0)
+    holder.write_table(batch(100, 100))  # read only if a completion-queue thread is free
+    finish(holder)
     for t in ts:
         t.join(90)
     assert not any(t.is_alive() for t in ts), "puts did not finish"
     assert errors == [], errors
-    assert count(srv, table) == n * rows
+    assert count(srv, table) == 200 + n * rows
     got = srv.flight().do_get(fl.Ticket(("SELECT count(DISTINCT v) AS d FROM %s" % table).encode())).read_all()
-    assert got["d"][0].as_py() == n * rows
+    assert got["d"][0].as_py() == 200 + n * rows
 
 
 def test_waiting_put_hits_its_deadline_and_applies_nothing(srv):
