@@ -7,9 +7,11 @@
 ** them into row groups and column files at once, so memory stays bounded
 ** for a put of any size) -> commit (one WAL-durable record, all rows
 ** visible at once; a created table appears with them) or abort (nothing
-** left, not even the table). Only when another put holds the table's writer
-** slot at begin are batches held (refs, no copy) and applied at commit, so
-** a put never blocks a front-end thread waiting for another stream.
+** left, not even the table). When another put holds the table's writer slot
+** at begin: an async put (eng_put_begin_async, Flight) queues a storage
+** waiter and reports not ready until the slot is free (the front end reads
+** nothing meanwhile); a blocking one (eng_put_begin, HTTP) holds its batches
+** (refs, no copy) and waits for the slot, bounded, at commit.
 ** Flight SQL ingest modes (eng_put_begin_mode) may refuse a missing or an
 ** existing table at begin; a replacing put always holds its batches and
 ** drops the old table only at commit, after the whole stream arrived.

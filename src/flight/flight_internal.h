@@ -20,6 +20,9 @@
 **          comes while the chain is busy (not parked) is remembered, so the
 **          next park runs produce once more instead; produce must therefore
 **          tolerate spurious calls (queue nothing, park again).
+**          Also when rpc->recv_ready says not ready (a put waiting for a
+**          query slot or its table's writer slot): no read is posted, so
+**          gRPC flow control holds the client back until the wake.
 **   DONE   no step batch outstanding.
 **
 ** Beside the step chain, a RECV_CLOSE_ON_SERVER batch is outstanding from

@@ -98,7 +98,8 @@ static int doput_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
     int rc = fl_flightdata_decode(st->dec, msg, &fd, &ev, &batch, err);
     if (rc) return qv_err_prefix(err, "DoPut into '%s', message %lld", st->table, (long long)st->batches + 1);
     if (ev == IPC_EV_SCHEMA) {
-        if (st->has_schema) return qv_err_set(err, QV_EINVAL, "DoPut into '%s': a second schema in one stream", st->table);
+        if (st->has_schema)
+            return qv_err_set(err, QV_EINVAL, "DoPut into '%s': a second schema in one stream", st->table);
         st->has_schema = true;
         return QV_OK; /* doput_recv_ready opens the put */
     }

@@ -174,6 +174,7 @@ int fl_sql_run_update(fl_call *c, const char *sql, size_t len, const qv_batch *p
         eng_query_close(q);
         return err->code;
     }
+    fl_call_apply_deadline(c, q); /* the client's deadline stops it (DEADLINE_EXCEEDED) */
     const qv_schema *s = eng_query_schema(q);
     bool counts = s->nfields == 1 && s->fields[0].type == QV_T_INT64 && strcmp(s->fields[0].name, "rows") == 0;
     int64_t v = 0;
@@ -226,6 +227,7 @@ static int resolve_sql(fl_call *c, const char *sql, size_t len, const qv_batch *
         char name[QV_NAME_MAX + 1];
         snprintf(name, sizeof name, "%s", s->fields[0].name);
         bool is_bool = s->fields[0].type == QV_T_BOOL;
+        fl_call_apply_deadline(c, q);
         int rc = drain(q, &v, err);
         eng_query_close(q);
         if (rc) return rc;

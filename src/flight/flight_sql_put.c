@@ -283,7 +283,8 @@ static int run_prepared(sqlput_state *st, qv_err *err) {
     if (!rc && st->kind == PUT_BIND)
         rc = eng_stmt_bind(c->e, session, (const uint8_t *)st->handle.data, st->handle.len, have ? &params : NULL,
                            err);
-    if (!rc && st->kind == PUT_PREP_UPDATE) rc = fl_sql_run_update(c, v.sql, v.len, have ? &params : NULL, &st->count, err);
+    if (!rc && st->kind == PUT_PREP_UPDATE)
+        rc = fl_sql_run_update(c, v.sql, v.len, have ? &params : NULL, &st->count, err);
     eng_stmt_view_free(&v);
     if (have) qv_batch_free(&params);
     return rc;
