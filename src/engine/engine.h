@@ -124,6 +124,7 @@ typedef struct eng_task {
     void (*run)(struct eng_task *t);
     struct eng_task *next;  /* private */
     int where;              /* private */
+    bool requeue;           /* waits in the FIFO even when it is full (was admitted once, gave its slot back) */
 } eng_task;
 /* A new query wants a slot; t->run runs on a runner once it has one. */
 int eng_sched_admit(eng *e, eng_task *t, qv_err *err);

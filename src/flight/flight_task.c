@@ -181,8 +181,10 @@ int fl_put_gate(fl_call *c, fl_task *t, fl_put_open *o, eng_put **put, bool *rea
     if (!*put && (rc = eng_put_begin_async(c->e, o->table, o->schema, &o->mode, put_wake, c, put, err))) return rc;
     if ((rc = eng_put_ready(*put, ready, err)) || *ready) return rc;
     /* Queued for the writer slot: give the query slot back meanwhile, so a
-       waiting put holds nothing; told the writer slot is free, it asks again. */
+       waiting put holds nothing; told the writer slot is free, it asks again
+       (and, admitted once already, is not refused for a full queue then). */
     fl_task_finish(t);
     fl_task_init(t, c);
+    t->t.requeue = true;
     return QV_OK;
 }
