@@ -329,6 +329,19 @@ typedef struct fl_put_open {
     eng_put_mode mode;
 } fl_put_open;
 int fl_put_gate(fl_call *c, fl_task *t, fl_put_open *o, eng_put **put, bool *ready, qv_err *err);
+/* A put's batches are applied (copied into the table, full row groups written
+** to their files) on a query runner too, on the put's slot: on_message hands
+** the decoded batch to fl_put_feed_take; the next recv_ready calls
+** fl_put_feed_ready, which runs it and says *ready false (park) until it is
+** done, then returns its status. fl_put_feed_free after fl_task_finish. */
+typedef struct fl_put_feed {
+    eng_put **put;
+    qv_batch b;
+    bool has, out;
+} fl_put_feed;
+void fl_put_feed_take(fl_put_feed *f, eng_put **put, qv_batch *b); /* takes b */
+int fl_put_feed_ready(fl_task *t, fl_put_feed *f, bool *ready, qv_err *err);
+void fl_put_feed_free(fl_put_feed *f);
 /* The client's gRPC deadline becomes the query's time limit. */
 void fl_call_apply_deadline(fl_call *c, eng_query *q);
 

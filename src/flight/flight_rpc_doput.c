@@ -26,12 +26,14 @@ typedef struct doput_state {
     int64_t rows, batches, committed;
     bool has_schema;     /* the put is opened once admitted (doput_recv_ready) */
     bool committing;
-    fl_task job;         /* the admission slot, then the commit on a query runner */
+    fl_task job;         /* the admission slot, then each batch and the commit on a query runner */
+    fl_put_feed feed;    /* the batch the runner applies next */
 } doput_state;
 
 static void doput_free(fl_call *c) {
     doput_state *st = c->state;
     fl_task_finish(&st->job); /* no runner touches st after this */
+    fl_put_feed_free(&st->feed);
     if (st->put) {
         QV_INFO("flight DoPut into '%s' abandoned after %lld rows: nothing applied", st->table,
                 (long long)st->rows);
@@ -108,10 +110,8 @@ static int doput_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
         qv_batch_free(&batch);
         return qv_err_set(err, QV_EINVAL, "DoPut into '%s': a record batch before the schema", st->table);
     }
-    rc = eng_put_batch(st->put, &batch, err);
     int64_t n = batch.nrows;
-    qv_batch_free(&batch);
-    if (rc) return rc;
+    fl_put_feed_take(&st->feed, &st->put, &batch); /* applied on a runner before the next read */
     st->rows += n;
     st->batches++;
     char md[48];
@@ -150,6 +150,8 @@ static int doput_recv_ready(fl_call *c, bool *ready, qv_err *err) {
     doput_state *st = c->state;
     *ready = true;
     if (!st || !st->has_schema || st->committing) return QV_OK;
+    int rc = fl_put_feed_ready(&st->job, &st->feed, ready, err);
+    if (rc || !*ready) return rc;
     fl_put_open o = {st->table, ipc_decoder_schema(st->dec), {false, ENG_IF_EXISTS_APPEND}};
     return fl_put_gate(c, &st->job, &o, &st->put, ready, err);
 }

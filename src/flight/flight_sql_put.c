@@ -52,6 +52,7 @@ typedef struct sqlput_state {
     bool have_schema;
     fl_call *call;
     fl_task job;      /* the command's work, on a query runner (sqlput_job) */
+    fl_put_feed feed; /* an ingest's next batch, applied on a runner */
     bool job_done;
     int64_t count;    /* the job's row count for the reply */
 } sqlput_state;
@@ -59,6 +60,7 @@ typedef struct sqlput_state {
 static void sqlput_free(fl_call *c) {
     sqlput_state *st = c->state;
     fl_task_finish(&st->job); /* no runner touches st after this */
+    fl_put_feed_free(&st->feed);
     if (st->put) eng_put_abort(st->put);
     if (st->dec) ipc_decoder_free(st->dec);
     for (int i = 0; i < st->nparams; i++) qv_batch_free(&st->params[i]);
@@ -161,10 +163,9 @@ static int command_setup(fl_call *c, sqlput_state *st, const fl_flightdata *fd, 
 
 static int take_batch(sqlput_state *st, qv_batch *b, qv_err *err) {
     if (st->kind == PUT_INGEST) {
-        int rc = eng_put_batch(st->put, b, err);
-        if (!rc) st->rows += b->nrows;
-        qv_batch_free(b);
-        return rc;
+        st->rows += b->nrows;
+        fl_put_feed_take(&st->feed, &st->put, b); /* applied on a runner before the next read */
+        return QV_OK;
     }
     if (st->kind == PUT_UPDATE) {
         qv_batch_free(b);
@@ -347,6 +348,8 @@ static int sqlput_recv_ready(fl_call *c, bool *ready, qv_err *err) {
     sqlput_state *st = c->state;
     *ready = true;
     if (!st || st->kind != PUT_INGEST || !st->have_schema) return QV_OK;
+    int rc = fl_put_feed_ready(&st->job, &st->feed, ready, err);
+    if (rc || !*ready) return rc;
     fl_put_open o = {st->table, ipc_decoder_schema(st->dec), st->mode};
     return fl_put_gate(c, &st->job, &o, &st->put, ready, err);
 }

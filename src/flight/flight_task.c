@@ -188,3 +188,33 @@ int fl_put_gate(fl_call *c, fl_task *t, fl_put_open *o, eng_put **put, bool *rea
     t->t.requeue = true;
     return QV_OK;
 }
+
+void fl_put_feed_take(fl_put_feed *f, eng_put **put, qv_batch *b) {
+    f->put = put;
+    f->b = *b;
+    f->has = true;
+}
+
+static int feed_job(void *arg, qv_err *err) {
+    fl_put_feed *f = arg;
+    int rc = eng_put_batch(*f->put, &f->b, err);
+    qv_batch_free(&f->b);
+    return rc;
+}
+
+int fl_put_feed_ready(fl_task *t, fl_put_feed *f, bool *ready, qv_err *err) {
+    *ready = true;
+    if (!f->has && !f->out) return QV_OK;
+    if (f->has) { /* hand it to a runner (the put holds a slot: no admission) */
+        f->has = false;
+        f->out = true;
+    }
+    int rc = fl_task_job(t, feed_job, f, ready, err);
+    if (*ready) f->out = false;
+    return rc;
+}
+
+void fl_put_feed_free(fl_put_feed *f) {
+    if (f->has) qv_batch_free(&f->b);
+    f->has = false;
+}
