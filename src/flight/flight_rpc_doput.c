@@ -6,7 +6,8 @@
 ** else (bad data, client gone, server shutdown) aborts, leaving nothing.
 **
 ** State (owned by the call): the IPC decoder and the open eng_put. Batches
-** stream into storage as they come; while another stream holds the table's
+** stream into storage as they come (each applied on a query runner while the
+** call parks: fl_put_feed); while another stream holds the table's
 ** writer slot, nothing more is read (doput_recv_ready: the client waits, we
 ** hold nothing). The commit runs on a query runner (admitted as a query:
 ** RESOURCE_EXHAUSTED when the queue is full), never on a completion-queue
