@@ -147,6 +147,7 @@ typedef struct eng_task {
     void (*run)(struct eng_task *t);
     struct eng_task *next;  /* private */
     int where;              /* private */
+    bool requeue;           /* waits in the FIFO even when it is full (was admitted once, gave its slot back) */
 } eng_task;
 /* A new query wants a slot; t->run runs on a runner once it has one. */
 int eng_sched_admit(eng *e, eng_task *t, qv_err *err);
@@ -178,6 +179,16 @@ typedef struct eng_put_mode {
 } eng_put_mode;
 int eng_put_begin_mode(eng *e, const char *table, const qv_schema *schema, const eng_put_mode *mode,
                        eng_put **out, qv_err *err);
+/* For a front end whose threads must never wait (Flight): when another stream
+** holds the table's writer slot (or is creating the table), the put neither
+** blocks nor holds data. eng_put_ready says *ready false until the slot is
+** free: feed no batches and stop reading the stream meanwhile (the client
+** waits under its own deadline); wake(arg) is called from another thread
+** (holding a storage lock: only signal) when it is worth asking again.
+** With ready true, batches stream into storage as with eng_put_begin_mode. */
+int eng_put_begin_async(eng *e, const char *table, const qv_schema *schema, const eng_put_mode *mode,
+                        void (*wake)(void *arg), void *arg, eng_put **out, qv_err *err);
+int eng_put_ready(eng_put *p, bool *ready, qv_err *err);
 int eng_put_batch(eng_put *p, const qv_batch *b, qv_err *err);
 int eng_put_commit(eng_put *p, int64_t *rows, qv_err *err);  /* frees p */
 void eng_put_abort(eng_put *p);                               /* frees p */

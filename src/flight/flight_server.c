@@ -362,6 +362,19 @@ static void advance(fl_call *c) {
             return;
         }
         if (!c->input_done) {
+            if (c->rpc->recv_ready) {
+                bool ready = true;
+                qv_err err;
+                qv_err_clear(&err);
+                if (c->rpc->recv_ready(c, &ready, &err)) {
+                    set_error(c, &err);
+                    continue;
+                }
+                if (!ready) {
+                    if (park(c)) return; /* until the rpc's waker calls fl_call_wake */
+                    continue;
+                }
+            }
             start_recv(c);
             return;
         }

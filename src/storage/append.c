@@ -13,6 +13,8 @@
 ** States of st_append: open (batches) -> committed | aborted -> freed. It
 ** owns a table ref and the table's writer slot (t->appending); per batch it
 ** takes commit_mu. Recovery replays PUT/COMMIT/CARRY records here too.
+** Who waits for the slot: st_append_begin on append_cv (a thread), or an
+** st_waiter queued on t->waiters (no thread), told at every release.
 */
 #include <time.h>
 #include "st_int.h"
@@ -110,7 +112,75 @@ bool st_append_try_begin(st_table *t, st_append **out) {
     return true;
 }
 
+/* append_mu held: w waits for t's slot. */
+static void waiter_queue_locked(st_table *t, st_waiter *w) {
+    atomic_fetch_add(&t->refs, 1);
+    w->t = t;
+    w->queued = true;
+    w->next = t->waiters;
+    t->waiters = w;
+}
+
+/* append_mu held, the slot just released: tell every waiter (they retry). */
+static void waiters_tell_locked(st_table *t) {
+    st_waiter *w = t->waiters;
+    t->waiters = NULL;
+    while (w) {
+        st_waiter *next = w->next;
+        w->queued = false;
+        w->next = NULL;
+        w->ready(w);
+        w = next;
+    }
+}
+
+void st_waiter_done(st_waiter *w) {
+    st_table *t = w->t;
+    if (!t) return;
+    pthread_mutex_lock(&t->append_mu);
+    if (w->queued)
+        for (st_waiter **pp = &t->waiters; *pp; pp = &(*pp)->next)
+            if (*pp == w) {
+                *pp = w->next;
+                break;
+            }
+    w->queued = false;
+    w->next = NULL;
+    pthread_mutex_unlock(&t->append_mu);
+    w->t = NULL;
+    st_table_unref(t);
+}
+
+int st_append_begin_async(st_table *t, st_waiter *w, st_append **out, qv_err *err) {
+    *out = NULL;
+    if (atomic_load(&t->dropped)) return qv_err_set(err, QV_ENOTFOUND, "table %s was dropped", t->name);
+    QV_ASSERT(w->t == NULL);
+    pthread_mutex_lock(&t->append_mu);
+    bool got = !t->appending;
+    if (got) t->appending = true;
+    else waiter_queue_locked(t, w);
+    pthread_mutex_unlock(&t->append_mu);
+    if (!got) return QV_OK;
+    atomic_fetch_add(&t->refs, 1);
+    *out = append_new(t);
+    return QV_OK;
+}
+
+static int begin_new(st_db *db, const char *name, const qv_schema *schema, st_waiter *w, st_append **out,
+                     qv_err *err);
+
 int st_append_begin_new(st_db *db, const char *name, const qv_schema *schema, st_append **out, qv_err *err) {
+    return begin_new(db, name, schema, NULL, out, err);
+}
+
+int st_append_begin_new_async(st_db *db, const char *name, const qv_schema *schema, st_waiter *w, st_append **out,
+                              qv_err *err) {
+    QV_ASSERT(w && w->t == NULL);
+    return begin_new(db, name, schema, w, out, err);
+}
+
+static int begin_new(st_db *db, const char *name, const qv_schema *schema, st_waiter *w, st_append **out,
+                     qv_err *err) {
     *out = NULL;
     if (st_check_name(name, "table", err)) return err->code;
     if (st_check_schema(schema, err)) return qv_err_prefix(err, "table %s", name);
@@ -119,8 +189,19 @@ int st_append_begin_new(st_db *db, const char *name, const qv_schema *schema, st
     if (db->closed) rc = qv_err_set(err, QV_EINVAL, "database is closed");
     else if (st_catalog_find_locked(db, name) >= 0) rc = qv_err_set(err, QV_EEXISTS, "table %s already exists", name);
     for (int i = 0; rc == QV_OK && i < db->npending; i++)
-        if (strcmp(db->pending[i]->name, name) == 0)
-            rc = qv_err_set(err, QV_EEXISTS, "table %s is being created by another append", name);
+        if (strcmp(db->pending[i]->name, name) == 0) {
+            st_table *p = db->pending[i];
+            if (!w) {
+                rc = qv_err_set(err, QV_EEXISTS, "table %s is being created by another append", name);
+                break;
+            }
+            /* Pending means its creating append has not ended: the release will tell w. */
+            pthread_mutex_lock(&p->append_mu);
+            waiter_queue_locked(p, w);
+            pthread_mutex_unlock(&p->append_mu);
+            pthread_mutex_unlock(&db->cat_mu);
+            return QV_OK;
+        }
     st_table *t = NULL;
     if (rc == QV_OK) {
         t = st_table_new(db, db->next_id++, name, schema, db->rg_rows);
@@ -189,6 +270,7 @@ static void append_free(st_append *a) {
     pthread_mutex_lock(&t->append_mu);
     t->appending = false;
     pthread_cond_signal(&t->append_cv);
+    waiters_tell_locked(t);
     pthread_mutex_unlock(&t->append_mu);
     st_table_unref(t);
 }

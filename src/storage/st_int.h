@@ -302,6 +302,7 @@ struct st_table {
     pthread_mutex_t append_mu;
     pthread_cond_t append_cv;
     bool appending;
+    st_waiter *waiters; /* under append_mu: told when the slot is released */
 
     pthread_mutex_t commit_mu; /* guards everything below */
     st_rg **rgs;

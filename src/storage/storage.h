@@ -198,6 +198,28 @@ int st_append_begin_wait(st_table *t, int64_t wait_ms, st_append **out, qv_err *
 /* An append that creates table `name` (QV_EEXISTS if it exists or another append is creating it); the table
    is listed, with its rows, only when the append commits. */
 int st_append_begin_new(st_db *db, const char *name, const qv_schema *schema, st_append **out, qv_err *err);
+/* Waiting for the writer slot without a thread (a front end that must not
+** block): st_append_begin_async takes the slot at once (*out set) or queues
+** w (*out NULL); when the slot is next released, w->ready(w) runs on the
+** releasing thread while it holds the table's append lock, so ready may only
+** signal (wake a parked call), never call into storage. Then the owner calls
+** st_waiter_done(w) and tries again (someone else may have been faster and it
+** queues again). st_waiter_done also withdraws a w still queued; once it
+** returns, ready does not run. A queued w holds a ref on its table. */
+typedef struct st_waiter {
+    void (*ready)(struct st_waiter *w);
+    void *arg;                /* the owner's */
+    st_table *t;              /* storage's: queued on (with a ref) until st_waiter_done */
+    bool queued;
+    struct st_waiter *next;
+} st_waiter;
+int st_append_begin_async(st_table *t, st_waiter *w, st_append **out, qv_err *err);
+/* As st_append_begin_new, but if another append is creating `name`, w is
+   queued on that one (QV_OK, *out NULL) and told when it ends; QV_EEXISTS
+   once the table is listed. */
+int st_append_begin_new_async(st_db *db, const char *name, const qv_schema *schema, st_waiter *w, st_append **out,
+                              qv_err *err);
+void st_waiter_done(st_waiter *w);
 /* Batch columns in table order with the table's types, except that a SYMBOL
    column also accepts a STRING array. Non-nullable columns refuse nulls.
    Not visible or durable until commit; after a failure only abort works. */

@@ -598,6 +598,11 @@ void eng_query_close(eng_query *q) { (void)q; }
 int eng_put_begin(eng *e, const char *table, const qv_schema *schema, eng_put **out, qv_err *err) {
     (void)e; (void)table; (void)schema; *out = NULL; NO_ENGINE();
 }
+int eng_put_begin_async(eng *e, const char *table, const qv_schema *schema, const eng_put_mode *mode,
+                        void (*wake)(void *arg), void *arg, eng_put **out, qv_err *err) {
+    (void)e; (void)table; (void)schema; (void)mode; (void)wake; (void)arg; *out = NULL; NO_ENGINE();
+}
+int eng_put_ready(eng_put *p, bool *ready, qv_err *err) { (void)p; (void)err; *ready = true; return 0; }
 int eng_put_batch(eng_put *p, const qv_batch *b, qv_err *err) { (void)p; (void)b; NO_ENGINE(); }
 int eng_put_commit(eng_put *p, int64_t *rows, qv_err *err) { (void)p; *rows = 0; NO_ENGINE(); }
 void eng_put_abort(eng_put *p) { (void)p; }
