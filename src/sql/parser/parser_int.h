@@ -35,5 +35,11 @@ select_stmt *ps_query(parser *p);
 int ps_from(parser *p, select_stmt *s);
 /* GROUP BY list after GROUP BY (grouping sets into s->gsets). */
 int ps_group_by(parser *p, select_stmt *s);
+/* Window syntax (parse_window.c): IGNORE/RESPECT NULLS and OVER after a call
+   (returns f, NULL on error); IGNORE/RESPECT NULLS inside the argument list;
+   the WINDOW clause after the WINDOW keyword. */
+ast *ps_over(parser *p, ast *f);
+bool ps_null_treatment(parser *p, ast *f);
+int ps_window_clause(parser *p, select_stmt *s);
 
 #endif
