@@ -410,7 +410,15 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
         }
         okeys[i] = k;
     }
-    if (s->qualify && !(qualify = plan_window_qualify(&b, s))) { rc = err->code; goto fail; }
+    if (s->qualify) {
+        const char **qn = arena_alloc(ar, sizeof(char *) * (size_t)(nvis + 1));
+        ast **qa = arena_alloc(ar, sizeof(ast *) * (size_t)(nvis + 1));
+        for (int i = 0; i < nvis; i++) {
+            qn[i] = outs[i].name;
+            qa[i] = (ast *)outs[i].src;
+        }
+        if (!(qualify = plan_window_qualify(&b, s, qn, qa, nvis))) { rc = err->code; goto fail; }
+    }
     bool winq = wenv.n > 0;
     if (winq || qualify) {
         bexpr **all = arena_alloc(ar, sizeof(bexpr *) * (size_t)(nout + 1));

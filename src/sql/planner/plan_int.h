@@ -78,7 +78,8 @@ typedef struct win_env {
 /* Lets b bind window calls of s (b->window). */
 void plan_window_init(win_env *w, const select_stmt *s, binder *b);
 bexpr *plan_window_expr(binder *b, ast *a);
-bexpr *plan_window_qualify(binder *b, const select_stmt *s);
+/* QUALIFY bound over the window's output; it may name the n select-list aliases. */
+bexpr *plan_window_qualify(binder *b, const select_stmt *s, const char *const *names, ast *const *srcs, int n);
 /* Window result columns become ninput + i in exprs and qualify. */
 void plan_window_fix(win_env *w, int ninput, bexpr **exprs, int n, bexpr *qualify);
 void plan_window_mark(const win_env *w, bool *need);

@@ -342,9 +342,29 @@ bexpr *plan_window_expr(binder *b, ast *a) {
     return mk_col(b->ar, WIN_COL_BASE + w->n - 1, c.type, c.tz);
 }
 
-bexpr *plan_window_qualify(binder *b, const select_stmt *s) {
+static bool in_scope(const scope *sc, const char *name) {
+    for (int i = 0; i < sc->n; i++)
+        if (!strcasecmp(sc->cols[i].name, name)) return true;
+    return false;
+}
+
+/* QUALIFY may name select-list aliases (rn in `row_number() OVER ... AS rn`). */
+static ast *subst_alias(arena *ar, ast *a, const scope *sc, const char *const *names, ast *const *srcs, int n) {
+    if (!a) return NULL;
+    if (a->kind == A_COL && !a->qual && !in_scope(sc, a->name))
+        for (int i = 0; i < n; i++)
+            if (names[i] && !strcasecmp(names[i], a->name)) return srcs[i];
+    if (!a->nargs || a->kind == A_FUNC) return a;
+    ast *c = arena_alloc(ar, sizeof *c);
+    *c = *a;
+    c->args = arena_alloc(ar, sizeof(ast *) * (size_t)a->nargs);
+    for (int i = 0; i < a->nargs; i++) c->args[i] = subst_alias(ar, a->args[i], sc, names, srcs, n);
+    return c;
+}
+
+bexpr *plan_window_qualify(binder *b, const select_stmt *s, const char *const *names, ast *const *srcs, int n) {
     b->clause = "QUALIFY";
-    bexpr *q = bind_expr(b, s->qualify);
+    bexpr *q = bind_expr(b, subst_alias(b->ar, s->qualify, b->in, names, srcs, n));
     if (!q) return NULL;
     if (q->type != QV_T_BOOL && q->type != T_NULL) {
         qv_err_set(b->err, QV_EINVAL, "QUALIFY needs a BOOLEAN expression, got %s", type_name(q->type));
