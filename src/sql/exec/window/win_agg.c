@@ -3,8 +3,10 @@
    row), sliding frames of count/sum/avg (an accumulator rows enter and
    leave, O(1) per row; double sums are compensated and rebuilt now and then
    so removals do not accumulate error), sliding min/max (a monotonic deque,
-   O(1) amortized), and any other aggregate over a sliding frame (a fresh
-   state per distinct frame). Frames are the [fs, fe) of win_frame_bounds. */
+   O(1) amortized), other aggregates without heap state over sliding frames
+   (a segment tree of states, O(log n) per row), and the holistic ones
+   (median, quantiles, mode, string_agg, approx_count_distinct) over sliding
+   frames (a fresh state per distinct frame, O(frame) per row). Frames are the [fs, fe) of win_frame_bounds. */
 #include "window.h"
 
 #include <stdlib.h>
@@ -161,10 +163,72 @@ static int agg_minmax(win_pctx *p, const win_call *c, vec *const *in, vec *out) 
     return 0;
 }
 
+/* Other aggregates without heap state over moving frames: a segment tree of
+   states over blocks of SEG_B rows, O(SEG_B + log n) updates and merges per
+   frame, merged left to right (first/last and arg_min ties stay in order). */
+#define SEG_B 16
+static int seg_query(win_pctx *p, const win_call *c, const agg_def *d, char *tree, size_t size, gstate *q,
+                     vec *const *in, int64_t s, int64_t e) {
+    size_t sz = d->state_size;
+    int64_t bs = (s + SEG_B - 1) / SEG_B, be = e / SEG_B;
+    int rc = 0;
+    if (bs >= be) {
+        for (int64_t j = s; j < e && !rc; j++) rc = gs_add(p, c, q, in, p->rows[j]);
+        return rc;
+    }
+    for (int64_t j = s; j < bs * SEG_B && !rc; j++) rc = gs_add(p, c, q, in, p->rows[j]);
+    size_t left[64], right[64];
+    int nl = 0, nr = 0;
+    for (size_t l = (size_t)bs + size, r = (size_t)be + size; l < r; l >>= 1, r >>= 1) {
+        if (l & 1) left[nl++] = l++;
+        if (r & 1) right[nr++] = --r;
+    }
+    for (int i = 0; i < nl && !rc; i++) rc = d->merge(&p->actx, &c->agg, q->st, tree + left[i] * sz);
+    for (int i = nr - 1; i >= 0 && !rc; i--) rc = d->merge(&p->actx, &c->agg, q->st, tree + right[i] * sz);
+    for (int64_t j = be * SEG_B; j < e && !rc; j++) rc = gs_add(p, c, q, in, p->rows[j]);
+    return rc;
+}
+
+static int agg_segtree(win_pctx *p, const win_call *c, vec *const *in, vec *out) {
+    const agg_def *d = agg_defs[c->agg.fn];
+    size_t sz = d->state_size, size = 1;
+    int64_t n = p->n, nb = (n + SEG_B - 1) / SEG_B;
+    while ((int64_t)size < nb) size <<= 1;
+    int64_t bytes = (int64_t)(2 * size * sz);
+    if (agg_charge(&p->actx, bytes)) return -1;
+    char *tree = qv_xcalloc(2 * size, sz);
+    gstate q = {qv_xcalloc(1, sz), sz};
+    int rc = 0;
+    for (int64_t b = 0; b < nb && !rc; b++) {
+        gstate leaf = {tree + ((size_t)b + size) * sz, sz};
+        for (int64_t j = b * SEG_B; j < n && j < (b + 1) * SEG_B && !rc; j++) rc = gs_add(p, c, &leaf, in, p->rows[j]);
+    }
+    for (size_t i = size - 1; i >= 1 && !rc; i--) {
+        rc = d->merge(&p->actx, &c->agg, tree + i * sz, tree + 2 * i * sz);
+        if (!rc) rc = d->merge(&p->actx, &c->agg, tree + i * sz, tree + (2 * i + 1) * sz);
+    }
+    for (int64_t i = 0; i < n && !rc; i++) {
+        int32_t r = p->rows[i], s = p->fs[i], e = p->fe[i];
+        if (i && s == p->fs[i - 1] && e == p->fe[i - 1]) {
+            win_put(out, r, out, p->rows[i - 1]);
+            continue;
+        }
+        memset(q.st, 0, sz);
+        rc = seg_query(p, c, d, tree, size, &q, in, s, e);
+        if (!rc) rc = d->finalize(&p->actx, &c->agg, q.st, out, r);
+    }
+    free(q.st);
+    free(tree);
+    qstate_release(p->actx.qs, bytes);
+    *p->actx.charged -= bytes;
+    return rc ? -1 : 0;
+}
+
 int win_eval_agg(win_pctx *p, const win_call *c, vec *const *in, vec *out) {
     bool sliding = c->start != WB_UNB_PREC;
     agg_id f = c->agg.fn;
     if (sliding && (f == AG_COUNT_STAR || f == AG_COUNT || f == AG_SUM || f == AG_AVG)) return agg_removable(p, c, in, out);
     if (sliding && (f == AG_MIN || f == AG_MAX)) return agg_minmax(p, c, in, out);
+    if (sliding && !agg_defs[f]->destroy && agg_defs[f]->merge) return agg_segtree(p, c, in, out);
     return agg_generic(p, c, in, out);
 }
