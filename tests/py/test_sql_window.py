@@ -217,3 +217,19 @@ def test_window_through_flight(quiverd, dbs):
     qs = rnd.sample(window_queries(), 60) + [s for s, _ in FIXED if "te" not in s.split()]
     bad = [m for m in (compare(sql, False, duck, fq) for sql in qs) if m]
     assert not bad, "%d of %d differ:\n%s" % (len(bad), len(qs), "\n".join(bad[:10]))
+
+
+def test_window_memory_limit():
+    """The window operator charges what it keeps to --query-memory; the top-k form keeps almost nothing."""
+    import subprocess
+    from test_sql_differential import SQL_TOOL
+    stmts = ["CREATE TABLE a (i BIGINT)", "INSERT INTO a VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)",
+             "CREATE TABLE m (i BIGINT, s VARCHAR)",
+             "INSERT INTO m SELECT x.i * 10000 + y.i * 1000 + z.i * 100 + u.i * 10 + v.i, 'sym' || CAST(v.i AS VARCHAR) "
+             "FROM a x, a y, a z, a u, a v",
+             "SELECT sum(l) FROM (SELECT lag(i) OVER (PARTITION BY s ORDER BY i DESC) AS l FROM m) q",
+             "SELECT count(*) FROM (SELECT i FROM m QUALIFY row_number() OVER (PARTITION BY s ORDER BY i DESC) = 1) q"]
+    out = subprocess.run([SQL_TOOL, "--memory", "2000000"], input="\n".join(stmts) + "\n", capture_output=True,
+                         text=True, timeout=120).stdout.split("END\n")
+    assert "RESOURCE_EXHAUSTED query exceeded its memory limit of 2000000 bytes" in out[4], out[4]
+    assert out[5].strip().split("\n")[-1] == "10", out[5]

@@ -74,7 +74,18 @@ static int order_list(parser *p, win_spec *w) {
 }
 
 /* The inside of ( ... ) of a window spec; the "(" is consumed, the ")" too. */
+static win_spec *spec_body_in(parser *p, token *at);
 static win_spec *spec_body(parser *p, token *at) {
+    if (++p->depth > 50) { /* OVER inside PARTITION BY inside OVER ...: bounded like subqueries */
+        qv_err_set(p->err, QV_EINVAL, "window definitions nested too deeply at line %d, column %d", at->line, at->col);
+        return NULL;
+    }
+    win_spec *w = spec_body_in(p, at);
+    p->depth--;
+    return w;
+}
+
+static win_spec *spec_body_in(parser *p, token *at) {
     win_spec *w = arena_alloc(p->ar, sizeof *w);
     w->line = at->line;
     w->col = at->col;
