@@ -16,6 +16,7 @@ void win_parter_init(win_parter *pt, int nkeys, bexpr **keys) {
         vec_init(&pt->tmp[i], keys[i]->type);
     }
     pt->null_pid = -1;
+    memset(pt->scache, 0xff, sizeof pt->scache);
 }
 
 void win_parter_free(win_parter *pt) {
@@ -175,6 +176,24 @@ int win_parter_assign(win_parter *pt, bexpr **keys, const chunk *c, int32_t *pid
         }
         return 0;
     }
+    if (pt->nkeys == 1 && type_pc(pt->types[0]) == PC_S) { /* one string key: a small cache by prefix first */
+        const vec *v = &pt->tmp[0];
+        for (int k = 0; k < m; k++) {
+            if (vec_null(v, k)) { pid[k] = lookup(pt, k); continue; }
+            sv s = v->s[k];
+            uint64_t w = (uint64_t)s.n;
+            memcpy(&w, s.p, s.n < 8 ? (size_t)s.n : 8);
+            w ^= (uint64_t)s.n << 56;
+            int slot = (int)(mix(w) & (WIN_SCACHE - 1));
+            int32_t c = pt->scache[slot];
+            if (c >= 0) {
+                const sv *ks = &pt->keys[c].s;
+                if (!pt->knull[c] && ks->n == s.n && !memcmp(ks->p, s.p, (size_t)s.n)) { pid[k] = c; continue; }
+            }
+            pid[k] = pt->scache[slot] = lookup(pt, k);
+        }
+        return 0;
+    }
     for (int k = 0; k < m; k++) pid[k] = lookup(pt, k);
     return 0;
 }
@@ -238,6 +257,12 @@ void win_rows_sort(int32_t *rows, int64_t n, int32_t *tmp, const vec *keys, int 
                    const bool *nulls_first) {
     if (!nk || n < 2) return;
     bool asc = true, dsc = true;
+    if (nk == 1 && type_pc(keys[0].type) == PC_I && !keys[0].has_nulls) { /* one integer key: a tight check */
+        const int64_t *k = keys[0].i;
+        bool d = desc[0];
+        for (int64_t i = 1; i < n && asc; i++) asc = d ? k[rows[i - 1]] >= k[rows[i]] : k[rows[i - 1]] <= k[rows[i]];
+        if (asc) return;
+    }
     for (int64_t i = 1; i < n && (asc || dsc); i++) {
         int c = win_rows_cmp(keys, nk, desc, nulls_first, rows[i - 1], rows[i]);
         if (c > 0) asc = false;

@@ -27,6 +27,8 @@ typedef struct win_parter {
     int64_t ncode;
     int32_t null_pid;  /* pid of a NULL key on the fast path, -1 until seen */
     vec *tmp;          /* nkeys evaluation vectors */
+#define WIN_SCACHE 64
+    int32_t scache[WIN_SCACHE]; /* one string key: pid by a hash of its first 8 bytes, or -1 */
 } win_parter;
 void win_parter_init(win_parter *pt, int nkeys, bexpr **keys);
 void win_parter_free(win_parter *pt);
