@@ -58,7 +58,8 @@ PEER_FUNCS = ["rank()", "dense_rank()", "percent_rank()", "cume_dist()"]
 FRAME_FUNCS = ["sum(px)", "avg(px)", "min(px)", "max(px)", "count(px)", "count(*)", "sum(qty)", "avg(qty)",
                "min(sym)", "max(ts)", "stddev(px)", "variance(qty)", "first_value(px)", "last_value(px)",
                "nth_value(px, 2)", "first_value(px IGNORE NULLS)", "last_value(px IGNORE NULLS)",
-               "nth_value(px, 3 IGNORE NULLS)", "median(px)", "bool_or(qty > 200)", "max(qty)", "min(qty)"]
+               "nth_value(px, 3 IGNORE NULLS)", "median(px)", "bool_or(qty > 200)", "max(qty)", "min(qty)",
+               "quantile_cont(px, 0.25)", "count_if(qty > 100)", "corr(px, qty)", "var_pop(px)"]
 ROWS_FRAMES = ["", "ROWS BETWEEN 3 PRECEDING AND CURRENT ROW", "ROWS BETWEEN 1 PRECEDING AND 2 FOLLOWING",
                "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW", "ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING",
                "ROWS BETWEEN 5 FOLLOWING AND 10 FOLLOWING", "ROWS BETWEEN 10 PRECEDING AND 5 PRECEDING",

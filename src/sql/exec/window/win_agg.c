@@ -41,7 +41,8 @@ static int agg_generic(win_pctx *p, const win_call *c, vec *const *in, vec *out)
     gstate g = {qv_xcalloc(1, d->state_size), d->state_size};
     int rc = 0;
     int64_t n = p->n, ce = 0, ps = -1, pe = -1;
-    bool whole = c->start == WB_UNB_PREC && c->end == WB_UNB_FOLL, running = c->start == WB_UNB_PREC;
+    /* holistic states (heap: median, mode, ...) are finalized once per state, never grown after */
+    bool whole = c->start == WB_UNB_PREC && c->end == WB_UNB_FOLL, running = c->start == WB_UNB_PREC && !d->destroy;
     for (int64_t i = 0; i < n && !rc; i++) {
         int32_t r = p->rows[i], s = p->fs[i], e = p->fe[i];
         if (i && s == ps && e == pe) { /* the same frame as the row before */
