@@ -108,6 +108,9 @@ FIXED = [
     ("SELECT sym, sum(qty), sum(sum(qty)) OVER (), rank() OVER (ORDER BY sum(qty) DESC) FROM tr GROUP BY sym", False),
     ("SELECT sym, side, count(*) AS c, sum(count(*)) OVER (PARTITION BY sym) FROM tr GROUP BY sym, side", False),
     ("SELECT sym, max(px) - min(max(px)) OVER () FROM tr GROUP BY sym HAVING count(*) > 10", False),
+    # aggregates that appear only inside a window call
+    ("SELECT sym, sum(sum(qty)) OVER (), rank() OVER (ORDER BY max(px) DESC) FROM tr GROUP BY sym", False),
+    ("SELECT sym FROM tr GROUP BY sym QUALIFY row_number() OVER (ORDER BY min(ts), sym) <= 2", False),
     ("SELECT id, sum(px) OVER w, avg(px) OVER (w ROWS BETWEEN 2 PRECEDING AND CURRENT ROW), row_number() OVER w "
      "FROM tr WINDOW w AS (PARTITION BY sym ORDER BY ts, id)", False),
     ("SELECT id, count(*) OVER w2 FROM tr WINDOW w1 AS (PARTITION BY sym), w2 AS (w1 ORDER BY ts)", False),

@@ -49,6 +49,13 @@ bexpr *bind_param_type(binder *b, bexpr *e, qv_type t);
 /* Untyped placeholders left after binding become utf8. */
 void bind_params_finish(sql_params *ps);
 bexpr *bind_coerce(binder *b, bexpr *e, qv_type t);
+/* Aggregates a copy of b registered (binding window arguments) go back to b. */
+static inline void bd_sync_aggs(binder *b, const binder *copy) {
+    b->naggs = copy->naggs;
+    b->capaggs = copy->capaggs;
+    b->aggs = copy->aggs;
+    b->agg_asts = copy->agg_asts;
+}
 /* An aggregate call used as a window function (functions/agg_table.c). */
 int agg_bind_window(binder *b, ast *a, agg_spec *sp);
 bool ast_has_agg(const ast *a);

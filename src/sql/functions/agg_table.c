@@ -446,6 +446,7 @@ static int agg_bind_in(binder *b, ast *a, agg_spec *sp, bool window) {
             return -1;
         }
     }
+    if (window) bd_sync_aggs(b, &sub); /* sum(sum(x)) OVER (): the inner sum is the query's */
     sp->nin = a->star ? 0 : a->nargs;
     sp->norder = a->norder;
     for (int i = 0; i < a->norder; i++) sp->order_desc[i] = (a->order_desc >> i) & 1;

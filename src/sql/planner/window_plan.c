@@ -279,6 +279,8 @@ static bool same_keys(const win_spec *x, const win_spec *y) {
     return true;
 }
 
+static bexpr *bind_call(binder *b, binder *sub, win_env *w, ast *a, win_spec *sp);
+
 bexpr *plan_window_expr(binder *b, ast *a) {
     win_env *w = b->wctx;
     for (int i = 0; i < w->n; i++)
@@ -287,6 +289,14 @@ bexpr *plan_window_expr(binder *b, ast *a) {
     if (resolve(b, w, a->over, &sp, 0)) return NULL;
     binder sub = *b;
     sub.in_window = true;
+    bexpr *r = bind_call(b, &sub, w, a, &sp);
+    bd_sync_aggs(b, &sub); /* aggregates inside the window (ORDER BY max(ts)) belong to the query */
+    return r;
+}
+
+/* Binds call a over window sp with sub (b's copy inside the window) and registers it. */
+static bexpr *bind_call(binder *b, binder *sub, win_env *w, ast *a, win_spec *spp) {
+    win_spec sp = *spp;
     win_call c;
     memset(&c, 0, sizeof c);
     int f = win_fn_lookup(a->name);
@@ -303,20 +313,20 @@ bexpr *plan_window_expr(binder *b, ast *a) {
         wfail(b, a->line, a->col, m);
         return NULL;
     }
-    if (bind_keys(&sub, &sp, &c)) return NULL;
+    if (bind_keys(sub, &sp, &c)) return NULL;
     if (c.fn == WFN_AGG) {
         if (a->distinct || a->norder) {
             snprintf(m, sizeof m, "window aggregate %s does not support DISTINCT or ORDER BY in its arguments", a->name);
             wfail(b, a->line, a->col, m);
             return NULL;
         }
-        if (agg_bind_window(&sub, a, &c.agg)) return NULL;
+        if (agg_bind_window(sub, a, &c.agg)) return NULL;
         c.type = c.agg.type;
         memcpy(c.tz, c.agg.tz, sizeof c.tz);
-    } else if (bind_win_fn(&sub, a, &c)) {
+    } else if (bind_win_fn(sub, a, &c)) {
         return NULL;
     }
-    if (bind_frame(&sub, &sp, &c)) return NULL;
+    if (bind_frame(sub, &sp, &c)) return NULL;
     if (w->n == w->cap) {
         int nc = w->cap ? w->cap * 2 : 4;
         win_call *ncalls = arena_alloc(b->ar, sizeof(win_call) * (size_t)nc);
