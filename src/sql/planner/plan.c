@@ -109,12 +109,6 @@ static int64_t top_rows(const select_stmt *s) {
     return s->limit + s->offset;
 }
 
-typedef struct out_col {
-    bexpr *e;
-    const char *name;
-    const ast *src;
-} out_col;
-
 /* EXCLUDE / REPLACE of a star for column name: -1 excluded, i >= 0 replaced by args[i], -2 neither. */
 static int star_option(const ast *star, const char *name) {
     for (int i = 0; i < star->nexcl; i++)
@@ -410,21 +404,9 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
         }
         okeys[i] = k;
     }
-    if (s->qualify) {
-        const char **qn = arena_alloc(ar, sizeof(char *) * (size_t)(nvis + 1));
-        ast **qa = arena_alloc(ar, sizeof(ast *) * (size_t)(nvis + 1));
-        for (int i = 0; i < nvis; i++) {
-            qn[i] = outs[i].name;
-            qa[i] = (ast *)outs[i].src;
-        }
-        if (!(qualify = plan_window_qualify(&b, s, qn, qa, nvis))) { rc = err->code; goto fail; }
-    }
+    if (s->qualify && !(qualify = plan_window_qualify(&b, s, outs, nvis))) { rc = err->code; goto fail; }
     bool winq = wenv.n > 0;
-    if (winq || qualify) {
-        bexpr **all = arena_alloc(ar, sizeof(bexpr *) * (size_t)(nout + 1));
-        for (int i = 0; i < nout; i++) all[i] = outs[i].e;
-        plan_window_fix(&wenv, aggq ? s->ngroup + b.naggs : sc.n, all, nout, qualify);
-    }
+    if (winq || qualify) plan_window_fix(&wenv, aggq ? s->ngroup + b.naggs : sc.n, outs, nout, qualify);
 
     p->is_scan = top && tab && !aggq && !winq && !qualify && !s->distinct && s->norder == 0 && s->limit < 0 && s->offset == 0;
     if (p->is_scan) p->scan_table = st_table_name(tab);
@@ -468,8 +450,7 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
     int *sv_cols = NULL;
     if (tab) {
         bool *need = arena_alloc(ar, sizeof(bool) * (size_t)(sc.n + wenv.n + 1));
-        if (!aggq) plan_window_mark(&wenv, need);
-        if (!aggq) mark_cols(qualify, need);
+        if (!aggq) plan_window_mark(&wenv, need, qualify);
         mark_cols(where, need);
         for (int i = 0; i < s->ngroup && aggq; i++) mark_cols(gkeys[i], need);
         for (int i = 0; i < b.naggs; i++)
@@ -547,11 +528,7 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
         if (having) root = op_filter_new(qs, root, having);
         if (s->ngroup == 0 && !having && !qualify && s->offset == 0 && s->limit != 0) p->total_rows = 1;
     }
-    if (winq || qualify) {
-        bexpr **all = arena_alloc(ar, sizeof(bexpr *) * (size_t)(nout + 1));
-        for (int i = 0; i < nout; i++) all[i] = outs[i].e;
-        root = plan_window_op(qs, &wenv, root, qualify, all, nout);
-    }
+    if (winq || qualify) root = plan_window_op(qs, &wenv, root, qualify, outs, nout);
     bexpr **pe = arena_alloc(ar, sizeof(bexpr *) * (size_t)(nout ? nout : 1));
     for (int i = 0; i < nout; i++) pe[i] = outs[i].e;
     /* top-N over a table whose first key is a plain column: drop rows that cannot

@@ -359,22 +359,22 @@ static bool in_scope(const scope *sc, const char *name) {
 }
 
 /* QUALIFY may name select-list aliases (rn in `row_number() OVER ... AS rn`). */
-static ast *subst_alias(arena *ar, ast *a, const scope *sc, const char *const *names, ast *const *srcs, int n) {
+static ast *subst_alias(arena *ar, ast *a, const scope *sc, const out_col *outs, int n) {
     if (!a) return NULL;
     if (a->kind == A_COL && !a->qual && !in_scope(sc, a->name))
         for (int i = 0; i < n; i++)
-            if (names[i] && !strcasecmp(names[i], a->name)) return srcs[i];
+            if (outs[i].name && !strcasecmp(outs[i].name, a->name)) return (ast *)outs[i].src;
     if (!a->nargs || a->kind == A_FUNC) return a;
     ast *c = arena_alloc(ar, sizeof *c);
     *c = *a;
     c->args = arena_alloc(ar, sizeof(ast *) * (size_t)a->nargs);
-    for (int i = 0; i < a->nargs; i++) c->args[i] = subst_alias(ar, a->args[i], sc, names, srcs, n);
+    for (int i = 0; i < a->nargs; i++) c->args[i] = subst_alias(ar, a->args[i], sc, outs, n);
     return c;
 }
 
-bexpr *plan_window_qualify(binder *b, const select_stmt *s, const char *const *names, ast *const *srcs, int n) {
+bexpr *plan_window_qualify(binder *b, const select_stmt *s, const out_col *outs, int n) {
     b->clause = "QUALIFY";
-    bexpr *q = bind_expr(b, subst_alias(b->ar, s->qualify, b->in, names, srcs, n));
+    bexpr *q = bind_expr(b, subst_alias(b->ar, s->qualify, b->in, outs, n));
     if (!q) return NULL;
     if (q->type != QV_T_BOOL && q->type != T_NULL) {
         qv_err_set(b->err, QV_EINVAL, "QUALIFY needs a BOOLEAN expression, got %s", type_name(q->type));
@@ -389,13 +389,14 @@ static void fix(bexpr *e, int ninput) {
     for (int i = 0; i < e->nargs; i++) fix(e->args[i], ninput);
 }
 
-void plan_window_fix(win_env *w, int ninput, bexpr **exprs, int n, bexpr *qualify) {
+void plan_window_fix(win_env *w, int ninput, const out_col *outs, int n, bexpr *qualify) {
     w->ninput = ninput;
-    for (int i = 0; i < n; i++) fix(exprs[i], ninput);
+    for (int i = 0; i < n; i++) fix(outs[i].e, ninput);
     fix(qualify, ninput);
 }
 
-void plan_window_mark(const win_env *w, bool *need) {
+void plan_window_mark(const win_env *w, bool *need, const bexpr *qualify) {
+    plan_mark_cols(qualify, need);
     for (int i = 0; i < w->n; i++) {
         const win_call *c = &w->calls[i];
         plan_mark_cols(c->arg, need);
@@ -430,9 +431,9 @@ static int64_t qualify_topk(const bexpr *q, int ninput, int n) {
     return 0;
 }
 
-op *plan_window_op(qstate *qs, const win_env *w, op *root, bexpr *qualify, bexpr **exprs, int n) {
+op *plan_window_op(qstate *qs, const win_env *w, op *root, bexpr *qualify, const out_col *outs, int n) {
     bool *keep = qv_xcalloc((size_t)(root->ncols + w->n + 1), 1); /* owned by the operator */
-    for (int i = 0; i < n; i++) plan_mark_cols(exprs[i], keep);
+    for (int i = 0; i < n; i++) plan_mark_cols(outs[i].e, keep);
     plan_mark_cols(qualify, keep);
     int64_t topk = 0;
     bool all_rn = true;
