@@ -116,6 +116,20 @@ typedef struct win_named {
 } win_named;
 bool win_spec_equal(const win_spec *a, const win_spec *b);
 
+/* FROM name(args) [[AS] alias [(column, ...)]]: a table function call
+   (functions/table_funcs.c). The parser wraps it as the subquery
+   `SELECT * FROM name(args)` (a select_stmt with tfunc set), so every place
+   that takes a subquery takes a table function. */
+typedef struct tfunc_call {
+    char *name;
+    ast **args;
+    int nargs;
+    char *alias;          /* names the single output column when no column list */
+    char **colnames;      /* column aliases (NULL when none) */
+    int ncolnames;
+    int line, col;
+} tfunc_call;
+
 /* FROM clause with joins: a tree of tables, subqueries and joins. */
 typedef enum { FR_TABLE, FR_SUB, FR_JOIN } from_kind;
 typedef enum { JT_INNER, JT_LEFT, JT_RIGHT, JT_FULL, JT_CROSS, JT_SEMI, JT_ANTI } join_type;
@@ -167,6 +181,7 @@ struct select_stmt {
     ast *qualify;         /* QUALIFY predicate over window results */
     win_named *windows;   /* WINDOW w AS (...), ... */
     int nwindows;
+    tfunc_call *tfunc;    /* FROM a table function (the parser's wrapper; table/sub unset) */
 };
 
 typedef enum { S_SELECT, S_CREATE, S_DROP, S_INSERT, S_SHOW, S_DESCRIBE, S_EXPLAIN, S_TRUNCATE, S_RETENTION } stmt_kind;
@@ -224,6 +239,7 @@ typedef struct value {
 int ts_parse(const char *s, size_t n, int64_t *out);   /* 0 ok, -1 bad */
 int interval_parse(const char *s, size_t n, int64_t *out);
 int interval_unit_ns(const char *unit, int64_t *out);
+bool interval_unit_calendar(const char *unit); /* month, year, ...: no fixed length, so no INTERVAL */
 void ts_format(int64_t ns, char *buf, size_t cap);
 int64_t ts_extract(int64_t ns, int field);
 int64_t ts_trunc(int64_t ns, int field);
@@ -483,6 +499,13 @@ typedef struct scan_pred {  /* col <op> constant, for row-group pruning */
 op *op_scan_new(qstate *qs, st_table *t, st_snapshot *snap, int ncols, const int *cols,
                 const scan_pred *preds, int npreds);
 op *op_values_new(qstate *qs); /* one row, zero columns */
+/* range / generate_series (exec/series.c): one column of type t, start..stop
+   by step (three constant expressions, evaluated when it first runs so that
+   placeholders have their values); stop included when inclusive. Streams
+   CHUNK rows per call. name labels errors and EXPLAIN. */
+op *op_series_new(qstate *qs, const char *name, bexpr *const args[3], qv_type t, bool inclusive);
+/* Rows of start..stop by step (step != 0), saturated at UINT64_MAX. */
+uint64_t series_count(int64_t start, int64_t stop, int64_t step, bool inclusive);
 op *op_filter_new(qstate *qs, op *child, bexpr *pred);
 /* The filter's predicate is exactly its scan's pruning predicates: chunks
    marked all_pass go through without evaluating it. */

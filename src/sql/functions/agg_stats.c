@@ -57,6 +57,46 @@ static int up_argx(agg_ctx *c, const agg_spec *sp, void *st, const vec *const *i
     return 0;
 }
 
+/* A chunk at once: numeric key and argument in one typed loop per shape (no
+   per-row dispatch); a row replaces its group's pick only when its key is
+   strictly better, so ties keep the first row, as up_argx. On a table in time
+   order arg_max(x, ts) replaces on nearly every row, which is a store. */
+#define ARGX_LOOP(KF, AF, CMP)                                                         \
+    for (int k = 0; k < m; k++) {                                                      \
+        if (nulls && ((kn && kn[k]) || (an && an[k]))) continue;                       \
+        argx_state *s = (argx_state *)(states + stride * (size_t)gids[k]);             \
+        if (s->set && !(key->KF[k] CMP s->key.KF)) continue;                           \
+        s->set = true;                                                                 \
+        s->key.KF = key->KF[k];                                                        \
+        s->arg.AF = arg->AF[k];                                                        \
+    }
+#define ARGX_DIR(KF, AF)                         \
+    do {                                         \
+        if (mx) ARGX_LOOP(KF, AF, >)             \
+        else ARGX_LOOP(KF, AF, <)                \
+    } while (0)
+
+static int ub_argx(agg_ctx *c, const agg_spec *sp, char *states, size_t stride, const int32_t *gids,
+                   const vec *const *in, int m) {
+    const vec *arg = in[0], *key = in[1];
+    phys_class ak = type_pc(arg->type), kk = type_pc(key->type);
+    if (ak == PC_S || kk == PC_S) {
+        for (int k = 0; k < m; k++) {
+            if (vec_null(arg, k) || vec_null(key, k)) continue;
+            int rc = up_argx(c, sp, states + stride * (size_t)gids[k], in, k);
+            if (rc) return rc;
+        }
+        return 0;
+    }
+    const uint8_t *kn = key->has_nulls ? key->nulls : NULL, *an = arg->has_nulls ? arg->nulls : NULL;
+    bool nulls = kn || an, mx = sp->fn == AG_ARG_MAX;
+    if (kk == PC_I && ak == PC_I) ARGX_DIR(i, i);
+    else if (kk == PC_I) ARGX_DIR(i, f);
+    else if (ak == PC_I) ARGX_DIR(f, i);
+    else ARGX_DIR(f, f);
+    return 0;
+}
+
 static int mg_argx(agg_ctx *c, const agg_spec *sp, void *dp, void *sp2) {
     (void)c;
     argx_state *d = dp, *s = sp2;
@@ -77,9 +117,9 @@ static int fin_argx(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k) {
 }
 
 const agg_def agg_def_arg_min = {"arg_min", 2, 2, AGN_SKIP, sizeof(argx_state), false, bind_argx, up_argx, mg_argx, fin_argx, NULL,
-                                 "arg_min(arg, key): arg of the row with the smallest key", NULL};
+                                 "arg_min(arg, key): arg of the row with the smallest key", ub_argx};
 const agg_def agg_def_arg_max = {"arg_max", 2, 2, AGN_SKIP, sizeof(argx_state), false, bind_argx, up_argx, mg_argx, fin_argx, NULL,
-                                 "arg_max(arg, key): arg of the row with the largest key", NULL};
+                                 "arg_max(arg, key): arg of the row with the largest key", ub_argx};
 
 /* ---- covariance family over (y, x) ---- */
 typedef struct cov_state {

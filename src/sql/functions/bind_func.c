@@ -28,6 +28,9 @@ bexpr *bind_func(binder *b, ast *a) {
         return bd_fail(b, a, QV_EINVAL, "%s is not an aggregate function; * and DISTINCT are not allowed", a->name, NULL);
     if (a->norder) return bd_fail(b, a, QV_EINVAL, "%s is not an aggregate function; ORDER BY is not allowed", a->name, NULL);
     const sfunc_def *fd = sfunc_lookup(a->name);
+    if (!fd && tfunc_lookup(a->name))
+        return bd_fail(b, a, QV_EUNSUPPORTED, "%s() is a table function: use it in FROM (SELECT * FROM %s(...)); "
+                       "in the select list DuckDB returns a LIST, a type Quiver does not have", a->name, a->name);
     if (!fd) {
         char hint[160];
         func_suggest(a->name, hint, sizeof hint);

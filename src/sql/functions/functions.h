@@ -122,6 +122,38 @@ extern const agg_def agg_def_median, agg_def_quantile_cont, agg_def_quantile_dis
     agg_def_string_agg, agg_def_arg_min, agg_def_arg_max, agg_def_hll, agg_def_corr, agg_def_covar_pop,
     agg_def_covar_samp, agg_def_regr_slope, agg_def_regr_intercept;
 
+/* ---------------- table functions (table_funcs.c) ---------------- */
+/* FROM name(args). One descriptor per function: bind checks and types the
+   bound arguments (constants, placeholders or scalar subqueries: the planner
+   refuses column references first) into out, with the output columns' types
+   and default names; make builds the operator that produces the rows; rows
+   is the exact row count when the arguments are constants, else -1. */
+#define TFUNC_MAXARGS 8
+#define TFUNC_MAXCOLS 4
+typedef struct tfunc_bound {
+    bexpr *args[TFUNC_MAXARGS];  /* as the generator wants them (defaults filled in) */
+    int nargs;
+    int ncols;
+    qv_type types[TFUNC_MAXCOLS];
+    char tz[TFUNC_MAXCOLS][32];
+    const char *names[TFUNC_MAXCOLS];
+} tfunc_bound;
+
+typedef struct tfunc_def tfunc_def;
+struct tfunc_def {
+    const char *name;
+    int minargs, maxargs;
+    int (*bind)(binder *b, const tfunc_def *d, const tfunc_call *c, bexpr **args, tfunc_bound *out);
+    op *(*make)(qstate *qs, const tfunc_def *d, const tfunc_bound *bd);
+    int64_t (*rows)(const tfunc_def *d, const tfunc_bound *bd);
+    bool inclusive;   /* series: stop is part of the result */
+    const char *usage;
+    const char *desc;
+};
+extern const tfunc_def tfunc_defs[]; /* ends with a NULL name */
+/* NULL when there is no such table function. */
+const tfunc_def *tfunc_lookup(const char *name);
+
 /* ---------------- types ---------------- */
 /* One descriptor per type: DuckDB's name (what typeof prints), its Arrow
    type, the executor's vector width and physical class, and its text form

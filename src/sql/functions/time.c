@@ -80,6 +80,14 @@ int interval_unit_ns(const char *u, int64_t *out) {
     return -1;
 }
 
+bool interval_unit_calendar(const char *u) {
+    static const char *cal[] = {"month", "months", "mon", "mons", "quarter", "quarters", "year", "years", "y", "yr",
+                                "yrs", "decade", "decades", "century", "centuries", "millennium", "millennia", NULL};
+    for (int k = 0; cal[k]; k++)
+        if (!strcasecmp(u, cal[k])) return true;
+    return false;
+}
+
 int interval_parse(const char *s, size_t n, int64_t *out) {
     size_t i = 0;
     int64_t total = 0;

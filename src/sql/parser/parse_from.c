@@ -38,6 +38,7 @@ static from_item *from_list(parser *p);
 static from_item *from_primary(parser *p) {
     token *t = CUR(p);
     from_item *f;
+    bool tf = false;
     if (tok_is_op(t, "(")) {
         token *n = &p->t[p->pos + 1];
         p->pos++;
@@ -48,6 +49,9 @@ static from_item *from_primary(parser *p) {
             if (!(f = from_list(p))) return NULL;
         }
         if (ps_expect_op(p, ")")) return NULL;
+    } else if ((t->kind == TK_IDENT || t->kind == TK_QIDENT) && tok_is_op(&p->t[p->pos + 1], "(") && !cte_find(p, t->text)) {
+        if (!(f = ps_tfunc_item(p))) return NULL; /* name(args): a table function (parse_tfunc.c) */
+        tf = true;
     } else {
         char *name = ps_ident(p, "a table name");
         if (!name) return NULL;
@@ -65,6 +69,10 @@ static from_item *from_primary(parser *p) {
     } else if (alias_follows(p)) {
         f->alias = ps_ident(p, "an alias");
     }
+    if (tf && ps_tfunc_alias(p, f)) return NULL;
+    if (f->alias && tok_is_op(CUR(p), "("))
+        return qv_err_set(p->err, QV_EUNSUPPORTED, "column aliases (alias(a, b, ...)) are supported only for table functions (line %d, column %d)",
+                          CUR(p)->line, CUR(p)->col), NULL;
     return f;
 }
 

@@ -270,7 +270,8 @@ static ast *primary(parser *p) {
             p->pos++;
             a->name = s->text;
             if (interval_parse(s->text, strlen(s->text), &a->ival)) {
-                qv_err_set(p->err, QV_EINVAL, "bad INTERVAL literal '%s' at line %d, column %d", s->text, s->line, s->col);
+                qv_err_set(p->err, QV_EINVAL, "bad INTERVAL literal '%s' at line %d, column %d (units: nanosecond to week; "
+                           "months and years have no fixed length and are not supported)", s->text, s->line, s->col);
                 return NULL;
             }
             return a;
@@ -279,6 +280,11 @@ static ast *primary(parser *p) {
             p->pos++;
             token *u = CUR(p);
             int64_t unit;
+            if (u->kind == TK_IDENT && interval_unit_ns(u->text, &unit) && interval_unit_calendar(u->text)) {
+                qv_err_set(p->err, QV_EUNSUPPORTED, "INTERVAL unit '%s' at line %d, column %d is not supported: an INTERVAL is a "
+                           "fixed duration (nanoseconds to weeks), and months and years have no fixed length", u->text, u->line, u->col);
+                return NULL;
+            }
             if (u->kind != TK_IDENT || interval_unit_ns(u->text, &unit)) { ps_syntax(p, "an interval unit"); return NULL; }
             p->pos++;
             int64_t v = strtoll(s->text, NULL, 10);

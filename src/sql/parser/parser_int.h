@@ -33,6 +33,10 @@ ast *ps_expr(parser *p);
 select_stmt *ps_query(parser *p);
 /* FROM clause after the FROM keyword, into s (parse_from.c). */
 int ps_from(parser *p, select_stmt *s);
+/* A table function call at the cursor (name then "("), and its alias with an
+   optional column list after it (parse_tfunc.c). */
+from_item *ps_tfunc_item(parser *p);
+int ps_tfunc_alias(parser *p, from_item *f);
 /* GROUP BY list after GROUP BY (grouping sets into s->gsets). */
 int ps_group_by(parser *p, select_stmt *s);
 /* Window syntax (parse_window.c): IGNORE/RESPECT NULLS and OVER after a call

@@ -168,6 +168,8 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
         bool agg_ast = s->ngroup > 0 || s->having || s->group_all;
         for (int i = 0; i < s->nitems && !agg_ast; i++) agg_ast = ast_has_agg(s->items[i].e);
         if ((rc = plan_joins(ctx, qs, ar, s, p, &src, &sc, &where_ast, agg_ast ? &psrc : NULL, err))) goto fail;
+    } else if (s->tfunc) {
+        if ((rc = plan_table_func(ctx, qs, ar, s, p, &src, &sc, err))) goto fail;
     } else if (s->table) {
         if (sql_table_open(ctx->db, s->table, &tab, err)) {
             if (err->code == QV_ENOTFOUND)

@@ -41,6 +41,10 @@ typedef struct planner_env {
 /* UNION / INTERSECT / EXCEPT (and a parenthesized query with its own ORDER BY). */
 int plan_setop(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, plan *p, qv_err *err);
 
+/* The table function of s->tfunc (table_func.c): its operator and the scope of its columns. */
+int plan_table_func(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, plan *p, op **src, scope *sc,
+                    qv_err *err);
+
 /* AST rewrites (rewrite.c). */
 int plan_grouping_sets(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, plan *p, qv_err *err);
 int plan_distinct_on(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, plan *p, qv_err *err);

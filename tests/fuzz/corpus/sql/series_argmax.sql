@@ -1,0 +1,1 @@
+SELECT sym, arg_max(px, ts), arg_min(qty, ts) FROM t, range(3) GROUP BY sym HAVING count(*) > 1

@@ -1,0 +1,1 @@
+WITH s AS (SELECT * FROM range($1, 9223372036854775807, -2)) SELECT count(*), sum(range) FROM s, generate_series(NULL) x

@@ -1,0 +1,1 @@
+SELECT * FROM range((SELECT max(qty) FROM t)) AS a(x) FULL JOIN generate_series(-3, 3) b(y) ON a.x = b.y

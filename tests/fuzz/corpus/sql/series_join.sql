@@ -1,0 +1,1 @@
+SELECT * FROM range(0, 10, 3) r(i) JOIN t ON t.n = r.i WHERE i > 1 ORDER BY i DESC LIMIT 2

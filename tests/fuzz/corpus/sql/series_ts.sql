@@ -1,0 +1,1 @@
+SELECT * FROM generate_series(TIMESTAMP '2024-03-24 09:30:00', TIMESTAMP '2024-03-24 09:31:00', INTERVAL 10 SECOND) g(m) LEFT JOIN t ON date_trunc('minute', t.ts) = g.m
