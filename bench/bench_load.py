@@ -11,6 +11,13 @@ BENCH_LOAD_SECONDS (default 60) mixing Flight DoGet (small and medium
 queries), DoPut (a small batch), GetFlightInfo, a Flight SQL statement query
 (ADBC, one connection per client thread), HTTP queries and HTTP /health. Reported: throughput, p50/p99 per operation, errors other than the
 designed refusals (server busy; goal 0), refusals, and the server's peak RSS.
+
+Part 3, writers contending for one table: PUT_CLIENTS clients loop DoPut of
+100 rows into the same table (one writer at a time: the others wait, parked,
+for its writer slot) while a probe measures ping, healthcheck and HTTP
+/health; the peer is the idle probe. Reported: puts/s, put p50/p99, errors
+other than the designed refusals (goal 0), rows in the table = rows acked,
+and the probes' p50/p99.
 Prints a markdown section."""
 import multiprocessing as mp
 import os
@@ -232,11 +239,92 @@ def part2(srv):
     print()
 
 
+PUT_CLIENTS = int(os.environ.get("BENCH_PUT_CLIENTS", "16"))
+PUT_SECONDS = float(os.environ.get("BENCH_PUT_SECONDS", "20"))
+
+
+def part3(srv):
+    small = pa.table({"k": pa.array(range(100), pa.int64()), "v": pa.array([1.5] * 100)})
+    lat, busy, errs, acked = [], [0], {}, [0]
+    lock = threading.Lock()
+    stop = time.time() + PUT_SECONDS
+
+    def client():
+        c = fl.connect(srv.flight_uri)
+        while time.time() < stop:
+            t0 = time.perf_counter()
+            try:
+                w, _ = c.do_put(fl.FlightDescriptor.for_path("hot"), small.schema,
+                                options=fl.FlightCallOptions(timeout=60))
+                w.write_table(small)
+                w.close()
+                with lock:
+                    lat.append(time.perf_counter() - t0)
+                    acked[0] += small.num_rows
+            except Exception as e:  # noqa: BLE001 - counted and reported
+                with lock:
+                    if "server busy" in str(e):
+                        busy[0] += 1
+                    else:
+                        errs[str(e)[:80]] = errs.get(str(e)[:80], 0) + 1
+
+    idle = probes3(srv, 5)
+    ts = [threading.Thread(target=client) for _ in range(PUT_CLIENTS)]
+    t0 = time.time()
+    for t in ts:
+        t.start()
+    time.sleep(1)
+    loaded = probes3(srv, PUT_SECONDS - 2)
+    for t in ts:
+        t.join(120)
+    wall = time.time() - t0
+    rows = fl.connect(srv.flight_uri).do_get(fl.Ticket(b"SELECT count(*) AS n FROM hot")).read_all()["n"][0].as_py()
+    print("## Writers contending for one table\n")
+    print("%d clients loop DoPut of 100 rows into one table for %.0f s (one writer at a time; the others wait "
+          "for its writer slot without a thread), `--threads 2`, default limits; probes as in part 1 "
+          "(idle 5 s = the peer).\n" % (PUT_CLIENTS, PUT_SECONDS))
+    print("| puts ok | puts/s | put p50 ms | put p99 ms | busy | errors | rows in table = rows acked |")
+    print("|---|---|---|---|---|---|---|")
+    print("| %d | %.1f | %.1f | %.1f | %d | %d | %s (%d / %d) |" % (
+        len(lat), len(lat) / wall, pct(lat, .5) * 1e3, pct(lat, .99) * 1e3, busy[0], sum(errs.values()),
+        "yes" if rows == acked[0] else "NO", rows, acked[0]))
+    print("\n| call | idle p50 ms | idle p99 ms | loaded p50 ms | loaded p99 ms | ratio p99 |")
+    print("|---|---|---|---|---|---|")
+    for k in idle:
+        print("| %s | %.2f | %.2f | %.2f | %.2f | %.1fx |" % (k, pct(idle[k], .5) * 1e3, pct(idle[k], .99) * 1e3,
+                                                          pct(loaded[k], .5) * 1e3, pct(loaded[k], .99) * 1e3,
+                                                          pct(loaded[k], .99) / pct(idle[k], .99)))
+    for k, v in sorted(errs.items(), key=lambda x: -x[1])[:3]:
+        print("- error (%d): `%s`" % (v, k.replace("`", "'")))
+    print()
+
+
+def probes3(srv, seconds):
+    c = fl.connect(srv.flight_uri)
+    sess = requests.Session()
+    ops = {
+        "ping": lambda: list(c.do_action(fl.Action("ping", b""))),
+        "healthcheck": lambda: list(c.do_action(fl.Action("healthcheck", b""))),
+        "HTTP /health": lambda: sess.get(srv.http_url + "/health").raise_for_status(),
+    }
+    lat = {k: [] for k in ops}
+    end = time.time() + seconds
+    while time.time() < end:
+        for k, f in ops.items():
+            t0 = time.perf_counter()
+            f()
+            lat[k].append(time.perf_counter() - t0)
+        time.sleep(0.01)
+    return lat
+
+
 def main():
     srv = Server(["--in-memory", "--demo-rows", str(ROWS)])
     try:
-        part1(srv)
-        part2(srv)
+        if os.environ.get("BENCH_LOAD_PARTS", "123") != "3":
+            part1(srv)
+            part2(srv)
+        part3(srv)
     finally:
         srv.stop()
 

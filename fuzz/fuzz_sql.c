@@ -1,9 +1,9 @@
 /* libFuzzer target: arbitrary text is prepared (and, when it prepares, run)
-   against a fresh in-memory database holding one small table. Nothing may
-   crash, leak or trip the sanitizers; errors are fine. A watchdog thread
-   cancels a query that runs longer than about two seconds (an aggregate over
-   range(1000000000000) is valid SQL that would otherwise run for hours),
-   the way --query-timeout does in the server. */
+   against a fresh in-memory database holding one small table (with a
+   deleted row). Nothing may crash, leak or trip the sanitizers; errors are
+   fine. A watchdog thread cancels a query that runs longer than about two
+   seconds (an aggregate over range(1000000000000) is valid SQL that would
+   otherwise run for hours), the way --query-timeout does in the server. */
 #include "sql/sql.h"
 
 #include <pthread.h>
@@ -46,8 +46,11 @@ static void wd_watch(sql_query *q) {
 
 static const char *setup[] = {
     "CREATE TABLE t (ts TIMESTAMP NOT NULL, sym SYMBOL, px DOUBLE, qty BIGINT, n INT, s VARCHAR, b BOOLEAN)",
-    "INSERT INTO t VALUES ('2024-03-24 09:30:00', 'A', 1.5, 100, 1, 'x', true), "
-    "('2024-03-24 09:30:01', 'B', NULL, -5, NULL, NULL, false), ('2024-03-24 09:31:00', NULL, 3.25, NULL, 7, '', NULL)",
+    ("INSERT INTO t VALUES ('2024-03-24 09:30:00', 'A', 1.5, 100, 1, 'x', true), "
+     "('2024-03-24 09:30:01', 'B', NULL, -5, NULL, NULL, false), ('2024-03-24 09:31:00', NULL, 3.25, NULL, 7, '', NULL)"),
+    "INSERT INTO t VALUES ('2024-03-24 09:32:00', 'C', 4.5, 9, 2, 'y', true)",
+    /* every statement then reads a table with a deletion vector */
+    "DELETE FROM t WHERE s = 'y'",
 };
 
 static void run(sql_ctx *c, const char *text, size_t len) {

@@ -1,4 +1,6 @@
-/* libFuzzer: sealed ticket decoding (flight_ticket.c) on hostile bytes.
+/* libFuzzer: sealed ticket decoding (flight_ticket.c) on hostile bytes, and
+   replication tickets (flight_repl.c: the bytes, and the bytes behind the
+   "\0QVR" magic and version 1 or 2).
    Three paths per input: the bytes as they came (stopped by the tag), the
    bytes re-tagged under the key (so the layout checks behind the tag are
    reached), and a ticket sealed from the input that must open to itself. */
@@ -27,6 +29,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         memcpy(p, "\0QVT", 4);
         crypto_auth(p + size - crypto_auth_BYTES, p, size - crypto_auth_BYTES, key);
         if (fl_ticket_open(key, p, size, 0, &t, &err) == QV_OK) check_inside(&t, p, size);
+        free(p);
+    }
+
+    if (size < 65536) {
+        fl_repl_free(fl_repl_new(data, size, 7, &err));
+        uint8_t *p = malloc(size + 5);
+        memcpy(p, "\0QVR", 4);
+        p[4] = size && (data[0] & 1) ? 1 : 2;
+        if (size) memcpy(p + 5, data, size);
+        fl_repl_free(fl_repl_new(p, size + 5, 7, &err));
         free(p);
     }
 

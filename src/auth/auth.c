@@ -274,6 +274,28 @@ static bool verify_password(auth_store *s, const char *hash, const char *pw, siz
     return ok;
 }
 
+int auth_basic_header(const char *user, const char *password, char *out, size_t out_size, qv_err *err) {
+    size_t un = strlen(user), pn = strlen(password);
+    if (un == 0 || un > AUTH_USER_MAX || strchr(user, ':'))
+        return qv_err_set(err, QV_EINVAL, "user name '%.80s' must be 1 to %d characters without ':'", user,
+                          AUTH_USER_MAX);
+    char buf[512];
+    if (un + 1 + pn >= sizeof buf) return qv_err_set(err, QV_EINVAL, "password is too long");
+    memcpy(buf, user, un);
+    buf[un] = ':';
+    memcpy(buf + un + 1, password, pn);
+    size_t need = sodium_base64_ENCODED_LEN(un + 1 + pn, sodium_base64_VARIANT_ORIGINAL);
+    int rc = QV_OK;
+    if (6 + need > out_size || need > 681) rc = qv_err_set(err, QV_EINVAL, "user name and password are too long");
+    else {
+        memcpy(out, "Basic ", 6);
+        sodium_bin2base64(out + 6, out_size - 6, (const unsigned char *)buf, un + 1 + pn,
+                          sodium_base64_VARIANT_ORIGINAL);
+    }
+    sodium_memzero(buf, sizeof buf);
+    return rc;
+}
+
 static int check_basic(auth_store *s, const char *b64, size_t n, auth_identity *id, qv_err *err) {
     char buf[512];
     size_t len = 0;

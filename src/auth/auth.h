@@ -60,6 +60,11 @@ void auth_token_issue(auth_store *s, const auth_identity *id, char out[AUTH_TOKE
    was refused and the role it needs. A NULL store allows everything. */
 int auth_require(const auth_store *s, const auth_identity *id, auth_role need, const char *what, qv_err *err);
 
+/* The client side: "Basic base64(user:password)" into out (a NUL-terminated
+   header value). QV_EINVAL if the user is empty, too long or has a ':', or
+   the two do not fit in what auth_check accepts. */
+int auth_basic_header(const char *user, const char *password, char *out, size_t out_size, qv_err *err);
+
 /* Argon2id hash string of a password (for `quiverd hash-password`). */
 int auth_hash_password(const char *pw, size_t n, char *out, size_t out_size, qv_err *err);
 

@@ -8,8 +8,9 @@
 ** - eng_query_partitions: for a query that is a scan of one table (with
 **   filters and projections), row ranges of whole row groups of about
 **   `partition_rows` rows each, as of a snapshot taken now, with the table's
-**   incarnation id. Storage is append-only, so rows [a, b) of an incarnation
-**   never change: a range read later returns exactly what the plan saw.
+**   incarnation id. Storage only appends, except that TRUNCATE, retention and
+**   DELETE remove rows, and each raises st_table_removed_rows: a range read
+**   later with the same count returns exactly what the plan saw.
 ** - eng_query_open_range: the same query seeing only storage rows [a, b) of
 **   that incarnation; a table dropped or recreated since is QV_ENOTFOUND.
 **
@@ -146,9 +147,10 @@ static int64_t range_bytes(const st_snapshot *s, const qv_schema *table, const q
     return total;
 }
 
-static void parts_add(eng_parts *p, int64_t from, int64_t to, int64_t bytes) {
+static void parts_add(eng_parts *p, const st_snapshot *s, int64_t from, int64_t to, int64_t bytes) {
     p->parts = qv_xrealloc(p->parts, sizeof *p->parts * (size_t)(p->n + 1));
-    p->parts[p->n++] = (eng_part){.row_from = from, .row_to = to, .rows = to - from, .bytes = bytes};
+    int64_t live = s ? st_snapshot_live_in(s, from, to) : 0; /* rows a DELETE removed are not read */
+    p->parts[p->n++] = (eng_part){.row_from = from, .row_to = to, .rows = live, .bytes = bytes};
 }
 
 static int split_table(eng *e, const char *table, const qv_schema *out, int64_t partition_rows, eng_parts *p,
@@ -165,6 +167,7 @@ static int split_table(eng *e, const char *table, const qv_schema *out, int64_t 
         if (st_table_removed_rows(t) == p->removed) break;
         st_snapshot_close(s);
     }
+    p->has_deleted = p->removed != st_table_trim_rows(t);
     int nrg = st_snapshot_rowgroups(s);
     /* A FlightInfo must stay a small message: at most MAX_PARTS endpoints. */
     int64_t total = st_snapshot_rows(s);
@@ -176,13 +179,13 @@ static int split_table(eng *e, const char *table, const qv_schema *out, int64_t 
         row += n;
         acc += n;
         if (acc >= partition_rows || rg == nrg - 1) {
-            parts_add(p, from, row, range_bytes(s, st_table_schema(t), out, rg0, rg + 1, acc));
+            parts_add(p, s, from, row, range_bytes(s, st_table_schema(t), out, rg0, rg + 1, acc));
             from = row;
             acc = 0;
             rg0 = rg + 1;
         }
     }
-    if (p->n == 0) parts_add(p, 0, 0, 0); /* an empty table: one empty endpoint */
+    if (p->n == 0) parts_add(p, NULL, 0, 0, 0); /* an empty table: one empty endpoint */
     st_snapshot_close(s);
     st_table_release(t);
     return QV_OK;
@@ -227,7 +230,7 @@ int eng_query_open_range(eng *e, const char *sql, size_t len, const eng_range *r
     st_table_release(t);
     if (id == r->table_id && removed != r->removed)
         return qv_err_set(err, QV_ENOTFOUND,
-                          "rows were removed from table '%s' (truncate or retention) after this ticket was issued; "
+                          "rows were removed from table '%s' (truncate, retention or DELETE) after this ticket was issued; "
                           "ask for a new FlightInfo",
                           r->table);
     if (id != r->table_id)

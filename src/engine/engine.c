@@ -249,7 +249,7 @@ int eng_describe_table(eng *e, const char *name, qv_str *json, qv_err *err) {
         qv_str_appendf(json, ",\"type\":\"%s\",\"nullable\":%s}", qv_type_name(f->type),
                        f->nullable ? "true" : "false");
     }
-    qv_str_appendf(json, "],\"rows\":%lld,\"bytes\":%lld", (long long)t->rows, (long long)t->bytes);
+    qv_str_appendf(json, "],\"rows\":%lld,\"bytes\":%lld", (long long)t->live_rows, (long long)t->bytes);
     if (t->retention_column) {
         qv_str_appendf(json, ",\"retention\":{\"column\":");
         qv_str_append_json_string(json, t->retention_column, strlen(t->retention_column));
@@ -267,12 +267,13 @@ void eng_health_json(eng *e, qv_str *out) {
     long long rows = 0;
     qv_err err;
     bool ok = st_db_list(e->db, &infos, &n, &err) == QV_OK;
-    for (int i = 0; ok && i < n; i++) rows += infos[i].rows;
+    for (int i = 0; ok && i < n; i++) rows += infos[i].live_rows;
     if (ok) st_table_info_free_all(infos, n);
     qv_str_appendf(out, "{\"status\":\"%s\",\"version\":\"%s\",\"uptime_s\":%lld,\"tables\":%d,\"rows\":%lld",
                    ok ? "ok" : "error", QV_VERSION, (long long)eng_uptime_s(e), ok ? n : 0, rows);
     long long synced = atomic_load(&e->metrics.replica_synced_ns);
     if (synced) qv_str_appendf(out, ",\"replica_lag_ms\":%lld", (long long)((qv_now_ns() - synced) / 1000000));
+    eng_replica_health_json(e, out);
     qv_str_appendc(out, '}');
 }
 

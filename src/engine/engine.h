@@ -75,6 +75,7 @@ typedef struct eng_parts {
     char table[QV_NAME_MAX + 1];
     uint64_t table_id;   /* st_table_id at planning */
     int64_t removed;     /* st_table_removed_rows at planning: row numbers are relative to it */
+    bool has_deleted;    /* the table has DELETEd rows: replicas number its rows otherwise (live rows only) */
     int n;
     eng_part *parts;
 } eng_parts;
@@ -97,7 +98,7 @@ const uint8_t *eng_ticket_key(const eng *e);
 ** A replica applies its primary's catalog and rows through these, keeping the
 ** primary's table ids; everyone else's writes get QV_EPRECONDITION with `why`. */
 void eng_set_read_only(eng *e, const char *why);
-int eng_replica_create(eng *e, uint64_t id, const char *name, const qv_schema *schema, qv_err *err);
+int eng_replica_create(eng *e, uint64_t id, const char *name, int64_t trim, const qv_schema *schema, qv_err *err);
 int eng_replica_drop(eng *e, uint64_t id, qv_err *err);
 /* Stage rows [row_from, row_from + b->nrows) of table id (rows already here are
    skipped); eng_replica_commit makes the staged rows visible in one append,
@@ -105,6 +106,28 @@ int eng_replica_drop(eng *e, uint64_t id, qv_err *err);
 int eng_replica_append(eng *e, uint64_t id, int64_t row_from, const qv_batch *b, qv_err *err);
 int eng_replica_commit(eng *e, qv_err *err);
 void eng_replica_abort(eng *e);
+/* Why the follower cannot follow its primary (shown by healthcheck as
+   "replica_error"); NULL or "" once it follows again. */
+void eng_replica_set_error(eng *e, const char *msg);
+void eng_replica_health_json(eng *e, qv_str *out); /* appends ,"replica_error":"..." if set */
+/* Column files. A replica's row group size when it takes them (0: in memory,
+   rows only). The primary side: eng_repl_file_open opens the column file
+   holding rows [row_from, row_from + file_rows) of table name (still id,
+   trim count trim), 0 and out filled (the caller closes fd), or -1 when that
+   row group is not in a column file. A replica: chunks in order into a
+   staging file, then stage it (docs/flight.md). */
+typedef struct eng_repl_file {
+    int fd;
+    int64_t fno, size;
+} eng_repl_file;
+int64_t eng_replica_file_rows(eng *e);
+int eng_repl_file_open(eng *e, const char *name, uint64_t id, int64_t trim, int64_t row_from, int64_t file_rows,
+                       eng_repl_file *out);
+int eng_replica_file_chunk(eng *e, uint64_t id, int64_t fno, int64_t off, const void *p, size_t n, qv_err *err);
+/* The file's size and CRC checked, it joins the table's staged catch-up at
+   row_from (committed by eng_replica_commit with the rest). */
+int eng_replica_file_stage(eng *e, uint64_t id, int64_t row_from, int64_t fno, int64_t size, uint32_t crc,
+                           qv_err *err);
 /* Take the primary's ticket key (kept in the data directory). */
 int eng_ticket_key_set(eng *e, const uint8_t *key, qv_err *err);
 /* Stop the query with QV_ETIMEOUT after ms from now (a client deadline,
@@ -124,6 +147,7 @@ typedef struct eng_task {
     void (*run)(struct eng_task *t);
     struct eng_task *next;  /* private */
     int where;              /* private */
+    bool requeue;           /* waits in the FIFO even when it is full (was admitted once, gave its slot back) */
 } eng_task;
 /* A new query wants a slot; t->run runs on a runner once it has one. */
 int eng_sched_admit(eng *e, eng_task *t, qv_err *err);
@@ -155,6 +179,16 @@ typedef struct eng_put_mode {
 } eng_put_mode;
 int eng_put_begin_mode(eng *e, const char *table, const qv_schema *schema, const eng_put_mode *mode,
                        eng_put **out, qv_err *err);
+/* For a front end whose threads must never wait (Flight): when another stream
+** holds the table's writer slot (or is creating the table), the put neither
+** blocks nor holds data. eng_put_ready says *ready false until the slot is
+** free: feed no batches and stop reading the stream meanwhile (the client
+** waits under its own deadline); wake(arg) is called from another thread
+** (holding a storage lock: only signal) when it is worth asking again.
+** With ready true, batches stream into storage as with eng_put_begin_mode. */
+int eng_put_begin_async(eng *e, const char *table, const qv_schema *schema, const eng_put_mode *mode,
+                        void (*wake)(void *arg), void *arg, eng_put **out, qv_err *err);
+int eng_put_ready(eng_put *p, bool *ready, qv_err *err);
 int eng_put_batch(eng_put *p, const qv_batch *b, qv_err *err);
 int eng_put_commit(eng_put *p, int64_t *rows, qv_err *err);  /* frees p */
 void eng_put_abort(eng_put *p);                               /* frees p */

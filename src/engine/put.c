@@ -7,9 +7,11 @@
 ** them into row groups and column files at once, so memory stays bounded
 ** for a put of any size) -> commit (one WAL-durable record, all rows
 ** visible at once; a created table appears with them) or abort (nothing
-** left, not even the table). Only when another put holds the table's writer
-** slot at begin are batches held (refs, no copy) and applied at commit, so
-** a put never blocks a front-end thread waiting for another stream.
+** left, not even the table). When another put holds the table's writer slot
+** at begin: an async put (eng_put_begin_async, Flight) queues a storage
+** waiter and reports not ready until the slot is free (the front end reads
+** nothing meanwhile); a blocking one (eng_put_begin, HTTP) holds its batches
+** (refs, no copy) and waits for the slot, bounded, at commit.
 ** Flight SQL ingest modes (eng_put_begin_mode) may refuse a missing or an
 ** existing table at begin; a replacing put always holds its batches and
 ** drops the old table only at commit, after the whole stream arrived.
@@ -34,6 +36,10 @@ struct eng_put {
     qv_batch *held;
     int nheld, capheld;
     int64_t rows;
+    bool async;         /* eng_put_begin_async: wait for the slot in `slot`, not with held batches */
+    st_waiter slot;
+    void (*wake)(void *arg);
+    void *wake_arg;
 };
 
 static bool types_compatible(qv_type table, qv_type stream) {
@@ -115,6 +121,68 @@ static int start_stream(eng_put *p, qv_err *err) {
     return QV_OK;
 }
 
+static int put_begin(eng *e, const char *table, const qv_schema *schema, const eng_put_mode *mode, bool async,
+                     eng_put **out, qv_err *err);
+
+static void slot_ready(st_waiter *w) {
+    eng_put *p = w->arg;
+    p->wake(p->wake_arg);
+}
+
+/* Async: take the writer slot (or the right to create the table) now, or
+   queue p->slot to be told when it frees; p->app stays NULL meanwhile. The
+   table may be created, dropped or recreated between tries: look again. */
+static int start_async(eng_put *p, qv_err *err) {
+    for (int tries = 0; tries < 16; tries++) {
+        if (p->replace) return QV_OK; /* holds its batches (the old table goes at commit) */
+        st_waiter_done(&p->slot);
+        int rc;
+        if (p->create) {
+            rc = st_append_begin_new_async(p->e->db, p->table, &p->target, &p->slot, &p->app, err);
+            if (rc != QV_EEXISTS) return rc; /* begun, queued, or an error */
+            qv_err_clear(err);
+            if ((rc = load_target(p, err))) return rc; /* listed meanwhile: append to it if the stream fits */
+            continue;
+        }
+        st_table *t;
+        rc = st_table_open(p->e->db, p->table, &t, err);
+        if (rc == QV_OK && qv_schema_equal(st_table_schema(t), &p->target)) {
+            rc = st_append_begin_async(t, &p->slot, &p->app, err);
+            st_table_release(t);
+            return rc;
+        }
+        if (rc == QV_OK) st_table_release(t);
+        else if (rc != QV_ENOTFOUND) return rc;
+        qv_err_clear(err);
+        if ((rc = load_target(p, err))) return rc; /* dropped or recreated: match the stream again */
+    }
+    return qv_err_set(err, QV_EBUSY, "ingest into '%s': the table keeps being dropped and recreated; retry", p->table);
+}
+
+int eng_put_begin_async(eng *e, const char *table, const qv_schema *schema, const eng_put_mode *mode,
+                        void (*wake)(void *arg), void *arg, eng_put **out, qv_err *err) {
+    int rc = put_begin(e, table, schema, mode, true, out, err);
+    if (rc) return rc;
+    eng_put *p = *out;
+    p->wake = wake;
+    p->wake_arg = arg;
+    p->slot.ready = slot_ready;
+    p->slot.arg = p;
+    if ((rc = start_async(p, err))) {
+        eng_put_abort(p);
+        *out = NULL;
+    }
+    return rc;
+}
+
+int eng_put_ready(eng_put *p, bool *ready, qv_err *err) {
+    *ready = true;
+    if (!p->async || p->app || p->replace || p->nheld > 0 || p->rows > 0) return QV_OK;
+    int rc = start_async(p, err);
+    *ready = rc == QV_OK && (p->app || p->replace);
+    return rc;
+}
+
 int eng_put_begin(eng *e, const char *table, const qv_schema *schema, eng_put **out, qv_err *err) {
     static const eng_put_mode create_or_append = {false, ENG_IF_EXISTS_APPEND};
     return eng_put_begin_mode(e, table, schema, &create_or_append, out, err);
@@ -122,6 +190,11 @@ int eng_put_begin(eng *e, const char *table, const qv_schema *schema, eng_put **
 
 int eng_put_begin_mode(eng *e, const char *table, const qv_schema *schema, const eng_put_mode *mode,
                        eng_put **out, qv_err *err) {
+    return put_begin(e, table, schema, mode, false, out, err);
+}
+
+static int put_begin(eng *e, const char *table, const qv_schema *schema, const eng_put_mode *mode, bool async,
+                     eng_put **out, qv_err *err) {
     if (!table || !*table) return qv_err_set(err, QV_EINVAL, "no table name given for ingest");
     if (schema->nfields == 0) return qv_err_set(err, QV_EINVAL, "ingest into '%s': the stream's schema has no columns", table);
     for (int i = 0; i < schema->nfields; i++)
@@ -135,7 +208,8 @@ int eng_put_begin_mode(eng *e, const char *table, const qv_schema *schema, const
     p->mode = *mode;
     qv_schema_copy(&p->in, schema);
     qv_schema_init(&p->target);
-    if (load_target(p, err) || start_stream(p, err)) {
+    p->async = async;
+    if (load_target(p, err) || (!async && start_stream(p, err))) {
         eng_put_abort(p);
         return err->code;
     }
@@ -282,6 +356,7 @@ int eng_put_commit(eng_put *p, int64_t *rows, qv_err *err) {
 
 void eng_put_abort(eng_put *p) {
     if (!p) return;
+    st_waiter_done(&p->slot); /* after this, no wake comes */
     if (p->app) st_append_abort(p->app);
     for (int i = 0; i < p->nheld; i++) qv_batch_free(&p->held[i]);
     free(p->held);

@@ -181,7 +181,7 @@ int eng_sched_admit(eng *e, eng_task *t, qv_err *err) {
     } else if (sc->running < sc->max_running && !sc->admit) {
         sc->running++;
         runq_push(sc, t);
-    } else if (sc->queued < sc->max_queued) {
+    } else if (sc->queued < sc->max_queued || t->requeue) {
         t->next = NULL;
         t->where = W_ADMIT;
         if (sc->admit_tail) sc->admit_tail->next = t;

@@ -21,6 +21,8 @@ typedef struct flight_options {
     int64_t ticket_ttl_ns;    /* endpoint expiration_time - now; 0 = 5 minutes */
     const char *replica_of;   /* grpc://HOST:PORT: follow that primary (read replica); NULL = primary */
     const char *advertise;    /* HOST:PORT others reach this server at (endpoint locations), or NULL */
+    const char *replication_user;  /* a replica's admin user on its primary (for messages), or NULL */
+    const char *replication_login; /* its `authorization` header value (Basic ...), or NULL: none sent */
     auth_store *auth;         /* NULL = no authentication (everyone is admin) */
     const char *tls_cert, *tls_key; /* PEM files: grpc+tls:// when both set */
     const char *tls_client_ca;      /* PEM file: require client certificates (mTLS) */

@@ -18,14 +18,16 @@
 
 #include "flight_internal.h"
 
-/* The role an RPC needs before anything it carries is looked at. */
+/* The role an RPC needs before anything it carries is looked at. DoPut then
+   needs write for what it carries (flight_rpc_doput.c, flight_sql_put.c),
+   except binding the parameters of a prepared query, which is a read. */
 static const struct {
     const char *rpc;
     auth_role need;
 } rpc_roles[] = {
     {"Handshake", AUTH_ROLE_NONE},    {"ListFlights", AUTH_ROLE_READ}, {"GetFlightInfo", AUTH_ROLE_READ},
     {"PollFlightInfo", AUTH_ROLE_READ}, {"GetSchema", AUTH_ROLE_READ}, {"DoGet", AUTH_ROLE_READ},
-    {"DoPut", AUTH_ROLE_WRITE},       {"DoExchange", AUTH_ROLE_WRITE}, {"DoAction", AUTH_ROLE_READ},
+    {"DoPut", AUTH_ROLE_READ},        {"DoExchange", AUTH_ROLE_WRITE}, {"DoAction", AUTH_ROLE_READ},
     {"ListActions", AUTH_ROLE_READ},
 };
 

@@ -9,6 +9,11 @@
 **
 ** States: CONNECTING -> STREAMING -> (error) -> WAITING -> CONNECTING ...;
 ** STOPPED once fl_follower_stop has set `stop` and cancelled the live call.
+** With --replication-user, every DoGet carries `authorization: Basic ...`
+** (the primary checks it like any call and needs the admin role); a refused
+** login is logged and shown by healthcheck ("replica_error"), and retried
+** every AUTH_RETRY_MS (slow enough to stay clear of the failed-login throttle
+** on the primary for a long time; the users file may be fixed meanwhile).
 ** The follower owns its channel, completion queue and call; `mu` guards the
 ** call pointer against the stopping thread.
 */
@@ -25,6 +30,7 @@
 
 #define SERVICE_DOGET "/arrow.flight.protocol.FlightService/DoGet"
 #define RETRY_MS 300
+#define AUTH_RETRY_MS 2000
 
 struct fl_follower {
     eng *e;
@@ -35,7 +41,11 @@ struct fl_follower {
     pthread_mutex_t mu;
     grpc_call *call;
     atomic_llong last_ok_ns;  /* wall clock of the last heartbeat: lag = now - this */
-    bool warned;
+    char user[80];            /* --replication-user, or empty */
+    char login[1024];         /* its authorization header value, or empty */
+    char last_err[512];       /* the last error logged (each new one is logged once) */
+    bool auth_refused;        /* the last attempt was refused for its credentials */
+    bool no_files;            /* a column file could not be adopted: rows only from then on */
 };
 
 static uint64_t follower_nonce;  /* this process's follower (refused by ourselves as a primary) */
@@ -89,6 +99,27 @@ static int on_rows(void *ctx, const qv_batch *b, qv_err *err) {
     return rc;
 }
 
+/* A column file chunk ('F'), or its last one ('G': the file joins the
+   table's staged catch-up; 'E': and the catch-up commits). */
+static int apply_file(fl_follower *f, char kind, uint64_t id, int64_t row_from, const uint8_t *p, size_t n,
+                      qv_err *err) {
+    bool last = kind != 'F';
+    if (n < 28) return qv_err_set(err, QV_ECORRUPT, "replication: file chunk of %zu bytes is truncated", n);
+    int64_t fno = (int64_t)rd_le(p, 8), off = (int64_t)rd_le(p + 8, 8), size = (int64_t)rd_le(p + 16, 8);
+    uint32_t crc = (uint32_t)rd_le(p + 24, 4);
+    if (fno < 0 || off < 0 || size < 0 || off + (int64_t)(n - 28) > size || (last && off + (int64_t)(n - 28) != size))
+        return qv_err_set(err, QV_ECORRUPT, "replication: file chunk does not fit its file");
+    int rc = eng_replica_file_chunk(f->e, id, fno, off, p + 28, n - 28, err);
+    if (rc == QV_OK && last) rc = eng_replica_file_stage(f->e, id, row_from, fno, size, crc, err);
+    if (rc == QV_OK && kind == 'E') rc = eng_replica_commit(f->e, err);
+    if (rc && !f->no_files) {
+        /* Rows always work: ask for them from the next connection on. */
+        QV_WARN("replica: %s; taking rows instead of column files from now on", err->msg);
+        f->no_files = true;
+    }
+    return rc;
+}
+
 static int apply(fl_follower *f, const uint8_t *p, size_t n, qv_err *err) {
     if (n < 1 + 8 + 8 + 2 + 4) return qv_err_set(err, QV_ECORRUPT, "replication: record of %zu bytes is truncated", n);
     char kind = (char)p[0];
@@ -105,6 +136,9 @@ static int apply(fl_follower *f, const uint8_t *p, size_t n, qv_err *err) {
     switch (kind) {
     case 'K':
         if (bl != ENG_KEY_BYTES) return qv_err_set(err, QV_ECORRUPT, "replication: key of %zu bytes", bl);
+        if (f->last_err[0]) QV_INFO("replica: following primary %s again", f->target);
+        f->last_err[0] = 0;
+        eng_replica_set_error(f->e, NULL);
         return eng_ticket_key_set(f->e, blob, err);
     case 'C': {
         qv_schema s;
@@ -112,7 +146,8 @@ static int apply(fl_follower *f, const uint8_t *p, size_t n, qv_err *err) {
             qv_schema_free(&s);
             return err->code;
         }
-        int rc = eng_replica_create(f->e, id, name, &s, err);
+        int rc = row_from < 0 ? qv_err_set(err, QV_ECORRUPT, "replication: negative trim count")
+                              : eng_replica_create(f->e, id, name, row_from, &s, err);
         qv_schema_free(&s);
         return rc;
     }
@@ -131,6 +166,9 @@ static int apply(fl_follower *f, const uint8_t *p, size_t n, qv_err *err) {
         if (rc == QV_OK && kind == 'B') rc = eng_replica_commit(f->e, err);
         return rc;
     }
+    case 'F':
+    case 'G':
+    case 'E': return apply_file(f, kind, id, row_from, blob, bl, err);
     case 'H':
         atomic_store(&f->last_ok_ns, qv_now_ns());
         atomic_store(&eng_get_metrics(f->e)->replica_synced_ns, qv_now_ns());
@@ -145,15 +183,17 @@ static void state_ticket(fl_follower *f, qv_str *out) {
     qv_err err;
     if (eng_tables(f->e, &t, &n, &err)) n = 0;
     uint64_t *ids = qv_xcalloc((size_t)n + 1, sizeof *ids);
-    int64_t *rows = qv_xcalloc((size_t)n + 1, sizeof *rows);
+    int64_t *rows = qv_xcalloc((size_t)n + 1, sizeof *rows), *trims = qv_xcalloc((size_t)n + 1, sizeof *trims);
     for (int i = 0; i < n; i++) {
         ids[i] = t[i].id;
         rows[i] = t[i].rows;
+        trims[i] = t[i].trim_rows;
     }
-    fl_repl_ticket(f->nonce, f->advertise, ids, rows, n, out);
+    fl_repl_ticket(f->nonce, f->no_files ? 0 : eng_replica_file_rows(f->e), f->advertise, ids, rows, trims, n, out);
     if (t) st_table_info_free_all(t, n);
     free(ids);
     free(rows);
+    free(trims);
 }
 
 static bool run_batch(grpc_call *call, grpc_completion_queue *cq, const grpc_op *ops, size_t n) {
@@ -187,6 +227,14 @@ static int follow_once(fl_follower *f, grpc_channel *ch, qv_err *err) {
     grpc_op ops[4];
     memset(ops, 0, sizeof ops);
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    grpc_metadata login;
+    memset(&login, 0, sizeof login);
+    if (f->login[0]) {
+        login.key = grpc_slice_from_static_string("authorization");
+        login.value = grpc_slice_from_static_string(f->login);
+        ops[0].data.send_initial_metadata.count = 1;
+        ops[0].data.send_initial_metadata.metadata = &login;
+    }
     ops[1].op = GRPC_OP_SEND_MESSAGE;
     ops[1].data.send_message.send_message = req;
     ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
@@ -218,10 +266,26 @@ static int follow_once(fl_follower *f, grpc_channel *ch, qv_err *err) {
     ops[0].data.recv_status_on_client.status = &status;
     ops[0].data.recv_status_on_client.status_details = &details;
     run_batch(call, cq, ops, 1);
+    f->auth_refused = false;
     if (rc == QV_OK && !atomic_load(&f->stop)) {
         char *d = grpc_slice_to_c_string(details);
-        rc = qv_err_set(err, status == GRPC_STATUS_OK ? QV_EIO : QV_EINVAL, "primary %s ended replication: %s%s",
-                        f->target, status == GRPC_STATUS_OK ? "stream closed" : "", d);
+        f->auth_refused = status == GRPC_STATUS_UNAUTHENTICATED || status == GRPC_STATUS_PERMISSION_DENIED;
+        if (status == GRPC_STATUS_UNAUTHENTICATED && !f->user[0])
+            rc = qv_err_set(err, QV_EUNAUTH,
+                            "primary %s requires a login (it runs with --users): start this replica with "
+                            "--replication-user NAME (an admin there) and its password (%s)",
+                            f->target, d);
+        else if (status == GRPC_STATUS_UNAUTHENTICATED)
+            rc = qv_err_set(err, QV_EUNAUTH, "primary %s refused the login of --replication-user %s: %s", f->target,
+                            f->user, d);
+        else if (status == GRPC_STATUS_PERMISSION_DENIED)
+            rc = qv_err_set(err, QV_EPERM,
+                            "primary %s: --replication-user %s is not an admin there (replication needs the admin "
+                            "role): %s",
+                            f->target, f->user, d);
+        else
+            rc = qv_err_set(err, status == GRPC_STATUS_OK ? QV_EIO : QV_EINVAL, "primary %s ended replication: %s%s",
+                            f->target, status == GRPC_STATUS_OK ? "stream closed" : "", d);
         gpr_free(d);
     }
     grpc_slice_unref(details);
@@ -255,11 +319,16 @@ static void *follow_main(void *arg) {
     while (!atomic_load(&f->stop)) {
         qv_err err;
         qv_err_clear(&err);
+        int wait_ms = RETRY_MS;
         if (follow_once(f, ch, &err) && !atomic_load(&f->stop)) {
-            if (!f->warned) QV_WARN("replica: %s; retrying every %d ms", err.msg, RETRY_MS);
-            f->warned = true;
+            if (f->auth_refused) wait_ms = AUTH_RETRY_MS;
+            if (strcmp(err.msg, f->last_err) != 0) { /* each new error once, not every retry */
+                QV_WARN("replica: %s; retrying every %d ms", err.msg, wait_ms);
+                snprintf(f->last_err, sizeof f->last_err, "%s", err.msg);
+            }
+            eng_replica_set_error(f->e, err.msg);
         }
-        for (int i = 0; i < RETRY_MS / 10 && !atomic_load(&f->stop); i++) {
+        for (int i = 0; i < wait_ms / 10 && !atomic_load(&f->stop); i++) {
             struct timespec ts = {0, 10 * 1000000};
             nanosleep(&ts, NULL);
         }
@@ -268,7 +337,8 @@ static void *follow_main(void *arg) {
     return NULL;
 }
 
-int fl_follower_start(eng *e, const char *primary, const char *advertise, fl_follower **out, qv_err *err) {
+int fl_follower_start(eng *e, const char *primary, const char *advertise, const char *user, const char *login,
+                      fl_follower **out, qv_err *err) {
     *out = NULL;
     const char *hp = strncmp(primary, "grpc://", 7) == 0 ? primary + 7 : primary;
     if (!*hp || strlen(hp) >= 300) return qv_err_set(err, QV_EINVAL, "--replica-of: '%s' is not grpc://HOST:PORT", primary);
@@ -276,6 +346,12 @@ int fl_follower_start(eng *e, const char *primary, const char *advertise, fl_fol
     f->e = e;
     snprintf(f->target, sizeof f->target, "%s", hp);
     snprintf(f->advertise, sizeof f->advertise, "%s", advertise ? advertise : "");
+    snprintf(f->user, sizeof f->user, "%s", user ? user : "");
+    if (login && strlen(login) >= sizeof f->login) {
+        free(f);
+        return qv_err_set(err, QV_EINVAL, "--replication-user: login too long");
+    }
+    snprintf(f->login, sizeof f->login, "%s", login ? login : "");
     if (getrandom(&f->nonce, sizeof f->nonce, 0) != sizeof f->nonce || f->nonce == 0) f->nonce = (uint64_t)qv_now_ns();
     follower_nonce = f->nonce;
     pthread_mutex_init(&f->mu, NULL);
@@ -284,7 +360,7 @@ int fl_follower_start(eng *e, const char *primary, const char *advertise, fl_fol
         free(f);
         return qv_err_set(err, QV_EIO, "cannot start the replication thread");
     }
-    QV_INFO("replica: following primary %s", f->target);
+    QV_INFO("replica: following primary %s%s%s", f->target, f->user[0] ? " as user " : "", f->user);
     *out = f;
     return QV_OK;
 }
@@ -302,5 +378,6 @@ void fl_follower_stop(fl_follower *f) {
     pthread_mutex_unlock(&f->mu);
     pthread_join(f->th, NULL);
     pthread_mutex_destroy(&f->mu);
+    memset(f->login, 0, sizeof f->login);
     free(f);
 }

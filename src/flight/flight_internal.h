@@ -20,6 +20,9 @@
 **          comes while the chain is busy (not parked) is remembered, so the
 **          next park runs produce once more instead; produce must therefore
 **          tolerate spurious calls (queue nothing, park again).
+**          Also when rpc->recv_ready says not ready (a put waiting for a
+**          query slot or its table's writer slot): no read is posted, so
+**          gRPC flow control holds the client back until the wake.
 **   DONE   no step batch outstanding.
 **
 ** Beside the step chain, a RECV_CLOSE_ON_SERVER batch is outstanding from
@@ -75,6 +78,9 @@ typedef struct fl_rpc {
     /* Lazy replies: queue at most a few messages; *done when none remain.
        *done false with nothing queued parks the call until fl_call_wake. */
     int (*produce)(fl_call *c, bool *done, qv_err *err);
+    /* Optional, before each read: *ready false with no error stops reading
+       (back-pressure: the client waits) and parks the call until fl_call_wake. */
+    int (*recv_ready)(fl_call *c, bool *ready, qv_err *err);
     /* From the close handler, under c->mu: stop work in progress. */
     void (*on_cancel)(fl_call *c);
     /* Frees c->state; must roll back anything not committed. */
@@ -262,14 +268,16 @@ void fl_repl_cancel(fl_repl *r);
 void fl_repl_free(fl_repl *r);
 void fl_repl_record(qv_str *out, char kind, uint64_t id, int64_t row_from, const char *name, const void *blob,
                     size_t blob_len);
-void fl_repl_ticket(uint64_t nonce, const char *advertise, const uint64_t *ids, const int64_t *rows, int n,
-                    qv_str *out);
+void fl_repl_ticket(uint64_t nonce, int64_t file_rows, const char *advertise, const uint64_t *ids,
+                    const int64_t *rows, const int64_t *trims, int n, qv_str *out);
 /* Addresses of the live replicas, rotated per call (caller frees each and the array). */
 int fl_repl_locations(char ***out);
 bool fl_server_stopping(const fl_call *c);
 
 typedef struct fl_follower fl_follower;
-int fl_follower_start(eng *e, const char *primary, const char *advertise, fl_follower **out, qv_err *err);
+/* user/login: --replication-user and its authorization header value (NULL: none). */
+int fl_follower_start(eng *e, const char *primary, const char *advertise, const char *user, const char *login,
+                      fl_follower **out, qv_err *err);
 void fl_follower_stop(fl_follower *f);
 int64_t fl_follower_lag_ms(const fl_follower *f);  /* since the last heartbeat; -1 never */
 uint64_t fl_follow_nonce(void);
@@ -292,11 +300,50 @@ typedef struct fl_task {
     qv_batch out;
     int rc;
     qv_err err;
+    int (*job)(void *arg, qv_err *err);
+    void *job_arg;
+    bool slot_held; /* fl_put_gate (step thread only): admitted, the slot not given back */
 } fl_task;
 void fl_task_init(fl_task *t, fl_call *c);
 int fl_task_next(fl_task *t, qv_batch *out, bool *eos, bool *ready, qv_err *err);
+/* Work that may block on storage (a put's commit, an update, DDL) run on a
+** query runner through admission, as a query is: call it (from produce or
+** recv_ready) until *ready (its result is the return value and err). The
+** first submission takes the admission slot; a later one (once the previous
+** is ready) runs on that slot at once. fl_task_finish gives the slot back. The runner runs fn(arg) while the call is parked, so
+** fn must not queue replies or touch the step chain: leave results in the
+** rpc state for produce to send. */
+int fl_task_job(fl_task *t, int (*fn)(void *arg, qv_err *err), void *arg, bool *ready, qv_err *err);
 void fl_task_cancel(fl_task *t);
 void fl_task_finish(fl_task *t);
+/* A put (raw DoPut, Flight SQL ingest) opens its eng_put behind two gates,
+** always in this order: a query slot (admitted as a query is: FIFO, or
+** RESOURCE_EXHAUSTED when the queue is full; the commit then runs on it),
+** then the table's writer slot. One order everywhere (SQL INSERT too), so
+** no cycle. While it waits for the writer slot it gives the query slot
+** back and holds nothing; told the writer slot is free, it queues for a
+** query slot again. Call before reading each batch (rpc->recv_ready):
+** *ready false means park, read nothing (the client waits under its own
+** deadline: gRPC flow control). */
+typedef struct fl_put_open {
+    const char *table;
+    const qv_schema *schema;
+    eng_put_mode mode;
+} fl_put_open;
+int fl_put_gate(fl_call *c, fl_task *t, fl_put_open *o, eng_put **put, bool *ready, qv_err *err);
+/* A put's batches are applied (copied into the table, full row groups written
+** to their files) on a query runner too, on the put's slot: on_message hands
+** the decoded batch to fl_put_feed_take; the next recv_ready calls
+** fl_put_feed_ready, which runs it and says *ready false (park) until it is
+** done, then returns its status. fl_put_feed_free after fl_task_finish. */
+typedef struct fl_put_feed {
+    eng_put **put;
+    qv_batch b;
+    bool has, out;
+} fl_put_feed;
+void fl_put_feed_take(fl_put_feed *f, eng_put **put, qv_batch *b); /* takes b */
+int fl_put_feed_ready(fl_task *t, fl_put_feed *f, bool *ready, qv_err *err);
+void fl_put_feed_free(fl_put_feed *f);
 /* The client's gRPC deadline becomes the query's time limit. */
 void fl_call_apply_deadline(fl_call *c, eng_query *q);
 

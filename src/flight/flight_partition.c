@@ -117,7 +117,7 @@ int fl_endpoints_build(eng *e, const fl_part_cfg *cfg, eng_query *q, const char 
             add_endpoint(out, key, &t, p->rows, p->bytes);
             if (parts.exact) out->total_rows += p->rows;
         }
-        add_locations(out, cfg);
+        if (!parts.has_deleted) add_locations(out, cfg); /* else this connection: replicas refuse its tickets */
     }
     eng_parts_free(&parts);
     return QV_OK;

@@ -9,11 +9,26 @@
 **       stages 'A's and commits them with the 'B' in one append, so a stream
 **       cut in between leaves nothing of that range applied
 **   'H' heartbeat: the replica has everything committed so far
+**   'F' a chunk of the column file holding rows [row_from, row_from + row
+**       group size) of a table id: u64 file number, u64 offset, u64 file
+**       size, u32 0, bytes; 'G' the same, the last chunk, with the CRC-32C of
+**       the whole file instead of 0: the replica checks it and adopts the
+**       file as one commit (replfile.c)
 **
 ** Record: u8 kind | u64 id | i64 row_from | u16 name length, name | u32 blob
-** length, blob (little-endian). The ticket ("\0QVR", u8 version, u64 the
-** replica's nonce, u16 + its advertised address, u32 n, n x (u64 id, i64
-** rows it holds)) lets a reconnecting replica continue where it was.
+** length, blob (little-endian). A 'C' record's row_from is the table's trim
+** count (rows ever removed from its front), which the replica's copy takes.
+** The ticket ("\0QVR", u8 version 2, u64 the replica's nonce, u64 its row
+** group size if it takes column files (0: rows only), u16 + its
+** advertised address, u32 n, n x (u64 id, i64 rows it holds, i64 its trim
+** count); version 1 lacks the trim counts) lets a reconnecting replica
+** continue where it was, or start a table over when the trim counts differ.
+**
+** Column files: a table the replica starts from row 0 (a new replica, a
+** re-sync after a trim or a re-create) is copied file by file while its rows
+** sit in checkpointed column files of the replica's row group size, instead
+** of re-encoding them; rows after that (the open row group, rows since the
+** last checkpoint) and every later catch-up go as 'A'/'B'.
 **
 ** State per stream (fl_repl, owned by the DoGet call): the tables sent and
 ** how many rows of each. produce() sends at most one chunk of rows, or waits
@@ -25,10 +40,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "flight_internal.h"
 
 #define CHUNK_ROWS 65536
+#define FILE_CHUNK (2 << 20)
 #define BEAT_NS (200LL * 1000000)
 #define POLL_NS (5LL * 1000000)
 #define MAX_REPLICAS 64
@@ -37,19 +54,27 @@ static const uint8_t repl_magic[4] = {0, 'Q', 'V', 'R'};
 
 typedef struct repl_tab {
     uint64_t id;
-    int64_t sent;
+    int64_t sent;     /* this server's storage rows [0, sent) are on the replica */
+    int64_t held;     /* as how many rows there: sent, less the DELETEd ones it never gets */
     int64_t removed;  /* the table's removed-rows count its rows were sent at */
     char name[QV_NAME_MAX + 1];
     bool seen;
+    bool open;       /* a row catch-up ('A's) is under way: no file until its 'B' */
+    bool files;      /* still copying column files (from row 0) */
+    bool in_file;    /* a file is being sent: */
+    eng_repl_file f; /*   its descriptor, number and size */
+    int64_t f_off;   /*   bytes sent */
+    uint32_t f_crc;  /*   CRC-32C of those */
 } repl_tab;
 
 struct fl_repl {
     repl_tab *tabs;
     int n;
     uint64_t *have_id;
-    int64_t *have_rows;
+    int64_t *have_rows, *have_trim;
     int nhave;
-    bool key_sent, pruned;
+    int64_t file_rows; /* the replica's row group size for column files; 0: rows only */
+    bool key_sent, pruned, registered;
     int64_t last_beat;
     char advertise[256];
     atomic_bool cancelled;
@@ -116,10 +141,12 @@ static uint64_t get_le(const uint8_t *p, int bytes) {
     return v;
 }
 
-void fl_repl_ticket(uint64_t nonce, const char *advertise, const uint64_t *ids, const int64_t *rows, int n, qv_str *out) {
+void fl_repl_ticket(uint64_t nonce, int64_t file_rows, const char *advertise, const uint64_t *ids,
+                    const int64_t *rows, const int64_t *trims, int n, qv_str *out) {
     qv_str_append(out, repl_magic, 4);
-    qv_str_appendc(out, 1);
+    qv_str_appendc(out, 2);
     put_le(out, nonce, 8);
+    put_le(out, (uint64_t)file_rows, 8);
     size_t al = strlen(advertise);
     put_le(out, al, 2);
     qv_str_append(out, advertise, al);
@@ -127,13 +154,24 @@ void fl_repl_ticket(uint64_t nonce, const char *advertise, const uint64_t *ids, 
     for (int i = 0; i < n; i++) {
         put_le(out, ids[i], 8);
         put_le(out, (uint64_t)rows[i], 8);
+        put_le(out, (uint64_t)trims[i], 8);
     }
 }
 
 static int parse_ticket(const uint8_t *p, size_t n, fl_repl *r, uint64_t *nonce, qv_err *err) {
-    if (n < 19 || p[4] != 1) return qv_err_set(err, QV_EINVAL, "replication ticket: truncated or unknown version");
+    if (n < 19 || (p[4] != 1 && p[4] != 2))
+        return qv_err_set(err, QV_EINVAL, "replication ticket: truncated or unknown version");
+    size_t per = p[4] == 1 ? 16 : 24;
     *nonce = get_le(p + 5, 8);
-    size_t al = get_le(p + 13, 2), pos = 15;
+    size_t pos = 13;
+    if (per == 24) {
+        if (n < 27) return qv_err_set(err, QV_EINVAL, "replication ticket: truncated");
+        r->file_rows = (int64_t)get_le(p + 13, 8);
+        if (r->file_rows < 0 || r->file_rows > (1LL << 30)) r->file_rows = 0;
+        pos = 21;
+    }
+    size_t al = get_le(p + pos, 2);
+    pos += 2;
     if (al >= sizeof r->advertise || pos + al + 4 > n)
         return qv_err_set(err, QV_EINVAL, "replication ticket: bad advertised address");
     memcpy(r->advertise, p + pos, al);
@@ -141,14 +179,16 @@ static int parse_ticket(const uint8_t *p, size_t n, fl_repl *r, uint64_t *nonce,
     pos += al;
     uint64_t cnt = get_le(p + pos, 4);
     pos += 4;
-    if (cnt > (n - pos) / 16 || (n - pos) != cnt * 16)
+    if (cnt > (n - pos) / per || (n - pos) != cnt * per)
         return qv_err_set(err, QV_EINVAL, "replication ticket: table list does not match its length");
     r->nhave = (int)cnt;
     r->have_id = qv_xcalloc(cnt ? cnt : 1, sizeof *r->have_id);
     r->have_rows = qv_xcalloc(cnt ? cnt : 1, sizeof *r->have_rows);
-    for (uint64_t i = 0; i < cnt; i++, pos += 16) {
+    r->have_trim = qv_xcalloc(cnt ? cnt : 1, sizeof *r->have_trim);
+    for (uint64_t i = 0; i < cnt; i++, pos += per) {
         r->have_id[i] = get_le(p + pos, 8);
         r->have_rows[i] = (int64_t)get_le(p + pos + 8, 8);
+        r->have_trim[i] = per == 24 ? (int64_t)get_le(p + pos + 16, 8) : -1; /* -1: unknown */
     }
     return QV_OK;
 }
@@ -164,6 +204,7 @@ fl_repl *fl_repl_new(const uint8_t *p, size_t n, uint64_t own_nonce, qv_err *err
         return NULL;
     }
     reg_add(r->advertise);
+    r->registered = true;
     QV_INFO("replication: a replica connected%s%s (%d tables held)", r->advertise[0] ? " advertising " : "",
             r->advertise, r->nhave);
     return r;
@@ -171,13 +212,16 @@ fl_repl *fl_repl_new(const uint8_t *p, size_t n, uint64_t own_nonce, qv_err *err
 
 void fl_repl_free(fl_repl *r) {
     if (!r) return;
-    if (r->key_sent) {
+    if (r->registered) {
         reg_remove(r->advertise);
         QV_INFO("replication: replica %s disconnected", r->advertise[0] ? r->advertise : "(unadvertised)");
     }
+    for (int k = 0; k < r->n; k++)
+        if (r->tabs[k].in_file) close(r->tabs[k].f.fd);
     free(r->tabs);
     free(r->have_id);
     free(r->have_rows);
+    free(r->have_trim);
     free(r);
 }
 
@@ -206,13 +250,16 @@ static void schema_blob(const qv_schema *s, qv_str *out) {
     }
 }
 
-/* Rows [t->sent, to) as one IPC stream record; last: `to` ends the catch-up. */
+/* Rows [t->sent, to) as one IPC stream record; last: `to` ends the catch-up.
+   The record names the replica's row numbers (t->held): deleted rows are
+   skipped by the scan, so the two differ once a table has some. */
 static int push_rows(fl_call *c, repl_tab *t, int64_t to, bool last, qv_err *err) {
     qv_str sql, blob, rec;
     qv_str_init(&sql);
     qv_str_init(&blob);
     qv_str_init(&rec);
     fl_select_all(t->name, &sql);
+    int64_t live = 0;
     eng_range range = {.table_id = t->id, .removed = t->removed, .row_from = t->sent, .row_to = to};
     snprintf(range.table, sizeof range.table, "%s", t->name);
     eng_query *q = NULL;
@@ -230,6 +277,7 @@ static int push_rows(fl_call *c, repl_tab *t, int64_t to, bool last, qv_err *err
         memset(&b, 0, sizeof b);
         bool eos = false;
         if ((rc = eng_query_next(q, &b, &eos, err)) || eos) break;
+        live += b.nrows;
         int nm = 0;
         rc = ipc_encoder_batch(enc, &b, m, &nm, err);
         for (int i = 0; i < nm; i++) {
@@ -240,9 +288,10 @@ static int push_rows(fl_call *c, repl_tab *t, int64_t to, bool last, qv_err *err
     }
     if (rc == QV_OK) {
         ipc_write_eos(&blob);
-        fl_repl_record(&rec, last ? 'B' : 'A', t->id, t->sent, NULL, blob.data, blob.len);
+        fl_repl_record(&rec, last ? 'B' : 'A', t->id, t->held, NULL, blob.data, blob.len);
         push_record(c, &rec);
         t->sent = to;
+        t->held += live;
     }
     if (enc) ipc_encoder_free(enc);
     if (q) eng_query_close(q);
@@ -252,10 +301,95 @@ static int push_rows(fl_call *c, repl_tab *t, int64_t to, bool last, qv_err *err
     return rc == QV_ENOTFOUND ? QV_OK : rc; /* dropped meanwhile: the next round sends 'D' */
 }
 
-static int64_t held_rows(const fl_repl *r, uint64_t id) {
+/* Rows the replica said it holds of table id (0 if none) and its trim count
+   (-1: it did not say; 0 if it lacks the table). */
+static int64_t held_rows(const fl_repl *r, uint64_t id, int64_t *trim) {
+    *trim = 0;
     for (int i = 0; i < r->nhave; i++)
-        if (r->have_id[i] == id) return r->have_rows[i];
+        if (r->have_id[i] == id) {
+            *trim = r->have_trim[i];
+            return r->have_rows[i];
+        }
     return 0;
+}
+
+static void tab_remove(fl_repl *r, int k) {
+    if (r->tabs[k].in_file) close(r->tabs[k].f.fd);
+    r->tabs[k] = r->tabs[--r->n];
+}
+
+/* The next chunk of the column file holding rows [t->sent, ...): 'F', or 'G'
+   with the file's CRC at its end. false when that row group is not in a
+   column file (then no more files for this table: rows from here on). */
+static bool push_file_chunk(fl_call *c, fl_repl *r, repl_tab *t, int64_t rows) {
+    if (!t->in_file) {
+        if (eng_repl_file_open(c->e, t->name, t->id, t->removed, t->sent, r->file_rows, &t->f)) {
+            t->files = false;
+            return false;
+        }
+        t->in_file = true;
+        t->f_off = 0;
+        t->f_crc = 0;
+    }
+    int64_t left = t->f.size - t->f_off, n = left < FILE_CHUNK ? left : FILE_CHUNK;
+    qv_str blob, rec;
+    qv_str_init(&blob);
+    qv_str_init(&rec);
+    put_le(&blob, (uint64_t)t->f.fno, 8);
+    put_le(&blob, (uint64_t)t->f_off, 8);
+    put_le(&blob, (uint64_t)t->f.size, 8);
+    size_t at = blob.len;
+    put_le(&blob, 0, 4);
+    qv_str_reserve(&blob, (size_t)n);
+    ssize_t got = pread(t->f.fd, blob.data + at + 4, (size_t)n, t->f_off);
+    bool ok = got == n;
+    if (ok) {
+        blob.len = at + 4 + (size_t)n;
+        blob.data[blob.len] = 0;
+        t->f_crc = qv_crc32c(t->f_crc, blob.data + at + 4, (size_t)n);
+        t->f_off += n;
+        bool last = t->f_off == t->f.size;
+        if (last)
+            for (int i = 0; i < 4; i++) blob.data[at + i] = (char)(t->f_crc >> (8 * i));
+        /* The file that reaches the table's end ends the catch-up ('E'). */
+        char kind = !last ? 'F' : t->sent + r->file_rows == rows ? 'E' : 'G';
+        fl_repl_record(&rec, kind, t->id, t->sent, NULL, blob.data, blob.len);
+        push_record(c, &rec);
+        if (last) {
+            t->sent += r->file_rows; /* files only go for tables without deleted rows */
+            t->held += r->file_rows;
+            t->open = kind == 'G';
+            close(t->f.fd);
+            t->in_file = false;
+        }
+    } else {
+        QV_WARN("replication: cannot read the column file of table %s (%s); sending rows", t->name,
+                got < 0 ? "read error" : "short read");
+        close(t->f.fd);
+        t->in_file = false;
+        t->files = false;
+    }
+    qv_str_free(&blob);
+    qv_str_free(&rec);
+    return ok;
+}
+
+/* One record for table t (this server has `rows` of it): a file chunk while
+   copying files, else up to CHUNK_ROWS rows. */
+static int serve(fl_call *c, fl_repl *r, repl_tab *t, int64_t rows, bool *sent, qv_err *err) {
+    if ((t->in_file || (t->files && rows - t->sent >= r->file_rows)) && push_file_chunk(c, r, t, rows)) {
+        *sent = true;
+        return QV_OK;
+    }
+    int64_t to = rows;
+    if (to - t->sent > CHUNK_ROWS) to = t->sent + CHUNK_ROWS;
+    int rc = push_rows(c, t, to, to == rows, err);
+    if (rc == QV_OK) {
+        *sent = true;
+        t->open = to != rows;
+        t->files = false;
+    }
+    return rc;
 }
 
 /* One round over the catalog; true when something was queued. */
@@ -273,15 +407,19 @@ static int round_once(fl_call *c, fl_repl *r, bool *sent, qv_err *err) {
             if (r->tabs[k].id == tabs[i].id) t = &r->tabs[k];
         /* Rows removed from the front (truncate, retention) shift row numbers:
            the replica starts that table over. So does a replica holding more
-           rows than this server has (it missed a trim). */
-        int64_t held = t ? 0 : held_rows(r, tabs[i].id);
+           rows than this server has (it missed a trim). removed_rows also
+           counts DELETEd rows, which a replica never holds (a start-over
+           sends live rows only, on top of the trim count), so a table with
+           deletions starts over on every change and every reconnect. */
+        int64_t trim = 0, held = t ? 0 : held_rows(r, tabs[i].id, &trim);
         bool resync = t ? tabs[i].removed_rows != t->removed
-                        : tabs[i].removed_rows > 0 || held > tabs[i].rows;
+                        : (held > 0 && (trim < 0 ? tabs[i].removed_rows > 0 : trim != tabs[i].removed_rows)) ||
+                              held > tabs[i].rows;
         if (resync) {
             rec.len = 0;
             fl_repl_record(&rec, 'D', tabs[i].id, 0, NULL, NULL, 0);
             push_record(c, &rec);
-            if (t) *t = r->tabs[--r->n];
+            if (t) tab_remove(r, (int)(t - r->tabs));
             t = NULL;
             held = 0;
         }
@@ -291,13 +429,14 @@ static int round_once(fl_call *c, fl_repl *r, bool *sent, qv_err *err) {
             memset(t, 0, sizeof *t);
             t->id = tabs[i].id;
             snprintf(t->name, sizeof t->name, "%s", tabs[i].name);
-            t->sent = held;
+            t->sent = t->held = held;
             t->removed = tabs[i].removed_rows;
+            t->files = held == 0 && r->file_rows > 0;
             qv_str blob;
             qv_str_init(&blob);
             schema_blob(&tabs[i].schema, &blob);
             rec.len = 0;
-            fl_repl_record(&rec, 'C', t->id, 0, t->name, blob.data, blob.len);
+            fl_repl_record(&rec, 'C', t->id, tabs[i].trim_rows, t->name, blob.data, blob.len);
             push_record(c, &rec);
             qv_str_free(&blob);
             *sent = true;
@@ -321,18 +460,23 @@ static int round_once(fl_call *c, fl_repl *r, bool *sent, qv_err *err) {
             rec.len = 0;
             fl_repl_record(&rec, 'D', r->tabs[k].id, 0, NULL, NULL, 0);
             push_record(c, &rec);
-            r->tabs[k--] = r->tabs[--r->n];
+            tab_remove(r, k--);
             *sent = true;
         }
-    int rc = QV_OK;
+    /* A catch-up under way goes first: the replica stages one table at a
+       time, and another table's records would make it start over. */
+    int rc = QV_OK, pick = -1;
+    for (int k = 0; k < r->n && pick < 0 && !*sent; k++)
+        if (r->tabs[k].open || r->tabs[k].in_file)
+            for (int i = 0; i < n && pick < 0; i++)
+                if (tabs[i].id == r->tabs[k].id && tabs[i].rows > r->tabs[k].sent) {
+                    pick = k;
+                    rc = serve(c, r, &r->tabs[k], tabs[i].rows, sent, err);
+                }
     for (int i = 0; i < n && !*sent && rc == QV_OK; i++)
-        for (int k = 0; k < r->n && !*sent; k++)
-            if (r->tabs[k].id == tabs[i].id && tabs[i].rows > r->tabs[k].sent) {
-                int64_t to = tabs[i].rows;
-                if (to - r->tabs[k].sent > CHUNK_ROWS) to = r->tabs[k].sent + CHUNK_ROWS;
-                rc = push_rows(c, &r->tabs[k], to, to == tabs[i].rows, err);
-                *sent = rc == QV_OK;
-            }
+        for (int k = 0; k < r->n && !*sent && rc == QV_OK; k++)
+            if (r->tabs[k].id == tabs[i].id && tabs[i].rows > r->tabs[k].sent)
+                rc = serve(c, r, &r->tabs[k], tabs[i].rows, sent, err);
     qv_str_free(&rec);
     st_table_info_free_all(tabs, n);
     return rc;

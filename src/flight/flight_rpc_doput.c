@@ -5,9 +5,13 @@
 ** clean half-close of a call that was not cancelled commits; everything
 ** else (bad data, client gone, server shutdown) aborts, leaving nothing.
 **
-** State (owned by the call): the IPC decoder and the open eng_put. The put
-** holds refs on the received bodies until commit; doput_free aborts a put
-** that was not committed.
+** State (owned by the call): the IPC decoder and the open eng_put. Batches
+** stream into storage as they come (each applied on a query runner while the
+** call parks: fl_put_feed); while another stream holds the table's
+** writer slot, nothing more is read (doput_recv_ready: the client waits, we
+** hold nothing). The commit runs on a query runner (admitted as a query:
+** RESOURCE_EXHAUSTED when the queue is full), never on a completion-queue
+** thread. doput_free aborts a put that was not committed.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,13 +22,19 @@
 
 typedef struct doput_state {
     ipc_decoder *dec;
-    eng_put *put;
+    eng_put *put;        /* the step thread's, or the commit job's while it runs */
     char table[QV_NAME_MAX + 1];
-    int64_t rows, batches;
+    int64_t rows, batches, committed;
+    bool has_schema;     /* the put is opened once admitted (doput_recv_ready) */
+    bool committing;
+    fl_task job;         /* the admission slot, then each batch and the commit on a query runner */
+    fl_put_feed feed;    /* the batch the runner applies next */
 } doput_state;
 
 static void doput_free(fl_call *c) {
     doput_state *st = c->state;
+    fl_task_finish(&st->job); /* no runner touches st after this */
+    fl_put_feed_free(&st->feed);
     if (st->put) {
         QV_INFO("flight DoPut into '%s' abandoned after %lld rows: nothing applied", st->table,
                 (long long)st->rows);
@@ -58,6 +68,8 @@ static int doput_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
     doput_state *st = c->state;
     if (!st && fl_sql_put_claims(msg)) return fl_sql_put_start(c, msg, err); /* a Flight SQL command */
     if (!st) {
+        /* Flight SQL commands check their own roles (binding a query's parameters needs only read). */
+        if (fl_call_authorize(c, AUTH_ROLE_WRITE, "call DoPut", err)) return err->code;
         st = qv_xcalloc(1, sizeof *st);
         atomic_fetch_add(&eng_get_metrics(c->e)->flight_streams_active, 1);
         ipc_read_options ro = {.dictionary_as_symbol = false, .max_body_bytes = 0};
@@ -68,7 +80,7 @@ static int doput_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
     }
     fl_flightdata fd;
     if (fl_flightdata_parse(msg->data, msg->size, &fd, err)) return qv_err_prefix(err, "DoPut");
-    if (!st->put) {
+    if (!st->has_schema) {
         if (!st->table[0]) {
             if (!fd.has_descriptor)
                 return qv_err_set(err, QV_EINVAL,
@@ -89,18 +101,18 @@ static int doput_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
     int rc = fl_flightdata_decode(st->dec, msg, &fd, &ev, &batch, err);
     if (rc) return qv_err_prefix(err, "DoPut into '%s', message %lld", st->table, (long long)st->batches + 1);
     if (ev == IPC_EV_SCHEMA) {
-        if (st->put) return qv_err_set(err, QV_EINVAL, "DoPut into '%s': a second schema in one stream", st->table);
-        return eng_put_begin(c->e, st->table, ipc_decoder_schema(st->dec), &st->put, err);
+        if (st->has_schema)
+            return qv_err_set(err, QV_EINVAL, "DoPut into '%s': a second schema in one stream", st->table);
+        st->has_schema = true;
+        return QV_OK; /* doput_recv_ready opens the put */
     }
     if (ev != IPC_EV_BATCH) return QV_OK;
     if (!st->put) {
         qv_batch_free(&batch);
         return qv_err_set(err, QV_EINVAL, "DoPut into '%s': a record batch before the schema", st->table);
     }
-    rc = eng_put_batch(st->put, &batch, err);
     int64_t n = batch.nrows;
-    qv_batch_free(&batch);
-    if (rc) return rc;
+    fl_put_feed_take(&st->feed, &st->put, &batch); /* applied on a runner before the next read */
     st->rows += n;
     st->batches++;
     char md[48];
@@ -134,17 +146,48 @@ static int doput_end(fl_call *c, qv_err *err) {
     return QV_OK;
 }
 
-/* Called once the summary went out and the call is not cancelled. */
+/* Before reading a batch: the query slot and the table's writer slot (fl_put_gate). */
+static int doput_recv_ready(fl_call *c, bool *ready, qv_err *err) {
+    doput_state *st = c->state;
+    *ready = true;
+    if (!st || !st->has_schema || st->committing) return QV_OK;
+    int rc = fl_put_feed_ready(&st->job, &st->feed, ready, err);
+    if (rc || !*ready) return rc;
+    fl_put_open o = {st->table, ipc_decoder_schema(st->dec), {false, ENG_IF_EXISTS_APPEND}};
+    return fl_put_gate(c, &st->job, &o, &st->put, ready, err);
+}
+
+static int commit_job(void *arg, qv_err *err) {
+    doput_state *st = arg;
+    eng_put *p = st->put;
+    st->put = NULL;
+    return eng_put_commit(p, &st->committed, err);
+}
+
+/* Called once the summary went out and the call is not cancelled: the
+   commit (fsync, WAL) runs on a query runner, admitted as a query is. */
 static int doput_commit(fl_call *c, bool *done, qv_err *err) {
     doput_state *st = c->state;
     *done = true;
-    if (!st || !st->put) return QV_OK;
-    eng_put *p = st->put;
-    st->put = NULL;
-    int64_t rows = 0;
-    int rc = eng_put_commit(p, &rows, err);
-    if (rc == QV_OK) QV_DEBUG("flight DoPut into '%s': %lld rows committed", st->table, (long long)rows);
+    if (!st || !st->job.inited) return QV_OK;
+    if (!st->committing) { /* from here on the job owns st->put */
+        if (!st->put) return QV_OK;
+        st->committing = true;
+    }
+    bool ready = false;
+    int rc = fl_task_job(&st->job, commit_job, st, &ready, err);
+    if (!ready) {
+        *done = rc != QV_OK;
+        return rc;
+    }
+    fl_task_finish(&st->job);
+    if (rc == QV_OK) QV_DEBUG("flight DoPut into '%s': %lld rows committed", st->table, (long long)st->committed);
     return rc;
+}
+
+static void doput_cancel(fl_call *c) {
+    doput_state *st = c->state;
+    if (c->rpc == &fl_rpc_do_put && st) fl_task_cancel(&st->job);
 }
 
 const fl_rpc fl_rpc_do_put = {
@@ -153,5 +196,7 @@ const fl_rpc fl_rpc_do_put = {
     .on_message = doput_msg,
     .on_end = doput_end,
     .produce = doput_commit,
+    .recv_ready = doput_recv_ready,
+    .on_cancel = doput_cancel,
     .free_state = doput_free,
 };

@@ -314,8 +314,8 @@ static int list_flights_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
         qv_err e2;
         qv_err_clear(&e2);
         /* A table dropped meanwhile is skipped, not an error of the listing. */
-        if (info_build(c, &ip, &d, tabs[i].rows, tabs[i].bytes, &e2) == QV_OK) {
-            ip.info.total_records = tabs[i].rows;
+        if (info_build(c, &ip, &d, tabs[i].live_rows, tabs[i].bytes, &e2) == QV_OK) {
+            ip.info.total_records = tabs[i].live_rows;
             ip.info.total_bytes = tabs[i].bytes;
             fl_call_push_pb(c, &ip.info);
         } else if (e2.code != QV_ENOTFOUND) {

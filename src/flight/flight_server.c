@@ -362,6 +362,19 @@ static void advance(fl_call *c) {
             return;
         }
         if (!c->input_done) {
+            if (c->rpc->recv_ready) {
+                bool ready = true;
+                qv_err err;
+                qv_err_clear(&err);
+                if (c->rpc->recv_ready(c, &ready, &err)) {
+                    set_error(c, &err);
+                    continue;
+                }
+                if (!ready) {
+                    if (park(c)) return; /* until the rpc's waker calls fl_call_wake */
+                    continue;
+                }
+            }
             start_recv(c);
             return;
         }
@@ -654,7 +667,8 @@ int flight_server_start(eng *e, const flight_options *opts, flight_server **out,
         }
     }
     if (opts->replica_of && opts->replica_of[0] &&
-        fl_follower_start(e, opts->replica_of, opts->advertise, &s->follower, err)) {
+        fl_follower_start(e, opts->replica_of, opts->advertise, opts->replication_user, opts->replication_login,
+                          &s->follower, err)) {
         flight_server_free(s);
         return err->code;
     }

@@ -174,6 +174,7 @@ int fl_sql_run_update(fl_call *c, const char *sql, size_t len, const qv_batch *p
         eng_query_close(q);
         return err->code;
     }
+    fl_call_apply_deadline(c, q); /* the client's deadline stops it (DEADLINE_EXCEEDED) */
     const qv_schema *s = eng_query_schema(q);
     bool counts = s->nfields == 1 && s->fields[0].type == QV_T_INT64 && strcmp(s->fields[0].name, "rows") == 0;
     int64_t v = 0;
@@ -226,6 +227,7 @@ static int resolve_sql(fl_call *c, const char *sql, size_t len, const qv_batch *
         char name[QV_NAME_MAX + 1];
         snprintf(name, sizeof name, "%s", s->fields[0].name);
         bool is_bool = s->fields[0].type == QV_T_BOOL;
+        fl_call_apply_deadline(c, q);
         int rc = drain(q, &v, err);
         eng_query_close(q);
         if (rc) return rc;
@@ -355,7 +357,7 @@ static void ticket_bytes(const fl_sql_result *r, qv_str *out) {
     qv_str_free(&h);
 }
 
-int fl_sql_flight_info(fl_call *c, const fl_descriptor *d, qv_err *err) {
+int fl_sql_flight_info_bb(fl_call *c, const fl_descriptor *d, grpc_byte_buffer **out, qv_err *err) {
     fl_sql_result r;
     int rc = resolve(c, "GetFlightInfo", d->cmd.data, d->cmd.len, false, &r, err);
     qv_str schema, ticket;
@@ -392,12 +394,20 @@ int fl_sql_flight_info(fl_call *c, const fl_descriptor *d, qv_err *err) {
         if (parts.partitioned) fl_endpoints_attach(&parts, &info);
         info.total_records = r.q ? eng_query_total_rows(r.q) : (r.ncols ? r.cols[0]->length : 0);
         info.total_bytes = -1;
-        fl_call_push_pb(c, &info);
+        *out = fl_bb_from_pb(&info);
     }
     fl_endpoints_free(&parts);
     qv_str_free(&schema);
     qv_str_free(&ticket);
     fl_sql_result_free(&r);
+    return rc;
+}
+
+int fl_sql_flight_info(fl_call *c, const fl_descriptor *d, qv_err *err) {
+    if (fl_sql_info_job_start(c, d, err)) return err->code; /* QV_OK: the job has the call now */
+    grpc_byte_buffer *bb = NULL;
+    int rc = fl_sql_flight_info_bb(c, d, &bb, err);
+    if (rc == QV_OK) fl_call_push(c, bb);
     return rc;
 }
 

@@ -94,6 +94,11 @@ int fl_sql_check_params(eng *e, const char *sql, size_t len, const qv_batch *par
 /* GetFlightInfo / GetSchema on a descriptor whose cmd is a Flight SQL Any:
    queue the reply. fl_sql_is_any(d->cmd) says whether to call these. */
 int fl_sql_flight_info(fl_call *c, const fl_descriptor *d, qv_err *err);
+/* The FlightInfo of a result-set command, built (and a change run) here. */
+int fl_sql_flight_info_bb(fl_call *c, const fl_descriptor *d, grpc_byte_buffer **out, qv_err *err);
+/* flight_sql_change.c: true if d runs a change; then the call was handed to
+   a job on the query runners (err set only if that failed). */
+bool fl_sql_info_job_start(fl_call *c, const fl_descriptor *d, qv_err *err);
 int fl_sql_schema(fl_call *c, const fl_descriptor *d, qv_err *err);
 /* DoGet on a Flight SQL ticket: *q set to the query to stream, or NULL when
    the whole reply (schema and batch) was queued already. */

@@ -50,10 +50,17 @@ typedef struct sqlput_state {
     int nparams;
     int64_t rows, bytes;
     bool have_schema;
+    fl_call *call;
+    fl_task job;      /* the command's work, on a query runner (sqlput_job) */
+    fl_put_feed feed; /* an ingest's next batch, applied on a runner */
+    bool job_done;
+    int64_t count;    /* the job's row count for the reply */
 } sqlput_state;
 
 static void sqlput_free(fl_call *c) {
     sqlput_state *st = c->state;
+    fl_task_finish(&st->job); /* no runner touches st after this */
+    fl_put_feed_free(&st->feed);
     if (st->put) eng_put_abort(st->put);
     if (st->dec) ipc_decoder_free(st->dec);
     for (int i = 0; i < st->nparams; i++) qv_batch_free(&st->params[i]);
@@ -122,8 +129,10 @@ static int command_setup(fl_call *c, sqlput_state *st, const fl_flightdata *fd, 
             qv_str_append(&st->sql, m->query, strlen(m->query));
         if (m) arrow__flight__protocol__sql__command_statement_update__free_unpacked(m, NULL);
         if (!rc) rc = fl_ticket_sql((const uint8_t *)st->sql.data, st->sql.len, err);
+        if (!rc) rc = fl_call_authorize(c, AUTH_ROLE_WRITE, "call DoPut with CommandStatementUpdate", err);
     } else if (st->kind == PUT_INGEST) {
         rc = ingest_setup(st, &in, err);
+        if (!rc) rc = fl_call_authorize(c, AUTH_ROLE_WRITE, "call DoPut with CommandStatementIngest", err);
         if (!rc) rc = ingest_authorize(c, st, err);
     } else if (st->kind == PUT_BIND || st->kind == PUT_PREP_UPDATE) {
         /* Both messages are one bytes field 1: the handle. */
@@ -139,7 +148,11 @@ static int command_setup(fl_call *c, sqlput_state *st, const fl_flightdata *fd, 
             eng_stmt_view v;
             fl_sql_session(c, session, sizeof session);
             rc = eng_stmt_get(c->e, session, (const uint8_t *)st->handle.data, st->handle.len, &v, err);
-            eng_stmt_view_free(&v);
+            /* Binding a prepared query's parameters is a read; an update's needs write (and its kind's role). */
+            if (!rc && st->kind == PUT_PREP_UPDATE)
+                rc = fl_call_authorize(c, AUTH_ROLE_WRITE, "call DoPut with CommandPreparedStatementUpdate", err);
+            if (!rc) rc = fl_call_authorize_sql(c, v.sql, v.len, err);
+            eng_stmt_view_free(&v); /* safe after a failed get: it zeroes v */
         }
     } else {
         rc = qv_err_set(err, QV_EUNSUPPORTED, "DoPut: Flight SQL command %.90s is not implemented by Quiver", in.name);
@@ -150,10 +163,9 @@ static int command_setup(fl_call *c, sqlput_state *st, const fl_flightdata *fd, 
 
 static int take_batch(sqlput_state *st, qv_batch *b, qv_err *err) {
     if (st->kind == PUT_INGEST) {
-        int rc = eng_put_batch(st->put, b, err);
-        if (!rc) st->rows += b->nrows;
-        qv_batch_free(b);
-        return rc;
+        st->rows += b->nrows;
+        fl_put_feed_take(&st->feed, &st->put, b); /* applied on a runner before the next read */
+        return QV_OK;
     }
     if (st->kind == PUT_UPDATE) {
         qv_batch_free(b);
@@ -191,9 +203,7 @@ static int sqlput_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
     if (ev == IPC_EV_SCHEMA) {
         if (st->have_schema) return qv_err_set(err, QV_EINVAL, "DoPut: a second schema in one stream");
         st->have_schema = true;
-        if (st->kind == PUT_INGEST)
-            return eng_put_begin_mode(c->e, st->table, ipc_decoder_schema(st->dec), &st->mode, &st->put, err);
-        return QV_OK;
+        return QV_OK; /* an ingest's put: sqlput_recv_ready */
     }
     if (ev != IPC_EV_BATCH) return QV_OK;
     if (!st->have_schema) {
@@ -249,68 +259,104 @@ static int sqlput_end(fl_call *c, qv_err *err) {
     sqlput_state *st = c->state;
     if (!st->started) return qv_err_set(err, QV_EINVAL, "DoPut: the stream ended before its first message");
     if (cancelled(c)) return qv_err_set(err, QV_ECANCELLED, "DoPut: the client went away; nothing was applied");
+    if (st->kind != PUT_INGEST) return QV_OK; /* the work runs from sqlput_produce */
+    /* As the raw DoPut does: the reply goes out first, and only if that
+       write reaches a live client does the commit run (a killed client can
+       look like a clean end of stream). */
+    if (!st->put)
+        return qv_err_set(err, QV_EINVAL, "CommandStatementIngest: the stream carried no schema; nothing was written");
+    push_update_result(c, st->rows);
+    return QV_OK;
+}
+
+/* Bind the parameter rows to the handle, or run the prepared update once per row. */
+static int run_prepared(sqlput_state *st, qv_err *err) {
+    fl_call *c = st->call;
     char session[128];
     fl_sql_session(c, session, sizeof session);
-    int64_t n = 0;
-    int rc = QV_OK;
+    qv_batch params;
+    bool have = false;
+    eng_stmt_view v;
+    memset(&v, 0, sizeof v);
+    int rc = gather_params(st, &params, &have, err);
+    if (!rc) rc = eng_stmt_get(c->e, session, (const uint8_t *)st->handle.data, st->handle.len, &v, err);
+    if (!rc && have && st->kind == PUT_BIND) rc = fl_sql_check_params(c->e, v.sql, v.len, &params, err);
+    if (!rc && st->kind == PUT_BIND)
+        rc = eng_stmt_bind(c->e, session, (const uint8_t *)st->handle.data, st->handle.len, have ? &params : NULL,
+                           err);
+    if (!rc && st->kind == PUT_PREP_UPDATE)
+        rc = fl_sql_run_update(c, v.sql, v.len, have ? &params : NULL, &st->count, err);
+    eng_stmt_view_free(&v);
+    if (have) qv_batch_free(&params);
+    return rc;
+}
+
+/* On a query runner while the call is parked: replies are queued by produce. */
+static int sqlput_job(void *arg, qv_err *err) {
+    sqlput_state *st = arg;
     switch (st->kind) {
-    case PUT_UPDATE:
-        rc = fl_sql_run_update(c, st->sql.data, st->sql.len, NULL, &n, err);
-        if (!rc) push_update_result(c, n);
-        return rc;
-    case PUT_INGEST:
-        /* As the raw DoPut does: the reply goes out first, and only if that
-           write reaches a live client does sqlput_commit commit (a killed
-           client can look like a clean end of stream). */
-        if (!st->put)
-            return qv_err_set(err, QV_EINVAL, "CommandStatementIngest: the stream carried no schema; nothing was written");
-        push_update_result(c, st->rows);
-        return QV_OK;
-    case PUT_BIND:
-    case PUT_PREP_UPDATE: {
-        qv_batch params;
-        bool have = false;
-        eng_stmt_view v;
-        memset(&v, 0, sizeof v);
-        rc = gather_params(st, &params, &have, err);
-        if (!rc) rc = eng_stmt_get(c->e, session, (const uint8_t *)st->handle.data, st->handle.len, &v, err);
-        if (!rc && have && st->kind == PUT_BIND) rc = fl_sql_check_params(c->e, v.sql, v.len, &params, err);
-        if (!rc && st->kind == PUT_BIND)
-            rc = eng_stmt_bind(c->e, session, (const uint8_t *)st->handle.data, st->handle.len, have ? &params : NULL,
-                               err);
-        if (!rc && st->kind == PUT_BIND) {
-            Arrow__Flight__Protocol__Sql__DoPutPreparedStatementResult r =
-                ARROW__FLIGHT__PROTOCOL__SQL__DO_PUT_PREPARED_STATEMENT_RESULT__INIT;
-            r.has_prepared_statement_handle = true;
-            r.prepared_statement_handle.data = (uint8_t *)st->handle.data;
-            r.prepared_statement_handle.len = st->handle.len;
-            Arrow__Flight__Protocol__PutResult pr = ARROW__FLIGHT__PROTOCOL__PUT_RESULT__INIT;
-            uint8_t buf[128];
-            pr.app_metadata.data = buf;
-            pr.app_metadata.len = arrow__flight__protocol__sql__do_put_prepared_statement_result__pack(&r, buf);
-            fl_call_push_pb(c, &pr);
-        }
-        if (!rc && st->kind == PUT_PREP_UPDATE) {
-            rc = fl_sql_run_update(c, v.sql, v.len, have ? &params : NULL, &n, err);
-            if (!rc) push_update_result(c, n);
-        }
-        eng_stmt_view_free(&v);
-        if (have) qv_batch_free(&params);
-        return rc;
+    case PUT_UPDATE: return fl_sql_run_update(st->call, st->sql.data, st->sql.len, NULL, &st->count, err);
+    case PUT_INGEST: {
+        eng_put *p = st->put;
+        st->put = NULL;
+        return p ? eng_put_commit(p, &st->count, err) : QV_OK;
     }
+    case PUT_BIND:
+    case PUT_PREP_UPDATE: return run_prepared(st, err);
     }
     return qv_err_set(err, QV_EINTERNAL, "DoPut: Flight SQL put of kind %d", st->kind);
 }
 
-/* Called once the reply went out and the call is not cancelled. */
-static int sqlput_commit(fl_call *c, bool *done, qv_err *err) {
+static void push_bind_result(fl_call *c, const sqlput_state *st) {
+    Arrow__Flight__Protocol__Sql__DoPutPreparedStatementResult r =
+        ARROW__FLIGHT__PROTOCOL__SQL__DO_PUT_PREPARED_STATEMENT_RESULT__INIT;
+    r.has_prepared_statement_handle = true;
+    r.prepared_statement_handle.data = (uint8_t *)st->handle.data;
+    r.prepared_statement_handle.len = st->handle.len;
+    Arrow__Flight__Protocol__PutResult pr = ARROW__FLIGHT__PROTOCOL__PUT_RESULT__INIT;
+    uint8_t buf[128];
+    pr.app_metadata.data = buf;
+    pr.app_metadata.len = arrow__flight__protocol__sql__do_put_prepared_statement_result__pack(&r, buf);
+    fl_call_push_pb(c, &pr);
+}
+
+/* After the clean end (and, for an ingest, once its reply went out to a
+   live client): the command's work runs on a query runner, admitted as a
+   query is, never on a completion-queue thread; then its reply goes out. */
+static int sqlput_produce(fl_call *c, bool *done, qv_err *err) {
     sqlput_state *st = c->state;
     *done = true;
-    if (!st || !st->put) return QV_OK;
-    eng_put *p = st->put;
-    st->put = NULL;
-    int64_t n = 0;
-    return eng_put_commit(p, &n, err);
+    if (!st || st->job_done) return QV_OK;
+    if (!st->job.inited) fl_task_init(&st->job, c);
+    bool ready = false;
+    int rc = fl_task_job(&st->job, sqlput_job, st, &ready, err);
+    if (!ready) {
+        *done = rc != QV_OK;
+        return rc;
+    }
+    fl_task_finish(&st->job);
+    st->job_done = true;
+    if (rc) return rc;
+    if (st->kind == PUT_UPDATE || st->kind == PUT_PREP_UPDATE) push_update_result(c, st->count);
+    if (st->kind == PUT_BIND) push_bind_result(c, st);
+    *done = st->kind == PUT_INGEST; /* else: send the reply, then done */
+    return QV_OK;
+}
+
+/* An ingest opens its put as the raw DoPut does (fl_put_gate). */
+static int sqlput_recv_ready(fl_call *c, bool *ready, qv_err *err) {
+    sqlput_state *st = c->state;
+    *ready = true;
+    if (!st || st->kind != PUT_INGEST || !st->have_schema) return QV_OK;
+    int rc = fl_put_feed_ready(&st->job, &st->feed, ready, err);
+    if (rc || !*ready) return rc;
+    fl_put_open o = {st->table, ipc_decoder_schema(st->dec), st->mode};
+    return fl_put_gate(c, &st->job, &o, &st->put, ready, err);
+}
+
+static void sqlput_cancel(fl_call *c) {
+    sqlput_state *st = c->state;
+    if (st) fl_task_cancel(&st->job);
 }
 
 const fl_rpc fl_rpc_sql_put = {
@@ -318,7 +364,9 @@ const fl_rpc fl_rpc_sql_put = {
     .client_streams = true,
     .on_message = sqlput_msg,
     .on_end = sqlput_end,
-    .produce = sqlput_commit,
+    .produce = sqlput_produce,
+    .recv_ready = sqlput_recv_ready,
+    .on_cancel = sqlput_cancel,
     .free_state = sqlput_free,
 };
 
@@ -340,6 +388,7 @@ int fl_sql_put_start(fl_call *c, qv_buffer *msg, qv_err *err) {
     qv_str_init(&st->handle);
     ipc_read_options ro = {.dictionary_as_symbol = false, .max_body_bytes = 0};
     ipc_decoder_new(&ro, &st->dec);
+    st->call = c;
     pthread_mutex_lock(&c->mu);
     c->rpc = &fl_rpc_sql_put;
     c->state = st;

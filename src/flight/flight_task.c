@@ -10,6 +10,8 @@
 ** owner frees anything, and gives back the admission slot. The runner's
 ** last touch of the call is fl_call_wake, made while busy still counts it,
 ** so the call is alive then (its state is freed only after finish).
+** A job task (fl_task_job) runs a function instead of next(): the first
+** submission is admitted, later ones run at once on the slot it holds.
 */
 #include <grpc/support/time.h>
 #include <string.h>
@@ -29,7 +31,13 @@ static void task_run(eng_task *et) {
     bool eos = false;
     qv_err err;
     qv_err_clear(&err);
-    int rc = eng_query_next(t->q, &b, &eos, &err);
+    int rc;
+    if (t->job) {
+        rc = t->job(t->job_arg, &err);
+        eos = true;
+    } else {
+        rc = eng_query_next(t->q, &b, &eos, &err);
+    }
     pthread_mutex_lock(&t->mu);
     t->out = b;
     t->eos = eos;
@@ -92,6 +100,19 @@ int fl_task_next(fl_task *t, qv_batch *out, bool *eos, bool *ready, qv_err *err)
     return rc;
 }
 
+int fl_task_job(fl_task *t, int (*fn)(void *arg, qv_err *err), void *arg, bool *ready, qv_err *err) {
+    pthread_mutex_lock(&t->mu);
+    if (t->state == FT_IDLE) { /* not out: this submission runs fn */
+        t->job = fn;
+        t->job_arg = arg;
+    }
+    pthread_mutex_unlock(&t->mu);
+    qv_batch unused;
+    memset(&unused, 0, sizeof unused);
+    bool eos = false;
+    return fl_task_next(t, &unused, &eos, ready, err);
+}
+
 /* Under c->mu (the close handler): a task still waiting for a slot is
    taken back and the call will see CANCELLED when it is woken. */
 void fl_task_cancel(fl_task *t) {
@@ -139,4 +160,61 @@ void fl_call_apply_deadline(fl_call *c, eng_query *q) {
     gpr_timespec left = gpr_time_sub(gpr_convert_clock_type(d, GPR_CLOCK_MONOTONIC), gpr_now(GPR_CLOCK_MONOTONIC));
     int64_t ms = gpr_time_to_millis(left);
     eng_query_set_timeout(q, ms > 0 ? ms : 1);
+}
+
+static int admitted_job(void *arg, qv_err *err) {
+    (void)arg;
+    (void)err;
+    return QV_OK;
+}
+
+static void put_wake(void *arg) { fl_call_wake(arg); }
+
+int fl_put_gate(fl_call *c, fl_task *t, fl_put_open *o, eng_put **put, bool *ready, qv_err *err) {
+    *ready = false;
+    int rc;
+    if (!t->inited) fl_task_init(t, c);
+    if (!t->slot_held) {
+        if ((rc = fl_task_job(t, admitted_job, NULL, ready, err)) || !*ready) return rc;
+        t->slot_held = true;
+    }
+    if (!*put && (rc = eng_put_begin_async(c->e, o->table, o->schema, &o->mode, put_wake, c, put, err))) return rc;
+    if ((rc = eng_put_ready(*put, ready, err)) || *ready) return rc;
+    /* Queued for the writer slot: give the query slot back meanwhile, so a
+       waiting put holds nothing; told the writer slot is free, it asks again
+       (and, admitted once already, is not refused for a full queue then). */
+    fl_task_finish(t);
+    fl_task_init(t, c);
+    t->t.requeue = true;
+    return QV_OK;
+}
+
+void fl_put_feed_take(fl_put_feed *f, eng_put **put, qv_batch *b) {
+    f->put = put;
+    f->b = *b;
+    f->has = true;
+}
+
+static int feed_job(void *arg, qv_err *err) {
+    fl_put_feed *f = arg;
+    int rc = eng_put_batch(*f->put, &f->b, err);
+    qv_batch_free(&f->b);
+    return rc;
+}
+
+int fl_put_feed_ready(fl_task *t, fl_put_feed *f, bool *ready, qv_err *err) {
+    *ready = true;
+    if (!f->has && !f->out) return QV_OK;
+    if (f->has) { /* hand it to a runner (the put holds a slot: no admission) */
+        f->has = false;
+        f->out = true;
+    }
+    int rc = fl_task_job(t, feed_job, f, ready, err);
+    if (*ready) f->out = false;
+    return rc;
+}
+
+void fl_put_feed_free(fl_put_feed *f) {
+    if (f->has) qv_batch_free(&f->b);
+    f->has = false;
 }

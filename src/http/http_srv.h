@@ -49,6 +49,7 @@ typedef struct http_req {
     qv_str body;
     int64_t start_ns;
     auth_identity id;            /* who is asking (guard.c) */
+    struct http_ingest *ing;     /* a streamed Arrow /ingest (ingest.c), or NULL */
 } http_req;
 
 /* Queue a JSON error {"error","code"}; returns what MHD_queue_response returned. */
@@ -66,6 +67,11 @@ enum MHD_Result http_handle_query(http_server *s, struct MHD_Connection *c, http
 enum MHD_Result http_handle_subscribe(http_server *s, struct MHD_Connection *c, http_req *r, const char *sql,
                                       size_t len);
 enum MHD_Result http_handle_ingest(http_server *s, struct MHD_Connection *c, http_req *r);
+/* A streamed /ingest (an Arrow body): not held whole, no --max-body-bytes. */
+typedef struct http_ingest http_ingest;
+bool http_ingest_streams(struct MHD_Connection *c, const http_req *r);
+void http_ingest_chunk(http_server *s, struct MHD_Connection *c, http_req *r, const char *p, size_t n);
+void http_ingest_free(http_req *r); /* aborts an unfinished put */
 void http_metrics_text(http_server *s, qv_str *out);
 /* guard.c: on a request's first call, before anything else runs: client
    certificate (mTLS), credentials, the route's role. MHD_YES with *answered

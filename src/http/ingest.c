@@ -1,6 +1,9 @@
 /*
 ** POST /ingest?table=t: an Arrow IPC stream, CSV with a header, or NDJSON,
 ** loaded through one eng_put (create or append, schema checked, atomic).
+** Arrow bodies stream (decoded and appended as they arrive, see below);
+** text bodies are spilled to a temporary file as they arrive and read
+** through a mapping (page cache, not heap).
 **
 ** Text bodies are read twice: a first pass finds the columns (CSV header,
 ** union of NDJSON keys) and infers types for columns the table lacks; the
@@ -9,9 +12,13 @@
 */
 #include "http_srv.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "ipc/ipc.h"
 
@@ -87,6 +94,122 @@ static int ingest_arrow(http_server *s, http_req *r, const char *table, int64_t 
         return rc;
     }
     return eng_put_commit(a.p, rows, err);
+}
+
+/* ---- Arrow, streamed: the body is decoded and appended as it arrives ----
+** The upload callback feeds each piece to an ipc_feed whose batches go
+** straight into the eng_put (storage's streaming append), so memory stays
+** at about one message whatever the upload's size; the last call commits.
+** A failure keeps reading (and dropping) the rest and answers at the end;
+** an upload cut short aborts the put: nothing is visible. */
+struct http_ingest {
+    in_format fmt;
+    ipc_feed *feed;  /* Arrow */
+    int fd;          /* CSV / NDJSON: the body spilled to an unlinked temporary file, or -1 */
+    arrow_ctx a;
+    char *table;
+    int rc;      /* first failure */
+    qv_err err;
+    int64_t bytes;
+};
+
+/* An unlinked temporary file in $TMPDIR (default /var/tmp: on disk, not tmpfs). */
+static int spill_open(qv_err *err) {
+    const char *dir = getenv("TMPDIR");
+    char path[512];
+    snprintf(path, sizeof path, "%s/quiver-ingest-XXXXXX", dir && *dir ? dir : "/var/tmp");
+    int fd = mkstemp(path);
+    if (fd < 0) return qv_err_set(err, QV_EIO, "cannot create a spill file for the request body in %s: %s",
+                                  dir && *dir ? dir : "/var/tmp", strerror(errno)), -1;
+    unlink(path);
+    return fd;
+}
+
+static int spill_write(int fd, const char *p, size_t n, qv_err *err) {
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return qv_err_set(err, QV_EIO, "cannot spill the request body: %s", strerror(errno));
+        p += w;
+        n -= (size_t)w;
+    }
+    return QV_OK;
+}
+
+bool http_ingest_streams(struct MHD_Connection *c, const http_req *r) {
+    if (r->route != R_INGEST) return false;
+    const char *table = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "table");
+    in_format fmt = IN_ARROW;
+    qv_err err;
+    return table && *table && pick_format(c, &fmt, &err) == QV_OK;
+}
+
+void http_ingest_chunk(http_server *s, struct MHD_Connection *c, http_req *r, const char *p, size_t n) {
+    http_ingest *g = r->ing;
+    if (!g) {
+        g = r->ing = qv_xcalloc(1, sizeof *g);
+        g->fd = -1;
+        g->table = qv_xstrdup(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "table"));
+        g->a = (arrow_ctx){s->e, g->table, NULL};
+        if (pick_format(c, &g->fmt, &g->err)) g->rc = g->err.code;
+        else if (g->fmt != IN_ARROW) {
+            if ((g->fd = spill_open(&g->err)) < 0) g->rc = g->err.code;
+        } else {
+            ipc_read_options ro = {.dictionary_as_symbol = true, .max_body_bytes = s->max_body};
+            ipc_feed_new(&ro, on_arrow_batch, &g->a, &g->feed);
+        }
+    }
+    g->bytes += (int64_t)n;
+    if (g->rc) return; /* failed: the rest is dropped */
+    if (g->fmt != IN_ARROW) {
+        g->rc = spill_write(g->fd, p, n, &g->err);
+        return;
+    }
+    if ((g->rc = ipc_feed_push(g->feed, (const uint8_t *)p, n, &g->err)) != QV_OK) {
+        qv_err_prefix(&g->err, "Arrow body");
+        if (g->a.p) eng_put_abort(g->a.p);
+        g->a.p = NULL;
+    }
+}
+
+void http_ingest_free(http_req *r) {
+    http_ingest *g = r->ing;
+    if (!g) return;
+    if (g->a.p) eng_put_abort(g->a.p); /* the upload never finished: nothing stays */
+    ipc_feed_free(g->feed);
+    if (g->fd >= 0) close(g->fd);
+    free(g->table);
+    free(g);
+    r->ing = NULL;
+}
+
+static int ingest_text(http_server *s, const char *body, size_t len, in_format fmt, const char *table, int64_t *rows,
+                       qv_err *err);
+
+static int ingest_streamed(http_server *s, http_req *r, const char *table, int64_t *rows, qv_err *err) {
+    http_ingest *g = r->ing;
+    if (g->rc) {
+        *err = g->err;
+        return g->rc;
+    }
+    if (g->fmt != IN_ARROW) { /* read the spilled body through a mapping: page cache, not heap */
+        void *m = g->bytes ? mmap(NULL, (size_t)g->bytes, PROT_READ, MAP_PRIVATE, g->fd, 0) : NULL;
+        if (m == MAP_FAILED) return qv_err_set(err, QV_EIO, "cannot map the spilled request body: %s", strerror(errno));
+        int rc = ingest_text(s, m, (size_t)g->bytes, g->fmt, table, rows, err);
+        if (m) munmap(m, (size_t)g->bytes);
+        return rc;
+    }
+    qv_schema schema;
+    int rc = ipc_feed_finish(g->feed, &schema, err);
+    if (rc == QV_OK && !g->a.p) rc = eng_put_begin(s->e, table, &schema, &g->a.p, err); /* no batches: still create */
+    qv_schema_free(&schema);
+    if (rc) {
+        qv_err_prefix(err, "Arrow body");
+        return rc;
+    }
+    eng_put *p = g->a.p;
+    g->a.p = NULL;
+    return eng_put_commit(p, rows, err);
 }
 
 /* ---- CSV and NDJSON ---- */
@@ -285,12 +408,13 @@ static int find_table(eng *e, const char *name, qv_schema *out, bool *found, qv_
     return QV_OK;
 }
 
-static int ingest_text(http_server *s, http_req *r, in_format fmt, const char *table, int64_t *rows, qv_err *err) {
+static int ingest_text(http_server *s, const char *body, size_t len, in_format fmt, const char *table, int64_t *rows,
+                       qv_err *err) {
     text_load t;
     memset(&t, 0, sizeof t);
     t.fmt = fmt;
-    t.body = r->body.data ? r->body.data : "";
-    t.len = r->body.len;
+    t.body = body ? body : "";
+    t.len = len;
     qv_schema_init(&t.table);
     qv_schema_init(&t.put_schema);
     int rc = find_table(s->e, table, &t.table, &t.have_table, err);
@@ -329,9 +453,11 @@ enum MHD_Result http_handle_ingest(http_server *s, struct MHD_Connection *c, htt
     qv_err err;
     in_format fmt = IN_ARROW;
     if (pick_format(c, &fmt, &err)) return http_send_error(c, r, 400, err.msg);
-    if (r->body.len == 0) return http_send_error(c, r, 400, "empty request body: nothing to ingest");
+    if (r->body.len == 0 && !(r->ing && r->ing->bytes)) return http_send_error(c, r, 400, "empty request body: nothing to ingest");
     int64_t rows = 0;
-    int rc = fmt == IN_ARROW ? ingest_arrow(s, r, table, &rows, &err) : ingest_text(s, r, fmt, table, &rows, &err);
+    int rc = r->ing ? ingest_streamed(s, r, table, &rows, &err)
+             : fmt == IN_ARROW ? ingest_arrow(s, r, table, &rows, &err)
+                               : ingest_text(s, r->body.data, r->body.len, fmt, table, &rows, &err);
     if (rc) return http_send_error(c, r, http_status_of(err.code, true), err.msg);
     qv_str j;
     qv_str_init(&j);

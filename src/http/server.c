@@ -130,7 +130,7 @@ static enum MHD_Result handle_tables(http_server *s, struct MHD_Connection *c, h
                 qv_str_appendf(&j, ",\"type\":\"%s\",\"nullable\":%s}", qv_type_name(f->type),
                                f->nullable ? "true" : "false");
             }
-            qv_str_appendf(&j, "],\"rows\":%lld,\"bytes\":%lld}", (long long)t[i].rows, (long long)t[i].bytes);
+            qv_str_appendf(&j, "],\"rows\":%lld,\"bytes\":%lld}", (long long)t[i].live_rows, (long long)t[i].bytes);
         }
         qv_str_append(&j, "]}", 2);
         st_table_info_free_all(t, n);
@@ -230,7 +230,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         /* A declared length over the limit: small excesses are read and
            dropped (see below) so the client, still sending, is not reset
            before it reads the 413; huge ones are refused at once. */
-        if (cl && strtoll(cl, NULL, 10) > s->max_body + (64LL << 20)) {
+        if (cl && strtoll(cl, NULL, 10) > s->max_body + (64LL << 20) && !http_ingest_streams(c, r)) {
             r->too_large = true;
             char msg[160];
             snprintf(msg, sizeof msg, "request body of %.20s bytes is over the limit of %lld bytes (--max-body-bytes)",
@@ -240,6 +240,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (r->status) { /* already answered: drop what is still coming */
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_size && (r->ing || http_ingest_streams(c, r))) {
+        http_ingest_chunk(s, c, r, upload, *upload_size);
         *upload_size = 0;
         return MHD_YES;
     }
@@ -281,6 +286,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     snprintf(rpc, sizeof rpc, "http_%s", route_names[r->route]);
     eng_rpc_observe(s->e, rpc, qv_monotonic_ns() - r->start_ns);
     qv_str_free(&r->body);
+    http_ingest_free(r);
     free(r);
     *con_cls = NULL;
     atomic_fetch_sub(&s->active, 1);
@@ -520,7 +526,7 @@ void http_metrics_text(http_server *s, qv_str *out) {
         for (int i = 0; i < n; i++) {
             qv_str_append(out, "quiver_table_rows{table=", 24);
             http_prom_label_value(out, t[i].name);
-            qv_str_appendf(out, "} %lld\n", (long long)t[i].rows);
+            qv_str_appendf(out, "} %lld\n", (long long)t[i].live_rows);
         }
         http_prom_header(out, "quiver_table_bytes", "gauge", "Column memory per table.");
         for (int i = 0; i < n; i++) {

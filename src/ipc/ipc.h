@@ -91,6 +91,16 @@ const qv_schema *ipc_decoder_schema(const ipc_decoder *d);
 int ipc_stream_decode(const ipc_read_options *opts, qv_buffer *bytes,
                       int (*on_batch)(void *ctx, const qv_batch *b, qv_err *err), void *ctx,
                       qv_schema *schema, qv_err *err);
+/* The same stream fed in pieces as they arrive (memory: the largest message,
+   not the stream; max_body_bytes bounds one message). on_batch runs for each
+   batch as soon as it is complete; a failure stops the feed (free it). */
+typedef struct ipc_feed ipc_feed;
+void ipc_feed_new(const ipc_read_options *opts, int (*on_batch)(void *ctx, const qv_batch *b, qv_err *err),
+                  void *ctx, ipc_feed **out);
+int ipc_feed_push(ipc_feed *f, const uint8_t *p, size_t n, qv_err *err);
+/* The end: QV_ECORRUPT if a message is cut short; the schema as ipc_stream_decode. */
+int ipc_feed_finish(ipc_feed *f, qv_schema *schema, qv_err *err);
+void ipc_feed_free(ipc_feed *f);
 /* Parse a framed Schema message (e.g. FlightInfo.schema, DoPut's first message).
    *out is always initialised; free it with qv_schema_free. */
 int ipc_schema_from_bytes(const uint8_t *p, size_t n, qv_schema *out, qv_err *err);

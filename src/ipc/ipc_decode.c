@@ -420,3 +420,106 @@ int ipc_schema_from_bytes(const uint8_t *p, size_t n, qv_schema *out, qv_err *er
     ipc_decoder_free(d);
     return rc;
 }
+
+/* ---- an IPC stream fed in pieces (HTTP ingest as the body arrives) ----
+** pend holds the bytes not yet decoded: at most one message plus the last
+** piece, so memory is bounded by the largest message, not the stream. */
+struct ipc_feed {
+    ipc_decoder *d;
+    int (*on_batch)(void *ctx, const qv_batch *b, qv_err *err);
+    void *ctx;
+    qv_str pend;
+    size_t pos;      /* decoded prefix of pend */
+    int64_t at;      /* stream offset of pend[0] */
+    int64_t max_msg; /* largest metadata + body accepted */
+    bool eos;
+};
+
+void ipc_feed_new(const ipc_read_options *opts, int (*on_batch)(void *ctx, const qv_batch *b, qv_err *err),
+                  void *ctx, ipc_feed **out) {
+    ipc_feed *f = qv_xcalloc(1, sizeof *f);
+    ipc_decoder_new(opts, &f->d);
+    f->on_batch = on_batch;
+    f->ctx = ctx;
+    qv_str_init(&f->pend);
+    f->max_msg = opts && opts->max_body_bytes > 0 ? opts->max_body_bytes : ((int64_t)1 << 31);
+    *out = f;
+}
+
+void ipc_feed_free(ipc_feed *f) {
+    if (!f) return;
+    ipc_decoder_free(f->d);
+    qv_str_free(&f->pend);
+    free(f);
+}
+
+/* Decodes the message at f->pos if it is all there: -1 done one, 0 need more, else the error. */
+static int feed_one(ipc_feed *f, qv_err *err) {
+    const uint8_t *p = (const uint8_t *)f->pend.data + f->pos;
+    size_t avail = f->pend.len - f->pos, hdr = 4;
+    int64_t start = f->at + (int64_t)f->pos;
+    if (avail < 4) return 0;
+    uint32_t w;
+    memcpy(&w, p, 4);
+    if (w == IPC_CONTINUATION) {
+        if (avail < 8) return 0;
+        memcpy(&w, p + 4, 4);
+        hdr = 8;
+    }
+    int32_t len = (int32_t)w;
+    if (len < 0 || len > f->max_msg)
+        return qv_err_set(err, QV_ECORRUPT, "message at byte %lld declares %d metadata bytes", (long long)start, len);
+    if (len == 0) {
+        f->eos = true;
+        f->pos += hdr;
+        return -1;
+    }
+    if (avail < hdr + (size_t)len) return 0;
+    int64_t blen;
+    if (body_length_of(p + hdr, (size_t)len, &blen, err)) return qv_err_prefix(err, "message at byte %lld", (long long)start);
+    if (blen < 0 || blen > f->max_msg - len)
+        return qv_err_set(err, QV_ERESOURCE, "message at byte %lld: body of %lld bytes is over the limit", (long long)start,
+                          (long long)blen);
+    if (avail - hdr - (size_t)len < (size_t)blen) return 0;
+    qv_buffer *body = qv_buffer_new((size_t)blen ? (size_t)blen : 1); /* aligned, as the decoder likes it */
+    memcpy(body->data, p + hdr + len, (size_t)blen);
+    body->size = (size_t)blen;
+    ipc_event ev;
+    qv_batch b;
+    int rc = ipc_decoder_message(f->d, p + hdr, (size_t)len, body, &ev, &b, err);
+    qv_buffer_unref(body);
+    if (rc) return qv_err_prefix(err, "message at byte %lld", (long long)start);
+    f->pos += hdr + (size_t)len + (size_t)blen;
+    if (ev == IPC_EV_BATCH) {
+        rc = f->on_batch ? f->on_batch(f->ctx, &b, err) : QV_OK;
+        qv_batch_free(&b);
+        if (rc) return rc;
+    }
+    return -1;
+}
+
+int ipc_feed_push(ipc_feed *f, const uint8_t *p, size_t n, qv_err *err) {
+    if (f->eos) return QV_OK; /* bytes after the end-of-stream marker are ignored, as in ipc_stream_decode */
+    qv_str_append(&f->pend, p, n);
+    int got = -1;
+    while (!f->eos && (got = feed_one(f, err)) == -1) {}
+    if (got > 0) return got;
+    if (f->pos > 0 && (f->eos || f->pos >= f->pend.len / 2)) { /* keep only what is not decoded */
+        memmove(f->pend.data, f->pend.data + f->pos, f->pend.len - f->pos);
+        f->pend.len -= f->pos;
+        f->at += (int64_t)f->pos;
+        f->pos = 0;
+    }
+    return QV_OK;
+}
+
+int ipc_feed_finish(ipc_feed *f, qv_schema *schema, qv_err *err) {
+    qv_schema_init(schema);
+    if (!f->eos && f->pend.len > f->pos)
+        return qv_err_set(err, QV_ECORRUPT, "stream truncated at byte %lld (a message is incomplete)",
+                          (long long)(f->at + (int64_t)f->pos));
+    if (!f->d->have_schema) return qv_err_set(err, QV_EINVAL, "IPC stream holds no Schema message");
+    qv_schema_free(schema);
+    qv_schema_copy(schema, &f->d->schema);
+    return QV_OK;
+}

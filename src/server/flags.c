@@ -18,11 +18,13 @@ const char qd_usage[] =
     "  --wal-sync DURATION  0 = fsync every commit (default); >0 = group commit window (5ms; bare = ms)\n"
     "  --query-memory SIZE  per-query memory limit (default 1G; K/M/G suffixes)\n"
     "  --max-batch-bytes SIZE  largest Flight batch body (default 4M)\n"
-    "  --max-body-bytes SIZE   largest HTTP request body (default 1G)\n"
+    "  --max-body-bytes SIZE   largest HTTP request body (SQL) or Arrow message (default 1G)\n"
     "  --partition-rows N   rows per Flight endpoint of a partitioned scan (default 8M; K/M/G suffixes)\n"
     "  --ticket-ttl DURATION  how long GetFlightInfo tickets stay redeemable (default 5m; e.g. 500ms, 2s, 12h)\n"
     "  --replica-of grpc://HOST:PORT  be a read replica of that primary (follows its commits; refuses writes)\n"
     "  --advertise HOST:PORT  where clients reach this server (a replica's address in partitioned endpoints)\n"
+    "  --replication-user NAME  a replica logs in to a --users primary as this admin user; the password\n"
+    "                       comes from --replication-password-file FILE (first line) or $QUIVER_REPLICATION_PASSWORD\n"
     "  --prepared-idle DURATION  Flight SQL prepared statements expire when idle this long (default 30m; bare = s)\n"
     "  --users FILE         require logins: name:role:hash lines (roles read, write, admin)\n"
     "  --token-ttl D        lifetime of login tokens (default 12h; 500ms, 2s, 5m, 12h)\n"
@@ -37,6 +39,8 @@ const char qd_usage[] =
     "  --http-idle-timeout D    close idle HTTP connections (default 60s)\n"
     "  --http-header-timeout D  close HTTP connections that send no request in time (default 10s)\n"
     "  --max-put-bytes SIZE     largest Flight DoPut stream (default unlimited)\n"
+    "  --rowgroup-rows N        rows per storage row group of new tables (default 65536)\n"
+    "  --checkpoint-bytes SIZE  checkpoint once the WAL passes this (default 64M)\n"
     "  --subscriber-buffer SIZE  commits a SUBSCRIBE may have pending before it is ended (default 64M)\n"
     "  --help               this text\n"
     "  --version            print the version\n";
@@ -161,6 +165,11 @@ static int parse_security(qd_flags *f, const char *name, const char *val, qv_err
         return 0;
     }
     if (!strcmp(name, "--max-put-bytes")) return parse_size(name, val, 1024, &f->max_put_bytes, err);
+    if (!strcmp(name, "--checkpoint-bytes")) return parse_size(name, val, 1024, &f->checkpoint_bytes, err);
+    if (!strcmp(name, "--rowgroup-rows")) {
+        if (parse_int(name, val, 64, 1 << 24, &x, err)) return err->code;
+        f->rowgroup_rows = x;
+    }
     return 0;
 }
 
@@ -191,11 +200,13 @@ int qd_flags_parse(qd_flags *f, int argc, char **argv, qv_err *err) {
                                        "--demo-rows", "--threads", "--log-level", "--wal-sync",
                                        "--query-memory", "--max-batch-bytes", "--max-body-bytes",
                                        "--partition-rows", "--ticket-ttl", "--replica-of", "--advertise",
+                                       "--replication-user", "--replication-password-file",
                                        "--prepared-idle",
                                        "--users", "--token-ttl", "--tls-cert", "--tls-key", "--tls-client-ca",
                                        "--max-running-queries", "--max-queued-queries", "--query-timeout",
                                        "--max-connections", "--http-idle-timeout", "--http-header-timeout",
-                                       "--max-put-bytes", "--subscriber-buffer"};
+                                       "--max-put-bytes", "--subscriber-buffer", "--rowgroup-rows",
+                                       "--checkpoint-bytes"};
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(name, valued[k]);
         if (!known) return qv_err_set(err, QV_EINVAL, "unknown flag '%s' (see --help)", name);
@@ -245,6 +256,12 @@ int qd_flags_parse(qd_flags *f, int argc, char **argv, qv_err *err) {
                 return qv_err_set(err, QV_EINVAL, "%s: '%s' is not HOST:PORT (or grpc://HOST:PORT)", name, val);
             if (parse_int(name, colon + 1, 1, 65535, &x, err)) return err->code;
             *(name[2] == 'r' ? &f->replica_of : &f->advertise) = val;
+        } else if (!strcmp(name, "--replication-user")) {
+            if (!*val || strchr(val, ':') || strlen(val) > 64)
+                return qv_err_set(err, QV_EINVAL, "--replication-user: '%.80s' is not a user name", val);
+            f->replication_user = val;
+        } else if (!strcmp(name, "--replication-password-file")) {
+            if (parse_file(name, val, &f->replication_password_file, err)) return err->code;
         } else if (!strcmp(name, "--ticket-ttl")) {
             if (parse_duration(name, val, 0, 1000000, 7LL * 24 * 3600 * 1000000000LL, &f->ticket_ttl_ns, err))
                 return err->code;
@@ -254,6 +271,10 @@ int qd_flags_parse(qd_flags *f, int argc, char **argv, qv_err *err) {
             return err->code;
         }
     }
+    if ((f->replication_user || f->replication_password_file) && !f->replica_of)
+        return qv_err_set(err, QV_EINVAL, "--replication-user and --replication-password-file need --replica-of");
+    if (f->replication_password_file && !f->replication_user)
+        return qv_err_set(err, QV_EINVAL, "--replication-password-file needs --replication-user");
     if (f->replica_of && f->demo_rows)
         return qv_err_set(err, QV_EINVAL, "--demo-rows cannot be used with --replica-of (a replica holds only its primary's data)");
     return 0;

@@ -17,6 +17,8 @@ typedef struct qd_flags {
     int64_t ticket_ttl_ns;    /* how long GetFlightInfo tickets stay redeemable */
     const char *replica_of;   /* grpc://HOST:PORT of the primary, or NULL */
     const char *advertise;    /* HOST:PORT this server is reached at, or NULL */
+    const char *replication_user;          /* a replica's admin login on its primary, or NULL */
+    const char *replication_password_file; /* its password (first line), or NULL: $QUIVER_REPLICATION_PASSWORD */
     int64_t query_memory, max_batch_bytes, max_body_bytes, subscriber_buffer;
     int prepared_idle_s;  /* 0 = engine default */
     bool help, version;
@@ -30,6 +32,7 @@ typedef struct qd_flags {
     int max_connections;
     int64_t http_idle_timeout_ms, http_header_timeout_ms;
     int64_t max_put_bytes;
+    int64_t rowgroup_rows, checkpoint_bytes; /* 0 = storage defaults */
 } qd_flags;
 
 /* "500ms", "2s", "5m", "12h", "1d"; a bare number is seconds. */

@@ -41,6 +41,37 @@ static int hash_password(void) {
     return 0;
 }
 
+/* A replica's login on its primary: the password from --replication-password-file
+   (its first line) or $QUIVER_REPLICATION_PASSWORD, never from the command
+   line (ps would show it); out gets the Basic header value. */
+static int replication_login(const qd_flags *f, char *out, size_t n, qv_err *err) {
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    const char *env = getenv("QUIVER_REPLICATION_PASSWORD");
+    if (f->replication_password_file) {
+        if (qv_file_read_all(f->replication_password_file, &buf, &len, err))
+            return qv_err_prefix(err, "--replication-password-file");
+    } else if (env) {
+        len = strlen(env);
+        buf = qv_xcalloc(len + 1, 1);
+        memcpy(buf, env, len);
+    } else {
+        return qv_err_set(err, QV_EINVAL,
+                          "--replication-user %s needs a password: --replication-password-file FILE or "
+                          "QUIVER_REPLICATION_PASSWORD in the environment",
+                          f->replication_user);
+    }
+    char *pw = qv_xcalloc(len + 1, 1);
+    memcpy(pw, buf, len);
+    pw[strcspn(pw, "\r\n")] = 0;
+    int rc = auth_basic_header(f->replication_user, pw, out, n, err);
+    memset(pw, 0, len);
+    memset(buf, 0, len);
+    free(pw);
+    free(buf);
+    return rc ? qv_err_prefix(err, "--replication-user") : QV_OK;
+}
+
 static bool host_is_loopback(const char *h) {
     if (strcmp(h, "localhost") == 0 || strcmp(h, "::1") == 0 || strcmp(h, "[::1]") == 0) return true;
     struct in_addr a;
@@ -71,6 +102,11 @@ int main(int argc, char **argv) {
                         "or --insecure to do it anyway.\n", f.host);
         return 2;
     }
+    static char repl_login[1024];
+    if (f.replication_user && replication_login(&f, repl_login, sizeof repl_login, &err)) {
+        fprintf(stderr, "quiverd: %s\n", err.msg);
+        return 2;
+    }
     auth_store *auth = NULL;
     if (f.users_file && auth_store_open(f.users_file, f.token_ttl_ms, &auth, &err)) {
         fprintf(stderr, "quiverd: %s\n", err.msg);
@@ -97,6 +133,8 @@ int main(int argc, char **argv) {
     eo.storage.data_dir = f.data_dir;
     eo.storage.in_memory = f.in_memory;
     eo.storage.wal_sync_ms = f.wal_sync_ms;
+    eo.storage.rowgroup_rows = f.rowgroup_rows;
+    eo.storage.checkpoint_bytes = f.checkpoint_bytes;
     eo.threads = f.threads ? f.threads : qv_cpu_count();
     eo.query_memory = f.query_memory;
     eo.demo_rows = f.demo_rows;
@@ -133,6 +171,8 @@ int main(int argc, char **argv) {
                              .max_batch_bytes = f.max_batch_bytes, .partition_rows = f.partition_rows,
                              .ticket_ttl_ns = f.ticket_ttl_ns, .replica_of = f.replica_of,
                              .advertise = f.advertise, .auth = auth, .tls_cert = f.tls_cert,
+                             .replication_user = f.replication_user,
+                             .replication_login = repl_login[0] ? repl_login : NULL,
                              .tls_key = f.tls_key, .tls_client_ca = f.tls_client_ca,
                              .max_put_bytes = f.max_put_bytes};
         if (f.replica_of) {

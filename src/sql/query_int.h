@@ -1,5 +1,5 @@
 /* The sql_query object, shared by the files of the public API: sql.c
-   (prepare/next/free, DDL, EXPLAIN), insert.c (INSERT) and params.c
+   (prepare/next/free, DDL, EXPLAIN), insert.c (INSERT), delete.c (DELETE) and params.c
    (placeholders, scopes, scan shape). A query owns its arena (AST, bound
    expressions), its plans (operators, opened tables and snapshots), its
    result and parameter schemas, and the bound parameter values (parr). */
@@ -23,6 +23,7 @@ struct sql_query {
     int pt_rg;
     int64_t pt_skip, pt_left;
     int64_t pt_row;      /* storage row at the start of row group pt_rg */
+    int64_t pt_in;       /* next row within row group pt_rg */
     /* EXPLAIN / SHOW / DESCRIBE rows are produced at prepare */
     char *explain;
     /* placeholders */
@@ -37,6 +38,8 @@ struct sql_query {
     bexpr **ins_vals;    /* VALUES: nrows x ins_ncols coerced cells (NULL: no source) */
     plan ins_pl;         /* INSERT ... SELECT: plan with the coercing projection on top */
     bool ins_has_plan;
+    /* DELETE: the WHERE's plan is pl (has_plan), made in this serial context */
+    sql_ctx del_ctx;
 };
 
 /* Executor value of row r of v appended to a builder of type t. */
@@ -46,6 +49,9 @@ void sql_chunk_to_batch(const chunk *c, const qv_schema *sch, qv_batch *out);
 int sql_insert_prepare(sql_query *q, qv_err *err);
 int sql_insert_run(sql_query *q, int64_t *rows, qv_err *err);
 void sql_insert_free(sql_query *q);
+
+int sql_delete_prepare(sql_query *q, qv_err *err);
+int sql_delete_run(sql_query *q, int64_t *rows, qv_err *err);
 
 /* Params: set up before planning, finished after (types, schema). */
 void sql_params_init(sql_query *q);

@@ -44,6 +44,7 @@ static void set_result_schema(sql_query *q) {
     case S_EXPLAIN: qv_schema_add(&q->schema, "plan", QV_T_STRING, false); break;
     case S_TRUNCATE: qv_schema_add(&q->schema, "rows", QV_T_INT64, false); break;
     case S_RETENTION: qv_schema_add(&q->schema, "ok", QV_T_BOOL, false); break;
+    case S_DELETE: qv_schema_add(&q->schema, "rows", QV_T_INT64, false); break;
     case S_SELECT: break;
     }
 }
@@ -119,8 +120,8 @@ static int prepare(sql_ctx *c, const char *text, size_t len, const sql_scope *sc
             q->explain = explain_text(q);
             set_result_schema(q);
         }
-    } else if (st->kind == S_INSERT) {
-        if (sql_insert_prepare(q, err)) goto fail;
+    } else if (st->kind == S_INSERT || st->kind == S_DELETE) {
+        if (st->kind == S_INSERT ? sql_insert_prepare(q, err) : sql_delete_prepare(q, err)) goto fail;
         set_result_schema(q);
         q->total_rows = 1;
     } else {
@@ -207,40 +208,99 @@ void sql_chunk_to_batch(const chunk *c, const qv_schema *sch, qv_batch *out) {
     out->nrows = m;
 }
 
+/* Rows [lo, hi) of whole without the deleted ones, copied (SYMBOL keeps its codes and dictionary). */
+static void pt_compact(const qv_array *whole, const uint8_t *del, int64_t lo, int64_t hi, qv_array *out) {
+    bool sym = whole->type == QV_T_SYMBOL;
+    qv_builder bld;
+    qv_builder_init(&bld, sym ? QV_T_INT32 : whole->type, hi - lo);
+    for (int64_t r = lo; r < hi; r++) {
+        if (qv_bit_get(del, r)) continue;
+        if (sym && qv_array_is_valid(whole, r)) qv_builder_append_i32(&bld, qv_array_get_i32(whole, r));
+        else qv_builder_append_from(&bld, whole, r);
+    }
+    qv_builder_finish(&bld, out);
+    qv_builder_free(&bld);
+    if (sym) {
+        out->type = QV_T_SYMBOL;
+        if (whole->dict) {
+            out->dict = qv_xmalloc(sizeof(qv_array));
+            qv_array_copy_ref(out->dict, whole->dict);
+        }
+    }
+}
+
+/* The next piece of row group pt_rg to hand out: live rows [*lo, *hi) as
+   zero-copy slices, or (*copy) the live rows of [*lo, *hi) when deletions
+   cut it into many pieces. False when the row group is done. */
+static bool pt_piece(sql_query *q, int rg, int64_t start, int64_t rows, int64_t *lo, int64_t *hi, const uint8_t **copy) {
+    st_snapshot *snap = q->pl.pt_snap;
+    int64_t a = q->pl.pt_row_from > start ? q->pl.pt_row_from - start : 0;
+    int64_t b = q->pl.pt_row_to < start + rows ? q->pl.pt_row_to - start : rows;
+    if (q->pt_in > a) a = q->pt_in;
+    *copy = NULL;
+    const uint8_t *del;
+    if (!st_snapshot_rowgroup_deleted(snap, rg, &del)) {
+        *lo = a;
+        *hi = b;
+        return a < b;
+    }
+    while (a < b && qv_bit_get(del, a)) a++;
+    int64_t e = a;
+    while (e < b && !qv_bit_get(del, e)) e++;
+    if (a >= b) return false;
+    if (e < b && e - a < 4096) { /* short runs: one compacted copy of the rest */
+        *copy = del;
+        e = b;
+    }
+    *lo = a;
+    *hi = e;
+    return true;
+}
+
 static int next_passthrough(sql_query *q, qv_batch *out, bool *eos, qv_err *err) {
     st_snapshot *snap = q->pl.pt_snap;
     int nrg = st_snapshot_rowgroups(snap);
     while (q->pt_rg < nrg) {
         if (qstate_check(&q->qs, err)) return err->code;
         if (q->pt_left == 0) break;
-        int rg = q->pt_rg++;
-        int64_t start = q->pt_row, lo = 0, rows = st_snapshot_rowgroup_rows(snap, rg);
-        q->pt_row += rows;
-        /* a scoped scan keeps storage rows [pt_row_from, pt_row_to) */
-        if (start + rows <= q->pl.pt_row_from || start >= q->pl.pt_row_to) continue;
-        if (q->pl.pt_row_from > start) lo = q->pl.pt_row_from - start;
-        if (q->pl.pt_row_to < start + rows) rows = q->pl.pt_row_to - start;
-        rows -= lo;
-        if (q->pt_skip >= rows) {
-            q->pt_skip -= rows;
+        int rg = q->pt_rg;
+        int64_t start = q->pt_row, rows = st_snapshot_rowgroup_rows(snap, rg), lo, hi;
+        const uint8_t *copy;
+        /* a scoped scan keeps storage rows [pt_row_from, pt_row_to); deleted rows are skipped */
+        bool more = start + rows > q->pl.pt_row_from && start < q->pl.pt_row_to && pt_piece(q, rg, start, rows, &lo, &hi, &copy);
+        if (!more) {
+            q->pt_rg++;
+            q->pt_row += rows;
+            q->pt_in = 0;
             continue;
         }
-        int64_t off = lo + q->pt_skip, n = rows - q->pt_skip;
+        q->pt_in = hi;
+        int64_t live = copy ? st_snapshot_live_in(snap, start + lo, start + hi) : hi - lo;
+        if (q->pt_skip >= live) {
+            q->pt_skip -= live;
+            continue;
+        }
+        int64_t n = live - q->pt_skip, skip = q->pt_skip;
         q->pt_skip = 0;
         if (q->pt_left >= 0 && n > q->pt_left) n = q->pt_left;
         if (q->pt_left >= 0) q->pt_left -= n;
-        if (n <= 0) continue;
         qv_batch_init(out, &q->schema);
         for (int i = 0; i < q->schema.nfields; i++) {
-            qv_array whole;
+            qv_array whole, part;
             if (st_snapshot_read(snap, rg, q->pl.pt_cols[i], &whole, err)) {
                 qv_batch_free(out);
                 return err->code;
             }
             qv_array_free(&out->cols[i]);
-            if (off == 0 && n == whole.length) out->cols[i] = whole;
-            else {
-                qv_array_slice(&out->cols[i], &whole, off, n);
+            if (copy) {
+                pt_compact(&whole, copy, lo, hi, &part);
+                qv_array_slice(&out->cols[i], &part, skip, n);
+                qv_array_free(&part);
+                qv_array_free(&whole);
+            } else if (lo + skip == 0 && n == whole.length) {
+                out->cols[i] = whole;
+            } else {
+                qv_array_slice(&out->cols[i], &whole, lo + skip, n);
                 qv_array_free(&whole);
             }
         }
@@ -253,7 +313,6 @@ static int next_passthrough(sql_query *q, qv_batch *out, bool *eos, qv_err *err)
     *eos = true;
     return 0;
 }
-
 
 /* The one-row, one-column result of INSERT and TRUNCATE (rows affected). */
 static void one_row_i64(sql_query *q, qv_batch *out, int64_t v) {
@@ -319,6 +378,12 @@ static int run_other(sql_query *q, qv_batch *out, qv_err *err) {
     case S_INSERT: {
         int64_t rows = 0;
         if (sql_insert_run(q, &rows, err)) return err->code;
+        one_row_i64(q, out, rows);
+        return 0;
+    }
+    case S_DELETE: {
+        int64_t rows = 0;
+        if (sql_delete_run(q, &rows, err)) return err->code;
         one_row_i64(q, out, rows);
         return 0;
     }
@@ -471,7 +536,7 @@ char *sql_explain(sql_ctx *c, const char *text, size_t len, qv_err *err) {
     else if (q->has_plan) r = explain_text(q);
     else {
         static const char *nm[] = {"SELECT", "CREATE TABLE", "DROP TABLE", "INSERT", "SHOW TABLES", "DESCRIBE", "EXPLAIN",
-                                   "TRUNCATE", "ALTER TABLE SET RETENTION"};
+                                   "TRUNCATE", "ALTER TABLE SET RETENTION", "DELETE FROM"};
         qv_str s;
         qv_str_init(&s);
         qv_str_appendf(&s, "%s %s\n", nm[q->st->kind], q->st->table ? q->st->table : "");
@@ -484,11 +549,11 @@ char *sql_explain(sql_ctx *c, const char *text, size_t len, qv_err *err) {
 sql_access sql_query_access(const sql_query *q, const char **verb) {
     static const char *const verbs[] = {"SELECT",   "CREATE TABLE", "DROP TABLE", "INSERT",
                                         "SHOW TABLES", "DESCRIBE", "EXPLAIN", "TRUNCATE",
-                                        "ALTER TABLE SET RETENTION"};
+                                        "ALTER TABLE SET RETENTION", "DELETE"};
     if (verb) *verb = (size_t)q->st->kind < sizeof verbs / sizeof verbs[0] ? verbs[q->st->kind] : "?";
     switch (q->st->kind) {
     case S_SELECT: case S_SHOW: case S_DESCRIBE: case S_EXPLAIN: return SQL_ACCESS_READ;
-    case S_CREATE: case S_INSERT: return SQL_ACCESS_WRITE;
+    case S_CREATE: case S_INSERT: case S_DELETE: return SQL_ACCESS_WRITE;
     /* Dropping rows wholesale or changing how long they live is the admin's. */
     case S_DROP: case S_TRUNCATE: case S_RETENTION: return SQL_ACCESS_ADMIN;
     }

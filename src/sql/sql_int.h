@@ -184,7 +184,7 @@ struct select_stmt {
     tfunc_call *tfunc;    /* FROM a table function (the parser's wrapper; table/sub unset) */
 };
 
-typedef enum { S_SELECT, S_CREATE, S_DROP, S_INSERT, S_SHOW, S_DESCRIBE, S_EXPLAIN, S_TRUNCATE, S_RETENTION } stmt_kind;
+typedef enum { S_SELECT, S_CREATE, S_DROP, S_INSERT, S_SHOW, S_DESCRIBE, S_EXPLAIN, S_TRUNCATE, S_RETENTION, S_DELETE } stmt_kind;
 
 typedef struct stmt stmt;
 struct stmt {
@@ -524,6 +524,10 @@ op *op_gather_new(qstate *qs, op **children, int n);
 op *op_gather_rounds_new(qstate *qs, op **children, op **scans, int n, int nrg);
 /* Restrict a scan to row groups [lo, hi). */
 void op_scan_set_range(op *scan, int lo, int hi);
+/* The scan's last chunk (as the operators above left its selection), its row group and first row. */
+chunk *op_scan_last(op *scan, int *rg, int64_t *row);
+/* Scan another snapshot of the same table from the start (DELETE: the state under the writer slot). */
+void op_scan_set_snapshot(op *scan, st_snapshot *snap);
 /* Restrict a scan to storage rows [from, to) of its snapshot (whole row
    groups outside are skipped, partial ones sliced). */
 void op_scan_set_rows(op *scan, int64_t from, int64_t to);
@@ -574,6 +578,7 @@ typedef struct plan {
     int64_t pt_row_from, pt_row_to; /* scoped pass-through: storage rows [from, to) */
     char *logical;        /* EXPLAIN's logical plan (heap) */
     char *logical_src;    /* the FROM part of it while planning (heap) */
+    op *scan_op;          /* the serial scan of the FROM table (NULL: none, or parallel) */
     bool is_scan;         /* only scan + filter + projection of one base table */
     const char *scan_table;
 } plan;

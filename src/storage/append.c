@@ -13,6 +13,8 @@
 ** States of st_append: open (batches) -> committed | aborted -> freed. It
 ** owns a table ref and the table's writer slot (t->appending); per batch it
 ** takes commit_mu. Recovery replays PUT/COMMIT/CARRY records here too.
+** Who waits for the slot: st_append_begin on append_cv (a thread), or an
+** st_waiter queued on t->waiters (no thread), told at every release.
 */
 #include <time.h>
 #include "st_int.h"
@@ -110,7 +112,75 @@ bool st_append_try_begin(st_table *t, st_append **out) {
     return true;
 }
 
+/* append_mu held: w waits for t's slot. */
+static void waiter_queue_locked(st_table *t, st_waiter *w) {
+    atomic_fetch_add(&t->refs, 1);
+    w->t = t;
+    w->queued = true;
+    w->next = t->waiters;
+    t->waiters = w;
+}
+
+/* append_mu held, the slot just released: tell every waiter (they retry). */
+static void waiters_tell_locked(st_table *t) {
+    st_waiter *w = t->waiters;
+    t->waiters = NULL;
+    while (w) {
+        st_waiter *next = w->next;
+        w->queued = false;
+        w->next = NULL;
+        w->ready(w);
+        w = next;
+    }
+}
+
+void st_waiter_done(st_waiter *w) {
+    st_table *t = w->t;
+    if (!t) return;
+    pthread_mutex_lock(&t->append_mu);
+    if (w->queued)
+        for (st_waiter **pp = &t->waiters; *pp; pp = &(*pp)->next)
+            if (*pp == w) {
+                *pp = w->next;
+                break;
+            }
+    w->queued = false;
+    w->next = NULL;
+    pthread_mutex_unlock(&t->append_mu);
+    w->t = NULL;
+    st_table_unref(t);
+}
+
+int st_append_begin_async(st_table *t, st_waiter *w, st_append **out, qv_err *err) {
+    *out = NULL;
+    if (atomic_load(&t->dropped)) return qv_err_set(err, QV_ENOTFOUND, "table %s was dropped", t->name);
+    QV_ASSERT(w->t == NULL);
+    pthread_mutex_lock(&t->append_mu);
+    bool got = !t->appending;
+    if (got) t->appending = true;
+    else waiter_queue_locked(t, w);
+    pthread_mutex_unlock(&t->append_mu);
+    if (!got) return QV_OK;
+    atomic_fetch_add(&t->refs, 1);
+    *out = append_new(t);
+    return QV_OK;
+}
+
+static int begin_new(st_db *db, const char *name, const qv_schema *schema, st_waiter *w, st_append **out,
+                     qv_err *err);
+
 int st_append_begin_new(st_db *db, const char *name, const qv_schema *schema, st_append **out, qv_err *err) {
+    return begin_new(db, name, schema, NULL, out, err);
+}
+
+int st_append_begin_new_async(st_db *db, const char *name, const qv_schema *schema, st_waiter *w, st_append **out,
+                              qv_err *err) {
+    QV_ASSERT(w && w->t == NULL);
+    return begin_new(db, name, schema, w, out, err);
+}
+
+static int begin_new(st_db *db, const char *name, const qv_schema *schema, st_waiter *w, st_append **out,
+                     qv_err *err) {
     *out = NULL;
     if (st_check_name(name, "table", err)) return err->code;
     if (st_check_schema(schema, err)) return qv_err_prefix(err, "table %s", name);
@@ -119,8 +189,19 @@ int st_append_begin_new(st_db *db, const char *name, const qv_schema *schema, st
     if (db->closed) rc = qv_err_set(err, QV_EINVAL, "database is closed");
     else if (st_catalog_find_locked(db, name) >= 0) rc = qv_err_set(err, QV_EEXISTS, "table %s already exists", name);
     for (int i = 0; rc == QV_OK && i < db->npending; i++)
-        if (strcmp(db->pending[i]->name, name) == 0)
-            rc = qv_err_set(err, QV_EEXISTS, "table %s is being created by another append", name);
+        if (strcmp(db->pending[i]->name, name) == 0) {
+            st_table *p = db->pending[i];
+            if (!w) {
+                rc = qv_err_set(err, QV_EEXISTS, "table %s is being created by another append", name);
+                break;
+            }
+            /* Pending means its creating append has not ended: the release will tell w. */
+            pthread_mutex_lock(&p->append_mu);
+            waiter_queue_locked(p, w);
+            pthread_mutex_unlock(&p->append_mu);
+            pthread_mutex_unlock(&db->cat_mu);
+            return QV_OK;
+        }
     st_table *t = NULL;
     if (rc == QV_OK) {
         t = st_table_new(db, db->next_id++, name, schema, db->rg_rows);
@@ -189,6 +270,7 @@ static void append_free(st_append *a) {
     pthread_mutex_lock(&t->append_mu);
     t->appending = false;
     pthread_cond_signal(&t->append_cv);
+    waiters_tell_locked(t);
     pthread_mutex_unlock(&t->append_mu);
     st_table_unref(t);
 }
@@ -434,5 +516,38 @@ int st_replay_put(st_db *db, st_rd *r, bool with_files, bool *fatal, qv_err *err
     if (rc == QV_OK) rc = replay_batches(t, r, nb, err);
     st_publish(t);
     pthread_mutex_unlock(&t->commit_mu);
+    return rc;
+}
+
+/* ---------------- replication: a received column file ---------------- */
+
+int st_append_add_file_replica(st_append *a, int64_t fno, qv_err *err) {
+    st_table *t = a->t;
+    st_db *db = t->db;
+    char part[ST_PATH_MAX], path[ST_PATH_MAX];
+    st_col_path(db->dir, t->id, fno, path, sizeof path);
+    snprintf(part, sizeof part, "%.*s.part", (int)(sizeof part - 8), path);
+    st_stats *stats = qv_xcalloc((size_t)t->schema.nfields, sizeof *stats);
+    int64_t bytes = 0;
+    int rc = QV_OK;
+    pthread_mutex_lock(&t->commit_mu);
+    if (a->broken || atomic_load(&t->dropped) || db->in_memory)
+        rc = qv_err_set(err, QV_EINVAL, "table %s: cannot take a column file now", t->name);
+    else if (t->rows % t->rg_cap != 0 || fno < t->next_fno)
+        rc = qv_err_set(err, QV_EINVAL, "table %s: column file %lld does not fit after row %lld here", t->name,
+                        (long long)fno, (long long)t->rows);
+    else if (rename(part, path) != 0)
+        rc = qv_err_set(err, QV_EIO, "cannot rename %s: %m", part);
+    else if ((rc = st_colfile_stats(path, t->id, fno, t->rg_cap, &t->schema, stats, &bytes, err)))
+        unlink(path); /* nothing names it */
+    if (rc == QV_OK) { /* in the append now: a commit names it, an abort removes it */
+        st_table_add_file_rg(t, fno, st_map_new(path, t->id, fno, t->rg_cap, &t->schema, false), stats, bytes);
+        a->rows += t->rg_cap;
+        if (a->first_file < 0) a->first_file = t->nrgs - 1;
+        a->nfiles++;
+    }
+    pthread_mutex_unlock(&t->commit_mu);
+    unlink(part);
+    free(stats);
     return rc;
 }

@@ -183,9 +183,11 @@ int st_db_list(st_db *db, st_table_info **out, int *n, qv_err *err) {
         inf[i].name = qv_xstrdup(t->name);
         inf[i].id = t->id;
         inf[i].removed_rows = st_table_removed_rows(t);
+        inf[i].trim_rows = st_table_trim_rows(t);
         qv_schema_copy(&inf[i].schema, &t->schema);
         st_pub *p = st_pub_get(t);
         inf[i].rows = p->rows;
+        inf[i].live_rows = p->rows - p->ndel;
         inf[i].bytes = p->bytes;
         st_pub_unref(p);
         const char *rc;

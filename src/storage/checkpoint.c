@@ -96,6 +96,7 @@ static int rotate_and_carry(st_db *db, ck_table *cs, int n, uint64_t seq, qv_err
         lsn = st_wal_append(db->wal, ST_REC_CARRY, parts, 1, err);
         if (lsn < 0) rc = err ? err->code : QV_EIO;
         qv_str_free(&rec);
+        if (rc == QV_OK) rc = st_delete_carry(db, t, cs[i].pub, nr - 1, &lsn, err); /* its deletion vector */
     }
     if (rc == QV_OK && lsn > 0) rc = st_wal_wait(db->wal, lsn, err);
     /* Carried rows do not count toward the next checkpoint, or many partly
@@ -133,7 +134,7 @@ static int build_manifest(st_db *db, ck_table *cs, int n, uint64_t seq, uint64_t
         pthread_mutex_lock(&t->commit_mu);
         for (int g = 0; g < cs[i].sealed; g++) {
             const st_rg *rg = t->rgs[g];
-            if (!rg->map) {
+            if (!rg->map && !st_rg_is_tomb(rg)) {
                 rc = qv_err_set(err, QV_EINTERNAL, "table %s row group %d has no column file", t->name, g);
                 break;
             }
@@ -141,11 +142,17 @@ static int build_manifest(st_db *db, ck_table *cs, int n, uint64_t seq, uint64_t
             mt->rgs[g].bytes = rg->bytes;
             mt->rgs[g].stats = qv_xcalloc((size_t)t->schema.nfields, sizeof(st_stats));
             for (int c = 0; c < t->schema.nfields; c++) mt->rgs[g].stats[c] = rg->cols[c].stats;
+            if (rg->del && rg->ndel) { /* deletion vectors live in the manifest */
+                mt->rgs[g].del_len = (uint32_t)((rg->rows + 7) / 8);
+                mt->rgs[g].del = qv_xmalloc(mt->rgs[g].del_len);
+                memcpy(mt->rgs[g].del, rg->del->data, mt->rgs[g].del_len);
+            }
             mt->nrgs++;
         }
         mt->next_fno = t->next_fno;
         mt->ret_col = t->ret_col;
         mt->ret_ns = t->ret_ns;
+        mt->removed = t->removed_rows;
         pthread_mutex_unlock(&t->commit_mu);
     }
     if (rc == QV_OK) rc = st_manifest_write(db->dir, &m, err);
@@ -170,9 +177,21 @@ static int checkpoint_locked(st_db *db, qv_err *err) {
     int rc = rotate_and_carry(db, cs, n, seq, err);
     int nj = 0, capj = 16;
     ck_job *jobs = qv_xmalloc(sizeof *jobs * (size_t)capj);
+    for (int i = 0; rc == QV_OK && i < n; i++) { /* sealed groups a DELETE emptied lose their data */
+        bool any = false;
+        for (int g = 0; g < cs[i].sealed; g++) {
+            st_rg *rg = cs[i].t->rgs[g];
+            if (rg->rows > 0 && rg->ndel == rg->rows && !st_rg_is_tomb(rg)) {
+                st_rg_make_tomb(rg, cs[i].t->schema.nfields);
+                any = true;
+            }
+        }
+        st_pub *p = cs[i].t->pub;
+        if (any) st_publish_upto(cs[i].t, p->nrgs, p->nrgs ? p->rgs[p->nrgs - 1]->rows : 0);
+    }
     for (int i = 0; rc == QV_OK && i < n; i++)
         for (int g = 0; g < cs[i].sealed; g++) {
-            if (cs[i].t->rgs[g]->map) continue;
+            if (cs[i].t->rgs[g]->map || st_rg_is_tomb(cs[i].t->rgs[g])) continue;
             if (nj == capj) jobs = qv_xrealloc(jobs, sizeof *jobs * (size_t)(capj *= 2));
             jobs[nj++] = (ck_job){.c = &cs[i], .fno = cs[i].t->next_fno++, .wrg = cs[i].t->rgs[g]};
         }

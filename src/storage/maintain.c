@@ -69,6 +69,29 @@ int st_table_truncate(st_db *db, const char *name, int64_t *rows_removed, qv_err
     return rc;
 }
 
+int st_table_set_trim_replica(st_db *db, const char *name, int64_t removed, qv_err *err) {
+    if (removed < 0) return qv_err_set(err, QV_EINVAL, "trim count must not be negative");
+    st_table *t;
+    if (hold_table(db, name, false, &t, err)) return err->code;
+    pthread_mutex_lock(&db->ckpt_mu);
+    pthread_mutex_lock(&t->commit_mu);
+    int rc = QV_OK;
+    if (t->rows != 0) rc = qv_err_set(err, QV_EINVAL, "table %s holds rows: its trim count cannot change", t->name);
+    if (rc == QV_OK && t->removed_rows != removed) {
+        qv_str rec;
+        qv_str_init(&rec);
+        st_put_u64(&rec, t->id);
+        st_put_u64(&rec, (uint64_t)removed);
+        rc = log_change(db, t, ST_REC_TRIM_BASE, &rec, err);
+        if (rc == QV_OK) t->removed_rows = removed;
+        qv_str_free(&rec);
+    }
+    pthread_mutex_unlock(&t->commit_mu);
+    pthread_mutex_unlock(&db->ckpt_mu);
+    release_table(t);
+    return rc;
+}
+
 int st_table_set_retention(st_db *db, const char *name, const char *column, int64_t interval_ns, qv_err *err) {
     if (interval_ns < 0) return qv_err_set(err, QV_EINVAL, "retention interval must not be negative");
     if (st_db_read_only_check(db, err)) return err->code;

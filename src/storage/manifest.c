@@ -5,13 +5,17 @@
 ** file at all. Written as MANIFEST.tmp, fsynced, renamed (the commit point
 ** of a checkpoint), directory fsynced.
 **
-**   "QVMANIF2" | u64 wal seq | u64 next table id | u32 tables
+**   "QVMANIF3" | u64 wal seq | u64 next table id | u32 tables
 **   | per table: u64 id, u64 rowgroup_rows, u64 next file number,
-**     i32 retention column (-1 none), i64 retention ns, name,
+**     i32 retention column (-1 none), i64 retention ns, i64 rows removed
+**     from the front (the trim count: row numbers start there), name,
 **     schema, u32 row groups, per row group: u64 file number, u64 file
-**     bytes, per column: stats
+**     bytes, per column: stats, u32 n + n bytes of deletion vector (bit set:
+**     row deleted; 0: none)
 **   | u32 crc(everything before)
 ** stats: u8 has_minmax, u64 null count, u64 min, u64 max (doubles as bits).
+** A "QVMANIF2" file (before trim counts and deletion vectors) reads with a
+** trim count of 0 and no deleted rows.
 ** Stateless: callers own the st_manifest.
 */
 #include "st_int.h"
@@ -24,7 +28,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char man_magic[8] = {'Q', 'V', 'M', 'A', 'N', 'I', 'F', '2'};
+static const char man_magic[8] = {'Q', 'V', 'M', 'A', 'N', 'I', 'F', '3'};
+/* read: no trim count, no deletion vectors */
+static const char man_magic_v2[8] = {'Q', 'V', 'M', 'A', 'N', 'I', 'F', '2'};
 
 int st_manifest_write(const char *dir, const st_manifest *m, qv_err *err) {
     qv_str s;
@@ -40,6 +46,7 @@ int st_manifest_write(const char *dir, const st_manifest *m, qv_err *err) {
         st_put_u64(&s, (uint64_t)t->next_fno);
         st_put_u32(&s, (uint32_t)t->ret_col);
         st_put_u64(&s, (uint64_t)t->ret_ns);
+        st_put_u64(&s, (uint64_t)t->removed);
         st_put_name(&s, t->name);
         st_encode_schema(&s, &t->schema);
         st_put_u32(&s, (uint32_t)t->nrgs);
@@ -47,6 +54,8 @@ int st_manifest_write(const char *dir, const st_manifest *m, qv_err *err) {
             st_put_u64(&s, (uint64_t)t->rgs[g].fno);
             st_put_u64(&s, (uint64_t)t->rgs[g].bytes);
             for (int c = 0; c < t->schema.nfields; c++) st_encode_stats(&s, &t->rgs[g].stats[c]);
+            st_put_u32(&s, t->rgs[g].del_len);
+            qv_str_append(&s, t->rgs[g].del, t->rgs[g].del_len);
         }
     }
     st_put_u32(&s, qv_crc32c(0, s.data, s.len));
@@ -70,7 +79,10 @@ int st_manifest_write(const char *dir, const st_manifest *m, qv_err *err) {
 void st_manifest_free(st_manifest *m) {
     for (int i = 0; i < m->ntables; i++) {
         st_man_table *t = &m->tables[i];
-        for (int g = 0; g < t->nrgs; g++) free(t->rgs[g].stats);
+        for (int g = 0; g < t->nrgs; g++) {
+            free(t->rgs[g].stats);
+            free(t->rgs[g].del);
+        }
         free(t->rgs);
         free(t->name);
         qv_schema_free(&t->schema);
@@ -80,12 +92,14 @@ void st_manifest_free(st_manifest *m) {
 }
 
 
-static int read_table(st_rd *r, st_man_table *t, const char *path, qv_err *err) {
+static int read_table(st_rd *r, st_man_table *t, bool v2, const char *path, qv_err *err) {
     t->id = st_get_u64(r);
     t->rg_cap = (int64_t)st_get_u64(r);
     t->next_fno = (int64_t)st_get_u64(r);
     t->ret_col = (int32_t)st_get_u32(r);
     t->ret_ns = (int64_t)st_get_u64(r);
+    t->removed = v2 ? 0 : (int64_t)st_get_u64(r);
+    if (t->removed < 0) return qv_err_set(err, QV_ECORRUPT, "manifest %s: negative trim count", path);
     t->name = st_get_name(r);
     if (!t->name || r->bad) return qv_err_set(err, QV_ECORRUPT, "manifest %s is truncated", path);
     if (st_decode_schema(r, &t->schema, err)) {
@@ -93,7 +107,7 @@ static int read_table(st_rd *r, st_man_table *t, const char *path, qv_err *err) 
         return qv_err_prefix(err, "manifest %s", path);
     }
     uint32_t nrgs = st_get_u32(r);
-    size_t per = 16 + (size_t)t->schema.nfields * 25;
+    size_t per = 16 + (v2 ? 0 : 4) + (size_t)t->schema.nfields * 25;
     if (r->bad || nrgs > (r->n - r->pos) / per) return qv_err_set(err, QV_ECORRUPT, "manifest %s is truncated", path);
     t->rgs = qv_xcalloc(nrgs ? nrgs : 1, sizeof *t->rgs);
     t->nrgs = (int)nrgs;
@@ -102,6 +116,15 @@ static int read_table(st_rd *r, st_man_table *t, const char *path, qv_err *err) 
         t->rgs[g].bytes = (int64_t)st_get_u64(r);
         t->rgs[g].stats = qv_xcalloc((size_t)t->schema.nfields, sizeof(st_stats));
         for (int c = 0; c < t->schema.nfields; c++) st_decode_stats(r, &t->rgs[g].stats[c]);
+        uint32_t dl = v2 ? 0 : st_get_u32(r);
+        const uint8_t *db = dl && !r->bad ? st_get_bytes(r, dl) : NULL;
+        if (dl && (!db || dl > (uint32_t)((t->rg_cap + 7) / 8)))
+            return qv_err_set(err, QV_ECORRUPT, "manifest %s: bad deletion vector", path);
+        if (db) {
+            t->rgs[g].del = qv_xmalloc(dl);
+            memcpy(t->rgs[g].del, db, dl);
+            t->rgs[g].del_len = dl;
+        }
     }
     return r->bad ? qv_err_set(err, QV_ECORRUPT, "manifest %s is truncated", path) : QV_OK;
 }
@@ -115,7 +138,8 @@ int st_manifest_read(const char *dir, st_manifest *m, bool *have, qv_err *err) {
     uint8_t *buf = NULL;
     size_t n = 0;
     if (qv_file_read_all(path, &buf, &n, err)) return err->code;
-    if (n < 32 || memcmp(buf, man_magic, 8) || st_rd_u32(buf + n - 4) != qv_crc32c(0, buf, n - 4)) {
+    bool v2 = n >= 8 && memcmp(buf, man_magic_v2, 8) == 0;
+    if (n < 32 || (memcmp(buf, man_magic, 8) && !v2) || st_rd_u32(buf + n - 4) != qv_crc32c(0, buf, n - 4)) {
         free(buf);
         return qv_err_set(err, QV_ECORRUPT, "manifest %s is damaged (bad magic or checksum)", path);
     }
@@ -128,7 +152,7 @@ int st_manifest_read(const char *dir, st_manifest *m, bool *have, qv_err *err) {
     else m->tables = qv_xcalloc(nt ? nt : 1, sizeof *m->tables);
     for (uint32_t i = 0; rc == QV_OK && i < nt; i++) {
         m->ntables++;
-        rc = read_table(&r, &m->tables[i], path, err);
+        rc = read_table(&r, &m->tables[i], v2, path, err);
     }
     if (rc == QV_OK && r.pos != r.n) rc = qv_err_set(err, QV_ECORRUPT, "manifest %s has trailing bytes", path);
     free(buf);

@@ -50,7 +50,7 @@ int st_db_open(const st_options *opts, st_db **out, qv_err *err) {
     db->rg_rows = opts->rowgroup_rows ? opts->rowgroup_rows : ST_DEFAULT_RG_ROWS;
     db->lock_fd = -1;
     db->next_id = 1;
-    atomic_init(&db->ckpt_bytes, ST_DEFAULT_CKPT_BYTES);
+    atomic_init(&db->ckpt_bytes, opts->checkpoint_bytes > 0 ? opts->checkpoint_bytes : ST_DEFAULT_CKPT_BYTES);
     pthread_mutex_init(&db->cat_mu, NULL);
     pthread_mutex_init(&db->ckpt_mu, NULL);
     pthread_mutex_init(&db->ckq_mu, NULL);

@@ -35,8 +35,10 @@ static int load_manifest(st_db *db, bool *have, uint64_t *wal_seq, qv_err *err) 
             char path[ST_PATH_MAX];
             int64_t fno = mt->rgs[g].fno;
             st_col_path(db->dir, t->id, fno, path, sizeof path);
-            st_map *map = st_map_new(path, t->id, fno, t->rg_cap, &t->schema, false);
+            /* fno -1: a tombstone (every row deleted, no file) */
+            st_map *map = fno < 0 ? NULL : st_map_new(path, t->id, fno, t->rg_cap, &t->schema, false);
             st_table_add_file_rg(t, fno, map, mt->rgs[g].stats, mt->rgs[g].bytes);
+            if (mt->rgs[g].del) st_rg_set_del(t, t->rgs[t->nrgs - 1], mt->rgs[g].del, mt->rgs[g].del_len);
         }
         if (mt->next_fno > t->next_fno) t->next_fno = mt->next_fno;
         if (mt->ret_col >= -1 && mt->ret_col < t->schema.nfields) {
@@ -44,6 +46,7 @@ static int load_manifest(st_db *db, bool *have, uint64_t *wal_seq, qv_err *err) 
             t->ret_ns = mt->ret_ns;
         }
         t->nckpt = mt->nrgs;
+        t->removed_rows = mt->removed;
         st_publish(t);
         pthread_mutex_unlock(&t->commit_mu);
     }
@@ -80,6 +83,8 @@ static int replay_maintain(st_db *db, int type, st_rd *r, qv_err *err) {
         ns = (int64_t)st_get_u64(r);
     } else if (type == ST_REC_DROP_RGS) {
         n = st_get_u32(r);
+    } else if (type == ST_REC_TRIM_BASE) {
+        ns = (int64_t)st_get_u64(r);
     }
     if (r->bad || r->pos != r->n) return qv_err_set(err, QV_ECORRUPT, "malformed record of type %d", type);
     st_table *t = st_catalog_find_id(db, id);
@@ -88,6 +93,7 @@ static int replay_maintain(st_db *db, int type, st_rd *r, qv_err *err) {
     pthread_mutex_lock(&t->commit_mu);
     if (type == ST_REC_TRUNCATE) st_table_drop_leading(t, t->nrgs);
     else if (type == ST_REC_DROP_RGS && (int64_t)n <= t->nrgs) st_table_drop_leading(t, (int)n);
+    else if (type == ST_REC_TRIM_BASE && ns >= 0 && t->rows == 0) t->removed_rows = ns;
     else if (type == ST_REC_RETENTION && col >= -1 && col < t->schema.nfields) {
         t->ret_col = col;
         t->ret_ns = ns;
@@ -118,7 +124,12 @@ static int replay_record(st_db *db, int type, const uint8_t *p, size_t n, bool c
     case ST_REC_PUT: return st_replay_put(db, &r, true, fatal, err);
     case ST_REC_TRUNCATE:
     case ST_REC_RETENTION:
-    case ST_REC_DROP_RGS: return replay_maintain(db, type, &r, err);
+    case ST_REC_DROP_RGS:
+    case ST_REC_TRIM_BASE: return replay_maintain(db, type, &r, err);
+    case ST_REC_DEL_CARRY:
+        if (!carry_ok) return QV_OK; /* as CARRY: its checkpoint never completed */
+        return st_replay_delete(db, &r, err);
+    case ST_REC_DELETE: return st_replay_delete(db, &r, err);
     case ST_REC_CREATE_PUT:
         if (replay_create(db, &r, err)) return err->code;
         return st_replay_put(db, &r, true, fatal, err);
@@ -197,6 +208,7 @@ int st_recover(st_db *db, qv_err *err) {
     char path[ST_PATH_MAX];
     snprintf(path, sizeof path, "%s/MANIFEST.tmp", db->dir);
     unlink(path); /* a checkpoint that died before its rename */
+    st_replica_parts_remove(db); /* replica column files cut mid-transfer */
     bool have = false;
     uint64_t start = 0;
     if (load_manifest(db, &have, &start, err)) return err->code;

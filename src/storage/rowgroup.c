@@ -265,6 +265,7 @@ void st_rg_free(st_rg *rg, int ncols) {
     for (int c = 0; c < ncols; c++) seg_drop(&rg->cols[c]);
     free(rg->cols);
     st_map_unref(rg->map);
+    qv_buffer_unref(rg->del);
     free(rg);
 }
 

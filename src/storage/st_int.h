@@ -13,6 +13,7 @@
 **   checkpoint.c  checkpoints (background thread), garbage removal
 **   append.c      streaming appends (seal full row groups to column files, commit)
 **   maintain.c    truncate, retention (dropping whole expired row groups)
+**   delete.c      DELETE: deletion vectors per row group (log, apply, replay, carry)
 **   recover.c     recovery at open: manifest, then WAL replay
 **   open.c        st_db_open / st_db_close
 **
@@ -103,6 +104,9 @@ enum {
     ST_REC_TRUNCATE = 7,   /* u64 id: every row group goes */
     ST_REC_RETENTION = 8,  /* u64 id, i32 column (-1: none), i64 interval ns */
     ST_REC_DROP_RGS = 9,   /* u64 id, u32 n: the first n row groups went (retention) */
+    ST_REC_DELETE = 10,    /* u64 id, u32 n, n x (u32 rg, u32 rows, bitmap of rows bits): rows deleted */
+    ST_REC_DEL_CARRY = 11, /* as DELETE: the open row group's deletion vector re-logged by a checkpoint */
+    ST_REC_TRIM_BASE = 16, /* u64 id, i64 n: a replica's empty copy starts at its primary's trim count */
 };
 #define ST_WAL_HDR 20
 #define ST_REC_HDR 9
@@ -192,6 +196,8 @@ typedef struct st_rg {
     st_map *map;     /* file-backed: the column file */
     int64_t fno;     /* its file number (t<id>-<fno>.qvc), -1 while anonymous */
     int64_t bytes;   /* column bytes (file-backed: the file's size) */
+    qv_buffer *del;  /* deletion vector (cap bits, 1 = deleted; replaced, never changed), or NULL */
+    int64_t ndel;    /* rows deleted */
 } st_rg;
 
 typedef struct st_dict {
@@ -267,12 +273,15 @@ typedef struct st_rgview {
     int64_t rows;
     int ncols;
     st_map *map; /* file-backed: columns come from here */
+    qv_buffer *del; /* the row group's deletion vector as of the view, or NULL */
+    int64_t ndel;
     st_colview cols[];
 } st_rgview;
 
 typedef struct st_pub {
     atomic_int refs;
     int64_t rows, bytes;
+    int64_t ndel;   /* deleted rows among rows */
     int nrgs, ncols;
     st_rgview **rgs;
     qv_array **dicts; /* per column; SYMBOL columns only, else NULL */
@@ -293,6 +302,7 @@ struct st_table {
     pthread_mutex_t append_mu;
     pthread_cond_t append_cv;
     bool appending;
+    st_waiter *waiters; /* under append_mu: told when the slot is released */
 
     pthread_mutex_t commit_mu; /* guards everything below */
     st_rg **rgs;
@@ -304,7 +314,9 @@ struct st_table {
     int ret_col;      /* retention: TIMESTAMP column, -1 none */
     int64_t ret_ns;   /* retention interval */
     st_colseg *spare; /* segment buffers of a group an append just wrote, for the next one */
-    int64_t removed_rows; /* rows dropped from the front since open (truncate, retention): row numbers shift */
+    int64_t removed_rows; /* rows ever dropped from the front (truncate, retention): row numbers shift.
+                             Kept in the MANIFEST and rebuilt by WAL replay, so a restart sees the same count */
+    int64_t ndel;         /* rows marked deleted in the row groups (sum of rg->ndel) */
 };
 
 struct st_snapshot {
@@ -350,10 +362,13 @@ void st_catalog_pending_remove_locked(st_db *db, st_table *t);
 typedef struct st_man_rg {
     int64_t fno, bytes;
     st_stats *stats; /* per column */
+    uint8_t *del;    /* deletion vector bytes (malloc'd) or NULL */
+    uint32_t del_len;
 } st_man_rg;
 typedef struct st_man_table {
     uint64_t id;
     int64_t rg_cap, next_fno, ret_ns;
+    int64_t removed; /* st_table.removed_rows */
     int ret_col;
     char *name;
     qv_schema schema;
@@ -376,6 +391,8 @@ void st_checkpoint_start_thread(st_db *db);
 void st_checkpoint_stop_thread(st_db *db);
 /* Wake the background checkpointer if the WAL passed the threshold. */
 void st_checkpoint_poke(st_db *db);
+/* replfile.c: remove the .part files of column file transfers (at open). */
+void st_replica_parts_remove(st_db *db);
 /* Remove column files no table references, and WAL files before keep_from. */
 void st_remove_garbage(st_db *db, uint64_t keep_from);
 
@@ -387,6 +404,22 @@ int st_replay_put(st_db *db, st_rd *r, bool with_files, bool *fatal, qv_err *err
 /* ---- maintain.c: truncate, retention ---- */
 /* Background maintenance tick (checkpoint thread): drop expired row groups. */
 void st_retention_tick(st_db *db);
+
+/* ---- delete.c ---- */
+/* Set bits among the first n of bits. */
+int64_t st_bits_count(const uint8_t *bits, int64_t n);
+/* Replay of a DELETE / DEL_CARRY payload (commit_mu not held). */
+int st_replay_delete(st_db *db, st_rd *r, qv_err *err);
+/* Checkpoint (commit_mu held): re-log the deletion vector of the partly
+   filled row group rg of pub, if it has one, into the new WAL. */
+int st_delete_carry(st_db *db, st_table *t, const st_pub *pub, int rg, int64_t *lsn, qv_err *err);
+/* A row group whose rows are all deleted and whose data is gone (no file,
+   no buffers): rows still count for row numbers. make_tomb drops the data. */
+bool st_rg_is_tomb(const st_rg *rg);
+void st_rg_make_tomb(st_rg *rg, int ncols);
+void st_tomb_column(const st_table *t, const st_pub *p, int col, int64_t rows, qv_array *out);
+/* Install a deletion vector read from the manifest on row group rg (commit_mu held). */
+void st_rg_set_del(st_table *t, st_rg *rg, const uint8_t *bits, size_t len);
 
 /* ---- recover.c ---- */
 int st_recover(st_db *db, qv_err *err);

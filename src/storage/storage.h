@@ -34,6 +34,7 @@ typedef struct st_options {
     bool in_memory;         /* no files at all */
     int wal_sync_ms;        /* 0: fsync every commit; >0: group commit window */
     int64_t rowgroup_rows;  /* 0 = default 65536 */
+    int64_t checkpoint_bytes; /* 0 = default 64 MiB (st_db_set_checkpoint_bytes) */
 } st_options;
 
 /* Opens (creating if needed) and recovers: checkpoint, then WAL replay; a torn
@@ -56,9 +57,15 @@ const qv_schema *st_table_schema(const st_table *t);  /* immutable */
 /* The table's incarnation: unique within a data directory (never reused, kept
    across restarts), so a dropped and recreated table has a new one. */
 uint64_t st_table_id(const st_table *t);
-/* Rows dropped from the front (truncate, retention) since the db was opened
-   (replay included): storage row numbers shift down by that much. */
+/* The trim count plus the rows currently marked deleted (DELETE): it grows
+   whenever rows go, so a reader that planned storage row ranges before can
+   tell they may now read differently. A server whose copy has the same count
+   (a replica) numbers the rows the same way. */
 int64_t st_table_removed_rows(st_table *t);
+/* Rows ever dropped from the front (truncate, retention), the "trim count":
+   storage row numbers shift down by that much. Kept across restarts (the
+   MANIFEST has it, WAL replay adds to it). */
+int64_t st_table_trim_rows(st_table *t);
 
 /* ---- replication (a read replica applies what its primary committed) ----
 ** A read-only db refuses creates, drops, commits, truncate and retention with
@@ -68,13 +75,30 @@ void st_db_set_read_only(st_db *db, const char *why);  /* NULL: writable */
 int st_table_create_id(st_db *db, uint64_t id, const char *name, const qv_schema *schema, qv_err *err);
 int st_table_drop_replica(st_db *db, const char *name, qv_err *err);
 int st_append_commit_replica(st_append *a, int64_t *rows_committed, qv_err *err);
+/* A replica's copy of a table (empty) takes its primary's trim count, so the
+   primary's tickets (which name it) redeem here. Logged; QV_EINVAL if rows are held. */
+int st_table_set_trim_replica(st_db *db, const char *name, int64_t removed, qv_err *err);
+/* Column files for replication (replfile.c): the file behind row group rg of
+   a snapshot (false: not in a column file); a replica's row group size when
+   it can take files (0 in memory); a replica receiving one in chunks (in
+   order; offset 0 starts over), then checking its size and CRC-32C. */
+bool st_snapshot_rowgroup_file(const st_snapshot *s, int rg, char *path, size_t n, int64_t *fno);
+int64_t st_db_replica_file_rows(st_db *db);
+int st_replica_file_chunk(st_db *db, uint64_t id, int64_t fno, int64_t off, const void *p, size_t n, qv_err *err);
+int st_replica_file_check(st_db *db, uint64_t id, int64_t fno, int64_t size, uint32_t crc, qv_err *err);
+/* The checked file `fno` becomes the next row group of open append a (the
+   table's rows must end on a row group boundary); the commit names it. */
+int st_append_add_file_replica(st_append *a, int64_t fno, qv_err *err);
+void st_replica_file_discard(st_db *db, uint64_t id, int64_t fno);
 
 typedef struct st_table_info {
     char *name;
     uint64_t id;    /* st_table_id */
     int64_t removed_rows; /* st_table_removed_rows */
+    int64_t trim_rows;    /* st_table_trim_rows */
     qv_schema schema;
-    int64_t rows;
+    int64_t rows;   /* storage rows, deleted ones included (row numbers run to here) */
+    int64_t live_rows; /* rows minus those deleted */
     int64_t bytes;  /* column memory in use */
     char *retention_column; /* NULL: no retention */
     int64_t retention_ns;
@@ -144,6 +168,15 @@ int st_snapshot_read(const st_snapshot *s, int rg, int col, qv_array *out, qv_er
    engines that treat SYMBOL arrays as text; st_snapshot_read gives plain
    STRING (built in memory for such groups). */
 int st_snapshot_read_codes(const st_snapshot *s, int rg, int col, qv_array *out, qv_err *err);
+/* Rows of row group rg a DELETE removed as of the snapshot (0: none, *bits
+   NULL); else *bits is a bitmap over the group's rows, bit set = deleted,
+   valid while the snapshot is open. Scans skip those rows; row numbers and
+   st_snapshot_rowgroup_rows still count them. */
+int64_t st_snapshot_rowgroup_deleted(const st_snapshot *s, int rg, const uint8_t **bits);
+/* Deleted rows of the whole snapshot (st_snapshot_rows counts them). */
+int64_t st_snapshot_deleted_rows(const st_snapshot *s);
+/* Live (not deleted) rows among storage rows [from, to) of the snapshot. */
+int64_t st_snapshot_live_in(const st_snapshot *s, int64_t from, int64_t to);
 /* As st_snapshot_read; on an error logs it and gives an empty array. */
 void st_snapshot_column(const st_snapshot *s, int rg, int col, qv_array *out);
 /* Min/max of the segment as of the snapshot (conservative: may cover more rows). */
@@ -165,6 +198,28 @@ int st_append_begin_wait(st_table *t, int64_t wait_ms, st_append **out, qv_err *
 /* An append that creates table `name` (QV_EEXISTS if it exists or another append is creating it); the table
    is listed, with its rows, only when the append commits. */
 int st_append_begin_new(st_db *db, const char *name, const qv_schema *schema, st_append **out, qv_err *err);
+/* Waiting for the writer slot without a thread (a front end that must not
+** block): st_append_begin_async takes the slot at once (*out set) or queues
+** w (*out NULL); when the slot is next released, w->ready(w) runs on the
+** releasing thread while it holds the table's append lock, so ready may only
+** signal (wake a parked call), never call into storage. Then the owner calls
+** st_waiter_done(w) and tries again (someone else may have been faster and it
+** queues again). st_waiter_done also withdraws a w still queued; once it
+** returns, ready does not run. A queued w holds a ref on its table. */
+typedef struct st_waiter {
+    void (*ready)(struct st_waiter *w);
+    void *arg;                /* the owner's */
+    st_table *t;              /* storage's: queued on (with a ref) until st_waiter_done */
+    bool queued;
+    struct st_waiter *next;
+} st_waiter;
+int st_append_begin_async(st_table *t, st_waiter *w, st_append **out, qv_err *err);
+/* As st_append_begin_new, but if another append is creating `name`, w is
+   queued on that one (QV_OK, *out NULL) and told when it ends; QV_EEXISTS
+   once the table is listed. */
+int st_append_begin_new_async(st_db *db, const char *name, const qv_schema *schema, st_waiter *w, st_append **out,
+                              qv_err *err);
+void st_waiter_done(st_waiter *w);
 /* Batch columns in table order with the table's types, except that a SYMBOL
    column also accepts a STRING array. Non-nullable columns refuse nulls.
    Not visible or durable until commit; after a failure only abort works. */
@@ -172,5 +227,26 @@ int st_append_batch(st_append *a, const qv_batch *b, qv_err *err);
 /* Durable, then visible, atomically. Frees a on success and failure. */
 int st_append_commit(st_append *a, int64_t *rows_committed, qv_err *err);
 void st_append_abort(st_append *a);
+
+/* ---- DELETE ----
+** A deletion holds the table's writer slot from begin to commit/abort, so
+** a snapshot opened after begin is exactly the state it deletes from; the
+** caller marks rows of that snapshot (row group, row within it), then
+** commit logs one WAL record (durable) and publishes new deletion vectors:
+** readers see all of the deletion or none, and snapshots opened before keep
+** seeing the rows. Leading row groups left with no live rows are dropped at
+** once (their column files go at the next checkpoint); the others keep
+** their rows and a deletion vector, persisted in the MANIFEST. */
+typedef struct st_delete st_delete;
+/* Waits for the writer slot. QV_EPRECONDITION on a read replica. */
+int st_delete_begin(st_table *t, st_delete **out, qv_err *err);
+/* Marks row `row` of row group rg (as in a snapshot opened after begin);
+   out of range or already deleted: ignored. */
+void st_delete_mark(st_delete *d, int rg, int64_t row);
+/* Marks every row. */
+void st_delete_mark_all(st_delete *d);
+/* Durable, then visible. Frees d on success and failure. */
+int st_delete_commit(st_delete *d, int64_t *rows_deleted, qv_err *err);
+void st_delete_abort(st_delete *d);
 
 #endif

@@ -75,6 +75,12 @@ const qv_schema *st_table_schema(const st_table *t) { return &t->schema; }
 uint64_t st_table_id(const st_table *t) { return t->id; }
 int64_t st_table_removed_rows(st_table *t) {
     pthread_mutex_lock(&t->commit_mu);
+    int64_t n = t->removed_rows + t->ndel;
+    pthread_mutex_unlock(&t->commit_mu);
+    return n;
+}
+int64_t st_table_trim_rows(st_table *t) {
+    pthread_mutex_lock(&t->commit_mu);
     int64_t n = t->removed_rows;
     pthread_mutex_unlock(&t->commit_mu);
     return n;
@@ -138,8 +144,13 @@ int st_apply_batch(st_table *t, const qv_batch *b) {
 
 void st_table_add_file_rg(st_table *t, int64_t fno, st_map *map, const st_stats *stats, int64_t file_bytes) {
     int last = t->nrgs - 1;
+    qv_buffer *del = NULL; /* the partial tail's deletion vector carries over */
+    int64_t ndel = 0;
     if (last >= 0 && !t->rgs[last]->map && t->rgs[last]->rows < t->rg_cap) { /* the partial tail it completes */
         t->rows -= t->rgs[last]->rows;
+        del = t->rgs[last]->del;
+        ndel = t->rgs[last]->ndel;
+        t->rgs[last]->del = NULL;
         st_rg_free(t->rgs[last], t->schema.nfields);
         t->nrgs--;
     }
@@ -154,6 +165,8 @@ void st_table_add_file_rg(st_table *t, int64_t fno, st_map *map, const st_stats 
     rg->map = map;
     rg->fno = fno;
     rg->bytes = file_bytes;
+    rg->del = del;
+    rg->ndel = ndel;
     if (fno >= t->next_fno) t->next_fno = fno + 1;
     t->rgs[t->nrgs++] = rg;
     t->rows += t->rg_cap;
@@ -164,6 +177,7 @@ void st_table_drop_leading(st_table *t, int n) {
     for (int i = 0; i < n; i++) {
         t->rows -= t->rgs[i]->rows;
         t->removed_rows += t->rgs[i]->rows;
+        t->ndel -= t->rgs[i]->ndel;
         st_rg_free(t->rgs[i], t->schema.nfields);
     }
     memmove(t->rgs, t->rgs + n, sizeof(st_rg *) * (size_t)(t->nrgs - n));
@@ -181,6 +195,7 @@ static void rgview_unref(st_rgview *v) {
         qv_buffer_unref(v->cols[c].data);
     }
     st_map_unref(v->map);
+    qv_buffer_unref(v->del);
     free(v);
 }
 
@@ -191,12 +206,14 @@ static st_rgview *rgview_new(const st_table *t, const st_rg *rg, int64_t rows) {
     v->rows = rows;
     v->ncols = nc;
     v->map = st_map_ref(rg->map);
+    v->del = qv_buffer_ref(rg->del);
+    v->ndel = rg->del ? st_bits_count(rg->del->data, rows) : 0;
     for (int c = 0; c < nc; c++) {
         const st_colseg *s = &rg->cols[c];
         st_colview *cv = &v->cols[c];
         qv_type ty = t->schema.fields[c].type;
         cv->stats = s->stats;
-        if (rg->map) continue;
+        if (rg->map || !s->values) continue; /* file-backed, or a tombstone */
         if (s->stats.null_count) cv->validity = qv_buffer_slice(s->validity, 0, (size_t)(rows + 7) / 8);
         size_t vb;
         if (ty == QV_T_BOOL) vb = (size_t)(rows + 7) / 8;
@@ -238,7 +255,7 @@ void st_publish_upto(st_table *t, int nrgs, int64_t last_rows) {
         /* Views of row groups that did not change are shared. A partial view
            stays as it was even when an open append has since filled the
            group and written it to its file (the file holds rows past it). */
-        bool same = old && i < old->nrgs && old->rgs[i]->rows == rows;
+        bool same = old && i < old->nrgs && old->rgs[i]->rows == rows && old->rgs[i]->del == rg->del;
         if (same && (old->rgs[i]->map == rg->map || rows < t->rg_cap)) {
             p->rgs[i] = old->rgs[i];
             atomic_fetch_add(&p->rgs[i]->refs, 1);
@@ -246,8 +263,9 @@ void st_publish_upto(st_table *t, int nrgs, int64_t last_rows) {
             p->rgs[i] = rgview_new(t, rg, rows);
         }
         p->rows += rows;
+        p->ndel += p->rgs[i]->ndel;
         if (rg->map) p->bytes += rg->bytes;
-        else
+        else if (!st_rg_is_tomb(rg))
             for (int c = 0; c < nc; c++) p->bytes += st_rg_col_bytes(t->schema.fields[c].type, rows, &rg->cols[c]);
     }
     p->dicts = qv_xcalloc((size_t)nc, sizeof(qv_array *));
@@ -281,6 +299,10 @@ static int view_column(const st_table *t, const st_pub *p, int rg, int col, bool
     const st_colview *cv = &v->cols[col];
     if (v->map) {
         if (st_map_column(v->map, col, codes_ok, out, err)) return err ? err->code : QV_ECORRUPT;
+        return QV_OK;
+    }
+    if (!cv->values && v->rows > 0) { /* a tombstone */
+        st_tomb_column(t, p, col, v->rows, out);
         return QV_OK;
     }
     qv_array_init(out, t->schema.fields[col].type);

@@ -140,6 +140,7 @@ def test_read_role(srv):
         _put(c, opts, "rita_t")
     for sql, verb, need in [("CREATE TABLE r1 (x BIGINT)", "CREATE TABLE", "write"),
                             ("INSERT INTO trades SELECT * FROM trades", "INSERT", "write"),
+                            ("DELETE FROM trades WHERE true", "DELETE", "write"),
                             ("DROP TABLE trades", "DROP TABLE", "admin")]:
         with pytest.raises(fl.FlightUnauthorizedError, match="may not run %s.*%s" % (verb, need)):
             c.do_get(fl.Ticket(sql), opts).read_all()
@@ -156,6 +157,8 @@ def test_write_role(srv):
     c.do_get(fl.Ticket("CREATE TABLE wes_c (x BIGINT)"), opts).read_all()
     c.do_get(fl.Ticket("INSERT INTO wes_c VALUES (1), (2)"), opts).read_all()
     assert c.do_get(fl.Ticket("SELECT count(*) AS n FROM wes_c"), opts).read_all()["n"][0].as_py() == 2
+    assert c.do_get(fl.Ticket("DELETE FROM wes_c WHERE x = 1"), opts).read_all()["rows"][0].as_py() == 1
+    assert c.do_get(fl.Ticket("SELECT count(*) AS n FROM wes_c"), opts).read_all()["n"][0].as_py() == 1
     with pytest.raises(fl.FlightUnauthorizedError, match="DROP TABLE"):
         c.do_get(fl.Ticket("DROP TABLE wes_c"), opts).read_all()
     with pytest.raises(fl.FlightUnauthorizedError, match="TRUNCATE.*admin"):

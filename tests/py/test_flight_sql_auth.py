@@ -61,7 +61,7 @@ def test_read_user_queries_and_lists_but_changes_nothing(srv):
              for s in c["catalog_db_schemas"] for t in s["db_schema_tables"]]
     assert "trades" in names and "fa_t" in names
     assert cn.adbc_get_table_schema("fa_t").names == ["v"]
-    cur = cn.cursor()  # a prepared query with parameters: binding is a DoPut, which needs write
+    cur = cn.cursor()
     cur.execute("SELECT v FROM fa_t WHERE v >= 1 ORDER BY v")
     assert cur.fetch_arrow_table()["v"].to_pylist() == [1, 2]
     refused(cn, "run INSERT|call DoPut", lambda c: c.execute("INSERT INTO fa_t VALUES (3)"))
@@ -71,6 +71,25 @@ def test_read_user_queries_and_lists_but_changes_nothing(srv):
                                                        mode="append"))
     refused(cn, "call DoPut", lambda c: c.executemany("INSERT INTO fa_t VALUES (?)", [(7,)]))
     assert query(admin, "SELECT count(*) AS n FROM fa_t")["n"][0].as_py() == 2
+    cn.close()
+    admin.close()
+
+
+def test_read_user_binds_the_parameters_of_a_prepared_query(srv):
+    """Binding parameters is a DoPut (CommandPreparedStatementQuery), but for a
+    prepared query it is a read: a read user may; for a prepared change not."""
+    admin = connect(srv, "ada")
+    admin.cursor().execute("CREATE TABLE fa_p (v BIGINT)")
+    admin.cursor().execute("INSERT INTO fa_p VALUES (1), (2), (3)")
+    cn = connect(srv, "rita")
+    cur = cn.cursor()
+    cur.execute("SELECT v FROM fa_p WHERE v >= ? ORDER BY v", parameters=(2,))
+    assert cur.fetch_arrow_table()["v"].to_pylist() == [2, 3]
+    cur.execute("SELECT count(*) AS n FROM fa_p WHERE v < ?", parameters=(3,))
+    assert cur.fetch_arrow_table()["n"].to_pylist() == [2]
+    refused(cn, "run INSERT|call DoPut", lambda c: c.execute("INSERT INTO fa_p VALUES (?)", parameters=(9,)))
+    refused(cn, "run DELETE|run INSERT|call DoPut", lambda c: c.executemany("INSERT INTO fa_p VALUES (?)", [(8,)]))
+    assert query(admin, "SELECT count(*) AS n FROM fa_p")["n"][0].as_py() == 3
     cn.close()
     admin.close()
 

@@ -285,3 +285,31 @@ def test_replicas_follow_a_truncate(cluster):
         rs[0].do_get(fl.Ticket(b"TRUNCATE TABLE tr")).read_all()
     for c in [p] + rs:
         c.close()
+
+
+def test_a_table_with_deleted_rows_is_read_from_the_primary_only(cluster):
+    # A replica's copy of a table with DELETEd rows holds its live rows only,
+    # so it numbers them otherwise: the primary lists no replica for such a
+    # table, and a replica refuses its tickets rather than read other rows.
+    p = cluster.primary.flight()
+    put(p, "t", table(300_000))
+    rs = [r.flight() for r in cluster.replicas]
+    for r in rs:
+        wait_for(lambda: count(r, "t"), 300_000)
+    q = fl.FlightDescriptor.for_command("SELECT id FROM t")
+    before = p.get_flight_info(q)
+    assert all(len(ep.locations) == 2 for ep in before.endpoints)
+    p.do_get(fl.Ticket(b"DELETE FROM t WHERE id < 150000")).read_all()
+    for r in rs:
+        wait_for(lambda: count(r, "t"), 150_000)
+    info = p.get_flight_info(q)
+    assert len(info.endpoints) >= 2
+    assert all(len(ep.locations) == 0 for ep in info.endpoints)
+    rows = pa.concat_tables([p.do_get(ep.ticket).read_all() for ep in info.endpoints])
+    assert sorted(rows["id"].to_pylist()) == list(range(150_000, 300_000))
+    for r in rs:
+        for ep in info.endpoints:
+            with pytest.raises((fl.FlightError, pa.ArrowKeyError), match="removed|snapshot|new FlightInfo"):
+                r.do_get(ep.ticket).read_all()
+    for c in [p] + rs:
+        c.close()

@@ -50,6 +50,9 @@ typedef struct scan_op {
     int64_t *rg_start;       /* scoped scans: first storage row of each row group, or NULL */
     int64_t row_from, row_to;
     bool loaded;
+    const uint8_t *del; /* the loaded row group's deleted rows, or NULL */
+    int cur_rg, last_rg; /* the loaded row group; row group and first row of the chunk handed out last */
+    int64_t last_pos;
     chunk out;
 } scan_op;
 
@@ -197,16 +200,56 @@ static void scan_unload(scan_op *s) {
     s->loaded = false;
 }
 
+static int scan_load(scan_op *s, qv_err *err);
+
 static int scan_next(op *o, chunk **out, qv_err *err) {
     scan_op *s = (scan_op *)o;
     if (qstate_check(o->qs, err)) return err->code;
+    for (;;) {
+        if (scan_load(s, err)) return err->code;
+        if (!s->loaded) { *out = NULL; return 0; }
+        int n = (int)(s->rg_rows - s->pos < CHUNK ? s->rg_rows - s->pos : CHUNK);
+        s->out.has_sel = false;
+        if (s->del) { /* deleted rows leave the selection */
+            if (!s->out.sel) s->out.sel = qv_xmalloc(sizeof(int) * CHUNK);
+            int ns = 0;
+            for (int k = 0; k < n; k++) {
+                s->out.sel[ns] = k;
+                ns += !qv_bit_get(s->del, s->pos + k);
+            }
+            if (ns == 0) {
+                s->pos += n;
+                continue;
+            }
+            if (ns < n) {
+                s->out.nsel = ns;
+                s->out.has_sel = true;
+            }
+        }
+        for (int c = 0; c < s->ncols; c++)
+            if (s->need[c]) load_vec(&s->out.cols[c], &s->arrs[c], s->pos, n, &s->symc[c]);
+        s->last_rg = s->cur_rg;
+        s->last_pos = s->pos;
+        s->pos += n;
+        s->out.n = n;
+        *out = &s->out;
+        return 0;
+    }
+}
+
+/* Loads the next row group with rows left unless one is loaded (s->loaded false at the end). */
+static int scan_load(scan_op *s, qv_err *err) {
+    op *o = &s->base;
     while (!s->loaded || s->pos >= s->rg_rows) {
         scan_unload(s);
-        if (s->rg >= s->nrg) { *out = NULL; return 0; }
+        if (s->rg >= s->nrg) return 0;
         int rg = s->rg++;
         if (s->rg_start && (s->rg_start[rg + 1] <= s->row_from || s->rg_start[rg] >= s->row_to)) continue;
         if (rg_pruned(s, rg)) { s->pruned++; continue; }
         s->rg_rows = st_snapshot_rowgroup_rows(s->snap, rg);
+        int64_t ndel = st_snapshot_rowgroup_deleted(s->snap, rg, &s->del);
+        if (ndel > 0 && ndel >= s->rg_rows) continue; /* nothing left of it */
+        s->cur_rg = rg;
         s->pos = 0;
         if (s->rg_start) { /* slice the row group to the scope */
             int64_t b0 = s->rg_start[rg];
@@ -227,14 +270,22 @@ static int scan_next(op *o, chunk **out, qv_err *err) {
         atomic_fetch_add(&o->qs->bytes_read, bytes);
         s->loaded = true;
     }
-    int n = (int)(s->rg_rows - s->pos < CHUNK ? s->rg_rows - s->pos : CHUNK);
-    for (int c = 0; c < s->ncols; c++)
-        if (s->need[c]) load_vec(&s->out.cols[c], &s->arrs[c], s->pos, n, &s->symc[c]);
-    s->pos += n;
-    s->out.n = n;
-    s->out.has_sel = false;
-    *out = &s->out;
     return 0;
+}
+
+chunk *op_scan_last(op *o, int *rg, int64_t *row) {
+    scan_op *s = (scan_op *)o;
+    *rg = s->last_rg;
+    *row = s->last_pos;
+    return &s->out;
+}
+
+void op_scan_set_snapshot(op *o, st_snapshot *snap) {
+    scan_op *s = (scan_op *)o;
+    scan_unload(s);
+    s->snap = snap;
+    s->rg = s->rg_lo = 0;
+    s->nrg = st_snapshot_rowgroups(snap);
 }
 
 static void scan_free(op *o) {

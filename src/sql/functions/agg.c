@@ -39,7 +39,7 @@ typedef struct agg_op {
     char *strings;          /* min/max/first/last strings live in here */
     int32_t *code_gid;      /* one SYMBOL key: group of each dictionary code, -1 unseen */
     int64_t ncode_gid;
-    const void *code_dict;  /* the dictionary buffer code_gid belongs to */
+    qv_buffer *code_dict;   /* the dictionary buffer code_gid belongs to (a ref: a freed one's address may come back) */
     struct agg_op **parts;  /* parallel: partial aggregations, in table order */
     int nparts;
 } agg_op;
@@ -195,7 +195,10 @@ static void group_codes(agg_op *a, const chunk *c, int32_t *gids, qv_str *key) {
         a->code_gid = qv_xrealloc(a->code_gid, sizeof(int32_t) * (size_t)(n ? n : 1));
         memset(a->code_gid + from, 0xff, sizeof(int32_t) * (size_t)(n - from));
         a->ncode_gid = n;
-        a->code_dict = v->dict->values;
+        if (a->code_dict != v->dict->values) {
+            qv_buffer_unref(a->code_dict);
+            a->code_dict = qv_buffer_ref(v->dict->values);
+        }
     }
     int m = chunk_active(c);
     for (int k = 0; k < m; k++) {
@@ -455,6 +458,7 @@ static void agg_free(op *o) {
     for (int i = 0; i < a->nparts; i++) op_free(&a->parts[i]->base);
     free(a->parts);
     free(a->code_gid);
+    qv_buffer_unref(a->code_dict);
     ht_free(&a->ht);
     qv_str_free(&a->keybuf);
     free(a->keyoff);

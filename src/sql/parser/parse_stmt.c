@@ -368,6 +368,38 @@ static int parse_insert(parser *p, stmt *s) {
     return 0;
 }
 
+/* DELETE FROM t [[AS] alias] [WHERE expr]: kept as SELECT 1 FROM t WHERE expr,
+   the rows that statement would return being the ones to delete. */
+static int parse_delete(parser *p, stmt *s) {
+    s->kind = S_DELETE;
+    if (ps_expect_kw(p, "from")) return -1;
+    token *tt = CUR(p);
+    if (!(s->table = ps_ident(p, "a table name"))) return -1;
+    select_stmt *q = arena_alloc(p->ar, sizeof *q);
+    q->limit = -1;
+    q->has_from = true;
+    q->table = s->table;
+    q->table_line = tt->line;
+    q->table_col = tt->col;
+    if (ps_kw(p, "as") && !(q->alias = ps_ident(p, "an alias"))) return -1;
+    if (!q->alias && (CUR(p)->kind == TK_IDENT || CUR(p)->kind == TK_QIDENT) && !ps_is_reserved(CUR(p)))
+        q->alias = ps_ident(p, "an alias");
+    if (ps_kw(p, "where") && !(q->where = ps_expr(p))) return -1;
+    ast *one = arena_alloc(p->ar, sizeof *one);
+    one->kind = A_INT;
+    one->name = arena_strdup(p->ar, "1");
+    one->ival = 1;
+    one->fval = 1;
+    one->line = tt->line;
+    one->col = tt->col;
+    one->height = 1;
+    q->items = arena_alloc(p->ar, sizeof *q->items);
+    q->items[0].e = one;
+    q->nitems = 1;
+    s->sel = q;
+    return 0;
+}
+
 /* ALTER TABLE t SET RETENTION { INTERVAL '30 days' [ON column] | NONE } */
 static int parse_alter(parser *p, stmt *s) {
     if (ps_expect_kw(p, "table") || !(s->table = ps_ident(p, "a table name"))) return -1;
@@ -414,6 +446,7 @@ static int parse_one(parser *p, stmt *s) {
         return (s->table = ps_ident(p, "a table name")) ? 0 : -1;
     }
     if (ps_kw(p, "alter")) return parse_alter(p, s);
+    if (ps_kw(p, "delete")) return parse_delete(p, s);
     if (tok_is_kw(t, "insert")) {
         p->pos++;
         return parse_insert(p, s);

@@ -434,7 +434,7 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
             p->pt_row_from = scp->row_from < 0 ? 0 : scp->row_from > all ? all : scp->row_from;
             p->pt_row_to = scp->row_to > all ? all : scp->row_to < p->pt_row_from ? p->pt_row_from : scp->row_to;
         }
-        int64_t rows = p->pt_row_to - p->pt_row_from - s->offset;
+        int64_t rows = st_snapshot_live_in(snap, p->pt_row_from, p->pt_row_to) - s->offset; /* deleted rows skipped */
         if (rows < 0) rows = 0;
         if (s->limit >= 0 && rows > s->limit) rows = s->limit;
         p->total_rows = rows;
@@ -512,7 +512,7 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
         }
     } else {
         root = tab ? plan_scan_new(qs, tab, snap, sv_nc, sv_cols, sv_preds, sv_npreds) : src;
-        if (tab) serial_scan = root;
+        if (tab) serial_scan = p->scan_op = root;
         src = NULL;
         if (where) {
             root = op_filter_new(qs, root, where);

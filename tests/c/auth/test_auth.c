@@ -172,3 +172,28 @@ QTEST(no_store_allows_everything) {
     QCHECK_EQ(id.role, AUTH_ROLE_ADMIN);
     QCHECK_EQ(auth_require(NULL, &id, AUTH_ROLE_ADMIN, "drop", &err), QV_OK);
 }
+
+QTEST(basic_header_for_a_replica_login) {
+    hashes();
+    const char *p = tmp_users();
+    char text[1024], hdr[1024];
+    snprintf(text, sizeof text, "alice:admin:%s\n", hash_a);
+    write_users(p, text);
+    qv_err err;
+    auth_store *s;
+    QCHECK_EQ(auth_store_open(p, 60000, &s, &err), QV_OK);
+    auth_identity id;
+    QCHECK_EQ(auth_basic_header("alice", "secret-a", hdr, sizeof hdr, &err), QV_OK);
+    QCHECK(strncmp(hdr, "Basic ", 6) == 0);
+    QCHECK_EQ(auth_check(s, "peer", hdr, strlen(hdr), &id, NULL, &err), QV_OK);
+    QCHECK_STR(id.user, "alice");
+    QCHECK_EQ(auth_basic_header("a:b", "x", hdr, sizeof hdr, &err), QV_EINVAL);
+    QCHECK_EQ(auth_basic_header("", "x", hdr, sizeof hdr, &err), QV_EINVAL);
+    QCHECK_EQ(auth_basic_header("alice", "x", hdr, 8, &err), QV_EINVAL); /* does not fit */
+    char big[600];
+    memset(big, 'p', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    QCHECK_EQ(auth_basic_header("alice", big, hdr, sizeof hdr, &err), QV_EINVAL);
+    auth_store_free(s);
+    unlink(p);
+}

@@ -598,6 +598,11 @@ void eng_query_close(eng_query *q) { (void)q; }
 int eng_put_begin(eng *e, const char *table, const qv_schema *schema, eng_put **out, qv_err *err) {
     (void)e; (void)table; (void)schema; *out = NULL; NO_ENGINE();
 }
+int eng_put_begin_async(eng *e, const char *table, const qv_schema *schema, const eng_put_mode *mode,
+                        void (*wake)(void *arg), void *arg, eng_put **out, qv_err *err) {
+    (void)e; (void)table; (void)schema; (void)mode; (void)wake; (void)arg; *out = NULL; NO_ENGINE();
+}
+int eng_put_ready(eng_put *p, bool *ready, qv_err *err) { (void)p; (void)err; *ready = true; return 0; }
 int eng_put_batch(eng_put *p, const qv_batch *b, qv_err *err) { (void)p; (void)b; NO_ENGINE(); }
 int eng_put_commit(eng_put *p, int64_t *rows, qv_err *err) { (void)p; *rows = 0; NO_ENGINE(); }
 void eng_put_abort(eng_put *p) { (void)p; }
@@ -613,8 +618,8 @@ void eng_parts_free(eng_parts *p) { (void)p; }
 int eng_query_open_range(eng *e, const char *sql, size_t len, const eng_range *r, eng_query **out, qv_err *err) {
     (void)e; (void)sql; (void)len; (void)r; *out = NULL; NO_ENGINE();
 }
-int eng_replica_create(eng *e, uint64_t id, const char *name, const qv_schema *schema, qv_err *err) {
-    (void)e; (void)id; (void)name; (void)schema; NO_ENGINE();
+int eng_replica_create(eng *e, uint64_t id, const char *name, int64_t trim, const qv_schema *schema, qv_err *err) {
+    (void)e; (void)id; (void)name; (void)trim; (void)schema; NO_ENGINE();
 }
 int eng_replica_drop(eng *e, uint64_t id, qv_err *err) { (void)e; (void)id; NO_ENGINE(); }
 int eng_replica_append(eng *e, uint64_t id, int64_t row_from, const qv_batch *b, qv_err *err) {
@@ -623,6 +628,19 @@ int eng_replica_append(eng *e, uint64_t id, int64_t row_from, const qv_batch *b,
 int eng_ticket_key_set(eng *e, const uint8_t *key, qv_err *err) { (void)e; (void)key; NO_ENGINE(); }
 int eng_replica_commit(eng *e, qv_err *err) { (void)e; NO_ENGINE(); }
 void eng_replica_abort(eng *e) { (void)e; }
+void eng_replica_set_error(eng *e, const char *msg) { (void)e; (void)msg; }
+int64_t eng_replica_file_rows(eng *e) { (void)e; return 0; }
+int eng_repl_file_open(eng *e, const char *name, uint64_t id, int64_t trim, int64_t row_from, int64_t file_rows,
+                       eng_repl_file *out) {
+    (void)e; (void)name; (void)id; (void)trim; (void)row_from; (void)file_rows; out->fd = -1; return -1;
+}
+int eng_replica_file_chunk(eng *e, uint64_t id, int64_t fno, int64_t off, const void *p, size_t n, qv_err *err) {
+    (void)e; (void)id; (void)fno; (void)off; (void)p; (void)n; NO_ENGINE();
+}
+int eng_replica_file_stage(eng *e, uint64_t id, int64_t row_from, int64_t fno, int64_t size, uint32_t crc,
+                           qv_err *err) {
+    (void)e; (void)id; (void)row_from; (void)fno; (void)size; (void)crc; NO_ENGINE();
+}
 int ipc_stream_decode(const ipc_read_options *opts, qv_buffer *bytes,
                       int (*on_batch)(void *ctx, const qv_batch *b, qv_err *err), void *ctx, qv_schema *schema,
                       qv_err *err) {

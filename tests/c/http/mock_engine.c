@@ -142,6 +142,7 @@ int eng_tables(eng *e, st_table_info **out, int *n, qv_err *err) {
     qv_schema_add(&t->schema, "ts", QV_T_TIMESTAMP, true);
     qv_schema_add(&t->schema, "sym", QV_T_SYMBOL, true);
     t->rows = 5;
+    t->live_rows = 5;
     t->bytes = 100;
     *out = t;
     *n = 1;

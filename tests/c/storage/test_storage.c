@@ -392,3 +392,5 @@ QTEST(append_atomic_abort_and_errors) {
 #include "test_storage_durable.inc"
 #include "test_storage_stress.inc"
 #include "test_storage_stream.inc"
+#include "test_storage_delete.inc"
+#include "test_storage_waiter.inc"

@@ -1,0 +1,1 @@
+DELETE FROM t WHERE qty > (SELECT avg(qty) FROM t) OR sym IN (SELECT sym FROM t WHERE b)
