@@ -51,6 +51,7 @@ typedef enum {
 } ast_kind;
 
 typedef struct select_stmt select_stmt;
+typedef struct win_spec win_spec;
 
 typedef enum {
     OP_ADD = 1, OP_SUB, OP_MUL, OP_DIV, OP_IDIV, OP_MOD, OP_CONCAT,
@@ -80,6 +81,8 @@ typedef struct ast {
     int height;       /* 1 + tallest child; bounded so binding/evaluation recursion is too */
     int norder;       /* A_FUNC: the last norder args are ORDER BY keys (string_agg(x, s ORDER BY y)) */
     uint32_t order_desc; /* A_FUNC: bit i set = ORDER BY key i is DESC */
+    win_spec *over;   /* A_FUNC: f(...) OVER (...) / OVER w (parser/parse_window.c) */
+    bool ignore_nulls; /* A_FUNC: first_value(x IGNORE NULLS) */
 } ast;
 
 typedef struct sel_item {
@@ -92,6 +95,26 @@ typedef struct order_item {
     bool desc;
     int nulls_first; /* -1 default */
 } order_item;
+
+/* A window: OVER ([base] [PARTITION BY ...] [ORDER BY ...] [frame]) or OVER base. */
+typedef enum { WB_NONE, WB_UNB_PREC, WB_PREC, WB_CURRENT, WB_FOLL, WB_UNB_FOLL } win_bound;
+typedef enum { WF_DEFAULT, WF_ROWS, WF_RANGE } win_frame;
+struct win_spec {
+    char *base;           /* a named window this one refers to or extends, NULL none */
+    ast **part;
+    int npart;
+    order_item *order;
+    int norder;
+    win_frame frame;      /* WF_DEFAULT: no frame clause */
+    win_bound start, end;
+    ast *start_off, *end_off; /* WB_PREC / WB_FOLL offsets */
+    int line, col;
+};
+typedef struct win_named {
+    char *name;
+    win_spec *spec;
+} win_named;
+bool win_spec_equal(const win_spec *a, const win_spec *b);
 
 /* FROM name(args) [[AS] alias [(column, ...)]]: a table function call
    (functions/table_funcs.c). The parser wraps it as the subquery
@@ -156,6 +179,9 @@ struct select_stmt {
     int ndistinct_on;
     ast ***gsets;         /* GROUPING SETS / ROLLUP / CUBE: each set's keys (group holds them all) */
     int *gset_n, ngsets;
+    ast *qualify;         /* QUALIFY predicate over window results */
+    win_named *windows;   /* WINDOW w AS (...), ... */
+    int nwindows;
     tfunc_call *tfunc;    /* FROM a table function (the parser's wrapper; table/sub unset) */
 };
 
@@ -362,6 +388,37 @@ typedef struct agg_spec {
     char tz[32];
 } agg_spec;
 
+/* ---------------- window functions ---------------- */
+/* Window function ids index the executor's table (exec/window/win_funcs.c). */
+typedef enum { WFN_ROW_NUMBER, WFN_RANK, WFN_DENSE_RANK, WFN_PERCENT_RANK, WFN_CUME_DIST, WFN_NTILE,
+               WFN_LAG, WFN_LEAD, WFN_FIRST_VALUE, WFN_LAST_VALUE, WFN_NTH_VALUE, WFN_EMA, WFN_AGG,
+               WFN__COUNT } win_fn;
+/* win_fn of a window-only function name (row_number, lag, ema, ...), or -1. */
+int win_fn_lookup(const char *name);
+const char *win_fn_name(win_fn f);
+
+/* One bound window call: expressions over the window operator's input. */
+typedef struct win_call {
+    win_fn fn;
+    agg_spec agg;         /* WFN_AGG */
+    bexpr *arg, *dflt;    /* the value argument; lag/lead's default (NULL: NULL) */
+    int64_t n;            /* lag/lead offset, nth_value's n, ntile's buckets */
+    double alpha;         /* ema */
+    bool ignore_nulls;
+    bexpr **part;
+    int npart;
+    bexpr **order;
+    bool *desc, *nulls_first;
+    int norder;
+    win_frame frame;      /* WF_ROWS or WF_RANGE after defaults */
+    win_bound start, end;
+    value start_off, end_off; /* ROWS: .i rows; RANGE: in the key's class (.i ns/ints or .f) */
+    int spec;             /* calls with equal PARTITION BY and ORDER BY share one number */
+    qv_type type;
+    char tz[32];
+} win_call;
+
+
 /* ---------------- context and query ---------------- */
 typedef struct sql_pool sql_pool;
 struct sql_ctx {
@@ -499,6 +556,11 @@ op *op_topn_guard_new(qstate *qs, op *child, int col, op *scan);
 void op_sort_set_guard(op *sort, op *guard);
 void op_free(op *o);
 void op_explain(op *o, qv_str *s, int depth);
+/* Window operator: appends one column per call to child's columns. Rows come
+   out in input order. topk > 0: every call is row_number() of one spec and
+   only rows numbered <= topk are needed (QUALIFY row_number() ... <= k).
+   keep (heap, taken over): the input columns read above; the others come out empty. */
+op *op_window_new(qstate *qs, op *child, bool *keep, int ncalls, win_call *calls, int64_t topk);
 
 /* Value helpers shared by aggregates and sorting. */
 int value_cmp(phys_class pc, const value *a, const value *b);

@@ -28,9 +28,23 @@ bexpr *mk_col(arena *ar, int col, qv_type t, const char *tz) {
 
 bool ast_has_agg(const ast *a) {
     if (!a) return false;
-    if (a->kind == A_FUNC && is_agg_name(a->name)) return true;
+    if (a->kind == A_FUNC && is_agg_name(a->name) && !a->over) return true;
     for (int i = 0; i < a->nargs; i++)
         if (ast_has_agg(a->args[i])) return true;
+    if (a->kind == A_FUNC && a->over) { /* sum(sum(x)) OVER (PARTITION BY max(y)) */
+        for (int i = 0; i < a->over->npart; i++)
+            if (ast_has_agg(a->over->part[i])) return true;
+        for (int i = 0; i < a->over->norder; i++)
+            if (ast_has_agg(a->over->order[i].e)) return true;
+    }
+    return false;
+}
+
+bool ast_has_window(const ast *a) {
+    if (!a) return false;
+    if (a->kind == A_FUNC && a->over) return true;
+    for (int i = 0; i < a->nargs; i++)
+        if (ast_has_window(a->args[i])) return true;
     return false;
 }
 

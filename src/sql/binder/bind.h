@@ -35,6 +35,10 @@ typedef struct binder {
     /* subquery expressions ((SELECT ...), EXISTS, IN (SELECT ...)) are planned by the planner */
     bexpr *(*subquery)(struct binder *b, ast *a);
     void *planner;
+    /* window calls (f(...) OVER ...) are bound by the planner; NULL: not allowed in this clause */
+    bexpr *(*window)(struct binder *b, ast *a);
+    void *wctx;
+    bool in_window;    /* binding a window call's arguments, PARTITION BY or ORDER BY */
 } binder;
 
 bexpr *bind_expr(binder *b, ast *a);
@@ -45,7 +49,20 @@ bexpr *bind_param_type(binder *b, bexpr *e, qv_type t);
 /* Untyped placeholders left after binding become utf8. */
 void bind_params_finish(sql_params *ps);
 bexpr *bind_coerce(binder *b, bexpr *e, qv_type t);
+/* Aggregates a copy of b registered (binding window arguments) go back to b. */
+static inline void bd_sync_aggs(binder *b, const binder *copy) {
+    b->naggs = copy->naggs;
+    b->capaggs = copy->capaggs;
+    b->aggs = copy->aggs;
+    b->agg_asts = copy->agg_asts;
+}
+/* An aggregate call used as a window function (functions/agg_table.c). */
+int agg_bind_window(binder *b, ast *a, agg_spec *sp);
 bool ast_has_agg(const ast *a);
+bool ast_has_window(const ast *a);
+/* Window results are B_COL nodes numbered from WIN_COL_BASE until the planner
+   knows the window operator's input width. */
+#define WIN_COL_BASE (1 << 24)
 bool is_agg_name(const char *name);
 char *ast_to_name(arena *ar, const ast *a);
 bool castable_to(qv_type from, qv_type to);

@@ -405,7 +405,13 @@ int agg_lookup(const char *name) {
     return -1;
 }
 
-int agg_bind(binder *b, ast *a, agg_spec *sp) {
+static int agg_bind_in(binder *b, ast *a, agg_spec *sp, bool window);
+int agg_bind(binder *b, ast *a, agg_spec *sp) { return agg_bind_in(b, a, sp, false); }
+int agg_bind_window(binder *b, ast *a, agg_spec *sp) { return agg_bind_in(b, a, sp, true); }
+
+/* window: an aggregate used as a window function, whose arguments are bound
+   in b's own context (over an aggregation's output in an aggregate query). */
+static int agg_bind_in(binder *b, ast *a, agg_spec *sp, bool window) {
     int id = agg_lookup(a->name);
     if (a->star) {
         if (id != AG_COUNT) { bd_fail(b, a, QV_EINVAL, "%s(*) is not allowed; only count(*)", a->name, NULL); return -1; }
@@ -430,8 +436,9 @@ int agg_bind(binder *b, ast *a, agg_spec *sp) {
     sp->fn = (agg_id)id;
     sp->distinct = a->distinct;
     binder sub = *b;
-    sub.agg_mode = false;
-    sub.in_agg_arg = true;
+    sub.agg_mode = window && b->agg_mode;
+    sub.in_agg_arg = !window;
+    sub.in_window = window;
     for (int i = 0; i < a->nargs && !a->star; i++) {
         if (!(sp->in[i] = bind_expr(&sub, a->args[i]))) return -1;
         if (sp->in[i]->type == T_INTERVAL) {
@@ -439,6 +446,7 @@ int agg_bind(binder *b, ast *a, agg_spec *sp) {
             return -1;
         }
     }
+    if (window) bd_sync_aggs(b, &sub); /* sum(sum(x)) OVER (): the inner sum is the query's */
     sp->nin = a->star ? 0 : a->nargs;
     sp->norder = a->norder;
     for (int i = 0; i < a->norder; i++) sp->order_desc[i] = (a->order_desc >> i) & 1;

@@ -12,6 +12,17 @@ static bexpr *bind_agg(binder *b, ast *a);
 bool is_agg_name(const char *name) { return agg_lookup(name) >= 0; }
 
 bexpr *bind_func(binder *b, ast *a) {
+    if (a->over) {
+        if (b->in_window)
+            return bd_fail(b, a, QV_EINVAL, "window function calls cannot be nested (%s)", a->name, NULL);
+        if (b->in_agg_arg)
+            return bd_fail(b, a, QV_EINVAL, "window function %s is not allowed in the argument of an aggregate", a->name, NULL);
+        if (!b->window)
+            return bd_fail(b, a, QV_EINVAL, "window function %s is not allowed in %s", a->name, b->clause ? b->clause : "this clause");
+        return b->window(b, a);
+    }
+    if (win_fn_lookup(a->name) >= 0)
+        return bd_fail(b, a, QV_EINVAL, "%s is a window function and needs an OVER clause", a->name, NULL);
     if (is_agg_name(a->name)) return bind_agg(b, a);
     if (a->star || a->distinct)
         return bd_fail(b, a, QV_EINVAL, "%s is not an aggregate function; * and DISTINCT are not allowed", a->name, NULL);

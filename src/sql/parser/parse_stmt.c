@@ -127,6 +127,15 @@ static select_stmt *select_body(parser *p) {
     }
     if (ps_kw(p, "having"))
         if (!(s->having = ps_expr(p))) return NULL;
+    for (;;) { /* WINDOW and QUALIFY, in either order */
+        if (ps_kw(p, "window")) {
+            if (ps_window_clause(p, s)) return NULL;
+        } else if (!s->qualify && ps_kw(p, "qualify")) {
+            if (!(s->qualify = ps_expr(p))) return NULL;
+        } else {
+            break;
+        }
+    }
     p->depth--;
     return s;
 }
@@ -500,7 +509,8 @@ bool ast_equal(const ast *a, const ast *b) {
     if (a == b) return true;
     if (!a || !b || a->kind != b->kind || a->op != b->op || a->nargs != b->nargs) return false;
     if (a->neg != b->neg || a->distinct != b->distinct || a->star != b->star || a->cast_type != b->cast_type ||
-        a->norder != b->norder || a->order_desc != b->order_desc || a->sub != b->sub)
+        a->norder != b->norder || a->order_desc != b->order_desc || a->sub != b->sub ||
+        a->ignore_nulls != b->ignore_nulls || !win_spec_equal(a->over, b->over))
         return false;
     switch (a->kind) {
     case A_INT: case A_BOOL: case A_TSLIT: case A_INTERVAL: case A_PARAM:

@@ -46,7 +46,7 @@ static const char *reserved[] = {
     "join", "and", "or", "not", "asc", "desc", "nulls", "inner", "left", "right", "cross", "full",
     "using", "is", "in", "between", "like", "ilike", "case", "when", "then", "else", "end", "by",
     "distinct", "all", "null", "true", "false", "values", "insert", "into", "create", "drop",
-    "table", "cast", "interval", "timestamp", "exists", "except", "intersect", "window", NULL};
+    "table", "cast", "interval", "timestamp", "exists", "except", "intersect", "window", "qualify", NULL};
 
 bool ps_is_reserved(const token *t) {
     if (t->kind != TK_IDENT) return false;
@@ -366,7 +366,7 @@ static ast *primary(parser *p) {
         if (ps_opt(p, "*")) {
             a->star = true;
             if (ps_expect_op(p, ")")) return NULL;
-            return agg_filter(p, a);
+            return ps_over(p, agg_filter(p, a));
         }
         if (ps_kw(p, "distinct")) a->distinct = true;
         else ps_kw(p, "all");
@@ -391,11 +391,12 @@ static ast *primary(parser *p) {
                     if (ps_expect_op(p, ")")) return NULL;
                     break;
                 }
+                ps_null_treatment(p, a);
                 if (ps_opt(p, ")")) break;
                 if (ps_expect_op(p, ",")) return NULL;
             }
         }
-        return agg_filter(p, grown(p, a));
+        return ps_over(p, agg_filter(p, grown(p, a)));
     }
     ast *a = mk(p, A_COL, t);
     a->name = t->text;

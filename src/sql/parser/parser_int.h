@@ -39,5 +39,11 @@ from_item *ps_tfunc_item(parser *p);
 int ps_tfunc_alias(parser *p, from_item *f);
 /* GROUP BY list after GROUP BY (grouping sets into s->gsets). */
 int ps_group_by(parser *p, select_stmt *s);
+/* Window syntax (parse_window.c): IGNORE/RESPECT NULLS and OVER after a call
+   (returns f, NULL on error); IGNORE/RESPECT NULLS inside the argument list;
+   the WINDOW clause after the WINDOW keyword. */
+ast *ps_over(parser *p, ast *f);
+bool ps_null_treatment(parser *p, ast *f);
+int ps_window_clause(parser *p, select_stmt *s);
 
 #endif

@@ -70,6 +70,11 @@ void plan_logical_select(plan *p, arena *ar, const select_stmt *s, const ast *wh
         len += (size_t)w < sizeof buf - len ? (size_t)w : sizeof buf - len - 1;
     }
     lg_line(&L, d++, "PROJECT [%s]", buf);
+    if (s->qualify) lg_line(&L, d++, "FILTER (QUALIFY) %s", ast_to_name(ar, s->qualify));
+    bool win = s->qualify && ast_has_window(s->qualify);
+    for (int i = 0; i < s->nitems && !win; i++) win = ast_has_window(s->items[i].e);
+    for (int i = 0; i < s->norder && !win; i++) win = ast_has_window(s->order[i].e);
+    if (win) lg_line(&L, d++, "WINDOW");
     if (s->having) lg_line(&L, d++, "FILTER %s", ast_to_name(ar, s->having));
     if (aggq) {
         char k[400];

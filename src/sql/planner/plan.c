@@ -109,12 +109,6 @@ static int64_t top_rows(const select_stmt *s) {
     return s->limit + s->offset;
 }
 
-typedef struct out_col {
-    bexpr *e;
-    const char *name;
-    const ast *src;
-} out_col;
-
 /* EXCLUDE / REPLACE of a star for column name: -1 excluded, i >= 0 replaced by args[i], -2 neither. */
 static int star_option(const ast *star, const char *name) {
     for (int i = 0; i < star->nexcl; i++)
@@ -223,6 +217,8 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
 
     planner_env env = {.ctx = ctx, .qs = qs, .ar = ar};
     binder b = {.ar = ar, .err = err, .in = &sc, .params = qs->params, .subquery = plan_subquery_expr, .planner = &env};
+    win_env wenv;
+    bexpr *qualify = NULL;
     /* expand the select list */
     int cap = s->nitems + sc.n + 4, nout = 0;
     out_col *outs = arena_alloc(ar, sizeof(out_col) * (size_t)cap);
@@ -303,6 +299,7 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
     bool aggq = s->ngroup > 0 || (s->having != NULL) || s->group_all;
     for (int i = 0; i < nout && !aggq; i++) aggq = ast_has_agg(outs[i].src);
     for (int i = 0; i < s->norder && !aggq; i++) aggq = ast_has_agg(s->order[i].e);
+    if (!aggq) aggq = ast_has_agg(s->qualify);
 
     bexpr **gkeys = NULL;
     ast **gasts = NULL;
@@ -340,6 +337,7 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
         b.gkeys = gkeys;
     }
     b.clause = "the select list";
+    plan_window_init(&wenv, s, &b);
     for (int i = 0; i < nout; i++) {
         if (!(outs[i].e = bind_expr(&b, (ast *)outs[i].src))) { rc = err->code; goto fail; }
         if (outs[i].e->kind == B_PARAM && outs[i].e->type == T_NULL) outs[i].e = bind_coerce(&b, outs[i].e, QV_T_STRING);
@@ -349,6 +347,7 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
         }
     }
     bexpr *having = NULL;
+    b.window = NULL;
     if (s->having) {
         b.clause = "HAVING";
         if (!(having = bind_expr(&b, s->having))) { rc = err->code; goto fail; }
@@ -363,6 +362,7 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
     bool *odesc = arena_alloc(ar, sizeof(bool) * (size_t)(s->norder + 1));
     bool *onf = arena_alloc(ar, sizeof(bool) * (size_t)(s->norder + 1));
     b.clause = "ORDER BY";
+    b.window = plan_window_expr;
     for (int i = 0; i < s->norder; i++) {
         ast *a = s->order[i].e;
         odesc[i] = s->order[i].desc;
@@ -406,11 +406,14 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
         }
         okeys[i] = k;
     }
+    if (s->qualify && !(qualify = plan_window_qualify(&b, s, outs, nvis))) { rc = err->code; goto fail; }
+    bool winq = wenv.n > 0;
+    if (winq || qualify) plan_window_fix(&wenv, aggq ? s->ngroup + b.naggs : sc.n, outs, nout, qualify);
 
-    p->is_scan = top && tab && !aggq && !s->distinct && s->norder == 0 && s->limit < 0 && s->offset == 0;
+    p->is_scan = top && tab && !aggq && !winq && !qualify && !s->distinct && s->norder == 0 && s->limit < 0 && s->offset == 0;
     if (p->is_scan) p->scan_table = st_table_name(tab);
     /* zero-copy pass-through: plain columns of a table, nothing else */
-    bool pt = top && s->table && !where && !aggq && !s->distinct && s->norder == 0;
+    bool pt = top && s->table && !where && !aggq && !winq && !qualify && !s->distinct && s->norder == 0;
     for (int i = 0; i < nout && pt; i++) pt = outs[i].e->kind == B_COL;
     if (pt) {
         p->passthrough = true;
@@ -448,7 +451,8 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
     int sv_npreds = 0, sv_nc = 0;
     int *sv_cols = NULL;
     if (tab) {
-        bool *need = arena_alloc(ar, sizeof(bool) * (size_t)(sc.n + 1));
+        bool *need = arena_alloc(ar, sizeof(bool) * (size_t)(sc.n + wenv.n + 1));
+        if (!aggq) plan_window_mark(&wenv, need, qualify);
         mark_cols(where, need);
         for (int i = 0; i < s->ngroup && aggq; i++) mark_cols(gkeys[i], need);
         for (int i = 0; i < b.naggs; i++)
@@ -471,9 +475,9 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
     bool has_distinct = false;
     for (int i = 0; i < b.naggs; i++) has_distinct |= b.aggs[i].distinct;
     bool par_agg = tab && aggq && !has_distinct && T > 1;
-    bool par_topn = tab && !aggq && !s->distinct && s->norder && top_rows(s) >= 0 && T > 1;
+    bool par_topn = tab && !aggq && !winq && !qualify && !s->distinct && s->norder && top_rows(s) >= 0 && T > 1;
     /* other scans with a filter or computed columns stream in parallel, in order */
-    bool par_stream = tab && !aggq && !par_topn && T > 1;
+    bool par_stream = tab && !aggq && !winq && !qualify && !par_topn && T > 1;
     op *root = NULL;
     op *parts[64], *scans[64], *serial_scan = NULL;
     bool agg_done = false;
@@ -526,14 +530,15 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
             root = op_agg_new(qs, root, s->ngroup, gkeys, b.naggs, b.aggs);
         }
         if (having) root = op_filter_new(qs, root, having);
-        if (s->ngroup == 0 && !having && s->offset == 0 && s->limit != 0) p->total_rows = 1;
+        if (s->ngroup == 0 && !having && !qualify && s->offset == 0 && s->limit != 0) p->total_rows = 1;
     }
+    if (winq || qualify) root = plan_window_op(qs, &wenv, root, qualify, outs, nout);
     bexpr **pe = arena_alloc(ar, sizeof(bexpr *) * (size_t)(nout ? nout : 1));
     for (int i = 0; i < nout; i++) pe[i] = outs[i].e;
     /* top-N over a table whose first key is a plain column: drop rows that cannot
        make the cut before the projection computes anything for them */
     int guard_col = -1;
-    if (tab && !aggq && !s->distinct && s->norder && top_rows(s) > 0 && pe[okeys[0]]->kind == B_COL &&
+    if (tab && !aggq && !winq && !qualify && !s->distinct && s->norder && top_rows(s) > 0 && pe[okeys[0]]->kind == B_COL &&
         type_pc(pe[okeys[0]]->type) != PC_S)
         guard_col = pe[okeys[0]]->col;
     if (par_topn) {

@@ -90,6 +90,35 @@ int plan_table_parts(sql_ctx *ctx, qstate *qs, arena *ar, plan *p, const from_it
                      bool (*need)(const void *, const char *), const void *nctx, ast *where, int *nw, op **parts,
                      op **scans, int *nrg, scope *sc, int64_t *est, qv_err *err);
 
+/* One output column of a SELECT while it is planned (plan.c). */
+typedef struct out_col {
+    bexpr *e;
+    const char *name;
+    const ast *src;
+} out_col;
+
+/* Window functions of one SELECT (window_plan.c). */
+typedef struct win_env {
+    const select_stmt *s;
+    win_call *calls;
+    ast **asts;
+    win_spec *specs;  /* each call's window with named windows resolved */
+    int n, cap;
+    int ninput;       /* the window operator's input columns */
+} win_env;
+/* Lets b bind window calls of s (b->window). */
+void plan_window_init(win_env *w, const select_stmt *s, binder *b);
+bexpr *plan_window_expr(binder *b, ast *a);
+/* QUALIFY bound over the window's output; it may name the n select-list aliases. */
+bexpr *plan_window_qualify(binder *b, const select_stmt *s, const out_col *outs, int n);
+/* Window result columns become ninput + i in the outputs' expressions and qualify. */
+void plan_window_fix(win_env *w, int ninput, const out_col *outs, int n, bexpr *qualify);
+/* The input columns the calls and qualify read. */
+void plan_window_mark(const win_env *w, bool *need, const bexpr *qualify);
+/* The window operator over root, then the QUALIFY filter (may be NULL);
+   outs: what reads the result (the input columns they use are kept). */
+op *plan_window_op(qstate *qs, const win_env *w, op *root, bexpr *qualify, const out_col *outs, int n);
+
 /* AND-ed conjuncts of a (appended to *out, an arena array grown as needed). */
 void ast_conjuncts(arena *ar, ast *a, ast ***out, int *n, int *cap);
 ast *ast_and(arena *ar, ast **v, int n);

@@ -1,0 +1,235 @@
+/* Aggregates as window functions, by frame shape: the whole partition (one
+   state), frames from the partition start (one growing state, finalized per
+   row), sliding frames of count/sum/avg (an accumulator rows enter and
+   leave, O(1) per row; double sums are compensated and rebuilt now and then
+   so removals do not accumulate error), sliding min/max (a monotonic deque,
+   O(1) amortized), other aggregates without heap state over sliding frames
+   (a segment tree of states, O(log n) per row), and the holistic ones
+   (median, quantiles, mode, string_agg, approx_count_distinct) over sliding
+   frames (a fresh state per distinct frame, O(frame) per row). Frames are the [fs, fe) of win_frame_bounds. */
+#include "window.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static bool skip_row(const win_call *c, vec *const *in, int32_t r) {
+    const agg_spec *sp = &c->agg;
+    if (agg_defs[sp->fn]->nulls != AGN_SKIP) return false;
+    for (int j = 0; j < sp->nin - sp->norder; j++)
+        if (vec_null(in[j], r)) return true;
+    return false;
+}
+
+typedef struct gstate {
+    void *st;
+    size_t size;
+} gstate;
+
+static void gs_reset(gstate *g, const agg_def *d) {
+    if (d->destroy) d->destroy(g->st);
+    memset(g->st, 0, g->size);
+}
+
+static int gs_add(win_pctx *p, const win_call *c, gstate *g, vec *const *in, int32_t r) {
+    if (skip_row(c, in, r)) return 0;
+    return agg_defs[c->agg.fn]->update(&p->actx, &c->agg, g->st, (const vec *const *)in, r);
+}
+
+/* Whole partition, running from the start, or a fresh state per frame. */
+static int agg_generic(win_pctx *p, const win_call *c, vec *const *in, vec *out) {
+    const agg_def *d = agg_defs[c->agg.fn];
+    gstate g = {qv_xcalloc(1, d->state_size), d->state_size};
+    int rc = 0;
+    int64_t n = p->n, ce = 0, ps = -1, pe = -1;
+    /* holistic states (heap: median, mode, ...) are finalized once per state, never grown after */
+    bool whole = c->start == WB_UNB_PREC && c->end == WB_UNB_FOLL, running = c->start == WB_UNB_PREC && !d->destroy;
+    for (int64_t i = 0; i < n && !rc; i++) {
+        int32_t r = p->rows[i], s = p->fs[i], e = p->fe[i];
+        if (i && s == ps && e == pe) { /* the same frame as the row before */
+            win_put(out, r, out, p->rows[i - 1]);
+            continue;
+        }
+        if (whole && i) {
+            win_put(out, r, out, p->rows[0]);
+            continue;
+        }
+        if (!running || e < ce) {
+            gs_reset(&g, d);
+            ce = s;
+        }
+        while (ce < e && !rc) rc = gs_add(p, c, &g, in, p->rows[ce++]);
+        if (!rc) rc = d->finalize(&p->actx, &c->agg, g.st, out, r);
+        ps = s;
+        pe = e;
+    }
+    if (d->destroy) d->destroy(g.st);
+    free(g.st);
+    return rc ? -1 : 0;
+}
+
+/* count / count(*) / sum / avg over moving frames. */
+typedef struct racc {
+    int64_t cnt;
+    __int128 isum;
+    double s, comp;
+} racc;
+
+static void fadd(racc *a, double x) { /* Neumaier's compensated sum */
+    double t = a->s + x;
+    if ((a->s >= 0 ? a->s : -a->s) >= (x >= 0 ? x : -x)) a->comp += (a->s - t) + x;
+    else a->comp += (x - t) + a->s;
+    a->s = t;
+}
+
+static void racc_step(const win_call *c, racc *a, vec *const *in, int32_t r, int sign) {
+    if (c->agg.fn == AG_COUNT_STAR) { a->cnt += sign; return; }
+    if (vec_null(in[0], r)) return;
+    a->cnt += sign;
+    if (c->agg.fn == AG_COUNT) return;
+    if (c->agg.type == QV_T_INT64 && c->agg.fn == AG_SUM) a->isum += sign * (__int128)in[0]->i[r];
+    else fadd(a, sign > 0 ? in[0]->f[r] : -in[0]->f[r]);
+}
+
+static int racc_out(win_pctx *p, const win_call *c, const racc *a, vec *out, int32_t r) {
+    agg_id f = c->agg.fn;
+    if (f == AG_COUNT_STAR || f == AG_COUNT) {
+        out->i[r] = a->cnt;
+    } else if (!a->cnt) {
+        out->nulls[r] = 1;
+    } else if (f == AG_AVG) {
+        out->f[r] = (a->s + a->comp) / (double)a->cnt;
+    } else if (c->agg.type == QV_T_INT64) {
+        if (a->isum > INT64_MAX || a->isum < INT64_MIN)
+            return qv_err_set(p->err, QV_EINVAL, "integer overflow in sum(): the result does not fit in INT64");
+        out->i[r] = (int64_t)a->isum;
+    } else {
+        out->f[r] = a->s + a->comp;
+    }
+    return 0;
+}
+
+static int agg_removable(win_pctx *p, const win_call *c, vec *const *in, vec *out) {
+    racc a = {0};
+    int64_t cs = 0, ce = 0, removed = 0;
+    for (int64_t i = 0; i < p->n; i++) {
+        int32_t s = p->fs[i], e = p->fe[i];
+        if (s < cs || e < ce || s >= ce || removed > 1024 + (e - s)) { /* start afresh */
+            memset(&a, 0, sizeof a);
+            cs = ce = s;
+            removed = 0;
+        }
+        while (ce < e) racc_step(c, &a, in, p->rows[ce++], 1);
+        while (cs < s) {
+            racc_step(c, &a, in, p->rows[cs++], -1);
+            removed++;
+        }
+        if (racc_out(p, c, &a, out, p->rows[i])) return -1;
+    }
+    return 0;
+}
+
+/* min / max over moving frames: positions whose values are monotonic. */
+static int agg_minmax(win_pctx *p, const win_call *c, vec *const *in, vec *out) {
+    const vec *x = in[0];
+    int32_t *dq = p->scratch;
+    int64_t head = 0, tail = 0, ce = 0, ls = 0;
+    bool mn = c->agg.fn == AG_MIN;
+    phys_class pc = type_pc(x->type);
+    for (int64_t i = 0; i < p->n; i++) {
+        int32_t s = p->fs[i], e = p->fe[i];
+        if (e < ce || s < ls) { head = tail = 0; ce = s; }
+        if (ce < s) ce = s;
+        ls = s;
+        for (; ce < e; ce++) {
+            int32_t r = p->rows[ce];
+            if (vec_null(x, r)) continue;
+            while (tail > head) {
+                int32_t b = p->rows[dq[tail - 1]];
+                int cmp;
+                if (pc == PC_I) cmp = x->i[b] < x->i[r] ? -1 : x->i[b] > x->i[r];
+                else if (pc == PC_F) cmp = x->f[b] < x->f[r] ? -1 : x->f[b] > x->f[r];
+                else {
+                    value vb = {.s = x->s[b]}, vr = {.s = x->s[r]};
+                    cmp = value_cmp(PC_S, &vb, &vr);
+                }
+                if (mn ? cmp < 0 : cmp > 0) break;
+                tail--;
+            }
+            dq[tail++] = (int32_t)ce;
+        }
+        while (head < tail && dq[head] < s) head++;
+        if (head < tail) win_put(out, p->rows[i], x, p->rows[dq[head]]);
+        else out->nulls[p->rows[i]] = 1;
+    }
+    return 0;
+}
+
+/* Other aggregates without heap state over moving frames: a segment tree of
+   states over blocks of SEG_B rows, O(SEG_B + log n) updates and merges per
+   frame, merged left to right (first/last and arg_min ties stay in order). */
+#define SEG_B 16
+static int seg_query(win_pctx *p, const win_call *c, const agg_def *d, char *tree, size_t size, gstate *q,
+                     vec *const *in, int64_t s, int64_t e) {
+    size_t sz = d->state_size;
+    int64_t bs = (s + SEG_B - 1) / SEG_B, be = e / SEG_B;
+    int rc = 0;
+    if (bs >= be) {
+        for (int64_t j = s; j < e && !rc; j++) rc = gs_add(p, c, q, in, p->rows[j]);
+        return rc;
+    }
+    for (int64_t j = s; j < bs * SEG_B && !rc; j++) rc = gs_add(p, c, q, in, p->rows[j]);
+    size_t left[64], right[64];
+    int nl = 0, nr = 0;
+    for (size_t l = (size_t)bs + size, r = (size_t)be + size; l < r; l >>= 1, r >>= 1) {
+        if (l & 1) left[nl++] = l++;
+        if (r & 1) right[nr++] = --r;
+    }
+    for (int i = 0; i < nl && !rc; i++) rc = d->merge(&p->actx, &c->agg, q->st, tree + left[i] * sz);
+    for (int i = nr - 1; i >= 0 && !rc; i--) rc = d->merge(&p->actx, &c->agg, q->st, tree + right[i] * sz);
+    for (int64_t j = be * SEG_B; j < e && !rc; j++) rc = gs_add(p, c, q, in, p->rows[j]);
+    return rc;
+}
+
+static int agg_segtree(win_pctx *p, const win_call *c, vec *const *in, vec *out) {
+    const agg_def *d = agg_defs[c->agg.fn];
+    size_t sz = d->state_size, size = 1;
+    int64_t n = p->n, nb = (n + SEG_B - 1) / SEG_B;
+    while ((int64_t)size < nb) size <<= 1;
+    int64_t bytes = (int64_t)(2 * size * sz);
+    if (agg_charge(&p->actx, bytes)) return -1;
+    char *tree = qv_xcalloc(2 * size, sz);
+    gstate q = {qv_xcalloc(1, sz), sz};
+    int rc = 0;
+    for (int64_t b = 0; b < nb && !rc; b++) {
+        gstate leaf = {tree + ((size_t)b + size) * sz, sz};
+        for (int64_t j = b * SEG_B; j < n && j < (b + 1) * SEG_B && !rc; j++) rc = gs_add(p, c, &leaf, in, p->rows[j]);
+    }
+    for (size_t i = size - 1; i >= 1 && !rc; i--) {
+        rc = d->merge(&p->actx, &c->agg, tree + i * sz, tree + 2 * i * sz);
+        if (!rc) rc = d->merge(&p->actx, &c->agg, tree + i * sz, tree + (2 * i + 1) * sz);
+    }
+    for (int64_t i = 0; i < n && !rc; i++) {
+        int32_t r = p->rows[i], s = p->fs[i], e = p->fe[i];
+        if (i && s == p->fs[i - 1] && e == p->fe[i - 1]) {
+            win_put(out, r, out, p->rows[i - 1]);
+            continue;
+        }
+        memset(q.st, 0, sz);
+        rc = seg_query(p, c, d, tree, size, &q, in, s, e);
+        if (!rc) rc = d->finalize(&p->actx, &c->agg, q.st, out, r);
+    }
+    free(q.st);
+    free(tree);
+    qstate_release(p->actx.qs, bytes);
+    *p->actx.charged -= bytes;
+    return rc ? -1 : 0;
+}
+
+int win_eval_agg(win_pctx *p, const win_call *c, vec *const *in, vec *out) {
+    bool sliding = c->start != WB_UNB_PREC;
+    agg_id f = c->agg.fn;
+    if (sliding && (f == AG_COUNT_STAR || f == AG_COUNT || f == AG_SUM || f == AG_AVG)) return agg_removable(p, c, in, out);
+    if (sliding && (f == AG_MIN || f == AG_MAX)) return agg_minmax(p, c, in, out);
+    if (sliding && !agg_defs[f]->destroy && agg_defs[f]->merge) return agg_segtree(p, c, in, out);
+    return agg_generic(p, c, in, out);
+}

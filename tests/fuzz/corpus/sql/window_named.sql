@@ -1,0 +1,1 @@
+SELECT first_value(px IGNORE NULLS) OVER w, nth_value(s, 2) OVER (w ROWS 3 PRECEDING), ntile(2) OVER w, ema(px, 0.5) OVER w, cume_dist() OVER w FROM t WINDOW w AS (PARTITION BY b ORDER BY ts) ORDER BY row_number() OVER w
