@@ -187,8 +187,11 @@ def test_puts_updates_and_ddl_are_admitted_as_queries(start_quiverd):
     c = s.flight()
     c2, wr, _ = open_put(s, "pw_adm")
     finish(wr)  # the table exists, empty
-    reader = c.do_get(fl.Ticket(b"SELECT * FROM trades"))
-    reader.read_chunk()  # the DoGet now holds the only slot (its stream is not drained)
+    # An endless stream: the DoGet holds the only slot until it is cancelled
+    # (300k demo rows could all be produced into the send queue and free it
+    # before the last refusal was tried, which made this test flaky).
+    reader = c.do_get(fl.Ticket(b"SELECT * FROM range(1000000000000)"))
+    reader.read_chunk()
 
     def update(sql):
         d = fl.FlightDescriptor.for_command(w.any_pack("CommandStatementUpdate", w.field_bytes(1, sql.encode())))
