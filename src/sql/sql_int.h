@@ -300,6 +300,12 @@ void vec_free(vec *v);
 void vec_reset(vec *v, qv_type t, int n); /* n rows, all valid, heap emptied */
 static inline bool vec_null(const vec *v, int k) { return v->has_nulls && v->nulls[k]; }
 static inline void vec_set_null(vec *v, int k) { v->has_nulls = true; v->nulls[k] = 1; }
+/* String of row r of a string vector, plain or dictionary codes. */
+static inline sv vec_str_at(const vec *v, int64_t r) { return v->codes ? vec_sym_str(v, (int)r) : v->s[r]; }
+/* Row r of src into row i of a store vector (a join's or ASOF join's build
+   side): NULL (a T_NULL source too) or the value, strings copied into dst's
+   heap, dictionary codes resolved. */
+void vec_store_row(vec *dst, int64_t i, const vec *src, int r);
 /* Copy bytes into v's heap and point row k at them. */
 void vec_set_str(vec *v, int k, const char *p, int32_t n);
 char *vec_heap_alloc(vec *v, size_t n);

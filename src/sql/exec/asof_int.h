@@ -52,7 +52,6 @@ uint64_t asof_keys_hash(const vec *keys, int nk, int r, bool *null);
 /* Partition of row r's keys (hash h), -1 when the right side has none. */
 int32_t asof_store_find(const asof_store *s, const vec *keys, int r, uint64_t h);
 
-static inline sv asof_str_at(const vec *v, int r) { return v->codes ? vec_sym_str(v, r) : v->s[r]; }
 
 /* Times as int64 in SQL order: integers and timestamps as they are, doubles
    by their bits (negatives flipped, -0 as 0, every NaN as one, above +inf). */

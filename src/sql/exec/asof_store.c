@@ -84,7 +84,7 @@ uint64_t asof_keys_hash(const vec *keys, int nk, int r, bool *null) {
             break;
         }
         case PC_S: {
-            sv t = asof_str_at(v, r);
+            sv t = vec_str_at(v, r);
             x = hash_bytes(t.p, (size_t)t.n, 0);
             break;
         }
@@ -101,7 +101,7 @@ static bool keys_eq(const asof_store *s, const vec *keys, int r, int32_t p) {
         case PC_I: if (a->i[r] != b->i[p]) return false; break;
         case PC_F: if (!(a->f[r] == b->f[p]) && !(a->f[r] != a->f[r] && b->f[p] != b->f[p])) return false; break;
         case PC_S: {
-            sv x = asof_str_at(a, r), y = b->s[p];
+            sv x = vec_str_at(a, r), y = b->s[p];
             if (x.n != y.n || (x.n && memcmp(x.p, y.p, (size_t)x.n))) return false;
             break;
         }
@@ -155,7 +155,7 @@ static int32_t part_of(asof_store *s, const vec *keys, int r, uint64_t h, qv_err
         case PC_I: d->i[p] = keys[k].i[r]; break;
         case PC_F: d->f[p] = keys[k].f[r]; break;
         case PC_S: {
-            sv t = asof_str_at(&keys[k], r);
+            sv t = vec_str_at(&keys[k], r);
             vec_set_str(d, p, t.p, t.n);
             break;
         }
@@ -165,23 +165,6 @@ static int32_t part_of(asof_store *s, const vec *keys, int r, uint64_t h, qv_err
     s->slots[i].part = p;
     if ((uint64_t)s->npart * 2 > s->smask) slots_grow(s);
     return p;
-}
-
-static void put_row(vec *d, int64_t i, const vec *src, int r) {
-    if (src->type == T_NULL || vec_null(src, r)) {
-        vec_set_null(d, (int)i);
-        if (type_pc(d->type) == PC_S) d->s[i] = (sv){"", 0};
-        return;
-    }
-    switch (type_pc(d->type)) {
-    case PC_I: d->i[i] = src->i[r]; break;
-    case PC_F: d->f[i] = src->f[r]; break;
-    case PC_S: {
-        sv t = asof_str_at(src, r);
-        vec_set_str(d, (int)i, t.p, t.n);
-        break;
-    }
-    }
 }
 
 int asof_store_add(asof_store *s, const chunk *c, const vec *keys, const vec *time, const vec *gate, qv_err *err) {
@@ -202,7 +185,7 @@ int asof_store_add(asof_store *s, const chunk *c, const vec *keys, const vec *ti
         int row = chunk_row(c, k);
         int64_t i = s->n + k;
         for (int col = 0; col < s->nr; col++) {
-            put_row(&s->cols[col], i, &c->cols[col], row);
+            vec_store_row(&s->cols[col], i, &c->cols[col], row);
             if (type_pc(s->cols[col].type) == PC_S) bytes += s->cols[col].s[i].n;
         }
         s->rpart[i] = -1;

@@ -57,7 +57,6 @@ static inline uint64_t mix64(uint64_t x) {
     return x;
 }
 
-static inline sv vec_str_at(const vec *v, int64_t r) { return v->codes ? vec_sym_str(v, (int)r) : v->s[r]; }
 
 /* Hashes of rows [0, n) of the key vectors; isnull[r] when any key is NULL. */
 static void hash_keys(const vec *kv, int nk, int64_t n, uint64_t *h, uint8_t *isnull) {
@@ -107,24 +106,6 @@ static bool keys_eq(const join_op *j, int pr, int64_t br) {
         }
     }
     return true;
-}
-
-/* Row r of src into row i of a store vector (strings copied into its heap). */
-static void store_put(vec *dst, int64_t i, const vec *src, int r) {
-    if (vec_null(src, r) || src->type == T_NULL) {
-        vec_set_null(dst, (int)i);
-        if (type_pc(dst->type) == PC_S) dst->s[i] = (sv){"", 0};
-        return;
-    }
-    switch (type_pc(dst->type)) {
-    case PC_I: dst->i[i] = src->i[r]; break;
-    case PC_F: dst->f[i] = src->f[r]; break;
-    case PC_S: {
-        sv s = vec_str_at(src, r);
-        vec_set_str(dst, (int)i, s.p, s.n);
-        break;
-    }
-    }
 }
 
 static inline void null_put(vec *d, int i) {
@@ -210,10 +191,10 @@ static int build_side(join_op *j, qv_err *err) {
         for (int r = 0; r < n; r++) {
             int row = chunk_row(c, r);
             for (int c2 = 0; c2 < j->nbc; c2++) {
-                store_put(&j->bcols[c2], j->bn + r, &c->cols[c2], row);
+                vec_store_row(&j->bcols[c2], j->bn + r, &c->cols[c2], row);
                 if (type_pc(j->bcols[c2].type) == PC_S) bytes += j->bcols[c2].s[j->bn + r].n;
             }
-            for (int k = 0; k < j->nk; k++) store_put(&j->bk[k], j->bn + r, &j->tk[k], r);
+            for (int k = 0; k < j->nk; k++) vec_store_row(&j->bk[k], j->bn + r, &j->tk[k], r);
         }
         j->bn += n;
         bytes += (int64_t)n * (9 * (j->nbc + j->nk) + 25);

@@ -158,6 +158,23 @@ void vec_copy_row(vec *dst, int j, const vec *src, int k) {
     }
 }
 
+void vec_store_row(vec *dst, int64_t i, const vec *src, int r) {
+    if (src->type == T_NULL || vec_null(src, r)) {
+        vec_set_null(dst, (int)i);
+        if (type_pc(dst->type) == PC_S) dst->s[i] = (sv){"", 0};
+        return;
+    }
+    switch (type_pc(dst->type)) {
+    case PC_I: dst->i[i] = src->i[r]; break;
+    case PC_F: dst->f[i] = src->f[r]; break;
+    case PC_S: {
+        sv t = vec_str_at(src, r);
+        vec_set_str(dst, (int)i, t.p, t.n);
+        break;
+    }
+    }
+}
+
 int32_t vec_sym_code(const vec *v, sv s) {
     const qv_array *d = v->dict;
     const void *buf = d->values;

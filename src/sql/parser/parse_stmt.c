@@ -140,44 +140,52 @@ static select_stmt *select_body(parser *p) {
     return s;
 }
 
+/* [ASC | DESC] [NULLS FIRST | NULLS LAST] after an ORDER BY key. */
+int ps_order_dir(parser *p, order_item *o) {
+    if (ps_kw(p, "desc")) o->desc = true;
+    else ps_kw(p, "asc");
+    if (ps_kw(p, "nulls")) {
+        if (ps_kw(p, "first")) o->nulls_first = 1;
+        else if (ps_kw(p, "last")) o->nulls_first = 0;
+        else return ps_syntax(p, "FIRST or LAST");
+    }
+    return 0;
+}
+
+/* key [dir], ...: the keys of an ORDER BY (a query's or a window's). */
+int ps_order_list(parser *p, order_item **items, int *n) {
+    int cap = 0;
+    do {
+        ast *e = ps_expr(p);
+        if (!e) return -1;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 4;
+            order_item *no = arena_alloc(p->ar, sizeof(order_item) * (size_t)cap);
+            if (*n) memcpy(no, *items, sizeof(order_item) * (size_t)*n);
+            *items = no;
+        }
+        order_item *o = &(*items)[(*n)++];
+        o->e = e;
+        o->nulls_first = -1;
+        if (ps_order_dir(p, o)) return -1;
+    } while (ps_opt(p, ","));
+    return 0;
+}
+
 /* ORDER BY / LIMIT / OFFSET of a query (a SELECT or a set operation). */
 static int order_limit(parser *p, select_stmt *s) {
     if (ps_kw(p, "order")) {
         if (ps_expect_kw(p, "by")) return -1;
-        int ocap = 0;
         if (tok_is_kw(CUR(p), "all") && !tok_is_op(&p->t[p->pos + 1], "(")) {
             p->pos++;
             s->order_all = true;
             s->order = arena_alloc(p->ar, sizeof(order_item));
             s->norder = 1;
             s->order[0].nulls_first = -1;
-            if (ps_kw(p, "desc")) s->order[0].desc = true;
-            else ps_kw(p, "asc");
-            if (ps_kw(p, "nulls")) {
-                if (ps_kw(p, "first")) s->order[0].nulls_first = 1;
-                else if (ps_kw(p, "last")) s->order[0].nulls_first = 0;
-                else return ps_syntax(p, "FIRST or LAST");
-            }
-        } else do {
-            ast *e = ps_expr(p);
-            if (!e) return -1;
-            if (s->norder == ocap) {
-                ocap = ocap ? ocap * 2 : 4;
-                order_item *no = arena_alloc(p->ar, sizeof(order_item) * (size_t)ocap);
-                if (s->norder) memcpy(no, s->order, sizeof(order_item) * (size_t)s->norder);
-                s->order = no;
-            }
-            order_item *o = &s->order[s->norder++];
-            o->e = e;
-            o->nulls_first = -1;
-            if (ps_kw(p, "desc")) o->desc = true;
-            else ps_kw(p, "asc");
-            if (ps_kw(p, "nulls")) {
-                if (ps_kw(p, "first")) o->nulls_first = 1;
-                else if (ps_kw(p, "last")) o->nulls_first = 0;
-                else return ps_syntax(p, "FIRST or LAST");
-            }
-        } while (ps_opt(p, ","));
+            if (ps_order_dir(p, &s->order[0])) return -1;
+        } else if (ps_order_list(p, &s->order, &s->norder)) {
+            return -1;
+        }
     }
     for (int k = 0; k < 2; k++) {
         if (s->limit < 0 && ps_kw(p, "limit")) {

@@ -48,30 +48,7 @@ static int frame_clause(parser *p, win_spec *w) {
     return 0;
 }
 
-static int order_list(parser *p, win_spec *w) {
-    int cap = 0;
-    do {
-        ast *e = ps_expr(p);
-        if (!e) return -1;
-        if (w->norder == cap) {
-            cap = cap ? cap * 2 : 4;
-            order_item *no = arena_alloc(p->ar, sizeof(order_item) * (size_t)cap);
-            if (w->norder) memcpy(no, w->order, sizeof(order_item) * (size_t)w->norder);
-            w->order = no;
-        }
-        order_item *o = &w->order[w->norder++];
-        o->e = e;
-        o->nulls_first = -1;
-        if (ps_kw(p, "desc")) o->desc = true;
-        else ps_kw(p, "asc");
-        if (ps_kw(p, "nulls")) {
-            if (ps_kw(p, "first")) o->nulls_first = 1;
-            else if (ps_kw(p, "last")) o->nulls_first = 0;
-            else return ps_syntax(p, "FIRST or LAST");
-        }
-    } while (ps_opt(p, ","));
-    return 0;
-}
+static int order_list(parser *p, win_spec *w) { return ps_order_list(p, &w->order, &w->norder); }
 
 /* The inside of ( ... ) of a window spec; the "(" is consumed, the ")" too. */
 static win_spec *spec_body_in(parser *p, token *at);

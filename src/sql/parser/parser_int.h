@@ -29,6 +29,9 @@ char *ps_ident(parser *p, const char *what);
 int ps_type(parser *p, qv_type *out);
 ast **ps_list_push(parser *p, ast **arr, int *n, int *cap, ast *a);
 ast *ps_expr(parser *p);
+/* ORDER BY keys (parse_stmt.c): [ASC|DESC] [NULLS FIRST|LAST], and a comma list of keys. */
+int ps_order_dir(parser *p, order_item *o);
+int ps_order_list(parser *p, order_item **items, int *n);
 /* [WITH ...] select { UNION|INTERSECT|EXCEPT [ALL] select } [ORDER BY] [LIMIT] [OFFSET] */
 select_stmt *ps_query(parser *p);
 /* FROM clause after the FROM keyword, into s (parse_from.c). */

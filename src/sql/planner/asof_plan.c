@@ -22,17 +22,6 @@ static int sides(const bexpr *e, int nl) {
     return m;
 }
 
-static bexpr *shift(arena *ar, const bexpr *e, int by) {
-    bexpr *c = arena_alloc(ar, sizeof *c);
-    *c = *e;
-    if (e->kind == B_COL) c->col = e->col - by;
-    if (e->nargs) {
-        c->args = arena_alloc(ar, sizeof(bexpr *) * (size_t)e->nargs);
-        for (int i = 0; i < e->nargs; i++) c->args[i] = shift(ar, e->args[i], by);
-    }
-    return c;
-}
-
 static bexpr *and_of(binder *b, bexpr *x, bexpr *y) {
     if (!x) return y;
     bexpr *e = bd_mk(b, B_BINARY, QV_T_BOOL, 2);
@@ -58,7 +47,7 @@ static int add_key(asof_build *ab, bexpr *l, bexpr *r, int line, int col) {
         return qv_err_set(ab->err, QV_EINVAL, "ASOF JOIN: cannot compare %s and %s (line %d, column %d)", type_name(l->type),
                           type_name(r->type), line, col);
     ab->sp->lkeys[ab->sp->nkeys] = l;
-    ab->sp->rkeys[ab->sp->nkeys++] = shift(ab->ar, r, ab->nl);
+    ab->sp->rkeys[ab->sp->nkeys++] = plan_shift_cols(ab->ar, r, ab->nl);
     return 0;
 }
 
@@ -74,7 +63,7 @@ static int set_time(asof_build *ab, bexpr *l, bexpr *r, int op, int line, int co
                           "ASOF JOIN inequality needs numbers or timestamps on both sides, got %s and %s (line %d, column %d)",
                           type_name(l->type), type_name(r->type), line, col);
     ab->sp->ltime = l;
-    ab->sp->rtime = shift(ab->ar, r, ab->nl);
+    ab->sp->rtime = plan_shift_cols(ab->ar, r, ab->nl);
     ab->sp->op = op;
     ab->ineq_line = line;
     ab->ineq_col = col;
@@ -105,7 +94,7 @@ static int classify(asof_build *ab, bexpr *e, const ast *a) {
                           "ASOF JOIN condition '%s' (line %d, column %d) is neither an equality nor an inequality between the two "
                           "sides; ON takes equalities, exactly one of >=, >, <=, < and conditions on one side, joined by AND",
                           ast_to_name(ab->ar, a), a->line, a->col);
-    if (s == 2) ab->sp->rgate = and_of(ab->b, ab->sp->rgate, shift(ab->ar, e, nl));
+    if (s == 2) ab->sp->rgate = and_of(ab->b, ab->sp->rgate, plan_shift_cols(ab->ar, e, nl));
     else ab->sp->lgate = and_of(ab->b, ab->sp->lgate, e);
     return 0;
 }

@@ -357,13 +357,13 @@ static bool cols_in(const bexpr *e, int lo, int hi, bool *any) {
     return true;
 }
 
-static bexpr *shift_cols(arena *ar, const bexpr *e, int by) {
+bexpr *plan_shift_cols(arena *ar, const bexpr *e, int by) {
     bexpr *c = arena_alloc(ar, sizeof *c);
     *c = *e;
     if (e->kind == B_COL) c->col = e->col - by;
     if (e->nargs) {
         c->args = arena_alloc(ar, sizeof(bexpr *) * (size_t)e->nargs);
-        for (int i = 0; i < e->nargs; i++) c->args[i] = shift_cols(ar, e->args[i], by);
+        for (int i = 0; i < e->nargs; i++) c->args[i] = plan_shift_cols(ar, e->args[i], by);
     }
     return c;
 }
@@ -411,7 +411,7 @@ static int join_conds(jctx *j, jnode *n, scope *cs, int nl, join_spec *sp, bexpr
         ast at = {.line = f->line, .col = f->col};
         if (bd_unify(&b, &at, &x, &y, "join on")) return j->err->code;
         sp->lkeys[sp->nkeys] = x;
-        sp->rkeys[sp->nkeys++] = shift_cols(j->ar, y, nl);
+        sp->rkeys[sp->nkeys++] = plan_shift_cols(j->ar, y, nl);
         cs->cols[ri].hidden = true;
         /* RIGHT / FULL JOIN USING: the visible column is the first non-NULL of the two */
         bexpr *co = bd_mk(&b, B_COALESCE, x->type, 2);
@@ -431,12 +431,12 @@ static int join_conds(jctx *j, jnode *n, scope *cs, int nl, join_spec *sp, bexpr
             bool a0 = false, a1 = false, s0 = false, s1 = false;
             if (cols_in(e->args[0], 0, nl, &a0) && a0 && cols_in(e->args[1], nl, nl + nr, &a1) && a1) {
                 sp->lkeys[sp->nkeys] = e->args[0];
-                sp->rkeys[sp->nkeys++] = shift_cols(j->ar, e->args[1], nl);
+                sp->rkeys[sp->nkeys++] = plan_shift_cols(j->ar, e->args[1], nl);
                 continue;
             }
             if (cols_in(e->args[1], 0, nl, &s0) && s0 && cols_in(e->args[0], nl, nl + nr, &s1) && s1) {
                 sp->lkeys[sp->nkeys] = e->args[1];
-                sp->rkeys[sp->nkeys++] = shift_cols(j->ar, e->args[0], nl);
+                sp->rkeys[sp->nkeys++] = plan_shift_cols(j->ar, e->args[0], nl);
                 continue;
             }
         }

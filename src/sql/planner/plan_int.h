@@ -119,6 +119,9 @@ void plan_window_mark(const win_env *w, bool *need, const bexpr *qualify);
    outs: what reads the result (the input columns they use are kept). */
 op *plan_window_op(qstate *qs, const win_env *w, op *root, bexpr *qualify, const out_col *outs, int n);
 
+/* A copy of e whose column references are moved down by `by` (join_plan.c). */
+bexpr *plan_shift_cols(arena *ar, const bexpr *e, int by);
+
 /* AND-ed conjuncts of a (appended to *out, an arena array grown as needed). */
 void ast_conjuncts(arena *ar, ast *a, ast ***out, int *n, int *cap);
 ast *ast_and(arena *ar, ast **v, int n);
