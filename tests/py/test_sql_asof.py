@@ -78,6 +78,10 @@ class Oracle:
 
     def __init__(self, trades, quotes):
         self.d = duckdb.connect()
+        # One DuckDB thread: its parallel ASOF join once hung in fetchall (all of its
+        # workers idle, the caller waiting for a task) on a loaded machine; the
+        # oracle's answer does not depend on its threads (ties are compared up to the tie).
+        self.d.execute("SET threads = 1")
         self.d.execute("SET threads TO 2")
         for name, rows, names in (("trades", trades, T_NAMES), ("quotes", quotes, Q_NAMES)):
             self.d.register("src", arrow_table(rows, names))
