@@ -19,6 +19,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "py"))
 os.environ.setdefault("QUIVERD", os.path.join(ROOT, "build", "quiverd"))
 from conftest import Server  # noqa: E402
+from benchlib import interleaved, vs_duckdb_row  # noqa: E402
 
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 ROWS = int(os.environ.get("BENCH_SQL_ROWS", "10000000"))
@@ -77,13 +78,7 @@ def run(srv):
         q = engines[0][1]()
         d = engines[1][1]()
         assert norm([tuple(r.values()) for r in q.to_pylist()]) == norm(d), (label, q.to_pylist()[:3], d[:3])
-        times = {name: [] for name, _ in engines}
-        for rnd in range(ROUNDS):
-            order = engines[rnd % len(engines):] + engines[:rnd % len(engines)]
-            for name, fn in order:
-                t0 = time.perf_counter()
-                fn()
-                times[name].append(time.perf_counter() - t0)
+        times = interleaved(engines, ROUNDS)
         q_med = statistics.median(times["Quiver"])
         for name, _ in engines:
             ts = times[name]

@@ -23,6 +23,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "py"))
 os.environ.setdefault("QUIVERD", os.path.join(ROOT, "build", "quiverd"))
 from conftest import Server  # noqa: E402
+from benchlib import interleaved, vs_duckdb_row  # noqa: E402
 
 ROWS = int(os.environ.get("BENCH_SQL_ROWS", "10000000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
@@ -87,13 +88,7 @@ def run(srv):
         if label == "filtered count":
             vals = {results["Quiver"].column(0)[0].as_py(), results["DuckDB"][0][0], results["Polars"].item()}
             assert len(vals) == 1, vals
-        times = {name: [] for name, _ in engines}
-        for rnd in range(ROUNDS):
-            order = engines[rnd % len(engines):] + engines[:rnd % len(engines)]
-            for name, fn in order:
-                t0 = time.perf_counter()
-                fn()
-                times[name].append(time.perf_counter() - t0)
+        times = interleaved(engines, ROUNDS)
         q_med = statistics.median(times["Quiver"])
         for name, _ in engines:
             ts = times[name]

@@ -27,6 +27,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "py"))
 os.environ.setdefault("QUIVERD", os.path.join(ROOT, "build", "quiverd"))
 from conftest import Server  # noqa: E402
+from benchlib import interleaved, vs_duckdb_row  # noqa: E402
 
 SYMS = np.array(["AAPL", "MSFT", "GOOG", "AMZN", "TSLA", "NVDA", "META", "IBM"])
 
@@ -83,19 +84,8 @@ def main():
             assert len(qv) == len(dk), (label, qv, dk)
             for a, b in zip(qv, dk):
                 assert all(close(x, y) for x, y in zip(a, b)), (label, a, b)
-            times = {name: [] for name, _ in engines}
-            for rnd in range(ROUNDS):
-                order = engines[rnd % 2:] + engines[:rnd % 2]
-                for name, fn in order:
-                    t0 = time.perf_counter()
-                    fn()
-                    times[name].append(time.perf_counter() - t0)
-            qm, dm = statistics.median(times["Quiver"]), statistics.median(times["DuckDB"])
-            ratios = sorted(a / b for a, b in zip(times["Quiver"], times["DuckDB"]))
-            out.append("| %s | %.1f (%.1f..%.1f) | %.1f (%.1f..%.1f) | %.2f (%.2f..%.2f) |" % (
-                label, qm * 1000, min(times["Quiver"]) * 1000, max(times["Quiver"]) * 1000,
-                dm * 1000, min(times["DuckDB"]) * 1000, max(times["DuckDB"]) * 1000,
-                qm / dm, ratios[0], ratios[-1]))
+            times = interleaved(engines, ROUNDS)
+            out.append(vs_duckdb_row(label, times, 1))
             print(out[-1], file=sys.stderr, flush=True)
     finally:
         srv.stop()
