@@ -234,7 +234,13 @@ typedef struct eng_sub eng_sub;
 typedef struct eng_sub_options {
     /* end is NULL for new rows, else why the subscription ended (next()
        then returns that error); called with no engine lock held. */
-    void (*wake)(void *arg, const qv_err *end);
+    /* Returns true to have run(arg) called next, on the notifier thread,
+       once the engine's locks are released: the front end's consumer was
+       idle and wake handed it to the notifier, which then delivers the
+       pending rows itself (no hop to another thread). run may call
+       eng_sub_close. Without run, the return value is ignored. */
+    bool (*wake)(void *arg, const qv_err *end);
+    void (*run)(void *arg);
     void *arg;
     int64_t buffer_bytes;     /* pending limit; 0 = eng_options.subscriber_buffer */
     int64_t max_batch_bytes;  /* commits are coalesced up to this; 0 = 4 MiB */

@@ -142,6 +142,13 @@ struct fl_call {
 
 /* Make the call's rpc->produce run again on a worker (see the top). */
 void fl_call_wake(fl_call *c);
+/* A wake that, instead of ringing the doorbell, hands a parked chain to the
+   caller: true means the caller must call fl_call_run(c) next (on its own
+   thread, holding no lock the rpc takes), which advances the call as a
+   worker would; false means the wake was recorded (the chain was busy) or
+   the server is stopping. Same rules as fl_call_wake otherwise. */
+bool fl_call_claim(fl_call *c);
+void fl_call_run(fl_call *c);
 /* Cancel the call now with this status (what the client sees), even with a
    write stuck behind a client that does not read. Same contract as wake. */
 void fl_call_abort(fl_call *c, grpc_status_code code, const char *msg);
