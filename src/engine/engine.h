@@ -267,6 +267,9 @@ typedef struct eng_metrics {
     atomic_llong rows_ingested;
     atomic_llong flight_streams_active;
     atomic_llong subscriptions_active, subscriptions_ended_slow;
+    /* subscription deliveries: rows evaluated (once per distinct statement and
+       commit range when shared), and deliveries that took a shared result */
+    atomic_llong subscription_evaluations, subscription_shared;
     /* query latency histogram: bucket i counts queries <= eng_latency_bounds[i] seconds */
     atomic_llong latency_buckets[12];
     atomic_llong latency_count;

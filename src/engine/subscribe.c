@@ -384,7 +384,11 @@ static int range_eval_shared(eng_sub *s, int64_t from, int64_t to, qv_err *err) 
     sub_cache *cache = s->e->hub->cache;
     uint64_t ep = s->take_epoch;
     int got = sub_cache_get(cache, s->txt.select, s->t, ep, from, to, &s->ready, &s->nready);
-    if (got == SUB_CACHE_HIT) return QV_OK;
+    if (got == SUB_CACHE_HIT) {
+        atomic_fetch_add(&s->e->metrics.subscription_shared, 1);
+        return QV_OK;
+    }
+    atomic_fetch_add(&s->e->metrics.subscription_evaluations, 1);
     int rc = range_open(s, s->txt.select, from, to, err);
     if (!rc) rc = query_collect(s->cur, &s->ready, &s->nready, err);
     if (s->cur) sql_query_free(s->cur);
@@ -427,6 +431,7 @@ static void hub_prefill(eng_hub *h, eng_sub **subs, int n) {
         int64_t x = r.from, y;
         while (x < r.to && (y = sub_cache_end(h->cache, s->txt.select, s->t, ep, x, r.to)) > x) x = y;
         if (x >= r.to || !sub_cache_claim(h->cache, s->txt.select, s->t, ep, x, r.to)) continue;
+        atomic_fetch_add(&h->e->metrics.subscription_evaluations, 1);
         qv_batch *b = NULL;
         int nb = 0;
         qv_err err;
@@ -628,6 +633,7 @@ int eng_sub_next(eng_sub *s, qv_batch *out, bool *got, qv_err *err) {
         sub_range r;
         int rc = QV_OK;
         if (!take_range(s, &r, &rc, err)) return rc;
+        if (r.bytes > SHARED_MAX) atomic_fetch_add(&s->e->metrics.subscription_evaluations, 1);
         rc = r.bytes <= SHARED_MAX ? range_eval_shared(s, r.from, r.to, err)
                                    : range_open(s, s->txt.select, r.from, r.to, err);
         if (rc) return rc;
