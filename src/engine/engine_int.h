@@ -88,6 +88,10 @@ bool sub_cache_claim(sub_cache *c, const char *sql, const void *table, uint64_t 
 void sub_cache_put(sub_cache *c, const char *sql, const void *table, uint64_t epoch, int64_t from, int64_t to,
                    bool ok, const qv_batch *b, int n);
 
+/* Every non-empty batch of q as one batch (one message on the wire, so a
+   delivery is whole or not at all); SYMBOL columns keep their pieces. */
+int sub_result_collect(sql_query *q, qv_batch **out, int *nout, qv_err *err);
+
 /* sub_text.c: a SUBSCRIBE statement taken apart. */
 typedef struct sub_text {
     char *select;             /* SELECT ... FROM t [WHERE ...] */

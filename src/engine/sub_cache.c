@@ -14,6 +14,7 @@
 ** evaluates; the others wait for its result instead of evaluating the same
 ** rows at the same time.
 ** Thread-safe (one mutex, one condition variable); callers hold no engine lock.
+** Also here: sub_result_collect, a scoped query's batches as one result.
 */
 #include "engine_int.h"
 
@@ -146,4 +147,55 @@ void sub_cache_put(sub_cache *c, const char *sql, const void *table, uint64_t ep
         pthread_cond_broadcast(&c->cv);
     }
     pthread_mutex_unlock(&c->mu);
+}
+
+/* ---- evaluating into a result ---- */
+
+/* The batches of one delivery as one batch: one message on the wire, so a
+   commit arrives whole or not at all. SYMBOL columns (dictionaries) keep
+   their pieces. */
+static void batches_merge(qv_batch *b, int *nb) {
+    if (*nb < 2) return;
+    const qv_schema *sc = &b[0].schema;
+    for (int c = 0; c < sc->nfields; c++)
+        if (sc->fields[c].type == QV_T_SYMBOL) return;
+    int64_t n = 0;
+    for (int i = 0; i < *nb; i++) n += b[i].nrows;
+    qv_batch m;
+    qv_batch_init(&m, sc);
+    m.nrows = n;
+    for (int c = 0; c < sc->nfields; c++) {
+        qv_builder bl;
+        qv_builder_init(&bl, sc->fields[c].type, n);
+        for (int i = 0; i < *nb; i++)
+            for (int64_t r = 0; r < b[i].nrows; r++) qv_builder_append_from(&bl, &b[i].cols[c], r);
+        qv_array_free(&m.cols[c]);
+        qv_builder_finish(&bl, &m.cols[c]);
+        qv_builder_free(&bl);
+    }
+    for (int i = 0; i < *nb; i++) qv_batch_free(&b[i]);
+    b[0] = m;
+    *nb = 1;
+}
+
+/* Every non-empty batch of q, as one batch (see above). */
+int sub_result_collect(sql_query *q, qv_batch **out, int *nout, qv_err *err) {
+    int cap = 0, rc;
+    for (;;) {
+        qv_batch b;
+        bool eos = false;
+        memset(&b, 0, sizeof b);
+        if ((rc = sql_query_next(q, &b, &eos, err)) || eos) break;
+        if (b.nrows == 0) {
+            qv_batch_free(&b);
+            continue;
+        }
+        if (*nout == cap) {
+            cap = cap ? cap * 2 : 4;
+            *out = qv_xrealloc(*out, sizeof(qv_batch) * (size_t)cap);
+        }
+        (*out)[(*nout)++] = b;
+    }
+    if (!rc) batches_merge(*out, nout);
+    return rc;
 }

@@ -11,6 +11,12 @@
 ** the rows themselves when its front end asks (eng_sub_next), as a query
 ** scoped to the range. Commits are never split: a queue entry is one commit
 ** or several adjacent ones coalesced up to max_batch_bytes.
+** Before it wakes, the notifier evaluates the rows the woken subscriptions
+** will take into the shared cache, once per distinct statement and range
+** (hub_prefill); takes are cut at the end of such a piece, so subscribers
+** of one statement share one evaluation per commit. A front end whose wake
+** returns true (Flight: the call was idle) has its run callback called on
+** the notifier, which then delivers without a hop to another thread.
 **
 ** Life of an eng_sub: open (parse, prepare, register: `seen` = the table's
 ** rows at registration, so ranges ending at or before it are ignored and
@@ -330,55 +336,6 @@ static void range_close(eng_sub *s) {
     s->nready = s->iready = 0;
 }
 
-/* The batches of one delivery as one batch: one message on the wire, so a
-   commit arrives whole or not at all. SYMBOL columns (dictionaries) keep
-   their pieces. */
-static void batches_merge(qv_batch *b, int *nb) {
-    if (*nb < 2) return;
-    const qv_schema *sc = &b[0].schema;
-    for (int c = 0; c < sc->nfields; c++)
-        if (sc->fields[c].type == QV_T_SYMBOL) return;
-    int64_t n = 0;
-    for (int i = 0; i < *nb; i++) n += b[i].nrows;
-    qv_batch m;
-    qv_batch_init(&m, sc);
-    m.nrows = n;
-    for (int c = 0; c < sc->nfields; c++) {
-        qv_builder bl;
-        qv_builder_init(&bl, sc->fields[c].type, n);
-        for (int i = 0; i < *nb; i++)
-            for (int64_t r = 0; r < b[i].nrows; r++) qv_builder_append_from(&bl, &b[i].cols[c], r);
-        qv_array_free(&m.cols[c]);
-        qv_builder_finish(&bl, &m.cols[c]);
-        qv_builder_free(&bl);
-    }
-    for (int i = 0; i < *nb; i++) qv_batch_free(&b[i]);
-    b[0] = m;
-    *nb = 1;
-}
-
-/* Every non-empty batch of q, as one batch (see above). */
-static int query_collect(sql_query *q, qv_batch **out, int *nout, qv_err *err) {
-    int cap = 0, rc;
-    for (;;) {
-        qv_batch b;
-        bool eos = false;
-        memset(&b, 0, sizeof b);
-        if ((rc = sql_query_next(q, &b, &eos, err)) || eos) break;
-        if (b.nrows == 0) {
-            qv_batch_free(&b);
-            continue;
-        }
-        if (*nout == cap) {
-            cap = cap ? cap * 2 : 4;
-            *out = qv_xrealloc(*out, sizeof(qv_batch) * (size_t)cap);
-        }
-        (*out)[(*nout)++] = b;
-    }
-    if (!rc) batches_merge(*out, nout);
-    return rc;
-}
-
 /* A range small enough to hold whole: from the cache, or evaluated and shared. */
 static int range_eval_shared(eng_sub *s, int64_t from, int64_t to, qv_err *err) {
     sub_cache *cache = s->e->hub->cache;
@@ -390,7 +347,7 @@ static int range_eval_shared(eng_sub *s, int64_t from, int64_t to, qv_err *err) 
     }
     atomic_fetch_add(&s->e->metrics.subscription_evaluations, 1);
     int rc = range_open(s, s->txt.select, from, to, err);
-    if (!rc) rc = query_collect(s->cur, &s->ready, &s->nready, err);
+    if (!rc) rc = sub_result_collect(s->cur, &s->ready, &s->nready, err);
     if (s->cur) sql_query_free(s->cur);
     s->cur = NULL;
     if (got == SUB_CACHE_CLAIMED)
@@ -438,7 +395,7 @@ static void hub_prefill(eng_hub *h, eng_sub **subs, int n) {
         sql_query *q = NULL;
         sql_scope sc = {s->table, x, r.to};
         int rc = sql_query_prepare_scoped(h->e->sql, s->txt.select, strlen(s->txt.select), &sc, &q, &err);
-        if (!rc) rc = query_collect(q, &b, &nb, &err);
+        if (!rc) rc = sub_result_collect(q, &b, &nb, &err);
         if (q) sql_query_free(q);
         pthread_mutex_lock(&h->mu);
         bool stable = s->gen == gen && h->epoch == ep; /* no leading rows dropped meanwhile */
