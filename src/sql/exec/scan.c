@@ -113,6 +113,71 @@ static bool rg_all_pass(scan_op *s, int rg) {
     return true;
 }
 
+/* First row of v[lo, hi) (ascending) with v[r] > x (upper) or >= x (lower). */
+static int64_t bound_search(const int64_t *v, int64_t lo, int64_t hi, int64_t x, bool upper) {
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (upper ? v[mid] <= x : v[mid] < x) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* v[lo, hi) in ascending order; gives up at the first block with an inversion. */
+static bool is_sorted(const int64_t *v, int64_t lo, int64_t hi) {
+    for (int64_t b = lo; b + 1 < hi; b += 1024) {
+        int64_t e = b + 1024 < hi - 1 ? b + 1024 : hi - 1;
+        bool bad = false;
+        for (int64_t k = b; k < e; k++) bad |= v[k] > v[k + 1];
+        if (bad) return false;
+    }
+    return true;
+}
+
+/* A loaded row group the min/max neither pruned nor passed whole: for each
+   integer pruning predicate whose column has no nulls and is sorted here,
+   the rows that satisfy it are one run found by binary search. The scan
+   keeps only the intersection of those runs; when every predicate was
+   decided so, the rows left all pass (the covered filter skips them).
+   False when no row is left. */
+static bool narrow_sorted(scan_op *s) {
+    bool all = true;
+    int64_t lo = s->pos, hi = s->rg_rows;
+    int sorted_col = -1;
+    for (int i = 0; i < s->npreds && lo < hi; i++) {
+        const scan_pred *p = &s->preds[i];
+        const qv_array *a = &s->arrs[p->col];
+        if (!s->need[p->col] || type_pc(p->vtype) != PC_I || a->validity || (a->type != QV_T_INT64 && a->type != QV_T_TIMESTAMP)) {
+            all = false;
+            continue;
+        }
+        const int64_t *v = (const int64_t *)a->values->data + a->offset;
+        if (sorted_col != p->col) {
+            if (!is_sorted(v, s->pos, s->rg_rows)) {
+                all = false;
+                continue;
+            }
+            sorted_col = p->col;
+        }
+        int64_t x = p->v.i;
+        switch (p->op) {
+        case OP_EQ:
+            lo = bound_search(v, lo, hi, x, false);
+            hi = bound_search(v, lo, hi, x, true);
+            break;
+        case OP_GE: lo = bound_search(v, lo, hi, x, false); break;
+        case OP_GT: lo = bound_search(v, lo, hi, x, true); break;
+        case OP_LT: hi = bound_search(v, lo, hi, x, false); break;
+        case OP_LE: hi = bound_search(v, lo, hi, x, true); break;
+        default: all = false; break;
+        }
+    }
+    s->pos = lo;
+    s->rg_rows = hi > lo ? hi : lo;
+    s->out.all_pass = all;
+    return lo < hi;
+}
+
 static void load_vec(vec *v, const qv_array *a, int64_t off, int n, sym_cache *symc) {
     qv_type t = a->type;
     if (!a->validity && (t == QV_T_INT64 || t == QV_T_TIMESTAMP || t == QV_T_FLOAT64)) {
@@ -245,10 +310,11 @@ static int scan_load(scan_op *s, qv_err *err) {
                 }
                 bytes += qv_array_bytes(&s->arrs[c]);
             }
-        atomic_fetch_add(&o->qs->rows_read, s->rg_rows - s->pos);
-        s->out.all_pass = rg_all_pass(s, rg);
         atomic_fetch_add(&o->qs->bytes_read, bytes);
         s->loaded = true;
+        s->out.all_pass = rg_all_pass(s, rg);
+        if (!s->out.all_pass && s->npreds && !narrow_sorted(s)) continue;
+        atomic_fetch_add(&o->qs->rows_read, s->rg_rows - s->pos);
     }
     return 0;
 }
