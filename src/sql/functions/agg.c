@@ -52,12 +52,19 @@ static int update(agg_op *a, int ai, void *st, const vec *const *in, int k, qv_e
 /* Sum of v[0..m) exactly: the low and high 32-bit halves summed apart
    (neither can overflow over a chunk), a loop compilers vectorize. */
 static __int128 sum_i64(const int64_t *v, int m) {
-    int64_t lo = 0, hi = 0;
-    for (int k = 0; k < m; k++) {
-        lo += v[k] & 0xffffffff;
-        hi += v[k] >> 32;
+    int64_t lo[4] = {0}, hi[4] = {0};
+    int k = 0;
+    for (; k + 4 <= m; k += 4)
+        for (int j = 0; j < 4; j++) {
+            lo[j] += v[k + j] & 0xffffffff;
+            hi[j] += v[k + j] >> 32;
+        }
+    for (; k < m; k++) {
+        lo[0] += v[k] & 0xffffffff;
+        hi[0] += v[k] >> 32;
     }
-    return (__int128)hi * ((__int128)1 << 32) + lo;
+    __int128 h = (__int128)hi[0] + hi[1] + hi[2] + hi[3];
+    return h * ((__int128)1 << 32) + lo[0] + lo[1] + lo[2] + lo[3];
 }
 
 /* count/sum/avg as one typed loop over (group id, value): true when handled.
