@@ -310,11 +310,12 @@ static int scan_load(scan_op *s, qv_err *err) {
                 }
                 bytes += qv_array_bytes(&s->arrs[c]);
             }
+        /* rows of the row groups read, whether or not narrow_sorted skips some */
+        atomic_fetch_add(&o->qs->rows_read, s->rg_rows - s->pos);
         atomic_fetch_add(&o->qs->bytes_read, bytes);
         s->loaded = true;
         s->out.all_pass = rg_all_pass(s, rg);
         if (!s->out.all_pass && s->npreds && !narrow_sorted(s)) continue;
-        atomic_fetch_add(&o->qs->rows_read, s->rg_rows - s->pos);
     }
     return 0;
 }
