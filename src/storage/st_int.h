@@ -198,6 +198,7 @@ typedef struct st_rg {
     int64_t bytes;   /* column bytes (file-backed: the file's size) */
     qv_buffer *del;  /* deletion vector (cap bits, 1 = deleted; replaced, never changed), or NULL */
     int64_t ndel;    /* rows deleted */
+    bool views;      /* full, its buffers views of a received batch (st_rg_adopt): never a spare */
 } st_rg;
 
 typedef struct st_dict {
@@ -212,6 +213,10 @@ void st_dict_init(st_dict *d);
 void st_dict_free(st_dict *d);
 void st_dict_view(const st_dict *d, qv_array *out);
 const char *st_dict_str(const st_dict *d, int32_t code, int32_t *len);
+/* A full row group of cap rows [from, from+cap) of b whose buffers are
+   views of b's (fixed-width columns, no copy; stats computed), or NULL when
+   b does not allow that (variable-width or dictionary columns, misaligned). */
+st_rg *st_rg_adopt(const qv_schema *schema, int64_t cap, const qv_batch *b, int64_t from);
 /* A row group of capacity cap; takes *spare's buffers when there are some. */
 st_rg *st_rg_new(const qv_schema *schema, int64_t cap, st_colseg **spare);
 void st_rg_free(st_rg *rg, int ncols);
