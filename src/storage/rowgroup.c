@@ -228,28 +228,31 @@ void st_rg_copy(st_rg *rg, const qv_field *f, st_dict *dict, int c, const qv_arr
 /* min/max over n > 0 values with no nulls: four independent lanes, so the
    compares do not wait on each other. For floats lo/hi start at +inf/-inf
    and a NaN never wins a compare, so NaNs stay out (all NaN: lo > hi). */
-#define MINMAX_LOOP(T, p, n, init_lo, init_hi, mn, mx)                          \
-    do {                                                                        \
-        T l_[4] = {init_lo, init_lo, init_lo, init_lo};                         \
-        T h_[4] = {init_hi, init_hi, init_hi, init_hi};                         \
-        int64_t i_ = 0;                                                         \
-        for (; i_ + 4 <= (n); i_ += 4)                                          \
-            for (int k_ = 0; k_ < 4; k_++) {                                    \
-                T v_ = (p)[i_ + k_];                                            \
-                l_[k_] = v_ < l_[k_] ? v_ : l_[k_];                             \
-                h_[k_] = v_ > h_[k_] ? v_ : h_[k_];                             \
-            }                                                                   \
-        for (; i_ < (n); i_++) {                                                \
-            T v_ = (p)[i_];                                                     \
-            l_[0] = v_ < l_[0] ? v_ : l_[0];                                    \
-            h_[0] = v_ > h_[0] ? v_ : h_[0];                                    \
-        }                                                                       \
-        for (int k_ = 1; k_ < 4; k_++) {                                        \
-            l_[0] = l_[k_] < l_[0] ? l_[k_] : l_[0];                            \
-            h_[0] = h_[k_] > h_[0] ? h_[k_] : h_[0];                            \
-        }                                                                       \
-        mn = l_[0];                                                             \
-        mx = h_[0];                                                             \
+#define MM_STEP(v, l, h)        \
+    do {                        \
+        l = (v) < l ? (v) : l;  \
+        h = (v) > h ? (v) : h;  \
+    } while (0)
+#define MINMAX_LOOP(T, p, n, init_lo, init_hi, mn, mx)                                      \
+    do {                                                                                    \
+        T l0 = init_lo, l1 = init_lo, l2 = init_lo, l3 = init_lo;                           \
+        T h0 = init_hi, h1 = init_hi, h2 = init_hi, h3 = init_hi;                           \
+        int64_t i_ = 0;                                                                     \
+        for (; i_ + 4 <= (n); i_ += 4) {                                                    \
+            MM_STEP((p)[i_], l0, h0);                                                       \
+            MM_STEP((p)[i_ + 1], l1, h1);                                                   \
+            MM_STEP((p)[i_ + 2], l2, h2);                                                   \
+            MM_STEP((p)[i_ + 3], l3, h3);                                                   \
+        }                                                                                   \
+        for (; i_ < (n); i_++) MM_STEP((p)[i_], l0, h0);                                    \
+        l0 = l1 < l0 ? l1 : l0;                                                             \
+        l2 = l3 < l2 ? l3 : l2;                                                             \
+        l0 = l2 < l0 ? l2 : l0;                                                             \
+        h0 = h1 > h0 ? h1 : h0;                                                             \
+        h2 = h3 > h2 ? h3 : h2;                                                             \
+        h0 = h2 > h0 ? h2 : h0;                                                             \
+        mn = l0;                                                                            \
+        mx = h0;                                                                            \
     } while (0)
 
 static void adopt_stats(st_stats *st, qv_type ty, const uint8_t *vals, const uint8_t *vb, int64_t n) {

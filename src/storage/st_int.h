@@ -91,6 +91,12 @@ int st_check_schema(const qv_schema *schema, qv_err *err);
 void st_encode_stats(qv_str *s, const st_stats *st);
 void st_decode_stats(st_rd *r, st_stats *st);
 int st_fsync_dir(const char *dir, qv_err *err);
+/* filesync.c: column files fdatasync'd on a background thread, in order. */
+typedef struct st_filesync st_filesync;
+st_filesync *st_filesync_new(void);
+void st_filesync_add(st_filesync *s, const char *path);
+int st_filesync_wait(st_filesync *s, qv_err *err); /* every path added so far synced; NULL-safe */
+void st_filesync_free(st_filesync *s);              /* waits; NULL-safe */
 int st_write_all(int fd, const void *p, size_t n);
 
 /* ---- wal.c: the log ---- */
