@@ -8,6 +8,7 @@
    64 MiB pieces with an fdatasync after each. Per run a fresh server; MB/s,
    rows/s, server CPU s/GB (utime+stime of the server process), peak RSS
    (VmHWM). Repeated BENCH_REPEATS (default 3) times: median and min..max.
+   BENCH_PUT_ONLY=1 runs this part alone (about a minute at the defaults).
 2. One big durable put (BENCH_BIG_GB, default 2): the server's peak RSS over
    its idle RSS, then a restart: time until it listens and its RssAnon, and
    a full scan (SELECT sum of every column) in MB/s against `cat` of the

@@ -205,7 +205,13 @@ int fl_flightdata_decode(ipc_decoder *dec, qv_buffer *msg, const fl_flightdata *
                          qv_err *err);
 
 /* Whole message as one contiguous buffer holding the bytes (a ref to keep). */
+/* The received message as one buffer: a view of a single slice, else one
+   copy (a big one into a pooled block, its body 64-byte aligned). */
 qv_buffer *fl_bb_to_buffer(grpc_byte_buffer *bb);
+/* Where the body field's bytes start in a FlightData message whose first n
+   bytes are p (untrusted); 0 when that is not within them. */
+size_t fl_flightdata_body_offset(const uint8_t *p, size_t n);
+extern size_t fl_recv_pool_min; /* messages from this size on go to a pooled block (the fuzzer lowers it) */
 /* Serialize a protobuf-c message into a byte buffer. */
 grpc_byte_buffer *fl_bb_from_pb(const void *pb_message);
 

@@ -159,10 +159,11 @@ static void free_slice(void *ctx) {
 ** when its last view goes (storage adopting rows keeps it longer); at most
 ** RECV_POOL_IDLE bytes stay idle.
 */
-#define RECV_POOL_MIN (256u << 10) /* smaller messages: one gRPC readall */
-#define RECV_POOL_SLOTS 4
-#define RECV_POOL_IDLE ((size_t)160 << 20)
+#define RECV_POOL_SLOTS 3
+#define RECV_POOL_IDLE ((size_t)128 << 20)
 #define HUGE_PAGE ((size_t)2 << 20)
+
+size_t fl_recv_pool_min = 256u << 10; /* smaller messages: one gRPC readall */
 
 typedef struct recv_block {
     uint8_t *mem;
@@ -220,9 +221,7 @@ static void recv_block_put(void *ctx) {
     free(b);
 }
 
-/* Where the body field's bytes start in a FlightData message whose first
-   n bytes are p; 0 when that is not within them. */
-static size_t body_offset(const uint8_t *p, size_t n) {
+size_t fl_flightdata_body_offset(const uint8_t *p, size_t n) {
     size_t pos = 0;
     while (pos < n) {
         uint64_t key, len;
@@ -248,7 +247,7 @@ static qv_buffer *bb_copy_pooled(grpc_byte_buffer *bb, size_t total) {
     grpc_slice_buffer *sb = &bb->data.raw.slice_buffer;
     size_t pad = 0;
     if (sb->count > 0) {
-        size_t at = body_offset(GRPC_SLICE_START_PTR(sb->slices[0]), GRPC_SLICE_LENGTH(sb->slices[0]));
+        size_t at = fl_flightdata_body_offset(GRPC_SLICE_START_PTR(sb->slices[0]), GRPC_SLICE_LENGTH(sb->slices[0]));
         pad = (64 - at % 64) % 64;
     }
     recv_block *b = recv_block_get(total + pad);
@@ -270,7 +269,7 @@ qv_buffer *fl_bb_to_buffer(grpc_byte_buffer *bb) {
             *s = grpc_slice_ref(sb->slices[0]);
             return qv_buffer_wrap(GRPC_SLICE_START_PTR(*s), GRPC_SLICE_LENGTH(*s), free_slice, s);
         }
-        if (sb->length >= RECV_POOL_MIN) return bb_copy_pooled(bb, sb->length);
+        if (sb->length >= fl_recv_pool_min) return bb_copy_pooled(bb, sb->length);
     }
     grpc_byte_buffer_reader r;
     grpc_slice *s = qv_xmalloc(sizeof *s);
