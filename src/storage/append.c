@@ -222,8 +222,7 @@ static void roll_back(st_append *a) {
     st_table *t = a->t;
     int nc = t->schema.nfields;
     char path[ST_PATH_MAX];
-    qv_err ignored;
-    st_filesync_wait(a->sync, &ignored); /* no fsync of a file being unlinked */
+    st_filesync_drop(a->sync); /* no fsync of a file being unlinked */
     for (int g = t->nrgs - 1; g >= a->nrgs0; g--) {
         if (t->rgs[g]->map) unlink(st_map_path(t->rgs[g]->map));
         st_rg_free(t->rgs[g], nc);

@@ -96,6 +96,7 @@ typedef struct st_filesync st_filesync;
 st_filesync *st_filesync_new(void);
 void st_filesync_add(st_filesync *s, const char *path);
 int st_filesync_wait(st_filesync *s, qv_err *err); /* every path added so far synced; NULL-safe */
+void st_filesync_drop(st_filesync *s);             /* the rest forgotten, none in progress after; NULL-safe */
 void st_filesync_free(st_filesync *s);              /* waits; NULL-safe */
 int st_write_all(int fd, const void *p, size_t n);
 
