@@ -4,9 +4,10 @@
    leave, O(1) per row; double sums are compensated and rebuilt now and then
    so removals do not accumulate error), sliding min/max (a monotonic deque,
    O(1) amortized), other aggregates without heap state over sliding frames
-   (a segment tree of states, O(log n) per row), and the holistic ones
-   (median, quantiles, mode, string_agg, approx_count_distinct) over sliding
-   frames (a fresh state per distinct frame, O(frame) per row). Frames are the [fs, fe) of win_frame_bounds. */
+   (a segment tree of states, O(log n) per row), the holistic ones (median,
+   quantiles, mode, approx_count_distinct) over running and sliding frames
+   (win_holistic.c, O(log n) per row), and string_agg over them (a fresh
+   state per distinct frame, O(frame) per row: so is its output). Frames are the [fs, fe) of win_frame_bounds. */
 #include "window.h"
 
 #include <stdlib.h>
@@ -231,5 +232,6 @@ int win_eval_agg(win_pctx *p, const win_call *c, vec *const *in, vec *out) {
     if (sliding && (f == AG_COUNT_STAR || f == AG_COUNT || f == AG_SUM || f == AG_AVG)) return agg_removable(p, c, in, out);
     if (sliding && (f == AG_MIN || f == AG_MAX)) return agg_minmax(p, c, in, out);
     if (sliding && !agg_defs[f]->destroy && agg_defs[f]->merge) return agg_segtree(p, c, in, out);
+    if ((sliding || c->end != WB_UNB_FOLL) && win_holistic_supports(f)) return win_eval_holistic(p, c, in, out);
     return agg_generic(p, c, in, out);
 }

@@ -73,6 +73,9 @@ extern const win_fn_def win_fn_defs[WFN__COUNT];
 void win_frame_bounds(win_pctx *p, const win_call *c);
 /* Aggregates over frames (win_agg.c). */
 int win_eval_agg(win_pctx *p, const win_call *c, vec *const *in, vec *out);
+/* Holistic aggregates over moving frames (win_holistic.c). */
+bool win_holistic_supports(agg_id f);
+int win_eval_holistic(win_pctx *p, const win_call *c, vec *const *in, vec *out);
 /* Write value of row src of v to row dst of out (same class; strings are views). */
 void win_put(vec *out, int32_t dst, const vec *v, int32_t src);
 
