@@ -191,3 +191,27 @@ def test_window_approx_count_distinct_sketch():
             assert abs(got[i] - exact) <= 0.05 * exact, (i, got[i], exact)
     finally:
         q.close()
+
+
+def test_last_row_plans_do_not_sort():
+    """The last row per symbol on a time-sorted table: the QUALIFY row_number() form is the
+    streaming per-partition top-k (no sort of the table), arg_max a hash aggregate."""
+    q = Quiver(threads=2, rowgroup_rows=500)
+    try:
+        q.run("CREATE TABLE tt (ts TIMESTAMP, sym SYMBOL, px DOUBLE)")
+        q.run("INSERT INTO tt VALUES " + ", ".join(
+            "(TIMESTAMP '2024-01-01 00:00:00' + INTERVAL %d SECOND, '%s', %d.5)" % (i, "s%d" % (i % 10), i)
+            for i in range(3000)))
+        plan = "\n".join(r[0] for r in q.run(
+            "EXPLAIN SELECT sym, ts, px FROM tt QUALIFY row_number() OVER (PARTITION BY sym ORDER BY ts DESC) = 1")[2])
+        phys = plan.split("PHYSICAL PLAN")[1]
+        assert "WINDOW TOP-K row_number <= 1 per partition" in phys, plan
+        assert "SORT" not in phys and "WINDOW 1 function" not in phys, plan
+        plan = "\n".join(r[0] for r in q.run("EXPLAIN SELECT sym, max(ts), arg_max(px, ts) FROM tt GROUP BY sym")[2])
+        phys = plan.split("PHYSICAL PLAN")[1]
+        assert "HASH_AGGREGATE" in phys and "SORT" not in phys and "WINDOW" not in phys, plan
+        got = sorted(q.run("SELECT sym, px FROM tt QUALIFY row_number() OVER (PARTITION BY sym ORDER BY ts DESC) = 1")[2])
+        assert got == sorted(q.run("SELECT sym, arg_max(px, ts) FROM tt GROUP BY sym")[2])
+        assert got == sorted(("s%d" % (i % 10), i + 0.5) for i in range(2990, 3000))
+    finally:
+        q.close()
