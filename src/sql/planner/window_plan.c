@@ -315,12 +315,19 @@ static bexpr *bind_call(binder *b, binder *sub, win_env *w, ast *a, win_spec *sp
     }
     if (bind_keys(sub, &sp, &c)) return NULL;
     if (c.fn == WFN_AGG) {
-        if (a->distinct || a->norder) {
-            snprintf(m, sizeof m, "window aggregate %s does not support DISTINCT or ORDER BY in its arguments", a->name);
+        if (a->norder) {
+            snprintf(m, sizeof m, "window aggregate %s does not support ORDER BY in its arguments", a->name);
             wfail(b, a->line, a->col, m);
             return NULL;
         }
         if (agg_bind_window(sub, a, &c.agg)) return NULL;
+        agg_id af = c.agg.fn;
+        if (a->distinct && af != AG_COUNT && af != AG_SUM && af != AG_AVG && af != AG_MIN && af != AG_MAX &&
+            af != AG_APPROX_COUNT_DISTINCT) {
+            snprintf(m, sizeof m, "window aggregate %s does not support DISTINCT (count, sum, avg, min and max do)", a->name);
+            wfail(b, a->line, a->col, m);
+            return NULL;
+        }
         c.type = c.agg.type;
         memcpy(c.tz, c.agg.tz, sizeof c.tz);
     } else if (bind_win_fn(sub, a, &c)) {

@@ -12,6 +12,10 @@
      holds at most AGG_HLL_EXACT distinct hashes, else the HyperLogLog
      estimate of the same registers a fresh sketch of the frame would have
      (per register, how many distinct hashes of the frame sit at each level).
+   - count/sum/avg(DISTINCT): counts per value; a value enters the
+     accumulator of win_agg.c when its count becomes 1 and leaves it at 0 (a
+     floating sum is rebuilt from the frame's distinct values after about as
+     many removals as the frame has rows, so removals do not accumulate error).
    string_agg stays with a fresh state per frame: its output is O(frame). */
 #include "win_ds.h"
 #include "window.h"
@@ -20,20 +24,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool win_holistic_supports(agg_id f) {
+static bool is_distinct(const win_call *c);
+
+bool win_holistic_supports(const win_call *c) {
+    agg_id f = c->agg.fn;
+    if (is_distinct(c)) return true;
     return f == AG_MEDIAN || f == AG_QUANTILE_CONT || f == AG_QUANTILE_DISC || f == AG_MODE ||
            f == AG_APPROX_COUNT_DISTINCT;
+}
+
+static bool is_distinct(const win_call *c) {
+    agg_id f = c->agg.fn;
+    return c->agg.distinct && (f == AG_COUNT || f == AG_SUM || f == AG_AVG);
 }
 
 typedef struct hslide {
     win_pctx *p;
     const win_call *c;
     const vec *x;
+    vec *const *in;
     win_ranks rk;
     win_fenwick fw;     /* quantiles */
     win_maxtree mt;     /* mode */
     int32_t *cnt, *first;
     int32_t nonzero;    /* distinct values in the frame */
+    win_racc acc;       /* count/sum/avg(DISTINCT): one row per distinct value of the frame */
+    int64_t removed;    /* values taken out of acc since it was last rebuilt */
     int32_t *lvl;       /* approx_count_distinct past the exact phase: AGG_HLL_REGS * AGG_HLL_LEVELS counts */
     uint8_t *reg;
     int64_t hist[AGG_HLL_LEVELS];
@@ -79,10 +95,16 @@ static void step(hslide *h, int32_t j, int d) {
     }
     int32_t before = h->cnt[r];
     h->cnt[r] += d;
+    if (d > 0 && !before) h->first[r] = j;
+    if (d < 0) h->first[r] = h->rk.nxt[j]; /* j was the first of its value in the frame */
     if (f == AG_MODE) {
-        if (d > 0 && !before) h->first[r] = j;
-        if (d < 0) h->first[r] = h->rk.nxt[j]; /* j was the first of its value in the frame */
         win_maxtree_set(&h->mt, r, mode_key(h, r));
+        return;
+    }
+    if (is_distinct(h->c)) {
+        if (before && h->cnt[r]) return;
+        win_racc_step(h->c, &h->acc, h->in, h->p->rows[j], d);
+        h->removed += d < 0;
         return;
     }
     if (!before || !h->cnt[r]) {
@@ -122,8 +144,20 @@ static void put_quantile(const hslide *h, vec *out, int32_t r) {
     out->f[r] = f > 0 ? a + f * (b - a) : a;
 }
 
-static void put(const hslide *h, vec *out, int32_t r) {
+/* count/sum/avg(DISTINCT): the first row of each value of frame [cs, ce) again (floating sums
+   lose no accuracy to removals; amortized O(1) per row) */
+static void rebuild(hslide *h, int32_t cs, int32_t ce) {
+    memset(&h->acc, 0, sizeof h->acc);
+    h->removed = 0;
+    for (int32_t j = cs; j < ce; j++) {
+        int32_t r = h->rk.rank[j];
+        if (r >= 0 && h->first[r] == j) win_racc_step(h->c, &h->acc, h->in, h->p->rows[j], 1);
+    }
+}
+
+static int put(hslide *h, vec *out, int32_t r) {
     agg_id f = h->c->agg.fn;
+    if (is_distinct(h->c)) return win_racc_out(h->p, h->c, &h->acc, out, r);
     if (f == AG_MODE) {
         int32_t t = win_maxtree_top(&h->mt);
         if (t < 0 || !h->cnt[t]) out->nulls[r] = 1;
@@ -133,6 +167,7 @@ static void put(const hslide *h, vec *out, int32_t r) {
     } else {
         put_quantile(h, out, r);
     }
+    return 0;
 }
 
 static int setup(hslide *h, vec *in0) {
@@ -144,7 +179,7 @@ static int setup(hslide *h, vec *in0) {
     bool *skip = qv_xmalloc((size_t)n + 1);
     for (int32_t i = 0; i < n; i++) skip[i] = vec_null(in0, p->rows[i]);
     phys_class pc = type_pc(in0->type);
-    if (f != AG_APPROX_COUNT_DISTINCT && pc == PC_S) {
+    if (f != AG_APPROX_COUNT_DISTINCT && pc == PC_S) { /* count(DISTINCT) of strings too */
         win_ranks_build_cmp(&h->rk, n, row_cmp_str, h, skip);
     } else {
         uint64_t *key = qv_xmalloc(sizeof(uint64_t) * ((size_t)n + 1));
@@ -169,7 +204,7 @@ static int setup(hslide *h, vec *in0) {
         free(key);
     }
     free(skip);
-    if (f == AG_MEDIAN || f == AG_QUANTILE_CONT || f == AG_QUANTILE_DISC) {
+    if (!is_distinct(h->c) && (f == AG_MEDIAN || f == AG_QUANTILE_CONT || f == AG_QUANTILE_DISC)) {
         win_fenwick_init(&h->fw, h->rk.nd);
         return 0;
     }
@@ -194,8 +229,9 @@ static void teardown(hslide *h) {
 }
 
 int win_eval_holistic(win_pctx *p, const win_call *c, vec *const *in, vec *out) {
-    hslide h = {.p = p, .c = c, .x = in[0]};
+    hslide h = {.p = p, .c = c, .x = in[0], .in = in};
     if (setup(&h, in[0])) return -1;
+    int rc = 0;
     int32_t cs = 0, ce = 0;
     for (int64_t i = 0; i < p->n; i++) {
         int32_t r = p->rows[i], s = p->fs[i], e = p->fe[i];
@@ -206,11 +242,14 @@ int win_eval_holistic(win_pctx *p, const win_call *c, vec *const *in, vec *out) 
         if (s < cs || e < ce || s >= ce) { /* moved back, or no overlap: empty the frame */
             while (cs < ce) step(&h, cs++, -1);
             cs = ce = s;
+            memset(&h.acc, 0, sizeof h.acc);
+            h.removed = 0;
         }
         while (cs < s) step(&h, cs++, -1);
         while (ce < e) step(&h, ce++, 1);
-        put(&h, out, r);
+        if (h.removed > 1024 + (ce - cs)) rebuild(&h, cs, ce);
+        if ((rc = put(&h, out, r))) break;
     }
     teardown(&h);
-    return 0;
+    return rc ? -1 : 0;
 }
