@@ -104,7 +104,7 @@ def main():
             for a, b in zip(qv, dk):
                 assert all(close(x, y) for x, y in zip(a, b)), (label, a, b)
             # a query that takes DuckDB minutes (its moving quantiles over long frames) runs fewer rounds
-            rounds = ROUNDS if sum(first) < 20 else max(1, min(ROUNDS, int(120 / sum(first))))
+            rounds = ROUNDS if sum(first) < 8 else max(1, min(ROUNDS, int(40 / sum(first))))
             times = interleaved(engines, rounds)
             out.append(vs_duckdb_row(label + ("" if rounds == ROUNDS else " (%d rounds)" % rounds), times, 1))
             print(out[-1], file=sys.stderr, flush=True)

@@ -1,6 +1,7 @@
 """Every aggregate Quiver has, as a window function over moving frames, against DuckDB.
 
-Sliding and running ROWS frames (a unique order), RANGE frames over a numeric key
+Sliding and running ROWS frames (a unique order), GROUPS frames (peer groups of
+one or two keys), RANGE frames over a numeric key
 with duplicates (peers) and NULLs, over a DOUBLE key and over timestamps with
 INTERVAL offsets; frames that are empty for some rows (5 PRECEDING AND
 3 PRECEDING, a RANGE that ends before the row); a partition whose values are
@@ -81,7 +82,11 @@ RANGES = ["ORDER BY k RANGE BETWEEN 3 PRECEDING AND 2 FOLLOWING",
           "ORDER BY ts RANGE BETWEEN INTERVAL 2 MINUTE PRECEDING AND CURRENT ROW",
           "ORDER BY ts RANGE BETWEEN INTERVAL 90 SECOND PRECEDING AND INTERVAL 30 SECOND PRECEDING",
           "ORDER BY ts DESC RANGE BETWEEN CURRENT ROW AND INTERVAL 1 MINUTE FOLLOWING",
-          "ORDER BY k RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"]
+          "ORDER BY k RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW",
+          "ORDER BY k GROUPS BETWEEN 2 PRECEDING AND 1 FOLLOWING",
+          "ORDER BY k DESC NULLS FIRST GROUPS BETWEEN 3 PRECEDING AND 1 PRECEDING",
+          "ORDER BY ts GROUPS BETWEEN CURRENT ROW AND 2 FOLLOWING",
+          "ORDER BY k, b GROUPS 1 PRECEDING"]
 PARTS = ["PARTITION BY g", ""]
 
 

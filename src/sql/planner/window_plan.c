@@ -186,13 +186,14 @@ static bool fn_takes_nulls_option(win_fn f) {
     return f == WFN_LAG || f == WFN_LEAD || f == WFN_FIRST_VALUE || f == WFN_LAST_VALUE || f == WFN_NTH_VALUE;
 }
 
-/* One frame offset: ROWS takes a non-negative integer, RANGE a value of the ORDER BY key's kind. */
+/* One frame offset: ROWS and GROUPS take a non-negative integer (rows, peer
+   groups), RANGE a value of the ORDER BY key's kind. */
 static int frame_offset(binder *b, const win_spec *sp, win_call *c, ast *a, value *out) {
     value v;
     qv_type t;
     char m[300];
-    if (sp->frame == WF_ROWS) {
-        if (const_arg(b, a, "ROWS frame", "the offset", true, &v, &t)) return -1;
+    if (sp->frame == WF_ROWS || sp->frame == WF_GROUPS) {
+        if (const_arg(b, a, sp->frame == WF_ROWS ? "ROWS frame" : "GROUPS frame", "the offset", true, &v, &t)) return -1;
     } else {
         if (c->norder != 1) {
             snprintf(m, sizeof m, "RANGE with an offset needs exactly one ORDER BY key, got %d", c->norder);

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-size_t win_ranks_bytes(int32_t n) { return (size_t)(n + 1) * (3 * sizeof(int32_t) + 16); }
+size_t win_ranks_bytes(int32_t n) { return (size_t)(n + 1) * (3 * sizeof(int32_t) + 32); }
 
 uint64_t win_key_i64(int64_t x) { return (uint64_t)x ^ (1ULL << 63); }
 
@@ -127,11 +127,14 @@ void win_ranks_free(win_ranks *rk) {
 }
 
 /* ---- Fenwick tree ---- */
+/* t has 2 * top entries; those past n hold INT32_MAX so the descent never
+   steps there and needs no bounds test (a branch-free loop) */
 void win_fenwick_init(win_fenwick *f, int32_t n) {
     f->n = n;
-    f->t = qv_xcalloc((size_t)n + 1, sizeof(int32_t));
     f->top = 1;
     while (f->top * 2 <= n) f->top *= 2;
+    f->t = qv_xcalloc(2 * (size_t)f->top + 1, sizeof(int32_t));
+    for (int32_t i = n + 1; i <= 2 * f->top; i++) f->t[i] = INT32_MAX;
     f->total = 0;
 }
 
@@ -148,10 +151,10 @@ void win_fenwick_add(win_fenwick *f, int32_t r, int32_t d) {
 int32_t win_fenwick_kth(const win_fenwick *f, int64_t k) {
     int32_t pos = 0;
     for (int32_t step = f->top; step; step >>= 1) {
-        if (pos + step <= f->n && f->t[pos + step] <= k) {
-            pos += step;
-            k -= f->t[pos];
-        }
+        int32_t v = f->t[pos + step];
+        bool go = v <= k;
+        pos += go ? step : 0;
+        k -= go ? v : 0;
     }
     return pos; /* ranks 0..pos) hold at most k elements: rank pos holds the k-th */
 }

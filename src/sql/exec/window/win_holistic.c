@@ -174,7 +174,7 @@ static int setup(hslide *h, vec *in0) {
     win_pctx *p = h->p;
     int32_t n = (int32_t)p->n;
     agg_id f = h->c->agg.fn;
-    h->bytes = (int64_t)win_ranks_bytes(n) + (int64_t)(n + 1) * 17;
+    h->bytes = (int64_t)win_ranks_bytes(n) + (int64_t)(n + 1) * 48; /* keys, skips, the tree, counts */
     if (agg_charge(&p->actx, h->bytes)) return -1;
     bool *skip = qv_xmalloc((size_t)n + 1);
     for (int32_t i = 0; i < n; i++) skip[i] = vec_null(in0, p->rows[i]);
