@@ -228,3 +228,32 @@ def test_last_row_plans_do_not_sort():
         assert got == sorted(("s%d" % (i % 10), i + 0.5) for i in range(2990, 3000))
     finally:
         q.close()
+
+
+def test_window_holistic_long_partitions():
+    """Partitions of 50k rows: short frames are evaluated in blocks of rows with per-block ranks."""
+    setup = ["CREATE TABLE big (i BIGINT, g BIGINT, v BIGINT, s VARCHAR)",
+             "INSERT INTO big SELECT range, range % 2, (range * 7919) % 1009, 'k' || CAST((range * 31) % 17 AS VARCHAR) "
+             "FROM range(0, 100000)"]
+    calls = ["median(v) OVER (PARTITION BY g ORDER BY i ROWS BETWEEN 99 PRECEDING AND CURRENT ROW)",
+             "quantile_disc(v, 0.9) OVER (PARTITION BY g ORDER BY i ROWS BETWEEN 500 PRECEDING AND 20 FOLLOWING)",
+             "quantile_cont(v, 0.3) OVER (PARTITION BY g ORDER BY i ROWS BETWEEN 40000 PRECEDING AND 10 PRECEDING)",
+             "count(DISTINCT s) OVER (PARTITION BY g ORDER BY i ROWS BETWEEN 50 PRECEDING AND 50 FOLLOWING)",
+             "sum(DISTINCT v) OVER (PARTITION BY g ORDER BY i ROWS 300 PRECEDING)",
+             "approx_count_distinct(v) OVER (PARTITION BY g ORDER BY i ROWS 2000 PRECEDING)",
+             "median(v) OVER (ORDER BY i)"]
+    duck = duckdb.connect()
+    q = Quiver(threads=2, rowgroup_rows=8192)
+    try:
+        for s in setup:
+            duck.execute(s)
+            q.run(s)
+        for call in calls:
+            dcall = call.replace("approx_count_distinct(v)", "count(DISTINCT v)")
+            sql = "SELECT count(m), sum(m * (i %% 7 + 1)), min(m), max(m) FROM (SELECT i, %s AS m FROM big) AS t"
+            want = duck.execute(sql % dcall).fetchall()[0]
+            got = q.run(sql % call)[2][0]
+            assert all(close(a, float(b) if b is not None and not isinstance(b, int) else b)
+                       for a, b in zip(got, want)), (call, got, want)
+    finally:
+        q.close()

@@ -43,6 +43,8 @@ typedef struct hslide {
     const win_call *c;
     const vec *x;
     vec *const *in;
+    const int32_t *rows; /* the region of the partition ranked: positions base..base+m, here 0..m */
+    int32_t m;
     win_ranks rk;
     win_fenwick fw;     /* quantiles */
     win_maxtree mt;     /* mode */
@@ -60,7 +62,7 @@ typedef struct hslide {
 
 static int row_cmp_str(const void *ctx, int32_t a, int32_t b) {
     const hslide *h = ctx;
-    value va = {.s = h->x->s[h->p->rows[a]]}, vb = {.s = h->x->s[h->p->rows[b]]};
+    value va = {.s = h->x->s[h->rows[a]]}, vb = {.s = h->x->s[h->rows[b]]};
     return value_cmp(PC_S, &va, &vb);
 }
 
@@ -103,7 +105,7 @@ static void step(hslide *h, int32_t j, int d) {
     }
     if (is_distinct(h->c)) {
         if (before && h->cnt[r]) return;
-        win_racc_step(h->c, &h->acc, h->in, h->p->rows[j], d);
+        win_racc_step(h->c, &h->acc, h->in, h->rows[j], d);
         h->removed += d < 0;
         return;
     }
@@ -118,7 +120,7 @@ static int64_t disc_index(double q, int64_t n) {
     return i < 0 ? 0 : i >= n ? n - 1 : i;
 }
 
-static int32_t kth_row(const hslide *h, int64_t k) { return h->p->rows[h->rk.rep[win_fenwick_kth(&h->fw, k)]]; }
+static int32_t kth_row(const hslide *h, int64_t k) { return h->rows[h->rk.rep[win_fenwick_kth(&h->fw, k)]]; }
 
 /* As the aggregate's finalize: the same order statistics and interpolation. */
 static void put_quantile(const hslide *h, vec *out, int32_t r) {
@@ -151,7 +153,7 @@ static void rebuild(hslide *h, int32_t cs, int32_t ce) {
     h->removed = 0;
     for (int32_t j = cs; j < ce; j++) {
         int32_t r = h->rk.rank[j];
-        if (r >= 0 && h->first[r] == j) win_racc_step(h->c, &h->acc, h->in, h->p->rows[j], 1);
+        if (r >= 0 && h->first[r] == j) win_racc_step(h->c, &h->acc, h->in, h->rows[j], 1);
     }
 }
 
@@ -161,7 +163,7 @@ static int put(hslide *h, vec *out, int32_t r) {
     if (f == AG_MODE) {
         int32_t t = win_maxtree_top(&h->mt);
         if (t < 0 || !h->cnt[t]) out->nulls[r] = 1;
-        else win_put(out, r, h->x, h->p->rows[h->rk.rep[t]]);
+        else win_put(out, r, h->x, h->rows[h->rk.rep[t]]);
     } else if (f == AG_APPROX_COUNT_DISTINCT) {
         out->i[r] = h->nonzero <= AGG_HLL_EXACT || !h->lvl ? h->nonzero : agg_hll_estimate(h->hist);
     } else {
@@ -172,19 +174,20 @@ static int put(hslide *h, vec *out, int32_t r) {
 
 static int setup(hslide *h, vec *in0) {
     win_pctx *p = h->p;
-    int32_t n = (int32_t)p->n;
+    int32_t n = h->m;
+    const int32_t *rows = h->rows;
     agg_id f = h->c->agg.fn;
     h->bytes = (int64_t)win_ranks_bytes(n) + (int64_t)(n + 1) * 48; /* keys, skips, the tree, counts */
     if (agg_charge(&p->actx, h->bytes)) return -1;
     bool *skip = qv_xmalloc((size_t)n + 1);
-    for (int32_t i = 0; i < n; i++) skip[i] = vec_null(in0, p->rows[i]);
+    for (int32_t i = 0; i < n; i++) skip[i] = vec_null(in0, rows[i]);
     phys_class pc = type_pc(in0->type);
     if (f != AG_APPROX_COUNT_DISTINCT && pc == PC_S) { /* count(DISTINCT) of strings too */
         win_ranks_build_cmp(&h->rk, n, row_cmp_str, h, skip);
     } else {
         uint64_t *key = qv_xmalloc(sizeof(uint64_t) * ((size_t)n + 1));
         for (int32_t i = 0; i < n; i++) {
-            int32_t r = p->rows[i];
+            int32_t r = rows[i];
             if (skip[i]) key[i] = 0;
             else if (f == AG_APPROX_COUNT_DISTINCT) key[i] = agg_hll_hash(in0, r);
             else key[i] = pc == PC_F ? win_key_f64(in0->f[r]) : win_key_i64(in0->i[r]);
@@ -192,7 +195,11 @@ static int setup(hslide *h, vec *in0) {
         win_ranks_build_u64(&h->rk, n, key, skip);
         if (f == AG_APPROX_COUNT_DISTINCT && h->rk.nd > AGG_HLL_EXACT) {
             int64_t more = (int64_t)AGG_HLL_REGS * (AGG_HLL_LEVELS * 4 + 1) + (int64_t)h->rk.nd * 5;
-            if (agg_charge(&p->actx, more)) { free(key); free(skip); return -1; }
+            if (agg_charge(&p->actx, more)) {
+                free(key);
+                free(skip);
+                return -1;
+            }
             h->bytes += more;
             h->lvl = qv_xcalloc((size_t)AGG_HLL_REGS * AGG_HLL_LEVELS, sizeof(int32_t));
             h->reg = qv_xcalloc(AGG_HLL_REGS, 1);
@@ -214,7 +221,8 @@ static int setup(hslide *h, vec *in0) {
     return 0;
 }
 
-static void teardown(hslide *h) {
+/* release: give the charged bytes back (after a failed charge they stay with the operator, released when it is freed) */
+static void teardown(hslide *h, bool release) {
     win_ranks_free(&h->rk);
     win_fenwick_free(&h->fw);
     win_maxtree_free(&h->mt);
@@ -224,18 +232,24 @@ static void teardown(hslide *h) {
     free(h->reg);
     free(h->ridx);
     free(h->rrho);
+    if (!release) return;
     qstate_release(h->p->actx.qs, h->bytes);
     *h->p->actx.charged -= h->bytes;
 }
 
-int win_eval_holistic(win_pctx *p, const win_call *c, vec *const *in, vec *out) {
-    hslide h = {.p = p, .c = c, .x = in[0], .in = in};
-    if (setup(&h, in[0])) return -1;
+/* Rows [i0, i1) of the partition with frames inside positions [lo, hi), ranked by themselves. */
+static int eval_block(win_pctx *p, const win_call *c, vec *const *in, vec *out, int64_t i0, int64_t i1, int32_t lo,
+                      int32_t hi) {
+    hslide h = {.p = p, .c = c, .x = in[0], .in = in, .rows = p->rows + lo, .m = hi - lo};
+    if (setup(&h, in[0])) {
+        teardown(&h, false);
+        return -1;
+    }
     int rc = 0;
-    int32_t cs = 0, ce = 0;
-    for (int64_t i = 0; i < p->n; i++) {
-        int32_t r = p->rows[i], s = p->fs[i], e = p->fe[i];
-        if (i && s == p->fs[i - 1] && e == p->fe[i - 1]) {
+    int32_t cs = 0, ce = 0; /* the frame, in region positions */
+    for (int64_t i = i0; i < i1; i++) {
+        int32_t r = p->rows[i], s = p->fs[i] - lo, e = p->fe[i] - lo;
+        if (i > i0 && p->fs[i] == p->fs[i - 1] && p->fe[i] == p->fe[i - 1]) {
             win_put(out, r, out, p->rows[i - 1]);
             continue;
         }
@@ -250,6 +264,33 @@ int win_eval_holistic(win_pctx *p, const win_call *c, vec *const *in, vec *out) 
         if (h.removed > 1024 + (ce - cs)) rebuild(&h, cs, ce);
         if ((rc = put(&h, out, r))) break;
     }
-    teardown(&h);
+    teardown(&h, true);
     return rc ? -1 : 0;
+}
+
+/* Short frames (most ROWS frames) are evaluated in blocks of rows whose
+   frames stay within a region a few times the block's size, so the ranks,
+   the tree and the counts are per region and stay in cache; wide frames
+   (running, long RANGE) rank the rest of the partition at once. */
+#define HOL_BLOCK 32768
+int win_eval_holistic(win_pctx *p, const win_call *c, vec *const *in, vec *out) {
+    for (int64_t i0 = 0; i0 < p->n;) {
+        int64_t i1 = i0 + HOL_BLOCK < p->n ? i0 + HOL_BLOCK : p->n;
+        int32_t lo = INT32_MAX, hi = 0;
+        for (int64_t i = i0; i < i1; i++) {
+            if (p->fs[i] < lo) lo = p->fs[i];
+            if (p->fe[i] > hi) hi = p->fe[i];
+        }
+        if (hi - lo > 4 * HOL_BLOCK) { /* wide frames: the rest in one region */
+            i1 = p->n;
+            for (int64_t i = i0; i < i1; i++) {
+                if (p->fs[i] < lo) lo = p->fs[i];
+                if (p->fe[i] > hi) hi = p->fe[i];
+            }
+        }
+        if (hi < lo) hi = lo;
+        if (eval_block(p, c, in, out, i0, i1, lo, hi)) return -1;
+        i0 = i1;
+    }
+    return 0;
 }
