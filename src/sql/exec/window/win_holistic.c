@@ -1,7 +1,9 @@
 /* The holistic aggregates over frames that move (sliding ROWS and RANGE
    frames, running frames): median, quantile_cont, quantile_disc, mode and
-   approx_count_distinct, O(n log n) per partition. The partition's values
-   are rank-compressed once (win_ds.c); then the frame slides, rows leaving
+   approx_count_distinct, O(n log n) per partition. The values of the
+   region the frames cover (the partition, or for short frames a block of
+   rows' region, see win_eval_holistic) are rank-compressed once
+   (win_ds.c); then the frame slides, rows leaving
    at its start and entering at its end (frames only move forward; a frame
    that moves back is rebuilt), each an O(log d) update of
    - quantiles: a Fenwick tree of counts per rank, the k-th value by descent;
