@@ -98,7 +98,7 @@ typedef struct order_item {
 
 /* A window: OVER ([base] [PARTITION BY ...] [ORDER BY ...] [frame]) or OVER base. */
 typedef enum { WB_NONE, WB_UNB_PREC, WB_PREC, WB_CURRENT, WB_FOLL, WB_UNB_FOLL } win_bound;
-typedef enum { WF_DEFAULT, WF_ROWS, WF_RANGE } win_frame;
+typedef enum { WF_DEFAULT, WF_ROWS, WF_RANGE, WF_GROUPS } win_frame;
 struct win_spec {
     char *base;           /* a named window this one refers to or extends, NULL none */
     ast **part;
@@ -416,7 +416,7 @@ typedef struct win_call {
     bexpr **order;
     bool *desc, *nulls_first;
     int norder;
-    win_frame frame;      /* WF_ROWS or WF_RANGE after defaults */
+    win_frame frame;      /* WF_ROWS, WF_RANGE or WF_GROUPS after defaults */
     win_bound start, end;
     value start_off, end_off; /* ROWS: .i rows; RANGE: in the key's class (.i ns/ints or .f) */
     int spec;             /* calls with equal PARTITION BY and ORDER BY share one number */

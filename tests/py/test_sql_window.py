@@ -197,7 +197,11 @@ ERRORS = [
     ("SELECT sum(px) OVER (ROWS BETWEEN 1 FOLLOWING AND CURRENT ROW) FROM tr", "cannot end before it starts"),
     ("SELECT ema(px, 1.5) OVER () FROM tr", "alpha must be a number in (0, 1]"),
     ("SELECT ema(sym, 0.5) OVER () FROM tr", "ema needs a numeric argument"),
-    ("SELECT count(DISTINCT px) OVER () FROM tr", "does not support DISTINCT"),
+    ("SELECT median(DISTINCT px) OVER () FROM tr", "window aggregate median does not support DISTINCT"),
+    ("SELECT string_agg(sym ORDER BY ts) OVER () FROM tr", "does not support ORDER BY in its arguments"),
+    ("SELECT sum(px) OVER (ORDER BY ts GROUPS BETWEEN INTERVAL 1 MINUTE PRECEDING AND CURRENT ROW) FROM tr",
+     "GROUPS frame"),
+    ("SELECT sum(px) OVER (ORDER BY ts GROUPS BETWEEN 1 FOLLOWING AND CURRENT ROW) FROM tr", "cannot end before it starts"),
     ("SELECT sum(px) OVER (w PARTITION BY side) FROM tr WINDOW w AS (PARTITION BY sym)", "cannot have its own PARTITION BY"),
 ]
 

@@ -361,16 +361,33 @@ static double hll_tau(double x) {
     return z / 3;
 }
 
+_Static_assert(HLL_Q + 2 == AGG_HLL_LEVELS && HLL_M == AGG_HLL_REGS && SMALL_MAX == AGG_HLL_EXACT, "the sketch's shape in functions.h");
+
+int64_t agg_hll_estimate(const int64_t *cnt) {
+    double m = HLL_M, z = m * hll_tau(1 - (double)cnt[HLL_Q + 1] / m);
+    for (int j = HLL_Q; j >= 1; j--) z = 0.5 * (z + (double)cnt[j]);
+    z += m * hll_sigma((double)cnt[0] / m);
+    return (int64_t)llround(m * m / (2 * log(2)) / z);
+}
+
+uint64_t agg_hll_hash(const vec *v, int k) {
+    uint64_t h = value_hash(v, k);
+    return h ? h : 1;
+}
+
+void agg_hll_split(uint64_t h, uint32_t *idx, uint8_t *rho) {
+    uint64_t w = h << HLL_P;
+    *idx = (uint32_t)(h >> HLL_Q);
+    *rho = w ? (uint8_t)(__builtin_clzll(w) + 1) : HLL_Q + 1;
+}
+
 static int fin_hll(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k) {
     (void)c, (void)sp;
     hll_state *s = st;
     if (!s->reg) { out->i[k] = s->nset; return 0; }
     int64_t cnt[HLL_Q + 2] = {0};
     for (int i = 0; i < HLL_M; i++) cnt[s->reg[i]]++;
-    double m = HLL_M, z = m * hll_tau(1 - (double)cnt[HLL_Q + 1] / m);
-    for (int j = HLL_Q; j >= 1; j--) z = 0.5 * (z + (double)cnt[j]);
-    z += m * hll_sigma((double)cnt[0] / m);
-    out->i[k] = (int64_t)llround(m * m / (2 * log(2)) / z);
+    out->i[k] = agg_hll_estimate(cnt);
     return 0;
 }
 

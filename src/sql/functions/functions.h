@@ -122,6 +122,17 @@ extern const agg_def agg_def_median, agg_def_quantile_cont, agg_def_quantile_dis
     agg_def_string_agg, agg_def_arg_min, agg_def_arg_max, agg_def_hll, agg_def_corr, agg_def_covar_pop,
     agg_def_covar_samp, agg_def_regr_slope, agg_def_regr_intercept;
 
+/* approx_count_distinct's sketch for the window operator's sliding frames
+   (agg_stats.c): a row's hash (never 0), its register and rank, and the
+   estimate from a histogram of register values (cnt[v]: registers holding v).
+   The exact phase holds up to AGG_HLL_EXACT distinct hashes. */
+#define AGG_HLL_REGS (1 << 14)
+#define AGG_HLL_LEVELS 52
+#define AGG_HLL_EXACT 1024
+uint64_t agg_hll_hash(const vec *v, int k);
+void agg_hll_split(uint64_t h, uint32_t *idx, uint8_t *rho);
+int64_t agg_hll_estimate(const int64_t *cnt);
+
 /* ---------------- table functions (table_funcs.c) ---------------- */
 /* FROM name(args). One descriptor per function: bind checks and types the
    bound arguments (constants, placeholders or scalar subqueries: the planner

@@ -2,7 +2,7 @@
    `OVER name`, the WINDOW clause (`WINDOW w AS (...), ...`) and window
    equality (ast_equal). A window spec is
    `[base] [PARTITION BY e, ...] [ORDER BY e [ASC|DESC] [NULLS FIRST|LAST], ...]
-    [ROWS|RANGE {bound | BETWEEN bound AND bound}]` with bounds
+    [ROWS|RANGE|GROUPS {bound | BETWEEN bound AND bound}]` with bounds
    `UNBOUNDED PRECEDING|FOLLOWING`, `CURRENT ROW`, `expr PRECEDING|FOLLOWING`.
    Named windows are resolved by the binder (binder/bind_window.c). */
 #include "parser_int.h"
@@ -33,6 +33,7 @@ static int frame_bound(parser *p, win_bound *b, ast **off) {
 static int frame_clause(parser *p, win_spec *w) {
     if (ps_kw(p, "rows")) w->frame = WF_ROWS;
     else if (ps_kw(p, "range")) w->frame = WF_RANGE;
+    else if (ps_kw(p, "groups")) w->frame = WF_GROUPS;
     else return 0;
     if (ps_kw(p, "between")) {
         if (frame_bound(p, &w->start, &w->start_off) || ps_expect_kw(p, "and") ||
@@ -68,7 +69,8 @@ static win_spec *spec_body_in(parser *p, token *at) {
     w->col = at->col;
     token *t = CUR(p);
     if ((t->kind == TK_IDENT || t->kind == TK_QIDENT) && !ps_is_reserved(t) &&
-        !(t->kind == TK_IDENT && (tok_is_kw(t, "partition") || tok_is_kw(t, "rows") || tok_is_kw(t, "range"))))
+        !(t->kind == TK_IDENT && (tok_is_kw(t, "partition") || tok_is_kw(t, "rows") || tok_is_kw(t, "range") ||
+                                   tok_is_kw(t, "groups"))))
         w->base = ps_ident(p, "a window name");
     if (ps_kw(p, "partition")) {
         if (ps_expect_kw(p, "by")) return NULL;

@@ -186,13 +186,14 @@ static bool fn_takes_nulls_option(win_fn f) {
     return f == WFN_LAG || f == WFN_LEAD || f == WFN_FIRST_VALUE || f == WFN_LAST_VALUE || f == WFN_NTH_VALUE;
 }
 
-/* One frame offset: ROWS takes a non-negative integer, RANGE a value of the ORDER BY key's kind. */
+/* One frame offset: ROWS and GROUPS take a non-negative integer (rows, peer
+   groups), RANGE a value of the ORDER BY key's kind. */
 static int frame_offset(binder *b, const win_spec *sp, win_call *c, ast *a, value *out) {
     value v;
     qv_type t;
     char m[300];
-    if (sp->frame == WF_ROWS) {
-        if (const_arg(b, a, "ROWS frame", "the offset", true, &v, &t)) return -1;
+    if (sp->frame == WF_ROWS || sp->frame == WF_GROUPS) {
+        if (const_arg(b, a, sp->frame == WF_ROWS ? "ROWS frame" : "GROUPS frame", "the offset", true, &v, &t)) return -1;
     } else {
         if (c->norder != 1) {
             snprintf(m, sizeof m, "RANGE with an offset needs exactly one ORDER BY key, got %d", c->norder);
@@ -315,12 +316,19 @@ static bexpr *bind_call(binder *b, binder *sub, win_env *w, ast *a, win_spec *sp
     }
     if (bind_keys(sub, &sp, &c)) return NULL;
     if (c.fn == WFN_AGG) {
-        if (a->distinct || a->norder) {
-            snprintf(m, sizeof m, "window aggregate %s does not support DISTINCT or ORDER BY in its arguments", a->name);
+        if (a->norder) {
+            snprintf(m, sizeof m, "window aggregate %s does not support ORDER BY in its arguments", a->name);
             wfail(b, a->line, a->col, m);
             return NULL;
         }
         if (agg_bind_window(sub, a, &c.agg)) return NULL;
+        agg_id af = c.agg.fn;
+        if (a->distinct && af != AG_COUNT && af != AG_SUM && af != AG_AVG && af != AG_MIN && af != AG_MAX &&
+            af != AG_APPROX_COUNT_DISTINCT) {
+            snprintf(m, sizeof m, "window aggregate %s does not support DISTINCT (count, sum, avg, min and max do)", a->name);
+            wfail(b, a->line, a->col, m);
+            return NULL;
+        }
         c.type = c.agg.type;
         memcpy(c.tz, c.agg.tz, sizeof c.tz);
     } else if (bind_win_fn(sub, a, &c)) {

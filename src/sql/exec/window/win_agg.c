@@ -4,9 +4,10 @@
    leave, O(1) per row; double sums are compensated and rebuilt now and then
    so removals do not accumulate error), sliding min/max (a monotonic deque,
    O(1) amortized), other aggregates without heap state over sliding frames
-   (a segment tree of states, O(log n) per row), and the holistic ones
-   (median, quantiles, mode, string_agg, approx_count_distinct) over sliding
-   frames (a fresh state per distinct frame, O(frame) per row). Frames are the [fs, fe) of win_frame_bounds. */
+   (a segment tree of states, O(log n) per row), the holistic ones (median,
+   quantiles, mode, approx_count_distinct) over running and sliding frames
+   (win_holistic.c, O(log n) per row), and string_agg over them (a fresh
+   state per distinct frame, O(frame) per row: so is its output). Frames are the [fs, fe) of win_frame_bounds. */
 #include "window.h"
 
 #include <stdlib.h>
@@ -68,11 +69,7 @@ static int agg_generic(win_pctx *p, const win_call *c, vec *const *in, vec *out)
 }
 
 /* count / count(*) / sum / avg over moving frames. */
-typedef struct racc {
-    int64_t cnt;
-    __int128 isum;
-    double s, comp;
-} racc;
+typedef win_racc racc;
 
 static void fadd(racc *a, double x) { /* Neumaier's compensated sum */
     double t = a->s + x;
@@ -81,7 +78,7 @@ static void fadd(racc *a, double x) { /* Neumaier's compensated sum */
     a->s = t;
 }
 
-static void racc_step(const win_call *c, racc *a, vec *const *in, int32_t r, int sign) {
+void win_racc_step(const win_call *c, racc *a, vec *const *in, int32_t r, int sign) {
     if (c->agg.fn == AG_COUNT_STAR) { a->cnt += sign; return; }
     if (vec_null(in[0], r)) return;
     a->cnt += sign;
@@ -90,7 +87,7 @@ static void racc_step(const win_call *c, racc *a, vec *const *in, int32_t r, int
     else fadd(a, sign > 0 ? in[0]->f[r] : -in[0]->f[r]);
 }
 
-static int racc_out(win_pctx *p, const win_call *c, const racc *a, vec *out, int32_t r) {
+int win_racc_out(win_pctx *p, const win_call *c, const racc *a, vec *out, int32_t r) {
     agg_id f = c->agg.fn;
     if (f == AG_COUNT_STAR || f == AG_COUNT) {
         out->i[r] = a->cnt;
@@ -118,12 +115,12 @@ static int agg_removable(win_pctx *p, const win_call *c, vec *const *in, vec *ou
             cs = ce = s;
             removed = 0;
         }
-        while (ce < e) racc_step(c, &a, in, p->rows[ce++], 1);
+        while (ce < e) win_racc_step(c, &a, in, p->rows[ce++], 1);
         while (cs < s) {
-            racc_step(c, &a, in, p->rows[cs++], -1);
+            win_racc_step(c, &a, in, p->rows[cs++], -1);
             removed++;
         }
-        if (racc_out(p, c, &a, out, p->rows[i])) return -1;
+        if (win_racc_out(p, c, &a, out, p->rows[i])) return -1;
     }
     return 0;
 }
@@ -228,8 +225,10 @@ static int agg_segtree(win_pctx *p, const win_call *c, vec *const *in, vec *out)
 int win_eval_agg(win_pctx *p, const win_call *c, vec *const *in, vec *out) {
     bool sliding = c->start != WB_UNB_PREC;
     agg_id f = c->agg.fn;
+    if (c->agg.distinct && win_holistic_supports(c)) return win_eval_holistic(p, c, in, out);
     if (sliding && (f == AG_COUNT_STAR || f == AG_COUNT || f == AG_SUM || f == AG_AVG)) return agg_removable(p, c, in, out);
     if (sliding && (f == AG_MIN || f == AG_MAX)) return agg_minmax(p, c, in, out);
     if (sliding && !agg_defs[f]->destroy && agg_defs[f]->merge) return agg_segtree(p, c, in, out);
+    if ((sliding || c->end != WB_UNB_FOLL) && win_holistic_supports(c)) return win_eval_holistic(p, c, in, out);
     return agg_generic(p, c, in, out);
 }

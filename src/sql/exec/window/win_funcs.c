@@ -82,10 +82,29 @@ static void range_offsets(win_pctx *p, const win_call *c) {
     }
 }
 
+/* GROUPS offsets count whole peer groups before or after the row's own;
+   scratch holds each group's first position (and n after the last). */
+static void groups_offsets(win_pctx *p, const win_call *c) {
+    int64_t n = p->n, ng = 0, gi = -1;
+    int32_t *gs = p->scratch;
+    for (int64_t i = 0; i < n; i++)
+        if (p->peer_lo[i] == i) gs[ng++] = (int32_t)i;
+    gs[ng] = (int32_t)n;
+    for (int64_t i = 0; i < n; i++) {
+        if (p->peer_lo[i] == i) gi++;
+        int64_t g;
+        if (c->start == WB_PREC) p->fs[i] = (g = gi - c->start_off.i) < 0 ? 0 : gs[g];
+        if (c->start == WB_FOLL) p->fs[i] = (g = sat_add(gi, c->start_off.i)) >= ng ? (int32_t)n : gs[g];
+        if (c->end == WB_PREC) p->fe[i] = (g = gi - c->end_off.i) < 0 ? 0 : gs[g + 1];
+        if (c->end == WB_FOLL) p->fe[i] = (g = sat_add(gi, c->end_off.i)) >= ng ? (int32_t)n : gs[g + 1];
+    }
+}
+
 void win_frame_bounds(win_pctx *p, const win_call *c) {
     int64_t n = p->n;
     bool rows = c->frame == WF_ROWS;
-    if (!rows) range_offsets(p, c);
+    if (c->frame == WF_RANGE) range_offsets(p, c);
+    if (c->frame == WF_GROUPS) groups_offsets(p, c);
     for (int64_t i = 0; i < n; i++) {
         int64_t s = p->fs[i], e = p->fe[i];
         switch (c->start) {

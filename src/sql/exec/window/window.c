@@ -412,7 +412,7 @@ op *op_window_new(qstate *qs, op *child, bool *keep, int ncalls, win_call *calls
         }
         w->gof[i] = g;
         const win_fn_def *d = &win_fn_defs[c->fn];
-        if (d->peers || (d->frame && c->frame == WF_RANGE)) w->groups[g].peers = true;
+        if (d->peers || (d->frame && c->frame != WF_ROWS)) w->groups[g].peers = true;
     }
     w->pidbuf = qv_xmalloc(sizeof(int32_t) * CHUNK);
     chunk_init(&w->out, nc, w->base.types);

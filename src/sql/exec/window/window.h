@@ -73,6 +73,18 @@ extern const win_fn_def win_fn_defs[WFN__COUNT];
 void win_frame_bounds(win_pctx *p, const win_call *c);
 /* Aggregates over frames (win_agg.c). */
 int win_eval_agg(win_pctx *p, const win_call *c, vec *const *in, vec *out);
+/* The accumulator of count / count(*) / sum / avg (win_agg.c): a row of in
+   enters (sign 1) or leaves (-1); the result for row r of out. */
+typedef struct win_racc {
+    int64_t cnt;
+    __int128 isum;
+    double s, comp;
+} win_racc;
+void win_racc_step(const win_call *c, win_racc *a, vec *const *in, int32_t r, int sign);
+int win_racc_out(win_pctx *p, const win_call *c, const win_racc *a, vec *out, int32_t r);
+/* Holistic aggregates and count/sum/avg(DISTINCT) over moving frames (win_holistic.c). */
+bool win_holistic_supports(const win_call *c);
+int win_eval_holistic(win_pctx *p, const win_call *c, vec *const *in, vec *out);
 /* Write value of row src of v to row dst of out (same class; strings are views). */
 void win_put(vec *out, int32_t dst, const vec *v, int32_t src);
 
