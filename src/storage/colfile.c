@@ -337,6 +337,13 @@ int st_map_column(st_map *m, int col, bool codes_ok, qv_array *out, qv_err *err)
     const uint8_t *e = m->state == 1 ? m->base + HDR + (size_t)col * ENT : NULL;
     if (e && m->colstate[col] == 0) {
         m->colstate[col] = 1;
+        /* One readahead request per buffer for the CRC pass (and the scan
+           after it), rather than a fault, and a small read, per few pages. */
+        for (int b = 0; b < NBUF; b++) {
+            uint64_t off = st_rd_u64(e + 32 + b * 24), len = st_rd_u64(e + 40 + b * 24);
+            uint64_t at = off & ~((uint64_t)sysconf(_SC_PAGESIZE) - 1);
+            if (len) madvise(m->base + at, (size_t)(off + len - at), MADV_WILLNEED);
+        }
         for (int b = 0; b < NBUF; b++) {
             uint64_t off = st_rd_u64(e + 32 + b * 24), len = st_rd_u64(e + 40 + b * 24);
             if (len && qv_crc32c(0, m->base + off, (size_t)len) != st_rd_u32(e + 48 + b * 24)) m->colstate[col] = 2;
