@@ -242,6 +242,7 @@ def evict(files):
     for p in files:
         fd = os.open(p, os.O_RDONLY)
         try:
+            os.fdatasync(fd)  # dirty pages are not dropped
             os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
         finally:
             os.close(fd)
@@ -334,6 +335,16 @@ def row(r, label):
                r["cat_cold"], r["cat_warm"], r["scan_cold"] / r["cat_cold"], r["scan_warm"] / r["cat_warm"]))
 
 
+def mem_available():
+    for line in open("/proc/meminfo"):
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+MEM_AVAILABLE = mem_available()
+
+
 def main():
     results = []
     for g in SIZES:
@@ -355,7 +366,8 @@ def main():
           "(posix_fadvise DONTNEED on those files only). Startup = exec to listening. RssAnon in MiB: right "
           "after the restart; the most seen while scanning / after. Scans: `SELECT count, sum, max of all four "
           "columns` cold then warm, then `GROUP BY qty` (1000 groups), MB/s of table data; `cat` of the same "
-          "column files to /dev/null cold / warm. One run per size.\n" % BASE)
+          "column files to /dev/null cold / warm. One run per size; MemAvailable at the start %.1f GB.\n"
+          % (BASE, MEM_AVAILABLE / 1e9))
     print("| data | write | startup | RssAnon at start | RssAnon peak / after | scan MB/s cold / warm "
           "| GROUP BY MB/s | cat MB/s cold / warm | scan / cat cold / warm |")
     print("|---|---|---|---|---|---|---|---|---|")
