@@ -131,7 +131,9 @@ static int put_begin_waiting(http_server *s, const char *table, const qv_schema 
         bool woken = w.woken;
         w.woken = false;
         pthread_mutex_unlock(&w.mu);
-        if (!woken)
+        if (!woken && atomic_load(&s->stopping))
+            rc = qv_err_set(err, QV_ECANCELLED, "the server is shutting down; nothing was ingested into '%s'", table);
+        else if (!woken)
             rc = qv_err_set(err, QV_EBUSY,
                             "table '%s' is being written by another stream; waited %.1f s for it "
                             "(lock_acquire_timeout), nothing was ingested: retry later",
