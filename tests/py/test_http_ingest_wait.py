@@ -32,6 +32,21 @@ def hold_writer(c, table, rows=10):
     return w
 
 
+def wait_until_busy(srv, table):
+    """Until the server has begun the holder's put (its first message may still be in flight): a probe
+    whose body fails only after the writer slot is taken (a key twice on one NDJSON line), so it is a
+    503 while the slot is held and a 400 applying nothing once the slot is free."""
+    deadline = time.time() + 30
+    while True:
+        r = requests.post(srv.http_url + "/ingest?table=%s&lock_acquire_timeout=0.2" % table,
+                          data=b'{"id": 1, "id": 2}\n', headers={"Content-Type": "application/x-ndjson"})
+        if r.status_code == 503:
+            return
+        assert r.status_code == 400 and "appears twice" in r.text, r.text
+        assert time.time() < deadline, "the holding put never took the table's writer slot"
+        time.sleep(0.05)
+
+
 def wait_rows(c, table, n):
     deadline = time.time() + 30
     while count(c, table) != n:
@@ -47,6 +62,7 @@ def test_ingest_into_busy_table_times_out_with_503_and_nothing_applied(start_qui
                       headers={"Content-Type": "application/vnd.apache.arrow.stream"})
     assert r.status_code == 200, r.text
     w = hold_writer(c, "b")
+    wait_until_busy(srv, "b")
     for body, ctype in [(arrow_body(base), "application/vnd.apache.arrow.stream"), (b"id\n7\n8\n", "text/csv"),
                         (b'{"id": 9}\n', "application/x-ndjson")]:
         t0 = time.time()
@@ -58,6 +74,10 @@ def test_ingest_into_busy_table_times_out_with_503_and_nothing_applied(start_qui
         assert time.time() - t0 >= 0.4
     w.close()
     assert count(c, "b") == 3 + 10  # the three refused ingests left nothing
+    r = requests.post(srv.http_url + "/ingest?table=b", data=b'{"id": 1, "id": 2}\n',
+                      headers={"Content-Type": "application/x-ndjson"})
+    assert r.status_code == 400 and "appears twice" in r.text  # the probe, slot free: refused, nothing applied
+    assert count(c, "b") == 3 + 10
     r = requests.post(srv.http_url + "/ingest?table=b&lock_acquire_timeout=x", data=b"id\n1\n",
                       headers={"Content-Type": "text/csv"})
     assert r.status_code == 400 and "lock_acquire_timeout" in r.text
@@ -67,6 +87,7 @@ def test_ingest_waiting_for_busy_table_goes_in_when_the_writer_finishes(start_qu
     srv = start_quiverd("--in-memory")
     c = srv.flight()
     w = hold_writer(c, "q", rows=5)  # creates q: the HTTP ingests below wait for it to be listed
+    wait_until_busy(srv, "q")
     res = {}
 
     def ingest(key, body, ctype):
