@@ -325,6 +325,35 @@ def run_size(gib, cg=None):
     return out
 
 
+def many_groups(n_groups=20000, rg_rows=256, restarts=5):
+    """Startup against the number of row groups (files), not bytes: a table of n_groups tiny row groups."""
+    d = tempfile.mkdtemp(dir=BASE, prefix="qv-bench-scale-rg-")
+    try:
+        args = [QUIVERD, "--flight-port", "0", "--http-port", "0", "--threads", "2", "--data-dir", d,
+                "--rowgroup-rows", str(rg_rows)]
+        p = subprocess.Popen(args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        for line in p.stderr:
+            m = PORTS_RE.search(line)
+            if m:
+                break
+        threading.Thread(target=lambda: [None for _ in p.stderr], daemon=True).start()
+        c = fl.connect("grpc://127.0.0.1:%d" % int(m.group(1)))
+        t = pa.table({"id": pa.array(np.arange(n_groups * rg_rows, dtype=np.int64))})
+        w, _ = c.do_put(fl.FlightDescriptor.for_path("m"), t.schema)
+        w.write_table(t, max_chunksize=1 << 20)
+        w.close()
+        p.terminate()
+        p.wait(120)
+        times = []
+        for _ in range(restarts):
+            srv = Quiverd(d)
+            times.append(srv.startup_s)
+            srv.stop()
+        return len(column_files(d)), times
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def row(r, label):
     if "skipped" in r:
         return "| %s | skipped: %s |||||||||" % (label, r["skipped"])
@@ -383,6 +412,10 @@ def main():
                   r["file_rss_after"] / (1 << 20),
                   "; memory limit by %s, page cache charged to the cgroup after the cold scan %.0f MiB"
                   % (kind, (r["cached_after_scan"] or 0) / (1 << 20)) if kind else ""))
+    nfiles, times = many_groups()
+    times.sort()
+    print("\nStartup against the number of row groups: a table of %d column files (--rowgroup-rows 256), %d "
+          "restarts: %.2f s median (%.2f..%.2f)." % (nfiles, len(times), times[len(times) // 2], times[0], times[-1]))
     if not BIG:
         print("\nThe larger-than-memory case is opt-in (BENCH_SCALE_BIG=1): not run here.")
     elif cg_note:
