@@ -8,6 +8,7 @@
    64 MiB pieces with an fdatasync after each. Per run a fresh server; MB/s,
    rows/s, server CPU s/GB (utime+stime of the server process), peak RSS
    (VmHWM). Repeated BENCH_REPEATS (default 3) times: median and min..max.
+   BENCH_PUT_ONLY=1 runs this part alone (about a minute at the defaults).
 2. One big durable put (BENCH_BIG_GB, default 2): the server's peak RSS over
    its idle RSS, then a restart: time until it listens and its RssAnon, and
    a full scan (SELECT sum of every column) in MB/s against `cat` of the
@@ -35,6 +36,7 @@ ROWS = int(os.environ.get("BENCH_PUT_ROWS", "10000000"))
 REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
 BIG_GB = float(os.environ.get("BENCH_BIG_GB", "2"))
 BASE = os.environ.get("BENCH_DIR", tempfile.gettempdir())
+PUT_ONLY = os.environ.get("BENCH_PUT_ONLY") == "1"  # part 1 only (the DoPut table)
 TICKS = os.sysconf("SC_CLK_TCK")
 CHUNK = 1 << 20  # rows per client batch
 
@@ -252,6 +254,8 @@ def main():
     ratio_peer = [a / b for a, b in zip(mbs["memory"], mbs["peer"])]
     print("\nDurable DoPut / disk fdatasync bandwidth: %s; in-memory DoPut / pyarrow server: %s "
           "(per-run ratios, median (min..max)).\n" % (cell(ratio_disk, "%.2f"), cell(ratio_peer, "%.2f")))
+    if PUT_ONLY:
+        return
     b = big_put()
     print("Big durable put: %d rows (%.2f GB) in %.1f s (%.0f MB/s, %.2f server CPU s/GB); server peak RSS "
           "grew by %.0f MB over idle.\n" % (b["rows"], b["bytes"] / 1e9, b["put_s"], b["bytes"] / b["put_s"] / 1e6,

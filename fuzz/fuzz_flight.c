@@ -70,6 +70,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (fd.app_md && (fd.app_md < data || fd.app_md + fd.app_md_len > end)) __builtin_trap();
         if (fd.descriptor && (fd.descriptor < data || fd.descriptor + fd.descriptor_len > end)) __builtin_trap();
     }
+    if (fl_flightdata_body_offset(data, size) > size) __builtin_trap();
+    /* The same bytes received as two slices come out whole, in order. */
+    if (size >= 2) {
+        fl_recv_pool_min = data[size - 1] & 1 ? 0 : 256u << 10; /* pooled block or gRPC readall */
+        size_t cut = data[0] % size;
+        grpc_slice sl[2] = {grpc_slice_from_copied_buffer((const char *)data, cut),
+                            grpc_slice_from_copied_buffer((const char *)data + cut, size - cut)};
+        grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(sl, 2);
+        qv_buffer *msg = fl_bb_to_buffer(bb);
+        if (msg->size != size || memcmp(msg->data, data, size) != 0) __builtin_trap();
+        qv_buffer_unref(msg);
+        grpc_byte_buffer_destroy(bb);
+        grpc_slice_unref(sl[0]);
+        grpc_slice_unref(sl[1]);
+    }
     fl_ticket_sql(data, size, &err);
     char name[QV_NAME_MAX + 1];
     fl_table_name(data, size, name, &err);

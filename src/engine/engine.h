@@ -234,7 +234,13 @@ typedef struct eng_sub eng_sub;
 typedef struct eng_sub_options {
     /* end is NULL for new rows, else why the subscription ended (next()
        then returns that error); called with no engine lock held. */
-    void (*wake)(void *arg, const qv_err *end);
+    /* Returns true to have run(arg) called next, on the notifier thread,
+       once the engine's locks are released: the front end's consumer was
+       idle and wake handed it to the notifier, which then delivers the
+       pending rows itself (no hop to another thread). run may call
+       eng_sub_close. Without run, the return value is ignored. */
+    bool (*wake)(void *arg, const qv_err *end);
+    void (*run)(void *arg);
     void *arg;
     int64_t buffer_bytes;     /* pending limit; 0 = eng_options.subscriber_buffer */
     int64_t max_batch_bytes;  /* commits are coalesced up to this; 0 = 4 MiB */
@@ -261,6 +267,9 @@ typedef struct eng_metrics {
     atomic_llong rows_ingested;
     atomic_llong flight_streams_active;
     atomic_llong subscriptions_active, subscriptions_ended_slow;
+    /* subscription deliveries: rows evaluated (once per distinct statement and
+       commit range when shared), and deliveries that took a shared result */
+    atomic_llong subscription_evaluations, subscription_shared;
     /* query latency histogram: bucket i counts queries <= eng_latency_bounds[i] seconds */
     atomic_llong latency_buckets[12];
     atomic_llong latency_count;

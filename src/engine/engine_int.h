@@ -80,8 +80,17 @@ void sub_cache_free(sub_cache *c);
 enum { SUB_CACHE_MISS, SUB_CACHE_HIT, SUB_CACHE_CLAIMED };
 int sub_cache_get(sub_cache *c, const char *sql, const void *table, uint64_t epoch, int64_t from, int64_t to,
                   qv_batch **out, int *n);
+/* The end of the longest entry (ready or being filled) for rows starting at
+   `from` and ending at or before `limit`; -1 if none. */
+int64_t sub_cache_end(sub_cache *c, const char *sql, const void *table, uint64_t epoch, int64_t from, int64_t limit);
+/* Claim the entry if nobody has it or is filling it (then evaluate and put); false otherwise. */
+bool sub_cache_claim(sub_cache *c, const char *sql, const void *table, uint64_t epoch, int64_t from, int64_t to);
 void sub_cache_put(sub_cache *c, const char *sql, const void *table, uint64_t epoch, int64_t from, int64_t to,
                    bool ok, const qv_batch *b, int n);
+
+/* Every non-empty batch of q as one batch (one message on the wire, so a
+   delivery is whole or not at all); SYMBOL columns keep their pieces. */
+int sub_result_collect(sql_query *q, qv_batch **out, int *nout, qv_err *err);
 
 /* sub_text.c: a SUBSCRIBE statement taken apart. */
 typedef struct sub_text {

@@ -11,6 +11,12 @@
 ** the rows themselves when its front end asks (eng_sub_next), as a query
 ** scoped to the range. Commits are never split: a queue entry is one commit
 ** or several adjacent ones coalesced up to max_batch_bytes.
+** Before it wakes, the notifier evaluates the rows the woken subscriptions
+** will take into the shared cache, once per distinct statement and range
+** (hub_prefill); takes are cut at the end of such a piece, so subscribers
+** of one statement share one evaluation per commit. A front end whose wake
+** returns true (Flight: the call was idle) has its run callback called on
+** the notifier, which then delivers without a hop to another thread.
 **
 ** Life of an eng_sub: open (parse, prepare, register: `seen` = the table's
 ** rows at registration, so ranges ending at or before it are ignored and
@@ -52,7 +58,8 @@ struct eng_sub {
 
     pthread_mutex_t wake_mu;
     bool closed;
-    void (*wake)(void *arg, const qv_err *end);
+    bool (*wake)(void *arg, const qv_err *end);
+    void (*run)(void *arg);
     void *arg;
 
     /* under hub->mu */
@@ -195,7 +202,12 @@ static void hub_on_drop_end(void *arg, st_table *t, int64_t n) {
     pthread_mutex_unlock(&h->mu);
 }
 
-/* The notifier: calls wake callbacks outside the commit and outside hub->mu. */
+static void hub_prefill(eng_hub *h, eng_sub **subs, int n);
+
+/* The notifier: evaluates what the woken subscribers will take (once per
+   distinct statement and range, hub_prefill), then calls their wake
+   callbacks, and run for those whose front end handed delivery to it;
+   outside the commit and outside hub->mu. */
 static void *hub_main(void *arg) {
     eng_hub *h = arg;
     eng_sub **batch = NULL;
@@ -216,6 +228,7 @@ static void *hub_main(void *arg) {
         }
         h->wake_head = h->wake_tail = NULL;
         pthread_mutex_unlock(&h->mu);
+        hub_prefill(h, batch, n);
         for (int i = 0; i < n; i++) {
             eng_sub *s = batch[i];
             qv_err end;
@@ -223,9 +236,11 @@ static void *hub_main(void *arg) {
             pthread_mutex_lock(&h->mu);
             if (s->end_code) qv_err_set(&end, s->end_code, "%s", s->end_msg);
             pthread_mutex_unlock(&h->mu);
+            bool run = false;
             pthread_mutex_lock(&s->wake_mu);
-            if (!s->closed && s->wake) s->wake(s->arg, end.code ? &end : NULL);
+            if (!s->closed && s->wake) run = s->wake(s->arg, end.code ? &end : NULL) && s->run;
             pthread_mutex_unlock(&s->wake_mu);
+            if (run) s->run(s->arg); /* the front end owns its consumer now; it may close s */
             sub_unref(s);
         }
         pthread_mutex_lock(&h->mu);
@@ -321,62 +336,74 @@ static void range_close(eng_sub *s) {
     s->nready = s->iready = 0;
 }
 
-/* The batches of one delivery as one batch: one message on the wire, so a
-   commit arrives whole or not at all. SYMBOL columns (dictionaries) keep
-   their pieces. */
-static void ready_merge(eng_sub *s) {
-    if (s->nready < 2) return;
-    const qv_schema *sc = &s->ready[0].schema;
-    for (int c = 0; c < sc->nfields; c++)
-        if (sc->fields[c].type == QV_T_SYMBOL) return;
-    int64_t n = 0;
-    for (int i = 0; i < s->nready; i++) n += s->ready[i].nrows;
-    qv_batch m;
-    qv_batch_init(&m, sc);
-    m.nrows = n;
-    for (int c = 0; c < sc->nfields; c++) {
-        qv_builder bl;
-        qv_builder_init(&bl, sc->fields[c].type, n);
-        for (int i = 0; i < s->nready; i++)
-            for (int64_t r = 0; r < s->ready[i].nrows; r++) qv_builder_append_from(&bl, &s->ready[i].cols[c], r);
-        qv_array_free(&m.cols[c]);
-        qv_builder_finish(&bl, &m.cols[c]);
-        qv_builder_free(&bl);
-    }
-    for (int i = 0; i < s->nready; i++) qv_batch_free(&s->ready[i]);
-    s->ready[0] = m;
-    s->nready = 1;
-}
-
 /* A range small enough to hold whole: from the cache, or evaluated and shared. */
 static int range_eval_shared(eng_sub *s, int64_t from, int64_t to, qv_err *err) {
     sub_cache *cache = s->e->hub->cache;
     uint64_t ep = s->take_epoch;
     int got = sub_cache_get(cache, s->txt.select, s->t, ep, from, to, &s->ready, &s->nready);
-    if (got == SUB_CACHE_HIT) return QV_OK;
-    int rc = range_open(s, s->txt.select, from, to, err);
-    int cap = 0;
-    while (!rc) {
-        qv_batch b;
-        bool eos = false;
-        memset(&b, 0, sizeof b);
-        if ((rc = sql_query_next(s->cur, &b, &eos, err)) || eos) break;
-        if (b.nrows == 0) {
-            qv_batch_free(&b);
-            continue;
-        }
-        if (s->nready == cap) {
-            cap = cap ? cap * 2 : 4;
-            s->ready = qv_xrealloc(s->ready, sizeof(qv_batch) * (size_t)cap);
-        }
-        s->ready[s->nready++] = b;
+    if (got == SUB_CACHE_HIT) {
+        atomic_fetch_add(&s->e->metrics.subscription_shared, 1);
+        return QV_OK;
     }
+    atomic_fetch_add(&s->e->metrics.subscription_evaluations, 1);
+    int rc = range_open(s, s->txt.select, from, to, err);
+    if (!rc) rc = sub_result_collect(s->cur, &s->ready, &s->nready, err);
     if (s->cur) sql_query_free(s->cur);
     s->cur = NULL;
-    if (!rc) ready_merge(s);
     if (got == SUB_CACHE_CLAIMED)
         sub_cache_put(cache, s->txt.select, s->t, ep, from, to, rc == QV_OK, s->ready, s->nready);
     return rc;
+}
+
+/* The range the next take hands out (hub->mu held, queue not empty):
+   queued commits from the head, coalesced up to max_batch_bytes; returns
+   how many queue entries it spans. */
+static int coalesce_locked(const eng_sub *s, sub_range *r) {
+    int k = s->qhead;
+    *r = s->q[k++];
+    while (k < s->qn && r->bytes + s->q[k].bytes <= s->max_batch_bytes) {
+        r->to = s->q[k].to;
+        r->bytes += s->q[k++].bytes;
+    }
+    return k - s->qhead;
+}
+
+/* On the notifier, before the wakes: evaluate, into the shared cache, the
+   rows each subscriber will take next, once per distinct (statement, table,
+   rows): a commit is filtered and projected once however many subscribe to
+   it. The span a take would cover (coalesced) is tiled by the pieces
+   already there (another subscriber of the same statement put them); only
+   the rest is evaluated, as one piece. Takes are cut at piece ends
+   (take_range), so a subscriber that keeps up only takes references. */
+static void hub_prefill(eng_hub *h, eng_sub **subs, int n) {
+    for (int i = 0; i < n; i++) {
+        eng_sub *s = subs[i];
+        sub_range r;
+        pthread_mutex_lock(&h->mu);
+        bool want = !s->end_code && s->qhead < s->qn && !(s->gen & 1);
+        if (want) coalesce_locked(s, &r);
+        uint64_t gen = s->gen, ep = h->epoch;
+        pthread_mutex_unlock(&h->mu);
+        if (!want || r.bytes > SHARED_MAX) continue;
+        int64_t x = r.from, y;
+        while (x < r.to && (y = sub_cache_end(h->cache, s->txt.select, s->t, ep, x, r.to)) > x) x = y;
+        if (x >= r.to || !sub_cache_claim(h->cache, s->txt.select, s->t, ep, x, r.to)) continue;
+        atomic_fetch_add(&h->e->metrics.subscription_evaluations, 1);
+        qv_batch *b = NULL;
+        int nb = 0;
+        qv_err err;
+        sql_query *q = NULL;
+        sql_scope sc = {s->table, x, r.to};
+        int rc = sql_query_prepare_scoped(h->e->sql, s->txt.select, strlen(s->txt.select), &sc, &q, &err);
+        if (!rc) rc = sub_result_collect(q, &b, &nb, &err);
+        if (q) sql_query_free(q);
+        pthread_mutex_lock(&h->mu);
+        bool stable = s->gen == gen && h->epoch == ep; /* no leading rows dropped meanwhile */
+        pthread_mutex_unlock(&h->mu);
+        sub_cache_put(h->cache, s->txt.select, s->t, ep, x, r.to, rc == QV_OK && stable, b, nb);
+        for (int j = 0; j < nb; j++) qv_batch_free(&b[j]);
+        free(b);
+    }
 }
 
 /* ---- the subscription ---- */
@@ -449,6 +476,7 @@ int eng_sub_open(eng *e, const char *text, size_t len, const eng_sub_options *o,
     qv_schema_init(&s->schema);
     pthread_mutex_init(&s->wake_mu, NULL);
     s->wake = o->wake;
+    s->run = o->run;
     s->arg = o->arg;
     s->buffer_bytes = o->buffer_bytes > 0 ? o->buffer_bytes : e->subscriber_buffer > 0 ? e->subscriber_buffer : DEFAULT_BUFFER;
     s->max_batch_bytes = o->max_batch_bytes > 0 ? o->max_batch_bytes : DEFAULT_BATCH;
@@ -489,7 +517,30 @@ int eng_sub_open(eng *e, const char *text, size_t len, const eng_sub_options *o,
 
 const qv_schema *eng_sub_schema(const eng_sub *s) { return &s->schema; }
 
-/* Take the next queued ranges (coalesced); false if none. Sets err when ended. */
+/* Consume queued rows [head, end) (hub->mu held); their bytes are
+   returned. An entry cut in the middle keeps its share of the bytes. */
+static int64_t consume_locked(eng_sub *s, int64_t end) {
+    int64_t bytes = 0;
+    while (s->qhead < s->qn && s->q[s->qhead].from < end) {
+        sub_range *e = &s->q[s->qhead];
+        if (e->to <= end) {
+            bytes += e->bytes;
+            s->qhead++;
+            continue;
+        }
+        int64_t part = (int64_t)((double)e->bytes * (double)(end - e->from) / (double)(e->to - e->from));
+        e->from = end;
+        e->bytes -= part;
+        bytes += part;
+        break;
+    }
+    if (s->qhead == s->qn) s->qhead = s->qn = 0;
+    return bytes;
+}
+
+/* Take the next queued ranges (coalesced up to max_batch_bytes, and cut at
+   the end of a shared piece that starts there: hub_prefill); false if
+   none. Sets err when ended. */
 static bool take_range(eng_sub *s, sub_range *r, int *rc, qv_err *err) {
     eng_hub *h = s->e->hub;
     pthread_mutex_lock(&h->mu);
@@ -498,12 +549,12 @@ static bool take_range(eng_sub *s, sub_range *r, int *rc, qv_err *err) {
         *rc = qv_err_set(err, s->end_code, "%s", s->end_msg);
     } else if (s->qhead < s->qn) {
         take_numbering_locked(s);
-        *r = s->q[s->qhead++];
-        while (s->qhead < s->qn && r->bytes + s->q[s->qhead].bytes <= s->max_batch_bytes) {
-            r->to = s->q[s->qhead].to;
-            r->bytes += s->q[s->qhead++].bytes;
+        coalesce_locked(s, r);
+        if (r->bytes <= SHARED_MAX) {
+            int64_t end = sub_cache_end(h->cache, s->txt.select, s->t, s->take_epoch, r->from, r->to);
+            if (end > r->from) r->to = end;
         }
-        if (s->qhead == s->qn) s->qhead = s->qn = 0;
+        r->bytes = consume_locked(s, r->to);
         s->pending -= r->bytes;
         got = true;
     }
@@ -539,6 +590,7 @@ int eng_sub_next(eng_sub *s, qv_batch *out, bool *got, qv_err *err) {
         sub_range r;
         int rc = QV_OK;
         if (!take_range(s, &r, &rc, err)) return rc;
+        if (r.bytes > SHARED_MAX) atomic_fetch_add(&s->e->metrics.subscription_evaluations, 1);
         rc = r.bytes <= SHARED_MAX ? range_eval_shared(s, r.from, r.to, err)
                                    : range_open(s, s->txt.select, r.from, r.to, err);
         if (rc) return rc;

@@ -142,6 +142,13 @@ struct fl_call {
 
 /* Make the call's rpc->produce run again on a worker (see the top). */
 void fl_call_wake(fl_call *c);
+/* A wake that, instead of ringing the doorbell, hands a parked chain to the
+   caller: true means the caller must call fl_call_run(c) next (on its own
+   thread, holding no lock the rpc takes), which advances the call as a
+   worker would; false means the wake was recorded (the chain was busy) or
+   the server is stopping. Same rules as fl_call_wake otherwise. */
+bool fl_call_claim(fl_call *c);
+void fl_call_run(fl_call *c);
 /* Cancel the call now with this status (what the client sees), even with a
    write stuck behind a client that does not read. Same contract as wake. */
 void fl_call_abort(fl_call *c, grpc_status_code code, const char *msg);
@@ -205,7 +212,13 @@ int fl_flightdata_decode(ipc_decoder *dec, qv_buffer *msg, const fl_flightdata *
                          qv_err *err);
 
 /* Whole message as one contiguous buffer holding the bytes (a ref to keep). */
+/* The received message as one buffer: a view of a single slice, else one
+   copy (a big one into a pooled block, its body 64-byte aligned). */
 qv_buffer *fl_bb_to_buffer(grpc_byte_buffer *bb);
+/* Where the body field's bytes start in a FlightData message whose first n
+   bytes are p (untrusted); 0 when that is not within them. */
+size_t fl_flightdata_body_offset(const uint8_t *p, size_t n);
+extern size_t fl_recv_pool_min; /* messages from this size on go to a pooled block (the fuzzer lowers it) */
 /* Serialize a protobuf-c message into a byte buffer. */
 grpc_byte_buffer *fl_bb_from_pb(const void *pb_message);
 
@@ -338,11 +351,17 @@ int fl_put_gate(fl_call *c, fl_task *t, fl_put_open *o, eng_put **put, bool *rea
 ** done, then returns its status. fl_put_feed_free after fl_task_finish. */
 typedef struct fl_put_feed {
     eng_put **put;
-    qv_batch b;
+    qv_batch b;      /* received, waiting (has) */
+    qv_batch run;    /* on the runner (out); the job frees it */
     bool has, out;
+    bool pipelined;  /* the next message is read while one batch is applied (raw DoPut) */
 } fl_put_feed;
 void fl_put_feed_take(fl_put_feed *f, eng_put **put, qv_batch *b); /* takes b */
+/* Pipelined, *ready means "read the next message" while a batch may still be
+   applying (at most one more waits). fl_put_feed_drain: *ready only once
+   every batch taken is applied (before a commit uses the task). */
 int fl_put_feed_ready(fl_task *t, fl_put_feed *f, bool *ready, qv_err *err);
+int fl_put_feed_drain(fl_task *t, fl_put_feed *f, bool *ready, qv_err *err);
 void fl_put_feed_free(fl_put_feed *f);
 /* The client's gRPC deadline becomes the query's time limit. */
 void fl_call_apply_deadline(fl_call *c, eng_query *q);

@@ -21,7 +21,9 @@
 ** A ticket that starts with SUBSCRIBE opens an eng_sub instead of a query:
 ** produce() takes its batches as they come and, when none is pending,
 ** returns *done false with nothing queued, parking the call; the engine's
-** notifier wakes it (fl_call_wake) when a commit arrives. If the
+** notifier claims it (fl_call_claim) when a commit arrives and runs
+** produce on its own thread (fl_call_run), the shared evaluation of that
+** commit already in the engine's cache. If the
 ** subscription ends (too slow, shutdown), the wake also aborts the call with
 ** its status at once (RESOURCE_EXHAUSTED, UNAVAILABLE), since a client that
 ** does not read would never let a queued status through. The subscription
@@ -72,16 +74,22 @@ static void doget_cancel(fl_call *c) {
     fl_task_cancel(&st->task);
 }
 
-/* Engine notifier thread: new rows, or the subscription ended. */
-static void doget_sub_wake(void *arg, const qv_err *end) {
+/* Engine notifier thread: new rows, or the subscription ended. A parked
+   call (its previous write done) is handed to the notifier, which runs
+   produce and starts the write itself (doget_sub_run): no doorbell and no
+   hop to a worker per delivery; the write's completion comes back to a
+   worker as usual. */
+static bool doget_sub_wake(void *arg, const qv_err *end) {
     fl_call *c = arg;
     /* Too slow: the client may not be reading, so a queued status would never
        get through; cancel with it now. Shutdown: the status goes out through
        the call (produce sees the end), so it is written before the server
        closes the connection. */
     if (end && end->code != QV_ECANCELLED) fl_call_abort(c, fl_status_from_qv(end->code), end->msg);
-    fl_call_wake(c);
+    return fl_call_claim(c);
 }
+
+static void doget_sub_run(void *arg) { fl_call_run(arg); }
 
 /* A subscription's QV_ECANCELLED means the server is going away: UNAVAILABLE. */
 static int sub_status(fl_call *c, int rc, qv_err *err) {
@@ -141,7 +149,8 @@ static int doget_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
         const char *sql = (const char *)t->ticket.data;
         rc = fl_ticket_sql(t->ticket.data, t->ticket.len, err);
         if (rc == QV_OK && eng_is_subscribe(sql, t->ticket.len)) {
-            eng_sub_options so = {.wake = doget_sub_wake, .arg = c, .max_batch_bytes = c->max_batch_bytes};
+            eng_sub_options so = {.wake = doget_sub_wake, .run = doget_sub_run, .arg = c,
+                                 .max_batch_bytes = c->max_batch_bytes};
             rc = eng_sub_open(c->e, sql, t->ticket.len, &so, &sub, err);
         } else if (rc == QV_OK) {
             rc = eng_query_open(c->e, sql, t->ticket.len, &q, err);

@@ -6,8 +6,9 @@
 ** else (bad data, client gone, server shutdown) aborts, leaving nothing.
 **
 ** State (owned by the call): the IPC decoder and the open eng_put. Batches
-** stream into storage as they come (each applied on a query runner while the
-** call parks: fl_put_feed); while another stream holds the table's
+** stream into storage as they come (each applied on a query runner while
+** the next message is received, at most one more waiting: fl_put_feed,
+** pipelined; the commit first waits for the last); while another stream holds the table's
 ** writer slot, nothing more is read (doput_recv_ready: the client waits, we
 ** hold nothing). The commit runs on a query runner (admitted as a query:
 ** RESOURCE_EXHAUSTED when the queue is full), never on a completion-queue
@@ -74,6 +75,7 @@ static int doput_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
         atomic_fetch_add(&eng_get_metrics(c->e)->flight_streams_active, 1);
         ipc_read_options ro = {.dictionary_as_symbol = false, .max_body_bytes = 0};
         ipc_decoder_new(&ro, &st->dec);
+        st->feed.pipelined = true; /* receive the next batch while one is applied */
         pthread_mutex_lock(&c->mu);
         c->state = st;
         pthread_mutex_unlock(&c->mu);
@@ -171,6 +173,12 @@ static int doput_commit(fl_call *c, bool *done, qv_err *err) {
     *done = true;
     if (!st || !st->job.inited) return QV_OK;
     if (!st->committing) { /* from here on the job owns st->put */
+        bool applied = true; /* the last batches may still be applying */
+        int rc = fl_put_feed_drain(&st->job, &st->feed, &applied, err);
+        if (rc || !applied) {
+            *done = rc != QV_OK;
+            return rc;
+        }
         if (!st->put) return QV_OK;
         st->committing = true;
     }

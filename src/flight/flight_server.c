@@ -46,6 +46,7 @@ struct flight_server {
     auth_store *auth;
     int64_t max_put_bytes;
     grpc_channel *doorbell; /* guarded by mu */
+    int inline_runs;        /* fl_call_claim'ed chains being advanced off the queue's workers; under mu */
 };
 
 auth_store *fl_call_auth(fl_call *c) { return c->srv->auth; }
@@ -303,6 +304,35 @@ void fl_call_wake(fl_call *c) {
     pthread_mutex_unlock(&c->wake_mu);
 }
 
+static void advance(fl_call *c);
+
+bool fl_call_claim(fl_call *c) {
+    flight_server *s = c->srv;
+    pthread_mutex_lock(&c->wake_mu);
+    bool got = false;
+    if (c->parked) {
+        pthread_mutex_lock(&s->mu);
+        got = s->doorbell != NULL; /* past that, the queue may be going away: no new operations */
+        if (got) s->inline_runs++;
+        pthread_mutex_unlock(&s->mu);
+        if (got) c->parked = false;
+        else ring_locked(c); /* only warns and stays parked, as a stopping server does */
+    } else {
+        c->wake_again = true;
+    }
+    pthread_mutex_unlock(&c->wake_mu);
+    return got;
+}
+
+void fl_call_run(fl_call *c) {
+    flight_server *s = c->srv;
+    advance(c); /* may free c */
+    pthread_mutex_lock(&s->mu);
+    s->inline_runs--;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
 void fl_call_abort(fl_call *c, grpc_status_code code, const char *msg) {
     QV_DEBUG("flight %s: aborting with status %d: %s", c->rpc ? c->rpc->name : "?", (int)code, msg);
     grpc_call_cancel_with_status(c->call, code, msg, NULL);
@@ -317,8 +347,6 @@ static bool park(fl_call *c) {
     pthread_mutex_unlock(&c->wake_mu);
     return !again;
 }
-
-static void advance(fl_call *c);
 
 static void on_wake(fl_call *c) {
     pthread_mutex_lock(&c->wake_mu);
@@ -722,7 +750,8 @@ void flight_server_shutdown(flight_server *s, int grace_ms) {
     }
     if (s->ncalls > 0) QV_WARN("flight: %d calls still alive at shutdown", s->ncalls);
     grpc_channel *bell = s->doorbell;
-    s->doorbell = NULL;
+    s->doorbell = NULL; /* no fl_call_claim succeeds after this */
+    while (s->inline_runs > 0) pthread_cond_wait(&s->cv, &s->mu);
     pthread_mutex_unlock(&s->mu);
     if (bell) grpc_channel_destroy(bell);
     grpc_server_destroy(s->server);

@@ -197,20 +197,44 @@ void fl_put_feed_take(fl_put_feed *f, eng_put **put, qv_batch *b) {
 
 static int feed_job(void *arg, qv_err *err) {
     fl_put_feed *f = arg;
-    int rc = eng_put_batch(*f->put, &f->b, err);
-    qv_batch_free(&f->b);
+    int rc = eng_put_batch(*f->put, &f->run, err);
+    qv_batch_free(&f->run);
     return rc;
 }
 
 int fl_put_feed_ready(fl_task *t, fl_put_feed *f, bool *ready, qv_err *err) {
     *ready = true;
-    if (!f->has && !f->out) return QV_OK;
-    if (f->has) { /* hand it to a runner (the put holds a slot: no admission) */
-        f->has = false;
-        f->out = true;
+    int rc;
+    if (f->out) { /* is the batch on the runner done? */
+        rc = fl_task_job(t, feed_job, f, ready, err);
+        if (!*ready) {
+            *ready = f->pipelined && !f->has; /* still applying: read on unless one already waits */
+            return rc;
+        }
+        f->out = false;
+        if (rc) return rc;
     }
-    int rc = fl_task_job(t, feed_job, f, ready, err);
-    if (*ready) f->out = false;
+    if (!f->has) return QV_OK;
+    f->run = f->b; /* hand it to a runner (the put holds a slot: no admission) */
+    memset(&f->b, 0, sizeof f->b);
+    f->has = false;
+    f->out = true;
+    rc = fl_task_job(t, feed_job, f, ready, err);
+    if (*ready || rc) { /* not out after all (an error submitting it) */
+        f->out = false;
+        if (rc && !*ready) qv_batch_free(&f->run);
+        *ready = true;
+        return rc;
+    }
+    *ready = f->pipelined;
+    return QV_OK;
+}
+
+int fl_put_feed_drain(fl_task *t, fl_put_feed *f, bool *ready, qv_err *err) {
+    bool p = f->pipelined;
+    f->pipelined = false;
+    int rc = fl_put_feed_ready(t, f, ready, err);
+    f->pipelined = p;
     return rc;
 }
 

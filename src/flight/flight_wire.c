@@ -6,8 +6,10 @@
 ** Incoming: a bounds-checked protobuf walk that returns pointers into the
 ** received message. Also: byte buffer <-> qv_buffer / protobuf-c helpers.
 */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "flight.pb-c.h"
 #include "flight_internal.h"
@@ -147,7 +149,128 @@ static void free_slice(void *ctx) {
     free(s);
 }
 
+/*
+** Receive buffers. A big message arrives as many gRPC slices; it is copied
+** once into one block so the IPC body is contiguous. Blocks come from a
+** small process-wide pool of warm memory (already faulted in), so a stream
+** of big batches does not pay page faults and unmaps per message; the copy
+** is placed so that the FlightData body starts 64-byte aligned, and the
+** decoder keeps views of it (no second copy). A block returns to the pool
+** when its last view goes (storage adopting rows keeps it longer); at most
+** RECV_POOL_IDLE bytes stay idle.
+*/
+#define RECV_POOL_SLOTS 3
+#define RECV_POOL_IDLE ((size_t)128 << 20)
+#define HUGE_PAGE ((size_t)2 << 20)
+
+size_t fl_recv_pool_min = 256u << 10; /* smaller messages: one gRPC readall */
+
+typedef struct recv_block {
+    uint8_t *mem;
+    size_t cap;
+} recv_block;
+
+static struct {
+    pthread_mutex_t mu;
+    recv_block idle[RECV_POOL_SLOTS];
+    int n;
+    size_t bytes;
+} recv_pool = {PTHREAD_MUTEX_INITIALIZER, {{0}}, 0, 0};
+
+static recv_block *recv_block_get(size_t need) {
+    recv_block *b = qv_xmalloc(sizeof *b);
+    b->mem = NULL;
+    pthread_mutex_lock(&recv_pool.mu);
+    for (int i = 0; i < recv_pool.n; i++)
+        if (recv_pool.idle[i].cap >= need && recv_pool.idle[i].cap / 2 <= need) {
+            *b = recv_pool.idle[i];
+            recv_pool.idle[i] = recv_pool.idle[--recv_pool.n];
+            recv_pool.bytes -= b->cap;
+            break;
+        }
+    pthread_mutex_unlock(&recv_pool.mu);
+    if (b->mem) return b;
+    /* Whole 2 MiB huge pages where the kernel gives them (one fault per 2 MiB
+       instead of 512): a stream of big batches spends more on faults than on
+       the copy. Not zeroed by us: every byte used is copied in. */
+    size_t page = need >= 4 * HUGE_PAGE ? HUGE_PAGE : 4096; /* a smaller block is not rounded up so far */
+    b->cap = (need + page - 1) & ~(page - 1);
+    uint8_t *p = mmap(NULL, b->cap + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        QV_ERROR("out of memory receiving a %zu-byte message", need);
+        abort();
+    }
+    size_t lead = page == HUGE_PAGE ? (HUGE_PAGE - (uintptr_t)p % HUGE_PAGE) % HUGE_PAGE : 0;
+    if (lead) munmap(p, lead);
+    munmap(p + lead + b->cap, HUGE_PAGE - lead);
+    b->mem = p + lead;
+    if (page == HUGE_PAGE) madvise(b->mem, b->cap, MADV_HUGEPAGE);
+    return b;
+}
+
+static void recv_block_put(void *ctx) {
+    recv_block *b = ctx;
+    pthread_mutex_lock(&recv_pool.mu);
+    if (recv_pool.n < RECV_POOL_SLOTS && recv_pool.bytes + b->cap <= RECV_POOL_IDLE) {
+        recv_pool.idle[recv_pool.n++] = *b;
+        recv_pool.bytes += b->cap;
+        b->mem = NULL;
+    }
+    pthread_mutex_unlock(&recv_pool.mu);
+    if (b->mem) munmap(b->mem, b->cap);
+    free(b);
+}
+
+size_t fl_flightdata_body_offset(const uint8_t *p, size_t n) {
+    size_t pos = 0;
+    while (pos < n) {
+        uint64_t key, len;
+        if (get_varint(p, n, &pos, &key)) return 0;
+        int wt = (int)(key & 7);
+        if (wt == 0) {
+            if (get_varint(p, n, &pos, &len)) return 0;
+            continue;
+        }
+        if (wt == 1 || wt == 5) {
+            pos += wt == 1 ? 8 : 4;
+            continue;
+        }
+        if (wt != 2 || get_varint(p, n, &pos, &len)) return 0;
+        if ((key >> 3) == F_BODY) return pos;
+        if (len > n - pos) return 0;
+        pos += (size_t)len;
+    }
+    return 0;
+}
+
+static qv_buffer *bb_copy_pooled(grpc_byte_buffer *bb, size_t total) {
+    grpc_slice_buffer *sb = &bb->data.raw.slice_buffer;
+    size_t pad = 0;
+    if (sb->count > 0) {
+        size_t at = fl_flightdata_body_offset(GRPC_SLICE_START_PTR(sb->slices[0]), GRPC_SLICE_LENGTH(sb->slices[0]));
+        pad = (64 - at % 64) % 64;
+    }
+    recv_block *b = recv_block_get(total + pad);
+    uint8_t *dst = b->mem + pad;
+    size_t off = 0;
+    for (size_t i = 0; i < sb->count; i++) {
+        size_t len = GRPC_SLICE_LENGTH(sb->slices[i]);
+        memcpy(dst + off, GRPC_SLICE_START_PTR(sb->slices[i]), len);
+        off += len;
+    }
+    return qv_buffer_wrap(dst, off, recv_block_put, b);
+}
+
 qv_buffer *fl_bb_to_buffer(grpc_byte_buffer *bb) {
+    if (bb->type == GRPC_BB_RAW && bb->data.raw.compression == GRPC_COMPRESS_NONE) {
+        grpc_slice_buffer *sb = &bb->data.raw.slice_buffer;
+        if (sb->count == 1) { /* one slice: a view of it, no copy */
+            grpc_slice *s = qv_xmalloc(sizeof *s);
+            *s = grpc_slice_ref(sb->slices[0]);
+            return qv_buffer_wrap(GRPC_SLICE_START_PTR(*s), GRPC_SLICE_LENGTH(*s), free_slice, s);
+        }
+        if (sb->length >= fl_recv_pool_min) return bb_copy_pooled(bb, sb->length);
+    }
     grpc_byte_buffer_reader r;
     grpc_slice *s = qv_xmalloc(sizeof *s);
     if (!grpc_byte_buffer_reader_init(&r, bb)) {

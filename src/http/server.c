@@ -499,6 +499,13 @@ void http_metrics_text(http_server *s, qv_str *out) {
                      "Subscriptions ended because their client did not keep up (--subscriber-buffer).");
     qv_str_appendf(out, "quiver_subscriptions_ended_slow_total %lld\n",
                    (long long)atomic_load(&m->subscriptions_ended_slow));
+    http_prom_header(out, "quiver_subscription_evaluations_total", "counter",
+                     "Commit ranges filtered and projected for subscriptions (once per distinct statement when shared).");
+    qv_str_appendf(out, "quiver_subscription_evaluations_total %lld\n",
+                   (long long)atomic_load(&m->subscription_evaluations));
+    http_prom_header(out, "quiver_subscription_shared_total", "counter",
+                     "Subscription deliveries that took a result another evaluation left in the shared cache.");
+    qv_str_appendf(out, "quiver_subscription_shared_total %lld\n", (long long)atomic_load(&m->subscription_shared));
     st_db_stats st;
     eng_storage_stats(s->e, &st);
     http_prom_header(out, "quiver_wal_bytes", "gauge", "Bytes in the write-ahead log.");

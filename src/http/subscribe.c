@@ -39,13 +39,14 @@ typedef struct http_sub {
     int64_t rows;
 } http_sub;
 
-static void sub_wake(void *arg, const qv_err *end) {
+static bool sub_wake(void *arg, const qv_err *end) {
     (void)end; /* next() reports it */
     http_sub *h = arg;
     pthread_mutex_lock(&h->mu);
     h->woken = true;
     pthread_cond_signal(&h->cv);
     pthread_mutex_unlock(&h->mu);
+    return false; /* the connection's own thread reads the rows */
 }
 
 static void sub_destroy(http_sub *h) {

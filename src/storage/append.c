@@ -36,6 +36,7 @@ struct st_append {
     bool sealed0;       /* this append sealed that row group into a file */
     int first_file, nfiles; /* row groups this append wrote to column files */
     int64_t rows;
+    st_filesync *sync;  /* their fdatasyncs, in the background as they are written */
 };
 
 static void take_slot(st_table *t) {
@@ -221,6 +222,7 @@ static void roll_back(st_append *a) {
     st_table *t = a->t;
     int nc = t->schema.nfields;
     char path[ST_PATH_MAX];
+    st_filesync_drop(a->sync); /* no fsync of a file being unlinked */
     for (int g = t->nrgs - 1; g >= a->nrgs0; g--) {
         if (t->rgs[g]->map) unlink(st_map_path(t->rgs[g]->map));
         st_rg_free(t->rgs[g], nc);
@@ -261,6 +263,7 @@ static void append_free(st_append *a) {
             qv_buffer_unref(a->seg0[c].data);
         }
     free(a->seg0);
+    st_filesync_free(a->sync);
     if (a->creates) {
         pthread_mutex_lock(&db->cat_mu);
         st_catalog_pending_remove_locked(db, t);
@@ -310,6 +313,8 @@ static int seal_full(st_append *a, int from, qv_err *err) {
                 a->seg0[c].data = qv_buffer_ref(rg->cols[c].data);
             }
         }
+        if (!a->sync) a->sync = st_filesync_new();
+        st_filesync_add(a->sync, path);
         st_rg_to_file(rg, nc, st_map_new(path, t->id, fno, t->rg_cap, &t->schema, true), fno, bytes, &t->spare);
         if (a->first_file < 0) a->first_file = g;
         a->nfiles++;
@@ -367,15 +372,9 @@ static bool tail_batch(st_append *a, qv_batch *out) {
 }
 
 static int sync_files(st_append *a, qv_err *err) {
-    st_table *t = a->t;
-    for (int g = a->first_file; a->nfiles && g < a->first_file + a->nfiles; g++) {
-        const char *path = st_map_path(t->rgs[g]->map);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        int rc = fd < 0 ? -1 : fdatasync(fd);
-        if (fd >= 0) close(fd);
-        if (rc != 0) return qv_err_set(err, QV_EIO, "cannot fsync %s: %m", path);
-    }
-    return a->nfiles ? st_fsync_dir(t->db->dir, err) : QV_OK;
+    if (!a->nfiles) return QV_OK;
+    if (st_filesync_wait(a->sync, err)) return err->code; /* most were synced while the put went on */
+    return st_fsync_dir(a->t->db->dir, err);
 }
 
 /* commit_mu held (and cat_mu when creating): log the append, durable. */
@@ -545,6 +544,8 @@ int st_append_add_file_replica(st_append *a, int64_t fno, qv_err *err) {
         a->rows += t->rg_cap;
         if (a->first_file < 0) a->first_file = t->nrgs - 1;
         a->nfiles++;
+        if (!a->sync) a->sync = st_filesync_new();
+        st_filesync_add(a->sync, path);
     }
     pthread_mutex_unlock(&t->commit_mu);
     unlink(part);

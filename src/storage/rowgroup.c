@@ -223,6 +223,112 @@ void st_rg_copy(st_rg *rg, const qv_field *f, st_dict *dict, int c, const qv_arr
 }
 
 
+/* ---------------- adopting a batch's buffers ---------------- */
+
+/* min/max over n > 0 values with no nulls: four independent lanes, so the
+   compares do not wait on each other. For floats lo/hi start at +inf/-inf
+   and a NaN never wins a compare, so NaNs stay out (all NaN: lo > hi). */
+#define MM_STEP(v, l, h)        \
+    do {                        \
+        l = (v) < l ? (v) : l;  \
+        h = (v) > h ? (v) : h;  \
+    } while (0)
+#define MINMAX_LOOP(T, p, n, init_lo, init_hi, mn, mx)                                      \
+    do {                                                                                    \
+        T l0 = init_lo, l1 = init_lo, l2 = init_lo, l3 = init_lo;                           \
+        T h0 = init_hi, h1 = init_hi, h2 = init_hi, h3 = init_hi;                           \
+        int64_t i_ = 0;                                                                     \
+        for (; i_ + 4 <= (n); i_ += 4) {                                                    \
+            MM_STEP((p)[i_], l0, h0);                                                       \
+            MM_STEP((p)[i_ + 1], l1, h1);                                                   \
+            MM_STEP((p)[i_ + 2], l2, h2);                                                   \
+            MM_STEP((p)[i_ + 3], l3, h3);                                                   \
+        }                                                                                   \
+        for (; i_ < (n); i_++) MM_STEP((p)[i_], l0, h0);                                    \
+        l0 = l1 < l0 ? l1 : l0;                                                             \
+        l2 = l3 < l2 ? l3 : l2;                                                             \
+        l0 = l2 < l0 ? l2 : l0;                                                             \
+        h0 = h1 > h0 ? h1 : h0;                                                             \
+        h2 = h3 > h2 ? h3 : h2;                                                             \
+        h0 = h2 > h0 ? h2 : h0;                                                             \
+        mn = l0;                                                                            \
+        mx = h0;                                                                            \
+    } while (0)
+
+static void adopt_stats(st_stats *st, qv_type ty, const uint8_t *vals, const uint8_t *vb, int64_t n) {
+    memset(st, 0, sizeof *st);
+    if (vb) {
+        int64_t i = 0;
+        for (; i + 8 <= n; i += 8) st->null_count += 8 - __builtin_popcount(vb[i / 8]);
+        for (; i < n; i++) st->null_count += !qv_bit_get(vb, i);
+    }
+    if (vb && st->null_count) { /* rare: row by row */
+        for (int64_t i = 0; i < n; i++) {
+            if (!qv_bit_get(vb, i)) continue;
+            if (ty == QV_T_INT32) stats_add_i(st, ((const int32_t *)vals)[i]);
+            else if (ty == QV_T_INT64 || ty == QV_T_TIMESTAMP) stats_add_i(st, ((const int64_t *)vals)[i]);
+            else if (ty == QV_T_FLOAT32) stats_add_f(st, ((const float *)vals)[i]);
+            else stats_add_f(st, ((const double *)vals)[i]);
+        }
+        return;
+    }
+    st->has_minmax = true;
+    if (ty == QV_T_INT32) {
+        int32_t lo, hi;
+        MINMAX_LOOP(int32_t, (const int32_t *)vals, n, INT32_MAX, INT32_MIN, lo, hi);
+        st->min.i = lo;
+        st->max.i = hi;
+    } else if (ty == QV_T_INT64 || ty == QV_T_TIMESTAMP) {
+        MINMAX_LOOP(int64_t, (const int64_t *)vals, n, INT64_MAX, INT64_MIN, st->min.i, st->max.i);
+    } else {
+        double lo, hi;
+        if (ty == QV_T_FLOAT32) {
+            float l, h;
+            MINMAX_LOOP(float, (const float *)vals, n, INFINITY, -INFINITY, l, h);
+            lo = l;
+            hi = h;
+        } else {
+            MINMAX_LOOP(double, (const double *)vals, n, INFINITY, -INFINITY, lo, hi);
+        }
+        st->has_minmax = lo <= hi;
+        st->min.f = st->has_minmax ? lo : 0;
+        st->max.f = st->has_minmax ? hi : 0;
+    }
+}
+
+static bool adoptable(qv_type ty) {
+    return ty == QV_T_INT32 || ty == QV_T_INT64 || ty == QV_T_TIMESTAMP || ty == QV_T_FLOAT32 || ty == QV_T_FLOAT64;
+}
+
+st_rg *st_rg_adopt(const qv_schema *schema, int64_t cap, const qv_batch *b, int64_t from) {
+    int nc = schema->nfields;
+    if (b->nrows - from < cap) return NULL;
+    for (int c = 0; c < nc; c++) {
+        const qv_array *a = &b->cols[c];
+        size_t w = (size_t)qv_type_width(schema->fields[c].type);
+        if (!adoptable(schema->fields[c].type) || a->type != schema->fields[c].type || a->dict || !a->values ||
+            ((uintptr_t)(a->values->data + (size_t)(a->offset + from) * w) & 7))
+            return NULL;
+    }
+    st_rg *rg = qv_xcalloc(1, sizeof *rg);
+    rg->fno = -1;
+    rg->rows = cap;
+    rg->views = true;
+    rg->cols = qv_xcalloc((size_t)nc, sizeof(st_colseg));
+    for (int c = 0; c < nc; c++) {
+        const qv_array *a = &b->cols[c];
+        st_colseg *s = &rg->cols[c];
+        qv_type ty = schema->fields[c].type;
+        size_t w = (size_t)qv_type_width(ty);
+        int64_t ao = a->offset + from;
+        s->validity = qv_buffer_new((size_t)(cap + 7) / 8);
+        bits_copy(s->validity->data, 0, a->validity ? a->validity->data : NULL, ao, cap);
+        s->values = qv_buffer_slice(a->values, (size_t)ao * w, (size_t)cap * w);
+        adopt_stats(&s->stats, ty, s->values->data, a->validity ? s->validity->data : NULL, cap);
+    }
+    return rg;
+}
+
 /* ---------------- row groups ---------------- */
 
 st_rg *st_rg_new(const qv_schema *schema, int64_t cap, st_colseg **spare) {
@@ -272,7 +378,7 @@ void st_rg_free(st_rg *rg, int ncols) {
 static bool sole(const qv_buffer *b) { return !b || atomic_load(&b->refs) == 1; }
 
 void st_rg_to_file(st_rg *rg, int ncols, st_map *map, int64_t fno, int64_t file_bytes, st_colseg **spare) {
-    bool keep = spare && !*spare;
+    bool keep = spare && !*spare && !rg->views;
     for (int c = 0; keep && c < ncols; c++)
         keep = sole(rg->cols[c].validity) && sole(rg->cols[c].values) && sole(rg->cols[c].data);
     if (keep) { /* nobody else sees these buffers: the next row group reuses them */

@@ -91,6 +91,13 @@ int st_check_schema(const qv_schema *schema, qv_err *err);
 void st_encode_stats(qv_str *s, const st_stats *st);
 void st_decode_stats(st_rd *r, st_stats *st);
 int st_fsync_dir(const char *dir, qv_err *err);
+/* filesync.c: column files fdatasync'd on a background thread, in order. */
+typedef struct st_filesync st_filesync;
+st_filesync *st_filesync_new(void);
+void st_filesync_add(st_filesync *s, const char *path);
+int st_filesync_wait(st_filesync *s, qv_err *err); /* every path added so far synced; NULL-safe */
+void st_filesync_drop(st_filesync *s);             /* the rest forgotten, none in progress after; NULL-safe */
+void st_filesync_free(st_filesync *s);              /* waits; NULL-safe */
 int st_write_all(int fd, const void *p, size_t n);
 
 /* ---- wal.c: the log ---- */
@@ -198,6 +205,7 @@ typedef struct st_rg {
     int64_t bytes;   /* column bytes (file-backed: the file's size) */
     qv_buffer *del;  /* deletion vector (cap bits, 1 = deleted; replaced, never changed), or NULL */
     int64_t ndel;    /* rows deleted */
+    bool views;      /* full, its buffers views of a received batch (st_rg_adopt): never a spare */
 } st_rg;
 
 typedef struct st_dict {
@@ -212,6 +220,10 @@ void st_dict_init(st_dict *d);
 void st_dict_free(st_dict *d);
 void st_dict_view(const st_dict *d, qv_array *out);
 const char *st_dict_str(const st_dict *d, int32_t code, int32_t *len);
+/* A full row group of cap rows [from, from+cap) of b whose buffers are
+   views of b's (fixed-width columns, no copy; stats computed), or NULL when
+   b does not allow that (variable-width or dictionary columns, misaligned). */
+st_rg *st_rg_adopt(const qv_schema *schema, int64_t cap, const qv_batch *b, int64_t from);
 /* A row group of capacity cap; takes *spare's buffers when there are some. */
 st_rg *st_rg_new(const qv_schema *schema, int64_t cap, st_colseg **spare);
 void st_rg_free(st_rg *rg, int ncols);

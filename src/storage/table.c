@@ -128,6 +128,14 @@ int st_apply_batch(st_table *t, const qv_batch *b) {
                 t->rgs_cap = t->rgs_cap ? t->rgs_cap * 2 : 8;
                 t->rgs = qv_xrealloc(t->rgs, sizeof(st_rg *) * (size_t)t->rgs_cap);
             }
+            rg = st_rg_adopt(&t->schema, t->rg_cap, b, done); /* a whole row group: views, no copy */
+            if (rg) {
+                t->rgs[t->nrgs++] = rg;
+                if (first < 0) first = t->nrgs - 1;
+                done += t->rg_cap;
+                t->rows += t->rg_cap;
+                continue;
+            }
             rg = t->rgs[t->nrgs++] = st_rg_new(&t->schema, t->rg_cap, &t->spare);
         }
         if (first < 0) first = t->nrgs - 1;

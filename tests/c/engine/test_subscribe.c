@@ -13,13 +13,14 @@ typedef struct waker {
     int wakes, ends;
 } waker;
 
-static void on_wake(void *arg, const qv_err *end) {
+static bool on_wake(void *arg, const qv_err *end) {
     waker *w = arg;
     pthread_mutex_lock(&w->mu);
     w->wakes++;
     if (end) w->ends++;
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
+    return false;
 }
 
 static bool wait_wakes(waker *w, int n) {

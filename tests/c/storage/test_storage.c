@@ -394,3 +394,4 @@ QTEST(append_atomic_abort_and_errors) {
 #include "test_storage_stream.inc"
 #include "test_storage_delete.inc"
 #include "test_storage_waiter.inc"
+#include "test_storage_adopt.inc"
