@@ -13,11 +13,13 @@
 #include "http_srv.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ipc/ipc.h"
@@ -60,33 +62,122 @@ static int pick_format(struct MHD_Connection *c, in_format *out, qv_err *err) {
                       ct ? ct : "");
 }
 
+/* ---- waiting for a table another stream is writing ----
+** libmicrohttpd cannot suspend a connection in thread-per-connection mode
+** (its header: MHD_suspend_connection is "not applicable"), and quiverd
+** runs one thread per connection because queries block. So an ingest into
+** a table whose writer slot another stream holds parks its own connection
+** thread on a condition variable, woken by the storage waiter the engine
+** queues (eng_put_begin_async, as Flight DoPut): it holds no batches (the
+** body is not read meanwhile; TCP pushes back on the client), no shared
+** thread and no query slot. After ?lock_acquire_timeout= seconds (default
+** 10; ClickHouse's name) it gives up with QV_EBUSY (503, Retry-After) and
+** nothing applied; at shutdown it gives up at once. */
+#define INGEST_WAIT_DEFAULT_MS 10000
+
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool woken;
+} put_wait;
+
+/* Called by storage (holding its lock): only signals. */
+static void put_wait_wake(void *arg) {
+    put_wait *w = arg;
+    pthread_mutex_lock(&w->mu);
+    w->woken = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static int wait_ms_of(struct MHD_Connection *c, int64_t *out, qv_err *err) {
+    const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "lock_acquire_timeout");
+    *out = INGEST_WAIT_DEFAULT_MS;
+    if (!v || !*v) return QV_OK;
+    char *end;
+    double secs = strtod(v, &end);
+    if (*end || !(secs >= 0 && secs <= 3600))
+        return qv_err_set(err, QV_EINVAL, "lock_acquire_timeout must be a number of seconds from 0 to 3600");
+    *out = (int64_t)(secs * 1000 + 0.5);
+    return QV_OK;
+}
+
+/* eng_put_begin for a front end that must not hold data while it waits:
+   returns with the table's writer slot taken (or the table to create), or
+   QV_EBUSY after wait_ms with nothing begun. */
+static int put_begin_waiting(http_server *s, const char *table, const qv_schema *schema, int64_t wait_ms,
+                             eng_put **out, qv_err *err) {
+    static const eng_put_mode create_or_append = {false, ENG_IF_EXISTS_APPEND};
+    put_wait w = {.woken = false};
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w.cv, &ca);
+    pthread_condattr_destroy(&ca);
+    *out = NULL;
+    eng_put *p = NULL;
+    int rc = eng_put_begin_async(s->e, table, schema, &create_or_append, put_wait_wake, &w, &p, err);
+    int64_t deadline = qv_monotonic_ns() + wait_ms * 1000000;
+    bool ready = false;
+    while (rc == QV_OK && !(rc = eng_put_ready(p, &ready, err)) && !ready) {
+        pthread_mutex_lock(&w.mu);
+        while (!w.woken && qv_monotonic_ns() < deadline && !atomic_load(&s->stopping)) {
+            int64_t until = qv_monotonic_ns() + 100000000; /* a look at `stopping` every 100 ms */
+            if (until > deadline) until = deadline;
+            struct timespec ts = {(time_t)(until / 1000000000), (long)(until % 1000000000)};
+            pthread_cond_timedwait(&w.cv, &w.mu, &ts);
+        }
+        bool woken = w.woken;
+        w.woken = false;
+        pthread_mutex_unlock(&w.mu);
+        if (!woken && atomic_load(&s->stopping))
+            rc = qv_err_set(err, QV_ECANCELLED, "the server is shutting down; nothing was ingested into '%s'", table);
+        else if (!woken)
+            rc = qv_err_set(err, QV_EBUSY,
+                            "table '%s' is being written by another stream; waited %.1f s for it "
+                            "(lock_acquire_timeout), nothing was ingested: retry later",
+                            table, (double)wait_ms / 1000);
+    }
+    if (rc) {
+        eng_put_abort(p); /* withdraws the waiter: no wake comes after this */
+        p = NULL;
+    }
+    pthread_cond_destroy(&w.cv);
+    pthread_mutex_destroy(&w.mu);
+    *out = p;
+    return rc;
+}
+
 /* ---- Arrow ---- */
 
 typedef struct {
-    eng *e;
+    http_server *s;
     const char *table;
     eng_put *p;
+    int64_t wait_ms;
 } arrow_ctx;
 
 static int on_arrow_batch(void *ctx, const qv_batch *b, qv_err *err) {
     arrow_ctx *a = ctx;
-    if (!a->p && eng_put_begin(a->e, a->table, &b->schema, &a->p, err)) return err->code;
+    if (!a->p && put_begin_waiting(a->s, a->table, &b->schema, a->wait_ms, &a->p, err)) return err->code;
     return eng_put_batch(a->p, b, err);
 }
 
 static void free_body(void *p) { free(p); }
 
-static int ingest_arrow(http_server *s, http_req *r, const char *table, int64_t *rows, qv_err *err) {
+static int ingest_arrow(http_server *s, http_req *r, const char *table, int64_t wait_ms, int64_t *rows,
+                        qv_err *err) {
     size_t n = r->body.len;
     char *data = qv_str_steal(&r->body);
     qv_buffer *buf = qv_buffer_wrap(data, n, free_body, data);
     ipc_read_options ro = {.dictionary_as_symbol = true, .max_body_bytes = s->max_body};
-    arrow_ctx a = {s->e, table, NULL};
+    arrow_ctx a = {s, table, NULL, wait_ms};
     qv_schema schema;
     qv_schema_init(&schema);
     int rc = ipc_stream_decode(&ro, buf, on_arrow_batch, &a, &schema, err);
     qv_buffer_unref(buf);
-    if (rc == QV_OK && !a.p) rc = eng_put_begin(s->e, table, &schema, &a.p, err); /* no batches: still create */
+    if (rc == QV_OK && !a.p) rc = put_begin_waiting(s, table, &schema, wait_ms, &a.p, err); /* no batches: still create */
     qv_schema_free(&schema);
     if (rc) {
         if (a.p) eng_put_abort(a.p);
@@ -150,8 +241,8 @@ void http_ingest_chunk(http_server *s, struct MHD_Connection *c, http_req *r, co
         g = r->ing = qv_xcalloc(1, sizeof *g);
         g->fd = -1;
         g->table = qv_xstrdup(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "table"));
-        g->a = (arrow_ctx){s->e, g->table, NULL};
-        if (pick_format(c, &g->fmt, &g->err)) g->rc = g->err.code;
+        g->a = (arrow_ctx){s, g->table, NULL, INGEST_WAIT_DEFAULT_MS};
+        if (pick_format(c, &g->fmt, &g->err) || wait_ms_of(c, &g->a.wait_ms, &g->err)) g->rc = g->err.code;
         else if (g->fmt != IN_ARROW) {
             if ((g->fd = spill_open(&g->err)) < 0) g->rc = g->err.code;
         } else {
@@ -183,8 +274,8 @@ void http_ingest_free(http_req *r) {
     r->ing = NULL;
 }
 
-static int ingest_text(http_server *s, const char *body, size_t len, in_format fmt, const char *table, int64_t *rows,
-                       qv_err *err);
+static int ingest_text(http_server *s, const char *body, size_t len, in_format fmt, const char *table,
+                       int64_t wait_ms, int64_t *rows, qv_err *err);
 
 static int ingest_streamed(http_server *s, http_req *r, const char *table, int64_t *rows, qv_err *err) {
     http_ingest *g = r->ing;
@@ -195,13 +286,13 @@ static int ingest_streamed(http_server *s, http_req *r, const char *table, int64
     if (g->fmt != IN_ARROW) { /* read the spilled body through a mapping: page cache, not heap */
         void *m = g->bytes ? mmap(NULL, (size_t)g->bytes, PROT_READ, MAP_PRIVATE, g->fd, 0) : NULL;
         if (m == MAP_FAILED) return qv_err_set(err, QV_EIO, "cannot map the spilled request body: %s", strerror(errno));
-        int rc = ingest_text(s, m, (size_t)g->bytes, g->fmt, table, rows, err);
+        int rc = ingest_text(s, m, (size_t)g->bytes, g->fmt, table, g->a.wait_ms, rows, err);
         if (m) munmap(m, (size_t)g->bytes);
         return rc;
     }
     qv_schema schema;
     int rc = ipc_feed_finish(g->feed, &schema, err);
-    if (rc == QV_OK && !g->a.p) rc = eng_put_begin(s->e, table, &schema, &g->a.p, err); /* no batches: still create */
+    if (rc == QV_OK && !g->a.p) rc = put_begin_waiting(s, table, &schema, g->a.wait_ms, &g->a.p, err); /* no batches: still create */
     qv_schema_free(&schema);
     if (rc) {
         qv_err_prefix(err, "Arrow body");
@@ -408,8 +499,8 @@ static int find_table(eng *e, const char *name, qv_schema *out, bool *found, qv_
     return QV_OK;
 }
 
-static int ingest_text(http_server *s, const char *body, size_t len, in_format fmt, const char *table, int64_t *rows,
-                       qv_err *err) {
+static int ingest_text(http_server *s, const char *body, size_t len, in_format fmt, const char *table,
+                       int64_t wait_ms, int64_t *rows, qv_err *err) {
     text_load t;
     memset(&t, 0, sizeof t);
     t.fmt = fmt;
@@ -436,7 +527,7 @@ static int ingest_text(http_server *s, const char *body, size_t len, in_format f
             if (k >= 0) memcpy(t.put_schema.fields[i].tz, t.table.fields[k].tz, sizeof t.table.fields[k].tz);
             qv_builder_init(&c->b, bt, CHUNK);
         }
-        rc = eng_put_begin(s->e, table, &t.put_schema, &t.p, err);
+        rc = put_begin_waiting(s, table, &t.put_schema, wait_ms, &t.p, err);
     }
     if (!rc) rc = load(&t, err);
     if (!rc) {
@@ -452,12 +543,14 @@ enum MHD_Result http_handle_ingest(http_server *s, struct MHD_Connection *c, htt
     if (!table || !*table) return http_send_error(c, r, 400, "missing ?table=<name>");
     qv_err err;
     in_format fmt = IN_ARROW;
-    if (pick_format(c, &fmt, &err)) return http_send_error(c, r, 400, err.msg);
+    int64_t wait_ms;
+    if (pick_format(c, &fmt, &err) || wait_ms_of(c, &wait_ms, &err)) return http_send_error(c, r, 400, err.msg);
     if (r->body.len == 0 && !(r->ing && r->ing->bytes)) return http_send_error(c, r, 400, "empty request body: nothing to ingest");
     int64_t rows = 0;
     int rc = r->ing ? ingest_streamed(s, r, table, &rows, &err)
-             : fmt == IN_ARROW ? ingest_arrow(s, r, table, &rows, &err)
-                               : ingest_text(s, r->body.data, r->body.len, fmt, table, &rows, &err);
+             : fmt == IN_ARROW ? ingest_arrow(s, r, table, wait_ms, &rows, &err)
+                               : ingest_text(s, r->body.data, r->body.len, fmt, table, wait_ms, &rows, &err);
+    if (rc == QV_EBUSY) return http_send_error_hdr(c, r, 503, err.msg, "Retry-After", "1");
     if (rc) return http_send_error(c, r, http_status_of(err.code, true), err.msg);
     qv_str j;
     qv_str_init(&j);

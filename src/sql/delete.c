@@ -10,11 +10,13 @@
 
 #include <string.h>
 
-int sql_delete_prepare(sql_query *q, qv_err *err) {
-    select_stmt *s = q->st->sel;
+/* Plans the WHERE of DELETE statement st (q->st itself, or the one an
+   EXPLAIN wraps, which then only prints the plan). */
+static int plan_where(sql_query *q, const stmt *st, qv_err *err) {
+    select_stmt *s = st->sel;
     st_table *t;
-    if (sql_table_open(q->ctx->db, q->st->table, &t, err)) {
-        if (err->code == QV_ENOTFOUND) qv_err_set(err, QV_ENOTFOUND, "table '%s' does not exist", q->st->table);
+    if (sql_table_open(q->ctx->db, st->table, &t, err)) {
+        if (err->code == QV_ENOTFOUND) qv_err_set(err, QV_ENOTFOUND, "table '%s' does not exist", st->table);
         return err->code;
     }
     st_table_release(t);
@@ -29,6 +31,10 @@ int sql_delete_prepare(sql_query *q, qv_err *err) {
                                                 "scalar or IN subqueries; this one plans as a join");
     return 0;
 }
+
+int sql_delete_prepare(sql_query *q, qv_err *err) { return plan_where(q, q->st, err); }
+
+int sql_delete_explain_prepare(sql_query *q, qv_err *err) { return plan_where(q, q->st->inner, err); }
 
 /* Point the plan's scan at a snapshot opened under the writer slot. */
 static int rescan(sql_query *q, st_table *t, qv_err *err) {

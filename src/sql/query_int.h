@@ -54,6 +54,8 @@ int sql_insert_run(sql_query *q, int64_t *rows, qv_err *err);
 void sql_insert_free(sql_query *q);
 
 int sql_delete_prepare(sql_query *q, qv_err *err);
+/* EXPLAIN DELETE: plans the wrapped DELETE's WHERE (q->pl when it has one), runs nothing. */
+int sql_delete_explain_prepare(sql_query *q, qv_err *err);
 int sql_delete_run(sql_query *q, int64_t *rows, qv_err *err);
 
 /* Params: set up before planning, finished after (types, schema). */

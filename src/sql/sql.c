@@ -77,6 +77,28 @@ static char *explain_text(sql_query *q) {
     return qv_str_steal(&s);
 }
 
+/* EXPLAIN DELETE: the statement, then the plan of the rows it would mark
+   (the scan with its row-group pruning and the filter), or none. */
+static char *explain_delete_text(sql_query *q) {
+    const stmt *d = q->st->kind == S_EXPLAIN ? q->st->inner : q->st;
+    qv_str s;
+    qv_str_init(&s);
+    if (!q->has_plan) {
+        qv_str_appendf(&s, "DELETE FROM %s: every row, no scan (each row group marked whole)\n", d->table);
+        return qv_str_steal(&s);
+    }
+    qv_str_appendf(&s, "DELETE FROM %s: marks the rows the plan below lets through, commits them at once\n", d->table);
+    char *p = explain_text(q);
+    for (const char *t = p; *t;) {
+        const char *e = strchr(t, '\n');
+        size_t n = e ? (size_t)(e - t) : strlen(t);
+        qv_str_appendf(&s, "  %.*s\n", (int)n, t);
+        t += n + (e ? 1 : 0);
+    }
+    free(p);
+    return qv_str_steal(&s);
+}
+
 static int prepare(sql_ctx *c, const char *text, size_t len, const sql_scope *scope, sql_query **out, qv_err *err) {
     qv_err_clear(err);
     *out = NULL;
@@ -103,7 +125,11 @@ static int prepare(sql_ctx *c, const char *text, size_t len, const sql_scope *sc
     if (parse_stmt(&q->ar, text, len, &q->st, err)) goto fail;
     stmt *st = q->st;
     sql_params_init(q);
-    if (st->kind == S_SELECT || st->kind == S_EXPLAIN) {
+    if (st->kind == S_EXPLAIN && st->inner->kind == S_DELETE) {
+        if (sql_delete_explain_prepare(q, err)) goto fail;
+        q->explain = explain_delete_text(q);
+        set_result_schema(q);
+    } else if (st->kind == S_SELECT || st->kind == S_EXPLAIN) {
         select_stmt *sel = st->kind == S_SELECT ? st->sel : st->inner->sel;
         if (!sel) {
             qv_err_set(err, QV_EUNSUPPORTED, "EXPLAIN supports SELECT statements only");
@@ -394,6 +420,7 @@ char *sql_explain(sql_ctx *c, const char *text, size_t len, qv_err *err) {
     if (sql_query_prepare(c, text, len, &q, err)) return NULL;
     char *r;
     if (q->st->kind == S_EXPLAIN) r = qv_xstrdup(q->explain);
+    else if (q->st->kind == S_DELETE) r = explain_delete_text(q);
     else if (q->has_plan) r = explain_text(q);
     else {
         static const char *nm[] = {"SELECT", "CREATE TABLE", "DROP TABLE", "INSERT", "SHOW TABLES", "DESCRIBE", "EXPLAIN",

@@ -50,11 +50,55 @@ static bool file_in_use(st_db *db, uint64_t id, long long rg) {
     return keep;
 }
 
+/* The file numbers table `id` held as file-backed row groups when first
+   asked, sorted: one pass over its row groups per table, so telling a
+   directory of n column files costs n log n, not n * n (at 20000 row
+   groups the per-file scan took two seconds of every start). A file found
+   here is kept; one not found is asked again with file_in_use, exactly as
+   before, so a file a put writes meanwhile is never taken for garbage. */
+typedef struct fno_set {
+    uint64_t id;
+    int64_t *f;
+    int n;
+} fno_set;
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static bool fno_set_has(st_db *db, fno_set **sets, int *nsets, uint64_t id, int64_t rg) {
+    fno_set *s = NULL;
+    for (int i = 0; !s && i < *nsets; i++)
+        if ((*sets)[i].id == id) s = &(*sets)[i];
+    if (!s) {
+        *sets = qv_xrealloc(*sets, sizeof **sets * (size_t)(*nsets + 1));
+        s = &(*sets)[(*nsets)++];
+        *s = (fno_set){.id = id};
+        pthread_mutex_lock(&db->cat_mu);
+        st_table *t = st_catalog_find_any_locked(db, id);
+        if (t) atomic_fetch_add(&t->refs, 1);
+        pthread_mutex_unlock(&db->cat_mu);
+        if (t) {
+            pthread_mutex_lock(&t->commit_mu);
+            s->f = qv_xmalloc(sizeof(int64_t) * (size_t)(t->nrgs + 1));
+            for (int i = 0; i < t->nrgs; i++)
+                if (t->rgs[i]->map) s->f[s->n++] = t->rgs[i]->fno;
+            pthread_mutex_unlock(&t->commit_mu);
+            st_table_unref(t);
+            qsort(s->f, (size_t)s->n, sizeof(int64_t), cmp_i64);
+        }
+    }
+    return s->n && bsearch(&rg, s->f, (size_t)s->n, sizeof(int64_t), cmp_i64);
+}
+
 void st_remove_garbage(st_db *db, uint64_t keep_from) {
     DIR *d = opendir(db->dir);
     if (!d) return;
     struct dirent *e;
     char path[ST_PATH_MAX];
+    fno_set *sets = NULL;
+    int nsets = 0;
     while ((e = readdir(d))) {
         unsigned long long id, seq;
         long long rg;
@@ -64,12 +108,14 @@ void st_remove_garbage(st_db *db, uint64_t keep_from) {
         if (len == 24 && sscanf(e->d_name, "wal-%16llu.log%n", &seq, &used) == 1 && used == 24)
             drop = seq < keep_from;
         else if (sscanf(e->d_name, "t%llu-%lld.qvc%n", &id, &rg, &used) == 2 && used == (int)len)
-            drop = !file_in_use(db, id, rg);
+            drop = !fno_set_has(db, &sets, &nsets, id, rg) && !file_in_use(db, id, rg);
         if (!drop) continue;
         snprintf(path, sizeof path, "%s/%s", db->dir, e->d_name);
         if (unlink(path) != 0) QV_WARN("cannot remove %s: %m", path);
     }
     closedir(d);
+    for (int i = 0; i < nsets; i++) free(sets[i].f);
+    free(sets);
 }
 
 /* Step 1 (cat_mu and every commit_mu held): rotate, carry partial tails. */

@@ -16,7 +16,9 @@
 ** SYMBOL; chosen per row group when smaller than offsets + bytes.
 **
 ** st_map states: unmapped (nothing read) -> mapped (header and directory
-** checked) or failed (the reason kept; every later use fails the same way).
+** checked) or failed (the reason kept; every later use fails the same way);
+** running out of descriptors, memory or mappings leaves it unmapped (that
+** use fails with QV_ERESOURCE, a later one tries again).
 ** Each column is checked (its CRCs) the first time it is used. mu guards
 ** the state; the mapping is read-only and never changes once made.
 */
@@ -272,6 +274,10 @@ static void fail(st_map *m, const char *fmt, const char *detail) {
 /* mu held */
 static void map_file(st_map *m) {
     int fd = open(m->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOMEM)) { /* transient: try again later */
+        snprintf(m->why, sizeof m->why, "cannot be opened: %s", strerror(errno));
+        return;
+    }
     if (fd < 0) return fail(m, "is missing: %s", strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0 || st.st_size < HDR) {
@@ -279,8 +285,12 @@ static void map_file(st_map *m) {
         return fail(m, "%s", "is shorter than its header");
     }
     void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    int map_errno = errno;
     close(fd);
-    if (p == MAP_FAILED) return fail(m, "cannot be mapped: %s", strerror(errno));
+    if (p == MAP_FAILED) { /* out of address space or mappings (vm.max_map_count): not the file's fault */
+        snprintf(m->why, sizeof m->why, "cannot be mapped: %s", strerror(map_errno));
+        return; /* stays unmapped: a later use tries again */
+    }
     const char *why = check_head(p, (size_t)st.st_size, (size_t)st.st_size, m->tid, m->rg, m->rows, m->ncols, m->types);
     if (why) {
         munmap(p, (size_t)st.st_size);
@@ -337,13 +347,23 @@ int st_map_column(st_map *m, int col, bool codes_ok, qv_array *out, qv_err *err)
     const uint8_t *e = m->state == 1 ? m->base + HDR + (size_t)col * ENT : NULL;
     if (e && m->colstate[col] == 0) {
         m->colstate[col] = 1;
+        /* One readahead request per buffer for the CRC pass (and the scan
+           after it), rather than a fault, and a small read, per few pages. */
+        for (int b = 0; b < NBUF; b++) {
+            uint64_t off = st_rd_u64(e + 32 + b * 24), len = st_rd_u64(e + 40 + b * 24);
+            uint64_t at = off & ~((uint64_t)sysconf(_SC_PAGESIZE) - 1);
+            if (len) madvise(m->base + at, (size_t)(off + len - at), MADV_WILLNEED);
+        }
         for (int b = 0; b < NBUF; b++) {
             uint64_t off = st_rd_u64(e + 32 + b * 24), len = st_rd_u64(e + 40 + b * 24);
             if (len && qv_crc32c(0, m->base + off, (size_t)len) != st_rd_u32(e + 48 + b * 24)) m->colstate[col] = 2;
         }
     }
     int rc = QV_OK;
-    if (m->state == 2) rc = qv_err_set(err, QV_ECORRUPT, "column file %s %s", m->path, m->why);
+    if (m->state == 0)
+        rc = qv_err_set(err, QV_ERESOURCE, "column file %s %s (out of file descriptors, memory or mappings: "
+                                           "vm.max_map_count)", m->path, m->why);
+    else if (m->state == 2) rc = qv_err_set(err, QV_ECORRUPT, "column file %s %s", m->path, m->why);
     else if (m->colstate[col] == 2)
         rc = qv_err_set(err, QV_ECORRUPT, "column file %s: checksum mismatch in column %d", m->path, col + 1);
     pthread_mutex_unlock(&m->mu);

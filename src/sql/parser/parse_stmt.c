@@ -472,7 +472,9 @@ static int parse_one(parser *p, stmt *s) {
     if (ps_kw(p, "explain")) {
         s->kind = S_EXPLAIN;
         s->inner = arena_alloc(p->ar, sizeof(stmt));
-        if (!tok_is_kw(CUR(p), "select") && !tok_is_kw(CUR(p), "with") && !tok_is_op(CUR(p), "(")) return ps_syntax(p, "SELECT");
+        if (!tok_is_kw(CUR(p), "select") && !tok_is_kw(CUR(p), "with") && !tok_is_op(CUR(p), "(") &&
+            !tok_is_kw(CUR(p), "delete"))
+            return ps_syntax(p, "SELECT or DELETE");
         return parse_one(p, s->inner);
     }
     return ps_syntax(p, "a statement (SELECT, CREATE, DROP, INSERT, SHOW, DESCRIBE, EXPLAIN, TRUNCATE, ALTER)");

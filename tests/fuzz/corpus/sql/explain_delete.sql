@@ -1,0 +1,1 @@
+EXPLAIN DELETE FROM t AS x WHERE x.px > 1 AND sym IN (SELECT sym FROM t WHERE qty < 3)
