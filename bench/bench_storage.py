@@ -271,8 +271,8 @@ def main():
           "`= 'GOOG'` %s (1.0 = SYMBOL speed; median (min..max)).\n"
           % (n, cell([a / b for a, b in zip(sr["s"], sr["y"])], "%.2f"),
              cell([a / b for a, b in zip(sr["s_eq"], sr["y_eq"])], "%.2f")))
-    print("Not measured here: a table larger than the machine's free memory (%.0f GB free on a shared "
-          "machine), and 10 GB of data.\n" % (os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 1e9))
+    print("10 GB of data and a table larger than the server's memory: bench/bench_scale.py "
+          "(BENCH_SCALE_GB, BENCH_SCALE_BIG).\n")
 
 
 if __name__ == "__main__":
