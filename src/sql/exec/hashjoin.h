@@ -35,4 +35,31 @@ op *op_hash_join_master_new(qstate *qs, op *probe_shape, op *build, const join_s
 op *op_hash_join_clone_new(qstate *qs, op *master, op *probe);
 op *op_join_prebuild_new(qstate *qs, op *master, op *child, int n);
 
+/* The table (join_table.c): build rows grouped by bucket. Bucket b's
+   entries are ent[dir[b] .. dir[b+1]); each holds the row's key (one
+   integer key: int1) or its key hash, and the build row. Rows whose keys
+   hold a NULL are left out unless null_eq. */
+typedef struct jentry {
+    uint64_t key;
+    uint32_t row, pad;
+} jentry;
+
+typedef struct jtab {
+    uint64_t mask;   /* buckets - 1 */
+    uint32_t *dir;   /* buckets + 1 offsets */
+    jentry *ent;
+    int64_t n, nent; /* build rows; entries */
+    bool int1;
+} jtab;
+
+/* Hashes of rows [from, to) of the key vectors into h[0..), isnull[0..). */
+void jtab_hash(const vec *kv, int nk, int64_t from, int64_t to, uint64_t *h, uint8_t *isnull);
+/* Bytes jtab_build allocates for n build rows (charge before building). */
+int64_t jtab_bytes(int64_t n);
+/* Table over rows [0, n) of keys, split into ntasks tasks on pool (NULL or
+   ntasks 1: on the calling thread, which must not be a pool worker). The
+   result does not depend on ntasks. */
+void jtab_build(jtab *t, const vec *keys, int nk, int64_t n, bool int1, bool null_eq, sql_pool *pool, int ntasks);
+void jtab_free(jtab *t);
+
 #endif
