@@ -36,20 +36,25 @@ op *op_hash_join_clone_new(qstate *qs, op *master, op *probe);
 op *op_join_prebuild_new(qstate *qs, op *master, op *child, int n);
 
 /* The table (join_table.c): build rows grouped by bucket. Bucket b's
-   entries are ent[dir[b] .. dir[b+1]); each holds the row's key (one
-   integer key: int1) or its key hash, and the build row. Rows whose keys
-   hold a NULL are left out unless null_eq. */
-typedef struct jentry {
-    uint64_t key;
-    uint32_t row, pad;
-} jentry;
+   entries are dir[b] .. dir[b+1]; entry i holds key[i] (the row's key when
+   int1: one integer key; else its key hash) and is build row row[i].
+   row[nent..n) are the rows left out: those whose keys hold a NULL, unless
+   null_eq. */
+/* One string key: its length and first 12 bytes beside each entry, so most
+   compares read no string heap. */
+typedef struct jskey {
+    int32_t len;
+    char b[12];
+} jskey;
 
 typedef struct jtab {
     uint64_t mask;   /* buckets - 1 */
     uint32_t *dir;   /* buckets + 1 offsets */
-    jentry *ent;
+    uint64_t *key;   /* nent */
+    uint32_t *row;   /* n: a permutation of the build rows */
+    jskey *sk;       /* nent, when the key is one string (str1) */
     int64_t n, nent; /* build rows; entries */
-    bool int1;
+    bool int1, str1;
 } jtab;
 
 /* Hashes of rows [from, to) of the key vectors into h[0..), isnull[0..). */

@@ -63,6 +63,67 @@ static int drain(join_op *j, qv_err *err) {
     }
 }
 
+typedef struct perm_task {
+    vec *v;
+    const uint32_t *perm;
+    int64_t n;
+} perm_task;
+
+/* Rows of a store vector into table order: row i becomes old row perm[i] (strings stay in the heap). */
+static void permute_run(void *arg) {
+    perm_task *p = arg;
+    vec *v = p->v;
+    const uint32_t *perm = p->perm;
+    int64_t n = p->n;
+    switch (type_pc(v->type)) {
+    case PC_I:
+        if (v->i) {
+            int64_t *d = qv_xmalloc(sizeof(int64_t) * (size_t)v->cap);
+            for (int64_t i = 0; i < n; i++) d[i] = v->i[perm[i]];
+            free(v->i);
+            v->i = d;
+        }
+        break;
+    case PC_F:
+        if (v->f) {
+            double *d = qv_xmalloc(sizeof(double) * (size_t)v->cap);
+            for (int64_t i = 0; i < n; i++) d[i] = v->f[perm[i]];
+            free(v->f);
+            v->f = d;
+        }
+        break;
+    case PC_S:
+        if (v->s) {
+            sv *d = qv_xmalloc(sizeof(sv) * (size_t)v->cap);
+            for (int64_t i = 0; i < n; i++) d[i] = v->s[perm[i]];
+            free(v->s);
+            v->s = d;
+        }
+        break;
+    }
+    if (v->has_nulls) {
+        uint8_t *d = qv_xcalloc((size_t)v->cap, 1);
+        for (int64_t i = 0; i < n; i++) d[i] = v->nulls[perm[i]];
+        free(v->nulls);
+        v->nulls = d;
+    }
+}
+
+static void store_permute(join_op *j, sql_pool *pool) {
+    int nv = j->nbc + j->nk;
+    perm_task *ts = qv_xcalloc((size_t)nv + 1, sizeof *ts);
+    void **args = qv_xcalloc((size_t)nv + 1, sizeof *args);
+    for (int c = 0; c < nv; c++) {
+        ts[c] = (perm_task){c < j->nbc ? &j->bcols[c] : &j->bk[c - j->nbc], j->tab.row, j->bn};
+        args[c] = &ts[c];
+    }
+    if (pool && nv > 1) sql_pool_run(pool, nv, permute_run, args, 0);
+    else
+        for (int c = 0; c < nv; c++) permute_run(args[c]);
+    free(ts);
+    free(args);
+}
+
 int join_side_build(join_op *j, qv_err *err) {
     if (drain(j, err)) return err->code;
     int64_t n = j->bn, tbytes = jtab_bytes(n), transient = n * (8 + 1 + 12);
@@ -70,6 +131,7 @@ int join_side_build(join_op *j, qv_err *err) {
     sql_ctx *ctx = j->base.qs->ctx;
     sql_pool *pool = ctx && !sql_pool_in_task() ? ctx->pool : NULL;
     jtab_build(&j->tab, j->bk, j->nk, n, j->int1, j->sp.null_eq, pool, pool ? ctx->threads : 1);
+    store_permute(j, pool);
     j->charged -= transient;
     qstate_release(j->base.qs, transient);
     j->bused = qv_xcalloc((size_t)(n + 1), 1);

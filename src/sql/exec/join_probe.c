@@ -98,7 +98,10 @@ static void runs_find(join_op *j, int n) {
         for (int r = 0; r < n; r++)
             if (j->pnull[r]) j->phi[r] = j->plo[r];
     for (int r = 0; r < n; r++)
-        if (j->plo[r] < j->phi[r]) __builtin_prefetch(&t->ent[j->plo[r]]);
+        if (j->plo[r] < j->phi[r]) {
+            __builtin_prefetch(&t->key[j->plo[r]]);
+            if (t->sk) __builtin_prefetch(&t->sk[j->plo[r]]);
+        }
 }
 
 int join_probe_load(join_op *j, qv_err *err) {
@@ -117,15 +120,25 @@ int join_probe_load(join_op *j, qv_err *err) {
     return 0;
 }
 
-static inline bool entry_eq(const join_op *j, int r, const jentry *e) {
-    if (j->int1) return e->key == (uint64_t)j->pk[0].i[r]; /* NULL probe keys have empty runs */
-    return e->key == j->phash[r] && keys_eq(j, r, e->row);
+/* Does entry i's string key equal x? (str1; the hashes already matched) */
+static inline bool jtab_str_eq(const jtab *t, const vec *keys, uint32_t i, sv x) {
+    const jskey *e = &t->sk[i];
+    if (e->len != x.n) return false;
+    if (x.n <= 12) return !x.n || !memcmp(e->b, x.p, (size_t)x.n);
+    sv y = keys[0].s[i];
+    return !memcmp(e->b, x.p, 12) && !memcmp(y.p, x.p, (size_t)x.n);
+}
+
+static inline bool entry_eq(const join_op *j, int r, uint32_t i) {
+    if (j->int1) return j->tab.key[i] == (uint64_t)j->pk[0].i[r]; /* NULL probe keys have empty runs */
+    if (j->tab.key[i] != j->phash[r]) return false;
+    if (j->tab.str1) return jtab_str_eq(&j->tab, j->bk, i, vec_str_at(&j->pk[0], r));
+    return keys_eq(j, r, i);
 }
 
 int join_pairs_collect(join_op *j) {
     int n = 0, pn = chunk_active(j->pc);
     bool exists_only = j->semi && !j->sp.residual;
-    const jentry *ent = j->tab.ent;
     while (j->prow < pn && n < CHUNK) {
         int r = j->prow;
         if (!j->pstarted) {
@@ -134,9 +147,8 @@ int join_pairs_collect(join_op *j) {
             j->pend = j->phi[r];
         }
         while (j->pcur < j->pend && n < CHUNK) {
-            const jentry *e = &ent[j->pcur++];
-            if (!entry_eq(j, r, e)) continue;
-            uint32_t b = e->row;
+            uint32_t b = j->pcur++;
+            if (!entry_eq(j, r, b)) continue;
             if (j->sp.consume) {
                 if (j->bused[b]) continue;
                 j->bused[b] = 1;

@@ -1,6 +1,9 @@
 /* The hash join's table (hashjoin.h): build rows sorted by bucket into one
-   entry array, with a directory of bucket offsets, so a probe reads the
-   directory and then a run of contiguous entries. Built in three passes
+   key array, with a directory of bucket offsets (a quarter as many buckets
+   as rows, so the directory stays in cache and a run is a cache line or
+   two), so a probe reads the directory and then a run of contiguous keys.
+   The store is then permuted into the same order (row[]), so entry i is
+   build row i and a probe's payload reads are as local as its keys. Built in three passes
    that split across the pool without locks: (1) each task hashes its range
    of build rows and counts them per radix partition (the top bits of the
    bucket); (2) each task scatters its rows into the partitions at offsets
@@ -53,11 +56,18 @@ void jtab_hash(const vec *kv, int nk, int64_t from, int64_t to, uint64_t *h, uin
     }
 }
 
-int64_t jtab_bytes(int64_t n) {
+static int64_t buckets_for(int64_t n, int *bits) {
     int64_t size = 16;
-    while (size < n) size *= 2;
-    /* directory, entries, and while building: hashes, null flags, scattered rows */
-    return (size + 1) * 4 + n * (int64_t)sizeof(jentry) + n * (8 + 1 + 12);
+    *bits = 4;
+    while (size < n) size *= 2, (*bits)++;
+    return size;
+}
+
+int64_t jtab_bytes(int64_t n) {
+    int bits;
+    int64_t size = buckets_for(n, &bits);
+    /* directory, keys, order, and while building: hashes, null flags, scattered rows */
+    return (size + 1) * 4 + n * (12 + (int64_t)sizeof(jskey)) + n * (8 + 1 + 12);
 }
 
 typedef struct bctx {
@@ -128,8 +138,15 @@ static void pass_sort(void *arg) {
         for (uint32_t i = lo; i < hi; i++) {
             uint32_t at = d[(c->th[i] & t->mask) - (uint64_t)p * nb]++;
             uint32_t r = c->tr[i];
-            t->ent[at].key = t->int1 ? (uint64_t)c->keys[0].i[r] : c->th[i];
-            t->ent[at].row = r;
+            t->key[at] = t->int1 ? (uint64_t)c->keys[0].i[r] : c->th[i];
+            t->row[at] = r;
+            if (t->sk) {
+                sv x = vec_str_at(&c->keys[0], r);
+                jskey *e = &t->sk[at];
+                memset(e, 0, sizeof *e);
+                e->len = x.n;
+                memcpy(e->b, x.p, (size_t)(x.n < 12 ? x.n : 12));
+            }
         }
     }
 }
@@ -148,15 +165,17 @@ static void run_pass(bctx *c, sql_pool *pool, void (*fn)(void *)) {
 
 void jtab_build(jtab *t, const vec *keys, int nk, int64_t n, bool int1, bool null_eq, sql_pool *pool, int ntasks) {
     memset(t, 0, sizeof *t);
-    int64_t size = 16;
-    int bits = 4;
-    while (size < n) size *= 2, bits++;
+    int bits;
+    int64_t size = buckets_for(n, &bits);
     t->mask = (uint64_t)size - 1;
     t->int1 = int1;
     t->n = n;
     t->dir = qv_xmalloc(sizeof(uint32_t) * (size_t)(size + 1));
     t->dir[0] = 0;
-    t->ent = qv_xmalloc(sizeof(jentry) * (size_t)(n + 1));
+    t->key = qv_xmalloc(sizeof(uint64_t) * (size_t)(n + 1));
+    t->row = qv_xmalloc(sizeof(uint32_t) * (size_t)(n + 1));
+    t->str1 = !int1 && !null_eq && nk == 1 && keys[0].type != T_NULL && type_pc(keys[0].type) == PC_S;
+    if (t->str1) t->sk = qv_xmalloc(sizeof(jskey) * (size_t)(n + 1));
     bctx c = {.t = t, .keys = keys, .nk = nk, .n = n, .keep_null = null_eq};
     c.T = ntasks < 1 ? 1 : ntasks > MAX_TASKS ? MAX_TASKS : ntasks;
     if (n < 65536) c.T = 1; /* not worth the hand-offs */
@@ -184,6 +203,9 @@ void jtab_build(jtab *t, const vec *keys, int nk, int64_t n, bool int1, bool nul
     t->nent = s;
     run_pass(&c, pool, pass_scatter);
     run_pass(&c, pool, pass_sort);
+    uint32_t at = s; /* rows left out (NULL keys) after the entries */
+    for (int64_t r = 0; r < n && at < n; r++)
+        if (c.bnull[r] && !c.keep_null) t->row[at++] = (uint32_t)r;
     free(c.bh);
     free(c.th);
     free(c.tr);
@@ -194,6 +216,8 @@ void jtab_build(jtab *t, const vec *keys, int nk, int64_t n, bool int1, bool nul
 
 void jtab_free(jtab *t) {
     free(t->dir);
-    free(t->ent);
+    free(t->key);
+    free(t->row);
+    free(t->sk);
     memset(t, 0, sizeof *t);
 }
