@@ -17,6 +17,7 @@ typedef struct join_spec {
     bool null_eq;          /* NULL keys match each other (INTERSECT/EXCEPT) */
     bool consume;          /* each build row matches at most once (INTERSECT ALL/EXCEPT ALL) */
     const char *label;     /* for EXPLAIN and errors, e.g. "LEFT JOIN t ON ..." */
+    const bool *keep;      /* output columns anything reads (NULL: all); the others come out NULL, unfilled */
 } join_spec;
 
 /* left and right must produce dense chunks (no selection, no SYMBOL codes):

@@ -178,13 +178,24 @@ static void pairs_reset(join_op *j, int n) {
     j->pairs.has_sel = false;
 }
 
+/* An output column nothing reads: NULL, its values left as they are. */
+static void unfilled(vec *d, int n) {
+    memset(d->nulls, 1, (size_t)n);
+    d->has_nulls = true;
+}
+
 /* Fill n output rows: probe row pr[i] (or NULLs when pr is NULL) beside build row br[i] (or NULLs). */
 static void pairs_fill(join_op *j, int n, const int *pr, const int64_t *br) {
     pairs_reset(j, n);
     int poff = j->probe_left ? 0 : j->nl, boff = j->probe_left ? j->nl : 0;
     int npc = j->probe_left ? j->nl : j->nr;
+    const bool *keep = j->sp.keep;
     for (int c = 0; c < npc; c++) {
         vec *d = &j->pairs.cols[poff + c];
+        if (keep && !keep[poff + c]) {
+            unfilled(d, n);
+            continue;
+        }
         if (!pr) {
             for (int i = 0; i < n; i++) null_put(d, i);
             continue;
@@ -193,7 +204,8 @@ static void pairs_fill(join_op *j, int n, const int *pr, const int64_t *br) {
     }
     for (int c = 0; c < j->nbc; c++) {
         vec *d = &j->pairs.cols[boff + c];
-        if (br) fill_col(d, &j->bcols[c], n, NULL, br, NULL);
+        if (keep && !keep[boff + c]) unfilled(d, n);
+        else if (br) fill_col(d, &j->bcols[c], n, NULL, br, NULL);
         else for (int i = 0; i < n; i++) null_put(d, i);
     }
 }

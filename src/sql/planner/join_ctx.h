@@ -43,12 +43,18 @@ typedef struct jctx {
     int nneed, capneed;
     bool star;
     par_src *ps; /* the caller takes the top join as pieces */
+    const select_stmt *stmt;
+    ast **rest; /* WHERE conjuncts left to the caller */
+    int nrest;
 } jctx;
 
 /* join_need.c */
 void join_ast_push(arena *ar, ast ***v, int *n, int *cap, ast *a);
 void join_need_collect(jctx *j, const select_stmt *s, bool outer); /* fills j->need, j->star */
 bool join_col_needed(const jctx *j, const char *name);
+/* Which output columns (cs) of join node n anything above it may read, by
+   name (arena; NULL: all of them). */
+bool *join_keep_cols(jctx *j, const jnode *n, const scope *cs);
 /* join_plan.c */
 binder join_binder_make(jctx *j, const scope *sc, planner_env *env);
 /* join_keys.c: equalities across the sides become sp's keys, the rest its

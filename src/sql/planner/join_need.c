@@ -107,3 +107,58 @@ bool join_col_needed(const jctx *j, const char *name) {
         if (!strcasecmp(j->need[i], name)) return true;
     return false;
 }
+
+static bool in_list(char **v, int n, const char *name) {
+    for (int i = 0; i < n; i++)
+        if (!strcasecmp(v[i], name)) return true;
+    return false;
+}
+
+/* Names read above node n: the select list, GROUP BY, HAVING, ORDER BY, the
+   caller's WHERE, and the conditions of joins not under n (n's own
+   post-filters run above it). Conjuncts pushed into leaves and n's own
+   conditions (its keys and residual) are not. */
+static void above_names(jctx *j, const jnode *n) {
+    const select_stmt *s = j->stmt;
+    for (int i = 0; i < s->nitems; i++) {
+        if (s->items[i].e->kind == A_STAR) j->star = true;
+        need_ast(j, s->items[i].e);
+    }
+    for (int i = 0; i < s->ngroup; i++) need_ast(j, s->group[i]);
+    need_ast(j, s->having);
+    for (int i = 0; i < s->norder; i++) need_ast(j, s->order[i].e);
+    for (int i = 0; i < j->nrest; i++) need_ast(j, j->rest[i]);
+    for (int i = 0; i < j->nnodes; i++) {
+        const jnode *o = &j->nodes[i];
+        if (o->leaf >= 0) continue;
+        bool below = (o->mask & ~n->mask) == 0;
+        for (int k = 0; k < o->npost && (!below || o == n); k++) need_ast(j, o->post[k]);
+        for (int k = 0; k < o->nconds && !below; k++) need_ast(j, o->conds[k]);
+        for (int u = 0; u < o->f->nusing; u++) {
+            ast tmp = {.kind = A_COL, .name = o->f->using_cols[u]};
+            need_ast(j, &tmp);
+        }
+    }
+}
+
+bool *join_keep_cols(jctx *j, const jnode *n, const scope *cs) {
+    const select_stmt *s = j->stmt;
+    if (!s || j->star || s->nwindows || s->qualify || s->ndistinct_on || s->ngsets || s->set_l || s->set_r || s->group_all ||
+        s->order_all)
+        return NULL;
+    char **need = j->need;
+    int nneed = j->nneed, capneed = j->capneed;
+    j->need = NULL;
+    j->nneed = j->capneed = 0;
+    above_names(j, n);
+    bool *keep = NULL;
+    if (!j->star) {
+        keep = arena_alloc(j->ar, sizeof(bool) * (size_t)(cs->n + 1));
+        for (int c = 0; c < cs->n; c++) keep[c] = in_list(j->need, j->nneed, cs->cols[c].name);
+    }
+    j->star = false;
+    j->need = need;
+    j->nneed = nneed;
+    j->capneed = capneed;
+    return keep;
+}

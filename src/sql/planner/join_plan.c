@@ -318,6 +318,8 @@ static int plan_join_node(jctx *j, jnode *n, rel *out) {
         for (int w = 0; w < T; w++) op_free(parts[w]);
         return j->err->code;
     }
+    sp.keep = join_keep_cols(j, n, &cs);
+    if (sp.keep) plan_mark_cols(sp.residual, (bool *)sp.keep);
     char label[160];
     snprintf(label, sizeof label, "%s at line %d, column %d", join_names[f->jt], f->line, f->col);
     sp.label = arena_strdup(j->ar, label);
@@ -442,6 +444,9 @@ int plan_joins(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, plan *
         else place(j, 0, cs[i], m);
     }
     place_on(j, 0);
+    j->stmt = s;
+    j->rest = rest;
+    j->nrest = nrest;
     rel r = {0};
     if ((rc = plan_node(j, 0, &r))) goto out;
     *root = r.root;
