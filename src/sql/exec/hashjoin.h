@@ -56,6 +56,11 @@ typedef struct jtab {
     jskey *sk;       /* nent, when the key is one string (str1) */
     int64_t n, nent; /* build rows; entries */
     bool int1, str1;
+    /* int1 keys within [kmin, kmin + range), range <= buckets: bucket = key - kmin
+       (no hashing); identity: every key of the range exactly once, entry i = key - kmin */
+    bool direct, identity;
+    int64_t kmin;
+    uint64_t range;
 } jtab;
 
 /* Hashes of rows [from, to) of the key vectors into h[0..), isnull[0..). */

@@ -89,15 +89,26 @@ static void runs_find(join_op *j, int n) {
         memset(j->phi, 0, sizeof(uint32_t) * (size_t)n);
         return;
     }
-    for (int r = 0; r < n; r++) {
-        uint64_t b = j->phash[r] & t->mask;
-        j->plo[r] = t->dir[b];
-        j->phi[r] = t->dir[b + 1];
+    if (t->direct) {
+        const int64_t *k = j->pk[0].i;
+        for (int r = 0; r < n; r++) {
+            uint64_t b = (uint64_t)k[r] - (uint64_t)t->kmin;
+            bool in = b < t->range;
+            b = in ? b : 0;
+            j->plo[r] = t->identity ? (uint32_t)b : t->dir[b];
+            j->phi[r] = in ? (t->identity ? (uint32_t)b + 1 : t->dir[b + 1]) : j->plo[r];
+        }
+    } else {
+        for (int r = 0; r < n; r++) {
+            uint64_t b = j->phash[r] & t->mask;
+            j->plo[r] = t->dir[b];
+            j->phi[r] = t->dir[b + 1];
+        }
     }
     if (!j->sp.null_eq)
         for (int r = 0; r < n; r++)
             if (j->pnull[r]) j->phi[r] = j->plo[r];
-    for (int r = 0; r < n; r++)
+    for (int r = 0; r < n && !t->direct; r++)
         if (j->plo[r] < j->phi[r]) {
             __builtin_prefetch(&t->key[j->plo[r]]);
             if (t->sk) __builtin_prefetch(&t->sk[j->plo[r]]);
@@ -111,7 +122,10 @@ int join_probe_load(join_op *j, qv_err *err) {
     int n = chunk_active(j->pc);
     for (int k = 0; k < j->nk; k++)
         if (expr_eval(j->pkeys[k], j->pc, &j->pk[k], err)) return err->code;
-    jtab_hash(j->pk, j->nk, 0, n, j->phash, j->pnull);
+    if (j->tab.direct) /* no hashes needed: only which keys are NULL */
+        for (int r = 0; r < n; r++) j->pnull[r] = vec_null(&j->pk[0], r);
+    else
+        jtab_hash(j->pk, j->nk, 0, n, j->phash, j->pnull);
     runs_find(j, n);
     memset(j->pmatched, 0, (size_t)n);
     j->prow = 0;
@@ -130,6 +144,7 @@ static inline bool jtab_str_eq(const jtab *t, const vec *keys, uint32_t i, sv x)
 }
 
 static inline bool entry_eq(const join_op *j, int r, uint32_t i) {
+    if (j->tab.direct) return true; /* the bucket is the key itself */
     if (j->int1) return j->tab.key[i] == (uint64_t)j->pk[0].i[r]; /* NULL probe keys have empty runs */
     if (j->tab.key[i] != j->phash[r]) return false;
     if (j->tab.str1) return jtab_str_eq(&j->tab, j->bk, i, vec_str_at(&j->pk[0], r));

@@ -99,6 +99,8 @@ static void pass_count(void *arg) {
     int64_t lo, hi;
     task_range(c, b->t, &lo, &hi);
     jtab_hash(c->keys, c->nk, lo, hi, c->bh + lo, c->bnull + lo);
+    if (c->t->direct) /* the bucket is the key's offset from the smallest key */
+        for (int64_t r = lo; r < hi; r++) c->bh[r] = (uint64_t)c->keys[0].i[r] - (uint64_t)c->t->kmin;
     uint32_t *cnt = c->cur + (size_t)b->t * (size_t)c->P;
     for (int64_t r = lo; r < hi; r++)
         if (!c->bnull[r] || c->keep_null) cnt[(c->bh[r] & c->t->mask) >> c->shift]++;
@@ -163,6 +165,29 @@ static void run_pass(bctx *c, sql_pool *pool, void (*fn)(void *)) {
         for (int t = 0; t < c->T; t++) fn(args[t]);
 }
 
+/* One integer key whose values span no more than the buckets: bucket = key - min. */
+static void direct_check(jtab *t, const vec *k, int64_t n, uint64_t size) {
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (int64_t r = 0; r < n; r++) {
+        if (vec_null(k, (int)r)) continue;
+        int64_t v = k->i[r];
+        lo = v < lo ? v : lo;
+        hi = v > hi ? v : hi;
+    }
+    if (lo > hi || (uint64_t)hi - (uint64_t)lo >= size) return;
+    t->direct = true;
+    t->kmin = lo;
+    t->range = (uint64_t)hi - (uint64_t)lo + 1;
+}
+
+/* Direct and every key in the range exactly once: entry i is key kmin + i. */
+static void identity_check(jtab *t) {
+    if (!t->direct || (uint64_t)t->nent != t->range) return;
+    for (uint64_t b = 0; b < t->range; b++)
+        if (t->dir[b] != b) return;
+    t->identity = true;
+}
+
 void jtab_build(jtab *t, const vec *keys, int nk, int64_t n, bool int1, bool null_eq, sql_pool *pool, int ntasks) {
     memset(t, 0, sizeof *t);
     int bits;
@@ -174,6 +199,7 @@ void jtab_build(jtab *t, const vec *keys, int nk, int64_t n, bool int1, bool nul
     t->dir[0] = 0;
     t->key = qv_xmalloc(sizeof(uint64_t) * (size_t)(n + 1));
     t->row = qv_xmalloc(sizeof(uint32_t) * (size_t)(n + 1));
+    if (int1 && keys[0].type != T_NULL) direct_check(t, &keys[0], n, (uint64_t)size);
     t->str1 = !int1 && !null_eq && nk == 1 && keys[0].type != T_NULL && type_pc(keys[0].type) == PC_S;
     if (t->str1) t->sk = qv_xmalloc(sizeof(jskey) * (size_t)(n + 1));
     bctx c = {.t = t, .keys = keys, .nk = nk, .n = n, .keep_null = null_eq};
@@ -206,6 +232,7 @@ void jtab_build(jtab *t, const vec *keys, int nk, int64_t n, bool int1, bool nul
     uint32_t at = s; /* rows left out (NULL keys) after the entries */
     for (int64_t r = 0; r < n && at < n; r++)
         if (c.bnull[r] && !c.keep_null) t->row[at++] = (uint32_t)r;
+    identity_check(t);
     free(c.bh);
     free(c.th);
     free(c.tr);

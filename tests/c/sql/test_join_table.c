@@ -16,7 +16,7 @@ static uint64_t next_rand(void) {
     return rng;
 }
 
-static void keys_fill(vec *k, qv_type t, int64_t n, int64_t distinct, int null_pct) {
+static void keys_fill(vec *k, qv_type t, int64_t n, int64_t distinct, int null_pct, int64_t spread) {
     vec_init(k, t);
     vec_reset(k, t, (int)n);
     for (int64_t r = 0; r < n; r++) {
@@ -27,7 +27,7 @@ static void keys_fill(vec *k, qv_type t, int64_t n, int64_t distinct, int null_p
         }
         uint64_t v = next_rand() % (uint64_t)distinct;
         if (type_pc(t) == PC_I) {
-            k->i[r] = (int64_t)v - (int64_t)distinct / 2;
+            k->i[r] = ((int64_t)v - (int64_t)distinct / 2) * spread;
         } else {
             char buf[40];
             int len = snprintf(buf, sizeof buf, "key-%llu%s", (unsigned long long)v, v % 3 ? "-a-longer-tail" : "");
@@ -57,7 +57,8 @@ static int valid(const jtab *t, const vec *keys, int nk, int64_t n, bool null_eq
     for (uint64_t b = 0; b <= t->mask && ok; b++)
         for (uint32_t i = t->dir[b]; i < t->dir[b + 1] && ok; i++) {
             uint32_t r = t->row[i];
-            if ((h[r] & t->mask) != b || (i > t->dir[b] && t->row[i - 1] >= r)) ok = 0;
+            uint64_t want_b = t->direct ? (uint64_t)keys[0].i[r] - (uint64_t)t->kmin : h[r] & t->mask;
+            if (want_b != b || (i > t->dir[b] && t->row[i - 1] >= r)) ok = 0;
             if (t->key[i] != (t->int1 ? (uint64_t)keys[0].i[r] : h[r])) ok = 0;
         }
     for (int64_t i = 0; i < n && ok; i++) {
@@ -87,7 +88,7 @@ QTEST(join_table_parallel_int_key) {
     int64_t sizes[] = {0, 1, 100, 70000, 300000};
     for (int s = 0; s < 5; s++) {
         vec k;
-        keys_fill(&k, QV_T_INT64, sizes[s], sizes[s] / 3 + 1, 10);
+        keys_fill(&k, QV_T_INT64, sizes[s], sizes[s] / 3 + 1, 10, s % 2 ? 1 : 1000003); /* direct buckets, hashed buckets */
         int ok = check_case(&k, 1, sizes[s], true, false, pool) && check_case(&k, 1, sizes[s], false, false, pool) &&
                  check_case(&k, 1, sizes[s], false, true, pool);
         vec_free(&k);
@@ -100,8 +101,8 @@ QTEST(join_table_parallel_string_and_two_keys) {
     sql_pool *pool = sql_pool_new(4);
     int64_t n = 200000;
     vec k[2];
-    keys_fill(&k[0], QV_T_STRING, n, 5000, 5);
-    keys_fill(&k[1], QV_T_INT64, n, 7, 5);
+    keys_fill(&k[0], QV_T_STRING, n, 5000, 5, 1);
+    keys_fill(&k[1], QV_T_INT64, n, 7, 5, 1);
     int ok = check_case(k, 1, n, false, false, pool) && check_case(k, 2, n, false, false, pool) &&
              check_case(k, 2, n, false, true, pool);
     vec_free(&k[0]);
@@ -114,10 +115,32 @@ QTEST(join_table_skewed_one_key) {
     sql_pool *pool = sql_pool_new(4);
     int64_t n = 100000;
     vec k;
-    keys_fill(&k, QV_T_INT64, n, 1, 0); /* every row the same key: one bucket holds them all */
+    keys_fill(&k, QV_T_INT64, n, 1, 0, 1); /* every row the same key: one bucket holds them all */
     int ok = check_case(&k, 1, n, true, false, pool);
     vec_free(&k);
     QCHECK(ok);
     sql_pool_free(pool);
 }
 
+
+QTEST(join_table_dense_unique_keys_are_identity) {
+    sql_pool *pool = sql_pool_new(4);
+    int64_t n = 150000;
+    vec k;
+    vec_init(&k, QV_T_INT64);
+    vec_reset(&k, QV_T_INT64, (int)n);
+    for (int64_t r = 0; r < n; r++) k.i[r] = 1000 + (r * 7919) % n; /* a permutation of 1000 .. 1000 + n - 1 */
+    jtab t;
+    jtab_build(&t, &k, 1, n, true, false, pool, 4);
+    int ok = t.direct && t.identity && t.kmin == 1000 && t.nent == n;
+    for (int64_t i = 0; i < n && ok; i++) ok = k.i[t.row[i]] == 1000 + i;
+    jtab_free(&t);
+    k.i[5] = 1000 + n + 10; /* still within the buckets, but a gap: direct, not identity */
+    jtab_build(&t, &k, 1, n, true, false, pool, 4);
+    ok = ok && t.direct && !t.identity;
+    jtab_free(&t);
+    ok = ok && check_case(&k, 1, n, true, false, pool);
+    vec_free(&k);
+    QCHECK(ok);
+    sql_pool_free(pool);
+}
