@@ -68,6 +68,8 @@ PRUNE_QUERIES = [
     "SELECT k, count(*) FROM a RIGHT JOIN b USING (k) GROUP BY k ORDER BY k NULLS FIRST",
     "SELECT a.x FROM a JOIN b ON a.k = b.k WHERE EXISTS (SELECT 1 FROM c WHERE c.y = b.y) ORDER BY a.x LIMIT 5",
     "SELECT count(*) FROM a JOIN b ON a.k = b.k WHERE a.x + b.y > 10",
+    # a column read only by a window's PARTITION BY
+    "SELECT c.z, count(*) OVER (PARTITION BY b.k) FROM b JOIN c ON b.y = c.y",
 ]
 
 

@@ -55,6 +55,17 @@ void join_ast_push(arena *ar, ast ***v, int *n, int *cap, ast *a) {
 /* ---- the column names a statement mentions (conservative projection pruning) ---- */
 static void need_sel(jctx *j, const select_stmt *s, bool outer);
 
+static void need_ast(jctx *j, const ast *a);
+
+/* f(...) OVER (PARTITION BY ... ORDER BY ... frame offsets) */
+static void need_win(jctx *j, const win_spec *w) {
+    if (!w) return;
+    for (int i = 0; i < w->npart; i++) need_ast(j, w->part[i]);
+    for (int i = 0; i < w->norder; i++) need_ast(j, w->order[i].e);
+    need_ast(j, w->start_off);
+    need_ast(j, w->end_off);
+}
+
 static void need_ast(jctx *j, const ast *a) {
     if (!a) return;
     if (a->kind == A_COL) {
@@ -71,6 +82,7 @@ static void need_ast(jctx *j, const ast *a) {
     }
     for (int i = 0; i < a->nargs; i++) need_ast(j, a->args[i]);
     if (a->sub) need_sel(j, a->sub, false);
+    need_win(j, a->over);
 }
 
 static void need_from(jctx *j, const from_item *f) {
@@ -94,6 +106,9 @@ static void need_sel(jctx *j, const select_stmt *s, bool outer) {
     for (int i = 0; i < s->ngroup; i++) need_ast(j, s->group[i]);
     need_ast(j, s->having);
     for (int i = 0; i < s->norder; i++) need_ast(j, s->order[i].e);
+    need_ast(j, s->qualify);
+    for (int i = 0; i < s->nwindows; i++) need_win(j, s->windows[i].spec);
+    for (int i = 0; i < s->ndistinct_on; i++) need_ast(j, s->distinct_on[i]);
     if (outer) need_from(j, s->from);
     need_sel(j, s->set_l, false);
     need_sel(j, s->set_r, false);
