@@ -1,5 +1,6 @@
 /* The sql_query object, shared by the files of the public API: sql.c
-   (prepare/next/free, DDL, EXPLAIN), insert.c (INSERT), delete.c (DELETE) and params.c
+   (prepare/next/free, DDL, EXPLAIN), result.c (chunks to batches, the
+   pass-through cursor), insert.c (INSERT), delete.c (DELETE) and params.c
    (placeholders, scopes, scan shape). A query owns its arena (AST, bound
    expressions), its plans (operators, opened tables and snapshots), its
    result and parameter schemas, and the bound parameter values (parr). */
@@ -45,6 +46,8 @@ struct sql_query {
 /* Executor value of row r of v appended to a builder of type t. */
 void sql_append_vec(qv_builder *bld, qv_type t, const vec *v, int r);
 void sql_chunk_to_batch(const chunk *c, const qv_schema *sch, qv_batch *out);
+/* The next slice of a pass-through SELECT (plan.passthrough), result.c. */
+int sql_next_passthrough(sql_query *q, qv_batch *out, bool *eos, qv_err *err);
 
 int sql_insert_prepare(sql_query *q, qv_err *err);
 int sql_insert_run(sql_query *q, int64_t *rows, qv_err *err);

@@ -1,151 +1,15 @@
-/* Hash aggregation. Group keys are encoded into byte strings (null flag +
-   fixed 8 bytes, or length + bytes for strings) kept in one growing buffer;
-   an open-addressing table maps key hashes to dense group ids; aggregate
-   states are arrays indexed by group id. The operator consumes its whole
-   input on the first next(), then emits groups in first-seen order. */
-#include "functions.h"
+/* Hash aggregation: the operator. It consumes its whole input on the first
+   next() (or runs one partial aggregation per share of the row groups and
+   merges them), then emits groups in first-seen order. Group ids come from
+   agg_group.c; aggregate states are arrays indexed by group id, updated per
+   chunk by one tight typed loop per aggregate where one exists (count, sum,
+   avg, min, max over numbers) and row by row otherwise. */
+#include "agg_int.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct htab {
-    uint64_t *hash;
-    int32_t *gid;   /* -1 empty */
-    int64_t cap, n;
-} htab;
-
-typedef struct agg_op {
-    op base;
-    op *child;
-    int nkeys, naggs;
-    bexpr **keys;
-    agg_spec *aggs;
-    htab ht;
-    qv_str keybuf;          /* all group keys, back to back */
-    int64_t *keyoff;        /* per group: offset in keybuf; keyoff[ngroups] = end */
-    int64_t ngroups, gcap, kcap;
-    int64_t tab_charged;    /* hash table and key offsets already charged */
-    char **st;              /* per aggregate: states by group (agg_defs[fn]->state_size bytes each) */
-    htab *dht;              /* per DISTINCT aggregate: seen (group, value) */
-    qv_str *dkeys;
-    int64_t **dkeyoff;
-    int64_t *dn, *dcap;
-    bool consumed;
-    int64_t emitted;
-    int64_t charged;
-    chunk out;
-    char *strings;          /* min/max/first/last strings live in here */
-    int32_t *code_gid;      /* one SYMBOL key: group of each dictionary code, -1 unseen */
-    int64_t ncode_gid;
-    qv_buffer *code_dict;   /* the dictionary buffer code_gid belongs to (a ref: a freed one's address may come back) */
-    struct agg_op **parts;  /* parallel: partial aggregations, in table order */
-    int nparts;
-} agg_op;
-
-static void ht_init(htab *h) {
-    h->cap = 1024;
-    h->n = 0;
-    h->hash = qv_xmalloc(sizeof(uint64_t) * (size_t)h->cap);
-    h->gid = qv_xmalloc(sizeof(int32_t) * (size_t)h->cap);
-    memset(h->gid, 0xff, sizeof(int32_t) * (size_t)h->cap);
-}
-static void ht_free(htab *h) {
-    free(h->hash);
-    free(h->gid);
-}
-static void ht_grow(htab *h) {
-    htab nh;
-    nh.cap = h->cap * 2;
-    nh.n = h->n;
-    nh.hash = qv_xmalloc(sizeof(uint64_t) * (size_t)nh.cap);
-    nh.gid = qv_xmalloc(sizeof(int32_t) * (size_t)nh.cap);
-    memset(nh.gid, 0xff, sizeof(int32_t) * (size_t)nh.cap);
-    for (int64_t i = 0; i < h->cap; i++) {
-        if (h->gid[i] < 0) continue;
-        int64_t j = (int64_t)(h->hash[i] & (uint64_t)(nh.cap - 1));
-        while (nh.gid[j] >= 0) j = (j + 1) & (nh.cap - 1);
-        nh.gid[j] = h->gid[i];
-        nh.hash[j] = h->hash[i];
-    }
-    ht_free(h);
-    *h = nh;
-}
-
-/* Find or insert key; *isnew set when inserted. keys/offs hold the stored keys. */
-static int32_t ht_find(htab *h, uint64_t hv, const char *key, size_t klen, qv_str *keys, int64_t **offs,
-                       int64_t *n, int64_t *cap, bool *isnew) {
-    if (h->n * 2 >= h->cap) ht_grow(h);
-    int64_t j = (int64_t)(hv & (uint64_t)(h->cap - 1));
-    while (h->gid[j] >= 0) {
-        if (h->hash[j] == hv) {
-            int32_t g = h->gid[j];
-            int64_t o = (*offs)[g], l = (*offs)[g + 1] - o;
-            if ((size_t)l == klen && !memcmp(keys->data + o, key, klen)) {
-                *isnew = false;
-                return g;
-            }
-        }
-        j = (j + 1) & (h->cap - 1);
-    }
-    if (*n + 2 > *cap) {
-        *cap = *cap ? *cap * 2 : 1024;
-        *offs = qv_xrealloc(*offs, sizeof(int64_t) * (size_t)*cap);
-        if (*n == 0) (*offs)[0] = 0;
-    }
-    int32_t g = (int32_t)*n;
-    if (*n == 0) (*offs)[0] = (int64_t)keys->len;
-    qv_str_append(keys, key, klen);
-    (*offs)[g + 1] = (int64_t)keys->len;
-    (*n)++;
-    h->gid[j] = g;
-    h->hash[j] = hv;
-    h->n++;
-    *isnew = true;
-    return g;
-}
-
-static void encode(qv_str *k, const vec *v, int row) {
-    if (vec_null(v, row)) {
-        qv_str_appendc(k, 1);
-        return;
-    }
-    qv_str_appendc(k, 0);
-    switch (type_pc(v->type)) {
-    case PC_I: qv_str_append(k, &v->i[row], 8); break;
-    case PC_F: {
-        double d = v->f[row];
-        if (d == 0) d = 0; /* -0.0 and 0.0 are one group */
-        if (isnan(d)) d = NAN;
-        qv_str_append(k, &d, 8);
-        break;
-    }
-    case PC_S:
-        qv_str_append(k, &v->s[row].n, 4);
-        qv_str_append(k, v->s[row].p, (size_t)v->s[row].n);
-        break;
-    }
-}
-
-static const char *decode(const char *p, vec *v, int row) {
-    if (*p++) {
-        vec_set_null(v, row);
-        if (type_pc(v->type) == PC_S) v->s[row] = (sv){"", 0};
-        return p;
-    }
-    switch (type_pc(v->type)) {
-    case PC_I: memcpy(&v->i[row], p, 8); return p + 8;
-    case PC_F: memcpy(&v->f[row], p, 8); return p + 8;
-    case PC_S: {
-        int32_t n;
-        memcpy(&n, p, 4);
-        v->s[row] = (sv){p + 4, n}; /* points into keybuf, which outlives the chunk */
-        return p + 4 + n;
-    }
-    }
-    return p;
-}
 
 static size_t state_size(const agg_op *a, int i) { return agg_defs[a->aggs[i].fn]->state_size; }
 static void *state_at(const agg_op *a, int i, int64_t g) { return a->st[i] + (size_t)g * state_size(a, i); }
@@ -185,50 +49,155 @@ static int update(agg_op *a, int ai, void *st, const vec *const *in, int k, qv_e
     return d->update(&c, sp, st, in, k);
 }
 
-/* Groups of one SYMBOL key read as dictionary codes: each code is looked up
-   in the hash table once per dictionary, not once per row. */
-static void group_codes(agg_op *a, const chunk *c, int32_t *gids, qv_str *key) {
-    const vec *v = &c->cols[a->keys[0]->col];
-    if (v->dict->values != a->code_dict || a->ncode_gid < v->dict->length) {
-        int64_t from = v->dict->values != a->code_dict ? 0 : a->ncode_gid;
-        int64_t n = v->dict->length > a->ncode_gid ? v->dict->length : a->ncode_gid;
-        a->code_gid = qv_xrealloc(a->code_gid, sizeof(int32_t) * (size_t)(n ? n : 1));
-        memset(a->code_gid + from, 0xff, sizeof(int32_t) * (size_t)(n - from));
-        a->ncode_gid = n;
-        if (a->code_dict != v->dict->values) {
-            qv_buffer_unref(a->code_dict);
-            a->code_dict = qv_buffer_ref(v->dict->values);
+/* Sum of v[0..m) exactly: the low and high 32-bit halves summed apart
+   (neither can overflow over a chunk), a loop compilers vectorize. */
+static __int128 sum_i64(const int64_t *v, int m) {
+    int64_t lo[4] = {0}, hi[4] = {0};
+    int k = 0;
+    for (; k + 4 <= m; k += 4)
+        for (int j = 0; j < 4; j++) {
+            lo[j] += v[k + j] & 0xffffffff;
+            hi[j] += v[k + j] >> 32;
         }
+    for (; k < m; k++) {
+        lo[0] += v[k] & 0xffffffff;
+        hi[0] += v[k] >> 32;
     }
-    int m = chunk_active(c);
-    for (int k = 0; k < m; k++) {
-        int r = chunk_row(c, k);
-        bool isnull = vec_null(v, r);
-        int32_t code = isnull ? -1 : v->codes[r];
-        if (!isnull && a->code_gid[code] >= 0) {
-            gids[k] = a->code_gid[code];
-            continue;
+    __int128 h = (__int128)hi[0] + hi[1] + hi[2] + hi[3];
+    return h * ((__int128)1 << 32) + lo[0] + lo[1] + lo[2] + lo[3];
+}
+
+/* count/sum/avg as one typed loop over (group id, value): true when handled.
+   one: every row is in group 0 (no keys). */
+static bool update_fast(agg_op *a, int i, const int32_t *gids, const vec *const *in, int m, bool one) {
+    const agg_spec *sp = &a->aggs[i];
+    const vec *v = in[0];
+    agg_state *st = (agg_state *)a->st[i];
+    bool nn = !v || !v->has_nulls;
+    const uint8_t *nl = nn ? NULL : v->nulls;
+    bool fsum = sp->fn == AG_AVG || (sp->fn == AG_SUM && sp->type == QV_T_FLOAT64);
+    bool isum = sp->fn == AG_SUM && sp->type == QV_T_INT64;
+    if (sp->fn == AG_COUNT_STAR || (sp->fn == AG_COUNT && nn)) {
+        if (one) st->cnt += m;
+        else
+            for (int k = 0; k < m; k++) st[gids[k]].cnt++;
+    } else if (sp->fn == AG_COUNT) {
+        for (int k = 0; k < m; k++) st[one ? 0 : gids[k]].cnt += !nl[k];
+    } else if (isum && type_pc(v->type) == PC_I && one && nn) {
+        st->cnt += m;
+        st->isum += sum_i64(v->i, m);
+    } else if (isum && type_pc(v->type) == PC_I) {
+        for (int k = 0; k < m; k++) {
+            if (nl && nl[k]) continue;
+            agg_state *s = &st[one ? 0 : gids[k]];
+            s->cnt++;
+            s->isum += v->i[k];
         }
-        /* same key bytes as encode() */
+    } else if (fsum && type_pc(v->type) == PC_F && one && nn) {
+        double acc = st->fsum;
+        for (int k = 0; k < m; k++) acc += v->f[k];
+        st->fsum = acc;
+        st->cnt += m;
+    } else if (fsum && type_pc(v->type) == PC_F) {
+        for (int k = 0; k < m; k++) {
+            if (nl && nl[k]) continue;
+            agg_state *s = &st[one ? 0 : gids[k]];
+            s->cnt++;
+            s->fsum += v->f[k];
+        }
+    } else {
+        return false;
+    }
+    return true;
+}
+
+/* DISTINCT: a row updates its group only the first time its (group, value) is seen. */
+static int update_distinct(agg_op *a, int i, const int32_t *gids, const vec *const *in, int m, qv_str *key,
+                           qv_err *err) {
+    int rc = 0;
+    for (int k = 0; k < m && !rc; k++) {
+        if (vec_null(in[0], k)) continue;
         key->len = 0;
-        qv_str_appendc(key, isnull ? 1 : 0);
-        if (!isnull) {
-            sv str = vec_sym_str(v, r);
-            qv_str_append(key, &str.n, 4);
-            qv_str_append(key, str.p, (size_t)str.n);
-        }
+        qv_str_append(key, &gids[k], 4);
+        agg_key_encode(key, in[0], k);
         bool isnew;
-        gids[k] = ht_find(&a->ht, hash_bytes(key->data, key->len, 0), key->data, key->len, &a->keybuf, &a->keyoff,
-                          &a->ngroups, &a->kcap, &isnew);
-        if (!isnull) a->code_gid[code] = gids[k];
+        uint64_t hv = hash_bytes(key->data, key->len, 7);
+        size_t before = a->dkeys[i].len;
+        agg_ht_find(&a->dht[i], hv, key->data, key->len, &a->dkeys[i], &a->dkeyoff[i], &a->dn[i], &a->dcap[i], &isnew);
+        if (!isnew) continue;
+        int64_t add = (int64_t)(a->dkeys[i].len - before) + 24;
+        a->charged += add;
+        if ((rc = qstate_charge(a->base.qs, add, err))) break;
+        rc = update(a, i, state_at(a, i, gids[k]), in, k, err);
     }
+    return rc;
+}
+
+static int update_aggs(agg_op *a, const int32_t *gids, const vec *const *ap, int m, qv_str *key, qv_err *err) {
+    int rc = 0;
+    for (int i = 0; i < a->naggs && !rc; i++) {
+        const vec *const *in = &ap[i * AGG_MAXIN];
+        size_t sz = state_size(a, i);
+        const agg_spec *sp = &a->aggs[i];
+        if (sp->distinct) rc = update_distinct(a, i, gids, in, m, key, err);
+        else if (update_fast(a, i, gids, in, m, a->nkeys == 0)) {
+        } else if (agg_defs[sp->fn]->update_batch) {
+            agg_ctx ac = ctx_of(a, err);
+            rc = agg_defs[sp->fn]->update_batch(&ac, sp, a->st[i], sz, gids, in, m);
+        } else {
+            for (int k = 0; k < m && !rc; k++) rc = update(a, i, a->st[i] + sz * (size_t)gids[k], in, k, err);
+        }
+    }
+    return rc;
+}
+
+/* The chunk's key and aggregate input vectors: plain columns of a chunk
+   without a selection are used in place, everything else evaluated over the
+   active rows. by_code: the one key is read as dictionary codes instead. */
+static int chunk_inputs(agg_op *a, chunk *c, bool by_code, vec *kv, const vec **kp, vec *av, const vec **ap,
+                        qv_err *err) {
+    int rc = 0;
+    for (int i = 0; i < a->nkeys && !rc && !by_code; i++) {
+        if (a->keys[i]->kind == B_COL && !c->has_sel && !c->cols[a->keys[i]->col].codes) kp[i] = &c->cols[a->keys[i]->col];
+        else {
+            rc = expr_eval(a->keys[i], c, &kv[i], err);
+            kp[i] = &kv[i];
+        }
+    }
+    for (int i = 0; i < a->naggs && !rc; i++)
+        for (int j = 0; j < a->aggs[i].nin && !rc; j++) {
+            const bexpr *x = a->aggs[i].in[j];
+            int q = i * AGG_MAXIN + j;
+            if (x->kind == B_COL && !c->has_sel && !c->cols[x->col].codes) ap[q] = &c->cols[x->col];
+            else {
+                rc = expr_eval(x, c, &av[q], err);
+                ap[q] = &av[q];
+            }
+        }
+    return rc;
+}
+
+/* Group ids of the chunk's rows, charging new key bytes and table growth. */
+static int chunk_groups(agg_op *a, const chunk *c, bool by_code, const vec *const *kp, int32_t *gids, qv_str *key,
+                        qv_err *err) {
+    size_t before = a->keybuf.len;
+    if (by_code) agg_group_codes(a, c, gids);
+    else agg_group_rows(a, kp, chunk_active(c), gids, key);
+    int64_t add = (int64_t)(a->keybuf.len - before);
+    int64_t tab = a->ht.cap * (int64_t)(sizeof(uint64_t) + sizeof(int32_t)) + a->kcap * (int64_t)sizeof(int64_t);
+    if (tab > a->tab_charged) {
+        add += tab - a->tab_charged;
+        a->tab_charged = tab;
+    }
+    a->charged += add;
+    return qstate_charge(a->base.qs, add, err);
 }
 
 static int consume(agg_op *a, qv_err *err) {
     vec *kv = qv_xcalloc((size_t)(a->nkeys ? a->nkeys : 1), sizeof(vec));
     int nav = (a->naggs ? a->naggs : 1) * AGG_MAXIN;
     vec *av = qv_xcalloc((size_t)nav, sizeof(vec)); /* per aggregate: AGG_MAXIN inputs */
-    int32_t *gids = qv_xmalloc(sizeof(int32_t) * CHUNK);
+    int32_t *gids = qv_xcalloc(CHUNK, sizeof(int32_t)); /* all 0 without keys */
     const vec **kp = qv_xcalloc((size_t)(a->nkeys ? a->nkeys : 1), sizeof(vec *));
     const vec **ap = qv_xcalloc((size_t)nav, sizeof(vec *));
     qv_str key;
@@ -236,124 +205,18 @@ static int consume(agg_op *a, qv_err *err) {
     int rc = 0;
     if (a->nkeys == 0) {
         a->ngroups = 1;
-        if ((rc = grow_states(a, err))) goto out;
+        rc = grow_states(a, err);
     }
-    for (;;) {
+    while (!rc) {
         chunk *c;
-        if ((rc = a->child->next(a->child, &c, err))) break;
-        if (!c) break;
+        if ((rc = a->child->next(a->child, &c, err)) || !c) break;
         if ((rc = qstate_check(a->base.qs, err))) break;
-        int m = chunk_active(c);
-        /* plain columns of a chunk without a selection are used in place */
         bool by_code = a->nkeys == 1 && a->keys[0]->kind == B_COL && c->cols[a->keys[0]->col].codes;
-        for (int i = 0; i < a->nkeys && !rc && !by_code; i++) {
-            if (a->keys[i]->kind == B_COL && !c->has_sel && !c->cols[a->keys[i]->col].codes) kp[i] = &c->cols[a->keys[i]->col];
-            else {
-                rc = expr_eval(a->keys[i], c, &kv[i], err);
-                kp[i] = &kv[i];
-            }
-        }
-        for (int i = 0; i < a->naggs && !rc; i++)
-            for (int j = 0; j < a->aggs[i].nin && !rc; j++) {
-                const bexpr *x = a->aggs[i].in[j];
-                int q = i * AGG_MAXIN + j;
-                if (x->kind == B_COL && !c->has_sel && !c->cols[x->col].codes) ap[q] = &c->cols[x->col];
-                else {
-                    rc = expr_eval(x, c, &av[q], err);
-                    ap[q] = &av[q];
-                }
-            }
-        if (rc) break;
-        if (a->nkeys) {
-            size_t before = a->keybuf.len;
-            /* One string key: rows whose value is the same string view (e.g. a
-               SYMBOL dictionary entry) reuse the group found for it in this chunk. */
-            struct { const char *p; int32_t n, gid; } cache[64];
-            bool use_cache = !by_code && a->nkeys == 1 && type_pc(kp[0]->type) == PC_S;
-            if (use_cache) memset(cache, 0, sizeof cache);
-            if (by_code) group_codes(a, c, gids, &key);
-            for (int k = 0; k < m && !by_code; k++) {
-                int slot = 0;
-                if (use_cache && !vec_null(kp[0], k)) {
-                    sv s = kp[0]->s[k];
-                    slot = (int)((((uint64_t)(uintptr_t)s.p + (uint64_t)s.n) * 0x9E3779B97F4A7C15ULL) >> 58);
-                    if (cache[slot].p == s.p && cache[slot].n == s.n && s.p) {
-                        gids[k] = cache[slot].gid;
-                        continue;
-                    }
-                }
-                key.len = 0;
-                for (int i = 0; i < a->nkeys; i++) encode(&key, kp[i], k);
-                bool isnew;
-                uint64_t hv = hash_bytes(key.data, key.len, 0);
-                gids[k] = ht_find(&a->ht, hv, key.data, key.len, &a->keybuf, &a->keyoff, &a->ngroups, &a->kcap, &isnew);
-                (void)isnew;
-                if (use_cache && !vec_null(kp[0], k)) {
-                    cache[slot].p = kp[0]->s[k].p;
-                    cache[slot].n = kp[0]->s[k].n;
-                    cache[slot].gid = gids[k];
-                }
-            }
-            /* new key bytes, key offsets and hash table growth */
-            int64_t add = (int64_t)(a->keybuf.len - before);
-            int64_t tab = a->ht.cap * (int64_t)(sizeof(uint64_t) + sizeof(int32_t)) + a->kcap * (int64_t)sizeof(int64_t);
-            if (tab > a->tab_charged) {
-                add += tab - a->tab_charged;
-                a->tab_charged = tab;
-            }
-            a->charged += add;
-            if ((rc = qstate_charge(a->base.qs, add, err))) break;
-        } else {
-            memset(gids, 0, sizeof(int32_t) * (size_t)m);
-        }
+        if ((rc = chunk_inputs(a, c, by_code, kv, kp, av, ap, err))) break;
+        if (a->nkeys && (rc = chunk_groups(a, c, by_code, kp, gids, &key, err))) break;
         if ((rc = grow_states(a, err))) break;
-        for (int i = 0; i < a->naggs && !rc; i++) {
-            const vec *const *in = &ap[i * AGG_MAXIN];
-            size_t sz = state_size(a, i);
-            if (a->aggs[i].distinct) {
-                for (int k = 0; k < m && !rc; k++) {
-                    if (vec_null(in[0], k)) continue;
-                    key.len = 0;
-                    qv_str_append(&key, &gids[k], 4);
-                    encode(&key, in[0], k);
-                    bool isnew;
-                    uint64_t hv = hash_bytes(key.data, key.len, 7);
-                    size_t before = a->dkeys[i].len;
-                    ht_find(&a->dht[i], hv, key.data, key.len, &a->dkeys[i], &a->dkeyoff[i], &a->dn[i], &a->dcap[i], &isnew);
-                    if (isnew) {
-                        int64_t add = (int64_t)(a->dkeys[i].len - before) + 24;
-                        a->charged += add;
-                        if ((rc = qstate_charge(a->base.qs, add, err))) break;
-                        rc = update(a, i, state_at(a, i, gids[k]), in, k, err);
-                    }
-                }
-            } else {
-                agg_spec *sp = &a->aggs[i];
-                const vec *v = in[0];
-                bool nn = !v || !v->has_nulls;
-                agg_state *st = (agg_state *)a->st[i]; /* count/sum/avg keep agg_state */
-                /* tight loops for the common aggregates; everything else row by row */
-                if (sp->fn == AG_COUNT_STAR) {
-                    for (int k = 0; k < m; k++) st[gids[k]].cnt++;
-                } else if (sp->fn == AG_COUNT) {
-                    for (int k = 0; k < m; k++) st[gids[k]].cnt += nn || !v->nulls[k];
-                } else if ((sp->fn == AG_AVG || (sp->fn == AG_SUM && sp->type == QV_T_FLOAT64)) && nn) {
-                    for (int k = 0; k < m; k++) {
-                        agg_state *s = &st[gids[k]];
-                        s->cnt++;
-                        s->fsum += v->f[k];
-                    }
-                } else if (agg_defs[sp->fn]->update_batch) {
-                    agg_ctx ac = ctx_of(a, err);
-                    rc = agg_defs[sp->fn]->update_batch(&ac, sp, a->st[i], sz, gids, in, m);
-                } else {
-                    for (int k = 0; k < m && !rc; k++) rc = update(a, i, a->st[i] + sz * (size_t)gids[k], in, k, err);
-                }
-            }
-        }
-        if (rc) break;
+        rc = update_aggs(a, gids, ap, chunk_active(c), &key, err);
     }
-out:
     for (int i = 0; i < a->nkeys; i++) vec_free(&kv[i]);
     for (int i = 0; i < nav; i++) vec_free(&av[i]);
     free(kv);
@@ -406,9 +269,8 @@ static int consume_parallel(agg_op *a, qv_err *err) {
             if (a->nkeys) {
                 const char *k = pa->keybuf.data + pa->keyoff[g];
                 size_t kl = (size_t)(pa->keyoff[g + 1] - pa->keyoff[g]);
-                bool isnew;
                 size_t before = a->keybuf.len;
-                gid = ht_find(&a->ht, hash_bytes(k, kl, 0), k, kl, &a->keybuf, &a->keyoff, &a->ngroups, &a->kcap, &isnew);
+                gid = agg_group_of_key(a, k, kl);
                 a->charged += (int64_t)(a->keybuf.len - before);
                 if ((rc = qstate_charge(a->base.qs, (int64_t)(a->keybuf.len - before), err))) break;
                 if ((rc = grow_states(a, err))) break;
@@ -436,7 +298,7 @@ static int agg_next(op *o, chunk **out, qv_err *err) {
         int64_t g = a->emitted + k;
         if (a->nkeys) {
             const char *p = a->keybuf.data + a->keyoff[g];
-            for (int i = 0; i < a->nkeys; i++) p = decode(p, &c->cols[i], k);
+            for (int i = 0; i < a->nkeys; i++) p = agg_key_decode(p, &c->cols[i], k);
         }
         for (int i = 0; i < a->naggs; i++) {
             vec *v = &c->cols[a->nkeys + i];
@@ -458,8 +320,9 @@ static void agg_free(op *o) {
     for (int i = 0; i < a->nparts; i++) op_free(&a->parts[i]->base);
     free(a->parts);
     free(a->code_gid);
+    free(a->gs);
     qv_buffer_unref(a->code_dict);
-    ht_free(&a->ht);
+    agg_ht_free(&a->ht);
     qv_str_free(&a->keybuf);
     free(a->keyoff);
     for (int i = 0; i < a->naggs; i++) {
@@ -468,7 +331,7 @@ static void agg_free(op *o) {
             for (int64_t g = 0; g < a->gcap; g++) destroy(state_at(a, i, g));
         free(a->st[i]);
         if (a->aggs[i].distinct) {
-            ht_free(&a->dht[i]);
+            agg_ht_free(&a->dht[i]);
             qv_str_free(&a->dkeys[i]);
             free(a->dkeyoff[i]);
         }
@@ -509,7 +372,9 @@ op *op_agg_new(qstate *qs, op *child, int nkeys, bexpr **keys, int naggs, agg_sp
     a->keys = keys;
     a->naggs = naggs;
     a->aggs = aggs;
-    ht_init(&a->ht);
+    a->str1 = nkeys == 1 && type_pc(keys[0]->type) == PC_S;
+    a->null_gid = -1;
+    agg_ht_init(&a->ht);
     qv_str_init(&a->keybuf);
     a->st = qv_xcalloc((size_t)(naggs ? naggs : 1), sizeof(char *));
     a->dht = qv_xcalloc((size_t)(naggs ? naggs : 1), sizeof(htab));
@@ -518,7 +383,7 @@ op *op_agg_new(qstate *qs, op *child, int nkeys, bexpr **keys, int naggs, agg_sp
     a->dn = qv_xcalloc((size_t)(naggs ? naggs : 1), sizeof(int64_t));
     a->dcap = qv_xcalloc((size_t)(naggs ? naggs : 1), sizeof(int64_t));
     for (int i = 0; i < naggs; i++)
-        if (aggs[i].distinct) ht_init(&a->dht[i]);
+        if (aggs[i].distinct) agg_ht_init(&a->dht[i]);
     int n = nkeys + naggs;
     a->base.types = qv_xcalloc((size_t)(n ? n : 1), sizeof(qv_type));
     for (int i = 0; i < nkeys; i++) a->base.types[i] = keys[i]->type;

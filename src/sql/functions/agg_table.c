@@ -92,11 +92,9 @@ static int up_count(agg_ctx *c, const agg_spec *sp, void *st, const vec *const *
 static int up_sum(agg_ctx *c, const agg_spec *sp, void *st, const vec *const *in, int k) {
     agg_state *s = st;
     s->cnt++;
+    (void)c;
     if (sp->type == QV_T_INT64) {
-        int64_t r;
-        if (__builtin_add_overflow((int64_t)s->isum, in[0]->i[k], &r))
-            return qv_err_set(c->err, QV_EINVAL, "integer overflow in sum(): the result does not fit in INT64");
-        s->isum = r;
+        s->isum += in[0]->i[k]; /* exact; checked against INT64 when finalized */
     } else {
         s->fsum += in[0]->f[k];
     }
@@ -212,11 +210,9 @@ static int mg_count(agg_ctx *c, const agg_spec *sp, void *d, void *s) {
 
 static int mg_sum(agg_ctx *c, const agg_spec *sp, void *dp, void *sp2) {
     agg_state *d = dp, *s = sp2;
+    (void)c;
     if (sp->type == QV_T_INT64) {
-        int64_t r;
-        if (__builtin_add_overflow((int64_t)d->isum, (int64_t)s->isum, &r))
-            return qv_err_set(c->err, QV_EINVAL, "integer overflow in sum(): the result does not fit in INT64");
-        d->isum = r;
+        d->isum += s->isum;
     } else {
         d->fsum += s->fsum;
     }
@@ -284,9 +280,10 @@ static int fin_count(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k) 
 }
 
 static int fin_sum(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k) {
-    (void)c;
     agg_state *s = st;
     if (!s->cnt) fn_set_null(out, k);
+    else if (sp->type == QV_T_INT64 && (s->isum > INT64_MAX || s->isum < INT64_MIN))
+        return qv_err_set(c->err, QV_EINVAL, "integer overflow in sum(): the result does not fit in INT64");
     else if (sp->type == QV_T_INT64) out->i[k] = (int64_t)s->isum;
     else out->f[k] = s->fsum;
     return 0;
