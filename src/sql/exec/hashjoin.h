@@ -17,6 +17,7 @@ typedef struct join_spec {
     bool null_eq;          /* NULL keys match each other (INTERSECT/EXCEPT) */
     bool consume;          /* each build row matches at most once (INTERSECT ALL/EXCEPT ALL) */
     const char *label;     /* for EXPLAIN and errors, e.g. "LEFT JOIN t ON ..." */
+    const bool *keep;      /* output columns anything reads (NULL: all); the others come out NULL, unfilled */
 } join_spec;
 
 /* left and right must produce dense chunks (no selection, no SYMBOL codes):
@@ -34,5 +35,42 @@ op *op_hash_join_parallel_new(qstate *qs, op **probes, op **scans, int n, int nr
 op *op_hash_join_master_new(qstate *qs, op *probe_shape, op *build, const join_spec *spec);
 op *op_hash_join_clone_new(qstate *qs, op *master, op *probe);
 op *op_join_prebuild_new(qstate *qs, op *master, op *child, int n);
+
+/* The table (join_table.c): build rows grouped by bucket. Bucket b's
+   entries are dir[b] .. dir[b+1]; entry i holds key[i] (the row's key when
+   int1: one integer key; else its key hash) and is build row row[i].
+   row[nent..n) are the rows left out: those whose keys hold a NULL, unless
+   null_eq. */
+/* One string key: its length and first 12 bytes beside each entry, so most
+   compares read no string heap. */
+typedef struct jskey {
+    int32_t len;
+    char b[12];
+} jskey;
+
+typedef struct jtab {
+    uint64_t mask;   /* buckets - 1 */
+    uint32_t *dir;   /* buckets + 1 offsets */
+    uint64_t *key;   /* nent */
+    uint32_t *row;   /* n: a permutation of the build rows */
+    jskey *sk;       /* nent, when the key is one string (str1) */
+    int64_t n, nent; /* build rows; entries */
+    bool int1, str1;
+    /* int1 keys within [kmin, kmin + range), range <= buckets: bucket = key - kmin
+       (no hashing); identity: every key of the range exactly once, entry i = key - kmin */
+    bool direct, identity;
+    int64_t kmin;
+    uint64_t range;
+} jtab;
+
+/* Hashes of rows [from, to) of the key vectors into h[0..), isnull[0..). */
+void jtab_hash(const vec *kv, int nk, int64_t from, int64_t to, uint64_t *h, uint8_t *isnull);
+/* Bytes jtab_build allocates for n build rows (charge before building). */
+int64_t jtab_bytes(int64_t n);
+/* Table over rows [0, n) of keys, split into ntasks tasks on pool (NULL or
+   ntasks 1: on the calling thread, which must not be a pool worker). The
+   result does not depend on ntasks. */
+void jtab_build(jtab *t, const vec *keys, int nk, int64_t n, bool int1, bool null_eq, sql_pool *pool, int ntasks);
+void jtab_free(jtab *t);
 
 #endif

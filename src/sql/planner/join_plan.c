@@ -7,155 +7,12 @@
    null-supplying side alone move into that side. Table leaves read only
    columns the statement names. Per-planning state lives in jctx (the AST
    may be shared by several plans: CTEs). */
-#include "plan_int.h"
+#include "join_ctx.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#define MAX_LEAVES 64
-#define MAX_NODES 128
-
-typedef struct rel {
-    op *root;
-    scope sc;
-    int64_t est;
-    char *logical; /* arena */
-} rel;
-
-typedef struct jnode {
-    const from_item *f;
-    rel pre; /* subquery leaves: planned before placement (their names are needed) */
-    bool planned;
-    uint64_t mask;
-    ast **conds, **post, **pushed;
-    int nconds, capconds, npost, cappost, npushed, cappushed;
-    /* leaves */
-    int leaf;
-    const char *alias;
-    char **names;
-    int nnames;
-} jnode;
-
-typedef struct jctx {
-    sql_ctx *ctx;
-    qstate *qs;
-    arena *ar;
-    plan *p;
-    qv_err *err;
-    jnode nodes[MAX_NODES];
-    int nnodes, nleaves;
-    int leaf_node[MAX_LEAVES];
-    char **need; /* column names the statement mentions */
-    int nneed, capneed;
-    bool star;
-    par_src *ps; /* the caller takes the top join as pieces */
-} jctx;
-
-void ast_conjuncts(arena *ar, ast *a, ast ***out, int *n, int *cap) {
-    if (!a) return;
-    if (a->kind == A_BINARY && a->op == OP_AND) {
-        ast_conjuncts(ar, a->args[0], out, n, cap);
-        ast_conjuncts(ar, a->args[1], out, n, cap);
-        return;
-    }
-    if (*n == *cap) {
-        int nc = *cap ? *cap * 2 : 8;
-        ast **na = arena_alloc(ar, sizeof(ast *) * (size_t)nc);
-        if (*n) memcpy(na, *out, sizeof(ast *) * (size_t)*n);
-        *out = na;
-        *cap = nc;
-    }
-    (*out)[(*n)++] = a;
-}
-
-ast *ast_and(arena *ar, ast **v, int n) {
-    if (n == 0) return NULL;
-    ast *r = v[0];
-    for (int i = 1; i < n; i++) {
-        ast *a = arena_alloc(ar, sizeof *a);
-        a->kind = A_BINARY;
-        a->op = OP_AND;
-        a->args = arena_alloc(ar, sizeof(ast *) * 2);
-        a->args[0] = r;
-        a->args[1] = v[i];
-        a->nargs = 2;
-        a->line = v[i]->line;
-        a->col = v[i]->col;
-        a->height = (r->height > v[i]->height ? r->height : v[i]->height) + 1;
-        r = a;
-    }
-    return r;
-}
-
-static void push_ast(arena *ar, ast ***v, int *n, int *cap, ast *a) {
-    if (*n == *cap) {
-        int nc = *cap ? *cap * 2 : 4;
-        ast **na = arena_alloc(ar, sizeof(ast *) * (size_t)nc);
-        if (*n) memcpy(na, *v, sizeof(ast *) * (size_t)*n);
-        *v = na;
-        *cap = nc;
-    }
-    (*v)[(*n)++] = a;
-}
-
-/* ---- the column names a statement mentions (conservative projection pruning) ---- */
-static void need_sel(jctx *j, const select_stmt *s, bool outer);
-
-static void need_ast(jctx *j, const ast *a) {
-    if (!a) return;
-    if (a->kind == A_COL) {
-        for (int i = 0; i < j->nneed; i++)
-            if (!strcasecmp(j->need[i], a->name)) return;
-        if (j->nneed == j->capneed) {
-            int nc = j->capneed ? j->capneed * 2 : 32;
-            char **nn = arena_alloc(j->ar, sizeof(char *) * (size_t)nc);
-            if (j->nneed) memcpy(nn, j->need, sizeof(char *) * (size_t)j->nneed);
-            j->need = nn;
-            j->capneed = nc;
-        }
-        j->need[j->nneed++] = a->name;
-    }
-    for (int i = 0; i < a->nargs; i++) need_ast(j, a->args[i]);
-    if (a->sub) need_sel(j, a->sub, false);
-}
-
-static void need_from(jctx *j, const from_item *f) {
-    if (!f) return;
-    need_ast(j, f->on);
-    for (int i = 0; i < f->nusing; i++) {
-        ast tmp = {.kind = A_COL, .name = f->using_cols[i]};
-        need_ast(j, &tmp);
-    }
-    need_from(j, f->l);
-    need_from(j, f->r);
-}
-
-static void need_sel(jctx *j, const select_stmt *s, bool outer) {
-    if (!s) return;
-    for (int i = 0; i < s->nitems; i++) {
-        if (s->items[i].e->kind == A_STAR && outer) j->star = true;
-        need_ast(j, s->items[i].e);
-    }
-    need_ast(j, s->where);
-    for (int i = 0; i < s->ngroup; i++) need_ast(j, s->group[i]);
-    need_ast(j, s->having);
-    for (int i = 0; i < s->norder; i++) need_ast(j, s->order[i].e);
-    if (outer) need_from(j, s->from);
-    need_sel(j, s->set_l, false);
-    need_sel(j, s->set_r, false);
-}
-
-static bool needed(const jctx *j, const char *name);
-static bool needed_cb(const void *j, const char *name) { return needed(j, name); }
-
-static bool needed(const jctx *j, const char *name) {
-    if (j->star) return true;
-    for (int i = 0; i < j->nneed; i++)
-        if (!strcasecmp(j->need[i], name)) return true;
-    return false;
-}
 
 /* ---- leaves and masks ---- */
 static int collect_nodes(jctx *j, const from_item *f) {
@@ -218,7 +75,7 @@ static uint64_t ast_mask(const jctx *j, const ast *a, bool *bad) {
 static void place(jctx *j, int id, ast *c, uint64_t m) {
     jnode *n = &j->nodes[id];
     if (n->leaf >= 0) {
-        push_ast(j->ar, &n->pushed, &n->npushed, &n->cappushed, c);
+        join_ast_push(j->ar, &n->pushed, &n->npushed, &n->cappushed, c);
         return;
     }
     const from_item *f = n->f;
@@ -226,7 +83,7 @@ static void place(jctx *j, int id, ast *c, uint64_t m) {
     join_type jt = f->jt;
     if (f->asof) { /* only into the left side: a filter on the right would change the nearest row */
         if ((m & ~j->nodes[l].mask) == 0 && (jt == JT_INNER || jt == JT_LEFT)) place(j, l, c, m);
-        else push_ast(j->ar, &n->post, &n->npost, &n->cappost, c);
+        else join_ast_push(j->ar, &n->post, &n->npost, &n->cappost, c);
         return;
     }
     bool inner = jt == JT_INNER || jt == JT_CROSS;
@@ -235,9 +92,9 @@ static void place(jctx *j, int id, ast *c, uint64_t m) {
     } else if ((m & ~j->nodes[r].mask) == 0 && (inner || jt == JT_RIGHT)) {
         place(j, r, c, m);
     } else if (inner) {
-        push_ast(j->ar, &n->conds, &n->nconds, &n->capconds, c);
+        join_ast_push(j->ar, &n->conds, &n->nconds, &n->capconds, c);
     } else {
-        push_ast(j->ar, &n->post, &n->npost, &n->cappost, c);
+        join_ast_push(j->ar, &n->post, &n->npost, &n->cappost, c);
     }
 }
 
@@ -258,13 +115,15 @@ static void place_on(jctx *j, int id) {
         else if (!bad && m && (m & ~j->nodes[l].mask) == 0 && (jt == JT_INNER || jt == JT_RIGHT))
             place(j, l, cs[i], m);
         else
-            push_ast(j->ar, &n->conds, &n->nconds, &n->capconds, cs[i]);
+            join_ast_push(j->ar, &n->conds, &n->nconds, &n->capconds, cs[i]);
     }
     place_on(j, l);
     place_on(j, r);
 }
 
 /* ---- planning ---- */
+static bool join_needed_cb(const void *j, const char *name) { return join_col_needed(j, name); }
+
 static op *dense(qstate *qs, arena *ar, op *o) {
     if (o->name && !strcmp(o->name, "project")) return o; /* already dense */
     bexpr **pe = arena_alloc(ar, sizeof(bexpr *) * (size_t)(o->ncols + 1));
@@ -283,7 +142,7 @@ static void scope_of(arena *ar, const plan *sub, const char *qual, scope *sc) {
     }
 }
 
-static binder mk_binder(jctx *j, const scope *sc, planner_env *env) {
+binder join_binder_make(jctx *j, const scope *sc, planner_env *env) {
     env->ctx = j->ctx;
     env->qs = j->qs;
     env->ar = j->ar;
@@ -295,7 +154,7 @@ static binder mk_binder(jctx *j, const scope *sc, planner_env *env) {
 static int filter_over(jctx *j, op **root, const scope *sc, ast **cs, int n) {
     if (!n) return 0;
     planner_env env;
-    binder b = mk_binder(j, sc, &env);
+    binder b = join_binder_make(j, sc, &env);
     bexpr *e = bind_expr(&b, ast_and(j->ar, cs, n));
     if (!e) return j->err->code;
     if (e->type != QV_T_BOOL && e->type != T_NULL)
@@ -318,7 +177,7 @@ static int plan_leaf(jctx *j, jnode *n, rel *out) {
         ss->table_col = f->col;
         ss->items = arena_alloc(j->ar, sizeof(sel_item) * (size_t)(n->nnames + 1));
         for (int i = 0; i < n->nnames; i++) {
-            if (!needed(j, n->names[i])) continue;
+            if (!join_col_needed(j, n->names[i])) continue;
             ast *a = arena_alloc(j->ar, sizeof *a);
             a->kind = A_COL;
             a->name = n->names[i];
@@ -347,103 +206,7 @@ static int plan_leaf(jctx *j, jnode *n, rel *out) {
     return 0;
 }
 
-static bool cols_in(const bexpr *e, int lo, int hi, bool *any) {
-    if (e->kind == B_COL) {
-        *any = true;
-        return e->col >= lo && e->col < hi;
-    }
-    for (int i = 0; i < e->nargs; i++)
-        if (!cols_in(e->args[i], lo, hi, any)) return false;
-    return true;
-}
-
-bexpr *plan_shift_cols(arena *ar, const bexpr *e, int by) {
-    bexpr *c = arena_alloc(ar, sizeof *c);
-    *c = *e;
-    if (e->kind == B_COL) c->col = e->col - by;
-    if (e->nargs) {
-        c->args = arena_alloc(ar, sizeof(bexpr *) * (size_t)e->nargs);
-        for (int i = 0; i < e->nargs; i++) c->args[i] = plan_shift_cols(ar, e->args[i], by);
-    }
-    return c;
-}
-
-static int find_using(jctx *j, const scope *sc, int lo, int hi, const char *name, const from_item *f) {
-    int found = -1;
-    for (int i = lo; i < hi; i++)
-        if (!sc->cols[i].hidden && !strcasecmp(sc->cols[i].name, name)) {
-            if (found >= 0)
-                return qv_err_set(j->err, QV_EINVAL, "column '%s' in USING is ambiguous (line %d, column %d)", name, f->line, f->col), -2;
-            found = i;
-        }
-    if (found < 0)
-        return qv_err_set(j->err, QV_EINVAL, "column '%s' in USING is not on both sides of the join (line %d, column %d)", name,
-                          f->line, f->col), -2;
-    return found;
-}
-
-static bexpr *and_b(binder *b, bexpr *x, bexpr *y) {
-    if (!x) return y;
-    bexpr *e = bd_mk(b, B_BINARY, QV_T_BOOL, 2);
-    e->op = OP_AND;
-    e->args[0] = x;
-    e->args[1] = y;
-    return e;
-}
-
 static int plan_node(jctx *j, int id, rel *out);
-
-/* Conditions of a join node into hash keys (equalities across the sides) and a residual. */
-static int join_conds(jctx *j, jnode *n, scope *cs, int nl, join_spec *sp, bexpr **ucoal, int *uli) {
-    const from_item *f = n->f;
-    int nr = cs->n - nl, cap = f->nusing + n->nconds + 1;
-    planner_env env;
-    binder b = mk_binder(j, cs, &env);
-    b.clause = "ON";
-    sp->lkeys = arena_alloc(j->ar, sizeof(bexpr *) * (size_t)cap);
-    sp->rkeys = arena_alloc(j->ar, sizeof(bexpr *) * (size_t)cap);
-    for (int u = 0; u < f->nusing; u++) {
-        int li = find_using(j, cs, 0, nl, f->using_cols[u], f);
-        int ri = li < 0 ? -2 : find_using(j, cs, nl, nl + nr, f->using_cols[u], f);
-        if (li < 0 || ri < 0) return j->err->code;
-        bexpr *x = mk_col(j->ar, li, cs->cols[li].type, cs->cols[li].tz);
-        bexpr *y = mk_col(j->ar, ri, cs->cols[ri].type, cs->cols[ri].tz);
-        ast at = {.line = f->line, .col = f->col};
-        if (bd_unify(&b, &at, &x, &y, "join on")) return j->err->code;
-        sp->lkeys[sp->nkeys] = x;
-        sp->rkeys[sp->nkeys++] = plan_shift_cols(j->ar, y, nl);
-        cs->cols[ri].hidden = true;
-        /* RIGHT / FULL JOIN USING: the visible column is the first non-NULL of the two */
-        bexpr *co = bd_mk(&b, B_COALESCE, x->type, 2);
-        co->args[0] = x;
-        co->args[1] = y;
-        memcpy(co->tz, x->tz, sizeof co->tz);
-        ucoal[u] = co;
-        uli[u] = li;
-    }
-    for (int i = 0; i < n->nconds; i++) {
-        bexpr *e = bind_expr(&b, n->conds[i]);
-        if (!e) return j->err->code;
-        if (e->type != QV_T_BOOL && e->type != T_NULL)
-            return qv_err_set(j->err, QV_EINVAL, "JOIN condition needs a BOOLEAN expression, got %s (line %d, column %d)",
-                              type_name(e->type), n->conds[i]->line, n->conds[i]->col);
-        if (e->kind == B_BINARY && e->op == OP_EQ) {
-            bool a0 = false, a1 = false, s0 = false, s1 = false;
-            if (cols_in(e->args[0], 0, nl, &a0) && a0 && cols_in(e->args[1], nl, nl + nr, &a1) && a1) {
-                sp->lkeys[sp->nkeys] = e->args[0];
-                sp->rkeys[sp->nkeys++] = plan_shift_cols(j->ar, e->args[1], nl);
-                continue;
-            }
-            if (cols_in(e->args[1], 0, nl, &s0) && s0 && cols_in(e->args[0], nl, nl + nr, &s1) && s1) {
-                sp->lkeys[sp->nkeys] = e->args[1];
-                sp->rkeys[sp->nkeys++] = plan_shift_cols(j->ar, e->args[0], nl);
-                continue;
-            }
-        }
-        sp->residual = and_b(&b, sp->residual, e);
-    }
-    return 0;
-}
 
 /* Workers that may probe this join in parallel: its left side is a table and
    it never emits unmatched right rows; 0 when not. */
@@ -455,6 +218,52 @@ static int par_workers(const jctx *j, const jnode *n) {
     return j->ctx->threads > 64 ? 64 : j->ctx->threads;
 }
 
+/* RIGHT / FULL JOIN USING: unqualified USING columns read the coalesced value; a.k / b.k stay the sides' own. */
+static void using_project(jctx *j, const from_item *f, scope *cs, int nc, bexpr **ucoal, const int *uli, rel *out) {
+    int m = 0;
+    bexpr **pe = arena_alloc(j->ar, sizeof(bexpr *) * (size_t)(nc + f->nusing + 1));
+    scope ns = {.cols = arena_alloc(j->ar, sizeof(scope_col) * (size_t)(nc + f->nusing + 1))};
+    for (int c = 0; c < nc; c++) {
+        for (int u = 0; u < f->nusing; u++)
+            if (uli[u] == c) {
+                ns.cols[m] = cs->cols[c];
+                ns.cols[m].qual = NULL;
+                ns.cols[m].type = ucoal[u]->type;
+                pe[m++] = ucoal[u];
+                cs->cols[c].hidden = true;
+            }
+        ns.cols[m] = cs->cols[c];
+        pe[m++] = mk_col(j->ar, c, out->root->types[c], cs->cols[c].tz);
+    }
+    ns.n = m;
+    out->root = op_project_new(j->qs, out->root, m, pe);
+    out->sc = ns;
+}
+
+static const char *const join_names[] = {"INNER JOIN", "LEFT JOIN", "RIGHT JOIN", "FULL JOIN", "CROSS JOIN", "SEMI JOIN", "ANTI JOIN"};
+
+/* The join node's logical plan text (arena). */
+static char *join_logical(jctx *j, const jnode *n, const join_spec *sp, const char *ll, const char *rl) {
+    const from_item *f = n->f;
+    qv_str T;
+    qv_str_init(&T);
+    int d = 0;
+    if (n->npost) lg_line(&T, d++, "FILTER %s", ast_to_name(j->ar, ast_and(j->ar, n->post, n->npost)));
+    char cond[600];
+    lg_list(j->ar, cond, sizeof cond, n->conds, n->nconds);
+    char using[300] = "";
+    size_t ul = 0;
+    for (int u = 0; u < f->nusing && ul + 4 < sizeof using; u++)
+        ul += (size_t)snprintf(using + ul, sizeof using - ul, "%s%s", u ? ", " : " USING (", f->using_cols[u]);
+    if (f->nusing && ul + 2 < sizeof using) strcat(using, ")");
+    lg_line(&T, d, "%s%s%s%s%s", join_names[f->jt], n->nconds ? " ON " : "", cond, using, sp->build_left ? " (build left)" : "");
+    lg_nest(&T, d + 1, ll);
+    lg_nest(&T, d + 1, rl);
+    char *r = arena_strdup(j->ar, T.data);
+    qv_str_free(&T);
+    return r;
+}
+
 static int plan_join_node(jctx *j, jnode *n, rel *out) {
     const from_item *f = n->f;
     rel L = {0}, R = {0};
@@ -462,7 +271,7 @@ static int plan_join_node(jctx *j, jnode *n, rel *out) {
     op *parts[64], *scans[64];
     if (T) {
         jnode *ln = &j->nodes[node_of(j, f->l)];
-        if (plan_table_parts(j->ctx, j->qs, j->ar, j->p, ln->f, ln->f->alias, needed_cb, j,
+        if (plan_table_parts(j->ctx, j->qs, j->ar, j->p, ln->f, ln->f->alias, join_needed_cb, j,
                              ast_and(j->ar, ln->pushed, ln->npushed), &T, parts, scans, &nrg, &L.sc, &L.est, j->err))
             return j->err->code;
         for (int i = 0; i < L.sc.n; i++) L.sc.cols[i].qual = ln->alias;
@@ -503,15 +312,16 @@ static int plan_join_node(jctx *j, jnode *n, rel *out) {
     join_spec sp = {.jt = f->jt == JT_CROSS ? JT_INNER : f->jt};
     bexpr **ucoal = arena_alloc(j->ar, sizeof(bexpr *) * (size_t)(f->nusing + 1));
     int *uli = arena_alloc(j->ar, sizeof(int) * (size_t)(f->nusing + 1));
-    if (join_conds(j, n, &cs, nl, &sp, ucoal, uli)) {
+    if (join_keys_split(j, n, &cs, nl, &sp, ucoal, uli)) {
         op_free(L.root);
         op_free(R.root);
         for (int w = 0; w < T; w++) op_free(parts[w]);
         return j->err->code;
     }
-    static const char *nm[] = {"INNER JOIN", "LEFT JOIN", "RIGHT JOIN", "FULL JOIN", "CROSS JOIN", "SEMI JOIN", "ANTI JOIN"};
+    sp.keep = join_keep_cols(j, n, &cs);
+    if (sp.keep) plan_mark_cols(sp.residual, (bool *)sp.keep);
     char label[160];
-    snprintf(label, sizeof label, "%s at line %d, column %d", nm[f->jt], f->line, f->col);
+    snprintf(label, sizeof label, "%s at line %d, column %d", join_names[f->jt], f->line, f->col);
     sp.label = arena_strdup(j->ar, label);
     bool semi = sp.jt == JT_SEMI || sp.jt == JT_ANTI;
     /* build the smaller side */
@@ -534,46 +344,8 @@ static int plan_join_node(jctx *j, jnode *n, rel *out) {
         out->root = op_hash_join_new(j->qs, L.root, R.root, &sp);
     }
     out->sc = semi ? L.sc : cs;
-    if (f->nusing && (sp.jt == JT_RIGHT || sp.jt == JT_FULL)) {
-        /* unqualified USING columns read the coalesced value; a.k / b.k stay the sides' own */
-        int nc = nl + nr, m = 0;
-        bexpr **pe = arena_alloc(j->ar, sizeof(bexpr *) * (size_t)(nc + f->nusing + 1));
-        scope ns = {.cols = arena_alloc(j->ar, sizeof(scope_col) * (size_t)(nc + f->nusing + 1))};
-        for (int c = 0; c < nc; c++) {
-            for (int u = 0; u < f->nusing; u++)
-                if (uli[u] == c) {
-                    ns.cols[m] = cs.cols[c];
-                    ns.cols[m].qual = NULL;
-                    ns.cols[m].type = ucoal[u]->type;
-                    pe[m++] = ucoal[u];
-                    cs.cols[c].hidden = true;
-                }
-            ns.cols[m] = cs.cols[c];
-            pe[m++] = mk_col(j->ar, c, out->root->types[c], cs.cols[c].tz);
-        }
-        ns.n = m;
-        out->root = op_project_new(j->qs, out->root, m, pe);
-        out->sc = ns;
-    }
-    {
-        qv_str T;
-        qv_str_init(&T);
-        int d = 0;
-        if (n->npost) lg_line(&T, d++, "FILTER %s", ast_to_name(j->ar, ast_and(j->ar, n->post, n->npost)));
-        char cond[600];
-        lg_list(j->ar, cond, sizeof cond, n->conds, n->nconds);
-        char using[300] = "";
-        size_t ul = 0;
-        for (int u = 0; u < f->nusing && ul + 4 < sizeof using; u++)
-            ul += (size_t)snprintf(using + ul, sizeof using - ul, "%s%s", u ? ", " : " USING (", f->using_cols[u]);
-        if (f->nusing && ul + 2 < sizeof using) strcat(using, ")");
-        lg_line(&T, d, "%s%s%s%s%s", nm[f->jt], n->nconds ? " ON " : "", cond, using,
-                sp.build_left ? " (build left)" : "");
-        lg_nest(&T, d + 1, L.logical);
-        lg_nest(&T, d + 1, R.logical);
-        out->logical = arena_strdup(j->ar, T.data);
-        qv_str_free(&T);
-    }
+    if (f->nusing && (sp.jt == JT_RIGHT || sp.jt == JT_FULL)) using_project(j, f, &cs, nl + nr, ucoal, uli, out);
+    out->logical = join_logical(j, n, &sp, L.logical, R.logical);
     int64_t big = L.est > R.est ? L.est : R.est;
     out->est = semi ? L.est : sp.nkeys ? big : (L.est > 0 && R.est > INT64_MAX / L.est) ? INT64_MAX : L.est * R.est;
     return filter_over(j, &out->root, &out->sc, n->post, n->npost);
@@ -658,7 +430,7 @@ int plan_joins(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, plan *
     j->p = p;
     j->err = err;
     int rc = 0;
-    need_sel(j, s, true);
+    join_need_collect(j, s, true);
     if (collect_nodes(j, s->from) < 0) { rc = err->code; goto out; }
     for (int l = 0; l < j->nleaves && !rc; l++) rc = leaf_names(j, &j->nodes[j->leaf_node[l]]);
     if (rc) goto out;
@@ -668,10 +440,13 @@ int plan_joins(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, plan *
     for (int i = 0; i < nc; i++) {
         bool bad = false;
         uint64_t m = ast_mask(j, cs[i], &bad);
-        if (bad || !m) push_ast(ar, &rest, &nrest, &caprest, cs[i]);
+        if (bad || !m) join_ast_push(ar, &rest, &nrest, &caprest, cs[i]);
         else place(j, 0, cs[i], m);
     }
     place_on(j, 0);
+    j->stmt = s;
+    j->rest = rest;
+    j->nrest = nrest;
     rel r = {0};
     if ((rc = plan_node(j, 0, &r))) goto out;
     *root = r.root;

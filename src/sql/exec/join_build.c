@@ -1,0 +1,139 @@
+/* The hash join's build side: the build child drained into a column store
+   (payload columns and evaluated keys, strings copied into the store's
+   heaps), then the table over the keys, in parallel across the pool when
+   the query runs on more than one thread (join_table.c). Everything is
+   charged to the query before it is allocated. */
+#include "join_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int charge(join_op *j, int64_t bytes, qv_err *err) {
+    j->charged += bytes;
+    if (qstate_charge(j->base.qs, bytes, err))
+        return qv_err_set(err, QV_ERESOURCE, "%s: the hash table exceeded the query memory limit of %lld bytes (--query-memory)",
+                          j->sp.label ? j->sp.label : "hash join", (long long)j->base.qs->mem_limit);
+    return 0;
+}
+
+/* Rows of src (through c's selection) to dst rows [at, at + n); returns string bytes copied. */
+static int64_t store_append(vec *dst, int64_t at, const vec *src, const chunk *c, int n) {
+    if (src->type == T_NULL || src->has_nulls || src->codes || type_pc(dst->type) == PC_S) {
+        int64_t bytes = 0;
+        bool str = type_pc(dst->type) == PC_S;
+        for (int r = 0; r < n; r++) {
+            vec_store_row(dst, at + r, src, c ? chunk_row(c, r) : r);
+            if (str) bytes += dst->s[at + r].n;
+        }
+        return bytes;
+    }
+    if (type_pc(dst->type) == PC_I) {
+        if (c && c->has_sel) for (int r = 0; r < n; r++) dst->i[at + r] = src->i[c->sel[r]];
+        else memcpy(dst->i + at, src->i, sizeof(int64_t) * (size_t)n);
+    } else {
+        if (c && c->has_sel) for (int r = 0; r < n; r++) dst->f[at + r] = src->f[c->sel[r]];
+        else memcpy(dst->f + at, src->f, sizeof(double) * (size_t)n);
+    }
+    return 0;
+}
+
+static int drain(join_op *j, qv_err *err) {
+    for (;;) {
+        chunk *c;
+        if (j->build->next(j->build, &c, err)) return err->code;
+        if (!c) return 0;
+        int n = chunk_active(c);
+        for (int k = 0; k < j->nk; k++)
+            if (expr_eval(j->bkeys[k], c, &j->tk[k], err)) return err->code;
+        if (j->bn + n > INT32_MAX - CHUNK)
+            return qv_err_set(err, QV_ERESOURCE, "%s: the build side has more than 2^31 rows", j->sp.label);
+        int cap = (int)(j->bn + n);
+        int64_t bytes = (int64_t)n * (9 * (j->nbc + j->nk) + 1);
+        for (int c2 = 0; c2 < j->nbc; c2++) {
+            vec_grow(&j->bcols[c2], cap);
+            bytes += store_append(&j->bcols[c2], j->bn, &c->cols[c2], c, n);
+        }
+        for (int k = 0; k < j->nk; k++) {
+            vec_grow(&j->bk[k], cap);
+            bytes += store_append(&j->bk[k], j->bn, &j->tk[k], NULL, n);
+        }
+        j->bn += n;
+        if (charge(j, bytes, err)) return err->code;
+        if (qstate_check(j->base.qs, err)) return err->code;
+    }
+}
+
+typedef struct perm_task {
+    vec *v;
+    const uint32_t *perm;
+    int64_t n;
+} perm_task;
+
+/* Rows of a store vector into table order: row i becomes old row perm[i] (strings stay in the heap). */
+static void permute_run(void *arg) {
+    perm_task *p = arg;
+    vec *v = p->v;
+    const uint32_t *perm = p->perm;
+    int64_t n = p->n;
+    switch (type_pc(v->type)) {
+    case PC_I:
+        if (v->i) {
+            int64_t *d = qv_xmalloc(sizeof(int64_t) * (size_t)v->cap);
+            for (int64_t i = 0; i < n; i++) d[i] = v->i[perm[i]];
+            free(v->i);
+            v->i = d;
+        }
+        break;
+    case PC_F:
+        if (v->f) {
+            double *d = qv_xmalloc(sizeof(double) * (size_t)v->cap);
+            for (int64_t i = 0; i < n; i++) d[i] = v->f[perm[i]];
+            free(v->f);
+            v->f = d;
+        }
+        break;
+    case PC_S:
+        if (v->s) {
+            sv *d = qv_xmalloc(sizeof(sv) * (size_t)v->cap);
+            for (int64_t i = 0; i < n; i++) d[i] = v->s[perm[i]];
+            free(v->s);
+            v->s = d;
+        }
+        break;
+    }
+    if (v->has_nulls) {
+        uint8_t *d = qv_xcalloc((size_t)v->cap, 1);
+        for (int64_t i = 0; i < n; i++) d[i] = v->nulls[perm[i]];
+        free(v->nulls);
+        v->nulls = d;
+    }
+}
+
+static void store_permute(join_op *j, sql_pool *pool) {
+    int nv = j->nbc + j->nk;
+    perm_task *ts = qv_xcalloc((size_t)nv + 1, sizeof *ts);
+    void **args = qv_xcalloc((size_t)nv + 1, sizeof *args);
+    for (int c = 0; c < nv; c++) {
+        ts[c] = (perm_task){c < j->nbc ? &j->bcols[c] : &j->bk[c - j->nbc], j->tab.row, j->bn};
+        args[c] = &ts[c];
+    }
+    if (pool && nv > 1) sql_pool_run(pool, nv, permute_run, args, 0);
+    else
+        for (int c = 0; c < nv; c++) permute_run(args[c]);
+    free(ts);
+    free(args);
+}
+
+int join_side_build(join_op *j, qv_err *err) {
+    if (drain(j, err)) return err->code;
+    int64_t n = j->bn, tbytes = jtab_bytes(n), transient = n * (8 + 1 + 12);
+    if (charge(j, tbytes, err)) return err->code;
+    sql_ctx *ctx = j->base.qs->ctx;
+    sql_pool *pool = ctx && !sql_pool_in_task() ? ctx->pool : NULL;
+    jtab_build(&j->tab, j->bk, j->nk, n, j->int1, j->sp.null_eq, pool, pool ? ctx->threads : 1);
+    store_permute(j, pool);
+    j->charged -= transient;
+    qstate_release(j->base.qs, transient);
+    j->bused = qv_xcalloc((size_t)(n + 1), 1);
+    return 0;
+}

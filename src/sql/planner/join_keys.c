@@ -1,0 +1,103 @@
+/* A join node's conditions: USING columns and equalities between the two
+   sides become hash keys (over each side's own columns), the rest one
+   residual over [left..., right...]. */
+#include "join_ctx.h"
+
+#include <string.h>
+#include <strings.h>
+
+static bool cols_in(const bexpr *e, int lo, int hi, bool *any) {
+    if (e->kind == B_COL) {
+        *any = true;
+        return e->col >= lo && e->col < hi;
+    }
+    for (int i = 0; i < e->nargs; i++)
+        if (!cols_in(e->args[i], lo, hi, any)) return false;
+    return true;
+}
+
+bexpr *plan_shift_cols(arena *ar, const bexpr *e, int by) {
+    bexpr *c = arena_alloc(ar, sizeof *c);
+    *c = *e;
+    if (e->kind == B_COL) c->col = e->col - by;
+    if (e->nargs) {
+        c->args = arena_alloc(ar, sizeof(bexpr *) * (size_t)e->nargs);
+        for (int i = 0; i < e->nargs; i++) c->args[i] = plan_shift_cols(ar, e->args[i], by);
+    }
+    return c;
+}
+
+static int find_using(jctx *j, const scope *sc, int lo, int hi, const char *name, const from_item *f) {
+    int found = -1;
+    for (int i = lo; i < hi; i++)
+        if (!sc->cols[i].hidden && !strcasecmp(sc->cols[i].name, name)) {
+            if (found >= 0)
+                return qv_err_set(j->err, QV_EINVAL, "column '%s' in USING is ambiguous (line %d, column %d)", name, f->line, f->col), -2;
+            found = i;
+        }
+    if (found < 0)
+        return qv_err_set(j->err, QV_EINVAL, "column '%s' in USING is not on both sides of the join (line %d, column %d)", name,
+                          f->line, f->col), -2;
+    return found;
+}
+
+static bexpr *and_b(binder *b, bexpr *x, bexpr *y) {
+    if (!x) return y;
+    bexpr *e = bd_mk(b, B_BINARY, QV_T_BOOL, 2);
+    e->op = OP_AND;
+    e->args[0] = x;
+    e->args[1] = y;
+    return e;
+}
+
+/* Conditions of a join node into hash keys (equalities across the sides) and a residual. */
+int join_keys_split(jctx *j, jnode *n, scope *cs, int nl, join_spec *sp, bexpr **ucoal, int *uli) {
+    const from_item *f = n->f;
+    int nr = cs->n - nl, cap = f->nusing + n->nconds + 1;
+    planner_env env;
+    binder b = join_binder_make(j, cs, &env);
+    b.clause = "ON";
+    sp->lkeys = arena_alloc(j->ar, sizeof(bexpr *) * (size_t)cap);
+    sp->rkeys = arena_alloc(j->ar, sizeof(bexpr *) * (size_t)cap);
+    for (int u = 0; u < f->nusing; u++) {
+        int li = find_using(j, cs, 0, nl, f->using_cols[u], f);
+        int ri = li < 0 ? -2 : find_using(j, cs, nl, nl + nr, f->using_cols[u], f);
+        if (li < 0 || ri < 0) return j->err->code;
+        bexpr *x = mk_col(j->ar, li, cs->cols[li].type, cs->cols[li].tz);
+        bexpr *y = mk_col(j->ar, ri, cs->cols[ri].type, cs->cols[ri].tz);
+        ast at = {.line = f->line, .col = f->col};
+        if (bd_unify(&b, &at, &x, &y, "join on")) return j->err->code;
+        sp->lkeys[sp->nkeys] = x;
+        sp->rkeys[sp->nkeys++] = plan_shift_cols(j->ar, y, nl);
+        cs->cols[ri].hidden = true;
+        /* RIGHT / FULL JOIN USING: the visible column is the first non-NULL of the two */
+        bexpr *co = bd_mk(&b, B_COALESCE, x->type, 2);
+        co->args[0] = x;
+        co->args[1] = y;
+        memcpy(co->tz, x->tz, sizeof co->tz);
+        ucoal[u] = co;
+        uli[u] = li;
+    }
+    for (int i = 0; i < n->nconds; i++) {
+        bexpr *e = bind_expr(&b, n->conds[i]);
+        if (!e) return j->err->code;
+        if (e->type != QV_T_BOOL && e->type != T_NULL)
+            return qv_err_set(j->err, QV_EINVAL, "JOIN condition needs a BOOLEAN expression, got %s (line %d, column %d)",
+                              type_name(e->type), n->conds[i]->line, n->conds[i]->col);
+        if (e->kind == B_BINARY && e->op == OP_EQ) {
+            bool a0 = false, a1 = false, s0 = false, s1 = false;
+            if (cols_in(e->args[0], 0, nl, &a0) && a0 && cols_in(e->args[1], nl, nl + nr, &a1) && a1) {
+                sp->lkeys[sp->nkeys] = e->args[0];
+                sp->rkeys[sp->nkeys++] = plan_shift_cols(j->ar, e->args[1], nl);
+                continue;
+            }
+            if (cols_in(e->args[1], 0, nl, &s0) && s0 && cols_in(e->args[0], nl, nl + nr, &s1) && s1) {
+                sp->lkeys[sp->nkeys] = e->args[1];
+                sp->rkeys[sp->nkeys++] = plan_shift_cols(j->ar, e->args[0], nl);
+                continue;
+            }
+        }
+        sp->residual = and_b(&b, sp->residual, e);
+    }
+    return 0;
+}
