@@ -160,7 +160,7 @@ static void free_slice(void *ctx) {
 ** RECV_POOL_IDLE bytes stay idle.
 */
 #define RECV_POOL_SLOTS 3
-#define RECV_POOL_IDLE ((size_t)128 << 20)
+#define RECV_POOL_IDLE ((size_t)64 << 20) /* idle memory after a put counts against its bound */
 #define HUGE_PAGE ((size_t)2 << 20)
 
 size_t fl_recv_pool_min = 256u << 10; /* smaller messages: one gRPC readall */

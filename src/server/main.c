@@ -81,13 +81,6 @@ static bool host_is_loopback(const char *h) {
 int main(int argc, char **argv) {
     qd_flags f;
     qv_err err;
-#ifdef M_MMAP_THRESHOLD
-    /* Ingest frees and reallocates megabyte-sized buffers (gRPC's read slices,
-       row group tails) at a high rate: keep them in the heap instead of a fresh
-       mmap and its page faults each time, and trim only past 64 MiB free. */
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 64 << 20);
-#endif
     if (argc >= 2 && strcmp(argv[1], "hash-password") == 0) return hash_password();
     qd_flags_defaults(&f);
     if (qd_flags_parse(&f, argc, argv, &err)) {
