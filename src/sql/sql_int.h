@@ -571,6 +571,18 @@ op *op_window_new(qstate *qs, op *child, bool *keep, int ncalls, win_call *calls
 /* Value helpers shared by aggregates and sorting. */
 int value_cmp(phys_class pc, const value *a, const value *b);
 uint64_t hash_bytes(const void *p, size_t n, uint64_t seed);
+/* The 64-bit finalizer every hash of ours ends in (murmur3's fmix64 constants). */
+static inline uint64_t hash_mix64(uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+/* The hash of row r's non-null value in v: integers mixed, floats with -0 as 0,
+   strings through hash_bytes; join and ASOF keys hash alike through it. */
+uint64_t hash_value_at(const vec *v, int64_t r);
 
 /* Binder/planner: builds the operator tree and the result schema. */
 typedef struct plan {

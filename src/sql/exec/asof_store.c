@@ -10,15 +10,6 @@
 
 #include <stdlib.h>
 
-static inline uint64_t mix64(uint64_t x) {
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
 static int charge(asof_store *s, int64_t bytes, qv_err *err) {
     s->charged += bytes;
     if (qstate_charge(s->qs, bytes, err))
@@ -75,21 +66,8 @@ uint64_t asof_keys_hash(const vec *keys, int nk, int r, bool *null) {
             *null = true;
             return 0;
         }
-        switch (type_pc(v->type)) {
-        case PC_I: x = mix64((uint64_t)v->i[r]); break;
-        case PC_F: {
-            double d = v->f[r] == 0 ? 0.0 : v->f[r];
-            memcpy(&x, &d, sizeof x);
-            x = mix64(x);
-            break;
-        }
-        case PC_S: {
-            sv t = vec_str_at(v, r);
-            x = hash_bytes(t.p, (size_t)t.n, 0);
-            break;
-        }
-        }
-        h = mix64(h ^ (x + (uint64_t)k));
+        x = hash_value_at(v, r);
+        h = hash_mix64(h ^ (x + (uint64_t)k));
     }
     return h;
 }

@@ -18,15 +18,6 @@
 #define PART_BITS 8
 #define MAX_TASKS 64
 
-static inline uint64_t mix64(uint64_t x) {
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
 void jtab_hash(const vec *kv, int nk, int64_t from, int64_t to, uint64_t *h, uint8_t *isnull) {
     for (int64_t r = from; r < to; r++) {
         h[r - from] = 0x9e3779b97f4a7c15ULL;
@@ -34,24 +25,16 @@ void jtab_hash(const vec *kv, int nk, int64_t from, int64_t to, uint64_t *h, uin
     }
     for (int k = 0; k < nk; k++) {
         const vec *v = &kv[k];
-        phys_class pc = type_pc(v->type);
         bool tnull = v->type == T_NULL;
         for (int64_t r = from; r < to; r++) {
             uint64_t x;
             if (tnull || vec_null(v, (int)r)) {
                 isnull[r - from] = 1;
                 x = 0x5bd1e995ULL;
-            } else if (pc == PC_I) {
-                x = mix64((uint64_t)v->i[r]);
-            } else if (pc == PC_F) {
-                double d = v->f[r] == 0 ? 0.0 : v->f[r];
-                memcpy(&x, &d, sizeof x);
-                x = mix64(x);
             } else {
-                sv s = vec_str_at(v, r);
-                x = hash_bytes(s.p, (size_t)s.n, 0);
+                x = hash_value_at(v, r);
             }
-            h[r - from] = mix64(h[r - from] ^ (x + (uint64_t)k));
+            h[r - from] = hash_mix64(h[r - from] ^ (x + (uint64_t)k));
         }
     }
 }

@@ -246,3 +246,20 @@ uint64_t hash_bytes(const void *p, size_t n, uint64_t seed) {
     h ^= h >> 33;
     return h;
 }
+
+uint64_t hash_value_at(const vec *v, int64_t r) {
+    uint64_t x = 0;
+    switch (type_pc(v->type)) {
+    case PC_I: return hash_mix64((uint64_t)v->i[r]);
+    case PC_F: {
+        double d = v->f[r] == 0 ? 0.0 : v->f[r];
+        memcpy(&x, &d, sizeof x);
+        return hash_mix64(x);
+    }
+    case PC_S: {
+        sv t = vec_str_at(v, r);
+        return hash_bytes(t.p, (size_t)t.n, 0);
+    }
+    }
+    return x;
+}

@@ -278,26 +278,16 @@ static int bind_hll(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
     return 0;
 }
 
-/* 64-bit finalizer (murmur3's fmix64): enough mixing for register indexes */
-static inline uint64_t mix64(uint64_t x) {
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
 static inline uint64_t value_hash(const vec *v, int k) {
     switch (type_pc(v->type)) {
-    case PC_I: return mix64((uint64_t)v->i[k] ^ 0x5eed);
+    case PC_I: return hash_mix64((uint64_t)v->i[k] ^ 0x5eed);
     case PC_F: {
         double x = v->f[k];
         if (x == 0) x = 0;     /* -0.0 and 0.0 are one value */
         if (isnan(x)) x = NAN; /* every NaN is one value */
         uint64_t u;
         memcpy(&u, &x, 8);
-        return mix64(u ^ 0x5eed);
+        return hash_mix64(u ^ 0x5eed);
     }
     case PC_S: return hash_bytes(v->s[k].p, (size_t)v->s[k].n, 0x5eed);
     }

@@ -33,28 +33,19 @@ void win_parter_free(win_parter *pt) {
     memset(pt, 0, sizeof *pt);
 }
 
-static uint64_t mix(uint64_t x) {
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
 static uint64_t hash_row(const win_parter *pt, int k) {
     uint64_t h = 0x12345;
     for (int j = 0; j < pt->nkeys; j++) {
         const vec *v = &pt->tmp[j];
         uint64_t x;
         if (vec_null(v, k)) x = 0x9e3779b97f4a7c15ULL;
-        else if (type_pc(pt->types[j]) == PC_I) x = mix((uint64_t)v->i[k]);
+        else if (type_pc(pt->types[j]) == PC_I) x = hash_mix64((uint64_t)v->i[k]);
         else if (type_pc(pt->types[j]) == PC_F) {
             double d = v->f[k] == 0 ? 0.0 : v->f[k];
             memcpy(&x, &d, 8);
-            x = mix(x);
+            x = hash_mix64(x);
         } else x = hash_bytes(v->s[k].p, (size_t)v->s[k].n, 7);
-        h = mix(h ^ x) + (uint64_t)j;
+        h = hash_mix64(h ^ x) + (uint64_t)j;
     }
     return h;
 }
@@ -184,7 +175,7 @@ int win_parter_assign(win_parter *pt, bexpr **keys, const chunk *c, int32_t *pid
             uint64_t w = (uint64_t)s.n;
             memcpy(&w, s.p, s.n < 8 ? (size_t)s.n : 8);
             w ^= (uint64_t)s.n << 56;
-            int slot = (int)(mix(w) & (WIN_SCACHE - 1));
+            int slot = (int)(hash_mix64(w) & (WIN_SCACHE - 1));
             int32_t c = pt->scache[slot];
             if (c >= 0) {
                 const sv *ks = &pt->keys[c].s;
