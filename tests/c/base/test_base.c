@@ -39,6 +39,24 @@ QTEST(crc32c_hardware_equals_software) {
                 QCHECK_EQ(hw, sw);
             }
         }
+    /* Long buffers (the hardware path's three interleaved lanes and their
+       joins), at odd lengths and offsets, one-shot and chained. */
+    size_t big = 3 * 2048 * 5 + 77;
+    uint8_t *lb = malloc(big + 16);
+    QCHECK(lb);
+    for (size_t i = 0; i < big + 16; i++) lb[i] = (uint8_t)((x = x * 1103515245u + 12345u) >> 16);
+    const size_t lens[] = {6143, 6144, 6145, 6151, 12288, 12300, 20000, big};
+    for (size_t al = 0; al < 16; al += 5)
+        for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+            uint32_t sw = qv_crc32c_sw(7, lb + al, lens[i]);
+            QCHECK_EQ(qv_crc32c(7, lb + al, lens[i]), sw);
+            QCHECK_EQ(qv_crc32c(qv_crc32c(7, lb + al, 1000), lb + al + 1000, lens[i] - 1000), sw);
+            if (have) {
+                QCHECK(qv_crc32c_hw(7, lb + al, lens[i], &hw));
+                QCHECK_EQ(hw, sw);
+            }
+        }
+    free(lb);
     /* The run-time choice names what it picked. */
     QCHECK(strcmp(qv_crc32c_impl(), have ? "software" : "x") != 0);
     printf("crc32c implementation: %s\n", qv_crc32c_impl());
