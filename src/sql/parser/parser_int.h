@@ -1,4 +1,7 @@
-/* Parser internals shared by parser.c (expressions) and parse_stmt.c (statements). */
+/* Parser internals shared by the files of parser/: parser.c (token helpers,
+   operators by precedence), parse_primary.c (literals, calls, CASE, CAST,
+   column references), parse_stmt.c (statements), parse_from.c (FROM and
+   joins), parse_window.c (OVER, WINDOW) and parse_tfunc.c (table functions). */
 #ifndef QUIVER_SQL_PARSER_INT_H
 #define QUIVER_SQL_PARSER_INT_H
 
@@ -28,7 +31,13 @@ bool ps_is_reserved(const token *t);
 char *ps_ident(parser *p, const char *what);
 int ps_type(parser *p, qv_type *out);
 ast **ps_list_push(parser *p, ast **arr, int *n, int *cap, ast *a);
+/* A node of kind k at token at's position (arena, zeroed). */
+ast *ps_node(parser *p, ast_kind k, token *at);
+/* Sets a's height from its children; NULL (with an error) when the tree is too tall. */
+ast *ps_grown(parser *p, ast *a);
 ast *ps_expr(parser *p);
+/* An operand of the operators (parse_primary.c). */
+ast *ps_primary(parser *p);
 /* ORDER BY keys (parse_stmt.c): [ASC|DESC] [NULLS FIRST|LAST], and a comma list of keys. */
 int ps_order_dir(parser *p, order_item *o);
 int ps_order_list(parser *p, order_item **items, int *n);
