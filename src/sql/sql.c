@@ -54,12 +54,7 @@ static char *explain_text(sql_query *q) {
     qv_str_init(&s);
     if (q->pl.logical) {
         qv_str_appendf(&s, "LOGICAL PLAN\n");
-        for (const char *t = q->pl.logical; *t;) {
-            const char *e = strchr(t, '\n');
-            size_t n = e ? (size_t)(e - t) : strlen(t);
-            qv_str_appendf(&s, "  %.*s\n", (int)n, t);
-            t += n + (e ? 1 : 0);
-        }
+        plan_logical_print(q->pl.logical, &q->ar, &s, 1);
         qv_str_appendf(&s, "PHYSICAL PLAN\n");
     }
     if (q->pl.passthrough) {

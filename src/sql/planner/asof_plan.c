@@ -128,29 +128,13 @@ static int using_conds(asof_build *ab, const from_item *f, scope *cs) {
     return 0;
 }
 
-static char *logical_of(arena *ar, const asof_in *in, const asof_spec *sp) {
-    static const char *nm[] = {"ASOF JOIN", "ASOF LEFT JOIN", "ASOF RIGHT JOIN", "ASOF FULL JOIN"};
-    const from_item *f = in->f;
-    qv_str T;
-    qv_str_init(&T);
-    int d = 0;
-    if (in->npost) lg_line(&T, d++, "FILTER %s", ast_to_name(ar, ast_and(ar, in->post, in->npost)));
-    char cond[600];
-    lg_list(ar, cond, sizeof cond, in->conds, in->nconds);
-    char using[300] = "";
-    size_t ul = 0;
-    for (int u = 0; u < f->nusing && ul + 4 < sizeof using; u++)
-        ul += (size_t)snprintf(using + ul, sizeof using - ul, "%s%s", u ? ", " : " USING (", f->using_cols[u]);
-    if (f->nusing && ul + 2 < sizeof using) strcat(using, ")");
-    lg_line(&T, d, "%s%s%s%s (keys=%d)", nm[sp->jt], in->nconds ? " ON " : "", cond, using, sp->nkeys);
-    lg_nest(&T, d + 1, in->llogical);
-    lg_nest(&T, d + 1, in->rlogical);
-    char *s = arena_strdup(ar, T.data ? T.data : "");
-    qv_str_free(&T);
-    return s;
+/* The join's logical node, under the WHERE conjuncts placed above it. */
+static lnode *logical_of(arena *ar, const asof_in *in, const asof_spec *sp) {
+    lnode *n = lg_join(ar, LG_ASOF_JOIN, in->f, in->conds, in->nconds, sp->nkeys, false, in->llogical, in->rlogical);
+    return lg_filter(ar, in->npost ? ast_and(ar, in->post, in->npost) : NULL, n);
 }
 
-int plan_asof_join(sql_ctx *ctx, qstate *qs, arena *ar, const asof_in *in, scope *cs, int nl, op **root, char **logical,
+int plan_asof_join(sql_ctx *ctx, qstate *qs, arena *ar, const asof_in *in, scope *cs, int nl, op **root, lnode **logical,
                    qv_err *err) {
     const from_item *f = in->f;
     *root = NULL;

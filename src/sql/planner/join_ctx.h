@@ -13,7 +13,7 @@ typedef struct rel {
     op *root;
     scope sc;
     int64_t est;
-    char *logical; /* arena */
+    lnode *logical; /* arena */
 } rel;
 
 typedef struct jnode {

@@ -198,9 +198,7 @@ static int plan_leaf(jctx *j, jnode *n, rel *out) {
     plan_adopt(j->p, &sub);
     out->root = sub.root;
     sub.root = NULL;
-    char *lg = plan_logical_scan(j->ar, f->table, f->alias, ss->where);
-    out->logical = arena_strdup(j->ar, lg);
-    free(lg);
+    out->logical = lg_scan(j->ar, f->table, f->alias, ss->where);
     plan_free(&sub);
     out->root = dense(j->qs, j->ar, out->root);
     return 0;
@@ -242,26 +240,10 @@ static void using_project(jctx *j, const from_item *f, scope *cs, int nc, bexpr 
 
 static const char *const join_names[] = {"INNER JOIN", "LEFT JOIN", "RIGHT JOIN", "FULL JOIN", "CROSS JOIN", "SEMI JOIN", "ANTI JOIN"};
 
-/* The join node's logical plan text (arena). */
-static char *join_logical(jctx *j, const jnode *n, const join_spec *sp, const char *ll, const char *rl) {
-    const from_item *f = n->f;
-    qv_str T;
-    qv_str_init(&T);
-    int d = 0;
-    if (n->npost) lg_line(&T, d++, "FILTER %s", ast_to_name(j->ar, ast_and(j->ar, n->post, n->npost)));
-    char cond[600];
-    lg_list(j->ar, cond, sizeof cond, n->conds, n->nconds);
-    char using[300] = "";
-    size_t ul = 0;
-    for (int u = 0; u < f->nusing && ul + 4 < sizeof using; u++)
-        ul += (size_t)snprintf(using + ul, sizeof using - ul, "%s%s", u ? ", " : " USING (", f->using_cols[u]);
-    if (f->nusing && ul + 2 < sizeof using) strcat(using, ")");
-    lg_line(&T, d, "%s%s%s%s%s", join_names[f->jt], n->nconds ? " ON " : "", cond, using, sp->build_left ? " (build left)" : "");
-    lg_nest(&T, d + 1, ll);
-    lg_nest(&T, d + 1, rl);
-    char *r = arena_strdup(j->ar, T.data);
-    qv_str_free(&T);
-    return r;
+/* The join node's logical plan, under the WHERE conjuncts placed above it (arena). */
+static lnode *join_logical(jctx *j, const jnode *n, const join_spec *sp, lnode *ll, lnode *rl) {
+    lnode *r = lg_join(j->ar, LG_JOIN, n->f, n->conds, n->nconds, sp->nkeys, sp->build_left, ll, rl);
+    return lg_filter(j->ar, n->npost ? ast_and(j->ar, n->post, n->npost) : NULL, r);
 }
 
 static int plan_join_node(jctx *j, jnode *n, rel *out) {
@@ -275,9 +257,7 @@ static int plan_join_node(jctx *j, jnode *n, rel *out) {
                              ast_and(j->ar, ln->pushed, ln->npushed), &T, parts, scans, &nrg, &L.sc, &L.est, j->err))
             return j->err->code;
         for (int i = 0; i < L.sc.n; i++) L.sc.cols[i].qual = ln->alias;
-        char *lg = plan_logical_scan(j->ar, ln->f->table, ln->f->alias, ast_and(j->ar, ln->pushed, ln->npushed));
-        L.logical = arena_strdup(j->ar, lg);
-        free(lg);
+        L.logical = lg_scan(j->ar, ln->f->table, ln->f->alias, ast_and(j->ar, ln->pushed, ln->npushed));
         if (T < 2) { /* one row group: a plain stream */
             L.root = parts[0];
             T = 0;
@@ -357,14 +337,7 @@ static int plan_node(jctx *j, int id, rel *out) {
     if (!n->planned) return plan_leaf(j, n, out);
     *out = n->pre;
     n->planned = false; /* the operator moves to the join */
-    if (n->npushed) {
-        qv_str L;
-        qv_str_init(&L);
-        lg_line(&L, 0, "FILTER %s", ast_to_name(j->ar, ast_and(j->ar, n->pushed, n->npushed)));
-        lg_nest(&L, 1, out->logical);
-        out->logical = arena_strdup(j->ar, L.data);
-        qv_str_free(&L);
-    }
+    if (n->npushed) out->logical = lg_filter(j->ar, ast_and(j->ar, n->pushed, n->npushed), out->logical);
     if (filter_over(j, &out->root, &out->sc, n->pushed, n->npushed)) return j->err->code;
     out->root = dense(j->qs, j->ar, out->root);
     return 0;
@@ -402,14 +375,7 @@ static int leaf_names(jctx *j, jnode *n) {
     }
     scope_of(j->ar, &sub, n->alias, &n->pre.sc);
     plan_adopt(j->p, &sub);
-    {
-        qv_str L;
-        qv_str_init(&L);
-        lg_line(&L, 0, "SUBQUERY AS %s", n->alias ? n->alias : "");
-        lg_nest(&L, 1, sub.logical);
-        n->pre.logical = arena_strdup(j->ar, L.data ? L.data : "");
-        qv_str_free(&L);
-    }
+    n->pre.logical = lg_subquery(j->ar, n->alias ? n->alias : "", sub.logical);
     n->pre.root = sub.root;
     sub.root = NULL;
     plan_free(&sub);
@@ -451,8 +417,7 @@ int plan_joins(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, plan *
     if ((rc = plan_node(j, 0, &r))) goto out;
     *root = r.root;
     *sc = r.sc;
-    free(p->logical_src);
-    p->logical_src = qv_xstrdup(r.logical ? r.logical : "");
+    p->logical_src = r.logical;
     *where_rest = ast_and(ar, rest, nrest);
 out:
     for (int i = 0; i < j->nnodes; i++)

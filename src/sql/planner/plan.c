@@ -22,9 +22,7 @@ void plan_free(plan *p) {
     p->snaps = NULL;
     p->pt_cols = NULL;
     p->ntables = 0;
-    free(p->logical);
-    free(p->logical_src);
-    p->logical = p->logical_src = NULL;
+    p->logical = p->logical_src = NULL; /* arena */
     qv_schema_free(&p->schema);
 }
 
@@ -179,7 +177,7 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
         }
         st_snapshot_open(tab, &snap);
         plan_add_table(p, tab, snap);
-        p->logical_src = plan_logical_scan(ar, st_table_name(tab), s->alias, NULL);
+        p->logical_src = lg_scan(ar, st_table_name(tab), s->alias, NULL);
         const qv_schema *ts = st_table_schema(tab);
         sc.n = ts->nfields;
         sc.cols = arena_alloc(ar, sizeof(scope_col) * (size_t)(sc.n ? sc.n : 1));
@@ -193,13 +191,7 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
     } else {
         if ((rc = plan_select(ctx, qs, ar, s->sub, false, &sub, err))) return rc;
         have_sub = true;
-        {
-            qv_str L;
-            qv_str_init(&L);
-            lg_line(&L, 0, "SUBQUERY%s%s", s->alias ? " AS " : "", s->alias ? s->alias : "");
-            lg_nest(&L, 1, sub.logical);
-            p->logical_src = qv_str_steal(&L);
-        }
+        p->logical_src = lg_subquery(ar, s->alias, sub.logical);
         sc.n = sub.schema.nfields;
         sc.cols = arena_alloc(ar, sizeof(scope_col) * (size_t)(sc.n ? sc.n : 1));
         for (int i = 0; i < sc.n; i++) {

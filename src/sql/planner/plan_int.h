@@ -30,7 +30,7 @@ int plan_joins(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, plan *
 /* An ASOF join node of a FROM tree (asof_plan.c), its sides planned by
    join_plan.c: the left as lroot, or (T > 0) as T probe pipelines parts over
    scans of nrg row groups; conds are its ON conjuncts not pushed into a
-   side, post the WHERE conjuncts above it (for the logical text). ps (may be
+   side, post the WHERE conjuncts above it (for the logical plan). ps (may be
    NULL) takes the join as pieces; then *root is NULL. cs is both sides'
    scope (nl left columns): USING hides the right copies. */
 typedef struct asof_in {
@@ -41,9 +41,9 @@ typedef struct asof_in {
     op **parts, **scans;
     int T, nrg;
     par_src *ps;
-    const char *llogical, *rlogical;
+    lnode *llogical, *rlogical;
 } asof_in;
-int plan_asof_join(sql_ctx *ctx, qstate *qs, arena *ar, const asof_in *in, scope *cs, int nl, op **root, char **logical,
+int plan_asof_join(sql_ctx *ctx, qstate *qs, arena *ar, const asof_in *in, scope *cs, int nl, op **root, lnode **logical,
                    qv_err *err);
 
 /* s with WHERE-level [NOT] EXISTS (SELECT ... FROM ... WHERE ...) conjuncts
@@ -70,13 +70,23 @@ int plan_table_func(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, p
 int plan_grouping_sets(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, plan *p, qv_err *err);
 int plan_distinct_on(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, plan *p, qv_err *err);
 
-/* Logical plan text (logical.c). */
-void lg_line(qv_str *s, int depth, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void lg_nest(qv_str *s, int depth, const char *text);
-void lg_list(arena *ar, char *buf, size_t cap, ast *const *v, int n);
+/* Logical plan nodes (logical.c, types in logical.h). */
+/* A node of kind k over up to two children (NULL: none), est -1. */
+lnode *lg_node(arena *ar, lg_kind k, lnode *l, lnode *r);
+lnode *lg_scan(arena *ar, const char *table, const char *alias, const ast *pred);
+/* pred over child; child itself when pred is NULL. */
+lnode *lg_filter(arena *ar, const ast *pred, lnode *child);
+lnode *lg_subquery(arena *ar, const char *alias, lnode *child);
+/* A join (LG_JOIN or LG_ASOF_JOIN) of from item f (its kind and USING
+   columns) with the conjuncts left on it, its hash (or ASOF equality) key
+   count and build side. */
+lnode *lg_join(arena *ar, lg_kind k, const from_item *f, ast *const *conds, int nconds, int nkeys, bool build_left,
+               lnode *l, lnode *r);
+/* The nodes above a SELECT's source (p->logical_src) into p->logical: FILTER
+   (WHERE left after pushdown), AGGREGATE, FILTER (HAVING), WINDOW, FILTER
+   (QUALIFY), PROJECT, DISTINCT, SORT / TOP_N, LIMIT. */
 void plan_logical_select(plan *p, arena *ar, const select_stmt *s, const ast *where_rest, bool aggq, ast *const *gasts,
                          int ngroup, ast *const *aggs, int naggs, const char *const *names, int nvis);
-char *plan_logical_scan(arena *ar, const char *table, const char *alias, const ast *where);
 
 /* Pieces of plan.c the join planner reuses. */
 int plan_count_conj(const bexpr *e);

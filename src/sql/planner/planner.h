@@ -1,6 +1,6 @@
 /*
 ** The planner stage's interface (planner/): a SELECT planned into an
-** operator tree with its result schema and EXPLAIN text, and the init plans
+** operator tree with its result schema and logical plan (logical.h), and the init plans
 ** of subqueries. Includes exec.h; the public API's files (query_int.h)
 ** include this. Planner internals: plan_int.h.
 */
@@ -8,6 +8,7 @@
 #define QUIVER_SQL_PLANNER_H
 
 #include "exec.h"
+#include "logical.h"
 
 /* Binder/planner: builds the operator tree and the result schema. */
 typedef struct plan {
@@ -22,8 +23,8 @@ typedef struct plan {
     st_snapshot *pt_snap;
     int64_t pt_limit, pt_offset;
     int64_t pt_row_from, pt_row_to; /* scoped pass-through: storage rows [from, to) */
-    char *logical;        /* EXPLAIN's logical plan (heap) */
-    char *logical_src;    /* the FROM part of it while planning (heap) */
+    lnode *logical;       /* the logical plan EXPLAIN prints (arena, logical.h) */
+    lnode *logical_src;   /* its FROM part while planning (arena) */
     op *scan_op;          /* the serial scan of the FROM table (NULL: none, or parallel) */
     bool is_scan;         /* only scan + filter + projection of one base table */
     const char *scan_table;

@@ -107,14 +107,9 @@ int plan_setop(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, plan *
         if (s->set_all || true) cl = op_project_new(qs, cl, n, sp.lkeys);
         p->root = op_hash_join_new(qs, cl, cr, &sp);
     }
-    {
-        qv_str T;
-        qv_str_init(&T);
-        lg_line(&T, 0, "%s%s", nm[s->setop], s->set_all ? " ALL" : "");
-        lg_nest(&T, 1, L.logical);
-        lg_nest(&T, 1, R.logical);
-        p->logical = qv_str_steal(&T);
-    }
+    static const lg_kind lk[] = {[SET_UNION] = LG_UNION, [SET_INTERSECT] = LG_INTERSECT, [SET_EXCEPT] = LG_EXCEPT};
+    p->logical = lg_node(ar, lk[s->setop], L.logical, R.logical);
+    p->logical->all = s->set_all;
     for (int i = 0; i < n; i++) {
         qv_schema_add(&p->schema, L.schema.fields[i].name, types[i], true);
         memcpy(p->schema.fields[i].tz, L.schema.fields[i].tz, sizeof p->schema.fields[i].tz);

@@ -44,14 +44,14 @@ static int bind_args(binder *b, const tfunc_def *d, const tfunc_call *c, bexpr *
     return 0;
 }
 
-static void logical_text(plan *p, arena *ar, const tfunc_call *c) {
-    char list[400];
-    lg_list(ar, list, sizeof list, c->args, c->nargs);
-    qv_str L;
-    qv_str_init(&L);
-    lg_line(&L, 0, "TABLE FUNCTION %s(%s)%s%s", c->name, list, c->alias ? " AS " : "", c->alias ? c->alias : "");
-    free(p->logical_src);
-    p->logical_src = qv_str_steal(&L);
+static lnode *logical_of(arena *ar, const tfunc_call *c, int64_t rows) {
+    lnode *n = lg_node(ar, LG_TABLE_FUNC, NULL, NULL);
+    n->name = c->name;
+    n->exprs = c->args;
+    n->nexprs = c->nargs;
+    n->alias = c->alias;
+    n->est = rows;
+    return n;
 }
 
 int plan_table_func(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, plan *p, op **src, scope *sc,
@@ -86,6 +86,6 @@ int plan_table_func(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, p
     }
     /* the wrapper is exactly SELECT * over the function: its row count is the function's */
     p->total_rows = d->rows(d, &bd);
-    logical_text(p, ar, c);
+    p->logical_src = logical_of(ar, c, p->total_rows);
     return 0;
 }
