@@ -10,7 +10,8 @@
 ** pipeline's order; docs/architecture.md):
 **   sql/sql.h (public) <- sql_base.h <- parser/parser.h <- binder/bind.h
 **   <- exec/exec.h <- functions/functions.h <- planner/planner.h
-**   <- query_int.h (the public API's files).
+**   <- query_int.h (the public API's files); planner.h also includes
+**   planner/logical.h (the logical plan's nodes, over parser.h).
 ** Stage-private headers sit beside their stage: parser/parser_int.h,
 ** exec/hashjoin.h, exec/asof.h, exec/window/window.h, planner/plan_int.h.
 */

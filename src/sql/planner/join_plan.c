@@ -198,7 +198,7 @@ static int plan_leaf(jctx *j, jnode *n, rel *out) {
     plan_adopt(j->p, &sub);
     out->root = sub.root;
     sub.root = NULL;
-    out->logical = lg_scan(j->ar, f->table, f->alias, ss->where);
+    out->logical = lg_scan(j->ar, f->table, f->alias, ss->where, out->est);
     plan_free(&sub);
     out->root = dense(j->qs, j->ar, out->root);
     return 0;
@@ -257,7 +257,7 @@ static int plan_join_node(jctx *j, jnode *n, rel *out) {
                              ast_and(j->ar, ln->pushed, ln->npushed), &T, parts, scans, &nrg, &L.sc, &L.est, j->err))
             return j->err->code;
         for (int i = 0; i < L.sc.n; i++) L.sc.cols[i].qual = ln->alias;
-        L.logical = lg_scan(j->ar, ln->f->table, ln->f->alias, ast_and(j->ar, ln->pushed, ln->npushed));
+        L.logical = lg_scan(j->ar, ln->f->table, ln->f->alias, ast_and(j->ar, ln->pushed, ln->npushed), L.est);
         if (T < 2) { /* one row group: a plain stream */
             L.root = parts[0];
             T = 0;

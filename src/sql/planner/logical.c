@@ -18,8 +18,9 @@ lnode *lg_node(arena *ar, lg_kind k, lnode *l, lnode *r) {
     return n;
 }
 
-lnode *lg_scan(arena *ar, const char *table, const char *alias, const ast *pred) {
+lnode *lg_scan(arena *ar, const char *table, const char *alias, const ast *pred, int64_t est) {
     lnode *n = lg_node(ar, LG_SCAN, NULL, NULL);
+    n->est = est;
     n->name = table;
     n->alias = alias;
     n->pred = pred;

@@ -40,7 +40,7 @@ struct lnode {
     lg_kind kind;
     lnode *kids[2];
     int nkids;
-    int64_t est;               /* estimated output rows, -1 unknown */
+    int64_t est;               /* rows the planner expects (scans, table functions), -1 unknown */
     const char *name, *alias;
     const ast *pred;
     ast *const *exprs;

@@ -177,7 +177,7 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
         }
         st_snapshot_open(tab, &snap);
         plan_add_table(p, tab, snap);
-        p->logical_src = lg_scan(ar, st_table_name(tab), s->alias, NULL);
+        p->logical_src = lg_scan(ar, st_table_name(tab), s->alias, NULL, st_snapshot_rows(snap));
         const qv_schema *ts = st_table_schema(tab);
         sc.n = ts->nfields;
         sc.cols = arena_alloc(ar, sizeof(scope_col) * (size_t)(sc.n ? sc.n : 1));

@@ -73,7 +73,9 @@ int plan_distinct_on(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, 
 /* Logical plan nodes (logical.c, types in logical.h). */
 /* A node of kind k over up to two children (NULL: none), est -1. */
 lnode *lg_node(arena *ar, lg_kind k, lnode *l, lnode *r);
-lnode *lg_scan(arena *ar, const char *table, const char *alias, const ast *pred);
+/* est: the rows the planner expects from it (the table's, or what the
+   pushed predicates leave of it when it knows), -1 unknown. */
+lnode *lg_scan(arena *ar, const char *table, const char *alias, const ast *pred, int64_t est);
 /* pred over child; child itself when pred is NULL. */
 lnode *lg_filter(arena *ar, const ast *pred, lnode *child);
 lnode *lg_subquery(arena *ar, const char *alias, lnode *child);
