@@ -57,9 +57,10 @@ struct lnode {
     int64_t limit, offset;
 };
 
-/* The tree as text, one node per line indented two spaces per level from depth. */
+/* The tree as text, one node per line indented two spaces per level from
+   depth; ar holds the expressions' text. */
 void plan_logical_print(const lnode *n, arena *ar, qv_str *s, int depth);
-/* A node kind's name as EXPLAIN prints it ("SCAN", "INNER JOIN" is LG_JOIN's line, "JOIN" its kind). */
+/* A kind's name ("SCAN", "TOP_N"; a join's line names its join type instead). */
 const char *lg_kind_name(lg_kind k);
 
 #endif

@@ -1,0 +1,1 @@
+EXPLAIN SELECT a.sym, sum(b.qty) FROM t a LEFT JOIN t b USING (n) WHERE a.px > 1 AND b.s <> 'x' GROUP BY a.sym HAVING count(*) > 0 ORDER BY 2 DESC NULLS LAST LIMIT 3 OFFSET 1
