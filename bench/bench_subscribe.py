@@ -218,7 +218,7 @@ def main():
           "the same 10 at `nice 19` / the same 10 under SCHED_IDLE (they get only CPU time nothing else wants: "
           "subscribers that cannot take the writer's or the server's CPU, as on other cores or machines). "
           "Everything shares the machine's %d cores. CPU: seconds per round "
-          "(median); server CPU added: per subscriber and commit, against none (median); messages: what one "
+          "(median); server CPU added: per subscriber and commit, against none (mean of the rounds); messages: what one "
           "subscriber received in the round (median), against %d commits.\n"
           % (COMMITS_PER_ROUND, COMMIT_ROWS, ROUNDS, os.cpu_count(), COMMITS_PER_ROUND))
     print("| subscribers | rows/s median | min..max | ratio to none (per round) | server CPU | server CPU added "
@@ -226,12 +226,16 @@ def main():
     print("|---|---|---|---|---|---|---|---|---|")
     base = [r["rate"] for r in runs["none"]]
     med = lambda k, f: statistics.median(r[f] for r in runs[k])  # noqa: E731
+    mean = lambda k, f: statistics.mean(r[f] for r in runs[k])  # noqa: E731
+
+    def per_sub_commit(k):  # the mean over all rounds: /proc's CPU times come in 10 ms ticks
+        return (mean(k, "server") - mean("none", "server")) / (CONFIGS[k][0] * COMMITS_PER_ROUND)
     ratios = {}
     for k in CONFIGS:
         rates = [r["rate"] for r in runs[k]]
         ratios[k] = [b / a for a, b in zip(base, rates)]
         n = CONFIGS[k][0]
-        added = "%.0f us" % ((med(k, "server") - med("none", "server")) / (n * COMMITS_PER_ROUND) * 1e6) if n else ""
+        added = "%.0f us" % (per_sub_commit(k) * 1e6) if n else ""
         print("| %s | %.0f | %.0f..%.0f | %.2f (%.2f .. %.2f) | %.3f | %s | %.3f | %s | %s |" % (
             k, statistics.median(rates), min(rates), max(rates), statistics.median(ratios[k]), min(ratios[k]),
             max(ratios[k]), med(k, "server"), added, med(k, "writer"),
@@ -241,11 +245,11 @@ def main():
         if not n:
             continue
         r = ratios[k]
-        extra_srv = med(k, "server") - med("none", "server")
-        print("- %s: throughput ratio to none, per interleaved pair: %.2f (%.2f .. %.2f); server CPU added: "
-              "%.3f s per round (%.0f us per subscriber and commit); the subscribers' own processes: %.3f s."
-              % (k, statistics.median(r), min(r), max(r), extra_srv, extra_srv / (n * COMMITS_PER_ROUND) * 1e6,
-                 med(k, "clients")))
+        extra_srv = mean(k, "server") - mean("none", "server")
+        print("- %s: throughput ratio to none, per interleaved pair: %.2f (%.2f .. %.2f); server CPU added "
+              "(mean of the rounds): %.3f s per round (%.0f us per subscriber and commit); the subscribers' own "
+              "processes: %.3f s." % (k, statistics.median(r), min(r), max(r), extra_srv,
+                                       per_sub_commit(k) * 1e6, med(k, "clients")))
     print("\nA round with none takes %.3f s of wall time, i.e. %.3f core-seconds of this machine, of which the "
           "server uses %.3f s and the writer %.3f s.\n" % (med("none", "wall"), med("none", "wall") * os.cpu_count(),
                                                           med("none", "server"), med("none", "writer")))
