@@ -82,7 +82,6 @@ class Oracle:
         # workers idle, the caller waiting for a task) on a loaded machine; the
         # oracle's answer does not depend on its threads (ties are compared up to the tie).
         self.d.execute("SET threads = 1")
-        self.d.execute("SET threads TO 2")
         for name, rows, names in (("trades", trades, T_NAMES), ("quotes", quotes, Q_NAMES)):
             self.d.register("src", arrow_table(rows, names))
             self.d.execute("CREATE TABLE %s AS SELECT * FROM src" % name)
