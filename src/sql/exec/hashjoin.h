@@ -57,8 +57,11 @@ typedef struct jtab {
     int64_t n, nent; /* build rows; entries */
     bool int1, str1;
     /* int1 keys within [kmin, kmin + range), range <= buckets: bucket = key - kmin
-       (no hashing); identity: every key of the range exactly once, entry i = key - kmin */
-    bool direct, identity;
+       (no hashing); unique: every key at most once (a perfect-hash join: probe =
+       bounds check + directory load); identity: every key of the range exactly once,
+       entry i = key - kmin; inorder: and build row i already holds key kmin + i
+       (row[i] = i, dir and key unused: the store needs no permutation) */
+    bool direct, unique, identity, inorder;
     int64_t kmin;
     uint64_t range;
 } jtab;

@@ -20,6 +20,7 @@ static void attach_master(join_op *j) {
     j->bn = m->bn;
     j->tab = m->tab;
     j->int1 = m->int1;
+    j->perfect = m->perfect;
     j->built = true;
 }
 

@@ -131,7 +131,8 @@ int join_side_build(join_op *j, qv_err *err) {
     sql_ctx *ctx = j->base.qs->ctx;
     sql_pool *pool = ctx && !sql_pool_in_task() ? ctx->pool : NULL;
     jtab_build(&j->tab, j->bk, j->nk, n, j->int1, j->sp.null_eq, pool, pool ? ctx->threads : 1);
-    store_permute(j, pool);
+    if (!j->tab.inorder) store_permute(j, pool);
+    j->perfect = j->int1 && j->tab.unique && !j->sp.consume;
     j->charged -= transient;
     qstate_release(j->base.qs, transient);
     j->bused = qv_xcalloc((size_t)(n + 1), 1);

@@ -39,15 +39,24 @@ static inline void null_put(vec *d, int i) {
 /* rows[i] of src (a chunk's vector, or the store when rows64) into rows 0..n-1 of dst. */
 static void fill_col(vec *d, const vec *src, int n, const int *rows, const int64_t *rows64, const chunk *c) {
     bool nul = src->has_nulls || src->type == T_NULL;
+    const int *sel = c && c->has_sel ? c->sel : NULL;
     switch (type_pc(d->type)) {
-    case PC_I:
-        if (rows64) for (int i = 0; i < n; i++) d->i[i] = src->i[rows64[i]];
-        else for (int i = 0; i < n; i++) d->i[i] = src->i[chunk_row(c, rows[i])];
+    case PC_I: {
+        int64_t *restrict o = d->i;
+        const int64_t *restrict v = src->i;
+        if (rows64) for (int i = 0; i < n; i++) o[i] = v[rows64[i]];
+        else if (sel) for (int i = 0; i < n; i++) o[i] = v[sel[rows[i]]];
+        else for (int i = 0; i < n; i++) o[i] = v[rows[i]];
         break;
-    case PC_F:
-        if (rows64) for (int i = 0; i < n; i++) d->f[i] = src->f[rows64[i]];
-        else for (int i = 0; i < n; i++) d->f[i] = src->f[chunk_row(c, rows[i])];
+    }
+    case PC_F: {
+        double *restrict o = d->f;
+        const double *restrict v = src->f;
+        if (rows64) for (int i = 0; i < n; i++) o[i] = v[rows64[i]];
+        else if (sel) for (int i = 0; i < n; i++) o[i] = v[sel[rows[i]]];
+        else for (int i = 0; i < n; i++) o[i] = v[rows[i]];
         break;
+    }
     case PC_S:
         if (src->codes) {
             for (int i = 0; i < n; i++) {
@@ -122,12 +131,15 @@ int join_probe_load(join_op *j, qv_err *err) {
     int n = chunk_active(j->pc);
     for (int k = 0; k < j->nk; k++)
         if (expr_eval(j->pkeys[k], j->pc, &j->pk[k], err)) return err->code;
-    if (j->tab.direct) /* no hashes needed: only which keys are NULL */
+    if (j->perfect) { /* join_pairs_perfect does the lookups */
+    } else if (j->tab.direct) { /* no hashes needed: only which keys are NULL */
         for (int r = 0; r < n; r++) j->pnull[r] = vec_null(&j->pk[0], r);
-    else
+        runs_find(j, n);
+    } else {
         jtab_hash(j->pk, j->nk, 0, n, j->phash, j->pnull);
-    runs_find(j, n);
-    memset(j->pmatched, 0, (size_t)n);
+        runs_find(j, n);
+    }
+    if (j->unmatched_probe || j->semi || j->need_used) memset(j->pmatched, 0, (size_t)n);
     j->prow = 0;
     j->pstarted = false;
     j->ptail = false;
@@ -151,7 +163,46 @@ static inline bool entry_eq(const join_op *j, int r, uint32_t i) {
     return keys_eq(j, r, i);
 }
 
+/* The perfect-hash probe (unique direct table): each probe row has at most
+   one entry, found by a bounds check and one directory load (none when the
+   table is an identity), so a chunk's pairs fit in one batch. */
+static int pairs_perfect(join_op *j) {
+    const jtab *t = &j->tab;
+    int pn = chunk_active(j->pc), n = 0;
+    j->prow = pn;
+    if (t->nent == 0) return 0;
+    const int64_t *k = j->pk[0].i;
+    const uint8_t *nul = j->pk[0].has_nulls ? j->pk[0].nulls : NULL;
+    uint64_t kmin = (uint64_t)t->kmin, range = t->range;
+    int *restrict pp = j->pp;
+    int64_t *restrict pb = j->pb;
+    if (t->identity) {
+        for (int r = 0; r < pn; r++) {
+            uint64_t b = (uint64_t)k[r] - kmin;
+            pp[n] = r;
+            pb[n] = (int64_t)b;
+            n += b < range && !(nul && nul[r]);
+        }
+    } else {
+        const uint32_t *dir = t->dir;
+        for (int r = 0; r < pn; r++) {
+            uint64_t b = (uint64_t)k[r] - kmin;
+            if (b >= range || (nul && nul[r])) continue;
+            uint32_t lo = dir[b];
+            pp[n] = r;
+            pb[n] = lo;
+            n += lo < dir[b + 1];
+        }
+    }
+    if (j->semi && !j->sp.residual) { /* existence is all SEMI/ANTI need */
+        for (int i = 0; i < n; i++) j->pmatched[pp[i]] = 1;
+        return 0;
+    }
+    return n;
+}
+
 int join_pairs_collect(join_op *j) {
+    if (j->perfect) return pairs_perfect(j);
     int n = 0, pn = chunk_active(j->pc);
     bool exists_only = j->semi && !j->sp.residual;
     while (j->prow < pn && n < CHUNK) {
@@ -234,6 +285,7 @@ int join_pairs_filter(join_op *j, int n, qv_err *err) {
         j->pairs.has_sel = true;
         j->pairs.nsel = ns;
     }
+    if (!j->unmatched_probe && !j->semi && !j->need_used) return ns; /* nobody reads the marks */
     for (int k = 0; k < ns; k++) {
         int i = j->pairs.has_sel ? j->pairs.sel[k] : k;
         j->pmatched[j->pp[i]] = 1;

@@ -81,9 +81,15 @@ static void pass_count(void *arg) {
     bctx *c = b->c;
     int64_t lo, hi;
     task_range(c, b->t, &lo, &hi);
-    jtab_hash(c->keys, c->nk, lo, hi, c->bh + lo, c->bnull + lo);
-    if (c->t->direct) /* the bucket is the key's offset from the smallest key */
-        for (int64_t r = lo; r < hi; r++) c->bh[r] = (uint64_t)c->keys[0].i[r] - (uint64_t)c->t->kmin;
+    if (c->t->direct) { /* the bucket is the key's offset from the smallest key: no hashing */
+        const vec *k = &c->keys[0];
+        for (int64_t r = lo; r < hi; r++) {
+            c->bh[r] = (uint64_t)k->i[r] - (uint64_t)c->t->kmin;
+            c->bnull[r] = vec_null(k, (int)r);
+        }
+    } else {
+        jtab_hash(c->keys, c->nk, lo, hi, c->bh + lo, c->bnull + lo);
+    }
     uint32_t *cnt = c->cur + (size_t)b->t * (size_t)c->P;
     for (int64_t r = lo; r < hi; r++)
         if (!c->bnull[r] || c->keep_null) cnt[(c->bh[r] & c->t->mask) >> c->shift]++;
@@ -163,12 +169,30 @@ static void direct_check(jtab *t, const vec *k, int64_t n, uint64_t size) {
     t->range = (uint64_t)hi - (uint64_t)lo + 1;
 }
 
-/* Direct and every key in the range exactly once: entry i is key kmin + i. */
+/* Direct with every key at most once: unique; and every key of the range
+   exactly once: identity, entry i is key kmin + i. */
 static void identity_check(jtab *t) {
-    if (!t->direct || (uint64_t)t->nent != t->range) return;
-    for (uint64_t b = 0; b < t->range; b++)
-        if (t->dir[b] != b) return;
+    if (!t->direct) return;
+    uint32_t dup = 0;
+    for (uint64_t b = 0; b < t->range; b++) dup |= t->dir[b + 1] - t->dir[b] > 1;
+    t->unique = !dup;
+    if (!t->unique || (uint64_t)t->nent != t->range) return;
     t->identity = true;
+}
+
+/* One integer key, no NULLs, that is kmin + r in build row r (a dense
+   surrogate key stored in order): the table is the store itself, nothing
+   to sort or permute. */
+static bool inorder_build(jtab *t, const vec *k, int64_t n) {
+    if (!t->direct || k->has_nulls || t->range != (uint64_t)n) return false;
+    const int64_t *v = k->i;
+    uint64_t bad = 0, base = (uint64_t)t->kmin;
+    for (int64_t r = 0; r < n; r++) bad |= (uint64_t)v[r] ^ (base + (uint64_t)r);
+    if (bad) return false;
+    for (int64_t r = 0; r < n; r++) t->row[r] = (uint32_t)r;
+    t->nent = n;
+    t->unique = t->identity = t->inorder = true;
+    return true;
 }
 
 void jtab_build(jtab *t, const vec *keys, int nk, int64_t n, bool int1, bool null_eq, sql_pool *pool, int ntasks) {
@@ -178,11 +202,12 @@ void jtab_build(jtab *t, const vec *keys, int nk, int64_t n, bool int1, bool nul
     t->mask = (uint64_t)size - 1;
     t->int1 = int1;
     t->n = n;
+    t->row = qv_xmalloc(sizeof(uint32_t) * (size_t)(n + 1));
+    if (int1 && keys[0].type != T_NULL) direct_check(t, &keys[0], n, (uint64_t)size);
+    if (int1 && keys[0].type != T_NULL && inorder_build(t, &keys[0], n)) return;
     t->dir = qv_xmalloc(sizeof(uint32_t) * (size_t)(size + 1));
     t->dir[0] = 0;
     t->key = qv_xmalloc(sizeof(uint64_t) * (size_t)(n + 1));
-    t->row = qv_xmalloc(sizeof(uint32_t) * (size_t)(n + 1));
-    if (int1 && keys[0].type != T_NULL) direct_check(t, &keys[0], n, (uint64_t)size);
     t->str1 = !int1 && !null_eq && nk == 1 && keys[0].type != T_NULL && type_pc(keys[0].type) == PC_S;
     if (t->str1) t->sk = qv_xmalloc(sizeof(jskey) * (size_t)(n + 1));
     bctx c = {.t = t, .keys = keys, .nk = nk, .n = n, .keep_null = null_eq};
