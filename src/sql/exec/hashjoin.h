@@ -20,8 +20,8 @@ typedef struct join_spec {
     const bool *keep;      /* output columns anything reads (NULL: all); the others come out NULL, unfilled */
 } join_spec;
 
-/* left and right must produce dense chunks (no selection, no SYMBOL codes):
-   put a projection of their columns under each side. Takes ownership. */
+/* left and right may carry a selection (the probe is read through it, the
+   build drained through it); SYMBOL codes are resolved. Takes ownership. */
 op *op_hash_join_new(qstate *qs, op *left, op *right, const join_spec *spec);
 /* The same join probed by n pipelines (probes[w] over scans[w], left side)
    row group by row group on the pool, sharing one hash table built from
@@ -35,6 +35,11 @@ op *op_hash_join_parallel_new(qstate *qs, op **probes, op **scans, int n, int nr
 op *op_hash_join_master_new(qstate *qs, op *probe_shape, op *build, const join_spec *spec);
 op *op_hash_join_clone_new(qstate *qs, op *master, op *probe);
 op *op_join_prebuild_new(qstate *qs, op *master, op *child, int n);
+
+/* A probe side's input: columns cols[0..n) of child, borrowed as they are
+   (no copy), with child's selection kept; the columns must not be SYMBOL
+   codes. In place of a projection that would copy them dense. */
+op *op_join_input_new(qstate *qs, op *child, int n, const int *cols);
 
 /* The table (join_table.c): build rows grouped by bucket. Bucket b's
    entries are dir[b] .. dir[b+1]; entry i holds key[i] (the row's key when

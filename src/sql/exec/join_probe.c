@@ -124,12 +124,20 @@ static void runs_find(join_op *j, int n) {
         }
 }
 
+/* The probe chunk's column that is the (one) probe key as it is, or -1. */
+static inline int key_col(const join_op *j) {
+    const bexpr *e = j->pkeys[0];
+    if (e->kind != B_COL || j->nk != 1) return -1;
+    const vec *v = &j->pc->cols[e->col];
+    return v->type == e->type && !v->codes && type_pc(v->type) == PC_I ? e->col : -1;
+}
+
 int join_probe_load(join_op *j, qv_err *err) {
     if (qstate_check(j->base.qs, err)) return err->code;
     if (j->probe->next(j->probe, &j->pc, err)) return err->code;
     if (!j->pc) return 0;
     int n = chunk_active(j->pc);
-    for (int k = 0; k < j->nk; k++)
+    for (int k = 0; k < j->nk && !(j->perfect && key_col(j) >= 0); k++)
         if (expr_eval(j->pkeys[k], j->pc, &j->pk[k], err)) return err->code;
     if (j->perfect) { /* join_pairs_perfect does the lookups */
     } else if (j->tab.direct) { /* no hashes needed: only which keys are NULL */
@@ -165,34 +173,30 @@ static inline bool entry_eq(const join_op *j, int r, uint32_t i) {
 
 /* The perfect-hash probe (unique direct table): each probe row has at most
    one entry, found by a bounds check and one directory load (none when the
-   table is an identity), so a chunk's pairs fit in one batch. */
+   table is an identity), so a chunk's pairs fit in one batch. The keys are
+   read in place (through the chunk's selection) when the probe key is a
+   plain column of the chunk. */
 static int pairs_perfect(join_op *j) {
     const jtab *t = &j->tab;
     int pn = chunk_active(j->pc), n = 0;
     j->prow = pn;
     if (t->nent == 0) return 0;
-    const int64_t *k = j->pk[0].i;
-    const uint8_t *nul = j->pk[0].has_nulls ? j->pk[0].nulls : NULL;
+    int kc = key_col(j);
+    const vec *kv = kc >= 0 ? &j->pc->cols[kc] : &j->pk[0];
+    const int *sel = kc >= 0 && j->pc->has_sel ? j->pc->sel : NULL;
+    const int64_t *k = kv->i;
+    const uint8_t *nul = kv->has_nulls ? kv->nulls : NULL;
     uint64_t kmin = (uint64_t)t->kmin, range = t->range;
     int *restrict pp = j->pp;
     int64_t *restrict pb = j->pb;
-    if (t->identity) {
-        for (int r = 0; r < pn; r++) {
-            uint64_t b = (uint64_t)k[r] - kmin;
-            pp[n] = r;
-            pb[n] = (int64_t)b;
-            n += b < range && !(nul && nul[r]);
-        }
-    } else {
-        const uint32_t *dir = t->dir;
-        for (int r = 0; r < pn; r++) {
-            uint64_t b = (uint64_t)k[r] - kmin;
-            if (b >= range || (nul && nul[r])) continue;
-            uint32_t lo = dir[b];
-            pp[n] = r;
-            pb[n] = lo;
-            n += lo < dir[b + 1];
-        }
+    for (int r = 0; r < pn; r++) {
+        int x = sel ? sel[r] : r;
+        uint64_t b = (uint64_t)k[x] - kmin;
+        bool in = b < range && !(nul && nul[x]);
+        uint32_t lo = t->identity ? (uint32_t)b : t->dir[in ? b : 0];
+        pp[n] = r;
+        pb[n] = lo;
+        n += in && (t->identity || lo < t->dir[b + 1]);
     }
     if (j->semi && !j->sp.residual) { /* existence is all SEMI/ANTI need */
         for (int i = 0; i < n; i++) j->pmatched[pp[i]] = 1;
