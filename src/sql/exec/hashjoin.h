@@ -71,6 +71,10 @@ typedef struct jtab {
     uint64_t range;
 } jtab;
 
+/* bytes for a table or store array that probes read at random: on 2 MiB
+   pages where the system allows (one TLB entry covers far more of it), else
+   plain; never NULL; released with free(). */
+void *jtab_alloc(size_t bytes);
 /* Hashes of rows [from, to) of the key vectors into h[0..), isnull[0..). */
 void jtab_hash(const vec *kv, int nk, int64_t from, int64_t to, uint64_t *h, uint8_t *isnull);
 /* Bytes jtab_build allocates for n build rows (charge before building). */

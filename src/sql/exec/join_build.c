@@ -78,7 +78,7 @@ static void permute_run(void *arg) {
     switch (type_pc(v->type)) {
     case PC_I:
         if (v->i) {
-            int64_t *d = qv_xmalloc(sizeof(int64_t) * (size_t)v->cap);
+            int64_t *d = jtab_alloc(sizeof(int64_t) * (size_t)v->cap);
             for (int64_t i = 0; i < n; i++) d[i] = v->i[perm[i]];
             free(v->i);
             v->i = d;
@@ -86,7 +86,7 @@ static void permute_run(void *arg) {
         break;
     case PC_F:
         if (v->f) {
-            double *d = qv_xmalloc(sizeof(double) * (size_t)v->cap);
+            double *d = jtab_alloc(sizeof(double) * (size_t)v->cap);
             for (int64_t i = 0; i < n; i++) d[i] = v->f[perm[i]];
             free(v->f);
             v->f = d;
@@ -94,7 +94,7 @@ static void permute_run(void *arg) {
         break;
     case PC_S:
         if (v->s) {
-            sv *d = qv_xmalloc(sizeof(sv) * (size_t)v->cap);
+            sv *d = jtab_alloc(sizeof(sv) * (size_t)v->cap);
             for (int64_t i = 0; i < n; i++) d[i] = v->s[perm[i]];
             free(v->s);
             v->s = d;
@@ -124,6 +124,21 @@ static void store_permute(join_op *j, sql_pool *pool) {
     free(args);
 }
 
+/* The store's payload arrays onto jtab_alloc's pages (the permutation does
+   that as it goes): the probe reads them at random. */
+static void store_rehome(join_op *j) {
+    for (int c = 0; c < j->nbc; c++) {
+        vec *v = &j->bcols[c];
+        void **a = type_pc(v->type) == PC_I ? (void **)&v->i : type_pc(v->type) == PC_F ? (void **)&v->f : (void **)&v->s;
+        size_t w = type_pc(v->type) == PC_S ? sizeof(sv) : 8, bytes = w * (size_t)v->cap;
+        if (!*a || bytes < ((size_t)4 << 20)) continue;
+        void *d = jtab_alloc(bytes);
+        memcpy(d, *a, w * (size_t)j->bn);
+        free(*a);
+        *a = d;
+    }
+}
+
 int join_side_build(join_op *j, qv_err *err) {
     if (drain(j, err)) return err->code;
     int64_t n = j->bn, tbytes = jtab_bytes(n), transient = n * (8 + 1 + 12);
@@ -132,6 +147,7 @@ int join_side_build(join_op *j, qv_err *err) {
     sql_pool *pool = ctx && !sql_pool_in_task() ? ctx->pool : NULL;
     jtab_build(&j->tab, j->bk, j->nk, n, j->int1, j->sp.null_eq, pool, pool ? ctx->threads : 1);
     if (!j->tab.inorder) store_permute(j, pool);
+    else store_rehome(j);
     j->perfect = j->int1 && j->tab.unique && !j->sp.consume;
     j->charged -= transient;
     qstate_release(j->base.qs, transient);

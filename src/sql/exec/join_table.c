@@ -14,9 +14,25 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define PART_BITS 8
 #define MAX_TASKS 64
+
+void *jtab_alloc(size_t bytes) {
+    const size_t huge = (size_t)2 << 20;
+#ifdef MADV_HUGEPAGE
+    if (bytes >= 2 * huge) {
+        size_t sz = (bytes + huge - 1) & ~(huge - 1);
+        void *p = aligned_alloc(huge, sz);
+        if (p) {
+            madvise(p, sz, MADV_HUGEPAGE); /* advice only: a refusal changes nothing */
+            return p;
+        }
+    }
+#endif
+    return qv_xmalloc(bytes ? bytes : 1);
+}
 
 void jtab_hash(const vec *kv, int nk, int64_t from, int64_t to, uint64_t *h, uint8_t *isnull) {
     for (int64_t r = from; r < to; r++) {
@@ -202,14 +218,14 @@ void jtab_build(jtab *t, const vec *keys, int nk, int64_t n, bool int1, bool nul
     t->mask = (uint64_t)size - 1;
     t->int1 = int1;
     t->n = n;
-    t->row = qv_xmalloc(sizeof(uint32_t) * (size_t)(n + 1));
+    t->row = jtab_alloc(sizeof(uint32_t) * (size_t)(n + 1));
     if (int1 && keys[0].type != T_NULL) direct_check(t, &keys[0], n, (uint64_t)size);
     if (int1 && keys[0].type != T_NULL && inorder_build(t, &keys[0], n)) return;
-    t->dir = qv_xmalloc(sizeof(uint32_t) * (size_t)(size + 1));
+    t->dir = jtab_alloc(sizeof(uint32_t) * (size_t)(size + 1));
     t->dir[0] = 0;
-    t->key = qv_xmalloc(sizeof(uint64_t) * (size_t)(n + 1));
+    t->key = jtab_alloc(sizeof(uint64_t) * (size_t)(n + 1));
     t->str1 = !int1 && !null_eq && nk == 1 && keys[0].type != T_NULL && type_pc(keys[0].type) == PC_S;
-    if (t->str1) t->sk = qv_xmalloc(sizeof(jskey) * (size_t)(n + 1));
+    if (t->str1) t->sk = jtab_alloc(sizeof(jskey) * (size_t)(n + 1));
     bctx c = {.t = t, .keys = keys, .nk = nk, .n = n, .keep_null = null_eq};
     c.T = ntasks < 1 ? 1 : ntasks > MAX_TASKS ? MAX_TASKS : ntasks;
     if (n < 65536) c.T = 1; /* not worth the hand-offs */
