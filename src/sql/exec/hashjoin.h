@@ -46,17 +46,21 @@ op *op_join_input_new(qstate *qs, op *child, int n, const int *cols);
    int1: one integer key; else its key hash) and is build row row[i].
    row[nent..n) are the rows left out: those whose keys hold a NULL, unless
    null_eq. */
-/* One string key: its length and first 12 bytes beside each entry, so most
-   compares read no string heap. */
+/* One string key: each entry is one aligned 32-byte slot holding the key's
+   hash, its length and first JSK_PREFIX bytes (zero padded), so a probe
+   reads one cache line per candidate and a key of up to JSK_PREFIX bytes
+   never touches the string heap. */
+#define JSK_PREFIX 20
 typedef struct jskey {
+    uint64_t h;
     int32_t len;
-    char b[12];
+    char b[JSK_PREFIX];
 } jskey;
 
 typedef struct jtab {
     uint64_t mask;   /* buckets - 1 */
     uint32_t *dir;   /* buckets + 1 offsets */
-    uint64_t *key;   /* nent */
+    uint64_t *key;   /* nent (not kept when str1: the hash is in sk) */
     uint32_t *row;   /* n: a permutation of the build rows */
     jskey *sk;       /* nent, when the key is one string (str1) */
     int64_t n, nent; /* build rows; entries */

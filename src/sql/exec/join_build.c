@@ -110,7 +110,10 @@ static void permute_run(void *arg) {
 }
 
 static void store_permute(join_op *j, sql_pool *pool) {
-    int nv = j->nbc + j->nk;
+    /* the key vectors too, unless the table holds the keys (one integer key)
+       or each one's hash, length and prefix (one string key: a longer key's
+       tail is read through row[]) */
+    int nv = j->nbc + (j->int1 || j->tab.str1 ? 0 : j->nk);
     perm_task *ts = qv_xcalloc((size_t)nv + 1, sizeof *ts);
     void **args = qv_xcalloc((size_t)nv + 1, sizeof *args);
     for (int c = 0; c < nv; c++) {
@@ -141,7 +144,7 @@ static void store_rehome(join_op *j) {
 
 int join_side_build(join_op *j, qv_err *err) {
     if (drain(j, err)) return err->code;
-    int64_t n = j->bn, tbytes = jtab_bytes(n), transient = n * (8 + 1 + 12);
+    int64_t n = j->bn, tbytes = jtab_bytes(n), transient = n * (8 + 1 + 12 + (int64_t)sizeof(jskey));
     if (charge(j, tbytes, err)) return err->code;
     sql_ctx *ctx = j->base.qs->ctx;
     sql_pool *pool = ctx && !sql_pool_in_task() ? ctx->pool : NULL;

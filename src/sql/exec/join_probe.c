@@ -119,8 +119,8 @@ static void runs_find(join_op *j, int n) {
             if (j->pnull[r]) j->phi[r] = j->plo[r];
     for (int r = 0; r < n && !t->direct; r++)
         if (j->plo[r] < j->phi[r]) {
-            __builtin_prefetch(&t->key[j->plo[r]]);
             if (t->sk) __builtin_prefetch(&t->sk[j->plo[r]]);
+            else __builtin_prefetch(&t->key[j->plo[r]]);
         }
 }
 
@@ -154,20 +154,43 @@ int join_probe_load(join_op *j, qv_err *err) {
     return 0;
 }
 
-/* Does entry i's string key equal x? (str1; the hashes already matched) */
-static inline bool jtab_str_eq(const jtab *t, const vec *keys, uint32_t i, sv x) {
+static inline uint64_t load8(const char *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+static inline uint32_t load4(const char *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* a[0..n) == b[0..n) for n <= JSK_PREFIX, in a few loads that stay inside both. */
+static inline bool short_eq(const char *a, const char *b, int n) {
+    if (n >= 8) {
+        bool eq = load8(a) == load8(b) && load8(a + n - 8) == load8(b + n - 8);
+        return n <= 16 ? eq : eq && load8(a + 8) == load8(b + 8);
+    }
+    if (n >= 4) return load4(a) == load4(b) && load4(a + n - 4) == load4(b + n - 4);
+    bool eq = true;
+    for (int k = 0; k < n; k++) eq &= a[k] == b[k];
+    return eq;
+}
+
+/* Does entry i's string key, of hash h, equal x? (str1) */
+static inline bool jtab_str_eq(const jtab *t, const vec *keys, uint32_t i, uint64_t h, sv x) {
     const jskey *e = &t->sk[i];
-    if (e->len != x.n) return false;
-    if (x.n <= 12) return !x.n || !memcmp(e->b, x.p, (size_t)x.n);
-    sv y = keys[0].s[i];
-    return !memcmp(e->b, x.p, 12) && !memcmp(y.p, x.p, (size_t)x.n);
+    if (e->h != h || e->len != x.n) return false;
+    if (x.n <= JSK_PREFIX) return short_eq(e->b, x.p, x.n);
+    sv y = keys[0].s[t->row[i]]; /* the key store is in build order */
+    return short_eq(e->b, x.p, JSK_PREFIX) && !memcmp(y.p + JSK_PREFIX, x.p + JSK_PREFIX, (size_t)(x.n - JSK_PREFIX));
 }
 
 static inline bool entry_eq(const join_op *j, int r, uint32_t i) {
     if (j->tab.direct) return true; /* the bucket is the key itself */
     if (j->int1) return j->tab.key[i] == (uint64_t)j->pk[0].i[r]; /* NULL probe keys have empty runs */
+    if (j->tab.str1) return jtab_str_eq(&j->tab, j->bk, i, j->phash[r], vec_str_at(&j->pk[0], r));
     if (j->tab.key[i] != j->phash[r]) return false;
-    if (j->tab.str1) return jtab_str_eq(&j->tab, j->bk, i, vec_str_at(&j->pk[0], r));
     return keys_eq(j, r, i);
 }
 

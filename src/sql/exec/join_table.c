@@ -65,8 +65,9 @@ static int64_t buckets_for(int64_t n, int *bits) {
 int64_t jtab_bytes(int64_t n) {
     int bits;
     int64_t size = buckets_for(n, &bits);
-    /* directory, keys, order, and while building: hashes, null flags, scattered rows */
-    return (size + 1) * 4 + n * (12 + (int64_t)sizeof(jskey)) + n * (8 + 1 + 12);
+    /* directory, keys (or string slots), order, and while building: hashes,
+       null flags, scattered rows and their hashes or string slots */
+    return (size + 1) * 4 + n * (4 + (int64_t)sizeof(jskey)) + n * (8 + 1 + 12 + (int64_t)sizeof(jskey));
 }
 
 typedef struct bctx {
@@ -75,7 +76,8 @@ typedef struct bctx {
     int nk, T, P, shift;
     int64_t n;
     bool keep_null;
-    uint64_t *bh, *th;  /* per build row; per scattered row */
+    uint64_t *bh, *th;  /* per build row; per scattered row (not str1) */
+    jskey *ts;          /* str1: per scattered row, its table slot (read in build order, not at random) */
     uint8_t *bnull;
     uint32_t *tr;       /* scattered rows, grouped by partition */
     uint32_t *cur;      /* T x P: counts, then each task's write cursors */
@@ -120,8 +122,17 @@ static void pass_scatter(void *arg) {
     for (int64_t r = lo; r < hi; r++) {
         if (c->bnull[r] && !c->keep_null) continue;
         uint32_t at = cur[(c->bh[r] & c->t->mask) >> c->shift]++;
-        c->th[at] = c->bh[r];
         c->tr[at] = (uint32_t)r;
+        if (!c->ts) {
+            c->th[at] = c->bh[r];
+            continue;
+        }
+        sv x = vec_str_at(&c->keys[0], r);
+        jskey *e = &c->ts[at];
+        memset(e, 0, sizeof *e);
+        e->h = c->bh[r];
+        e->len = x.n;
+        memcpy(e->b, x.p, (size_t)(x.n < JSK_PREFIX ? x.n : JSK_PREFIX));
     }
 }
 
@@ -135,7 +146,7 @@ static void pass_sort(void *arg) {
         uint32_t *d = t->dir + 1 + (uint64_t)p * nb; /* d[i]: bucket i's cursor, then its end */
         memset(d, 0, sizeof(uint32_t) * nb);
         uint32_t lo = c->pstart[p], hi = c->pstart[p + 1];
-        for (uint32_t i = lo; i < hi; i++) d[(c->th[i] & t->mask) - (uint64_t)p * nb]++;
+        for (uint32_t i = lo; i < hi; i++) d[((c->ts ? c->ts[i].h : c->th[i]) & t->mask) - (uint64_t)p * nb]++;
         uint32_t s = lo;
         for (uint64_t i = 0; i < nb; i++) {
             uint32_t k = d[i];
@@ -143,17 +154,11 @@ static void pass_sort(void *arg) {
             s += k;
         }
         for (uint32_t i = lo; i < hi; i++) {
-            uint32_t at = d[(c->th[i] & t->mask) - (uint64_t)p * nb]++;
+            uint32_t at = d[((c->ts ? c->ts[i].h : c->th[i]) & t->mask) - (uint64_t)p * nb]++;
             uint32_t r = c->tr[i];
-            t->key[at] = t->int1 ? (uint64_t)c->keys[0].i[r] : c->th[i];
             t->row[at] = r;
-            if (t->sk) {
-                sv x = vec_str_at(&c->keys[0], r);
-                jskey *e = &t->sk[at];
-                memset(e, 0, sizeof *e);
-                e->len = x.n;
-                memcpy(e->b, x.p, (size_t)(x.n < 12 ? x.n : 12));
-            }
+            if (c->ts) t->sk[at] = c->ts[i];
+            else t->key[at] = t->int1 ? (uint64_t)c->keys[0].i[r] : c->th[i];
         }
     }
 }
@@ -223,9 +228,9 @@ void jtab_build(jtab *t, const vec *keys, int nk, int64_t n, bool int1, bool nul
     if (int1 && keys[0].type != T_NULL && inorder_build(t, &keys[0], n)) return;
     t->dir = jtab_alloc(sizeof(uint32_t) * (size_t)(size + 1));
     t->dir[0] = 0;
-    t->key = jtab_alloc(sizeof(uint64_t) * (size_t)(n + 1));
     t->str1 = !int1 && !null_eq && nk == 1 && keys[0].type != T_NULL && type_pc(keys[0].type) == PC_S;
     if (t->str1) t->sk = jtab_alloc(sizeof(jskey) * (size_t)(n + 1));
+    else t->key = jtab_alloc(sizeof(uint64_t) * (size_t)(n + 1));
     bctx c = {.t = t, .keys = keys, .nk = nk, .n = n, .keep_null = null_eq};
     c.T = ntasks < 1 ? 1 : ntasks > MAX_TASKS ? MAX_TASKS : ntasks;
     if (n < 65536) c.T = 1; /* not worth the hand-offs */
@@ -233,7 +238,8 @@ void jtab_build(jtab *t, const vec *keys, int nk, int64_t n, bool int1, bool nul
     c.P = 1 << pbits;
     c.shift = bits - pbits;
     c.bh = qv_xmalloc(sizeof(uint64_t) * (size_t)(n + 1));
-    c.th = qv_xmalloc(sizeof(uint64_t) * (size_t)(n + 1));
+    if (t->str1) c.ts = jtab_alloc(sizeof(jskey) * (size_t)(n + 1));
+    else c.th = qv_xmalloc(sizeof(uint64_t) * (size_t)(n + 1));
     c.tr = qv_xmalloc(sizeof(uint32_t) * (size_t)(n + 1));
     c.bnull = qv_xmalloc((size_t)(n + 1));
     c.cur = qv_xcalloc((size_t)c.T * (size_t)c.P, sizeof(uint32_t));
@@ -259,6 +265,7 @@ void jtab_build(jtab *t, const vec *keys, int nk, int64_t n, bool int1, bool nul
     identity_check(t);
     free(c.bh);
     free(c.th);
+    free(c.ts);
     free(c.tr);
     free(c.bnull);
     free(c.cur);
