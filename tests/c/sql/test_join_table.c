@@ -156,3 +156,42 @@ QTEST(join_table_dense_unique_keys_are_identity) {
     QCHECK(ok);
     sql_pool_free(pool);
 }
+
+/* The perfect-hash cases: a dense key stored in order needs no table
+   (inorder: row[i] = i); unique keys with gaps or NULLs are unique but not
+   identity; one repeated key makes the table direct but not unique. */
+QTEST(join_table_perfect_cases) {
+    sql_pool *pool = sql_pool_new(4);
+    int64_t n = 100000;
+    vec k;
+    vec_init(&k, QV_T_INT64);
+    vec_reset(&k, QV_T_INT64, (int)n);
+    for (int64_t r = 0; r < n; r++) k.i[r] = -50000 + r;
+    jtab t;
+    jtab_build(&t, &k, 1, n, true, false, pool, 4);
+    int ok = t.inorder && t.identity && t.unique && t.kmin == -50000 && t.nent == n && !t.dir;
+    for (int64_t i = 0; i < n && ok; i++) ok = t.row[i] == (uint32_t)i;
+    jtab_free(&t);
+    ok = ok && check_case(&k, 1, n, true, false, pool);
+    k.i[7] = -50000 + n + 3; /* a gap, one key moved past the end */
+    jtab_build(&t, &k, 1, n, true, false, pool, 4);
+    ok = ok && !t.inorder && t.direct && t.unique && !t.identity;
+    jtab_free(&t);
+    ok = ok && check_case(&k, 1, n, true, false, pool);
+    k.i[7] = -50000 + 7;
+    vec_set_null(&k, 9); /* a NULL key: left out, the rest unique */
+    jtab_build(&t, &k, 1, n, true, false, pool, 4);
+    ok = ok && !t.inorder && t.direct && t.unique && !t.identity && t.nent == n - 1 && t.row[n - 1] == 9;
+    jtab_free(&t);
+    ok = ok && check_case(&k, 1, n, true, false, pool);
+    k.has_nulls = false;
+    k.nulls[9] = 0;
+    k.i[9] = k.i[10]; /* one key twice: direct, not unique */
+    jtab_build(&t, &k, 1, n, true, false, pool, 4);
+    ok = ok && t.direct && !t.unique && !t.identity;
+    jtab_free(&t);
+    ok = ok && check_case(&k, 1, n, true, false, pool);
+    vec_free(&k);
+    QCHECK(ok);
+    sql_pool_free(pool);
+}
