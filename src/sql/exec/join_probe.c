@@ -228,8 +228,49 @@ static int pairs_perfect(join_op *j) {
     return n;
 }
 
+/* One string key, at a row boundary: the candidates of whole rows' runs
+   whose hashes match, appended without a branch per entry, then verified
+   (length and prefix; nearly always equal). Rows whose runs would overflow
+   the batch wait for the next call; -1 when the first one alone would (the
+   general loop takes it). */
+static int pairs_str_batch(join_op *j) {
+    const jskey *sk = j->tab.sk;
+    int pn = chunk_active(j->pc), n = 0, r = j->prow;
+    int *restrict pp = j->pp;
+    int64_t *restrict pb = j->pb;
+    for (; r < pn; r++) {
+        uint32_t lo = j->plo[r], hi = j->phi[r];
+        if (n + (int64_t)(hi - lo) > CHUNK) break;
+        uint64_t h = j->phash[r];
+        for (uint32_t i = lo; i < hi; i++) {
+            pp[n] = r;
+            pb[n] = i;
+            n += sk[i].h == h;
+        }
+    }
+    if (r == j->prow && r < pn) return -1;
+    j->prow = r;
+    int m = 0;
+    for (int c = 0; c < n; c++) {
+        int pr = pp[c];
+        uint32_t i = (uint32_t)pb[c];
+        if (!jtab_str_eq(&j->tab, j->bk, i, sk[i].h, vec_str_at(&j->pk[0], pr))) continue;
+        pp[m] = pr;
+        pb[m++] = i;
+    }
+    if (j->semi && !j->sp.residual) { /* existence is all SEMI/ANTI need */
+        for (int c = 0; c < m; c++) j->pmatched[pp[c]] = 1;
+        return 0;
+    }
+    return m;
+}
+
 int join_pairs_collect(join_op *j) {
     if (j->perfect) return pairs_perfect(j);
+    if (j->tab.str1 && !j->sp.consume && !j->pstarted) {
+        int n = pairs_str_batch(j);
+        if (n >= 0) return n;
+    }
     int n = 0, pn = chunk_active(j->pc);
     bool exists_only = j->semi && !j->sp.residual;
     while (j->prow < pn && n < CHUNK) {
