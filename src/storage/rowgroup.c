@@ -198,24 +198,32 @@ void st_rg_copy(st_rg *rg, const qv_field *f, st_dict *dict, int c, const qv_arr
     }
     case QV_T_INT32:
         memcpy((int32_t *)s->values->data + d, (const int32_t *)a->values->data + ao, (size_t)n * 4);
-        for (int64_t i = 0; i < n; i++)
-            if (VALID(i)) stats_add_i(&s->stats, ((const int32_t *)a->values->data)[ao + i]);
+        if (!nulls) st_minmax_merge(&s->stats, ty, (const int32_t *)a->values->data + ao, n);
+        else
+            for (int64_t i = 0; i < n; i++)
+                if (VALID(i)) stats_add_i(&s->stats, ((const int32_t *)a->values->data)[ao + i]);
         break;
     case QV_T_INT64:
     case QV_T_TIMESTAMP:
         memcpy((int64_t *)s->values->data + d, (const int64_t *)a->values->data + ao, (size_t)n * 8);
-        for (int64_t i = 0; i < n; i++)
-            if (VALID(i)) stats_add_i(&s->stats, ((const int64_t *)a->values->data)[ao + i]);
+        if (!nulls) st_minmax_merge(&s->stats, ty, (const int64_t *)a->values->data + ao, n);
+        else
+            for (int64_t i = 0; i < n; i++)
+                if (VALID(i)) stats_add_i(&s->stats, ((const int64_t *)a->values->data)[ao + i]);
         break;
     case QV_T_FLOAT32:
         memcpy((float *)s->values->data + d, (const float *)a->values->data + ao, (size_t)n * 4);
-        for (int64_t i = 0; i < n; i++)
-            if (VALID(i)) stats_add_f(&s->stats, ((const float *)a->values->data)[ao + i]);
+        if (!nulls) st_minmax_merge(&s->stats, ty, (const float *)a->values->data + ao, n);
+        else
+            for (int64_t i = 0; i < n; i++)
+                if (VALID(i)) stats_add_f(&s->stats, ((const float *)a->values->data)[ao + i]);
         break;
     case QV_T_FLOAT64:
         memcpy((double *)s->values->data + d, (const double *)a->values->data + ao, (size_t)n * 8);
-        for (int64_t i = 0; i < n; i++)
-            if (VALID(i)) stats_add_f(&s->stats, ((const double *)a->values->data)[ao + i]);
+        if (!nulls) st_minmax_merge(&s->stats, ty, (const double *)a->values->data + ao, n);
+        else
+            for (int64_t i = 0; i < n; i++)
+                if (VALID(i)) stats_add_f(&s->stats, ((const double *)a->values->data)[ao + i]);
         break;
     default: break;
     }
@@ -224,36 +232,6 @@ void st_rg_copy(st_rg *rg, const qv_field *f, st_dict *dict, int c, const qv_arr
 
 
 /* ---------------- adopting a batch's buffers ---------------- */
-
-/* min/max over n > 0 values with no nulls: four independent lanes, so the
-   compares do not wait on each other. For floats lo/hi start at +inf/-inf
-   and a NaN never wins a compare, so NaNs stay out (all NaN: lo > hi). */
-#define MM_STEP(v, l, h)        \
-    do {                        \
-        l = (v) < l ? (v) : l;  \
-        h = (v) > h ? (v) : h;  \
-    } while (0)
-#define MINMAX_LOOP(T, p, n, init_lo, init_hi, mn, mx)                                      \
-    do {                                                                                    \
-        T l0 = init_lo, l1 = init_lo, l2 = init_lo, l3 = init_lo;                           \
-        T h0 = init_hi, h1 = init_hi, h2 = init_hi, h3 = init_hi;                           \
-        int64_t i_ = 0;                                                                     \
-        for (; i_ + 4 <= (n); i_ += 4) {                                                    \
-            MM_STEP((p)[i_], l0, h0);                                                       \
-            MM_STEP((p)[i_ + 1], l1, h1);                                                   \
-            MM_STEP((p)[i_ + 2], l2, h2);                                                   \
-            MM_STEP((p)[i_ + 3], l3, h3);                                                   \
-        }                                                                                   \
-        for (; i_ < (n); i_++) MM_STEP((p)[i_], l0, h0);                                    \
-        l0 = l1 < l0 ? l1 : l0;                                                             \
-        l2 = l3 < l2 ? l3 : l2;                                                             \
-        l0 = l2 < l0 ? l2 : l0;                                                             \
-        h0 = h1 > h0 ? h1 : h0;                                                             \
-        h2 = h3 > h2 ? h3 : h2;                                                             \
-        h0 = h2 > h0 ? h2 : h0;                                                             \
-        mn = l0;                                                                            \
-        mx = h0;                                                                            \
-    } while (0)
 
 static void adopt_stats(st_stats *st, qv_type ty, const uint8_t *vals, const uint8_t *vb, int64_t n) {
     memset(st, 0, sizeof *st);
@@ -272,28 +250,7 @@ static void adopt_stats(st_stats *st, qv_type ty, const uint8_t *vals, const uin
         }
         return;
     }
-    st->has_minmax = true;
-    if (ty == QV_T_INT32) {
-        int32_t lo, hi;
-        MINMAX_LOOP(int32_t, (const int32_t *)vals, n, INT32_MAX, INT32_MIN, lo, hi);
-        st->min.i = lo;
-        st->max.i = hi;
-    } else if (ty == QV_T_INT64 || ty == QV_T_TIMESTAMP) {
-        MINMAX_LOOP(int64_t, (const int64_t *)vals, n, INT64_MAX, INT64_MIN, st->min.i, st->max.i);
-    } else {
-        double lo, hi;
-        if (ty == QV_T_FLOAT32) {
-            float l, h;
-            MINMAX_LOOP(float, (const float *)vals, n, INFINITY, -INFINITY, l, h);
-            lo = l;
-            hi = h;
-        } else {
-            MINMAX_LOOP(double, (const double *)vals, n, INFINITY, -INFINITY, lo, hi);
-        }
-        st->has_minmax = lo <= hi;
-        st->min.f = st->has_minmax ? lo : 0;
-        st->max.f = st->has_minmax ? hi : 0;
-    }
+    st_minmax_merge(st, ty, vals, n);
 }
 
 static bool adoptable(qv_type ty) {

@@ -224,6 +224,12 @@ const char *st_dict_str(const st_dict *d, int32_t code, int32_t *len);
    views of b's (fixed-width columns, no copy; stats computed), or NULL when
    b does not allow that (variable-width or dictionary columns, misaligned). */
 st_rg *st_rg_adopt(const qv_schema *schema, int64_t cap, const qv_batch *b, int64_t from);
+/* minmax.c: min/max of n values of a fixed-width type with no nulls merged
+   into st (NaNs never count). The portable and the vector (AVX2; false when
+   this CPU has none) versions, for tests. */
+void st_minmax_merge(st_stats *st, qv_type ty, const void *vals, int64_t n);
+void st_minmax_merge_portable(st_stats *st, qv_type ty, const void *vals, int64_t n);
+bool st_minmax_merge_fast(st_stats *st, qv_type ty, const void *vals, int64_t n);
 /* A row group of capacity cap; takes *spare's buffers when there are some. */
 st_rg *st_rg_new(const qv_schema *schema, int64_t cap, st_colseg **spare);
 void st_rg_free(st_rg *rg, int ncols);
