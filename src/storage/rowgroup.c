@@ -233,7 +233,8 @@ void st_rg_copy(st_rg *rg, const qv_field *f, st_dict *dict, int c, const qv_arr
 
 /* ---------------- adopting a batch's buffers ---------------- */
 
-static void adopt_stats(st_stats *st, qv_type ty, const uint8_t *vals, const uint8_t *vb, int64_t n) {
+static void adopt_stats(st_colseg *s, qv_type ty, const uint8_t *vals, const uint8_t *vb, int64_t n, bool sealing) {
+    st_stats *st = &s->stats;
     memset(st, 0, sizeof *st);
     if (vb) {
         int64_t i = 0;
@@ -250,14 +251,15 @@ static void adopt_stats(st_stats *st, qv_type ty, const uint8_t *vals, const uin
         }
         return;
     }
-    st_minmax_merge(st, ty, vals, n);
+    if (sealing) s->minmax_pending = true; /* st_rg_write_file */
+    else st_minmax_merge(st, ty, vals, n);
 }
 
 static bool adoptable(qv_type ty) {
     return ty == QV_T_INT32 || ty == QV_T_INT64 || ty == QV_T_TIMESTAMP || ty == QV_T_FLOAT32 || ty == QV_T_FLOAT64;
 }
 
-st_rg *st_rg_adopt(const qv_schema *schema, int64_t cap, const qv_batch *b, int64_t from) {
+st_rg *st_rg_adopt(const qv_schema *schema, int64_t cap, const qv_batch *b, int64_t from, bool sealing) {
     int nc = schema->nfields;
     if (b->nrows - from < cap) return NULL;
     for (int c = 0; c < nc; c++) {
@@ -281,7 +283,7 @@ st_rg *st_rg_adopt(const qv_schema *schema, int64_t cap, const qv_batch *b, int6
         s->validity = qv_buffer_new((size_t)(cap + 7) / 8);
         bits_copy(s->validity->data, 0, a->validity ? a->validity->data : NULL, ao, cap);
         s->values = qv_buffer_slice(a->values, (size_t)ao * w, (size_t)cap * w);
-        adopt_stats(&s->stats, ty, s->values->data, a->validity ? s->validity->data : NULL, cap);
+        adopt_stats(s, ty, s->values->data, a->validity ? s->validity->data : NULL, cap, sealing);
     }
     return rg;
 }
@@ -335,6 +337,7 @@ void st_rg_free(st_rg *rg, int ncols) {
 static bool sole(const qv_buffer *b) { return !b || atomic_load(&b->refs) == 1; }
 
 void st_rg_to_file(st_rg *rg, int ncols, st_map *map, int64_t fno, int64_t file_bytes, st_colseg **spare) {
+    for (int c = 0; c < ncols && rg->cols; c++) QV_ASSERT(!rg->cols[c].minmax_pending);
     bool keep = spare && !*spare && !rg->views;
     for (int c = 0; keep && c < ncols; c++)
         keep = sole(rg->cols[c].validity) && sole(rg->cols[c].values) && sole(rg->cols[c].data);
@@ -454,11 +457,12 @@ static bool string_dict_build(local_dict *ld, const st_colseg *s, int64_t rows) 
     return false;
 }
 
-int st_rg_write_file(const st_rg *rg, const qv_schema *schema, qv_array *const *dicts, const char *path,
+int st_rg_write_file(st_rg *rg, const qv_schema *schema, qv_array *const *dicts, const char *path,
                      uint64_t table_id, int64_t rgi, bool sync, int64_t *file_bytes, qv_err *err) {
     int nc = schema->nfields;
     st_colsrc *cs = qv_xcalloc((size_t)nc, sizeof *cs);
     local_dict *lds = qv_xcalloc((size_t)nc, sizeof *lds);
+    st_stats *mm = qv_xcalloc((size_t)nc, sizeof *mm);
     int64_t rows = rg->rows;
     for (int c = 0; c < nc; c++) {
         const st_colseg *s = &rg->cols[c];
@@ -466,6 +470,7 @@ int st_rg_write_file(const st_rg *rg, const qv_schema *schema, qv_array *const *
         st_colsrc *x = &cs[c];
         x->type = ty;
         x->stats = s->stats;
+        if (s->minmax_pending) x->minmax_out = &mm[c];
         x->validity = s->stats.null_count ? s->validity->data : NULL;
         x->values = s->values->data;
         if (ty == QV_T_BOOL) x->values_len = (size_t)(rows + 7) / 8;
@@ -490,6 +495,15 @@ int st_rg_write_file(const st_rg *rg, const qv_schema *schema, qv_array *const *
         }
     }
     int rc = st_colfile_write(path, table_id, rgi, rows, nc, cs, sync, file_bytes, err);
+    for (int c = 0; c < nc && rc == QV_OK; c++)
+        if (rg->cols[c].minmax_pending) {
+            st_stats *st = &rg->cols[c].stats;
+            st->has_minmax = mm[c].has_minmax;
+            st->min = mm[c].min;
+            st->max = mm[c].max;
+            rg->cols[c].minmax_pending = false;
+        }
+    free(mm);
     for (int c = 0; c < nc; c++)
         if (lds[c].codes) {
             qv_free_aligned(lds[c].codes);
