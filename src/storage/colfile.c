@@ -20,7 +20,15 @@
 ** running out of descriptors, memory or mappings leaves it unmapped (that
 ** use fails with QV_ERESOURCE, a later one tries again).
 ** Each column is checked (its CRCs) the first time it is used. mu guards
-** the state; the mapping is read-only and never changes once made.
+** the state; the mapping is read-only and never changes while mapped.
+**
+** Mappings are capped (the kernel allows vm.max_map_count per process): a
+** map whose buffers are all released (users 0) is idle and waits on an LRU
+** list; past the cap the least recently used idle ones are unmapped (back
+** to unmapped, their columns still known good) and mapped again on the
+** next use. Busy maps are never unmapped, so the cap can be exceeded while
+** that many are in use. Lock order: a map's mu, then maps.mu; eviction
+** only try-locks a victim's mu.
 */
 #include "st_int.h"
 
@@ -52,7 +60,90 @@ struct st_map {
     uint8_t *base;
     size_t len;
     uint8_t *colstate; /* 0 unchecked, 1 ok, 2 bad */
+    atomic_int users;   /* buffers pointing into the mapping, plus pins while one is made */
+    st_map *prev, *next; /* the idle list, under maps.mu */
+    bool idle;
 };
+
+static struct {
+    pthread_mutex_t mu;
+    st_map *head, *tail; /* idle mapped maps, most recently used first */
+    int mapped, cap;     /* cap 0: not set yet (half of vm.max_map_count) */
+} maps = {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0, 0};
+
+static int maps_cap(void) {
+    if (maps.cap > 0) return maps.cap;
+    int limit = 65530;
+    FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+    if (f) {
+        if (fscanf(f, "%d", &limit) != 1) limit = 65530;
+        fclose(f);
+    }
+    maps.cap = limit / 2 > 16 ? limit / 2 : 16; /* the rest for heap, threads, libraries, queries */
+    return maps.cap;
+}
+
+void st_map_set_cap(int cap) {
+    pthread_mutex_lock(&maps.mu);
+    maps.cap = cap;
+    pthread_mutex_unlock(&maps.mu);
+}
+
+int st_map_mapped_count(void) {
+    pthread_mutex_lock(&maps.mu);
+    int n = maps.mapped;
+    pthread_mutex_unlock(&maps.mu);
+    return n;
+}
+
+/* maps.mu held */
+static void idle_remove(st_map *m) {
+    if (!m->idle) return;
+    if (m->prev) m->prev->next = m->next;
+    else maps.head = m->next;
+    if (m->next) m->next->prev = m->prev;
+    else maps.tail = m->prev;
+    m->prev = m->next = NULL;
+    m->idle = false;
+}
+
+/* Unmaps least recently used idle maps while more than the cap are mapped. */
+static void maps_evict(void) {
+    pthread_mutex_lock(&maps.mu);
+    st_map *v = maps.tail;
+    while (v && maps.mapped > maps_cap()) {
+        st_map *older = v->prev;
+        if (pthread_mutex_trylock(&v->mu) == 0) {
+            if (v->state == 1 && atomic_load(&v->users) == 0) {
+                idle_remove(v);
+                munmap(v->base, v->len);
+                v->base = NULL;
+                v->len = 0;
+                v->state = 0;
+                maps.mapped--;
+            }
+            pthread_mutex_unlock(&v->mu);
+        }
+        v = older;
+    }
+    pthread_mutex_unlock(&maps.mu);
+}
+
+/* One user fewer; the last makes a mapped map idle. */
+static void map_unuse(st_map *m) {
+    pthread_mutex_lock(&m->mu);
+    if (atomic_fetch_sub(&m->users, 1) == 1 && m->state == 1) {
+        pthread_mutex_lock(&maps.mu);
+        m->idle = true;
+        m->prev = NULL;
+        m->next = maps.head;
+        if (maps.head) maps.head->prev = m;
+        else maps.tail = m;
+        maps.head = m;
+        pthread_mutex_unlock(&maps.mu);
+    }
+    pthread_mutex_unlock(&m->mu);
+}
 
 void st_col_path(const char *dir, uint64_t id, int64_t rg, char *buf, size_t n) {
     snprintf(buf, n, "%s/t%llu-%lld.qvc", dir, (unsigned long long)id, (long long)rg);
@@ -290,7 +381,13 @@ st_map *st_map_ref(st_map *m) {
 
 void st_map_unref(st_map *m) {
     if (!m || atomic_fetch_sub(&m->refs, 1) != 1) return;
-    if (m->base) munmap(m->base, m->len);
+    pthread_mutex_lock(&maps.mu); /* no buffer is left, so no user: at most idle */
+    idle_remove(m);
+    if (m->base) {
+        munmap(m->base, m->len);
+        maps.mapped--;
+    }
+    pthread_mutex_unlock(&maps.mu);
     pthread_mutex_destroy(&m->mu);
     free(m->colstate);
     free(m->types);
@@ -333,13 +430,21 @@ static void map_file(st_map *m) {
     m->base = p;
     m->len = (size_t)st.st_size;
     m->state = 1;
+    pthread_mutex_lock(&maps.mu);
+    maps.mapped++;
+    pthread_mutex_unlock(&maps.mu);
 }
 
-static void unref_cb(void *ctx) { st_map_unref(ctx); }
+static void unref_cb(void *ctx) {
+    map_unuse(ctx);
+    st_map_unref(ctx);
+}
 
+/* The caller holds a pin (users > 0): the mapping stays. */
 static qv_buffer *wrap(st_map *m, const uint8_t *e, int b) {
     uint64_t off = st_rd_u64(e + 32 + b * 24), len = st_rd_u64(e + 40 + b * 24);
     if (!len) return NULL;
+    atomic_fetch_add(&m->users, 1);
     return qv_buffer_wrap(m->base + off, (size_t)len, unref_cb, st_map_ref(m));
 }
 
@@ -377,8 +482,15 @@ int st_map_column(st_map *m, int col, bool codes_ok, qv_array *out, qv_err *err)
     qv_array_init(out, col >= 0 && col < m->ncols ? m->types[col] : QV_T_INVALID);
     if (col < 0 || col >= m->ncols) return qv_err_set(err, QV_EINTERNAL, "column %d out of range", col);
     pthread_mutex_lock(&m->mu);
-    if (m->state == 0) map_file(m);
+    bool fresh = m->state == 0;
+    if (fresh) map_file(m);
     const uint8_t *e = m->state == 1 ? m->base + HDR + (size_t)col * ENT : NULL;
+    if (e) { /* pinned until the arrays hold their own uses */
+        atomic_fetch_add(&m->users, 1);
+        pthread_mutex_lock(&maps.mu);
+        idle_remove(m);
+        pthread_mutex_unlock(&maps.mu);
+    }
     if (e && m->colstate[col] == 0) {
         m->colstate[col] = 1;
         /* One readahead request per buffer for the CRC pass (and the scan
@@ -401,7 +513,9 @@ int st_map_column(st_map *m, int col, bool codes_ok, qv_array *out, qv_err *err)
     else if (m->colstate[col] == 2)
         rc = qv_err_set(err, QV_ECORRUPT, "column file %s: checksum mismatch in column %d", m->path, col + 1);
     pthread_mutex_unlock(&m->mu);
+    if (rc && e) map_unuse(m);
     if (rc) return rc;
+    if (fresh) maps_evict();
     bool coded = m->types[col] == QV_T_SYMBOL || e[2] == 1;
     if (coded) out->type = QV_T_SYMBOL;
     out->length = m->rows;
@@ -423,5 +537,6 @@ int st_map_column(st_map *m, int col, bool codes_ok, qv_array *out, qv_err *err)
         materialise(&sym, out);
         qv_array_free(&sym);
     }
+    map_unuse(m); /* the pin */
     return QV_OK;
 }

@@ -183,6 +183,10 @@ st_map *st_map_new(const char *path, uint64_t table_id, int64_t rg, int64_t rows
 st_map *st_map_ref(st_map *m);
 void st_map_unref(st_map *m);
 const char *st_map_path(const st_map *m);
+/* The cap on idle mappings kept (default half of vm.max_map_count) and how
+   many column files are mapped now; for tests. */
+void st_map_set_cap(int cap);
+int st_map_mapped_count(void);
 /* Column col as an array pointing into the mapping (refs on the map). The
    first use maps the file; the first use of each column checks its CRCs.
    A dictionary-encoded STRING column comes as a SYMBOL array when codes_ok,
