@@ -131,6 +131,9 @@ static void maps_evict(void) {
 
 /* One user fewer; the last makes a mapped map idle. */
 static void map_unuse(st_map *m) {
+    int u = atomic_load(&m->users);
+    while (u > 1) /* not the last: no lock */
+        if (atomic_compare_exchange_weak(&m->users, &u, u - 1)) return;
     pthread_mutex_lock(&m->mu);
     if (atomic_fetch_sub(&m->users, 1) == 1 && m->state == 1) {
         pthread_mutex_lock(&maps.mu);
