@@ -19,7 +19,7 @@ struct eng {
     char key_path[4200];        /* where it is kept; empty in memory */
     eng_sched *sched;     /* sched.c */
     int64_t query_timeout_ms;
-    eng_hub *hub;         /* subscriptions (subscribe.c) */
+    eng_hub *hub;         /* subscriptions (sub_int.h) */
     int64_t subscriber_buffer;
     struct eng_sessions *sessions;  /* stmt.c */
 };
@@ -65,7 +65,7 @@ void eng_sched_unwatch(eng *e, eng_query *q);
    starts (the SQL pool) inherit the lower priority. */
 void eng_sched_start_niced(void (*fn)(void *), void *arg);
 
-/* subscribe.c: the commit notification hub. new() before the first commit. */
+/* sub_notify.c: the commit notification hub. new() before the first commit. */
 eng_hub *eng_hub_new(eng *e);
 void eng_hub_free(eng_hub *h);
 

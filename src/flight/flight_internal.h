@@ -2,7 +2,7 @@
 ** Private to src/flight: the per-call state machine shared by the RPC
 ** handlers, the hand-written FlightData wire code and status mapping.
 **
-** One fl_call per accepted gRPC call. Its life (flight_server.c drives it):
+** One fl_call per accepted gRPC call. Its life (flight_call_step.c drives it):
 **
 **   RECV   a RECV_MESSAGE batch is outstanding; each message goes to
 **          rpc->on_message; a clean half-close goes to rpc->on_end.

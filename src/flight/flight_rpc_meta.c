@@ -330,7 +330,7 @@ static int list_flights_msg(fl_call *c, qv_buffer *msg, qv_err *err) {
 
 const fl_rpc fl_rpc_list_flights = {.name = "ListFlights", .on_message = list_flights_msg};
 
-/* ---- not implemented: answered at once, without reading (flight_server.c) ---- */
+/* ---- not implemented: answered at once, without reading (flight_call_accept.c) ---- */
 
 const fl_rpc fl_rpc_do_exchange = {.name = "DoExchange"};
 const fl_rpc fl_rpc_poll_flight_info = {.name = "PollFlightInfo"};

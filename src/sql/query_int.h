@@ -7,7 +7,7 @@
 #ifndef QUIVER_SQL_QUERY_INT_H
 #define QUIVER_SQL_QUERY_INT_H
 
-#include "bind.h"
+#include "planner.h"
 
 struct sql_query {
     sql_ctx *ctx;

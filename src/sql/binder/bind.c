@@ -2,6 +2,7 @@
    aggregate context, group-by expressions and aggregate calls become
    column references into the aggregation's output (keys, then aggregates). */
 #include "bind.h"
+#include "exec.h" /* constant folding evaluates through the executor */
 
 #include <stdio.h>
 #include <stdlib.h>

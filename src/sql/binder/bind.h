@@ -1,8 +1,110 @@
-/* Binder internals shared by bind.c and plan.c. */
+/*
+** The binder stage (binder/): bound expressions (names, types and functions
+** resolved), aggregate and window calls, placeholders, and the binder that
+** makes them from the AST. Includes parser.h; the executor evaluates what
+** this declares (exec/exec.h includes it). bind.c folds constants through the
+** executor (expr_eval_const) and looks functions up in functions/.
+*/
 #ifndef QUIVER_SQL_BIND_H
 #define QUIVER_SQL_BIND_H
 
-#include "sql_int.h"
+#include "parser.h"
+
+/* ---------------- bound expressions ---------------- */
+typedef enum {
+    B_CONST, B_COL, B_UNARY, B_BINARY, B_FUNC, B_CASE, B_CAST, B_IN, B_LIKE,
+    B_ISNULL, B_COALESCE, B_EXTRACT, B_TRUNC,
+    B_PARAM /* placeholder op = N (1-based); evaluates like B_CONST with cval set by sql_query_bind */,
+    B_SUBQ  /* scalar subquery or EXISTS: cval set by its init plan before the main plan runs */,
+    B_INSUB /* args[0] [NOT] IN (subquery): aux is the init plan's value set */
+} bexpr_kind;
+
+typedef struct bexpr bexpr;
+struct bexpr {
+    bexpr_kind kind;
+    qv_type type;
+    char tz[32];
+    int op;        /* op_kind or func_id or ts field */
+    int col;       /* B_COL */
+    value cval;    /* B_CONST */
+    bool neg, has_operand, has_else, ilike;
+    bexpr **args;
+    int nargs;
+    const struct sfunc_def *fn; /* B_FUNC: its descriptor (functions/functions.h) */
+    void *aux;     /* B_FUNC: per-query data of the call (arena), e.g. a compiled pattern; B_INSUB: struct value_set */
+};
+
+/* B_CONST op: the constant was written as a decimal literal (1.25), which
+   DuckDB reads as a DECIMAL: rounding and casts treat it as its decimal text. */
+#define BC_DECIMAL_LIT 1
+static inline bool bexpr_is_decimal_lit(const bexpr *e) {
+    if (e->kind == B_UNARY && e->op == OP_NEG) e = e->args[0];
+    return e->kind == B_CONST && e->op == BC_DECIMAL_LIT;
+}
+
+/* ---------------- aggregates ---------------- */
+/* Aggregate ids index the descriptor table agg_defs (functions/functions.h). */
+typedef enum { AG_COUNT_STAR, AG_COUNT, AG_SUM, AG_AVG, AG_MIN, AG_MAX, AG_FIRST,
+               AG_LAST, AG_STDDEV, AG_VARIANCE, AG_STDDEV_POP, AG_VAR_POP,
+               AG_MEDIAN, AG_QUANTILE_CONT, AG_QUANTILE_DISC, AG_MODE, AG_ARG_MIN, AG_ARG_MAX,
+               AG_STRING_AGG, AG_BOOL_AND, AG_BOOL_OR, AG_APPROX_COUNT_DISTINCT, AG_COUNT_IF,
+               AG_PRODUCT, AG_CORR, AG_COVAR_POP, AG_COVAR_SAMP, AG_REGR_SLOPE, AG_REGR_INTERCEPT,
+               AG__COUNT } agg_id;
+
+#define AGG_MAXIN 8
+typedef struct agg_spec {
+    agg_id fn;
+    bool distinct;
+    bexpr *arg;       /* NULL for count(*); else in[0] */
+    bexpr *in[AGG_MAXIN]; /* every input: the arguments, then ORDER BY keys */
+    int nin, norder;  /* the last norder inputs are ORDER BY keys */
+    bool order_desc[AGG_MAXIN];
+    double param;     /* quantile fraction */
+    sv sep;           /* string_agg separator */
+    qv_type type;     /* result type */
+    char tz[32];
+} agg_spec;
+
+/* ---------------- window functions ---------------- */
+/* Window function ids index the executor's table (exec/window/win_funcs.c). */
+typedef enum { WFN_ROW_NUMBER, WFN_RANK, WFN_DENSE_RANK, WFN_PERCENT_RANK, WFN_CUME_DIST, WFN_NTILE,
+               WFN_LAG, WFN_LEAD, WFN_FIRST_VALUE, WFN_LAST_VALUE, WFN_NTH_VALUE, WFN_EMA, WFN_AGG,
+               WFN__COUNT } win_fn;
+/* win_fn of a window-only function name (row_number, lag, ema, ...), or -1. */
+int win_fn_lookup(const char *name);
+const char *win_fn_name(win_fn f);
+
+/* One bound window call: expressions over the window operator's input. */
+typedef struct win_call {
+    win_fn fn;
+    agg_spec agg;         /* WFN_AGG */
+    bexpr *arg, *dflt;    /* the value argument; lag/lead's default (NULL: NULL) */
+    int64_t n;            /* lag/lead offset, nth_value's n, ntile's buckets */
+    double alpha;         /* ema */
+    bool ignore_nulls;
+    bexpr **part;
+    int npart;
+    bexpr **order;
+    bool *desc, *nulls_first;
+    int norder;
+    win_frame frame;      /* WF_ROWS, WF_RANGE or WF_GROUPS after defaults */
+    win_bound start, end;
+    value start_off, end_off; /* ROWS: .i rows; RANGE: in the key's class (.i ns/ints or .f) */
+    int spec;             /* calls with equal PARTITION BY and ORDER BY share one number */
+    qv_type type;
+    char tz[32];
+} win_call;
+
+/* Placeholders of one statement. The binder types each B_PARAM node from its
+   context (bind_coerce); types[i] is $i+1's type (T_NULL until inferred, then
+   utf8 when nothing constrained it). sql_query_bind sets every node's cval. */
+typedef struct sql_params {
+    int n;
+    qv_type *types;     /* n entries (arena) */
+    bexpr **nodes;      /* every B_PARAM node (heap) */
+    int nnodes, cap;
+    bool bound;
+} sql_params;
 
 typedef struct scope_col {
     const char *name;

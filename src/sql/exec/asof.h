@@ -13,7 +13,7 @@
 #ifndef QUIVER_SQL_ASOF_H
 #define QUIVER_SQL_ASOF_H
 
-#include "sql_int.h"
+#include "exec.h"
 
 typedef struct asof_spec {
     join_type jt;           /* JT_INNER, JT_LEFT, JT_RIGHT or JT_FULL */

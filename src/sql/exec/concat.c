@@ -1,6 +1,6 @@
 /* Concatenation (UNION ALL): streams each child to its end, in order. Owns
    its children; hands their chunks on unchanged. */
-#include "sql_int.h"
+#include "exec.h"
 
 #include <stdlib.h>
 

@@ -2,7 +2,7 @@
    project, limit; query memory and cancellation (the scan is in scan.c).
    Each operator owns its output chunk; a chunk handed up stays valid until
    the next call. */
-#include "sql_int.h"
+#include "exec.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
    round * n + w before every round, so a long scan streams in table order
    with at most n row groups' results buffered. Buffers are owned here and
    charged to the query's memory. */
-#include "sql_int.h"
+#include "exec.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -6,7 +6,7 @@
 #ifndef QUIVER_SQL_HASHJOIN_H
 #define QUIVER_SQL_HASHJOIN_H
 
-#include "sql_int.h"
+#include "exec.h"
 
 typedef struct join_spec {
     join_type jt;          /* INNER/LEFT/RIGHT/FULL/CROSS/SEMI/ANTI (SEMI/ANTI: probe = left) */

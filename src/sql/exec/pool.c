@@ -2,7 +2,7 @@
    sql_pool_run() submits a group of tasks and blocks until all of them have
    run; it is called from query threads (never from a pool task), so a
    waiting caller never holds a worker. Owned by sql_ctx. */
-#include "sql_int.h"
+#include "exec.h"
 
 #include <stdlib.h>
 

@@ -5,7 +5,7 @@
    covered filter passes them untouched), and hands out chunks whose vectors
    borrow the storage segments where the layout allows (zero copy). The scan
    owns the arrays of the row group it has loaded until it moves on. */
-#include "sql_int.h"
+#include "exec.h"
 
 #include <stdio.h>
 #include <stdlib.h>

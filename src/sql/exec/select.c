@@ -4,7 +4,7 @@
    boolean vector or a copy of the column; SYMBOL columns compare dictionary
    codes. Everything else goes through expr_eval. Stateless: the caller owns
    the scratch vector and the output array. */
-#include "sql_int.h"
+#include "exec.h"
 
 #include <string.h>
 

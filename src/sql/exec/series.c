@@ -8,7 +8,7 @@
    chunks. The arithmetic never overflows: the count comes from the unsigned
    distance, and values are produced by wrapping addition that is only read
    while rows remain. The output chunk is owned here. */
-#include "sql_int.h"
+#include "exec.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
    stays proportional to N. A top-N guard (below) under the projection that
    feeds it drops rows that cannot beat the current N-th row, and hands the
    scan a bound to skip whole row groups with. */
-#include "sql_int.h"
+#include "exec.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -4,7 +4,7 @@
    (borrowed = true) of another vec or of a storage segment, read-only and
    only until that source changes; string views may point into snapshot
    memory, which outlives the query's vectors. */
-#include "sql_int.h"
+#include "exec.h"
 
 #include <stdlib.h>
 #include <string.h>

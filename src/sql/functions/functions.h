@@ -11,7 +11,7 @@
 #ifndef QUIVER_SQL_FUNCTIONS_H
 #define QUIVER_SQL_FUNCTIONS_H
 
-#include "bind.h"
+#include "exec.h"
 
 /* ---------------- scalar functions ---------------- */
 /* Argument kinds in a signature (one letter per argument; the last one

@@ -1,5 +1,5 @@
 /* Timestamps (int64 ns since the epoch, UTC) and intervals (int64 ns). */
-#include "sql_int.h"
+#include "sql_base.h"
 
 #include <ctype.h>
 #include <stdio.h>

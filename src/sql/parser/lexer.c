@@ -1,5 +1,5 @@
 /* Tokenizer (all tokens up front, into the statement arena) and the arena itself. */
-#include "sql_int.h"
+#include "parser.h"
 
 #include <ctype.h>
 #include <stdlib.h>

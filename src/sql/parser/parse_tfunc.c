@@ -1,12 +1,12 @@
 /* FROM name(args) [[AS] alias [(column, ...)]]: a table function call, as
    the subquery SELECT * FROM name(args) whose select_stmt carries the call
-   (sql_int.h: tfunc_call; planned by planner/table_func.c). Everything lives
+   (parser.h: tfunc_call; planned by planner/table_func.c). Everything lives
    in the parser's arena. */
 #include "parser_int.h"
 
 #include <string.h>
 
-/* name(args) as the subquery SELECT * FROM name(args) (sql_int.h: tfunc_call). */
+/* name(args) as the subquery SELECT * FROM name(args) (parser.h: tfunc_call). */
 from_item *ps_tfunc_item(parser *p) {
     token *t = CUR(p);
     tfunc_call *c = arena_alloc(p->ar, sizeof *c);

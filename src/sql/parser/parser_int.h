@@ -2,7 +2,7 @@
 #ifndef QUIVER_SQL_PARSER_INT_H
 #define QUIVER_SQL_PARSER_INT_H
 
-#include "sql_int.h"
+#include "parser.h"
 
 typedef struct parser {
     arena *ar;

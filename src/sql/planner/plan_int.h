@@ -5,7 +5,8 @@
 #ifndef QUIVER_SQL_PLAN_INT_H
 #define QUIVER_SQL_PLAN_INT_H
 
-#include "bind.h"
+#include "planner.h"
+#include "functions.h"
 #include "hashjoin.h"
 
 void plan_add_table(plan *p, st_table *t, st_snapshot *s);

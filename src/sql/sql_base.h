@@ -1,0 +1,82 @@
+/*
+** What every stage of the SQL module shares: the statement arena, the
+** executor's internal types beyond qv_type, values, and time arithmetic
+** (functions/time.c). Everything a statement allocates while being parsed,
+** bound and planned lives in one arena owned by its sql_query (or by the
+** caller of sql_explain) and goes away with it; run-time buffers (vectors,
+** hash tables, sort buffers) are owned by the operator that fills them.
+**
+** Headers of the module, each including only the ones before it (the
+** pipeline's order; docs/architecture.md):
+**   sql/sql.h (public) <- sql_base.h <- parser/parser.h <- binder/bind.h
+**   <- exec/exec.h <- functions/functions.h <- planner/planner.h
+**   <- query_int.h (the public API's files).
+** Stage-private headers sit beside their stage: parser/parser_int.h,
+** exec/hashjoin.h, exec/asof.h, exec/window/window.h, planner/plan_int.h.
+*/
+#ifndef QUIVER_SQL_BASE_H
+#define QUIVER_SQL_BASE_H
+
+#include "sql/sql.h"
+
+#include <pthread.h>
+
+/* ---------------- arena ---------------- */
+typedef struct arena_blk arena_blk;
+typedef struct arena {
+    arena_blk *head;
+    size_t used, cap;
+} arena;
+void arena_init(arena *a);
+void arena_free(arena *a);
+void *arena_alloc(arena *a, size_t n); /* zeroed, 16-aligned */
+char *arena_strndup(arena *a, const char *s, size_t n);
+char *arena_strdup(arena *a, const char *s);
+
+/* ---------------- types and values ---------------- */
+/* Internal types beyond qv_type. */
+#define T_NULL ((qv_type)(QV_T__COUNT + 1))
+#define T_INTERVAL ((qv_type)(QV_T__COUNT + 2))
+
+/* Physical class of a logical type inside the executor. */
+typedef enum { PC_I, PC_F, PC_S } phys_class;
+static inline phys_class type_pc(qv_type t) {
+    if (t == QV_T_FLOAT32 || t == QV_T_FLOAT64) return PC_F;
+    if (t == QV_T_STRING || t == QV_T_SYMBOL) return PC_S;
+    return PC_I;
+}
+static inline bool type_is_int(qv_type t) { return t == QV_T_INT32 || t == QV_T_INT64; }
+static inline bool type_is_num(qv_type t) {
+    return t == QV_T_INT32 || t == QV_T_INT64 || t == QV_T_FLOAT32 || t == QV_T_FLOAT64;
+}
+const char *type_name(qv_type t);
+
+typedef struct sv { const char *p; int32_t n; } sv;
+
+typedef struct value {
+    bool null;
+    int64_t i;
+    double f;
+    sv s;
+} value;
+
+/* ---------------- time helpers ---------------- */
+int ts_parse(const char *s, size_t n, int64_t *out);   /* 0 ok, -1 bad */
+int interval_parse(const char *s, size_t n, int64_t *out);
+int interval_unit_ns(const char *unit, int64_t *out);
+bool interval_unit_calendar(const char *unit); /* month, year, ...: no fixed length, so no INTERVAL */
+void ts_format(int64_t ns, char *buf, size_t cap);
+int64_t ts_extract(int64_t ns, int field);
+int64_t ts_trunc(int64_t ns, int field);
+/* Field names for extract/date_trunc; -1 unknown. */
+typedef enum ts_field { TF_YEAR, TF_QUARTER, TF_MONTH, TF_WEEK, TF_DAY, TF_HOUR, TF_MINUTE, TF_SECOND,
+       TF_MILLISECOND, TF_MICROSECOND, TF_NANOSECOND, TF_DOW, TF_DOY, TF_EPOCH,
+       TF_ISODOW, TF_ISOYEAR, TF_YEARWEEK, TF_DECADE, TF_CENTURY, TF_MILLENNIUM, TF_ERA,
+       TF_JULIAN, TF_TIMEZONE, TF_TIMEZONE_HOUR, TF_TIMEZONE_MINUTE, TF__COUNT } ts_field;
+int ts_field_parse(const char *s);
+bool ts_field_truncates(int f);   /* date_trunc accepts it */
+bool ts_field_is_double(int f);   /* epoch, julian: date_part gives DOUBLE */
+const char *ts_field_name(int f);
+double ts_extract_f(int64_t ns, int field);
+
+#endif
