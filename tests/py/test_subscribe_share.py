@@ -106,3 +106,40 @@ def test_slow_subscriber_of_a_shared_statement_is_cut_off_alone(start_quiverd):
     assert len(got) < len(want)
     assert metric(srv, "quiver_subscriptions_ended_slow_total") == 1
     assert metric(srv, "quiver_subscription_shared_total") > 0
+
+
+def test_commits_across_small_row_groups_and_a_subscriber_joining_between_commits(start_quiverd):
+    """Row groups of 64 rows: commits that fill part of one group, end one and start the next, or span
+    several, in a table that grows to hundreds of groups (a subscription's evaluation is scoped to the
+    commit's few groups, evaluated serially). Subscribers of the same and of different statements, and
+    one that joins between commits, get exactly the rows committed after they subscribed."""
+    srv = start_quiverd("--in-memory", "--rowgroup-rows", "64")
+    c = srv.flight()
+    put(c, "sub_rg", commit_table(9, 0, 100))  # before: never delivered
+    odd = "SELECT w, seq, k, v FROM sub_rg WHERE k % 2 = 1"
+    proj = "SELECT seq, k + 1 AS k1, v * 2 AS v2 FROM sub_rg WHERE v >= 3"
+    early = [Subscriber(c, "SUBSCRIBE " + sql) for sql in (odd, odd, proj, "SELECT * FROM sub_rg")]
+    sizes = [1, 63, 64, 65, 10, 130, 200, 7, 300, 64, 1, 129]
+    base = 100
+    for seq, n in enumerate(sizes):
+        put(c, "sub_rg", commit_table(1, seq, n))
+    mid = base + sum(sizes)
+    early[3].wait_rows(sum(sizes))  # every commit so far reached the subscribers
+    late = [Subscriber(c, "SUBSCRIBE " + sql) for sql in (odd, proj)]
+    more = [5, 640, 66, 1, 190]
+    for seq, n in enumerate(more, start=len(sizes)):
+        put(c, "sub_rg", commit_table(2, seq, n))
+    total = sum(sizes) + sum(more)
+    early[3].wait_rows(total)
+    want_early = [expected(c, "sub_rg", sql.replace("sub_rg", "t"), base) for sql in (odd, odd, proj)]
+    want_late = [expected(c, "sub_rg", sql.replace("sub_rg", "t"), mid) for sql in (odd, proj)]
+    for sub, rows in zip(early[:3] + late, want_early + want_late):
+        sub.wait_rows(len(rows))
+    for sub in early + late:
+        sub.cancel()
+    stored = c.do_get(fl.Ticket("SELECT * FROM sub_rg")).read_all().to_pylist()[base:]
+    assert early[3].rows() == stored
+    for sub, rows in zip(early[:3] + late, want_early + want_late):
+        assert sub.rows() == rows  # exactly once, in commit order
+    for sub in (early[0], early[1], early[3], late[0]):
+        whole_commits(sub)

@@ -205,6 +205,16 @@ static int eval_arith(const bexpr *e, vec *a, vec *b, vec *out, int n, qv_err *e
         }
         return 0;
     }
+    if (type_pc(e->type) == PC_F && (e->op == OP_ADD || e->op == OP_SUB || e->op == OP_MUL)) {
+        /* the ops that cannot fail, one loop each (NULL rows give 0, as below) */
+        double *restrict o = out->f;
+        const double *restrict x = a->f, *restrict y = b->f;
+        if (e->op == OP_ADD) for (int k = 0; k < n; k++) o[k] = x[k] + y[k];
+        else if (e->op == OP_SUB) for (int k = 0; k < n; k++) o[k] = x[k] - y[k];
+        else for (int k = 0; k < n; k++) o[k] = x[k] * y[k];
+        if (nu) for (int k = 0; k < n; k++) o[k] = nu[k] ? 0 : o[k];
+        return 0;
+    }
     if (type_pc(e->type) == PC_F) {
         /* operands arrive as doubles (binder casts); a float op on ints: `/` */
         for (int k = 0; k < n; k++) {
@@ -407,6 +417,12 @@ int expr_eval(const bexpr *e, const chunk *in, vec *out, qv_err *err) {
         vec_reset(out, e->type, n);
         merge_nulls(out, &args[0], NULL, n);
         if (e->args[0]->type == T_NULL) break;
+        if (e->type == QV_T_FLOAT64 && type_pc(e->args[0]->type) == PC_I) { /* cast_value's integer to DOUBLE, in one loop */
+            double *restrict o = out->f;
+            const int64_t *restrict x = args[0].i;
+            for (int k = 0; k < n; k++) o[k] = (double)x[k];
+            break;
+        }
         for (int k = 0; k < n && !rc; k++)
             if (!vec_null(out, k)) {
                 rc = cast_value(e->args[0]->type, e->type, &args[0], k, out, k, bexpr_is_decimal_lit(e->args[0]), err);

@@ -20,6 +20,7 @@ static void attach_master(join_op *j) {
     j->bn = m->bn;
     j->tab = m->tab;
     j->int1 = m->int1;
+    j->perfect = m->perfect;
     j->built = true;
 }
 
@@ -272,4 +273,65 @@ op *op_hash_join_parallel_new(qstate *qs, op **probes, op **scans, int n, int nr
     op *kids[64];
     for (int w = 0; w < n; w++) kids[w] = op_hash_join_clone_new(qs, m, probes[w]);
     return op_join_prebuild_new(qs, m, op_gather_rounds_new(qs, kids, scans, n, nrg), n);
+}
+
+/* ---- a probe side's columns by reference ---- */
+typedef struct jin_op {
+    op base;
+    op *child;
+    int n;
+    int *cols;
+    chunk out;
+} jin_op;
+
+static int jin_next(op *o, chunk **out, qv_err *err) {
+    jin_op *p = (jin_op *)o;
+    chunk *c;
+    if (p->child->next(p->child, &c, err)) return err->code;
+    if (!c) {
+        *out = NULL;
+        return 0;
+    }
+    for (int i = 0; i < p->n; i++) vec_borrow(&p->out.cols[i], &c->cols[p->cols[i]]);
+    p->out.n = c->n;
+    p->out.has_sel = c->has_sel;
+    p->out.nsel = c->nsel;
+    p->out.sel = c->sel; /* the child's, valid until its next call */
+    *out = &p->out;
+    return 0;
+}
+
+static void jin_free(op *o) {
+    jin_op *p = (jin_op *)o;
+    op_free(p->child);
+    p->out.sel = NULL;
+    chunk_free(&p->out);
+    free(p->cols);
+    free(o->types);
+    free(p);
+}
+
+static void jin_explain(op *o, qv_str *s, int depth) {
+    jin_op *p = (jin_op *)o;
+    for (int i = 0; i < depth; i++) qv_str_append(s, "  ", 2);
+    qv_str_appendf(s, "PROJECT %d column%s (by reference, selection kept)\n", p->n, p->n == 1 ? "" : "s");
+    op_explain(p->child, s, depth + 1);
+}
+
+op *op_join_input_new(qstate *qs, op *child, int n, const int *cols) {
+    jin_op *p = qv_xcalloc(1, sizeof *p);
+    p->child = child;
+    p->n = n;
+    p->cols = qv_xcalloc((size_t)(n + 1), sizeof(int));
+    memcpy(p->cols, cols, sizeof(int) * (size_t)n);
+    p->base.types = qv_xcalloc((size_t)(n + 1), sizeof(qv_type));
+    for (int i = 0; i < n; i++) p->base.types[i] = child->types[cols[i]];
+    chunk_init(&p->out, n, p->base.types);
+    p->base.name = "join_input";
+    p->base.ncols = n;
+    p->base.next = jin_next;
+    p->base.free = jin_free;
+    p->base.explain = jin_explain;
+    p->base.qs = qs;
+    return &p->base;
 }

@@ -65,73 +65,104 @@ static int drain(join_op *j, qv_err *err) {
 
 typedef struct perm_task {
     vec *v;
+    void *d;     /* the new value array (NULL: the vector has none) */
+    uint8_t *dn; /* the new null flags, or NULL */
     const uint32_t *perm;
-    int64_t n;
+    int64_t lo, hi;
 } perm_task;
 
-/* Rows of a store vector into table order: row i becomes old row perm[i] (strings stay in the heap). */
+/* Rows [lo, hi) of a store vector in table order: new row i is old row perm[i] (strings stay in the heap). */
 static void permute_run(void *arg) {
     perm_task *p = arg;
-    vec *v = p->v;
+    const vec *v = p->v;
     const uint32_t *perm = p->perm;
-    int64_t n = p->n;
-    switch (type_pc(v->type)) {
-    case PC_I:
-        if (v->i) {
-            int64_t *d = qv_xmalloc(sizeof(int64_t) * (size_t)v->cap);
-            for (int64_t i = 0; i < n; i++) d[i] = v->i[perm[i]];
-            free(v->i);
-            v->i = d;
+    if (p->d) switch (type_pc(v->type)) {
+        case PC_I: {
+            int64_t *restrict d = p->d;
+            for (int64_t i = p->lo; i < p->hi; i++) d[i] = v->i[perm[i]];
+            break;
         }
-        break;
-    case PC_F:
-        if (v->f) {
-            double *d = qv_xmalloc(sizeof(double) * (size_t)v->cap);
-            for (int64_t i = 0; i < n; i++) d[i] = v->f[perm[i]];
-            free(v->f);
-            v->f = d;
+        case PC_F: {
+            double *restrict d = p->d;
+            for (int64_t i = p->lo; i < p->hi; i++) d[i] = v->f[perm[i]];
+            break;
         }
-        break;
-    case PC_S:
-        if (v->s) {
-            sv *d = qv_xmalloc(sizeof(sv) * (size_t)v->cap);
-            for (int64_t i = 0; i < n; i++) d[i] = v->s[perm[i]];
-            free(v->s);
-            v->s = d;
+        case PC_S: {
+            sv *restrict d = p->d;
+            for (int64_t i = p->lo; i < p->hi; i++) d[i] = v->s[perm[i]];
+            break;
         }
-        break;
-    }
-    if (v->has_nulls) {
-        uint8_t *d = qv_xcalloc((size_t)v->cap, 1);
-        for (int64_t i = 0; i < n; i++) d[i] = v->nulls[perm[i]];
-        free(v->nulls);
-        v->nulls = d;
-    }
+        }
+    if (p->dn)
+        for (int64_t i = p->lo; i < p->hi; i++) p->dn[i] = v->nulls[perm[i]];
 }
 
-static void store_permute(join_op *j, sql_pool *pool) {
-    int nv = j->nbc + j->nk;
-    perm_task *ts = qv_xcalloc((size_t)nv + 1, sizeof *ts);
-    void **args = qv_xcalloc((size_t)nv + 1, sizeof *args);
+static void **value_array(vec *v) {
+    return type_pc(v->type) == PC_I ? (void **)&v->i : type_pc(v->type) == PC_F ? (void **)&v->f : (void **)&v->s;
+}
+
+/* Every store vector into table order, each split in ranges across the pool. */
+static void store_permute(join_op *j, sql_pool *pool, int ntasks) {
+    /* the key vectors too, unless the table holds the keys (one integer key)
+       or each one's hash, length and prefix (one string key: a longer key's
+       tail is read through row[]) */
+    int nv = j->nbc + (j->int1 || j->tab.str1 ? 0 : j->nk);
+    int per = pool && j->bn >= 65536 ? (ntasks < 1 ? 1 : ntasks > 16 ? 16 : ntasks) : 1, nt = nv * per;
+    perm_task *ts = qv_xcalloc((size_t)nt + 1, sizeof *ts);
+    void **args = qv_xcalloc((size_t)nt + 1, sizeof *args);
     for (int c = 0; c < nv; c++) {
-        ts[c] = (perm_task){c < j->nbc ? &j->bcols[c] : &j->bk[c - j->nbc], j->tab.row, j->bn};
-        args[c] = &ts[c];
+        vec *v = c < j->nbc ? &j->bcols[c] : &j->bk[c - j->nbc];
+        size_t w = type_pc(v->type) == PC_S ? sizeof(sv) : 8;
+        void *d = *value_array(v) ? jtab_alloc(w * (size_t)v->cap) : NULL;
+        uint8_t *dn = v->has_nulls ? qv_xcalloc((size_t)v->cap, 1) : NULL;
+        for (int k = 0; k < per; k++) {
+            ts[c * per + k] = (perm_task){v, d, dn, j->tab.row, j->bn * k / per, j->bn * (k + 1) / per};
+            args[c * per + k] = &ts[c * per + k];
+        }
     }
-    if (pool && nv > 1) sql_pool_run(pool, nv, permute_run, args, 0);
+    if (pool && nt > 1) sql_pool_run(pool, nt, permute_run, args, 0);
     else
-        for (int c = 0; c < nv; c++) permute_run(args[c]);
+        for (int t = 0; t < nt; t++) permute_run(args[t]);
+    for (int c = 0; c < nv; c++) {
+        perm_task *p = &ts[c * per];
+        if (p->d) {
+            free(*value_array(p->v));
+            *value_array(p->v) = p->d;
+        }
+        if (p->dn) {
+            free(p->v->nulls);
+            p->v->nulls = p->dn;
+        }
+    }
     free(ts);
     free(args);
 }
 
+/* The store's payload arrays onto jtab_alloc's pages (the permutation does
+   that as it goes): the probe reads them at random. */
+static void store_rehome(join_op *j) {
+    for (int c = 0; c < j->nbc; c++) {
+        vec *v = &j->bcols[c];
+        void **a = value_array(v);
+        size_t w = type_pc(v->type) == PC_S ? sizeof(sv) : 8, bytes = w * (size_t)v->cap;
+        if (!*a || bytes < ((size_t)4 << 20)) continue;
+        void *d = jtab_alloc(bytes);
+        memcpy(d, *a, w * (size_t)j->bn);
+        free(*a);
+        *a = d;
+    }
+}
+
 int join_side_build(join_op *j, qv_err *err) {
     if (drain(j, err)) return err->code;
-    int64_t n = j->bn, tbytes = jtab_bytes(n), transient = n * (8 + 1 + 12);
+    int64_t n = j->bn, tbytes = jtab_bytes(n), transient = n * (8 + 1 + 12 + (int64_t)sizeof(jskey));
     if (charge(j, tbytes, err)) return err->code;
     sql_ctx *ctx = j->base.qs->ctx;
     sql_pool *pool = ctx && !sql_pool_in_task() ? ctx->pool : NULL;
     jtab_build(&j->tab, j->bk, j->nk, n, j->int1, j->sp.null_eq, pool, pool ? ctx->threads : 1);
-    store_permute(j, pool);
+    if (!j->tab.inorder) store_permute(j, pool, pool ? ctx->threads : 1);
+    else store_rehome(j);
+    j->perfect = j->int1 && j->tab.unique && !j->sp.consume;
     j->charged -= transient;
     qstate_release(j->base.qs, transient);
     j->bused = qv_xcalloc((size_t)(n + 1), 1);

@@ -27,6 +27,7 @@ typedef struct join_op {
     int64_t bn;
     jtab tab;
     bool int1; /* one integer key: entries hold the key itself */
+    bool perfect; /* built: the table is unique and direct, probed by join_pairs_perfect */
     uint8_t *bused;
     bool built;
     int64_t charged;

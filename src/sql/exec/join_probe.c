@@ -39,15 +39,24 @@ static inline void null_put(vec *d, int i) {
 /* rows[i] of src (a chunk's vector, or the store when rows64) into rows 0..n-1 of dst. */
 static void fill_col(vec *d, const vec *src, int n, const int *rows, const int64_t *rows64, const chunk *c) {
     bool nul = src->has_nulls || src->type == T_NULL;
+    const int *sel = c && c->has_sel ? c->sel : NULL;
     switch (type_pc(d->type)) {
-    case PC_I:
-        if (rows64) for (int i = 0; i < n; i++) d->i[i] = src->i[rows64[i]];
-        else for (int i = 0; i < n; i++) d->i[i] = src->i[chunk_row(c, rows[i])];
+    case PC_I: {
+        int64_t *restrict o = d->i;
+        const int64_t *restrict v = src->i;
+        if (rows64) for (int i = 0; i < n; i++) o[i] = v[rows64[i]];
+        else if (sel) for (int i = 0; i < n; i++) o[i] = v[sel[rows[i]]];
+        else for (int i = 0; i < n; i++) o[i] = v[rows[i]];
         break;
-    case PC_F:
-        if (rows64) for (int i = 0; i < n; i++) d->f[i] = src->f[rows64[i]];
-        else for (int i = 0; i < n; i++) d->f[i] = src->f[chunk_row(c, rows[i])];
+    }
+    case PC_F: {
+        double *restrict o = d->f;
+        const double *restrict v = src->f;
+        if (rows64) for (int i = 0; i < n; i++) o[i] = v[rows64[i]];
+        else if (sel) for (int i = 0; i < n; i++) o[i] = v[sel[rows[i]]];
+        else for (int i = 0; i < n; i++) o[i] = v[rows[i]];
         break;
+    }
     case PC_S:
         if (src->codes) {
             for (int i = 0; i < n; i++) {
@@ -110,9 +119,17 @@ static void runs_find(join_op *j, int n) {
             if (j->pnull[r]) j->phi[r] = j->plo[r];
     for (int r = 0; r < n && !t->direct; r++)
         if (j->plo[r] < j->phi[r]) {
-            __builtin_prefetch(&t->key[j->plo[r]]);
             if (t->sk) __builtin_prefetch(&t->sk[j->plo[r]]);
+            else __builtin_prefetch(&t->key[j->plo[r]]);
         }
+}
+
+/* The probe chunk's column that is the (one) probe key as it is, or -1. */
+static inline int key_col(const join_op *j) {
+    const bexpr *e = j->pkeys[0];
+    if (e->kind != B_COL || j->nk != 1) return -1;
+    const vec *v = &j->pc->cols[e->col];
+    return v->type == e->type && !v->codes && type_pc(v->type) == PC_I ? e->col : -1;
 }
 
 int join_probe_load(join_op *j, qv_err *err) {
@@ -120,38 +137,140 @@ int join_probe_load(join_op *j, qv_err *err) {
     if (j->probe->next(j->probe, &j->pc, err)) return err->code;
     if (!j->pc) return 0;
     int n = chunk_active(j->pc);
-    for (int k = 0; k < j->nk; k++)
+    for (int k = 0; k < j->nk && !(j->perfect && key_col(j) >= 0); k++)
         if (expr_eval(j->pkeys[k], j->pc, &j->pk[k], err)) return err->code;
-    if (j->tab.direct) /* no hashes needed: only which keys are NULL */
+    if (j->perfect) { /* join_pairs_perfect does the lookups */
+    } else if (j->tab.direct) { /* no hashes needed: only which keys are NULL */
         for (int r = 0; r < n; r++) j->pnull[r] = vec_null(&j->pk[0], r);
-    else
+        runs_find(j, n);
+    } else {
         jtab_hash(j->pk, j->nk, 0, n, j->phash, j->pnull);
-    runs_find(j, n);
-    memset(j->pmatched, 0, (size_t)n);
+        runs_find(j, n);
+    }
+    if (j->unmatched_probe || j->semi || j->need_used) memset(j->pmatched, 0, (size_t)n);
     j->prow = 0;
     j->pstarted = false;
     j->ptail = false;
     return 0;
 }
 
-/* Does entry i's string key equal x? (str1; the hashes already matched) */
-static inline bool jtab_str_eq(const jtab *t, const vec *keys, uint32_t i, sv x) {
+static inline uint64_t load8(const char *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+static inline uint32_t load4(const char *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* a[0..n) == b[0..n) for n <= JSK_PREFIX, in a few loads that stay inside both. */
+static inline bool short_eq(const char *a, const char *b, int n) {
+    if (n >= 8) {
+        bool eq = load8(a) == load8(b) && load8(a + n - 8) == load8(b + n - 8);
+        return n <= 16 ? eq : eq && load8(a + 8) == load8(b + 8);
+    }
+    if (n >= 4) return load4(a) == load4(b) && load4(a + n - 4) == load4(b + n - 4);
+    bool eq = true;
+    for (int k = 0; k < n; k++) eq &= a[k] == b[k];
+    return eq;
+}
+
+/* Does entry i's string key, of hash h, equal x? (str1) */
+static inline bool jtab_str_eq(const jtab *t, const vec *keys, uint32_t i, uint64_t h, sv x) {
     const jskey *e = &t->sk[i];
-    if (e->len != x.n) return false;
-    if (x.n <= 12) return !x.n || !memcmp(e->b, x.p, (size_t)x.n);
-    sv y = keys[0].s[i];
-    return !memcmp(e->b, x.p, 12) && !memcmp(y.p, x.p, (size_t)x.n);
+    if (e->h != h || e->len != x.n) return false;
+    if (x.n <= JSK_PREFIX) return short_eq(e->b, x.p, x.n);
+    sv y = keys[0].s[t->row[i]]; /* the key store is in build order */
+    return short_eq(e->b, x.p, JSK_PREFIX) && !memcmp(y.p + JSK_PREFIX, x.p + JSK_PREFIX, (size_t)(x.n - JSK_PREFIX));
 }
 
 static inline bool entry_eq(const join_op *j, int r, uint32_t i) {
     if (j->tab.direct) return true; /* the bucket is the key itself */
     if (j->int1) return j->tab.key[i] == (uint64_t)j->pk[0].i[r]; /* NULL probe keys have empty runs */
+    if (j->tab.str1) return jtab_str_eq(&j->tab, j->bk, i, j->phash[r], vec_str_at(&j->pk[0], r));
     if (j->tab.key[i] != j->phash[r]) return false;
-    if (j->tab.str1) return jtab_str_eq(&j->tab, j->bk, i, vec_str_at(&j->pk[0], r));
     return keys_eq(j, r, i);
 }
 
+/* The perfect-hash probe (unique direct table): each probe row has at most
+   one entry, found by a bounds check and one directory load (none when the
+   table is an identity), so a chunk's pairs fit in one batch. The keys are
+   read in place (through the chunk's selection) when the probe key is a
+   plain column of the chunk. */
+static int pairs_perfect(join_op *j) {
+    const jtab *t = &j->tab;
+    int pn = chunk_active(j->pc), n = 0;
+    j->prow = pn;
+    if (t->nent == 0) return 0;
+    int kc = key_col(j);
+    const vec *kv = kc >= 0 ? &j->pc->cols[kc] : &j->pk[0];
+    const int *sel = kc >= 0 && j->pc->has_sel ? j->pc->sel : NULL;
+    const int64_t *k = kv->i;
+    const uint8_t *nul = kv->has_nulls ? kv->nulls : NULL;
+    uint64_t kmin = (uint64_t)t->kmin, range = t->range;
+    int *restrict pp = j->pp;
+    int64_t *restrict pb = j->pb;
+    for (int r = 0; r < pn; r++) {
+        int x = sel ? sel[r] : r;
+        uint64_t b = (uint64_t)k[x] - kmin;
+        bool in = b < range && !(nul && nul[x]);
+        uint32_t lo = t->identity ? (uint32_t)b : t->dir[in ? b : 0];
+        pp[n] = r;
+        pb[n] = lo;
+        n += in && (t->identity || lo < t->dir[b + 1]);
+    }
+    if (j->semi && !j->sp.residual) { /* existence is all SEMI/ANTI need */
+        for (int i = 0; i < n; i++) j->pmatched[pp[i]] = 1;
+        return 0;
+    }
+    return n;
+}
+
+/* One string key, at a row boundary: the candidates of whole rows' runs
+   whose hashes match, appended without a branch per entry, then verified
+   (length and prefix; nearly always equal). Rows whose runs would overflow
+   the batch wait for the next call; -1 when the first one alone would (the
+   general loop takes it). */
+static int pairs_str_batch(join_op *j) {
+    const jskey *sk = j->tab.sk;
+    int pn = chunk_active(j->pc), n = 0, r = j->prow;
+    int *restrict pp = j->pp;
+    int64_t *restrict pb = j->pb;
+    for (; r < pn; r++) {
+        uint32_t lo = j->plo[r], hi = j->phi[r];
+        if (n + (int64_t)(hi - lo) > CHUNK) break;
+        uint64_t h = j->phash[r];
+        for (uint32_t i = lo; i < hi; i++) {
+            pp[n] = r;
+            pb[n] = i;
+            n += sk[i].h == h;
+        }
+    }
+    if (r == j->prow && r < pn) return -1;
+    j->prow = r;
+    int m = 0;
+    for (int c = 0; c < n; c++) {
+        int pr = pp[c];
+        uint32_t i = (uint32_t)pb[c];
+        if (!jtab_str_eq(&j->tab, j->bk, i, sk[i].h, vec_str_at(&j->pk[0], pr))) continue;
+        pp[m] = pr;
+        pb[m++] = i;
+    }
+    if (j->semi && !j->sp.residual) { /* existence is all SEMI/ANTI need */
+        for (int c = 0; c < m; c++) j->pmatched[pp[c]] = 1;
+        return 0;
+    }
+    return m;
+}
+
 int join_pairs_collect(join_op *j) {
+    if (j->perfect) return pairs_perfect(j);
+    if (j->tab.str1 && !j->sp.consume && !j->pstarted) {
+        int n = pairs_str_batch(j);
+        if (n >= 0) return n;
+    }
     int n = 0, pn = chunk_active(j->pc);
     bool exists_only = j->semi && !j->sp.residual;
     while (j->prow < pn && n < CHUNK) {
@@ -234,6 +353,7 @@ int join_pairs_filter(join_op *j, int n, qv_err *err) {
         j->pairs.has_sel = true;
         j->pairs.nsel = ns;
     }
+    if (!j->unmatched_probe && !j->semi && !j->need_used) return ns; /* nobody reads the marks */
     for (int k = 0; k < ns; k++) {
         int i = j->pairs.has_sel ? j->pairs.sel[k] : k;
         j->pmatched[j->pp[i]] = 1;

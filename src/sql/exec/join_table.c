@@ -14,9 +14,25 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define PART_BITS 8
 #define MAX_TASKS 64
+
+void *jtab_alloc(size_t bytes) {
+    const size_t huge = (size_t)2 << 20;
+#ifdef MADV_HUGEPAGE
+    if (bytes >= 2 * huge) {
+        size_t sz = (bytes + huge - 1) & ~(huge - 1);
+        void *p = aligned_alloc(huge, sz);
+        if (p) {
+            madvise(p, sz, MADV_HUGEPAGE); /* advice only: a refusal changes nothing */
+            return p;
+        }
+    }
+#endif
+    return qv_xmalloc(bytes ? bytes : 1);
+}
 
 void jtab_hash(const vec *kv, int nk, int64_t from, int64_t to, uint64_t *h, uint8_t *isnull) {
     for (int64_t r = from; r < to; r++) {
@@ -49,8 +65,9 @@ static int64_t buckets_for(int64_t n, int *bits) {
 int64_t jtab_bytes(int64_t n) {
     int bits;
     int64_t size = buckets_for(n, &bits);
-    /* directory, keys, order, and while building: hashes, null flags, scattered rows */
-    return (size + 1) * 4 + n * (12 + (int64_t)sizeof(jskey)) + n * (8 + 1 + 12);
+    /* directory, keys (or string slots), order, and while building: hashes,
+       null flags, scattered rows and their hashes or string slots */
+    return (size + 1) * 4 + n * (4 + (int64_t)sizeof(jskey)) + n * (8 + 1 + 12 + (int64_t)sizeof(jskey));
 }
 
 typedef struct bctx {
@@ -59,7 +76,8 @@ typedef struct bctx {
     int nk, T, P, shift;
     int64_t n;
     bool keep_null;
-    uint64_t *bh, *th;  /* per build row; per scattered row */
+    uint64_t *bh, *th;  /* per build row; per scattered row (not str1) */
+    jskey *ts;          /* str1: per scattered row, its table slot (read in build order, not at random) */
     uint8_t *bnull;
     uint32_t *tr;       /* scattered rows, grouped by partition */
     uint32_t *cur;      /* T x P: counts, then each task's write cursors */
@@ -81,9 +99,15 @@ static void pass_count(void *arg) {
     bctx *c = b->c;
     int64_t lo, hi;
     task_range(c, b->t, &lo, &hi);
-    jtab_hash(c->keys, c->nk, lo, hi, c->bh + lo, c->bnull + lo);
-    if (c->t->direct) /* the bucket is the key's offset from the smallest key */
-        for (int64_t r = lo; r < hi; r++) c->bh[r] = (uint64_t)c->keys[0].i[r] - (uint64_t)c->t->kmin;
+    if (c->t->direct) { /* the bucket is the key's offset from the smallest key: no hashing */
+        const vec *k = &c->keys[0];
+        for (int64_t r = lo; r < hi; r++) {
+            c->bh[r] = (uint64_t)k->i[r] - (uint64_t)c->t->kmin;
+            c->bnull[r] = vec_null(k, (int)r);
+        }
+    } else {
+        jtab_hash(c->keys, c->nk, lo, hi, c->bh + lo, c->bnull + lo);
+    }
     uint32_t *cnt = c->cur + (size_t)b->t * (size_t)c->P;
     for (int64_t r = lo; r < hi; r++)
         if (!c->bnull[r] || c->keep_null) cnt[(c->bh[r] & c->t->mask) >> c->shift]++;
@@ -98,8 +122,17 @@ static void pass_scatter(void *arg) {
     for (int64_t r = lo; r < hi; r++) {
         if (c->bnull[r] && !c->keep_null) continue;
         uint32_t at = cur[(c->bh[r] & c->t->mask) >> c->shift]++;
-        c->th[at] = c->bh[r];
         c->tr[at] = (uint32_t)r;
+        if (!c->ts) {
+            c->th[at] = c->bh[r];
+            continue;
+        }
+        sv x = vec_str_at(&c->keys[0], r);
+        jskey *e = &c->ts[at];
+        memset(e, 0, sizeof *e);
+        e->h = c->bh[r];
+        e->len = x.n;
+        memcpy(e->b, x.p, (size_t)(x.n < JSK_PREFIX ? x.n : JSK_PREFIX));
     }
 }
 
@@ -113,7 +146,7 @@ static void pass_sort(void *arg) {
         uint32_t *d = t->dir + 1 + (uint64_t)p * nb; /* d[i]: bucket i's cursor, then its end */
         memset(d, 0, sizeof(uint32_t) * nb);
         uint32_t lo = c->pstart[p], hi = c->pstart[p + 1];
-        for (uint32_t i = lo; i < hi; i++) d[(c->th[i] & t->mask) - (uint64_t)p * nb]++;
+        for (uint32_t i = lo; i < hi; i++) d[((c->ts ? c->ts[i].h : c->th[i]) & t->mask) - (uint64_t)p * nb]++;
         uint32_t s = lo;
         for (uint64_t i = 0; i < nb; i++) {
             uint32_t k = d[i];
@@ -121,17 +154,11 @@ static void pass_sort(void *arg) {
             s += k;
         }
         for (uint32_t i = lo; i < hi; i++) {
-            uint32_t at = d[(c->th[i] & t->mask) - (uint64_t)p * nb]++;
+            uint32_t at = d[((c->ts ? c->ts[i].h : c->th[i]) & t->mask) - (uint64_t)p * nb]++;
             uint32_t r = c->tr[i];
-            t->key[at] = t->int1 ? (uint64_t)c->keys[0].i[r] : c->th[i];
             t->row[at] = r;
-            if (t->sk) {
-                sv x = vec_str_at(&c->keys[0], r);
-                jskey *e = &t->sk[at];
-                memset(e, 0, sizeof *e);
-                e->len = x.n;
-                memcpy(e->b, x.p, (size_t)(x.n < 12 ? x.n : 12));
-            }
+            if (c->ts) t->sk[at] = c->ts[i];
+            else t->key[at] = t->int1 ? (uint64_t)c->keys[0].i[r] : c->th[i];
         }
     }
 }
@@ -163,12 +190,30 @@ static void direct_check(jtab *t, const vec *k, int64_t n, uint64_t size) {
     t->range = (uint64_t)hi - (uint64_t)lo + 1;
 }
 
-/* Direct and every key in the range exactly once: entry i is key kmin + i. */
+/* Direct with every key at most once: unique; and every key of the range
+   exactly once: identity, entry i is key kmin + i. */
 static void identity_check(jtab *t) {
-    if (!t->direct || (uint64_t)t->nent != t->range) return;
-    for (uint64_t b = 0; b < t->range; b++)
-        if (t->dir[b] != b) return;
+    if (!t->direct) return;
+    uint32_t dup = 0;
+    for (uint64_t b = 0; b < t->range; b++) dup |= t->dir[b + 1] - t->dir[b] > 1;
+    t->unique = !dup;
+    if (!t->unique || (uint64_t)t->nent != t->range) return;
     t->identity = true;
+}
+
+/* One integer key, no NULLs, that is kmin + r in build row r (a dense
+   surrogate key stored in order): the table is the store itself, nothing
+   to sort or permute. */
+static bool inorder_build(jtab *t, const vec *k, int64_t n) {
+    if (!t->direct || k->has_nulls || t->range != (uint64_t)n) return false;
+    const int64_t *v = k->i;
+    uint64_t bad = 0, base = (uint64_t)t->kmin;
+    for (int64_t r = 0; r < n; r++) bad |= (uint64_t)v[r] ^ (base + (uint64_t)r);
+    if (bad) return false;
+    for (int64_t r = 0; r < n; r++) t->row[r] = (uint32_t)r;
+    t->nent = n;
+    t->unique = t->identity = t->inorder = true;
+    return true;
 }
 
 void jtab_build(jtab *t, const vec *keys, int nk, int64_t n, bool int1, bool null_eq, sql_pool *pool, int ntasks) {
@@ -178,13 +223,14 @@ void jtab_build(jtab *t, const vec *keys, int nk, int64_t n, bool int1, bool nul
     t->mask = (uint64_t)size - 1;
     t->int1 = int1;
     t->n = n;
-    t->dir = qv_xmalloc(sizeof(uint32_t) * (size_t)(size + 1));
-    t->dir[0] = 0;
-    t->key = qv_xmalloc(sizeof(uint64_t) * (size_t)(n + 1));
-    t->row = qv_xmalloc(sizeof(uint32_t) * (size_t)(n + 1));
+    t->row = jtab_alloc(sizeof(uint32_t) * (size_t)(n + 1));
     if (int1 && keys[0].type != T_NULL) direct_check(t, &keys[0], n, (uint64_t)size);
+    if (int1 && keys[0].type != T_NULL && inorder_build(t, &keys[0], n)) return;
+    t->dir = jtab_alloc(sizeof(uint32_t) * (size_t)(size + 1));
+    t->dir[0] = 0;
     t->str1 = !int1 && !null_eq && nk == 1 && keys[0].type != T_NULL && type_pc(keys[0].type) == PC_S;
-    if (t->str1) t->sk = qv_xmalloc(sizeof(jskey) * (size_t)(n + 1));
+    if (t->str1) t->sk = jtab_alloc(sizeof(jskey) * (size_t)(n + 1));
+    else t->key = jtab_alloc(sizeof(uint64_t) * (size_t)(n + 1));
     bctx c = {.t = t, .keys = keys, .nk = nk, .n = n, .keep_null = null_eq};
     c.T = ntasks < 1 ? 1 : ntasks > MAX_TASKS ? MAX_TASKS : ntasks;
     if (n < 65536) c.T = 1; /* not worth the hand-offs */
@@ -192,7 +238,8 @@ void jtab_build(jtab *t, const vec *keys, int nk, int64_t n, bool int1, bool nul
     c.P = 1 << pbits;
     c.shift = bits - pbits;
     c.bh = qv_xmalloc(sizeof(uint64_t) * (size_t)(n + 1));
-    c.th = qv_xmalloc(sizeof(uint64_t) * (size_t)(n + 1));
+    if (t->str1) c.ts = jtab_alloc(sizeof(jskey) * (size_t)(n + 1));
+    else c.th = qv_xmalloc(sizeof(uint64_t) * (size_t)(n + 1));
     c.tr = qv_xmalloc(sizeof(uint32_t) * (size_t)(n + 1));
     c.bnull = qv_xmalloc((size_t)(n + 1));
     c.cur = qv_xcalloc((size_t)c.T * (size_t)c.P, sizeof(uint32_t));
@@ -218,6 +265,7 @@ void jtab_build(jtab *t, const vec *keys, int nk, int64_t n, bool int1, bool nul
     identity_check(t);
     free(c.bh);
     free(c.th);
+    free(c.ts);
     free(c.tr);
     free(c.bnull);
     free(c.cur);

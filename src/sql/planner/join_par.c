@@ -1,5 +1,5 @@
 /* A join's probe side when it is one table: instead of one gathered stream,
-   nw pipelines scan -> [filter] -> project that the join clones probe on the
+   nw pipelines scan -> [filter] -> [project] that the join clones probe on the
    pool, row group by row group (exec/join.c op_hash_join_parallel_new). The
    filter is the table's pushed WHERE conjuncts, so pruning and covered
    filters work as in any scan. */
@@ -67,13 +67,24 @@ int plan_table_parts(sql_ctx *ctx, qstate *qs, arena *ar, plan *p, const from_it
     *nrg = st_snapshot_rowgroups(snap);
     if (*nw > *nrg) *nw = *nrg;
     if (*nw < 1) *nw = 1;
+    /* No SYMBOL codes to resolve: the join probes the wanted columns by
+       reference through the filter's selection, nothing copies them dense. */
+    bool by_ref = true;
+    int *wcols = arena_alloc(ar, sizeof(int) * (size_t)(nout + 1));
+    for (int i = 0, k = 0; i < nf; i++)
+        if (want[i]) {
+            wcols[k++] = i;
+            if (ts->fields[i].type == QV_T_SYMBOL) by_ref = false;
+        }
     for (int w = 0; w < *nw; w++) {
         op *o = scans[w] = plan_scan_new(qs, t, snap, nc, cols, preds, np);
         if (pred) {
             o = op_filter_new(qs, o, pred);
             if (covered) op_filter_set_covered(o);
         }
-        parts[w] = op_project_new(qs, o, nout, pe);
+        bool same = by_ref;
+        for (int k = 0; k < nout && same; k++) same = o->types[wcols[k]] == pe[k]->type;
+        parts[w] = same ? op_join_input_new(qs, o, nout, wcols) : op_project_new(qs, o, nout, pe);
     }
     *est = st_snapshot_rows(snap);
     return 0;

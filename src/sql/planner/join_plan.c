@@ -163,10 +163,35 @@ static int filter_over(jctx *j, op **root, const scope *sc, ast **cs, int n) {
     return 0;
 }
 
+/* A table leaf as one pipeline scan -> [filter] -> columns (by reference
+   when no SYMBOL column needs its strings): the join drains or probes it
+   directly, where a parallel SELECT would gather copies of every row first.
+   1 when planned; 0 to plan it as a SELECT instead (no column needed, or
+   anything the SELECT path reports better, such as a name it resolves). */
+static int leaf_pipeline(jctx *j, jnode *n, rel *out) {
+    const from_item *f = n->f;
+    int need = 0;
+    for (int i = 0; i < n->nnames; i++) need += join_col_needed(j, n->names[i]);
+    if (!need) return 0;
+    qv_err e = {0};
+    int nw = 1, nrg = 0;
+    op *parts[1], *scans[1];
+    if (plan_table_parts(j->ctx, j->qs, j->ar, j->p, f, f->alias, join_needed_cb, j, ast_and(j->ar, n->pushed, n->npushed),
+                         &nw, parts, scans, &nrg, &out->sc, &out->est, &e))
+        return 0;
+    for (int i = 0; i < out->sc.n; i++) out->sc.cols[i].qual = n->alias;
+    out->root = parts[0];
+    char *lg = plan_logical_scan(j->ar, f->table, f->alias, ast_and(j->ar, n->pushed, n->npushed));
+    out->logical = arena_strdup(j->ar, lg);
+    free(lg);
+    return 1;
+}
+
 /* A table leaf: SELECT <needed columns> FROM t AS alias WHERE <pushed>, planned like any SELECT. */
 static int plan_leaf(jctx *j, jnode *n, rel *out) {
     const from_item *f = n->f;
     select_stmt *ss = NULL;
+    if (f->kind == FR_TABLE && leaf_pipeline(j, n, out)) return 0;
     if (f->kind == FR_TABLE) {
         ss = arena_alloc(j->ar, sizeof *ss);
         ss->limit = -1;

@@ -136,6 +136,27 @@ static const scan_scope *table_scope(const qstate *qs, st_table *t) {
     return qs->scope;
 }
 
+/* Scoped to this table: the row groups [*lo, *hi) that hold its storage rows. */
+#define SCOPE_SERIAL_RGS 2
+static bool scope_rowgroups(const qstate *qs, st_table *t, st_snapshot *snap, int *lo, int *hi) {
+    const scan_scope *sc = table_scope(qs, t);
+    if (!sc) return false;
+    int nrg = st_snapshot_rowgroups(snap);
+    int64_t start = 0;
+    *lo = nrg;
+    *hi = 0;
+    for (int i = 0; i < nrg; i++) {
+        int64_t end = start + st_snapshot_rowgroup_rows(snap, i);
+        if (end > sc->row_from && start < sc->row_to) {
+            if (*lo == nrg) *lo = i;
+            *hi = i + 1;
+        }
+        start = end;
+    }
+    if (*lo > *hi) *lo = *hi;
+    return true;
+}
+
 op *plan_scan_new(qstate *qs, st_table *t, st_snapshot *snap, int nc, const int *cols, const scan_pred *pr, int np) {
     op *o = op_scan_new(qs, t, snap, nc, cols, pr, np);
     const scan_scope *sc = table_scope(qs, t);
@@ -471,6 +492,9 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
     int nrg = tab ? st_snapshot_rowgroups(snap) : 0;
     int T = ctx->pool ? ctx->threads : 1;
     if (T > nrg) T = nrg;
+    int scope_lo = 0, scope_hi = nrg;
+    if (tab && scope_rowgroups(qs, tab, snap, &scope_lo, &scope_hi) && scope_hi - scope_lo <= SCOPE_SERIAL_RGS)
+        T = 1; /* a few row groups (a subscription's commit): serially, no pool round per group outside */
     if (T > 64) T = 64;
     bool has_distinct = false;
     for (int i = 0; i < b.naggs; i++) has_distinct |= b.aggs[i].distinct;
@@ -515,6 +539,7 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
     } else {
         root = tab ? plan_scan_new(qs, tab, snap, sv_nc, sv_cols, sv_preds, sv_npreds) : src;
         if (tab) serial_scan = p->scan_op = root;
+        if (tab && (scope_lo > 0 || scope_hi < nrg)) op_scan_set_range(root, scope_lo, scope_hi);
         src = NULL;
         if (where) {
             root = op_filter_new(qs, root, where);

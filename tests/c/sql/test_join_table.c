@@ -37,9 +37,10 @@ static void keys_fill(vec *k, qv_type t, int64_t n, int64_t distinct, int null_p
 }
 
 static int same(const jtab *a, const jtab *b) {
-    if (a->mask != b->mask || a->nent != b->nent || a->n != b->n) return 0;
+    if (a->mask != b->mask || a->nent != b->nent || a->n != b->n || a->inorder != b->inorder) return 0;
+    if (a->inorder) return !memcmp(a->row, b->row, sizeof(uint32_t) * (size_t)a->n);
     if (memcmp(a->dir, b->dir, sizeof(uint32_t) * (a->mask + 2))) return 0;
-    if (a->nent && memcmp(a->key, b->key, sizeof(uint64_t) * (size_t)a->nent)) return 0;
+    if (a->nent && a->key && memcmp(a->key, b->key, sizeof(uint64_t) * (size_t)a->nent)) return 0;
     if (a->n && memcmp(a->row, b->row, sizeof(uint32_t) * (size_t)a->n)) return 0;
     if (a->sk && memcmp(a->sk, b->sk, sizeof(jskey) * (size_t)a->nent)) return 0;
     return 1;
@@ -47,6 +48,11 @@ static int same(const jtab *a, const jtab *b) {
 
 /* Every entry is in its row's bucket, rows ascending per bucket; row[] is a permutation. */
 static int valid(const jtab *t, const vec *keys, int nk, int64_t n, bool null_eq) {
+    if (t->inorder) { /* no table: build row i holds key kmin + i */
+        int ok = t->direct && t->identity && t->unique && t->nent == n && !keys[0].has_nulls;
+        for (int64_t i = 0; i < n && ok; i++) ok = t->row[i] == (uint32_t)i && keys[0].i[i] == t->kmin + i;
+        return ok;
+    }
     uint64_t *h = qv_xmalloc(sizeof(uint64_t) * (size_t)(n + 1));
     uint8_t *isnull = qv_xmalloc((size_t)(n + 1)), *seen = qv_xcalloc((size_t)(n + 1), 1);
     jtab_hash(keys, nk, 0, n, h, isnull);
@@ -59,7 +65,13 @@ static int valid(const jtab *t, const vec *keys, int nk, int64_t n, bool null_eq
             uint32_t r = t->row[i];
             uint64_t want_b = t->direct ? (uint64_t)keys[0].i[r] - (uint64_t)t->kmin : h[r] & t->mask;
             if (want_b != b || (i > t->dir[b] && t->row[i - 1] >= r)) ok = 0;
-            if (t->key[i] != (t->int1 ? (uint64_t)keys[0].i[r] : h[r])) ok = 0;
+            if ((t->sk ? t->sk[i].h : t->key[i]) != (t->int1 ? (uint64_t)keys[0].i[r] : h[r])) ok = 0;
+            if (t->sk) { /* the entry's length and zero-padded prefix */
+                sv x = keys[0].s[r];
+                char want_b[JSK_PREFIX] = {0};
+                memcpy(want_b, x.p, (size_t)(x.n < JSK_PREFIX ? x.n : JSK_PREFIX));
+                if (t->sk[i].len != x.n || memcmp(t->sk[i].b, want_b, JSK_PREFIX)) ok = 0;
+            }
         }
     for (int64_t i = 0; i < n && ok; i++) {
         uint32_t r = t->row[i];
@@ -138,6 +150,45 @@ QTEST(join_table_dense_unique_keys_are_identity) {
     k.i[5] = 1000 + n + 10; /* still within the buckets, but a gap: direct, not identity */
     jtab_build(&t, &k, 1, n, true, false, pool, 4);
     ok = ok && t.direct && !t.identity;
+    jtab_free(&t);
+    ok = ok && check_case(&k, 1, n, true, false, pool);
+    vec_free(&k);
+    QCHECK(ok);
+    sql_pool_free(pool);
+}
+
+/* The perfect-hash cases: a dense key stored in order needs no table
+   (inorder: row[i] = i); unique keys with gaps or NULLs are unique but not
+   identity; one repeated key makes the table direct but not unique. */
+QTEST(join_table_perfect_cases) {
+    sql_pool *pool = sql_pool_new(4);
+    int64_t n = 100000;
+    vec k;
+    vec_init(&k, QV_T_INT64);
+    vec_reset(&k, QV_T_INT64, (int)n);
+    for (int64_t r = 0; r < n; r++) k.i[r] = -50000 + r;
+    jtab t;
+    jtab_build(&t, &k, 1, n, true, false, pool, 4);
+    int ok = t.inorder && t.identity && t.unique && t.kmin == -50000 && t.nent == n && !t.dir;
+    for (int64_t i = 0; i < n && ok; i++) ok = t.row[i] == (uint32_t)i;
+    jtab_free(&t);
+    ok = ok && check_case(&k, 1, n, true, false, pool);
+    k.i[7] = -50000 + n + 3; /* a gap, one key moved past the end */
+    jtab_build(&t, &k, 1, n, true, false, pool, 4);
+    ok = ok && !t.inorder && t.direct && t.unique && !t.identity;
+    jtab_free(&t);
+    ok = ok && check_case(&k, 1, n, true, false, pool);
+    k.i[7] = -50000 + 7;
+    vec_set_null(&k, 9); /* a NULL key: left out, the rest unique */
+    jtab_build(&t, &k, 1, n, true, false, pool, 4);
+    ok = ok && !t.inorder && t.direct && t.unique && !t.identity && t.nent == n - 1 && t.row[n - 1] == 9;
+    jtab_free(&t);
+    ok = ok && check_case(&k, 1, n, true, false, pool);
+    k.has_nulls = false;
+    k.nulls[9] = 0;
+    k.i[9] = k.i[10]; /* one key twice: direct, not unique */
+    jtab_build(&t, &k, 1, n, true, false, pool, 4);
+    ok = ok && t.direct && !t.unique && !t.identity;
     jtab_free(&t);
     ok = ok && check_case(&k, 1, n, true, false, pool);
     vec_free(&k);
