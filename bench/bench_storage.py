@@ -13,6 +13,10 @@
    its idle RSS, then a restart: time until it listens and its RssAnon, and
    a full scan (SELECT sum of every column) in MB/s against `cat` of the
    column files to /dev/null.
+3. kill -9 in the middle of a second put of that size into the same table:
+   the restart's time until listening and RssAnon, the rows visible (only
+   the committed ones) and the column files left (the killed put's are
+   removed by recovery).
 Prints a markdown section on stdout.
 """
 import os
@@ -195,6 +199,51 @@ def big_put():
     return out
 
 
+def dir_bytes(d, suffix):
+    return sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d) if f.endswith(suffix))
+
+
+def killed_put():
+    """A committed table, then kill -9 half way through a put as big again."""
+    rows = int(BIG_GB * (1 << 30) / 32)
+    d = tempfile.mkdtemp(dir=BASE, prefix="qv-bench-kill-")
+    out = {"rows": rows}
+    try:
+        srv = Server(["--data-dir", d])
+        put(fl.connect(srv.flight_uri), "bench", rows)
+        out["files_before"] = dir_bytes(d, ".qvc")
+        client = fl.connect(srv.flight_uri)
+        gen = batches(rows)
+        first = next(gen)
+        w, _ = client.do_put(fl.FlightDescriptor.for_path("bench"), first.schema)
+        w.write_batch(first)
+        sent = first.num_rows
+        for b in gen:
+            w.write_batch(b)
+            sent += b.num_rows
+            if sent >= rows // 2:
+                break
+        time.sleep(0.5)  # let the server apply what it received
+        out["files_at_kill"] = dir_bytes(d, ".qvc")
+        srv.kill()
+        srv.proc.wait()
+        try:
+            w.close()
+        except Exception:
+            pass
+        t0 = time.perf_counter()
+        srv = Server(["--data-dir", d])
+        out["startup_s"] = time.perf_counter() - t0
+        out["rss_anon"] = proc_status(srv.proc.pid, "RssAnon")
+        n = srv.flight().do_get(fl.Ticket("SELECT count(*) AS n FROM bench")).read_all().column(0)[0].as_py()
+        out["visible"] = n
+        out["files_after"] = dir_bytes(d, ".qvc")
+        srv.stop()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    return out
+
+
 def strings_vs_symbols():
     """GROUP BY / = on a low-cardinality utf8 column (dictionary-encoded by
     storage per row group) against the same values as a SYMBOL column."""
@@ -265,6 +314,13 @@ def main():
                                                       b["rss_anon_after_scan"] / 1e6))
     print("Full scan (sum of all four columns, page cache warm): %s MB/s; `cat` of the column files to "
           "/dev/null: %s MB/s.\n" % (cell(b["scan"]), cell(b["cat"])))
+    k = killed_put()
+    print("kill -9 half way through a second %.2f GB put into that table (%.2f GB of column files on disk "
+          "at the kill, %.2f GB committed before): restart listening after %.2f s, RssAnon %.0f MB; %d rows "
+          "visible (%s the committed %d); column files after recovery %.2f GB.\n"
+          % (k["rows"] * 32 / 1e9, k["files_at_kill"] / 1e9, k["files_before"] / 1e9, k["startup_s"],
+             k["rss_anon"] / 1e6, k["visible"], "exactly" if k["visible"] == k["rows"] else "NOT",
+             k["rows"], k["files_after"] / 1e9))
     n, sr = strings_vs_symbols()
     print("Low-cardinality text, %d rows, 8 values, after a restart (row groups read from their files): "
           "time of the utf8 column / time of the same values as a SYMBOL column, per run: GROUP BY %s, "

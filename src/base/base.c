@@ -1,6 +1,8 @@
 /* base: errors, allocation, clocks. */
 #include "base/base.h"
 
+#include <malloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +123,37 @@ int64_t qv_monotonic_ns(void) {
 int qv_cpu_count(void) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
+}
+
+/* Heap kept warm during ingest: a 32 MiB message arrives as ~500 malloc'd
+   64 KiB read slices, freed once it is copied out; at glibc's default trim
+   threshold (128 KiB) each message faulted its pages in again. A thread's
+   arena is made of 64 MiB heaps and one left empty is unmapped whatever
+   the trim threshold, unless the top pad says to keep that much. */
+#define HEAP_WARM_TRIM ((size_t)64 << 20)
+#define HEAP_TRIM_DEFAULT ((size_t)128 << 10)
+
+static pthread_mutex_t heap_warm_mu = PTHREAD_MUTEX_INITIALIZER;
+static int heap_warm_n;
+
+void qv_heap_warm_begin(void) {
+    pthread_mutex_lock(&heap_warm_mu);
+    if (heap_warm_n++ == 0) {
+        mallopt(M_TRIM_THRESHOLD, (int)HEAP_WARM_TRIM);
+        mallopt(M_TOP_PAD, (int)HEAP_WARM_TRIM);
+    }
+    pthread_mutex_unlock(&heap_warm_mu);
+}
+
+void qv_heap_warm_end(void) {
+    pthread_mutex_lock(&heap_warm_mu);
+    bool last = heap_warm_n > 0 && --heap_warm_n == 0;
+    if (last) {
+        mallopt(M_TRIM_THRESHOLD, (int)HEAP_TRIM_DEFAULT);
+        mallopt(M_TOP_PAD, (int)HEAP_TRIM_DEFAULT);
+    }
+    pthread_mutex_unlock(&heap_warm_mu);
+    if (last) malloc_trim(0);
 }
 
 #ifdef QV_CHECKED

@@ -134,6 +134,12 @@ const char *qv_crc32c_impl(void); /* "sse4.2", "armv8-crc" or "software" */
 int64_t qv_now_ns(void);        /* CLOCK_REALTIME */
 int64_t qv_monotonic_ns(void);  /* CLOCK_MONOTONIC */
 int qv_cpu_count(void);
+/* While any ingest stream runs, freed heap memory stays mapped (a high
+   malloc trim threshold): gRPC's read buffers, freed after each received
+   message, are then reused warm instead of faulted in afresh. The last end
+   returns the free memory (malloc_trim). Nests; thread-safe. */
+void qv_heap_warm_begin(void);
+void qv_heap_warm_end(void);
 
 /* A duration: a non-negative number with a unit suffix ns, us, ms, s, m or h
    ("500ms", "2s", "1.5m", "12h"); a bare number is in bare_unit_ns units

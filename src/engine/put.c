@@ -203,6 +203,7 @@ static int put_begin(eng *e, const char *table, const qv_schema *schema, const e
                 return qv_err_set(err, QV_EINVAL, "ingest into '%s': column '%s' appears twice in the stream",
                                   table, schema->fields[i].name);
     eng_put *p = qv_xcalloc(1, sizeof *p);
+    qv_heap_warm_begin(); /* until eng_put_abort */
     p->e = e;
     p->table = qv_xstrdup(table);
     p->mode = *mode;
@@ -365,4 +366,5 @@ void eng_put_abort(eng_put *p) {
     qv_schema_free(&p->target);
     free(p->table);
     free(p);
+    qv_heap_warm_end();
 }

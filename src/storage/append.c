@@ -336,7 +336,7 @@ int st_append_batch(st_append *a, const qv_batch *b, qv_err *err) {
     if (atomic_load(&t->dropped)) rc = qv_err_set(err, QV_ENOTFOUND, "table %s was dropped", t->name);
     else rc = st_check_text_room(t, b, 1, err);
     if (rc == QV_OK) {
-        int first = st_apply_batch(t, b);
+        int first = st_apply_batch(t, b, !t->db->in_memory); /* seal_full writes what it adopts */
         a->rows += b->nrows;
         if (!t->db->in_memory && (rc = seal_full(a, first, err))) a->broken = true;
     }
@@ -496,7 +496,7 @@ static int replay_batches(st_table *t, st_rd *r, uint32_t nb, qv_err *err) {
     if (rc == QV_OK && st_check_text_room(t, bs, (int)nb, err))
         rc = qv_err_set(err, QV_ECORRUPT, "record does not fit: %s", err->msg);
     if (rc == QV_OK)
-        for (uint32_t i = 0; i < nb; i++) st_apply_batch(t, &bs[i]);
+        for (uint32_t i = 0; i < nb; i++) st_apply_batch(t, &bs[i], false);
     for (uint32_t i = 0; i < got; i++) qv_batch_free(&bs[i]);
     free(bs);
     return rc;

@@ -20,7 +20,15 @@
 ** running out of descriptors, memory or mappings leaves it unmapped (that
 ** use fails with QV_ERESOURCE, a later one tries again).
 ** Each column is checked (its CRCs) the first time it is used. mu guards
-** the state; the mapping is read-only and never changes once made.
+** the state; the mapping is read-only and never changes while mapped.
+**
+** Mappings are capped (the kernel allows vm.max_map_count per process): a
+** map whose buffers are all released (users 0) is idle and waits on an LRU
+** list; past the cap the least recently used idle ones are unmapped (back
+** to unmapped, their columns still known good) and mapped again on the
+** next use. Busy maps are never unmapped, so the cap can be exceeded while
+** that many are in use. Lock order: a map's mu, then maps.mu; eviction
+** only try-locks a victim's mu.
 */
 #include "st_int.h"
 
@@ -52,7 +60,93 @@ struct st_map {
     uint8_t *base;
     size_t len;
     uint8_t *colstate; /* 0 unchecked, 1 ok, 2 bad */
+    atomic_int users;   /* buffers pointing into the mapping, plus pins while one is made */
+    st_map *prev, *next; /* the idle list, under maps.mu */
+    bool idle;
 };
+
+static struct {
+    pthread_mutex_t mu;
+    st_map *head, *tail; /* idle mapped maps, most recently used first */
+    int mapped, cap;     /* cap 0: not set yet (half of vm.max_map_count) */
+} maps = {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0, 0};
+
+static int maps_cap(void) {
+    if (maps.cap > 0) return maps.cap;
+    int limit = 65530;
+    FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+    if (f) {
+        if (fscanf(f, "%d", &limit) != 1) limit = 65530;
+        fclose(f);
+    }
+    maps.cap = limit / 2 > 16 ? limit / 2 : 16; /* the rest for heap, threads, libraries, queries */
+    return maps.cap;
+}
+
+void st_map_set_cap(int cap) {
+    pthread_mutex_lock(&maps.mu);
+    maps.cap = cap;
+    pthread_mutex_unlock(&maps.mu);
+}
+
+int st_map_mapped_count(void) {
+    pthread_mutex_lock(&maps.mu);
+    int n = maps.mapped;
+    pthread_mutex_unlock(&maps.mu);
+    return n;
+}
+
+/* maps.mu held */
+static void idle_remove(st_map *m) {
+    if (!m->idle) return;
+    if (m->prev) m->prev->next = m->next;
+    else maps.head = m->next;
+    if (m->next) m->next->prev = m->prev;
+    else maps.tail = m->prev;
+    m->prev = m->next = NULL;
+    m->idle = false;
+}
+
+/* Unmaps least recently used idle maps while more than the cap are mapped. */
+static void maps_evict(void) {
+    pthread_mutex_lock(&maps.mu);
+    st_map *v = maps.tail;
+    while (v && maps.mapped > maps_cap()) {
+        st_map *older = v->prev;
+        if (pthread_mutex_trylock(&v->mu) == 0) {
+            if (v->state == 1 && atomic_load(&v->users) == 0) {
+                idle_remove(v);
+                munmap(v->base, v->len);
+                v->base = NULL;
+                v->len = 0;
+                v->state = 0;
+                maps.mapped--;
+            }
+            pthread_mutex_unlock(&v->mu);
+        }
+        v = older;
+    }
+    pthread_mutex_unlock(&maps.mu);
+}
+
+/* One user fewer; the last makes a mapped map idle. */
+static void map_unuse(st_map *m) {
+    int u = atomic_load(&m->users);
+    while (u > 1) /* not the last: no lock */
+        if (atomic_compare_exchange_weak(&m->users, &u, u - 1)) return;
+    pthread_mutex_lock(&m->mu);
+    if (atomic_fetch_sub(&m->users, 1) == 1 && m->state == 1) {
+        pthread_mutex_lock(&maps.mu);
+        m->idle = true;
+        m->prev = NULL;
+        m->next = maps.head;
+        if (maps.head) maps.head->prev = m;
+        else maps.tail = m;
+        maps.head = m;
+        pthread_mutex_unlock(&maps.mu);
+    }
+    pthread_mutex_unlock(&m->mu);
+}
 
 void st_col_path(const char *dir, uint64_t id, int64_t rg, char *buf, size_t n) {
     snprintf(buf, n, "%s/t%llu-%lld.qvc", dir, (unsigned long long)id, (long long)rg);
@@ -60,9 +154,19 @@ void st_col_path(const char *dir, uint64_t id, int64_t rg, char *buf, size_t n) 
 
 /* ---------------- writing ---------------- */
 
+/* Buffers go out in pieces of PIECE bytes, each checksummed (and, where
+   asked, scanned for min/max) right before its write, so a buffer is read
+   from memory once and the kernel's copy finds it in cache. Pieces and the
+   small parts between them are gathered up to GATHER bytes per writev. The
+   header, which holds the checksums and stats, is written last at offset 0:
+   until then the file starts with a hole that fails the header check. */
+#define PIECE ((size_t)256 << 10)
+#define GATHER ((size_t)512 << 10)
+
 typedef struct wbuf {
     struct iovec iov[64];
     int n;
+    size_t bytes;
     int fd;
     bool bad;
 } wbuf;
@@ -83,29 +187,40 @@ static void wflush(wbuf *w) {
         }
     }
     w->n = 0;
+    w->bytes = 0;
 }
 
 static void wadd(wbuf *w, const void *p, size_t n) {
     if (!n) return;
     if (w->n == 64) wflush(w);
     w->iov[w->n++] = (struct iovec){(void *)p, n};
+    w->bytes += n;
+    if (w->bytes >= GATHER) wflush(w);
+}
+
+/* One buffer: its CRC, min/max into mm when given, the bytes queued. */
+static uint32_t wbuffer(wbuf *w, qv_type ty, const uint8_t *p, size_t n, st_stats *mm) {
+    static const uint8_t zeros[64];
+    uint32_t crc = 0;
+    size_t width = mm ? (size_t)qv_type_width(ty) : 1;
+    for (size_t at = 0; at < n; at += PIECE) {
+        size_t k = n - at < PIECE ? n - at : PIECE;
+        if (mm) st_minmax_merge(mm, ty, p + at, (int64_t)(k / width)); /* PIECE is a multiple of every width */
+        crc = qv_crc32c(crc, p + at, k);
+        wadd(w, p + at, k);
+    }
+    wadd(w, zeros, qv_pad64(n) - n);
+    return crc;
 }
 
 int st_colfile_write(const char *path, uint64_t table_id, int64_t rg, int64_t rows, int ncols,
                      const st_colsrc *cols, bool sync, int64_t *file_bytes, qv_err *err) {
-    static const uint8_t zeros[64];
     size_t dirlen = (size_t)ncols * ENT, head = qv_pad64(HDR + dirlen);
     uint8_t *h = qv_xcalloc(1, head);
     size_t off = head;
-    for (int c = 0; c < ncols; c++) {
+    for (int c = 0; c < ncols; c++) { /* the layout: offsets and lengths */
         const st_colsrc *s = &cols[c];
         uint8_t *e = h + HDR + (size_t)c * ENT;
-        e[0] = (uint8_t)s->type;
-        e[1] = s->stats.has_minmax;
-        e[2] = s->dict_encoded;
-        st_wr_u64(e + 8, (uint64_t)s->stats.null_count);
-        st_wr_u64(e + 16, (uint64_t)s->stats.min.i);
-        st_wr_u64(e + 24, (uint64_t)s->stats.max.i);
         const uint8_t *p[NBUF] = {s->validity, s->values, s->data, s->dict_off, s->dict_data};
         size_t l[NBUF] = {s->validity ? (size_t)(rows + 7) / 8 : 0, s->values_len, s->data_len, s->dict_off_len,
                           s->dict_data_len};
@@ -114,10 +229,39 @@ int st_colfile_write(const char *path, uint64_t table_id, int64_t rg, int64_t ro
             if (!p[b]) l[b] = 0;
             st_wr_u64(x, l[b] ? off : 0);
             st_wr_u64(x + 8, l[b]);
-            st_wr_u32(x + 16, l[b] ? qv_crc32c(0, p[b], l[b]) : 0);
             off += qv_pad64(l[b]);
         }
     }
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        free(h);
+        return qv_err_set(err, QV_EIO, "cannot create %s: %m", path);
+    }
+    wbuf w = {.fd = fd};
+    if (lseek(fd, (off_t)head, SEEK_SET) != (off_t)head) w.bad = true;
+    for (int c = 0; c < ncols && !w.bad; c++) {
+        const st_colsrc *s = &cols[c];
+        uint8_t *e = h + HDR + (size_t)c * ENT;
+        const uint8_t *p[NBUF] = {s->validity, s->values, s->data, s->dict_off, s->dict_data};
+        st_stats st = s->stats;
+        for (int b = 0; b < NBUF; b++) {
+            size_t l = st_rd_u64(e + 32 + b * 24 + 8);
+            st_stats *mm = b == 1 && s->minmax_out ? s->minmax_out : NULL;
+            if (l) st_wr_u32(e + 32 + b * 24 + 16, wbuffer(&w, s->type, p[b], l, mm));
+        }
+        if (s->minmax_out) {
+            st.has_minmax = s->minmax_out->has_minmax;
+            st.min = s->minmax_out->min;
+            st.max = s->minmax_out->max;
+        }
+        e[0] = (uint8_t)s->type;
+        e[1] = st.has_minmax;
+        e[2] = s->dict_encoded;
+        st_wr_u64(e + 8, (uint64_t)st.null_count);
+        st_wr_u64(e + 16, (uint64_t)st.min.i);
+        st_wr_u64(e + 24, (uint64_t)st.max.i);
+    }
+    wflush(&w);
     memcpy(h, col_magic, 8);
     st_wr_u64(h + 8, table_id);
     st_wr_u64(h + 16, (uint64_t)rg);
@@ -126,23 +270,7 @@ int st_colfile_write(const char *path, uint64_t table_id, int64_t rg, int64_t ro
     st_wr_u32(h + 36, qv_crc32c(0, h + HDR, dirlen));
     st_wr_u64(h + 40, off);
     st_wr_u32(h + 60, qv_crc32c(0, h, 60));
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        free(h);
-        return qv_err_set(err, QV_EIO, "cannot create %s: %m", path);
-    }
-    wbuf w = {.fd = fd};
-    wadd(&w, h, head);
-    for (int c = 0; c < ncols; c++) {
-        const st_colsrc *s = &cols[c];
-        const uint8_t *p[NBUF] = {s->validity, s->values, s->data, s->dict_off, s->dict_data};
-        for (int b = 0; b < NBUF; b++) {
-            size_t l = st_rd_u64(h + HDR + (size_t)c * ENT + 32 + b * 24 + 8);
-            wadd(&w, p[b], l);
-            wadd(&w, zeros, qv_pad64(l) - l);
-        }
-    }
-    wflush(&w);
+    if (!w.bad && pwrite(fd, h, head, 0) != (ssize_t)head) w.bad = true;
     free(h);
     int rc = QV_OK;
     if (w.bad) rc = qv_err_set(err, QV_EIO, "cannot write %s: %m", path);
@@ -256,7 +384,13 @@ st_map *st_map_ref(st_map *m) {
 
 void st_map_unref(st_map *m) {
     if (!m || atomic_fetch_sub(&m->refs, 1) != 1) return;
-    if (m->base) munmap(m->base, m->len);
+    pthread_mutex_lock(&maps.mu); /* no buffer is left, so no user: at most idle */
+    idle_remove(m);
+    if (m->base) {
+        munmap(m->base, m->len);
+        maps.mapped--;
+    }
+    pthread_mutex_unlock(&maps.mu);
     pthread_mutex_destroy(&m->mu);
     free(m->colstate);
     free(m->types);
@@ -299,13 +433,21 @@ static void map_file(st_map *m) {
     m->base = p;
     m->len = (size_t)st.st_size;
     m->state = 1;
+    pthread_mutex_lock(&maps.mu);
+    maps.mapped++;
+    pthread_mutex_unlock(&maps.mu);
 }
 
-static void unref_cb(void *ctx) { st_map_unref(ctx); }
+static void unref_cb(void *ctx) {
+    map_unuse(ctx);
+    st_map_unref(ctx);
+}
 
+/* The caller holds a pin (users > 0): the mapping stays. */
 static qv_buffer *wrap(st_map *m, const uint8_t *e, int b) {
     uint64_t off = st_rd_u64(e + 32 + b * 24), len = st_rd_u64(e + 40 + b * 24);
     if (!len) return NULL;
+    atomic_fetch_add(&m->users, 1);
     return qv_buffer_wrap(m->base + off, (size_t)len, unref_cb, st_map_ref(m));
 }
 
@@ -343,8 +485,15 @@ int st_map_column(st_map *m, int col, bool codes_ok, qv_array *out, qv_err *err)
     qv_array_init(out, col >= 0 && col < m->ncols ? m->types[col] : QV_T_INVALID);
     if (col < 0 || col >= m->ncols) return qv_err_set(err, QV_EINTERNAL, "column %d out of range", col);
     pthread_mutex_lock(&m->mu);
-    if (m->state == 0) map_file(m);
+    bool fresh = m->state == 0;
+    if (fresh) map_file(m);
     const uint8_t *e = m->state == 1 ? m->base + HDR + (size_t)col * ENT : NULL;
+    if (e) { /* pinned until the arrays hold their own uses */
+        atomic_fetch_add(&m->users, 1);
+        pthread_mutex_lock(&maps.mu);
+        idle_remove(m);
+        pthread_mutex_unlock(&maps.mu);
+    }
     if (e && m->colstate[col] == 0) {
         m->colstate[col] = 1;
         /* One readahead request per buffer for the CRC pass (and the scan
@@ -367,7 +516,9 @@ int st_map_column(st_map *m, int col, bool codes_ok, qv_array *out, qv_err *err)
     else if (m->colstate[col] == 2)
         rc = qv_err_set(err, QV_ECORRUPT, "column file %s: checksum mismatch in column %d", m->path, col + 1);
     pthread_mutex_unlock(&m->mu);
+    if (rc && e) map_unuse(m);
     if (rc) return rc;
+    if (fresh) maps_evict();
     bool coded = m->types[col] == QV_T_SYMBOL || e[2] == 1;
     if (coded) out->type = QV_T_SYMBOL;
     out->length = m->rows;
@@ -389,5 +540,6 @@ int st_map_column(st_map *m, int col, bool codes_ok, qv_array *out, qv_err *err)
         materialise(&sym, out);
         qv_array_free(&sym);
     }
+    map_unuse(m); /* the pin */
     return QV_OK;
 }

@@ -198,24 +198,32 @@ void st_rg_copy(st_rg *rg, const qv_field *f, st_dict *dict, int c, const qv_arr
     }
     case QV_T_INT32:
         memcpy((int32_t *)s->values->data + d, (const int32_t *)a->values->data + ao, (size_t)n * 4);
-        for (int64_t i = 0; i < n; i++)
-            if (VALID(i)) stats_add_i(&s->stats, ((const int32_t *)a->values->data)[ao + i]);
+        if (!nulls) st_minmax_merge(&s->stats, ty, (const int32_t *)a->values->data + ao, n);
+        else
+            for (int64_t i = 0; i < n; i++)
+                if (VALID(i)) stats_add_i(&s->stats, ((const int32_t *)a->values->data)[ao + i]);
         break;
     case QV_T_INT64:
     case QV_T_TIMESTAMP:
         memcpy((int64_t *)s->values->data + d, (const int64_t *)a->values->data + ao, (size_t)n * 8);
-        for (int64_t i = 0; i < n; i++)
-            if (VALID(i)) stats_add_i(&s->stats, ((const int64_t *)a->values->data)[ao + i]);
+        if (!nulls) st_minmax_merge(&s->stats, ty, (const int64_t *)a->values->data + ao, n);
+        else
+            for (int64_t i = 0; i < n; i++)
+                if (VALID(i)) stats_add_i(&s->stats, ((const int64_t *)a->values->data)[ao + i]);
         break;
     case QV_T_FLOAT32:
         memcpy((float *)s->values->data + d, (const float *)a->values->data + ao, (size_t)n * 4);
-        for (int64_t i = 0; i < n; i++)
-            if (VALID(i)) stats_add_f(&s->stats, ((const float *)a->values->data)[ao + i]);
+        if (!nulls) st_minmax_merge(&s->stats, ty, (const float *)a->values->data + ao, n);
+        else
+            for (int64_t i = 0; i < n; i++)
+                if (VALID(i)) stats_add_f(&s->stats, ((const float *)a->values->data)[ao + i]);
         break;
     case QV_T_FLOAT64:
         memcpy((double *)s->values->data + d, (const double *)a->values->data + ao, (size_t)n * 8);
-        for (int64_t i = 0; i < n; i++)
-            if (VALID(i)) stats_add_f(&s->stats, ((const double *)a->values->data)[ao + i]);
+        if (!nulls) st_minmax_merge(&s->stats, ty, (const double *)a->values->data + ao, n);
+        else
+            for (int64_t i = 0; i < n; i++)
+                if (VALID(i)) stats_add_f(&s->stats, ((const double *)a->values->data)[ao + i]);
         break;
     default: break;
     }
@@ -225,37 +233,8 @@ void st_rg_copy(st_rg *rg, const qv_field *f, st_dict *dict, int c, const qv_arr
 
 /* ---------------- adopting a batch's buffers ---------------- */
 
-/* min/max over n > 0 values with no nulls: four independent lanes, so the
-   compares do not wait on each other. For floats lo/hi start at +inf/-inf
-   and a NaN never wins a compare, so NaNs stay out (all NaN: lo > hi). */
-#define MM_STEP(v, l, h)        \
-    do {                        \
-        l = (v) < l ? (v) : l;  \
-        h = (v) > h ? (v) : h;  \
-    } while (0)
-#define MINMAX_LOOP(T, p, n, init_lo, init_hi, mn, mx)                                      \
-    do {                                                                                    \
-        T l0 = init_lo, l1 = init_lo, l2 = init_lo, l3 = init_lo;                           \
-        T h0 = init_hi, h1 = init_hi, h2 = init_hi, h3 = init_hi;                           \
-        int64_t i_ = 0;                                                                     \
-        for (; i_ + 4 <= (n); i_ += 4) {                                                    \
-            MM_STEP((p)[i_], l0, h0);                                                       \
-            MM_STEP((p)[i_ + 1], l1, h1);                                                   \
-            MM_STEP((p)[i_ + 2], l2, h2);                                                   \
-            MM_STEP((p)[i_ + 3], l3, h3);                                                   \
-        }                                                                                   \
-        for (; i_ < (n); i_++) MM_STEP((p)[i_], l0, h0);                                    \
-        l0 = l1 < l0 ? l1 : l0;                                                             \
-        l2 = l3 < l2 ? l3 : l2;                                                             \
-        l0 = l2 < l0 ? l2 : l0;                                                             \
-        h0 = h1 > h0 ? h1 : h0;                                                             \
-        h2 = h3 > h2 ? h3 : h2;                                                             \
-        h0 = h2 > h0 ? h2 : h0;                                                             \
-        mn = l0;                                                                            \
-        mx = h0;                                                                            \
-    } while (0)
-
-static void adopt_stats(st_stats *st, qv_type ty, const uint8_t *vals, const uint8_t *vb, int64_t n) {
+static void adopt_stats(st_colseg *s, qv_type ty, const uint8_t *vals, const uint8_t *vb, int64_t n, bool sealing) {
+    st_stats *st = &s->stats;
     memset(st, 0, sizeof *st);
     if (vb) {
         int64_t i = 0;
@@ -272,35 +251,15 @@ static void adopt_stats(st_stats *st, qv_type ty, const uint8_t *vals, const uin
         }
         return;
     }
-    st->has_minmax = true;
-    if (ty == QV_T_INT32) {
-        int32_t lo, hi;
-        MINMAX_LOOP(int32_t, (const int32_t *)vals, n, INT32_MAX, INT32_MIN, lo, hi);
-        st->min.i = lo;
-        st->max.i = hi;
-    } else if (ty == QV_T_INT64 || ty == QV_T_TIMESTAMP) {
-        MINMAX_LOOP(int64_t, (const int64_t *)vals, n, INT64_MAX, INT64_MIN, st->min.i, st->max.i);
-    } else {
-        double lo, hi;
-        if (ty == QV_T_FLOAT32) {
-            float l, h;
-            MINMAX_LOOP(float, (const float *)vals, n, INFINITY, -INFINITY, l, h);
-            lo = l;
-            hi = h;
-        } else {
-            MINMAX_LOOP(double, (const double *)vals, n, INFINITY, -INFINITY, lo, hi);
-        }
-        st->has_minmax = lo <= hi;
-        st->min.f = st->has_minmax ? lo : 0;
-        st->max.f = st->has_minmax ? hi : 0;
-    }
+    if (sealing) s->minmax_pending = true; /* st_rg_write_file */
+    else st_minmax_merge(st, ty, vals, n);
 }
 
 static bool adoptable(qv_type ty) {
     return ty == QV_T_INT32 || ty == QV_T_INT64 || ty == QV_T_TIMESTAMP || ty == QV_T_FLOAT32 || ty == QV_T_FLOAT64;
 }
 
-st_rg *st_rg_adopt(const qv_schema *schema, int64_t cap, const qv_batch *b, int64_t from) {
+st_rg *st_rg_adopt(const qv_schema *schema, int64_t cap, const qv_batch *b, int64_t from, bool sealing) {
     int nc = schema->nfields;
     if (b->nrows - from < cap) return NULL;
     for (int c = 0; c < nc; c++) {
@@ -324,7 +283,7 @@ st_rg *st_rg_adopt(const qv_schema *schema, int64_t cap, const qv_batch *b, int6
         s->validity = qv_buffer_new((size_t)(cap + 7) / 8);
         bits_copy(s->validity->data, 0, a->validity ? a->validity->data : NULL, ao, cap);
         s->values = qv_buffer_slice(a->values, (size_t)ao * w, (size_t)cap * w);
-        adopt_stats(&s->stats, ty, s->values->data, a->validity ? s->validity->data : NULL, cap);
+        adopt_stats(s, ty, s->values->data, a->validity ? s->validity->data : NULL, cap, sealing);
     }
     return rg;
 }
@@ -378,6 +337,7 @@ void st_rg_free(st_rg *rg, int ncols) {
 static bool sole(const qv_buffer *b) { return !b || atomic_load(&b->refs) == 1; }
 
 void st_rg_to_file(st_rg *rg, int ncols, st_map *map, int64_t fno, int64_t file_bytes, st_colseg **spare) {
+    for (int c = 0; c < ncols && rg->cols; c++) QV_ASSERT(!rg->cols[c].minmax_pending);
     bool keep = spare && !*spare && !rg->views;
     for (int c = 0; keep && c < ncols; c++)
         keep = sole(rg->cols[c].validity) && sole(rg->cols[c].values) && sole(rg->cols[c].data);
@@ -497,11 +457,12 @@ static bool string_dict_build(local_dict *ld, const st_colseg *s, int64_t rows) 
     return false;
 }
 
-int st_rg_write_file(const st_rg *rg, const qv_schema *schema, qv_array *const *dicts, const char *path,
+int st_rg_write_file(st_rg *rg, const qv_schema *schema, qv_array *const *dicts, const char *path,
                      uint64_t table_id, int64_t rgi, bool sync, int64_t *file_bytes, qv_err *err) {
     int nc = schema->nfields;
     st_colsrc *cs = qv_xcalloc((size_t)nc, sizeof *cs);
     local_dict *lds = qv_xcalloc((size_t)nc, sizeof *lds);
+    st_stats *mm = qv_xcalloc((size_t)nc, sizeof *mm);
     int64_t rows = rg->rows;
     for (int c = 0; c < nc; c++) {
         const st_colseg *s = &rg->cols[c];
@@ -509,6 +470,7 @@ int st_rg_write_file(const st_rg *rg, const qv_schema *schema, qv_array *const *
         st_colsrc *x = &cs[c];
         x->type = ty;
         x->stats = s->stats;
+        if (s->minmax_pending) x->minmax_out = &mm[c];
         x->validity = s->stats.null_count ? s->validity->data : NULL;
         x->values = s->values->data;
         if (ty == QV_T_BOOL) x->values_len = (size_t)(rows + 7) / 8;
@@ -533,6 +495,15 @@ int st_rg_write_file(const st_rg *rg, const qv_schema *schema, qv_array *const *
         }
     }
     int rc = st_colfile_write(path, table_id, rgi, rows, nc, cs, sync, file_bytes, err);
+    for (int c = 0; c < nc && rc == QV_OK; c++)
+        if (rg->cols[c].minmax_pending) {
+            st_stats *st = &rg->cols[c].stats;
+            st->has_minmax = mm[c].has_minmax;
+            st->min = mm[c].min;
+            st->max = mm[c].max;
+            rg->cols[c].minmax_pending = false;
+        }
+    free(mm);
     for (int c = 0; c < nc; c++)
         if (lds[c].codes) {
             qv_free_aligned(lds[c].codes);

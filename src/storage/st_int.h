@@ -169,9 +169,12 @@ typedef struct st_colsrc {
     size_t dict_off_len, dict_data_len;
     bool dict_encoded; /* a STRING column stored as codes + dictionary */
     st_stats stats;
+    st_stats *minmax_out; /* non-NULL: min/max of values (fixed width, no nulls) computed while
+                             writing, merged here and into the header; stats.min/max ignored */
 } st_colsrc;
 /* Writes path with one buffer per piece, 64-byte aligned, each with its CRC
-   (pwritev straight from the given memory). Does not fsync unless sync. */
+   (writev straight from the given memory, each part checksummed just before
+   it goes out; the header last). Does not fsync unless sync. */
 int st_colfile_write(const char *path, uint64_t table_id, int64_t rg, int64_t rows, int ncols,
                      const st_colsrc *cols, bool sync, int64_t *file_bytes, qv_err *err);
 /* A lazily mapped column file. Nothing is read until the first column. */
@@ -180,6 +183,10 @@ st_map *st_map_new(const char *path, uint64_t table_id, int64_t rg, int64_t rows
 st_map *st_map_ref(st_map *m);
 void st_map_unref(st_map *m);
 const char *st_map_path(const st_map *m);
+/* The cap on idle mappings kept (default half of vm.max_map_count) and how
+   many column files are mapped now; for tests. */
+void st_map_set_cap(int cap);
+int st_map_mapped_count(void);
 /* Column col as an array pointing into the mapping (refs on the map). The
    first use maps the file; the first use of each column checks its CRCs.
    A dictionary-encoded STRING column comes as a SYMBOL array when codes_ok,
@@ -195,6 +202,7 @@ typedef struct st_colseg {
     qv_buffer *validity, *values, *data; /* full capacity; data grows by replacement */
     size_t data_len;
     st_stats stats;
+    bool minmax_pending; /* adopted for a file write that computes min/max (st_rg_write_file) */
 } st_colseg;
 
 typedef struct st_rg {
@@ -223,15 +231,26 @@ const char *st_dict_str(const st_dict *d, int32_t code, int32_t *len);
 /* A full row group of cap rows [from, from+cap) of b whose buffers are
    views of b's (fixed-width columns, no copy; stats computed), or NULL when
    b does not allow that (variable-width or dictionary columns, misaligned). */
-st_rg *st_rg_adopt(const qv_schema *schema, int64_t cap, const qv_batch *b, int64_t from);
+/* A whole row group as views of b's rows [from, from+cap), or NULL when the
+   columns do not allow it. sealing: the caller writes it to its column file
+   (st_rg_write_file) before anything reads its stats, so min/max of columns
+   without nulls are left to that write's single pass over the bytes. */
+st_rg *st_rg_adopt(const qv_schema *schema, int64_t cap, const qv_batch *b, int64_t from, bool sealing);
+/* minmax.c: min/max of n values of a fixed-width type with no nulls merged
+   into st (NaNs never count). The portable and the vector (AVX2; false when
+   this CPU has none) versions, for tests. */
+void st_minmax_merge(st_stats *st, qv_type ty, const void *vals, int64_t n);
+void st_minmax_merge_portable(st_stats *st, qv_type ty, const void *vals, int64_t n);
+bool st_minmax_merge_fast(st_stats *st, qv_type ty, const void *vals, int64_t n);
 /* A row group of capacity cap; takes *spare's buffers when there are some. */
 st_rg *st_rg_new(const qv_schema *schema, int64_t cap, st_colseg **spare);
 void st_rg_free(st_rg *rg, int ncols);
 /* Rows [so, so+n) of a into column c of rg at its current end (rows not bumped). */
 void st_rg_copy(st_rg *rg, const qv_field *f, st_dict *dict, int c, const qv_array *a, int64_t so, int64_t n);
 int64_t st_rg_col_bytes(qv_type ty, int64_t rows, const st_colseg *s);
-/* Write an anonymous sealed row group to its column file. */
-int st_rg_write_file(const st_rg *rg, const qv_schema *schema, qv_array *const *dicts, const char *path,
+/* Write an anonymous sealed row group to its column file; min/max left
+   pending by st_rg_adopt are computed in the same pass and stored. */
+int st_rg_write_file(st_rg *rg, const qv_schema *schema, qv_array *const *dicts, const char *path,
                      uint64_t table_id, int64_t rgi, bool sync, int64_t *file_bytes, qv_err *err);
 /* Turn an anonymous row group file-backed. Its segment buffers go to *spare
    when no reader holds them and spare is empty, else they are dropped. */
@@ -343,7 +362,7 @@ int st_check_batch(const st_table *t, const qv_batch *b, qv_err *err);
 int st_check_text_room(st_table *t, const qv_batch *bs, int nb, qv_err *err);
 /* Copy rows into row groups past every row (commit_mu held). Returns the
    index of the first row group it wrote to. Cannot fail for a checked batch. */
-int st_apply_batch(st_table *t, const qv_batch *b);
+int st_apply_batch(st_table *t, const qv_batch *b, bool sealing); /* sealing: see st_rg_adopt */
 /* Add a file-backed row group at the end (replacing an anonymous partly
    filled last one, which it completes), commit_mu held. */
 void st_table_add_file_rg(st_table *t, int64_t fno, st_map *map, const st_stats *stats, int64_t file_bytes);

@@ -118,7 +118,7 @@ int st_check_batch(const st_table *t, const qv_batch *b, qv_err *err) {
     return QV_OK;
 }
 
-int st_apply_batch(st_table *t, const qv_batch *b) {
+int st_apply_batch(st_table *t, const qv_batch *b, bool sealing) {
     int64_t done = 0;
     int first = -1;
     while (done < b->nrows) {
@@ -128,7 +128,7 @@ int st_apply_batch(st_table *t, const qv_batch *b) {
                 t->rgs_cap = t->rgs_cap ? t->rgs_cap * 2 : 8;
                 t->rgs = qv_xrealloc(t->rgs, sizeof(st_rg *) * (size_t)t->rgs_cap);
             }
-            rg = st_rg_adopt(&t->schema, t->rg_cap, b, done); /* a whole row group: views, no copy */
+            rg = st_rg_adopt(&t->schema, t->rg_cap, b, done, sealing); /* a whole row group: views, no copy */
             if (rg) {
                 t->rgs[t->nrgs++] = rg;
                 if (first < 0) first = t->nrgs - 1;
