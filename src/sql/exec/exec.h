@@ -10,6 +10,8 @@
 
 #include "bind.h"
 
+#include <string.h>
+
 /* ---------------- vectors and chunks ---------------- */
 #define CHUNK 2048
 
@@ -227,6 +229,18 @@ op *op_window_new(qstate *qs, op *child, bool *keep, int ncalls, win_call *calls
 /* Value helpers shared by aggregates and sorting. */
 int value_cmp(phys_class pc, const value *a, const value *b);
 uint64_t hash_bytes(const void *p, size_t n, uint64_t seed);
+/* Unaligned little loads of key bytes (string keys compared or packed a word
+   at a time); memcpy compiles to one load. */
+static inline uint64_t load_u64(const char *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+static inline uint32_t load_u32(const char *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
 /* The 64-bit finalizer every hash of ours ends in (murmur3's fmix64 constants). */
 static inline uint64_t hash_mix64(uint64_t x) {
     x ^= x >> 33;

@@ -154,24 +154,13 @@ int join_probe_load(join_op *j, qv_err *err) {
     return 0;
 }
 
-static inline uint64_t load8(const char *p) {
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-static inline uint32_t load4(const char *p) {
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
 /* a[0..n) == b[0..n) for n <= JSK_PREFIX, in a few loads that stay inside both. */
 static inline bool short_eq(const char *a, const char *b, int n) {
     if (n >= 8) {
-        bool eq = load8(a) == load8(b) && load8(a + n - 8) == load8(b + n - 8);
-        return n <= 16 ? eq : eq && load8(a + 8) == load8(b + 8);
+        bool eq = load_u64(a) == load_u64(b) && load_u64(a + n - 8) == load_u64(b + n - 8);
+        return n <= 16 ? eq : eq && load_u64(a + 8) == load_u64(b + 8);
     }
-    if (n >= 4) return load4(a) == load4(b) && load4(a + n - 4) == load4(b + n - 4);
+    if (n >= 4) return load_u32(a) == load_u32(b) && load_u32(a + n - 4) == load_u32(b + n - 4);
     bool eq = true;
     for (int k = 0; k < n; k++) eq &= a[k] == b[k];
     return eq;

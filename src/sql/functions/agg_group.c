@@ -126,17 +126,6 @@ const char *agg_key_decode(const char *p, vec *v, int row) {
 }
 
 /* ---- one string key ---- */
-static inline uint64_t ld64(const char *p) {
-    uint64_t x;
-    memcpy(&x, p, 8);
-    return x;
-}
-static inline uint64_t ld32(const char *p) {
-    uint32_t x;
-    memcpy(&x, p, 4);
-    return x;
-}
-
 /* A string of up to 16 bytes as two words read from it (overlapping, never
    past its end): with the length they determine the string, so comparing a
    row with a group is comparing (n, w0, w1). Longer strings: w0 = w1 = 0. */
@@ -149,11 +138,11 @@ static inline skey skey_of(const char *p, int32_t n) {
     skey k = {0, 0, n};
     if (n > 16) return k;
     if (n >= 8) {
-        k.w0 = ld64(p);
-        k.w1 = ld64(p + n - 8);
+        k.w0 = load_u64(p);
+        k.w1 = load_u64(p + n - 8);
     } else if (n >= 4) {
-        k.w0 = ld32(p);
-        k.w1 = ld32(p + n - 4);
+        k.w0 = load_u32(p);
+        k.w1 = load_u32(p + n - 4);
     } else if (n) {
         k.w0 = ((uint64_t)(uint8_t)p[0] << 16) | ((uint64_t)(uint8_t)p[n >> 1] << 8) | (uint8_t)p[n - 1];
     }
