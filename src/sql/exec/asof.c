@@ -377,5 +377,5 @@ op *op_asof_parallel_new(qstate *qs, op **probes, op **scans, int n, int nrg, op
     op *m = op_asof_master_new(qs, probes[0], build_op, spec);
     op *kids[64];
     for (int w = 0; w < n; w++) kids[w] = op_asof_clone_new(qs, m, probes[w]);
-    return op_asof_prebuild_new(qs, m, op_gather_rounds_new(qs, kids, scans, n, nrg), n);
+    return op_asof_prebuild_new(qs, m, op_gather_rounds_new(qs, kids, scans, n, 0, nrg), n);
 }

@@ -186,9 +186,10 @@ op *op_agg_parallel_new(qstate *qs, op **parts, int nparts, int nkeys, bexpr **k
 op *op_concat_new(qstate *qs, op **kids, int n);
 /* Runs each child to completion in parallel, then emits their rows in child order. */
 op *op_gather_new(qstate *qs, op **children, int n);
-/* Ordered parallel streaming: in each round, child w (a pipeline over scan
-   scans[w]) processes row group round*n + w; results come out in table order. */
-op *op_gather_rounds_new(qstate *qs, op **children, op **scans, int n, int nrg);
+/* Ordered parallel streaming over row groups [rg_lo, rg_hi): in each round,
+   child w (a pipeline over scan scans[w]) processes row group
+   rg_lo + round*n + w; results come out in table order. */
+op *op_gather_rounds_new(qstate *qs, op **children, op **scans, int n, int rg_lo, int rg_hi);
 /* Restrict a scan to row groups [lo, hi). */
 void op_scan_set_range(op *scan, int lo, int hi);
 /* The scan's last chunk (as the operators above left its selection), its row group and first row. */

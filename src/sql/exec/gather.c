@@ -24,8 +24,8 @@ typedef struct gather_op {
     qv_err errs[64];
     bool ran;
     int cur_kid, cur_buf;
-    op **scans;     /* rounds mode: round r gives worker w row group r*n + w */
-    int nrg, next_rg;
+    op **scans;     /* rounds mode: round r gives worker w row group rg_lo + r*n + w */
+    int nrg, next_rg; /* rounds mode: the end of the range, the next round's first group */
 } gather_op;
 
 typedef struct gather_job {
@@ -157,11 +157,12 @@ op *op_gather_new(qstate *qs, op **children, int n) {
     return &g->base;
 }
 
-op *op_gather_rounds_new(qstate *qs, op **children, op **scans, int n, int nrg) {
+op *op_gather_rounds_new(qstate *qs, op **children, op **scans, int n, int rg_lo, int rg_hi) {
     op *o = op_gather_new(qs, children, n);
     gather_op *g = (gather_op *)o;
     g->scans = qv_xmalloc(sizeof(op *) * (size_t)g->n);
     memcpy(g->scans, scans, sizeof(op *) * (size_t)g->n);
-    g->nrg = nrg;
+    g->next_rg = rg_lo;
+    g->nrg = rg_hi;
     return o;
 }

@@ -272,7 +272,7 @@ op *op_hash_join_parallel_new(qstate *qs, op **probes, op **scans, int n, int nr
     op *m = op_hash_join_master_new(qs, probes[0], build, spec);
     op *kids[64];
     for (int w = 0; w < n; w++) kids[w] = op_hash_join_clone_new(qs, m, probes[w]);
-    return op_join_prebuild_new(qs, m, op_gather_rounds_new(qs, kids, scans, n, nrg), n);
+    return op_join_prebuild_new(qs, m, op_gather_rounds_new(qs, kids, scans, n, 0, nrg), n);
 }
 
 /* ---- a probe side's columns by reference ---- */

@@ -343,7 +343,7 @@ static int plan_join_node(jctx *j, jnode *n, rel *out) {
     } else if (T && !sp.build_left) {
         out->root = op_hash_join_parallel_new(j->qs, parts, scans, T, nrg, R.root, &sp);
     } else {
-        if (T) L.root = op_gather_rounds_new(j->qs, parts, scans, T, nrg); /* the left side as a plain stream */
+        if (T) L.root = op_gather_rounds_new(j->qs, parts, scans, T, 0, nrg); /* the left side as a plain stream */
         out->root = op_hash_join_new(j->qs, L.root, R.root, &sp);
     }
     out->sc = semi ? L.sc : cs;

@@ -485,8 +485,12 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
     int T = ctx->pool ? ctx->threads : 1;
     if (T > nrg) T = nrg;
     int scope_lo = 0, scope_hi = nrg;
-    if (tab && scope_rowgroups(qs, tab, snap, &scope_lo, &scope_hi) && scope_hi - scope_lo <= SCOPE_SERIAL_RGS)
-        T = 1; /* a few row groups (a subscription's commit): serially, no pool round per group outside */
+    if (tab && scope_rowgroups(qs, tab, snap, &scope_lo, &scope_hi)) {
+        if (scope_hi - scope_lo <= SCOPE_SERIAL_RGS)
+            T = 1; /* a few row groups (a subscription's commit): serially, no pool round per group outside */
+        else if (T > scope_hi - scope_lo)
+            T = scope_hi - scope_lo; /* workers share only the scope's groups */
+    }
     if (T > 64) T = 64;
     bool has_distinct = false;
     for (int i = 0; i < b.naggs; i++) has_distinct |= b.aggs[i].distinct;
@@ -512,7 +516,7 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
             agg_done = true;
         } else {
             src = (psrc.prebuild ? psrc.prebuild : op_join_prebuild_new)(
-                qs, psrc.master, op_gather_rounds_new(qs, psrc.parts, psrc.scans, n, psrc.nrg), n);
+                qs, psrc.master, op_gather_rounds_new(qs, psrc.parts, psrc.scans, n, 0, psrc.nrg), n);
         }
         psrc.n = 0;
     }
@@ -521,7 +525,8 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
         for (int w = 0; w < T; w++) {
             op *o = plan_scan_new(qs, tab, snap, sv_nc, sv_cols, sv_preds, sv_npreds);
             scans[w] = o;
-            op_scan_set_range(o, (int)((int64_t)nrg * w / T), (int)((int64_t)nrg * (w + 1) / T));
+            int span = scope_hi - scope_lo;
+            op_scan_set_range(o, scope_lo + (int)((int64_t)span * w / T), scope_lo + (int)((int64_t)span * (w + 1) / T));
             if (where) {
                 o = op_filter_new(qs, o, where);
                 if (covered) op_filter_set_covered(o);
@@ -568,7 +573,7 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
         root = op_gather_new(qs, parts, T);
     } else if (par_stream) {
         for (int w = 0; w < T; w++) parts[w] = op_project_new(qs, parts[w], nout, pe);
-        root = op_gather_rounds_new(qs, parts, scans, T, nrg);
+        root = op_gather_rounds_new(qs, parts, scans, T, scope_lo, scope_hi);
     } else {
         op *g = NULL;
         if (guard_col >= 0) root = g = op_topn_guard_new(qs, root, guard_col, serial_scan);
