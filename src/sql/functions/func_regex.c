@@ -88,11 +88,6 @@ bexpr *regex_bind(binder *b, ast *a, bexpr *e, const sfunc_def *fd) {
         if (!cc) return bd_fail(b, a, QV_ERESOURCE, "%s: out of memory compiling the pattern", fd->name, NULL);
         x->code = rx_compile(p->cval.s, x->copts, cc, why, sizeof why, fd->name);
         if (!x->code) return bd_fail(b, a, QV_EINVAL, "%s", why, NULL);
-        if (!strcmp(fd->name, "regexp_extract")) {
-            uint32_t caps = 0;
-            pcre2_pattern_info(x->code, PCRE2_INFO_CAPTURECOUNT, &caps);
-            (void)caps; /* a group beyond the pattern's yields '' (DuckDB) */
-        }
     }
     e->aux = x;
     return e;
@@ -119,7 +114,14 @@ static pcre2_code *rx_for_row(rx_run *r, const bexpr *e, sv pat, qv_err *err) {
 }
 
 static int rx_match(rx_run *r, const bexpr *e, pcre2_code *c, sv s, int32_t from, qv_err *err) {
-    if (!r->md) r->md = pcre2_match_data_create_from_pattern(c, NULL);
+    /* Not _create_from_pattern: that takes the pattern's allocator, the bind
+       arena, which workers would then share unlocked (a data race that CI
+       caught as a use-after-free). Plain malloc, sized from the pattern. */
+    if (!r->md) {
+        uint32_t caps = 0;
+        pcre2_pattern_info(c, PCRE2_INFO_CAPTURECOUNT, &caps);
+        r->md = pcre2_match_data_create(caps + 1, NULL);
+    }
     if (!r->md) return qv_err_set(err, QV_ERESOURCE, "%s: out of memory", e->fn->name), -2;
     int rc = pcre2_match(c, (PCRE2_SPTR)s.p, (PCRE2_SIZE)s.n, (PCRE2_SIZE)from, 0, r->md, NULL);
     if (rc == PCRE2_ERROR_NOMATCH) return 0;
@@ -163,7 +165,7 @@ static int ev_extract(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
         out->s[k] = (sv){"", 0};
         int m = rx_match(&r, e, c, s, 0, err);
         if (m < 0) { rc = err->code; break; }
-        if (!m || (uint32_t)g >= pcre2_get_ovector_count(r.md)) continue;
+        if (!m || (uint32_t)g >= pcre2_get_ovector_count(r.md)) continue; /* a group the pattern lacks: '' (DuckDB) */
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(r.md);
         if (ov[2 * g] == PCRE2_UNSET) continue;
         out->s[k] = (sv){s.p + ov[2 * g], (int32_t)(ov[2 * g + 1] - ov[2 * g])};
