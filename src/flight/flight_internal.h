@@ -318,6 +318,10 @@ typedef struct fl_task {
     bool slot_held; /* fl_put_gate (step thread only): admitted, the slot not given back */
 } fl_task;
 void fl_task_init(fl_task *t, fl_call *c);
+/* On the step thread without c->mu, for a task the close handler can cancel
+   (rpc->on_cancel -> fl_task_cancel, under c->mu). */
+void fl_task_init_step(fl_task *t, fl_call *c);
+void fl_task_finish_step(fl_task *t);
 int fl_task_next(fl_task *t, qv_batch *out, bool *eos, bool *ready, qv_err *err);
 /* Work that may block on storage (a put's commit, an update, DDL) run on a
 ** query runner through admission, as a query is: call it (from produce or

@@ -188,7 +188,7 @@ static int doput_commit(fl_call *c, bool *done, qv_err *err) {
         *done = rc != QV_OK;
         return rc;
     }
-    fl_task_finish(&st->job);
+    fl_task_finish_step(&st->job);
     if (rc == QV_OK) QV_DEBUG("flight DoPut into '%s': %lld rows committed", st->table, (long long)st->committed);
     return rc;
 }

@@ -33,7 +33,7 @@ static int info_produce(fl_call *c, bool *done, qv_err *err) {
         *done = rc != QV_OK;
         return rc;
     }
-    fl_task_finish(&j->job);
+    fl_task_finish_step(&j->job);
     if (rc) return rc;
     fl_call_push(c, j->out);
     j->out = NULL;

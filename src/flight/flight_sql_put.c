@@ -327,14 +327,14 @@ static int sqlput_produce(fl_call *c, bool *done, qv_err *err) {
     sqlput_state *st = c->state;
     *done = true;
     if (!st || st->job_done) return QV_OK;
-    if (!st->job.inited) fl_task_init(&st->job, c);
+    if (!st->job.inited) fl_task_init_step(&st->job, c);
     bool ready = false;
     int rc = fl_task_job(&st->job, sqlput_job, st, &ready, err);
     if (!ready) {
         *done = rc != QV_OK;
         return rc;
     }
-    fl_task_finish(&st->job);
+    fl_task_finish_step(&st->job);
     st->job_done = true;
     if (rc) return rc;
     if (st->kind == PUT_UPDATE || st->kind == PUT_PREP_UPDATE) push_update_result(c, st->count);

@@ -129,8 +129,7 @@ void fl_task_cancel(fl_task *t) {
     pthread_mutex_unlock(&t->mu);
 }
 
-void fl_task_finish(fl_task *t) {
-    if (!t->inited) return;
+static void task_drain(fl_task *t) {
     eng *e = t->call->e;
     pthread_mutex_lock(&t->mu);
     if (t->state == FT_QUEUED) {
@@ -149,9 +148,36 @@ void fl_task_finish(fl_task *t) {
     t->admitted = false;
     pthread_mutex_unlock(&t->mu);
     if (admitted) eng_sched_release(e);
+}
+
+static void task_teardown(fl_task *t) {
     pthread_mutex_destroy(&t->mu);
     pthread_cond_destroy(&t->cv);
     t->inited = false;
+}
+
+void fl_task_finish(fl_task *t) {
+    if (!t->inited) return;
+    task_drain(t);
+    task_teardown(t);
+}
+
+/* The step thread's forms: the close handler may be in fl_task_cancel (under
+   c->mu, reading t->inited and taking t->mu) meanwhile, so the task's mutex
+   is created and destroyed, and inited changed, under c->mu. */
+void fl_task_init_step(fl_task *t, fl_call *c) {
+    pthread_mutex_lock(&c->mu);
+    fl_task_init(t, c);
+    pthread_mutex_unlock(&c->mu);
+}
+
+void fl_task_finish_step(fl_task *t) {
+    if (!t->inited) return;
+    fl_call *c = t->call;
+    task_drain(t);
+    pthread_mutex_lock(&c->mu);
+    task_teardown(t);
+    pthread_mutex_unlock(&c->mu);
 }
 
 void fl_call_apply_deadline(fl_call *c, eng_query *q) {
@@ -173,7 +199,7 @@ static void put_wake(void *arg) { fl_call_wake(arg); }
 int fl_put_gate(fl_call *c, fl_task *t, fl_put_open *o, eng_put **put, bool *ready, qv_err *err) {
     *ready = false;
     int rc;
-    if (!t->inited) fl_task_init(t, c);
+    if (!t->inited) fl_task_init_step(t, c);
     if (!t->slot_held) {
         if ((rc = fl_task_job(t, admitted_job, NULL, ready, err)) || !*ready) return rc;
         t->slot_held = true;
@@ -183,14 +209,15 @@ int fl_put_gate(fl_call *c, fl_task *t, fl_put_open *o, eng_put **put, bool *rea
     /* Queued for the writer slot: give the query slot back meanwhile, so a
        waiting put holds nothing; told the writer slot is free, it asks again
        (and, admitted once already, is not refused for a full queue then). */
-    fl_task_finish(t);
-    fl_task_init(t, c);
+    fl_task_finish_step(t);
+    fl_task_init_step(t, c);
     t->t.requeue = true;
     return QV_OK;
 }
 
 void fl_put_feed_take(fl_put_feed *f, eng_put **put, qv_batch *b) {
-    f->put = put;
+    /* pipelined, a runner may be reading f->put now (feed_job): store only a change */
+    if (f->put != put) f->put = put;
     f->b = *b;
     f->has = true;
 }

@@ -56,7 +56,12 @@ void vec_init(vec *v, qv_type t);
 void vec_free(vec *v);
 void vec_reset(vec *v, qv_type t, int n); /* n rows, all valid, heap emptied */
 static inline bool vec_null(const vec *v, int k) { return v->has_nulls && v->nulls[k]; }
-static inline void vec_set_null(vec *v, int k) { v->has_nulls = true; v->nulls[k] = 1; }
+/* has_nulls is stored only when it changes: the window operator sets it on its
+   shared result vectors before parallel workers write their own rows' null bytes. */
+static inline void vec_set_null(vec *v, int k) {
+    if (!v->has_nulls) v->has_nulls = true;
+    v->nulls[k] = 1;
+}
 /* String of row r of a string vector, plain or dictionary codes. */
 static inline sv vec_str_at(const vec *v, int64_t r) { return v->codes ? vec_sym_str(v, (int)r) : v->s[r]; }
 /* Row r of src into row i of a store vector (a join's or ASOF join's build

@@ -36,10 +36,25 @@ static int gs_add(win_pctx *p, const win_call *c, gstate *g, vec *const *in, int
     return agg_defs[c->agg.fn]->update(&p->actx, &c->agg, g->st, (const vec *const *)in, r);
 }
 
+/* Finalize into row r of out. out is shared by the workers evaluating other
+   partitions, so a finalizer that allocates in out's string heap (string_agg)
+   goes through a per-call scratch vector, and its string is kept in this
+   task's block list (p->actx.strings, handed to the operator after the run). */
+static int win_finalize(win_pctx *p, const win_call *c, const agg_def *d, void *st, vec *out, int32_t r, vec *tmp) {
+    if (!tmp) return d->finalize(&p->actx, &c->agg, st, out, r);
+    vec_reset(tmp, out->type, 1);
+    int rc = d->finalize(&p->actx, &c->agg, st, tmp, 0);
+    if (rc) return rc;
+    if (vec_null(tmp, 0)) fn_set_null(out, r);
+    else out->s[r] = (sv){tmp->s[0].n ? agg_keep_str(&p->actx, tmp->s[0]) : "", tmp->s[0].n};
+    return 0;
+}
+
 /* Whole partition, running from the start, or a fresh state per frame. */
 static int agg_generic(win_pctx *p, const win_call *c, vec *const *in, vec *out) {
     const agg_def *d = agg_defs[c->agg.fn];
     gstate g = {qv_xcalloc(1, d->state_size), d->state_size};
+    vec scratch = {0}, *tmp = c->agg.fn == AG_STRING_AGG ? &scratch : NULL;
     int rc = 0;
     int64_t n = p->n, ce = 0, ps = -1, pe = -1;
     /* holistic states (heap: median, mode, ...) are finalized once per state, never grown after */
@@ -59,12 +74,13 @@ static int agg_generic(win_pctx *p, const win_call *c, vec *const *in, vec *out)
             ce = s;
         }
         while (ce < e && !rc) rc = gs_add(p, c, &g, in, p->rows[ce++]);
-        if (!rc) rc = d->finalize(&p->actx, &c->agg, g.st, out, r);
+        if (!rc) rc = win_finalize(p, c, d, g.st, out, r, tmp);
         ps = s;
         pe = e;
     }
     if (d->destroy) d->destroy(g.st);
     free(g.st);
+    if (tmp) vec_free(tmp);
     return rc ? -1 : 0;
 }
 
