@@ -9,6 +9,9 @@
    rows/s, server CPU s/GB (utime+stime of the server process), peak RSS
    (VmHWM). Repeated BENCH_REPEATS (default 3) times: median and min..max.
    BENCH_PUT_ONLY=1 runs this part alone (about a minute at the defaults).
+   BENCH_PUT_LOOP=N instead puts N times into one server (durable, then
+   --in-memory) and prints each put's server CPU s/GB: later puts need memory
+   earlier ones did not touch, which is where page-fault costs show.
 2. One big durable put (BENCH_BIG_GB, default 2): the server's peak RSS over
    its idle RSS, then a restart: time until it listens and its RssAnon, and
    a full scan (SELECT sum of every column) in MB/s against `cat` of the
@@ -41,6 +44,7 @@ REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
 BIG_GB = float(os.environ.get("BENCH_BIG_GB", "2"))
 BASE = os.environ.get("BENCH_DIR", tempfile.gettempdir())
 PUT_ONLY = os.environ.get("BENCH_PUT_ONLY") == "1"  # part 1 only (the DoPut table)
+PUT_LOOP = int(os.environ.get("BENCH_PUT_LOOP", "0"))  # N puts into one server, CPU per put
 TICKS = os.sysconf("SC_CLK_TCK")
 CHUNK = 1 << 20  # rows per client batch
 
@@ -277,7 +281,22 @@ def strings_vs_symbols():
     return n, res
 
 
+def put_loop(n):
+    nbytes = ROWS * 32
+    for args in ([], ["--in-memory"]):
+        d = tempfile.mkdtemp(dir=BASE, prefix="qv-bench-")
+        srv = Server((["--data-dir", d] if not args else []) + args)
+        try:
+            cpus = [timed_put(srv.flight_uri, srv.proc.pid, ROWS)[1] / (nbytes / 1e9) for _ in range(n)]
+        finally:
+            srv.stop()
+            shutil.rmtree(d, ignore_errors=True)
+        print("%s: server CPU s/GB per put: %s" % (" ".join(args) or "durable", " ".join("%.2f" % c for c in cpus)))
+
+
 def main():
+    if PUT_LOOP:
+        return put_loop(PUT_LOOP)
     nbytes = ROWS * 32
     res = {"durable": [], "memory": [], "peer": [], "disk": []}
     for _ in range(REPEATS):

@@ -41,6 +41,7 @@ const char qd_usage[] =
     "  --max-put-bytes SIZE     largest Flight DoPut stream (default unlimited)\n"
     "  --rowgroup-rows N        rows per storage row group of new tables (default 65536)\n"
     "  --checkpoint-bytes SIZE  checkpoint once the WAL passes this (default 64M)\n"
+    "  --buffered-bulk-writes   write bulk loads through the page cache (default: O_DIRECT)\n"
     "  --subscriber-buffer SIZE  commits a SUBSCRIBE may have pending before it is ended (default 64M)\n"
     "  --help               this text\n"
     "  --version            print the version\n";
@@ -190,6 +191,7 @@ int qd_flags_parse(qd_flags *f, int argc, char **argv, qv_err *err) {
         bool *sw = !strcmp(name, "--help") ? &f->help
                  : !strcmp(name, "--version") ? &f->version
                  : !strcmp(name, "--in-memory") ? &f->in_memory
+                 : !strcmp(name, "--buffered-bulk-writes") ? &f->buffered_bulk
                  : !strcmp(name, "--insecure") ? &f->insecure : NULL;
         if (sw) {
             if (val) return qv_err_set(err, QV_EINVAL, "%s takes no value", name);

@@ -9,6 +9,7 @@ typedef struct qd_flags {
     int flight_port, http_port;
     const char *data_dir;
     bool in_memory;
+    bool buffered_bulk;
     int64_t demo_rows;
     int threads;
     qv_log_level log_level;

@@ -137,6 +137,7 @@ int main(int argc, char **argv) {
     eng_options eo = {0};
     eo.storage.data_dir = f.data_dir;
     eo.storage.in_memory = f.in_memory;
+    eo.storage.buffered_bulk = f.buffered_bulk;
     eo.storage.wal_sync_ms = f.wal_sync_ms;
     eo.storage.rowgroup_rows = f.rowgroup_rows;
     eo.storage.checkpoint_bytes = f.checkpoint_bytes;

@@ -286,6 +286,8 @@ void st_append_abort(st_append *a) {
     append_free(a);
 }
 
+#define BULK_GROUPS 4
+
 /* commit_mu held: write full anonymous row groups this append filled. */
 static int seal_full(st_append *a, int from, qv_err *err) {
     st_table *t = a->t;
@@ -297,14 +299,25 @@ static int seal_full(st_append *a, int from, qv_err *err) {
             st_dict_view(&t->dicts[c], &dvs[c]);
             dv[c] = &dvs[c];
         }
-    int rc = QV_OK;
+    int rc = QV_OK, full = 0;
+    for (int g = from; g < t->nrgs; g++) full += !t->rgs[g]->map && t->rgs[g]->rows >= t->rg_cap;
+    /* A batch that fills several row groups is a bulk load: its files skip
+       the page cache (colwrite.c says what that saves and costs). A tick
+       writer's commit seals one at most and stays cached for the queries
+       that follow it. */
+    unsigned how = full >= BULK_GROUPS && !t->db->buffered_bulk ? ST_WF_DIRECT : 0;
     for (int g = from; rc == QV_OK && g < t->nrgs; g++) {
         st_rg *rg = t->rgs[g];
         if (rg->map || rg->rows < t->rg_cap) continue;
         char path[ST_PATH_MAX];
         int64_t fno = t->next_fno++, bytes = 0;
         st_col_path(t->db->dir, t->id, fno, path, sizeof path);
-        if ((rc = st_rg_write_file(rg, &t->schema, dv, path, t->id, fno, false, &bytes, err))) break;
+        if (!a->sync) a->sync = st_filesync_new();
+        /* The old tail holds committed rows that readers reach through the
+           file as soon as it is mapped: that file is complete before this
+           returns. The others are seen only after the commit, which waits. */
+        st_filesync *bg = g == a->nrgs0 - 1 && a->tail0 ? NULL : a->sync;
+        if ((rc = st_rg_write_file(rg, &t->schema, dv, path, t->id, fno, how, bg, &bytes, err))) break;
         if (g == a->nrgs0 - 1 && a->tail0) { /* keep what readers see of it, for an abort */
             a->sealed0 = true;
             for (int c = 0; c < nc; c++) {
@@ -313,7 +326,6 @@ static int seal_full(st_append *a, int from, qv_err *err) {
                 a->seg0[c].data = qv_buffer_ref(rg->cols[c].data);
             }
         }
-        if (!a->sync) a->sync = st_filesync_new();
         st_filesync_add(a->sync, path);
         st_rg_to_file(rg, nc, st_map_new(path, t->id, fno, t->rg_cap, &t->schema, true), fno, bytes, &t->spare);
         if (a->first_file < 0) a->first_file = g;

@@ -158,7 +158,8 @@ static int write_jobs(st_db *db, ck_job *jobs, int nj, qv_err *err) {
         st_table *t = x->c->t;
         char path[ST_PATH_MAX];
         st_col_path(db->dir, t->id, x->fno, path, sizeof path);
-        if (st_rg_write_file(x->wrg, &t->schema, x->c->pub->dicts, path, t->id, x->fno, true, &x->bytes, err))
+        if (st_rg_write_file(x->wrg, &t->schema, x->c->pub->dicts, path, t->id, x->fno, ST_WF_SYNC, NULL, &x->bytes,
+                             err))
             return err->code;
         x->map = st_map_new(path, t->id, x->fno, t->rg_cap, &t->schema, true);
     }

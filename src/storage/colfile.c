@@ -42,10 +42,11 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-static const char col_magic[8] = {'Q', 'V', 'C', 'O', 'L', 'R', 'G', '2'};
-#define HDR 64
-#define ENT 152
-#define NBUF 5
+const char st_col_magic[8] = {'Q', 'V', 'C', 'O', 'L', 'R', 'G', '2'};
+#define col_magic st_col_magic
+#define HDR ST_COL_HDR
+#define ENT ST_COL_ENT
+#define NBUF ST_COL_NBUF
 
 struct st_map {
     atomic_int refs;
@@ -150,136 +151,6 @@ static void map_unuse(st_map *m) {
 
 void st_col_path(const char *dir, uint64_t id, int64_t rg, char *buf, size_t n) {
     snprintf(buf, n, "%s/t%llu-%lld.qvc", dir, (unsigned long long)id, (long long)rg);
-}
-
-/* ---------------- writing ---------------- */
-
-/* Buffers go out in pieces of PIECE bytes, each checksummed (and, where
-   asked, scanned for min/max) right before its write, so a buffer is read
-   from memory once and the kernel's copy finds it in cache. Pieces and the
-   small parts between them are gathered up to GATHER bytes per writev. The
-   header, which holds the checksums and stats, is written last at offset 0:
-   until then the file starts with a hole that fails the header check. */
-#define PIECE ((size_t)256 << 10)
-#define GATHER ((size_t)512 << 10)
-
-typedef struct wbuf {
-    struct iovec iov[64];
-    int n;
-    size_t bytes;
-    int fd;
-    bool bad;
-} wbuf;
-
-static void wflush(wbuf *w) {
-    int k = 0;
-    while (!w->bad && k < w->n) {
-        ssize_t r = writev(w->fd, w->iov + k, w->n - k);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) {
-            w->bad = true;
-            break;
-        }
-        while (k < w->n && (size_t)r >= w->iov[k].iov_len) r -= (ssize_t)w->iov[k++].iov_len;
-        if (k < w->n) {
-            w->iov[k].iov_base = (uint8_t *)w->iov[k].iov_base + r;
-            w->iov[k].iov_len -= (size_t)r;
-        }
-    }
-    w->n = 0;
-    w->bytes = 0;
-}
-
-static void wadd(wbuf *w, const void *p, size_t n) {
-    if (!n) return;
-    if (w->n == 64) wflush(w);
-    w->iov[w->n++] = (struct iovec){(void *)p, n};
-    w->bytes += n;
-    if (w->bytes >= GATHER) wflush(w);
-}
-
-/* One buffer: its CRC, min/max into mm when given, the bytes queued. */
-static uint32_t wbuffer(wbuf *w, qv_type ty, const uint8_t *p, size_t n, st_stats *mm) {
-    static const uint8_t zeros[64];
-    uint32_t crc = 0;
-    size_t width = mm ? (size_t)qv_type_width(ty) : 1;
-    for (size_t at = 0; at < n; at += PIECE) {
-        size_t k = n - at < PIECE ? n - at : PIECE;
-        if (mm) st_minmax_merge(mm, ty, p + at, (int64_t)(k / width)); /* PIECE is a multiple of every width */
-        crc = qv_crc32c(crc, p + at, k);
-        wadd(w, p + at, k);
-    }
-    wadd(w, zeros, qv_pad64(n) - n);
-    return crc;
-}
-
-int st_colfile_write(const char *path, uint64_t table_id, int64_t rg, int64_t rows, int ncols,
-                     const st_colsrc *cols, bool sync, int64_t *file_bytes, qv_err *err) {
-    size_t dirlen = (size_t)ncols * ENT, head = qv_pad64(HDR + dirlen);
-    uint8_t *h = qv_xcalloc(1, head);
-    size_t off = head;
-    for (int c = 0; c < ncols; c++) { /* the layout: offsets and lengths */
-        const st_colsrc *s = &cols[c];
-        uint8_t *e = h + HDR + (size_t)c * ENT;
-        const uint8_t *p[NBUF] = {s->validity, s->values, s->data, s->dict_off, s->dict_data};
-        size_t l[NBUF] = {s->validity ? (size_t)(rows + 7) / 8 : 0, s->values_len, s->data_len, s->dict_off_len,
-                          s->dict_data_len};
-        for (int b = 0; b < NBUF; b++) {
-            uint8_t *x = e + 32 + b * 24;
-            if (!p[b]) l[b] = 0;
-            st_wr_u64(x, l[b] ? off : 0);
-            st_wr_u64(x + 8, l[b]);
-            off += qv_pad64(l[b]);
-        }
-    }
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        free(h);
-        return qv_err_set(err, QV_EIO, "cannot create %s: %m", path);
-    }
-    wbuf w = {.fd = fd};
-    if (lseek(fd, (off_t)head, SEEK_SET) != (off_t)head) w.bad = true;
-    for (int c = 0; c < ncols && !w.bad; c++) {
-        const st_colsrc *s = &cols[c];
-        uint8_t *e = h + HDR + (size_t)c * ENT;
-        const uint8_t *p[NBUF] = {s->validity, s->values, s->data, s->dict_off, s->dict_data};
-        st_stats st = s->stats;
-        for (int b = 0; b < NBUF; b++) {
-            size_t l = st_rd_u64(e + 32 + b * 24 + 8);
-            st_stats *mm = b == 1 && s->minmax_out ? s->minmax_out : NULL;
-            if (l) st_wr_u32(e + 32 + b * 24 + 16, wbuffer(&w, s->type, p[b], l, mm));
-        }
-        if (s->minmax_out) {
-            st.has_minmax = s->minmax_out->has_minmax;
-            st.min = s->minmax_out->min;
-            st.max = s->minmax_out->max;
-        }
-        e[0] = (uint8_t)s->type;
-        e[1] = st.has_minmax;
-        e[2] = s->dict_encoded;
-        st_wr_u64(e + 8, (uint64_t)st.null_count);
-        st_wr_u64(e + 16, (uint64_t)st.min.i);
-        st_wr_u64(e + 24, (uint64_t)st.max.i);
-    }
-    wflush(&w);
-    memcpy(h, col_magic, 8);
-    st_wr_u64(h + 8, table_id);
-    st_wr_u64(h + 16, (uint64_t)rg);
-    st_wr_u64(h + 24, (uint64_t)rows);
-    st_wr_u32(h + 32, (uint32_t)ncols);
-    st_wr_u32(h + 36, qv_crc32c(0, h + HDR, dirlen));
-    st_wr_u64(h + 40, off);
-    st_wr_u32(h + 60, qv_crc32c(0, h, 60));
-    if (!w.bad && pwrite(fd, h, head, 0) != (ssize_t)head) w.bad = true;
-    free(h);
-    int rc = QV_OK;
-    if (w.bad) rc = qv_err_set(err, QV_EIO, "cannot write %s: %m", path);
-    else if (sync && fdatasync(fd) != 0) rc = qv_err_set(err, QV_EIO, "cannot fsync %s: %m", path);
-    else if (!sync) sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE); /* start writeback now */
-    close(fd);
-    if (rc) unlink(path);
-    else if (file_bytes) *file_bytes = (int64_t)off;
-    return rc;
 }
 
 /* ---------------- header and directory ---------------- */

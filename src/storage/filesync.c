@@ -1,18 +1,24 @@
 /*
-** Background fdatasync of the column files a streaming append writes, so a
-** put's disk flushes overlap the receiving of its next batches and the
+** Background disk work for the column files a streaming append writes, so a
+** put's writes and flushes overlap the receiving of its next batches and the
 ** commit waits only for the last few (then logs its record). One per
-** append, its thread started on the second file (a one-file append syncs
-** at its commit, on the caller's thread).
+** append. Jobs run in the order added: fdatasync of a path, and for files
+** written with O_DIRECT (colwrite.c) a block write from a staging buffer
+** (released after), then the file's close. Its thread starts on the first
+** write or the second sync (a one-file append syncs at its commit, on the
+** caller's thread); a write with no thread runs at once, on the caller's.
 **
-** States: idle (no thread; st_filesync_wait syncs inline) -> running (a thread draining the queue of
-** paths in order) -> stopped (st_filesync_free joined it). mu guards the
-** queue, the counters and the first error; the thread fsyncs outside it.
-** st_filesync_wait returns once every path added so far is synced (or
-** failed): a caller that unlinks files waits first, so no sync races it.
+** States: idle (no thread; st_filesync_wait runs the syncs inline) ->
+** running (a thread draining the queue) -> stopped (st_filesync_free joined
+** it). mu guards the queue, the counters and the first error; the thread
+** does its I/O outside it. st_filesync_wait returns once every job added so
+** far is done (or failed): a caller that unlinks files waits or drops
+** first, so no job races it. A dropped write still releases its buffer and
+** closes its file.
 */
 #include "st_int.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -20,17 +26,72 @@
 #include <string.h>
 #include <unistd.h>
 
+enum { JOB_SYNC, JOB_WRITE, JOB_CLOSE };
+
+typedef struct fs_job {
+    int kind;
+    char *path;
+    int fd;                 /* JOB_WRITE, JOB_CLOSE */
+    uint8_t *buf;           /* JOB_WRITE: len bytes for offset off, then release(buf) */
+    size_t len;
+    off_t off;              /* JOB_CLOSE: the length to truncate to */
+    void (*release)(uint8_t *);
+} fs_job;
+
 struct st_filesync {
     pthread_mutex_t mu;
     pthread_cond_t more, done;
     pthread_t thread;
     bool started, stop;
-    char **paths;
-    int n, cap, head; /* queue: paths[head..n) */
+    fs_job *jobs;
+    int n, cap, head; /* queue: jobs[head..n) */
     int64_t added, synced;
     int rc;
     char why[ST_PATH_MAX + 64];
 };
+
+/* The job's I/O; returns 0 or fills why. */
+static int job_run(fs_job *j, char *why, size_t cap) {
+    int rc = 0;
+    switch (j->kind) {
+    case JOB_SYNC: {
+        int fd = open(j->path, O_RDONLY | O_CLOEXEC);
+        rc = fd < 0 ? -1 : fdatasync(fd);
+        if (rc != 0) snprintf(why, cap, "cannot fsync %s: %m", j->path);
+        if (fd >= 0) close(fd);
+        break;
+    }
+    case JOB_WRITE: {
+        ssize_t r;
+        do r = pwrite(j->fd, j->buf, j->len, j->off);
+        while (r < 0 && errno == EINTR);
+        if (r >= 0 && r != (ssize_t)j->len) errno = ENOSPC; /* a short O_DIRECT write cannot be resumed */
+        if (r != (ssize_t)j->len) rc = -1, snprintf(why, cap, "cannot write %s: %m", j->path);
+        break;
+    }
+    case JOB_CLOSE:
+        if (j->off >= 0 && ftruncate(j->fd, j->off) != 0) rc = -1, snprintf(why, cap, "cannot write %s: %m", j->path);
+        break;
+    }
+    return rc;
+}
+
+/* Whatever the job holds, run or not. */
+static void job_release(fs_job *j) {
+    if (j->kind == JOB_WRITE && j->release) j->release(j->buf);
+    if (j->kind == JOB_CLOSE) close(j->fd);
+    free(j->path);
+}
+
+/* mu held: the first error is kept */
+static void job_done_locked(st_filesync *s, int rc, const char *why) {
+    if (rc != 0 && s->rc == QV_OK) {
+        s->rc = QV_EIO;
+        snprintf(s->why, sizeof s->why, "%s", why);
+    }
+    s->synced++;
+    pthread_cond_broadcast(&s->done);
+}
 
 static void *sync_main(void *arg) {
     st_filesync *s = arg;
@@ -38,21 +99,13 @@ static void *sync_main(void *arg) {
     for (;;) {
         while (s->head == s->n && !s->stop) pthread_cond_wait(&s->more, &s->mu);
         if (s->head == s->n) break;
-        char *path = s->paths[s->head++];
+        fs_job j = s->jobs[s->head++];
         pthread_mutex_unlock(&s->mu);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        int rc = fd < 0 ? -1 : fdatasync(fd);
         char why[sizeof s->why];
-        if (rc != 0) snprintf(why, sizeof why, "cannot fsync %s: %m", path);
-        if (fd >= 0) close(fd);
-        free(path);
+        int rc = job_run(&j, why, sizeof why);
+        job_release(&j);
         pthread_mutex_lock(&s->mu);
-        if (rc != 0 && s->rc == QV_OK) {
-            s->rc = QV_EIO;
-            memcpy(s->why, why, sizeof why);
-        }
-        s->synced++;
-        pthread_cond_broadcast(&s->done);
+        job_done_locked(s, rc, why);
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;
@@ -66,36 +119,47 @@ st_filesync *st_filesync_new(void) {
     return s;
 }
 
-/* mu held, no thread: sync the queued paths here, in order. */
+/* mu held, no thread: run the queued jobs here, in order. */
 static void sync_inline_locked(st_filesync *s) {
     while (s->head < s->n) {
-        char *path = s->paths[s->head++];
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        int rc = fd < 0 ? -1 : fdatasync(fd);
-        if (rc != 0 && s->rc == QV_OK) {
-            s->rc = QV_EIO;
-            snprintf(s->why, sizeof s->why, "cannot fsync %s: %m", path);
-        }
-        if (fd >= 0) close(fd);
-        free(path);
-        s->synced++;
+        fs_job j = s->jobs[s->head++];
+        char why[sizeof s->why];
+        int rc = job_run(&j, why, sizeof why);
+        job_release(&j);
+        job_done_locked(s, rc, why);
     }
 }
 
-void st_filesync_add(st_filesync *s, const char *path) {
+static void add_job(st_filesync *s, fs_job j) {
     pthread_mutex_lock(&s->mu);
     if (s->head == s->n) s->head = s->n = 0; /* drained: reuse the array from the start */
     if (s->n == s->cap) {
         s->cap = s->cap ? s->cap * 2 : 16;
-        s->paths = qv_xrealloc(s->paths, sizeof(char *) * (size_t)s->cap);
+        s->jobs = qv_xrealloc(s->jobs, sizeof(fs_job) * (size_t)s->cap);
     }
-    s->paths[s->n++] = qv_xstrdup(path);
+    s->jobs[s->n++] = j;
     s->added++;
     /* A small append (one file) syncs at its commit, as before: the thread
-       pays off from the second file on. */
-    if (!s->started && s->added >= 2) s->started = pthread_create(&s->thread, NULL, sync_main, s) == 0;
+       pays off from the second file on, or from the first write. */
+    if (!s->started && (s->added >= 2 || j.kind != JOB_SYNC))
+        s->started = pthread_create(&s->thread, NULL, sync_main, s) == 0;
+    if (!s->started && j.kind != JOB_SYNC) sync_inline_locked(s); /* its buffer must come back now */
     pthread_cond_signal(&s->more);
     pthread_mutex_unlock(&s->mu);
+}
+
+void st_filesync_add(st_filesync *s, const char *path) {
+    add_job(s, (fs_job){.kind = JOB_SYNC, .path = qv_xstrdup(path), .fd = -1});
+}
+
+void st_filesync_write(st_filesync *s, int fd, uint8_t *buf, size_t len, off_t off, void (*release)(uint8_t *),
+                       const char *path) {
+    add_job(s, (fs_job){.kind = JOB_WRITE, .path = qv_xstrdup(path), .fd = fd, .buf = buf, .len = len, .off = off,
+                        .release = release});
+}
+
+void st_filesync_close(st_filesync *s, int fd, off_t len, const char *path) {
+    add_job(s, (fs_job){.kind = JOB_CLOSE, .path = qv_xstrdup(path), .fd = fd, .off = len});
 }
 
 int st_filesync_wait(st_filesync *s, qv_err *err) {
@@ -112,8 +176,8 @@ int st_filesync_wait(st_filesync *s, qv_err *err) {
 void st_filesync_drop(st_filesync *s) {
     if (!s) return;
     pthread_mutex_lock(&s->mu);
-    for (; s->head < s->n; s->head++) { /* not synced: their files are about to go */
-        free(s->paths[s->head]);
+    for (; s->head < s->n; s->head++) { /* not run: their files are about to go */
+        job_release(&s->jobs[s->head]);
         s->synced++;
     }
     while (s->synced < s->added) pthread_cond_wait(&s->done, &s->mu); /* the one in hand */
@@ -127,8 +191,8 @@ void st_filesync_free(st_filesync *s) {
     pthread_cond_signal(&s->more);
     pthread_mutex_unlock(&s->mu);
     if (s->started) pthread_join(s->thread, NULL);
-    for (int i = s->head; i < s->n; i++) free(s->paths[i]);
-    free(s->paths);
+    for (int i = s->head; i < s->n; i++) job_release(&s->jobs[i]);
+    free(s->jobs);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->more);
     pthread_cond_destroy(&s->done);

@@ -46,6 +46,7 @@ int st_db_open(const st_options *opts, st_db **out, qv_err *err) {
     st_db *db = qv_xcalloc(1, sizeof *db);
     atomic_init(&db->refs, 1);
     db->in_memory = opts->in_memory;
+    db->buffered_bulk = opts->buffered_bulk;
     db->wal_sync_ms = opts->wal_sync_ms;
     db->rg_rows = opts->rowgroup_rows ? opts->rowgroup_rows : ST_DEFAULT_RG_ROWS;
     db->lock_fd = -1;

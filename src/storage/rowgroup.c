@@ -458,7 +458,8 @@ static bool string_dict_build(local_dict *ld, const st_colseg *s, int64_t rows) 
 }
 
 int st_rg_write_file(st_rg *rg, const qv_schema *schema, qv_array *const *dicts, const char *path,
-                     uint64_t table_id, int64_t rgi, bool sync, int64_t *file_bytes, qv_err *err) {
+                     uint64_t table_id, int64_t rgi, unsigned flags, st_filesync *bg, int64_t *file_bytes,
+                     qv_err *err) {
     int nc = schema->nfields;
     st_colsrc *cs = qv_xcalloc((size_t)nc, sizeof *cs);
     local_dict *lds = qv_xcalloc((size_t)nc, sizeof *lds);
@@ -494,7 +495,7 @@ int st_rg_write_file(st_rg *rg, const qv_schema *schema, qv_array *const *dicts,
             x->dict_data_len = lds[c].data.len;
         }
     }
-    int rc = st_colfile_write(path, table_id, rgi, rows, nc, cs, sync, file_bytes, err);
+    int rc = st_colfile_write(path, table_id, rgi, rows, nc, cs, flags, bg, file_bytes, err);
     for (int c = 0; c < nc && rc == QV_OK; c++)
         if (rg->cols[c].minmax_pending) {
             st_stats *st = &rg->cols[c].stats;

@@ -42,6 +42,7 @@
 #include "storage/storage.h"
 
 #include <pthread.h>
+#include <sys/types.h>
 
 #define ST_DEFAULT_RG_ROWS 65536
 #define ST_MAX_RG_ROWS (1 << 24)
@@ -91,11 +92,15 @@ int st_check_schema(const qv_schema *schema, qv_err *err);
 void st_encode_stats(qv_str *s, const st_stats *st);
 void st_decode_stats(st_rd *r, st_stats *st);
 int st_fsync_dir(const char *dir, qv_err *err);
-/* filesync.c: column files fdatasync'd on a background thread, in order. */
+/* filesync.c: column files written and fdatasync'd on a background thread, in order. */
 typedef struct st_filesync st_filesync;
 st_filesync *st_filesync_new(void);
-void st_filesync_add(st_filesync *s, const char *path);
-int st_filesync_wait(st_filesync *s, qv_err *err); /* every path added so far synced; NULL-safe */
+void st_filesync_add(st_filesync *s, const char *path); /* fdatasync path */
+/* pwrite buf[0..len) at off (O_DIRECT: aligned, never resumed), then release(buf) */
+void st_filesync_write(st_filesync *s, int fd, uint8_t *buf, size_t len, off_t off, void (*release)(uint8_t *),
+                       const char *path);
+void st_filesync_close(st_filesync *s, int fd, off_t len, const char *path); /* truncate to len (>= 0), close */
+int st_filesync_wait(st_filesync *s, qv_err *err); /* every job added so far done; NULL-safe */
 void st_filesync_drop(st_filesync *s);             /* the rest forgotten, none in progress after; NULL-safe */
 void st_filesync_free(st_filesync *s);              /* waits; NULL-safe */
 int st_write_all(int fd, const void *p, size_t n);
@@ -172,11 +177,20 @@ typedef struct st_colsrc {
     st_stats *minmax_out; /* non-NULL: min/max of values (fixed width, no nulls) computed while
                              writing, merged here and into the header; stats.min/max ignored */
 } st_colsrc;
+/* Column file layout constants (colfile.c documents the layout). */
+#define ST_COL_HDR 64
+#define ST_COL_ENT 152
+#define ST_COL_NBUF 5
+extern const char st_col_magic[8];
+/* How st_colfile_write writes: ST_WF_SYNC fdatasyncs before returning;
+   ST_WF_DIRECT bypasses the page cache (O_DIRECT, for bulk loads) where the
+   file system allows it, buffered otherwise; its block writes go to bg when
+   given (then the file is complete only once bg has run them). */
+enum { ST_WF_SYNC = 1, ST_WF_DIRECT = 2 };
 /* Writes path with one buffer per piece, 64-byte aligned, each with its CRC
-   (writev straight from the given memory, each part checksummed just before
-   it goes out; the header last). Does not fsync unless sync. */
+   (each part checksummed just before it goes out; the header last). */
 int st_colfile_write(const char *path, uint64_t table_id, int64_t rg, int64_t rows, int ncols,
-                     const st_colsrc *cols, bool sync, int64_t *file_bytes, qv_err *err);
+                     const st_colsrc *cols, unsigned flags, st_filesync *bg, int64_t *file_bytes, qv_err *err);
 /* A lazily mapped column file. Nothing is read until the first column. */
 st_map *st_map_new(const char *path, uint64_t table_id, int64_t rg, int64_t rows, const qv_schema *schema,
                    bool verified);
@@ -251,7 +265,8 @@ int64_t st_rg_col_bytes(qv_type ty, int64_t rows, const st_colseg *s);
 /* Write an anonymous sealed row group to its column file; min/max left
    pending by st_rg_adopt are computed in the same pass and stored. */
 int st_rg_write_file(st_rg *rg, const qv_schema *schema, qv_array *const *dicts, const char *path,
-                     uint64_t table_id, int64_t rgi, bool sync, int64_t *file_bytes, qv_err *err);
+                     uint64_t table_id, int64_t rgi, unsigned flags, st_filesync *bg, int64_t *file_bytes,
+                     qv_err *err);
 /* Turn an anonymous row group file-backed. Its segment buffers go to *spare
    when no reader holds them and spare is empty, else they are dropped. */
 void st_rg_to_file(st_rg *rg, int ncols, st_map *map, int64_t fno, int64_t file_bytes, st_colseg **spare);
@@ -262,6 +277,7 @@ typedef struct st_table st_table;
 struct st_db {
     atomic_int refs;
     bool in_memory;
+    bool buffered_bulk; /* st_options.buffered_bulk */
     char *dir;
     int wal_sync_ms;
     int64_t rg_rows;

@@ -35,6 +35,7 @@ typedef struct st_options {
     int wal_sync_ms;        /* 0: fsync every commit; >0: group commit window */
     int64_t rowgroup_rows;  /* 0 = default 65536 */
     int64_t checkpoint_bytes; /* 0 = default 64 MiB (st_db_set_checkpoint_bytes) */
+    bool buffered_bulk;     /* bulk loads through the page cache too (default: O_DIRECT, docs/storage.md) */
 } st_options;
 
 /* Opens (creating if needed) and recovers: checkpoint, then WAL replay; a torn

@@ -12,6 +12,7 @@ QTEST(flags_defaults) {
     char *v[] = {"quiverd"};
     QCHECK_OK(parse(&f, &e, 1, v), &e);
     QCHECK_EQ(f.flight_port, 8815);
+    QCHECK(!f.buffered_bulk);
     QCHECK_EQ(f.http_port, 8123);
     QCHECK_STR(f.data_dir, "./quiver-data");
 }
@@ -20,8 +21,9 @@ QTEST(flags_values_both_forms) {
     qd_flags f;
     qv_err e;
     char *v[] = {"quiverd", "--flight-port", "0", "--http-port=9000", "--in-memory",
-                 "--demo-rows", "1000", "--query-memory", "64M", "--log-level=debug"};
-    QCHECK_OK(parse(&f, &e, 10, v), &e);
+                 "--demo-rows", "1000", "--query-memory", "64M", "--log-level=debug", "--buffered-bulk-writes"};
+    QCHECK_OK(parse(&f, &e, 11, v), &e);
+    QCHECK(f.buffered_bulk);
     QCHECK_EQ(f.flight_port, 0);
     QCHECK_EQ(f.http_port, 9000);
     QCHECK(f.in_memory);

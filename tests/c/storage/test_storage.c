@@ -395,3 +395,4 @@ QTEST(append_atomic_abort_and_errors) {
 #include "test_storage_delete.inc"
 #include "test_storage_waiter.inc"
 #include "test_storage_adopt.inc"
+#include "test_storage_direct.inc"
