@@ -10,7 +10,7 @@
    (VmHWM). Repeated BENCH_REPEATS (default 3) times: median and min..max.
    BENCH_PUT_ONLY=1 runs this part alone (about a minute at the defaults).
    BENCH_PUT_LOOP=N instead puts N times into one server (durable, then
-   --in-memory) and prints each put's server CPU s/GB: later puts need memory
+   --in-memory) and prints each put's server CPU s/GB and MB/s: later puts need memory
    earlier ones did not touch, which is where page-fault costs show.
 2. One big durable put (BENCH_BIG_GB, default 2): the server's peak RSS over
    its idle RSS, then a restart: time until it listens and its RssAnon, and
@@ -287,11 +287,13 @@ def put_loop(n):
         d = tempfile.mkdtemp(dir=BASE, prefix="qv-bench-")
         srv = Server((["--data-dir", d] if not args else []) + args)
         try:
-            cpus = [timed_put(srv.flight_uri, srv.proc.pid, ROWS)[1] / (nbytes / 1e9) for _ in range(n)]
+            runs = [timed_put(srv.flight_uri, srv.proc.pid, ROWS) for _ in range(n)]
         finally:
             srv.stop()
             shutil.rmtree(d, ignore_errors=True)
-        print("%s: server CPU s/GB per put: %s" % (" ".join(args) or "durable", " ".join("%.2f" % c for c in cpus)))
+        print("%s, per put: server CPU s/GB %s; MB/s %s" % (
+            " ".join(args) or "durable", " ".join("%.2f" % (c / (nbytes / 1e9)) for _, c in runs),
+            " ".join("%.0f" % (nbytes / w / 1e6) for w, _ in runs)))
 
 
 def main():

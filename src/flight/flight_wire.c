@@ -154,7 +154,7 @@ static void free_slice(void *ctx) {
 ** once into one block so the IPC body is contiguous. Blocks come from a
 ** small process-wide pool of warm memory (already faulted in), so a stream
 ** of big batches does not pay page faults and unmaps per message; the copy
-** is placed so that the FlightData body starts 64-byte aligned, and the
+** is placed so that the FlightData body starts 4 KiB aligned, and the
 ** decoder keeps views of it (no second copy). A block returns to the pool
 ** when its last view goes (storage adopting rows keeps it longer); at most
 ** RECV_POOL_IDLE bytes stay idle.
@@ -247,7 +247,7 @@ static qv_buffer *bb_copy_pooled(grpc_byte_buffer *bb, size_t total) {
     size_t pad = 0;
     if (sb->count > 0) {
         size_t at = fl_flightdata_body_offset(GRPC_SLICE_START_PTR(sb->slices[0]), GRPC_SLICE_LENGTH(sb->slices[0]));
-        pad = (64 - at % 64) % 64;
+        pad = (4096 - at % 4096) % 4096; /* page-aligned body: storage can write its columns with O_DIRECT as they are */
     }
     recv_block *b = recv_block_get(total + pad);
     uint8_t *dst = b->mem + pad;

@@ -32,10 +32,11 @@ typedef struct fs_job {
     int kind;
     char *path;
     int fd;                 /* JOB_WRITE, JOB_CLOSE */
-    uint8_t *buf;           /* JOB_WRITE: len bytes for offset off, then release(buf) */
+    const uint8_t *buf;     /* JOB_WRITE: len bytes for offset off, then release(ctx) */
     size_t len;
     off_t off;              /* JOB_CLOSE: the length to truncate to */
-    void (*release)(uint8_t *);
+    void (*release)(void *);
+    void *ctx;
 } fs_job;
 
 struct st_filesync {
@@ -78,7 +79,7 @@ static int job_run(fs_job *j, char *why, size_t cap) {
 
 /* Whatever the job holds, run or not. */
 static void job_release(fs_job *j) {
-    if (j->kind == JOB_WRITE && j->release) j->release(j->buf);
+    if (j->kind == JOB_WRITE && j->release) j->release(j->ctx);
     if (j->kind == JOB_CLOSE) close(j->fd);
     free(j->path);
 }
@@ -152,10 +153,10 @@ void st_filesync_add(st_filesync *s, const char *path) {
     add_job(s, (fs_job){.kind = JOB_SYNC, .path = qv_xstrdup(path), .fd = -1});
 }
 
-void st_filesync_write(st_filesync *s, int fd, uint8_t *buf, size_t len, off_t off, void (*release)(uint8_t *),
-                       const char *path) {
+void st_filesync_write(st_filesync *s, int fd, const uint8_t *buf, size_t len, off_t off, void (*release)(void *),
+                       void *ctx, const char *path) {
     add_job(s, (fs_job){.kind = JOB_WRITE, .path = qv_xstrdup(path), .fd = fd, .buf = buf, .len = len, .off = off,
-                        .release = release});
+                        .release = release, .ctx = ctx});
 }
 
 void st_filesync_close(st_filesync *s, int fd, off_t len, const char *path) {

@@ -474,6 +474,7 @@ int st_rg_write_file(st_rg *rg, const qv_schema *schema, qv_array *const *dicts,
         if (s->minmax_pending) x->minmax_out = &mm[c];
         x->validity = s->stats.null_count ? s->validity->data : NULL;
         x->values = s->values->data;
+        x->values_buf = s->values;
         if (ty == QV_T_BOOL) x->values_len = (size_t)(rows + 7) / 8;
         else if (ty == QV_T_STRING) {
             x->values_len = (size_t)(rows + 1) * 4;
@@ -482,6 +483,7 @@ int st_rg_write_file(st_rg *rg, const qv_schema *schema, qv_array *const *dicts,
         } else x->values_len = (size_t)rows * (size_t)qv_type_width(ty);
         if (ty == QV_T_STRING && string_dict_build(&lds[c], s, rows)) {
             x->dict_encoded = true;
+            x->values_buf = NULL;
             x->data = NULL;
             x->data_len = 0;
             x->values_len = (size_t)rows * 4;
@@ -489,6 +491,7 @@ int st_rg_write_file(st_rg *rg, const qv_schema *schema, qv_array *const *dicts,
         if (ty == QV_T_SYMBOL) local_dict_build(&lds[c], s, dicts ? dicts[c] : NULL, rows);
         if (lds[c].codes) {
             x->values = (const uint8_t *)lds[c].codes;
+            x->values_buf = NULL;
             x->dict_off = (const uint8_t *)lds[c].off;
             x->dict_off_len = (size_t)(lds[c].n + 1) * 4;
             x->dict_data = (const uint8_t *)lds[c].data.data;

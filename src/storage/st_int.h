@@ -96,9 +96,9 @@ int st_fsync_dir(const char *dir, qv_err *err);
 typedef struct st_filesync st_filesync;
 st_filesync *st_filesync_new(void);
 void st_filesync_add(st_filesync *s, const char *path); /* fdatasync path */
-/* pwrite buf[0..len) at off (O_DIRECT: aligned, never resumed), then release(buf) */
-void st_filesync_write(st_filesync *s, int fd, uint8_t *buf, size_t len, off_t off, void (*release)(uint8_t *),
-                       const char *path);
+/* pwrite buf[0..len) at off (O_DIRECT: aligned, never resumed), then release(ctx) */
+void st_filesync_write(st_filesync *s, int fd, const uint8_t *buf, size_t len, off_t off, void (*release)(void *),
+                       void *ctx, const char *path);
 void st_filesync_close(st_filesync *s, int fd, off_t len, const char *path); /* truncate to len (>= 0), close */
 int st_filesync_wait(st_filesync *s, qv_err *err); /* every job added so far done; NULL-safe */
 void st_filesync_drop(st_filesync *s);             /* the rest forgotten, none in progress after; NULL-safe */
@@ -168,6 +168,8 @@ typedef struct st_colsrc {
     const uint8_t *validity; /* NULL: no nulls */
     const uint8_t *values;   /* fixed width, bits, STRING offsets, SYMBOL codes */
     size_t values_len;
+    qv_buffer *values_buf;   /* the buffer values points into, or NULL: a direct write may
+                                go straight from it, holding a ref until done */
     const uint8_t *data;     /* STRING bytes */
     size_t data_len;
     const uint8_t *dict_off, *dict_data; /* SYMBOL: the file's own dictionary */
