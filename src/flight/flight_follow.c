@@ -48,9 +48,11 @@ struct fl_follower {
     bool no_files;            /* a column file could not be adopted: rows only from then on */
 };
 
-static uint64_t follower_nonce;  /* this process's follower (refused by ourselves as a primary) */
+/* this process's follower (refused by ourselves as a primary); atomic: set by
+   fl_follower_start after the flight workers that read it have started */
+static _Atomic uint64_t follower_nonce;
 
-uint64_t fl_follow_nonce(void) { return follower_nonce; }
+uint64_t fl_follow_nonce(void) { return atomic_load_explicit(&follower_nonce, memory_order_relaxed); }
 
 static uint64_t rd_le(const uint8_t *p, int bytes) {
     uint64_t v = 0;
@@ -353,7 +355,7 @@ int fl_follower_start(eng *e, const char *primary, const char *advertise, const 
     }
     snprintf(f->login, sizeof f->login, "%s", login ? login : "");
     if (getrandom(&f->nonce, sizeof f->nonce, 0) != sizeof f->nonce || f->nonce == 0) f->nonce = (uint64_t)qv_now_ns();
-    follower_nonce = f->nonce;
+    atomic_store_explicit(&follower_nonce, f->nonce, memory_order_relaxed);
     pthread_mutex_init(&f->mu, NULL);
     if (pthread_create(&f->th, NULL, follow_main, f) != 0) {
         pthread_mutex_destroy(&f->mu);

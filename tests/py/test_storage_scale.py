@@ -28,10 +28,11 @@ ROWS = 12_000_000  # x 4 int64 columns = 384 MB
 
 
 def sanitized():
-    """AddressSanitizer's shadow memory and quarantine make RSS meaningless."""
+    """A sanitizer's shadow memory (and ASan's quarantine) make RSS meaningless."""
     from conftest import QUIVERD
     with open(QUIVERD, "rb") as f:
-        return b"__asan_init" in f.read()
+        exe = f.read()
+    return b"__asan_init" in exe or b"__tsan_init" in exe
 CHUNK = 500_000
 
 
