@@ -26,10 +26,10 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { JOB_SYNC, JOB_WRITE, JOB_CLOSE };
+typedef enum { JOB_SYNC, JOB_WRITE, JOB_CLOSE } fs_kind;
 
 typedef struct fs_job {
-    int kind;
+    fs_kind kind;
     char *path;
     int fd;                 /* JOB_WRITE, JOB_CLOSE */
     const uint8_t *buf;     /* JOB_WRITE: len bytes for offset off, then release(ctx) */
