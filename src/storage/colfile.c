@@ -39,7 +39,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 const char st_col_magic[8] = {'Q', 'V', 'C', 'O', 'L', 'R', 'G', '2'};
