@@ -11,7 +11,12 @@
 **   u8 type | u8 has_minmax | u8 encoding | 5 zero | i64 null count | u64 min | u64 max
 **   | 5 x (u64 offset, u64 length, u32 crc, u32 zero)
 **     for validity, values, data, dictionary offsets, dictionary data
-** then the buffers. A length of 0 means the buffer is absent. Encoding 1
+** then the buffers. A length of 0 means the buffer is absent. Files
+** written with O_DIRECT (colwrite.c) start their buffers at 4 KiB, put a
+** large page-aligned values buffer on a 4 KiB offset, and end on a whole
+** 4 KiB block (zeros after the last buffer, counted in the file length);
+** readers take every offset and the length from the file, so they do not
+** tell the two kinds apart. Encoding 1
 ** (STRING only): values are int32 codes into the dictionary buffers, as for
 ** SYMBOL; chosen per row group when smaller than offsets + bytes.
 **
