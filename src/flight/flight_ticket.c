@@ -23,7 +23,6 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "flight_internal.h"
 
@@ -75,11 +74,15 @@ void fl_ticket_seal(const uint8_t *key, const fl_ticket *t, qv_str *out) {
     out->len += n;
 }
 
+/* Any int64 stamp (a forged or corrupt ticket may carry one gmtime refuses),
+   through the calendar codec TIMESTAMP values use. */
 static void format_utc(int64_t ns, char *buf, size_t cap) {
-    time_t s = (time_t)(ns / 1000000000);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    int64_t s = ns / 1000000000 - (ns % 1000000000 < 0), days = s / 86400 - (s % 86400 < 0), y;
+    int64_t sod = s - days * 86400;
+    int m, d;
+    qv_civil_from_days(days, &y, &m, &d);
+    snprintf(buf, cap, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)y, m, d, (int)(sod / 3600), (int)(sod / 60 % 60),
+             (int)(sod % 60));
 }
 
 int fl_ticket_open(const uint8_t *key, const uint8_t *p, size_t n, int64_t now_ns, fl_ticket *out, qv_err *err) {
@@ -123,7 +126,7 @@ int fl_ticket_open(const uint8_t *key, const uint8_t *p, size_t n, int64_t now_n
         format_utc(out->expires_ns, when, sizeof when);
         return qv_err_set(err, QV_ENOTFOUND,
                           "ticket expired at %s (%.1f s ago): call GetFlightInfo again for fresh endpoints", when,
-                          (double)(now_ns - out->expires_ns) / 1e9);
+                          ((double)now_ns - (double)out->expires_ns) / 1e9); /* no int64 overflow for any stamp */
     }
     return QV_OK;
 }

@@ -128,6 +128,32 @@ QTEST(sealed_tickets_open_only_as_sealed) {
     qv_str_free(&s);
 }
 
+/* The expiry message names the stamp in UTC for any int64 one, even the
+   most negative (a fuzzer found the age computed in int64 overflowing). */
+QTEST(expired_ticket_names_its_stamp) {
+    uint8_t key[ENG_KEY_BYTES] = {7};
+    const int64_t stamps[] = {1709296496000000000LL, -1, INT64_MIN};
+    const char *want[] = {"expired at 2024-03-01T12:34:56Z", "expired at 1969-12-31T23:59:59Z",
+                          "expired at 1677-09-21T00:12:43Z"};
+    for (int i = 0; i < 3; i++) {
+        fl_ticket t;
+        memset(&t, 0, sizeof t);
+        t.kind = FL_TICKET_QUERY;
+        t.expires_ns = stamps[i];
+        t.sql = "SELECT 1";
+        t.sql_len = strlen(t.sql);
+        qv_str s;
+        qv_str_init(&s);
+        fl_ticket_seal(key, &t, &s);
+        fl_ticket o;
+        qv_err err;
+        QCHECK_EQ(fl_ticket_open(key, (const uint8_t *)s.data, s.len, INT64_MAX, &o, &err), QV_ENOTFOUND);
+        qv_str_free(&s);
+        if (!strstr(err.msg, want[i])) fprintf(stderr, "  got: %s\n", err.msg);
+        QCHECK(strstr(err.msg, want[i]) != NULL);
+    }
+}
+
 QTEST(status_mapping) {
     QCHECK_EQ(fl_status_from_qv(QV_EINVAL), GRPC_STATUS_INVALID_ARGUMENT);
     QCHECK_EQ(fl_status_from_qv(QV_ENOTFOUND), GRPC_STATUS_NOT_FOUND);
