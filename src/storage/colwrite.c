@@ -150,12 +150,8 @@ static void wdirect_out(wbuf *w) {
     if (w->bg) {
         st_filesync_write(w->bg, w->fd, w->stage, len, w->at, stage_release, w->stage, w->path);
         w->stage = NULL;
-    } else {
-        ssize_t r;
-        do r = pwrite(w->fd, w->stage, len, w->at);
-        while (r < 0 && errno == EINTR);
-        if (r >= 0 && r != (ssize_t)len) errno = ENOSPC;
-        if (r != (ssize_t)len) wfail(w);
+    } else if (st_pwrite_whole(w->fd, w->stage, len, w->at)) {
+        wfail(w);
     }
     w->used = 0;
 }
@@ -258,12 +254,8 @@ static uint32_t wvalues_direct(wbuf *w, const st_colsrc *s, size_t off, st_stats
     }
     if (w->bg) {
         st_filesync_write(w->bg, w->fd, p, whole, (off_t)off, unref_buffer, qv_buffer_ref(s->values_buf), w->path);
-    } else {
-        ssize_t r;
-        do r = pwrite(w->fd, p, whole, (off_t)off);
-        while (r < 0 && errno == EINTR);
-        if (r >= 0 && r != (ssize_t)whole) errno = ENOSPC;
-        if (r != (ssize_t)whole) wfail(w);
+    } else if (st_pwrite_whole(w->fd, p, whole, (off_t)off)) {
+        wfail(w);
     }
     w->at = (off_t)(off + whole);
     w->used = 0;

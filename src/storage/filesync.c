@@ -51,6 +51,14 @@ struct st_filesync {
     char why[ST_PATH_MAX + 64];
 };
 
+int st_pwrite_whole(int fd, const void *p, size_t n, off_t off) {
+    ssize_t r;
+    do r = pwrite(fd, p, n, off);
+    while (r < 0 && errno == EINTR);
+    if (r >= 0 && r != (ssize_t)n) errno = ENOSPC; /* a short O_DIRECT write cannot be resumed */
+    return r == (ssize_t)n ? 0 : -1;
+}
+
 /* The job's I/O; returns 0 or fills why. */
 static int job_run(fs_job *j, char *why, size_t cap) {
     int rc = 0;
@@ -62,14 +70,9 @@ static int job_run(fs_job *j, char *why, size_t cap) {
         if (fd >= 0) close(fd);
         break;
     }
-    case JOB_WRITE: {
-        ssize_t r;
-        do r = pwrite(j->fd, j->buf, j->len, j->off);
-        while (r < 0 && errno == EINTR);
-        if (r >= 0 && r != (ssize_t)j->len) errno = ENOSPC; /* a short O_DIRECT write cannot be resumed */
-        if (r != (ssize_t)j->len) rc = -1, snprintf(why, cap, "cannot write %s: %m", j->path);
+    case JOB_WRITE:
+        if ((rc = st_pwrite_whole(j->fd, j->buf, j->len, j->off))) snprintf(why, cap, "cannot write %s: %m", j->path);
         break;
-    }
     case JOB_CLOSE:
         if (j->off >= 0 && ftruncate(j->fd, j->off) != 0) rc = -1, snprintf(why, cap, "cannot write %s: %m", j->path);
         break;

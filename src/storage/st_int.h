@@ -101,6 +101,8 @@ void st_filesync_write(st_filesync *s, int fd, const uint8_t *buf, size_t len, o
                        void *ctx, const char *path);
 void st_filesync_close(st_filesync *s, int fd, off_t len, const char *path); /* truncate to len (>= 0), close */
 int st_filesync_wait(st_filesync *s, qv_err *err); /* every job added so far done; NULL-safe */
+/* pwrite of all n bytes (EINTR retried) or -1 with errno; a short write is ENOSPC, never resumed. */
+int st_pwrite_whole(int fd, const void *p, size_t n, off_t off);
 void st_filesync_drop(st_filesync *s);             /* the rest forgotten, none in progress after; NULL-safe */
 void st_filesync_free(st_filesync *s);              /* waits; NULL-safe */
 int st_write_all(int fd, const void *p, size_t n);
