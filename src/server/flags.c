@@ -39,7 +39,7 @@ const char qd_usage[] =
     "  --http-idle-timeout D    close idle HTTP connections (default 60s)\n"
     "  --http-header-timeout D  close HTTP connections that send no request in time (default 10s)\n"
     "  --max-put-bytes SIZE     largest Flight DoPut stream (default unlimited)\n"
-    "  --rowgroup-rows N        rows per storage row group of new tables (default 65536)\n"
+    "  --rowgroup-rows N        rows per storage row group of new tables (default 262144)\n"
     "  --checkpoint-bytes SIZE  checkpoint once the WAL passes this (default 64M)\n"
     "  --buffered-bulk-writes   write bulk loads through the page cache (default: O_DIRECT)\n"
     "  --subscriber-buffer SIZE  commits a SUBSCRIBE may have pending before it is ended (default 64M)\n"

@@ -287,6 +287,16 @@ void st_append_abort(st_append *a) {
 }
 
 #define BULK_GROUPS 4
+#define BULK_BYTES ((int64_t)16 << 20)
+
+/* Bytes of a full anonymous group: what its file write puts through the page
+   cache unless it goes direct. */
+static int64_t rg_anon_bytes(const st_table *t, const st_rg *rg) {
+    int64_t n = 0;
+    for (int c = 0; c < t->schema.nfields; c++)
+        n += rg->rows * qv_type_width(t->schema.fields[c].type) + (int64_t)rg->cols[c].data_len;
+    return n;
+}
 
 /* commit_mu held: write full anonymous row groups this append filled. */
 static int seal_full(st_append *a, int from, qv_err *err) {
@@ -300,12 +310,15 @@ static int seal_full(st_append *a, int from, qv_err *err) {
             dv[c] = &dvs[c];
         }
     int rc = QV_OK, full = 0;
-    for (int g = from; g < t->nrgs; g++) full += !t->rgs[g]->map && t->rgs[g]->rows >= t->rg_cap;
-    /* A batch that fills several row groups is a bulk load: its files skip
-       the page cache (colwrite.c says what that saves and costs). A tick
-       writer's commit seals one at most and stays cached for the queries
-       that follow it. */
-    unsigned how = full >= BULK_GROUPS && !t->db->buffered_bulk ? ST_WF_DIRECT : 0;
+    int64_t bytes_full = 0;
+    for (int g = from; g < t->nrgs; g++)
+        if (!t->rgs[g]->map && t->rgs[g]->rows >= t->rg_cap) full++, bytes_full += rg_anon_bytes(t, t->rgs[g]);
+    /* A batch that fills several row groups, or 16 MiB of them, is a bulk
+       load: its files skip the page cache (colwrite.c says what that saves
+       and costs). A tick writer's commit seals one group at most and, unless
+       that group is wide, stays cached for the queries that follow it. */
+    bool bulk = full >= BULK_GROUPS || bytes_full >= BULK_BYTES;
+    unsigned how = bulk && !t->db->buffered_bulk ? ST_WF_DIRECT : 0;
     for (int g = from; rc == QV_OK && g < t->nrgs; g++) {
         st_rg *rg = t->rgs[g];
         if (rg->map || rg->rows < t->rg_cap) continue;

@@ -44,7 +44,12 @@
 #include <pthread.h>
 #include <sys/types.h>
 
-#define ST_DEFAULT_RG_ROWS 65536
+/* 256K rows: 8 MiB per group of four 8-byte columns. At 64K rows a bulk load
+   made 480 files per GB, and creating them (ext4 skips recently freed
+   inodes one by one) with their opens and fdatasyncs was a quarter of a
+   durable put's CPU (docs/benchmarks.md); fewer files also means fewer
+   mappings per GB (vm.max_map_count). DuckDB's groups are 122880 rows. */
+#define ST_DEFAULT_RG_ROWS 262144
 #define ST_MAX_RG_ROWS (1 << 24)
 #define ST_MAX_FIELDS 1024
 #define ST_DEFAULT_CKPT_BYTES (64ll << 20)

@@ -2,7 +2,7 @@
 ** storage: tables of typed columns, durable through a write-ahead log.
 **
 ** A table is an append-only list of row groups of fixed capacity
-** (st_options.rowgroup_rows, default 65536), each holding one segment per
+** (st_options.rowgroup_rows, default 262144), each holding one segment per
 ** column laid out as Arrow arrays, with per-segment min/max for pruning.
 ** Memory a reader may hold is never moved or freed under it: segments are
 ** allocated at full capacity, and growable buffers (string data, symbol
@@ -33,7 +33,7 @@ typedef struct st_options {
     const char *data_dir;   /* created if missing; ignored when in_memory */
     bool in_memory;         /* no files at all */
     int wal_sync_ms;        /* 0: fsync every commit; >0: group commit window */
-    int64_t rowgroup_rows;  /* 0 = default 65536 */
+    int64_t rowgroup_rows;  /* 0 = default 262144 */
     int64_t checkpoint_bytes; /* 0 = default 64 MiB (st_db_set_checkpoint_bytes) */
     bool buffered_bulk;     /* bulk loads through the page cache too (default: O_DIRECT, docs/storage.md) */
 } st_options;

@@ -16,6 +16,8 @@ import pyarrow as pa
 import pytest
 import requests
 
+RG64 = ("--rowgroup-rows", "65536")  # the row counts below are laid out for 65536-row groups
+
 N = 500
 
 
@@ -140,7 +142,7 @@ def test_json_default_format(loaded):
 
 def test_statistics_count_rows_scanned(start_quiverd):
     # 200K demo rows are 4 row groups of 64K; ts grows with the row number.
-    srv = start_quiverd("--in-memory", "--demo-rows", "200000")
+    srv = start_quiverd("--in-memory", "--demo-rows", "200000", *RG64)
     st = query(srv, "SELECT count(*) FROM trades").json()["statistics"]
     assert st["rows_read"] == 200000  # scanned, although one row comes out
     st = query(srv, "SELECT price FROM trades LIMIT 5").json()["statistics"]

@@ -17,6 +17,8 @@ import pytest
 
 from conftest import Server
 
+RG64 = ("--rowgroup-rows", "65536")  # the row counts below are laid out for 65536-row groups
+
 N = 1_000_000
 PART_ROWS = 200_000
 
@@ -144,14 +146,14 @@ def test_dropped_or_recreated_table_is_not_found(client):
 
 def test_another_server_on_the_same_data_redeems(start_quiverd, tmp_path):
     a_dir, b_dir = tmp_path / "a", tmp_path / "b"
-    a = start_quiverd("--data-dir", str(a_dir), "--partition-rows", "100000")
+    a = start_quiverd("--data-dir", str(a_dir), "--partition-rows", "100000", *RG64)
     ca = a.flight()
     put(ca, "t", make_table(400_000))
     ca.close()
     assert a.stop() == 0
     shutil.copytree(a_dir, b_dir)
-    a = start_quiverd("--data-dir", str(a_dir), "--partition-rows", "100000")
-    b = start_quiverd("--data-dir", str(b_dir))
+    a = start_quiverd("--data-dir", str(a_dir), "--partition-rows", "100000", *RG64)
+    b = start_quiverd("--data-dir", str(b_dir), *RG64)
     ca, cb = a.flight(), b.flight()
     info = info_of(ca, "SELECT id, v FROM t WHERE k = 3")
     assert len(info.endpoints) >= 3
@@ -163,17 +165,17 @@ def test_another_server_on_the_same_data_redeems(start_quiverd, tmp_path):
 
 def test_stale_snapshot_on_a_server_with_fewer_rows(start_quiverd, tmp_path):
     a_dir, b_dir = tmp_path / "a", tmp_path / "b"
-    a = start_quiverd("--data-dir", str(a_dir), "--partition-rows", "100000")
+    a = start_quiverd("--data-dir", str(a_dir), "--partition-rows", "100000", *RG64)
     ca = a.flight()
     put(ca, "t", make_table(100_000))
     ca.close()
     assert a.stop() == 0
     shutil.copytree(a_dir, b_dir)  # b holds the first 100000 rows only
-    a = start_quiverd("--data-dir", str(a_dir), "--partition-rows", "100000")
+    a = start_quiverd("--data-dir", str(a_dir), "--partition-rows", "100000", *RG64)
     ca = a.flight()
     put(ca, "t", make_table(200_000, start=100_000))
     info = info_of(ca, "SELECT * FROM t")
-    b = start_quiverd("--data-dir", str(b_dir))
+    b = start_quiverd("--data-dir", str(b_dir), *RG64)
     cb = b.flight()
     last = info.endpoints[-1]
     with pytest.raises(pa.ArrowKeyError) as ei:

@@ -13,6 +13,8 @@ import pytest
 
 from conftest import Server
 
+RG64 = ("--rowgroup-rows", "65536")  # the row counts below are laid out for 65536-row groups
+
 N = 600_000
 
 READER = r"""
@@ -29,7 +31,7 @@ print(json.dumps({"rows": t.num_rows, "sum": pc.sum(t.column("id")).as_py() or 0
 
 @pytest.fixture(scope="module")
 def srv():
-    s = Server(["--in-memory", "--partition-rows", "150000"])
+    s = Server(["--in-memory", "--partition-rows", "150000", *RG64])
     c = s.flight()
     ids = pa.array(range(N), type=pa.int64())
     t = pa.table({"id": ids, "v": pc.multiply(pc.cast(ids, pa.float64()), 0.25)})

@@ -18,6 +18,8 @@ import pytest
 
 from conftest import Server
 
+RG64 = ("--rowgroup-rows", "65536")  # the row counts below are laid out for 65536-row groups
+
 
 def free_port():
     with socket.socket() as s:
@@ -65,12 +67,12 @@ class Cluster:
 
     def start_primary(self):
         return self.start("--data-dir", str(self.tmp / "p"), "--flight-port", str(self.pport),
-                          "--advertise", "127.0.0.1:%d" % self.pport, "--partition-rows", "100000")
+                          "--advertise", "127.0.0.1:%d" % self.pport, "--partition-rows", "100000", *RG64)
 
     def start_replica(self, i):
         return self.start("--data-dir", str(self.tmp / ("r%d" % i)), "--flight-port", str(self.rports[i]),
                           "--replica-of", "grpc://127.0.0.1:%d" % self.pport,
-                          "--advertise", "127.0.0.1:%d" % self.rports[i])
+                          "--advertise", "127.0.0.1:%d" % self.rports[i], *RG64)
 
 
 @pytest.fixture

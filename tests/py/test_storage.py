@@ -9,6 +9,8 @@ import pyarrow as pa
 import pyarrow.flight as fl
 import pytest
 
+RG64 = ("--rowgroup-rows", "65536")  # the row counts below are laid out for 65536-row groups
+
 N = 150_000  # more than two 65536-row row groups: sealed groups and a partial one
 
 
@@ -53,35 +55,35 @@ def same(got, want):
 
 def test_types_survive_clean_restart_and_kill9(start_quiverd, tmp_path):
     data = str(tmp_path / "data")
-    srv = start_quiverd("--data-dir", data)
+    srv = start_quiverd("--data-dir", data, *RG64)
     c = srv.flight()
     first = wide_table(0, N)
     put(c, "wide", first)
     assert srv.stop() == 0  # clean stop: checkpoint to column files
     assert len(glob.glob(os.path.join(data, "t*-*.qvc"))) == 2  # two sealed row groups
 
-    srv = start_quiverd("--data-dir", data)
+    srv = start_quiverd("--data-dir", data, *RG64)
     c = srv.flight()
     same(read(c, "wide"), first)
     second = wide_table(N, 1000)
     put(c, "wide", second)
     srv.kill()  # no checkpoint: the second put lives only in the WAL
 
-    srv = start_quiverd("--data-dir", data)
+    srv = start_quiverd("--data-dir", data, *RG64)
     same(read(srv.flight(), "wide"), pa.concat_tables([first, second]))
     srv.kill()
 
 
 def test_torn_wal_tail_is_cut_with_a_warning(start_quiverd, tmp_path):
     data = str(tmp_path / "data")
-    srv = start_quiverd("--data-dir", data)
+    srv = start_quiverd("--data-dir", data, *RG64)
     t = wide_table(0, 500)
     put(srv.flight(), "w", t)
     srv.kill()
     wal = sorted(glob.glob(os.path.join(data, "wal-*.log")))[-1]
     with open(wal, "ab") as f:
         f.write(b"\x40\x00\x00\x00garbage that is no record")
-    srv = start_quiverd("--data-dir", data)
+    srv = start_quiverd("--data-dir", data, *RG64)
     same(read(srv.flight(), "w"), t)
     srv.kill()
     log = "".join(srv.log)
@@ -90,7 +92,7 @@ def test_torn_wal_tail_is_cut_with_a_warning(start_quiverd, tmp_path):
 
 def test_corrupt_column_file_is_a_clear_error(start_quiverd, tmp_path):
     data = str(tmp_path / "data")
-    srv = start_quiverd("--data-dir", data)
+    srv = start_quiverd("--data-dir", data, *RG64)
     put(srv.flight(), "wide", wide_table(0, 70_000))
     assert srv.stop() == 0
     (col,) = glob.glob(os.path.join(data, "t*-0.qvc"))
@@ -101,7 +103,7 @@ def test_corrupt_column_file_is_a_clear_error(start_quiverd, tmp_path):
         f.write(bytes([b[0] ^ 0xFF]))
     # Opening reads no column file (startup does not depend on data size);
     # the first scan of the damaged column fails, naming the file.
-    srv = start_quiverd("--data-dir", data)
+    srv = start_quiverd("--data-dir", data, *RG64)
     c = srv.flight()
     assert c.do_get(fl.Ticket("SELECT count(*) AS n FROM wide")).read_all().column(0)[0].as_py() == 70_000
     with pytest.raises(fl.FlightError) as e:

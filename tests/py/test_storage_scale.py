@@ -24,6 +24,8 @@ import pytest
 import pyarrow as pa
 import pyarrow.flight as fl
 
+RG64 = ("--rowgroup-rows", "65536")  # the row counts below are laid out for 65536-row groups
+
 ROWS = 12_000_000  # x 4 int64 columns = 384 MB
 
 
@@ -90,7 +92,7 @@ def test_durable_put_memory_bounded_and_restart_maps(start_quiverd, tmp_path):
 
 def test_kill9_during_put_larger_than_wal_threshold(start_quiverd, tmp_path):
     data = str(tmp_path / "data")
-    srv = start_quiverd("--data-dir", data)
+    srv = start_quiverd("--data-dir", data, *RG64)
     c = srv.flight()
     put(c, "t", 300_000)
     errors = []
@@ -111,7 +113,7 @@ def test_kill9_during_put_larger_than_wal_threshold(start_quiverd, tmp_path):
     srv.proc.wait()
     th.join(60)
     assert errors, "the put finished before the kill; nothing was tested"
-    srv = start_quiverd("--data-dir", data)
+    srv = start_quiverd("--data-dir", data, *RG64)
     c = srv.flight()
     check_sums(c, "t", 300_000)
     # Only the committed row groups' files are left (300k rows: 4 sealed + an open one in the WAL).
@@ -160,7 +162,7 @@ def describe(c, name):
 
 def test_truncate_and_retention(start_quiverd, tmp_path):
     data = str(tmp_path / "data")
-    srv = start_quiverd("--data-dir", data)
+    srv = start_quiverd("--data-dir", data, *RG64)
     c = srv.flight()
     now = time.time_ns()
     n = 200_000
@@ -182,7 +184,7 @@ def test_truncate_and_retention(start_quiverd, tmp_path):
     assert left == {"n": n % 65536, "lo": n - n % 65536}
     srv.proc.send_signal(signal.SIGKILL)  # the drop is durable before it is visible
     srv.proc.wait()
-    srv = start_quiverd("--data-dir", data)
+    srv = start_quiverd("--data-dir", data, *RG64)
     c = srv.flight()
     assert sql(c, "SELECT count(*) AS n, min(v) AS lo FROM hist")[0] == left
     assert describe(c, "hist")["retention"]["column"] == "ts"
@@ -192,7 +194,7 @@ def test_truncate_and_retention(start_quiverd, tmp_path):
     with pytest.raises(pa.ArrowInvalid, match="TIMESTAMP"):
         sql(c, "ALTER TABLE hist SET RETENTION INTERVAL '1 day' ON v")
     assert srv.stop() == 0
-    srv = start_quiverd("--data-dir", data)
+    srv = start_quiverd("--data-dir", data, *RG64)
     c = srv.flight()
     assert sql(c, "SELECT count(*) AS n FROM hist") == [{"n": 0}]
     assert describe(c, "hist")["retention"] is None

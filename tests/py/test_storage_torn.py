@@ -11,12 +11,14 @@ import pyarrow as pa
 import pyarrow.flight as fl
 import pytest
 
+RG64 = ("--rowgroup-rows", "65536")  # the row counts below are laid out for 65536-row groups
+
 ROWS = 200_000  # 3 sealed row groups of 65536 rows + an open tail
 
 
 def make(start_quiverd, tmp_path):
     data = str(tmp_path / "data")
-    srv = start_quiverd("--data-dir", data)
+    srv = start_quiverd("--data-dir", data, *RG64)
     ids = pa.array(range(ROWS), pa.int64())
     t = pa.table({"id": ids, "v": pa.array([i * 2 for i in range(ROWS)], pa.int64())})
     w, _ = srv.flight().do_put(fl.FlightDescriptor.for_path("tt"), t.schema)
@@ -39,7 +41,7 @@ def test_truncated_column_file_is_found_at_first_use(start_quiverd, tmp_path):
     size = os.path.getsize(col)
     with open(col, "r+b") as f:
         f.truncate(size - 4096 - 17)  # a write that stopped part way
-    srv = start_quiverd("--data-dir", data)  # opens without reading the file
+    srv = start_quiverd("--data-dir", data, *RG64)  # opens without reading the file
     c = srv.flight()
     assert c.do_get(fl.Ticket("SELECT count(*) AS n FROM tt")).read_all().column(0)[0].as_py() == ROWS
     scan_fails_naming(c, col, ["torn or truncated"])
@@ -56,7 +58,7 @@ def test_column_page_that_never_reached_disk_is_a_checksum_error(start_quiverd, 
     with open(col, "r+b") as f:  # same length, one 4 KiB page of zeros in the last column's values
         f.seek((size - 8192) // 4096 * 4096)
         f.write(b"\0" * 4096)
-    srv = start_quiverd("--data-dir", data)
+    srv = start_quiverd("--data-dir", data, *RG64)
     c = srv.flight()
     scan_fails_naming(c, col, ["checksum mismatch"])
     assert c.do_get(fl.Ticket("SELECT count(*) AS n FROM tt")).read_all().column(0)[0].as_py() == ROWS
