@@ -7,6 +7,9 @@
 ** (released after), then the file's close. Its thread starts on the first
 ** write or the second sync (a one-file append syncs at its commit, on the
 ** caller's thread); a write with no thread runs at once, on the caller's.
+** A caller queuing writes faster than the disk takes them waits in
+** st_filesync_write once ST_FILESYNC_PENDING_MAX bytes are queued, so what
+** it holds for them (a received batch's memory) stays bounded.
 **
 ** States: idle (no thread; st_filesync_wait runs the syncs inline) ->
 ** running (a thread draining the queue) -> stopped (st_filesync_free joined
@@ -28,6 +31,7 @@
 
 typedef enum { JOB_SYNC, JOB_WRITE, JOB_CLOSE } fs_kind;
 
+
 typedef struct fs_job {
     fs_kind kind;
     char *path;
@@ -47,6 +51,7 @@ struct st_filesync {
     fs_job *jobs;
     int n, cap, head; /* queue: jobs[head..n) */
     int64_t added, synced;
+    size_t pending; /* bytes of queued writes not yet done */
     int rc;
     char why[ST_PATH_MAX + 64];
 };
@@ -109,6 +114,7 @@ static void *sync_main(void *arg) {
         int rc = job_run(&j, why, sizeof why);
         job_release(&j);
         pthread_mutex_lock(&s->mu);
+        if (j.kind == JOB_WRITE) s->pending -= j.len;
         job_done_locked(s, rc, why);
     }
     pthread_mutex_unlock(&s->mu);
@@ -148,7 +154,12 @@ static void add_job(st_filesync *s, fs_job j) {
     if (!s->started && (s->added >= 2 || j.kind != JOB_SYNC))
         s->started = pthread_create(&s->thread, NULL, sync_main, s) == 0;
     if (!s->started && j.kind != JOB_SYNC) sync_inline_locked(s); /* its buffer must come back now */
+    else if (j.kind == JOB_WRITE) s->pending += j.len;
     pthread_cond_signal(&s->more);
+    /* A writer ahead of the disk waits here rather than holding more of
+       what it received: writes from a batch's own memory keep that memory
+       (a 32 MiB receive block for a 1M-row batch) until done. */
+    while (s->started && s->pending > ST_FILESYNC_PENDING_MAX && s->rc == QV_OK) pthread_cond_wait(&s->done, &s->mu);
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -181,6 +192,7 @@ void st_filesync_drop(st_filesync *s) {
     if (!s) return;
     pthread_mutex_lock(&s->mu);
     for (; s->head < s->n; s->head++) { /* not run: their files are about to go */
+        if (s->jobs[s->head].kind == JOB_WRITE) s->pending -= s->jobs[s->head].len;
         job_release(&s->jobs[s->head]);
         s->synced++;
     }

@@ -101,7 +101,10 @@ int st_fsync_dir(const char *dir, qv_err *err);
 typedef struct st_filesync st_filesync;
 st_filesync *st_filesync_new(void);
 void st_filesync_add(st_filesync *s, const char *path); /* fdatasync path */
-/* pwrite buf[0..len) at off (O_DIRECT: aligned, never resumed), then release(ctx) */
+/* pwrite buf[0..len) at off (O_DIRECT: aligned, never resumed), then release(ctx).
+   With the thread running, returns only once at most ST_FILESYNC_PENDING_MAX
+   bytes of writes are queued (or one has failed). */
+#define ST_FILESYNC_PENDING_MAX ((size_t)16 << 20)
 void st_filesync_write(st_filesync *s, int fd, const uint8_t *buf, size_t len, off_t off, void (*release)(void *),
                        void *ctx, const char *path);
 void st_filesync_close(st_filesync *s, int fd, off_t len, const char *path); /* truncate to len (>= 0), close */
