@@ -255,3 +255,19 @@ void qv_civil_from_days(int64_t z, int64_t *y, int *m, int *d) {
     *m = (int)(mp < 10 ? mp + 3 : mp - 9);
     *y = yoe + era * 400 + (*m <= 2);
 }
+
+void qv_ts_split(int64_t ns, qv_ts_parts *o) {
+    const int64_t day = 86400 * (int64_t)1000000000;
+    /* remainder first: days * day would overflow near INT64_MIN */
+    int64_t rem = ns % day, days = ns / day;
+    if (rem < 0) rem += day, days--;
+    o->days = days;
+    o->ns_of_day = rem;
+    qv_civil_from_days(days, &o->year, &o->month, &o->day);
+    int64_t secs = rem / 1000000000;
+    o->hour = (int)(secs / 3600);
+    o->minute = (int)(secs / 60 % 60);
+    o->second = (int)(secs % 60);
+    o->nanos = rem % 1000000000;
+    o->weekday = (int)(((days % 7) + 7 + 4) % 7); /* 1970-01-01 was a Thursday */
+}

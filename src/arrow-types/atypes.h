@@ -40,6 +40,20 @@ qv_type qv_type_parse(const char *s, size_t n);
 int64_t qv_days_from_civil(int64_t y, int m, int d);
 void qv_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
 
+/* A TIMESTAMP (ns since the epoch, any int64) split into its UTC calendar
+   fields, rounding toward the past (-1 ns is 1969-12-31 23:59:59.999999999).
+   Every text form of a timestamp starts from this; each keeps its own layout. */
+typedef struct qv_ts_parts {
+    int64_t days;      /* since 1970-01-01 */
+    int64_t ns_of_day; /* 0 .. 86399999999999 */
+    int64_t year;
+    int month, day;    /* 1-based */
+    int hour, minute, second;
+    int64_t nanos;     /* within the second */
+    int weekday;       /* Sunday = 0 */
+} qv_ts_parts;
+void qv_ts_split(int64_t ns, qv_ts_parts *out);
+
 #define QV_NAME_MAX 127
 
 typedef struct qv_field {

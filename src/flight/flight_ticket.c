@@ -77,12 +77,10 @@ void fl_ticket_seal(const uint8_t *key, const fl_ticket *t, qv_str *out) {
 /* Any int64 stamp (a forged or corrupt ticket may carry one gmtime refuses),
    through the calendar codec TIMESTAMP values use. */
 static void format_utc(int64_t ns, char *buf, size_t cap) {
-    int64_t s = ns / 1000000000 - (ns % 1000000000 < 0), days = s / 86400 - (s % 86400 < 0), y;
-    int64_t sod = s - days * 86400;
-    int m, d;
-    qv_civil_from_days(days, &y, &m, &d);
-    snprintf(buf, cap, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)y, m, d, (int)(sod / 3600), (int)(sod / 60 % 60),
-             (int)(sod % 60));
+    qv_ts_parts t;
+    qv_ts_split(ns, &t);
+    snprintf(buf, cap, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)t.year, t.month, t.day, t.hour, t.minute,
+             t.second);
 }
 
 int fl_ticket_open(const uint8_t *key, const uint8_t *p, size_t n, int64_t now_ns, fl_ticket *out, qv_err *err) {

@@ -127,15 +127,10 @@ size_t http_fmt_f32(float v, char *buf) {
 }
 
 size_t http_fmt_timestamp(int64_t ns, char *buf) {
-    const int64_t day_ns = 86400LL * 1000000000LL;
-    int64_t days = ns / day_ns, rem = ns % day_ns;
-    if (rem < 0) rem += day_ns, days--;
-    int64_t y;
-    int m, d;
-    qv_civil_from_days(days, &y, &m, &d);
-    int64_t secs = rem / 1000000000LL, frac = rem % 1000000000LL;
-    int n = snprintf(buf, 40, "%04lld-%02d-%02dT%02d:%02d:%02d.%09lldZ", (long long)y, m, d,
-                     (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60), (long long)frac);
+    qv_ts_parts t;
+    qv_ts_split(ns, &t);
+    int n = snprintf(buf, 40, "%04lld-%02d-%02dT%02d:%02d:%02d.%09lldZ", (long long)t.year, t.month, t.day, t.hour,
+                     t.minute, t.second, (long long)t.nanos);
     return (size_t)n;
 }
 

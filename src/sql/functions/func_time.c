@@ -255,11 +255,10 @@ static bexpr *bind_diff(binder *b, ast *a, bexpr *e, const sfunc_def *fd) {
 }
 
 static int64_t months_of(int64_t ns, int64_t *day_rem) {
-    int64_t days = fdiv_i64(ns, NS_DAY), y;
-    int m, d;
-    qv_civil_from_days(days, &y, &m, &d);
-    if (day_rem) *day_rem = (int64_t)d * NS_DAY + (ns - days * NS_DAY);
-    return y * 12 + m - 1;
+    qv_ts_parts t;
+    qv_ts_split(ns, &t);
+    if (day_rem) *day_rem = (int64_t)t.day * NS_DAY + t.ns_of_day;
+    return t.year * 12 + t.month - 1;
 }
 
 static bool last_day(int64_t ns) {

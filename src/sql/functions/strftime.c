@@ -40,24 +40,6 @@ int strf_check(const char *fmt, int32_t n, char *why, size_t cap) {
     return 0;
 }
 
-static int64_t fdiv_i64(int64_t a, int64_t b) {
-    int64_t q = a / b;
-    if (a % b && (a < 0) != (b < 0)) q--;
-    return q;
-}
-
-typedef struct tparts {
-    int64_t y, days, rem;
-    int m, d, wd; /* wd: Sunday = 0 */
-} tparts;
-
-static void split(int64_t ns, tparts *t) {
-    t->days = fdiv_i64(ns, NS_DAY);
-    t->rem = ns - t->days * NS_DAY;
-    qv_civil_from_days(t->days, &t->y, &t->m, &t->d);
-    t->wd = (int)(((t->days % 7) + 7 + 4) % 7);
-}
-
 /* Writes v (>= 0) with at least w digits; returns the digits written. */
 static size_t put_num(char *d, int64_t v, int w) {
     char t[24];
@@ -69,11 +51,11 @@ static size_t put_num(char *d, int64_t v, int w) {
 }
 
 int strf_format(int64_t ns, const char *fmt, int32_t n, char *buf, size_t cap, qv_err *err) {
-    tparts t;
-    split(ns, &t);
-    int64_t secs = t.rem / NS_SEC, frac = t.rem % NS_SEC;
-    int hh = (int)(secs / 3600), mi = (int)(secs / 60 % 60), ss = (int)(secs % 60);
-    int doy = (int)(t.days - qv_days_from_civil(t.y, 1, 1) + 1);
+    qv_ts_parts t;
+    qv_ts_split(ns, &t);
+    int64_t frac = t.nanos;
+    int hh = t.hour, mi = t.minute, ss = t.second;
+    int doy = (int)(t.days - qv_days_from_civil(t.year, 1, 1) + 1);
     size_t o = 0;
 #define PUT(...) do { int w_ = snprintf(buf + o, o < cap ? cap - o : 0, __VA_ARGS__); if (w_ > 0) o += (size_t)w_; } while (0)
     for (int32_t i = 0; i < n; i++) {
@@ -85,18 +67,18 @@ int strf_format(int64_t ns, const char *fmt, int32_t n, char *buf, size_t cap, q
         int w2 = nopad ? 1 : 2;
 #define NUM(V, W) o += put_num(buf + o, (V), (W))
         switch (fmt[i]) {
-        case 'a': PUT("%.3s", wday_full[t.wd]); break;
-        case 'A': PUT("%s", wday_full[t.wd]); break;
-        case 'w': PUT("%d", t.wd); break;
-        case 'u': PUT("%d", t.wd == 0 ? 7 : t.wd); break;
-        case 'd': NUM(t.d, w2); break;
-        case 'b': case 'h': PUT("%.3s", mon_full[t.m - 1]); break;
-        case 'B': PUT("%s", mon_full[t.m - 1]); break;
-        case 'm': NUM(t.m, w2); break;
-        case 'y': NUM((int)(((t.y % 100) + 100) % 100), w2); break;
+        case 'a': PUT("%.3s", wday_full[t.weekday]); break;
+        case 'A': PUT("%s", wday_full[t.weekday]); break;
+        case 'w': PUT("%d", t.weekday); break;
+        case 'u': PUT("%d", t.weekday == 0 ? 7 : t.weekday); break;
+        case 'd': NUM(t.day, w2); break;
+        case 'b': case 'h': PUT("%.3s", mon_full[t.month - 1]); break;
+        case 'B': PUT("%s", mon_full[t.month - 1]); break;
+        case 'm': NUM(t.month, w2); break;
+        case 'y': NUM((int)(((t.year % 100) + 100) % 100), w2); break;
         case 'Y':
-            if (t.y < 0) PUT("%s", "-");
-            NUM(t.y < 0 ? -t.y : t.y, nopad ? 1 : 4);
+            if (t.year < 0) PUT("%s", "-");
+            NUM(t.year < 0 ? -t.year : t.year, nopad ? 1 : 4);
             break;
         case 'G': PUT(nopad ? "%lld" : "%04lld", (long long)ts_extract(ns, TF_ISOYEAR)); break;
         case 'V': NUM((int)ts_extract(ns, TF_WEEK), w2); break;
@@ -111,10 +93,10 @@ int strf_format(int64_t ns, const char *fmt, int32_t n, char *buf, size_t cap, q
         case 'z': PUT("+00"); break;
         case 'Z': break;
         case 'j': PUT(nopad ? "%d" : "%03d", doy); break;
-        case 'U': NUM((doy + 6 - t.wd) / 7, w2); break;
-        case 'W': NUM((doy + 6 - (t.wd + 6) % 7) / 7, w2); break;
-        case 'c': PUT("%04lld-%02d-%02d %02d:%02d:%02d", (long long)t.y, t.m, t.d, hh, mi, ss); break;
-        case 'x': PUT("%04lld-%02d-%02d", (long long)t.y, t.m, t.d); break;
+        case 'U': NUM((doy + 6 - t.weekday) / 7, w2); break;
+        case 'W': NUM((doy + 6 - (t.weekday + 6) % 7) / 7, w2); break;
+        case 'c': PUT("%04lld-%02d-%02d %02d:%02d:%02d", (long long)t.year, t.month, t.day, hh, mi, ss); break;
+        case 'x': PUT("%04lld-%02d-%02d", (long long)t.year, t.month, t.day); break;
         case 'X': PUT("%02d:%02d:%02d", hh, mi, ss); break;
         case '%': PUT("%%"); break;
         default:

@@ -141,15 +141,11 @@ static int64_t floordiv(int64_t a, int64_t b) {
 }
 
 void ts_format(int64_t ns, char *buf, size_t cap) {
-    int64_t days = floordiv(ns, NS_DAY);
-    int64_t rem = ns % NS_DAY; /* not ns - days * NS_DAY: that overflows at the extremes */
-    if (rem < 0) rem += NS_DAY;
-    int64_t y;
-    int m, d;
-    qv_civil_from_days(days, &y, &m, &d);
-    int64_t secs = rem / NS_SEC, frac = rem % NS_SEC;
-    int n = snprintf(buf, cap, "%04lld-%02d-%02d %02d:%02d:%02d", (long long)y, m, d, (int)(secs / 3600),
-                     (int)(secs / 60 % 60), (int)(secs % 60));
+    qv_ts_parts t;
+    qv_ts_split(ns, &t);
+    int64_t frac = t.nanos;
+    int n = snprintf(buf, cap, "%04lld-%02d-%02d %02d:%02d:%02d", (long long)t.year, t.month, t.day, t.hour, t.minute,
+                     t.second);
     if (frac && n > 0 && (size_t)n < cap) {
         char f[16];
         snprintf(f, sizeof f, "%09lld", (long long)frac);
@@ -228,12 +224,10 @@ static void iso_week(int64_t days, int64_t *iy, int64_t *iw) {
 }
 
 int64_t ts_extract(int64_t ns, int field) {
-    int64_t days = floordiv(ns, NS_DAY);
-    int64_t rem = ns % NS_DAY; /* not ns - days * NS_DAY: that overflows at the extremes */
-    if (rem < 0) rem += NS_DAY;
-    int64_t y, iy, iw;
-    int m, d;
-    qv_civil_from_days(days, &y, &m, &d);
+    qv_ts_parts t;
+    qv_ts_split(ns, &t);
+    int64_t days = t.days, rem = t.ns_of_day, y = t.year, iy, iw;
+    int m = t.month, d = t.day;
     switch ((ts_field)field) {
     case TF_YEAR: return y;
     case TF_QUARTER: return (m - 1) / 3 + 1;
@@ -246,7 +240,7 @@ int64_t ts_extract(int64_t ns, int field) {
     case TF_MILLISECOND: return rem % (60 * NS_SEC) / 1000000;
     case TF_MICROSECOND: return rem % (60 * NS_SEC) / 1000;
     case TF_NANOSECOND: return rem % (60 * NS_SEC);
-    case TF_DOW: return ((days % 7) + 7 + 4) % 7; /* 1970-01-01 was a Thursday; Sunday = 0 */
+    case TF_DOW: return t.weekday; /* Sunday = 0 */
     case TF_ISODOW: return ((days % 7) + 7 + 3) % 7 + 1; /* Monday = 1 .. Sunday = 7 */
     case TF_DOY: return days - qv_days_from_civil(y, 1, 1) + 1;
     case TF_WEEK: iso_week(days, &iy, &iw); return iw;

@@ -77,3 +77,27 @@ QTEST(calendar_known_dates_and_round_trip) {
         QCHECK_EQ(qv_days_from_civil(y, m, d), z);
     }
 }
+
+static void check_split(int64_t ns, int64_t y, int mo, int d, int h, int mi, int s, int64_t nanos, int wd) {
+    qv_ts_parts t;
+    qv_ts_split(ns, &t);
+    QCHECK_EQ(t.year, y);
+    QCHECK_EQ(t.month, mo);
+    QCHECK_EQ(t.day, d);
+    QCHECK_EQ(t.hour, h);
+    QCHECK_EQ(t.minute, mi);
+    QCHECK_EQ(t.second, s);
+    QCHECK_EQ(t.nanos, nanos);
+    QCHECK_EQ(t.weekday, wd);
+    QCHECK_EQ(t.days, qv_days_from_civil(y, mo, d));
+    QCHECK_EQ(t.ns_of_day, ((h * 60 + mi) * 60 + s) * (int64_t)1000000000 + nanos);
+}
+
+/* Every int64 stamp splits, the extremes without overflow (UBSan checks). */
+QTEST(timestamp_split_rounds_toward_the_past_at_every_stamp) {
+    check_split(0, 1970, 1, 1, 0, 0, 0, 0, 4);                                       /* a Thursday */
+    check_split(-1, 1969, 12, 31, 23, 59, 59, 999999999, 3);
+    check_split(1711272896123456789LL, 2024, 3, 24, 9, 34, 56, 123456789, 0);     /* a Sunday */
+    check_split(INT64_MIN, 1677, 9, 21, 0, 12, 43, 145224192, 2);                   /* a Tuesday */
+    check_split(INT64_MAX, 2262, 4, 11, 23, 47, 16, 854775807, 5);                  /* a Friday */
+}
