@@ -242,13 +242,32 @@ size_t fl_flightdata_body_offset(const uint8_t *p, size_t n) {
     return 0;
 }
 
+/* Where the FlightData body starts in the message (0: not found). The
+   fields before it are usually in the first slice, but a message may begin
+   in the last bytes of a read buffer (1 in ~10 of 32 MiB messages over
+   loopback), so the first slices are gathered when it is not. */
+#define HEAD_GATHER_MAX ((size_t)1 << 20) /* a schema of ST_MAX_FIELDS columns has a ~100 KB header */
+
+static size_t sb_body_offset(const grpc_slice_buffer *sb) {
+    if (sb->count == 0) return 0;
+    size_t at = fl_flightdata_body_offset(GRPC_SLICE_START_PTR(sb->slices[0]), GRPC_SLICE_LENGTH(sb->slices[0]));
+    if (at || sb->count == 1) return at;
+    size_t want = sb->length < HEAD_GATHER_MAX ? sb->length : HEAD_GATHER_MAX, n = 0;
+    uint8_t *head = qv_xmalloc(want);
+    for (size_t i = 0; i < sb->count && n < want; i++) {
+        size_t len = GRPC_SLICE_LENGTH(sb->slices[i]), k = len < want - n ? len : want - n;
+        memcpy(head + n, GRPC_SLICE_START_PTR(sb->slices[i]), k);
+        n += k;
+    }
+    at = fl_flightdata_body_offset(head, n);
+    free(head);
+    return at;
+}
+
 static qv_buffer *bb_copy_pooled(grpc_byte_buffer *bb, size_t total) {
     grpc_slice_buffer *sb = &bb->data.raw.slice_buffer;
-    size_t pad = 0;
-    if (sb->count > 0) {
-        size_t at = fl_flightdata_body_offset(GRPC_SLICE_START_PTR(sb->slices[0]), GRPC_SLICE_LENGTH(sb->slices[0]));
-        pad = (4096 - at % 4096) % 4096; /* page-aligned body: storage can write its columns with O_DIRECT as they are */
-    }
+    size_t at = sb_body_offset(sb);
+    size_t pad = (4096 - at % 4096) % 4096; /* page-aligned body: storage can write its columns with O_DIRECT as they are */
     recv_block *b = recv_block_get(total + pad);
     uint8_t *dst = b->mem + pad;
     size_t off = 0;
