@@ -4,7 +4,8 @@
 ** commit waits only for the last few (then logs its record). One per
 ** append. Jobs run in the order added: fdatasync of a path, and for files
 ** written with O_DIRECT (colwrite.c) a block write from a staging buffer
-** (released after), then the file's close. Its thread starts on the first
+** (released after), then the file's close; a sync asked for while that
+** close is still queued runs in it, on the open descriptor. Its thread starts on the first
 ** write or the second sync (a one-file append syncs at its commit, on the
 ** caller's thread); a write with no thread runs at once, on the caller's.
 ** A caller queuing writes faster than the disk takes them waits in
@@ -39,6 +40,7 @@ typedef struct fs_job {
     const uint8_t *buf;     /* JOB_WRITE: len bytes for offset off, then release(ctx) */
     size_t len;
     off_t off;              /* JOB_CLOSE: the length to truncate to */
+    bool sync;              /* JOB_CLOSE: fdatasync first (a sync of its path folded in) */
     void (*release)(void *);
     void *ctx;
 } fs_job;
@@ -80,6 +82,7 @@ static int job_run(fs_job *j, char *why, size_t cap) {
         break;
     case JOB_CLOSE:
         if (j->off >= 0 && ftruncate(j->fd, j->off) != 0) rc = -1, snprintf(why, cap, "cannot write %s: %m", j->path);
+        else if (j->sync && fdatasync(j->fd) != 0) rc = -1, snprintf(why, cap, "cannot fsync %s: %m", j->path);
         break;
     }
     return rc;
@@ -164,7 +167,14 @@ static void add_job(st_filesync *s, fs_job j) {
 }
 
 void st_filesync_add(st_filesync *s, const char *path) {
-    add_job(s, (fs_job){.kind = JOB_SYNC, .path = qv_xstrdup(path), .fd = -1});
+    /* The file's close still queued: sync on that descriptor instead of
+       reopening the path (an open per direct-written file saved). */
+    pthread_mutex_lock(&s->mu);
+    fs_job *last = s->head < s->n ? &s->jobs[s->n - 1] : NULL;
+    bool folded = last && last->kind == JOB_CLOSE && !last->sync && !strcmp(last->path, path);
+    if (folded) last->sync = true;
+    pthread_mutex_unlock(&s->mu);
+    if (!folded) add_job(s, (fs_job){.kind = JOB_SYNC, .path = qv_xstrdup(path), .fd = -1});
 }
 
 void st_filesync_write(st_filesync *s, int fd, const uint8_t *buf, size_t len, off_t off, void (*release)(void *),
