@@ -51,7 +51,7 @@
 #define PIECE ((size_t)256 << 10)
 #define GATHER ((size_t)512 << 10)
 #define DIO_ALIGN ((size_t)4096) /* covers 512- and 4096-byte logical blocks */
-#define STAGE ((size_t)4 << 20)  /* a 64K-row group of four 8-byte columns in one write */
+#define STAGE ((size_t)4 << 20)  /* per direct write of staged bytes (half of a default group of four 8-byte columns) */
 #define STAGE_POOL 4              /* kept idle */
 #define STAGE_MAX 8               /* in use at once, process-wide (32 MiB) */
 
