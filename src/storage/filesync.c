@@ -5,9 +5,10 @@
 ** append. Jobs run in the order added: fdatasync of a path, and for files
 ** written with O_DIRECT (colwrite.c) a block write from a staging buffer
 ** (released after), then the file's close; a sync asked for while that
-** close is still queued runs in it, on the open descriptor. Its thread starts on the first
-** write or the second sync (a one-file append syncs at its commit, on the
-** caller's thread); a write with no thread runs at once, on the caller's.
+** close is still queued runs in it, on the open descriptor. Its thread
+** starts on the first write or the second sync (a one-file append syncs at
+** its commit, on the caller's thread); a write with no thread runs at once,
+** on the caller's.
 ** A caller queuing writes faster than the disk takes them waits in
 ** st_filesync_write once ST_FILESYNC_PENDING_MAX bytes are queued, so what
 ** it holds for them (a received batch's memory) stays bounded.
@@ -31,7 +32,6 @@
 #include <unistd.h>
 
 typedef enum { JOB_SYNC, JOB_WRITE, JOB_CLOSE } fs_kind;
-
 
 typedef struct fs_job {
     fs_kind kind;
