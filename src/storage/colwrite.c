@@ -386,7 +386,7 @@ static int write_once(const char *path, uint64_t table_id, int64_t rg, int64_t r
     else write_buffered(&w, h, head, ncols, cols, table_id, rg, rows, len);
     free(h);
     if (w.bg) { /* the close goes behind its writes; a failure here is reported now too */
-        st_filesync_close(bg, fd, -1, path);
+        st_filesync_close(bg, fd, path);
         if (w.bad) {
             unlink(path);
             errno = w.err;

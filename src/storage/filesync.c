@@ -39,7 +39,7 @@ typedef struct fs_job {
     int fd;                 /* JOB_WRITE, JOB_CLOSE */
     const uint8_t *buf;     /* JOB_WRITE: len bytes for offset off, then release(ctx) */
     size_t len;
-    off_t off;              /* JOB_CLOSE: the length to truncate to */
+    off_t off;
     bool sync;              /* JOB_CLOSE: fdatasync first (a sync of its path folded in) */
     void (*release)(void *);
     void *ctx;
@@ -81,8 +81,7 @@ static int job_run(fs_job *j, char *why, size_t cap) {
         if ((rc = st_pwrite_whole(j->fd, j->buf, j->len, j->off))) snprintf(why, cap, "cannot write %s: %m", j->path);
         break;
     case JOB_CLOSE:
-        if (j->off >= 0 && ftruncate(j->fd, j->off) != 0) rc = -1, snprintf(why, cap, "cannot write %s: %m", j->path);
-        else if (j->sync && fdatasync(j->fd) != 0) rc = -1, snprintf(why, cap, "cannot fsync %s: %m", j->path);
+        if (j->sync && fdatasync(j->fd) != 0) rc = -1, snprintf(why, cap, "cannot fsync %s: %m", j->path);
         break;
     }
     return rc;
@@ -183,8 +182,8 @@ void st_filesync_write(st_filesync *s, int fd, const uint8_t *buf, size_t len, o
                         .release = release, .ctx = ctx});
 }
 
-void st_filesync_close(st_filesync *s, int fd, off_t len, const char *path) {
-    add_job(s, (fs_job){.kind = JOB_CLOSE, .path = qv_xstrdup(path), .fd = fd, .off = len});
+void st_filesync_close(st_filesync *s, int fd, const char *path) {
+    add_job(s, (fs_job){.kind = JOB_CLOSE, .path = qv_xstrdup(path), .fd = fd});
 }
 
 int st_filesync_wait(st_filesync *s, qv_err *err) {

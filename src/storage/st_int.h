@@ -107,7 +107,7 @@ void st_filesync_add(st_filesync *s, const char *path); /* fdatasync path */
 #define ST_FILESYNC_PENDING_MAX ((size_t)16 << 20)
 void st_filesync_write(st_filesync *s, int fd, const uint8_t *buf, size_t len, off_t off, void (*release)(void *),
                        void *ctx, const char *path);
-void st_filesync_close(st_filesync *s, int fd, off_t len, const char *path); /* truncate to len (>= 0), close */
+void st_filesync_close(st_filesync *s, int fd, const char *path); /* close fd */
 int st_filesync_wait(st_filesync *s, qv_err *err); /* every job added so far done; NULL-safe */
 /* pwrite of all n bytes (EINTR retried) or -1 with errno; a short write is ENOSPC, never resumed. */
 int st_pwrite_whole(int fd, const void *p, size_t n, off_t off);
