@@ -72,7 +72,7 @@ def test_queued_queries_run_in_turn(start_quiverd):
 
 
 def test_query_timeout_flag(start_quiverd):
-    s = start_quiverd("--in-memory", "--demo-rows", "1000000", "--query-timeout", "300ms")
+    s = start_quiverd("--in-memory", "--demo-rows", "4000000", "--query-timeout", "300ms")
     c = fl.connect(s.flight_uri)
     t0 = time.time()
     with pytest.raises(fl.FlightTimedOutError, match="time limit"):
