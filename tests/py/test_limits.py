@@ -87,7 +87,7 @@ def test_query_timeout_flag(start_quiverd):
 
 
 def test_client_deadline_and_max_execution_time(start_quiverd):
-    s = start_quiverd("--in-memory", "--demo-rows", "1000000")
+    s = start_quiverd("--in-memory", "--demo-rows", "4000000")
     c = fl.connect(s.flight_uri)
     with pytest.raises(fl.FlightTimedOutError):
         c.do_get(fl.Ticket(HEAVY), fl.FlightCallOptions(timeout=0.2)).read_all()
