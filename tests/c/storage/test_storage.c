@@ -3,6 +3,7 @@
    tests in test_storage_stress.inc (one binary, one qtest main). */
 #include "qtest.h"
 #include "st_test_util.h"
+#include "st_int.h" /* internal: the background writer and min/max, tested alone */
 
 /* Recovery warnings are expected by the hundreds here; QTEST_VERBOSE shows them. */
 __attribute__((constructor)) static void quiet_logs(void) {
