@@ -97,14 +97,14 @@ int st_check_schema(const qv_schema *schema, qv_err *err);
 void st_encode_stats(qv_str *s, const st_stats *st);
 void st_decode_stats(st_rd *r, st_stats *st);
 int st_fsync_dir(const char *dir, qv_err *err);
-/* filesync.c: column files written and fdatasync'd on a background thread, in order. */
+/* filesync.c: column files written and fdatasync'd on background threads, each file's jobs in order. */
 typedef struct st_filesync st_filesync;
 st_filesync *st_filesync_new(void);
 void st_filesync_add(st_filesync *s, const char *path); /* fdatasync path */
 /* pwrite buf[0..len) at off (O_DIRECT: aligned, never resumed), then release(ctx).
-   With the thread running, returns only once at most ST_FILESYNC_PENDING_MAX
+   With the lanes running, returns only once at most ST_FILESYNC_PENDING_MAX
    bytes of writes are queued (or one has failed). */
-#define ST_FILESYNC_PENDING_MAX ((size_t)16 << 20)
+#define ST_FILESYNC_PENDING_MAX ((size_t)24 << 20) /* three 8 MiB files, one per lane */
 void st_filesync_write(st_filesync *s, int fd, const uint8_t *buf, size_t len, off_t off, void (*release)(void *),
                        void *ctx, const char *path);
 void st_filesync_close(st_filesync *s, int fd, const char *path); /* close fd */
