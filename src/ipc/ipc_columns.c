@@ -149,70 +149,111 @@ static int check_offsets32(const qv_buffer *offs, const qv_buffer *data, int64_t
     return QV_OK;
 }
 
-/* Strings as Quiver STRING: utf8 (zero-copy), large_utf8 (offsets narrowed), utf8 view (copied). */
-static int decode_strings(ipc_rb *rb, int tt, int64_t n, const char *col, qv_array *out, qv_err *err) {
-    qv_buffer *a = NULL, *data = NULL;
-    if (tt == AT_UTF8_VIEW) {
-        if (next_buffer(rb, col, "views", &a, err)) return err->code;
-        if (rb->var_i >= rb->variadic.n) {
-            qv_buffer_unref(a);
-            return qv_err_set(err, QV_ECORRUPT, "column %s: variadicBufferCounts has no entry for it", col);
-        }
-        int64_t nvar = fb_read_i64(fb_vec_at(&rb->variadic, rb->var_i++));
-        if (nvar < 0 || nvar > (int64_t)(rb->bufs.n - rb->buf_i)) {
-            qv_buffer_unref(a);
-            return qv_err_set(err, QV_ECORRUPT, "column %s: %lld variadic buffers declared, %u left", col,
-                              (long long)nvar, rb->bufs.n - rb->buf_i);
-        }
-        qv_buffer **vb = qv_xcalloc((size_t)(nvar ? nvar : 1), sizeof *vb);
-        int rc = need_bytes(a, (size_t)n * 16, col, "views", err);
-        for (int64_t k = 0; !rc && k < nvar; k++) rc = next_buffer(rb, col, "variadic data", &vb[k], err);
-        int64_t total = 0;
-        for (int64_t i = 0; !rc && i < n; i++) {
+/* The views of a utf8 view column checked against their variadic buffers;
+   total gets the string bytes of the valid rows. */
+static int check_views(const qv_buffer *a, qv_buffer *const *vb, int64_t nvar, int64_t n, const qv_array *out,
+                       const char *col, int64_t *total, qv_err *err) {
+    *total = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const uint8_t *v = a->data + 16 * i;
+        int32_t len, idx, off;
+        memcpy(&len, v, 4);
+        memcpy(&idx, v + 8, 4);
+        memcpy(&off, v + 12, 4);
+        if (out->validity && !qv_bit_get(out->validity->data, i)) continue;
+        if (len < 0)
+            return qv_err_set(err, QV_ECORRUPT, "column %s: negative view length at row %lld", col, (long long)i);
+        if (len > 12 && (idx < 0 || idx >= nvar || off < 0 || (size_t)off + (size_t)len > bufsize(vb[idx])))
+            return qv_err_set(err, QV_ECORRUPT, "column %s: string view at row %lld points outside its buffers",
+                              col, (long long)i);
+        *total += len;
+        if (*total > INT32_MAX)
+            return qv_err_set(err, QV_EUNSUPPORTED, "column %s: more than 2 GiB of string data", col);
+    }
+    return QV_OK;
+}
+
+/* Checked views copied out as offsets and data (nulls are empty). */
+static void copy_views(const qv_buffer *a, qv_buffer *const *vb, int64_t n, int64_t total, qv_array *out) {
+    qv_buffer *offs = new_buf((size_t)(n + 1) * 4), *d = new_buf((size_t)total);
+    int32_t *o = (int32_t *)offs->data, pos = 0;
+    o[0] = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (!out->validity || qv_bit_get(out->validity->data, i)) {
             const uint8_t *v = a->data + 16 * i;
             int32_t len, idx, off;
             memcpy(&len, v, 4);
             memcpy(&idx, v + 8, 4);
             memcpy(&off, v + 12, 4);
-            if (out->validity && !qv_bit_get(out->validity->data, i)) continue;
-            if (len < 0) rc = qv_err_set(err, QV_ECORRUPT, "column %s: negative view length at row %lld", col, (long long)i);
-            else if (len > 12 && (idx < 0 || idx >= nvar || off < 0 ||
-                                  (size_t)off + (size_t)len > bufsize(vb[idx])))
-                rc = qv_err_set(err, QV_ECORRUPT, "column %s: string view at row %lld points outside its buffers",
-                                col, (long long)i);
-            total += len;
-            if (!rc && total > INT32_MAX)
-                rc = qv_err_set(err, QV_EUNSUPPORTED, "column %s: more than 2 GiB of string data", col);
+            memcpy(d->data + pos, len <= 12 ? v + 4 : vb[idx]->data + off, (size_t)len);
+            pos += len;
         }
-        if (!rc) {
-            qv_buffer *offs = new_buf((size_t)(n + 1) * 4), *d = new_buf((size_t)total);
-            int32_t *o = (int32_t *)offs->data, pos = 0;
-            o[0] = 0;
-            for (int64_t i = 0; i < n; i++) {
-                if (!out->validity || qv_bit_get(out->validity->data, i)) {
-                    const uint8_t *v = a->data + 16 * i;
-                    int32_t len, idx, off;
-                    memcpy(&len, v, 4);
-                    memcpy(&idx, v + 8, 4);
-                    memcpy(&off, v + 12, 4);
-                    memcpy(d->data + pos, len <= 12 ? v + 4 : vb[idx]->data + off, (size_t)len);
-                    pos += len;
-                }
-                o[i + 1] = pos;
-            }
-            out->values = offs;
-            out->data = d;
-        }
-        for (int64_t k = 0; k < nvar; k++) qv_buffer_unref(vb[k]);
-        free(vb);
-        qv_buffer_unref(a);
-        return rc;
+        o[i + 1] = pos;
     }
+    out->values = offs;
+    out->data = d;
+}
+
+/* utf8 view: 16-byte views (inline up to 12 bytes, else buffer, offset), copied. */
+static int decode_string_views(ipc_rb *rb, int64_t n, const char *col, qv_array *out, qv_err *err) {
+    qv_buffer *a = NULL;
+    if (next_buffer(rb, col, "views", &a, err)) return err->code;
+    if (rb->var_i >= rb->variadic.n) {
+        qv_buffer_unref(a);
+        return qv_err_set(err, QV_ECORRUPT, "column %s: variadicBufferCounts has no entry for it", col);
+    }
+    int64_t nvar = fb_read_i64(fb_vec_at(&rb->variadic, rb->var_i++));
+    if (nvar < 0 || nvar > (int64_t)(rb->bufs.n - rb->buf_i)) {
+        qv_buffer_unref(a);
+        return qv_err_set(err, QV_ECORRUPT, "column %s: %lld variadic buffers declared, %u left", col,
+                          (long long)nvar, rb->bufs.n - rb->buf_i);
+    }
+    qv_buffer **vb = qv_xcalloc((size_t)(nvar ? nvar : 1), sizeof *vb);
+    int rc = need_bytes(a, (size_t)n * 16, col, "views", err);
+    for (int64_t k = 0; !rc && k < nvar; k++) rc = next_buffer(rb, col, "variadic data", &vb[k], err);
+    int64_t total = 0;
+    if (!rc) rc = check_views(a, vb, nvar, n, out, col, &total, err);
+    if (!rc) copy_views(a, vb, n, total, out);
+    for (int64_t k = 0; k < nvar; k++) qv_buffer_unref(vb[k]);
+    free(vb);
+    qv_buffer_unref(a);
+    return rc;
+}
+
+/* large_utf8: int64 offsets checked, then narrowed to int32 from the first. */
+static int narrow_large_offsets(qv_buffer *a, qv_buffer *data, int64_t n, const char *col, qv_array *out,
+                                qv_err *err) {
+    if (need_bytes(a, (size_t)(n + 1) * 8, col, "offsets", err)) return err->code;
+    int64_t first = fb_read_i64(a->data), prev = first;
+    if (first < 0) return qv_err_set(err, QV_ECORRUPT, "column %s: first string offset is negative", col);
+    for (int64_t i = 1; i <= n; i++) {
+        int64_t o = fb_read_i64(a->data + 8 * i);
+        if (o < prev)
+            return qv_err_set(err, QV_ECORRUPT, "column %s: string offsets decrease at row %lld", col,
+                              (long long)(i - 1));
+        prev = o;
+    }
+    if ((uint64_t)prev > bufsize(data))
+        return qv_err_set(err, QV_ECORRUPT, "column %s: string offset %lld past the %zu data bytes", col,
+                          (long long)prev, bufsize(data));
+    if (prev - first > INT32_MAX)
+        return qv_err_set(err, QV_EUNSUPPORTED, "column %s: large_utf8 batch holds more than 2 GiB", col);
+    qv_buffer *offs = new_buf((size_t)(n + 1) * 4);
+    int32_t *o = (int32_t *)offs->data;
+    for (int64_t i = 0; i <= n; i++) o[i] = (int32_t)(fb_read_i64(a->data + 8 * i) - first);
+    out->values = offs;
+    out->data = data ? qv_buffer_slice(data, (size_t)first, (size_t)(prev - first)) : new_buf(0);
+    return QV_OK;
+}
+
+/* Strings as Quiver STRING: utf8 (zero-copy), large_utf8 (offsets narrowed), utf8 view (copied). */
+static int decode_strings(ipc_rb *rb, int tt, int64_t n, const char *col, qv_array *out, qv_err *err) {
+    if (tt == AT_UTF8_VIEW) return decode_string_views(rb, n, col, out, err);
+    qv_buffer *a = NULL, *data = NULL;
     if (next_buffer(rb, col, "offsets", &a, err) || next_buffer(rb, col, "data", &data, err)) {
         qv_buffer_unref(a);
         return err->code;
     }
-    int rc = QV_OK;
     if (n == 0 && bufsize(a) == 0) { /* writers may omit the lone zero offset */
         qv_buffer_unref(a);
         qv_buffer_unref(data);
@@ -228,45 +269,13 @@ static int decode_strings(ipc_rb *rb, int tt, int64_t n, const char *col, qv_arr
         out->data = data ? data : new_buf(0);
         return QV_OK;
     }
-    /* large_utf8: int64 offsets, narrowed after checking */
-    if (need_bytes(a, (size_t)(n + 1) * 8, col, "offsets", err)) goto fail;
-    {
-        int64_t first = fb_read_i64(a->data), prev = first;
-        if (first < 0) {
-            rc = qv_err_set(err, QV_ECORRUPT, "column %s: first string offset is negative", col);
-            goto fail;
-        }
-        for (int64_t i = 1; i <= n; i++) {
-            int64_t o = fb_read_i64(a->data + 8 * i);
-            if (o < prev) {
-                rc = qv_err_set(err, QV_ECORRUPT, "column %s: string offsets decrease at row %lld", col,
-                                (long long)(i - 1));
-                goto fail;
-            }
-            prev = o;
-        }
-        if ((uint64_t)prev > bufsize(data)) {
-            rc = qv_err_set(err, QV_ECORRUPT, "column %s: string offset %lld past the %zu data bytes",
-                            col, (long long)prev, bufsize(data));
-            goto fail;
-        }
-        if (prev - first > INT32_MAX) {
-            rc = qv_err_set(err, QV_EUNSUPPORTED, "column %s: large_utf8 batch holds more than 2 GiB", col);
-            goto fail;
-        }
-        qv_buffer *offs = new_buf((size_t)(n + 1) * 4);
-        int32_t *o = (int32_t *)offs->data;
-        for (int64_t i = 0; i <= n; i++) o[i] = (int32_t)(fb_read_i64(a->data + 8 * i) - first);
-        out->values = offs;
-        out->data = data ? qv_buffer_slice(data, (size_t)first, (size_t)(prev - first)) : new_buf(0);
-        qv_buffer_unref(a);
-        qv_buffer_unref(data);
-        return QV_OK;
-    }
+    int rc = narrow_large_offsets(a, data, n, col, out, err);
+    qv_buffer_unref(a);
+    qv_buffer_unref(data);
+    return rc;
 fail:
     qv_buffer_unref(a);
     qv_buffer_unref(data);
-    (void)rc;
     return err->code;
 }
 
