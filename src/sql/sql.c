@@ -219,138 +219,161 @@ static void one_row_bool(sql_query *q, qv_batch *out, bool v) {
     out->nrows = 1;
 }
 
-static int run_other(sql_query *q, qv_batch *out, qv_err *err) {
+/* The statements that answer one small batch (DDL, DML counts, SHOW,
+   DESCRIBE, EXPLAIN): one runner each, in a table indexed by stmt_kind. */
+static int run_create(sql_query *q, qv_batch *out, qv_err *err) {
     stmt *st = q->st;
-    sql_ctx *c = q->ctx;
-    switch (st->kind) {
-    case S_CREATE: {
-        if (st->if_flag) {
-            st_table *t;
-            qv_err tmp = {0};
-            if (st_table_open(c->db, st->table, &t, &tmp) == 0) {
-                st_table_release(t);
-                one_row_bool(q, out, false);
-                return 0;
-            }
-        }
-        if (st_table_create(c->db, st->table, &st->schema, err)) return err->code;
-        one_row_bool(q, out, true);
-        return 0;
-    }
-    case S_DROP: {
-        const char *name = st->table;
+    if (st->if_flag) {
         st_table *t;
         qv_err tmp = {0};
-        if (sql_table_open(c->db, st->table, &t, &tmp) == 0) { /* the stored spelling of the name */
-            name = arena_strdup(&q->ar, st_table_name(t));
+        if (st_table_open(q->ctx->db, st->table, &t, &tmp) == 0) {
             st_table_release(t);
-        }
-        if (st_table_drop(c->db, name, err)) {
-            if (err->code == QV_ENOTFOUND && st->if_flag) {
-                qv_err_clear(err);
-                one_row_bool(q, out, false);
-                return 0;
-            }
-            if (err->code == QV_ENOTFOUND) qv_err_set(err, QV_ENOTFOUND, "table '%s' does not exist", st->table);
-            return err->code;
-        }
-        one_row_bool(q, out, true);
-        return 0;
-    }
-    case S_INSERT: {
-        int64_t rows = 0;
-        if (sql_insert_run(q, &rows, err)) return err->code;
-        one_row_i64(q, out, rows);
-        return 0;
-    }
-    case S_DELETE: {
-        int64_t rows = 0;
-        if (sql_delete_run(q, &rows, err)) return err->code;
-        one_row_i64(q, out, rows);
-        return 0;
-    }
-    case S_TRUNCATE:
-    case S_RETENTION: {
-        st_table *t;
-        if (sql_table_open(c->db, st->table, &t, err)) {
-            if (err->code == QV_ENOTFOUND) qv_err_set(err, QV_ENOTFOUND, "table '%s' does not exist", st->table);
-            return err->code;
-        }
-        const char *name = arena_strdup(&q->ar, st_table_name(t)); /* the stored spelling */
-        st_table_release(t);
-        int64_t rows = 0;
-        if (st->kind == S_RETENTION) {
-            if (st_table_set_retention(c->db, name, st->column, st->interval_ns, err)) return err->code;
-            one_row_bool(q, out, true);
+            one_row_bool(q, out, false);
             return 0;
         }
-        if (st_table_truncate(c->db, name, &rows, err)) return err->code;
-        one_row_i64(q, out, rows);
-        return 0;
     }
-    case S_SHOW: {
-        st_table_info *infos;
-        int n;
-        if (st_db_list(c->db, &infos, &n, err)) return err->code;
-        qv_batch_init(out, &q->schema);
-        qv_builder b;
-        qv_builder_init(&b, QV_T_STRING, n);
-        for (int i = 0; i < n; i++) qv_builder_append_str(&b, infos[i].name, (int32_t)strlen(infos[i].name));
-        qv_array_free(&out->cols[0]);
-        qv_builder_finish(&b, &out->cols[0]);
-        qv_builder_free(&b);
-        out->nrows = n;
-        st_table_info_free_all(infos, n);
-        return 0;
-    }
-    case S_DESCRIBE: {
-        st_table *t;
-        if (sql_table_open(c->db, st->table, &t, err)) {
-            if (err->code == QV_ENOTFOUND) qv_err_set(err, QV_ENOTFOUND, "table '%s' does not exist", st->table);
-            return err->code;
-        }
-        const qv_schema *s = st_table_schema(t);
-        qv_batch_init(out, &q->schema);
-        qv_builder b[3];
-        for (int i = 0; i < 3; i++) qv_builder_init(&b[i], QV_T_STRING, s->nfields);
-        for (int i = 0; i < s->nfields; i++) {
-            const qv_field *f = &s->fields[i];
-            char ty[64];
-            snprintf(ty, sizeof ty, "%s", qv_type_name(f->type));
-            qv_builder_append_str(&b[0], f->name, (int32_t)strlen(f->name));
-            qv_builder_append_str(&b[1], ty, (int32_t)strlen(ty));
-            qv_builder_append_str(&b[2], f->nullable ? "YES" : "NO", f->nullable ? 3 : 2);
-        }
-        for (int i = 0; i < 3; i++) {
-            qv_array_free(&out->cols[i]);
-            qv_builder_finish(&b[i], &out->cols[i]);
-            qv_builder_free(&b[i]);
-        }
-        out->nrows = s->nfields;
+    if (st_table_create(q->ctx->db, st->table, &st->schema, err)) return err->code;
+    one_row_bool(q, out, true);
+    return 0;
+}
+
+static int run_drop(sql_query *q, qv_batch *out, qv_err *err) {
+    stmt *st = q->st;
+    const char *name = st->table;
+    st_table *t;
+    qv_err tmp = {0};
+    if (sql_table_open(q->ctx->db, st->table, &t, &tmp) == 0) { /* the stored spelling of the name */
+        name = arena_strdup(&q->ar, st_table_name(t));
         st_table_release(t);
-        return 0;
     }
-    case S_EXPLAIN: {
-        qv_batch_init(out, &q->schema);
-        qv_builder b;
-        qv_builder_init(&b, QV_T_STRING, 8);
-        int n = 0;
-        const char *p = q->explain;
-        while (p && *p) {
-            const char *e = strchr(p, '\n');
-            size_t l = e ? (size_t)(e - p) : strlen(p);
-            qv_builder_append_str(&b, p, (int32_t)l);
-            n++;
-            p += l + (e ? 1 : 0);
+    if (st_table_drop(q->ctx->db, name, err)) {
+        if (err->code == QV_ENOTFOUND && st->if_flag) {
+            qv_err_clear(err);
+            one_row_bool(q, out, false);
+            return 0;
         }
-        qv_array_free(&out->cols[0]);
-        qv_builder_finish(&b, &out->cols[0]);
-        qv_builder_free(&b);
-        out->nrows = n;
-        return 0;
+        if (err->code == QV_ENOTFOUND) qv_err_set(err, QV_ENOTFOUND, "table '%s' does not exist", st->table);
+        return err->code;
     }
-    default: return qv_err_set(err, QV_EINTERNAL, "unexpected statement");
+    one_row_bool(q, out, true);
+    return 0;
+}
+
+static int run_insert(sql_query *q, qv_batch *out, qv_err *err) {
+    int64_t rows = 0;
+    if (sql_insert_run(q, &rows, err)) return err->code;
+    one_row_i64(q, out, rows);
+    return 0;
+}
+
+static int run_delete(sql_query *q, qv_batch *out, qv_err *err) {
+    int64_t rows = 0;
+    if (sql_delete_run(q, &rows, err)) return err->code;
+    one_row_i64(q, out, rows);
+    return 0;
+}
+
+/* The table's stored spelling (arena), or a clear "does not exist". */
+static const char *stored_name(sql_query *q, qv_err *err) {
+    st_table *t;
+    if (sql_table_open(q->ctx->db, q->st->table, &t, err)) {
+        if (err->code == QV_ENOTFOUND) qv_err_set(err, QV_ENOTFOUND, "table '%s' does not exist", q->st->table);
+        return NULL;
     }
+    const char *name = arena_strdup(&q->ar, st_table_name(t));
+    st_table_release(t);
+    return name;
+}
+
+static int run_truncate(sql_query *q, qv_batch *out, qv_err *err) {
+    const char *name = stored_name(q, err);
+    int64_t rows = 0;
+    if (!name || st_table_truncate(q->ctx->db, name, &rows, err)) return err->code;
+    one_row_i64(q, out, rows);
+    return 0;
+}
+
+static int run_retention(sql_query *q, qv_batch *out, qv_err *err) {
+    const char *name = stored_name(q, err);
+    if (!name || st_table_set_retention(q->ctx->db, name, q->st->column, q->st->interval_ns, err)) return err->code;
+    one_row_bool(q, out, true);
+    return 0;
+}
+
+/* Column col of out from b (a STRING builder of n values). */
+static void string_column(qv_batch *out, int col, qv_builder *b, int64_t n) {
+    qv_array_free(&out->cols[col]);
+    qv_builder_finish(b, &out->cols[col]);
+    qv_builder_free(b);
+    out->nrows = n;
+}
+
+static int run_show(sql_query *q, qv_batch *out, qv_err *err) {
+    st_table_info *infos;
+    int n;
+    if (st_db_list(q->ctx->db, &infos, &n, err)) return err->code;
+    qv_batch_init(out, &q->schema);
+    qv_builder b;
+    qv_builder_init(&b, QV_T_STRING, n);
+    for (int i = 0; i < n; i++) qv_builder_append_str(&b, infos[i].name, (int32_t)strlen(infos[i].name));
+    string_column(out, 0, &b, n);
+    st_table_info_free_all(infos, n);
+    return 0;
+}
+
+static int run_describe(sql_query *q, qv_batch *out, qv_err *err) {
+    st_table *t;
+    if (sql_table_open(q->ctx->db, q->st->table, &t, err)) {
+        if (err->code == QV_ENOTFOUND) qv_err_set(err, QV_ENOTFOUND, "table '%s' does not exist", q->st->table);
+        return err->code;
+    }
+    const qv_schema *s = st_table_schema(t);
+    qv_batch_init(out, &q->schema);
+    qv_builder b[3];
+    for (int i = 0; i < 3; i++) qv_builder_init(&b[i], QV_T_STRING, s->nfields);
+    for (int i = 0; i < s->nfields; i++) {
+        const qv_field *f = &s->fields[i];
+        const char *ty = qv_type_name(f->type);
+        qv_builder_append_str(&b[0], f->name, (int32_t)strlen(f->name));
+        qv_builder_append_str(&b[1], ty, (int32_t)strlen(ty));
+        qv_builder_append_str(&b[2], f->nullable ? "YES" : "NO", f->nullable ? 3 : 2);
+    }
+    for (int i = 0; i < 3; i++) string_column(out, i, &b[i], s->nfields);
+    st_table_release(t);
+    return 0;
+}
+
+static int run_explain(sql_query *q, qv_batch *out, qv_err *err) {
+    (void)err;
+    qv_batch_init(out, &q->schema);
+    qv_builder b;
+    qv_builder_init(&b, QV_T_STRING, 8);
+    int n = 0;
+    const char *p = q->explain;
+    while (p && *p) {
+        const char *e = strchr(p, '\n');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        qv_builder_append_str(&b, p, (int32_t)l);
+        n++;
+        p += l + (e ? 1 : 0);
+    }
+    string_column(out, 0, &b, n);
+    return 0;
+}
+
+/* S_SELECT streams through the plan instead (NULL here). */
+static int (*const run_of_kind[])(sql_query *, qv_batch *, qv_err *) = {
+    [S_SELECT] = NULL,        [S_CREATE] = run_create,     [S_DROP] = run_drop,
+    [S_INSERT] = run_insert,  [S_SHOW] = run_show,         [S_DESCRIBE] = run_describe,
+    [S_EXPLAIN] = run_explain, [S_TRUNCATE] = run_truncate, [S_RETENTION] = run_retention,
+    [S_DELETE] = run_delete,
+};
+_Static_assert(sizeof run_of_kind / sizeof run_of_kind[0] == S_DELETE + 1, "a runner per stmt_kind");
+
+static int run_other(sql_query *q, qv_batch *out, qv_err *err) {
+    int (*run)(sql_query *, qv_batch *, qv_err *) = run_of_kind[q->st->kind];
+    if (!run) return qv_err_set(err, QV_EINTERNAL, "unexpected statement");
+    return run(q, out, err);
 }
 
 int sql_query_next(sql_query *q, qv_batch *out, bool *eos, qv_err *err) {

@@ -168,6 +168,7 @@ struct select_stmt {
     tfunc_call *tfunc;    /* FROM a table function (the parser's wrapper; table/sub unset) */
 };
 
+/* S_DELETE stays last: sql.c checks its table of runners against it. */
 typedef enum { S_SELECT, S_CREATE, S_DROP, S_INSERT, S_SHOW, S_DESCRIBE, S_EXPLAIN, S_TRUNCATE, S_RETENTION, S_DELETE } stmt_kind;
 
 typedef struct stmt stmt;
