@@ -1,5 +1,5 @@
-/* Planner internals shared by plan.c (one SELECT over one source),
-   join_plan.c (FROM clauses with joins, predicate placement, EXISTS as
+/* Planner internals shared by plan.c (one SELECT over one source: its
+   binding; plan_ops.c builds its operators), join_plan.c (FROM clauses with joins, predicate placement, EXISTS as
    semi/anti joins), subquery.c (subquery expressions run once before the
    main plan) and setop.c (UNION / INTERSECT / EXCEPT). */
 #ifndef QUIVER_SQL_PLAN_INT_H
@@ -131,6 +131,45 @@ void plan_window_mark(const win_env *w, bool *need, const bexpr *qualify);
 /* The window operator over root, then the QUALIFY filter (may be NULL);
    outs: what reads the result (the input columns they use are kept). */
 op *plan_window_op(qstate *qs, const win_env *w, op *root, bexpr *qualify, const out_col *outs, int n);
+
+/* One SELECT while plan_select plans it: plan.c binds it stage by stage
+   (source, select list, WHERE, GROUP BY, HAVING, ORDER BY, QUALIFY) and
+   plan_ops.c builds its operators; the stages hand each other these. */
+typedef struct select_ctx {
+    sql_ctx *ctx;
+    qstate *qs;
+    arena *ar;
+    select_stmt *s; /* after the EXISTS rewrite, then a copy with GROUP / ORDER BY ALL expanded */
+    bool top;
+    plan *p;
+    qv_err *err;
+    int rc;         /* a failed stage's status (0: err's) */
+    /* the source: tab (a table), src (an operator), psrc (a join as probe pipelines), or sub's root in src */
+    ast *where_ast; /* WHERE, less what the joins took */
+    scope sc;
+    op *src;
+    st_table *tab;
+    st_snapshot *snap;
+    plan sub;
+    bool have_sub;
+    par_src psrc;
+    /* what binding produced */
+    planner_env env;
+    binder b;       /* b.in is &sc, b.planner &env */
+    win_env wenv;
+    out_col *outs;  /* nvis visible columns, then hidden ORDER BY keys up to nout */
+    int cap, nout, nvis;
+    bexpr *where, *having, *qualify;
+    bool aggq, winq;
+    bexpr **gkeys;
+    ast **gasts;
+    int *okeys;
+    bool *odesc, *onf;
+} select_ctx;
+/* The operators of a bound SELECT into c->p (plan_ops.c): the zero-copy
+   pass-through, or scan -> ... -> limit, serial or parallel; c->src and
+   c->psrc move into the tree. Cannot fail. */
+void plan_select_ops(select_ctx *c);
 
 /* A copy of e whose column references are moved down by `by` (join_plan.c). */
 bexpr *plan_shift_cols(arena *ar, const bexpr *e, int by);
