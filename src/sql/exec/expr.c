@@ -1,5 +1,7 @@
 /* Vectorized evaluation of bound expressions over the active rows of a chunk.
-   The output vector is dense: its row k is the chunk's k-th active row. */
+   The output vector is dense: its row k is the chunk's k-th active row.
+   CASE is in expr_case.c. */
+#include "expr_int.h"
 #include "functions.h"
 
 #include <ctype.h>
@@ -79,13 +81,6 @@ static void merge_nulls(vec *out, const vec *a, const vec *b, int n) {
         for (int k = 0; k < n; k++) out->nulls[k] |= b->nulls[k];
         out->has_nulls = true;
     }
-}
-
-static int sv_cmp(sv a, sv b) {
-    int32_t n = a.n < b.n ? a.n : b.n;
-    int c = n ? memcmp(a.p, b.p, (size_t)n) : 0;
-    if (c) return c;
-    return a.n < b.n ? -1 : a.n > b.n;
 }
 
 #define CMP_LOOP(EXPR)                                                          \
@@ -367,7 +362,146 @@ static int cast_value(qv_type from, qv_type to, const vec *a, int k, vec *out, i
     return 0;
 }
 
-static int eval_case(const bexpr *e, const chunk *in, vec *out, qv_err *err);
+static int eval_unary(const bexpr *e, const vec *a, int n, vec *out, qv_err *err) {
+    vec_reset(out, e->type, n);
+    merge_nulls(out, a, NULL, n);
+    if (e->op == OP_NOT) {
+        for (int k = 0; k < n; k++) out->i[k] = !a->i[k];
+    } else if (type_pc(e->type) == PC_F) {
+        for (int k = 0; k < n; k++) out->f[k] = -a->f[k];
+    } else {
+        for (int k = 0; k < n; k++) {
+            if (vec_null(out, k)) continue;
+            int64_t v = a->i[k];
+            if (v == INT64_MIN || (e->type == QV_T_INT32 && v == INT32_MIN)) return overflow(err, "negation", e->type);
+            out->i[k] = -v;
+        }
+    }
+    return 0;
+}
+
+/* CAST, and TRY_CAST (e->neg), whose failed rows are NULL instead. */
+static int eval_cast(const bexpr *e, const vec *a, int n, vec *out, qv_err *err) {
+    int rc = 0;
+    vec_reset(out, e->type, n);
+    merge_nulls(out, a, NULL, n);
+    if (e->args[0]->type == T_NULL) return 0;
+    if (e->type == QV_T_FLOAT64 && type_pc(e->args[0]->type) == PC_I) { /* cast_value's integer to DOUBLE, in one loop */
+        double *restrict o = out->f;
+        const int64_t *restrict x = a->i;
+        for (int k = 0; k < n; k++) o[k] = (double)x[k];
+        return 0;
+    }
+    for (int k = 0; k < n && !rc; k++)
+        if (!vec_null(out, k)) {
+            rc = cast_value(e->args[0]->type, e->type, a, k, out, k, bexpr_is_decimal_lit(e->args[0]), err);
+            if (rc && e->neg) { /* TRY_CAST */
+                rc = 0;
+                vec_set_null(out, k);
+                if (type_pc(e->type) == PC_S) out->s[k] = (sv){"", 0};
+            }
+        }
+    return rc;
+}
+
+/* args[0] [NOT] IN (args[1], ...): NULL when no value matches and one is NULL. */
+static void eval_in(const bexpr *e, const vec *args, int na, int n, vec *out) {
+    vec_reset(out, QV_T_BOOL, n);
+    phys_class pc = type_pc(e->args[0]->type);
+    for (int k = 0; k < n; k++) {
+        if (vec_null(&args[0], k)) { vec_set_null(out, k); out->i[k] = 0; continue; }
+        bool found = false, sawnull = false;
+        for (int j = 1; j < na && !found; j++) {
+            if (vec_null(&args[j], k)) { sawnull = true; continue; }
+            if (pc == PC_I) found = args[0].i[k] == args[j].i[k];
+            else if (pc == PC_F) found = args[0].f[k] == args[j].f[k];
+            else found = sv_cmp(args[0].s[k], args[j].s[k]) == 0;
+        }
+        if (found) out->i[k] = !e->neg;
+        else if (sawnull) { out->i[k] = 0; vec_set_null(out, k); }
+        else out->i[k] = e->neg;
+    }
+}
+
+static void eval_like(const bexpr *e, const vec *args, int n, vec *out) {
+    vec_reset(out, QV_T_BOOL, n);
+    merge_nulls(out, &args[0], &args[1], n);
+    for (int k = 0; k < n; k++) {
+        if (vec_null(out, k)) { out->i[k] = 0; continue; }
+        out->i[k] = like_match(args[0].s[k].p, args[0].s[k].n, args[1].s[k].p, args[1].s[k].n, e->ilike) != e->neg;
+    }
+}
+
+static void eval_coalesce(const bexpr *e, const vec *args, int na, int n, vec *out) {
+    vec_reset(out, e->type, n);
+    for (int k = 0; k < n; k++) {
+        int j = 0;
+        while (j < na && vec_null(&args[j], k)) j++;
+        if (j == na) {
+            vec_set_null(out, k);
+            if (type_pc(e->type) == PC_I) out->i[k] = 0;
+            else if (type_pc(e->type) == PC_F) out->f[k] = 0;
+            else out->s[k] = (sv){"", 0};
+        } else {
+            if (type_pc(e->type) == PC_I) out->i[k] = args[j].i[k];
+            else if (type_pc(e->type) == PC_F) out->f[k] = args[j].f[k];
+            else out->s[k] = args[j].s[k];
+        }
+    }
+}
+
+/* EXTRACT(field FROM ts): e->op the field; DOUBLE for the fractional ones. */
+static void eval_extract(const bexpr *e, const vec *a, int n, vec *out) {
+    vec_reset(out, e->type, n);
+    merge_nulls(out, a, NULL, n);
+    for (int k = 0; k < n; k++) {
+        if (vec_null(out, k)) continue;
+        if (e->type == QV_T_FLOAT64) out->f[k] = ts_extract_f(a->i[k], e->op);
+        else out->i[k] = ts_extract(a->i[k], e->op);
+    }
+}
+
+/* e over its evaluated arguments: the kinds expr_eval does not finish itself. */
+static int eval_over_args(const bexpr *e, vec *args, int na, int n, vec *out, qv_err *err) {
+    switch (e->kind) {
+    case B_UNARY: return eval_unary(e, &args[0], n, out, err);
+    case B_BINARY:
+        if (e->op == OP_AND || e->op == OP_OR) return eval_logic(e, &args[0], &args[1], out, n);
+        if (e->op >= OP_EQ && e->op <= OP_GE) return eval_compare(e, &args[0], &args[1], out, n);
+        return eval_arith(e, &args[0], &args[1], out, n, err);
+    case B_CAST: return eval_cast(e, &args[0], n, out, err);
+    case B_INSUB: value_set_eval(e, &args[0], n, out); return 0;
+    case B_ISNULL:
+        vec_reset(out, QV_T_BOOL, n);
+        for (int k = 0; k < n; k++) out->i[k] = vec_null(&args[0], k) != e->neg;
+        return 0;
+    case B_IN: eval_in(e, args, na, n, out); return 0;
+    case B_LIKE: eval_like(e, args, n, out); return 0;
+    case B_COALESCE: eval_coalesce(e, args, na, n, out); return 0;
+    case B_EXTRACT: eval_extract(e, &args[0], n, out); return 0;
+    case B_TRUNC:
+        vec_reset(out, e->type, n);
+        merge_nulls(out, &args[0], NULL, n);
+        for (int k = 0; k < n; k++)
+            if (!vec_null(out, k)) out->i[k] = ts_trunc(args[0].i[k], e->op);
+        return 0;
+    case B_FUNC: return func_eval(e, args, n, out, err);
+    case B_CONST: case B_PARAM: case B_SUBQ: case B_COL: case B_CASE: break; /* expr_eval's own */
+    }
+    return qv_err_set(err, QV_EINTERNAL, "unknown expression kind %d", e->kind);
+}
+
+/* Results that point into argument heaps must keep them: move the heaps over. */
+static void heaps_move(vec *out, vec *args, int na) {
+    for (int i = 0; i < na; i++) {
+        if (!args[i].heap) continue;
+        void **tail = &args[i].heap;
+        while (*(void **)*tail) tail = (void **)*tail;
+        *(void **)*tail = out->heap;
+        out->heap = args[i].heap;
+        args[i].heap = NULL;
+    }
+}
 
 int expr_eval(const bexpr *e, const chunk *in, vec *out, qv_err *err) {
     int n = chunk_active(in);
@@ -377,225 +511,24 @@ int expr_eval(const bexpr *e, const chunk *in, vec *out, qv_err *err) {
     case B_PARAM:
     case B_SUBQ: fill_const(e, out, n); return 0;
     case B_COL: return eval_col(e, in, out);
-    case B_CASE: return eval_case(e, in, out, err);
+    case B_CASE: return expr_case_eval(e, in, out, err);
     case B_BINARY:
         if (e->op >= OP_EQ && e->op <= OP_GE && (e->args[1]->kind == B_CONST || e->args[1]->kind == B_PARAM || e->args[1]->kind == B_SUBQ) && !e->args[1]->cval.null &&
             e->args[0]->type != T_NULL && e->args[1]->type != T_NULL)
             return eval_compare_const(e, in, out, err);
         break;
-    default: break;
+    case B_UNARY: case B_FUNC: case B_CAST: case B_IN: case B_LIKE: case B_ISNULL: case B_COALESCE: case B_EXTRACT:
+    case B_TRUNC: case B_INSUB: break; /* over their arguments, below */
     }
     int na = e->nargs;
     vec stackv[4];
     vec *args = na <= 4 ? stackv : qv_xcalloc((size_t)na, sizeof(vec));
     for (int i = 0; i < na; i++) vec_init(&args[i], e->args[i]->type);
     for (int i = 0; i < na && !rc; i++) rc = expr_eval(e->args[i], in, &args[i], err);
-    if (rc) goto done;
-    switch (e->kind) {
-    case B_UNARY:
-        vec_reset(out, e->type, n);
-        merge_nulls(out, &args[0], NULL, n);
-        if (e->op == OP_NOT) {
-            for (int k = 0; k < n; k++) out->i[k] = !args[0].i[k];
-        } else if (type_pc(e->type) == PC_F) {
-            for (int k = 0; k < n; k++) out->f[k] = -args[0].f[k];
-        } else {
-            for (int k = 0; k < n; k++) {
-                if (vec_null(out, k)) continue;
-                int64_t v = args[0].i[k];
-                if (v == INT64_MIN || (e->type == QV_T_INT32 && v == INT32_MIN)) { rc = overflow(err, "negation", e->type); break; }
-                out->i[k] = -v;
-            }
-        }
-        break;
-    case B_BINARY:
-        if (e->op == OP_AND || e->op == OP_OR) rc = eval_logic(e, &args[0], &args[1], out, n);
-        else if (e->op >= OP_EQ && e->op <= OP_GE) rc = eval_compare(e, &args[0], &args[1], out, n);
-        else rc = eval_arith(e, &args[0], &args[1], out, n, err);
-        break;
-    case B_CAST: {
-        vec_reset(out, e->type, n);
-        merge_nulls(out, &args[0], NULL, n);
-        if (e->args[0]->type == T_NULL) break;
-        if (e->type == QV_T_FLOAT64 && type_pc(e->args[0]->type) == PC_I) { /* cast_value's integer to DOUBLE, in one loop */
-            double *restrict o = out->f;
-            const int64_t *restrict x = args[0].i;
-            for (int k = 0; k < n; k++) o[k] = (double)x[k];
-            break;
-        }
-        for (int k = 0; k < n && !rc; k++)
-            if (!vec_null(out, k)) {
-                rc = cast_value(e->args[0]->type, e->type, &args[0], k, out, k, bexpr_is_decimal_lit(e->args[0]), err);
-                if (rc && e->neg) { /* TRY_CAST */
-                    rc = 0;
-                    vec_set_null(out, k);
-                    if (type_pc(e->type) == PC_S) out->s[k] = (sv){"", 0};
-                }
-            }
-        break;
-    }
-    case B_INSUB: value_set_eval(e, &args[0], n, out); break;
-    case B_ISNULL:
-        vec_reset(out, QV_T_BOOL, n);
-        for (int k = 0; k < n; k++) out->i[k] = vec_null(&args[0], k) != e->neg;
-        break;
-    case B_IN: {
-        vec_reset(out, QV_T_BOOL, n);
-        phys_class pc = type_pc(e->args[0]->type);
-        for (int k = 0; k < n; k++) {
-            if (vec_null(&args[0], k)) { vec_set_null(out, k); out->i[k] = 0; continue; }
-            bool found = false, sawnull = false;
-            for (int j = 1; j < na && !found; j++) {
-                if (vec_null(&args[j], k)) { sawnull = true; continue; }
-                if (pc == PC_I) found = args[0].i[k] == args[j].i[k];
-                else if (pc == PC_F) found = args[0].f[k] == args[j].f[k];
-                else found = sv_cmp(args[0].s[k], args[j].s[k]) == 0;
-            }
-            if (found) out->i[k] = !e->neg;
-            else if (sawnull) { out->i[k] = 0; vec_set_null(out, k); }
-            else out->i[k] = e->neg;
-        }
-        break;
-    }
-    case B_LIKE:
-        vec_reset(out, QV_T_BOOL, n);
-        merge_nulls(out, &args[0], &args[1], n);
-        for (int k = 0; k < n; k++) {
-            if (vec_null(out, k)) { out->i[k] = 0; continue; }
-            out->i[k] = like_match(args[0].s[k].p, args[0].s[k].n, args[1].s[k].p, args[1].s[k].n, e->ilike) != e->neg;
-        }
-        break;
-    case B_COALESCE:
-        vec_reset(out, e->type, n);
-        for (int k = 0; k < n; k++) {
-            int j = 0;
-            while (j < na && vec_null(&args[j], k)) j++;
-            if (j == na) {
-                vec_set_null(out, k);
-                if (type_pc(e->type) == PC_I) out->i[k] = 0;
-                else if (type_pc(e->type) == PC_F) out->f[k] = 0;
-                else out->s[k] = (sv){"", 0};
-            } else {
-                if (type_pc(e->type) == PC_I) out->i[k] = args[j].i[k];
-                else if (type_pc(e->type) == PC_F) out->f[k] = args[j].f[k];
-                else out->s[k] = args[j].s[k];
-            }
-        }
-        break;
-    case B_EXTRACT:
-        vec_reset(out, e->type, n);
-        merge_nulls(out, &args[0], NULL, n);
-        for (int k = 0; k < n; k++) {
-            if (vec_null(out, k)) continue;
-            if (e->type == QV_T_FLOAT64) out->f[k] = ts_extract_f(args[0].i[k], e->op);
-            else out->i[k] = ts_extract(args[0].i[k], e->op);
-        }
-        break;
-    case B_TRUNC:
-        vec_reset(out, e->type, n);
-        merge_nulls(out, &args[0], NULL, n);
-        for (int k = 0; k < n; k++)
-            if (!vec_null(out, k)) out->i[k] = ts_trunc(args[0].i[k], e->op);
-        break;
-    case B_FUNC:
-        rc = func_eval(e, args, n, out, err);
-        break;
-    default:
-        rc = qv_err_set(err, QV_EINTERNAL, "unknown expression kind %d", e->kind);
-    }
-    /* results that point into argument heaps must keep them: move the heaps over */
-    if (!rc && type_pc(e->type) == PC_S) {
-        for (int i = 0; i < na; i++) {
-            if (!args[i].heap) continue;
-            void **tail = &args[i].heap;
-            while (*(void **)*tail) tail = (void **)*tail;
-            *(void **)*tail = out->heap;
-            out->heap = args[i].heap;
-            args[i].heap = NULL;
-        }
-    }
-done:
+    if (!rc) rc = eval_over_args(e, args, na, n, out, err);
+    if (!rc && type_pc(e->type) == PC_S) heaps_move(out, args, na);
     for (int i = 0; i < na; i++) vec_free(&args[i]);
     if (args != stackv) free(args);
-    return rc;
-}
-
-static int eval_case(const bexpr *e, const chunk *in, vec *out, qv_err *err) {
-    int n = chunk_active(in);
-    int rc = 0;
-    vec_reset(out, e->type, n);
-    int nw = (e->nargs - (e->has_operand ? 1 : 0) - (e->has_else ? 1 : 0)) / 2;
-    int first = e->has_operand ? 1 : 0;
-    /* rows still undecided, as positions k into the input's active rows */
-    int *pend = qv_xmalloc(sizeof(int) * (size_t)(n ? n : 1));
-    int npend = n;
-    for (int k = 0; k < n; k++) pend[k] = k;
-    int *rows = qv_xmalloc(sizeof(int) * (size_t)(n ? n : 1));
-    int *hit = qv_xmalloc(sizeof(int) * (size_t)(n ? n : 1));
-    chunk view = *in;
-    view.has_sel = true;
-    view.sel = qv_xmalloc(sizeof(int) * (size_t)(n ? n : 1));
-    vec cond, val, opnd;
-    vec_init(&cond, QV_T_BOOL);
-    vec_init(&val, e->type);
-    vec_init(&opnd, T_NULL);
-    if (e->has_operand) rc = expr_eval(e->args[0], in, &opnd, err);
-    phys_class pc = type_pc(e->type);
-    for (int w = 0; w < nw + (e->has_else ? 1 : 0) && !rc && npend; w++) {
-        bool is_else = w == nw;
-        int nhit = 0;
-        for (int j = 0; j < npend; j++) view.sel[j] = chunk_row(in, pend[j]);
-        view.nsel = npend;
-        if (!is_else) {
-            const bexpr *c = e->args[first + 2 * w];
-            if ((rc = expr_eval(c, &view, &cond, err))) break;
-            int np = 0;
-            for (int j = 0; j < npend; j++) {
-                bool t;
-                if (e->has_operand) {
-                    int k = pend[j];
-                    if (vec_null(&cond, j) || vec_null(&opnd, k)) t = false;
-                    else if (type_pc(c->type) == PC_I) t = cond.i[j] == opnd.i[k];
-                    else if (type_pc(c->type) == PC_F) t = cond.f[j] == opnd.f[k];
-                    else t = sv_cmp(cond.s[j], opnd.s[k]) == 0;
-                } else {
-                    t = !vec_null(&cond, j) && cond.i[j];
-                }
-                if (t) hit[nhit++] = pend[j];
-                else rows[np++] = pend[j];
-            }
-            memcpy(pend, rows, sizeof(int) * (size_t)np);
-            npend = np;
-        } else {
-            memcpy(hit, pend, sizeof(int) * (size_t)npend);
-            nhit = npend;
-            npend = 0;
-        }
-        if (!nhit) continue;
-        const bexpr *ve = is_else ? e->args[e->nargs - 1] : e->args[first + 2 * w + 1];
-        for (int j = 0; j < nhit; j++) view.sel[j] = chunk_row(in, hit[j]);
-        view.nsel = nhit;
-        if ((rc = expr_eval(ve, &view, &val, err))) break;
-        for (int j = 0; j < nhit; j++) {
-            int k = hit[j];
-            if (vec_null(&val, j)) { vec_set_null(out, k); continue; }
-            if (pc == PC_I) out->i[k] = val.i[j];
-            else if (pc == PC_F) out->f[k] = val.f[j];
-            else vec_set_str(out, k, val.s[j].p, val.s[j].n);
-        }
-    }
-    for (int j = 0; j < npend && !rc; j++) { /* no branch and no ELSE: NULL */
-        int k = pend[j];
-        vec_set_null(out, k);
-        if (pc == PC_S) out->s[k] = (sv){"", 0};
-    }
-    vec_free(&cond);
-    vec_free(&val);
-    vec_free(&opnd);
-    free(view.sel);
-    free(pend);
-    free(rows);
-    free(hit);
     return rc;
 }
 

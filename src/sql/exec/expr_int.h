@@ -1,0 +1,19 @@
+/* Expression evaluation's pieces shared by its files: expr.c (the
+   dispatcher and the kinds evaluated over their arguments) and expr_case.c
+   (CASE, which evaluates each branch over the rows still undecided). */
+#ifndef QUIVER_SQL_EXPR_INT_H
+#define QUIVER_SQL_EXPR_INT_H
+
+#include "exec.h"
+
+static inline int sv_cmp(sv a, sv b) {
+    int32_t n = a.n < b.n ? a.n : b.n;
+    int c = n ? memcmp(a.p, b.p, (size_t)n) : 0;
+    if (c) return c;
+    return a.n < b.n ? -1 : a.n > b.n;
+}
+
+/* CASE [operand] WHEN ... THEN ... [ELSE ...] END over the active rows of in. */
+int expr_case_eval(const bexpr *e, const chunk *in, vec *out, qv_err *err);
+
+#endif
