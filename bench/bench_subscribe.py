@@ -16,9 +16,10 @@ Throughput: one writer process commits COMMIT_ROWS-row tables back to back;
 rows/s with no subscription against 10 subscriber processes attached
 (`SUBSCRIBE SELECT ts, price FROM t WHERE venue = 3`, each reading what it
 gets), plain, at nice 19, and under SCHED_IDLE (subscribers that cannot take
-the writer's or the server's CPU). Rounds alternate the configs; median and
-spread of the ratio, and the server CPU each config adds per subscriber and
-commit.
+the writer's or the server's CPU), on a server that publishes every commit at
+once (--subscriber-interval 0, the default) and on one pacing publishes 5 ms
+apart. Rounds alternate the configs; median and spread of the ratio, and the
+server CPU each config adds per subscriber and commit.
 
 Env: QUIVERD, BENCH_COMMITS (default 600 latency samples), BENCH_ROUNDS (5).
 Prints a markdown section on stdout.
@@ -46,10 +47,18 @@ COMMIT_ROWS = 20000
 COMMITS_PER_ROUND = 60
 TS = pa.timestamp("ns", tz="UTC")
 TICKS = os.sysconf("SC_CLK_TCK")
-# name -> (subscriber processes, how they are scheduled: "" plain, "nice" nice 19, "idle" SCHED_IDLE).
+# Two servers run side by side: "0" publishes every commit at once (--subscriber-interval 0, the
+# default), "5ms" paces publishes 5 ms apart (commits closer together go out as one batch).
+SERVERS = {"0": ["--subscriber-interval", "0"], "5ms": ["--subscriber-interval", "5ms"]}
+PACED = "5ms"
+# name -> (subscriber processes, how they are scheduled: "" plain, "nice" nice 19, "idle" SCHED_IDLE, server).
 # SCHED_IDLE subscribers run only on CPU nobody else wants: on this shared 2-core box that stands for
 # subscribers on other cores or machines, so what is left of the slowdown is the server's own work.
-CONFIGS = {"none": (0, ""), "10": (10, ""), "10 at nice 19": (10, "nice"), "10 at SCHED_IDLE": (10, "idle")}
+CONFIGS = {"none": (0, "", "0"), "10": (10, "", "0"), "10 at nice 19": (10, "nice", "0"),
+           "10 at SCHED_IDLE": (10, "idle", "0"),
+           "none, paced 5ms": (0, "", PACED), "10, paced 5ms": (10, "", PACED),
+           "10 at SCHED_IDLE, paced 5ms": (10, "idle", PACED)}
+BASE = {"0": "none", PACED: "none, paced 5ms"}  # each server's own round without subscribers
 
 
 def cpu_seconds(pid):
@@ -83,8 +92,10 @@ def latency(srv):
 
     def flight_reader():
         try:
-            for chunk in reader:
-                arrived.setdefault(chunk.data.column(0)[0].as_py(), time.perf_counter())
+            for chunk in reader:  # one batch may carry several commits (--subscriber-interval)
+                now = time.perf_counter()
+                for seq in set(chunk.data.column(0).to_pylist()):
+                    arrived.setdefault(seq, now)
         except Exception:
             pass
 
@@ -95,7 +106,9 @@ def latency(srv):
         try:
             for line in resp.iter_lines(decode_unicode=True):
                 if line.startswith("data: ["):
-                    sse_arrived.setdefault(json.loads(line[6:])[0][0], time.perf_counter())
+                    now = time.perf_counter()
+                    for row in json.loads(line[6:]):
+                        sse_arrived.setdefault(row[0], now)
         except Exception:
             pass
 
@@ -189,49 +202,58 @@ def ingest_round(srv, subscribers, sched=""):
 
 
 def main():
-    srv = Server(["--in-memory"])
+    srvs = {}
     try:
-        fl_ms, sse_ms, ping_ms = latency(srv)
-        c = srv.flight()
-        put(c, "ing", pa.table({"ts": pa.array([0], TS), "price": [0.0], "venue": pa.array([0], pa.int32()),
-                                "volume": pa.array([0], pa.int64())}))
-        ingest_round(srv, 0)  # warm-up
+        lat = {}
+        for key, args in SERVERS.items():
+            srvs[key] = Server(["--in-memory"] + args)
+            lat[key] = latency(srvs[key])
+            put(srvs[key].flight(), "ing", pa.table({"ts": pa.array([0], TS), "price": [0.0],
+                                                     "venue": pa.array([0], pa.int32()),
+                                                     "volume": pa.array([0], pa.int64())}))
+            ingest_round(srvs[key], 0)  # warm-up
         runs = {k: [] for k in CONFIGS}
         for _ in range(ROUNDS):
-            for k, (n, sched) in CONFIGS.items():
-                runs[k].append(ingest_round(srv, n, sched))
+            for k, (n, sched, key) in CONFIGS.items():
+                runs[k].append(ingest_round(srvs[key], n, sched))
     finally:
-        srv.stop()
+        for srv in srvs.values():
+            srv.stop()
     print("## Subscriptions (bench_subscribe.py)\n")
     print("Latency from a DoPut commit acknowledged to the subscriber's batch in hand, %d commits of 100 rows "
-          "on loopback, one Flight subscriber and one HTTP SSE reader; peer: a Flight ping round trip in the "
+          "on loopback (one every ~4 ms), one Flight subscriber and one HTTP SSE reader, on a server with "
+          "`--subscriber-interval 0` (the default) and one with `5ms`; peer: a Flight ping round trip in the "
           "same run. Negative: the subscriber had the rows before the writer had its acknowledgement.\n" % SAMPLES)
-    print("| path | samples | p50 ms | p99 ms | max ms | p99 / ping p99 |")
-    print("|---|---|---|---|---|---|")
-    pp99 = pct(ping_ms, 99)
-    for name, xs in (("Flight DoGet SUBSCRIBE", fl_ms), ("HTTP /subscribe SSE", sse_ms), ("Flight ping (peer)", ping_ms)):
-        print("| %s | %d | %.2f | %.2f | %.2f | %.2f |" % (name, len(xs), pct(xs, 50), pct(xs, 99), max(xs),
-                                                         pct(xs, 99) / pp99))
+    print("| path | --subscriber-interval | samples | p50 ms | p99 ms | max ms | p99 / ping p99 |")
+    print("|---|---|---|---|---|---|---|")
+    for key in SERVERS:
+        fl_ms, sse_ms, ping_ms = lat[key]
+        pp99 = pct(ping_ms, 99)
+        for name, xs in (("Flight DoGet SUBSCRIBE", fl_ms), ("HTTP /subscribe SSE", sse_ms),
+                         ("Flight ping (peer)", ping_ms)):
+            print("| %s | %s | %d | %.2f | %.2f | %.2f | %.2f |" % (name, key, len(xs), pct(xs, 50), pct(xs, 99),
+                                                                 max(xs), pct(xs, 99) / pp99))
     print("\nIngest throughput: one writer process, %d commits of %d rows (4 columns) per round; %d rounds, "
           "each running, in turn, no subscription / 10 subscriber processes "
           "(`SUBSCRIBE SELECT ts, price FROM ing WHERE venue = 3`, a pyarrow client each, reading and counting) / "
           "the same 10 at `nice 19` / the same 10 under SCHED_IDLE (they get only CPU time nothing else wants: "
-          "subscribers that cannot take the writer's or the server's CPU, as on other cores or machines). "
-          "Everything shares the machine's %d cores. CPU: seconds per round "
+          "subscribers that cannot take the writer's or the server's CPU, as on other cores or machines), and "
+          "the same on a second server with `--subscriber-interval 5ms`; ratios are against the same server's "
+          "round with none. Everything shares the machine's %d cores. CPU: seconds per round "
           "(median); server CPU added: per subscriber and commit, against none (mean of the rounds); messages: what one "
           "subscriber received in the round (median), against %d commits.\n"
           % (COMMITS_PER_ROUND, COMMIT_ROWS, ROUNDS, os.cpu_count(), COMMITS_PER_ROUND))
     print("| subscribers | rows/s median | min..max | ratio to none (per round) | server CPU | server CPU added "
           "per subscriber-commit | writer CPU | subscribers' CPU | messages per subscriber |")
     print("|---|---|---|---|---|---|---|---|---|")
-    base = [r["rate"] for r in runs["none"]]
     med = lambda k, f: statistics.median(r[f] for r in runs[k])  # noqa: E731
     mean = lambda k, f: statistics.mean(r[f] for r in runs[k])  # noqa: E731
 
     def per_sub_commit(k):  # the mean over all rounds: /proc's CPU times come in 10 ms ticks
-        return (mean(k, "server") - mean("none", "server")) / (CONFIGS[k][0] * COMMITS_PER_ROUND)
+        return (mean(k, "server") - mean(BASE[CONFIGS[k][2]], "server")) / (CONFIGS[k][0] * COMMITS_PER_ROUND)
     ratios = {}
     for k in CONFIGS:
+        base = [r["rate"] for r in runs[BASE[CONFIGS[k][2]]]]
         rates = [r["rate"] for r in runs[k]]
         ratios[k] = [b / a for a, b in zip(base, rates)]
         n = CONFIGS[k][0]
@@ -241,11 +263,11 @@ def main():
             max(ratios[k]), med(k, "server"), added, med(k, "writer"),
             "%.3f" % med(k, "clients") if CONFIGS[k][0] else "", "%.0f" % med(k, "msgs") if CONFIGS[k][0] else ""))
     print()
-    for k, (n, _) in CONFIGS.items():
+    for k, (n, _, key) in CONFIGS.items():
         if not n:
             continue
         r = ratios[k]
-        extra_srv = mean(k, "server") - mean("none", "server")
+        extra_srv = mean(k, "server") - mean(BASE[key], "server")
         print("- %s: throughput ratio to none, per interleaved pair: %.2f (%.2f .. %.2f); server CPU added "
               "(mean of the rounds): %.3f s per round (%.0f us per subscriber and commit); the subscribers' own "
               "processes: %.3f s." % (k, statistics.median(r), min(r), max(r), extra_srv,

@@ -51,6 +51,7 @@ int eng_open(const eng_options *opts, eng **out, qv_err *err) {
     e->sched = eng_sched_new(threads, opts);
     e->query_timeout_ms = opts->query_timeout_ms;
     e->subscriber_buffer = opts->subscriber_buffer;
+    e->subscriber_interval_ns = opts->subscriber_interval_ns;
     e->hub = eng_hub_new(e); /* before any commit, demo rows included */
     if (opts->demo_rows > 0 && eng_demo_create(e, opts->demo_rows, err)) {
         eng_close(e);

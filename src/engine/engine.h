@@ -21,6 +21,7 @@ typedef struct eng_options {
     int max_queued;          /* queries waiting for a slot; 0 = 4 x max_running, -1 = none */
     int64_t query_timeout_ms;/* 0 = none */
     int64_t subscriber_buffer; /* per-subscription pending limit; 0 = 64 MiB */
+    int64_t subscriber_interval_ns; /* least time between two publishes of commits to subscribers; 0 = each at once */
 } eng_options;
 
 int eng_open(const eng_options *opts, eng **out, qv_err *err);

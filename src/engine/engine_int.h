@@ -21,6 +21,7 @@ struct eng {
     int64_t query_timeout_ms;
     eng_hub *hub;         /* subscriptions (sub_int.h) */
     int64_t subscriber_buffer;
+    int64_t subscriber_interval_ns;
     struct eng_sessions *sessions;  /* stmt.c */
 };
 

@@ -43,6 +43,8 @@ const char qd_usage[] =
     "  --checkpoint-bytes SIZE  checkpoint once the WAL passes this (default 64M)\n"
     "  --buffered-bulk-writes   write bulk loads through the page cache (default: O_DIRECT)\n"
     "  --subscriber-buffer SIZE  commits a SUBSCRIBE may have pending before it is ended (default 64M)\n"
+    "  --subscriber-interval D   least time between two publishes to subscribers; commits closer together\n"
+    "                       go out as one batch (default 0 = every commit at once; e.g. 5ms; bare = ms)\n"
     "  --help               this text\n"
     "  --version            print the version\n";
 
@@ -131,7 +133,7 @@ static int parse_file(const char *flag, const char *v, const char **out, qv_err 
     return 0;
 }
 
-/* The flags of docs/security.md. */
+/* The flags of docs/security.md, and the other limits. */
 static int parse_security(qd_flags *f, const char *name, const char *val, qv_err *err) {
     int64_t x = 0;
     if (!strcmp(name, "--users")) return parse_file(name, val, &f->users_file, err);
@@ -166,10 +168,72 @@ static int parse_security(qd_flags *f, const char *name, const char *val, qv_err
         return 0;
     }
     if (!strcmp(name, "--max-put-bytes")) return parse_size(name, val, 1024, &f->max_put_bytes, err);
+    if (!strcmp(name, "--subscriber-buffer")) return parse_size(name, val, 1024, &f->subscriber_buffer, err);
+    if (!strcmp(name, "--subscriber-interval"))
+        return parse_duration(name, val, 1000000, 0, 1000LL * 1000000, &f->subscriber_interval_ns, err);
     if (!strcmp(name, "--checkpoint-bytes")) return parse_size(name, val, 1024, &f->checkpoint_bytes, err);
     if (!strcmp(name, "--rowgroup-rows")) {
         if (parse_int(name, val, 64, 1 << 24, &x, err)) return err->code;
         f->rowgroup_rows = x;
+    }
+    return 0;
+}
+
+/* One flag that takes a value (known to be one of qd_flags_parse's list). */
+static int parse_valued(qd_flags *f, const char *name, const char *val, qv_err *err) {
+    int64_t x = 0;
+    if (!strcmp(name, "--flight-port") || !strcmp(name, "--http-port")) {
+        if (parse_int(name, val, 0, 65535, &x, err)) return err->code;
+        *(name[2] == 'f' ? &f->flight_port : &f->http_port) = (int)x;
+    } else if (!strcmp(name, "--host")) {
+        if (!*val) return qv_err_set(err, QV_EINVAL, "--host: empty address");
+        f->host = val;
+    } else if (!strcmp(name, "--data-dir")) {
+        if (!*val) return qv_err_set(err, QV_EINVAL, "--data-dir: empty path");
+        f->data_dir = val;
+    } else if (!strcmp(name, "--demo-rows")) {
+        if (parse_int(name, val, 0, 1000000000000LL, &x, err)) return err->code;
+        f->demo_rows = x;
+    } else if (!strcmp(name, "--threads")) {
+        if (parse_int(name, val, 1, 256, &x, err)) return err->code;
+        f->threads = (int)x;
+    } else if (!strcmp(name, "--log-level")) {
+        if (qv_log_level_parse(val, &f->log_level))
+            return qv_err_set(err, QV_EINVAL, "--log-level: '%s' is not one of debug, info, warn, error", val);
+    } else if (!strcmp(name, "--wal-sync")) {
+        if (parse_duration(name, val, 1000000, 0, 10000LL * 1000000, &x, err)) return err->code;
+        f->wal_sync_ms = (int)(x / 1000000);
+        if (x > 0 && f->wal_sync_ms == 0) f->wal_sync_ms = 1;
+    } else if (!strcmp(name, "--query-memory")) {
+        if (parse_size(name, val, 1 << 20, &f->query_memory, err)) return err->code;
+    } else if (!strcmp(name, "--max-batch-bytes")) {
+        if (parse_size(name, val, 1024, &f->max_batch_bytes, err)) return err->code;
+    } else if (!strcmp(name, "--prepared-idle")) {
+        if (parse_duration(name, val, 1000000000LL, 1000000000LL, 7LL * 86400 * 1000000000LL, &x, err))
+            return err->code;
+        f->prepared_idle_s = (int)(x / 1000000000LL);
+    } else if (!strcmp(name, "--max-body-bytes")) {
+        if (parse_size(name, val, 1, &f->max_body_bytes, err)) return err->code;
+    } else if (!strcmp(name, "--partition-rows")) {
+        if (parse_size(name, val, 1, &f->partition_rows, err)) return err->code;
+    } else if (!strcmp(name, "--replica-of") || !strcmp(name, "--advertise")) {
+        const char *hp = strncmp(val, "grpc://", 7) == 0 ? val + 7 : val;
+        const char *colon = strrchr(hp, ':');
+        if (!*hp || !colon || colon == hp || !colon[1] || strlen(val) > 250)
+            return qv_err_set(err, QV_EINVAL, "%s: '%s' is not HOST:PORT (or grpc://HOST:PORT)", name, val);
+        if (parse_int(name, colon + 1, 1, 65535, &x, err)) return err->code;
+        *(name[2] == 'r' ? &f->replica_of : &f->advertise) = val;
+    } else if (!strcmp(name, "--replication-user")) {
+        if (!*val || strchr(val, ':') || strlen(val) > 64)
+            return qv_err_set(err, QV_EINVAL, "--replication-user: '%.80s' is not a user name", val);
+        f->replication_user = val;
+    } else if (!strcmp(name, "--replication-password-file")) {
+        if (parse_file(name, val, &f->replication_password_file, err)) return err->code;
+    } else if (!strcmp(name, "--ticket-ttl")) {
+        if (parse_duration(name, val, 0, 1000000, 7LL * 24 * 3600 * 1000000000LL, &f->ticket_ttl_ns, err))
+            return err->code;
+    } else {
+        return parse_security(f, name, val, err);
     }
     return 0;
 }
@@ -207,7 +271,7 @@ int qd_flags_parse(qd_flags *f, int argc, char **argv, qv_err *err) {
                                        "--users", "--token-ttl", "--tls-cert", "--tls-key", "--tls-client-ca",
                                        "--max-running-queries", "--max-queued-queries", "--query-timeout",
                                        "--max-connections", "--http-idle-timeout", "--http-header-timeout",
-                                       "--max-put-bytes", "--subscriber-buffer", "--rowgroup-rows",
+                                       "--max-put-bytes", "--subscriber-buffer", "--subscriber-interval", "--rowgroup-rows",
                                        "--checkpoint-bytes"};
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(name, valued[k]);
@@ -216,62 +280,7 @@ int qd_flags_parse(qd_flags *f, int argc, char **argv, qv_err *err) {
             if (i + 1 >= argc) return qv_err_set(err, QV_EINVAL, "%s needs a value", name);
             val = argv[++i];
         }
-        int64_t x = 0;
-        if (!strcmp(name, "--flight-port") || !strcmp(name, "--http-port")) {
-            if (parse_int(name, val, 0, 65535, &x, err)) return err->code;
-            *(name[2] == 'f' ? &f->flight_port : &f->http_port) = (int)x;
-        } else if (!strcmp(name, "--host")) {
-            if (!*val) return qv_err_set(err, QV_EINVAL, "--host: empty address");
-            f->host = val;
-        } else if (!strcmp(name, "--data-dir")) {
-            if (!*val) return qv_err_set(err, QV_EINVAL, "--data-dir: empty path");
-            f->data_dir = val;
-        } else if (!strcmp(name, "--demo-rows")) {
-            if (parse_int(name, val, 0, 1000000000000LL, &x, err)) return err->code;
-            f->demo_rows = x;
-        } else if (!strcmp(name, "--threads")) {
-            if (parse_int(name, val, 1, 256, &x, err)) return err->code;
-            f->threads = (int)x;
-        } else if (!strcmp(name, "--log-level")) {
-            if (qv_log_level_parse(val, &f->log_level))
-                return qv_err_set(err, QV_EINVAL, "--log-level: '%s' is not one of debug, info, warn, error", val);
-        } else if (!strcmp(name, "--wal-sync")) {
-            if (parse_duration(name, val, 1000000, 0, 10000LL * 1000000, &x, err)) return err->code;
-            f->wal_sync_ms = (int)(x / 1000000);
-            if (x > 0 && f->wal_sync_ms == 0) f->wal_sync_ms = 1;
-        } else if (!strcmp(name, "--query-memory")) {
-            if (parse_size(name, val, 1 << 20, &f->query_memory, err)) return err->code;
-        } else if (!strcmp(name, "--max-batch-bytes")) {
-            if (parse_size(name, val, 1024, &f->max_batch_bytes, err)) return err->code;
-        } else if (!strcmp(name, "--prepared-idle")) {
-            if (parse_duration(name, val, 1000000000LL, 1000000000LL, 7LL * 86400 * 1000000000LL, &x, err))
-                return err->code;
-            f->prepared_idle_s = (int)(x / 1000000000LL);
-        } else if (!strcmp(name, "--max-body-bytes")) {
-            if (parse_size(name, val, 1, &f->max_body_bytes, err)) return err->code;
-        } else if (!strcmp(name, "--partition-rows")) {
-            if (parse_size(name, val, 1, &f->partition_rows, err)) return err->code;
-        } else if (!strcmp(name, "--replica-of") || !strcmp(name, "--advertise")) {
-            const char *hp = strncmp(val, "grpc://", 7) == 0 ? val + 7 : val;
-            const char *colon = strrchr(hp, ':');
-            if (!*hp || !colon || colon == hp || !colon[1] || strlen(val) > 250)
-                return qv_err_set(err, QV_EINVAL, "%s: '%s' is not HOST:PORT (or grpc://HOST:PORT)", name, val);
-            if (parse_int(name, colon + 1, 1, 65535, &x, err)) return err->code;
-            *(name[2] == 'r' ? &f->replica_of : &f->advertise) = val;
-        } else if (!strcmp(name, "--replication-user")) {
-            if (!*val || strchr(val, ':') || strlen(val) > 64)
-                return qv_err_set(err, QV_EINVAL, "--replication-user: '%.80s' is not a user name", val);
-            f->replication_user = val;
-        } else if (!strcmp(name, "--replication-password-file")) {
-            if (parse_file(name, val, &f->replication_password_file, err)) return err->code;
-        } else if (!strcmp(name, "--ticket-ttl")) {
-            if (parse_duration(name, val, 0, 1000000, 7LL * 24 * 3600 * 1000000000LL, &f->ticket_ttl_ns, err))
-                return err->code;
-        } else if (!strcmp(name, "--subscriber-buffer")) {
-            if (parse_size(name, val, 1024, &f->subscriber_buffer, err)) return err->code;
-        } else if (parse_security(f, name, val, err)) {
-            return err->code;
-        }
+        if (parse_valued(f, name, val, err)) return err->code;
     }
     if ((f->replication_user || f->replication_password_file) && !f->replica_of)
         return qv_err_set(err, QV_EINVAL, "--replication-user and --replication-password-file need --replica-of");

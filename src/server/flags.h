@@ -33,6 +33,7 @@ typedef struct qd_flags {
     int max_connections;
     int64_t http_idle_timeout_ms, http_header_timeout_ms;
     int64_t max_put_bytes;
+    int64_t subscriber_interval_ns; /* pacing of publishes to subscribers */
     int64_t rowgroup_rows, checkpoint_bytes; /* 0 = storage defaults */
 } qd_flags;
 

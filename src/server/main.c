@@ -133,6 +133,7 @@ static eng_options engine_options(const qd_flags *f) {
     eo.max_queued = f->max_queued_queries;
     eo.query_timeout_ms = f->query_timeout_ms;
     eo.subscriber_buffer = f->subscriber_buffer;
+    eo.subscriber_interval_ns = f->subscriber_interval_ns;
     return eo;
 }
 

@@ -135,6 +135,35 @@ def test_batches_coalesce_commits_and_respect_max_batch_bytes(client):
     assert len(sub.batches) > 1
 
 
+def test_paced_commits_come_together_whole_and_in_order(start_quiverd):
+    """--subscriber-interval: a commit after a quiet spell goes at once; the
+    commits that follow within the interval come together at the next round,
+    each whole, in commit order, none twice."""
+    srv = start_quiverd("--in-memory", "--subscriber-interval", "1s")
+    c = srv.flight()
+    put(c, "sub_pace", commit_table(0, 0, 1))
+    sub = Subscriber(c, "SUBSCRIBE SELECT * FROM sub_pace")
+    put(c, "sub_pace", commit_table(1, 0, 3))
+    sub.wait_rows(3)
+    t_first = time.time()
+    for seq in range(1, 7):
+        put(c, "sub_pace", commit_table(1, seq, 3 + seq))
+    total = 3 + sum(3 + seq for seq in range(1, 7))
+    sub.wait_rows(total)
+    t_rest = time.time()
+    time.sleep(0.2)
+    got, batches = sub.rows(), list(sub.batches)
+    sub.cancel()
+    c.close()
+    assert [(r["seq"], r["k"]) for r in got] == [(seq, k) for seq in range(7) for k in range(3 + seq)]
+    assert t_rest - t_first >= 0.5  # held for the next round, an interval after the first
+    assert 2 <= len(batches) <= 3  # not one message per commit (7)
+    where = {}
+    for i, b in enumerate(batches):
+        for seq in set(b.column("seq").to_pylist()):
+            assert where.setdefault(seq, i) == i, "commit %d split across batches" % seq
+
+
 KILLED_WRITER = """
 import sys, time, pyarrow as pa, pyarrow.flight as fl
 c = fl.connect(sys.argv[1])

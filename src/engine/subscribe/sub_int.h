@@ -22,6 +22,16 @@
 ** of one statement share one evaluation per commit. A front end whose wake
 ** returns true (Flight: the call was idle) has its run callback called on
 ** the notifier, which then delivers without a hop to another thread.
+** Pacing (--subscriber-interval): the notifier starts a round of wakes at
+** most once per interval. A commit after a quiet spell is woken at once;
+** commits closer together than the interval wait for the next round and
+** are taken as one coalesced batch, so a fast writer costs each subscriber
+** one message per interval rather than one per commit (a tickerplant's
+** batch mode). In a round a subscription takes what was queued at its
+** first take of the round (several takes when a take is cut at a shared
+** piece's end); a take that finds only commits queued since then puts it
+** back on the wake list for the next round, unless a full batch is pending.
+** Ends (too slow, shutdown) wait for a round like commits.
 **
 ** Life of an eng_sub: open (parse, prepare, register: `seen` = the table's
 ** rows at registration, so ranges ending at or before it are ignored and
@@ -72,6 +82,8 @@ struct eng_sub {
     int qhead, qn, qcap;
     int64_t seen, pending;
     uint64_t gen;             /* odd while leading rows of the table are being dropped */
+    uint64_t take_round;      /* the hub's round of the last live take (pacing) */
+    int64_t round_upto;       /* `seen` at that round's first take: queued before it, taken in it */
     int64_t dropped;          /* leading rows dropped since open (ranges renumbered) */
     qv_status end_code;
     char end_msg[256];
@@ -94,6 +106,9 @@ struct eng_hub {
     pthread_t thr;
     sub_cache *cache;
     uint64_t epoch; /* row numbering generation: +1 at every leading drop */
+    int64_t interval_ns;   /* eng's subscriber_interval_ns: least time between two rounds of wakes */
+    int64_t last_round_ns; /* monotonic start of the last round of wakes */
+    uint64_t round;        /* rounds started */
 };
 
 /* Drop a ref; the last frees the subscription (sub_queue.c). */

@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* On the notifier, before the wakes: evaluate, into the shared cache, the
    rows each subscriber will take next, once per distinct (statement, table,
@@ -46,6 +47,22 @@ static void hub_prefill(eng_hub *h, eng_sub **subs, int n) {
     }
 }
 
+/* hub->mu held, wakes queued: true after waiting for the interval since the
+   last round to pass (or a signal: the caller looks again); false when a
+   round may start now, which it then records. */
+static bool hub_pace_locked(eng_hub *h) {
+    int64_t now = qv_monotonic_ns();
+    if (h->interval_ns > 0 && !h->stop && now < h->last_round_ns + h->interval_ns) {
+        int64_t due = h->last_round_ns + h->interval_ns;
+        struct timespec ts = {(time_t)(due / 1000000000LL), (long)(due % 1000000000LL)};
+        pthread_cond_timedwait(&h->cv, &h->mu, &ts); /* h->cv runs on CLOCK_MONOTONIC */
+        return true;
+    }
+    h->last_round_ns = now;
+    h->round++;
+    return false;
+}
+
 /* The notifier: evaluates what the woken subscribers will take (once per
    distinct statement and range, hub_prefill), then calls their wake
    callbacks, and run for those whose front end handed delivery to it;
@@ -58,6 +75,7 @@ static void *hub_main(void *arg) {
     for (;;) {
         while (!h->wake_head && !h->stop) pthread_cond_wait(&h->cv, &h->mu);
         if (!h->wake_head) break;
+        if (hub_pace_locked(h)) continue;
         int n = 0;
         for (eng_sub *s = h->wake_head; s; s = s->wnext) {
             if (n == cap) {
@@ -95,8 +113,13 @@ static void *hub_main(void *arg) {
 eng_hub *eng_hub_new(eng *e) {
     eng_hub *h = qv_xcalloc(1, sizeof *h);
     h->e = e;
+    h->interval_ns = e->subscriber_interval_ns;
     pthread_mutex_init(&h->mu, NULL);
-    pthread_cond_init(&h->cv, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&h->cv, &ca);
+    pthread_condattr_destroy(&ca);
     h->cache = sub_cache_new();
     if (pthread_create(&h->thr, NULL, hub_main, h) != 0) {
         QV_ERROR("engine: cannot start the subscription notifier thread");

@@ -106,6 +106,7 @@ void sub_hook_drop_end(void *arg, st_table *t, int64_t n) {
         s->gen++;
         s->dropped += n;
         s->seen = sub_row_shift(s->seen, n);
+        s->round_upto = sub_row_shift(s->round_upto, n);
         int k = s->qhead;
         for (int i = s->qhead; i < s->qn; i++) {
             sub_range r = {sub_row_shift(s->q[i].from, n), sub_row_shift(s->q[i].to, n), s->q[i].bytes};

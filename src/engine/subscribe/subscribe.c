@@ -152,6 +152,7 @@ int eng_sub_open(eng *e, const char *text, size_t len, const eng_sub_options *o,
     s->arg = o->arg;
     s->buffer_bytes = o->buffer_bytes > 0 ? o->buffer_bytes : e->subscriber_buffer > 0 ? e->subscriber_buffer : DEFAULT_BUFFER;
     s->max_batch_bytes = o->max_batch_bytes > 0 ? o->max_batch_bytes : DEFAULT_BATCH;
+    s->take_round = UINT64_MAX; /* has not taken in any round yet */
     atomic_fetch_add(&e->metrics.queries, 1);
     int rc = sub_prepare(s, text, len, err);
     eng_hub *h = e->hub;
@@ -198,7 +199,17 @@ static bool take_range(eng_sub *s, sub_range *r, int *rc, qv_err *err) {
     bool got = false;
     if (s->end_code) {
         *rc = qv_err_set(err, s->end_code, "%s", s->end_msg);
+    } else if (s->qhead < s->qn && h->interval_ns > 0 && s->take_round == h->round &&
+               s->q[s->qhead].from >= s->round_upto && s->pending < s->max_batch_bytes) {
+        /* Paced: what was queued when this round's first take ran is taken;
+           what queued since waits for the next round, to go as one batch
+           (a full batch goes at once). */
+        sub_wake_queue_locked(h, s);
     } else if (s->qhead < s->qn) {
+        if (s->take_round != h->round) {
+            s->take_round = h->round;
+            s->round_upto = s->seen;
+        }
         take_numbering_locked(s);
         sub_queue_coalesce_locked(s, r);
         if (r->bytes <= SHARED_MAX) {

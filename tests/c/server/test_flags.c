@@ -129,3 +129,24 @@ QTEST(flags_durations_and_security) {
     qd_flags_defaults(&f);
     QCHECK(qd_flags_parse(&f, 3, bad, &e) != 0);
 }
+
+QTEST(flags_subscriber_pacing) {
+    qd_flags f;
+    qv_err e;
+    char *d[] = {"quiverd"};
+    QCHECK_OK(parse(&f, &e, 1, d), &e);
+    QCHECK_EQ(f.subscriber_interval_ns, 0);
+    char *v[] = {"quiverd", "--subscriber-interval", "5ms", "--subscriber-buffer", "1M"};
+    QCHECK_OK(parse(&f, &e, 5, v), &e);
+    QCHECK_EQ(f.subscriber_interval_ns, 5LL * 1000000);
+    QCHECK_EQ(f.subscriber_buffer, 1LL << 20);
+    char *b[] = {"quiverd", "--subscriber-interval=20"}; /* bare number: milliseconds */
+    QCHECK_OK(parse(&f, &e, 2, b), &e);
+    QCHECK_EQ(f.subscriber_interval_ns, 20LL * 1000000);
+    char *x[] = {"quiverd", "--subscriber-interval", "soon"};
+    QCHECK(parse(&f, &e, 3, x) != 0);
+    QCHECK(strstr(e.msg, "--subscriber-interval") != NULL && strstr(e.msg, "duration") != NULL);
+    char *h[] = {"quiverd", "--subscriber-interval", "2s"};
+    QCHECK(parse(&f, &e, 3, h) != 0);
+    QCHECK(strstr(e.msg, "out of range") != NULL);
+}
