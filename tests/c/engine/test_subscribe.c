@@ -35,16 +35,20 @@ static bool wait_wakes(waker *w, int n) {
     return ok;
 }
 
-static eng *open_mem(void) {
+/* In memory, row groups of 100 rows; publishes paced by interval_ns (0 = none). */
+static eng *open_paced(int64_t interval_ns) {
     eng_options o = {0};
     o.storage.in_memory = true;
     o.storage.rowgroup_rows = 100;
     o.threads = 2;
+    o.subscriber_interval_ns = interval_ns;
     eng *e = NULL;
     qv_err err;
     if (eng_open(&o, &e, &err)) fprintf(stderr, "eng_open: %s\n", err.msg);
     return e;
 }
+
+static eng *open_mem(void) { return open_paced(0); }
 
 static int run(eng *e, const char *sql) {
     eng_query *q;
@@ -65,17 +69,24 @@ static int run(eng *e, const char *sql) {
     return rc;
 }
 
-/* Every pending batch's column 0 as int64, appended to out. */
-static int drain(eng_sub *s, int64_t *out, int cap, int *n, qv_err *err) {
+/* Every pending batch's column 0 as int64, appended to out (the first cap
+   values; n counts them all); batches, when not NULL, counts the batches. */
+static int drain_batches(eng_sub *s, int64_t *out, int cap, int *n, int *batches, qv_err *err) {
     for (;;) {
         qv_batch b;
         bool got = false;
         int rc = eng_sub_next(s, &b, &got, err);
         if (rc || !got) return rc;
+        if (batches) (*batches)++;
         const int64_t *v = (const int64_t *)b.cols[0].values->data + b.cols[0].offset;
-        for (int64_t i = 0; i < b.nrows && *n < cap; i++) out[(*n)++] = v[i];
+        for (int64_t i = 0; i < b.nrows; i++, (*n)++)
+            if (*n < cap) out[*n] = v[i];
         qv_batch_free(&b);
     }
+}
+
+static int drain(eng_sub *s, int64_t *out, int cap, int *n, qv_err *err) {
+    return drain_batches(s, out, cap, n, NULL, err);
 }
 
 QTEST(commits_arrive_whole_in_order_once) {
@@ -261,28 +272,14 @@ QTEST(truncate_renumbers_and_later_commits_still_arrive) {
     eng_close(e);
 }
 
-/* Batches handed out, and the rows in them (column 0), until none is pending. */
+/* Batches handed out, and the rows in them, until none is pending. */
 static int drain_count(eng_sub *s, int *batches, int *rows, qv_err *err) {
-    for (;;) {
-        qv_batch b;
-        bool got = false;
-        int rc = eng_sub_next(s, &b, &got, err);
-        if (rc || !got) return rc;
-        (*batches)++;
-        *rows += (int)b.nrows;
-        qv_batch_free(&b);
-    }
-}
-
-static eng *open_paced(int64_t interval_ns) {
-    eng_options o = {0};
-    o.storage.in_memory = true;
-    o.threads = 2;
-    o.subscriber_interval_ns = interval_ns;
-    eng *e = NULL;
-    qv_err err;
-    if (eng_open(&o, &e, &err)) fprintf(stderr, "eng_open: %s\n", err.msg);
-    return e;
+    int64_t unused[1];
+    int before = *rows;
+    int n = 0;
+    int rc = drain_batches(s, unused, 0, &n, batches, err);
+    *rows = before + n;
+    return rc;
 }
 
 /* --subscriber-interval: a commit after a quiet spell is woken at once; the
