@@ -51,58 +51,41 @@ static void describe_type(int tt, const ipc_src *s, char *buf, size_t n) {
     else snprintf(buf, n, "%s", ipc_arrow_type_name(tt));
 }
 
-/* Field -> Quiver field and wire description. */
-static int parse_field(ipc_decoder *d, fb_table *ft, int idx, qv_field *qf, ipc_src *s, qv_err *err) {
-    fb_reader *r = ft->r;
-    const char *name;
-    uint32_t nlen;
-    char col[160];
-    fb_string(ft, FIELD_NAME, &name, &nlen, "Field.name");
-    if (fb_failed(r)) return from_reader(r, err);
-    if (strlen(name) != nlen)
-        return qv_err_set(err, QV_EINVAL, "field %d: name contains a NUL byte", idx);
-    snprintf(col, sizeof col, "%.*s", nlen > 128 ? 128 : (int)nlen, name);
-    qf->name = qv_xstrndup(name, nlen);
-    qf->nullable = fb_bool(ft, FIELD_NULLABLE, false, "Field.nullable");
-    int tt = fb_u8(ft, FIELD_TYPE_TYPE, AT_NONE, "Field.type_type");
-    fb_table ty, de;
-    bool has_type = fb_table_field(ft, FIELD_TYPE, &ty, "Field.type");
-    bool has_dict = fb_table_field(ft, FIELD_DICTIONARY, &de, "Field.dictionary");
-    if (fb_failed(r)) return from_reader(r, err);
-    if (!has_type) return qv_err_set(err, QV_ECORRUPT, "column %s: Field.type is missing", col);
-    memset(s, 0, sizeof *s);
-    s->tt = tt;
-    char tname[64];
-    qv_type qt = QV_T_INVALID;
+/* Field.type (union tag tt, table ty) -> the Quiver type in *qt (QV_T_INVALID
+   when not supported) and the wire description in s. */
+static int parse_field_type(fb_table *ty, int tt, ipc_src *s, qv_field *qf, const char *col, qv_type *qt,
+                            qv_err *err) {
+    fb_reader *r = ty->r;
+    *qt = QV_T_INVALID;
     switch (tt) {
     case AT_INT:
-        s->bits = fb_i32(&ty, INT_BITWIDTH, 0, "Int.bitWidth");
-        s->is_signed = fb_bool(&ty, INT_SIGNED, false, "Int.is_signed");
-        if (s->bits == 8 || s->bits == 16) qt = QV_T_INT32;
-        else if (s->bits == 32) qt = s->is_signed ? QV_T_INT32 : QV_T_INT64;
-        else if (s->bits == 64) qt = QV_T_INT64;
+        s->bits = fb_i32(ty, INT_BITWIDTH, 0, "Int.bitWidth");
+        s->is_signed = fb_bool(ty, INT_SIGNED, false, "Int.is_signed");
+        if (s->bits == 8 || s->bits == 16) *qt = QV_T_INT32;
+        else if (s->bits == 32) *qt = s->is_signed ? QV_T_INT32 : QV_T_INT64;
+        else if (s->bits == 64) *qt = QV_T_INT64;
         break;
     case AT_FLOAT: {
-        int p = fb_i16(&ty, FLOAT_PRECISION, PREC_HALF, "FloatingPoint.precision");
-        if (p == PREC_SINGLE) qt = QV_T_FLOAT32, s->bits = 32;
-        else if (p == PREC_DOUBLE) qt = QV_T_FLOAT64, s->bits = 64;
-        else if (p == PREC_HALF) s->tt = -1; /* named below */
+        int p = fb_i16(ty, FLOAT_PRECISION, PREC_HALF, "FloatingPoint.precision");
+        if (p == PREC_SINGLE) *qt = QV_T_FLOAT32, s->bits = 32;
+        else if (p == PREC_DOUBLE) *qt = QV_T_FLOAT64, s->bits = 64;
+        else if (p == PREC_HALF) s->tt = -1; /* named by the caller */
         break;
     }
-    case AT_BOOL: qt = QV_T_BOOL; break;
+    case AT_BOOL: *qt = QV_T_BOOL; break;
     case AT_UTF8:
     case AT_LARGE_UTF8:
-    case AT_UTF8_VIEW: qt = QV_T_STRING; break;
+    case AT_UTF8_VIEW: *qt = QV_T_STRING; break;
     /* Binary layouts are the string layouts: they land as STRING when every
        value is UTF-8 (checked like strings), and are refused otherwise. */
-    case AT_BINARY: s->tt = AT_UTF8; qt = QV_T_STRING; break;
-    case AT_LARGE_BINARY: s->tt = AT_LARGE_UTF8; qt = QV_T_STRING; break;
-    case AT_BINARY_VIEW: s->tt = AT_UTF8_VIEW; qt = QV_T_STRING; break;
+    case AT_BINARY: s->tt = AT_UTF8; *qt = QV_T_STRING; break;
+    case AT_LARGE_BINARY: s->tt = AT_LARGE_UTF8; *qt = QV_T_STRING; break;
+    case AT_BINARY_VIEW: s->tt = AT_UTF8_VIEW; *qt = QV_T_STRING; break;
     case AT_TIMESTAMP: {
-        s->unit = fb_i16(&ty, TS_UNIT, UNIT_SECOND, "Timestamp.unit");
+        s->unit = fb_i16(ty, TS_UNIT, UNIT_SECOND, "Timestamp.unit");
         const char *tz;
         uint32_t tzlen;
-        fb_string(&ty, TS_TIMEZONE, &tz, &tzlen, "Timestamp.timezone");
+        fb_string(ty, TS_TIMEZONE, &tz, &tzlen, "Timestamp.timezone");
         if (fb_failed(r)) return from_reader(r, err);
         if (s->unit < UNIT_SECOND || s->unit > UNIT_NANO)
             return qv_err_set(err, QV_ECORRUPT, "column %s: Timestamp.unit %d is unknown", col, s->unit);
@@ -110,30 +93,29 @@ static int parse_field(ipc_decoder *d, fb_table *ft, int idx, qv_field *qf, ipc_
             return qv_err_set(err, QV_EUNSUPPORTED, "column %s: timezone of %u bytes is not supported",
                               col, tzlen);
         memcpy(qf->tz, tz, tzlen);
-        qt = QV_T_TIMESTAMP;
+        *qt = QV_T_TIMESTAMP;
         break;
     }
     case AT_DATE:
-        s->unit = fb_i16(&ty, DATE_UNIT, DATE_MILLI, "Date.unit");
-        if (s->unit == DATE_DAY || s->unit == DATE_MILLI) qt = QV_T_TIMESTAMP;
+        s->unit = fb_i16(ty, DATE_UNIT, DATE_MILLI, "Date.unit");
+        if (s->unit == DATE_DAY || s->unit == DATE_MILLI) *qt = QV_T_TIMESTAMP;
         break;
-    default: break;
+    default: break; /* a wire tag, not our enum: anything else is refused by the caller */
     }
     if (fb_failed(r)) return from_reader(r, err);
-    if (qt == QV_T_INVALID) {
-        if (s->tt == -1) snprintf(tname, sizeof tname, "halffloat");
-        else if (tt == AT_DATE) snprintf(tname, sizeof tname, "date(unit %d)", s->unit);
-        else describe_type(tt, s, tname, sizeof tname);
-        return qv_err_set(err, QV_EUNSUPPORTED, "column %s: Arrow type %s is not supported", col, tname);
-    }
-    qf->type = qt;
-    if (!has_dict) return QV_OK;
+    return QV_OK;
+}
 
-    /* dictionary<index, value>: the value type parsed above must be a string */
+/* Field.dictionary (table de) on a field whose value type parsed as qt:
+   string dictionaries only; registers the dictionary id with the decoder. */
+static int parse_field_dict(ipc_decoder *d, fb_table *de, int tt, qv_type qt, ipc_src *s, qv_field *qf,
+                            const char *col, qv_err *err) {
+    fb_reader *r = de->r;
+    char tname[64];
     s->dict = true;
-    s->dict_id = fb_i64(&de, DICTENC_ID, 0, "DictionaryEncoding.id");
+    s->dict_id = fb_i64(de, DICTENC_ID, 0, "DictionaryEncoding.id");
     fb_table it;
-    bool has_it = fb_table_field(&de, DICTENC_INDEX_TYPE, &it, "DictionaryEncoding.indexType");
+    bool has_it = fb_table_field(de, DICTENC_INDEX_TYPE, &it, "DictionaryEncoding.indexType");
     if (has_it) {
         s->idx_bits = fb_i32(&it, INT_BITWIDTH, 0, "Int.bitWidth");
         s->idx_signed = fb_bool(&it, INT_SIGNED, false, "Int.is_signed");
@@ -162,6 +144,41 @@ static int parse_field(ipc_decoder *d, fb_table *ft, int idx, qv_field *qf, ipc_
     dd->id = s->dict_id;
     dd->tt = s->tt; /* the normalised layout: binary dictionaries decode as strings */
     return QV_OK;
+}
+
+/* Field -> Quiver field and wire description. */
+static int parse_field(ipc_decoder *d, fb_table *ft, int idx, qv_field *qf, ipc_src *s, qv_err *err) {
+    fb_reader *r = ft->r;
+    const char *name;
+    uint32_t nlen;
+    char col[160];
+    fb_string(ft, FIELD_NAME, &name, &nlen, "Field.name");
+    if (fb_failed(r)) return from_reader(r, err);
+    if (strlen(name) != nlen)
+        return qv_err_set(err, QV_EINVAL, "field %d: name contains a NUL byte", idx);
+    snprintf(col, sizeof col, "%.*s", nlen > 128 ? 128 : (int)nlen, name);
+    qf->name = qv_xstrndup(name, nlen);
+    qf->nullable = fb_bool(ft, FIELD_NULLABLE, false, "Field.nullable");
+    int tt = fb_u8(ft, FIELD_TYPE_TYPE, AT_NONE, "Field.type_type");
+    fb_table ty, de;
+    bool has_type = fb_table_field(ft, FIELD_TYPE, &ty, "Field.type");
+    bool has_dict = fb_table_field(ft, FIELD_DICTIONARY, &de, "Field.dictionary");
+    if (fb_failed(r)) return from_reader(r, err);
+    if (!has_type) return qv_err_set(err, QV_ECORRUPT, "column %s: Field.type is missing", col);
+    memset(s, 0, sizeof *s);
+    s->tt = tt;
+    qv_type qt;
+    int rc = parse_field_type(&ty, tt, s, qf, col, &qt, err);
+    if (rc) return rc;
+    if (qt == QV_T_INVALID) {
+        char tname[64];
+        if (s->tt == -1) snprintf(tname, sizeof tname, "halffloat");
+        else if (tt == AT_DATE) snprintf(tname, sizeof tname, "date(unit %d)", s->unit);
+        else describe_type(tt, s, tname, sizeof tname);
+        return qv_err_set(err, QV_EUNSUPPORTED, "column %s: Arrow type %s is not supported", col, tname);
+    }
+    qf->type = qt;
+    return has_dict ? parse_field_dict(d, &de, tt, qt, s, qf, col, err) : QV_OK;
 }
 
 static int parse_schema(ipc_decoder *d, fb_table *st, qv_err *err) {

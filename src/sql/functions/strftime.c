@@ -134,11 +134,106 @@ static int name_match(const char *s, int32_t n, int32_t *i, const char *const *n
     return -1;
 }
 
+/* What strp_parse has read so far. */
+typedef struct strp_fields {
+    int64_t y, mo, d, h, mi, se, frac, doy, off;
+    int pm; /* -1 none, 0 AM, 1 PM */
+    bool h12;
+} strp_fields;
+
+/* One format code c at s[*i]; -1 when the text does not fit it. */
+static int strp_code(char c, const char *s, int32_t sn, int32_t *i, strp_fields *t) {
+    int64_t v;
+    int k, nd;
+    switch (c) {
+    case 'Y': case 'G': {
+        bool neg = *i < sn && s[*i] == '-';
+        if (neg) (*i)++;
+        if (!digits(s, sn, i, 6, &t->y)) return -1;
+        if (neg) t->y = -t->y;
+        return 0;
+    }
+    case 'y':
+        if (!digits(s, sn, i, 2, &t->y)) return -1;
+        t->y += t->y < 69 ? 2000 : 1900;
+        return 0;
+    case 'm': return digits(s, sn, i, 2, &t->mo) ? 0 : -1;
+    case 'd': return digits(s, sn, i, 2, &t->d) ? 0 : -1;
+    case 'H': return digits(s, sn, i, 2, &t->h) ? 0 : -1;
+    case 'I': t->h12 = true; return digits(s, sn, i, 2, &t->h) ? 0 : -1;
+    case 'M': return digits(s, sn, i, 2, &t->mi) ? 0 : -1;
+    case 'S': return digits(s, sn, i, 2, &t->se) ? 0 : -1;
+    case 'j': return digits(s, sn, i, 3, &t->doy) ? 0 : -1;
+    case 'g': case 'f': case 'n':
+        if (!(nd = digits(s, sn, i, c == 'g' ? 3 : c == 'f' ? 6 : 9, &v))) return -1;
+        while (nd++ < 9) v *= 10;
+        t->frac = v;
+        return 0;
+    case 'p':
+        if (*i + 2 > sn) return -1;
+        if (!strncasecmp(s + *i, "AM", 2)) t->pm = 0;
+        else if (!strncasecmp(s + *i, "PM", 2)) t->pm = 1;
+        else return -1;
+        *i += 2;
+        return 0;
+    case 'b': case 'h': case 'B':
+        if (name_match(s, sn, i, mon_full, 12, &k)) return -1;
+        t->mo = k + 1;
+        return 0;
+    case 'a': case 'A': return name_match(s, sn, i, wday_full, 7, &k);
+    case 'w': case 'u': case 'U': case 'W': case 'V':
+        return digits(s, sn, i, 2, &v) ? 0 : -1; /* read, not used to place the date */
+    case 'z': {
+        if (*i < sn && (s[*i] == 'Z' || s[*i] == 'z')) return (*i)++, 0;
+        if (*i >= sn || (s[*i] != '+' && s[*i] != '-')) return -1;
+        int sign = s[(*i)++] == '-' ? -1 : 1;
+        int64_t oh, om = 0;
+        if (digits(s, sn, i, 2, &oh) != 2) return -1;
+        if (*i < sn && s[*i] == ':') (*i)++;
+        digits(s, sn, i, 2, &om);
+        t->off = sign * (oh * 3600 + om * 60);
+        return 0;
+    }
+    case 'Z':
+        while (*i < sn && (isalpha((unsigned char)s[*i]) || s[*i] == '/' || s[*i] == '_')) (*i)++;
+        return 0;
+    case '%':
+        if (*i >= sn || s[*i] != '%') return -1;
+        (*i)++;
+        return 0;
+    case 'c': case 'x': case 'X': return -1; /* locale forms: formatting only */
+    default: return -1;                      /* a format character, not our enum */
+    }
+}
+
+/* The fields read -> ns since the epoch; -1 when they name no valid time. */
+static int strp_to_ns(strp_fields *t, int64_t *out) {
+    if (t->h12) {
+        if (t->h < 1 || t->h > 12) return -1;
+        t->h = t->h % 12 + (t->pm == 1 ? 12 : 0);
+    } else if (t->pm == 1 && t->h < 12) {
+        t->h += 12;
+    }
+    if (t->h > 23 || t->mi > 59 || t->se > 59) return -1;
+    int64_t y = t->y, days;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (t->doy >= 0) {
+        if (t->doy < 1 || t->doy > (leap ? 366 : 365)) return -1;
+        days = qv_days_from_civil(y, 1, 1) + t->doy - 1;
+    } else {
+        static const int md[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+        int64_t mo = t->mo, d = t->d;
+        if (mo < 1 || mo > 12 || d < 1 || d > md[mo - 1] || (mo == 2 && !leap && d > 28)) return -1;
+        days = qv_days_from_civil(y, (int)mo, (int)d);
+    }
+    if (days < -106751 || days > 106750) return -1;
+    *out = days * NS_DAY + ((t->h * 60 + t->mi) * 60 + t->se - t->off) * NS_SEC + t->frac;
+    return 0;
+}
+
 /* Parses s by fmt into ns since the epoch; -1 when it does not fit. */
 int strp_parse(const char *s, int32_t sn, const char *fmt, int32_t fn, int64_t *out) {
-    int64_t y = 1900, mo = 1, d = 1, h = 0, mi = 0, se = 0, frac = 0, doy = -1, off = 0, v;
-    int pm = -1, k;
-    bool h12 = false;
+    strp_fields t = {.y = 1900, .mo = 1, .d = 1, .doy = -1, .pm = -1};
     int32_t i = 0;
     for (int32_t f = 0; f < fn; f++) {
         if (fmt[f] != '%') {
@@ -151,93 +246,8 @@ int strp_parse(const char *s, int32_t sn, const char *fmt, int32_t fn, int64_t *
             continue;
         }
         if (++f < fn && fmt[f] == '-') f++;
-        if (f >= fn) return -1;
-        int nd;
-        switch (fmt[f]) {
-        case 'Y': case 'G': {
-            bool neg = i < sn && s[i] == '-';
-            if (neg) i++;
-            if (!digits(s, sn, &i, 6, &y)) return -1;
-            if (neg) y = -y;
-            break;
-        }
-        case 'y':
-            if (!digits(s, sn, &i, 2, &y)) return -1;
-            y += y < 69 ? 2000 : 1900;
-            break;
-        case 'm': if (!digits(s, sn, &i, 2, &mo)) return -1; break;
-        case 'd': if (!digits(s, sn, &i, 2, &d)) return -1; break;
-        case 'H': if (!digits(s, sn, &i, 2, &h)) return -1; break;
-        case 'I': if (!digits(s, sn, &i, 2, &h)) return -1; h12 = true; break;
-        case 'M': if (!digits(s, sn, &i, 2, &mi)) return -1; break;
-        case 'S': if (!digits(s, sn, &i, 2, &se)) return -1; break;
-        case 'j': if (!digits(s, sn, &i, 3, &doy)) return -1; break;
-        case 'g': case 'f': case 'n': {
-            int maxd = fmt[f] == 'g' ? 3 : fmt[f] == 'f' ? 6 : 9;
-            if (!(nd = digits(s, sn, &i, maxd, &v))) return -1;
-            while (nd++ < 9) v *= 10;
-            frac = v;
-            break;
-        }
-        case 'p':
-            if (i + 2 > sn) return -1;
-            if (!strncasecmp(s + i, "AM", 2)) pm = 0;
-            else if (!strncasecmp(s + i, "PM", 2)) pm = 1;
-            else return -1;
-            i += 2;
-            break;
-        case 'b': case 'h': case 'B':
-            if (name_match(s, sn, &i, mon_full, 12, &k)) return -1;
-            mo = k + 1;
-            break;
-        case 'a': case 'A':
-            if (name_match(s, sn, &i, wday_full, 7, &k)) return -1;
-            break;
-        case 'w': case 'u': case 'U': case 'W': case 'V':
-            if (!digits(s, sn, &i, 2, &v)) return -1; /* read, not used to place the date */
-            break;
-        case 'z': {
-            if (i < sn && (s[i] == 'Z' || s[i] == 'z')) { i++; break; }
-            if (i >= sn || (s[i] != '+' && s[i] != '-')) return -1;
-            int sign = s[i++] == '-' ? -1 : 1;
-            int64_t oh, om = 0;
-            if (digits(s, sn, &i, 2, &oh) != 2) return -1;
-            if (i < sn && s[i] == ':') i++;
-            digits(s, sn, &i, 2, &om);
-            off = sign * (oh * 3600 + om * 60);
-            break;
-        }
-        case 'Z':
-            while (i < sn && (isalpha((unsigned char)s[i]) || s[i] == '/' || s[i] == '_')) i++;
-            break;
-        case '%':
-            if (i >= sn || s[i] != '%') return -1;
-            i++;
-            break;
-        case 'c': case 'x': case 'X': return -1; /* locale forms: formatting only */
-        default: return -1;
-        }
+        if (f >= fn || strp_code(fmt[f], s, sn, &i, &t)) return -1;
     }
     if (i != sn) return -1;
-    if (h12) {
-        if (h < 1 || h > 12) return -1;
-        h = h % 12 + (pm == 1 ? 12 : 0);
-    } else if (pm == 1 && h < 12) {
-        h += 12;
-    }
-    if (h > 23 || mi > 59 || se > 59) return -1;
-    int64_t days;
-    if (doy >= 0) {
-        bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-        if (doy < 1 || doy > (leap ? 366 : 365)) return -1;
-        days = qv_days_from_civil(y, 1, 1) + doy - 1;
-    } else {
-        static const int md[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-        bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-        if (mo < 1 || mo > 12 || d < 1 || d > md[mo - 1] || (mo == 2 && !leap && d > 28)) return -1;
-        days = qv_days_from_civil(y, (int)mo, (int)d);
-    }
-    if (days < -106751 || days > 106750) return -1;
-    *out = days * NS_DAY + ((h * 60 + mi) * 60 + se - off) * NS_SEC + frac;
-    return 0;
+    return strp_to_ns(&t, out);
 }
