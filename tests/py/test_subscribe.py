@@ -364,14 +364,18 @@ def test_http_errors_before_streaming(quiverd):
     assert r.status_code == 400
 
 
-def test_http_sse_end_event_on_shutdown(start_quiverd):
-    srv = start_quiverd("--in-memory")
+@pytest.mark.parametrize("interval", ["0", "1s"])  # paced: the end is not held for the next round
+def test_http_sse_end_event_on_shutdown(start_quiverd, interval):
+    srv = start_quiverd("--in-memory", "--subscriber-interval", interval)
     c = srv.flight()
     put(c, "sub_e", commit_table(0, 0, 1))
     r = requests.get(srv.http_url + "/subscribe", params={"query": "SUBSCRIBE SELECT * FROM sub_e", "format": "sse"},
                      stream=True, timeout=30)
     it = r.iter_lines(decode_unicode=True)
     assert next(it) == "event: schema"
+    put(c, "sub_e", commit_table(0, 1, 1))  # a round now: the end comes within the interval of it
+    while next(it) != "event: rows":
+        pass
     stopper = threading.Thread(target=srv.stop)
     stopper.start()
     rest = list(it)

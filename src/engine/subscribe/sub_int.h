@@ -31,7 +31,8 @@
 ** first take of the round (several takes when a take is cut at a shared
 ** piece's end); a take that finds only commits queued since then puts it
 ** back on the wake list for the next round, unless a full batch is pending.
-** Ends (too slow, shutdown) wait for a round like commits.
+** A too-slow end waits for a round like commits; at shutdown the notifier
+** stops pacing, so every end goes out before the front ends stop.
 **
 ** Life of an eng_sub: open (parse, prepare, register: `seen` = the table's
 ** rows at registration, so ranges ending at or before it are ignored and

@@ -52,7 +52,8 @@ static void hub_prefill(eng_hub *h, eng_sub **subs, int n) {
    round may start now, which it then records. */
 static bool hub_pace_locked(eng_hub *h) {
     int64_t now = qv_monotonic_ns();
-    if (h->interval_ns > 0 && !h->stop && now < h->last_round_ns + h->interval_ns) {
+    /* shutting down: the ends go out at once, before the front ends stop */
+    if (h->interval_ns > 0 && !h->stop && !h->closing && now < h->last_round_ns + h->interval_ns) {
         int64_t due = h->last_round_ns + h->interval_ns;
         struct timespec ts = {(time_t)(due / 1000000000LL), (long)(due % 1000000000LL)};
         pthread_cond_timedwait(&h->cv, &h->mu, &ts); /* h->cv runs on CLOCK_MONOTONIC */
@@ -149,5 +150,6 @@ void eng_subs_shutdown(eng *e) {
     pthread_mutex_lock(&h->mu);
     h->closing = true;
     for (eng_sub *s = h->subs; s; s = s->next) sub_end_locked(h, s, QV_ECANCELLED, "server shutting down");
+    pthread_cond_signal(&h->cv); /* a notifier pacing its next round goes now */
     pthread_mutex_unlock(&h->mu);
 }
