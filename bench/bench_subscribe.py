@@ -21,7 +21,8 @@ once (--subscriber-interval 0, the default) and on one pacing publishes 5 ms
 apart. Rounds alternate the configs; median and spread of the ratio, and the
 server CPU each config adds per subscriber and commit.
 
-Env: QUIVERD, BENCH_COMMITS (default 600 latency samples), BENCH_ROUNDS (5).
+Env: QUIVERD, BENCH_COMMITS (default 600 latency samples), BENCH_ROUNDS (5),
+BENCH_PACED (the paced server's --subscriber-interval, 5ms).
 Prints a markdown section on stdout.
 """
 import json
@@ -49,16 +50,16 @@ TS = pa.timestamp("ns", tz="UTC")
 TICKS = os.sysconf("SC_CLK_TCK")
 # Two servers run side by side: "0" publishes every commit at once (--subscriber-interval 0, the
 # default), "5ms" paces publishes 5 ms apart (commits closer together go out as one batch).
-SERVERS = {"0": ["--subscriber-interval", "0"], "5ms": ["--subscriber-interval", "5ms"]}
-PACED = "5ms"
+PACED = os.environ.get("BENCH_PACED", "5ms")
+SERVERS = {"0": ["--subscriber-interval", "0"], PACED: ["--subscriber-interval", PACED]}
 # name -> (subscriber processes, how they are scheduled: "" plain, "nice" nice 19, "idle" SCHED_IDLE, server).
 # SCHED_IDLE subscribers run only on CPU nobody else wants: on this shared 2-core box that stands for
 # subscribers on other cores or machines, so what is left of the slowdown is the server's own work.
 CONFIGS = {"none": (0, "", "0"), "10": (10, "", "0"), "10 at nice 19": (10, "nice", "0"),
            "10 at SCHED_IDLE": (10, "idle", "0"),
-           "none, paced 5ms": (0, "", PACED), "10, paced 5ms": (10, "", PACED),
-           "10 at SCHED_IDLE, paced 5ms": (10, "idle", PACED)}
-BASE = {"0": "none", PACED: "none, paced 5ms"}  # each server's own round without subscribers
+           "none, paced " + PACED: (0, "", PACED), "10, paced " + PACED: (10, "", PACED),
+           "10 at SCHED_IDLE, paced " + PACED: (10, "idle", PACED)}
+BASE = {"0": "none", PACED: "none, paced " + PACED}  # each server's own round without subscribers
 
 
 def cpu_seconds(pid):
@@ -222,8 +223,9 @@ def main():
     print("## Subscriptions (bench_subscribe.py)\n")
     print("Latency from a DoPut commit acknowledged to the subscriber's batch in hand, %d commits of 100 rows "
           "on loopback (one every ~4 ms), one Flight subscriber and one HTTP SSE reader, on a server with "
-          "`--subscriber-interval 0` (the default) and one with `5ms`; peer: a Flight ping round trip in the "
-          "same run. Negative: the subscriber had the rows before the writer had its acknowledgement.\n" % SAMPLES)
+          "`--subscriber-interval 0` (the default) and one with `%s`; peer: a Flight ping round trip in the "
+          "same run. Negative: the subscriber had the rows before the writer had its acknowledgement.\n"
+          % (SAMPLES, PACED))
     print("| path | --subscriber-interval | samples | p50 ms | p99 ms | max ms | p99 / ping p99 |")
     print("|---|---|---|---|---|---|---|")
     for key in SERVERS:
@@ -238,11 +240,11 @@ def main():
           "(`SUBSCRIBE SELECT ts, price FROM ing WHERE venue = 3`, a pyarrow client each, reading and counting) / "
           "the same 10 at `nice 19` / the same 10 under SCHED_IDLE (they get only CPU time nothing else wants: "
           "subscribers that cannot take the writer's or the server's CPU, as on other cores or machines), and "
-          "the same on a second server with `--subscriber-interval 5ms`; ratios are against the same server's "
+          "the same on a second server with `--subscriber-interval %s`; ratios are against the same server's "
           "round with none. Everything shares the machine's %d cores. CPU: seconds per round "
           "(median); server CPU added: per subscriber and commit, against none (mean of the rounds); messages: what one "
           "subscriber received in the round (median), against %d commits.\n"
-          % (COMMITS_PER_ROUND, COMMIT_ROWS, ROUNDS, os.cpu_count(), COMMITS_PER_ROUND))
+          % (COMMITS_PER_ROUND, COMMIT_ROWS, ROUNDS, PACED, os.cpu_count(), COMMITS_PER_ROUND))
     print("| subscribers | rows/s median | min..max | ratio to none (per round) | server CPU | server CPU added "
           "per subscriber-commit | writer CPU | subscribers' CPU | messages per subscriber |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -151,14 +151,20 @@ binder join_binder_make(jctx *j, const scope *sc, planner_env *env) {
     return b;
 }
 
+/* *root under a filter of the conjuncts cs. On error *root is freed (and
+   NULL): the callers hand back nothing on error, as plan_node does. */
 static int filter_over(jctx *j, op **root, const scope *sc, ast **cs, int n) {
     if (!n) return 0;
     planner_env env;
     binder b = join_binder_make(j, sc, &env);
     bexpr *e = bind_expr(&b, ast_and(j->ar, cs, n));
-    if (!e) return j->err->code;
-    if (e->type != QV_T_BOOL && e->type != T_NULL)
-        return qv_err_set(j->err, QV_EINVAL, "WHERE needs a BOOLEAN expression, got %s", type_name(e->type));
+    if (e && e->type != QV_T_BOOL && e->type != T_NULL)
+        qv_err_set(j->err, QV_EINVAL, "WHERE needs a BOOLEAN expression, got %s", type_name(e->type));
+    if (!e || (e->type != QV_T_BOOL && e->type != T_NULL)) {
+        op_free(*root);
+        *root = NULL;
+        return j->err->code;
+    }
     *root = op_filter_new(j->qs, *root, e);
     return 0;
 }

@@ -1,0 +1,1 @@
+SELECT * FROM range(0, 10, 3) r(i) JOIN t ON r.i WHERE  1
