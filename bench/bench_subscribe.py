@@ -22,7 +22,7 @@ apart. Rounds alternate the configs; median and spread of the ratio, and the
 server CPU each config adds per subscriber and commit.
 
 Env: QUIVERD, BENCH_COMMITS (default 600 latency samples), BENCH_ROUNDS (5),
-BENCH_PACED (the paced server's --subscriber-interval, 5ms).
+BENCH_PACED (the paced server's --subscriber-interval, 5ms), BENCH_ROUND_COMMITS (300).
 Prints a markdown section on stdout.
 """
 import json
@@ -45,7 +45,9 @@ from conftest import Server  # noqa: E402
 SAMPLES = int(os.environ.get("BENCH_COMMITS", "600"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 COMMIT_ROWS = 20000
-COMMITS_PER_ROUND = 60
+# 300 commits (~0.4 s with none): 60-commit rounds (0.07 s) were within a few of /proc's 10 ms CPU ticks
+# and swung from run to run by more than the effects measured.
+COMMITS_PER_ROUND = int(os.environ.get("BENCH_ROUND_COMMITS", "300"))
 TS = pa.timestamp("ns", tz="UTC")
 TICKS = os.sysconf("SC_CLK_TCK")
 # Two servers run side by side: "0" publishes every commit at once (--subscriber-interval 0, the
