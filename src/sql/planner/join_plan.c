@@ -158,9 +158,11 @@ static int filter_over(jctx *j, op **root, const scope *sc, ast **cs, int n) {
     planner_env env;
     binder b = join_binder_make(j, sc, &env);
     bexpr *e = bind_expr(&b, ast_and(j->ar, cs, n));
-    if (e && e->type != QV_T_BOOL && e->type != T_NULL)
+    if (e && e->type != QV_T_BOOL && e->type != T_NULL) {
         qv_err_set(j->err, QV_EINVAL, "WHERE needs a BOOLEAN expression, got %s", type_name(e->type));
-    if (!e || (e->type != QV_T_BOOL && e->type != T_NULL)) {
+        e = NULL;
+    }
+    if (!e) {
         op_free(*root);
         *root = NULL;
         return j->err->code;
