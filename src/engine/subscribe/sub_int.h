@@ -110,6 +110,7 @@ struct eng_hub {
     int64_t interval_ns;   /* eng's subscriber_interval_ns: least time between two rounds of wakes */
     int64_t last_round_ns; /* monotonic start of the last round of wakes */
     uint64_t round;        /* rounds started */
+    bool pacing;           /* the notifier is waiting out an interval (stop and shutdown still signal) */
 };
 
 /* Drop a ref; the last frees the subscription (sub_queue.c). */

@@ -56,7 +56,9 @@ static bool hub_pace_locked(eng_hub *h) {
     if (h->interval_ns > 0 && !h->stop && !h->closing && now < h->last_round_ns + h->interval_ns) {
         int64_t due = h->last_round_ns + h->interval_ns;
         struct timespec ts = {(time_t)(due / 1000000000LL), (long)(due % 1000000000LL)};
+        h->pacing = true; /* new wakes do not signal: the round is due anyway */
         pthread_cond_timedwait(&h->cv, &h->mu, &ts); /* h->cv runs on CLOCK_MONOTONIC */
+        h->pacing = false;
         return true;
     }
     h->last_round_ns = now;

@@ -28,7 +28,7 @@ void sub_wake_queue_locked(eng_hub *h, eng_sub *s) {
     if (h->wake_tail) h->wake_tail->wnext = s;
     else h->wake_head = s;
     h->wake_tail = s;
-    pthread_cond_signal(&h->cv);
+    if (!h->pacing) pthread_cond_signal(&h->cv); /* a pacing notifier wakes at its round's time */
 }
 
 void sub_end_locked(eng_hub *h, eng_sub *s, qv_status code, const char *msg) {
