@@ -3,7 +3,8 @@
 ** resolved), aggregate and window calls, placeholders, and the binder that
 ** makes them from the AST. Includes parser.h; the executor evaluates what
 ** this declares (exec/exec.h includes it). bind.c folds constants through the
-** executor (expr_eval_const) and looks functions up in functions/.
+** executor (expr_eval_const); bind_expr.c binds each kind of expression and
+** looks functions up in functions/.
 */
 #ifndef QUIVER_SQL_BIND_H
 #define QUIVER_SQL_BIND_H
@@ -170,7 +171,7 @@ char *ast_to_name(arena *ar, const ast *a);
 bool castable_to(qv_type from, qv_type to);
 bexpr *mk_col(arena *ar, int col, qv_type t, const char *tz);
 
-/* Shared by bind.c and bind_func.c. */
+/* Shared by bind.c, bind_expr.c and bind_func.c. */
 bexpr *bind_func(binder *b, ast *a);
 bexpr *bd_mk(binder *b, bexpr_kind k, qv_type t, int nargs);
 bexpr *bd_fail(binder *b, const ast *a, qv_status code, const char *fmt, const char *x, const char *y);
