@@ -39,7 +39,7 @@ def lit(v):
 SYMS = ["AAPL", "MSFT", "GOOG", "nvda", "Meta"]
 WORDS = ["alpha", "Beta", "GAMMA", "delta", "", "eps_ilon", "zeta eta", "a%b", "ALPHA", "  pad  ", "ümlaut"]
 BASE = datetime.datetime(2024, 3, 24, 9, 30, 0)
-NROWS = 400
+NROWS = int(os.environ.get("DIFF_ROWS", "400"))
 
 SCHEMA = ("(id BIGINT, ts TIMESTAMP, sym {sym}, g INTEGER, k BIGINT, x DOUBLE, n INTEGER, s VARCHAR, "
           "b BOOLEAN, big INTEGER, d TIMESTAMP, bk BIGINT, f DOUBLE)")
@@ -778,6 +778,12 @@ REPROS = {
     "exists_on_outer_table": (["CREATE TABLE a (k INTEGER)", "INSERT INTO a VALUES (1), (2)"],
                               "SELECT k FROM a WHERE EXISTS (SELECT 1 FROM a WHERE a.k = 2)", False),
     "substr_negative_length": ([], "SELECT substr('hello', 2, -1), substr('hello', 4, -2)", False),
+    # LIKE's _ matches one byte, not one character; ILIKE folds ASCII only
+    "like_utf8": (["CREATE TABLE t (s VARCHAR)", "INSERT INTO t VALUES ('ümlaut'), ('umlaut'), ('é')"],
+                  "SELECT s, s LIKE '_mlaut', s LIKE '_', s ILIKE 'Ü%', s ILIKE 'É' FROM t", False),
+    # lag / lead default of another type: DuckDB casts it to the argument's type (INTEGER: 2), Quiver widens to DOUBLE (1.5)
+    "lag_default_type": (["CREATE TABLE t (id INTEGER, n INTEGER)", "INSERT INTO t VALUES (1, 10), (2, 20)"],
+                         "SELECT id, lag(n, 1, 1.5) OVER (ORDER BY id) FROM t", False),
 }
 
 
