@@ -151,6 +151,31 @@ binder join_binder_make(jctx *j, const scope *sc, planner_env *env) {
     return b;
 }
 
+static bool ast_within(const ast *tree, const ast *a) {
+    if (!tree) return false;
+    if (tree == a) return true;
+    for (int i = 0; i < tree->nargs; i++)
+        if (ast_within(tree->args[i], a)) return true;
+    return false;
+}
+
+/* Conditions of both clauses are pushed down together, so the error for a
+   non-BOOLEAN one looks up which clause wrote it: a join's ON, or WHERE. */
+static int not_boolean(jctx *j, binder *b, ast **cs, int n, const bexpr *all) {
+    for (int i = 0; i < n; i++) {
+        bexpr *e = n == 1 ? (bexpr *)all : bind_expr(b, cs[i]);
+        if (!e) return j->err->code;
+        if (e->type == QV_T_BOOL || e->type == T_NULL) continue;
+        const char *clause = "WHERE";
+        for (int k = 0; k < j->nnodes; k++)
+            if (j->nodes[k].f && j->nodes[k].f->kind == FR_JOIN && ast_within(j->nodes[k].f->on, cs[i]))
+                clause = "JOIN condition";
+        return qv_err_set(j->err, QV_EINVAL, "%s needs a BOOLEAN expression, got %s (line %d, column %d)", clause,
+                          type_name(e->type), cs[i]->line, cs[i]->col);
+    }
+    return qv_err_set(j->err, QV_EINVAL, "WHERE needs a BOOLEAN expression, got %s", type_name(all->type));
+}
+
 /* *root under a filter of the conjuncts cs. On error *root is freed (and
    NULL): the callers hand back nothing on error, as plan_node does. */
 static int filter_over(jctx *j, op **root, const scope *sc, ast **cs, int n) {
@@ -159,7 +184,7 @@ static int filter_over(jctx *j, op **root, const scope *sc, ast **cs, int n) {
     binder b = join_binder_make(j, sc, &env);
     bexpr *e = bind_expr(&b, ast_and(j->ar, cs, n));
     if (e && e->type != QV_T_BOOL && e->type != T_NULL) {
-        qv_err_set(j->err, QV_EINVAL, "WHERE needs a BOOLEAN expression, got %s", type_name(e->type));
+        not_boolean(j, &b, cs, n, e);
         e = NULL;
     }
     if (!e) {
