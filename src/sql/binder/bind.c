@@ -140,6 +140,13 @@ bexpr *bd_fail(binder *b, const ast *a, qv_status code, const char *fmt, const c
     return NULL;
 }
 
+int bind_need_bool(binder *b, const bexpr *e, const ast *at) {
+    if (e->type == QV_T_BOOL || e->type == T_NULL) return 0;
+    const char *clause = !b->clause ? "the condition" : !strcmp(b->clause, "ON") ? "JOIN condition" : b->clause;
+    bd_fail(b, at, QV_EINVAL, "%s needs a BOOLEAN expression, got %s", clause, type_name(e->type));
+    return b->err->code;
+}
+
 qv_type bd_common_type(qv_type a, qv_type c, bool *ok) {
     *ok = true;
     if (a == T_NULL) return c;

@@ -145,6 +145,10 @@ typedef struct binder {
 } binder;
 
 bexpr *bind_expr(binder *b, ast *a);
+/* A filter (WHERE, ON, HAVING, QUALIFY) must be BOOLEAN or untyped NULL:
+   0 when e is, else QV_EINVAL in b->err naming b->clause ("ON" reads as
+   "JOIN condition"), the type found, and where the expression `at` starts. */
+int bind_need_bool(binder *b, const bexpr *e, const ast *at);
 /* Placeholders (bind_param.c): a B_PARAM node for $N, typed from the slot
    when an earlier use inferred it; bind_param_type gives an untyped one type t. */
 bexpr *bind_param(binder *b, ast *a);

@@ -145,6 +145,7 @@ struct select_stmt {
     select_stmt *sub;
     char *alias;
     ast *where;
+    const char *where_clause; /* statements the planner makes: the clause `where` came from, for messages (NULL: WHERE) */
     ast **group;
     int ngroup;
     ast *having;

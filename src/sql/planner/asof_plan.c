@@ -156,9 +156,7 @@ int plan_asof_join(sql_ctx *ctx, qstate *qs, arena *ar, const asof_in *in, scope
     for (int i = 0; i < in->nconds; i++) {
         bexpr *e = bind_expr(&b, in->conds[i]);
         if (!e) return err->code;
-        if (e->type != QV_T_BOOL && e->type != T_NULL)
-            return qv_err_set(err, QV_EINVAL, "JOIN condition needs a BOOLEAN expression, got %s (line %d, column %d)",
-                              type_name(e->type), in->conds[i]->line, in->conds[i]->col);
+        if (bind_need_bool(&b, e, in->conds[i])) return err->code;
         if (classify(&ab, e, in->conds[i])) return err->code;
     }
     if (!sp->ltime)

@@ -81,9 +81,7 @@ int join_keys_split(jctx *j, jnode *n, scope *cs, int nl, join_spec *sp, bexpr *
     for (int i = 0; i < n->nconds; i++) {
         bexpr *e = bind_expr(&b, n->conds[i]);
         if (!e) return j->err->code;
-        if (e->type != QV_T_BOOL && e->type != T_NULL)
-            return qv_err_set(j->err, QV_EINVAL, "JOIN condition needs a BOOLEAN expression, got %s (line %d, column %d)",
-                              type_name(e->type), n->conds[i]->line, n->conds[i]->col);
+        if (bind_need_bool(&b, e, n->conds[i])) return j->err->code;
         if (e->kind == B_BINARY && e->op == OP_EQ) {
             bool a0 = false, a1 = false, s0 = false, s1 = false;
             if (cols_in(e->args[0], 0, nl, &a0) && a0 && cols_in(e->args[1], nl, nl + nr, &a1) && a1) {

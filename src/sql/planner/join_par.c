@@ -9,7 +9,7 @@
 #include <string.h>
 
 int plan_table_parts(sql_ctx *ctx, qstate *qs, arena *ar, plan *p, const from_item *f, const char *alias,
-                     bool (*need)(const void *, const char *), const void *nctx, ast *where, int *nw, op **parts,
+                     bool (*need)(const void *, const char *), const void *nctx, ast *where, const char *where_clause, int *nw, op **parts,
                      op **scans, int *nrg, scope *sc, int64_t *est, qv_err *err) {
     st_table *t;
     if (sql_table_open(ctx->db, f->table, &t, err)) {
@@ -35,10 +35,9 @@ int plan_table_parts(sql_ctx *ctx, qstate *qs, arena *ar, plan *p, const from_it
     if (where) {
         planner_env env = {.ctx = ctx, .qs = qs, .ar = ar};
         binder b = {.ar = ar, .err = err, .in = &full, .params = qs->params, .subquery = plan_subquery_expr,
-                    .planner = &env, .clause = "WHERE"};
+                    .planner = &env, .clause = where_clause ? where_clause : "WHERE"};
         if (!(pred = bind_expr(&b, where))) return err->code;
-        if (pred->type != QV_T_BOOL && pred->type != T_NULL)
-            return qv_err_set(err, QV_EINVAL, "WHERE needs a BOOLEAN expression, got %s", type_name(pred->type));
+        if (bind_need_bool(&b, pred, where)) return err->code;
     }
     /* output: the named columns, in table order */
     bool *want = arena_alloc(ar, sizeof(bool) * (size_t)(nf + 1));

@@ -159,21 +159,33 @@ static bool ast_within(const ast *tree, const ast *a) {
     return false;
 }
 
-/* Conditions of both clauses are pushed down together, so the error for a
-   non-BOOLEAN one looks up which clause wrote it: a join's ON, or WHERE. */
+/* Did conjunct c come from a join's ON (not from WHERE)? Conditions of both
+   clauses are pushed down together; messages name the one the user wrote. */
+static bool from_on(const jctx *j, const ast *c) {
+    for (int k = 0; k < j->nnodes; k++)
+        if (j->nodes[k].f && j->nodes[k].f->kind == FR_JOIN && ast_within(j->nodes[k].f->on, c)) return true;
+    return false;
+}
+
+/* The clause conjuncts pushed into leaf n came from, for messages: ON when
+   all did, else WHERE (NULL). */
+static const char *pushed_clause(const jctx *j, const jnode *n) {
+    bool on = n->npushed > 0;
+    for (int i = 0; i < n->npushed; i++) on = on && from_on(j, n->pushed[i]);
+    return on ? "ON" : NULL;
+}
+
+/* The error for a filter `all` (the AND of cs) that is not BOOLEAN: the
+   first conjunct that is not, in its own clause and position. */
 static int not_boolean(jctx *j, binder *b, ast **cs, int n, const bexpr *all) {
     for (int i = 0; i < n; i++) {
-        bexpr *e = n == 1 ? (bexpr *)all : bind_expr(b, cs[i]);
+        const bexpr *e = n == 1 ? all : bind_expr(b, cs[i]);
         if (!e) return j->err->code;
-        if (e->type == QV_T_BOOL || e->type == T_NULL) continue;
-        const char *clause = "WHERE";
-        for (int k = 0; k < j->nnodes; k++)
-            if (j->nodes[k].f && j->nodes[k].f->kind == FR_JOIN && ast_within(j->nodes[k].f->on, cs[i]))
-                clause = "JOIN condition";
-        return qv_err_set(j->err, QV_EINVAL, "%s needs a BOOLEAN expression, got %s (line %d, column %d)", clause,
-                          type_name(e->type), cs[i]->line, cs[i]->col);
+        b->clause = from_on(j, cs[i]) ? "ON" : "WHERE";
+        if (bind_need_bool(b, e, cs[i])) return j->err->code;
     }
-    return qv_err_set(j->err, QV_EINVAL, "WHERE needs a BOOLEAN expression, got %s", type_name(all->type));
+    b->clause = "WHERE";
+    return bind_need_bool(b, all, cs[0]);
 }
 
 /* *root under a filter of the conjuncts cs. On error *root is freed (and
@@ -210,7 +222,7 @@ static int leaf_pipeline(jctx *j, jnode *n, rel *out) {
     int nw = 1, nrg = 0;
     op *parts[1], *scans[1];
     if (plan_table_parts(j->ctx, j->qs, j->ar, j->p, f, f->alias, join_needed_cb, j, ast_and(j->ar, n->pushed, n->npushed),
-                         &nw, parts, scans, &nrg, &out->sc, &out->est, &e))
+                         pushed_clause(j, n), &nw, parts, scans, &nrg, &out->sc, &out->est, &e))
         return 0;
     for (int i = 0; i < out->sc.n; i++) out->sc.cols[i].qual = n->alias;
     out->root = parts[0];
@@ -242,6 +254,7 @@ static int plan_leaf(jctx *j, jnode *n, rel *out) {
             ss->items[ss->nitems++].e = a;
         }
         ss->where = ast_and(j->ar, n->pushed, n->npushed);
+        ss->where_clause = pushed_clause(j, n);
     }
     plan sub;
     if (plan_select(j->ctx, j->qs, j->ar, ss, false, &sub, j->err)) return j->err->code;
@@ -310,7 +323,7 @@ static int plan_join_node(jctx *j, jnode *n, rel *out) {
     if (T) {
         jnode *ln = &j->nodes[node_of(j, f->l)];
         if (plan_table_parts(j->ctx, j->qs, j->ar, j->p, ln->f, ln->f->alias, join_needed_cb, j,
-                             ast_and(j->ar, ln->pushed, ln->npushed), &T, parts, scans, &nrg, &L.sc, &L.est, j->err))
+                             ast_and(j->ar, ln->pushed, ln->npushed), pushed_clause(j, ln), &T, parts, scans, &nrg, &L.sc, &L.est, j->err))
             return j->err->code;
         for (int i = 0; i < L.sc.n; i++) L.sc.cols[i].qual = ln->alias;
         L.logical = lg_scan(j->ar, ln->f->table, ln->f->alias, ast_and(j->ar, ln->pushed, ln->npushed), L.est);

@@ -208,10 +208,9 @@ static bool sel_items_expand(select_ctx *c) {
 
 static bool sel_where_bind(select_ctx *c) {
     if (!c->where_ast) return true;
-    c->b.clause = "WHERE";
+    c->b.clause = c->s->where_clause ? c->s->where_clause : "WHERE";
     if (!(c->where = bind_expr(&c->b, c->where_ast))) return sel_fail(c, c->err->code);
-    if (c->where->type != QV_T_BOOL && c->where->type != T_NULL)
-        return sel_fail(c, qv_err_set(c->err, QV_EINVAL, "WHERE needs a BOOLEAN expression, got %s", type_name(c->where->type)));
+    if (bind_need_bool(&c->b, c->where, c->where_ast)) return sel_fail(c, c->err->code);
     return true;
 }
 
@@ -306,8 +305,7 @@ static bool sel_items_bind(select_ctx *c) {
     if (!c->s->having) return true;
     b->clause = "HAVING";
     if (!(c->having = bind_expr(b, c->s->having))) return sel_fail(c, c->err->code);
-    if (c->having->type != QV_T_BOOL && c->having->type != T_NULL)
-        return sel_fail(c, qv_err_set(c->err, QV_EINVAL, "HAVING needs a BOOLEAN expression, got %s", type_name(c->having->type)));
+    if (bind_need_bool(b, c->having, c->s->having)) return sel_fail(c, c->err->code);
     return true;
 }
 

@@ -98,9 +98,10 @@ void plan_mark_cols(const bexpr *e, bool *need);
 op *plan_scan_new(qstate *qs, st_table *t, st_snapshot *snap, int nc, const int *cols, const scan_pred *pr, int np);
 /* A table leaf as *nw pipelines (at most one per row group, at least one)
    scan -> [filter where] -> project (the columns need() accepts), for probing
-   in parallel; its snapshot goes to p. */
+   in parallel; its snapshot goes to p. where_clause names where's clause in
+   messages (NULL: WHERE). */
 int plan_table_parts(sql_ctx *ctx, qstate *qs, arena *ar, plan *p, const from_item *f, const char *alias,
-                     bool (*need)(const void *, const char *), const void *nctx, ast *where, int *nw, op **parts,
+                     bool (*need)(const void *, const char *), const void *nctx, ast *where, const char *where_clause, int *nw, op **parts,
                      op **scans, int *nrg, scope *sc, int64_t *est, qv_err *err);
 
 /* One output column of a SELECT while it is planned (plan.c). */

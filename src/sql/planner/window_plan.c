@@ -384,10 +384,7 @@ bexpr *plan_window_qualify(binder *b, const select_stmt *s, const out_col *outs,
     b->clause = "QUALIFY";
     bexpr *q = bind_expr(b, subst_alias(b->ar, s->qualify, b->in, outs, n));
     if (!q) return NULL;
-    if (q->type != QV_T_BOOL && q->type != T_NULL) {
-        qv_err_set(b->err, QV_EINVAL, "QUALIFY needs a BOOLEAN expression, got %s", type_name(q->type));
-        return NULL;
-    }
+    if (bind_need_bool(b, q, s->qualify)) return NULL;
     return q;
 }
 
