@@ -15,14 +15,16 @@
 static bexpr *bind_column(binder *b, ast *a) {
     const scope *sc = b->in;
     int found = -1, nfound = 0;
-    /* exact (case-sensitive) matches first, then case-insensitive ones */
+    /* exact (case-sensitive) matches first, then case-insensitive ones; a
+       match from deeper in [NOT] EXISTS shadows the outer query's */
     for (int pass = 0; pass < 2 && !nfound; pass++) {
         for (int i = 0; i < sc->n; i++) {
             const scope_col *c = &sc->cols[i];
             bool nm = pass == 0 ? !strcmp(c->name, a->name) : !strcasecmp(c->name, a->name);
             if (!nm || (c->hidden && !a->qual)) continue;
             if (a->qual && (!c->qual || strcasecmp(c->qual, a->qual))) continue;
-            if (found < 0) found = i;
+            if (found >= 0 && c->depth < sc->cols[found].depth) continue;
+            if (found < 0 || c->depth > sc->cols[found].depth) found = i, nfound = 0;
             nfound++;
         }
     }
