@@ -21,18 +21,26 @@
 #include <string.h>
 #include <strings.h>
 
+const char *plan_exists_obstacle(const select_stmt *q) {
+    if (q->setop || q->set_l) return "UNION / INTERSECT / EXCEPT";
+    if (!q->has_from) return "no FROM";
+    if (q->ngroup) return "GROUP BY";
+    if (q->having) return "HAVING";
+    for (int i = 0; i < q->nitems; i++)
+        if (ast_has_agg(q->items[i].e)) return "an aggregate";
+    if (q->limit == 0) return "LIMIT 0";
+    if (q->offset) return "OFFSET";
+    if (q->qualify) return "QUALIFY";
+    return NULL;
+}
+
 static bool simple_exists(const ast *c, bool *neg) {
     *neg = false;
     if (c->kind == A_UNARY && c->op == OP_NOT && c->args[0]->kind == A_EXISTS) {
         *neg = true;
         c = c->args[0];
     }
-    if (c->kind != A_EXISTS) return false;
-    const select_stmt *q = c->sub;
-    if (q->setop || !q->has_from || q->ngroup || q->having || q->limit == 0 || q->offset || q->qualify) return false;
-    for (int i = 0; i < q->nitems; i++)
-        if (ast_has_agg(q->items[i].e)) return false;
-    return true;
+    return c->kind == A_EXISTS && !plan_exists_obstacle(c->sub);
 }
 
 static from_item *leaf_item(arena *ar, const select_stmt *s) {
@@ -143,4 +151,117 @@ const select_stmt *plan_rewrite_exists(arena *ar, const select_stmt *s) {
     c->alias = NULL;
     c->where = ast_and(ar, rest, nrest);
     return c;
+}
+
+/* ---- does a subquery that failed to plan use the outer query's columns? ---- */
+#define MAX_NAMES 128
+
+typedef struct names {
+    const char *v[MAX_NAMES];
+    int n;
+} names;
+
+static void from_names(const from_item *f, names *ns) {
+    if (f->kind == FR_JOIN) {
+        from_names(f->l, ns);
+        from_names(f->r, ns);
+        return;
+    }
+    const char *nm = f->alias ? f->alias : f->table;
+    if (nm && ns->n < MAX_NAMES) ns->v[ns->n++] = nm;
+}
+
+static void sel_names(const select_stmt *q, names *ns) {
+    if (q->setop || q->set_l) {
+        if (q->set_l) sel_names(q->set_l, ns);
+        if (q->set_r) sel_names(q->set_r, ns);
+        return;
+    }
+    if (q->from) from_names(q->from, ns);
+    else if ((q->alias || q->table) && ns->n < MAX_NAMES) ns->v[ns->n++] = q->alias ? q->alias : q->table;
+}
+
+static bool has_name(const names *ns, const char *nm) {
+    for (int i = 0; i < ns->n; i++)
+        if (!strcasecmp(ns->v[i], nm)) return true;
+    return false;
+}
+
+/* Whether q names a table of the outer scope: as itself, or as the
+   internal alias ("b#1") of an EXISTS subquery's table when the reference is
+   in a subquery nested in that EXISTS. */
+static bool outer_has_qual(const scope *outer, const char *q, bool *nested) {
+    size_t n = strlen(q);
+    for (int i = 0; i < outer->n; i++) {
+        const char *c = outer->cols[i].qual;
+        if (!c) continue;
+        if (!strcasecmp(c, q)) return true;
+        if (!strncasecmp(c, q, n) && c[n] == '#') return *nested = true;
+    }
+    return false;
+}
+
+static const ast *sel_outer_ref(const select_stmt *q, names *ns, const scope *outer, bool *nested);
+
+/* The first column of a qualified by a name that is not the subquery's
+   (at this depth) but is the outer query's. */
+static const ast *ast_outer_ref(const ast *a, names *ns, const scope *outer, bool *nested) {
+    if (!a) return NULL;
+    if (a->kind == A_COL && a->qual && !has_name(ns, a->qual) && outer_has_qual(outer, a->qual, nested)) return a;
+    for (int i = 0; i < a->nargs; i++) {
+        const ast *r = ast_outer_ref(a->args[i], ns, outer, nested);
+        if (r) return r;
+    }
+    return a->sub ? sel_outer_ref(a->sub, ns, outer, nested) : NULL;
+}
+
+static const ast *from_outer_ref(const from_item *f, names *ns, const scope *outer, bool *nested) {
+    if (!f || f->kind != FR_JOIN) return NULL;
+    const ast *r = ast_outer_ref(f->on, ns, outer, nested);
+    if (!r) r = from_outer_ref(f->l, ns, outer, nested);
+    return r ? r : from_outer_ref(f->r, ns, outer, nested);
+}
+
+static const ast *sel_outer_ref(const select_stmt *q, names *ns, const scope *outer, bool *nested) {
+    int keep = ns->n;
+    const ast *r = NULL;
+    if (q->setop || q->set_l) {
+        r = q->set_l ? sel_outer_ref(q->set_l, ns, outer, nested) : NULL;
+        if (!r && q->set_r) r = sel_outer_ref(q->set_r, ns, outer, nested);
+        return r;
+    }
+    sel_names(q, ns);
+    for (int i = 0; i < q->nitems && !r; i++) r = ast_outer_ref(q->items[i].e, ns, outer, nested);
+    if (!r) r = ast_outer_ref(q->where, ns, outer, nested);
+    for (int i = 0; i < q->ngroup && !r; i++) r = ast_outer_ref(q->group[i], ns, outer, nested);
+    if (!r) r = ast_outer_ref(q->having, ns, outer, nested);
+    if (!r) r = ast_outer_ref(q->qualify, ns, outer, nested);
+    for (int i = 0; i < q->norder && !r; i++) r = ast_outer_ref(q->order[i].e, ns, outer, nested);
+    if (!r) r = from_outer_ref(q->from, ns, outer, nested);
+    ns->n = keep;
+    return r;
+}
+
+bool plan_subquery_outer_ref(const select_stmt *q, const scope *outer, const char *msg, char *ref, size_t cap,
+                             bool *nested) {
+    names ns = {.n = 0};
+    *nested = false;
+    const ast *a = sel_outer_ref(q, &ns, outer, nested);
+    if (a) {
+        snprintf(ref, cap, "%s.%s", a->qual, a->name);
+        return true;
+    }
+    /* an unqualified name: the subquery's tables do not have it (its planning
+       said so), the outer query's do */
+    static const char unk[] = "unknown column '";
+    if (strncmp(msg, unk, sizeof unk - 1)) return false;
+    const char *nm = msg + sizeof unk - 1, *end = strchr(nm, '\'');
+    if (!end || memchr(nm, '.', (size_t)(end - nm))) return false;
+    for (int i = 0; i < outer->n; i++)
+        if (!outer->cols[i].hidden && strlen(outer->cols[i].name) == (size_t)(end - nm) &&
+            !strncasecmp(outer->cols[i].name, nm, (size_t)(end - nm))) {
+            snprintf(ref, cap, "%s", outer->cols[i].name);
+            return true;
+        }
+    return false;
 }
