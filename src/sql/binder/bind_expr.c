@@ -12,6 +12,14 @@
 
 /* ---- column references ---- */
 
+/* The length of a qualifier as the user wrote it: an EXISTS subquery's
+   table is b, not its internal alias b#1 (planner/exists.c). */
+static int written_len(const char *q) {
+    const char *h = strrchr(q, '#');
+    if (!h || !h[1] || h[strspn(h + 1, "0123456789") + 1]) return (int)strlen(q);
+    return (int)(h - q);
+}
+
 static bexpr *bind_column(binder *b, ast *a) {
     const scope *sc = b->in;
     int found = -1, nfound = 0;
@@ -36,7 +44,7 @@ static bexpr *bind_column(binder *b, ast *a) {
                 if (sc->cols[i].qual && !strcasecmp(sc->cols[i].qual, a->qual)) q = true;
             if (!q) return bd_fail(b, a, QV_EINVAL, "unknown table or alias '%s' in column reference '%s'", a->qual, a->name);
             char full[300];
-            snprintf(full, sizeof full, "%s.%s", a->qual, a->name);
+            snprintf(full, sizeof full, "%.*s.%s", written_len(a->qual), a->qual, a->name);
             return bd_fail(b, a, QV_EINVAL, "unknown column '%s'", full, NULL);
         }
         return bd_fail(b, a, QV_EINVAL, "unknown column '%s'", a->name, NULL);
