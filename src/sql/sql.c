@@ -477,7 +477,7 @@ void sql_format_value(const qv_array *a, int64_t i, qv_str *out) {
     case QV_T_INT32: qv_str_appendf(out, "%d", qv_array_get_i32(a, i)); break;
     case QV_T_INT64: qv_str_appendf(out, "%lld", (long long)qv_array_get_i64(a, i)); break;
     case QV_T_BOOL: qv_str_appendf(out, "%s", qv_array_get_bool(a, i) ? "true" : "false"); break;
-    case QV_T_TIMESTAMP:
+    case QV_T_TIMESTAMP: {
         ts_format(qv_array_get_i64(a, i), buf, sizeof buf);
         qv_str_appendf(out, "%s", buf);
         /* the one text form, with a fraction padded to microseconds for the
@@ -485,6 +485,7 @@ void sql_format_value(const qv_array *a, int64_t i, qv_str *out) {
         const char *dot = strchr(buf, '.');
         for (size_t l = dot ? strlen(dot + 1) : 6; l < 6; l++) qv_str_appendc(out, '0');
         break;
+    }
     case QV_T_FLOAT32:
     case QV_T_FLOAT64: {
         double v = a->type == QV_T_FLOAT32 ? (double)qv_array_get_f32(a, i) : qv_array_get_f64(a, i);
