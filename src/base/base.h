@@ -120,6 +120,11 @@ void qv_str_appendc(qv_str *s, char c);
 void qv_str_appendf(qv_str *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void qv_str_append_json_string(qv_str *s, const char *p, size_t n); /* quoted, escaped */
 char *qv_str_steal(qv_str *s); /* returns NUL-terminated data, resets s */
+/* A DOUBLE's (f32: a REAL's) text form, DuckDB's: shortest digits that read
+   back, "100.0", "1e+16", "1e-05", "-0.0", "nan", "inf" (floatfmt.c has the
+   rule). buf holds QV_FLOAT_TEXT_MAX bytes; returns the length. */
+#define QV_FLOAT_TEXT_MAX 40
+size_t qv_float_format(double v, bool f32, char *buf);
 /* Whole file (at most max bytes) appended to out, NUL-terminated. */
 int qv_file_read(const char *path, size_t max, qv_str *out, qv_err *err);
 /* The whole file into a new buffer of *n bytes (caller frees; *out NULL on error). */

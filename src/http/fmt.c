@@ -97,34 +97,10 @@ size_t http_fmt_i64(int64_t v, char *buf) {
     return k;
 }
 
-static size_t fmt_nonfinite(double v, char *buf) {
-    const char *s = isnan(v) ? "nan" : v > 0 ? "inf" : "-inf";
-    size_t n = strlen(s);
-    memcpy(buf, s, n + 1);
-    return n;
-}
+/* The one text form of a number (base/floatfmt.c): the same as SQL's CAST to VARCHAR. */
+size_t http_fmt_f64(double v, char *buf) { return qv_float_format(v, false, buf); }
 
-size_t http_fmt_f64(double v, char *buf) {
-    if (!isfinite(v)) return fmt_nonfinite(v, buf);
-    /* Fewest digits that read back as the same double: 15 digits are enough
-       for most values people type; 17 always are. */
-    int n = 0;
-    for (int prec = 15; prec <= 17; prec++) {
-        n = snprintf(buf, 40, "%.*g", prec, v);
-        if (prec == 17 || strtod(buf, NULL) == v) break;
-    }
-    return (size_t)n;
-}
-
-size_t http_fmt_f32(float v, char *buf) {
-    if (!isfinite(v)) return fmt_nonfinite(v, buf);
-    int n = 0;
-    for (int prec = 6; prec <= 9; prec++) {
-        n = snprintf(buf, 40, "%.*g", prec, (double)v);
-        if (prec == 9 || strtof(buf, NULL) == v) break;
-    }
-    return (size_t)n;
-}
+size_t http_fmt_f32(float v, char *buf) { return qv_float_format((double)v, true, buf); }
 
 size_t http_fmt_timestamp(int64_t ns, char *buf) {
     qv_ts_parts t;

@@ -340,7 +340,7 @@ def test_large_result_streams_and_hangup_stops_query(quiverd):
                       stream=True, timeout=300)
     chunks = r.iter_content(1 << 12)
     first = next(chunks)
-    assert first.startswith(b"0,0\n")
+    assert first.startswith(b"0,0.0\n")  # a FLOAT64 keeps its fraction: SQL's CAST(0.0 AS VARCHAR) form
     r.close()
     deadline = time.time() + 30
     while metric(quiverd, "quiver_query_duration_seconds_count") <= before and time.time() < deadline:

@@ -113,6 +113,7 @@ typedef struct scope_col {
     qv_type type;
     char tz[32];
     bool hidden;      /* the right column of JOIN ... USING: only reachable qualified */
+    uint8_t depth;    /* how deep in [NOT] EXISTS it comes from: the deepest match of a name wins */
 } scope_col;
 
 typedef struct scope {

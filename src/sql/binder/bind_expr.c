@@ -12,17 +12,27 @@
 
 /* ---- column references ---- */
 
+/* The length of a qualifier as the user wrote it: an EXISTS subquery's
+   table is b, not its internal alias b#1 (planner/exists.c). */
+static int written_len(const char *q) {
+    const char *h = strrchr(q, '#');
+    if (!h || !h[1] || h[strspn(h + 1, "0123456789") + 1]) return (int)strlen(q);
+    return (int)(h - q);
+}
+
 static bexpr *bind_column(binder *b, ast *a) {
     const scope *sc = b->in;
     int found = -1, nfound = 0;
-    /* exact (case-sensitive) matches first, then case-insensitive ones */
+    /* exact (case-sensitive) matches first, then case-insensitive ones; a
+       match from deeper in [NOT] EXISTS shadows the outer query's */
     for (int pass = 0; pass < 2 && !nfound; pass++) {
         for (int i = 0; i < sc->n; i++) {
             const scope_col *c = &sc->cols[i];
             bool nm = pass == 0 ? !strcmp(c->name, a->name) : !strcasecmp(c->name, a->name);
             if (!nm || (c->hidden && !a->qual)) continue;
             if (a->qual && (!c->qual || strcasecmp(c->qual, a->qual))) continue;
-            if (found < 0) found = i;
+            if (found >= 0 && c->depth < sc->cols[found].depth) continue;
+            if (found < 0 || c->depth > sc->cols[found].depth) found = i, nfound = 0;
             nfound++;
         }
     }
@@ -34,7 +44,7 @@ static bexpr *bind_column(binder *b, ast *a) {
                 if (sc->cols[i].qual && !strcasecmp(sc->cols[i].qual, a->qual)) q = true;
             if (!q) return bd_fail(b, a, QV_EINVAL, "unknown table or alias '%s' in column reference '%s'", a->qual, a->name);
             char full[300];
-            snprintf(full, sizeof full, "%s.%s", a->qual, a->name);
+            snprintf(full, sizeof full, "%.*s.%s", written_len(a->qual), a->qual, a->name);
             return bd_fail(b, a, QV_EINVAL, "unknown column '%s'", full, NULL);
         }
         return bd_fail(b, a, QV_EINVAL, "unknown column '%s'", a->name, NULL);

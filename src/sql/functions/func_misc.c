@@ -16,17 +16,12 @@ static int fmt_ts(const vec *v, int k, char *buf, size_t cap) {
     return (int)strlen(buf);
 }
 static int fmt_float(const vec *v, int k, char *buf, size_t cap, bool f32) {
-    double x = v->f[k];
-    if (isinf(x)) return snprintf(buf, cap, "%s", x > 0 ? "inf" : "-inf");
-    if (isnan(x)) return snprintf(buf, cap, "nan");
-    int l;
-    if (f32) l = snprintf(buf, cap, "%.9g", x);
-    else {
-        l = snprintf(buf, cap, "%.15g", x);
-        if (strtod(buf, NULL) != x) l = snprintf(buf, cap, "%.17g", x);
-    }
-    if (!strpbrk(buf, ".en") && l > 0 && (size_t)l + 2 < cap) l += snprintf(buf + l, cap - (size_t)l, ".0");
-    return l;
+    char t[QV_FLOAT_TEXT_MAX];
+    size_t n = qv_float_format(v->f[k], f32, t);
+    if (n >= cap) n = cap - 1;
+    memcpy(buf, t, n);
+    buf[n] = 0;
+    return (int)n;
 }
 static int fmt_f32(const vec *v, int k, char *buf, size_t cap) { return fmt_float(v, k, buf, cap, true); }
 static int fmt_f64(const vec *v, int k, char *buf, size_t cap) { return fmt_float(v, k, buf, cap, false); }

@@ -150,8 +150,9 @@ void ts_format(int64_t ns, char *buf, size_t cap) {
         char f[16];
         snprintf(f, sizeof f, "%09lld", (long long)frac);
         int l = 9;
-        /* DuckDB prints microseconds (6 digits) unless nanoseconds are set */
-        if (frac % 1000 == 0) l = 6;
+        /* DuckDB's form: the fraction without its trailing zeros ("10:00:00.5");
+           whole seconds have none */
+        while (f[l - 1] == '0') l--;
         snprintf(buf + n, cap - (size_t)n, ".%.*s", l, f);
     }
 }

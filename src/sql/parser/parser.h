@@ -129,6 +129,8 @@ struct from_item {
     char **using_cols;
     int nusing;
     bool asof;            /* ASOF [LEFT|RIGHT|FULL] JOIN (planner/asof_plan.c) */
+    bool inner_scope;     /* SEMI / ANTI from [NOT] EXISTS (planner/exists.c): in ON, a name
+                             the right side has means its column, as in the subquery */
 };
 
 /* Set operations: setop != 0 makes the statement set_l <op> set_r, with

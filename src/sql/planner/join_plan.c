@@ -343,6 +343,11 @@ static int plan_join_node(jctx *j, jnode *n, rel *out) {
     scope cs = {.n = nl + nr, .cols = arena_alloc(j->ar, sizeof(scope_col) * (size_t)(nl + nr + 1))};
     memcpy(cs.cols, L.sc.cols, sizeof(scope_col) * (size_t)nl);
     memcpy(cs.cols + nl, R.sc.cols, sizeof(scope_col) * (size_t)nr);
+    if (f->inner_scope) { /* [NOT] EXISTS: in ON, the subquery's columns shadow the outer ones */
+        int d = 0;
+        for (int i = 0; i < nl; i++) d = cs.cols[i].depth > d ? cs.cols[i].depth : d;
+        for (int i = nl; i < nl + nr; i++) cs.cols[i].depth = (uint8_t)(d < 250 ? d + 1 : d);
+    }
     if (f->asof) {
         asof_in ai = {.f = f, .conds = n->conds, .nconds = n->nconds, .post = n->post, .npost = n->npost,
                       .lroot = L.root, .rroot = R.root, .parts = parts, .scans = scans, .T = T, .nrg = nrg,

@@ -49,6 +49,13 @@ int plan_asof_join(sql_ctx *ctx, qstate *qs, arena *ar, const asof_in *in, scope
 /* s with WHERE-level [NOT] EXISTS (SELECT ... FROM ... WHERE ...) conjuncts
    turned into SEMI/ANTI joins of its FROM (a copy; s itself is not changed). */
 const select_stmt *plan_rewrite_exists(arena *ar, const select_stmt *s);
+/* Why a [NOT] EXISTS subquery cannot be a semi / anti join ("GROUP BY", ...), NULL when it can. */
+const char *plan_exists_obstacle(const select_stmt *q);
+/* After q failed to plan with message msg: whether it uses a column of the
+   outer query (scope outer); ref gets its name ("ta.k"), *nested whether
+   that is a table of an enclosing [NOT] EXISTS subquery. */
+bool plan_subquery_outer_ref(const select_stmt *q, const scope *outer, const char *msg, char *ref, size_t cap,
+                             bool *nested);
 
 /* Binder callback: plans a subquery expression as an init plan (qs->inits)
    and returns the node that reads its result. */

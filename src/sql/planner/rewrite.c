@@ -5,8 +5,7 @@
      ORDER BY / LIMIT apply to the whole.
    - DISTINCT ON (keys): the statement sorted by its ORDER BY in a subquery,
      then first() of every column per key, then ORDER BY / LIMIT again.
-   - WHERE [NOT] EXISTS (SELECT ... FROM f WHERE p): FROM ... SEMI / ANTI
-     JOIN f ON p (correlated or not; never run per row). */
+   ([NOT] EXISTS in WHERE as semi / anti joins: exists.c) */
 #include "plan_int.h"
 
 #include <stdio.h>
@@ -172,66 +171,4 @@ int plan_distinct_on(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, 
         out->order[o].e = first_of(ar, col_ref(ar, in->items[ni + nk + o].alias, s->order[o].e));
     }
     return plan_select(ctx, qs, ar, out, false, p, err);
-}
-
-/* ---- [NOT] EXISTS in WHERE as semi/anti joins ---- */
-static bool simple_exists(const ast *c, bool *neg) {
-    *neg = false;
-    if (c->kind == A_UNARY && c->op == OP_NOT && c->args[0]->kind == A_EXISTS) {
-        *neg = true;
-        c = c->args[0];
-    }
-    if (c->kind != A_EXISTS) return false;
-    const select_stmt *q = c->sub;
-    if (q->setop || !q->has_from || q->ngroup || q->having || q->limit >= 0 || q->offset) return false;
-    for (int i = 0; i < q->nitems; i++)
-        if (ast_has_agg(q->items[i].e)) return false;
-    return true;
-}
-
-static from_item *leaf_item(arena *ar, const select_stmt *s) {
-    if (s->from) return s->from;
-    from_item *f = arena_alloc(ar, sizeof *f);
-    f->kind = s->table ? FR_TABLE : FR_SUB;
-    f->table = s->table;
-    f->sub = s->sub;
-    f->alias = s->alias;
-    f->line = s->table_line;
-    f->col = s->table_col;
-    return f;
-}
-
-const select_stmt *plan_rewrite_exists(arena *ar, const select_stmt *s) {
-    if (!s->where || !s->has_from || s->setop) return s;
-    ast **cs = NULL, **rest = NULL;
-    int nc = 0, cap = 0, nrest = 0, caprest = 0, nex = 0;
-    ast_conjuncts(ar, s->where, &cs, &nc, &cap);
-    bool neg;
-    for (int i = 0; i < nc; i++) nex += simple_exists(cs[i], &neg);
-    if (!nex) return s;
-    select_stmt *c = arena_alloc(ar, sizeof *c);
-    *c = *s;
-    from_item *base = leaf_item(ar, s);
-    for (int i = 0; i < nc; i++) {
-        if (!simple_exists(cs[i], &neg)) {
-            ast_conjuncts(ar, cs[i], &rest, &nrest, &caprest);
-            continue;
-        }
-        const ast *ex = neg ? cs[i]->args[0] : cs[i];
-        from_item *jn = arena_alloc(ar, sizeof *jn);
-        jn->kind = FR_JOIN;
-        jn->jt = neg ? JT_ANTI : JT_SEMI;
-        jn->l = base;
-        jn->r = leaf_item(ar, ex->sub);
-        jn->on = ex->sub->where;
-        jn->line = ex->line;
-        jn->col = ex->col;
-        base = jn;
-    }
-    c->from = base;
-    c->table = NULL;
-    c->sub = NULL;
-    c->alias = NULL;
-    c->where = ast_and(ar, rest, nrest);
-    return c;
 }

@@ -115,6 +115,26 @@ static void register_init(qstate *qs, init_plan *ip) {
     qs->inits[qs->ninits++] = ip;
 }
 
+/* Only WHERE [NOT] EXISTS becomes a join (exists.c); a subquery planned on
+   its own cannot see the outer row, so one that uses it is refused, saying
+   why rather than that the outer name is unknown. */
+static void correlated_error(binder *b, const ast *a, int kind, const char *ref, bool nested) {
+    char what[80];
+    const char *why = kind == IP_EXISTS ? plan_exists_obstacle(a->sub) : NULL;
+    if (nested) snprintf(what, sizeof what, "subquery inside a [NOT] EXISTS subquery");
+    else if (kind == IP_SCALAR) snprintf(what, sizeof what, "scalar subquery");
+    else if (kind == IP_IN) snprintf(what, sizeof what, "IN subquery");
+    else if (why) snprintf(what, sizeof what, "subquery with %s", why);
+    else snprintf(what, sizeof what, "EXISTS outside WHERE's AND-ed conditions");
+    if (nested)
+        qv_err_set(b->err, QV_EUNSUPPORTED, "correlated %s is not supported (line %d, column %d): it uses %s of the "
+                   "enclosing subquery", what, a->line, a->col, ref);
+    else
+        qv_err_set(b->err, QV_EUNSUPPORTED, "correlated %s is not supported (line %d, column %d): it uses %s of the "
+                   "outer query; only [NOT] EXISTS (SELECT ... FROM ... WHERE ...) AND-ed into WHERE may", what,
+                   a->line, a->col, ref);
+}
+
 bexpr *plan_subquery_expr(binder *b, ast *a) {
     planner_env *env = b->planner;
     init_plan *ip = qv_xcalloc(1, sizeof *ip);
@@ -123,11 +143,10 @@ bexpr *plan_subquery_expr(binder *b, ast *a) {
     ip->col = a->col;
     ip->kind = a->kind == A_SUBQ ? IP_SCALAR : a->kind == A_EXISTS ? IP_EXISTS : IP_IN;
     if (plan_select(env->ctx, env->qs, env->ar, a->sub, false, &ip->pl, b->err)) {
-        if (b->err->code == QV_EINVAL && strstr(b->err->msg, "unknown column")) {
-            char m[sizeof b->err->msg];
-            snprintf(m, sizeof m, "%s", b->err->msg);
-            qv_err_set(b->err, QV_EINVAL, "%s; a subquery may use columns of the outer query only in WHERE [NOT] EXISTS", m);
-        }
+        char ref[300];
+        bool nested;
+        if (b->err->code == QV_EINVAL && plan_subquery_outer_ref(a->sub, b->in, b->err->msg, ref, sizeof ref, &nested))
+            correlated_error(b, a, ip->kind, ref, nested);
         free(ip);
         return NULL;
     }

@@ -1,7 +1,10 @@
 #include "base/base.h"
 #include "qtest.h"
 
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 QTEST(err_set_and_prefix) {
     qv_err e;
@@ -130,4 +133,37 @@ QTEST(duration_parse) {
     QCHECK_EQ(qv_duration_parse("inf", 1, &ns), -1);
     QCHECK_EQ(qv_duration_parse("nan", 1, &ns), -1);
     QCHECK_EQ(qv_duration_parse("99999999999h", 1, &ns), -1);
+}
+
+/* A float's text form: DuckDB's CAST(x AS VARCHAR) for each (checked with duckdb 1.x/2.x). */
+QTEST(float_format_duckdb_form) {
+    static const struct { double v; bool f32; const char *want; } cases[] = {
+        {1.0 / 3, false, "0.3333333333333333"}, {0.1, false, "0.1"}, {0.1 + 0.2, false, "0.30000000000000004"},
+        {100.0, false, "100.0"}, {0.0, false, "0.0"}, {-0.0, false, "-0.0"}, {1e15, false, "1000000000000000.0"},
+        {1e16, false, "1e+16"}, {1.5e16, false, "1.5e+16"}, {123456789012345678.0, false, "1.2345678901234568e+17"},
+        {1e20, false, "1e+20"}, {1e-4, false, "0.0001"}, {1.5e-4, false, "0.00015"}, {1e-5, false, "1e-05"},
+        {1e-7, false, "1e-07"}, {1.5e300, false, "1.5e+300"}, {5e-324, false, "5e-324"},
+        {1.7976931348623157e308, false, "1.7976931348623157e+308"}, {9007199254740992.0, false, "9007199254740992.0"},
+        {(double)0.1f, true, "0.1"}, {(double)(1.0f / 3), true, "0.33333334"}, {(double)123456789.0f, true, "123456790.0"},
+        {(double)3.3333333333e-5f, true, "3.3333334e-05"}, {(double)1e16f, true, "1e+16"},
+    };
+    char buf[QV_FLOAT_TEXT_MAX];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = qv_float_format(cases[i].v, cases[i].f32, buf);
+        QCHECK_STR(buf, cases[i].want);
+        QCHECK_EQ(n, strlen(cases[i].want));
+    }
+    qv_float_format(NAN, false, buf);
+    QCHECK_STR(buf, "nan");
+    qv_float_format(-INFINITY, true, buf);
+    QCHECK_STR(buf, "-inf");
+    uint64_t x = 88172645463325252ULL; /* every finite double reads back */
+    for (int i = 0; i < 20000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        double d;
+        memcpy(&d, &x, 8);
+        if (!isfinite(d)) continue;
+        qv_float_format(d, false, buf);
+        QCHECK(strtod(buf, NULL) == d);
+    }
 }

@@ -141,7 +141,7 @@ QTEST(time_parse_format) {
     QCHECK_EQ(ts_parse("1969-12-31T23:59:59.5", 21, &ns), 0);
     QCHECK_EQ(ns, -500000000LL);
     ts_format(ns, buf, sizeof buf);
-    QCHECK_STR(buf, "1969-12-31 23:59:59.500000");
+    QCHECK_STR(buf, "1969-12-31 23:59:59.5"); /* DuckDB drops trailing zeros */
     QCHECK(ts_parse("2023-02-29", 10, &ns) != 0);
     QCHECK_EQ(ts_parse("2024-02-29", 10, &ns), 0);
     QCHECK_EQ(interval_parse("5 minutes", 9, &ns), 0);
