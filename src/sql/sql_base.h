@@ -21,6 +21,7 @@
 #include "sql/sql.h"
 
 #include <pthread.h>
+#include <string.h>
 
 /* ---------------- arena ---------------- */
 typedef struct arena_blk arena_blk;
@@ -53,6 +54,26 @@ static inline bool type_is_num(qv_type t) {
 const char *type_name(qv_type t);
 
 typedef struct sv { const char *p; int32_t n; } sv;
+
+/* Doubles in DuckDB's total order, the one every comparison, sort, window
+   peer and frame, top-N, min/max, grouping and join of ours uses: NaN is
+   greater than every other number (+inf too) and equal to every NaN; -0.0
+   equals 0.0. Branch free (x != x is isnan) so compare kernels stay
+   vectorized. Against a number k (not NaN) each operator is one IEEE
+   comparison, as a NaN row must fail <, <=, = and pass >, >=, <>:
+   a < k, a <= k, a == k, !(a <= k) for a > k, !(a < k) for a >= k. */
+static inline bool dbl_lt(double a, double b) { return (a == a) & !(a >= b); }
+static inline bool dbl_eq(double a, double b) { return (a == b) | ((a != a) & (b != b)); }
+static inline int dbl_cmp(double a, double b) { return (int)dbl_lt(b, a) - (int)dbl_lt(a, b); }
+/* The bits a double is hashed or grouped by: equal under dbl_eq, equal bits
+   (every NaN one NaN, -0.0 as 0.0). */
+static inline uint64_t dbl_key_bits(double d) {
+    if (d != d) return 0x7ff8000000000000ULL;
+    if (d == 0) d = 0.0;
+    uint64_t x;
+    memcpy(&x, &d, sizeof x);
+    return x;
+}
 
 typedef struct value {
     bool null;

@@ -237,6 +237,49 @@ static bexpr *bind_extract(binder *b, ast *a) {
 
 /* ---- CASE and the predicates ---- */
 
+/* CASE x WHEN v1 ... WHEN vn: the type x and every vi are compared in. It is
+   decided over all of them before anything is cast: a later WHEN may widen
+   it (WHEN 1 ... WHEN 2.5), and the executor compares each WHEN with the
+   operand in that one type. As in a comparison, a string constant takes the
+   type of the typed values around it. Returns T_NULL when all are NULL. */
+static int case_operand_type(binder *b, ast *a, bexpr **v, int nv, qv_type *out) {
+    qv_type t = T_NULL;
+    bool has_str_const = false;
+    for (int i = 0; i < nv; i++) {
+        if (type_pc(v[i]->type) == PC_S && v[i]->kind == B_CONST) {
+            has_str_const = true;
+            continue;
+        }
+        bool ok;
+        qv_type nt = bd_common_type(t, v[i]->type, &ok);
+        if (!ok) {
+            char m[200];
+            snprintf(m, sizeof m, "cannot compare %s and %s", type_name(t), type_name(v[i]->type));
+            bd_fail(b, a, QV_EINVAL, "%s", m, NULL);
+            return -1;
+        }
+        t = nt;
+    }
+    if (has_str_const && (t == T_NULL || type_pc(t) == PC_S)) t = QV_T_STRING;
+    *out = t;
+    return 0;
+}
+
+/* Casts the operand and every WHEN value of a simple CASE to their common type. */
+static int case_operand_unify(binder *b, ast *a, bexpr *e, int nw) {
+    int nv = 1 + nw;
+    bexpr **v = arena_alloc(b->ar, sizeof(bexpr *) * (size_t)nv);
+    v[0] = e->args[0];
+    for (int w = 0; w < nw; w++) v[1 + w] = e->args[1 + 2 * w];
+    qv_type t;
+    int rc = case_operand_type(b, a, v, nv, &t);
+    if (rc || t == T_NULL) return rc;
+    if (!(e->args[0] = bind_coerce(b, e->args[0], t))) return -1;
+    for (int w = 0; w < nw; w++)
+        if (!(e->args[1 + 2 * w] = bind_coerce(b, e->args[1 + 2 * w], t))) return -1;
+    return 0;
+}
+
 /* args: [operand], then WHEN/THEN pairs, then [ELSE]. */
 static bexpr *bind_case(binder *b, ast *a) {
     bexpr *e = bd_mk(b, B_CASE, T_NULL, a->nargs);
@@ -246,14 +289,11 @@ static bexpr *bind_case(binder *b, ast *a) {
     for (int i = 0; i < a->nargs; i++)
         if (!(e->args[i] = bind_expr(b, a->args[i]))) return NULL;
     int nw = (a->nargs - first - (a->has_else ? 1 : 0)) / 2;
-    for (int w = 0; w < nw; w++) {
-        bexpr **c = &e->args[first + 2 * w];
-        if (a->has_operand) {
-            if (bd_unify(b, a, &e->args[0], c, "compare")) return NULL;
-            if (!(*c = bind_coerce(b, *c, e->args[0]->type))) return NULL;
-        } else if (!bd_need_type(b, a->args[first + 2 * w], *c, "CASE WHEN needs a BOOLEAN condition", bd_is_bool)) {
-            return NULL;
-        }
+    if (a->has_operand) {
+        if (case_operand_unify(b, a, e, nw)) return NULL;
+    } else {
+        for (int w = 0; w < nw; w++)
+            if (!bd_need_type(b, a->args[2 * w], e->args[2 * w], "CASE WHEN needs a BOOLEAN condition", bd_is_bool)) return NULL;
     }
     /* result type: common type of THEN/ELSE values */
     bool ok;

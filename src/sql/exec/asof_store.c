@@ -77,7 +77,7 @@ static bool keys_eq(const asof_store *s, const vec *keys, int r, int32_t p) {
         const vec *a = &keys[k], *b = &s->pkeys[k];
         switch (type_pc(b->type)) {
         case PC_I: if (a->i[r] != b->i[p]) return false; break;
-        case PC_F: if (!(a->f[r] == b->f[p]) && !(a->f[r] != a->f[r] && b->f[p] != b->f[p])) return false; break;
+        case PC_F: if (!dbl_eq(a->f[r], b->f[p])) return false; break;
         case PC_S: {
             sv x = vec_str_at(a, r), y = b->s[p];
             if (x.n != y.n || (x.n && memcmp(x.p, y.p, (size_t)x.n))) return false;

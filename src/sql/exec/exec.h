@@ -256,7 +256,7 @@ static inline uint64_t hash_mix64(uint64_t x) {
     x ^= x >> 33;
     return x;
 }
-/* The hash of row r's non-null value in v: integers mixed, floats with -0 as 0,
+/* The hash of row r's non-null value in v: integers mixed, floats by dbl_key_bits,
    strings through hash_bytes; join and ASOF keys hash alike through it. */
 uint64_t hash_value_at(const vec *v, int64_t r);
 

@@ -93,6 +93,28 @@ static void merge_nulls(vec *out, const vec *a, const vec *b, int n) {
     case OP_GE: for (int k = 0; k < n; k++) { int c = EXPR; out->i[k] = c >= 0; } break; \
     }
 
+/* Doubles: each operator in its own branch-free total-order form (sql_base.h). */
+#define FCMP_LOOP(A, B)                                                                              \
+    switch (e->op) {                                                                                 \
+    case OP_EQ: for (int k = 0; k < n; k++) out->i[k] = dbl_eq((A), (B)); break;                     \
+    case OP_NE: for (int k = 0; k < n; k++) out->i[k] = !dbl_eq((A), (B)); break;                    \
+    case OP_LT: for (int k = 0; k < n; k++) out->i[k] = dbl_lt((A), (B)); break;                     \
+    case OP_LE: for (int k = 0; k < n; k++) out->i[k] = !dbl_lt((B), (A)); break;                    \
+    case OP_GT: for (int k = 0; k < n; k++) out->i[k] = dbl_lt((B), (A)); break;                     \
+    case OP_GE: for (int k = 0; k < n; k++) out->i[k] = !dbl_lt((A), (B)); break;                    \
+    }
+
+/* Doubles against a number (not NaN): the one-comparison forms of sql_base.h. */
+#define FNUM_LOOP(A, K)                                                                              \
+    switch (e->op) {                                                                                 \
+    case OP_EQ: for (int k = 0; k < n; k++) out->i[k] = (A) == (K); break;                           \
+    case OP_NE: for (int k = 0; k < n; k++) out->i[k] = !((A) == (K)); break;                        \
+    case OP_LT: for (int k = 0; k < n; k++) out->i[k] = (A) < (K); break;                            \
+    case OP_LE: for (int k = 0; k < n; k++) out->i[k] = (A) <= (K); break;                           \
+    case OP_GT: for (int k = 0; k < n; k++) out->i[k] = !((A) <= (K)); break;                        \
+    case OP_GE: for (int k = 0; k < n; k++) out->i[k] = !((A) < (K)); break;                         \
+    }
+
 static int eval_compare(const bexpr *e, vec *a, vec *b, vec *out, int n) {
     vec_reset(out, QV_T_BOOL, n);
     phys_class pc = type_pc(e->args[0]->type);
@@ -102,7 +124,7 @@ static int eval_compare(const bexpr *e, vec *a, vec *b, vec *out, int n) {
         return 0;
     }
     if (pc == PC_I) { CMP_LOOP((a->i[k] > b->i[k]) - (a->i[k] < b->i[k])) }
-    else if (pc == PC_F) { CMP_LOOP((a->f[k] > b->f[k]) - (a->f[k] < b->f[k])) }
+    else if (pc == PC_F) { FCMP_LOOP(a->f[k], b->f[k]) }
     else { CMP_LOOP(sv_cmp(a->s[k], b->s[k])) }
     merge_nulls(out, a, b, n);
     return 0;
@@ -143,7 +165,8 @@ static int eval_compare_const(const bexpr *e, const chunk *in, vec *out, qv_err 
         CMP_LOOP((a->i[k] > kc) - (a->i[k] < kc))
     } else if (pc == PC_F) {
         double kc = cv->f;
-        CMP_LOOP((a->f[k] > kc) - (a->f[k] < kc))
+        if (kc == kc) { FNUM_LOOP(a->f[k], kc) }
+        else { FCMP_LOOP(a->f[k], kc) }
     } else {
         /* Column values that are the same view (a SYMBOL dictionary entry) compare
            the same way: remember the outcome per view within this chunk. */
@@ -414,7 +437,7 @@ static void eval_in(const bexpr *e, const vec *args, int na, int n, vec *out) {
         for (int j = 1; j < na && !found; j++) {
             if (vec_null(&args[j], k)) { sawnull = true; continue; }
             if (pc == PC_I) found = args[0].i[k] == args[j].i[k];
-            else if (pc == PC_F) found = args[0].f[k] == args[j].f[k];
+            else if (pc == PC_F) found = dbl_eq(args[0].f[k], args[j].f[k]);
             else found = sv_cmp(args[0].s[k], args[j].s[k]) == 0;
         }
         if (found) out->i[k] = !e->neg;

@@ -42,7 +42,7 @@ int expr_case_eval(const bexpr *e, const chunk *in, vec *out, qv_err *err) {
                     int k = pend[j];
                     if (vec_null(&cond, j) || vec_null(&opnd, k)) t = false;
                     else if (type_pc(c->type) == PC_I) t = cond.i[j] == opnd.i[k];
-                    else if (type_pc(c->type) == PC_F) t = cond.f[j] == opnd.f[k];
+                    else if (type_pc(c->type) == PC_F) t = dbl_eq(cond.f[j], opnd.f[k]);
                     else t = sv_cmp(cond.s[j], opnd.s[k]) == 0;
                 } else {
                     t = !vec_null(&cond, j) && cond.i[j];

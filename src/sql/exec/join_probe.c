@@ -18,7 +18,7 @@ static bool keys_eq(const join_op *j, int pr, int64_t br) {
         }
         switch (type_pc(a->type)) {
         case PC_I: if (a->i[pr] != b->i[br]) return false; break;
-        case PC_F: if (!(a->f[pr] == b->f[br])) return false; break;
+        case PC_F: if (!dbl_eq(a->f[pr], b->f[br])) return false; break;
         case PC_S: {
             sv x = vec_str_at(a, pr), y = b->s[br];
             if (x.n != y.n || (x.n && memcmp(x.p, y.p, (size_t)x.n))) return false;

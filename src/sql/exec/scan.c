@@ -36,6 +36,11 @@ typedef struct scan_op {
     chunk out;
 } scan_op;
 
+/* Storage leaves NaN out of a DOUBLE row group's min/max, and NaN is the
+   greatest double: a row group may hold rows above its max that pass
+   `col > v`, `col >= v` and `col = NaN`, so those never prune on doubles. */
+static bool nan_may_pass(int op, double v) { return op == OP_GT || op == OP_GE || (op == OP_EQ && v != v); }
+
 static bool bound_prunes(scan_op *s, int rg) {
     const scan_bound *b = s->bound;
     if (!b || !b->active) return false;
@@ -46,8 +51,9 @@ static bool bound_prunes(scan_op *s, int rg) {
     if (!st.has_minmax) return false;
     int cmin, cmax;
     if (type_pc(b->vtype) == PC_F) {
-        cmin = (st.min.f > b->v.f) - (st.min.f < b->v.f);
-        cmax = (st.max.f > b->v.f) - (st.max.f < b->v.f);
+        if (nan_may_pass(b->op, b->v.f)) return false;
+        cmin = dbl_cmp(st.min.f, b->v.f);
+        cmax = dbl_cmp(st.max.f, b->v.f);
     } else {
         cmin = (st.min.i > b->v.i) - (st.min.i < b->v.i);
         cmax = (st.max.i > b->v.i) - (st.max.i < b->v.i);
@@ -73,8 +79,9 @@ static bool rg_pruned(scan_op *s, int rg) {
         if (!st.has_minmax) continue;
         int cmin, cmax; /* sign of (min - v), (max - v) */
         if (type_pc(p->vtype) == PC_F) {
-            cmin = (st.min.f > p->v.f) - (st.min.f < p->v.f);
-            cmax = (st.max.f > p->v.f) - (st.max.f < p->v.f);
+            if (nan_may_pass(p->op, p->v.f)) continue;
+            cmin = dbl_cmp(st.min.f, p->v.f);
+            cmax = dbl_cmp(st.max.f, p->v.f);
         } else {
             cmin = (st.min.i > p->v.i) - (st.min.i < p->v.i);
             cmax = (st.max.i > p->v.i) - (st.max.i < p->v.i);

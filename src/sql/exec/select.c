@@ -19,7 +19,7 @@
         if (nu) SEL_LOOP((COND) && !nu[r]);           \
         else SEL_LOOP(COND);                          \
     } while (0)
-/* Same outcome as expr.c's comparisons, which test the sign of (a > b) - (a < b). */
+/* Same outcome as expr.c's comparisons, which test the sign of (a > b) - (a < b) on integers. */
 #define SEL_CMP(CEXPR)                                 \
     switch (op) {                                      \
     case OP_EQ: SEL_NN((CEXPR) == 0); break;           \
@@ -28,6 +28,30 @@
     case OP_LE: SEL_NN((CEXPR) <= 0); break;           \
     case OP_GT: SEL_NN((CEXPR) > 0); break;            \
     case OP_GE: SEL_NN((CEXPR) >= 0); break;           \
+    default: return -1;                                \
+    }
+
+/* Doubles: expr.c's total-order forms (NaN greatest, NaN = NaN), branch free. */
+#define SEL_FCMP(A, B)                                 \
+    switch (op) {                                      \
+    case OP_EQ: SEL_NN(dbl_eq((A), (B))); break;       \
+    case OP_NE: SEL_NN(!dbl_eq((A), (B))); break;      \
+    case OP_LT: SEL_NN(dbl_lt((A), (B))); break;       \
+    case OP_LE: SEL_NN(!dbl_lt((B), (A))); break;      \
+    case OP_GT: SEL_NN(dbl_lt((B), (A))); break;       \
+    case OP_GE: SEL_NN(!dbl_lt((A), (B))); break;      \
+    default: return -1;                                \
+    }
+
+/* Doubles against a number (not NaN): the one-comparison forms of sql_base.h. */
+#define SEL_FNUM(A, K)                                 \
+    switch (op) {                                      \
+    case OP_EQ: SEL_NN((A) == (K)); break;             \
+    case OP_NE: SEL_NN(!((A) == (K))); break;          \
+    case OP_LT: SEL_NN((A) < (K)); break;              \
+    case OP_LE: SEL_NN((A) <= (K)); break;             \
+    case OP_GT: SEL_NN(!((A) <= (K))); break;          \
+    case OP_GE: SEL_NN(!((A) < (K))); break;           \
     default: return -1;                                \
     }
 
@@ -46,7 +70,8 @@ static int sel_compare(const bexpr *e, const chunk *in, int *sel) {
         SEL_CMP((v[r] > kc) - (v[r] < kc))
     } else if (pc == PC_F) {
         const double *v = a->f, kc = kx->cval.f;
-        SEL_CMP((v[r] > kc) - (v[r] < kc))
+        if (kc == kc) SEL_FNUM(v[r], kc)
+        else SEL_FCMP(v[r], kc)
     } else if (a->codes && (op == OP_EQ || op == OP_NE)) {
         const int32_t *v = a->codes, code = vec_sym_code(a, kx->cval.s);
         if (op == OP_EQ) SEL_NN(v[r] == code);

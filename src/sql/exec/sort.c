@@ -41,7 +41,7 @@ static int cmp_rows(const void *pa, const void *pb, void *ctx) {
         int c = 0;
         switch (type_pc(v->type)) {
         case PC_I: c = (v->i[a] > v->i[b]) - (v->i[a] < v->i[b]); break;
-        case PC_F: c = (v->f[a] > v->f[b]) - (v->f[a] < v->f[b]); break;
+        case PC_F: c = dbl_cmp(v->f[a], v->f[b]); break;
         case PC_S: {
             value x = {.s = v->s[a]}, y = {.s = v->s[b]};
             c = value_cmp(PC_S, &x, &y);
@@ -73,7 +73,7 @@ static int cmp_chunk_row(sort_op *s, const chunk *c, int r, int32_t b) {
         int x = 0;
         switch (type_pc(bv->type)) {
         case PC_I: x = (cv->i[r] > bv->i[b]) - (cv->i[r] < bv->i[b]); break;
-        case PC_F: x = (cv->f[r] > bv->f[b]) - (cv->f[r] < bv->f[b]); break;
+        case PC_F: x = dbl_cmp(cv->f[r], bv->f[b]); break;
         case PC_S: {
             value p = {.s = cv->s[r]}, q = {.s = bv->s[b]};
             x = value_cmp(PC_S, &p, &q);
@@ -124,7 +124,7 @@ static int consume(sort_op *s, qv_err *err) {
                 for (int k = 0; k < m; k++) {
                     int r = chunk_row(c, k);
                     int x = pc == PC_I ? (kv->i[r] > bv->i[b]) - (kv->i[r] < bv->i[b])
-                                       : (kv->f[r] > bv->f[b]) - (kv->f[r] < bv->f[b]);
+                                       : dbl_cmp(kv->f[r], bv->f[b]);
                     if (desc) x = -x;
                     if (x < 0 || (x == 0 && s->nkeys > 1 && cmp_chunk_row(s, c, r, b) < 0)) s->keep[mk++] = r;
                 }
@@ -294,16 +294,14 @@ static int guard_rows(guard_op *g, const chunk *c, int *sel) {
     const int *rows = c->has_sel ? c->sel : NULL;
     /* ties with the N-th row only matter when later keys can break them */
     bool ties = s->nkeys > 1, desc = s->desc[0];
-    /* later row groups are skipped on min/max the same way; not for DOUBLE
-       ties, as a NaN (which ties with everything) may lie outside min/max */
-    if (pc == PC_I || !ties) {
-        g->bound.active = true;
-        g->bound.keep_nulls = s->nulls_first[0];
-        g->bound.op = desc ? (ties ? OP_GE : OP_GT) : (ties ? OP_LE : OP_LT);
-        g->bound.vtype = bv->type;
-        g->bound.v.i = pc == PC_I ? bv->i[b] : 0;
-        g->bound.v.f = pc == PC_F ? bv->f[b] : 0;
-    }
+    /* later row groups are skipped on min/max the same way (the scan knows
+       that a row group's NaNs lie outside its DOUBLE min/max) */
+    g->bound.active = true;
+    g->bound.keep_nulls = s->nulls_first[0];
+    g->bound.op = desc ? (ties ? OP_GE : OP_GT) : (ties ? OP_LE : OP_LT);
+    g->bound.vtype = bv->type;
+    g->bound.v.i = pc == PC_I ? bv->i[b] : 0;
+    g->bound.v.f = pc == PC_F ? bv->f[b] : 0;
     if (kv->has_nulls) {
         /* rare: decide row by row like cmp_chunk_row */
         const uint8_t *nu = kv->nulls;
@@ -314,7 +312,7 @@ static int guard_rows(guard_op *g, const chunk *c, int *sel) {
             if (nu[r]) x = nf ? -1 : 1;
             else {
                 x = pc == PC_I ? (kv->i[r] > bv->i[b]) - (kv->i[r] < bv->i[b])
-                               : (kv->f[r] > bv->f[b]) - (kv->f[r] < bv->f[b]);
+                               : dbl_cmp(kv->f[r], bv->f[b]);
                 if (desc) x = -x;
             }
             sel[ns] = r;
@@ -327,12 +325,10 @@ static int guard_rows(guard_op *g, const chunk *c, int *sel) {
         if (desc) { if (ties) GUARD_LOOP(v[r] >= t); else GUARD_LOOP(v[r] > t); }
         else { if (ties) GUARD_LOOP(v[r] <= t); else GUARD_LOOP(v[r] < t); }
     } else {
-        /* the sort compares doubles by (a > b) - (a < b): NaN ties with everything */
+        /* the sort's total order on doubles (NaN greatest) */
         const double *v = kv->f, t = bv->f[b];
-#define FCMP ((v[r] > t) - (v[r] < t))
-        if (desc) { if (ties) GUARD_LOOP(FCMP >= 0); else GUARD_LOOP(FCMP > 0); }
-        else { if (ties) GUARD_LOOP(FCMP <= 0); else GUARD_LOOP(FCMP < 0); }
-#undef FCMP
+        if (desc) { if (ties) GUARD_LOOP(!dbl_lt(v[r], t)); else GUARD_LOOP(dbl_lt(t, v[r])); }
+        else { if (ties) GUARD_LOOP(!dbl_lt(t, v[r])); else GUARD_LOOP(dbl_lt(v[r], t)); }
     }
     return ns;
 }

@@ -218,7 +218,7 @@ void chunk_free(chunk *c) {
 int value_cmp(phys_class pc, const value *a, const value *b) {
     switch (pc) {
     case PC_I: return a->i < b->i ? -1 : a->i > b->i;
-    case PC_F: return a->f < b->f ? -1 : a->f > b->f;
+    case PC_F: return dbl_cmp(a->f, b->f);
     case PC_S: {
         int32_t n = a->s.n < b->s.n ? a->s.n : b->s.n;
         int c = n ? memcmp(a->s.p, b->s.p, (size_t)n) : 0;
@@ -251,11 +251,7 @@ uint64_t hash_value_at(const vec *v, int64_t r) {
     uint64_t x = 0;
     switch (type_pc(v->type)) {
     case PC_I: return hash_mix64((uint64_t)v->i[r]);
-    case PC_F: {
-        double d = v->f[r] == 0 ? 0.0 : v->f[r];
-        memcpy(&x, &d, sizeof x);
-        return hash_mix64(x);
-    }
+    case PC_F: return hash_mix64(dbl_key_bits(v->f[r]));
     case PC_S: {
         sv t = vec_str_at(v, r);
         return hash_bytes(t.p, (size_t)t.n, 0);

@@ -93,9 +93,7 @@ void agg_key_encode(qv_str *k, const vec *v, int row) {
     switch (type_pc(v->type)) {
     case PC_I: qv_str_append(k, &v->i[row], 8); break;
     case PC_F: {
-        double d = v->f[row];
-        if (d == 0) d = 0; /* -0.0 and 0.0 are one group */
-        if (isnan(d)) d = NAN;
+        uint64_t d = dbl_key_bits(v->f[row]); /* -0.0 and 0.0 are one group, every NaN one */
         qv_str_append(k, &d, 8);
         break;
     }

@@ -166,16 +166,17 @@ static int bind_quantile(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
     return 0;
 }
 
-/* The k-th smallest of a[0..n) moved to a[k] (Hoare's selection). */
-#define SELECT_FN(NAME, T)                                                        \
+/* The k-th smallest of a[0..n) moved to a[k] (Hoare's selection); LT is
+   the order (doubles: the total order, NaN greatest). */
+#define SELECT_FN(NAME, T, LT)                                                    \
     static T NAME(T *a, int64_t n, int64_t k) {                                   \
         int64_t lo = 0, hi = n - 1;                                               \
         while (lo < hi) {                                                         \
             T p = a[lo + (hi - lo) / 2];                                          \
             int64_t i = lo, j = hi;                                               \
             while (i <= j) {                                                      \
-                while (a[i] < p) i++;                                             \
-                while (p < a[j]) j--;                                             \
+                while (LT(a[i], p)) i++;                                          \
+                while (LT(p, a[j])) j--;                                          \
                 if (i <= j) { T t = a[i]; a[i] = a[j]; a[j] = t; i++; j--; }      \
             }                                                                     \
             if (k <= j) hi = j;                                                   \
@@ -186,11 +187,12 @@ static int bind_quantile(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
     }                                                                             \
     static T NAME##_min(const T *a, int64_t from, int64_t n) {                    \
         T m = a[from];                                                            \
-        for (int64_t i = from + 1; i < n; i++) if (a[i] < m) m = a[i];            \
+        for (int64_t i = from + 1; i < n; i++) if (LT(a[i], m)) m = a[i];         \
         return m;                                                                 \
     }
-SELECT_FN(select_i64, int64_t)
-SELECT_FN(select_f64, double)
+#define INT_LT(a, b) ((a) < (b))
+SELECT_FN(select_i64, int64_t, INT_LT)
+SELECT_FN(select_f64, double, dbl_lt)
 
 static int64_t disc_index(double q, int64_t n) {
     int64_t i = (int64_t)ceil(q * (double)n - 1e-9) - 1;

@@ -61,19 +61,24 @@ static int up_argx(agg_ctx *c, const agg_spec *sp, void *st, const vec *const *i
    per-row dispatch); a row replaces its group's pick only when its key is
    strictly better, so ties keep the first row, as up_argx. On a table in time
    order arg_max(x, ts) replaces on nearly every row, which is a store. */
-#define ARGX_LOOP(KF, AF, CMP)                                                         \
+#define ARGX_LOOP(KF, AF, BETTER)                                                      \
     for (int k = 0; k < m; k++) {                                                      \
         if (nulls && ((kn && kn[k]) || (an && an[k]))) continue;                       \
         argx_state *s = (argx_state *)(states + stride * (size_t)gids[k]);             \
-        if (s->set && !(key->KF[k] CMP s->key.KF)) continue;                           \
+        if (s->set && !BETTER(key->KF[k], s->key.KF)) continue;                        \
         s->set = true;                                                                 \
         s->key.KF = key->KF[k];                                                        \
         s->arg.AF = arg->AF[k];                                                        \
     }
-#define ARGX_DIR(KF, AF)                         \
-    do {                                         \
-        if (mx) ARGX_LOOP(KF, AF, >)             \
-        else ARGX_LOOP(KF, AF, <)                \
+/* "a is a better key than b" per key class; doubles in the total order (NaN greatest) */
+#define ARGX_iGT(a, b) ((a) > (b))
+#define ARGX_iLT(a, b) ((a) < (b))
+#define ARGX_fGT(a, b) dbl_lt((b), (a))
+#define ARGX_fLT(a, b) dbl_lt((a), (b))
+#define ARGX_DIR(KF, AF)                          \
+    do {                                          \
+        if (mx) ARGX_LOOP(KF, AF, ARGX_##KF##GT)  \
+        else ARGX_LOOP(KF, AF, ARGX_##KF##LT)     \
     } while (0)
 
 static int ub_argx(agg_ctx *c, const agg_spec *sp, char *states, size_t stride, const int32_t *gids,
@@ -281,14 +286,7 @@ static int bind_hll(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
 static inline uint64_t value_hash(const vec *v, int k) {
     switch (type_pc(v->type)) {
     case PC_I: return hash_mix64((uint64_t)v->i[k] ^ 0x5eed);
-    case PC_F: {
-        double x = v->f[k];
-        if (x == 0) x = 0;     /* -0.0 and 0.0 are one value */
-        if (isnan(x)) x = NAN; /* every NaN is one value */
-        uint64_t u;
-        memcpy(&u, &x, 8);
-        return hash_mix64(u ^ 0x5eed);
-    }
+    case PC_F: return hash_mix64(dbl_key_bits(v->f[k]) ^ 0x5eed);
     case PC_S: return hash_bytes(v->s[k].p, (size_t)v->s[k].n, 0x5eed);
     }
     return 0;

@@ -160,7 +160,7 @@ static int batch_minmax(agg_ctx *c, const agg_spec *sp, char *states, size_t str
             if (!s->set || (mn ? x < s->v.i : x > s->v.i)) { s->v.i = x; s->set = true; }
         } else {
             double x = v->f[k];
-            if (!s->set || (mn ? x < s->v.f : x > s->v.f)) { s->v.f = x; s->set = true; }
+            if (!s->set || (mn ? dbl_lt(x, s->v.f) : dbl_lt(s->v.f, x))) { s->v.f = x; s->set = true; }
         }
     }
     return 0;

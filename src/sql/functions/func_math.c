@@ -241,9 +241,7 @@ static int ev_hash(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
             switch (type_pc(v->type)) {
             case PC_I: h = hash_bytes(&v->i[k], 8, h); break;
             case PC_F: {
-                double d = v->f[k];
-                if (d == 0) d = 0;
-                if (isnan(d)) d = NAN;
+                uint64_t d = dbl_key_bits(v->f[k]);
                 h = hash_bytes(&d, 8, h);
                 break;
             }

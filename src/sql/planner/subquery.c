@@ -34,7 +34,7 @@ static uint64_t value_hash(phys_class pc, const value *v) {
     switch (pc) {
     case PC_I: return hash_bytes(&v->i, sizeof v->i, 7);
     case PC_F: {
-        double d = v->f == 0 ? 0.0 : v->f;
+        uint64_t d = dbl_key_bits(v->f);
         return hash_bytes(&d, sizeof d, 7);
     }
     case PC_S: return hash_bytes(v->s.p, (size_t)v->s.n, 7);

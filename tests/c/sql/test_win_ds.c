@@ -1,7 +1,9 @@
 /* The window operator's sliding-frame structures (win_ds.c) against naive
    versions on random input: rank compression, the Fenwick tree's k-th
-   element, the max tree's top. */
+   element, the max tree's top; and the total order of doubles they and
+   the rest of the executor share (sql_base.h). */
 #include "qtest.h"
+#include "sql_base.h"
 #include "win_ds.h"
 
 #include <math.h>
@@ -69,6 +71,30 @@ QTEST(key_order) {
     QCHECK(win_key_f64(-0.0) == win_key_f64(0.0));
     QCHECK(win_key_f64(NAN) == win_key_f64(-NAN));
     QCHECK(win_key_i64(INT64_MIN) < win_key_i64(-1) && win_key_i64(-1) < win_key_i64(0));
+}
+
+/* sql_base.h's total order of doubles, its hashing bits and its one-comparison
+   forms against a number agree with the order of this list (rank: equal
+   values share one). */
+QTEST(dbl_total_order) {
+    double d[] = {-INFINITY, -1e300, -2.5, -0.0, 0.0, 1e-300, 3.0, INFINITY, NAN, -NAN};
+    int rank[] = {0, 1, 2, 3, 3, 4, 5, 6, 7, 7};
+    for (int i = 0; i < 10; i++)
+        for (int j = 0; j < 10; j++) {
+            double a = d[i], b = d[j];
+            int want = (rank[i] > rank[j]) - (rank[i] < rank[j]);
+            QCHECK_EQ(dbl_cmp(a, b), want);
+            QCHECK_EQ(dbl_lt(a, b), want < 0);
+            QCHECK_EQ(dbl_eq(a, b), want == 0);
+            QCHECK_EQ(dbl_key_bits(a) == dbl_key_bits(b), want == 0);
+            QCHECK_EQ((win_key_f64(a) > win_key_f64(b)) - (win_key_f64(a) < win_key_f64(b)), want);
+            if (b != b) continue;
+            QCHECK_EQ(a < b, want < 0);
+            QCHECK_EQ(a <= b, want <= 0);
+            QCHECK_EQ(!(a <= b), want > 0);
+            QCHECK_EQ(!(a < b), want >= 0);
+            QCHECK_EQ(a == b, want == 0);
+        }
 }
 
 QTEST(fenwick_kth_random) {

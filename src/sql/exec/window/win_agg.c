@@ -160,7 +160,7 @@ static int agg_minmax(win_pctx *p, const win_call *c, vec *const *in, vec *out) 
                 int32_t b = p->rows[dq[tail - 1]];
                 int cmp;
                 if (pc == PC_I) cmp = x->i[b] < x->i[r] ? -1 : x->i[b] > x->i[r];
-                else if (pc == PC_F) cmp = x->f[b] < x->f[r] ? -1 : x->f[b] > x->f[r];
+                else if (pc == PC_F) cmp = dbl_cmp(x->f[b], x->f[r]);
                 else {
                     value vb = {.s = x->s[b]}, vr = {.s = x->s[r]};
                     cmp = value_cmp(PC_S, &vb, &vr);

@@ -3,6 +3,7 @@
    of the sliding-frame holistic aggregates (win_holistic.c), O(log n) per
    update and query. Stateless but for the caller-owned structures. */
 #include "win_ds.h"
+#include "sql_base.h"
 
 #include "base/base.h"
 
@@ -14,10 +15,7 @@ size_t win_ranks_bytes(int32_t n) { return (size_t)(n + 1) * (3 * sizeof(int32_t
 uint64_t win_key_i64(int64_t x) { return (uint64_t)x ^ (1ULL << 63); }
 
 uint64_t win_key_f64(double x) {
-    if (x == 0) x = 0;
-    uint64_t u;
-    if (x != x) u = 0x7ff8000000000000ULL;
-    else memcpy(&u, &x, 8);
+    uint64_t u = dbl_key_bits(x);
     return (u >> 63) ? ~u : u | (1ULL << 63);
 }
 

@@ -36,16 +36,25 @@ static int64_t ikey(const win_pctx *p, int64_t j) {
     int64_t x = p->okeys[0].i[p->rows[j]];
     return p->desc[0] ? (x == INT64_MIN ? INT64_MAX : -x) : x;
 }
-static double fkey(const win_pctx *p, int64_t j) {
+/* Doubles are not negated for DESC (NaN must stay one end of the order):
+   the target of position j moved d toward the sort's end, and whether a key
+   is at or past a target, both in the sort's direction and in the total
+   order of doubles (NaN +- d is NaN: a NaN row's frame is its peers). */
+static double ftarget(const win_pctx *p, int64_t j, double d) {
     double x = p->okeys[0].f[p->rows[j]];
-    return p->desc[0] ? -x : x;
+    return p->desc[0] ? x - d : x + d;
+}
+static bool fpast(const win_pctx *p, int64_t j, double t, bool strict) {
+    double x = p->okeys[0].f[p->rows[j]];
+    if (p->desc[0]) return strict ? dbl_lt(x, t) : !dbl_lt(t, x);
+    return strict ? dbl_lt(t, x) : !dbl_lt(x, t);
 }
 
-/* First position j in [lo, hi) from *cur on whose key is >= t (strict: > t). */
+/* First position j in [lo, hi) from *cur on whose key is >= t (strict: > t)
+   in the sort's direction. */
 static int64_t seek(const win_pctx *p, int64_t cur, int64_t hi, bool isf, int64_t ti, double tf, bool strict) {
     while (cur < hi) {
-        bool past = isf ? (strict ? fkey(p, cur) > tf : fkey(p, cur) >= tf)
-                        : (strict ? ikey(p, cur) > ti : ikey(p, cur) >= ti);
+        bool past = isf ? fpast(p, cur, tf, strict) : (strict ? ikey(p, cur) > ti : ikey(p, cur) >= ti);
         if (past) break;
         cur++;
     }
@@ -65,7 +74,7 @@ static void range_offsets(win_pctx *p, const win_call *c) {
             if (null) p->fs[i] = p->peer_lo[i];
             else {
                 int64_t s = c->start == WB_PREC ? -1 : 1;
-                sp = isf ? seek(p, sp, hi, true, 0, fkey(p, i) + (double)s * c->start_off.f, false)
+                sp = isf ? seek(p, sp, hi, true, 0, ftarget(p, i, (double)s * c->start_off.f), false)
                          : seek(p, sp, hi, false, sat_add(ikey(p, i), s * c->start_off.i), 0, false);
                 p->fs[i] = (int32_t)sp;
             }
@@ -74,7 +83,7 @@ static void range_offsets(win_pctx *p, const win_call *c) {
             if (null) p->fe[i] = p->peer_hi[i];
             else {
                 int64_t s = c->end == WB_PREC ? -1 : 1;
-                ep = isf ? seek(p, ep, hi, true, 0, fkey(p, i) + (double)s * c->end_off.f, true)
+                ep = isf ? seek(p, ep, hi, true, 0, ftarget(p, i, (double)s * c->end_off.f), true)
                          : seek(p, ep, hi, false, sat_add(ikey(p, i), s * c->end_off.i), 0, true);
                 p->fe[i] = (int32_t)ep;
             }

@@ -40,11 +40,8 @@ static uint64_t hash_row(const win_parter *pt, int k) {
         uint64_t x;
         if (vec_null(v, k)) x = 0x9e3779b97f4a7c15ULL;
         else if (type_pc(pt->types[j]) == PC_I) x = hash_mix64((uint64_t)v->i[k]);
-        else if (type_pc(pt->types[j]) == PC_F) {
-            double d = v->f[k] == 0 ? 0.0 : v->f[k];
-            memcpy(&x, &d, 8);
-            x = hash_mix64(x);
-        } else x = hash_bytes(v->s[k].p, (size_t)v->s[k].n, 7);
+        else if (type_pc(pt->types[j]) == PC_F) x = hash_mix64(dbl_key_bits(v->f[k]));
+        else x = hash_bytes(v->s[k].p, (size_t)v->s[k].n, 7);
         h = hash_mix64(h ^ x) + (uint64_t)j;
     }
     return h;
@@ -61,7 +58,7 @@ static bool row_eq(const win_parter *pt, int32_t pid, int k) {
         const value *kv = &pt->keys[(size_t)pid * pt->nkeys + j];
         switch (type_pc(pt->types[j])) {
         case PC_I: if (kv->i != v->i[k]) return false; break;
-        case PC_F: if (kv->f != v->f[k]) return false; break;
+        case PC_F: if (!dbl_eq(kv->f, v->f[k])) return false; break;
         case PC_S:
             if (kv->s.n != v->s[k].n || (kv->s.n && memcmp(kv->s.p, v->s[k].p, (size_t)kv->s.n))) return false;
             break;
@@ -201,7 +198,7 @@ int win_rows_cmp(const vec *keys, int n, const bool *desc, const bool *nulls_fir
         int c = 0;
         switch (type_pc(v->type)) {
         case PC_I: c = v->i[a] < v->i[b] ? -1 : v->i[a] > v->i[b]; break;
-        case PC_F: c = v->f[a] < v->f[b] ? -1 : v->f[a] > v->f[b]; break;
+        case PC_F: c = dbl_cmp(v->f[a], v->f[b]); break;
         case PC_S: {
             value x = {.s = v->s[a]}, y = {.s = v->s[b]};
             c = value_cmp(PC_S, &x, &y);

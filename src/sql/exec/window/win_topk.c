@@ -46,7 +46,7 @@ static int cmp_slot_row(const topk_op *t, int64_t a, int r) {
         }
         const value *v = &t->ekeys[a * t->nk + j];
         int c = type_pc(t->ktmp[j].type) == PC_I ? (v->i < t->ktmp[j].i[r] ? -1 : v->i > t->ktmp[j].i[r])
-                                                  : (v->f < t->ktmp[j].f[r] ? -1 : v->f > t->ktmp[j].f[r]);
+                                                  : dbl_cmp(v->f, t->ktmp[j].f[r]);
         if (c) return t->call->desc[j] ? -c : c;
     }
     return -1; /* ties: the earlier row wins */
@@ -61,7 +61,7 @@ static int cmp_slots(const topk_op *t, int64_t a, int64_t b) {
             return t->call->nulls_first[j] ? -x : x;
         }
         const value *u = &t->ekeys[a * t->nk + j], *v = &t->ekeys[b * t->nk + j];
-        int c = type_pc(t->ktmp[j].type) == PC_I ? (u->i < v->i ? -1 : u->i > v->i) : (u->f < v->f ? -1 : u->f > v->f);
+        int c = type_pc(t->ktmp[j].type) == PC_I ? (u->i < v->i ? -1 : u->i > v->i) : dbl_cmp(u->f, v->f);
         if (c) return t->call->desc[j] ? -c : c;
     }
     return t->eseq[a] < t->eseq[b] ? -1 : t->eseq[a] > t->eseq[b];
