@@ -95,6 +95,10 @@ int st_decode_batch(st_rd *r, const qv_schema *schema, qv_batch *out, qv_err *er
 int st_check_name(const char *name, const char *what, qv_err *err);
 int st_check_schema(const qv_schema *schema, qv_err *err);
 void st_encode_stats(qv_str *s, const st_stats *st);
+/* The stats flag byte of manifests and column files: bit 0 has_minmax, bit 1
+   "bit 2 is recorded", bit 2 has_nan (older files have bit 1 clear: may hold NaN). */
+uint8_t st_stats_flags(const st_stats *st);
+void st_stats_flags_set(st_stats *st, uint8_t b);
 void st_decode_stats(st_rd *r, st_stats *st);
 int st_fsync_dir(const char *dir, qv_err *err);
 /* filesync.c: column files written and fdatasync'd on background threads, each file's jobs in order. */

@@ -148,6 +148,10 @@ int st_db_enforce_retention(st_db *db, int64_t now_ns, int64_t *rows_dropped, qv
 /* ---- reading ---- */
 typedef struct st_stats {
     bool has_minmax;        /* false for STRING/SYMBOL or when all rows null */
+    /* floats: NaN is left out of min/max (it is the greatest double in SQL's
+       order); true when the row group may hold one, which is also what stats
+       written before this flag existed read as */
+    bool has_nan;
     int64_t null_count;
     union { int64_t i; double f; } min, max; /* ints, bools, timestamps in .i; floats in .f */
 } st_stats;

@@ -9,7 +9,10 @@ import os
 import sys
 
 import duckdb
+import pyarrow as pa
+import pyarrow.flight as fl
 import pytest
+import requests
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_sql_differential import Quiver  # noqa: E402
@@ -89,3 +92,41 @@ def test_nan_like_duckdb(engines, sql, ordered):
     duck, q = engines
     m = compare(sql, ordered, duck, q)
     assert m is None, m
+
+
+def _stats(srv, sql):
+    doc = requests.post(srv.http_url + "/", data=sql.encode(), timeout=60).json()
+    return [list(r.values()) if isinstance(r, dict) else r for r in doc["data"]], doc["statistics"]["rows_read"]
+
+
+def test_pruning_skips_nan_free_row_groups_and_keeps_those_with_nan(start_quiverd, tmp_path):
+    """Row groups record whether they may hold a NaN: `> v`, `>= v` and the DESC top-N bound skip
+    the NaN-free ones on min/max, never one holding a NaN (which is above its max); the flag
+    survives a restart (column files and manifest)."""
+    data = str(tmp_path / "data")
+    srv = start_quiverd("--data-dir", data, "--rowgroup-rows", "1000")
+    c = srv.flight()
+    for b in range(4):  # four NaN-free row groups, x descending: 3999 .. 0
+        xs = [float(3999 - (b * 1000 + i)) for i in range(1000)]
+        tb = pa.table({"x": pa.array(xs, pa.float64())})
+        w, _ = c.do_put(fl.FlightDescriptor.for_path("p"), tb.schema)
+        w.write_table(tb)
+        w.close()
+    rows, read = _stats(srv, "SELECT x FROM p WHERE x > 3990 ORDER BY x")
+    assert [r[0] for r in rows] == [float(v) for v in range(3991, 4000)] and read == 1000, read
+    rows, _ = _stats(srv, "SELECT x FROM p ORDER BY x DESC LIMIT 3")
+    assert [r[0] for r in rows] == [3999.0, 3998.0, 3997.0]
+    tb = pa.table({"x": pa.array([float("nan")] + [float(i) for i in range(999)], pa.float64())})
+    w, _ = c.do_put(fl.FlightDescriptor.for_path("p"), tb.schema)
+    w.write_table(tb)
+    w.close()
+    for run in range(2):  # then again after a restart
+        rows, read = _stats(srv, "SELECT CAST(x AS VARCHAR) FROM p WHERE x > 3990 ORDER BY x")
+        assert rows[-1][0] == "nan" and len(rows) == 10 and read == 2000, (run, read)
+        rows, read = _stats(srv, "SELECT count(*) FROM p WHERE x >= 1000 AND x < 3000")
+        assert rows == [[2000]] and read == 3000, (run, read)  # groups 2 and 3, and the NaN one (its NaN passes >= 1000)
+        rows, _ = _stats(srv, "SELECT CAST(x AS VARCHAR) FROM p ORDER BY x DESC LIMIT 2")
+        assert [r[0] for r in rows] == ["nan", "3999.0"], run
+        if run == 0:
+            assert srv.stop() == 0
+            srv = start_quiverd("--data-dir", data, "--rowgroup-rows", "1000")

@@ -37,8 +37,9 @@ typedef struct scan_op {
 } scan_op;
 
 /* Storage leaves NaN out of a DOUBLE row group's min/max, and NaN is the
-   greatest double: a row group may hold rows above its max that pass
-   `col > v`, `col >= v` and `col = NaN`, so those never prune on doubles. */
+   greatest double: a row group that may hold one (st_stats.has_nan) may
+   hold rows above its max that pass `col > v`, `col >= v` and `col = NaN`,
+   so those do not prune it. */
 static bool nan_may_pass(int op, double v) { return op == OP_GT || op == OP_GE || (op == OP_EQ && v != v); }
 
 static bool bound_prunes(scan_op *s, int rg) {
@@ -51,7 +52,7 @@ static bool bound_prunes(scan_op *s, int rg) {
     if (!st.has_minmax) return false;
     int cmin, cmax;
     if (type_pc(b->vtype) == PC_F) {
-        if (nan_may_pass(b->op, b->v.f)) return false;
+        if (st.has_nan && nan_may_pass(b->op, b->v.f)) return false;
         cmin = dbl_cmp(st.min.f, b->v.f);
         cmax = dbl_cmp(st.max.f, b->v.f);
     } else {
@@ -79,7 +80,7 @@ static bool rg_pruned(scan_op *s, int rg) {
         if (!st.has_minmax) continue;
         int cmin, cmax; /* sign of (min - v), (max - v) */
         if (type_pc(p->vtype) == PC_F) {
-            if (nan_may_pass(p->op, p->v.f)) continue;
+            if (st.has_nan && nan_may_pass(p->op, p->v.f)) continue;
             cmin = dbl_cmp(st.min.f, p->v.f);
             cmax = dbl_cmp(st.max.f, p->v.f);
         } else {

@@ -274,8 +274,15 @@ bad:
     return qv_err_set(err, QV_ECORRUPT, "stored batch is truncated or malformed");
 }
 
+uint8_t st_stats_flags(const st_stats *st) { return (uint8_t)(st->has_minmax | 2 | (st->has_nan ? 4 : 0)); }
+
+void st_stats_flags_set(st_stats *st, uint8_t b) {
+    st->has_minmax = b & 1;
+    st->has_nan = !(b & 2) || (b & 4);
+}
+
 void st_encode_stats(qv_str *s, const st_stats *st) {
-    st_put_u8(s, st->has_minmax);
+    st_put_u8(s, st_stats_flags(st));
     st_put_u64(s, (uint64_t)st->null_count);
     st_put_u64(s, (uint64_t)st->min.i);
     st_put_u64(s, (uint64_t)st->max.i);
@@ -283,7 +290,7 @@ void st_encode_stats(qv_str *s, const st_stats *st) {
 
 void st_decode_stats(st_rd *r, st_stats *st) {
     memset(st, 0, sizeof *st);
-    st->has_minmax = st_get_u8(r) != 0;
+    st_stats_flags_set(st, st_get_u8(r));
     st->null_count = (int64_t)st_get_u64(r);
     st->min.i = (int64_t)st_get_u64(r);
     st->max.i = (int64_t)st_get_u64(r);

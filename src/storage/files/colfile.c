@@ -8,7 +8,7 @@
 **   "QVCOLRG2" | u64 table id | u64 row group | u64 rows | u32 columns
 **   | u32 crc(directory) | u64 file length | 12 zero bytes | u32 crc(bytes 0..59)
 ** then the directory, one 152-byte entry per column
-**   u8 type | u8 has_minmax | u8 encoding | 5 zero | i64 null count | u64 min | u64 max
+**   u8 type | u8 stats flags (st_stats_flags) | u8 encoding | 5 zero | i64 null count | u64 min | u64 max
 **   | 5 x (u64 offset, u64 length, u32 crc, u32 zero)
 **     for validity, values, data, dictionary offsets, dictionary data
 ** then the buffers. A length of 0 means the buffer is absent. Files
@@ -223,7 +223,7 @@ int st_colfile_stats(const char *path, uint64_t table_id, int64_t rg, int64_t ro
     for (int c = 0; c < schema->nfields; c++) {
         const uint8_t *e = h + HDR + (size_t)c * ENT;
         memset(&stats[c], 0, sizeof stats[c]);
-        stats[c].has_minmax = e[1] != 0;
+        st_stats_flags_set(&stats[c], e[1]);
         stats[c].null_count = (int64_t)st_rd_u64(e + 8);
         stats[c].min.i = (int64_t)st_rd_u64(e + 16);
         stats[c].max.i = (int64_t)st_rd_u64(e + 24);

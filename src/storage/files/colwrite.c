@@ -304,11 +304,12 @@ static void write_columns(wbuf *w, uint8_t *h, int ncols, const st_colsrc *cols)
         }
         if (s->minmax_out) {
             st.has_minmax = s->minmax_out->has_minmax;
+            st.has_nan = s->minmax_out->has_nan;
             st.min = s->minmax_out->min;
             st.max = s->minmax_out->max;
         }
         e[0] = (uint8_t)s->type;
-        e[1] = st.has_minmax;
+        e[1] = st_stats_flags(&st);
         e[2] = s->dict_encoded;
         st_wr_u64(e + 8, (uint64_t)st.null_count);
         st_wr_u64(e + 16, (uint64_t)st.min.i);

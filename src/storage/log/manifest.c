@@ -13,7 +13,7 @@
 **     bytes, per column: stats, u32 n + n bytes of deletion vector (bit set:
 **     row deleted; 0: none)
 **   | u32 crc(everything before)
-** stats: u8 has_minmax, u64 null count, u64 min, u64 max (doubles as bits).
+** stats: u8 flags (st_stats_flags), u64 null count, u64 min, u64 max (doubles as bits).
 ** A "QVMANIF2" file (before trim counts and deletion vectors) reads with a
 ** trim count of 0 and no deleted rows.
 ** Stateless: callers own the st_manifest.

@@ -2,8 +2,8 @@
 ** Min/max of fixed-width values with no nulls, for row-group stats. Two
 ** implementations giving the same answers (tests/c compare them): a
 ** portable loop of four independent lanes, and on x86-64 an AVX2 loop of
-** eight lanes, chosen once at run time. NaNs never take part: a float
-** chunk of only NaNs adds nothing. Stateless apart from that choice.
+** eight lanes, chosen once at run time. NaNs never take part in min/max
+** (a float chunk of only NaNs adds none); they set has_nan instead. Stateless apart from that choice.
 */
 #include "st_int.h"
 
@@ -17,6 +17,7 @@
 typedef struct mm_pair {
     union { int64_t i; double f; } lo, hi;
     bool any;
+    bool nan; /* floats: some value is NaN */
 } mm_pair;
 
 /* ---------------- portable ---------------- */
@@ -53,14 +54,31 @@ typedef struct mm_pair {
         out_hi = h0;                                                                                           \
     } while (0)
 
+#define MM_ANY_NAN(p, n, out)                 \
+    do {                                      \
+        out = false;                          \
+        for (int64_t k_ = 0; k_ < (n); k_++)  \
+            if ((p)[k_] != (p)[k_]) {         \
+                out = true;                   \
+                break;                        \
+            }                                 \
+    } while (0)
+
 static void mm_portable(qv_type ty, const void *vals, int64_t n, mm_pair *r) {
     r->any = true;
+    r->nan = false;
     switch (ty) {
     case QV_T_INT32: MM_LANES4(int32_t, (const int32_t *)vals, n, INT32_MAX, INT32_MIN, r->lo.i, r->hi.i); break;
     case QV_T_INT64:
     case QV_T_TIMESTAMP: MM_LANES4(int64_t, (const int64_t *)vals, n, INT64_MAX, INT64_MIN, r->lo.i, r->hi.i); break;
-    case QV_T_FLOAT32: MM_LANES4(float, (const float *)vals, n, INFINITY, -INFINITY, r->lo.f, r->hi.f); break;
-    case QV_T_FLOAT64: MM_LANES4(double, (const double *)vals, n, INFINITY, -INFINITY, r->lo.f, r->hi.f); break;
+    case QV_T_FLOAT32:
+        MM_LANES4(float, (const float *)vals, n, INFINITY, -INFINITY, r->lo.f, r->hi.f);
+        MM_ANY_NAN((const float *)vals, n, r->nan);
+        break;
+    case QV_T_FLOAT64:
+        MM_LANES4(double, (const double *)vals, n, INFINITY, -INFINITY, r->lo.f, r->hi.f);
+        MM_ANY_NAN((const double *)vals, n, r->nan);
+        break;
     default: r->any = false; return;
     }
     if (ty == QV_T_FLOAT32 || ty == QV_T_FLOAT64) r->any = r->lo.f <= r->hi.f; /* only NaNs: lo > hi */
@@ -117,10 +135,11 @@ AVX2 static void mm_i32_avx2(const int32_t *p, int64_t n, mm_pair *r) {
 
 /* min_pd(v, acc) returns acc when v is NaN: a NaN never wins. */
 AVX2 static void mm_f64_avx2(const double *p, int64_t n, mm_pair *r) {
-    __m256d l0 = _mm256_set1_pd(INFINITY), l1 = l0, h0 = _mm256_set1_pd(-INFINITY), h1 = h0;
+    __m256d l0 = _mm256_set1_pd(INFINITY), l1 = l0, h0 = _mm256_set1_pd(-INFINITY), h1 = h0, u = _mm256_setzero_pd();
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
         __m256d a = _mm256_loadu_pd(p + i), b = _mm256_loadu_pd(p + i + 4);
+        u = _mm256_or_pd(u, _mm256_cmp_pd(a, b, _CMP_UNORD_Q)); /* a or b NaN */
         l0 = _mm256_min_pd(a, l0);
         h0 = _mm256_max_pd(a, h0);
         l1 = _mm256_min_pd(b, l1);
@@ -133,16 +152,21 @@ AVX2 static void mm_f64_avx2(const double *p, int64_t n, mm_pair *r) {
     _mm256_storeu_pd(hs + 4, h1);
     double lo = INFINITY, hi = -INFINITY;
     for (int k = 0; k < 8; k++) MM_JOIN(ls[k], hs[k], lo, hi);
-    for (; i < n; i++) MM_STEP(p[i], lo, hi);
+    r->nan = _mm256_movemask_pd(u) != 0;
+    for (; i < n; i++) {
+        MM_STEP(p[i], lo, hi);
+        r->nan |= p[i] != p[i];
+    }
     r->lo.f = lo;
     r->hi.f = hi;
 }
 
 AVX2 static void mm_f32_avx2(const float *p, int64_t n, mm_pair *r) {
-    __m256 l0 = _mm256_set1_ps(INFINITY), l1 = l0, h0 = _mm256_set1_ps(-INFINITY), h1 = h0;
+    __m256 l0 = _mm256_set1_ps(INFINITY), l1 = l0, h0 = _mm256_set1_ps(-INFINITY), h1 = h0, u = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 16 <= n; i += 16) {
         __m256 a = _mm256_loadu_ps(p + i), b = _mm256_loadu_ps(p + i + 8);
+        u = _mm256_or_ps(u, _mm256_cmp_ps(a, b, _CMP_UNORD_Q)); /* a or b NaN */
         l0 = _mm256_min_ps(a, l0);
         h0 = _mm256_max_ps(a, h0);
         l1 = _mm256_min_ps(b, l1);
@@ -155,7 +179,11 @@ AVX2 static void mm_f32_avx2(const float *p, int64_t n, mm_pair *r) {
     _mm256_storeu_ps(hs + 8, h1);
     float lo = INFINITY, hi = -INFINITY;
     for (int k = 0; k < 16; k++) MM_JOIN(ls[k], hs[k], lo, hi);
-    for (; i < n; i++) MM_STEP(p[i], lo, hi);
+    r->nan = _mm256_movemask_ps(u) != 0;
+    for (; i < n; i++) {
+        MM_STEP(p[i], lo, hi);
+        r->nan |= p[i] != p[i];
+    }
     r->lo.f = lo;
     r->hi.f = hi;
 }
@@ -164,6 +192,7 @@ static bool mm_fast_init(void) { return __builtin_cpu_supports("avx2"); }
 
 static bool mm_fast(qv_type ty, const void *vals, int64_t n, mm_pair *r) {
     r->any = true;
+    r->nan = false;
     switch (ty) {
     case QV_T_INT32: mm_i32_avx2(vals, n, r); return true;
     case QV_T_INT64:
@@ -191,6 +220,7 @@ static bool mm_have_fast;
 static void mm_init(void) { mm_have_fast = mm_fast_init(); }
 
 static void mm_merge(st_stats *st, qv_type ty, const mm_pair *r) {
+    st->has_nan |= r->nan;
     if (!r->any) return;
     bool fl = ty == QV_T_FLOAT32 || ty == QV_T_FLOAT64;
     if (!st->has_minmax) {

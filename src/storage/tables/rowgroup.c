@@ -127,7 +127,10 @@ static void stats_add_i(st_stats *st, int64_t v) {
 }
 
 static void stats_add_f(st_stats *st, double v) {
-    if (isnan(v)) return; /* comparisons with NaN never prune anything */
+    if (isnan(v)) { /* kept out of min/max; the scan knows it may lie above max */
+        st->has_nan = true;
+        return;
+    }
     if (!st->has_minmax) {
         st->has_minmax = true;
         st->min.f = st->max.f = v;
@@ -503,6 +506,7 @@ int st_rg_write_file(st_rg *rg, const qv_schema *schema, qv_array *const *dicts,
         if (rg->cols[c].minmax_pending) {
             st_stats *st = &rg->cols[c].stats;
             st->has_minmax = mm[c].has_minmax;
+            st->has_nan = mm[c].has_nan;
             st->min = mm[c].min;
             st->max = mm[c].max;
             rg->cols[c].minmax_pending = false;
