@@ -10,6 +10,7 @@
    state per distinct frame, O(frame) per row: so is its output). Frames are the [fs, fe) of win_frame_bounds. */
 #include "window.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,8 +88,16 @@ static int agg_generic(win_pctx *p, const win_call *c, vec *const *in, vec *out)
 /* count / count(*) / sum / avg over moving frames. */
 typedef win_racc racc;
 
-static void fadd(racc *a, double x) { /* Neumaier's compensated sum */
+static void racc_fadd(racc *a, double x, int sign) { /* Neumaier's compensated sum of the finite values */
+    if (isnan(x)) { a->nnan += sign; return; }
+    if (isinf(x)) {
+        if (x > 0) a->npinf += sign;
+        else a->nninf += sign;
+        return;
+    }
+    if (sign < 0) x = -x;
     double t = a->s + x;
+    if (!isfinite(t)) a->ovf = true;
     if ((a->s >= 0 ? a->s : -a->s) >= (x >= 0 ? x : -x)) a->comp += (a->s - t) + x;
     else a->comp += (x - t) + a->s;
     a->s = t;
@@ -100,7 +109,16 @@ void win_racc_step(const win_call *c, racc *a, vec *const *in, int32_t r, int si
     a->cnt += sign;
     if (c->agg.fn == AG_COUNT) return;
     if (c->agg.type == QV_T_INT64 && c->agg.fn == AG_SUM) a->isum += sign * (__int128)in[0]->i[r];
-    else fadd(a, sign > 0 ? in[0]->f[r] : -in[0]->f[r]);
+    else racc_fadd(a, in[0]->f[r], sign);
+}
+
+/* The double sum as plain summation would give it: NaN with a NaN or both
+   infinities, else the infinity, else the finite sum (plain after an overflow). */
+static double racc_fsum(const racc *a) {
+    if (a->nnan || (a->npinf && a->nninf)) return NAN;
+    if (a->npinf) return INFINITY;
+    if (a->nninf) return -INFINITY;
+    return a->ovf ? a->s : a->s + a->comp;
 }
 
 int win_racc_out(win_pctx *p, const win_call *c, const racc *a, vec *out, int32_t r) {
@@ -110,13 +128,13 @@ int win_racc_out(win_pctx *p, const win_call *c, const racc *a, vec *out, int32_
     } else if (!a->cnt) {
         out->nulls[r] = 1;
     } else if (f == AG_AVG) {
-        out->f[r] = (a->s + a->comp) / (double)a->cnt;
+        out->f[r] = racc_fsum(a) / (double)a->cnt;
     } else if (c->agg.type == QV_T_INT64) {
         if (a->isum > INT64_MAX || a->isum < INT64_MIN)
             return qv_err_set(p->err, QV_EINVAL, "integer overflow in sum(): the result does not fit in INT64");
         out->i[r] = (int64_t)a->isum;
     } else {
-        out->f[r] = a->s + a->comp;
+        out->f[r] = racc_fsum(a);
     }
     return 0;
 }
@@ -126,7 +144,8 @@ static int agg_removable(win_pctx *p, const win_call *c, vec *const *in, vec *ou
     int64_t cs = 0, ce = 0, removed = 0;
     for (int64_t i = 0; i < p->n; i++) {
         int32_t s = p->fs[i], e = p->fe[i];
-        if (s < cs || e < ce || s >= ce || removed > 1024 + (e - s)) { /* start afresh */
+        /* start afresh; also after the finite sum overflowed, which removals cannot undo */
+        if (s < cs || e < ce || s >= ce || removed > 1024 + (e - s) || (a.ovf && (cs < s || ce < e))) {
             memset(&a, 0, sizeof a);
             cs = ce = s;
             removed = 0;

@@ -75,10 +75,16 @@ void win_frame_bounds(win_pctx *p, const win_call *c);
 int win_eval_agg(win_pctx *p, const win_call *c, vec *const *in, vec *out);
 /* The accumulator of count / count(*) / sum / avg (win_agg.c): a row of in
    enters (sign 1) or leaves (-1); the result for row r of out. */
+/* Rows enter and leave, so a double sum keeps the non-finite values apart:
+   inf - inf on removal would turn every later frame NaN. s + comp is the
+   compensated sum of the finite values; ovf: it overflowed (comp is then
+   meaningless and the caller rebuilds the frame). */
 typedef struct win_racc {
     int64_t cnt;
     __int128 isum;
     double s, comp;
+    int64_t npinf, nninf, nnan;
+    bool ovf;
 } win_racc;
 void win_racc_step(const win_call *c, win_racc *a, vec *const *in, int32_t r, int sign);
 int win_racc_out(win_pctx *p, const win_call *c, const win_racc *a, vec *out, int32_t r);
