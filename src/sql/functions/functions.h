@@ -122,6 +122,13 @@ extern const agg_def agg_def_median, agg_def_quantile_cont, agg_def_quantile_dis
     agg_def_string_agg, agg_def_arg_min, agg_def_arg_max, agg_def_hll, agg_def_corr, agg_def_covar_pop,
     agg_def_covar_samp, agg_def_regr_slope, agg_def_regr_intercept;
 
+/* quantile_cont's interpolation between neighbouring order statistics a <= b
+   at fraction f (agg_holistic.c; the window operator's sliding frames use it
+   too): a when f is 0 or a == b, else a weighted mean (as DuckDB: no b - a,
+   so [inf, inf] gives inf and [-inf, 1] -inf, where a + f * (b - a) is NaN). */
+double agg_quantile_lerp(double a, double b, double f);
+int64_t agg_quantile_lerp_ts(int64_t a, int64_t b, double f);
+
 /* approx_count_distinct's sketch for the window operator's sliding frames
    (agg_stats.c): a row's hash (never 0), its register and rank, and the
    estimate from a histogram of register values (cnt[v]: registers holding v).
