@@ -90,6 +90,19 @@ typedef struct agg_state {
     bool vnull;  /* first/last: the kept value is NULL */
 } agg_state;
 
+/* sum and avg: integer arguments (bound as BIGINT) add up exactly in
+   agg_state.isum, avg dividing only at the end (DuckDB: avg of INT64_MAX,
+   INT64_MIN and 1 is 0, not the 0.33 of a double sum). Only for AG_SUM/AG_AVG. */
+static inline bool agg_sum_exact(const agg_spec *sp) {
+    return sp->fn == AG_SUM ? sp->type == QV_T_INT64 : sp->in[0]->type == QV_T_INT64;
+}
+/* The mean of cnt > 0 integers summing to sum: the quotient and the
+   remainder apart, so no precision is lost before the one rounding to double. */
+static inline double agg_avg_exact(__int128 sum, int64_t cnt) {
+    __int128 q = sum / cnt, r = sum % cnt;
+    return (double)q + (double)r / (double)cnt;
+}
+
 enum { AGN_SKIP, AGN_KEEP }; /* rows with a NULL input: skipped before update, or given to it */
 
 typedef struct agg_def {

@@ -108,7 +108,7 @@ void win_racc_step(const win_call *c, racc *a, vec *const *in, int32_t r, int si
     if (vec_null(in[0], r)) return;
     a->cnt += sign;
     if (c->agg.fn == AG_COUNT) return;
-    if (c->agg.type == QV_T_INT64 && c->agg.fn == AG_SUM) a->isum += sign * (__int128)in[0]->i[r];
+    if (agg_sum_exact(&c->agg)) a->isum += sign * (__int128)in[0]->i[r];
     else racc_fadd(a, in[0]->f[r], sign);
 }
 
@@ -128,7 +128,7 @@ int win_racc_out(win_pctx *p, const win_call *c, const racc *a, vec *out, int32_
     } else if (!a->cnt) {
         out->nulls[r] = 1;
     } else if (f == AG_AVG) {
-        out->f[r] = racc_fsum(a) / (double)a->cnt;
+        out->f[r] = agg_sum_exact(&c->agg) ? agg_avg_exact(a->isum, a->cnt) : racc_fsum(a) / (double)a->cnt;
     } else if (c->agg.type == QV_T_INT64) {
         if (a->isum > INT64_MAX || a->isum < INT64_MIN)
             return qv_err_set(p->err, QV_EINVAL, "integer overflow in sum(): the result does not fit in INT64");
