@@ -483,7 +483,8 @@ static int eval_over_args(const bexpr *e, vec *args, int na, int n, vec *out, qv
         vec_reset(out, e->type, n);
         merge_nulls(out, &args[0], NULL, n);
         for (int k = 0; k < n; k++)
-            if (!vec_null(out, k)) out->i[k] = ts_trunc(args[0].i[k], e->op);
+            if (!vec_null(out, k) && !ts_trunc(args[0].i[k], e->op, &out->i[k]))
+                return ts_trunc_fail(args[0].i[k], e->op, err);
         return 0;
     case B_FUNC: return func_eval(e, args, n, out, err);
     case B_CONST: case B_PARAM: case B_SUBQ: case B_COL: case B_CASE: break; /* expr_eval's own */
