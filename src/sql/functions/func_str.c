@@ -14,7 +14,7 @@
 ** Greek and Cyrillic, whose upper and lower forms are both two bytes, so a
 ** string keeps its length. ß, ſ, ı and İ stay as they are.
 */
-static uint32_t case_map(uint32_t c, bool lower) {
+uint32_t str_case_map(uint32_t c, bool lower) {
     if (lower) {
         if ((c >= 0xC0 && c <= 0xDE && c != 0xD7) || (c >= 0x391 && c <= 0x3A9 && c != 0x3A2) ||
             (c >= 0x410 && c <= 0x42F))
@@ -53,7 +53,7 @@ static void utf8_case(const char *src, int32_t n, char *d, bool lower) {
         if (c < 0x80) {
             d[i] = (char)(lower ? tolower(c) : toupper(c));
         } else if ((c & 0xE0) == 0xC0 && i + 1 < n && (p[i + 1] & 0xC0) == 0x80) {
-            uint32_t cp = case_map(((uint32_t)(c & 0x1F) << 6) | (p[i + 1] & 0x3F), lower);
+            uint32_t cp = str_case_map(((uint32_t)(c & 0x1F) << 6) | (p[i + 1] & 0x3F), lower);
             d[i] = (char)(0xC0 | (cp >> 6));
             d[i + 1] = (char)(0x80 | (cp & 0x3F));
             i++;

@@ -51,6 +51,9 @@ bexpr *sfunc_bind(binder *b, ast *a, const sfunc_def *fd);
 void fn_set_null(vec *out, int k);
 int32_t utf8_len(const char *p, int32_t n);
 int32_t utf8_off(const char *p, int32_t n, int64_t cp);
+/* lower()/upper()'s case mapping of one code point (func_str.c): the two-byte
+   letters of Latin-1, Latin Extended-A, Greek and Cyrillic; others unchanged. */
+uint32_t str_case_map(uint32_t c, bool lower);
 /* Error naming the function of e: "<name>: <message>". */
 int fn_err(qv_err *err, const bexpr *e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
