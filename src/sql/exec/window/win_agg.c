@@ -1,8 +1,7 @@
 /* Aggregates as window functions, by frame shape: the whole partition (one
    state), frames from the partition start (one growing state, finalized per
    row), sliding frames of count/sum/avg (an accumulator rows enter and
-   leave, O(1) per row; double sums are compensated and rebuilt now and then
-   so removals do not accumulate error), sliding min/max (a monotonic deque,
+   leave, O(1) per row; double sums exact, win_xsum), sliding min/max (a monotonic deque,
    O(1) amortized), other aggregates without heap state over sliding frames
    (a segment tree of states, O(log n) per row), the holistic ones (median,
    quantiles, mode, approx_count_distinct) over running and sliding frames
@@ -88,19 +87,11 @@ static int agg_generic(win_pctx *p, const win_call *c, vec *const *in, vec *out)
 /* count / count(*) / sum / avg over moving frames. */
 typedef win_racc racc;
 
-static void racc_fadd(racc *a, double x, int sign) { /* Neumaier's compensated sum of the finite values */
-    if (isnan(x)) { a->nnan += sign; return; }
-    if (isinf(x)) {
-        if (x > 0) a->npinf += sign;
-        else a->nninf += sign;
-        return;
-    }
-    if (sign < 0) x = -x;
-    double t = a->s + x;
-    if (!isfinite(t)) a->ovf = true;
-    if ((a->s >= 0 ? a->s : -a->s) >= (x >= 0 ? x : -x)) a->comp += (a->s - t) + x;
-    else a->comp += (x - t) + a->s;
-    a->s = t;
+static void racc_fadd(racc *a, double x, int sign) {
+    if (isnan(x)) a->nnan += sign;
+    else if (isinf(x) && x > 0) a->npinf += sign;
+    else if (isinf(x)) a->nninf += sign;
+    else win_xsum_add(&a->xs, x, sign);
 }
 
 void win_racc_step(const win_call *c, racc *a, vec *const *in, int32_t r, int sign) {
@@ -112,16 +103,16 @@ void win_racc_step(const win_call *c, racc *a, vec *const *in, int32_t r, int si
     else racc_fadd(a, in[0]->f[r], sign);
 }
 
-/* The double sum as plain summation would give it: NaN with a NaN or both
-   infinities, else the infinity, else the finite sum (plain after an overflow). */
-static double racc_fsum(const racc *a) {
+/* NaN with a NaN or both infinities, else the infinity, else the exact sum
+   of the finite values rounded once (inf when that is past DBL_MAX). */
+static double racc_fsum(racc *a) {
     if (a->nnan || (a->npinf && a->nninf)) return NAN;
     if (a->npinf) return INFINITY;
     if (a->nninf) return -INFINITY;
-    return a->ovf ? a->s : a->s + a->comp;
+    return win_xsum_value(&a->xs);
 }
 
-int win_racc_out(win_pctx *p, const win_call *c, const racc *a, vec *out, int32_t r) {
+int win_racc_out(win_pctx *p, const win_call *c, racc *a, vec *out, int32_t r) {
     agg_id f = c->agg.fn;
     if (f == AG_COUNT_STAR || f == AG_COUNT) {
         out->i[r] = a->cnt;
@@ -144,8 +135,7 @@ static int agg_removable(win_pctx *p, const win_call *c, vec *const *in, vec *ou
     int64_t cs = 0, ce = 0, removed = 0;
     for (int64_t i = 0; i < p->n; i++) {
         int32_t s = p->fs[i], e = p->fe[i];
-        /* start afresh; also after the finite sum overflowed, which removals cannot undo */
-        if (s < cs || e < ce || s >= ce || removed > 1024 + (e - s) || (a.ovf && (cs < s || ce < e))) {
+        if (s < cs || e < ce || s >= ce || removed > 1024 + (e - s)) { /* start afresh */
             memset(&a, 0, sizeof a);
             cs = ce = s;
             removed = 0;

@@ -263,7 +263,7 @@ static int eval_block(win_pctx *p, const win_call *c, vec *const *in, vec *out, 
         }
         while (cs < s) step(&h, cs++, -1);
         while (ce < e) step(&h, ce++, 1);
-        if (h.removed > 1024 + (ce - cs) || (h.acc.ovf && h.removed)) rebuild(&h, cs, ce); /* an overflowed sum cannot take removals */
+        if (h.removed > 1024 + (ce - cs)) rebuild(&h, cs, ce);
         if ((rc = put(&h, out, r))) break;
     }
     teardown(&h, true);
