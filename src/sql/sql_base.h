@@ -89,7 +89,10 @@ int interval_unit_ns(const char *unit, int64_t *out);
 bool interval_unit_calendar(const char *unit); /* month, year, ...: no fixed length, so no INTERVAL */
 void ts_format(int64_t ns, char *buf, size_t cap);
 int64_t ts_extract(int64_t ns, int field);
-int64_t ts_trunc(int64_t ns, int field);
+/* ns rounded down to field into *out; false when that is before the smallest
+   TIMESTAMP (ts_trunc_fail then sets the error). */
+bool ts_trunc(int64_t ns, int field, int64_t *out);
+int ts_trunc_fail(int64_t ns, int field, qv_err *err);
 /* Field names for extract/date_trunc; -1 unknown. */
 typedef enum ts_field { TF_YEAR, TF_QUARTER, TF_MONTH, TF_WEEK, TF_DAY, TF_HOUR, TF_MINUTE, TF_SECOND,
        TF_MILLISECOND, TF_MICROSECOND, TF_NANOSECOND, TF_DOW, TF_DOY, TF_EPOCH,

@@ -307,27 +307,6 @@ static int eval_logic(const bexpr *e, vec *a, vec *b, vec *out, int n) {
     return 0;
 }
 
-static bool like_match(const char *s, int32_t sn, const char *p, int32_t pn, bool ci) {
-    int32_t si = 0, pi = 0, star_p = -1, star_s = 0;
-    while (si < sn) {
-        if (pi < pn && p[pi] == '%') {
-            star_p = pi++;
-            star_s = si;
-        } else if (pi < pn && (p[pi] == '_' ||
-                               (ci ? tolower((unsigned char)p[pi]) == tolower((unsigned char)s[si]) : p[pi] == s[si]))) {
-            pi++;
-            si++;
-        } else if (star_p >= 0) {
-            pi = star_p + 1;
-            si = ++star_s;
-        } else {
-            return false;
-        }
-    }
-    while (pi < pn && p[pi] == '%') pi++;
-    return pi == pn;
-}
-
 /* Cast one value; returns 0 or an error. */
 /* half_away: a constant (DuckDB reads 2.5 as a DECIMAL, which rounds half away
    from zero); DOUBLE values round half to even, as DuckDB's casts do. */
@@ -449,9 +428,16 @@ static void eval_in(const bexpr *e, const vec *args, int na, int n, vec *out) {
 static void eval_like(const bexpr *e, const vec *args, int n, vec *out) {
     vec_reset(out, QV_T_BOOL, n);
     merge_nulls(out, &args[0], &args[1], n);
+    sv last = {NULL, -1};
+    bool bytes_ok = false;
     for (int k = 0; k < n; k++) {
         if (vec_null(out, k)) { out->i[k] = 0; continue; }
-        out->i[k] = like_match(args[0].s[k].p, args[0].s[k].n, args[1].s[k].p, args[1].s[k].n, e->ilike) != e->neg;
+        sv p = args[1].s[k];
+        if (p.p != last.p || p.n != last.n) { /* a constant pattern is looked at once */
+            bytes_ok = expr_like_bytes_ok(p.p, p.n, e->ilike);
+            last = p;
+        }
+        out->i[k] = expr_like_match(args[0].s[k].p, args[0].s[k].n, p.p, p.n, e->ilike, bytes_ok) != e->neg;
     }
 }
 
@@ -506,7 +492,8 @@ static int eval_over_args(const bexpr *e, vec *args, int na, int n, vec *out, qv
         vec_reset(out, e->type, n);
         merge_nulls(out, &args[0], NULL, n);
         for (int k = 0; k < n; k++)
-            if (!vec_null(out, k)) out->i[k] = ts_trunc(args[0].i[k], e->op);
+            if (!vec_null(out, k) && !ts_trunc(args[0].i[k], e->op, &out->i[k]))
+                return ts_trunc_fail(args[0].i[k], e->op, err);
         return 0;
     case B_FUNC: return func_eval(e, args, n, out, err);
     case B_CONST: case B_PARAM: case B_SUBQ: case B_COL: case B_CASE: break; /* expr_eval's own */

@@ -1,6 +1,7 @@
 /* Expression evaluation's pieces shared by its files: expr.c (the
    dispatcher and the kinds evaluated over their arguments) and expr_case.c
-   (CASE, which evaluates each branch over the rows still undecided). */
+   (CASE, which evaluates each branch over the rows still undecided) and
+   expr_like.c (LIKE / ILIKE). */
 #ifndef QUIVER_SQL_EXPR_INT_H
 #define QUIVER_SQL_EXPR_INT_H
 
@@ -12,6 +13,12 @@ static inline int sv_cmp(sv a, sv b) {
     if (c) return c;
     return a.n < b.n ? -1 : a.n > b.n;
 }
+
+/* s LIKE p (ci: ILIKE), by UTF-8 characters (expr_like.c). bytes_ok: what
+   expr_like_bytes_ok(p, pn, ci) says, computed once per pattern (the byte
+   loop is exact for that pattern over any string). */
+bool expr_like_bytes_ok(const char *p, int32_t pn, bool ci);
+bool expr_like_match(const char *s, int32_t sn, const char *p, int32_t pn, bool ci, bool bytes_ok);
 
 /* CASE [operand] WHEN ... THEN ... [ELSE ...] END over the active rows of in. */
 int expr_case_eval(const bexpr *e, const chunk *in, vec *out, qv_err *err);

@@ -75,8 +75,8 @@ static bool update_fast(agg_op *a, int i, const int32_t *gids, const vec *const 
     agg_state *st = (agg_state *)a->st[i];
     bool nn = !v || !v->has_nulls;
     const uint8_t *nl = nn ? NULL : v->nulls;
-    bool fsum = sp->fn == AG_AVG || (sp->fn == AG_SUM && sp->type == QV_T_FLOAT64);
-    bool isum = sp->fn == AG_SUM && sp->type == QV_T_INT64;
+    bool sa = sp->fn == AG_SUM || sp->fn == AG_AVG;
+    bool isum = sa && agg_sum_exact(sp), fsum = sa && !isum;
     if (sp->fn == AG_COUNT_STAR || (sp->fn == AG_COUNT && nn)) {
         if (one) st->cnt += m;
         else

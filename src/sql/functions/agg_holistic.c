@@ -199,6 +199,16 @@ static int64_t disc_index(double q, int64_t n) {
     return i < 0 ? 0 : i >= n ? n - 1 : i;
 }
 
+double agg_quantile_lerp(double a, double b, double f) {
+    if (f <= 0 || a == b) return a;
+    return a * (1 - f) + b * f;
+}
+
+int64_t agg_quantile_lerp_ts(int64_t a, int64_t b, double f) {
+    if (f <= 0 || a == b) return a;
+    return a + (int64_t)llround(f * (double)((__int128)b - a)); /* b - a can overflow INT64 */
+}
+
 /* Numbers kept compactly: select the one or two order statistics needed. */
 static void quantile_compact(const agg_spec *sp, vlist *l, vec *out, int k) {
     bool disc = sp->fn == AG_QUANTILE_DISC;
@@ -209,17 +219,17 @@ static void quantile_compact(const agg_spec *sp, vlist *l, vec *out, int k) {
     if (type_pc(sp->in[0]->type) == PC_F) {
         double a = select_f64(l->w, n, lo), b = f > 0 && lo + 1 < n ? select_f64_min(l->w, lo + 1, n) : a;
         if (disc) out->f[k] = a;
-        else out->f[k] = f > 0 ? a + f * (b - a) : a;
+        else out->f[k] = agg_quantile_lerp(a, b, f);
         return;
     }
     int64_t a = select_i64(l->w, n, lo), b = f > 0 && lo + 1 < n ? select_i64_min(l->w, lo + 1, n) : a;
     if (disc || sp->type == QV_T_TIMESTAMP) {
-        if (sp->type == QV_T_TIMESTAMP) out->i[k] = a + (int64_t)llround(f * (double)(b - a));
+        if (sp->type == QV_T_TIMESTAMP) out->i[k] = agg_quantile_lerp_ts(a, b, f);
         else if (type_pc(sp->type) == PC_F) out->f[k] = (double)a;
         else out->i[k] = a;
         return;
     }
-    out->f[k] = f > 0 ? (double)a + f * ((double)b - (double)a) : (double)a;
+    out->f[k] = agg_quantile_lerp((double)a, (double)b, f);
 }
 
 static int fin_quantile(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k) {
@@ -248,11 +258,11 @@ static int fin_quantile(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int 
     double f = pos - (double)lo;
     if (sp->type == QV_T_TIMESTAMP) {
         int64_t a = l->v[lo].i, b = l->v[hi].i;
-        out->i[k] = a + (int64_t)llround(f * (double)(b - a));
+        out->i[k] = agg_quantile_lerp_ts(a, b, f);
         return 0;
     }
     double a = pc == PC_F ? l->v[lo].f : (double)l->v[lo].i, b = pc == PC_F ? l->v[hi].f : (double)l->v[hi].i;
-    out->f[k] = lo == hi ? a : a + f * (b - a);
+    out->f[k] = lo == hi ? a : agg_quantile_lerp(a, b, f);
     return 0;
 }
 

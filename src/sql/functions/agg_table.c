@@ -76,6 +76,15 @@ static int bind_float(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
     return 0;
 }
 
+static int bind_avg(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
+    (void)d;
+    qv_type t = sp->in[0]->type;
+    bool i = t == QV_T_INT32 || t == QV_T_INT64; /* summed exactly: agg_sum_exact */
+    if (need_arg(b, a, sp, 0, is_num, "a numeric", i ? QV_T_INT64 : QV_T_FLOAT64)) return -1;
+    sp->type = QV_T_FLOAT64;
+    return 0;
+}
+
 static int bind_bool(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
     if (need_arg(b, a, sp, 0, is_bool, "a BOOLEAN", QV_T_BOOL)) return -1;
     sp->type = d == agg_defs[AG_COUNT_IF] ? QV_T_INT64 : QV_T_BOOL;
@@ -93,8 +102,8 @@ static int up_sum(agg_ctx *c, const agg_spec *sp, void *st, const vec *const *in
     agg_state *s = st;
     s->cnt++;
     (void)c;
-    if (sp->type == QV_T_INT64) {
-        s->isum += in[0]->i[k]; /* exact; checked against INT64 when finalized */
+    if (agg_sum_exact(sp)) {
+        s->isum += in[0]->i[k]; /* exact; sum is checked against INT64 when finalized */
     } else {
         s->fsum += in[0]->f[k];
     }
@@ -211,7 +220,7 @@ static int mg_count(agg_ctx *c, const agg_spec *sp, void *d, void *s) {
 static int mg_sum(agg_ctx *c, const agg_spec *sp, void *dp, void *sp2) {
     agg_state *d = dp, *s = sp2;
     (void)c;
-    if (sp->type == QV_T_INT64) {
+    if (agg_sum_exact(sp)) {
         d->isum += s->isum;
     } else {
         d->fsum += s->fsum;
@@ -290,9 +299,10 @@ static int fin_sum(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k) {
 }
 
 static int fin_avg(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k) {
-    (void)c, (void)sp;
+    (void)c;
     agg_state *s = st;
     if (!s->cnt) fn_set_null(out, k);
+    else if (agg_sum_exact(sp)) out->f[k] = agg_avg_exact(s->isum, s->cnt);
     else out->f[k] = s->fsum / (double)s->cnt;
     return 0;
 }
@@ -345,7 +355,7 @@ static int fin_product(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k
 SIMPLE(count_star, 0, 0, AGN_KEEP, bind_count, up_count, mg_count, fin_count, "count(*): rows");
 SIMPLE(count, 1, 1, AGN_SKIP, bind_count, up_count, mg_count, fin_count, "non-NULL values");
 SIMPLE(sum, 1, 1, AGN_SKIP, bind_sum, up_sum, mg_sum, fin_sum, "sum (integers: BIGINT, overflow is an error)");
-SIMPLE(avg, 1, 1, AGN_SKIP, bind_float, up_sum, mg_sum, fin_avg, "mean");
+SIMPLE(avg, 1, 1, AGN_SKIP, bind_avg, up_sum, mg_sum, fin_avg, "mean");
 SIMPLE_B(min, 1, 1, AGN_SKIP, bind_same, up_minmax, mg_minmax, fin_value, "smallest value", batch_minmax);
 SIMPLE_B(max, 1, 1, AGN_SKIP, bind_same, up_minmax, mg_minmax, fin_value, "largest value", batch_minmax);
 SIMPLE(first, 1, 1, AGN_KEEP, bind_same, up_firstlast, mg_firstlast, fin_value, "value of the first row (table order)");

@@ -14,7 +14,7 @@
 ** Greek and Cyrillic, whose upper and lower forms are both two bytes, so a
 ** string keeps its length. ß, ſ, ı and İ stay as they are.
 */
-static uint32_t case_map(uint32_t c, bool lower) {
+uint32_t str_case_map(uint32_t c, bool lower) {
     if (lower) {
         if ((c >= 0xC0 && c <= 0xDE && c != 0xD7) || (c >= 0x391 && c <= 0x3A9 && c != 0x3A2) ||
             (c >= 0x410 && c <= 0x42F))
@@ -53,7 +53,7 @@ static void utf8_case(const char *src, int32_t n, char *d, bool lower) {
         if (c < 0x80) {
             d[i] = (char)(lower ? tolower(c) : toupper(c));
         } else if ((c & 0xE0) == 0xC0 && i + 1 < n && (p[i + 1] & 0xC0) == 0x80) {
-            uint32_t cp = case_map(((uint32_t)(c & 0x1F) << 6) | (p[i + 1] & 0x3F), lower);
+            uint32_t cp = str_case_map(((uint32_t)(c & 0x1F) << 6) | (p[i + 1] & 0x3F), lower);
             d[i] = (char)(0xC0 | (cp >> 6));
             d[i + 1] = (char)(0x80 | (cp & 0x3F));
             i++;
@@ -87,23 +87,30 @@ static int ev_strlen(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
     return 0;
 }
 
+/* substr's arguments are refused past 32 bits, as DuckDB does */
+#define SUBSTR_MAX INT64_C(4294967295)
+#define SUBSTR_MIN INT64_C(-4294967296)
+
 static int ev_substr(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
     bool has_len = e->nargs > 2;
     EACH_ROW {
-        /* 1-based start; a start before 1 eats into the length, as in SQL */
         sv s = a[0].s[k];
-        int64_t start = a[1].i[k], len = has_len ? a[2].i[k] : INT64_MAX / 4;
-        if (has_len && len < 0) return fn_err(err, e, "negative length %lld", (long long)len);
-        if (start < 0) { /* counts from the end, as DuckDB */
-            int64_t cl = utf8_len(s.p, s.n);
-            start = start < -INT64_MAX / 4 ? -INT64_MAX / 4 : start + cl + 1;
-        }
-        if (start < -INT64_MAX / 4) start = -INT64_MAX / 4;
-        int64_t end = (start > INT64_MAX / 4 || len > INT64_MAX / 4) ? INT64_MAX / 4 : start + len;
-        if (start < 1) start = 1;
-        if (end <= start) { out->s[k] = (sv){"", 0}; continue; }
-        int32_t b0 = utf8_off(s.p, s.n, start - 1);
-        int32_t b1 = b0 + utf8_off(s.p + b0, s.n - b0, end - start);
+        int64_t off = a[1].i[k], len = has_len ? a[2].i[k] : SUBSTR_MAX;
+        if (off > SUBSTR_MAX || off < SUBSTR_MIN)
+            return fn_err(err, e, "start %lld is outside the supported range [%lld, %lld]", (long long)off,
+                          (long long)SUBSTR_MIN, (long long)SUBSTR_MAX);
+        if (len > SUBSTR_MAX || len < SUBSTR_MIN)
+            return fn_err(err, e, "length %lld is outside the supported range [%lld, %lld]", (long long)len,
+                          (long long)SUBSTR_MIN, (long long)SUBSTR_MAX);
+        /* As DuckDB: p, the 0-based position of start, is one before the first character for
+           start 0 and counts from the end for a negative start; a negative length takes the
+           characters before p. The range is then clipped to the string. */
+        int64_t p = off > 0 ? off - 1 : off < 0 ? utf8_len(s.p, s.n) + off : -1;
+        int64_t from = len >= 0 ? p : p + len, to = len >= 0 ? p + len : p;
+        if (from < 0) from = 0;
+        if (to <= from) { out->s[k] = (sv){"", 0}; continue; }
+        int32_t b0 = utf8_off(s.p, s.n, from);
+        int32_t b1 = b0 + utf8_off(s.p + b0, s.n - b0, to - from);
         out->s[k] = (sv){s.p + b0, b1 - b0};
     }
     return 0;

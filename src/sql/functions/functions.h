@@ -51,6 +51,9 @@ bexpr *sfunc_bind(binder *b, ast *a, const sfunc_def *fd);
 void fn_set_null(vec *out, int k);
 int32_t utf8_len(const char *p, int32_t n);
 int32_t utf8_off(const char *p, int32_t n, int64_t cp);
+/* lower()/upper()'s case mapping of one code point (func_str.c): the two-byte
+   letters of Latin-1, Latin Extended-A, Greek and Cyrillic; others unchanged. */
+uint32_t str_case_map(uint32_t c, bool lower);
 /* Error naming the function of e: "<name>: <message>". */
 int fn_err(qv_err *err, const bexpr *e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -90,6 +93,19 @@ typedef struct agg_state {
     bool vnull;  /* first/last: the kept value is NULL */
 } agg_state;
 
+/* sum and avg: integer arguments (bound as BIGINT) add up exactly in
+   agg_state.isum, avg dividing only at the end (DuckDB: avg of INT64_MAX,
+   INT64_MIN and 1 is 0, not the 0.33 of a double sum). Only for AG_SUM/AG_AVG. */
+static inline bool agg_sum_exact(const agg_spec *sp) {
+    return sp->fn == AG_SUM ? sp->type == QV_T_INT64 : sp->in[0]->type == QV_T_INT64;
+}
+/* The mean of cnt > 0 integers summing to sum: the quotient and the
+   remainder apart, so no precision is lost before the one rounding to double. */
+static inline double agg_avg_exact(__int128 sum, int64_t cnt) {
+    __int128 q = sum / cnt, r = sum % cnt;
+    return (double)q + (double)r / (double)cnt;
+}
+
 enum { AGN_SKIP, AGN_KEEP }; /* rows with a NULL input: skipped before update, or given to it */
 
 typedef struct agg_def {
@@ -121,6 +137,13 @@ int agg_bind(binder *b, ast *a, agg_spec *sp);
 extern const agg_def agg_def_median, agg_def_quantile_cont, agg_def_quantile_disc, agg_def_mode,
     agg_def_string_agg, agg_def_arg_min, agg_def_arg_max, agg_def_hll, agg_def_corr, agg_def_covar_pop,
     agg_def_covar_samp, agg_def_regr_slope, agg_def_regr_intercept;
+
+/* quantile_cont's interpolation between neighbouring order statistics a <= b
+   at fraction f (agg_holistic.c; the window operator's sliding frames use it
+   too): a when f is 0 or a == b, else a weighted mean (as DuckDB: no b - a,
+   so [inf, inf] gives inf and [-inf, 1] -inf, where a + f * (b - a) is NaN). */
+double agg_quantile_lerp(double a, double b, double f);
+int64_t agg_quantile_lerp_ts(int64_t a, int64_t b, double f);
 
 /* approx_count_distinct's sketch for the window operator's sliding frames
    (agg_stats.c): a row's hash (never 0), its register and rank, and the

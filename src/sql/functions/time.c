@@ -269,39 +269,64 @@ double ts_extract_f(int64_t ns, int field) {
     return (double)ns / 1e9;
 }
 
-/* Truncation can step below the smallest timestamp: clamp instead of overflowing. */
-static int64_t mul_sat(int64_t a, int64_t b) {
-    int64_t r;
-    if (__builtin_mul_overflow(a, b, &r)) return (a < 0) != (b < 0) ? INT64_MIN : INT64_MAX;
-    return r;
-}
+/* Truncation can step below the smallest timestamp (1677-09-21 00:12:43.145224192):
+   such a result is refused, not clamped (DuckDB's microsecond timestamps reach
+   further back, so it has an answer Quiver cannot represent). */
+static bool mul_ok(int64_t a, int64_t b, int64_t *out) { return !__builtin_mul_overflow(a, b, out); }
 
-static int64_t year_start(int64_t y) { return mul_sat(qv_days_from_civil(y, 1, 1), NS_DAY); }
-
-int64_t ts_trunc(int64_t ns, int field) {
-    int64_t days = floordiv(ns, NS_DAY);
-    int64_t y, iy, iw;
+/* The day the truncation to a day-or-coarser field starts; false for finer fields. */
+static bool trunc_day(int64_t ns, int field, int64_t *day) {
+    int64_t days = floordiv(ns, NS_DAY), y, iy, iw;
     int m, d;
     qv_civil_from_days(days, &y, &m, &d);
     switch ((ts_field)field) {
-    case TF_YEAR: return year_start(y);
-    case TF_DECADE: return year_start(floordiv(y, 10) * 10);
-    case TF_CENTURY: return year_start(floordiv(y, 100) * 100);
-    case TF_MILLENNIUM: return year_start(floordiv(y, 1000) * 1000);
-    case TF_QUARTER: return mul_sat(qv_days_from_civil(y, (m - 1) / 3 * 3 + 1, 1), NS_DAY);
-    case TF_MONTH: return mul_sat(qv_days_from_civil(y, m, 1), NS_DAY);
-    case TF_WEEK: case TF_YEARWEEK: return mul_sat(days - ((days % 7) + 7 + 3) % 7, NS_DAY);
+    case TF_YEAR: *day = qv_days_from_civil(y, 1, 1); return true;
+    case TF_DECADE: *day = qv_days_from_civil(floordiv(y, 10) * 10, 1, 1); return true;
+    case TF_CENTURY: *day = qv_days_from_civil(floordiv(y, 100) * 100, 1, 1); return true;
+    case TF_MILLENNIUM: *day = qv_days_from_civil(floordiv(y, 1000) * 1000, 1, 1); return true;
+    case TF_QUARTER: *day = qv_days_from_civil(y, (m - 1) / 3 * 3 + 1, 1); return true;
+    case TF_MONTH: *day = qv_days_from_civil(y, m, 1); return true;
+    case TF_WEEK: case TF_YEARWEEK: *day = days - ((days % 7) + 7 + 3) % 7; return true;
     case TF_ISOYEAR:
         iso_week(days, &iy, &iw);
-        return mul_sat(days - ((days % 7) + 7 + 3) % 7 - (iw - 1) * 7, NS_DAY);
-    case TF_DAY: case TF_DOW: case TF_ISODOW: case TF_DOY: return mul_sat(days, NS_DAY);
-    case TF_HOUR: return mul_sat(floordiv(ns, 3600 * NS_SEC), 3600 * NS_SEC);
-    case TF_MINUTE: return mul_sat(floordiv(ns, 60 * NS_SEC), 60 * NS_SEC);
-    case TF_SECOND: return mul_sat(floordiv(ns, NS_SEC), NS_SEC);
-    case TF_MILLISECOND: return mul_sat(floordiv(ns, 1000000), 1000000);
-    case TF_MICROSECOND: return mul_sat(floordiv(ns, 1000), 1000);
+        *day = days - ((days % 7) + 7 + 3) % 7 - (iw - 1) * 7;
+        return true;
+    case TF_DAY: case TF_DOW: case TF_ISODOW: case TF_DOY: *day = days; return true;
+    case TF_HOUR: case TF_MINUTE: case TF_SECOND: case TF_MILLISECOND: case TF_MICROSECOND:
     case TF_NANOSECOND: case TF_EPOCH: case TF_ERA: case TF_JULIAN:
     case TF_TIMEZONE: case TF_TIMEZONE_HOUR: case TF_TIMEZONE_MINUTE: case TF__COUNT: break;
     }
-    return ns;
+    return false;
+}
+
+static int64_t trunc_unit(int field) {
+    switch ((ts_field)field) {
+    case TF_HOUR: return 3600 * NS_SEC;
+    case TF_MINUTE: return 60 * NS_SEC;
+    case TF_SECOND: return NS_SEC;
+    case TF_MILLISECOND: return 1000000;
+    case TF_MICROSECOND: return 1000;
+    case TF_YEAR: case TF_DECADE: case TF_CENTURY: case TF_MILLENNIUM: case TF_QUARTER: case TF_MONTH:
+    case TF_WEEK: case TF_YEARWEEK: case TF_ISOYEAR: case TF_DAY: case TF_DOW: case TF_ISODOW: case TF_DOY:
+    case TF_NANOSECOND: case TF_EPOCH: case TF_ERA: case TF_JULIAN:
+    case TF_TIMEZONE: case TF_TIMEZONE_HOUR: case TF_TIMEZONE_MINUTE: case TF__COUNT: break;
+    }
+    return 1;
+}
+
+bool ts_trunc(int64_t ns, int field, int64_t *out) {
+    int64_t day;
+    if (trunc_day(ns, field, &day)) return mul_ok(day, NS_DAY, out);
+    int64_t u = trunc_unit(field);
+    return mul_ok(floordiv(ns, u), u, out);
+}
+
+int ts_trunc_fail(int64_t ns, int field, qv_err *err) {
+    int64_t day = 0, y = 0;
+    int m = 1, d = 1;
+    if (trunc_day(ns, field, &day)) qv_civil_from_days(day, &y, &m, &d);
+    else qv_civil_from_days(floordiv(ns, NS_DAY), &y, &m, &d); /* a finer field stays on the day */
+    return qv_err_set(err, QV_EINVAL,
+                      "date_trunc to %s: the result %04lld-%02d-%02d is before the smallest TIMESTAMP "
+                      "(1677-09-21 00:12:43.145224192)", ts_field_name(field), (long long)y, m, d);
 }

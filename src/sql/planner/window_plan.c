@@ -144,11 +144,15 @@ static int bind_win_fn(binder *b, ast *a, win_call *c) {
             c->n = v.i;
         }
         if (a->nargs == 3) {
+            /* as DuckDB: the result keeps the argument's type and the default is cast to it
+               (lag(int_col, 1, 1.5) gives 2), not both widened to a common type */
             if (!(c->dflt = bind_expr(b, a->args[2]))) return -1;
-            if (bd_unify(b, a, &c->arg, &c->dflt, "use as the default of")) return -1;
-            if (c->arg->type == T_NULL && !(c->arg = bind_coerce(b, c->arg, QV_T_INT32))) return -1;
-            if (c->dflt->type != c->arg->type && !(c->dflt = bind_coerce(b, c->dflt, c->arg->type))) return -1;
-            c->type = c->arg->type;
+            if (!castable_to(c->dflt->type, c->arg->type)) {
+                snprintf(m, sizeof m, "%s: cannot cast the default (%s) to the argument's type %s", a->name,
+                         type_name(c->dflt->type), type_name(c->arg->type));
+                return wfail(b, a->args[2]->line, a->args[2]->col, m);
+            }
+            if (!(c->dflt = bind_coerce(b, c->dflt, c->arg->type))) return -1;
             if (!c->tz[0]) memcpy(c->tz, c->dflt->tz, sizeof c->tz);
         }
         return 0;

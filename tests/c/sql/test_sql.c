@@ -154,10 +154,15 @@ QTEST(time_parse_format) {
     QCHECK_EQ(ts_extract(ns, TF_MONTH), 3);
     QCHECK_EQ(ts_extract(ns, TF_DOW), 0); /* a Sunday */
     QCHECK_EQ(ts_extract(ns, TF_DOY), 84);
-    ts_format(ts_trunc(ns, TF_MONTH), buf, sizeof buf);
+    int64_t t;
+    QCHECK(ts_trunc(ns, TF_MONTH, &t));
+    ts_format(t, buf, sizeof buf);
     QCHECK_STR(buf, "2024-03-01 00:00:00");
-    ts_format(ts_trunc(ns, TF_WEEK), buf, sizeof buf);
+    QCHECK(ts_trunc(ns, TF_WEEK, &t));
+    ts_format(t, buf, sizeof buf);
     QCHECK_STR(buf, "2024-03-18 00:00:00");
+    QCHECK(!ts_trunc(INT64_MIN, TF_HOUR, &t)); /* before the smallest timestamp */
+    QCHECK(ts_trunc(INT64_MIN, TF_NANOSECOND, &t) && t == INT64_MIN);
 }
 
 /* Evaluate a constant SELECT expression through the whole pipeline. */

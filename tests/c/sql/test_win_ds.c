@@ -140,3 +140,52 @@ QTEST(maxtree_random) {
         win_maxtree_free(&m);
     }
 }
+
+static double xsum_of(const double *v, int n) {
+    win_xsum x = {0};
+    for (int i = 0; i < n; i++) win_xsum_add(&x, v[i], 1);
+    return win_xsum_value(&x);
+}
+
+/* The exact sum rounded once (values checked with Python's math.fsum). */
+QTEST(xsum_exact) {
+    double tenth[10];
+    for (int i = 0; i < 10; i++) tenth[i] = 0.1;
+    QCHECK(xsum_of(tenth, 10) == 1.0);
+    double tie[] = {1.0, ldexp(1, -53), ldexp(1, -60)}; /* above the halfway point: rounds up */
+    QCHECK(xsum_of(tie, 3) == 1.0 + ldexp(1, -52));
+    double cancel[] = {1e300, 2.5, -1e300, 5e-324, -5e-324};
+    QCHECK(xsum_of(cancel, 5) == 2.5);
+    double neg[] = {-1e300, -2.5, 1e300, -0.25};
+    QCHECK(xsum_of(neg, 4) == -2.75);
+    double big[] = {1.7e308, 1.7e308, -1.7e308};
+    QCHECK(xsum_of(big, 3) == 1.7e308);
+    double over[] = {1.7e308, 1.7e308};
+    QCHECK(isinf(xsum_of(over, 2)) && xsum_of(over, 2) > 0);
+    double sub[] = {5e-324, 5e-324, 5e-324};
+    QCHECK(xsum_of(sub, 3) == 3 * 5e-324);
+    QCHECK(xsum_of(sub, 0) == 0);
+}
+
+/* Values leaving: what is left is summed exactly, whatever passed through. */
+QTEST(xsum_sliding_random) {
+    static double v[4000];
+    for (int i = 0; i < 4000; i++) {
+        int k = (int)(rnd() % 8);
+        double m = (double)(int64_t)(rnd() % 2001) - 1000; /* small integers: their sums are exact doubles */
+        v[i] = k == 0 ? ldexp(m, 900) : k == 1 ? ldexp(m, -1000) : m;
+    }
+    win_xsum x = {0};
+    int w = 5;
+    for (int i = 0; i < 4000; i++) {
+        win_xsum_add(&x, v[i], 1);
+        if (i >= w) win_xsum_add(&x, v[i - w], -1);
+        bool plain = true; /* no huge or tiny value in the frame: the plain sum is exact */
+        double want = 0;
+        for (int j = i >= w ? i - w + 1 : 0; j <= i; j++) {
+            plain = plain && fabs(v[j]) <= 1000 && (v[j] == 0 || fabs(v[j]) >= 1);
+            want += v[j];
+        }
+        if (plain) QCHECK(win_xsum_value(&x) == want);
+    }
+}

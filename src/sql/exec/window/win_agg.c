@@ -1,8 +1,7 @@
 /* Aggregates as window functions, by frame shape: the whole partition (one
    state), frames from the partition start (one growing state, finalized per
    row), sliding frames of count/sum/avg (an accumulator rows enter and
-   leave, O(1) per row; double sums are compensated and rebuilt now and then
-   so removals do not accumulate error), sliding min/max (a monotonic deque,
+   leave, O(1) per row; double sums exact, win_xsum), sliding min/max (a monotonic deque,
    O(1) amortized), other aggregates without heap state over sliding frames
    (a segment tree of states, O(log n) per row), the holistic ones (median,
    quantiles, mode, approx_count_distinct) over running and sliding frames
@@ -10,6 +9,7 @@
    state per distinct frame, O(frame) per row: so is its output). Frames are the [fs, fe) of win_frame_bounds. */
 #include "window.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,11 +87,11 @@ static int agg_generic(win_pctx *p, const win_call *c, vec *const *in, vec *out)
 /* count / count(*) / sum / avg over moving frames. */
 typedef win_racc racc;
 
-static void fadd(racc *a, double x) { /* Neumaier's compensated sum */
-    double t = a->s + x;
-    if ((a->s >= 0 ? a->s : -a->s) >= (x >= 0 ? x : -x)) a->comp += (a->s - t) + x;
-    else a->comp += (x - t) + a->s;
-    a->s = t;
+static void racc_fadd(racc *a, double x, int sign) {
+    if (isnan(x)) a->nnan += sign;
+    else if (isinf(x) && x > 0) a->npinf += sign;
+    else if (isinf(x)) a->nninf += sign;
+    else win_xsum_add(&a->xs, x, sign);
 }
 
 void win_racc_step(const win_call *c, racc *a, vec *const *in, int32_t r, int sign) {
@@ -99,24 +99,33 @@ void win_racc_step(const win_call *c, racc *a, vec *const *in, int32_t r, int si
     if (vec_null(in[0], r)) return;
     a->cnt += sign;
     if (c->agg.fn == AG_COUNT) return;
-    if (c->agg.type == QV_T_INT64 && c->agg.fn == AG_SUM) a->isum += sign * (__int128)in[0]->i[r];
-    else fadd(a, sign > 0 ? in[0]->f[r] : -in[0]->f[r]);
+    if (agg_sum_exact(&c->agg)) a->isum += sign * (__int128)in[0]->i[r];
+    else racc_fadd(a, in[0]->f[r], sign);
 }
 
-int win_racc_out(win_pctx *p, const win_call *c, const racc *a, vec *out, int32_t r) {
+/* NaN with a NaN or both infinities, else the infinity, else the exact sum
+   of the finite values rounded once (inf when that is past DBL_MAX). */
+static double racc_fsum(racc *a) {
+    if (a->nnan || (a->npinf && a->nninf)) return NAN;
+    if (a->npinf) return INFINITY;
+    if (a->nninf) return -INFINITY;
+    return win_xsum_value(&a->xs);
+}
+
+int win_racc_out(win_pctx *p, const win_call *c, racc *a, vec *out, int32_t r) {
     agg_id f = c->agg.fn;
     if (f == AG_COUNT_STAR || f == AG_COUNT) {
         out->i[r] = a->cnt;
     } else if (!a->cnt) {
         out->nulls[r] = 1;
     } else if (f == AG_AVG) {
-        out->f[r] = (a->s + a->comp) / (double)a->cnt;
+        out->f[r] = agg_sum_exact(&c->agg) ? agg_avg_exact(a->isum, a->cnt) : racc_fsum(a) / (double)a->cnt;
     } else if (c->agg.type == QV_T_INT64) {
         if (a->isum > INT64_MAX || a->isum < INT64_MIN)
             return qv_err_set(p->err, QV_EINVAL, "integer overflow in sum(): the result does not fit in INT64");
         out->i[r] = (int64_t)a->isum;
     } else {
-        out->f[r] = a->s + a->comp;
+        out->f[r] = racc_fsum(a);
     }
     return 0;
 }

@@ -52,4 +52,19 @@ void win_maxtree_free(win_maxtree *m);
 void win_maxtree_set(win_maxtree *m, int32_t i, int64_t key);
 int32_t win_maxtree_top(const win_maxtree *m); /* -1 when n == 0 */
 
+/* An exact sum of finite doubles that values enter and leave (win_xsum.c):
+   32-bit digits of the binary fixed-point number from 2^-1074 up, each in an
+   int64 with room for 2^30 terms before carries are propagated. Sliding sums
+   need it: a compensated float sum loses the small values once huge ones
+   (1e300) have passed through and left. Zeroed: the sum 0. */
+#define WIN_XSUM_DIGITS 68 /* 2098 bits of doubles, and headroom for 2^31 terms */
+typedef struct win_xsum {
+    int64_t d[WIN_XSUM_DIGITS];
+    int32_t lo, hi; /* digits that may be nonzero, when used */
+    int32_t terms;  /* added since carries were last propagated */
+    bool used;
+} win_xsum;
+void win_xsum_add(win_xsum *x, double v, int sign); /* v finite; sign -1 takes it out */
+double win_xsum_value(win_xsum *x); /* rounded to nearest; inf past DBL_MAX */
+
 #endif

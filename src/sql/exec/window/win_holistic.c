@@ -141,11 +141,11 @@ static void put_quantile(const hslide *h, vec *out, int32_t r) {
     int32_t ra = kth_row(h, lo), rb = f > 0 && lo + 1 < n ? kth_row(h, lo + 1) : ra;
     if (sp->type == QV_T_TIMESTAMP) {
         int64_t a = x->i[ra], b = x->i[rb];
-        out->i[r] = a + (int64_t)llround(f * (double)(b - a));
+        out->i[r] = agg_quantile_lerp_ts(a, b, f);
         return;
     }
     double a = pc == PC_F ? x->f[ra] : (double)x->i[ra], b = pc == PC_F ? x->f[rb] : (double)x->i[rb];
-    out->f[r] = f > 0 ? a + f * (b - a) : a;
+    out->f[r] = agg_quantile_lerp(a, b, f);
 }
 
 /* count/sum/avg(DISTINCT): the first row of each value of frame [cs, ce) again (floating sums

@@ -8,6 +8,7 @@
 #define QUIVER_SQL_WINDOW_H
 
 #include "functions.h"
+#include "win_ds.h"
 
 /* Partition ids for the rows of chunks, in order of first appearance
    (win_part.c). Keys are kept as values (strings copied into blocks). */
@@ -75,13 +76,17 @@ void win_frame_bounds(win_pctx *p, const win_call *c);
 int win_eval_agg(win_pctx *p, const win_call *c, vec *const *in, vec *out);
 /* The accumulator of count / count(*) / sum / avg (win_agg.c): a row of in
    enters (sign 1) or leaves (-1); the result for row r of out. */
+/* Rows enter and leave, so a double sum is exact (xs: the finite values) and
+   keeps the non-finite values apart: inf - inf on removal would turn every
+   later frame NaN. */
 typedef struct win_racc {
     int64_t cnt;
     __int128 isum;
-    double s, comp;
+    win_xsum xs;
+    int64_t npinf, nninf, nnan;
 } win_racc;
 void win_racc_step(const win_call *c, win_racc *a, vec *const *in, int32_t r, int sign);
-int win_racc_out(win_pctx *p, const win_call *c, const win_racc *a, vec *out, int32_t r);
+int win_racc_out(win_pctx *p, const win_call *c, win_racc *a, vec *out, int32_t r);
 /* Holistic aggregates and count/sum/avg(DISTINCT) over moving frames (win_holistic.c). */
 bool win_holistic_supports(const win_call *c);
 int win_eval_holistic(win_pctx *p, const win_call *c, vec *const *in, vec *out);
