@@ -169,8 +169,13 @@ def frame(rnd, kind, key_type):
             return "CURRENT ROW"
         if kind == "RANGE" and key_type == "ts":
             return "INTERVAL %d SECOND %s" % (rnd.choice([0, 5, 10, 30, 100]), side)
-        if kind == "RANGE" and key_type in ("x", "f"):
+        if kind == "RANGE" and key_type == "x":
             return "%s %s" % (rnd.choice(["0", "1.5", "10", "50.25"]), side)
+        if kind == "RANGE" and key_type == "f":
+            # f holds ±inf, NaN and 1e300, where v - offset == v: DuckDB's frame for such a row then
+            # depends on the order of its peers (it varies run to run, about 1 in 50), so only offset 0
+            # here; tests/sql/window_inf.test pins Quiver's answer for nonzero offsets
+            return "0 " + side
         return "%d %s" % (rnd.choice([0, 1, 2, 3, 10]), side)
     r = rnd.random()
     if r < 0.15:
