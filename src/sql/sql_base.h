@@ -83,7 +83,7 @@ typedef struct value {
 } value;
 
 /* ---------------- time helpers ---------------- */
-int ts_parse(const char *s, size_t n, int64_t *out);   /* 0 ok, -1 bad */
+int ts_parse(const char *s, size_t n, int64_t *out);   /* 0 ok, -1 bad, -2 outside int64 ns */
 int interval_parse(const char *s, size_t n, int64_t *out);
 int interval_unit_ns(const char *unit, int64_t *out);
 bool interval_unit_calendar(const char *unit); /* month, year, ...: no fixed length, so no INTERVAL */

@@ -43,12 +43,13 @@ static int parse_int(const char *s, size_t n, vec *out, int j, bool i32) {
 }
 static int parse_i32(const char *s, size_t n, vec *out, int j) { return parse_int(s, n, out, j, true); }
 static int parse_i64(const char *s, size_t n, vec *out, int j) { return parse_int(s, n, out, j, false); }
+/* Text is rounded once, straight to the target width (strtof for REAL: going through a double
+   could round twice); beyond the largest finite value it is ±inf, as DuckDB reads it. */
 static int parse_float(const char *s, vec *out, int j, bool f32) {
     char *end;
-    double v = strtod(s, &end);
+    double v = f32 ? (double)strtof(s, &end) : strtod(s, &end);
     if (end == s || *end) return -1;
-    if (f32 && isfinite(v) && fabs(v) > FLT_MAX) return -1;
-    out->f[j] = f32 ? (double)(float)v : v;
+    out->f[j] = v;
     return 0;
 }
 static int parse_f32(const char *s, size_t n, vec *out, int j) { (void)n; return parse_float(s, out, j, true); }

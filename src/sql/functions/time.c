@@ -59,9 +59,17 @@ int ts_parse(const char *s, size_t n, int64_t *out) {
     else if (i + 6 == n && (s[i] == '+') && !strncmp(s + i, "+00:00", 6)) i += 6;
     if (i != n) return -1;
     int64_t days = qv_days_from_civil(y, (int)mo, (int)d);
-    /* keep within int64 ns: years ~1677..2262 */
-    if (days < -106751 || days > 106750) return -1;
-    *out = days * NS_DAY + ((h * 60 + mi) * 60 + se) * NS_SEC + frac;
+    /* int64 ns holds 1677-09-21 00:12:43.145224192 .. 2262-04-11 23:47:16.854775807: checked
+       arithmetic so the first and last days are usable up to those instants; the first day's
+       midnight itself is below the range, so it starts from the day after and adds the day back */
+    if (days < -106752 || days > 106751) return -2;
+    int64_t t, in_day = ((h * 60 + mi) * 60 + se) * NS_SEC + frac;
+    if (days < 0) {
+        days++;
+        in_day -= NS_DAY;
+    }
+    if (__builtin_add_overflow(days * NS_DAY, in_day, &t)) return -2;
+    *out = t;
     return 0;
 }
 

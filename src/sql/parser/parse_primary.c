@@ -103,7 +103,14 @@ static ast *ts_literal(parser *p, token *t, bool is_date) {
     p->pos++;
     ast *a = ps_node(p, A_TSLIT, t);
     a->name = s->text;
-    if (ts_parse(s->text, strlen(s->text), &a->ival)) {
+    int rc = ts_parse(s->text, strlen(s->text), &a->ival);
+    if (rc == -2) {
+        qv_err_set(p->err, QV_EINVAL, "%s literal '%s' is outside the TIMESTAMP range (1677-09-21 00:12:43.145224192 "
+                   "to 2262-04-11 23:47:16.854775807) at line %d, column %d", is_date ? "DATE" : "TIMESTAMP", s->text,
+                   s->line, s->col);
+        return NULL;
+    }
+    if (rc) {
         qv_err_set(p->err, QV_EINVAL, "bad %s literal '%s' at line %d, column %d", is_date ? "DATE" : "TIMESTAMP",
                    s->text, s->line, s->col);
         return NULL;
