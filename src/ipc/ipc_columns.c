@@ -280,10 +280,49 @@ fail:
 }
 
 /* Integer/temporal values into INT32/INT64/TIMESTAMP, exact or refused. */
+/* IEEE binary16 bits -> float. Every half is exactly a float, so this is a
+   widening: the exponent is rebased (15 -> 127), subnormal halves become
+   normal floats, inf and NaN keep their class (NaN keeps its payload's top bits). */
+static float half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff, bits;
+    if (e == 0x1f) {
+        bits = sign | 0x7f800000u | (m << 13);
+    } else if (e != 0) {
+        bits = sign | ((e + 112) << 23) | (m << 13);
+    } else if (m == 0) {
+        bits = sign;
+    } else { /* subnormal: value m * 2^-24; shift m up until its leading 1 is the implicit bit */
+        int sh = 0;
+        while (!(m & 0x400)) m <<= 1, sh++;
+        bits = sign | ((uint32_t)(113 - sh) << 23) | ((m & 0x3ff) << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+static int decode_half(qv_buffer *v, int64_t n, const char *col, qv_array *out, qv_err *err) {
+    if (need_bytes(v, (size_t)n * 2, col, "values", err)) {
+        qv_buffer_unref(v);
+        return err->code;
+    }
+    qv_buffer *nb = new_buf((size_t)n * 4);
+    for (int64_t i = 0; i < n; i++) {
+        uint16_t h;
+        memcpy(&h, v->data + 2 * i, 2);
+        float f = half_to_float(h);
+        memcpy(nb->data + 4 * i, &f, 4);
+    }
+    qv_buffer_unref(v);
+    out->values = nb;
+    return QV_OK;
+}
+
 static int decode_fixed(ipc_rb *rb, const ipc_src *s, qv_type qt, int64_t n, const char *col,
                         qv_array *out, qv_err *err) {
     qv_buffer *v;
     if (next_buffer(rb, col, "values", &v, err)) return err->code;
+    if (s->tt == AT_FLOAT && s->bits == 16) return decode_half(v, n, col, out, err);
     int bits = s->bits;
     bool sg = s->is_signed;
     int64_t mul = 1;

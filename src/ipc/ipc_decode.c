@@ -45,7 +45,7 @@ static int from_reader(fb_reader *r, qv_err *err) {
     return err->code ? err->code : QV_ECORRUPT;
 }
 
-/* "int8", "uint64", "halffloat", ... for refusal messages. */
+/* "int8", "uint64", "decimal", ... for refusal messages. */
 static void describe_type(int tt, const ipc_src *s, char *buf, size_t n) {
     if (tt == AT_INT) snprintf(buf, n, "%sint%d", s->is_signed ? "" : "u", s->bits);
     else snprintf(buf, n, "%s", ipc_arrow_type_name(tt));
@@ -69,7 +69,7 @@ static int parse_field_type(fb_table *ty, int tt, ipc_src *s, qv_field *qf, cons
         int p = fb_i16(ty, FLOAT_PRECISION, PREC_HALF, "FloatingPoint.precision");
         if (p == PREC_SINGLE) *qt = QV_T_FLOAT32, s->bits = 32;
         else if (p == PREC_DOUBLE) *qt = QV_T_FLOAT64, s->bits = 64;
-        else if (p == PREC_HALF) s->tt = -1; /* named by the caller */
+        else if (p == PREC_HALF) *qt = QV_T_FLOAT32, s->bits = 16; /* widened exactly */
         break;
     }
     case AT_BOOL: *qt = QV_T_BOOL; break;
@@ -172,8 +172,7 @@ static int parse_field(ipc_decoder *d, fb_table *ft, int idx, qv_field *qf, ipc_
     if (rc) return rc;
     if (qt == QV_T_INVALID) {
         char tname[64];
-        if (s->tt == -1) snprintf(tname, sizeof tname, "halffloat");
-        else if (tt == AT_DATE) snprintf(tname, sizeof tname, "date(unit %d)", s->unit);
+        if (tt == AT_DATE) snprintf(tname, sizeof tname, "date(unit %d)", s->unit);
         else describe_type(tt, s, tname, sizeof tname);
         return qv_err_set(err, QV_EUNSUPPORTED, "column %s: Arrow type %s is not supported", col, tname);
     }

@@ -9,6 +9,7 @@ refuse with a message naming the column and the type.
 import os
 import subprocess
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -149,6 +150,18 @@ def test_non_nullable_field_with_nulls_is_refused():
     assert b"column x" in p.stderr and b"not nullable" in p.stderr
 
 
+def test_every_float16_widens_exactly():
+    halves = np.arange(65536, dtype=np.uint16).view(np.float16)
+    src = pa.table({"h": pa.array(halves, pa.float16())})
+    got, _ = through_tool(write_stream(src.schema, src.to_batches()))
+    vals = got.column("h").to_numpy()
+    want = halves.astype(np.float32)
+    assert got.schema.field("h").type == pa.float32()
+    nan = np.isnan(want)
+    assert nan.sum() == 2046 and np.array_equal(np.isnan(vals), nan)
+    assert np.array_equal(vals[~nan].view(np.uint32), want[~nan].view(np.uint32))  # -0.0 kept too
+
+
 def test_widening_is_lossless():
     src = pa.table({
         "i8": pa.array([-128, None, 127], pa.int8()),
@@ -164,12 +177,13 @@ def test_widening_is_lossless():
         "t_s": pa.array([1, -2, None], pa.timestamp("s", "UTC")),
         "t_ms": pa.array([1, None, 3], pa.timestamp("ms", "Europe/Berlin")),
         "t_us": pa.array([None, 1, -7], pa.timestamp("us")),
+        "f16": pa.array(np.array([1.5, -0.0, 65504], dtype=np.float16), pa.float16()),
     })
     want_types = {"i8": pa.int32(), "i16": pa.int32(), "u8": pa.int32(), "u16": pa.int32(),
                   "u32": pa.int64(), "u64": pa.int64(), "ls": pa.string(), "sv": pa.string(),
                   "d32": pa.timestamp("ns"), "d64": pa.timestamp("ns"),
                   "t_s": pa.timestamp("ns", "UTC"), "t_ms": pa.timestamp("ns", "Europe/Berlin"),
-                  "t_us": pa.timestamp("ns")}
+                  "t_us": pa.timestamp("ns"), "f16": pa.float32()}
     want = pa.table({name: src.column(name).cast(typ) for name, typ in want_types.items()})
     for comp in COMPRESSIONS:
         got, _ = through_tool(write_stream(src.schema, src.to_batches(), compression=comp))
@@ -185,7 +199,6 @@ def test_widening_is_lossless():
     (pa.array([[1, 2]], pa.list_(pa.int32())), [b"list", b"not supported"]),
     (pa.array([b"\xff"], pa.binary()), [b"UTF-8"]),          # binary lands as STRING only when UTF-8
     (pa.array([b"ok", b"\xfe"], pa.large_binary()), [b"UTF-8"]),
-    (pa.array([1.5], pa.float16()), [b"halffloat", b"not supported"]),
     (pa.array([1], pa.decimal128(10, 2)), [b"decimal", b"not supported"]),
     (pa.array([{"a": 1}]), [b"struct", b"not supported"]),
     (pa.array([1], pa.duration("s")), [b"duration", b"not supported"]),
