@@ -176,6 +176,12 @@ char *ast_to_name(arena *ar, const ast *a);
 bool castable_to(qv_type from, qv_type to);
 bexpr *mk_col(arena *ar, int col, qv_type t, const char *tz);
 
+/* The operators after OP_NEG (bind_ops.c): an A_BINARY / A_UNARY of one of
+   them, and a bitwise op over bound operands (xor() binds through it). */
+bexpr *bind_op_binary(binder *b, ast *a);
+bexpr *bind_op_unary(binder *b, ast *a);
+bexpr *bind_op_bitwise(binder *b, const ast *a, int op, bexpr *x, bexpr *y);
+
 /* Shared by bind.c, bind_expr.c and bind_func.c. */
 bexpr *bind_func(binder *b, ast *a);
 bexpr *bd_mk(binder *b, bexpr_kind k, qv_type t, int nargs);

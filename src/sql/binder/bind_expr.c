@@ -100,6 +100,7 @@ static bexpr *bind_subquery(binder *b, ast *a) {
 }
 
 static bexpr *bind_unary(binder *b, ast *a) {
+    if (a->op == OP_BNOT) return bind_op_unary(b, a);
     bexpr *e;
     bexpr *x = bind_expr(b, a->args[0]);
     if (!x) return NULL;
@@ -122,6 +123,7 @@ static bexpr *bind_unary(binder *b, ast *a) {
 }
 
 static bexpr *bind_binary(binder *b, ast *a) {
+    if (a->op >= OP_DISTINCT) return bind_op_binary(b, a);
     bexpr *x = bind_expr(b, a->args[0]);
     if (!x) return NULL;
     bexpr *y = bind_expr(b, a->args[1]);

@@ -130,7 +130,14 @@ static bexpr *bind_coalesce(binder *b, ast *a, bexpr *e, const sfunc_def *fd) {
     return c;
 }
 
+/* xor(a, b): the bitwise operators' typing and evaluation (binder/bind_ops.c). */
+static bexpr *bind_xor(binder *b, ast *a, bexpr *e, const sfunc_def *fd) {
+    (void)fd;
+    return bind_op_bitwise(b, a, OP_BXOR, e->args[0], e->args[1]);
+}
+
 const sfunc_def sfunc_misc[] = {
+    {"xor", 2, 2, "A", 'A', bind_xor, NULL, 0, "xor(a, b): bitwise exclusive or of two integers"},
     {"coalesce", 1, 64, "A", 'A', bind_coalesce, NULL, 0, "the first non-NULL argument"},
     {"ifnull", 2, 2, "A", 'A', bind_coalesce, NULL, 0, "ifnull(a, b): a unless NULL, else b"},
     {"typeof", 1, 1, "A", 'S', bind_typeof, NULL, 0, "the name of the argument's type"},
