@@ -116,6 +116,10 @@ typedef struct tfunc_call {
     char **colnames;      /* column aliases (NULL when none) */
     int ncolnames;
     int line, col;
+    /* FROM (VALUES (...), ...): the rows, each rowlen expressions, planned by
+       planner/values.c instead of a table function (nrows > 0) */
+    ast ***rows;
+    int nrows, rowlen;
 } tfunc_call;
 
 /* FROM clause with joins: a tree of tables, subqueries and joins. */

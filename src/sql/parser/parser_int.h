@@ -49,6 +49,9 @@ int ps_from(parser *p, select_stmt *s);
    optional column list after it (parse_tfunc.c). */
 from_item *ps_tfunc_item(parser *p);
 int ps_tfunc_alias(parser *p, from_item *f);
+/* VALUES (e, ...), ... at the cursor (the VALUES keyword): a FROM item like
+   a table function's, planned by planner/values.c. */
+from_item *ps_values_item(parser *p);
 /* GROUP BY list after GROUP BY (grouping sets into s->gsets). */
 int ps_group_by(parser *p, select_stmt *s);
 /* Window syntax (parse_window.c): IGNORE/RESPECT NULLS and OVER after a call
