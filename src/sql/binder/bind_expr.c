@@ -47,6 +47,7 @@ static bexpr *bind_column(binder *b, ast *a) {
             snprintf(full, sizeof full, "%.*s.%s", written_len(a->qual), a->qual, a->name);
             return bd_fail(b, a, QV_EINVAL, "unknown column '%s'", full, NULL);
         }
+        if (!strcasecmp(a->name, "current_timestamp")) return bind_now(b); /* a column of that name wins */
         return bd_fail(b, a, QV_EINVAL, "unknown column '%s'", a->name, NULL);
     }
     return mk_col(b->ar, found, sc->cols[found].type, sc->cols[found].tz);
@@ -413,7 +414,9 @@ bexpr *bind_expr(binder *b, ast *a) {
             /* a column that is not a group key: name it in the error */
             binder plain = *b;
             plain.agg_mode = false;
-            if (!bind_column(&plain, a)) return NULL;
+            bexpr *c = bind_column(&plain, a);
+            if (!c) return NULL;
+            if (c->kind != B_COL) return c; /* current_timestamp */
             return bd_fail(b, a, QV_EINVAL, "column '%s' must appear in the GROUP BY clause or be used in an aggregate function", a->name, NULL);
         }
     }

@@ -87,3 +87,14 @@ bexpr *bind_op_unary(binder *b, ast *a) {
     bexpr *x = bind_expr(b, a->args[0]);
     return x ? bind_bnot(b, a, x) : NULL;
 }
+
+bexpr *bind_now(binder *b) {
+    /* each statement is prepared anew for every run (and every parameter
+       row), so a constant of its start is never reused by a later run;
+       microseconds, as DuckDB's clock */
+    int64_t ns = b->params && b->params->now_ns ? b->params->now_ns : qv_now_ns() / 1000 * 1000;
+    bexpr *e = bd_mk(b, B_CONST, QV_T_TIMESTAMP, 0);
+    e->cval.i = ns;
+    snprintf(e->tz, sizeof e->tz, "UTC");
+    return e;
+}

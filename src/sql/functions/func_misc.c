@@ -136,7 +136,15 @@ static bexpr *bind_xor(binder *b, ast *a, bexpr *e, const sfunc_def *fd) {
     return bind_op_bitwise(b, a, OP_BXOR, e->args[0], e->args[1]);
 }
 
+static bexpr *bind_now_fn(binder *b, ast *a, bexpr *e, const sfunc_def *fd) {
+    (void)a, (void)e, (void)fd;
+    return bind_now(b);
+}
+
 const sfunc_def sfunc_misc[] = {
+    {"now", 0, 0, "", 'T', bind_now_fn, NULL, 0, "the statement's start time (TIMESTAMP, UTC)"},
+    {"get_current_timestamp", 0, 0, "", 'T', bind_now_fn, NULL, 0, "alias of now()"},
+    {"transaction_timestamp", 0, 0, "", 'T', bind_now_fn, NULL, 0, "alias of now() (each statement is its own transaction)"},
     {"xor", 2, 2, "A", 'A', bind_xor, NULL, 0, "xor(a, b): bitwise exclusive or of two integers"},
     {"coalesce", 1, 64, "A", 'A', bind_coalesce, NULL, 0, "the first non-NULL argument"},
     {"ifnull", 2, 2, "A", 'A', bind_coalesce, NULL, 0, "ifnull(a, b): a unless NULL, else b"},
