@@ -222,6 +222,26 @@ static ast *func_call(parser *p, token *t) {
     return ps_over(p, agg_filter(p, ps_grown(p, a)));
 }
 
+/* position(needle IN haystack), unquoted as in DuckDB, as the call
+   position(haystack, needle) (functions/func_misc.c); the quoted
+   "position"(haystack, needle) is that call written out. The operands stop
+   before IN and the comparisons. */
+static ast *position_call(parser *p, token *t) {
+    p->pos += 2;
+    ast *a = ps_node(p, A_FUNC, t);
+    a->name = "position";
+    a->args = arena_alloc(p->ar, sizeof(ast *) * 2);
+    a->nargs = 2;
+    if (!(a->args[1] = ps_operand(p))) return NULL;
+    if (!tok_is_kw(CUR(p), "in")) {
+        ps_syntax(p, "IN (position(needle IN haystack))");
+        return NULL;
+    }
+    p->pos++;
+    if (!(a->args[0] = ps_operand(p)) || ps_expect_op(p, ")")) return NULL;
+    return ps_grown(p, a);
+}
+
 ast *ps_primary(parser *p) {
     token *t = CUR(p);
     if (t->kind == TK_INT) return int_literal(p, t);
@@ -305,6 +325,7 @@ ast *ps_primary(parser *p) {
         a->nargs = 1;
         return ps_grown(p, a);
     }
+    if (tok_is_kw(t, "position") && tok_is_op(&p->t[p->pos + 1], "(")) return position_call(p, t);
     bool fn_kw = (tok_is_kw(t, "left") || tok_is_kw(t, "right")) && tok_is_op(&p->t[p->pos + 1], "("); /* left(s, n) */
     if (ps_is_reserved(t) && !fn_kw) { ps_syntax(p, "an expression"); return NULL; }
     p->pos++;

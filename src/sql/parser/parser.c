@@ -255,6 +255,8 @@ static ast *bitop(parser *p) {
     return l;
 }
 
+ast *ps_operand(parser *p) { return bitop(p); }
+
 static ast *pred_level(parser *p, bool with_is);
 
 /* After IS [NOT]: NULL, or DISTINCT FROM x, where x may be a comparison

@@ -36,6 +36,9 @@ ast *ps_node(parser *p, ast_kind k, token *at);
 /* Sets a's height from its children; NULL (with an error) when the tree is too tall. */
 ast *ps_grown(parser *p, ast *a);
 ast *ps_expr(parser *p);
+/* An operand of the comparisons: + - * / and the bitwise operators, no
+   IN / LIKE / comparison (parser.c). */
+ast *ps_operand(parser *p);
 /* An operand of the operators (parse_primary.c). */
 ast *ps_primary(parser *p);
 /* ORDER BY keys (parse_stmt.c): [ASC|DESC] [NULLS FIRST|LAST], and a comma list of keys. */
