@@ -219,7 +219,7 @@ static ast *func_call(parser *p, token *t) {
             if (ps_expect_op(p, ",")) return NULL;
         }
     }
-    return ps_over(p, agg_filter(p, ps_grown(p, a)));
+    return ps_over(p, agg_filter(p, ps_within_group(p, ps_grown(p, a))));
 }
 
 /* position(needle IN haystack), unquoted as in DuckDB, as the call

@@ -61,6 +61,9 @@ int ps_group_by(parser *p, select_stmt *s);
    (returns f, NULL on error); IGNORE/RESPECT NULLS inside the argument list;
    the WINDOW clause after the WINDOW keyword. */
 ast *ps_over(parser *p, ast *f);
+/* f(...) WITHIN GROUP (ORDER BY key): rewritten into the aggregate over key
+   (parse_within.c); f when no WITHIN follows, NULL on error. */
+ast *ps_within_group(parser *p, ast *f);
 bool ps_null_treatment(parser *p, ast *f);
 int ps_window_clause(parser *p, select_stmt *s);
 
