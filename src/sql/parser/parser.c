@@ -147,6 +147,21 @@ static ast *bin(parser *p, token *t, int op, ast *l, ast *r) {
     return ps_grown(p, a);
 }
 
+static ast *add(parser *p);
+
+/* Prefix ~ wherever an operand may stand, over a whole sum, as in DuckDB:
+   ~1 + 2 is ~(1 + 2), 1 + ~1 * 2 is 1 + ~(1 * 2), ~1 & 3 is (~1) & 3. */
+static ast *bnot(parser *p, token *t) {
+    ast *e = add(p);
+    if (!e) return NULL;
+    ast *a = ps_node(p, A_UNARY, t);
+    a->op = OP_BNOT;
+    a->args = arena_alloc(p->ar, sizeof(ast *));
+    a->args[0] = e;
+    a->nargs = 1;
+    return ps_grown(p, a);
+}
+
 static ast *unary(parser *p) {
     token *t = CUR(p);
     if (++p->depth > 200) {
@@ -154,7 +169,9 @@ static ast *unary(parser *p) {
         return NULL;
     }
     ast *r;
-    if (ps_opt(p, "-")) {
+    if (ps_opt(p, "~")) {
+        r = bnot(p, t);
+    } else if (ps_opt(p, "-")) {
         ast *e = unary(p);
         if (!e) return NULL;
         if (e->kind == A_INT && e->line == CUR(p)->line && 0) r = e;
@@ -220,37 +237,17 @@ static ast *add(parser *p) {
     return l;
 }
 
-/* The operand of a prefix ~: another ~, or a sum, so ~1 + 2 is ~(1 + 2)
-   while ~1 & 3 is (~1) & 3 (DuckDB's precedence for both). */
-static ast *bnot_operand(parser *p) {
-    token *t = CUR(p);
-    if (!ps_opt(p, "~")) return add(p);
-    if (++p->depth > 200) {
-        qv_err_set(p->err, QV_EINVAL, "expression nested too deeply at line %d, column %d", t->line, t->col);
-        return NULL;
-    }
-    ast *e = bnot_operand(p);
-    p->depth--;
-    if (!e) return NULL;
-    ast *a = ps_node(p, A_UNARY, t);
-    a->op = OP_BNOT;
-    a->args = arena_alloc(p->ar, sizeof(ast *));
-    a->args[0] = e;
-    a->nargs = 1;
-    return ps_grown(p, a);
-}
-
 /* & | << >>: one level, left-associative, between the comparisons and + -
    (DuckDB: 1 + 2 & 3 is 3, 1 | 2 & 3 is 3, 1 << 2 + 1 is 8). */
 static ast *bitop(parser *p) {
-    ast *l = bnot_operand(p);
+    ast *l = add(p);
     while (l) {
         token *t = CUR(p);
         int op = tok_is_op(t, "&") ? OP_BAND : tok_is_op(t, "|") ? OP_BOR : tok_is_op(t, "<<") ? OP_SHL
                : tok_is_op(t, ">>") ? OP_SHR : 0;
         if (!op) break;
         p->pos++;
-        l = bin(p, t, op, l, bnot_operand(p));
+        l = bin(p, t, op, l, add(p));
     }
     return l;
 }
