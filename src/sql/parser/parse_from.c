@@ -44,8 +44,11 @@ static from_item *from_primary(parser *p) {
         token *n = &p->t[p->pos + 1];
         p->pos++;
         if (tok_is_kw(n, "values")) {
-            if (!(f = ps_values_item(p))) return NULL;
-            tf = true;
+            /* a query: VALUES ... may go on with UNION, ORDER BY, ...; when it
+               stays a plain VALUES list, its alias may name the columns */
+            f = fr_new(p, FR_SUB, t);
+            if (!(f->sub = ps_query(p))) return NULL;
+            tf = f->sub->tfunc != NULL;
         } else if (tok_is_kw(n, "select") || tok_is_kw(n, "with") || tok_is_op(n, "(")) {
             f = fr_new(p, FR_SUB, t);
             if (!(f->sub = ps_query(p))) return NULL;

@@ -259,7 +259,8 @@ ast *ps_primary(parser *p) {
         return a;
     }
     if (tok_is_op(t, "?") || t->kind == TK_PARAM) return placeholder(p, t);
-    if (tok_is_op(t, "(") && (tok_is_kw(&p->t[p->pos + 1], "select") || tok_is_kw(&p->t[p->pos + 1], "with"))) {
+    if (tok_is_op(t, "(") && (tok_is_kw(&p->t[p->pos + 1], "select") || tok_is_kw(&p->t[p->pos + 1], "with") ||
+                              tok_is_kw(&p->t[p->pos + 1], "values"))) {
         p->pos++;
         ast *a = ps_node(p, A_SUBQ, t);
         if (!(a->sub = ps_query(p)) || ps_expect_op(p, ")")) return NULL;

@@ -308,7 +308,7 @@ static ast *pred_level(parser *p, bool with_is) {
             int cap = 0;
             a->args = ps_list_push(p, a->args, &a->nargs, &cap, l);
             if (ps_expect_op(p, "(")) return NULL;
-            if (tok_is_kw(CUR(p), "select") || tok_is_kw(CUR(p), "with")) {
+            if (tok_is_kw(CUR(p), "select") || tok_is_kw(CUR(p), "with") || tok_is_kw(CUR(p), "values")) {
                 if (!(a->sub = ps_query(p)) || ps_expect_op(p, ")")) return NULL;
                 if (!(l = ps_grown(p, a))) return NULL;
                 continue;
