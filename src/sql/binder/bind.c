@@ -75,7 +75,7 @@ static void name_rec(qv_str *s, const ast *a) {
     case A_BINARY:
         qv_str_appendc(s, '(');
         name_rec(s, a->args[0]);
-        qv_str_appendf(s, " %s ", ops[a->op]);
+        qv_str_appendf(s, " %s ", a->name ? a->name : ops[a->op]);
         name_rec(s, a->args[1]);
         qv_str_appendc(s, ')');
         break;

@@ -200,14 +200,15 @@ static ast *unary(parser *p) {
     return r;
 }
 
-/* x ^ y, left-associative, above * and below unary minus (as DuckDB:
-   2 * 3 ^ 2 is 18, 2 ^ 2 ^ 3 is 64, -2 ^ 2 is 4). */
+/* x ^ y (or x ** y), left-associative, above * and below unary minus (as
+   DuckDB: 2 * 3 ^ 2 is 18, 2 ^ 2 ^ 3 is 64, -2 ^ 2 is 4). */
 static ast *powx(parser *p) {
     ast *l = unary(p);
-    while (l && tok_is_op(CUR(p), "^")) {
+    while (l && (tok_is_op(CUR(p), "^") || tok_is_op(CUR(p), "**"))) {
         token *t = CUR(p);
         p->pos++;
         l = bin(p, t, OP_POW, l, unary(p));
+        if (l && tok_is_op(t, "**")) l->name = "**"; /* the output name keeps the spelling */
     }
     return l;
 }
