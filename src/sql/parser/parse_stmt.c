@@ -201,7 +201,7 @@ static int order_limit(parser *p, select_stmt *s) {
    VALUES ..., so a statement, UNION ALL VALUES ... and the like) or a
    parenthesized query. */
 static select_stmt *set_operand(parser *p) {
-    if (tok_is_kw(CUR(p), "values") && tok_is_op(&p->t[p->pos + 1], "(")) {
+    if (tok_is_kw(CUR(p), "values")) {
         from_item *f = ps_values_item(p);
         return f ? f->sub : NULL;
     }
