@@ -13,6 +13,7 @@ void sql_params_init(sql_query *q) {
     ps->n = q->st->nparams;
     ps->types = arena_alloc(&q->ar, sizeof(qv_type) * (size_t)(ps->n + 1));
     for (int i = 0; i < ps->n; i++) ps->types[i] = T_NULL;
+    ps->now_ns = qv_now_ns() / 1000 * 1000; /* read once: every now() of the statement is this */
     q->qs.params = ps;
 }
 

@@ -50,7 +50,9 @@ bool ast_has_window(const ast *a) {
 }
 
 static void name_rec(qv_str *s, const ast *a) {
-    static const char *ops[] = {"", "+", "-", "*", "/", "//", "%", "||", "=", "<>", "<", "<=", ">", ">=", "AND", "OR", "NOT", "-"};
+    static const char *ops[] = {"", "+", "-", "*", "/", "//", "%", "||", "=", "<>", "<", "<=", ">", ">=", "AND", "OR", "NOT", "-",
+                                 "IS DISTINCT FROM", "IS NOT DISTINCT FROM", "&", "|", "xor", "<<", ">>", "~", "^"};
+    _Static_assert(sizeof ops / sizeof ops[0] == OP_POW + 1, "a name per operator");
     switch (a->kind) {
     case A_INT: qv_str_appendf(s, "%lld", (long long)a->ival); break;
     case A_FLOAT: qv_str_appendf(s, "%g", a->fval); break;
@@ -65,14 +67,15 @@ static void name_rec(qv_str *s, const ast *a) {
     case A_SUBQ: qv_str_appendf(s, "(SELECT ...)"); break;
     case A_EXISTS: qv_str_appendf(s, "EXISTS(SELECT ...)"); break;
     case A_UNARY:
-        qv_str_appendf(s, a->op == OP_NOT ? "(NOT " : "-");
+        qv_str_appendf(s, a->op == OP_NOT ? "(NOT " : a->op == OP_BNOT ? "(~(" : "-");
         name_rec(s, a->args[0]);
         if (a->op == OP_NOT) qv_str_appendc(s, ')');
+        if (a->op == OP_BNOT) qv_str_appendf(s, "))");
         break;
     case A_BINARY:
         qv_str_appendc(s, '(');
         name_rec(s, a->args[0]);
-        qv_str_appendf(s, " %s ", ops[a->op]);
+        qv_str_appendf(s, " %s ", a->name ? a->name : ops[a->op]);
         name_rec(s, a->args[1]);
         qv_str_appendc(s, ')');
         break;

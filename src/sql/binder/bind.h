@@ -105,6 +105,7 @@ typedef struct sql_params {
     bexpr **nodes;      /* every B_PARAM node (heap) */
     int nnodes, cap;
     bool bound;
+    int64_t now_ns;     /* the statement's start (now(), current_timestamp): one value for all its parts */
 } sql_params;
 
 typedef struct scope_col {
@@ -175,6 +176,14 @@ bool is_agg_name(const char *name);
 char *ast_to_name(arena *ar, const ast *a);
 bool castable_to(qv_type from, qv_type to);
 bexpr *mk_col(arena *ar, int col, qv_type t, const char *tz);
+
+/* The operators after OP_NEG (bind_ops.c): an A_BINARY / A_UNARY of one of
+   them, and a bitwise op over bound operands (xor() binds through it). */
+bexpr *bind_op_binary(binder *b, ast *a);
+bexpr *bind_op_unary(binder *b, ast *a);
+bexpr *bind_op_bitwise(binder *b, const ast *a, int op, bexpr *x, bexpr *y);
+/* now() / current_timestamp: the statement's start time, a TIMESTAMP (UTC) constant. */
+bexpr *bind_now(binder *b);
 
 /* Shared by bind.c, bind_expr.c and bind_func.c. */
 bexpr *bind_func(binder *b, ast *a);

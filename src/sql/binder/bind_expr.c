@@ -47,6 +47,7 @@ static bexpr *bind_column(binder *b, ast *a) {
             snprintf(full, sizeof full, "%.*s.%s", written_len(a->qual), a->qual, a->name);
             return bd_fail(b, a, QV_EINVAL, "unknown column '%s'", full, NULL);
         }
+        if (!strcasecmp(a->name, "current_timestamp")) return bind_now(b); /* a column of that name wins */
         return bd_fail(b, a, QV_EINVAL, "unknown column '%s'", a->name, NULL);
     }
     return mk_col(b->ar, found, sc->cols[found].type, sc->cols[found].tz);
@@ -100,6 +101,7 @@ static bexpr *bind_subquery(binder *b, ast *a) {
 }
 
 static bexpr *bind_unary(binder *b, ast *a) {
+    if (a->op == OP_BNOT) return bind_op_unary(b, a);
     bexpr *e;
     bexpr *x = bind_expr(b, a->args[0]);
     if (!x) return NULL;
@@ -122,6 +124,7 @@ static bexpr *bind_unary(binder *b, ast *a) {
 }
 
 static bexpr *bind_binary(binder *b, ast *a) {
+    if (a->op >= OP_DISTINCT) return bind_op_binary(b, a);
     bexpr *x = bind_expr(b, a->args[0]);
     if (!x) return NULL;
     bexpr *y = bind_expr(b, a->args[1]);
@@ -411,7 +414,9 @@ bexpr *bind_expr(binder *b, ast *a) {
             /* a column that is not a group key: name it in the error */
             binder plain = *b;
             plain.agg_mode = false;
-            if (!bind_column(&plain, a)) return NULL;
+            bexpr *c = bind_column(&plain, a);
+            if (!c) return NULL;
+            if (c->kind != B_COL) return c; /* current_timestamp */
             return bd_fail(b, a, QV_EINVAL, "column '%s' must appear in the GROUP BY clause or be used in an aggregate function", a->name, NULL);
         }
     }

@@ -473,9 +473,12 @@ static void eval_extract(const bexpr *e, const vec *a, int n, vec *out) {
 /* e over its evaluated arguments: the kinds expr_eval does not finish itself. */
 static int eval_over_args(const bexpr *e, vec *args, int na, int n, vec *out, qv_err *err) {
     switch (e->kind) {
-    case B_UNARY: return eval_unary(e, &args[0], n, out, err);
+    case B_UNARY:
+        if (e->op == OP_BNOT) return expr_bnot_eval(e, &args[0], out, n);
+        return eval_unary(e, &args[0], n, out, err);
     case B_BINARY:
         if (e->op == OP_AND || e->op == OP_OR) return eval_logic(e, &args[0], &args[1], out, n);
+        if (e->op >= OP_DISTINCT) return expr_ops_eval(e, &args[0], &args[1], out, n, err);
         if (e->op >= OP_EQ && e->op <= OP_GE) return eval_compare(e, &args[0], &args[1], out, n);
         return eval_arith(e, &args[0], &args[1], out, n, err);
     case B_CAST: return eval_cast(e, &args[0], n, out, err);

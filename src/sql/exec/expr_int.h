@@ -23,4 +23,9 @@ bool expr_like_match(const char *s, int32_t sn, const char *p, int32_t pn, bool 
 /* CASE [operand] WHEN ... THEN ... [ELSE ...] END over the active rows of in. */
 int expr_case_eval(const bexpr *e, const chunk *in, vec *out, qv_err *err);
 
+/* Operators after OP_NEG (expr_ops.c): IS [NOT] DISTINCT FROM and the
+   binary bitwise ones over a and b; ~ over a. */
+int expr_ops_eval(const bexpr *e, const vec *a, const vec *b, vec *out, int n, qv_err *err);
+int expr_bnot_eval(const bexpr *e, const vec *a, vec *out, int n);
+
 #endif

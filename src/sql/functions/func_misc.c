@@ -131,7 +131,38 @@ static bexpr *bind_coalesce(binder *b, ast *a, bexpr *e, const sfunc_def *fd) {
     return c;
 }
 
+/* xor(a, b): the bitwise operators' typing and evaluation (binder/bind_ops.c). */
+static bexpr *bind_xor(binder *b, ast *a, bexpr *e, const sfunc_def *fd) {
+    (void)fd;
+    return bind_op_bitwise(b, a, OP_BXOR, e->args[0], e->args[1]);
+}
+
+static bexpr *bind_now_fn(binder *b, ast *a, bexpr *e, const sfunc_def *fd) {
+    (void)a, (void)e, (void)fd;
+    return bind_now(b);
+}
+
+/* position(haystack, needle): the 1-based character (UTF-8 code point) where
+   needle first occurs, 0 when it does not; an empty needle is at 1. A match
+   of valid UTF-8 starts on a character, so a byte search is exact. */
+static int ev_position(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
+    (void)e, (void)err;
+    for (int k = 0; k < n; k++) {
+        if (vec_null(out, k)) continue;
+        sv h = a[0].s[k], nd = a[1].s[k];
+        const char *m = nd.n == 0 ? h.p : memmem(h.p, (size_t)h.n, nd.p, (size_t)nd.n);
+        out->i[k] = m ? utf8_len(h.p, (int32_t)(m - h.p)) + 1 : 0;
+    }
+    return 0;
+}
+
 const sfunc_def sfunc_misc[] = {
+    {"position", 2, 2, "SS", 'I', NULL, ev_position, SF_STRICT,
+     "position(needle IN haystack): 1-based character position of needle, 0 when absent"},
+    {"now", 0, 0, "", 'T', bind_now_fn, NULL, 0, "the statement's start time (TIMESTAMP, UTC)"},
+    {"get_current_timestamp", 0, 0, "", 'T', bind_now_fn, NULL, 0, "alias of now()"},
+    {"transaction_timestamp", 0, 0, "", 'T', bind_now_fn, NULL, 0, "alias of now() (each statement is its own transaction)"},
+    {"xor", 2, 2, "A", 'A', bind_xor, NULL, 0, "xor(a, b): bitwise exclusive or of two integers"},
     {"coalesce", 1, 64, "A", 'A', bind_coalesce, NULL, 0, "the first non-NULL argument"},
     {"ifnull", 2, 2, "A", 'A', bind_coalesce, NULL, 0, "ifnull(a, b): a unless NULL, else b"},
     {"typeof", 1, 1, "A", 'S', bind_typeof, NULL, 0, "the name of the argument's type"},

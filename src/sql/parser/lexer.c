@@ -58,8 +58,8 @@ bool tok_is_op(const token *t, const char *op) {
     return t->kind == TK_OP && (size_t)t->len == strlen(op) && strncmp(t->p, op, (size_t)t->len) == 0;
 }
 
-static const char *ops2[] = {"<=", ">=", "<>", "!=", "==", "||", "//", "::", NULL};
-static const char ops1[] = "+-*/%(),.;<>=?";
+static const char *ops2[] = {"<=", ">=", "<>", "!=", "==", "||", "//", "::", "<<", ">>", "**", NULL};
+static const char ops1[] = "+-*/%(),.;<>=?&|~^";
 
 /* Where the scan is, shared by the helpers below. They are static and small
    or called from one place, so the compiler inlines them all into lex_all and

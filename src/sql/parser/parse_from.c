@@ -43,13 +43,22 @@ static from_item *from_primary(parser *p) {
     if (tok_is_op(t, "(")) {
         token *n = &p->t[p->pos + 1];
         p->pos++;
-        if (tok_is_kw(n, "select") || tok_is_kw(n, "with") || tok_is_op(n, "(")) {
+        if (tok_is_kw(n, "values")) {
+            /* a query: VALUES ... may go on with UNION, ORDER BY, ...; when it
+               stays a plain VALUES list, its alias may name the columns */
+            f = fr_new(p, FR_SUB, t);
+            if (!(f->sub = ps_query(p))) return NULL;
+            tf = f->sub->tfunc != NULL;
+        } else if (tok_is_kw(n, "select") || tok_is_kw(n, "with") || tok_is_op(n, "(")) {
             f = fr_new(p, FR_SUB, t);
             if (!(f->sub = ps_query(p))) return NULL;
         } else {
             if (!(f = from_list(p))) return NULL;
         }
         if (ps_expect_op(p, ")")) return NULL;
+    } else if (tok_is_kw(t, "values") && tok_is_op(&p->t[p->pos + 1], "(")) {
+        if (!(f = ps_values_item(p))) return NULL; /* FROM VALUES (...), ... without parentheses */
+        tf = true;
     } else if ((t->kind == TK_IDENT || t->kind == TK_QIDENT) && tok_is_op(&p->t[p->pos + 1], "(") && !cte_find(p, t->text)) {
         if (!(f = ps_tfunc_item(p))) return NULL; /* name(args): a table function (parse_tfunc.c) */
         tf = true;

@@ -226,7 +226,27 @@ static ast *func_call(parser *p, token *t) {
             if (ps_expect_op(p, ",")) return NULL;
         }
     }
-    return ps_over(p, agg_filter(p, ps_grown(p, a)));
+    return ps_over(p, agg_filter(p, ps_within_group(p, ps_grown(p, a))));
+}
+
+/* position(needle IN haystack), unquoted as in DuckDB, as the call
+   position(haystack, needle) (functions/func_misc.c); the quoted
+   "position"(haystack, needle) is that call written out. The operands stop
+   before IN and the comparisons. */
+static ast *position_call(parser *p, token *t) {
+    p->pos += 2;
+    ast *a = ps_node(p, A_FUNC, t);
+    a->name = "position";
+    a->args = arena_alloc(p->ar, sizeof(ast *) * 2);
+    a->nargs = 2;
+    if (!(a->args[1] = ps_operand(p))) return NULL;
+    if (!tok_is_kw(CUR(p), "in")) {
+        ps_syntax(p, "IN (position(needle IN haystack))");
+        return NULL;
+    }
+    p->pos++;
+    if (!(a->args[0] = ps_operand(p)) || ps_expect_op(p, ")")) return NULL;
+    return ps_grown(p, a);
 }
 
 ast *ps_primary(parser *p) {
@@ -246,7 +266,8 @@ ast *ps_primary(parser *p) {
         return a;
     }
     if (tok_is_op(t, "?") || t->kind == TK_PARAM) return placeholder(p, t);
-    if (tok_is_op(t, "(") && (tok_is_kw(&p->t[p->pos + 1], "select") || tok_is_kw(&p->t[p->pos + 1], "with"))) {
+    if (tok_is_op(t, "(") && (tok_is_kw(&p->t[p->pos + 1], "select") || tok_is_kw(&p->t[p->pos + 1], "with") ||
+                              tok_is_kw(&p->t[p->pos + 1], "values"))) {
         p->pos++;
         ast *a = ps_node(p, A_SUBQ, t);
         if (!(a->sub = ps_query(p)) || ps_expect_op(p, ")")) return NULL;
@@ -312,6 +333,7 @@ ast *ps_primary(parser *p) {
         a->nargs = 1;
         return ps_grown(p, a);
     }
+    if (tok_is_kw(t, "position") && tok_is_op(&p->t[p->pos + 1], "(")) return position_call(p, t);
     bool fn_kw = (tok_is_kw(t, "left") || tok_is_kw(t, "right")) && tok_is_op(&p->t[p->pos + 1], "("); /* left(s, n) */
     if (ps_is_reserved(t) && !fn_kw) { ps_syntax(p, "an expression"); return NULL; }
     p->pos++;

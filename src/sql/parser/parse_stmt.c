@@ -197,8 +197,14 @@ static int order_limit(parser *p, select_stmt *s) {
     return 0;
 }
 
-/* One operand of a set operation: a SELECT or a parenthesized query. */
+/* One operand of a set operation: a SELECT, a VALUES list (as SELECT * FROM
+   VALUES ..., so a statement, UNION ALL VALUES ... and the like) or a
+   parenthesized query. */
 static select_stmt *set_operand(parser *p) {
+    if (tok_is_kw(CUR(p), "values")) {
+        from_item *f = ps_values_item(p);
+        return f ? f->sub : NULL;
+    }
     if (tok_is_op(CUR(p), "(")) {
         p->pos++;
         select_stmt *s = ps_query(p);
@@ -429,7 +435,7 @@ static int parse_alter(parser *p, stmt *s) {
 
 static int parse_one(parser *p, stmt *s) {
     token *t = CUR(p);
-    if (tok_is_kw(t, "select") || tok_is_kw(t, "with") ||
+    if (tok_is_kw(t, "select") || tok_is_kw(t, "with") || tok_is_kw(t, "values") ||
         (tok_is_op(t, "(") && (tok_is_kw(&p->t[p->pos + 1], "select") || tok_is_kw(&p->t[p->pos + 1], "with") ||
                                tok_is_op(&p->t[p->pos + 1], "(")))) {
         s->kind = S_SELECT;
@@ -473,7 +479,7 @@ static int parse_one(parser *p, stmt *s) {
         s->kind = S_EXPLAIN;
         s->inner = arena_alloc(p->ar, sizeof(stmt));
         if (!tok_is_kw(CUR(p), "select") && !tok_is_kw(CUR(p), "with") && !tok_is_op(CUR(p), "(") &&
-            !tok_is_kw(CUR(p), "delete"))
+            !tok_is_kw(CUR(p), "delete") && !tok_is_kw(CUR(p), "values"))
             return ps_syntax(p, "SELECT or DELETE");
         return parse_one(p, s->inner);
     }

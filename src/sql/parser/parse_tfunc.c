@@ -6,23 +6,8 @@
 
 #include <string.h>
 
-/* name(args) as the subquery SELECT * FROM name(args) (parser.h: tfunc_call). */
-from_item *ps_tfunc_item(parser *p) {
-    token *t = CUR(p);
-    tfunc_call *c = arena_alloc(p->ar, sizeof *c);
-    c->name = t->text;
-    c->line = t->line;
-    c->col = t->col;
-    p->pos += 2;
-    int cap = 0;
-    if (!ps_opt(p, ")")) {
-        do {
-            ast *e = ps_expr(p);
-            if (!e) return NULL;
-            c->args = ps_list_push(p, c->args, &c->nargs, &cap, e);
-        } while (ps_opt(p, ","));
-        if (ps_expect_op(p, ")")) return NULL;
-    }
+/* The call c at token t as the subquery SELECT * FROM c. */
+static from_item *tfunc_wrap(parser *p, token *t, tfunc_call *c) {
     select_stmt *w = arena_alloc(p->ar, sizeof *w);
     w->has_from = true;
     w->limit = -1;
@@ -44,7 +29,71 @@ from_item *ps_tfunc_item(parser *p) {
     return f;
 }
 
-/* After a table function's alias: [(column, ...)]; the alias defaults to the function's name. */
+/* name(args) as the subquery SELECT * FROM name(args) (parser.h: tfunc_call). */
+from_item *ps_tfunc_item(parser *p) {
+    token *t = CUR(p);
+    tfunc_call *c = arena_alloc(p->ar, sizeof *c);
+    c->name = t->text;
+    c->line = t->line;
+    c->col = t->col;
+    p->pos += 2;
+    int cap = 0;
+    if (!ps_opt(p, ")")) {
+        do {
+            ast *e = ps_expr(p);
+            if (!e) return NULL;
+            c->args = ps_list_push(p, c->args, &c->nargs, &cap, e);
+        } while (ps_opt(p, ","));
+        if (ps_expect_op(p, ")")) return NULL;
+    }
+    return tfunc_wrap(p, t, c);
+}
+
+/* One parenthesized row of VALUES into r; its length, or -1. */
+static int values_row(parser *p, ast ***r) {
+    int n = 0, cap = 0;
+    *r = NULL;
+    if (ps_expect_op(p, "(")) return -1;
+    do {
+        ast *e = ps_expr(p);
+        if (!e) return -1;
+        *r = ps_list_push(p, *r, &n, &cap, e);
+    } while (ps_opt(p, ","));
+    if (ps_expect_op(p, ")")) return -1;
+    return n;
+}
+
+/* At VALUES: (e, ...), ... as a FROM item; every row as long as the first. */
+from_item *ps_values_item(parser *p) {
+    token *t = CUR(p);
+    p->pos++;
+    tfunc_call *c = arena_alloc(p->ar, sizeof *c);
+    c->name = "valueslist"; /* DuckDB's name for an unaliased VALUES list */
+    c->line = t->line;
+    c->col = t->col;
+    int cap = 0;
+    do {
+        token *rt = CUR(p);
+        ast **r;
+        int n = values_row(p, &r);
+        if (n < 0) return NULL;
+        if (c->nrows && n != c->rowlen)
+            return qv_err_set(p->err, QV_EINVAL, "VALUES lists must all be the same length: the first has %d value%s, "
+                              "the one at line %d, column %d has %d", c->rowlen, c->rowlen == 1 ? "" : "s",
+                              rt->line, rt->col, n), NULL;
+        if (c->nrows == cap) {
+            cap = cap ? cap * 2 : 8;
+            ast ***nr = arena_alloc(p->ar, sizeof(ast **) * (size_t)cap);
+            if (c->nrows) memcpy(nr, c->rows, sizeof(ast **) * (size_t)c->nrows);
+            c->rows = nr;
+        }
+        c->rows[c->nrows++] = r;
+        c->rowlen = n;
+    } while (ps_opt(p, ","));
+    return tfunc_wrap(p, t, c);
+}
+
+/* After a table function's (or VALUES list's) alias: [(column, ...)]; the alias defaults to the function's name. */
 int ps_tfunc_alias(parser *p, from_item *f) {
     tfunc_call *c = f->sub->tfunc;
     c->alias = f->alias;

@@ -138,12 +138,27 @@ static ast *postfix(parser *p) {
 
 static ast *bin(parser *p, token *t, int op, ast *l, ast *r) {
     if (!l || !r) return NULL;
-    ast *a = ps_node(p, op == OP_NOT || op == OP_NEG ? A_UNARY : A_BINARY, t);
+    ast *a = ps_node(p, op == OP_NOT || op == OP_NEG || op == OP_BNOT ? A_UNARY : A_BINARY, t);
     a->op = op;
     a->args = arena_alloc(p->ar, sizeof(ast *) * 2);
     a->args[0] = l;
     a->args[1] = r;
     a->nargs = r ? 2 : 1;
+    return ps_grown(p, a);
+}
+
+static ast *add(parser *p);
+
+/* Prefix ~ wherever an operand may stand, over a whole sum, as in DuckDB:
+   ~1 + 2 is ~(1 + 2), 1 + ~1 * 2 is 1 + ~(1 * 2), ~1 & 3 is (~1) & 3. */
+static ast *bnot(parser *p, token *t) {
+    ast *e = add(p);
+    if (!e) return NULL;
+    ast *a = ps_node(p, A_UNARY, t);
+    a->op = OP_BNOT;
+    a->args = arena_alloc(p->ar, sizeof(ast *));
+    a->args[0] = e;
+    a->nargs = 1;
     return ps_grown(p, a);
 }
 
@@ -154,7 +169,9 @@ static ast *unary(parser *p) {
         return NULL;
     }
     ast *r;
-    if (ps_opt(p, "-")) {
+    if (ps_opt(p, "~")) {
+        r = bnot(p, t);
+    } else if (ps_opt(p, "-")) {
         ast *e = unary(p);
         if (!e) return NULL;
         if (e->kind == A_INT && e->line == CUR(p)->line && 0) r = e;
@@ -183,15 +200,28 @@ static ast *unary(parser *p) {
     return r;
 }
 
-static ast *mul(parser *p) {
+/* x ^ y (or x ** y), left-associative, above * and below unary minus (as
+   DuckDB: 2 * 3 ^ 2 is 18, 2 ^ 2 ^ 3 is 64, -2 ^ 2 is 4). */
+static ast *powx(parser *p) {
     ast *l = unary(p);
+    while (l && (tok_is_op(CUR(p), "^") || tok_is_op(CUR(p), "**"))) {
+        token *t = CUR(p);
+        p->pos++;
+        l = bin(p, t, OP_POW, l, unary(p));
+        if (l && tok_is_op(t, "**")) l->name = "**"; /* the output name keeps the spelling */
+    }
+    return l;
+}
+
+static ast *mul(parser *p) {
+    ast *l = powx(p);
     while (l) {
         token *t = CUR(p);
         int op = tok_is_op(t, "*") ? OP_MUL : tok_is_op(t, "/") ? OP_DIV : tok_is_op(t, "//") ? OP_IDIV
                : tok_is_op(t, "%") ? OP_MOD : 0;
         if (!op) break;
         p->pos++;
-        l = bin(p, t, op, l, unary(p));
+        l = bin(p, t, op, l, powx(p));
     }
     return l;
 }
@@ -208,8 +238,50 @@ static ast *add(parser *p) {
     return l;
 }
 
-static ast *pred(parser *p) {
+/* & | << >>: one level, left-associative, between the comparisons and + -
+   (DuckDB: 1 + 2 & 3 is 3, 1 | 2 & 3 is 3, 1 << 2 + 1 is 8). */
+static ast *bitop(parser *p) {
     ast *l = add(p);
+    while (l) {
+        token *t = CUR(p);
+        int op = tok_is_op(t, "&") ? OP_BAND : tok_is_op(t, "|") ? OP_BOR : tok_is_op(t, "<<") ? OP_SHL
+               : tok_is_op(t, ">>") ? OP_SHR : 0;
+        if (!op) break;
+        p->pos++;
+        l = bin(p, t, op, l, add(p));
+    }
+    return l;
+}
+
+ast *ps_operand(parser *p) { return bitop(p); }
+
+static ast *pred_level(parser *p, bool with_is);
+
+/* After IS [NOT]: NULL, or DISTINCT FROM x, where x may be a comparison
+   (DuckDB: a IS DISTINCT FROM b = c compares a with b = c). */
+static ast *pred_is(parser *p, token *t, ast *l) {
+    bool neg = ps_kw(p, "not");
+    if (ps_kw(p, "distinct")) {
+        if (ps_expect_kw(p, "from")) return NULL;
+        return bin(p, t, neg ? OP_NOT_DISTINCT : OP_DISTINCT, l, pred_level(p, false));
+    }
+    ast *a = ps_node(p, A_ISNULL, t);
+    a->neg = neg;
+    if (!ps_kw(p, "null")) {
+        ps_syntax(p, "NULL or DISTINCT FROM");
+        return NULL;
+    }
+    a->args = arena_alloc(p->ar, sizeof(ast *));
+    a->args[0] = l;
+    a->nargs = 1;
+    return ps_grown(p, a);
+}
+
+static ast *pred(parser *p) { return pred_level(p, true); }
+
+/* Comparisons and the predicates, left to right; with_is: IS [NOT] ... too. */
+static ast *pred_level(parser *p, bool with_is) {
+    ast *l = bitop(p);
     if (!l) return NULL;
     for (;;) {
         token *t = CUR(p);
@@ -218,19 +290,13 @@ static ast *pred(parser *p) {
                : tok_is_op(t, ">=") ? OP_GE : 0;
         if (op) {
             p->pos++;
-            l = bin(p, t, op, l, add(p));
+            l = bin(p, t, op, l, bitop(p));
             if (!l) return NULL;
             continue;
         }
-        if (tok_is_kw(t, "is")) {
+        if (with_is && tok_is_kw(t, "is")) {
             p->pos++;
-            ast *a = ps_node(p, A_ISNULL, t);
-            a->neg = ps_kw(p, "not");
-            if (ps_expect_kw(p, "null")) return NULL;
-            a->args = arena_alloc(p->ar, sizeof(ast *));
-            a->args[0] = l;
-            a->nargs = 1;
-            if (!(l = ps_grown(p, a))) return NULL;
+            if (!(l = pred_is(p, t, l))) return NULL;
             continue;
         }
         bool neg = false;
@@ -243,7 +309,7 @@ static ast *pred(parser *p) {
             int cap = 0;
             a->args = ps_list_push(p, a->args, &a->nargs, &cap, l);
             if (ps_expect_op(p, "(")) return NULL;
-            if (tok_is_kw(CUR(p), "select") || tok_is_kw(CUR(p), "with")) {
+            if (tok_is_kw(CUR(p), "select") || tok_is_kw(CUR(p), "with") || tok_is_kw(CUR(p), "values")) {
                 if (!(a->sub = ps_query(p)) || ps_expect_op(p, ")")) return NULL;
                 if (!(l = ps_grown(p, a))) return NULL;
                 continue;
@@ -264,9 +330,9 @@ static ast *pred(parser *p) {
             a->neg = neg;
             a->args = arena_alloc(p->ar, sizeof(ast *) * 3);
             a->args[0] = l;
-            if (!(a->args[1] = add(p))) return NULL;
+            if (!(a->args[1] = bitop(p))) return NULL;
             if (ps_expect_kw(p, "and")) return NULL;
-            if (!(a->args[2] = add(p))) return NULL;
+            if (!(a->args[2] = bitop(p))) return NULL;
             a->nargs = 3;
             if (!(l = ps_grown(p, a))) return NULL;
             continue;
@@ -278,7 +344,7 @@ static ast *pred(parser *p) {
             a->ilike = tok_is_kw(t, "ilike");
             a->args = arena_alloc(p->ar, sizeof(ast *) * 2);
             a->args[0] = l;
-            if (!(a->args[1] = add(p))) return NULL;
+            if (!(a->args[1] = bitop(p))) return NULL;
             a->nargs = 2;
             if (!(l = ps_grown(p, a))) return NULL;
             continue;

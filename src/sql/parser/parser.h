@@ -38,7 +38,12 @@ typedef struct win_spec win_spec;
 
 typedef enum {
     OP_ADD = 1, OP_SUB, OP_MUL, OP_DIV, OP_IDIV, OP_MOD, OP_CONCAT,
-    OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE, OP_AND, OP_OR, OP_NOT, OP_NEG
+    OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE, OP_AND, OP_OR, OP_NOT, OP_NEG,
+    /* past OP_GE on purpose: the `OP_EQ..OP_GE` range tests (pruning,
+       selection vectors, join keys) mean NULL-propagating comparisons */
+    OP_DISTINCT, OP_NOT_DISTINCT,                 /* IS [NOT] DISTINCT FROM */
+    OP_BAND, OP_BOR, OP_BXOR, OP_SHL, OP_SHR, OP_BNOT, /* & | xor() << >> ~ on integers */
+    OP_POW                                        /* ^: bound as a call of power() */
 } op_kind;
 
 typedef struct ast {
@@ -111,6 +116,10 @@ typedef struct tfunc_call {
     char **colnames;      /* column aliases (NULL when none) */
     int ncolnames;
     int line, col;
+    /* FROM (VALUES (...), ...): the rows, each rowlen expressions, planned by
+       planner/values.c instead of a table function (nrows > 0) */
+    ast ***rows;
+    int nrows, rowlen;
 } tfunc_call;
 
 /* FROM clause with joins: a tree of tables, subqueries and joins. */

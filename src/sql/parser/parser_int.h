@@ -36,6 +36,9 @@ ast *ps_node(parser *p, ast_kind k, token *at);
 /* Sets a's height from its children; NULL (with an error) when the tree is too tall. */
 ast *ps_grown(parser *p, ast *a);
 ast *ps_expr(parser *p);
+/* An operand of the comparisons: + - * / and the bitwise operators, no
+   IN / LIKE / comparison (parser.c). */
+ast *ps_operand(parser *p);
 /* An operand of the operators (parse_primary.c). */
 ast *ps_primary(parser *p);
 /* ORDER BY keys (parse_stmt.c): [ASC|DESC] [NULLS FIRST|LAST], and a comma list of keys. */
@@ -49,12 +52,18 @@ int ps_from(parser *p, select_stmt *s);
    optional column list after it (parse_tfunc.c). */
 from_item *ps_tfunc_item(parser *p);
 int ps_tfunc_alias(parser *p, from_item *f);
+/* VALUES (e, ...), ... at the cursor (the VALUES keyword): a FROM item like
+   a table function's, planned by planner/values.c. */
+from_item *ps_values_item(parser *p);
 /* GROUP BY list after GROUP BY (grouping sets into s->gsets). */
 int ps_group_by(parser *p, select_stmt *s);
 /* Window syntax (parse_window.c): IGNORE/RESPECT NULLS and OVER after a call
    (returns f, NULL on error); IGNORE/RESPECT NULLS inside the argument list;
    the WINDOW clause after the WINDOW keyword. */
 ast *ps_over(parser *p, ast *f);
+/* f(...) WITHIN GROUP (ORDER BY key): rewritten into the aggregate over key
+   (parse_within.c); f when no WITHIN follows, NULL on error. */
+ast *ps_within_group(parser *p, ast *f);
 bool ps_null_treatment(parser *p, ast *f);
 int ps_window_clause(parser *p, select_stmt *s);
 

@@ -78,24 +78,46 @@ int join_keys_split(jctx *j, jnode *n, scope *cs, int nl, join_spec *sp, bexpr *
         ucoal[u] = co;
         uli[u] = li;
     }
+    /* a IS NOT DISTINCT FROM b across the sides: hash keys whose NULLs match
+       each other, but the table's null_eq is one flag for all its keys, so
+       they are keys only when no = key exists; else they stay residual */
+    bexpr **ndl = arena_alloc(j->ar, sizeof(bexpr *) * (size_t)cap), **ndr = arena_alloc(j->ar, sizeof(bexpr *) * (size_t)cap),
+          **nde = arena_alloc(j->ar, sizeof(bexpr *) * (size_t)cap);
+    int nnd = 0;
     for (int i = 0; i < n->nconds; i++) {
         bexpr *e = bind_expr(&b, n->conds[i]);
         if (!e) return j->err->code;
         if (bind_need_bool(&b, e, n->conds[i])) return j->err->code;
-        if (e->kind == B_BINARY && e->op == OP_EQ) {
+        if (e->kind == B_BINARY && (e->op == OP_EQ || e->op == OP_NOT_DISTINCT)) {
             bool a0 = false, a1 = false, s0 = false, s1 = false;
-            if (cols_in(e->args[0], 0, nl, &a0) && a0 && cols_in(e->args[1], nl, nl + nr, &a1) && a1) {
-                sp->lkeys[sp->nkeys] = e->args[0];
-                sp->rkeys[sp->nkeys++] = plan_shift_cols(j->ar, e->args[1], nl);
+            bexpr *l = NULL, *r = NULL;
+            if (cols_in(e->args[0], 0, nl, &a0) && a0 && cols_in(e->args[1], nl, nl + nr, &a1) && a1)
+                l = e->args[0], r = e->args[1];
+            else if (cols_in(e->args[1], 0, nl, &s0) && s0 && cols_in(e->args[0], nl, nl + nr, &s1) && s1)
+                l = e->args[1], r = e->args[0];
+            if (l && e->op == OP_EQ) {
+                sp->lkeys[sp->nkeys] = l;
+                sp->rkeys[sp->nkeys++] = plan_shift_cols(j->ar, r, nl);
                 continue;
             }
-            if (cols_in(e->args[1], 0, nl, &s0) && s0 && cols_in(e->args[0], nl, nl + nr, &s1) && s1) {
-                sp->lkeys[sp->nkeys] = e->args[1];
-                sp->rkeys[sp->nkeys++] = plan_shift_cols(j->ar, e->args[0], nl);
+            if (l) {
+                ndl[nnd] = l;
+                ndr[nnd] = r;
+                nde[nnd++] = e;
                 continue;
             }
         }
         sp->residual = and_b(&b, sp->residual, e);
+    }
+    if (sp->nkeys == 0 && nnd > 0) {
+        for (int i = 0; i < nnd; i++) {
+            sp->lkeys[i] = ndl[i];
+            sp->rkeys[i] = plan_shift_cols(j->ar, ndr[i], nl);
+        }
+        sp->nkeys = nnd;
+        sp->null_eq = true;
+    } else {
+        for (int i = 0; i < nnd; i++) sp->residual = and_b(&b, sp->residual, nde[i]);
     }
     return 0;
 }

@@ -396,6 +396,8 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
     } else if (s->from) {
         par_src *ps = sel_agg_written(s) ? &c.psrc : NULL;
         if ((c.rc = plan_joins(ctx, qs, ar, s, p, &c.src, &c.sc, &c.where_ast, ps, err))) goto fail;
+    } else if (s->tfunc && s->tfunc->nrows) {
+        if ((c.rc = plan_values(ctx, qs, ar, s, p, &c.src, &c.sc, err))) goto fail;
     } else if (s->tfunc) {
         if ((c.rc = plan_table_func(ctx, qs, ar, s, p, &c.src, &c.sc, err))) goto fail;
     } else if (s->table) {

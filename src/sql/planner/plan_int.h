@@ -70,6 +70,8 @@ typedef struct planner_env {
 int plan_setop(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, plan *p, qv_err *err);
 
 /* The table function of s->tfunc (table_func.c): its operator and the scope of its columns. */
+/* FROM (VALUES ...): its rows' operator and scope (values.c). */
+int plan_values(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, plan *p, op **src, scope *sc, qv_err *err);
 int plan_table_func(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, plan *p, op **src, scope *sc,
                     qv_err *err);
 
