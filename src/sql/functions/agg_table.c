@@ -447,7 +447,6 @@ static int agg_bind_in(binder *b, ast *a, agg_spec *sp, bool window) {
         return -1;
     }
     if (a->nargs > AGG_MAXIN) { bd_fail(b, a, QV_EINVAL, "aggregate %s: too many arguments and ORDER BY keys", a->name, NULL); return -1; }
-    if (a->distinct && nargs > 1) { bd_fail(b, a, QV_EINVAL, "DISTINCT is not supported for %s (more than one argument)", a->name, NULL); return -1; }
     memset(sp, 0, sizeof *sp);
     sp->fn = (agg_id)id;
     sp->distinct = a->distinct;
@@ -467,5 +466,11 @@ static int agg_bind_in(binder *b, ast *a, agg_spec *sp, bool window) {
     sp->norder = a->norder;
     for (int i = 0; i < a->norder; i++) sp->order_desc[i] = (a->order_desc >> i) & 1;
     sp->arg = sp->nin ? sp->in[0] : NULL;
-    return d->bind(b, a, sp, d);
+    if (d->bind(b, a, sp, d)) return -1;
+    /* checked once bound: a constant quantile or separator is no input per row */
+    if (a->distinct && sp->nin - sp->norder > 1) {
+        bd_fail(b, a, QV_EINVAL, "DISTINCT is not supported for %s (more than one argument)", a->name, NULL);
+        return -1;
+    }
+    return 0;
 }
