@@ -125,3 +125,12 @@ def test_errors(dbs):
                      ("SELECT approx_quantile(i, x) FROM t", "constant"), ("SELECT entropy() FROM t", "entropy")]:
         with pytest.raises(RuntimeError, match=msg):
             qs[0].run(sql)
+
+
+def test_window_long_frames(dbs):
+    # one 1100-row partition: sliding frames span many segment-tree blocks, so merged states answer
+    aggs = ["skewness(x)", "kurtosis(i)", "kurtosis_pop(x)", "fsum(x)", "favg(b)", "bit_xor(b)", "bit_and(i)",
+            "bit_or(i)", "entropy(s)", "arg_max(i, k)", "min_by(s, k)"]
+    frames = ["ROWS BETWEEN 40 PRECEDING AND 20 FOLLOWING", "ROWS BETWEEN 100 PRECEDING AND 1 PRECEDING",
+              "ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING"]
+    run_all(dbs, ["SELECT id, %s OVER (ORDER BY id %s) FROM t" % (a, f) for a in aggs for f in frames])

@@ -423,9 +423,10 @@ static int fin_string_agg(agg_ctx *c, const agg_spec *sp, void *st, vec *out, in
 static int bind_approx_quantile(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
     (void)d;
     qv_type t = sp->in[0]->type;
-    if (t == T_NULL || t == QV_T_FLOAT32) {
-        if (!(sp->in[0] = bind_coerce(b, sp->in[0], QV_T_FLOAT64))) return -1;
-        t = QV_T_FLOAT64;
+    if (t == T_NULL || t == QV_T_FLOAT32) { /* approx_quantile(NULL, q) is a BIGINT NULL, as DuckDB */
+        qv_type to = t == T_NULL ? QV_T_INT64 : QV_T_FLOAT64;
+        if (!(sp->in[0] = bind_coerce(b, sp->in[0], to))) return -1;
+        t = to;
     }
     if (t != QV_T_INT32 && t != QV_T_INT64 && t != QV_T_FLOAT64 && t != QV_T_TIMESTAMP) {
         char m[200];

@@ -174,7 +174,7 @@ typedef struct bit_state {
 
 static int bind_bits(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
     (void)d;
-    qv_type t = sp->in[0]->type == T_NULL ? QV_T_INT32 : sp->in[0]->type;
+    qv_type t = sp->in[0]->type == T_NULL ? QV_T_INT64 : sp->in[0]->type; /* bit_and(NULL): BIGINT, as DuckDB */
     if (moments_arg_need(b, a, sp, moments_is_int, "an INTEGER or BIGINT", t)) return -1;
     sp->type = t; /* sign-extended INTEGERs stay INTEGERs under and/or/xor */
     return 0;
