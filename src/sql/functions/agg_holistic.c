@@ -441,6 +441,17 @@ static int bind_approx_quantile(binder *b, ast *a, agg_spec *sp, const agg_def *
     return 0;
 }
 
+/* x + f * (y - x) for x <= y, rounded half to even: the offset from x is
+   computed apart (y - x can pass INT64_MAX), so values near the ends of
+   BIGINT neither lose their low digits nor overflow a cast. */
+static int64_t approx_round(int64_t x, int64_t y, double f) {
+    if (f <= 0 || x == y) return x;
+    double off = f * (double)((__int128)y - x), whole = floor(off), frac = off - whole;
+    __int128 r = (__int128)x + (__int128)whole;
+    if (frac > 0.5 || (frac == 0.5 && (r & 1))) r++;
+    return r > y ? y : (int64_t)r;
+}
+
 static int fin_approx_quantile(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k) {
     (void)c;
     vlist *l = st;
@@ -457,7 +468,7 @@ static int fin_approx_quantile(agg_ctx *c, const agg_spec *sp, void *st, vec *ou
     }
     int64_t x = select_i64(l->w, n, lo), y = f > 0 ? select_i64_min(l->w, lo + 1, n) : x;
     if (sp->type == QV_T_TIMESTAMP) out->i[k] = agg_quantile_lerp_ts(x, y, f);
-    else out->i[k] = (int64_t)nearbyint(agg_quantile_lerp((double)x, (double)y, f));
+    else out->i[k] = approx_round(x, y, f);
     return 0;
 }
 
