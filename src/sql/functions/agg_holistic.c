@@ -129,6 +129,8 @@ static void sort_values(vlist *l, phys_class pc) {
 static phys_class arg_pc(const agg_spec *sp) { return type_pc(sp->in[0]->type); }
 
 /* ---- median / quantiles ---- */
+static int quantile_param(binder *b, ast *a, agg_spec *sp);
+
 static int bind_quantile(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
     qv_type t = sp->in[0]->type;
     bool disc = d == &agg_def_quantile_disc || (d == &agg_def_median && type_pc(t) == PC_S);
@@ -143,6 +145,17 @@ static int bind_quantile(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
         bd_fail(b, a, QV_EINVAL, "aggregate %s over BOOLEAN values is not supported", a->name, NULL);
         return -1;
     }
+    if (quantile_param(b, a, sp)) return -1;
+    if (disc) sp->type = t;
+    else sp->type = t == QV_T_TIMESTAMP ? QV_T_TIMESTAMP : QV_T_FLOAT64;
+    if (disc || t == QV_T_TIMESTAMP) memcpy(sp->tz, sp->in[0]->tz, sizeof sp->tz);
+    sp->arg = sp->in[0];
+    return 0;
+}
+
+/* The quantile of quantile_cont/disc and approx_quantile: a constant in [0, 1]
+   (0.5 when absent) kept in sp->param and dropped from the inputs. */
+static int quantile_param(binder *b, ast *a, agg_spec *sp) {
     sp->param = 0.5;
     if (sp->nin > 1) {
         bexpr *q = sp->in[1];
@@ -159,10 +172,6 @@ static int bind_quantile(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
         }
         sp->nin = 1; /* the quantile is not an input per row */
     }
-    if (disc) sp->type = t;
-    else sp->type = t == QV_T_TIMESTAMP ? QV_T_TIMESTAMP : QV_T_FLOAT64;
-    if (disc || t == QV_T_TIMESTAMP) memcpy(sp->tz, sp->in[0]->tz, sizeof sp->tz);
-    sp->arg = sp->in[0];
     return 0;
 }
 
@@ -406,6 +415,107 @@ static int fin_string_agg(agg_ctx *c, const agg_spec *sp, void *st, vec *out, in
     return 0;
 }
 
+/* ---- approx_quantile(x, q): exact, at DuckDB's t-digest positions ---- */
+/* DuckDB's t-digest keeps every value while a group is small; its answer is
+   then the sorted values read as centred at i + 0.5, at position q * n with
+   q rounded to FLOAT, clamped to the extremes; integers round half to even.
+   Quiver gives that answer exactly for every size (docs/sql.md). */
+static int bind_approx_quantile(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
+    (void)d;
+    qv_type t = sp->in[0]->type;
+    if (t == T_NULL || t == QV_T_FLOAT32) { /* approx_quantile(NULL, q) is a BIGINT NULL, as DuckDB */
+        qv_type to = t == T_NULL ? QV_T_INT64 : QV_T_FLOAT64;
+        if (!(sp->in[0] = bind_coerce(b, sp->in[0], to))) return -1;
+        t = to;
+    }
+    if (t != QV_T_INT32 && t != QV_T_INT64 && t != QV_T_FLOAT64 && t != QV_T_TIMESTAMP) {
+        char m[200];
+        snprintf(m, sizeof m, "aggregate %s needs a numeric or TIMESTAMP argument, got %s", a->name, type_name(t));
+        bd_fail(b, a, QV_EINVAL, "%s", m, NULL);
+        return -1;
+    }
+    if (quantile_param(b, a, sp)) return -1;
+    sp->type = t;
+    memcpy(sp->tz, sp->in[0]->tz, sizeof sp->tz);
+    sp->arg = sp->in[0];
+    return 0;
+}
+
+/* x + f * (y - x) for x <= y, rounded half to even: the offset from x is
+   computed apart (y - x can pass INT64_MAX), so values near the ends of
+   BIGINT neither lose their low digits nor overflow a cast. */
+static int64_t approx_round(int64_t x, int64_t y, double f) {
+    if (f <= 0 || x == y) return x;
+    double off = f * (double)((__int128)y - x), whole = floor(off), frac = off - whole;
+    __int128 r = (__int128)x + (__int128)whole;
+    if (frac > 0.5 || (frac == 0.5 && (r & 1))) r++;
+    return r > y ? y : (int64_t)r;
+}
+
+static int fin_approx_quantile(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k) {
+    (void)c;
+    vlist *l = st;
+    int64_t n = l->n;
+    if (!n) { fn_set_null(out, k); return 0; }
+    double p = (double)(float)sp->param * (double)n - 0.5, f = 0;
+    int64_t lo = 0;
+    if (p >= (double)(n - 1)) lo = n - 1;
+    else if (p > 0) { lo = (int64_t)floor(p); f = p - (double)lo; }
+    if (type_pc(sp->type) == PC_F) {
+        double x = select_f64(l->w, n, lo), y = f > 0 ? select_f64_min(l->w, lo + 1, n) : x;
+        out->f[k] = agg_quantile_lerp(x, y, f);
+        return 0;
+    }
+    int64_t x = select_i64(l->w, n, lo), y = f > 0 ? select_i64_min(l->w, lo + 1, n) : x;
+    if (sp->type == QV_T_TIMESTAMP) out->i[k] = agg_quantile_lerp_ts(x, y, f);
+    else out->i[k] = approx_round(x, y, f);
+    return 0;
+}
+
+/* ---- entropy: -sum p log2 p over the distinct values (0 for no values) ---- */
+static int cmp_i64(const void *x, const void *y) {
+    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+    return (a > b) - (a < b);
+}
+
+static int cmp_f64(const void *x, const void *y) { return dbl_cmp(*(const double *)x, *(const double *)y); }
+
+static double entropy_term(int64_t run, int64_t n) {
+    double p = (double)run / (double)n;
+    return -p * log2(p);
+}
+
+static int fin_entropy(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k) {
+    (void)c;
+    vlist *l = st;
+    double h = 0;
+    int64_t n = l->n, run = 1;
+    if (!n) {
+        out->f[k] = 0;
+    } else if (compact(sp)) {
+        bool fl = type_pc(sp->in[0]->type) == PC_F;
+        qsort(l->w, (size_t)n, 8, fl ? cmp_f64 : cmp_i64);
+        for (int64_t i = 1; i <= n; i++, run++) {
+            bool same = i < n && (fl ? dbl_eq(((double *)l->w)[i], ((double *)l->w)[i - 1])
+                                     : ((int64_t *)l->w)[i] == ((int64_t *)l->w)[i - 1]);
+            if (!same) { h += entropy_term(run, n); run = 0; }
+        }
+    } else {
+        phys_class pc = arg_pc(sp);
+        sort_values(l, pc);
+        for (int64_t i = 1; i <= n; i++, run++)
+            if (i == n || value_cmp(pc, &l->v[i * l->stride], &l->v[(i - 1) * l->stride])) { h += entropy_term(run, n); run = 0; }
+    }
+    out->f[k] = h;
+    return 0;
+}
+
+static int bind_entropy(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
+    if (bind_mode(b, a, sp, d)) return -1;
+    sp->type = QV_T_FLOAT64;
+    return 0;
+}
+
 #define LIST_AGG(VAR, NAME, MIN, MAX, ORD, BIND, FIN, DESC, BATCH) \
     const agg_def VAR = {NAME, MIN, MAX, AGN_SKIP, sizeof(vlist), ORD, BIND, up_list, mg_list, FIN, vl_destroy, DESC, BATCH}
 LIST_AGG(agg_def_median, "median", 1, 1, false, bind_quantile, fin_quantile, "middle value (interpolated for numbers)", batch_list);
@@ -413,3 +523,6 @@ LIST_AGG(agg_def_quantile_cont, "quantile_cont", 2, 2, false, bind_quantile, fin
 LIST_AGG(agg_def_quantile_disc, "quantile_disc", 2, 2, false, bind_quantile, fin_quantile, "quantile_disc(x, q): a value of x at quantile q", batch_list);
 LIST_AGG(agg_def_mode, "mode", 1, 1, false, bind_mode, fin_mode, "most frequent value (ties: the first seen)", batch_list);
 LIST_AGG(agg_def_string_agg, "string_agg", 1, 2, true, bind_string_agg, fin_string_agg, "string_agg(x[, sep] [ORDER BY k]): the values joined by sep (default ',')", NULL);
+LIST_AGG(agg_def_approx_quantile, "approx_quantile", 2, 2, false, bind_approx_quantile, fin_approx_quantile,
+         "approx_quantile(x, q): quantile at t-digest positions (Quiver: exact)", batch_list);
+LIST_AGG(agg_def_entropy, "entropy", 1, 1, false, bind_entropy, fin_entropy, "Shannon entropy (log base 2) of the values' counts", batch_list);

@@ -380,6 +380,10 @@ const agg_def *const agg_defs[AG__COUNT] = {
     [AG_APPROX_COUNT_DISTINCT] = &agg_def_hll, [AG_COUNT_IF] = &agg_def_count_if, [AG_PRODUCT] = &agg_def_product,
     [AG_CORR] = &agg_def_corr, [AG_COVAR_POP] = &agg_def_covar_pop, [AG_COVAR_SAMP] = &agg_def_covar_samp,
     [AG_REGR_SLOPE] = &agg_def_regr_slope, [AG_REGR_INTERCEPT] = &agg_def_regr_intercept,
+    [AG_SKEWNESS] = &agg_def_skewness, [AG_KURTOSIS] = &agg_def_kurtosis, [AG_KURTOSIS_POP] = &agg_def_kurtosis_pop,
+    [AG_ENTROPY] = &agg_def_entropy, [AG_GEOMEAN] = &agg_def_geomean, [AG_ANY_VALUE] = &agg_def_any_value,
+    [AG_BIT_AND] = &agg_def_bit_and, [AG_BIT_OR] = &agg_def_bit_or, [AG_BIT_XOR] = &agg_def_bit_xor,
+    [AG_FSUM] = &agg_def_fsum, [AG_FAVG] = &agg_def_favg, [AG_APPROX_QUANTILE] = &agg_def_approx_quantile,
 };
 _Static_assert(sizeof agg_defs / sizeof agg_defs[0] == AG__COUNT, "one descriptor per aggregate");
 
@@ -394,7 +398,11 @@ static const struct { const char *name; agg_id id; } names[] = {
     {"bool_and", AG_BOOL_AND}, {"bool_or", AG_BOOL_OR}, {"approx_count_distinct", AG_APPROX_COUNT_DISTINCT},
     {"count_if", AG_COUNT_IF}, {"countif", AG_COUNT_IF}, {"product", AG_PRODUCT}, {"corr", AG_CORR},
     {"covar_pop", AG_COVAR_POP}, {"covar_samp", AG_COVAR_SAMP}, {"regr_slope", AG_REGR_SLOPE},
-    {"regr_intercept", AG_REGR_INTERCEPT},
+    {"regr_intercept", AG_REGR_INTERCEPT}, {"skewness", AG_SKEWNESS}, {"kurtosis", AG_KURTOSIS},
+    {"kurtosis_pop", AG_KURTOSIS_POP}, {"entropy", AG_ENTROPY}, {"geomean", AG_GEOMEAN},
+    {"geometric_mean", AG_GEOMEAN}, {"any_value", AG_ANY_VALUE}, {"bit_and", AG_BIT_AND}, {"bit_or", AG_BIT_OR},
+    {"bit_xor", AG_BIT_XOR}, {"fsum", AG_FSUM}, {"sumkahan", AG_FSUM}, {"kahan_sum", AG_FSUM}, {"favg", AG_FAVG},
+    {"approx_quantile", AG_APPROX_QUANTILE},
 };
 #define NNAMES ((int)(sizeof names / sizeof names[0]))
 
@@ -403,7 +411,8 @@ const char *const agg_func_names[] = {
     "stddev_pop", "var_pop", "median", "quantile_cont", "quantile_disc", "quantile", "mode", "arg_min", "argmin",
     "min_by", "arg_max", "argmax", "max_by", "string_agg", "group_concat", "listagg", "bool_and", "bool_or",
     "approx_count_distinct", "count_if", "countif", "product", "corr", "covar_pop", "covar_samp", "regr_slope",
-    "regr_intercept", NULL};
+    "regr_intercept", "skewness", "kurtosis", "kurtosis_pop", "entropy", "geomean", "geometric_mean", "any_value",
+    "bit_and", "bit_or", "bit_xor", "fsum", "sumkahan", "kahan_sum", "favg", "approx_quantile", NULL};
 _Static_assert(sizeof agg_func_names / sizeof agg_func_names[0] == NNAMES + 1, "agg_func_names lists every name");
 
 int agg_lookup(const char *name) {
@@ -438,7 +447,6 @@ static int agg_bind_in(binder *b, ast *a, agg_spec *sp, bool window) {
         return -1;
     }
     if (a->nargs > AGG_MAXIN) { bd_fail(b, a, QV_EINVAL, "aggregate %s: too many arguments and ORDER BY keys", a->name, NULL); return -1; }
-    if (a->distinct && nargs > 1) { bd_fail(b, a, QV_EINVAL, "DISTINCT is not supported for %s (more than one argument)", a->name, NULL); return -1; }
     memset(sp, 0, sizeof *sp);
     sp->fn = (agg_id)id;
     sp->distinct = a->distinct;
@@ -458,5 +466,11 @@ static int agg_bind_in(binder *b, ast *a, agg_spec *sp, bool window) {
     sp->norder = a->norder;
     for (int i = 0; i < a->norder; i++) sp->order_desc[i] = (a->order_desc >> i) & 1;
     sp->arg = sp->nin ? sp->in[0] : NULL;
-    return d->bind(b, a, sp, d);
+    if (d->bind(b, a, sp, d)) return -1;
+    /* checked once bound: a constant quantile or separator is no input per row */
+    if (a->distinct && sp->nin - sp->norder > 1) {
+        bd_fail(b, a, QV_EINVAL, "DISTINCT is not supported for %s (more than one argument)", a->name, NULL);
+        return -1;
+    }
+    return 0;
 }

@@ -136,7 +136,9 @@ int agg_bind(binder *b, ast *a, agg_spec *sp);
 /* Descriptor pieces defined by the other aggregate files. */
 extern const agg_def agg_def_median, agg_def_quantile_cont, agg_def_quantile_disc, agg_def_mode,
     agg_def_string_agg, agg_def_arg_min, agg_def_arg_max, agg_def_hll, agg_def_corr, agg_def_covar_pop,
-    agg_def_covar_samp, agg_def_regr_slope, agg_def_regr_intercept;
+    agg_def_covar_samp, agg_def_regr_slope, agg_def_regr_intercept, agg_def_skewness, agg_def_kurtosis,
+    agg_def_kurtosis_pop, agg_def_entropy, agg_def_geomean, agg_def_any_value, agg_def_bit_and, agg_def_bit_or,
+    agg_def_bit_xor, agg_def_fsum, agg_def_favg, agg_def_approx_quantile;
 
 /* quantile_cont's interpolation between neighbouring order statistics a <= b
    at fraction f (agg_holistic.c; the window operator's sliding frames use it
