@@ -49,9 +49,9 @@ static double round_to(double x, int64_t d) {
     return isfinite((double)r) ? (double)r : x;
 }
 
-/* A literal such as 1.2345 is a DECIMAL to DuckDB: round its shortest
-   decimal text (half away from zero), not its binary value. */
-static double round_decimal(double x, int64_t d) {
+/* A literal such as 1.2345 is a DECIMAL to DuckDB: round (or, for trunc,
+   cut) its shortest decimal text, not its binary value. */
+static double decimal_cut(double x, int64_t d, bool cut) {
     if (!isfinite(x) || d > 300) return x;
     char buf[48], dig[24], out[64];
     for (int p = 1; p <= 17; p++) {
@@ -67,17 +67,18 @@ static double round_decimal(double x, int64_t d) {
     int e10 = atoi(q + 1);
     int64_t keep = e10 + 1 + d; /* digits before the rounding point */
     if (keep >= nd) return x;
-    if (keep < 0) return neg ? -0.0 : 0.0;
-    bool up = dig[keep] >= '5';
+    if (keep < 0) return neg && !cut ? -0.0 : 0.0;
+    bool up = !cut && dig[keep] >= '5';
     int len = (int)keep;
     for (int i = len - 1; up && i >= 0; i--) {
         if (dig[i] == '9') dig[i] = '0';
         else { dig[i]++; up = false; }
     }
     snprintf(out, sizeof out, "%s%s%.*se%lld", neg ? "-" : "", up ? "1" : "", len, dig, (long long)(e10 + 1 - keep));
-    if (!len && !up) return neg ? -0.0 : 0.0;
+    if (!len && !up) return neg && !cut ? -0.0 : 0.0; /* a DECIMAL has no -0 to cut to */
     return strtod(out, NULL);
 }
+static double round_decimal(double x, int64_t d) { return decimal_cut(x, d, false); }
 
 static int ev_round(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
     bool has_d = e->nargs > 1;
@@ -99,6 +100,43 @@ static int ev_round(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
             v = 0;
         }
         if (e->type == QV_T_INT32 && (v > INT32_MAX || v < INT32_MIN)) return fn_err(err, e, "integer overflow");
+        out->i[k] = v;
+    }
+    return 0;
+}
+
+/* trunc of a DOUBLE at d decimals, as DuckDB: scaled in double precision,
+   and x itself when the scale or the scaled value is not finite. */
+static double trunc_to(double x, int64_t d) {
+    if (d == 0) return trunc(x);
+    double m = pow(10.0, (double)(d < 0 ? -d : d));
+    if (!isfinite(m)) return x;
+    if (d < 0) return trunc(x / m) * m;
+    double s = x * m;
+    return isfinite(s) ? trunc(s) / m : x;
+}
+
+/* trunc(x[, d]): toward zero; integers keep their type (DuckDB) and are only
+   changed by a negative d. */
+static int ev_trunc(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
+    (void)err;
+    bool has_d = e->nargs > 1;
+    if (type_pc(e->type) == PC_F) {
+        bool lit = bexpr_is_decimal_lit(e->args[0]);
+        EACH_ROW {
+            int64_t d = has_d ? a[1].i[k] : 0;
+            out->f[k] = lit ? decimal_cut(a[0].f[k], d, true) : trunc_to(a[0].f[k], d);
+        }
+        return 0;
+    }
+    EACH_ROW {
+        int64_t v = a[0].i[k], d = has_d ? a[1].i[k] : 0;
+        if (d <= -19) v = 0;
+        else if (d < 0) {
+            int64_t m = 1;
+            for (int64_t t = 0; t < -d; t++) m *= 10;
+            v -= v % m;
+        }
         out->i[k] = v;
     }
     return 0;
@@ -256,6 +294,7 @@ static int ev_hash(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
 const sfunc_def sfunc_math[] = {
     {"abs", 1, 1, "N", '0', NULL, ev_abs, SF_STRICT, "absolute value"},
     {"round", 1, 2, "NI", '0', NULL, ev_round, SF_STRICT, "round(x[, d]): half away from zero to d decimals"},
+    {"trunc", 1, 2, "NI", '0', NULL, ev_trunc, SF_STRICT, "trunc(x[, d]): toward zero at d decimals"},
     {"floor", 1, 1, "N", '0', NULL, ev_floor, SF_STRICT, "largest integer not above x"},
     {"ceil", 1, 1, "N", '0', NULL, ev_ceil, SF_STRICT, "smallest integer not below x"},
     {"ceiling", 1, 1, "N", '0', NULL, ev_ceil, SF_STRICT, "alias of ceil"},

@@ -59,7 +59,7 @@ static pcre2_code *rx_compile(sv pat, uint32_t copts, pcre2_compile_context *cc,
 /* Argument positions: pattern is 1; options are the last optional one. */
 static int opts_arg(const bexpr *e) {
     const char *n = e->fn->name;
-    if (!strcmp(n, "regexp_matches")) return e->nargs > 2 ? 2 : -1;
+    if (!strcmp(n, "regexp_matches") || !strcmp(n, "regexp_full_match")) return e->nargs > 2 ? 2 : -1;
     if (!strcmp(n, "regexp_replace")) return e->nargs > 3 ? 3 : -1;
     return e->nargs > 3 ? 3 : -1; /* regexp_extract(s, p, group, opts) */
 }
@@ -73,6 +73,8 @@ bexpr *regex_bind(binder *b, ast *a, bexpr *e, const sfunc_def *fd) {
         if (o->kind != B_CONST) return bd_fail(b, a, QV_EINVAL, "%s: the options argument must be a constant", fd->name, NULL);
         if (!o->cval.null && rx_opts(fd->name, o->cval.s, &x->copts, &x->global, why, sizeof why))
             return bd_fail(b, a, QV_EINVAL, "%s", why, NULL);
+        if (x->global && strcmp(fd->name, "regexp_replace")) /* as DuckDB: 'g' only means something there */
+            return bd_fail(b, a, QV_EINVAL, "%s: option 'g' (replace every match) is only valid for regexp_replace", fd->name, NULL);
     }
     if (!strcmp(fd->name, "regexp_extract") && e->nargs > 2) {
         bexpr *g = e->args[2];
@@ -99,6 +101,7 @@ typedef struct rx_run {
     pcre2_code *own;       /* compiled row pattern (heap), or NULL */
     sv own_pat;
     pcre2_match_data *md;
+    uint32_t mopts;        /* match options: anchored at both ends for regexp_full_match */
 } rx_run;
 
 static pcre2_code *rx_for_row(rx_run *r, const bexpr *e, sv pat, qv_err *err) {
@@ -113,7 +116,7 @@ static pcre2_code *rx_for_row(rx_run *r, const bexpr *e, sv pat, qv_err *err) {
     return r->own;
 }
 
-static int rx_match(rx_run *r, const bexpr *e, pcre2_code *c, sv s, int32_t from, qv_err *err) {
+static int rx_match(rx_run *r, const bexpr *e, pcre2_code *c, sv s, int32_t from, uint32_t mopts, qv_err *err) {
     /* Not _create_from_pattern: that takes the pattern's allocator, the bind
        arena, which workers would then share unlocked (a data race that CI
        caught as a use-after-free). Plain malloc, sized from the pattern. */
@@ -123,7 +126,7 @@ static int rx_match(rx_run *r, const bexpr *e, pcre2_code *c, sv s, int32_t from
         r->md = pcre2_match_data_create(caps + 1, NULL);
     }
     if (!r->md) return qv_err_set(err, QV_ERESOURCE, "%s: out of memory", e->fn->name), -2;
-    int rc = pcre2_match(c, (PCRE2_SPTR)s.p, (PCRE2_SIZE)s.n, (PCRE2_SIZE)from, 0, r->md, NULL);
+    int rc = pcre2_match(c, (PCRE2_SPTR)s.p, (PCRE2_SIZE)s.n, (PCRE2_SIZE)from, mopts, r->md, NULL);
     if (rc == PCRE2_ERROR_NOMATCH) return 0;
     if (rc < 0) {
         PCRE2_UCHAR msg[200];
@@ -139,14 +142,14 @@ static void rx_done(rx_run *r) {
     if (r->own) pcre2_code_free(r->own);
 }
 
-static int ev_matches(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
-    rx_run r = {e->aux, NULL, {NULL, 0}, NULL};
+static int matches_rows(const bexpr *e, vec *a, int n, vec *out, qv_err *err, uint32_t mopts) {
+    rx_run r = {e->aux, NULL, {NULL, 0}, NULL, mopts};
     int rc = 0;
     for (int k = 0; k < n && !rc; k++) {
         if (vec_null(out, k)) continue;
         pcre2_code *c = rx_for_row(&r, e, a[1].s[k], err);
         if (!c) { rc = err->code; break; }
-        int m = rx_match(&r, e, c, a[0].s[k], 0, err);
+        int m = rx_match(&r, e, c, a[0].s[k], 0, r.mopts, err);
         if (m < 0) rc = err->code;
         else out->i[k] = m;
     }
@@ -154,8 +157,15 @@ static int ev_matches(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
     return rc;
 }
 
+static int ev_matches(const bexpr *e, vec *a, int n, vec *out, qv_err *err) { return matches_rows(e, a, n, out, err, 0); }
+/* The whole string must match: PCRE2 then backtracks into alternatives that
+   reach the end ('b' fully matches 'a|b'), as a full-match engine does. */
+static int ev_full_match(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
+    return matches_rows(e, a, n, out, err, PCRE2_ANCHORED | PCRE2_ENDANCHORED);
+}
+
 static int ev_extract(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
-    rx_run r = {e->aux, NULL, {NULL, 0}, NULL};
+    rx_run r = {e->aux, NULL, {NULL, 0}, NULL, 0};
     int rc = 0, g = r.x->group;
     for (int k = 0; k < n && !rc; k++) {
         if (vec_null(out, k)) continue;
@@ -163,7 +173,7 @@ static int ev_extract(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
         if (!c) { rc = err->code; break; }
         sv s = a[0].s[k];
         out->s[k] = (sv){"", 0};
-        int m = rx_match(&r, e, c, s, 0, err);
+        int m = rx_match(&r, e, c, s, 0, 0, err);
         if (m < 0) { rc = err->code; break; }
         if (!m || (uint32_t)g >= pcre2_get_ovector_count(r.md)) continue; /* a group the pattern lacks: '' (DuckDB) */
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(r.md);
@@ -201,7 +211,7 @@ static int put_repl(qv_str *o, sv rep, sv s, pcre2_match_data *md, const bexpr *
 static int replace_row(rx_run *r, const bexpr *e, pcre2_code *c, sv s, sv rep, qv_str *o, qv_err *err) {
     int32_t start = 0, last = 0;
     while (start <= s.n) {
-        int m = rx_match(r, e, c, s, start, err);
+        int m = rx_match(r, e, c, s, start, 0, err);
         if (m < 0) return err->code;
         if (!m) break;
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(r->md);
@@ -225,7 +235,7 @@ static int replace_row(rx_run *r, const bexpr *e, pcre2_code *c, sv s, sv rep, q
 }
 
 static int ev_replace(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
-    rx_run r = {e->aux, NULL, {NULL, 0}, NULL};
+    rx_run r = {e->aux, NULL, {NULL, 0}, NULL, 0};
     qv_str o;
     qv_str_init(&o);
     int rc = 0;
@@ -245,6 +255,7 @@ static int ev_replace(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
 
 const sfunc_def sfunc_regex[] = {
     {"regexp_matches", 2, 3, "S", 'B', regex_bind, ev_matches, SF_STRICT, "regexp_matches(s, pattern[, options]): the pattern matches somewhere in s"},
+    {"regexp_full_match", 2, 3, "S", 'B', regex_bind, ev_full_match, SF_STRICT, "regexp_full_match(s, pattern[, options]): the pattern matches all of s"},
     {"regexp_replace", 3, 4, "S", 'S', regex_bind, ev_replace, SF_STRICT, "regexp_replace(s, pattern, repl[, options]): first match (all with 'g'); \\1 names a group"},
     {"regexp_extract", 2, 4, "SSIS", 'S', regex_bind, ev_extract, SF_STRICT, "regexp_extract(s, pattern[, group[, options]]): the group of the first match, or ''"},
     {NULL, 0, 0, NULL, 0, NULL, NULL, 0, NULL},

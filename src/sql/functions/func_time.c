@@ -338,6 +338,45 @@ static int ev_date_add(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
     return 0;
 }
 
+/* English day and month names, as DuckDB's dayname / monthname */
+static const char *const day_names[7] = {"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"};
+static const char *const month_names[12] = {"January", "February", "March",     "April",   "May",      "June",
+                                            "July",    "August",   "September", "October", "November", "December"};
+
+static int ev_dayname(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
+    (void)e, (void)err;
+    EACH_ROW {
+        int64_t w = (fdiv_i64(a[0].i[k], NS_DAY) + 4) % 7; /* 1970-01-01 was a Thursday */
+        const char *nm = day_names[w < 0 ? w + 7 : w];
+        out->s[k] = (sv){nm, (int32_t)strlen(nm)};
+    }
+    return 0;
+}
+
+static int ev_monthname(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
+    (void)e, (void)err;
+    EACH_ROW {
+        int64_t y;
+        int m, d;
+        qv_civil_from_days(fdiv_i64(a[0].i[k], NS_DAY), &y, &m, &d);
+        out->s[k] = (sv){month_names[m - 1], (int32_t)strlen(month_names[m - 1])};
+    }
+    return 0;
+}
+
+/* last_day(ts): midnight of the month's last day. DuckDB returns a DATE; Quiver
+   has none, so a TIMESTAMP, which can leave the nanosecond range (April 2262). */
+static int ev_last_day(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
+    EACH_ROW {
+        int64_t y, days;
+        int m, d;
+        qv_civil_from_days(fdiv_i64(a[0].i[k], NS_DAY), &y, &m, &d);
+        days = m == 12 ? qv_days_from_civil(y + 1, 1, 1) - 1 : qv_days_from_civil(y, m + 1, 1) - 1;
+        if (__builtin_mul_overflow(days, NS_DAY, &out->i[k])) return fn_err(err, e, "timestamp out of range");
+    }
+    return 0;
+}
+
 const sfunc_def sfunc_time[] = {
     {"date_part", 2, 2, "ST", 'I', bind_part, NULL, SF_STRICT, "date_part(part, ts): a field of ts"},
     {"datepart", 2, 2, "ST", 'I', bind_part, NULL, SF_STRICT, "alias of date_part"},
@@ -380,6 +419,9 @@ const sfunc_def sfunc_time[] = {
     {"datediff", 3, 3, "STT", 'I', bind_diff, ev_date_diff, SF_STRICT, "alias of date_diff"},
     {"date_sub", 3, 3, "STT", 'I', bind_diff, ev_date_sub, SF_STRICT, "date_sub(part, a, b): whole parts from a to b"},
     {"datesub", 3, 3, "STT", 'I', bind_diff, ev_date_sub, SF_STRICT, "alias of date_sub"},
+    {"dayname", 1, 1, "T", 'S', NULL, ev_dayname, SF_STRICT, "English name of the weekday"},
+    {"monthname", 1, 1, "T", 'S', NULL, ev_monthname, SF_STRICT, "English name of the month"},
+    {"last_day", 1, 1, "T", 'T', NULL, ev_last_day, SF_STRICT, "midnight of the last day of the month (DuckDB: a DATE)"},
     {"date_add", 2, 2, "TV", 'T', NULL, ev_date_add, SF_STRICT, "date_add(ts, interval)"},
     {NULL, 0, 0, NULL, 0, NULL, NULL, 0, NULL},
 };

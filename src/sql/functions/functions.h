@@ -57,8 +57,12 @@ uint32_t str_case_map(uint32_t c, bool lower);
 /* Error naming the function of e: "<name>: <message>". */
 int fn_err(qv_err *err, const bexpr *e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* MD5 digest of n bytes (md5.c). */
+void md5_digest(const void *data, size_t n, uint8_t out[16]);
+
 /* Tables per group (each file defines its entries). */
-extern const sfunc_def sfunc_math[], sfunc_str[], sfunc_regex[], sfunc_time[], sfunc_misc[];
+extern const sfunc_def sfunc_math[], sfunc_math_more[], sfunc_str[], sfunc_str_more[], sfunc_regex[], sfunc_time[],
+    sfunc_misc[];
 
 /* Compile-time pattern of regexp_* (regex.c): compiles a constant pattern once
    at bind time into the arena. NULL with err set on a bad pattern. */
