@@ -1,7 +1,7 @@
 /*
 ** What every stage of the SQL module shares: the statement arena, the
 ** executor's internal types beyond qv_type, values, and time arithmetic
-** (functions/time.c). Everything a statement allocates while being parsed,
+** (functions/scalar/time.c). Everything a statement allocates while being parsed,
 ** bound and planned lives in one arena owned by its sql_query (or by the
 ** caller of sql_explain) and goes away with it; run-time buffers (vectors,
 ** hash tables, sort buffers) are owned by the operator that fills them.

@@ -167,7 +167,7 @@ static inline void bd_sync_aggs(binder *b, const binder *copy) {
     b->aggs = copy->aggs;
     b->agg_asts = copy->agg_asts;
 }
-/* An aggregate call used as a window function (functions/agg_table.c). */
+/* An aggregate call used as a window function (functions/agg/agg_table.c). */
 int agg_bind_window(binder *b, ast *a, agg_spec *sp);
 bool ast_has_agg(const ast *a);
 bool ast_has_window(const ast *a);

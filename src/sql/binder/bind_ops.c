@@ -1,5 +1,5 @@
 /* Binding of the operators past the comparisons: IS [NOT] DISTINCT FROM,
-   the bitwise operators (also xor(), functions/func_misc.c) and ^, with
+   the bitwise operators (also xor(), functions/scalar/func_misc.c) and ^, with
    DuckDB's typing: bitwise operands are INTEGER or BIGINT (their common
    type; two untyped NULLs give BIGINT) and ^ is power() on doubles. */
 #include "bind.h"

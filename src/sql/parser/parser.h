@@ -105,7 +105,7 @@ typedef struct win_named {
 bool win_spec_equal(const win_spec *a, const win_spec *b);
 
 /* FROM name(args) [[AS] alias [(column, ...)]]: a table function call
-   (functions/table_funcs.c). The parser wraps it as the subquery
+   (functions/scalar/table_funcs.c). The parser wraps it as the subquery
    `SELECT * FROM name(args)` (a select_stmt with tfunc set), so every place
    that takes a subquery takes a table function. */
 typedef struct tfunc_call {

@@ -1,5 +1,5 @@
 /* Binding of function calls: aggregates (registered with the aggregate
-   context) and the table-driven scalar functions (functions/func.c). */
+   context) and the table-driven scalar functions (functions/scalar/func.c). */
 #include "functions.h"
 
 #include <stdio.h>

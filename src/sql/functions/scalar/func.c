@@ -38,7 +38,7 @@ static int edit_distance(const char *a, const char *b) {
     return d[la][lb];
 }
 
-extern const char *const agg_func_names[]; /* functions/agg_table.c */
+extern const char *const agg_func_names[]; /* functions/agg/agg_table.c */
 
 void func_suggest(const char *name, char *buf, size_t cap) {
     const char *best = NULL;
