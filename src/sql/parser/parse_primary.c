@@ -230,7 +230,7 @@ static ast *func_call(parser *p, token *t) {
 }
 
 /* position(needle IN haystack), unquoted as in DuckDB, as the call
-   position(haystack, needle) (functions/scalar/func_misc.c); the quoted
+   position(haystack, needle) (functions/scalar/func_str_more.c, strpos); the quoted
    "position"(haystack, needle) is that call written out. The operands stop
    before IN and the comparisons. */
 static ast *position_call(parser *p, token *t) {

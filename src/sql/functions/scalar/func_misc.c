@@ -142,23 +142,7 @@ static bexpr *bind_now_fn(binder *b, ast *a, bexpr *e, const sfunc_def *fd) {
     return bind_now(b);
 }
 
-/* position(haystack, needle): the 1-based character (UTF-8 code point) where
-   needle first occurs, 0 when it does not; an empty needle is at 1. A match
-   of valid UTF-8 starts on a character, so a byte search is exact. */
-static int ev_position(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
-    (void)e, (void)err;
-    for (int k = 0; k < n; k++) {
-        if (vec_null(out, k)) continue;
-        sv h = a[0].s[k], nd = a[1].s[k];
-        const char *m = nd.n == 0 ? h.p : memmem(h.p, (size_t)h.n, nd.p, (size_t)nd.n);
-        out->i[k] = m ? utf8_len(h.p, (int32_t)(m - h.p)) + 1 : 0;
-    }
-    return 0;
-}
-
 const sfunc_def sfunc_misc[] = {
-    {"position", 2, 2, "SS", 'I', NULL, ev_position, SF_STRICT,
-     "position(needle IN haystack): 1-based character position of needle, 0 when absent"},
     {"now", 0, 0, "", 'T', bind_now_fn, NULL, 0, "the statement's start time (TIMESTAMP, UTC)"},
     {"get_current_timestamp", 0, 0, "", 'T', bind_now_fn, NULL, 0, "alias of now()"},
     {"transaction_timestamp", 0, 0, "", 'T', bind_now_fn, NULL, 0, "alias of now() (each statement is its own transaction)"},

@@ -74,15 +74,16 @@ static int ev_concat_ws(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
     return 0;
 }
 
-/* strpos(s, needle): 1-based character position of the first occurrence, 0
-   when there is none (an empty needle is found at 1). */
+/* strpos(s, needle), also position(needle IN s): the 1-based character
+   (UTF-8 code point) where needle first occurs, 0 when it does not; an empty
+   needle is at 1. A match of valid UTF-8 starts on a character, so a byte
+   search is exact. */
 static int ev_strpos(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
     (void)e, (void)err;
     EACH_ROW {
-        sv s = a[0].s[k], nd = a[1].s[k];
-        out->i[k] = 0;
-        for (int32_t i = 0; i + nd.n <= s.n; i++)
-            if (!memcmp(s.p + i, nd.p, (size_t)nd.n)) { out->i[k] = utf8_len(s.p, i) + 1; break; }
+        sv h = a[0].s[k], nd = a[1].s[k];
+        const char *m = nd.n == 0 ? h.p : memmem(h.p, (size_t)h.n, nd.p, (size_t)nd.n);
+        out->i[k] = m ? utf8_len(h.p, (int32_t)(m - h.p)) + 1 : 0;
     }
     return 0;
 }
@@ -214,6 +215,7 @@ const sfunc_def sfunc_str_more[] = {
     {"concat_ws", 2, 64, "SA", 'S', bind_concat_ws, ev_concat_ws, 0, "concat_ws(sep, a, ...): non-NULL arguments joined by sep"},
     {"strpos", 2, 2, "S", 'I', NULL, ev_strpos, SF_STRICT, "strpos(s, needle): 1-based position, 0 if absent"},
     {"instr", 2, 2, "S", 'I', NULL, ev_strpos, SF_STRICT, "alias of strpos"},
+    {"position", 2, 2, "S", 'I', NULL, ev_strpos, SF_STRICT, "position(needle IN s): strpos(s, needle)"},
     {"ascii", 1, 1, "S", 'i', NULL, ev_ascii, SF_STRICT, "code point of the first character (0 for '')"},
     {"chr", 1, 1, "I", 'S', NULL, ev_chr, SF_STRICT, "the character with code point n"},
     {"md5", 1, 1, "S", 'S', NULL, ev_md5, SF_STRICT, "MD5 digest as 32 hex digits"},
