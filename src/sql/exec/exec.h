@@ -62,6 +62,16 @@ static inline void vec_set_null(vec *v, int k) {
     if (!v->has_nulls) v->has_nulls = true;
     v->nulls[k] = 1;
 }
+/* Row k of v as a value (its physical slot only; nullness is the caller's). */
+static inline value vec_value_at(const vec *v, int k) {
+    value x = {0};
+    switch (type_pc(v->type)) {
+    case PC_I: x.i = v->i[k]; break;
+    case PC_F: x.f = v->f[k]; break;
+    case PC_S: x.s = v->s[k]; break;
+    }
+    return x;
+}
 /* String of row r of a string vector, plain or dictionary codes. */
 static inline sv vec_str_at(const vec *v, int64_t r) { return v->codes ? vec_sym_str(v, (int)r) : v->s[r]; }
 /* Row r of src into row i of a store vector (a join's or ASOF join's build

@@ -29,16 +29,6 @@ static int bind_argx(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
     return 0;
 }
 
-static value rowv(const vec *v, int k) {
-    value x = {0};
-    switch (type_pc(v->type)) {
-    case PC_I: x.i = v->i[k]; break;
-    case PC_F: x.f = v->f[k]; break;
-    case PC_S: x.s = v->s[k]; break;
-    }
-    return x;
-}
-
 static bool better(const agg_spec *sp, const value *key, const argx_state *s) {
     if (!s->set) return true;
     int c = value_cmp(type_pc(sp->in[1]->type), key, &s->key);
@@ -47,11 +37,11 @@ static bool better(const agg_spec *sp, const value *key, const argx_state *s) {
 
 static int up_argx(agg_ctx *c, const agg_spec *sp, void *st, const vec *const *in, int k) {
     argx_state *s = st;
-    value key = rowv(in[1], k);
+    value key = vec_value_at(in[1], k);
     if (!better(sp, &key, s)) return 0;
     s->set = true;
     s->key = key;
-    s->arg = rowv(in[0], k);
+    s->arg = vec_value_at(in[0], k);
     if (type_pc(in[1]->type) == PC_S) s->key.s.p = agg_keep_str(c, key.s);
     if (type_pc(in[0]->type) == PC_S) s->arg.s.p = agg_keep_str(c, s->arg.s);
     return 0;

@@ -121,16 +121,6 @@ static int up_welford(agg_ctx *c, const agg_spec *sp, void *st, const vec *const
     return 0;
 }
 
-static value row_value(const vec *v, int k) {
-    value x = {0};
-    switch (type_pc(v->type)) {
-    case PC_I: x.i = v->i[k]; break;
-    case PC_F: x.f = v->f[k]; break;
-    case PC_S: x.s = v->s[k]; break;
-    }
-    return x;
-}
-
 static int keep_extreme(agg_ctx *c, const agg_spec *sp, agg_state *s, value x, bool isnew_str) {
     phys_class pc = type_pc(sp->type);
     if (s->set) {
@@ -146,7 +136,7 @@ static int keep_extreme(agg_ctx *c, const agg_spec *sp, agg_state *s, value x, b
 static int up_minmax(agg_ctx *c, const agg_spec *sp, void *st, const vec *const *in, int k) {
     agg_state *s = st;
     s->cnt++;
-    return keep_extreme(c, sp, s, row_value(in[0], k), true);
+    return keep_extreme(c, sp, s, vec_value_at(in[0], k), true);
 }
 
 /* min/max over numbers: a tight loop per class; strings row by row */
@@ -160,7 +150,7 @@ static int batch_minmax(agg_ctx *c, const agg_spec *sp, char *states, size_t str
         agg_state *s = (agg_state *)(states + stride * (size_t)gids[k]);
         if (pc == PC_S) {
             s->cnt++;
-            keep_extreme(c, sp, s, row_value(v, k), true);
+            keep_extreme(c, sp, s, vec_value_at(v, k), true);
             continue;
         }
         s->cnt++;
@@ -181,7 +171,7 @@ static int up_firstlast(agg_ctx *c, const agg_spec *sp, void *st, const vec *con
     s->set = true;
     s->vnull = vec_null(in[0], k);
     if (s->vnull) return 0;
-    s->v = row_value(in[0], k);
+    s->v = vec_value_at(in[0], k);
     if (type_pc(sp->type) == PC_S) s->v.s.p = agg_keep_str(c, s->v.s);
     return 0;
 }
