@@ -242,18 +242,12 @@ static int eval_arith(const bexpr *e, vec *a, vec *b, vec *out, int n, qv_err *e
             case OP_ADD: r = x + y; break;
             case OP_SUB: r = x - y; break;
             case OP_MUL: r = x * y; break;
-            case OP_DIV:
-                if (y == 0) return qv_err_set(err, QV_EINVAL, "division by zero");
-                r = x / y;
-                break;
+            case OP_DIV: r = x / y; break; /* IEEE, as DuckDB 2: x / 0 is ±inf, 0 / 0 NaN */
             case OP_IDIV:
-                if (y == 0) return qv_err_set(err, QV_EINVAL, "division by zero");
+                if (y == 0) return qv_err_set(err, QV_EINVAL, "division by zero"); /* DuckDB too */
                 r = x / y; /* DuckDB: // on doubles divides without flooring */
                 break;
-            case OP_MOD:
-                if (y == 0) return qv_err_set(err, QV_EINVAL, "division by zero");
-                r = fmod(x, y);
-                break;
+            case OP_MOD: r = fmod(x, y); break; /* NaN for y = 0, as DuckDB */
             }
             out->f[k] = r;
         }
