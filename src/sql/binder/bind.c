@@ -95,7 +95,7 @@ static void name_rec(qv_str *s, const ast *a) {
     case A_CAST:
         qv_str_appendf(s, "CAST(");
         name_rec(s, a->args[0]);
-        qv_str_appendf(s, " AS %s)", qv_type_name(a->cast_type));
+        qv_str_appendf(s, " AS %s)", a->cast_date ? "DATE" : qv_type_name(a->cast_type));
         break;
     case A_EXTRACT:
         qv_str_appendf(s, "extract(%s FROM ", a->name);

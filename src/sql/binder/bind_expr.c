@@ -196,7 +196,30 @@ static bexpr *bind_binary(binder *b, ast *a) {
     return e;
 }
 
+/* CAST(x AS DATE): date_trunc('day', CAST(x AS TIMESTAMP)), bound as that call. */
+static bexpr *bind_cast_date(binder *b, ast *a) {
+    ast *ts = arena_alloc(b->ar, sizeof *ts), *day = arena_alloc(b->ar, sizeof *day),
+        *f = arena_alloc(b->ar, sizeof *f);
+    *ts = *a;
+    ts->cast_date = false;
+    *day = *a;
+    day->kind = A_STR;
+    day->name = "day";
+    day->nargs = 0;
+    day->args = NULL;
+    *f = *a;
+    f->kind = A_FUNC;
+    f->name = "date_trunc";
+    f->cast_date = false;
+    f->args = arena_alloc(b->ar, sizeof(ast *) * 2);
+    f->args[0] = day;
+    f->args[1] = ts;
+    f->nargs = 2;
+    return bind_expr(b, f);
+}
+
 static bexpr *bind_cast(binder *b, ast *a) {
+    if (a->cast_date) return bind_cast_date(b, a);
     bexpr *e;
     bexpr *x = bind_expr(b, a->args[0]);
     if (!x) return NULL;

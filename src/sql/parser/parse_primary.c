@@ -311,7 +311,7 @@ ast *ps_primary(parser *p) {
         a->neg = tok_is_kw(t, "try_cast"); /* NULL instead of an error when the value does not convert */
         ast *e = ps_expr(p);
         if (!e || ps_expect_kw(p, "as")) return NULL;
-        if (ps_type(p, &a->cast_type)) return NULL;
+        if (ps_cast_type(p, a)) return NULL;
         if (ps_expect_op(p, ")")) return NULL;
         a->args = arena_alloc(p->ar, sizeof(ast *));
         a->args[0] = e;

@@ -60,6 +60,7 @@ typedef struct ast {
     bool has_else;
     bool ilike;
     qv_type cast_type;
+    bool cast_date; /* A_CAST to DATE: the day's midnight as a TIMESTAMP (no DATE type) */
     struct ast **args;
     int nargs;
     select_stmt *sub; /* A_SUBQ, A_EXISTS, A_IN with a subquery (then nargs == 1) */

@@ -30,6 +30,7 @@ int ps_expect_op(parser *p, const char *o);
 bool ps_is_reserved(const token *t);
 char *ps_ident(parser *p, const char *what);
 int ps_type(parser *p, qv_type *out);
+int ps_cast_type(parser *p, ast *a);
 ast **ps_list_push(parser *p, ast **arr, int *n, int *cap, ast *a);
 /* A node of kind k at token at's position (arena, zeroed). */
 ast *ps_node(parser *p, ast_kind k, token *at);
