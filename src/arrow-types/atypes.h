@@ -61,6 +61,8 @@ typedef struct qv_field {
     qv_type type;
     bool nullable;
     char tz[32];      /* TIMESTAMP only: "" = naive, else e.g. "UTC" (kept as given) */
+    bool all_null;    /* a decoded Arrow null-type column: every value NULL, no type of its own
+                         (type is INT32 as a stand-in; an append fills the table column's type) */
 } qv_field;
 
 typedef struct qv_schema {

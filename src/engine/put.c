@@ -72,6 +72,16 @@ static int build_map(eng_put *p, qv_err *err) {
                                   tf->name, p->table);
             continue;
         }
+        if (p->in.fields[k].all_null) { /* NULLs of whatever type the table column has */
+            if (p->create)
+                return qv_err_set(err, QV_EINVAL, "column '%s' has Arrow type null (every value NULL), so table '%s' "
+                                  "cannot take a type from it: create the table first or send the column typed",
+                                  tf->name, p->table);
+            if (!tf->nullable)
+                return qv_err_set(err, QV_EINVAL, "column '%s' of table '%s' is NOT NULL but the stream's is all "
+                                  "NULL (Arrow type null)", tf->name, p->table);
+            continue;
+        }
         if (!types_compatible(tf->type, p->in.fields[k].type))
             return qv_err_set(err, QV_EINVAL, "column '%s': stream has type %s, table '%s' has %s", tf->name,
                               qv_type_name(p->in.fields[k].type), p->table, qv_type_name(tf->type));
@@ -237,7 +247,7 @@ static void convert(eng_put *p, const qv_batch *in, qv_batch *out) {
         qv_array *dst = &out->cols[j];
         qv_type tt = p->target.fields[j].type;
         int k = p->map[j];
-        if (k < 0) {
+        if (k < 0 || (p->in.fields[k].all_null && tt != QV_T_INT32)) {
             null_array(dst, tt, in->nrows);
         } else if (tt == QV_T_STRING && in->cols[k].type == QV_T_SYMBOL) {
             qv_builder b;

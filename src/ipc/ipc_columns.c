@@ -411,6 +411,22 @@ static int decode_indices(ipc_rb *rb, const ipc_src *s, const qv_array *dict, in
     return QV_OK;
 }
 
+/* An Arrow null-type column has a field node and no buffers: n NULLs of the
+   stand-in type (zeroed values, a zeroed validity bitmap). */
+static int null_column(int64_t n, const char *col, const qv_field *f, qv_array *out, qv_err *err) {
+    if (n > 0 && !f->nullable)
+        return qv_err_set(err, QV_EINVAL, "column %s: declared not nullable but has Arrow type null", col);
+    out->length = n;
+    out->null_count = n;
+    out->values = new_buf((size_t)n * 4);
+    memset(out->values->data, 0, (size_t)n * 4);
+    if (n > 0) {
+        out->validity = new_buf((size_t)(n + 7) / 8);
+        memset(out->validity->data, 0, (size_t)(n + 7) / 8);
+    }
+    return QV_OK;
+}
+
 int ipc_decode_column(ipc_decoder *d, ipc_rb *rb, const ipc_src *s, const qv_field *f, int64_t length,
                       qv_array *out, qv_err *err) {
     const char *col = f->name;
@@ -420,6 +436,7 @@ int ipc_decode_column(ipc_decoder *d, ipc_rb *rb, const ipc_src *s, const qv_fie
     if (n != length)
         return qv_err_set(err, QV_ECORRUPT, "column %s: %lld values in a batch of %lld rows", col,
                           (long long)n, (long long)length);
+    if (f->all_null) return null_column(n, col, f, out, err);
     qv_buffer *valid;
     if (next_buffer(rb, col, "validity", &valid, err)) return err->code;
     if (nulls > 0) {

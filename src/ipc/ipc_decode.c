@@ -72,6 +72,10 @@ static int parse_field_type(fb_table *ty, int tt, ipc_src *s, qv_field *qf, cons
         else if (p == PREC_HALF) *qt = QV_T_FLOAT32, s->bits = 16; /* widened exactly */
         break;
     }
+    case AT_NULL: /* no buffers; the put decides what type its NULLs are */
+        *qt = QV_T_INT32;
+        qf->all_null = true;
+        break;
     case AT_BOOL: *qt = QV_T_BOOL; break;
     case AT_UTF8:
     case AT_LARGE_UTF8:

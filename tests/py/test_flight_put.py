@@ -63,6 +63,46 @@ def test_missing_nullable_column_becomes_null(client):
     assert got.column("b").to_pylist() == [1.5, None]
 
 
+def test_all_none_pandas_columns_append_as_nulls_of_the_table_type(client):
+    """pandas gives an all-None column Arrow type null: an append fills the
+    table column's own type with NULLs; a new table cannot take a type from
+    it (clear error, nothing created); a NOT NULL column refuses it."""
+    import pandas as pd
+    typed = pa.table({"k": pa.array([1], pa.int64()), "s": pa.array(["a"]), "sym": pa.array(["X"]).dictionary_encode(),
+                      "ts": pa.array([0], pa.timestamp("ns")), "b": pa.array([True]), "i": pa.array([7], pa.int32()),
+                      "f": pa.array([1.5], pa.float32())})
+    w, _ = client.do_put(fl.FlightDescriptor.for_path("p_nulltype"), typed.schema)
+    w.write_table(typed)
+    w.close()
+    df = pd.DataFrame({"k": [2, 3], "s": [None, None], "sym": [None, None], "ts": [None, None], "b": [None, None],
+                       "i": [None, None], "f": [None, None]})
+    t = pa.Table.from_pandas(df, preserve_index=False)
+    assert all(t.schema.field(n).type == pa.null() for n in ["s", "sym", "ts", "b", "i", "f"])
+    w, _ = client.do_put(fl.FlightDescriptor.for_path("p_nulltype"), t.schema)
+    w.write_table(t)
+    w.close()
+    got = client.do_get(fl.Ticket("SELECT * FROM p_nulltype ORDER BY k")).read_all()
+    assert got.column("k").to_pylist() == [1, 2, 3]
+    for n in ["s", "sym", "ts", "b", "i", "f"]:
+        assert got.column(n).to_pylist()[1:] == [None, None], n
+    assert pa.types.is_timestamp(got.schema.field("ts").type) and got.schema.field("b").type == pa.bool_()
+    assert got.schema.field("f").type == pa.float32() and got.schema.field("s").type == pa.string()
+
+    with pytest.raises(pa.ArrowInvalid, match="Arrow type null.*create the table first"):
+        w, _ = client.do_put(fl.FlightDescriptor.for_path("p_nulltype_new"), t.schema)
+        w.write_table(t)
+        w.close()
+    assert not exists(client, "p_nulltype_new")
+
+    list(client.do_get(fl.Ticket("CREATE TABLE p_nulltype_nn (k BIGINT, v DOUBLE NOT NULL)")).read_all())
+    nn = pa.table({"k": pa.array([1], pa.int64()), "v": pa.array([None], pa.null())})
+    with pytest.raises(pa.ArrowInvalid, match="NOT NULL.*Arrow type null"):
+        w, _ = client.do_put(fl.FlightDescriptor.for_path("p_nulltype_nn"), nn.schema)
+        w.write_table(nn)
+        w.close()
+    assert count(client, "p_nulltype_nn") == 0
+
+
 def test_mismatch_names_the_column_and_applies_nothing(client):
     t = pa.table({"a": pa.array([1, 2], type=pa.int64()), "price": pa.array([1.0, 2.0])})
     w, _ = client.do_put(fl.FlightDescriptor.for_path("p_mis"), t.schema)

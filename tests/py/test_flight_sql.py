@@ -177,6 +177,13 @@ def test_parameters_and_executemany(conn):
                         pa.record_batch({"a": ["100", "no"], "b": ["a", "b"], "c": [1.0, 2.0]}))
     cur.execute("SELECT count(*) FROM fsql_p")
     assert cur.fetchall() == [(20,)]  # the bad executemany applied nothing
+    # None binds as an Arrow null-type column: NULL in any parameter position
+    cur.executemany("INSERT INTO fsql_p VALUES (?, ?, ?)", [(100, None, None), (101, None, None)])
+    cur.execute("SELECT id, name, v FROM fsql_p WHERE id >= 100 ORDER BY id")
+    assert cur.fetchall() == [(100, None, None), (101, None, None)]
+    cur.execute("SELECT count(*) FROM fsql_p WHERE name = ? OR ? IS NULL", (None, None))
+    assert cur.fetchall() == [(22,)]
+    cur.execute("DELETE FROM fsql_p WHERE id >= 100")
     cur.close()
 
 
