@@ -62,7 +62,7 @@ void md5_digest(const void *data, size_t n, uint8_t out[16]);
 
 /* Tables per group (each file defines its entries). */
 extern const sfunc_def sfunc_math[], sfunc_math_more[], sfunc_str[], sfunc_str_more[], sfunc_regex[], sfunc_time[],
-    sfunc_misc[];
+    sfunc_misc[], sfunc_format[];
 
 /* Compile-time pattern of regexp_* (regex.c): compiles a constant pattern once
    at bind time into the arena. NULL with err set on a bad pattern. */

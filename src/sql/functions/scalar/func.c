@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-static const sfunc_def *const groups[] = {sfunc_math, sfunc_math_more, sfunc_str, sfunc_str_more, sfunc_regex, sfunc_time, sfunc_misc};
+static const sfunc_def *const groups[] = {sfunc_math, sfunc_math_more, sfunc_str, sfunc_str_more, sfunc_regex, sfunc_time, sfunc_misc, sfunc_format};
 #define NGROUPS ((int)(sizeof groups / sizeof groups[0]))
 
 const sfunc_def *sfunc_lookup(const char *name) {
