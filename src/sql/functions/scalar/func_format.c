@@ -158,8 +158,13 @@ static int pf_one(const bexpr *e, vec *a, int k, sv f, int32_t *i, int *next, in
     int64_t pos = 0;
     int32_t save = j;
     int64_t num = read_num(f.p, f.n, &j);
-    if (j < f.n && f.p[j] == '$' && j > save) { pos = num; j++; }
-    else j = save;
+    if (j < f.n && f.p[j] == '$' && j > save) {
+        if (num < 1) return fn_err(err, e, "argument positions %%N$ start at 1");
+        pos = num;
+        j++;
+    } else {
+        j = save;
+    }
     if (pos > FMT_MAX_WIDTH) return fn_err(err, e, "argument position too large");
     while (j < f.n && strchr("-+ #0", f.p[j]) && f.p[j]) add_flag(&s, f.p[j++]);
     int idx;
@@ -183,8 +188,12 @@ static int pf_one(const bexpr *e, vec *a, int k, sv f, int32_t *i, int *next, in
         return fn_err(err, e, "width or precision larger than %d", FMT_MAX_WIDTH);
     while (j < f.n && strchr("hlzjtL", f.p[j]) && f.p[j]) j++; /* C length modifiers: values are 64-bit anyway */
     if (j >= f.n) return fn_err(err, e, "format string ends inside a conversion");
-    s.conv = f.p[j++];
-    *i = j;
+    s.conv = f.p[j];
+    if ((unsigned char)s.conv >= 0x80) { /* name the whole character, not its first byte */
+        int32_t cl = utf8_off(f.p + j, f.n - j, 1);
+        return fn_err(err, e, "unknown conversion '%%%.*s'", cl, f.p + j);
+    }
+    *i = ++j;
     if (pf_arg(e, pos, next, mode, &idx, err)) return -1;
     return pf_convert(e, &s, &a[idx], k, o, err);
 }
@@ -329,7 +338,10 @@ static int ff_convert(const bexpr *e, const ff_spec *sp, const vec *v, int k, qv
         qv_str_append(&all, pre.data, pre.len);
         if (sp->group && (!sp->type || strchr("dfFgG", sp->type))) ff_group(&all, body.data, (int32_t)body.len, sp->group);
         else qv_str_append(&all, body.data, body.len);
-        if (sp->zero && !sp->align) { /* zeros between the sign/prefix and the digits */
+        /* zeros go between the sign/prefix and the digits; inf and nan are
+           padded with spaces, as the fmt library documents */
+        bool finite = type_pc(v->type) != PC_F || isfinite(v->f[k]);
+        if (sp->zero && !sp->align && finite) {
             qv_str_append(o, pre.data, pre.len);
             for (int64_t z = (int64_t)all.len; z < sp->width; z++) qv_str_appendc(o, '0');
             qv_str_append(o, all.data + pre.len, all.len - pre.len);
