@@ -27,6 +27,7 @@ typedef int (*sfunc_eval_fn)(const bexpr *e, vec *args, int n, vec *out, qv_err 
 
 enum {
     SF_STRICT = 1,   /* a NULL argument makes the row NULL; eval skips such rows */
+    SF_VOLATILE = 2, /* a new value per row (random): never folded to a constant at bind time */
 };
 
 struct sfunc_def {
@@ -62,7 +63,7 @@ void md5_digest(const void *data, size_t n, uint8_t out[16]);
 
 /* Tables per group (each file defines its entries). */
 extern const sfunc_def sfunc_math[], sfunc_math_more[], sfunc_str[], sfunc_str_more[], sfunc_regex[], sfunc_time[],
-    sfunc_misc[];
+    sfunc_misc[], sfunc_format[], sfunc_random[];
 
 /* Compile-time pattern of regexp_* (regex.c): compiles a constant pattern once
    at bind time into the arena. NULL with err set on a bad pattern. */

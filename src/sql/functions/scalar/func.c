@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-static const sfunc_def *const groups[] = {sfunc_math, sfunc_math_more, sfunc_str, sfunc_str_more, sfunc_regex, sfunc_time, sfunc_misc};
+static const sfunc_def *const groups[] = {sfunc_math, sfunc_math_more, sfunc_str, sfunc_str_more, sfunc_regex, sfunc_time, sfunc_misc, sfunc_format, sfunc_random};
 #define NGROUPS ((int)(sizeof groups / sizeof groups[0]))
 
 const sfunc_def *sfunc_lookup(const char *name) {
@@ -216,6 +216,6 @@ bexpr *sfunc_bind(binder *b, ast *a, const sfunc_def *fd) {
         if (e->args[i]->type == QV_T_TIMESTAMP && e->args[i]->tz[0] && !e->tz[0])
             snprintf(e->tz, sizeof e->tz, "%s", e->args[i]->tz);
     if (fd->bind && !(e = fd->bind(b, a, e, fd))) return NULL;
-    if (e->kind != B_FUNC) return e;
+    if (e->kind != B_FUNC || (fd->flags & SF_VOLATILE)) return e;
     return fold(b, a, e);
 }
