@@ -62,7 +62,8 @@ typedef struct agg_spec {
     bexpr *in[AGG_MAXIN]; /* every input: the arguments, then ORDER BY keys */
     int nin, norder;  /* the last norder inputs are ORDER BY keys */
     bool order_desc[AGG_MAXIN];
-    double param;     /* quantile fraction */
+    double param;     /* quantile fraction, in [0, 1] */
+    bool from_top;    /* quantile_cont/disc: param counts from the largest value (a negative q, as DuckDB) */
     sv sep;           /* string_agg separator */
     qv_type type;     /* result type */
     char tz[32];

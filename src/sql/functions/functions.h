@@ -149,6 +149,13 @@ extern const agg_def agg_def_median, agg_def_quantile_cont, agg_def_quantile_dis
    at fraction f (agg_holistic.c; the window operator's sliding frames use it
    too): a when f is 0 or a == b, else a weighted mean (as DuckDB: no b - a,
    so [inf, inf] gives inf and [-inf, 1] -inf, where a + f * (b - a) is NaN). */
+/* Where quantile_cont/quantile_disc/median read n values sorted ascending:
+   the value at lo, interpolated towards hi by f (hi == lo when f is 0). */
+typedef struct agg_qpos {
+    int64_t lo, hi;
+    double f;
+} agg_qpos;
+agg_qpos agg_quantile_pos(const agg_spec *sp, int64_t n);
 double agg_quantile_lerp(double a, double b, double f);
 int64_t agg_quantile_lerp_ts(int64_t a, int64_t b, double f);
 

@@ -58,7 +58,7 @@ bool tok_is_op(const token *t, const char *op) {
     return t->kind == TK_OP && (size_t)t->len == strlen(op) && strncmp(t->p, op, (size_t)t->len) == 0;
 }
 
-static const char *ops2[] = {"<=", ">=", "<>", "!=", "==", "||", "//", "::", "<<", ">>", "**", NULL};
+static const char *ops2[] = {"<=", ">=", "<>", "!=", "==", "||", "//", "::", "<<", ">>", "**", "^@", NULL};
 static const char ops1[] = "+-*/%(),.;<>=?&|~^";
 
 /* Where the scan is, shared by the helpers below. They are static and small

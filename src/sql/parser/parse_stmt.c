@@ -230,13 +230,28 @@ static int setop_kw(parser *p) {
          : tok_is_kw(t, "except") ? SET_EXCEPT : SET_NONE;
 }
 
+/* After the operator: [ALL | DISTINCT] [BY NAME] (BY NAME only after UNION, as DuckDB). */
+static int setop_modifiers(parser *p, int op, bool *all, bool *by_name) {
+    *all = ps_kw(p, "all");
+    if (!*all) ps_kw(p, "distinct");
+    *by_name = false;
+    if (!tok_is_kw(CUR(p), "by")) return 0;
+    if (op != SET_UNION)
+        return qv_err_set(p->err, QV_EINVAL, "BY NAME is only for UNION [ALL], not %s (line %d, column %d)",
+                          op == SET_INTERSECT ? "INTERSECT" : "EXCEPT", CUR(p)->line, CUR(p)->col);
+    p->pos++;
+    if (ps_expect_kw(p, "name")) return -1;
+    *by_name = true;
+    return 0;
+}
+
 /* INTERSECT binds tighter than UNION and EXCEPT. */
 static select_stmt *set_term(parser *p) {
     select_stmt *l = set_operand(p);
     while (l && setop_kw(p) == SET_INTERSECT) {
         p->pos++;
-        bool all = ps_kw(p, "all");
-        if (!all) ps_kw(p, "distinct");
+        bool all, by_name;
+        if (setop_modifiers(p, SET_INTERSECT, &all, &by_name)) return NULL;
         select_stmt *r = set_operand(p);
         if (!r) return NULL;
         l = mk_setop(p, SET_INTERSECT, all, l, r);
@@ -276,11 +291,12 @@ select_stmt *ps_query(parser *p) {
     select_stmt *l = set_term(p);
     for (int op; l && (op = setop_kw(p)) != SET_NONE;) {
         p->pos++;
-        bool all = ps_kw(p, "all");
-        if (!all) ps_kw(p, "distinct");
+        bool all, by_name;
+        if (setop_modifiers(p, op, &all, &by_name)) return NULL;
         select_stmt *r = set_term(p);
         if (!r) return NULL;
         l = mk_setop(p, op, all, l, r);
+        l->set_by_name = by_name;
     }
     if (!l) return NULL;
     /* ORDER BY / LIMIT after a parenthesized single query or a set operation apply to the whole */

@@ -1,7 +1,8 @@
 /* f(...) WITHIN GROUP (ORDER BY key [ASC|DESC] [NULLS FIRST|LAST]): the
    ordered-set aggregates, as the aggregates that take the key as their
    argument (DuckDB's rewrite): percentile_cont(q) -> quantile_cont(key, q),
-   percentile_disc(q) -> quantile_disc(key, q), mode() -> mode(key). NULLS
+   percentile_disc(q) -> quantile_disc(key, q), mode() -> mode(key); over a
+   descending key the fraction is negated (counted from the top). NULLS
    FIRST / LAST changes nothing (NULL keys are skipped). */
 #include "parser_int.h"
 
@@ -15,20 +16,28 @@ static bool literal_number(const ast *q, double *out) {
     return false;
 }
 
-/* percentile_cont over a descending key: position q from the top is 1 - q
-   from the bottom (equal up to the last bit of the interpolation). */
-static ast *reversed_fraction(parser *p, ast *f, ast *q) {
+/* The fraction over a descending key: -q, which quantile_cont/disc read as q
+   counted from the largest value (DuckDB's rewrite; q = 0 gives -0.0, still
+   from the top). A literal q outside [0, 1] is refused here: negated, it
+   would read as a valid quantile. */
+static ast *percentile_fraction(parser *p, ast *f, ast *q, bool desc) {
     double v;
     if (!literal_number(q, &v)) {
+        if (!desc) return q; /* the aggregate checks it once bound */
         qv_err_set(p->err, QV_EUNSUPPORTED, "%s(q) WITHIN GROUP (ORDER BY ... DESC) needs a literal q (line %d, column %d)",
                    f->name, q->line, q->col);
         return NULL;
     }
-    if (!(v >= 0 && v <= 1)) return q; /* out of range either way: the aggregate's error names q */
+    if (!(v >= 0 && v <= 1)) { /* worded as the aggregate's own check */
+        qv_err_set(p->err, QV_EINVAL, "aggregate %s: the quantile must be between 0 and 1, got %g (line %d, column %d)",
+                   !strcasecmp(f->name, "percentile_cont") ? "quantile_cont" : "quantile_disc", v, q->line, q->col);
+        return NULL;
+    }
+    if (!desc) return q;
     ast *r = ps_node(p, A_FLOAT, CUR(p));
     r->line = q->line;
     r->col = q->col;
-    r->fval = 1 - v;
+    r->fval = -v;
     char buf[40];
     snprintf(buf, sizeof buf, "%.17g", r->fval);
     r->name = arena_strdup(p->ar, buf);
@@ -50,15 +59,10 @@ static ast *within_rewrite(parser *p, ast *f, ast *key, bool desc) {
                    mode ? "no arguments" : "one argument (the fraction)", f->line, f->col);
         return NULL;
     }
-    if (disc && desc) {
-        qv_err_set(p->err, QV_EUNSUPPORTED, "percentile_disc WITHIN GROUP (ORDER BY ... DESC) is not supported yet; "
-                   "ORDER BY ... ASC is (line %d, column %d)", f->line, f->col);
-        return NULL;
-    }
     ast **args = arena_alloc(p->ar, sizeof(ast *) * 2);
     args[0] = key;
     if (!mode) {
-        args[1] = cont && desc ? reversed_fraction(p, f, f->args[0]) : f->args[0];
+        args[1] = percentile_fraction(p, f, f->args[0], desc);
         if (!args[1]) return NULL;
     }
     f->args = args;

@@ -247,7 +247,7 @@ static ast *add(parser *p) {
     ast *l = mul(p);
     while (l) {
         token *t = CUR(p);
-        int op = tok_is_op(t, "+") ? OP_ADD : tok_is_op(t, "-") ? OP_SUB : tok_is_op(t, "||") ? OP_CONCAT : 0;
+        int op = tok_is_op(t, "+") ? OP_ADD : tok_is_op(t, "-") ? OP_SUB : 0;
         if (!op) break;
         p->pos++;
         l = bin(p, t, op, l, mul(p));
@@ -270,7 +270,39 @@ static ast *bitop(parser *p) {
     return l;
 }
 
-ast *ps_operand(parser *p) { return bitop(p); }
+/* s ^@ prefix as the call starts_with(s, prefix) (functions/scalar/func_str.c). */
+static ast *starts_with_call(parser *p, token *t, ast *l, ast *r) {
+    if (!r) return NULL;
+    ast *a = ps_node(p, A_FUNC, t);
+    a->name = "starts_with";
+    a->args = arena_alloc(p->ar, sizeof(ast *) * 2);
+    a->args[0] = l;
+    a->args[1] = r;
+    a->nargs = 2;
+    return ps_grown(p, a);
+}
+
+/* || and ^@: one level, left-associative, below & | << >> and above the
+   comparisons, as DuckDB ('a' || 1 + 1 is 'a2', 'x' || 'ab' ^@ 'x' || 'y'
+   is 'truey', 'ab' ^@ 'a' AND true is true). */
+static ast *strop(parser *p) {
+    ast *l = bitop(p);
+    while (l) {
+        token *t = CUR(p);
+        if (tok_is_op(t, "||")) {
+            p->pos++;
+            l = bin(p, t, OP_CONCAT, l, bitop(p));
+        } else if (tok_is_op(t, "^@")) {
+            p->pos++;
+            l = starts_with_call(p, t, l, bitop(p));
+        } else {
+            break;
+        }
+    }
+    return l;
+}
+
+ast *ps_operand(parser *p) { return strop(p); }
 
 static ast *pred_level(parser *p, bool with_is);
 
@@ -298,7 +330,7 @@ static ast *pred(parser *p) { return pred_level(p, true); }
 
 /* Comparisons and the predicates, left to right; with_is: IS [NOT] ... too. */
 static ast *pred_level(parser *p, bool with_is) {
-    ast *l = bitop(p);
+    ast *l = strop(p);
     if (!l) return NULL;
     for (;;) {
         token *t = CUR(p);
@@ -307,7 +339,7 @@ static ast *pred_level(parser *p, bool with_is) {
                : tok_is_op(t, ">=") ? OP_GE : 0;
         if (op) {
             p->pos++;
-            l = bin(p, t, op, l, bitop(p));
+            l = bin(p, t, op, l, strop(p));
             if (!l) return NULL;
             continue;
         }
@@ -347,9 +379,9 @@ static ast *pred_level(parser *p, bool with_is) {
             a->neg = neg;
             a->args = arena_alloc(p->ar, sizeof(ast *) * 3);
             a->args[0] = l;
-            if (!(a->args[1] = bitop(p))) return NULL;
+            if (!(a->args[1] = strop(p))) return NULL;
             if (ps_expect_kw(p, "and")) return NULL;
-            if (!(a->args[2] = bitop(p))) return NULL;
+            if (!(a->args[2] = strop(p))) return NULL;
             a->nargs = 3;
             if (!(l = ps_grown(p, a))) return NULL;
             continue;
@@ -361,7 +393,7 @@ static ast *pred_level(parser *p, bool with_is) {
             a->ilike = tok_is_kw(t, "ilike");
             a->args = arena_alloc(p->ar, sizeof(ast *) * 2);
             a->args[0] = l;
-            if (!(a->args[1] = bitop(p))) return NULL;
+            if (!(a->args[1] = strop(p))) return NULL;
             a->nargs = 2;
             if (!(l = ps_grown(p, a))) return NULL;
             continue;

@@ -168,6 +168,7 @@ struct select_stmt {
     from_item *from;      /* joins (table/sub/alias above are unset then) */
     int setop;
     bool set_all;
+    bool set_by_name;     /* UNION [ALL] BY NAME: columns matched by name (planner/setop_name.c) */
     select_stmt *set_l, *set_r;
     bool group_all;       /* GROUP BY ALL */
     bool order_all;       /* ORDER BY ALL [ASC|DESC]: order[0] holds the direction, e NULL */

@@ -68,6 +68,14 @@ typedef struct planner_env {
 
 /* UNION / INTERSECT / EXCEPT (and a parenthesized query with its own ORDER BY). */
 int plan_setop(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, plan *p, qv_err *err);
+/* UNION BY NAME (setop_name.c): *l and *r projected to the result's columns, out->f[i]
+   the field (of either side's schema) naming result column i. */
+typedef struct setop_names {
+    const qv_field **f;
+    int n;
+} setop_names;
+int plan_setop_by_name(qstate *qs, arena *ar, op **l, const qv_schema *ls, op **r, const qv_schema *rs,
+                       setop_names *out, qv_err *err);
 
 /* The table function of s->tfunc (table_func.c): its operator and the scope of its columns. */
 /* FROM (VALUES ...): its rows' operator and scope (values.c). */

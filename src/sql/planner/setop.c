@@ -4,7 +4,8 @@
    concatenates; UNION adds a DISTINCT; INTERSECT / EXCEPT are semi / anti
    hash joins on all columns with NULLs equal (ALL variants consume one
    right row per match). ORDER BY / LIMIT over the whole are planned as
-   SELECT * FROM (<set operation>) ORDER BY ... LIMIT ... */
+   SELECT * FROM (<set operation>) ORDER BY ... LIMIT ... UNION BY NAME
+   first aligns the sides' columns by name (setop_name.c). */
 #include "plan_int.h"
 
 #include <stdio.h>
@@ -46,6 +47,7 @@ static int wrap_order(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s,
         *inner = *s;
         inner->norder = 0;
         inner->order = NULL;
+        inner->order_all = false;
         inner->limit = -1;
         inner->offset = 0;
     }
@@ -54,6 +56,7 @@ static int wrap_order(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s,
     outer->offset = s->offset;
     outer->order = s->order;
     outer->norder = s->norder;
+    outer->order_all = s->order_all; /* ORDER BY ALL: order[0] has no expression */
     outer->has_from = true;
     outer->sub = inner;
     outer->items = arena_alloc(ar, sizeof(sel_item));
@@ -80,7 +83,11 @@ int plan_setop(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, plan *
     int n = L.schema.nfields, rc = 0;
     op *l = L.root, *r = R.root;
     L.root = R.root = NULL;
-    if (R.schema.nfields != n) {
+    setop_names names = {NULL, 0};
+    if (s->set_by_name) {
+        if ((rc = plan_setop_by_name(qs, ar, &l, &L.schema, &r, &R.schema, &names, err))) goto out;
+        n = names.n;
+    } else if (R.schema.nfields != n) {
         rc = qv_err_set(err, QV_EINVAL, "%s%s: the left side has %d columns and the right side %d", nm[s->setop],
                         s->set_all ? " ALL" : "", n, R.schema.nfields);
         goto out;
@@ -111,8 +118,9 @@ int plan_setop(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, plan *
     p->logical = lg_node(ar, lk[s->setop], L.logical, R.logical);
     p->logical->all = s->set_all;
     for (int i = 0; i < n; i++) {
-        qv_schema_add(&p->schema, L.schema.fields[i].name, types[i], true);
-        memcpy(p->schema.fields[i].tz, L.schema.fields[i].tz, sizeof p->schema.fields[i].tz);
+        const qv_field *f = names.f ? names.f[i] : &L.schema.fields[i];
+        qv_schema_add(&p->schema, f->name, types[i], true);
+        memcpy(p->schema.fields[i].tz, f->tz, sizeof p->schema.fields[i].tz);
     }
 out:
     op_free(l);

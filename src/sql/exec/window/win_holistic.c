@@ -117,11 +117,6 @@ static void step(hslide *h, int32_t j, int d) {
     }
 }
 
-static int64_t disc_index(double q, int64_t n) {
-    int64_t i = (int64_t)ceil(q * (double)n - 1e-9) - 1;
-    return i < 0 ? 0 : i >= n ? n - 1 : i;
-}
-
 static int32_t kth_row(const hslide *h, int64_t k) { return h->rows[h->rk.rep[win_fenwick_kth(&h->fw, k)]]; }
 
 /* As the aggregate's finalize: the same order statistics and interpolation. */
@@ -131,21 +126,19 @@ static void put_quantile(const hslide *h, vec *out, int32_t r) {
     int64_t n = h->fw.total;
     if (!n) { out->nulls[r] = 1; return; }
     phys_class pc = type_pc(x->type);
+    agg_qpos p = agg_quantile_pos(sp, n);
+    int32_t ra = kth_row(h, p.lo), rb = p.hi != p.lo ? kth_row(h, p.hi) : ra;
     if (sp->fn == AG_QUANTILE_DISC || (sp->fn == AG_MEDIAN && pc == PC_S)) {
-        win_put(out, r, x, kth_row(h, disc_index(sp->param, n)));
+        win_put(out, r, x, ra);
         return;
     }
-    double pos = sp->param * (double)(n - 1);
-    int64_t lo = (int64_t)floor(pos);
-    double f = pos - (double)lo;
-    int32_t ra = kth_row(h, lo), rb = f > 0 && lo + 1 < n ? kth_row(h, lo + 1) : ra;
     if (sp->type == QV_T_TIMESTAMP) {
         int64_t a = x->i[ra], b = x->i[rb];
-        out->i[r] = agg_quantile_lerp_ts(a, b, f);
+        out->i[r] = agg_quantile_lerp_ts(a, b, p.f);
         return;
     }
     double a = pc == PC_F ? x->f[ra] : (double)x->i[ra], b = pc == PC_F ? x->f[rb] : (double)x->i[rb];
-    out->f[r] = agg_quantile_lerp(a, b, f);
+    out->f[r] = agg_quantile_lerp(a, b, p.f);
 }
 
 /* count/sum/avg(DISTINCT): the first row of each value of frame [cs, ce) again (floating sums

@@ -129,7 +129,7 @@ static void sort_values(vlist *l, phys_class pc) {
 static phys_class arg_pc(const agg_spec *sp) { return type_pc(sp->in[0]->type); }
 
 /* ---- median / quantiles ---- */
-static int quantile_param(binder *b, ast *a, agg_spec *sp);
+static int quantile_param(binder *b, ast *a, agg_spec *sp, bool signed_q);
 
 static int bind_quantile(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
     qv_type t = sp->in[0]->type;
@@ -145,7 +145,7 @@ static int bind_quantile(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
         bd_fail(b, a, QV_EINVAL, "aggregate %s over BOOLEAN values is not supported", a->name, NULL);
         return -1;
     }
-    if (quantile_param(b, a, sp)) return -1;
+    if (quantile_param(b, a, sp, d != &agg_def_median)) return -1;
     if (disc) sp->type = t;
     else sp->type = t == QV_T_TIMESTAMP ? QV_T_TIMESTAMP : QV_T_FLOAT64;
     if (disc || t == QV_T_TIMESTAMP) memcpy(sp->tz, sp->in[0]->tz, sizeof sp->tz);
@@ -154,8 +154,10 @@ static int bind_quantile(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
 }
 
 /* The quantile of quantile_cont/disc and approx_quantile: a constant in [0, 1]
-   (0.5 when absent) kept in sp->param and dropped from the inputs. */
-static int quantile_param(binder *b, ast *a, agg_spec *sp) {
+   (0.5 when absent) kept in sp->param and dropped from the inputs. As
+   DuckDB, quantile_cont/disc also take -1..0 (-0.0 too): |q| counted from the
+   largest value, which is how WITHIN GROUP (ORDER BY x DESC) reaches them. */
+static int quantile_param(binder *b, ast *a, agg_spec *sp, bool signed_q) {
     sp->param = 0.5;
     if (sp->nin > 1) {
         bexpr *q = sp->in[1];
@@ -164,9 +166,14 @@ static int quantile_param(binder *b, ast *a, agg_spec *sp) {
             return -1;
         }
         sp->param = type_pc(q->type) == PC_F ? q->cval.f : (double)q->cval.i;
+        if (signed_q && signbit(sp->param) && sp->param >= -1) {
+            sp->param = -sp->param;
+            sp->from_top = true;
+        }
         if (!(sp->param >= 0 && sp->param <= 1)) {
-            char m[200];
-            snprintf(m, sizeof m, "aggregate %s: the quantile must be between 0 and 1, got %g", a->name, sp->param);
+            char m[240];
+            snprintf(m, sizeof m, "aggregate %s: the quantile must be between 0 and 1, got %g%s", a->name, sp->param,
+                     signed_q ? " (or between -1 and 0: counted from the largest value)" : "");
             bd_fail(b, a, QV_EINVAL, "%s", m, NULL);
             return -1;
         }
@@ -198,6 +205,11 @@ static int quantile_param(binder *b, ast *a, agg_spec *sp) {
         T m = a[from];                                                            \
         for (int64_t i = from + 1; i < n; i++) if (LT(a[i], m)) m = a[i];         \
         return m;                                                                 \
+    }                                                                             \
+    static T NAME##_max(const T *a, int64_t to) {                                 \
+        T m = a[0];                                                               \
+        for (int64_t i = 1; i < to; i++) if (LT(m, a[i])) m = a[i];               \
+        return m;                                                                 \
     }
 #define INT_LT(a, b) ((a) < (b))
 SELECT_FN(select_i64, int64_t, INT_LT)
@@ -206,6 +218,28 @@ SELECT_FN(select_f64, double, dbl_lt)
 static int64_t disc_index(double q, int64_t n) {
     int64_t i = (int64_t)ceil(q * (double)n - 1e-9) - 1;
     return i < 0 ? 0 : i >= n ? n - 1 : i;
+}
+
+/* Counted from the top, the k-th largest is the (n-1-k)-th smallest; a
+   discrete quantile from the top is not the one at 1 - q (n = 4, q = 0.25:
+   the largest but one from the bottom, the largest from the top). */
+agg_qpos agg_quantile_pos(const agg_spec *sp, int64_t n) {
+    bool disc = sp->fn == AG_QUANTILE_DISC || (sp->fn == AG_MEDIAN && type_pc(sp->type) == PC_S);
+    agg_qpos p = {0, 0, 0};
+    if (disc) {
+        p.lo = p.hi = disc_index(sp->param, n);
+    } else {
+        double pos = sp->param * (double)(n - 1);
+        p.lo = (int64_t)floor(pos);
+        p.f = pos - (double)p.lo;
+        p.hi = p.f > 0 && p.lo + 1 < n ? p.lo + 1 : p.lo;
+        if (p.hi == p.lo) p.f = 0;
+    }
+    if (sp->from_top) {
+        p.lo = n - 1 - p.lo;
+        p.hi = n - 1 - p.hi;
+    }
+    return p;
 }
 
 double agg_quantile_lerp(double a, double b, double f) {
@@ -218,27 +252,23 @@ int64_t agg_quantile_lerp_ts(int64_t a, int64_t b, double f) {
     return a + (int64_t)llround(f * (double)((__int128)b - a)); /* b - a can overflow INT64 */
 }
 
-/* Numbers kept compactly: select the one or two order statistics needed. */
+/* Numbers kept compactly: select the one or two order statistics needed
+   (after the selection, a[lo]'s neighbour in order is the least of those
+   after it or the greatest of those before it). */
 static void quantile_compact(const agg_spec *sp, vlist *l, vec *out, int k) {
-    bool disc = sp->fn == AG_QUANTILE_DISC;
     int64_t n = l->n;
-    double pos = sp->param * (double)(n - 1);
-    int64_t lo = disc ? disc_index(sp->param, n) : (int64_t)floor(pos);
-    double f = disc ? 0 : pos - (double)lo;
+    agg_qpos p = agg_quantile_pos(sp, n);
     if (type_pc(sp->in[0]->type) == PC_F) {
-        double a = select_f64(l->w, n, lo), b = f > 0 && lo + 1 < n ? select_f64_min(l->w, lo + 1, n) : a;
-        if (disc) out->f[k] = a;
-        else out->f[k] = agg_quantile_lerp(a, b, f);
+        double a = select_f64(l->w, n, p.lo);
+        double b = p.hi > p.lo ? select_f64_min(l->w, p.hi, n) : p.hi < p.lo ? select_f64_max(l->w, p.lo) : a;
+        out->f[k] = agg_quantile_lerp(a, b, p.f);
         return;
     }
-    int64_t a = select_i64(l->w, n, lo), b = f > 0 && lo + 1 < n ? select_i64_min(l->w, lo + 1, n) : a;
-    if (disc || sp->type == QV_T_TIMESTAMP) {
-        if (sp->type == QV_T_TIMESTAMP) out->i[k] = agg_quantile_lerp_ts(a, b, f);
-        else if (type_pc(sp->type) == PC_F) out->f[k] = (double)a;
-        else out->i[k] = a;
-        return;
-    }
-    out->f[k] = agg_quantile_lerp((double)a, (double)b, f);
+    int64_t a = select_i64(l->w, n, p.lo);
+    int64_t b = p.hi > p.lo ? select_i64_min(l->w, p.hi, n) : p.hi < p.lo ? select_i64_max(l->w, p.lo) : a;
+    if (sp->type == QV_T_TIMESTAMP) out->i[k] = agg_quantile_lerp_ts(a, b, p.f);
+    else if (type_pc(sp->type) == PC_F) out->f[k] = agg_quantile_lerp((double)a, (double)b, p.f);
+    else out->i[k] = a;
 }
 
 static int fin_quantile(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k) {
@@ -251,27 +281,20 @@ static int fin_quantile(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int 
     }
     phys_class pc = arg_pc(sp);
     sort_values(l, pc);
-    bool disc = sp->fn == AG_QUANTILE_DISC || (sp->fn == AG_MEDIAN && pc == PC_S);
-    if (disc) {
-        value v = l->v[disc_index(sp->param, l->n)];
-        switch (type_pc(sp->type)) {
-        case PC_I: out->i[k] = v.i; break;
-        case PC_F: out->f[k] = v.f; break;
-        case PC_S: out->s[k] = v.s; break;
-        }
-        return 0;
-    }
-    double pos = sp->param * (double)(l->n - 1);
-    int64_t lo = (int64_t)floor(pos), hi = (int64_t)ceil(pos);
-    if (hi >= l->n) hi = l->n - 1;
-    double f = pos - (double)lo;
+    agg_qpos p = agg_quantile_pos(sp, l->n);
+    const value *lo = &l->v[p.lo * l->stride], *hi = &l->v[p.hi * l->stride];
     if (sp->type == QV_T_TIMESTAMP) {
-        int64_t a = l->v[lo].i, b = l->v[hi].i;
-        out->i[k] = agg_quantile_lerp_ts(a, b, f);
+        out->i[k] = agg_quantile_lerp_ts(lo->i, hi->i, p.f);
         return 0;
     }
-    double a = pc == PC_F ? l->v[lo].f : (double)l->v[lo].i, b = pc == PC_F ? l->v[hi].f : (double)l->v[hi].i;
-    out->f[k] = lo == hi ? a : agg_quantile_lerp(a, b, f);
+    switch (type_pc(sp->type)) {
+    case PC_I: out->i[k] = lo->i; break;
+    case PC_S: out->s[k] = lo->s; break;
+    case PC_F:
+        if (pc == PC_F) out->f[k] = agg_quantile_lerp(lo->f, hi->f, p.f);
+        else out->f[k] = agg_quantile_lerp((double)lo->i, (double)hi->i, p.f);
+        break;
+    }
     return 0;
 }
 
@@ -434,7 +457,7 @@ static int bind_approx_quantile(binder *b, ast *a, agg_spec *sp, const agg_def *
         bd_fail(b, a, QV_EINVAL, "%s", m, NULL);
         return -1;
     }
-    if (quantile_param(b, a, sp)) return -1;
+    if (quantile_param(b, a, sp, false)) return -1;
     sp->type = t;
     memcpy(sp->tz, sp->in[0]->tz, sizeof sp->tz);
     sp->arg = sp->in[0];
