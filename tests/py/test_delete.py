@@ -212,11 +212,9 @@ def test_partition_tickets_issued_before_a_delete_stop_redeeming(start_quiverd):
 
 
 def test_replica_follows_a_delete(start_quiverd, tmp_path):
-    import socket
     import time
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    from test_replicas import free_port
+    port = free_port()
     p = start_quiverd("--data-dir", str(tmp_path / "p"), "--flight-port", str(port))
     r = start_quiverd("--data-dir", str(tmp_path / "r"), "--replica-of", "grpc://127.0.0.1:%d" % port)
     pc, rc = p.flight(), r.flight()

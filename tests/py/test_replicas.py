@@ -5,6 +5,7 @@ primary's partitioned endpoints list the replicas (round-robin, primary last)
 and their tickets redeem there; a replica killed -9 and restarted catches up;
 the primary killed -9 and restarted, the replicas continue; a replica pointed
 at itself or at a non-Quiver server says so and keeps serving."""
+import random
 import socket
 import subprocess
 import sys
@@ -21,8 +22,30 @@ from conftest import Server
 RG64 = ("--rowgroup-rows", "65536")  # the row counts below are laid out for 65536-row groups
 
 
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
-    with socket.socket() as s:
+    """A free port below the kernel's ephemeral range. A port bound to 0 comes from that range, so
+    after it is closed the kernel may hand it to the next port-0 listener (another server's HTTP
+    port) or an outgoing connection before our server binds it: CI saw "address in use" that way.
+    Ports below the range are only ever taken by explicit binds."""
+    low = max(_ephemeral_low(), 12000)
+    rnd = random.Random()
+    for _ in range(200):
+        port = rnd.randrange(10000, low)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:  # nothing free below the range: fall back to the kernel's pick
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
