@@ -145,10 +145,6 @@ extern const agg_def agg_def_median, agg_def_quantile_cont, agg_def_quantile_dis
     agg_def_kurtosis_pop, agg_def_entropy, agg_def_geomean, agg_def_any_value, agg_def_bit_and, agg_def_bit_or,
     agg_def_bit_xor, agg_def_fsum, agg_def_favg, agg_def_approx_quantile;
 
-/* quantile_cont's interpolation between neighbouring order statistics a <= b
-   at fraction f (agg_holistic.c; the window operator's sliding frames use it
-   too): a when f is 0 or a == b, else a weighted mean (as DuckDB: no b - a,
-   so [inf, inf] gives inf and [-inf, 1] -inf, where a + f * (b - a) is NaN). */
 /* Where quantile_cont/quantile_disc/median read n values sorted ascending:
    the value at lo, interpolated towards hi by f (hi == lo when f is 0). */
 typedef struct agg_qpos {
@@ -156,6 +152,11 @@ typedef struct agg_qpos {
     double f;
 } agg_qpos;
 agg_qpos agg_quantile_pos(const agg_spec *sp, int64_t n);
+
+/* quantile_cont's interpolation between neighbouring order statistics a <= b
+   at fraction f (agg_holistic.c; the window operator's sliding frames use it
+   too): a when f is 0 or a == b, else a weighted mean (as DuckDB: no b - a,
+   so [inf, inf] gives inf and [-inf, 1] -inf, where a + f * (b - a) is NaN). */
 double agg_quantile_lerp(double a, double b, double f);
 int64_t agg_quantile_lerp_ts(int64_t a, int64_t b, double f);
 
