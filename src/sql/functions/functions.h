@@ -58,6 +58,10 @@ uint32_t str_case_map(uint32_t c, bool lower);
 /* Error naming the function of e: "<name>: <message>". */
 int fn_err(qv_err *err, const bexpr *e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* concat / concat_ws binding: arguments from `first` on cast to VARCHAR (NULL
+   constants left as they are), the call typed VARCHAR (func_str.c). */
+bexpr *fn_bind_args_text(binder *b, bexpr *e, int first);
+
 /* MD5 digest of n bytes (md5.c). */
 void md5_digest(const void *data, size_t n, uint8_t out[16]);
 

@@ -162,14 +162,18 @@ static int ev_trim(const bexpr *e, vec *a, int n, vec *out, qv_err *err) { (void
 static int ev_ltrim(const bexpr *e, vec *a, int n, vec *out, qv_err *err) { (void)err; return trim_rows(e, a, n, out, true, false); }
 static int ev_rtrim(const bexpr *e, vec *a, int n, vec *out, qv_err *err) { (void)err; return trim_rows(e, a, n, out, false, true); }
 
-/* concat: every argument as text, NULLs skipped */
-static bexpr *bind_concat(binder *b, ast *a, bexpr *e, const sfunc_def *fd) {
-    (void)a, (void)fd;
-    for (int i = 0; i < e->nargs; i++)
+bexpr *fn_bind_args_text(binder *b, bexpr *e, int first) {
+    for (int i = first; i < e->nargs; i++)
         if (e->args[i]->type != T_NULL && !(e->args[i] = bind_coerce(b, e->args[i], QV_T_STRING))) return NULL;
     e->type = QV_T_STRING;
     e->tz[0] = 0;
     return e;
+}
+
+/* concat: every argument as text, NULLs skipped */
+static bexpr *bind_concat(binder *b, ast *a, bexpr *e, const sfunc_def *fd) {
+    (void)a, (void)fd;
+    return fn_bind_args_text(b, e, 0);
 }
 
 static int ev_concat(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {

@@ -42,11 +42,7 @@ static int32_t utf8_put(uint32_t c, char *d) {
    NULL separator makes the row NULL. */
 static bexpr *bind_concat_ws(binder *b, ast *a, bexpr *e, const sfunc_def *fd) {
     (void)a, (void)fd;
-    for (int i = 1; i < e->nargs; i++)
-        if (e->args[i]->type != T_NULL && !(e->args[i] = bind_coerce(b, e->args[i], QV_T_STRING))) return NULL;
-    e->type = QV_T_STRING;
-    e->tz[0] = 0;
-    return e;
+    return fn_bind_args_text(b, e, 1); /* the separator keeps its own type check */
 }
 
 static bool arg_present(const vec *v, int k) { return v->type != T_NULL && !vec_null(v, k); }
