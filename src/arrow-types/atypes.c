@@ -6,7 +6,8 @@
 #include <strings.h>
 
 static const char *type_names[QV_T__COUNT] = {
-    "INVALID", "INT32", "INT64", "FLOAT32", "FLOAT64", "BOOL", "STRING", "SYMBOL", "TIMESTAMP"};
+    "INVALID", "INT32", "INT64", "FLOAT32", "FLOAT64", "BOOL", "STRING", "SYMBOL", "TIMESTAMP", "DATE"};
+_Static_assert(sizeof type_names / sizeof type_names[0] == QV_T__COUNT, "a name per type");
 
 const char *qv_type_name(qv_type t) {
     return (t > 0 && t < QV_T__COUNT) ? type_names[t] : "INVALID";
@@ -14,7 +15,7 @@ const char *qv_type_name(qv_type t) {
 
 int qv_type_width(qv_type t) {
     switch (t) {
-    case QV_T_INT32: case QV_T_FLOAT32: case QV_T_SYMBOL: return 4;
+    case QV_T_INT32: case QV_T_FLOAT32: case QV_T_SYMBOL: case QV_T_DATE: return 4;
     case QV_T_INT64: case QV_T_FLOAT64: case QV_T_TIMESTAMP: return 8;
     default: return 0;
     }
@@ -29,7 +30,7 @@ qv_type qv_type_parse(const char *s, size_t n) {
         {"DOUBLE", QV_T_FLOAT64},   {"FLOAT64", QV_T_FLOAT64}, {"FLOAT8", QV_T_FLOAT64},
         {"BOOL", QV_T_BOOL},        {"BOOLEAN", QV_T_BOOL},    {"VARCHAR", QV_T_STRING},
         {"STRING", QV_T_STRING},    {"TEXT", QV_T_STRING},     {"UTF8", QV_T_STRING},
-        {"SYMBOL", QV_T_SYMBOL},    {"TIMESTAMP", QV_T_TIMESTAMP},
+        {"SYMBOL", QV_T_SYMBOL},    {"TIMESTAMP", QV_T_TIMESTAMP}, {"DATE", QV_T_DATE},
     };
     for (size_t i = 0; i < sizeof syn / sizeof syn[0]; i++)
         if (strlen(syn[i].name) == n && strncasecmp(syn[i].name, s, n) == 0) return syn[i].t;

@@ -24,6 +24,7 @@ typedef enum qv_type {
     QV_T_STRING,     /* utf8: int32 offsets (length+1) + data */
     QV_T_SYMBOL,     /* int32 codes into dict (a QV_T_STRING array) */
     QV_T_TIMESTAMP,  /* int64 ns since the epoch, UTC */
+    QV_T_DATE,       /* int32 days since 1970-01-01 (Arrow date32); last so stored type ids keep */
     QV_T__COUNT
 } qv_type;
 
@@ -53,6 +54,22 @@ typedef struct qv_ts_parts {
     int weekday;       /* Sunday = 0 */
 } qv_ts_parts;
 void qv_ts_split(int64_t ns, qv_ts_parts *out);
+
+/* DATE values (int32 days since 1970-01-01) and their text form (adate.c),
+   the one every module uses. Parsed and computed dates stay in DuckDB's
+   range, 5877642-06-25 (BC) .. 5881580-07-10; an ingested date32 may hold
+   any int32. */
+#define QV_DATE_MIN (-2147483646LL)
+#define QV_DATE_MAX 2147483646LL
+#define QV_DATE_TEXT_MAX 24 /* "5877642-06-25 (BC)" and its NUL, with room */
+/* 0, -1 when s is not a date, -2 when its fields are out of range. */
+int qv_date_parse(const char *s, size_t n, int64_t *days);
+/* "2024-01-02", "0044-03-15 (BC)"; the length written (at most cap - 1). */
+size_t qv_date_format(int64_t days, char *buf, size_t cap);
+/* The day's midnight as a TIMESTAMP; false when it is outside that range. */
+bool qv_date_to_ts(int64_t days, int64_t *ns);
+/* The day a TIMESTAMP falls on (rounding toward the past). */
+int64_t qv_date_from_ts(int64_t ns);
 
 #define QV_NAME_MAX 127
 

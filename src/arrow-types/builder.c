@@ -96,7 +96,8 @@ void qv_builder_append_from(qv_builder *b, const qv_array *src, int64_t i) {
         return;
     }
     switch (b->type) {
-    case QV_T_INT32: qv_builder_append_i32(b, qv_array_get_i32(src, i)); break;
+    case QV_T_INT32:
+    case QV_T_DATE: qv_builder_append_i32(b, qv_array_get_i32(src, i)); break;
     case QV_T_INT64:
     case QV_T_TIMESTAMP: qv_builder_append_i64(b, qv_array_get_i64(src, i)); break;
     case QV_T_FLOAT32: qv_builder_append_f32(b, qv_array_get_f32(src, i)); break;

@@ -46,8 +46,11 @@ struct eng_put {
 
 static bool types_compatible(qv_type table, qv_type stream) {
     if (table == stream) return true;
-    /* A ticker column is text either way; storage dictionary-encodes it. */
-    return (table == QV_T_SYMBOL && stream == QV_T_STRING) || (table == QV_T_STRING && stream == QV_T_SYMBOL);
+    /* A ticker column is text either way; storage dictionary-encodes it. A
+       date goes into a TIMESTAMP column as its midnight: before DATE existed,
+       tables created from Arrow dates got TIMESTAMP columns. */
+    return (table == QV_T_SYMBOL && stream == QV_T_STRING) || (table == QV_T_STRING && stream == QV_T_SYMBOL) ||
+           (table == QV_T_TIMESTAMP && stream == QV_T_DATE);
 }
 
 /* Fill p->map from p->target and p->in; QV_EINVAL naming the first bad column. */
@@ -238,9 +241,33 @@ static void null_array(qv_array *a, qv_type t, int64_t n) {
     qv_builder_free(&b);
 }
 
+/* A DATE array as the TIMESTAMPs of its midnights; QV_EINVAL when one is
+   outside the TIMESTAMP range. */
+static int dates_to_ts(const qv_array *in, const char *col, qv_array *out, qv_err *err) {
+    qv_builder b;
+    qv_builder_init(&b, QV_T_TIMESTAMP, in->length);
+    for (int64_t i = 0; i < in->length; i++) {
+        int64_t ns;
+        if (!qv_array_is_valid(in, i)) {
+            qv_builder_append_null(&b);
+        } else if (qv_date_to_ts(qv_array_get_i32(in, i), &ns)) {
+            qv_builder_append_i64(&b, ns);
+        } else {
+            qv_builder_free(&b);
+            char d[QV_DATE_TEXT_MAX];
+            qv_date_format(qv_array_get_i32(in, i), d, sizeof d);
+            return qv_err_set(err, QV_EINVAL, "column '%s': date %s at row %lld is outside the TIMESTAMP range",
+                              col, d, (long long)i);
+        }
+    }
+    qv_builder_finish(&b, out);
+    qv_builder_free(&b);
+    return QV_OK;
+}
+
 /* Convert one stream batch into the target layout: refs, no copies, except
-   NULL filling and SYMBOL->STRING materialisation. */
-static void convert(eng_put *p, const qv_batch *in, qv_batch *out) {
+   NULL filling, SYMBOL->STRING materialisation and DATE->TIMESTAMP. */
+static int convert(eng_put *p, const qv_batch *in, qv_batch *out, qv_err *err) {
     qv_batch_init(out, &p->target);
     out->nrows = in->nrows;
     for (int j = 0; j < p->target.nfields; j++) {
@@ -255,12 +282,18 @@ static void convert(eng_put *p, const qv_batch *in, qv_batch *out) {
             for (int64_t i = 0; i < in->nrows; i++) qv_builder_append_from(&b, &in->cols[k], i);
             qv_builder_finish(&b, dst);
             qv_builder_free(&b);
+        } else if (tt == QV_T_TIMESTAMP && in->cols[k].type == QV_T_DATE) {
+            if (dates_to_ts(&in->cols[k], p->target.fields[j].name, dst, err)) {
+                qv_batch_free(out);
+                return err->code;
+            }
         } else {
             qv_array_copy_ref(dst, &in->cols[k]);
         }
         /* The schema slot follows the array actually held (STRING for a SYMBOL table column). */
         out->schema.fields[j].type = dst->type;
     }
+    return QV_OK;
 }
 
 /* The heap is kept warm (base.c) only for a put big enough to stream many
@@ -293,9 +326,11 @@ int eng_put_batch(eng_put *p, const qv_batch *b, qv_err *err) {
     put_heap_warm(p, b);
     if (p->app) {
         qv_batch cb;
-        convert(p, b, &cb);
-        int rc = st_append_batch(p->app, &cb, err);
-        qv_batch_free(&cb);
+        int rc = convert(p, b, &cb, err);
+        if (!rc) {
+            rc = st_append_batch(p->app, &cb, err);
+            qv_batch_free(&cb);
+        }
         if (rc) {
             p->failed = true;
             return qv_err_prefix(err, "ingest into '%s'", p->table);
@@ -307,7 +342,11 @@ int eng_put_batch(eng_put *p, const qv_batch *b, qv_err *err) {
         p->capheld = p->capheld ? p->capheld * 2 : 16;
         p->held = qv_xrealloc(p->held, sizeof(qv_batch) * (size_t)p->capheld);
     }
-    convert(p, b, &p->held[p->nheld++]);
+    if (convert(p, b, &p->held[p->nheld], err)) {
+        p->failed = true;
+        return qv_err_prefix(err, "ingest into '%s'", p->table);
+    }
+    p->nheld++;
     p->rows += b->nrows;
     return QV_OK;
 }

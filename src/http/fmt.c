@@ -355,6 +355,11 @@ static void json_value(qv_str *out, qv_type t, const qv_array *a, int64_t r) {
         n = 1 + http_fmt_timestamp(qv_array_get_i64(a, r), buf + 1);
         buf[n++] = '"';
         break;
+    case QV_T_DATE:
+        buf[0] = '"';
+        n = 1 + qv_date_format(qv_array_get_i32(a, r), buf + 1, sizeof buf - 2);
+        buf[n++] = '"';
+        break;
     case QV_T_STRING:
     case QV_T_SYMBOL: {
         int32_t len;
@@ -382,6 +387,7 @@ static void text_value(qv_str *out, bool csv, qv_type t, const qv_array *a, int6
         else qv_str_append(out, "false", 5);
         return;
     case QV_T_TIMESTAMP: n = http_fmt_timestamp(qv_array_get_i64(a, r), buf); break;
+    case QV_T_DATE: n = qv_date_format(qv_array_get_i32(a, r), buf, sizeof buf); break;
     case QV_T_STRING:
     case QV_T_SYMBOL: {
         int32_t len;

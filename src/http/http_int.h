@@ -123,6 +123,7 @@ int http_ndjson_next(http_ndjson *j, qv_err *err);
 typedef struct http_infer {
     bool any_text, t_int, t_float, t_bool, t_ts;   /* CSV text */
     bool s_str, s_num, s_bool, n_float, s_ts;       /* JSON kinds seen */
+    bool date;    /* every timestamp seen so far is a bare YYYY-MM-DD: a DATE column */
 } http_infer;
 void http_infer_init(http_infer *f);
 void http_infer_cell(http_infer *f, const http_cell *c);

@@ -342,6 +342,13 @@ void http_infer_init(http_infer *f) {
     memset(f, 0, sizeof *f);
     f->t_int = f->t_float = f->t_bool = f->t_ts = true;
     f->s_ts = true;
+    f->date = true;
+}
+
+/* A bare YYYY-MM-DD (10 bytes, no time of day), for inferring DATE columns. */
+static void infer_date(http_infer *f, const http_cell *c) {
+    int64_t d;
+    if (f->date && (c->n != 10 || qv_date_parse(c->p, c->n, &d))) f->date = false;
 }
 
 void http_infer_cell(http_infer *f, const http_cell *c) {
@@ -360,10 +367,12 @@ void http_infer_cell(http_infer *f, const http_cell *c) {
         if (f->t_float && !f->t_int && http_parse_f64(c->p, c->n, &d)) f->t_float = false;
         if (f->t_bool && http_parse_bool(c->p, c->n, true, &b)) f->t_bool = false;
         if (f->t_ts && http_parse_timestamp(c->p, c->n, &i)) f->t_ts = false;
+        infer_date(f, c);
         return;
     case HC_STR:
         f->s_str = true;
         if (f->s_ts && http_parse_timestamp(c->p, c->n, &i)) f->s_ts = false;
+        infer_date(f, c);
         return;
     case HC_NUM:
         f->s_num = true;
@@ -378,14 +387,14 @@ qv_type http_infer_result(const http_infer *f) {
         if (f->t_int) return QV_T_INT64;
         if (f->t_float) return QV_T_FLOAT64;
         if (f->t_bool) return QV_T_BOOL;
-        if (f->t_ts) return QV_T_TIMESTAMP;
+        if (f->t_ts) return f->date ? QV_T_DATE : QV_T_TIMESTAMP;
         return QV_T_STRING;
     }
     int kinds = f->s_str + f->s_num + f->s_bool;
     if (kinds != 1) return QV_T_STRING; /* none seen, or mixed kinds */
     if (f->s_num) return f->n_float ? QV_T_FLOAT64 : QV_T_INT64;
     if (f->s_bool) return QV_T_BOOL;
-    return f->s_ts ? QV_T_TIMESTAMP : QV_T_STRING;
+    return f->s_ts ? (f->date ? QV_T_DATE : QV_T_TIMESTAMP) : QV_T_STRING;
 }
 
 static int bad_cell(const http_cell *c, qv_type t, int64_t line, const char *col, qv_err *err) {
@@ -438,6 +447,10 @@ int http_cell_append(qv_builder *b, qv_type t, bool nullable, const http_cell *c
         if (http_parse_timestamp(c->p, c->n, &i) && http_parse_i64(c->p, c->n, &i))
             return bad_cell(c, t, line, col, err);
         qv_builder_append_i64(b, i);
+        return 0;
+    case QV_T_DATE:
+        if (c->kind == HC_BOOL || qv_date_parse(c->p, c->n, &i)) return bad_cell(c, t, line, col, err);
+        qv_builder_append_i32(b, (int32_t)i);
         return 0;
     case QV_T_STRING:
     case QV_T_SYMBOL:

@@ -330,11 +330,11 @@ static int decode_fixed(ipc_rb *rb, const ipc_src *s, qv_type qt, int64_t n, con
         bits = 64, sg = true;
         static const int64_t m[4] = {1000000000, 1000000, 1000, 1};
         mul = m[s->unit];
-    } else if (s->tt == AT_DATE) {
+    } else if (s->tt == AT_DATE) { /* date32 is DATE's layout; date64 (ms) becomes its day */
         sg = true;
         bits = s->unit == DATE_DAY ? 32 : 64;
-        mul = s->unit == DATE_DAY ? 86400LL * 1000000000 : 1000000;
     }
+    bool ms_days = s->tt == AT_DATE && s->unit == DATE_MILLI;
     size_t w = (size_t)bits / 8, ow = (size_t)qv_type_width(qt);
     QV_ASSERT(w > 0 && ow > 0); /* the schema parser admits only fixed-width layouts here */
     if (w == 0 || ow == 0) {
@@ -368,12 +368,19 @@ static int decode_fixed(ipc_rb *rb, const ipc_src *s, qv_type qt, int64_t n, con
                               col, u, (long long)i);
         }
         if (!ok) x = 0;
+        else if (ms_days) x = x / 86400000 - (x % 86400000 < 0);
         else if (!ipc_mul_i64(x, mul, &x)) {
             qv_buffer_unref(nb);
             qv_buffer_unref(v);
             return qv_err_set(err, QV_EINVAL,
                               "column %s: %s value at row %lld overflows a nanosecond timestamp", col,
                               ipc_arrow_type_name(s->tt), (long long)i);
+        }
+        if (ms_days && (x < INT32_MIN || x > INT32_MAX)) {
+            qv_buffer_unref(nb);
+            qv_buffer_unref(v);
+            return qv_err_set(err, QV_EINVAL, "column %s: date64 value at row %lld is outside the DATE range", col,
+                              (long long)i);
         }
         if (ow == 4) {
             int32_t y = (int32_t)x;

@@ -102,7 +102,7 @@ static int parse_field_type(fb_table *ty, int tt, ipc_src *s, qv_field *qf, cons
     }
     case AT_DATE:
         s->unit = fb_i16(ty, DATE_UNIT, DATE_MILLI, "Date.unit");
-        if (s->unit == DATE_DAY || s->unit == DATE_MILLI) *qt = QV_T_TIMESTAMP;
+        if (s->unit == DATE_DAY || s->unit == DATE_MILLI) *qt = QV_T_DATE;
         break;
     default: break; /* a wire tag, not our enum: anything else is refused by the caller */
     }

@@ -238,8 +238,8 @@ static fb_ref build_field(ipc_encoder *e, int i) {
     const qv_field *f = &e->schema.fields[i];
     fb_ref name = fb_create_string(fb, f->name, strlen(f->name));
     fb_ref children = fb_create_vector_refs(fb, NULL, 0);
-    fb_ref type, dict = 0;
-    uint8_t tt;
+    fb_ref type = 0, dict = 0;
+    uint8_t tt = AT_UTF8;
     switch (f->type) {
     case QV_T_INT32: tt = AT_INT; type = build_int_type(fb, 32, true); break;
     case QV_T_INT64: tt = AT_INT; type = build_int_type(fb, 64, true); break;
@@ -261,7 +261,16 @@ static fb_ref build_field(ipc_encoder *e, int i) {
         type = fb_table_end(fb);
         break;
     }
-    default: /* STRING, SYMBOL */
+    case QV_T_DATE:
+        tt = AT_DATE;
+        fb_table_start(fb);
+        fb_add_i16(fb, DATE_UNIT, DATE_DAY);
+        type = fb_table_end(fb);
+        break;
+    case QV_T_INVALID:
+    case QV_T__COUNT:
+    case QV_T_STRING:
+    case QV_T_SYMBOL:
         tt = AT_UTF8;
         fb_table_start(fb);
         type = fb_table_end(fb);

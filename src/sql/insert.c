@@ -78,7 +78,7 @@ static int plan_source(sql_query *q, binder *b, const qv_schema *ts, int nsrc, q
         }
         qv_type st2 = pl->root->types[q->ins_map[i]];
         if (st2 == T_INTERVAL || (st2 != T_NULL && st2 != tt && type_pc(st2) != PC_S && tt != QV_T_STRING &&
-                                  (st2 == QV_T_TIMESTAMP || tt == QV_T_TIMESTAMP)))
+                                  !castable_to(st2, tt)))
             return qv_err_set(err, QV_EINVAL, "cannot insert %s into column '%s' of type %s", type_name(st2),
                               ts->fields[i].name, type_name(ts->fields[i].type));
         pe[i] = bind_coerce(b, mk_col(&q->ar, q->ins_map[i], st2, NULL), tt);

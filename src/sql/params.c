@@ -48,7 +48,8 @@ static bool array_value(const qv_array *a, int64_t r, value *v, qv_type *t) {
     memset(v, 0, sizeof *v);
     *t = a->type == QV_T_SYMBOL ? QV_T_STRING : a->type;
     switch (a->type) {
-    case QV_T_INT32: v->i = qv_array_get_i32(a, r); return true;
+    case QV_T_INT32:
+    case QV_T_DATE: v->i = qv_array_get_i32(a, r); return true;
     case QV_T_INT64:
     case QV_T_TIMESTAMP: v->i = qv_array_get_i64(a, r); return true;
     case QV_T_BOOL: v->i = qv_array_get_bool(a, r); return true;

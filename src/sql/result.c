@@ -13,7 +13,8 @@ void sql_append_vec(qv_builder *bld, qv_type t, const vec *v, int r) {
         return;
     }
     switch (t) {
-    case QV_T_INT32: qv_builder_append_i32(bld, (int32_t)v->i[r]); break;
+    case QV_T_INT32:
+    case QV_T_DATE: qv_builder_append_i32(bld, (int32_t)v->i[r]); break;
     case QV_T_INT64:
     case QV_T_TIMESTAMP: qv_builder_append_i64(bld, v->i[r]); break;
     case QV_T_BOOL: qv_builder_append_bool(bld, v->i[r] != 0); break;

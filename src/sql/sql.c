@@ -476,6 +476,7 @@ void sql_format_value(const qv_array *a, int64_t i, qv_str *out) {
     switch (a->type) {
     case QV_T_INT32: qv_str_appendf(out, "%d", qv_array_get_i32(a, i)); break;
     case QV_T_INT64: qv_str_appendf(out, "%lld", (long long)qv_array_get_i64(a, i)); break;
+    case QV_T_DATE: qv_str_append(out, buf, qv_date_format(qv_array_get_i32(a, i), buf, sizeof buf)); break;
     case QV_T_BOOL: qv_str_appendf(out, "%s", qv_array_get_bool(a, i) ? "true" : "false"); break;
     case QV_T_TIMESTAMP: {
         ts_format(qv_array_get_i64(a, i), buf, sizeof buf);

@@ -180,7 +180,8 @@ static const xdbc_row xdbc_rows[] = {
     {"DOUBLE", 8, 53, NULL, NULL, false, 2, 0, 2, -1},
     {"SYMBOL", 12, 0, "'", "'", true, 3, -1, 0, -1},
     {"VARCHAR", 12, 0, "'", "'", true, 3, -1, 0, -1},
-    {"TIMESTAMP", 93, 29, "TIMESTAMP '", "'", false, 2, -1, 0, -1},
+    {"DATE", 91, 10, "DATE '", "'", false, 2, -1, 0, 1},
+    {"TIMESTAMP", 93, 29, "TIMESTAMP '", "'", false, 2, -1, 0, 3},
 };
 
 static void opt_int(col *c, int64_t v, bool present) {
@@ -217,7 +218,7 @@ int fl_sql_get_xdbc_type_info(fl_call *c, const fl_sql_cmd_in *in, fl_sql_result
     for (size_t i = 0; i < sizeof xdbc_rows / sizeof xdbc_rows[0]; i++) {
         const xdbc_row *x = &xdbc_rows[i];
         if (m->has_data_type && m->data_type != x->data_type) continue;
-        bool ts = x->data_type == 93;
+        bool ts = x->data_type == 93, dt = ts || x->data_type == 91;
         ipc_mcol_cstr(type_name, x->name);
         ipc_mcol_int(data_type, x->data_type);
         opt_int(column_size, x->column_size, x->column_size != 0);
@@ -239,8 +240,8 @@ int fl_sql_get_xdbc_type_info(fl_call *c, const fl_sql_cmd_in *in, fl_sql_result
         ipc_mcol_cstr(local, x->name);
         opt_int(min_scale, ts ? 9 : 0, ts);
         opt_int(max_scale, ts ? 9 : 0, ts);
-        ipc_mcol_int(sql_type, ts ? 9 : x->data_type); /* datetime types use the generic XDBC_DATETIME */
-        opt_int(subcode, 3, ts);                         /* XDBC_SUBCODE_TIMESTAMP */
+        ipc_mcol_int(sql_type, dt ? 9 : x->data_type); /* datetime types use the generic XDBC_DATETIME */
+        opt_int(subcode, x->subcode, dt);                /* XDBC_SUBCODE_DATE 1, XDBC_SUBCODE_TIMESTAMP 3 */
         opt_int(radix, x->radix, x->radix != 0);
         ipc_mcol_null(interval);
     }

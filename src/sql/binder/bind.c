@@ -59,7 +59,7 @@ static void name_rec(qv_str *s, const ast *a) {
     case A_STR: qv_str_appendf(s, "'%s'", a->name); break;
     case A_BOOL: qv_str_appendf(s, "%s", a->ival ? "true" : "false"); break;
     case A_NULL: qv_str_appendf(s, "NULL"); break;
-    case A_TSLIT: qv_str_appendf(s, "TIMESTAMP '%s'", a->name); break;
+    case A_TSLIT: qv_str_appendf(s, "%s '%s'", a->cast_type == QV_T_DATE ? "DATE" : "TIMESTAMP", a->name); break;
     case A_INTERVAL: qv_str_appendf(s, "INTERVAL '%s'", a->name); break;
     case A_COL: qv_str_appendf(s, "%s", a->name); break;
     case A_STAR: qv_str_appendf(s, "*"); break;
@@ -95,7 +95,7 @@ static void name_rec(qv_str *s, const ast *a) {
     case A_CAST:
         qv_str_appendf(s, "CAST(");
         name_rec(s, a->args[0]);
-        qv_str_appendf(s, " AS %s)", a->cast_date ? "DATE" : qv_type_name(a->cast_type));
+        qv_str_appendf(s, " AS %s)", qv_type_name(a->cast_type));
         break;
     case A_EXTRACT:
         qv_str_appendf(s, "extract(%s FROM ", a->name);
@@ -159,6 +159,7 @@ qv_type bd_common_type(qv_type a, qv_type c, bool *ok) {
         return QV_T_INT64;
     }
     if (type_pc(a) == PC_S && type_pc(c) == PC_S) return QV_T_STRING;
+    if ((a == QV_T_DATE && c == QV_T_TIMESTAMP) || (a == QV_T_TIMESTAMP && c == QV_T_DATE)) return QV_T_TIMESTAMP;
     *ok = false;
     return T_NULL;
 }
@@ -200,7 +201,8 @@ bool castable_to(qv_type from, qv_type to) {
     if (to == T_INTERVAL) return type_pc(from) == PC_S;
     if (from == T_INTERVAL) return to == QV_T_STRING;
     if (type_pc(from) == PC_S || to == QV_T_STRING || to == QV_T_SYMBOL) return true;
-    if (from == QV_T_TIMESTAMP || to == QV_T_TIMESTAMP) return false;
+    if ((from == QV_T_DATE && to == QV_T_TIMESTAMP) || (from == QV_T_TIMESTAMP && to == QV_T_DATE)) return true;
+    if (from == QV_T_TIMESTAMP || to == QV_T_TIMESTAMP || from == QV_T_DATE || to == QV_T_DATE) return false;
     return true;
 }
 
@@ -216,6 +218,7 @@ bool bd_is_num(qv_type t) { return type_is_num(t); }
 bool bd_is_int(qv_type t) { return type_is_int(t); }
 bool bd_is_str(qv_type t) { return type_pc(t) == PC_S; }
 bool bd_is_ts(qv_type t) { return t == QV_T_TIMESTAMP; }
+bool bd_is_time(qv_type t) { return t == QV_T_TIMESTAMP || t == QV_T_DATE; }
 
 /* Coerce both operands of a comparison-like operation to a common type. */
 int bd_unify(binder *b, const ast *a, bexpr **x, bexpr **y, const char *what) {

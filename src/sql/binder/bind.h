@@ -187,6 +187,7 @@ bexpr *bind_op_unary(binder *b, ast *a);
 bexpr *bind_op_bitwise(binder *b, const ast *a, int op, bexpr *x, bexpr *y);
 /* now() / current_timestamp: the statement's start time, a TIMESTAMP (UTC) constant. */
 bexpr *bind_now(binder *b);
+bexpr *bind_today(binder *b); /* current_date: the day of bind_now (DATE) */
 
 /* Shared by bind.c, bind_expr.c and bind_func.c. */
 bexpr *bind_func(binder *b, ast *a);
@@ -199,6 +200,7 @@ bool bd_is_num(qv_type t);
 bool bd_is_int(qv_type t);
 bool bd_is_str(qv_type t);
 bool bd_is_ts(qv_type t);
+bool bd_is_time(qv_type t); /* TIMESTAMP or DATE */
 int bd_unify(binder *b, const ast *a, bexpr **x, bexpr **y, const char *what);
 const char *bd_pick_tz(bexpr *x, bexpr *y);
 

@@ -48,6 +48,7 @@ static bexpr *bind_column(binder *b, ast *a) {
             return bd_fail(b, a, QV_EINVAL, "unknown column '%s'", full, NULL);
         }
         if (!strcasecmp(a->name, "current_timestamp")) return bind_now(b); /* a column of that name wins */
+        if (!strcasecmp(a->name, "current_date")) return bind_today(b);
         return bd_fail(b, a, QV_EINVAL, "unknown column '%s'", a->name, NULL);
     }
     return mk_col(b->ar, found, sc->cols[found].type, sc->cols[found].tz);
@@ -123,6 +124,17 @@ static bexpr *bind_unary(binder *b, ast *a) {
     return e;
 }
 
+/* DATE with an INTERVAL or a TIMESTAMP is TIMESTAMP arithmetic: the DATE
+   becomes its midnight (DuckDB: DATE + INTERVAL is a TIMESTAMP). */
+static int bind_date_arith(binder *b, int op, bexpr **x, bexpr **y) {
+    qv_type tx = (*x)->type, ty = (*y)->type;
+    bool other_x = tx == T_INTERVAL || tx == QV_T_TIMESTAMP, other_y = ty == T_INTERVAL || ty == QV_T_TIMESTAMP;
+    if (op != OP_ADD && op != OP_SUB) return 0;
+    if (tx == QV_T_DATE && other_y && !(*x = bind_coerce(b, *x, QV_T_TIMESTAMP))) return -1;
+    if (ty == QV_T_DATE && other_x && !(*y = bind_coerce(b, *y, QV_T_TIMESTAMP))) return -1;
+    return 0;
+}
+
 static bexpr *bind_binary(binder *b, ast *a) {
     if (a->op >= OP_DISTINCT) return bind_op_binary(b, a);
     bexpr *x = bind_expr(b, a->args[0]);
@@ -152,9 +164,10 @@ static bexpr *bind_binary(binder *b, ast *a) {
             !(x = bind_coerce(b, x, y->type)))
             return NULL;
         if (type_pc(y->type) == PC_S && y->kind == B_CONST && x->type != T_NULL && type_pc(x->type) != PC_S &&
-            !(y = bind_coerce(b, y, x->type == QV_T_TIMESTAMP ? T_INTERVAL : x->type)))
+            !(y = bind_coerce(b, y, bd_is_time(x->type) ? T_INTERVAL : x->type)))
             return NULL;
     }
+    if (bind_date_arith(b, op, &x, &y)) return NULL;
     qv_type tx = x->type, ty = y->type, rt = T_NULL;
     if (op == OP_CONCAT) {
         if (tx != T_NULL && type_pc(tx) != PC_S && !(x = bind_coerce(b, x, QV_T_STRING))) return NULL;
@@ -169,6 +182,11 @@ static bexpr *bind_binary(binder *b, ast *a) {
         if (type_pc(rt) == PC_F) rt = QV_T_FLOAT64;
         if (rt == T_NULL) rt = QV_T_INT32;
         if (!(x = bind_coerce(b, x, rt)) || !(y = bind_coerce(b, y, rt))) return NULL;
+    } else if (((tx == QV_T_DATE && ty == QV_T_INT32) || (tx == QV_T_INT32 && ty == QV_T_DATE && op == OP_ADD)) &&
+               (op == OP_ADD || op == OP_SUB)) {
+        rt = QV_T_DATE; /* days later or earlier; only INTEGER days, as DuckDB */
+    } else if (tx == QV_T_DATE && ty == QV_T_DATE && op == OP_SUB) {
+        rt = QV_T_INT64; /* days between */
     } else if (tx == QV_T_TIMESTAMP && ty == T_INTERVAL && (op == OP_ADD || op == OP_SUB)) {
         rt = QV_T_TIMESTAMP;
     } else if (tx == T_INTERVAL && ty == QV_T_TIMESTAMP && op == OP_ADD) {
@@ -196,30 +214,7 @@ static bexpr *bind_binary(binder *b, ast *a) {
     return e;
 }
 
-/* CAST(x AS DATE): date_trunc('day', CAST(x AS TIMESTAMP)), bound as that call. */
-static bexpr *bind_cast_date(binder *b, ast *a) {
-    ast *ts = arena_alloc(b->ar, sizeof *ts), *day = arena_alloc(b->ar, sizeof *day),
-        *f = arena_alloc(b->ar, sizeof *f);
-    *ts = *a;
-    ts->cast_date = false;
-    *day = *a;
-    day->kind = A_STR;
-    day->name = "day";
-    day->nargs = 0;
-    day->args = NULL;
-    *f = *a;
-    f->kind = A_FUNC;
-    f->name = "date_trunc";
-    f->cast_date = false;
-    f->args = arena_alloc(b->ar, sizeof(ast *) * 2);
-    f->args[0] = day;
-    f->args[1] = ts;
-    f->nargs = 2;
-    return bind_expr(b, f);
-}
-
 static bexpr *bind_cast(binder *b, ast *a) {
-    if (a->cast_date) return bind_cast_date(b, a);
     bexpr *e;
     bexpr *x = bind_expr(b, a->args[0]);
     if (!x) return NULL;
@@ -254,7 +249,8 @@ static bexpr *bind_extract(binder *b, ast *a) {
     bexpr *x = bind_expr(b, a->args[0]);
     if (!x) return NULL;
     if (type_pc(x->type) == PC_S && x->kind == B_CONST && !(x = bind_coerce(b, x, QV_T_TIMESTAMP))) return NULL;
-    if (!bd_need_type(b, a, x, "EXTRACT needs a TIMESTAMP", bd_is_ts)) return NULL;
+    if (!bd_need_type(b, a, x, "EXTRACT needs a TIMESTAMP or DATE", bd_is_time)) return NULL;
+    if (!(x = bind_coerce(b, x, QV_T_TIMESTAMP))) return NULL;
     bexpr *e = bd_mk(b, B_EXTRACT, ts_field_is_double(f) ? QV_T_FLOAT64 : QV_T_INT64, 1);
     e->op = f;
     e->args[0] = x;
@@ -408,7 +404,7 @@ static bexpr *bind_expr_inner(binder *b, ast *a) {
     case A_STR: return bind_str_lit(b, a);
     case A_BOOL: return const_int(b, QV_T_BOOL, a->ival);
     case A_NULL: return const_null(b, T_NULL);
-    case A_TSLIT: return const_int(b, QV_T_TIMESTAMP, a->ival);
+    case A_TSLIT: return const_int(b, a->cast_type == QV_T_DATE ? QV_T_DATE : QV_T_TIMESTAMP, a->ival);
     case A_INTERVAL: return const_int(b, T_INTERVAL, a->ival);
     case A_COL: return bind_column(b, a);
     case A_PARAM: return bind_param(b, a);

@@ -98,3 +98,9 @@ bexpr *bind_now(binder *b) {
     snprintf(e->tz, sizeof e->tz, "UTC");
     return e;
 }
+
+bexpr *bind_today(binder *b) {
+    bexpr *now = bind_now(b), *k = bd_mk(b, B_CONST, QV_T_DATE, 0);
+    k->cval.i = qv_date_from_ts(now->cval.i);
+    return k;
+}

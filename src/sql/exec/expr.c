@@ -272,6 +272,9 @@ static int eval_arith(const bexpr *e, vec *a, vec *b, vec *out, int n, qv_err *e
             r = (y == -1) ? 0 : x % y;
             break;
         }
+        if (e->type == QV_T_DATE && (r < QV_DATE_MIN || r > QV_DATE_MAX))
+            return qv_err_set(err, QV_EINVAL, "date out of range: the result of DATE %s is beyond 5881580-07-10 or "
+                              "5877642-06-25 (BC)", e->op == OP_ADD ? "addition" : "subtraction");
         if (i32 && (r < INT32_MIN || r > INT32_MAX)) {
             const char *w = e->op == OP_ADD ? "addition" : e->op == OP_SUB ? "subtraction"
                           : e->op == OP_MUL ? "multiplication" : "division";
@@ -331,6 +334,15 @@ static int cast_value(qv_type from, qv_type to, const vec *a, int k, vec *out, i
         }
         return qv_err_set(err, QV_EINVAL, "could not convert string '%.*s' to %s", s.n > 60 ? 60 : s.n, s.p,
                           type_name(to));
+    }
+    if (to == QV_T_DATE && from == QV_T_TIMESTAMP) {
+        out->i[j] = qv_date_from_ts(a->i[k]);
+        return 0;
+    }
+    if (to == QV_T_TIMESTAMP && from == QV_T_DATE) {
+        if (qv_date_to_ts(a->i[k], &out->i[j])) return 0;
+        qv_date_format(a->i[k], buf, sizeof buf);
+        return qv_err_set(err, QV_EINVAL, "DATE '%s' is outside the TIMESTAMP range (1677-09-22 .. 2262-04-11)", buf);
     }
     if (tp == PC_F) {
         double v = fp == PC_F ? a->f[k] : (double)a->i[k];

@@ -203,7 +203,8 @@ static void load_vec(vec *v, const qv_array *a, int64_t off, int n, sym_cache *s
     vec_reset(v, t == QV_T_SYMBOL ? QV_T_STRING : t, n);
     int64_t base = a->offset + off;
     switch (t) {
-    case QV_T_INT32: {
+    case QV_T_INT32:
+    case QV_T_DATE: {
         const int32_t *p = (const int32_t *)a->values->data + base;
         for (int k = 0; k < n; k++) v->i[k] = p[k];
         break;

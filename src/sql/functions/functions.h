@@ -18,8 +18,9 @@
    repeats for variadic functions):
      S string  I BIGINT  F DOUBLE  T TIMESTAMP  B BOOLEAN  V INTERVAL
      N numeric (kept as INT32/INT64, FLOAT32 widened to DOUBLE)  A any
+   A DATE argument to a T kind arrives as its midnight (TIMESTAMP).
    Result kinds: the same letters, plus '0' = the type of argument 0,
-   'i' = INT32. A string constant next to a TIMESTAMP/INTERVAL/number kind is
+   'i' = INT32, 'D' = DATE (int days). A string constant next to a TIMESTAMP/INTERVAL/number kind is
    converted at bind time. */
 typedef struct sfunc_def sfunc_def;
 typedef bexpr *(*sfunc_bind_fn)(binder *b, ast *a, bexpr *e, const sfunc_def *fd);
@@ -28,6 +29,7 @@ typedef int (*sfunc_eval_fn)(const bexpr *e, vec *args, int n, vec *out, qv_err 
 enum {
     SF_STRICT = 1,   /* a NULL argument makes the row NULL; eval skips such rows */
     SF_VOLATILE = 2, /* a new value per row (random): never folded to a constant at bind time */
+    SF_DATE_IN_OUT = 4, /* a TIMESTAMP result is a DATE when the T argument was a DATE (time_bucket) */
 };
 
 struct sfunc_def {

@@ -96,13 +96,19 @@ static ast *column_ref(parser *p, token *t) {
     return a;
 }
 
-/* TIMESTAMP '...' and DATE '...' both become a timestamp literal. */
+/* TIMESTAMP '...' (ns) and DATE '...' (days): a literal of that type (cast_type). */
 static ast *ts_literal(parser *p, token *t, bool is_date) {
     p->pos++;
     token *s = CUR(p);
     p->pos++;
     ast *a = ps_node(p, A_TSLIT, t);
     a->name = s->text;
+    a->cast_type = is_date ? QV_T_DATE : QV_T_TIMESTAMP;
+    if (is_date) {
+        if (!qv_date_parse(s->text, strlen(s->text), &a->ival)) return a;
+        qv_err_set(p->err, QV_EINVAL, "bad DATE literal '%s' at line %d, column %d", s->text, s->line, s->col);
+        return NULL;
+    }
     int rc = ts_parse(s->text, strlen(s->text), &a->ival);
     if (rc == -2) {
         qv_err_set(p->err, QV_EINVAL, "%s literal '%s' is outside the TIMESTAMP range (1677-09-21 00:12:43.145224192 "

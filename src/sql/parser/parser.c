@@ -98,9 +98,6 @@ int ps_type(parser *p, qv_type *out) {
     p->pos++;
     qv_type ty = qv_type_parse(t->p, (size_t)t->len);
     if (tok_is_kw(t, "double") && tok_is_kw(CUR(p), "precision")) p->pos++;
-    if (ty == QV_T_INVALID && tok_is_kw(t, "date"))
-        return qv_err_set(p->err, QV_EINVAL, "unknown type 'DATE' at line %d, column %d: Quiver has no DATE type, "
-                          "use TIMESTAMP (CAST(x AS DATE) gives the day's midnight as a TIMESTAMP)", t->line, t->col);
     if (ty == QV_T_INVALID)
         return qv_err_set(p->err, QV_EINVAL, "unknown type '%s' at line %d, column %d", t->text, t->line, t->col);
     if (ps_opt(p, "(")) { /* VARCHAR(20) and the like: length ignored */
@@ -112,19 +109,8 @@ int ps_type(parser *p, qv_type *out) {
     return 0;
 }
 
-/* The type of CAST(e AS type) / e::type into a. DATE is not a Quiver type
-   (DATE literals and Arrow date columns are TIMESTAMPs at midnight), so a
-   cast to DATE is a cast to TIMESTAMP that the binder truncates to the day. */
-int ps_cast_type(parser *p, ast *a) {
-    token *t = CUR(p);
-    if (t->kind == TK_IDENT && tok_is_kw(t, "date")) {
-        p->pos++;
-        a->cast_type = QV_T_TIMESTAMP;
-        a->cast_date = true;
-        return 0;
-    }
-    return ps_type(p, &a->cast_type);
-}
+/* The type of CAST(e AS type) / e::type into a. */
+int ps_cast_type(parser *p, ast *a) { return ps_type(p, &a->cast_type); }
 
 ast **ps_list_push(parser *p, ast **arr, int *n, int *cap, ast *a) {
     if (*n == *cap) {

@@ -51,7 +51,7 @@ typedef struct ast {
     int op;
     char *name;       /* column / function / literal text / extract field */
     char *qual;       /* table qualifier of a column or star */
-    int64_t ival;     /* A_INT, A_BOOL, A_INTERVAL (ns), A_TSLIT (ns) */
+    int64_t ival;     /* A_INT, A_BOOL, A_INTERVAL (ns), A_TSLIT (ns, or days when cast_type is DATE) */
     double fval;
     bool neg;         /* NOT IN / NOT BETWEEN / NOT LIKE / IS NOT NULL */
     bool distinct;    /* count(DISTINCT x) */
@@ -60,7 +60,6 @@ typedef struct ast {
     bool has_else;
     bool ilike;
     qv_type cast_type;
-    bool cast_date; /* A_CAST to DATE: the day's midnight as a TIMESTAMP (no DATE type) */
     struct ast **args;
     int nargs;
     select_stmt *sub; /* A_SUBQ, A_EXISTS, A_IN with a subquery (then nargs == 1) */

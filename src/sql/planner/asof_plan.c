@@ -58,9 +58,9 @@ static int set_time(asof_build *ab, bexpr *l, bexpr *r, int op, int line, int co
                           "(the first at line %d, column %d)",
                           line, col, ab->ineq_line, ab->ineq_col);
     qv_type t = l->type;
-    if (t != r->type || !(type_is_num(t) || t == QV_T_TIMESTAMP))
+    if (t != r->type || !(type_is_num(t) || t == QV_T_TIMESTAMP || t == QV_T_DATE))
         return qv_err_set(ab->err, QV_EINVAL,
-                          "ASOF JOIN inequality needs numbers or timestamps on both sides, got %s and %s (line %d, column %d)",
+                          "ASOF JOIN inequality needs numbers, dates or timestamps on both sides, got %s and %s (line %d, column %d)",
                           type_name(l->type), type_name(r->type), line, col);
     ab->sp->ltime = l;
     ab->sp->rtime = plan_shift_cols(ab->ar, r, ab->nl);

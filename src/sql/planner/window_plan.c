@@ -205,12 +205,22 @@ static int frame_offset(binder *b, const win_spec *sp, win_call *c, ast *a, valu
         }
         qv_type kt = c->order[0]->type;
         if (const_arg(b, a, "RANGE frame", "the offset", false, &v, &t)) return -1;
+        if (kt == QV_T_DATE && t == T_INTERVAL) {
+            /* whole days: for whole-day keys, |x - d| <= o holds exactly when |x - d| <= floor(o) */
+            v.i = v.i >= 0 ? v.i / (86400 * (int64_t)1000000000) : -1;
+            t = QV_T_INT64;
+        }
+        if (kt == QV_T_DATE && !type_is_int(t)) {
+            snprintf(m, sizeof m, "RANGE offset over a DATE ORDER BY key must be an integer (days) or an INTERVAL, got %s",
+                     type_name(t));
+            return wfail(b, a->line, a->col, m);
+        }
         if (kt == QV_T_TIMESTAMP && t != T_INTERVAL) {
             snprintf(m, sizeof m, "RANGE offset over a TIMESTAMP ORDER BY key must be an INTERVAL, got %s", type_name(t));
             return wfail(b, a->line, a->col, m);
         }
-        if (kt != QV_T_TIMESTAMP && !type_is_num(kt)) {
-            snprintf(m, sizeof m, "RANGE with an offset needs a numeric or TIMESTAMP ORDER BY key, got %s", type_name(kt));
+        if (kt != QV_T_TIMESTAMP && kt != QV_T_DATE && !type_is_num(kt)) {
+            snprintf(m, sizeof m, "RANGE with an offset needs a numeric, DATE or TIMESTAMP ORDER BY key, got %s", type_name(kt));
             return wfail(b, a->line, a->col, m);
         }
         if (type_is_num(kt) && t == T_INTERVAL)

@@ -68,6 +68,7 @@ static void mm_portable(qv_type ty, const void *vals, int64_t n, mm_pair *r) {
     r->any = true;
     r->nan = false;
     switch (ty) {
+    case QV_T_DATE:
     case QV_T_INT32: MM_LANES4(int32_t, (const int32_t *)vals, n, INT32_MAX, INT32_MIN, r->lo.i, r->hi.i); break;
     case QV_T_INT64:
     case QV_T_TIMESTAMP: MM_LANES4(int64_t, (const int64_t *)vals, n, INT64_MAX, INT64_MIN, r->lo.i, r->hi.i); break;
@@ -194,6 +195,7 @@ static bool mm_fast(qv_type ty, const void *vals, int64_t n, mm_pair *r) {
     r->any = true;
     r->nan = false;
     switch (ty) {
+    case QV_T_DATE:
     case QV_T_INT32: mm_i32_avx2(vals, n, r); return true;
     case QV_T_INT64:
     case QV_T_TIMESTAMP: mm_i64_avx2(vals, n, r); return true;

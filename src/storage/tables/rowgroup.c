@@ -200,6 +200,7 @@ void st_rg_copy(st_rg *rg, const qv_field *f, st_dict *dict, int c, const qv_arr
         break;
     }
     case QV_T_INT32:
+    case QV_T_DATE:
         memcpy((int32_t *)s->values->data + d, (const int32_t *)a->values->data + ao, (size_t)n * 4);
         if (!nulls) st_minmax_merge(&s->stats, ty, (const int32_t *)a->values->data + ao, n);
         else
@@ -247,7 +248,7 @@ static void adopt_stats(st_colseg *s, qv_type ty, const uint8_t *vals, const uin
     if (vb && st->null_count) { /* rare: row by row */
         for (int64_t i = 0; i < n; i++) {
             if (!qv_bit_get(vb, i)) continue;
-            if (ty == QV_T_INT32) stats_add_i(st, ((const int32_t *)vals)[i]);
+            if (ty == QV_T_INT32 || ty == QV_T_DATE) stats_add_i(st, ((const int32_t *)vals)[i]);
             else if (ty == QV_T_INT64 || ty == QV_T_TIMESTAMP) stats_add_i(st, ((const int64_t *)vals)[i]);
             else if (ty == QV_T_FLOAT32) stats_add_f(st, ((const float *)vals)[i]);
             else stats_add_f(st, ((const double *)vals)[i]);
@@ -259,7 +260,7 @@ static void adopt_stats(st_colseg *s, qv_type ty, const uint8_t *vals, const uin
 }
 
 static bool adoptable(qv_type ty) {
-    return ty == QV_T_INT32 || ty == QV_T_INT64 || ty == QV_T_TIMESTAMP || ty == QV_T_FLOAT32 || ty == QV_T_FLOAT64;
+    return ty == QV_T_INT32 || ty == QV_T_DATE || ty == QV_T_INT64 || ty == QV_T_TIMESTAMP || ty == QV_T_FLOAT32 || ty == QV_T_FLOAT64;
 }
 
 st_rg *st_rg_adopt(const qv_schema *schema, int64_t cap, const qv_batch *b, int64_t from, bool sealing) {

@@ -135,6 +135,7 @@ static int bind_quantile(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
     qv_type t = sp->in[0]->type;
     bool disc = d == &agg_def_quantile_disc || (d == &agg_def_median && type_pc(t) == PC_S);
     if (t == T_NULL) sp->in[0] = bind_coerce(b, sp->in[0], t = QV_T_FLOAT64);
+    if (!disc && t == QV_T_DATE && !(sp->in[0] = bind_coerce(b, sp->in[0], t = QV_T_TIMESTAMP))) return -1;
     if (!disc && !type_is_num(t) && t != QV_T_TIMESTAMP) {
         char m[200];
         snprintf(m, sizeof m, "aggregate %s needs a numeric or TIMESTAMP argument, got %s", a->name, type_name(t));
@@ -451,6 +452,7 @@ static int bind_approx_quantile(binder *b, ast *a, agg_spec *sp, const agg_def *
         if (!(sp->in[0] = bind_coerce(b, sp->in[0], to))) return -1;
         t = to;
     }
+    if (t == QV_T_DATE && !(sp->in[0] = bind_coerce(b, sp->in[0], t = QV_T_TIMESTAMP))) return -1;
     if (t != QV_T_INT32 && t != QV_T_INT64 && t != QV_T_FLOAT64 && t != QV_T_TIMESTAMP) {
         char m[200];
         snprintf(m, sizeof m, "aggregate %s needs a numeric or TIMESTAMP argument, got %s", a->name, type_name(t));

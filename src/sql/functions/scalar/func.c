@@ -111,7 +111,7 @@ static const char *kind_name(char k) {
     case 'S': return "a string";
     case 'I': return "an integer";
     case 'F': case 'N': return "a number";
-    case 'T': return "a TIMESTAMP";
+    case 'T': return "a TIMESTAMP or DATE";
     case 'B': return "a BOOLEAN";
     case 'V': return "an INTERVAL";
     }
@@ -125,6 +125,7 @@ static qv_type kind_type(char k) {
     case 'i': return QV_T_INT32;
     case 'F': return QV_T_FLOAT64;
     case 'T': return QV_T_TIMESTAMP;
+    case 'D': return QV_T_DATE;
     case 'B': return QV_T_BOOL;
     case 'V': return T_INTERVAL;
     }
@@ -136,7 +137,7 @@ static bool kind_ok(char k, qv_type t) {
     case 'S': return type_pc(t) == PC_S;
     case 'I': return type_is_int(t);
     case 'F': case 'N': return type_is_num(t);
-    case 'T': return t == QV_T_TIMESTAMP;
+    case 'T': return t == QV_T_TIMESTAMP || t == QV_T_DATE;
     case 'B': return t == QV_T_BOOL;
     case 'V': return t == T_INTERVAL;
     }
@@ -207,8 +208,10 @@ bexpr *sfunc_bind(binder *b, ast *a, const sfunc_def *fd) {
     }
     bexpr *e = bd_mk(b, B_FUNC, T_NULL, a->nargs);
     e->fn = fd;
+    bool had_date = false;
     for (int i = 0; i < a->nargs; i++) {
         if (!(e->args[i] = bind_expr(b, a->args[i]))) return NULL;
+        had_date |= e->args[i]->type == QV_T_DATE;
         if (!(e->args[i] = coerce_arg(b, a, fd, i, e->args[i]))) return NULL;
     }
     e->type = fd->ret == '0' ? (a->nargs ? e->args[0]->type : T_NULL) : kind_type(fd->ret);
@@ -217,5 +220,7 @@ bexpr *sfunc_bind(binder *b, ast *a, const sfunc_def *fd) {
             snprintf(e->tz, sizeof e->tz, "%s", e->args[i]->tz);
     if (fd->bind && !(e = fd->bind(b, a, e, fd))) return NULL;
     if (e->kind != B_FUNC || (fd->flags & SF_VOLATILE)) return e;
-    return fold(b, a, e);
+    e = fold(b, a, e);
+    if (e && had_date && (fd->flags & SF_DATE_IN_OUT) && e->type == QV_T_TIMESTAMP) e = bind_coerce(b, e, QV_T_DATE);
+    return e;
 }

@@ -15,6 +15,7 @@ static int fmt_ts(const vec *v, int k, char *buf, size_t cap) {
     ts_format(v->i[k], buf, cap);
     return (int)strlen(buf);
 }
+static int fmt_date(const vec *v, int k, char *buf, size_t cap) { return (int)qv_date_format(v->i[k], buf, cap); }
 static int fmt_float(const vec *v, int k, char *buf, size_t cap, bool f32) {
     char t[QV_FLOAT_TEXT_MAX];
     size_t n = qv_float_format(v->f[k], f32, t);
@@ -62,6 +63,7 @@ static int parse_bool(const char *s, size_t n, vec *out, int j) {
     return 0;
 }
 static int parse_ts(const char *s, size_t n, vec *out, int j) { return ts_parse(s, n, &out->i[j]); }
+static int parse_date(const char *s, size_t n, vec *out, int j) { return qv_date_parse(s, n, &out->i[j]); }
 static int parse_str(const char *s, size_t n, vec *out, int j) {
     vec_set_str(out, j, s, (int32_t)n);
     return 0;
@@ -78,6 +80,7 @@ static const sql_type_def types[QV_T__COUNT] = {
     [QV_T_STRING] = {"VARCHAR", "utf8", (int)sizeof(sv), PC_S, fmt_str, parse_str},
     [QV_T_SYMBOL] = {"VARCHAR", "dictionary<int32, utf8>", (int)sizeof(sv), PC_S, fmt_str, parse_str},
     [QV_T_TIMESTAMP] = {"TIMESTAMP", "timestamp[ns]", 8, PC_I, fmt_ts, parse_ts},
+    [QV_T_DATE] = {"DATE", "date32[day]", 8, PC_I, fmt_date, parse_date},
 };
 _Static_assert(sizeof types / sizeof types[0] == QV_T__COUNT, "one descriptor per type");
 

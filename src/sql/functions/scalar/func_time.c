@@ -1,4 +1,5 @@
-/* Time scalar functions over TIMESTAMP (int64 ns since the epoch, UTC):
+/* Time scalar functions over TIMESTAMP (int64 ns since the epoch, UTC; a
+   DATE argument arrives as its midnight, functions.h):
    date_part/date_trunc/time_bucket, strftime/strptime, epoch_*, make_timestamp,
    to_timestamp, date_diff/date_sub/date_add. */
 #include "functions.h"
@@ -97,7 +98,7 @@ static int ev_bucket(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
 
 /* strftime(ts, format) or strftime(format, ts) */
 static bexpr *bind_strftime(binder *b, ast *a, bexpr *e, const sfunc_def *fd) {
-    if (type_pc(e->args[0]->type) == PC_S && e->args[1]->type == QV_T_TIMESTAMP) {
+    if (type_pc(e->args[0]->type) == PC_S && bd_is_time(e->args[1]->type)) {
         bexpr *t = e->args[0];
         e->args[0] = e->args[1];
         e->args[1] = t;
@@ -105,7 +106,8 @@ static bexpr *bind_strftime(binder *b, ast *a, bexpr *e, const sfunc_def *fd) {
     if (type_pc(e->args[0]->type) == PC_S && e->args[0]->kind == B_CONST &&
         !(e->args[0] = bind_coerce(b, e->args[0], QV_T_TIMESTAMP)))
         return NULL;
-    if (e->args[0]->type == T_NULL) e->args[0] = bind_coerce(b, e->args[0], QV_T_TIMESTAMP);
+    if (e->args[0]->type == T_NULL || e->args[0]->type == QV_T_DATE) e->args[0] = bind_coerce(b, e->args[0], QV_T_TIMESTAMP);
+    if (!e->args[0]) return NULL;
     if (e->args[1]->type == T_NULL) e->args[1] = bind_coerce(b, e->args[1], QV_T_STRING);
     if (e->args[0]->type != QV_T_TIMESTAMP || type_pc(e->args[1]->type) != PC_S) {
         char m[200];
@@ -162,7 +164,8 @@ static bexpr *bind_epoch_ms(binder *b, ast *a, bexpr *e, const sfunc_def *fd) {
     if (type_pc(t) == PC_S && e->args[0]->kind == B_CONST && !(e->args[0] = bind_coerce(b, e->args[0], QV_T_TIMESTAMP)))
         return NULL;
     t = e->args[0]->type;
-    if (t == T_NULL) e->args[0] = bind_coerce(b, e->args[0], t = QV_T_TIMESTAMP);
+    if (t == T_NULL || t == QV_T_DATE) e->args[0] = bind_coerce(b, e->args[0], t = QV_T_TIMESTAMP);
+    if (!e->args[0]) return NULL;
     if (type_is_int(t)) {
         e->args[0] = bind_coerce(b, e->args[0], QV_T_INT64);
         e->type = QV_T_TIMESTAMP;
@@ -364,17 +367,40 @@ static int ev_monthname(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
     return 0;
 }
 
-/* last_day(ts): midnight of the month's last day. DuckDB returns a DATE; Quiver
-   has none, so a TIMESTAMP, which can leave the nanosecond range (April 2262). */
+/* last_day(ts): the DATE of the month's last day. */
 static int ev_last_day(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
+    (void)e, (void)err;
     EACH_ROW {
-        int64_t y, days;
+        int64_t y;
         int m, d;
         qv_civil_from_days(fdiv_i64(a[0].i[k], NS_DAY), &y, &m, &d);
-        days = m == 12 ? qv_days_from_civil(y + 1, 1, 1) - 1 : qv_days_from_civil(y, m + 1, 1) - 1;
-        if (__builtin_mul_overflow(days, NS_DAY, &out->i[k])) return fn_err(err, e, "timestamp out of range");
+        out->i[k] = m == 12 ? qv_days_from_civil(y + 1, 1, 1) - 1 : qv_days_from_civil(y, m + 1, 1) - 1;
     }
     return 0;
+}
+
+/* make_date(year, month, day): that DATE; DuckDB's range and its errors. */
+static int ev_make_date(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
+    EACH_ROW {
+        int64_t y = a[0].i[k], mo = a[1].i[k], d = a[2].i[k], z;
+        int64_t yy;
+        int mm, dd;
+        bool ok = mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && y > -5877643 && y < 5881581;
+        if (ok) { /* a day past the month's end comes back as another month */
+            z = qv_days_from_civil(y, (int)mo, (int)d);
+            qv_civil_from_days(z, &yy, &mm, &dd);
+            ok = mm == mo && dd == d && z >= QV_DATE_MIN && z <= QV_DATE_MAX;
+        }
+        if (!ok) return fn_err(err, e, "date out of range: %lld-%lld-%lld", (long long)y, (long long)mo, (long long)d);
+        out->i[k] = z;
+    }
+    return 0;
+}
+
+/* current_date / today(): the day of the statement's start (UTC). */
+static bexpr *bind_today_fn(binder *b, ast *a, bexpr *e, const sfunc_def *fd) {
+    (void)a, (void)e, (void)fd;
+    return bind_today(b);
 }
 
 const sfunc_def sfunc_time[] = {
@@ -405,7 +431,7 @@ const sfunc_def sfunc_time[] = {
     {"dayofmonth", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('dayofmonth', ts)"},
     {"weekday", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('weekday', ts)"},
     {"julian", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('julian', ts)"},
-    {"time_bucket", 2, 2, "VT", 'T', bind_bucket, ev_bucket, SF_STRICT, "time_bucket(width, ts): start of ts's bucket"},
+    {"time_bucket", 2, 2, "VT", 'T', bind_bucket, ev_bucket, SF_STRICT | SF_DATE_IN_OUT, "time_bucket(width, ts): start of ts's bucket (a DATE for a DATE)"},
     {"strftime", 2, 2, "AA", 'S', bind_strftime, ev_strftime, SF_STRICT, "strftime(ts, format): ts as text"},
     {"strptime", 2, 2, "SS", 'T', NULL, ev_strptime, SF_STRICT, "strptime(text, format): text as a TIMESTAMP"},
     {"try_strptime", 2, 2, "SS", 'T', NULL, ev_try_strptime, SF_STRICT, "strptime, NULL when it does not parse"},
@@ -421,7 +447,10 @@ const sfunc_def sfunc_time[] = {
     {"datesub", 3, 3, "STT", 'I', bind_diff, ev_date_sub, SF_STRICT, "alias of date_sub"},
     {"dayname", 1, 1, "T", 'S', NULL, ev_dayname, SF_STRICT, "English name of the weekday"},
     {"monthname", 1, 1, "T", 'S', NULL, ev_monthname, SF_STRICT, "English name of the month"},
-    {"last_day", 1, 1, "T", 'T', NULL, ev_last_day, SF_STRICT, "midnight of the last day of the month (DuckDB: a DATE)"},
+    {"last_day", 1, 1, "T", 'D', NULL, ev_last_day, SF_STRICT, "the last day of the month (DATE)"},
+    {"make_date", 3, 3, "III", 'D', NULL, ev_make_date, SF_STRICT, "make_date(year, month, day): that DATE"},
+    {"current_date", 0, 0, "", 'D', bind_today_fn, NULL, 0, "the day of the statement's start (DATE, UTC)"},
+    {"today", 0, 0, "", 'D', bind_today_fn, NULL, 0, "alias of current_date"},
     {"date_add", 2, 2, "TV", 'T', NULL, ev_date_add, SF_STRICT, "date_add(ts, interval)"},
     {NULL, 0, 0, NULL, 0, NULL, NULL, 0, NULL},
 };

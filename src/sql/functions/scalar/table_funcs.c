@@ -29,13 +29,13 @@ static bool is_untyped_param(const bexpr *e) { return e->kind == B_PARAM && e->t
 static int series_bind(binder *b, const tfunc_def *d, const tfunc_call *c, bexpr **args, tfunc_bound *out) {
     int n = c->nargs;
     bool ts = false;
-    for (int i = 0; i < n; i++) ts |= args[i]->type == QV_T_TIMESTAMP || args[i]->type == T_INTERVAL;
+    for (int i = 0; i < n; i++) ts |= bd_is_time(args[i]->type) || args[i]->type == T_INTERVAL;
     if (ts) {
         if (n != 3) return targ_fail(b, d, c, -1, "over timestamps it takes a start, a stop and an INTERVAL step", QV_T_INVALID);
         for (int i = 0; i < 2; i++) {
             qv_type t = args[i]->type;
             if (t == QV_T_TIMESTAMP || (t == T_NULL && !is_untyped_param(args[i]))) continue;
-            if (is_untyped_param(args[i]) || (type_pc(t) == PC_S && args[i]->kind == B_CONST)) {
+            if (is_untyped_param(args[i]) || t == QV_T_DATE || (type_pc(t) == PC_S && args[i]->kind == B_CONST)) {
                 if (!(args[i] = bind_coerce(b, args[i], QV_T_TIMESTAMP))) return b->err->code;
                 continue;
             }
