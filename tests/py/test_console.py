@@ -20,6 +20,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.flight as fl
 import pytest
 import requests
 
@@ -321,6 +322,12 @@ def test_chart_one_path_per_series(quiverd, data, page):
     wait(d, "QV.app.view === 'chart' && QV.app.chart && QV.app.chart.series.length === 3", what="the second chart")
     c = chart_series(d)
     assert c["n"] == PER_SYMBOL and c["s"] == [["price", PER_SYMBOL, True], ["qty", PER_SYMBOL, True]]
+    # A DATE column is a time axis too (each day at its midnight).
+    type_and_run(d, "SELECT ts::DATE AS day, count(*) AS n FROM ticks GROUP BY day ORDER BY day")
+    wait(d, "QV.app.view === 'chart' && QV.app.chart && QV.app.chart.series.length === 2", what="the DATE chart")
+    days = quiverd.flight().do_get(fl.Ticket("SELECT count(DISTINCT ts::DATE) FROM ticks")).read_all().column(0)[0].as_py()
+    c = chart_series(d)
+    assert c["n"] == days and c["s"] == [["n", days, True]]
     # Not a time series: no chart.
     type_and_run(d, "SELECT symbol, count(*) AS n FROM ticks GROUP BY symbol")
     assert d.execute_script("return document.getElementById('tab-chart').disabled && QV.app.view === 'table'")

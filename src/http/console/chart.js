@@ -25,7 +25,7 @@
 
   /* Which columns make the chart, or null when the result is not a time series. */
   function shape(meta) {
-    const ts = meta.findIndex((m) => m.type === 'TIMESTAMP');
+    const ts = meta.findIndex((m) => m.type === 'TIMESTAMP' || m.type === 'DATE'); /* a DATE is its midnight */
     if (ts < 0) return null;
     const nums = [];
     meta.forEach((m, i) => { if (i !== ts && QV.NUMERIC.has(m.type)) nums.push(i); });

@@ -101,3 +101,50 @@ QTEST(timestamp_split_rounds_toward_the_past_at_every_stamp) {
     check_split(INT64_MIN, 1677, 9, 21, 0, 12, 43, 145224192, 2);                   /* a Tuesday */
     check_split(INT64_MAX, 2262, 4, 11, 23, 47, 16, 854775807, 5);                  /* a Friday */
 }
+
+static void check_date(const char *text, int64_t want_days, const char *want_text) {
+    int64_t d = -12345;
+    QCHECK_EQ(qv_date_parse(text, strlen(text), &d), 0);
+    QCHECK_EQ(d, want_days);
+    char buf[QV_DATE_TEXT_MAX];
+    size_t n = qv_date_format(d, buf, sizeof buf);
+    QCHECK_EQ(n, strlen(want_text));
+    QCHECK_STR(buf, want_text);
+}
+
+/* The forms DuckDB reads and prints (checked against DuckDB 2.0.1). */
+QTEST(date_text_round_trip_and_range) {
+    check_date("1970-01-01", 0, "1970-01-01");
+    check_date(" 2024-1-2 ", 19724, "2024-01-02");
+    check_date("2024/01/02", 19724, "2024-01-02");
+    check_date("2024 01 02", 19724, "2024-01-02");
+    check_date("2024-01-02 10:00:00.123456789", 19724, "2024-01-02");
+    check_date("2024-01-02T23:59", 19724, "2024-01-02");
+    check_date("2024-01-02 10:00:00+02", 19724, "2024-01-02");
+    check_date("1969-12-31", -1, "1969-12-31");
+    check_date("0000-01-01", -719528, "0001-01-01 (BC)");
+    check_date("0044-03-15 (BC)", qv_days_from_civil(-43, 3, 15), "0044-03-15 (BC)");
+    check_date("-0044-03-15", qv_days_from_civil(-44, 3, 15), "0045-03-15 (BC)");
+    check_date("24-01-02", qv_days_from_civil(24, 1, 2), "0024-01-02");
+    check_date("5881580-07-10", QV_DATE_MAX, "5881580-07-10");
+    check_date("5877642-06-25 (BC)", QV_DATE_MIN, "5877642-06-25 (BC)");
+    static const char *bad[] = {"", "2024", "2024-01", "2024.01.02", "2024-01/02", "2024-01-02x", "2024-01-02 10",
+                                "2024-01-02T", "2024-01-02Z", "+2024-01-02", "2024-01-02 25:00", "2024-01-02 10:00:61",
+                                "0000-01-01 (BC)", "12345678-01-01"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int64_t d;
+        QCHECK(qv_date_parse(bad[i], strlen(bad[i]), &d) == -1);
+    }
+    static const char *range[] = {"2024-02-30", "2023-02-29", "2024-13-01", "2024-00-10", "5881580-07-11",
+                                  "5877642-06-24 (BC)"};
+    for (size_t i = 0; i < sizeof range / sizeof range[0]; i++) {
+        int64_t d;
+        QCHECK(qv_date_parse(range[i], strlen(range[i]), &d) == -2);
+    }
+    int64_t ns;
+    QCHECK(qv_date_to_ts(106751, &ns) && ns == 106751LL * 86400 * 1000000000);
+    QCHECK(!qv_date_to_ts(106752, &ns) && !qv_date_to_ts(-106752, &ns));
+    QCHECK_EQ(qv_date_from_ts(-1), -1);
+    QCHECK_EQ(qv_date_from_ts(INT64_MIN), -106752);
+    QCHECK_EQ(qv_date_from_ts(86400LL * 1000000000), 1);
+}
