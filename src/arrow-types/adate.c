@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int month_days(int64_t y, int m) {
+int qv_days_in_month(int64_t y, int m) {
     static const int md[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return 29;
     return md[m - 1];
@@ -70,7 +70,7 @@ int qv_date_parse(const char *s, size_t n, int64_t *days) {
         if ((s[i] != ' ' && s[i] != 'T') || !time_of_day(s, n, i + 1)) return -1;
         i = n;
     }
-    if (mo < 1 || mo > 12 || d < 1 || d > month_days(y, (int)mo)) return -2;
+    if (mo < 1 || mo > 12 || d < 1 || d > qv_days_in_month(y, (int)mo)) return -2;
     int64_t z = qv_days_from_civil(y, (int)mo, (int)d);
     if (z < QV_DATE_MIN || z > QV_DATE_MAX) return -2;
     *days = z;

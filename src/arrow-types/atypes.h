@@ -40,6 +40,8 @@ qv_type qv_type_parse(const char *s, size_t n);
    epoch): days since 1970-01-01 from a date and back, for every int64 day. */
 int64_t qv_days_from_civil(int64_t y, int m, int d);
 void qv_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
+/* Days in month m (1-12) of proleptic Gregorian year y. */
+int qv_days_in_month(int64_t y, int m);
 
 /* A TIMESTAMP (ns since the epoch, any int64) split into its UTC calendar
    fields, rounding toward the past (-1 ns is 1969-12-31 23:59:59.999999999).

@@ -9,12 +9,6 @@
 #define NS_SEC 1000000000LL
 #define NS_DAY (86400LL * NS_SEC)
 
-static int mdays(int64_t y, int m) {
-    static const int md[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return 29;
-    return md[m - 1];
-}
-
 static int num(const char *s, size_t n, size_t *i, int maxd, int64_t *out) {
     int64_t v = 0;
     int d = 0;
@@ -35,7 +29,7 @@ int ts_parse(const char *s, size_t n, int64_t *out) {
     if (num(s, n, &i, 4, &y) != 4 || i >= n || s[i++] != '-') return -1;
     if (num(s, n, &i, 2, &mo) < 1 || i >= n || s[i++] != '-') return -1;
     if (num(s, n, &i, 2, &d) < 1) return -1;
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays(y, (int)mo)) return -1;
+    if (mo < 1 || mo > 12 || d < 1 || d > qv_days_in_month(y, (int)mo)) return -1;
     if (i < n && (s[i] == ' ' || s[i] == 'T')) {
         i++;
         if (num(s, n, &i, 2, &h) < 1 || i >= n || s[i++] != ':') return -1;
