@@ -25,7 +25,7 @@ static int digits(const char *s, size_t n, size_t *i, int maxd, int64_t *out) {
     return d;
 }
 
-/* HH:MM[:SS[.fraction]] with an optional UTC offset (+HH[:MM] or -HH[:MM]),
+/* HH:MM[:SS[.fraction]] with an optional Z or UTC offset (+HH[:MM] or -HH[:MM]),
    from s[i] to the end; true when it is a valid time of day. */
 static bool time_of_day(const char *s, size_t n, size_t i) {
     int64_t h, m, sec = 0, x;
@@ -39,6 +39,7 @@ static bool time_of_day(const char *s, size_t n, size_t i) {
         }
     }
     if (h > 23 || m > 59 || sec > 59) return false;
+    if (i + 1 == n && s[i] == 'Z') return true;
     if (i < n && (s[i] == '+' || s[i] == '-')) {
         i++;
         if (digits(s, n, &i, 2, &x) < 1 || x > 23) return false;

@@ -167,7 +167,7 @@ static int pf_one(const bexpr *e, vec *a, int k, sv f, int32_t *i, int *next, in
     }
     if (pos > FMT_MAX_WIDTH) return fn_err(err, e, "argument position too large");
     while (j < f.n && strchr("-+ #0", f.p[j]) && f.p[j]) add_flag(&s, f.p[j++]);
-    int idx;
+    int idx = 0;
     if (j < f.n && f.p[j] == '*') {
         j++;
         if (pf_arg(e, 0, next, mode, &idx, err) || pf_star(e, a, k, idx, "width", &s.width, err)) return -1;

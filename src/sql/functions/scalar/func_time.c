@@ -87,11 +87,12 @@ static bexpr *bind_bucket(binder *b, ast *a, bexpr *e, const sfunc_def *fd) {
 static int ev_bucket(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
     const int64_t origin = 946857600LL * NS_SEC; /* 2000-01-03 00:00:00, a Monday */
     EACH_ROW {
-        int64_t w = a[0].i[k], d, q, r;
-        if (__builtin_sub_overflow(a[1].i[k], origin, &d)) return fn_err(err, e, "timestamp out of range");
-        q = fdiv_i64(d, w);
-        if (__builtin_mul_overflow(q, w, &r) || __builtin_add_overflow(r, origin, &r)) return fn_err(err, e, "timestamp out of range");
-        out->i[k] = r;
+        /* 128 bits: a TIMESTAMP three centuries from the origin is more ns than int64 holds */
+        __int128 w = a[0].i[k], d = (__int128)a[1].i[k] - origin, q = d / w, r;
+        if (d % w && d < 0) q--;
+        r = q * w + origin;
+        if (r < INT64_MIN || r > INT64_MAX) return fn_err(err, e, "timestamp out of range");
+        out->i[k] = (int64_t)r;
     }
     return 0;
 }
