@@ -381,3 +381,22 @@ def test_dates_survive_restart(start_quiverd, tmp_path):
     assert set(got.column("t").to_pylist()) == {"DATE"}
     assert get(c, "SELECT d FROM dur2").column("d").to_pylist() == [D(1969, 12, 31)]
     c.close()
+
+
+def test_dates_survive_a_crash_over_row_groups(start_quiverd, tmp_path):
+    data, rg = str(tmp_path / "data"), ("--rowgroup-rows", "1000")
+    n = 3500
+    days = [None if i % 13 == 0 else D(1990, 1, 1) + dt.timedelta(days=(i * 31) % 9000) for i in range(n)]
+    t = pa.table({"i": pa.array(range(n), pa.int64()), "d": pa.array(days, pa.date32())})
+    srv = start_quiverd("--data-dir", data, *rg)
+    c = srv.flight()
+    put(c, "crash", t)
+    c.close()
+    srv.kill()  # no clean shutdown: what was acknowledged must come back
+    c = start_quiverd("--data-dir", data, *rg).flight()
+    duck = duckdb.connect()
+    duck.register("crash", t)
+    for sql in ["SELECT i, d FROM crash WHERE d >= DATE '2010-01-01' ORDER BY i",
+                "SELECT count(*), count(d), min(d), max(d), typeof(min(d)) FROM crash"]:
+        assert rows(get(c, sql), True) == rows(duck.sql(sql).to_arrow_table(), True), sql
+    c.close()
