@@ -261,6 +261,16 @@ def test_errors_are_invalid_argument(dbs, sql, part):
     assert get(c, "SELECT count(*) AS n FROM dt").column("n").to_pylist() == [80]  # still serving
 
 
+def test_timestamp_range_edges(dbs):
+    """Inside 1677-09-22 .. 2262-04-11 a DATE is a TIMESTAMP as in DuckDB; outside it is a clear error."""
+    _, c, _ = dbs
+    same_as_duck(dbs, "SELECT CAST(DATE '1677-09-22' AS TIMESTAMP), CAST(DATE '2262-04-11' AS TIMESTAMP), "
+                      "year(DATE '1677-09-22'), dayname(DATE '2262-04-11'), DATE '9999-12-31' - DATE '0001-01-01'")
+    for d in ["1677-09-21", "2262-04-12"]:
+        with pytest.raises(INVALID, match="TIMESTAMP range"):
+            get(c, "SELECT CAST(DATE '%s' AS TIMESTAMP)" % d)
+
+
 # ---- HTTP ----
 
 def http_query(srv, sql, fmt=None):
@@ -280,6 +290,9 @@ def test_http_json_and_csv_output(dbs):
     assert [r["d"] for r in doc["data"]] == ["2023-11-22", "1969-12-31", None]
     text = http_query(srv, sql, "CSVWithNames").text
     assert list(csv.reader(io.StringIO(text, newline=""))) == [["id", "d"], ["0", "2023-11-22"], ["1", "1969-12-31"], ["4", ""]]
+    assert http_query(srv, sql + " FORMAT JSONEachRow").text.splitlines()[1] == '{"id":1,"d":"1969-12-31"}'
+    arrow = pa.ipc.open_stream(http_query(srv, sql, "Arrow").content).read_all()
+    assert arrow.schema.field("d").type == pa.date32() and arrow.column("d").to_pylist() == [D(2023, 11, 22), D(1969, 12, 31), None]
 
 
 def test_http_ingest_into_date_column(dbs):
@@ -325,10 +338,16 @@ def test_adbc_dates(dbs):
         tab = cur.fetch_arrow_table()
         assert tab.schema.field("d").type == pa.date32()
         cur.execute("SELECT id, d FROM dt WHERE id < 6 ORDER BY id")
-        assert cur.fetchall() == duck.sql("SELECT id, d FROM dt WHERE id < 6 ORDER BY id").fetchall()
+        want_rows = duck.sql("SELECT id, d FROM dt WHERE id < 6 ORDER BY id").fetchall()
+        assert cur.fetchall() == want_rows
         cur.execute("SELECT id FROM dt WHERE d = ? ORDER BY id", (D(2024, 2, 2),))
         want = duck.sql("SELECT id FROM dt WHERE d = DATE '2024-02-02' ORDER BY id").fetchall()
         assert want and cur.fetchall() == want
+        cur.execute("SELECT id FROM dt WHERE d BETWEEN ? AND ? ORDER BY id", (D(1800, 1, 1), D(2000, 1, 1)))
+        assert cur.fetchall() == [(1,), (2,)]
+        df = pd.read_sql("SELECT id, d FROM dt WHERE id < 6 ORDER BY id", cn)
+        assert df["d"].tolist() == [d for _, d in want_rows]
+        assert pl.read_database("SELECT d FROM dt", cn).schema["d"] == pl.Date
         schema = cn.adbc_get_table_schema("dt")
         assert schema.field("d").type == pa.date32() and schema.field("d2").type == pa.date32()
         cur.close()
