@@ -182,8 +182,8 @@ static bexpr *bind_binary(binder *b, ast *a) {
         if (type_pc(rt) == PC_F) rt = QV_T_FLOAT64;
         if (rt == T_NULL) rt = QV_T_INT32;
         if (!(x = bind_coerce(b, x, rt)) || !(y = bind_coerce(b, y, rt))) return NULL;
-    } else if (((tx == QV_T_DATE && ty == QV_T_INT32) || (tx == QV_T_INT32 && ty == QV_T_DATE && op == OP_ADD)) &&
-               (op == OP_ADD || op == OP_SUB)) {
+    } else if ((tx == QV_T_DATE && ty == QV_T_INT32 && (op == OP_ADD || op == OP_SUB)) ||
+               (tx == QV_T_INT32 && ty == QV_T_DATE && op == OP_ADD)) {
         rt = QV_T_DATE; /* days later or earlier; only INTEGER days, as DuckDB */
     } else if (tx == QV_T_DATE && ty == QV_T_DATE && op == OP_SUB) {
         rt = QV_T_INT64; /* days between */
