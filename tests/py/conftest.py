@@ -98,3 +98,14 @@ def quiverd():
     yield s
     rc = s.stop()
     assert rc == 0, "quiverd exit code %s; log:\n%s" % (rc, "".join(s.log))
+
+
+@pytest.fixture
+def sqltool():
+    """One sql_tool process (the SQL engine without a server), closed after the test."""
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from test_sql_differential import Quiver
+    q = Quiver()
+    yield q
+    q.close()
