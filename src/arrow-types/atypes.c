@@ -6,7 +6,7 @@
 #include <strings.h>
 
 static const char *type_names[QV_T__COUNT] = {
-    "INVALID", "INT32", "INT64", "FLOAT32", "FLOAT64", "BOOL", "STRING", "SYMBOL", "TIMESTAMP", "DATE"};
+    "INVALID", "INT32", "INT64", "FLOAT32", "FLOAT64", "BOOL", "STRING", "SYMBOL", "TIMESTAMP", "DATE", "DECIMAL"};
 _Static_assert(sizeof type_names / sizeof type_names[0] == QV_T__COUNT, "a name per type");
 
 const char *qv_type_name(qv_type t) {
@@ -16,7 +16,7 @@ const char *qv_type_name(qv_type t) {
 int qv_type_width(qv_type t) {
     switch (t) {
     case QV_T_INT32: case QV_T_FLOAT32: case QV_T_SYMBOL: case QV_T_DATE: return 4;
-    case QV_T_INT64: case QV_T_FLOAT64: case QV_T_TIMESTAMP: return 8;
+    case QV_T_INT64: case QV_T_FLOAT64: case QV_T_TIMESTAMP: case QV_T_DECIMAL: return 8;
     default: return 0;
     }
 }
@@ -31,6 +31,7 @@ qv_type qv_type_parse(const char *s, size_t n) {
         {"BOOL", QV_T_BOOL},        {"BOOLEAN", QV_T_BOOL},    {"VARCHAR", QV_T_STRING},
         {"STRING", QV_T_STRING},    {"TEXT", QV_T_STRING},     {"UTF8", QV_T_STRING},
         {"SYMBOL", QV_T_SYMBOL},    {"TIMESTAMP", QV_T_TIMESTAMP}, {"DATE", QV_T_DATE},
+        {"DECIMAL", QV_T_DECIMAL},  {"NUMERIC", QV_T_DECIMAL},
     };
     for (size_t i = 0; i < sizeof syn / sizeof syn[0]; i++)
         if (strlen(syn[i].name) == n && strncasecmp(syn[i].name, s, n) == 0) return syn[i].t;
@@ -56,6 +57,7 @@ void qv_schema_add(qv_schema *s, const char *name, qv_type type, bool nullable) 
     f->type = type;
     f->nullable = nullable;
     if (type == QV_T_TIMESTAMP) strcpy(f->tz, "UTC");
+    if (type == QV_T_DECIMAL) f->precision = QV_DEC_DEFAULT_PREC, f->scale = QV_DEC_DEFAULT_SCALE;
 }
 
 void qv_schema_copy(qv_schema *dst, const qv_schema *src) {
@@ -80,6 +82,7 @@ bool qv_schema_equal(const qv_schema *a, const qv_schema *b) {
         if (strcmp(x->name, y->name) || x->type != y->type || x->nullable != y->nullable ||
             strcmp(x->tz, y->tz))
             return false;
+        if (x->type == QV_T_DECIMAL && (x->precision != y->precision || x->scale != y->scale)) return false;
     }
     return true;
 }
@@ -87,9 +90,13 @@ bool qv_schema_equal(const qv_schema *a, const qv_schema *b) {
 char *qv_schema_to_string(const qv_schema *s) {
     qv_str o;
     qv_str_init(&o);
-    for (int i = 0; i < s->nfields; i++)
-        qv_str_appendf(&o, "%s%s %s%s", i ? ", " : "", s->fields[i].name,
-                       qv_type_name(s->fields[i].type), s->fields[i].nullable ? "" : " NOT NULL");
+    for (int i = 0; i < s->nfields; i++) {
+        const qv_field *f = &s->fields[i];
+        char dn[32];
+        if (f->type == QV_T_DECIMAL) qv_dec_type_name(f->precision, f->scale, dn, sizeof dn);
+        qv_str_appendf(&o, "%s%s %s%s", i ? ", " : "", f->name,
+                       f->type == QV_T_DECIMAL ? dn : qv_type_name(f->type), f->nullable ? "" : " NOT NULL");
+    }
     return qv_str_steal(&o);
 }
 

@@ -24,7 +24,9 @@ typedef enum qv_type {
     QV_T_STRING,     /* utf8: int32 offsets (length+1) + data */
     QV_T_SYMBOL,     /* int32 codes into dict (a QV_T_STRING array) */
     QV_T_TIMESTAMP,  /* int64 ns since the epoch, UTC */
-    QV_T_DATE,       /* int32 days since 1970-01-01 (Arrow date32); last so stored type ids keep */
+    QV_T_DATE,       /* int32 days since 1970-01-01 (Arrow date32) */
+    QV_T_DECIMAL,    /* int64 scaled by 10^scale, precision 1..18 (the field's precision/scale;
+                        Arrow decimal128 on the wire); new types go last so stored type ids keep */
     QV_T__COUNT
 } qv_type;
 
@@ -33,7 +35,8 @@ const char *qv_type_name(qv_type t);          /* "INT64", ... */
 int qv_type_width(qv_type t);
 /* Parse a type name as users write it: INT/INTEGER/INT32, BIGINT/INT64/LONG,
    REAL/FLOAT/FLOAT32, DOUBLE/FLOAT64, BOOL/BOOLEAN, VARCHAR/STRING/TEXT/UTF8,
-   SYMBOL, TIMESTAMP. Case-insensitive. Returns QV_T_INVALID if unknown. */
+   SYMBOL, TIMESTAMP, DATE, DECIMAL/NUMERIC (its precision and scale are the
+   caller's to read). Case-insensitive. Returns QV_T_INVALID if unknown. */
 qv_type qv_type_parse(const char *s, size_t n);
 
 /* Proleptic Gregorian calendar arithmetic for TIMESTAMP values (ns since the
@@ -73,6 +76,33 @@ bool qv_date_to_ts(int64_t days, int64_t *ns);
 /* The day a TIMESTAMP falls on (rounding toward the past). */
 int64_t qv_date_from_ts(int64_t ns);
 
+/* DECIMAL values (adec.c), the one text form and the one set of scaling
+   rules every module uses. A DECIMAL(p, s) value v stands for v / 10^s and
+   |v| < 10^p; p is 1..18 so every value fits an int64 and the SQL executor
+   computes on it as an integer. Rounding is half away from zero, as DuckDB. */
+#define QV_DEC_MAX_PREC 18
+#define QV_DEC_DEFAULT_PREC 18 /* DECIMAL with no (p, s): DECIMAL(18, 3), as DuckDB */
+#define QV_DEC_DEFAULT_SCALE 3
+#define QV_DEC_TEXT_MAX 24     /* "-0.000000000000000001" and its NUL, with room */
+int64_t qv_dec_pow10(int n);   /* 10^n for n in 0..18 */
+/* True when |v| < 10^prec: v is a value of a DECIMAL of that precision. */
+bool qv_dec_fits(int64_t v, int prec);
+/* "-1.25", "0.05", "5" (scale 0); the length written (at most cap - 1). */
+size_t qv_dec_format(int64_t v, int scale, char *buf, size_t cap);
+/* Text as DuckDB casts it to DECIMAL(prec, scale): blanks around, a sign,
+   digits with an optional '.', an optional exponent (1e2); digits past the
+   scale rounded. 0, -1 when s is not a number, -2 when it does not fit. */
+int qv_dec_parse(const char *s, size_t n, int prec, int scale, int64_t *out);
+/* v at scale from as a value at scale to (rounded when to < from); false
+   when the result does not fit precision prec. */
+bool qv_dec_rescale(int64_t v, int from, int to, int prec, int64_t *out);
+/* A double as DECIMAL(prec, scale): d * 10^scale rounded; false for NaN,
+   infinities and values that do not fit. */
+bool qv_dec_from_double(double d, int prec, int scale, int64_t *out);
+double qv_dec_to_double(int64_t v, int scale);
+/* "DECIMAL(10,2)" into buf (at least 16 bytes). */
+void qv_dec_type_name(int prec, int scale, char *buf, size_t cap);
+
 #define QV_NAME_MAX 127
 
 typedef struct qv_field {
@@ -80,6 +110,7 @@ typedef struct qv_field {
     qv_type type;
     bool nullable;
     char tz[32];      /* TIMESTAMP only: "" = naive, else e.g. "UTC" (kept as given) */
+    uint8_t precision, scale; /* DECIMAL only: 1..18 and 0..precision */
     bool all_null;    /* a decoded Arrow null-type column: every value NULL, no type of its own
                          (type is INT32 as a stand-in; an append fills the table column's type) */
 } qv_field;

@@ -267,6 +267,7 @@ static fb_ref build_field(ipc_encoder *e, int i) {
         fb_add_i16(fb, DATE_UNIT, DATE_DAY);
         type = fb_table_end(fb);
         break;
+    case QV_T_DECIMAL: /* placeholder until the Decimal encoding lands */
     case QV_T_INVALID:
     case QV_T__COUNT:
     case QV_T_STRING:

@@ -1,6 +1,8 @@
 #include "arrow-types/atypes.h"
 #include "qtest.h"
 
+#include <math.h>
+
 QTEST(type_parse_synonyms) {
     QCHECK_EQ(qv_type_parse("bigint", 6), QV_T_INT64);
     QCHECK_EQ(qv_type_parse("VarChar", 7), QV_T_STRING);
@@ -148,4 +150,61 @@ QTEST(date_text_round_trip_and_range) {
     QCHECK_EQ(qv_date_from_ts(-1), -1);
     QCHECK_EQ(qv_date_from_ts(INT64_MIN), -106752);
     QCHECK_EQ(qv_date_from_ts(86400LL * 1000000000), 1);
+}
+
+static int64_t dec(const char *s, int p, int sc, int *rc) {
+    int64_t v = 12345;
+    *rc = qv_dec_parse(s, strlen(s), p, sc, &v);
+    return v;
+}
+
+QTEST(decimal_parse_like_duckdb) {
+    int rc;
+    QCHECK_EQ(dec(" 1.255 ", 4, 2, &rc), 126); QCHECK_EQ(rc, 0);
+    QCHECK_EQ(dec("-1.255", 4, 2, &rc), -126); QCHECK_EQ(rc, 0);
+    QCHECK_EQ(dec(".5", 3, 1, &rc), 5); QCHECK_EQ(rc, 0);
+    QCHECK_EQ(dec("1.", 3, 0, &rc), 1); QCHECK_EQ(rc, 0);
+    QCHECK_EQ(dec("1e2", 5, 1, &rc), 1000); QCHECK_EQ(rc, 0);
+    QCHECK_EQ(dec("1.2345e2", 5, 1, &rc), 1235); QCHECK_EQ(rc, 0);
+    QCHECK_EQ(dec("5e-3", 4, 2, &rc), 1); QCHECK_EQ(rc, 0);
+    QCHECK_EQ(dec("1e-3", 4, 2, &rc), 0); QCHECK_EQ(rc, 0);
+    QCHECK_EQ(dec("1_000", 8, 2, &rc), 100000); QCHECK_EQ(rc, 0);
+    QCHECK_EQ(dec("+3.14159", 18, 3, &rc), 3142); QCHECK_EQ(rc, 0);
+    QCHECK_EQ(dec("999999999999999999", 18, 0, &rc), 999999999999999999LL); QCHECK_EQ(rc, 0);
+    QCHECK_EQ(dec("0.000000000000000000000000000000000000000000000001", 18, 2, &rc), 0); QCHECK_EQ(rc, 0);
+    dec("1000000000000000000", 18, 0, &rc); QCHECK_EQ(rc, -2);
+    dec("99.995", 4, 2, &rc); QCHECK_EQ(rc, -2);
+    dec("123456789012345678901234567890123456789012345", 18, 0, &rc); QCHECK_EQ(rc, -2);
+    dec("1e100000000", 18, 0, &rc); QCHECK_EQ(rc, -2);
+    const char *bad[] = {"", ".", "1.2.3", " - 1", "inf", "1e", "0x10", "_1", "1_", "1__0", "1 2"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        dec(bad[i], 8, 2, &rc);
+        QCHECK_EQ(rc, -1);
+    }
+}
+
+QTEST(decimal_format_rescale_double) {
+    char b[QV_DEC_TEXT_MAX];
+    qv_dec_format(125, 2, b, sizeof b); QCHECK_STR(b, "1.25");
+    qv_dec_format(-5, 2, b, sizeof b); QCHECK_STR(b, "-0.05");
+    qv_dec_format(5, 0, b, sizeof b); QCHECK_STR(b, "5");
+    qv_dec_format(0, 3, b, sizeof b); QCHECK_STR(b, "0.000");
+    qv_dec_format(-999999999999999999LL, 18, b, sizeof b); QCHECK_STR(b, "-0.999999999999999999");
+    qv_dec_format(INT64_MIN, 0, b, sizeof b); QCHECK_STR(b, "-9223372036854775808");
+    int64_t v;
+    QCHECK(qv_dec_rescale(125, 2, 1, 18, &v)); QCHECK_EQ(v, 13);
+    QCHECK(qv_dec_rescale(-125, 2, 1, 18, &v)); QCHECK_EQ(v, -13);
+    QCHECK(qv_dec_rescale(-124, 2, 1, 18, &v)); QCHECK_EQ(v, -12);
+    QCHECK(qv_dec_rescale(125, 2, 4, 18, &v)); QCHECK_EQ(v, 12500);
+    QCHECK(!qv_dec_rescale(125, 2, 4, 4, &v));
+    QCHECK(!qv_dec_rescale(1, 0, 19, 18, &v));
+    QCHECK(qv_dec_rescale(5, 1, 0, 1, &v)); QCHECK_EQ(v, 1);
+    QCHECK(qv_dec_from_double(0.125, 3, 2, &v)); QCHECK_EQ(v, 13);
+    QCHECK(qv_dec_from_double(-0.125, 3, 2, &v)); QCHECK_EQ(v, -13);
+    QCHECK(qv_dec_from_double(1.005, 5, 2, &v)); QCHECK_EQ(v, 100);
+    QCHECK(!qv_dec_from_double(1e18, 18, 0, &v));
+    QCHECK(!qv_dec_from_double(NAN, 18, 0, &v));
+    QCHECK(qv_dec_fits(999, 3) && !qv_dec_fits(1000, 3) && !qv_dec_fits(-1000, 3));
+    QCHECK(qv_dec_to_double(125, 2) == 1.25);
+    qv_dec_type_name(10, 2, b, sizeof b); QCHECK_STR(b, "DECIMAL(10,2)");
 }
