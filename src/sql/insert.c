@@ -29,7 +29,8 @@ static int target_map(sql_query *q, const qv_schema *ts, int *map, int *nsrc, qv
     return 0;
 }
 
-static qv_type store_type(qv_type t) { return t == QV_T_SYMBOL ? QV_T_STRING : t; }
+/* The SQL type values for a table column are made in (SYMBOL takes strings). */
+static qv_type store_type(const qv_field *f) { return f->type == QV_T_SYMBOL ? QV_T_STRING : sql_field_type(f); }
 
 static int open_target(sql_query *q, st_table **t, qv_err *err) {
     if (sql_table_open(q->ctx->db, q->st->table, t, err)) {
@@ -44,7 +45,7 @@ static int bind_values(sql_query *q, binder *b, const qv_schema *ts, qv_err *err
     int nf = ts->nfields;
     q->ins_vals = arena_alloc(&q->ar, sizeof(bexpr *) * (size_t)(st->nrows * nf + 1));
     for (int i = 0; i < nf; i++) {
-        qv_type tt = store_type(ts->fields[i].type);
+        qv_type tt = store_type(&ts->fields[i]);
         for (int r = 0; r < st->nrows; r++) {
             if (q->ins_map[i] < 0) continue;
             ast *a = st->rows[r][q->ins_map[i]];
@@ -68,7 +69,7 @@ static int plan_source(sql_query *q, binder *b, const qv_schema *ts, int nsrc, q
         return qv_err_set(err, QV_EINVAL, "INSERT has %d target columns but the SELECT returns %d", nsrc, pl->schema.nfields);
     bexpr **pe = arena_alloc(&q->ar, sizeof(bexpr *) * (size_t)(ts->nfields + 1));
     for (int i = 0; i < ts->nfields; i++) {
-        qv_type tt = store_type(ts->fields[i].type);
+        qv_type tt = store_type(&ts->fields[i]);
         if (q->ins_map[i] < 0) {
             pe[i] = arena_alloc(&q->ar, sizeof(bexpr));
             pe[i]->kind = B_CONST;
@@ -153,7 +154,7 @@ int sql_insert_run(sql_query *q, int64_t *rows, qv_err *err) {
         goto out;
     }
     for (int i = 0; i < ts->nfields; i++) {
-        qv_schema_add(&bs, ts->fields[i].name, store_type(ts->fields[i].type), ts->fields[i].nullable);
+        sql_schema_add(&bs, ts->fields[i].name, store_type(&ts->fields[i]), ts->fields[i].nullable);
         memcpy(bs.fields[i].tz, ts->fields[i].tz, sizeof bs.fields[i].tz);
     }
     if ((rc = st_append_begin(t, &ap, err))) goto out;

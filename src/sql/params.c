@@ -23,7 +23,7 @@ void sql_params_done(sql_query *q) {
     for (int i = 0; i < ps->n; i++) {
         char nm[16];
         snprintf(nm, sizeof nm, "$%d", i + 1);
-        qv_schema_add(&q->pschema, nm, ps->types[i], true);
+        sql_schema_add(&q->pschema, nm, ps->types[i], true);
     }
 }
 
@@ -44,14 +44,15 @@ int sql_query_param_count(const sql_query *q) { return q->params.n; }
 const qv_schema *sql_query_param_schema(const sql_query *q) { return &q->pschema; }
 
 /* Value of row r of a (non-null) array as the executor holds it; false for types a parameter cannot have. */
-static bool array_value(const qv_array *a, int64_t r, value *v, qv_type *t) {
+static bool array_value(const qv_array *a, const qv_field *f, int64_t r, value *v, qv_type *t) {
     memset(v, 0, sizeof *v);
-    *t = a->type == QV_T_SYMBOL ? QV_T_STRING : a->type;
+    *t = a->type == QV_T_SYMBOL ? QV_T_STRING : sql_field_type(f);
     switch (a->type) {
     case QV_T_INT32:
     case QV_T_DATE: v->i = qv_array_get_i32(a, r); return true;
     case QV_T_INT64:
-    case QV_T_TIMESTAMP: v->i = qv_array_get_i64(a, r); return true;
+    case QV_T_TIMESTAMP:
+    case QV_T_DECIMAL: v->i = qv_array_get_i64(a, r); return true;
     case QV_T_BOOL: v->i = qv_array_get_bool(a, r); return true;
     case QV_T_FLOAT32: v->f = qv_array_get_f32(a, r); return true;
     case QV_T_FLOAT64: v->f = qv_array_get_f64(a, r); return true;
@@ -122,7 +123,7 @@ int sql_query_bind(sql_query *q, const qv_batch *params, int64_t row, qv_err *er
             vals[i].null = true;
             continue;
         }
-        if (!array_value(a, row, &v, &t))
+        if (!array_value(a, &params->schema.fields[i], row, &v, &t))
             return qv_err_set(err, QV_EINVAL, "parameter $%d: values of type %s cannot be bound", i + 1, qv_type_name(a->type));
         if (value_cast(q, i + 1, t, &v, ps->types[i], &vals[i], err)) return err->code;
     }

@@ -333,7 +333,7 @@ static int run_describe(sql_query *q, qv_batch *out, qv_err *err) {
     for (int i = 0; i < 3; i++) qv_builder_init(&b[i], QV_T_STRING, s->nfields);
     for (int i = 0; i < s->nfields; i++) {
         const qv_field *f = &s->fields[i];
-        const char *ty = qv_type_name(f->type);
+        const char *ty = type_name(sql_field_type(f));
         qv_builder_append_str(&b[0], f->name, (int32_t)strlen(f->name));
         qv_builder_append_str(&b[1], ty, (int32_t)strlen(ty));
         qv_builder_append_str(&b[2], f->nullable ? "YES" : "NO", f->nullable ? 3 : 2);
@@ -467,7 +467,7 @@ sql_access sql_query_access(const sql_query *q, const char **verb) {
 }
 
 /* ---- text form of values (tools, tests) ---- */
-void sql_format_value(const qv_array *a, int64_t i, qv_str *out) {
+void sql_format_value(const qv_field *f, const qv_array *a, int64_t i, qv_str *out) {
     if (!qv_array_is_valid(a, i)) {
         qv_str_append(out, "NULL", 4);
         return;
@@ -477,6 +477,7 @@ void sql_format_value(const qv_array *a, int64_t i, qv_str *out) {
     case QV_T_INT32: qv_str_appendf(out, "%d", qv_array_get_i32(a, i)); break;
     case QV_T_INT64: qv_str_appendf(out, "%lld", (long long)qv_array_get_i64(a, i)); break;
     case QV_T_DATE: qv_str_append(out, buf, qv_date_format(qv_array_get_i32(a, i), buf, sizeof buf)); break;
+    case QV_T_DECIMAL: qv_str_append(out, buf, qv_dec_format(qv_array_get_i64(a, i), f->scale, buf, sizeof buf)); break;
     case QV_T_BOOL: qv_str_appendf(out, "%s", qv_array_get_bool(a, i) ? "true" : "false"); break;
     case QV_T_TIMESTAMP: {
         ts_format(qv_array_get_i64(a, i), buf, sizeof buf);

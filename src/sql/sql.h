@@ -62,7 +62,8 @@ char *sql_explain(sql_ctx *c, const char *text, size_t len, qv_err *err);
 
 /* Text form of row i of a result column, as the SQL tests and sql_tool print
    it: NULL, true/false, shortest round-trip floats, 'YYYY-MM-DD HH:MM:SS[.f]'
-   timestamps, strings as is ("(empty)" for ""). Appended to out. */
-void sql_format_value(const qv_array *a, int64_t i, qv_str *out);
+   timestamps, DECIMALs with their scale's digits (f: the column's field),
+   strings as is ("(empty)" for ""). Appended to out. */
+void sql_format_value(const qv_field *f, const qv_array *a, int64_t i, qv_str *out);
 
 #endif

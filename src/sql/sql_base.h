@@ -39,6 +39,18 @@ char *arena_strdup(arena *a, const char *s);
 /* Internal types beyond qv_type. */
 #define T_NULL ((qv_type)(QV_T__COUNT + 1))
 #define T_INTERVAL ((qv_type)(QV_T__COUNT + 2))
+/* DECIMAL(p, s) inside the SQL module: one internal type per (p, s), so the
+   scale travels with every expression, column and vector the way any type
+   does (a value is its int64 scaled integer, physical class PC_I). At the
+   module's edges (table schemas, result schemas) it is QV_T_DECIMAL with the
+   field's precision and scale: sql_field_type / sql_field_set_type. */
+#define T_DEC_BASE ((int)QV_T__COUNT + 8)
+static inline qv_type type_dec(int p, int s) { return (qv_type)(T_DEC_BASE + p * 32 + s); }
+static inline bool type_is_dec(qv_type t) {
+    return (int)t >= T_DEC_BASE + 32 && (int)t < T_DEC_BASE + (QV_DEC_MAX_PREC + 1) * 32;
+}
+static inline int dec_prec(qv_type t) { return ((int)t - T_DEC_BASE) / 32; }
+static inline int dec_scale(qv_type t) { return ((int)t - T_DEC_BASE) % 32; }
 
 /* Physical class of a logical type inside the executor. */
 typedef enum { PC_I, PC_F, PC_S } phys_class;
@@ -49,8 +61,13 @@ static inline phys_class type_pc(qv_type t) {
 }
 static inline bool type_is_int(qv_type t) { return t == QV_T_INT32 || t == QV_T_INT64; }
 static inline bool type_is_num(qv_type t) {
-    return t == QV_T_INT32 || t == QV_T_INT64 || t == QV_T_FLOAT32 || t == QV_T_FLOAT64;
+    return t == QV_T_INT32 || t == QV_T_INT64 || t == QV_T_FLOAT32 || t == QV_T_FLOAT64 || type_is_dec(t);
 }
+/* The SQL type of a stored column (DECIMAL with its precision and scale) and
+   back: every schema the module reads or writes goes through these two. */
+qv_type sql_field_type(const qv_field *f);
+void sql_field_set_type(qv_field *f, qv_type t);
+void sql_schema_add(qv_schema *s, const char *name, qv_type t, bool nullable);
 const char *type_name(qv_type t);
 
 typedef struct sv { const char *p; int32_t n; } sv;

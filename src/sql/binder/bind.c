@@ -95,7 +95,7 @@ static void name_rec(qv_str *s, const ast *a) {
     case A_CAST:
         qv_str_appendf(s, "CAST(");
         name_rec(s, a->args[0]);
-        qv_str_appendf(s, " AS %s)", qv_type_name(a->cast_type));
+        qv_str_appendf(s, " AS %s)", type_name(a->cast_type));
         break;
     case A_EXTRACT:
         qv_str_appendf(s, "extract(%s FROM ", a->name);
@@ -155,6 +155,7 @@ qv_type bd_common_type(qv_type a, qv_type c, bool *ok) {
     if (a == T_NULL) return c;
     if (c == T_NULL || a == c) return a;
     if (type_is_num(a) && type_is_num(c)) {
+        if (type_is_dec(a) || type_is_dec(c)) return bd_dec_common(a, c);
         if (type_pc(a) == PC_F || type_pc(c) == PC_F) return QV_T_FLOAT64;
         return QV_T_INT64;
     }
@@ -232,6 +233,8 @@ int bd_unify(binder *b, const ast *a, bexpr **x, bexpr **y, const char *what) {
         if (!(*y = bind_coerce(b, *y, tx))) return -1;
         return 0;
     }
+    bd_dec_literals(b, x, y);
+    tx = (*x)->type, ty = (*y)->type;
     bool ok;
     qv_type t = bd_common_type(tx, ty, &ok);
     if (!ok) {

@@ -36,7 +36,8 @@ struct bexpr {
 };
 
 /* B_CONST op: the constant was written as a decimal literal (1.25), which
-   DuckDB reads as a DECIMAL: rounding and casts treat it as its decimal text. */
+   DuckDB reads as a DECIMAL: rounding and casts treat it as its decimal text.
+   cval.s keeps the text as written when the parser had it. */
 #define BC_DECIMAL_LIT 1
 static inline bool bexpr_is_decimal_lit(const bexpr *e) {
     if (e->kind == B_UNARY && e->op == OP_NEG) e = e->args[0];
@@ -203,5 +204,17 @@ bool bd_is_ts(qv_type t);
 bool bd_is_time(qv_type t); /* TIMESTAMP or DATE */
 int bd_unify(binder *b, const ast *a, bexpr **x, bexpr **y, const char *what);
 const char *bd_pick_tz(bexpr *x, bexpr *y);
+
+/* DECIMAL typing (bind_dec.c). bd_dec_of: the DECIMAL an integer type widens
+   to (the type itself for a DECIMAL, T_NULL for others); bd_dec_common: the
+   common type of two numeric types one of which is a DECIMAL (DOUBLE with a
+   float); bd_dec_literals: a decimal literal beside a DECIMAL becomes the
+   DECIMAL its digits spell; bind_dec_arith: the operands' and result's types
+   of x op y over DECIMALs and integers, 1 when it applied, 0 when the
+   operation is not DECIMAL arithmetic, -1 on error. */
+qv_type bd_dec_of(qv_type t);
+qv_type bd_dec_common(qv_type a, qv_type c);
+void bd_dec_literals(binder *b, bexpr **x, bexpr **y);
+int bind_dec_arith(binder *b, const ast *a, int op, bexpr **x, bexpr **y, qv_type *rt);
 
 #endif

@@ -81,6 +81,7 @@ static bexpr *bind_float_lit(binder *b, ast *a) {
     bexpr *e = bd_mk(b, B_CONST, QV_T_FLOAT64, 0);
     e->cval.f = a->fval;
     e->op = BC_DECIMAL_LIT;
+    if (a->name) e->cval.s = (sv){a->name, (int32_t)strlen(a->name)}; /* its digits, for DECIMAL typing (bind_dec.c) */
     return e;
 }
 
@@ -169,16 +170,20 @@ static bexpr *bind_binary(binder *b, ast *a) {
     }
     if (bind_date_arith(b, op, &x, &y)) return NULL;
     qv_type tx = x->type, ty = y->type, rt = T_NULL;
+    int dr = 0;
     if (op == OP_CONCAT) {
         if (tx != T_NULL && type_pc(tx) != PC_S && !(x = bind_coerce(b, x, QV_T_STRING))) return NULL;
         if (ty != T_NULL && type_pc(ty) != PC_S && !(y = bind_coerce(b, y, QV_T_STRING))) return NULL;
         rt = QV_T_STRING;
     } else if (tx == T_NULL && ty == T_NULL) {
         rt = QV_T_INT32;
+    } else if ((type_is_num(tx) || tx == T_NULL) && (type_is_num(ty) || ty == T_NULL) &&
+               (dr = bind_dec_arith(b, a, op, &x, &y, &rt)) != 0) {
+        if (dr < 0) return NULL;
     } else if ((type_is_num(tx) || tx == T_NULL) && (type_is_num(ty) || ty == T_NULL)) {
         bool ok;
         rt = bd_common_type(tx, ty, &ok);
-        if (op == OP_DIV) rt = QV_T_FLOAT64; /* DuckDB: `/` always divides as doubles */
+        if (op == OP_DIV || (op == OP_IDIV && type_is_dec(rt))) rt = QV_T_FLOAT64; /* DuckDB: `/` always divides as doubles, so does // on DECIMALs */
         if (type_pc(rt) == PC_F) rt = QV_T_FLOAT64;
         if (rt == T_NULL) rt = QV_T_INT32;
         if (!(x = bind_coerce(b, x, rt)) || !(y = bind_coerce(b, y, rt))) return NULL;

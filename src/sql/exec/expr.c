@@ -200,6 +200,8 @@ static int eval_compare_const(const bexpr *e, const chunk *in, vec *out, qv_err 
 }
 
 static int overflow(qv_err *err, const char *what, qv_type t) {
+    if (type_is_dec(t))
+        return qv_err_set(err, QV_EINVAL, "overflow in %s %s: the result does not fit %d digits", type_name(t), what, dec_prec(t));
     return qv_err_set(err, QV_EINVAL, "integer overflow in %s %s", type_name(t), what);
 }
 
@@ -272,6 +274,8 @@ static int eval_arith(const bexpr *e, vec *a, vec *b, vec *out, int n, qv_err *e
             r = (y == -1) ? 0 : x % y;
             break;
         }
+        if (type_is_dec(e->type) && !qv_dec_fits(r, dec_prec(e->type)))
+            return overflow(err, e->op == OP_ADD ? "addition" : e->op == OP_SUB ? "subtraction" : "multiplication", e->type);
         if (e->type == QV_T_DATE && (r < QV_DATE_MIN || r > QV_DATE_MAX))
             return qv_err_set(err, QV_EINVAL, "date out of range: the result of DATE %s is beyond 5881580-07-10 or "
                               "5877642-06-25 (BC)", e->op == OP_ADD ? "addition" : "subtraction");
@@ -335,6 +339,7 @@ static int cast_value(qv_type from, qv_type to, const vec *a, int k, vec *out, i
         return qv_err_set(err, QV_EINVAL, "could not convert string '%.*s' to %s", s.n > 60 ? 60 : s.n, s.p,
                           type_name(to));
     }
+    if (type_is_dec(from) || type_is_dec(to)) return expr_dec_cast(from, to, a, k, out, j, half_away, err);
     if (to == QV_T_DATE && from == QV_T_TIMESTAMP) {
         out->i[j] = qv_date_from_ts(a->i[k]);
         return 0;
@@ -394,7 +399,7 @@ static int eval_cast(const bexpr *e, const vec *a, int n, vec *out, qv_err *err)
     vec_reset(out, e->type, n);
     merge_nulls(out, a, NULL, n);
     if (e->args[0]->type == T_NULL) return 0;
-    if (e->type == QV_T_FLOAT64 && type_pc(e->args[0]->type) == PC_I) { /* cast_value's integer to DOUBLE, in one loop */
+    if (e->type == QV_T_FLOAT64 && type_pc(e->args[0]->type) == PC_I && !type_is_dec(e->args[0]->type)) { /* cast_value's integer to DOUBLE, in one loop */
         double *restrict o = out->f;
         const int64_t *restrict x = a->i;
         for (int k = 0; k < n; k++) o[k] = (double)x[k];

@@ -28,4 +28,8 @@ int expr_case_eval(const bexpr *e, const chunk *in, vec *out, qv_err *err);
 int expr_ops_eval(const bexpr *e, const vec *a, const vec *b, vec *out, int n, qv_err *err);
 int expr_bnot_eval(const bexpr *e, const vec *a, vec *out, int n);
 
+/* A cast from or to a DECIMAL type, not from or to text (expr_dec.c); lit:
+   the source is a decimal literal, converted through its digits. */
+int expr_dec_cast(qv_type from, qv_type to, const vec *a, int k, vec *out, int j, bool lit, qv_err *err);
+
 #endif

@@ -155,7 +155,7 @@ static bool narrow_sorted(scan_op *s) {
     for (int i = 0; i < s->npreds && lo < hi; i++) {
         const scan_pred *p = &s->preds[i];
         const qv_array *a = &s->arrs[p->col];
-        if (!s->need[p->col] || type_pc(p->vtype) != PC_I || a->validity || (a->type != QV_T_INT64 && a->type != QV_T_TIMESTAMP)) {
+        if (!s->need[p->col] || type_pc(p->vtype) != PC_I || a->validity || (a->type != QV_T_INT64 && a->type != QV_T_TIMESTAMP && a->type != QV_T_DECIMAL)) {
             all = false;
             continue;
         }
@@ -186,13 +186,14 @@ static bool narrow_sorted(scan_op *s) {
     return lo < hi;
 }
 
-static void load_vec(vec *v, const qv_array *a, int64_t off, int n, sym_cache *symc) {
+/* vt: the vector's SQL type (a DECIMAL column's carries its scale). */
+static void load_vec(vec *v, const qv_array *a, int64_t off, int n, sym_cache *symc, qv_type vt) {
     qv_type t = a->type;
-    if (!a->validity && (t == QV_T_INT64 || t == QV_T_TIMESTAMP || t == QV_T_FLOAT64)) {
+    if (!a->validity && (t == QV_T_INT64 || t == QV_T_TIMESTAMP || t == QV_T_FLOAT64 || t == QV_T_DECIMAL)) {
         /* same layout as a vector: read the segment in place (the scan holds it) */
         vec view;
         memset(&view, 0, sizeof view);
-        view.type = t;
+        view.type = vt;
         view.n = n;
         view.cap = n;
         if (t == QV_T_FLOAT64) view.f = (double *)a->values->data + a->offset + off;
@@ -200,7 +201,7 @@ static void load_vec(vec *v, const qv_array *a, int64_t off, int n, sym_cache *s
         vec_borrow(v, &view);
         return;
     }
-    vec_reset(v, t == QV_T_SYMBOL ? QV_T_STRING : t, n);
+    vec_reset(v, vt, n);
     int64_t base = a->offset + off;
     switch (t) {
     case QV_T_INT32:
@@ -211,6 +212,7 @@ static void load_vec(vec *v, const qv_array *a, int64_t off, int n, sym_cache *s
     }
     case QV_T_INT64:
     case QV_T_TIMESTAMP:
+    case QV_T_DECIMAL:
         memcpy(v->i, (const int64_t *)a->values->data + base, sizeof(int64_t) * (size_t)n);
         break;
     case QV_T_FLOAT32: {
@@ -281,7 +283,7 @@ static int scan_next(op *o, chunk **out, qv_err *err) {
             }
         }
         for (int c = 0; c < s->ncols; c++)
-            if (s->need[c]) load_vec(&s->out.cols[c], &s->arrs[c], s->pos, n, &s->symc[c]);
+            if (s->need[c]) load_vec(&s->out.cols[c], &s->arrs[c], s->pos, n, &s->symc[c], s->base.types[c]);
         s->last_rg = s->cur_rg;
         s->last_pos = s->pos;
         s->pos += n;
@@ -415,7 +417,7 @@ op *op_scan_new(qstate *qs, st_table *t, st_snapshot *snap, int ncols, const int
     s->symc = qv_xcalloc((size_t)s->ncols, sizeof(sym_cache));
     s->base.types = qv_xcalloc((size_t)s->ncols, sizeof(qv_type));
     for (int c = 0; c < s->ncols; c++) {
-        qv_type ty = sch->fields[c].type;
+        qv_type ty = sql_field_type(&sch->fields[c]);
         s->base.types[c] = ty == QV_T_SYMBOL ? QV_T_STRING : ty;
     }
     chunk_init(&s->out, s->ncols, s->base.types);

@@ -15,10 +15,42 @@ typedef struct hblk {
     char data[];
 } hblk;
 
+/* "DECIMAL(p,s)" for every internal decimal type, made once. */
+static char dec_names[QV_DEC_MAX_PREC + 1][QV_DEC_MAX_PREC + 1][16];
+static pthread_once_t dec_names_once = PTHREAD_ONCE_INIT;
+static void dec_names_make(void) {
+    for (int p = 1; p <= QV_DEC_MAX_PREC; p++)
+        for (int s = 0; s <= p; s++) qv_dec_type_name(p, s, dec_names[p][s], sizeof dec_names[p][s]);
+}
+
 const char *type_name(qv_type t) {
     if (t == T_NULL) return "NULL";
     if (t == T_INTERVAL) return "INTERVAL";
+    if (type_is_dec(t)) {
+        pthread_once(&dec_names_once, dec_names_make);
+        return dec_names[dec_prec(t)][dec_scale(t)];
+    }
     return qv_type_name(t);
+}
+
+qv_type sql_field_type(const qv_field *f) {
+    if (f->type == QV_T_DECIMAL) return type_dec(f->precision, f->scale);
+    return f->type;
+}
+
+void sql_field_set_type(qv_field *f, qv_type t) {
+    if (type_is_dec(t)) {
+        f->type = QV_T_DECIMAL;
+        f->precision = (uint8_t)dec_prec(t);
+        f->scale = (uint8_t)dec_scale(t);
+        return;
+    }
+    f->type = t;
+}
+
+void sql_schema_add(qv_schema *s, const char *name, qv_type t, bool nullable) {
+    qv_schema_add(s, name, type_is_dec(t) ? QV_T_DECIMAL : t, nullable);
+    sql_field_set_type(&s->fields[s->nfields - 1], t);
 }
 
 void vec_init(vec *v, qv_type t) {

@@ -43,6 +43,9 @@ struct sfunc_def {
     const char *desc;
 };
 
+/* round/trunc/floor/ceil of a DECIMAL (func_decimal.c): e itself for other types. */
+bexpr *bind_dec_round(binder *b, ast *a, bexpr *e, const sfunc_def *fd);
+
 /* NULL when there is no such scalar function. */
 const sfunc_def *sfunc_lookup(const char *name);
 /* Writes ", did you mean 'x'?" (or "") for the nearest known name. */
@@ -107,14 +110,32 @@ typedef struct agg_state {
 /* sum and avg: integer arguments (bound as BIGINT) add up exactly in
    agg_state.isum, avg dividing only at the end (DuckDB: avg of INT64_MAX,
    INT64_MIN and 1 is 0, not the 0.33 of a double sum). Only for AG_SUM/AG_AVG. */
+/* sum and avg of BIGINT and of DECIMAL (scaled integers) are summed exactly. */
 static inline bool agg_sum_exact(const agg_spec *sp) {
-    return sp->fn == AG_SUM ? sp->type == QV_T_INT64 : sp->in[0]->type == QV_T_INT64;
+    qv_type t = sp->fn == AG_SUM ? sp->type : sp->in[0]->type;
+    return t == QV_T_INT64 || type_is_dec(t);
 }
 /* The mean of cnt > 0 integers summing to sum: the quotient and the
    remainder apart, so no precision is lost before the one rounding to double. */
 static inline double agg_avg_exact(__int128 sum, int64_t cnt) {
     __int128 q = sum / cnt, r = sum % cnt;
     return (double)q + (double)r / (double)cnt;
+}
+/* avg over an exact sum: a DECIMAL's mean is its scaled mean over 10^scale. */
+static inline double agg_avg_of(const agg_spec *sp, __int128 sum, int64_t cnt) {
+    double m = agg_avg_exact(sum, cnt);
+    qv_type t = sp->in[0]->type;
+    return type_is_dec(t) ? m / (double)qv_dec_pow10(dec_scale(t)) : m;
+}
+/* An exact sum as the BIGINT or DECIMAL(18, s) result of sum(): 0, or an
+   error when it does not fit. */
+static inline int agg_sum_result(const agg_spec *sp, __int128 s, int64_t *out, qv_err *err) {
+    if (type_is_dec(sp->type) ? (s <= -qv_dec_pow10(18) || s >= qv_dec_pow10(18)) : (s > INT64_MAX || s < INT64_MIN))
+        return type_is_dec(sp->type)
+                   ? qv_err_set(err, QV_EINVAL, "overflow in sum(): the result does not fit %s", type_name(sp->type))
+                   : qv_err_set(err, QV_EINVAL, "integer overflow in sum(): the result does not fit in INT64");
+    *out = (int64_t)s;
+    return 0;
 }
 
 enum { AGN_SKIP, AGN_KEEP }; /* rows with a NULL input: skipped before update, or given to it */

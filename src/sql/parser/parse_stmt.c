@@ -336,7 +336,7 @@ static int parse_create(parser *p, stmt *s) {
         }
         if (qv_schema_find(&s->schema, name) >= 0)
             return qv_err_set(p->err, QV_EINVAL, "duplicate column '%s' at line %d, column %d", name, ct->line, ct->col);
-        qv_schema_add(&s->schema, name, ty, nullable);
+        sql_schema_add(&s->schema, name, ty, nullable);
         if (ps_opt(p, ")")) break;
         if (ps_expect_op(p, ",")) return -1;
     }

@@ -92,6 +92,40 @@ ast *ps_grown(parser *p, ast *a) {
     return a;
 }
 
+/* DECIMAL, DECIMAL(p) and DECIMAL(p, s) after the name token t: DuckDB's
+   defaults (18, 3) and scale 0; precision is 1..18 here (values are int64). */
+static int64_t tok_small_int(const token *t) { /* an INT token's value, capped at 1000 */
+    int64_t v = 0;
+    for (int i = 0; i < t->len && v <= 1000; i++)
+        if (t->p[i] >= '0' && t->p[i] <= '9') v = v * 10 + (t->p[i] - '0');
+    return v;
+}
+
+static int ps_decimal_type(parser *p, token *t, qv_type *out) {
+    int64_t prec = QV_DEC_DEFAULT_PREC, scale = QV_DEC_DEFAULT_SCALE;
+    if (ps_opt(p, "(")) {
+        token *pt = CUR(p);
+        if (pt->kind != TK_INT) return ps_syntax(p, "a precision");
+        prec = tok_small_int(pt), scale = 0;
+        p->pos++;
+        if (ps_opt(p, ",")) {
+            token *st = CUR(p);
+            if (st->kind != TK_INT) return ps_syntax(p, "a scale");
+            scale = tok_small_int(st);
+            p->pos++;
+        }
+        if (ps_expect_op(p, ")")) return -1;
+    }
+    if (prec < 1 || prec > QV_DEC_MAX_PREC)
+        return qv_err_set(p->err, QV_EINVAL, "DECIMAL precision must be between 1 and %d (values are 64-bit), at line %d, column %d",
+                          QV_DEC_MAX_PREC, t->line, t->col);
+    if (scale < 0 || scale > prec)
+        return qv_err_set(p->err, QV_EINVAL, "DECIMAL scale must be between 0 and the precision (%lld), at line %d, column %d",
+                          (long long)prec, t->line, t->col);
+    *out = type_dec((int)prec, (int)scale);
+    return 0;
+}
+
 int ps_type(parser *p, qv_type *out) {
     token *t = CUR(p);
     if (t->kind != TK_IDENT) return ps_syntax(p, "a type name");
@@ -100,6 +134,7 @@ int ps_type(parser *p, qv_type *out) {
     if (tok_is_kw(t, "double") && tok_is_kw(CUR(p), "precision")) p->pos++;
     if (ty == QV_T_INVALID)
         return qv_err_set(p->err, QV_EINVAL, "unknown type '%s' at line %d, column %d", t->text, t->line, t->col);
+    if (ty == QV_T_DECIMAL) return ps_decimal_type(p, t, out);
     if (ps_opt(p, "(")) { /* VARCHAR(20) and the like: length ignored */
         if (CUR(p)->kind != TK_INT) return ps_syntax(p, "a length");
         p->pos++;

@@ -28,7 +28,7 @@ int plan_table_parts(sql_ctx *ctx, qstate *qs, arena *ar, plan *p, const from_it
     for (int i = 0; i < nf; i++) {
         full.cols[i].name = ts->fields[i].name;
         full.cols[i].qual = qual;
-        full.cols[i].type = ts->fields[i].type == QV_T_SYMBOL ? QV_T_STRING : ts->fields[i].type;
+        full.cols[i].type = ts->fields[i].type == QV_T_SYMBOL ? QV_T_STRING : sql_field_type(&ts->fields[i]);
         memcpy(full.cols[i].tz, ts->fields[i].tz, sizeof full.cols[i].tz);
     }
     bexpr *pred = NULL;

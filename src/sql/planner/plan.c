@@ -110,7 +110,7 @@ static int sel_from_table(select_ctx *c) {
     for (int i = 0; i < sc->n; i++) {
         sc->cols[i].name = ts->fields[i].name;
         sc->cols[i].qual = qual;
-        sc->cols[i].type = ts->fields[i].type == QV_T_SYMBOL ? QV_T_STRING : ts->fields[i].type;
+        sc->cols[i].type = ts->fields[i].type == QV_T_SYMBOL ? QV_T_STRING : sql_field_type(&ts->fields[i]);
         memcpy(sc->cols[i].tz, ts->fields[i].tz, sizeof sc->cols[i].tz);
     }
     return 0;

@@ -142,6 +142,8 @@ static bool ops_passthrough(select_ctx *c) {
         int col = c->outs[i].e->col;
         p->pt_cols[i] = col;
         qv_schema_add(&p->schema, c->outs[i].name, ts->fields[col].type, ts->fields[col].nullable);
+        p->schema.fields[i].precision = ts->fields[col].precision;
+        p->schema.fields[i].scale = ts->fields[col].scale;
         memcpy(p->schema.fields[i].tz, ts->fields[col].tz, sizeof p->schema.fields[i].tz);
     }
     ops_passthrough_rows(c);
@@ -337,7 +339,7 @@ static void ops_tail_build(select_ctx *c, ops_build *ob) {
                         names, nvis);
     for (int i = 0; i < nvis; i++) {
         const bexpr *e = c->outs[i].e;
-        qv_schema_add(&p->schema, c->outs[i].name, out_type(e->type), true);
+        sql_schema_add(&p->schema, c->outs[i].name, out_type(e->type), true);
         if (e->type == QV_T_TIMESTAMP) memcpy(p->schema.fields[i].tz, e->tz, sizeof p->schema.fields[i].tz);
     }
 }

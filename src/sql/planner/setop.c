@@ -119,7 +119,7 @@ int plan_setop(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, plan *
     p->logical->all = s->set_all;
     for (int i = 0; i < n; i++) {
         const qv_field *f = names.f ? names.f[i] : &L.schema.fields[i];
-        qv_schema_add(&p->schema, f->name, types[i], true);
+        sql_schema_add(&p->schema, f->name, types[i], true);
         memcpy(p->schema.fields[i].tz, f->tz, sizeof p->schema.fields[i].tz);
     }
 out:

@@ -93,6 +93,19 @@ static int const_arg(binder *b, ast *a, const char *fname, const char *what, boo
     return 0;
 }
 
+/* A RANGE offset over a DECIMAL key, as a value of the key's scale (rounded
+   half away from zero, as a cast to it would); -1 when it does not fit. */
+static int range_dec_offset(qv_type kt, value *v, qv_type *t) {
+    int s = dec_scale(kt);
+    int64_t r;
+    bool ok = type_pc(*t) == PC_F ? qv_dec_from_double(v->f, QV_DEC_MAX_PREC, s, &r)
+                                  : qv_dec_rescale(v->i, type_is_dec(*t) ? dec_scale(*t) : 0, s, QV_DEC_MAX_PREC, &r);
+    if (!ok) return -1;
+    v->i = r;
+    *t = kt;
+    return 0;
+}
+
 static int need_args(binder *b, ast *a, int lo, int hi) {
     if (a->star || a->distinct || a->norder) {
         char m[200];
@@ -225,9 +238,11 @@ static int frame_offset(binder *b, const win_spec *sp, win_call *c, ast *a, valu
         }
         if (type_is_num(kt) && t == T_INTERVAL)
             return wfail(b, a->line, a->col, "RANGE offset over a numeric ORDER BY key must be a number, got INTERVAL");
-        if (type_is_int(kt) && type_pc(t) == PC_F)
+        if (type_is_int(kt) && (type_pc(t) == PC_F || type_is_dec(t)))
             return wfail(b, a->line, a->col, "RANGE offset over an integer ORDER BY key must be an integer");
-        if (type_pc(kt) == PC_F && type_pc(t) == PC_I) v.f = (double)v.i;
+        if (type_is_dec(kt) && range_dec_offset(kt, &v, &t))
+            return wfail(b, a->line, a->col, "RANGE offset does not fit the DECIMAL ORDER BY key's type");
+        if (type_pc(kt) == PC_F && type_pc(t) == PC_I) v.f = type_is_dec(t) ? qv_dec_to_double(v.i, dec_scale(t)) : (double)v.i;
     }
     bool negv = type_pc(t) == PC_F ? v.f < 0 || isnan(v.f) : v.i < 0;
     if (negv) {

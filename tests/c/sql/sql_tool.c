@@ -45,7 +45,7 @@ static void run(sql_ctx *c, const char *sql) {
         for (int64_t r = 0; r < b.nrows; r++) {
             for (int i = 0; i < b.schema.nfields; i++) {
                 if (i) qv_str_appendc(&out, '\t');
-                sql_format_value(&b.cols[i], r, &out);
+                sql_format_value(&b.schema.fields[i], &b.cols[i], r, &out);
             }
             qv_str_appendc(&out, '\n');
         }
@@ -55,7 +55,11 @@ static void run(sql_ctx *c, const char *sql) {
     printf("OK %d %lld\n", s->nfields, (long long)rows);
     for (int i = 0; i < s->nfields; i++) printf("%s%s", i ? "\t" : "", s->fields[i].name);
     printf("\n");
-    for (int i = 0; i < s->nfields; i++) printf("%s%s", i ? "\t" : "", qv_type_name(s->fields[i].type));
+    for (int i = 0; i < s->nfields; i++) {
+        char dn[32];
+        if (s->fields[i].type == QV_T_DECIMAL) qv_dec_type_name(s->fields[i].precision, s->fields[i].scale, dn, sizeof dn);
+        printf("%s%s", i ? "\t" : "", s->fields[i].type == QV_T_DECIMAL ? dn : qv_type_name(s->fields[i].type));
+    }
     printf("\n");
     if (out.len) fwrite(out.data, 1, out.len, stdout);
     printf("END\n");

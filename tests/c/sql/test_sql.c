@@ -180,7 +180,7 @@ static int eval1(const char *sql, char *out, size_t cap, qv_err *err) {
         qv_str_init(&s);
         for (int i = 0; i < b.schema.nfields; i++) {
             if (i) qv_str_appendc(&s, '|');
-            sql_format_value(&b.cols[i], 0, &s);
+            sql_format_value(&b.schema.fields[i], &b.cols[i], 0, &s);
         }
         snprintf(out, cap, "%.*s", (int)s.len, s.data ? s.data : "");
         qv_str_free(&s);

@@ -63,7 +63,7 @@ static char **run_sql(sql_ctx *c, const char *sql, int *nrows, int *ncols, qv_er
             qv_str_init(&s);
             for (int i = 0; i < b.schema.nfields; i++) {
                 if (i) qv_str_appendc(&s, '\t');
-                sql_format_value(&b.cols[i], r, &s);
+                sql_format_value(&b.schema.fields[i], &b.cols[i], r, &s);
             }
             qv_str_appendc(&s, 0);
             if (*nrows == cap) rows = realloc(rows, sizeof(char *) * (size_t)(cap *= 2));

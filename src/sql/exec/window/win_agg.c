@@ -119,11 +119,9 @@ int win_racc_out(win_pctx *p, const win_call *c, racc *a, vec *out, int32_t r) {
     } else if (!a->cnt) {
         out->nulls[r] = 1;
     } else if (f == AG_AVG) {
-        out->f[r] = agg_sum_exact(&c->agg) ? agg_avg_exact(a->isum, a->cnt) : racc_fsum(a) / (double)a->cnt;
-    } else if (c->agg.type == QV_T_INT64) {
-        if (a->isum > INT64_MAX || a->isum < INT64_MIN)
-            return qv_err_set(p->err, QV_EINVAL, "integer overflow in sum(): the result does not fit in INT64");
-        out->i[r] = (int64_t)a->isum;
+        out->f[r] = agg_sum_exact(&c->agg) ? agg_avg_of(&c->agg, a->isum, a->cnt) : racc_fsum(a) / (double)a->cnt;
+    } else if (agg_sum_exact(&c->agg)) {
+        return agg_sum_result(&c->agg, a->isum, &out->i[r], p->err);
     } else {
         out->f[r] = racc_fsum(a);
     }

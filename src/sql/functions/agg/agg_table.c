@@ -62,6 +62,10 @@ static int bind_same(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
 static int bind_sum(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
     (void)d;
     qv_type t = sp->in[0]->type;
+    if (type_is_dec(t)) { /* exact, in DECIMAL(18, s) (DuckDB: 38 digits) */
+        sp->type = type_dec(QV_DEC_MAX_PREC, dec_scale(t));
+        return 0;
+    }
     bool f = type_pc(t) == PC_F || t == T_NULL;
     if (need_arg(b, a, sp, 0, is_num, "a numeric", f ? QV_T_FLOAT64 : QV_T_INT64)) return -1;
     sp->type = f ? QV_T_FLOAT64 : QV_T_INT64;
@@ -79,6 +83,10 @@ static int bind_float(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
 static int bind_avg(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
     (void)d;
     qv_type t = sp->in[0]->type;
+    if (type_is_dec(t)) { /* the exact sum of the scaled values, divided once */
+        sp->type = QV_T_FLOAT64;
+        return 0;
+    }
     bool i = t == QV_T_INT32 || t == QV_T_INT64; /* summed exactly: agg_sum_exact */
     if (need_arg(b, a, sp, 0, is_num, "a numeric", i ? QV_T_INT64 : QV_T_FLOAT64)) return -1;
     sp->type = QV_T_FLOAT64;
@@ -281,9 +289,7 @@ static int fin_count(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k) 
 static int fin_sum(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k) {
     agg_state *s = st;
     if (!s->cnt) fn_set_null(out, k);
-    else if (sp->type == QV_T_INT64 && (s->isum > INT64_MAX || s->isum < INT64_MIN))
-        return qv_err_set(c->err, QV_EINVAL, "integer overflow in sum(): the result does not fit in INT64");
-    else if (sp->type == QV_T_INT64) out->i[k] = (int64_t)s->isum;
+    else if (agg_sum_exact(sp)) return agg_sum_result(sp, s->isum, &out->i[k], c->err);
     else out->f[k] = s->fsum;
     return 0;
 }
@@ -292,7 +298,7 @@ static int fin_avg(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k) {
     (void)c;
     agg_state *s = st;
     if (!s->cnt) fn_set_null(out, k);
-    else if (agg_sum_exact(sp)) out->f[k] = agg_avg_exact(s->isum, s->cnt);
+    else if (agg_sum_exact(sp)) out->f[k] = agg_avg_of(sp, s->isum, s->cnt);
     else out->f[k] = s->fsum / (double)s->cnt;
     return 0;
 }
@@ -417,6 +423,27 @@ int agg_bind_window(binder *b, ast *a, agg_spec *sp) { return agg_bind_in(b, a, 
 
 /* window: an aggregate used as a window function, whose arguments are bound
    in b's own context (over an aggregation's output in an aggregate query). */
+/* Aggregates that order, count, pick or sum their DECIMAL arguments keep
+   them as scaled integers; every other one reads a DECIMAL as a DOUBLE.
+   ORDER BY keys keep their type. */
+static int agg_dec_args(binder *b, agg_spec *sp) {
+    switch (sp->fn) {
+    case AG_COUNT_STAR: case AG_COUNT: case AG_SUM: case AG_AVG: case AG_MIN: case AG_MAX: case AG_FIRST:
+    case AG_LAST: case AG_ANY_VALUE: case AG_ARG_MIN: case AG_ARG_MAX: case AG_MODE: case AG_QUANTILE_DISC:
+    case AG_STRING_AGG: case AG_APPROX_COUNT_DISTINCT: case AG_COUNT_IF: case AG_BOOL_AND: case AG_BOOL_OR:
+        return 0;
+    case AG_STDDEV: case AG_VARIANCE: case AG_STDDEV_POP: case AG_VAR_POP: case AG_MEDIAN: case AG_QUANTILE_CONT:
+    case AG_PRODUCT: case AG_CORR: case AG_COVAR_POP: case AG_COVAR_SAMP: case AG_REGR_SLOPE: case AG_REGR_INTERCEPT:
+    case AG_SKEWNESS: case AG_KURTOSIS: case AG_KURTOSIS_POP: case AG_ENTROPY: case AG_GEOMEAN: case AG_BIT_AND:
+    case AG_BIT_OR: case AG_BIT_XOR: case AG_FSUM: case AG_FAVG: case AG_APPROX_QUANTILE: case AG__COUNT:
+        break;
+    }
+    for (int i = 0; i < sp->nin - sp->norder; i++)
+        if (type_is_dec(sp->in[i]->type) && !(sp->in[i] = bind_coerce(b, sp->in[i], QV_T_FLOAT64))) return -1;
+    sp->arg = sp->nin ? sp->in[0] : NULL;
+    return 0;
+}
+
 static int agg_bind_in(binder *b, ast *a, agg_spec *sp, bool window) {
     int id = agg_lookup(a->name);
     if (a->star) {
@@ -456,6 +483,7 @@ static int agg_bind_in(binder *b, ast *a, agg_spec *sp, bool window) {
     sp->norder = a->norder;
     for (int i = 0; i < a->norder; i++) sp->order_desc[i] = (a->order_desc >> i) & 1;
     sp->arg = sp->nin ? sp->in[0] : NULL;
+    if (agg_dec_args(b, sp)) return -1;
     if (d->bind(b, a, sp, d)) return -1;
     /* checked once bound: a constant quantile or separator is no input per row */
     if (a->distinct && sp->nin - sp->norder > 1) {

@@ -23,6 +23,20 @@ static enum vclass val_class(qv_type t) {
     return VC_TEXT;
 }
 
+/* A DECIMAL formats as its text ({} and %s: "1.20", its digits), and as a
+   DOUBLE for a floating-point conversion: v, or a one-row DOUBLE copy of its
+   row *k (then *k = 0). */
+static const vec *dec_as_double(const vec *v, int *k, char conv, vec *tmp, double *slot) {
+    if (!type_is_dec(v->type) || !conv || !strchr("fFeEgGaA%", conv)) return v;
+    *slot = qv_dec_to_double(v->i[*k], dec_scale(v->type));
+    memset(tmp, 0, sizeof *tmp);
+    tmp->type = QV_T_FLOAT64;
+    tmp->n = tmp->cap = 1;
+    tmp->f = slot;
+    *k = 0;
+    return tmp;
+}
+
 static const char *class_name(enum vclass c) {
     switch (c) {
     case VC_INT: return "an integer";
@@ -118,6 +132,9 @@ static void pf_c_number(qv_str *o, const pf_spec *s, const char *len, char conv,
 }
 
 static int pf_convert(const bexpr *e, const pf_spec *s, const vec *v, int k, qv_str *o, qv_err *err) {
+    vec dtmp;
+    double dslot;
+    v = dec_as_double(v, &k, s->conv, &dtmp, &dslot);
     enum vclass c = val_class(v->type);
     char conv = s->conv;
     bool intish = c == VC_INT || c == VC_BOOL;
@@ -319,6 +336,9 @@ wrong:
 }
 
 static int ff_convert(const bexpr *e, const ff_spec *sp, const vec *v, int k, qv_str *o, qv_err *err) {
+    vec dtmp;
+    double dslot;
+    v = dec_as_double(v, &k, sp->type, &dtmp, &dslot);
     enum vclass c = val_class(v->type);
     bool num = c == VC_INT || c == VC_FLOAT || (c == VC_BOOL && sp->type && sp->type != 's');
     if (!num) {

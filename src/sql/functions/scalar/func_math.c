@@ -293,11 +293,11 @@ static int ev_hash(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
 
 const sfunc_def sfunc_math[] = {
     {"abs", 1, 1, "N", '0', NULL, ev_abs, SF_STRICT, "absolute value"},
-    {"round", 1, 2, "NI", '0', NULL, ev_round, SF_STRICT, "round(x[, d]): half away from zero to d decimals"},
-    {"trunc", 1, 2, "NI", '0', NULL, ev_trunc, SF_STRICT, "trunc(x[, d]): toward zero at d decimals"},
-    {"floor", 1, 1, "N", '0', NULL, ev_floor, SF_STRICT, "largest integer not above x"},
-    {"ceil", 1, 1, "N", '0', NULL, ev_ceil, SF_STRICT, "smallest integer not below x"},
-    {"ceiling", 1, 1, "N", '0', NULL, ev_ceil, SF_STRICT, "alias of ceil"},
+    {"round", 1, 2, "NI", '0', bind_dec_round, ev_round, SF_STRICT, "round(x[, d]): half away from zero to d decimals"},
+    {"trunc", 1, 2, "NI", '0', bind_dec_round, ev_trunc, SF_STRICT, "trunc(x[, d]): toward zero at d decimals"},
+    {"floor", 1, 1, "N", '0', bind_dec_round, ev_floor, SF_STRICT, "largest integer not above x"},
+    {"ceil", 1, 1, "N", '0', bind_dec_round, ev_ceil, SF_STRICT, "smallest integer not below x"},
+    {"ceiling", 1, 1, "N", '0', bind_dec_round, ev_ceil, SF_STRICT, "alias of ceil"},
     {"sign", 1, 1, "N", 'i', NULL, ev_sign, SF_STRICT, "-1, 0 or 1"},
     {"sqrt", 1, 1, "F", 'F', NULL, ev_sqrt, SF_STRICT, "square root (NaN below 0)"},
     {"ln", 1, 1, "F", 'F', NULL, ev_ln, SF_STRICT, "natural logarithm"},

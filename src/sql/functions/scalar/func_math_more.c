@@ -78,6 +78,7 @@ static bexpr *bind_mod(binder *b, ast *a, bexpr *e, const sfunc_def *fd) {
                  type_name(y->type));
         return bd_fail(b, a, QV_EINVAL, "%s", m, NULL);
     }
+    bd_dec_literals(b, &x, &y); /* mod(d, 0.3): 0.3 as DECIMAL(1, 1), as with % */
     bool ok;
     qv_type rt = bd_common_type(x->type, y->type, &ok);
     if (type_pc(rt) == PC_F) rt = QV_T_FLOAT64;

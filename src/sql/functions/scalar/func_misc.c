@@ -84,6 +84,15 @@ static const sql_type_def types[QV_T__COUNT] = {
 };
 _Static_assert(sizeof types / sizeof types[0] == QV_T__COUNT, "one descriptor per type");
 
+/* DECIMAL(p, s): the vector's type carries p and s (sql_base.h). */
+static int fmt_dec(const vec *v, int k, char *buf, size_t cap) {
+    return (int)qv_dec_format(v->i[k], dec_scale(v->type), buf, cap);
+}
+static int parse_dec(const char *s, size_t n, vec *out, int j) {
+    return qv_dec_parse(s, n, dec_prec(out->type), dec_scale(out->type), &out->i[j]) ? -1 : 0;
+}
+static const sql_type_def t_decimal = {"DECIMAL", "decimal128", 8, PC_I, fmt_dec, parse_dec};
+
 static int parse_interval(const char *s, size_t n, vec *out, int j) { return interval_parse(s, n, &out->i[j]); }
 static const sql_type_def t_null = {"\"NULL\"", "null", 8, PC_I, fmt_int, parse_invalid},
                           t_interval = {"INTERVAL", "duration[ns]", 8, PC_I, fmt_int, parse_interval};
@@ -91,11 +100,13 @@ static const sql_type_def t_null = {"\"NULL\"", "null", 8, PC_I, fmt_int, parse_
 const sql_type_def *sql_type_get(qv_type t) {
     if (t == T_NULL) return &t_null;
     if (t == T_INTERVAL) return &t_interval;
+    if (type_is_dec(t)) return &t_decimal;
     return (unsigned)t < QV_T__COUNT ? &types[t] : &types[QV_T_INVALID];
 }
 
 const char *sql_type_sqlname(qv_type t, const char *tz) {
     if (t == QV_T_TIMESTAMP && tz && tz[0]) return "TIMESTAMP WITH TIME ZONE";
+    if (type_is_dec(t)) return type_name(t);
     return sql_type_get(t)->sql_name;
 }
 
