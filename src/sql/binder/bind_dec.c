@@ -29,7 +29,7 @@ qv_type bd_dec_common(qv_type a, qv_type c) {
 }
 
 /* The DECIMAL a decimal literal's digits spell, as DuckDB types it (1.25 is
-   DECIMAL(3, 2), 0.5 DECIMAL(1, 1), 1.10 DECIMAL(3, 2)): from the text as
+   DECIMAL(3, 2), 0.5 DECIMAL(2, 1), 1.10 DECIMAL(3, 2)): from the text as
    written, else from the shortest text of its double. The literal unchanged
    when that has an exponent (1e2 is a DOUBLE) or more than 18 digits. */
 static bexpr *dec_literal(binder *b, bexpr *e) {
@@ -44,16 +44,13 @@ static bexpr *dec_literal(binder *b, bexpr *e) {
     } else {
         n = qv_float_format(k->cval.f, false, t);
     }
-    int ip = 0, sc = 0;
-    bool dot = false, lead = true;
+    int ip = 0, sc = 0; /* every digit written counts, leading zeros too (0.05 is DECIMAL(3, 2)) */
+    bool dot = false;
     for (size_t i = 0; i < n; i++) {
         char ch = t[i];
         if (ch == '.') dot = true;
         else if (ch == 'e' || ch == 'E' || ch == 'i' || ch == 'n') return e; /* exponent, inf, nan */
-        else if (ch >= '0' && ch <= '9') {
-            if (dot) sc++;
-            else if (!(lead && ch == '0')) ip++, lead = false;
-        }
+        else if (ch >= '0' && ch <= '9') *(dot ? &sc : &ip) += 1;
     }
     int p = imax(ip + sc, 1);
     if (p > QV_DEC_MAX_PREC) return e;
