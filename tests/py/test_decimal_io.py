@@ -299,3 +299,22 @@ def test_xdbc_type_info_lists_decimal(client):
     only = client.get_flight_info(fl.FlightDescriptor.for_command(
         w.any_pack("CommandGetXdbcTypeInfo", w.field_varint(1, 3))))
     assert [r["type_name"] for r in client.do_get(only.endpoints[0].ticket).read_all().to_pylist()] == ["DECIMAL"]
+
+
+# ---- replication ----
+
+def test_replica_keeps_precision_and_scale(start_quiverd, tmp_path):
+    from test_replicas import free_port, wait_for
+    pport, rport = free_port(), free_port()
+    primary = start_quiverd("--data-dir", str(tmp_path / "p"), "--flight-port", str(pport),
+                            "--advertise", "127.0.0.1:%d" % pport)
+    replica = start_quiverd("--data-dir", str(tmp_path / "r"), "--flight-port", str(rport),
+                            "--replica-of", "grpc://127.0.0.1:%d" % pport, "--advertise", "127.0.0.1:%d" % rport)
+    c = primary.flight()
+    put(c, "rep", prices_table())
+    c.close()
+    want = (len(PRICES), [("k", "INT64", True), ("p", "DECIMAL(10,2)", True)])
+    wait_for(lambda: tables(replica).get("rep"), want)
+    rc = replica.flight()
+    assert stored_schema(rc, "rep").field("p").type == pa.decimal128(10, 2)
+    rc.close()
