@@ -99,6 +99,7 @@ int qv_dec_parse(const char *s, size_t n, int prec, int scale, int64_t *out) {
         round_up = mag % 10 >= 5; /* the last digit dropped is the most significant one */
         mag /= 10;
     }
+    if (shift < 0) round_up = false; /* the digits were used up: the most significant dropped digit is a 0 */
     if (big) return -2;
     mag += round_up;
     if (mag >= (unsigned __int128)pow10s[prec < 1 ? 1 : prec > 18 ? 18 : prec]) return -2;

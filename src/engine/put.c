@@ -53,6 +53,13 @@ static bool types_compatible(qv_type table, qv_type stream) {
            (table == QV_T_TIMESTAMP && stream == QV_T_DATE);
 }
 
+/* "INT64", "DECIMAL(10,2)": a field's type as messages name it. */
+static const char *field_type_name(const qv_field *f, char *buf, size_t cap) {
+    if (f->type != QV_T_DECIMAL) return qv_type_name(f->type);
+    qv_dec_type_name(f->precision, f->scale, buf, cap);
+    return buf;
+}
+
 /* Fill p->map from p->target and p->in; QV_EINVAL naming the first bad column. */
 static int build_map(eng_put *p, qv_err *err) {
     free(p->map);
@@ -85,9 +92,12 @@ static int build_map(eng_put *p, qv_err *err) {
                                   "NULL (Arrow type null)", tf->name, p->table);
             continue;
         }
-        if (!types_compatible(tf->type, p->in.fields[k].type))
+        if (!types_compatible(tf->type, p->in.fields[k].type)) {
+            char st[32], tt[32];
             return qv_err_set(err, QV_EINVAL, "column '%s': stream has type %s, table '%s' has %s", tf->name,
-                              qv_type_name(p->in.fields[k].type), p->table, qv_type_name(tf->type));
+                              field_type_name(&p->in.fields[k], st, sizeof st), p->table,
+                              field_type_name(tf, tt, sizeof tt));
+        }
     }
     return QV_OK;
 }
@@ -265,8 +275,46 @@ static int dates_to_ts(const qv_array *in, const char *col, qv_array *out, qv_er
     return QV_OK;
 }
 
+/* A DECIMAL array of field from as values of field to: a ref when every
+   value of from fits to unchanged, else each value rescaled exactly. A value
+   that would lose digits (a smaller scale and a non-zero remainder) or not
+   fit to's precision refuses the put: a silently rounded price is worse than
+   an error. row0 is the stream row of in's first row, for the message. */
+static int decimals_rescale(const qv_array *in, const qv_field *from, const qv_field *to, int64_t row0,
+                            qv_array *out, qv_err *err) {
+    if (from->scale == to->scale && from->precision <= to->precision) {
+        qv_array_copy_ref(out, in);
+        return QV_OK;
+    }
+    int64_t unit = from->scale > to->scale ? qv_dec_pow10(from->scale - to->scale) : 1;
+    qv_builder b;
+    qv_builder_init(&b, QV_T_DECIMAL, in->length);
+    for (int64_t i = 0; i < in->length; i++) {
+        if (!qv_array_is_valid(in, i)) {
+            qv_builder_append_null(&b);
+            continue;
+        }
+        int64_t v = qv_array_get_i64(in, i), r;
+        bool exact = v % unit == 0;
+        if (!exact || !qv_dec_rescale(v, from->scale, to->scale, to->precision, &r)) {
+            qv_builder_free(&b);
+            char val[QV_DEC_TEXT_MAX], tn[32];
+            qv_dec_format(v, from->scale, val, sizeof val);
+            qv_dec_type_name(to->precision, to->scale, tn, sizeof tn);
+            return qv_err_set(err, QV_EINVAL, "column '%s': value %s at row %lld does not fit the table's %s (%s)",
+                              to->name, val, (long long)(row0 + i), tn,
+                              exact ? "too many digits" : "digits past its scale would be lost");
+        }
+        qv_builder_append_i64(&b, r);
+    }
+    qv_builder_finish(&b, out);
+    qv_builder_free(&b);
+    return QV_OK;
+}
+
 /* Convert one stream batch into the target layout: refs, no copies, except
-   NULL filling, SYMBOL->STRING materialisation and DATE->TIMESTAMP. */
+   NULL filling, SYMBOL->STRING materialisation, DATE->TIMESTAMP and DECIMAL
+   rescaling. */
 static int convert(eng_put *p, const qv_batch *in, qv_batch *out, qv_err *err) {
     qv_batch_init(out, &p->target);
     out->nrows = in->nrows;
@@ -284,6 +332,11 @@ static int convert(eng_put *p, const qv_batch *in, qv_batch *out, qv_err *err) {
             qv_builder_free(&b);
         } else if (tt == QV_T_TIMESTAMP && in->cols[k].type == QV_T_DATE) {
             if (dates_to_ts(&in->cols[k], p->target.fields[j].name, dst, err)) {
+                qv_batch_free(out);
+                return err->code;
+            }
+        } else if (tt == QV_T_DECIMAL) {
+            if (decimals_rescale(&in->cols[k], &p->in.fields[k], &p->target.fields[j], p->rows, dst, err)) {
                 qv_batch_free(out);
                 return err->code;
             }

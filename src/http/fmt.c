@@ -269,11 +269,13 @@ void http_writer_init(http_writer *w, http_format fmt, const qv_schema *schema) 
     w->fmt = fmt;
     w->ncols = schema->nfields;
     w->types = qv_xcalloc((size_t)w->ncols + 1, sizeof *w->types);
+    w->scales = qv_xcalloc((size_t)w->ncols + 1, sizeof *w->scales);
     w->keys = qv_xcalloc((size_t)w->ncols + 1, sizeof *w->keys);
     w->keylens = qv_xcalloc((size_t)w->ncols + 1, sizeof *w->keylens);
     for (int i = 0; i < w->ncols; i++) {
         const qv_field *f = &schema->fields[i];
         w->types[i] = f->type;
+        w->scales[i] = f->type == QV_T_DECIMAL ? f->scale : 0;
         qv_str k;
         qv_str_init(&k);
         if (fmt_is_json(fmt)) {
@@ -294,6 +296,7 @@ void http_writer_free(http_writer *w) {
     free(w->keys);
     free(w->keylens);
     free(w->types);
+    free(w->scales);
     memset(w, 0, sizeof *w);
 }
 
@@ -307,7 +310,9 @@ void http_writer_begin(http_writer *w, const qv_schema *schema, qv_str *out) {
             if (i) qv_str_appendc(out, ',');
             qv_str_append(out, "{\"name\":", 8);
             qv_str_append_json_string(out, f->name, strlen(f->name));
-            qv_str_appendf(out, ",\"type\":\"%s\"}", qv_type_name(f->type));
+            char dn[32];
+            if (f->type == QV_T_DECIMAL) qv_dec_type_name(f->precision, f->scale, dn, sizeof dn);
+            qv_str_appendf(out, ",\"type\":\"%s\"}", f->type == QV_T_DECIMAL ? dn : qv_type_name(f->type));
         }
         qv_str_append(out, "],\"data\":[", 10);
         break;
@@ -323,8 +328,9 @@ void http_writer_begin(http_writer *w, const qv_schema *schema, qv_str *out) {
     }
 }
 
-/* One value as JSON. */
-static void json_value(qv_str *out, qv_type t, const qv_array *a, int64_t r) {
+/* One value as JSON (scale: a DECIMAL's). A DECIMAL is a JSON number with
+   its exact digits (1.25, never 1.2500000000000002), as INT64s are numbers. */
+static void json_value(qv_str *out, qv_type t, int scale, const qv_array *a, int64_t r) {
     char buf[48];
     size_t n;
     if (!qv_array_is_valid(a, r)) {
@@ -334,6 +340,7 @@ static void json_value(qv_str *out, qv_type t, const qv_array *a, int64_t r) {
     switch (t) {
     case QV_T_INT32: n = http_fmt_i64(qv_array_get_i32(a, r), buf); break;
     case QV_T_INT64: n = http_fmt_i64(qv_array_get_i64(a, r), buf); break;
+    case QV_T_DECIMAL: n = qv_dec_format(qv_array_get_i64(a, r), scale, buf, sizeof buf); break;
     case QV_T_FLOAT32:
     case QV_T_FLOAT64: {
         double v = t == QV_T_FLOAT64 ? qv_array_get_f64(a, r) : (double)qv_array_get_f32(a, r);
@@ -373,13 +380,14 @@ static void json_value(qv_str *out, qv_type t, const qv_array *a, int64_t r) {
 }
 
 /* One value as CSV/TSV text. NULL is empty; in CSV an empty string is "". */
-static void text_value(qv_str *out, bool csv, qv_type t, const qv_array *a, int64_t r) {
+static void text_value(qv_str *out, bool csv, qv_type t, int scale, const qv_array *a, int64_t r) {
     char buf[48];
     size_t n;
     if (!qv_array_is_valid(a, r)) return;
     switch (t) {
     case QV_T_INT32: n = http_fmt_i64(qv_array_get_i32(a, r), buf); break;
     case QV_T_INT64: n = http_fmt_i64(qv_array_get_i64(a, r), buf); break;
+    case QV_T_DECIMAL: n = qv_dec_format(qv_array_get_i64(a, r), scale, buf, sizeof buf); break;
     case QV_T_FLOAT32: n = http_fmt_f32(qv_array_get_f32(a, r), buf); break;
     case QV_T_FLOAT64: n = http_fmt_f64(qv_array_get_f64(a, r), buf); break;
     case QV_T_BOOL:
@@ -412,7 +420,7 @@ void http_writer_rows(http_writer *w, const qv_batch *b, int64_t from, int64_t t
             for (int c = 0; c < nc; c++) {
                 if (c) qv_str_appendc(out, ',');
                 qv_str_append(out, w->keys[c], w->keylens[c]);
-                json_value(out, w->types[c], &b->cols[c], r);
+                json_value(out, w->types[c], w->scales[c], &b->cols[c], r);
             }
             qv_str_appendc(out, '}');
             if (w->fmt == HF_JSONEACHROW) qv_str_appendc(out, '\n');
@@ -422,7 +430,7 @@ void http_writer_rows(http_writer *w, const qv_batch *b, int64_t from, int64_t t
             qv_str_appendc(out, '[');
             for (int c = 0; c < nc; c++) {
                 if (c) qv_str_appendc(out, ',');
-                json_value(out, w->types[c], &b->cols[c], r);
+                json_value(out, w->types[c], w->scales[c], &b->cols[c], r);
             }
             qv_str_appendc(out, ']');
             break;
@@ -433,7 +441,7 @@ void http_writer_rows(http_writer *w, const qv_batch *b, int64_t from, int64_t t
             bool csv = w->fmt == HF_CSV || w->fmt == HF_CSVWITHNAMES;
             for (int c = 0; c < nc; c++) {
                 if (c) qv_str_appendc(out, csv ? ',' : '\t');
-                text_value(out, csv, w->types[c], &b->cols[c], r);
+                text_value(out, csv, w->types[c], w->scales[c], &b->cols[c], r);
             }
             qv_str_appendc(out, '\n');
             break;

@@ -54,6 +54,7 @@ typedef struct http_writer {
     http_format fmt;
     int ncols;
     qv_type *types;
+    uint8_t *scales;   /* DECIMAL columns: the scale their values are printed at */
     char **keys;       /* JSON: "name": ; CSV: quoted name */
     size_t *keylens;
     int64_t rows;
@@ -133,6 +134,10 @@ qv_type http_infer_result(const http_infer *f);
    Errors say line and column. */
 int http_cell_append(qv_builder *b, qv_type t, bool nullable, const http_cell *c, int64_t line,
                      const char *col, qv_err *err);
+/* The same for a cell of field f (its name, type, nullability), and the only
+   one for DECIMAL, which needs f's precision and scale: text that is not a
+   number is "not a DECIMAL", one too large "does not fit DECIMAL(p,s)". */
+int http_cell_append_field(qv_builder *b, const qv_field *f, const http_cell *c, int64_t line, qv_err *err);
 
 /* ---- Prometheus text helpers ---- */
 void http_prom_header(qv_str *out, const char *name, const char *type, const char *help);

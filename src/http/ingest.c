@@ -446,7 +446,7 @@ static int load(text_load *t, qv_err *err) {
             rc = 0;
             for (int i = 0; i < t->ncols && !rc; i++) {
                 tcol *col = &t->cols[i];
-                rc = http_cell_append(&col->b, col->type, col->nullable, &c.cells[i], c.line, col->name, err);
+                rc = http_cell_append_field(&col->b, &t->put_schema.fields[i], &c.cells[i], c.line, err);
             }
             if (!rc && ++pending == CHUNK) rc = flush(t, pending, err), pending = 0;
         }
@@ -467,13 +467,12 @@ static int load(text_load *t, qv_err *err) {
                     break;
                 }
                 seen[k] = true;
-                rc = http_cell_append(&col->b, col->type, col->nullable, &j.cells[i], j.line, col->name, err);
+                rc = http_cell_append_field(&col->b, &t->put_schema.fields[k], &j.cells[i], j.line, err);
             }
             http_cell nul = {.kind = HC_NULL};
             for (int k = 0; k < t->ncols && !rc; k++)
                 if (!seen[k])
-                    rc = http_cell_append(&t->cols[k].b, t->cols[k].type, t->cols[k].nullable, &nul, j.line,
-                                          t->cols[k].name, err);
+                    rc = http_cell_append_field(&t->cols[k].b, &t->put_schema.fields[k], &nul, j.line, err);
             if (!rc && ++pending == CHUNK) rc = flush(t, pending, err), pending = 0;
         }
         free(seen);
@@ -524,7 +523,12 @@ static int ingest_text(http_server *s, const char *body, size_t len, in_format f
             }
             qv_type bt = c->type == QV_T_SYMBOL ? QV_T_STRING : c->type;
             qv_schema_add(&t.put_schema, c->name, bt, c->nullable);
-            if (k >= 0) memcpy(t.put_schema.fields[i].tz, t.table.fields[k].tz, sizeof t.table.fields[k].tz);
+            if (k >= 0) { /* the table column's tz, precision and scale (DECIMAL cells are read at them) */
+                qv_field *pf = &t.put_schema.fields[i];
+                memcpy(pf->tz, t.table.fields[k].tz, sizeof t.table.fields[k].tz);
+                pf->precision = t.table.fields[k].precision;
+                pf->scale = t.table.fields[k].scale;
+            }
             qv_builder_init(&c->b, bt, CHUNK);
         }
         rc = put_begin_waiting(s, table, &t.put_schema, wait_ms, &t.p, err);

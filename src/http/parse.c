@@ -458,8 +458,36 @@ int http_cell_append(qv_builder *b, qv_type t, bool nullable, const http_cell *c
         else if (c->n > INT32_MAX) return bad_cell(c, t, line, col, err);
         else qv_builder_append_str(b, c->p, (int32_t)c->n);
         return 0;
+    case QV_T_DECIMAL: /* needs the column's precision and scale: http_cell_append_field */
     default:
         return qv_err_set(err, QV_EUNSUPPORTED, "column '%s': type %s cannot be loaded from text", col,
                           qv_type_name(t));
     }
+}
+
+/* A DECIMAL cell is text or a JSON number (or a JSON string holding one)
+   read exactly at the column's precision and scale, as DuckDB casts text:
+   never through a double, so 0.1 is 0.1. */
+static int decimal_cell_append(qv_builder *b, const qv_field *f, const http_cell *c, int64_t line, qv_err *err) {
+    int64_t v;
+    char tn[32];
+    int rc = c->kind == HC_BOOL ? -1 : qv_dec_parse(c->p, c->n, f->precision, f->scale, &v);
+    if (rc == 0) {
+        qv_builder_append_i64(b, v);
+        return 0;
+    }
+    qv_dec_type_name(f->precision, f->scale, tn, sizeof tn);
+    int n = c->kind == HC_BOOL ? (c->b ? 4 : 5) : c->n > 64 ? 64 : (int)c->n;
+    const char *p = c->kind == HC_BOOL ? (c->b ? "true" : "false") : c->p;
+    if (rc == -2)
+        return qv_err_set(err, QV_EINVAL, "line %lld, column '%s': '%.*s%s' does not fit %s", (long long)line, f->name,
+                          n, p, c->n > 64 ? "..." : "", tn);
+    return qv_err_set(err, QV_EINVAL, "line %lld, column '%s': '%.*s%s' is not a DECIMAL (%s)", (long long)line,
+                      f->name, n, p, c->kind != HC_BOOL && c->n > 64 ? "..." : "", tn);
+}
+
+int http_cell_append_field(qv_builder *b, const qv_field *f, const http_cell *c, int64_t line, qv_err *err) {
+    bool is_null = c->kind == HC_NULL || (c->kind == HC_TEXT && c->n == 0);
+    if (f->type != QV_T_DECIMAL || is_null) return http_cell_append(b, f->type, f->nullable, c, line, f->name, err);
+    return decimal_cell_append(b, f, c, line, err);
 }

@@ -127,7 +127,9 @@ static enum MHD_Result handle_tables(http_server *s, struct MHD_Connection *c, h
                 const qv_field *f = &t[i].schema.fields[k];
                 qv_str_append(&j, k ? ",{\"name\":" : "{\"name\":", k ? 9 : 8);
                 qv_str_append_json_string(&j, f->name, strlen(f->name));
-                qv_str_appendf(&j, ",\"type\":\"%s\",\"nullable\":%s}", qv_type_name(f->type),
+                char dn[32]; /* a DECIMAL is named with its precision and scale */
+                if (f->type == QV_T_DECIMAL) qv_dec_type_name(f->precision, f->scale, dn, sizeof dn);
+                qv_str_appendf(&j, ",\"type\":\"%s\",\"nullable\":%s}", f->type == QV_T_DECIMAL ? dn : qv_type_name(f->type),
                                f->nullable ? "true" : "false");
             }
             qv_str_appendf(&j, "],\"rows\":%lld,\"bytes\":%lld}", (long long)t[i].live_rows, (long long)t[i].bytes);

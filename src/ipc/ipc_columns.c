@@ -545,6 +545,14 @@ int ipc_decode_column(ipc_decoder *d, ipc_rb *rb, const ipc_src *s, const qv_fie
         if (decode_strings(rb, s->tt, n, col, out, err)) break;
         if (ipc_check_utf8(out, col, err)) break;
         return QV_OK;
+    case AT_DECIMAL: {
+        qv_buffer *v;
+        if (next_buffer(rb, col, "values", &v, err)) break;
+        rc = ipc_decimal_decode(v, s, f, n, out->validity ? out->validity->data : NULL, &out->values, err);
+        qv_buffer_unref(v);
+        if (rc) break;
+        return QV_OK;
+    }
     default:
         if (decode_fixed(rb, s, f->type, n, col, out, err)) break;
         return QV_OK;

@@ -10,7 +10,8 @@
 /* The wire type of one column (value type plus optional dictionary). */
 typedef struct ipc_src {
     int tt;            /* AT_* of the (value) type */
-    int bits;          /* AT_INT */
+    int bits;          /* AT_INT; AT_DECIMAL: Decimal.bitWidth */
+    int dec_prec;      /* AT_DECIMAL: the declared precision (the field's may be narrower) */
     bool is_signed;    /* AT_INT */
     int unit;          /* AT_TIMESTAMP: UNIT_*, AT_DATE: DATE_* */
     bool dict;         /* dictionary-encoded */
@@ -58,5 +59,13 @@ int ipc_rb_open(ipc_rb *rb, fb_table *t, qv_buffer *body, int64_t body_len, int6
 /* Decode one column at the cursor into a Quiver array of field f's type. */
 int ipc_decode_column(ipc_decoder *d, ipc_rb *rb, const ipc_src *src, const qv_field *f,
                       int64_t length, qv_array *out, qv_err *err);
+
+/* Decimal (ipc_decimal.c): the type table into s and qf's precision and
+   scale, refusing what DECIMAL cannot hold (decimal256, scale outside 0..18). */
+int ipc_decimal_parse_type(fb_table *ty, ipc_src *s, qv_field *qf, const char *col, qv_err *err);
+/* The values buffer v of n decimals narrowed to int64s in a new buffer *out;
+   a valid row that does not fit f's precision is refused naming column and row. */
+int ipc_decimal_decode(qv_buffer *v, const ipc_src *s, const qv_field *f, int64_t n, const uint8_t *valid,
+                       qv_buffer **out, qv_err *err);
 
 #endif

@@ -104,6 +104,10 @@ static int parse_field_type(fb_table *ty, int tt, ipc_src *s, qv_field *qf, cons
         s->unit = fb_i16(ty, DATE_UNIT, DATE_MILLI, "Date.unit");
         if (s->unit == DATE_DAY || s->unit == DATE_MILLI) *qt = QV_T_DATE;
         break;
+    case AT_DECIMAL:
+        if (ipc_decimal_parse_type(ty, s, qf, col, err)) return err->code;
+        *qt = QV_T_DECIMAL;
+        break;
     default: break; /* a wire tag, not our enum: anything else is refused by the caller */
     }
     if (fb_failed(r)) return from_reader(r, err);

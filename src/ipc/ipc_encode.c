@@ -219,6 +219,12 @@ static int add_column(ipc_encoder *e, body *bd, const qv_array *a, const char *c
     add_node(bd, n, nulls);
     if (add_bitmap(bd, nulls ? a->validity : NULL, a->offset, n, err)) return err->code;
     if (a->type == QV_T_BOOL) return add_bitmap(bd, a->values, a->offset, n, err);
+    if (a->type == QV_T_DECIMAL) { /* int64 in memory, decimal128 on the wire: widened copy */
+        qv_buffer *wide = ipc_decimal_widen(a);
+        int rc = add_buffer(bd, n ? wide->data : NULL, wide->size, wide, err);
+        qv_buffer_unref(wide);
+        return rc;
+    }
     size_t w = (size_t)qv_type_width(a->type);
     if (n == 0) return add_buffer(bd, NULL, 0, NULL, err);
     return add_buffer(bd, a->values->data + (size_t)a->offset * w, (size_t)n * w, a->values, err);
@@ -267,7 +273,7 @@ static fb_ref build_field(ipc_encoder *e, int i) {
         fb_add_i16(fb, DATE_UNIT, DATE_DAY);
         type = fb_table_end(fb);
         break;
-    case QV_T_DECIMAL: /* placeholder until the Decimal encoding lands */
+    case QV_T_DECIMAL: tt = AT_DECIMAL; type = ipc_decimal_build_type(fb, f); break;
     case QV_T_INVALID:
     case QV_T__COUNT:
     case QV_T_STRING:

@@ -68,6 +68,11 @@ int64_t ipc_utf8_invalid_at(const uint8_t *p, int64_t n);
 /* A STRING array's rows are valid UTF-8 (QV_EINVAL naming column and row if not). */
 int ipc_check_utf8(const qv_array *a, const char *col, qv_err *err);
 
+/* DECIMAL to the wire (ipc_decimal.c): the a->length rows of a as decimal128
+   values in a new buffer, and the Decimal type table of field f. */
+qv_buffer *ipc_decimal_widen(const qv_array *a);
+fb_ref ipc_decimal_build_type(fb_builder *fb, const qv_field *f);
+
 /* Overflow-checked multiply for unit conversion. */
 static inline bool ipc_mul_i64(int64_t a, int64_t b, int64_t *out) {
     return !__builtin_mul_overflow(a, b, out);

@@ -6,6 +6,7 @@ must equal what was written (values bit for bit, schema including field
 nullability and timezone), or the expected widened table, or the tool must
 refuse with a message naming the column and the type.
 """
+import decimal
 import os
 import subprocess
 
@@ -69,7 +70,7 @@ def quiver_types_table(n=1000):
         pa.field("f64", pa.float64()), pa.field("b", pa.bool_()), pa.field("s", pa.string()),
         pa.field("ts", pa.timestamp("ns", "UTC")), pa.field("ts_naive", pa.timestamp("ns")),
         pa.field("ts_tz", pa.timestamp("ns", "America/New_York")),
-        pa.field("req", pa.int64(), nullable=False)])
+        pa.field("req", pa.int64(), nullable=False), pa.field("dec", pa.decimal128(18, 4))])
     return pa.table([
         pa.array([None if i % 7 == 1 else i * 31 - 2**31 + 5 for i in rows], pa.int32()),
         pa.array([None if i % 5 == 2 else (i << 40) - 2**63 + 1 for i in rows], pa.int64()),
@@ -83,6 +84,8 @@ def quiver_types_table(n=1000):
         pa.array([None if i % 2 else -i for i in rows], pa.timestamp("ns")),
         pa.array([i for i in rows], pa.timestamp("ns", "America/New_York")),
         pa.array([i * 3 for i in rows], pa.int64()),
+        pa.array([None if i % 8 == 6 else decimal.Decimal((i - 500) * 10**13 + i).scaleb(-4) for i in rows],
+                 pa.decimal128(18, 4)),
     ], schema=schema)
 
 
@@ -178,12 +181,18 @@ def test_widening_is_lossless():
         "t_ms": pa.array([1, None, 3], pa.timestamp("ms", "Europe/Berlin")),
         "t_us": pa.array([None, 1, -7], pa.timestamp("us")),
         "f16": pa.array(np.array([1.5, -0.0, 65504], dtype=np.float16), pa.float16()),
+        # more than 18 digits declared: DECIMAL(18, s) when every value fits
+        "dec38": pa.array([decimal.Decimal("-999999999999999.999"), None, decimal.Decimal("0.001")],
+                          pa.decimal128(38, 3)),
+        "dec64": pa.array([decimal.Decimal("-1.5"), None, decimal.Decimal("12345678.9")], pa.decimal64(9, 1)),
+        "dec32": pa.array([decimal.Decimal("0.05"), decimal.Decimal("-0.99"), None], pa.decimal32(2, 2)),
     })
     want_types = {"i8": pa.int32(), "i16": pa.int32(), "u8": pa.int32(), "u16": pa.int32(),
                   "u32": pa.int64(), "u64": pa.int64(), "ls": pa.string(), "sv": pa.string(),
                   "d32": pa.date32(), "d64": pa.date32(),
                   "t_s": pa.timestamp("ns", "UTC"), "t_ms": pa.timestamp("ns", "Europe/Berlin"),
-                  "t_us": pa.timestamp("ns"), "f16": pa.float32()}
+                  "t_us": pa.timestamp("ns"), "f16": pa.float32(),
+                  "dec38": pa.decimal128(18, 3), "dec64": pa.decimal128(9, 1), "dec32": pa.decimal128(2, 2)}
     want = pa.table({name: src.column(name).cast(typ) for name, typ in want_types.items()})
     for comp in COMPRESSIONS:
         got, _ = through_tool(write_stream(src.schema, src.to_batches(), compression=comp))
@@ -199,7 +208,11 @@ def test_widening_is_lossless():
     (pa.array([[1, 2]], pa.list_(pa.int32())), [b"list", b"not supported"]),
     (pa.array([b"\xff"], pa.binary()), [b"UTF-8"]),          # binary lands as STRING only when UTF-8
     (pa.array([b"ok", b"\xfe"], pa.large_binary()), [b"UTF-8"]),
-    (pa.array([1], pa.decimal128(10, 2)), [b"decimal", b"not supported"]),
+    (pa.array([1], pa.decimal256(10, 2)), [b"decimal256", b"not supported"]),
+    (pa.array([1, 10**19], pa.decimal128(38, 0)), [b"row 1", b"does not fit DECIMAL(18,0)"]),
+    (pa.array([decimal.Decimal(-10**18)], pa.decimal128(19, 0)), [b"row 0", b"does not fit DECIMAL(18,0)"]),
+    (pa.array([decimal.Decimal(1)], pa.decimal128(30, 20)), [b"scale 20", b"not supported"]),
+    (pa.array([decimal.Decimal(100)], pa.decimal128(5, -2)), [b"scale -2", b"not supported"]),
     (pa.array([{"a": 1}]), [b"struct", b"not supported"]),
     (pa.array([1], pa.duration("s")), [b"duration", b"not supported"]),
     (pa.array([1], pa.int32()).dictionary_encode(), [b"dictionary<int32>", b"not supported"]),

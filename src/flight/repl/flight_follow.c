@@ -84,6 +84,14 @@ static int decode_schema(const uint8_t *p, size_t n, qv_schema *s, qv_err *err) 
             return qv_err_set(err, QV_ECORRUPT, "replication: schema time zone truncated");
         memcpy(s->fields[s->nfields - 1].tz, p + pos, tl);
         pos += tl;
+        if (t == QV_T_DECIMAL) {
+            qv_field *f = &s->fields[s->nfields - 1];
+            if (pos + 2 > n || p[pos] < 1 || p[pos] > QV_DEC_MAX_PREC || p[pos + 1] > p[pos])
+                return qv_err_set(err, QV_ECORRUPT, "replication: DECIMAL precision and scale truncated or invalid");
+            f->precision = p[pos];
+            f->scale = p[pos + 1];
+            pos += 2;
+        }
     }
     return QV_OK;
 }

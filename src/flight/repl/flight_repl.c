@@ -247,6 +247,10 @@ static void schema_blob(const qv_schema *s, qv_str *out) {
         qv_str_appendc(out, (char)f->nullable);
         qv_str_appendc(out, (char)tl);
         qv_str_append(out, f->tz, tl);
+        if (f->type == QV_T_DECIMAL) { /* only DECIMAL has them: older followers never see the bytes */
+            qv_str_appendc(out, (char)f->precision);
+            qv_str_appendc(out, (char)f->scale);
+        }
     }
 }
 

@@ -175,6 +175,8 @@ typedef struct xdbc_row {
 static const xdbc_row xdbc_rows[] = {
     {"BOOLEAN", -7, 1, NULL, NULL, false, 2, -1, 0, -1},
     {"BIGINT", -5, 19, NULL, NULL, false, 2, 0, 10, -1},
+    {"NUMERIC", 2, QV_DEC_MAX_PREC, NULL, NULL, false, 2, 0, 10, -1}, /* DECIMAL's other name */
+    {"DECIMAL", 3, QV_DEC_MAX_PREC, NULL, NULL, false, 2, 0, 10, -1},
     {"INTEGER", 4, 10, NULL, NULL, false, 2, 0, 10, -1},
     {"REAL", 7, 24, NULL, NULL, false, 2, 0, 2, -1},
     {"DOUBLE", 8, 53, NULL, NULL, false, 2, 0, 2, -1},
@@ -219,12 +221,19 @@ int fl_sql_get_xdbc_type_info(fl_call *c, const fl_sql_cmd_in *in, fl_sql_result
         const xdbc_row *x = &xdbc_rows[i];
         if (m->has_data_type && m->data_type != x->data_type) continue;
         bool ts = x->data_type == 93, dt = ts || x->data_type == 91;
+        bool dec = x->data_type == 2 || x->data_type == 3; /* DECIMAL(p, s): p up to 18, s 0..p */
         ipc_mcol_cstr(type_name, x->name);
         ipc_mcol_int(data_type, x->data_type);
         opt_int(column_size, x->column_size, x->column_size != 0);
         ipc_mcol_cstr(prefix, x->prefix);
         ipc_mcol_cstr(suffix, x->suffix);
-        ipc_mcol_null(params);
+        if (dec) {
+            ipc_mcol_cstr(params->child[0], "precision");
+            ipc_mcol_cstr(params->child[0], "scale");
+            ipc_mcol_list_row(params);
+        } else {
+            ipc_mcol_null(params);
+        }
         ipc_mcol_int(nullable, 1); /* NULLABILITY_NULLABLE */
         ipc_mcol_bool(case_sens, x->case_sensitive);
         ipc_mcol_int(searchable, x->searchable);
@@ -238,8 +247,8 @@ int fl_sql_get_xdbc_type_info(fl_call *c, const fl_sql_cmd_in *in, fl_sql_result
         else
             ipc_mcol_bool(autoinc, false);
         ipc_mcol_cstr(local, x->name);
-        opt_int(min_scale, ts ? 9 : 0, ts);
-        opt_int(max_scale, ts ? 9 : 0, ts);
+        opt_int(min_scale, ts ? 9 : 0, ts || dec);
+        opt_int(max_scale, ts ? 9 : QV_DEC_MAX_PREC, ts || dec);
         ipc_mcol_int(sql_type, dt ? 9 : x->data_type); /* datetime types use the generic XDBC_DATETIME */
         opt_int(subcode, x->subcode, dt);                /* XDBC_SUBCODE_DATE 1, XDBC_SUBCODE_TIMESTAMP 3 */
         opt_int(radix, x->radix, x->radix != 0);

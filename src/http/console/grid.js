@@ -8,7 +8,9 @@
   'use strict';
 
   const ROW_H = 26, OVERSCAN = 8, MIN_W = 64, MAX_W = 440, PAD = 22;
-  const NUMERIC = new Set(['INT32', 'INT64', 'FLOAT32', 'FLOAT64']);
+  const NUMERIC_TYPES = new Set(['INT32', 'INT64', 'FLOAT32', 'FLOAT64']);
+  /* DECIMAL's type name carries its precision and scale: "DECIMAL(10,2)" */
+  const NUMERIC = { has: (t) => NUMERIC_TYPES.has(t) || /^DECIMAL\(/.test(t) };
 
   function cellText(v, type) {
     if (v === null || v === undefined) return null;

@@ -118,6 +118,12 @@ void st_encode_schema(qv_str *s, const qv_schema *schema) {
         size_t tzn = strnlen(f->tz, sizeof f->tz - 1);
         st_put_u8(s, (uint8_t)tzn);
         qv_str_append(s, f->tz, tzn);
+        /* Only a DECIMAL field carries its precision and scale: files written
+           before DECIMAL existed hold no such field, so they read unchanged. */
+        if (f->type == QV_T_DECIMAL) {
+            st_put_u8(s, f->precision);
+            st_put_u8(s, f->scale);
+        }
     }
 }
 
@@ -138,6 +144,11 @@ int st_decode_schema(st_rd *r, qv_schema *out, qv_err *err) {
         qv_field *f = &out->fields[out->nfields - 1];
         memset(f->tz, 0, sizeof f->tz);
         memcpy(f->tz, tz, tzn);
+        if (type == QV_T_DECIMAL) {
+            f->precision = st_get_u8(r);
+            f->scale = st_get_u8(r);
+            if (r->bad || f->precision < 1 || f->precision > QV_DEC_MAX_PREC || f->scale > f->precision) goto bad;
+        }
     }
     if (st_check_schema(out, err)) {
         qv_schema_free(out);

@@ -168,6 +168,11 @@ QTEST(decimal_parse_like_duckdb) {
     QCHECK_EQ(dec("1.2345e2", 5, 1, &rc), 1235); QCHECK_EQ(rc, 0);
     QCHECK_EQ(dec("5e-3", 4, 2, &rc), 1); QCHECK_EQ(rc, 0);
     QCHECK_EQ(dec("1e-3", 4, 2, &rc), 0); QCHECK_EQ(rc, 0);
+    /* a 5 that is not the first digit dropped does not round up (0.0005 is 0.00, not 0.01) */
+    QCHECK_EQ(dec("0.0005", 4, 2, &rc), 0); QCHECK_EQ(rc, 0);
+    QCHECK_EQ(dec("-0.00051", 4, 2, &rc), 0); QCHECK_EQ(rc, 0);
+    QCHECK_EQ(dec("5e-4", 4, 2, &rc), 0); QCHECK_EQ(rc, 0);
+    QCHECK_EQ(dec("0.0051", 4, 2, &rc), 1); QCHECK_EQ(rc, 0);
     QCHECK_EQ(dec("1_000", 8, 2, &rc), 100000); QCHECK_EQ(rc, 0);
     QCHECK_EQ(dec("+3.14159", 18, 3, &rc), 3142); QCHECK_EQ(rc, 0);
     QCHECK_EQ(dec("999999999999999999", 18, 0, &rc), 999999999999999999LL); QCHECK_EQ(rc, 0);

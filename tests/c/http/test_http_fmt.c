@@ -171,6 +171,91 @@ QTEST(writer_formats) {
                "\"rows\":2,\"statistics\":{\"elapsed_s\":0.5,\"rows_read\":2,\"bytes_read\":100}}\n");
 }
 
+/* DECIMAL prints its exact digits at its scale: a JSON number (unquoted, as
+   INT64), the same text in CSV/TSV; the meta names DECIMAL(p,s). */
+static const char *render_decimal(http_format f) {
+    static qv_str out;
+    qv_schema s;
+    qv_schema_init(&s);
+    qv_schema_add(&s, "p", QV_T_DECIMAL, true);
+    qv_schema_add(&s, "z", QV_T_DECIMAL, true);
+    s.fields[0].precision = 10, s.fields[0].scale = 2;
+    s.fields[1].precision = 18, s.fields[1].scale = 0;
+    qv_batch b;
+    qv_batch_init(&b, &s);
+    qv_schema_free(&s);
+    const int64_t pv[] = {125, -50, 5, 0}, zv[] = {-999999999999999999LL, 7, 0, 0};
+    for (int c = 0; c < 2; c++) {
+        qv_builder bl;
+        qv_builder_init(&bl, QV_T_DECIMAL, 4);
+        for (int i = 0; i < 4; i++) {
+            if (i == 3) qv_builder_append_null(&bl);
+            else qv_builder_append_i64(&bl, c ? zv[i] : pv[i]);
+        }
+        qv_array_free(&b.cols[c]);
+        qv_builder_finish(&bl, &b.cols[c]);
+        qv_builder_free(&bl);
+    }
+    b.nrows = 4;
+    http_writer w;
+    qv_str_free(&out);
+    http_writer_init(&w, f, &b.schema);
+    http_writer_begin(&w, &b.schema, &out);
+    http_writer_rows(&w, &b, 0, 4, &out);
+    http_stats st = {0.5, 4, 64};
+    http_writer_end(&w, &st, &out);
+    http_writer_free(&w);
+    qv_batch_free(&b);
+    return out.data;
+}
+
+QTEST(writer_decimal) {
+    QCHECK_STR(render_decimal(HF_JSONCOMPACT),
+               "{\"meta\":[{\"name\":\"p\",\"type\":\"DECIMAL(10,2)\"},{\"name\":\"z\",\"type\":\"DECIMAL(18,0)\"}],"
+               "\"data\":[[1.25,-999999999999999999],[-0.50,7],[0.05,0],[null,null]],"
+               "\"rows\":4,\"statistics\":{\"elapsed_s\":0.5,\"rows_read\":4,\"bytes_read\":64}}\n");
+    QCHECK_STR(render_decimal(HF_JSONEACHROW), "{\"p\":1.25,\"z\":-999999999999999999}\n{\"p\":-0.50,\"z\":7}\n"
+                                               "{\"p\":0.05,\"z\":0}\n{\"p\":null,\"z\":null}\n");
+    QCHECK_STR(render_decimal(HF_CSVWITHNAMES), "p,z\n1.25,-999999999999999999\n-0.50,7\n0.05,0\n,\n");
+    QCHECK_STR(render_decimal(HF_TSV), "1.25\t-999999999999999999\n-0.50\t7\n0.05\t0\n\t\n");
+}
+
+/* DECIMAL cells are read at the field's precision and scale, exactly. */
+QTEST(cell_append_decimal) {
+    qv_field f = {.name = "p", .type = QV_T_DECIMAL, .nullable = true, .precision = 5, .scale = 2};
+    qv_builder b;
+    qv_err err;
+    qv_builder_init(&b, QV_T_DECIMAL, 8);
+    const char *ok[] = {"1.25", " -0.125 ", "999.99", "1e2", "0.1"};
+    const int64_t want[] = {125, -13, 99999, 10000, 10};
+    for (int i = 0; i < 5; i++) {
+        http_cell c = {.kind = HC_TEXT, .p = ok[i], .n = strlen(ok[i])};
+        QCHECK_OK(http_cell_append_field(&b, &f, &c, i + 2, &err), &err);
+    }
+    http_cell num = {.kind = HC_NUM, .p = "-7.5", .n = 4}, empty = {.kind = HC_TEXT, .p = "", .n = 0},
+              nul = {.kind = HC_NULL}, bad = {.kind = HC_TEXT, .p = "1.2.3", .n = 5},
+              big = {.kind = HC_STR, .p = "1000", .n = 4}, yes = {.kind = HC_BOOL, .b = true};
+    QCHECK_OK(http_cell_append_field(&b, &f, &num, 9, &err), &err);
+    QCHECK_OK(http_cell_append_field(&b, &f, &empty, 9, &err), &err);
+    QCHECK_OK(http_cell_append_field(&b, &f, &nul, 9, &err), &err);
+    QCHECK_EQ(http_cell_append_field(&b, &f, &bad, 11, &err), QV_EINVAL);
+    QCHECK_STR(err.msg, "line 11, column 'p': '1.2.3' is not a DECIMAL (DECIMAL(5,2))");
+    QCHECK_EQ(http_cell_append_field(&b, &f, &big, 12, &err), QV_EINVAL);
+    QCHECK_STR(err.msg, "line 12, column 'p': '1000' does not fit DECIMAL(5,2)");
+    QCHECK_EQ(http_cell_append_field(&b, &f, &yes, 13, &err), QV_EINVAL);
+    QCHECK(strstr(err.msg, "'true' is not a DECIMAL"));
+    f.nullable = false;
+    QCHECK_EQ(http_cell_append_field(&b, &f, &nul, 14, &err), QV_EINVAL);
+    qv_array a;
+    qv_builder_finish(&b, &a);
+    qv_builder_free(&b);
+    QCHECK_EQ(a.length, 8);
+    for (int i = 0; i < 5; i++) QCHECK_EQ(qv_array_get_i64(&a, i), want[i]);
+    QCHECK_EQ(qv_array_get_i64(&a, 5), -750);
+    QCHECK(!qv_array_is_valid(&a, 6) && !qv_array_is_valid(&a, 7));
+    qv_array_free(&a);
+}
+
 QTEST(csv_reader) {
     const char *body = "\xEF\xBB\xBF" "a,b,c\r\n1,\"x,\"\"y\"\"\nz\",\n\n2,,\"\"\n3,bad\"quote,";
     http_csv c;

@@ -76,7 +76,8 @@ static bool arrays_equal(const qv_array *a, const qv_array *b, int64_t n, const 
         switch (a->type) {
         case QV_T_INT32: if (qv_array_get_i32(a, i) != qv_array_get_i32(b, i)) return *why = "i32", false; break;
         case QV_T_INT64:
-        case QV_T_TIMESTAMP: if (qv_array_get_i64(a, i) != qv_array_get_i64(b, i)) return *why = "i64", false; break;
+        case QV_T_TIMESTAMP:
+        case QV_T_DECIMAL: if (qv_array_get_i64(a, i) != qv_array_get_i64(b, i)) return *why = "i64", false; break;
         case QV_T_FLOAT32: if (qv_array_get_f32(a, i) != qv_array_get_f32(b, i)) return *why = "f32", false; break;
         case QV_T_FLOAT64: if (qv_array_get_f64(a, i) != qv_array_get_f64(b, i)) return *why = "f64", false; break;
         case QV_T_BOOL: if (qv_array_get_bool(a, i) != qv_array_get_bool(b, i)) return *why = "bool", false; break;
@@ -198,6 +199,113 @@ QTEST(round_trip_parallel_compression) {
     rt_rows = 300;
 }
 QTEST(round_trip_misaligned_input_is_copied) { round_trip(IPC_COMPRESS_NONE, true, 3); }
+
+/* DECIMAL goes out as decimal128 (each int64 sign-extended) and comes back
+   as the same int64s with its precision and scale, through every compression
+   and from a slice. */
+static void decimal_batch(qv_batch *bt, const qv_schema *s, const int64_t *v, int n) {
+    qv_batch_init(bt, s);
+    bt->nrows = n;
+    for (int c = 0; c < 2; c++) {
+        qv_builder b;
+        qv_builder_init(&b, QV_T_DECIMAL, n);
+        for (int i = 0; i < n; i++) {
+            if (v[i] == INT64_MIN) qv_builder_append_null(&b);
+            else qv_builder_append_i64(&b, c ? v[i] : v[i] % 10000000000LL);
+        }
+        qv_array_free(&bt->cols[c]);
+        qv_builder_finish(&b, &bt->cols[c]);
+        qv_builder_free(&b);
+    }
+}
+
+static qv_schema decimal_schema(void) {
+    qv_schema s;
+    qv_schema_init(&s);
+    qv_schema_add(&s, "price", QV_T_DECIMAL, true);
+    qv_schema_add(&s, "big", QV_T_DECIMAL, true);
+    s.fields[0].precision = 10, s.fields[0].scale = 2;
+    s.fields[1].precision = 18, s.fields[1].scale = 0;
+    return s;
+}
+
+static const int64_t dec_vals[] = {125, -125, 0, INT64_MIN, 999999999999999999LL, -999999999999999999LL, -1, 1};
+
+QTEST(decimal_round_trip_as_decimal128) {
+    qv_schema s = decimal_schema();
+    int n = (int)(sizeof dec_vals / sizeof dec_vals[0]);
+    qv_batch in[2];
+    decimal_batch(&in[0], &s, dec_vals, n);
+    qv_batch_init(&in[1], &s); /* a slice: rows 3.. of the first */
+    in[1].nrows = n - 3;
+    for (int c = 0; c < 2; c++) {
+        qv_array_free(&in[1].cols[c]);
+        qv_array_slice(&in[1].cols[c], &in[0].cols[c], 3, n - 3);
+    }
+    for (int comp = IPC_COMPRESS_NONE; comp <= IPC_COMPRESS_ZSTD; comp++) {
+        ipc_write_options o = {.compression = (ipc_compression)comp};
+        qv_str out;
+        qv_str_init(&out);
+        qv_err err = {0};
+        QCHECK_OK(encode_stream(&s, &o, in, 2, &out, &err), &err);
+        qv_buffer *bytes = to_buffer(&out, 0);
+        collect c = {0};
+        qv_schema got;
+        QCHECK_OK(ipc_stream_decode(NULL, bytes, collect_batch, &c, &got, &err), &err);
+        qv_buffer_unref(bytes);
+        QCHECK(qv_schema_equal(&got, &s));
+        QCHECK_EQ(got.fields[0].precision, 10);
+        QCHECK_EQ(got.fields[0].scale, 2);
+        QCHECK_EQ(c.n, 2);
+        for (int k = 0; k < 2; k++)
+            for (int col = 0; col < 2; col++) {
+                const char *why = "";
+                QCHECK_EQ(c.b[k].cols[col].type, QV_T_DECIMAL);
+                QCHECK(arrays_equal(&in[k].cols[col], &c.b[k].cols[col], in[k].nrows, &why));
+            }
+        QCHECK_EQ(qv_array_get_i64(&c.b[0].cols[1], 5), -999999999999999999LL);
+        QCHECK(!qv_array_is_valid(&c.b[1].cols[0], 0));
+        collect_free(&c);
+        qv_schema_free(&got);
+        qv_str_free(&out);
+    }
+    qv_batch_free(&in[0]);
+    qv_batch_free(&in[1]);
+    qv_schema_free(&s);
+}
+
+/* A decimal128 whose high word is more than the sign of its low word needs
+   more than 64 bits: refused naming column and row. */
+QTEST(decimal128_beyond_int64_is_refused) {
+    qv_schema s = decimal_schema();
+    const int64_t v[] = {7, -1};
+    qv_batch in;
+    decimal_batch(&in, &s, v, 2);
+    qv_str out;
+    qv_str_init(&out);
+    qv_err err = {0};
+    QCHECK_OK(encode_stream(&s, NULL, &in, 1, &out, &err), &err);
+    /* the last -1 of the body is column big's row 1: clear its high word */
+    size_t at = 0;
+    for (size_t i = 0; i + 16 <= out.len; i++) {
+        bool ones = true;
+        for (int k = 0; k < 16 && ones; k++) ones = (uint8_t)out.data[i + k] == 0xff;
+        if (ones) at = i;
+    }
+    QCHECK(at > 0);
+    memset(out.data + at + 8, 0, 8);
+    qv_buffer *bytes = to_buffer(&out, 0);
+    collect c = {0};
+    qv_schema got;
+    QCHECK_EQ(ipc_stream_decode(NULL, bytes, collect_batch, &c, &got, &err), QV_EINVAL);
+    QCHECK(strstr(err.msg, "column big") && strstr(err.msg, "row 1") && strstr(err.msg, "does not fit"));
+    QCHECK_EQ(c.n, 0);
+    qv_buffer_unref(bytes);
+    qv_schema_free(&got);
+    qv_str_free(&out);
+    qv_batch_free(&in);
+    qv_schema_free(&s);
+}
 
 QTEST(body_points_at_column_memory) {
     qv_schema s = all_types_schema();

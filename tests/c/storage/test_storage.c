@@ -397,3 +397,4 @@ QTEST(append_atomic_abort_and_errors) {
 #include "test_storage_waiter.inc"
 #include "test_storage_adopt.inc"
 #include "test_storage_direct.inc"
+#include "test_storage_decimal.inc"
