@@ -6,9 +6,7 @@ nothing, the HTTP output formats and Flight SQL's XDBC type list.
 
 What a table holds is read without SQL where it can be (HTTP /tables and
 Flight SQL GetTables give the stored schema and row count), so these tests
-do not depend on the SQL module. Reading the values back needs a SELECT:
-those tests are marked xfail(strict=False) while the SQL side learns
-DECIMAL's precision and scale (they pass once it does)."""
+do not depend on the SQL module; reading the values back is a SELECT."""
 import decimal
 import io
 import re
@@ -23,8 +21,6 @@ import requests
 import flightsql_wire as w
 
 D = decimal.Decimal
-SQL_SIDE = pytest.mark.xfail(strict=False, reason="SQL side: a SELECT of a DECIMAL column keeps its (p, s) "
-                                                  "once src/sql maps DECIMAL")
 
 
 def put(client, name, table):
@@ -92,7 +88,6 @@ def test_doput_decimal128_creates_a_decimal_column(quiverd, client):
     assert tables(quiverd)["dp"][0] == 2 * len(PRICES)
 
 
-@SQL_SIDE
 def test_doget_gives_back_the_exact_decimals(client):
     put(client, "dp_get", prices_table())
     got = get(client, "SELECT * FROM dp_get ORDER BY k")
@@ -120,7 +115,6 @@ def test_polars_decimal_38_is_stored_as_18_digits(quiverd, client):
     assert stored_schema(client, "pl_dec").field("v").type == pa.decimal128(18, 2)
 
 
-@SQL_SIDE
 def test_polars_values_come_back(client):
     df = pl.DataFrame({"k": [1, 2, 3], "v": [D("1.25"), D("-9999999999999999.99"), None]},
                       schema={"k": pl.Int64, "v": pl.Decimal(38, 2)})
@@ -182,7 +176,6 @@ def test_other_scales_are_rescaled_exactly_or_refused(quiverd, client):
     assert tables(quiverd)["rs"][0] == 7
 
 
-@SQL_SIDE
 def test_rescaled_values_come_back(client):
     put(client, "rs_get", pa.table({"k": pa.array([0], pa.int64()), "p": pa.array([D("1.25")], pa.decimal128(10, 2))}))
     put(client, "rs_get", pa.table({"k": pa.array([1, 2], pa.int64()),
@@ -217,7 +210,6 @@ def test_precision_and_scale_survive_restart_and_crash(start_quiverd, tmp_path):
     c.close()
 
 
-@SQL_SIDE
 def test_values_survive_restart(start_quiverd, tmp_path):
     data = str(tmp_path / "data")
     srv = start_quiverd("--data-dir", data)
@@ -234,7 +226,6 @@ def test_values_survive_restart(start_quiverd, tmp_path):
 
 # ---- HTTP ----
 
-@SQL_SIDE
 def test_http_json_and_csv_print_exact_digits(quiverd, client):
     put(client, "hq", pa.table({"k": pa.array([1, 2, 3], pa.int64()),
                                 "p": pa.array([D("1.25"), None, D("-0.50")], pa.decimal128(10, 2))}))
@@ -274,7 +265,6 @@ def test_http_ingest_never_infers_decimal(quiverd):
     assert tables(quiverd)["hinf"][1] == [("a", "FLOAT64", True), ("b", "INT64", True)]
 
 
-@SQL_SIDE
 def test_http_ingested_values_come_back(quiverd, client):
     put(client, "hi_get", pa.table({"k": pa.array([0], pa.int64()), "p": pa.array([D("1.25")], pa.decimal128(10, 2))}))
     assert ingest(quiverd, "hi_get", b"k,p\n1,2.5\n2,-0.125\n", "text/csv").status_code == 200
@@ -318,3 +308,43 @@ def test_replica_keeps_precision_and_scale(start_quiverd, tmp_path):
     rc = replica.flight()
     assert stored_schema(rc, "rep").field("p").type == pa.decimal128(10, 2)
     rc.close()
+
+
+# ---- SQL results and parameters over Flight and Flight SQL (ADBC) ----
+
+def test_query_results_are_decimal128_with_their_types(client):
+    put(client, "qd", pa.table({"px": pa.array([D("1.25"), D("-0.05"), None], pa.decimal128(10, 2)),
+                                "n": pa.array([2, 3, 4], pa.int32())}))
+    t = client.do_get(fl.Ticket("SELECT px * 1.1 AS a, px + n AS b, sum(px) OVER () AS s, round(px, 1) AS r, "
+                                "px / 2 AS h FROM qd")).read_all()
+    assert [f.type for f in t.schema] == [pa.decimal128(12, 3), pa.decimal128(13, 2), pa.decimal128(18, 2),
+                                          pa.decimal128(10, 1), pa.float64()]
+    assert t.column("a").to_pylist() == [D("1.375"), D("-0.055"), None]
+    assert t.column("b").to_pylist() == [D("3.25"), D("2.95"), None]
+    assert t.column("s").to_pylist() == [D("1.20")] * 3
+    assert t.column("r").to_pylist() == [D("1.3"), D("-0.1"), None]
+    assert t.column("h").to_pylist() == [0.625, -0.025, None]
+
+
+def test_adbc_decimal_results_parameters_and_insert(quiverd):
+    import adbc_driver_flightsql.dbapi as flight_sql
+    with flight_sql.connect(quiverd.flight_uri, autocommit=True) as cn:
+        cur = cn.cursor()
+        cur.execute("CREATE TABLE ad (k BIGINT, px DECIMAL(10,2))")
+        cur.execute("INSERT INTO ad VALUES (?, ?)", (1, D("1.25")))
+        cur.executemany("INSERT INTO ad VALUES (?, ?)", [(2, D("-0.5")), (3, None), (4, D("2.675"))])
+        cur.execute("SELECT k, px FROM ad ORDER BY k")
+        assert cur.fetchall() == [(1, D("1.25")), (2, D("-0.50")), (3, None), (4, D("2.68"))]
+        cur.execute("SELECT k FROM ad WHERE px > ? ORDER BY k", (D("1.25"),))
+        assert cur.fetchall() == [(4,)]
+        cur.execute("SELECT k FROM ad WHERE px = ? ORDER BY k", ("-0.5",))
+        assert cur.fetchall() == [(2,)]
+        cur.execute("SELECT sum(px) AS s FROM ad")
+        tab = cur.fetch_arrow_table()
+        assert tab.schema.field("s").type == pa.decimal128(18, 2) and tab.column("s").to_pylist() == [D("3.43")]
+        assert cn.adbc_get_table_schema("ad").field("px").type == pa.decimal128(10, 2)
+        with pytest.raises(Exception, match="does not fit DECIMAL.10,2."):
+            cur.execute("INSERT INTO ad VALUES (?, ?)", (5, D("123456789.5")))
+        cur.execute("SELECT count(*) FROM ad")
+        assert cur.fetchall() == [(4,)]
+        cur.close()
