@@ -6,7 +6,7 @@
 #include <strings.h>
 
 static const char *type_names[QV_T__COUNT] = {
-    "INVALID", "INT32", "INT64", "FLOAT32", "FLOAT64", "BOOL", "STRING", "SYMBOL", "TIMESTAMP", "DATE", "DECIMAL"};
+    "INVALID", "INT32", "INT64", "FLOAT32", "FLOAT64", "BOOL", "STRING", "SYMBOL", "TIMESTAMP", "DATE", "DECIMAL", "INTERVAL"};
 _Static_assert(sizeof type_names / sizeof type_names[0] == QV_T__COUNT, "a name per type");
 
 const char *qv_type_name(qv_type t) {
@@ -16,7 +16,7 @@ const char *qv_type_name(qv_type t) {
 int qv_type_width(qv_type t) {
     switch (t) {
     case QV_T_INT32: case QV_T_FLOAT32: case QV_T_SYMBOL: case QV_T_DATE: return 4;
-    case QV_T_INT64: case QV_T_FLOAT64: case QV_T_TIMESTAMP: case QV_T_DECIMAL: return 8;
+    case QV_T_INT64: case QV_T_FLOAT64: case QV_T_TIMESTAMP: case QV_T_DECIMAL: case QV_T_INTERVAL: return 8;
     default: return 0;
     }
 }
@@ -31,7 +31,7 @@ qv_type qv_type_parse(const char *s, size_t n) {
         {"BOOL", QV_T_BOOL},        {"BOOLEAN", QV_T_BOOL},    {"VARCHAR", QV_T_STRING},
         {"STRING", QV_T_STRING},    {"TEXT", QV_T_STRING},     {"UTF8", QV_T_STRING},
         {"SYMBOL", QV_T_SYMBOL},    {"TIMESTAMP", QV_T_TIMESTAMP}, {"DATE", QV_T_DATE},
-        {"DECIMAL", QV_T_DECIMAL},  {"NUMERIC", QV_T_DECIMAL},
+        {"DECIMAL", QV_T_DECIMAL},  {"NUMERIC", QV_T_DECIMAL},    {"INTERVAL", QV_T_INTERVAL},
     };
     for (size_t i = 0; i < sizeof syn / sizeof syn[0]; i++)
         if (strlen(syn[i].name) == n && strncasecmp(syn[i].name, s, n) == 0) return syn[i].t;
@@ -93,11 +93,16 @@ char *qv_schema_to_string(const qv_schema *s) {
     for (int i = 0; i < s->nfields; i++) {
         const qv_field *f = &s->fields[i];
         char dn[32];
-        if (f->type == QV_T_DECIMAL) qv_dec_type_name(f->precision, f->scale, dn, sizeof dn);
-        qv_str_appendf(&o, "%s%s %s%s", i ? ", " : "", f->name,
-                       f->type == QV_T_DECIMAL ? dn : qv_type_name(f->type), f->nullable ? "" : " NOT NULL");
+        qv_str_appendf(&o, "%s%s %s%s", i ? ", " : "", f->name, qv_field_type_name(f, dn, sizeof dn),
+                       f->nullable ? "" : " NOT NULL");
     }
     return qv_str_steal(&o);
+}
+
+const char *qv_field_type_name(const qv_field *f, char *buf, size_t cap) {
+    if (f->type != QV_T_DECIMAL) return qv_type_name(f->type);
+    qv_dec_type_name(f->precision, f->scale, buf, cap);
+    return buf;
 }
 
 void qv_array_init(qv_array *a, qv_type t) {

@@ -26,7 +26,9 @@ typedef enum qv_type {
     QV_T_TIMESTAMP,  /* int64 ns since the epoch, UTC */
     QV_T_DATE,       /* int32 days since 1970-01-01 (Arrow date32) */
     QV_T_DECIMAL,    /* int64 scaled by 10^scale, precision 1..18 (the field's precision/scale;
-                        Arrow decimal128 on the wire); new types go last so stored type ids keep */
+                        Arrow decimal128 on the wire) */
+    QV_T_INTERVAL,   /* int64 ns, a fixed length of time (Arrow duration[ns]); new types go last
+                        so stored type ids keep */
     QV_T__COUNT
 } qv_type;
 
@@ -103,6 +105,17 @@ double qv_dec_to_double(int64_t v, int scale);
 /* "DECIMAL(10,2)" into buf (at least 16 bytes). */
 void qv_dec_type_name(int prec, int scale, char *buf, size_t cap);
 
+/* INTERVAL values (ainterval.c): int64 nanoseconds and their one text form.
+   Parse: "1 day 2 hours", "1.5 s", "-3 ms", "2 days 01:02:03.5" (units ns ..
+   week; 0, or -1 when s is not an interval or overflows). Format: "00:05:00",
+   "2 days 01:02:03.5", "-1 day -01:00:00", as DuckDB prints intervals. */
+#define QV_INTERVAL_TEXT_MAX 64
+int qv_interval_parse(const char *s, size_t n, int64_t *out);
+size_t qv_interval_format(int64_t ns, char *buf, size_t cap);
+/* ns in one unit (second, ms, minute, ...); -1 if unknown. */
+int qv_interval_unit_ns(const char *unit, int64_t *out);
+bool qv_interval_unit_calendar(const char *unit); /* month, year, ...: no fixed length */
+
 #define QV_NAME_MAX 127
 
 typedef struct qv_field {
@@ -128,6 +141,9 @@ int qv_schema_find(const qv_schema *s, const char *name);  /* index or -1; exact
 bool qv_schema_equal(const qv_schema *a, const qv_schema *b);
 /* "ts TIMESTAMP, symbol STRING NOT NULL, ..." for messages; caller frees. */
 char *qv_schema_to_string(const qv_schema *s);
+/* A field's type as users read it: "DECIMAL(10,2)" (written into buf, at
+   least 32 bytes) or the type's name. */
+const char *qv_field_type_name(const qv_field *f, char *buf, size_t cap);
 
 typedef struct qv_array {
     qv_type type;

@@ -248,8 +248,7 @@ int eng_describe_table(eng *e, const char *name, qv_str *json, qv_err *err) {
         qv_str_append(json, i ? ",{\"name\":" : "{\"name\":", i ? 9 : 8);
         qv_str_append_json_string(json, f->name, strlen(f->name));
         char dn[32]; /* a DECIMAL is named with its precision and scale */
-        if (f->type == QV_T_DECIMAL) qv_dec_type_name(f->precision, f->scale, dn, sizeof dn);
-        qv_str_appendf(json, ",\"type\":\"%s\",\"nullable\":%s}", f->type == QV_T_DECIMAL ? dn : qv_type_name(f->type),
+        qv_str_appendf(json, ",\"type\":\"%s\",\"nullable\":%s}", qv_field_type_name(f, dn, sizeof dn),
                        f->nullable ? "true" : "false");
     }
     qv_str_appendf(json, "],\"rows\":%lld,\"bytes\":%lld", (long long)t->live_rows, (long long)t->bytes);

@@ -53,12 +53,6 @@ static bool types_compatible(qv_type table, qv_type stream) {
            (table == QV_T_TIMESTAMP && stream == QV_T_DATE);
 }
 
-/* "INT64", "DECIMAL(10,2)": a field's type as messages name it. */
-static const char *field_type_name(const qv_field *f, char *buf, size_t cap) {
-    if (f->type != QV_T_DECIMAL) return qv_type_name(f->type);
-    qv_dec_type_name(f->precision, f->scale, buf, cap);
-    return buf;
-}
 
 /* Fill p->map from p->target and p->in; QV_EINVAL naming the first bad column. */
 static int build_map(eng_put *p, qv_err *err) {
@@ -95,8 +89,8 @@ static int build_map(eng_put *p, qv_err *err) {
         if (!types_compatible(tf->type, p->in.fields[k].type)) {
             char st[32], tt[32];
             return qv_err_set(err, QV_EINVAL, "column '%s': stream has type %s, table '%s' has %s", tf->name,
-                              field_type_name(&p->in.fields[k], st, sizeof st), p->table,
-                              field_type_name(tf, tt, sizeof tt));
+                              qv_field_type_name(&p->in.fields[k], st, sizeof st), p->table,
+                              qv_field_type_name(tf, tt, sizeof tt));
         }
     }
     return QV_OK;

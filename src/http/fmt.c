@@ -311,8 +311,7 @@ void http_writer_begin(http_writer *w, const qv_schema *schema, qv_str *out) {
             qv_str_append(out, "{\"name\":", 8);
             qv_str_append_json_string(out, f->name, strlen(f->name));
             char dn[32];
-            if (f->type == QV_T_DECIMAL) qv_dec_type_name(f->precision, f->scale, dn, sizeof dn);
-            qv_str_appendf(out, ",\"type\":\"%s\"}", f->type == QV_T_DECIMAL ? dn : qv_type_name(f->type));
+            qv_str_appendf(out, ",\"type\":\"%s\"}", qv_field_type_name(f, dn, sizeof dn));
         }
         qv_str_append(out, "],\"data\":[", 10);
         break;
@@ -332,7 +331,7 @@ void http_writer_begin(http_writer *w, const qv_schema *schema, qv_str *out) {
    its exact digits (1.25, never 1.2500000000000002), as INT64s are numbers. */
 static void json_value(qv_str *out, qv_type t, int scale, const qv_array *a, int64_t r) {
     char buf[48];
-    size_t n;
+    size_t n = 0;
     if (!qv_array_is_valid(a, r)) {
         qv_str_append(out, "null", 4);
         return;
@@ -367,6 +366,11 @@ static void json_value(qv_str *out, qv_type t, int scale, const qv_array *a, int
         n = 1 + qv_date_format(qv_array_get_i32(a, r), buf + 1, sizeof buf - 2);
         buf[n++] = '"';
         break;
+    case QV_T_INTERVAL: /* its text, as a string: "2 days 01:02:03.5" */
+        buf[0] = '"';
+        n = 1 + qv_interval_format(qv_array_get_i64(a, r), buf + 1, sizeof buf - 2);
+        buf[n++] = '"';
+        break;
     case QV_T_STRING:
     case QV_T_SYMBOL: {
         int32_t len;
@@ -374,7 +378,8 @@ static void json_value(qv_str *out, qv_type t, int scale, const qv_array *a, int
         qv_str_append_json_string(out, s, (size_t)len);
         return;
     }
-    default: qv_str_append(out, "null", 4); return;
+    case QV_T_INVALID:
+    case QV_T__COUNT: qv_str_append(out, "null", 4); return;
     }
     qv_str_append(out, buf, n);
 }
@@ -382,7 +387,7 @@ static void json_value(qv_str *out, qv_type t, int scale, const qv_array *a, int
 /* One value as CSV/TSV text. NULL is empty; in CSV an empty string is "". */
 static void text_value(qv_str *out, bool csv, qv_type t, int scale, const qv_array *a, int64_t r) {
     char buf[48];
-    size_t n;
+    size_t n = 0;
     if (!qv_array_is_valid(a, r)) return;
     switch (t) {
     case QV_T_INT32: n = http_fmt_i64(qv_array_get_i32(a, r), buf); break;
@@ -396,6 +401,7 @@ static void text_value(qv_str *out, bool csv, qv_type t, int scale, const qv_arr
         return;
     case QV_T_TIMESTAMP: n = http_fmt_timestamp(qv_array_get_i64(a, r), buf); break;
     case QV_T_DATE: n = qv_date_format(qv_array_get_i32(a, r), buf, sizeof buf); break;
+    case QV_T_INTERVAL: n = qv_interval_format(qv_array_get_i64(a, r), buf, sizeof buf); break;
     case QV_T_STRING:
     case QV_T_SYMBOL: {
         int32_t len;
@@ -404,7 +410,8 @@ static void text_value(qv_str *out, bool csv, qv_type t, int scale, const qv_arr
         else tsv_escape(out, s, (size_t)len);
         return;
     }
-    default: return;
+    case QV_T_INVALID:
+    case QV_T__COUNT: return;
     }
     qv_str_append(out, buf, n);
 }

@@ -458,6 +458,11 @@ int http_cell_append(qv_builder *b, qv_type t, bool nullable, const http_cell *c
         else if (c->n > INT32_MAX) return bad_cell(c, t, line, col, err);
         else qv_builder_append_str(b, c->p, (int32_t)c->n);
         return 0;
+    case QV_T_INTERVAL: /* SQL's interval text ("1 day 2 hours", "00:05:00"), or integer nanoseconds */
+        if (c->kind == HC_BOOL || (qv_interval_parse(c->p, c->n, &i) && http_parse_i64(c->p, c->n, &i)))
+            return bad_cell(c, t, line, col, err);
+        qv_builder_append_i64(b, i);
+        return 0;
     case QV_T_DECIMAL: /* needs the column's precision and scale: http_cell_append_field */
     default:
         return qv_err_set(err, QV_EUNSUPPORTED, "column '%s': type %s cannot be loaded from text", col,

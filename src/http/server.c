@@ -128,8 +128,7 @@ static enum MHD_Result handle_tables(http_server *s, struct MHD_Connection *c, h
                 qv_str_append(&j, k ? ",{\"name\":" : "{\"name\":", k ? 9 : 8);
                 qv_str_append_json_string(&j, f->name, strlen(f->name));
                 char dn[32]; /* a DECIMAL is named with its precision and scale */
-                if (f->type == QV_T_DECIMAL) qv_dec_type_name(f->precision, f->scale, dn, sizeof dn);
-                qv_str_appendf(&j, ",\"type\":\"%s\",\"nullable\":%s}", f->type == QV_T_DECIMAL ? dn : qv_type_name(f->type),
+                qv_str_appendf(&j, ",\"type\":\"%s\",\"nullable\":%s}", qv_field_type_name(f, dn, sizeof dn),
                                f->nullable ? "true" : "false");
             }
             qv_str_appendf(&j, "],\"rows\":%lld,\"bytes\":%lld}", (long long)t[i].live_rows, (long long)t[i].bytes);

@@ -326,7 +326,7 @@ static int decode_fixed(ipc_rb *rb, const ipc_src *s, qv_type qt, int64_t n, con
     int bits = s->bits;
     bool sg = s->is_signed;
     int64_t mul = 1;
-    if (s->tt == AT_TIMESTAMP) {
+    if (s->tt == AT_TIMESTAMP || s->tt == AT_DURATION) { /* both become nanoseconds */
         bits = 64, sg = true;
         static const int64_t m[4] = {1000000000, 1000000, 1000, 1};
         mul = m[s->unit];
@@ -373,8 +373,8 @@ static int decode_fixed(ipc_rb *rb, const ipc_src *s, qv_type qt, int64_t n, con
             qv_buffer_unref(nb);
             qv_buffer_unref(v);
             return qv_err_set(err, QV_EINVAL,
-                              "column %s: %s value at row %lld overflows a nanosecond timestamp", col,
-                              ipc_arrow_type_name(s->tt), (long long)i);
+                              "column %s: %s value at row %lld overflows a nanosecond %s", col,
+                              ipc_arrow_type_name(s->tt), (long long)i, s->tt == AT_DURATION ? "duration" : "timestamp");
         }
         if (ms_days && (x < INT32_MIN || x > INT32_MAX)) {
             qv_buffer_unref(nb);

@@ -104,6 +104,13 @@ static int parse_field_type(fb_table *ty, int tt, ipc_src *s, qv_field *qf, cons
         s->unit = fb_i16(ty, DATE_UNIT, DATE_MILLI, "Date.unit");
         if (s->unit == DATE_DAY || s->unit == DATE_MILLI) *qt = QV_T_DATE;
         break;
+    case AT_DURATION: /* Schema.fbs: Duration { unit: TimeUnit = MILLISECOND } */
+        s->unit = fb_i16(ty, TS_UNIT, UNIT_MILLI, "Duration.unit");
+        if (fb_failed(r)) return from_reader(r, err);
+        if (s->unit < UNIT_SECOND || s->unit > UNIT_NANO)
+            return qv_err_set(err, QV_ECORRUPT, "column %s: Duration.unit %d is unknown", col, s->unit);
+        *qt = QV_T_INTERVAL;
+        break;
     case AT_DECIMAL:
         if (ipc_decimal_parse_type(ty, s, qf, col, err)) return err->code;
         *qt = QV_T_DECIMAL;

@@ -274,6 +274,12 @@ static fb_ref build_field(ipc_encoder *e, int i) {
         type = fb_table_end(fb);
         break;
     case QV_T_DECIMAL: tt = AT_DECIMAL; type = ipc_decimal_build_type(fb, f); break;
+    case QV_T_INTERVAL:
+        tt = AT_DURATION;
+        fb_table_start(fb);
+        fb_add_i16(fb, TS_UNIT, UNIT_NANO);
+        type = fb_table_end(fb);
+        break;
     case QV_T_INVALID:
     case QV_T__COUNT:
     case QV_T_STRING:

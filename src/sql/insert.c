@@ -51,9 +51,9 @@ static int bind_values(sql_query *q, binder *b, const qv_schema *ts, qv_err *err
             ast *a = st->rows[r][q->ins_map[i]];
             bexpr *e = bind_expr(b, a);
             if (!e) return err->code;
-            if (e->type == T_INTERVAL || (e->type != T_NULL && !castable_to(e->type, tt)))
+            if ((e->type == T_INTERVAL && tt != T_INTERVAL) || (e->type != T_NULL && !castable_to(e->type, tt)))
                 return qv_err_set(err, QV_EINVAL, "cannot insert %s into column '%s' of type %s (line %d, column %d)",
-                                  type_name(e->type), ts->fields[i].name, type_name(ts->fields[i].type), a->line, a->col);
+                                  type_name(e->type), ts->fields[i].name, type_name(tt), a->line, a->col);
             if (!(e = bind_coerce(b, e, tt))) return err->code;
             q->ins_vals[r * nf + i] = e;
         }
@@ -78,10 +78,10 @@ static int plan_source(sql_query *q, binder *b, const qv_schema *ts, int nsrc, q
             continue;
         }
         qv_type st2 = pl->root->types[q->ins_map[i]];
-        if (st2 == T_INTERVAL || (st2 != T_NULL && st2 != tt && type_pc(st2) != PC_S && tt != QV_T_STRING &&
+        if ((st2 == T_INTERVAL && tt != T_INTERVAL) || (st2 != T_NULL && st2 != tt && type_pc(st2) != PC_S && tt != QV_T_STRING &&
                                   !castable_to(st2, tt)))
             return qv_err_set(err, QV_EINVAL, "cannot insert %s into column '%s' of type %s", type_name(st2),
-                              ts->fields[i].name, type_name(ts->fields[i].type));
+                              ts->fields[i].name, type_name(tt));
         pe[i] = bind_coerce(b, mk_col(&q->ar, q->ins_map[i], st2, NULL), tt);
     }
     pl->root = op_project_new(&q->qs, pl->root, ts->nfields, pe);

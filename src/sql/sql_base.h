@@ -39,7 +39,8 @@ char *arena_strdup(arena *a, const char *s);
 /* Internal types beyond qv_type. */
 #define T_NULL ((qv_type)(QV_T__COUNT + 1))
 #define T_INTERVAL ((qv_type)(QV_T__COUNT + 2))
-/* DECIMAL(p, s) inside the SQL module: one internal type per (p, s), so the
+/* T_INTERVAL is QV_T_INTERVAL at the module's edges, as below.
+   DECIMAL(p, s) inside the SQL module: one internal type per (p, s), so the
    scale travels with every expression, column and vector the way any type
    does (a value is its int64 scaled integer, physical class PC_I). At the
    module's edges (table schemas, result schemas) it is QV_T_DECIMAL with the
@@ -101,9 +102,6 @@ typedef struct value {
 
 /* ---------------- time helpers ---------------- */
 int ts_parse(const char *s, size_t n, int64_t *out);   /* 0 ok, -1 bad, -2 outside int64 ns */
-int interval_parse(const char *s, size_t n, int64_t *out);
-int interval_unit_ns(const char *unit, int64_t *out);
-bool interval_unit_calendar(const char *unit); /* month, year, ...: no fixed length, so no INTERVAL */
 void ts_format(int64_t ns, char *buf, size_t cap);
 int64_t ts_extract(int64_t ns, int field);
 /* ns rounded down to field into *out; false when that is before the smallest

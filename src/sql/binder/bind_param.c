@@ -32,7 +32,7 @@ bexpr *bind_param_type(binder *b, bexpr *e, qv_type t) {
     if (t == T_NULL) return e;
     e->type = t;
     sql_params *ps = b->params;
-    if (ps && t != T_INTERVAL && ps->types[e->op - 1] == T_NULL) ps->types[e->op - 1] = t;
+    if (ps && ps->types[e->op - 1] == T_NULL) ps->types[e->op - 1] = t; /* an INTERVAL slot is duration[ns] */
     return e;
 }
 

@@ -155,7 +155,8 @@ static bool narrow_sorted(scan_op *s) {
     for (int i = 0; i < s->npreds && lo < hi; i++) {
         const scan_pred *p = &s->preds[i];
         const qv_array *a = &s->arrs[p->col];
-        if (!s->need[p->col] || type_pc(p->vtype) != PC_I || a->validity || (a->type != QV_T_INT64 && a->type != QV_T_TIMESTAMP && a->type != QV_T_DECIMAL)) {
+        if (!s->need[p->col] || type_pc(p->vtype) != PC_I || a->validity || (a->type != QV_T_INT64 && a->type != QV_T_TIMESTAMP && a->type != QV_T_DECIMAL &&
+                                                                         a->type != QV_T_INTERVAL)) {
             all = false;
             continue;
         }
@@ -189,7 +190,7 @@ static bool narrow_sorted(scan_op *s) {
 /* vt: the vector's SQL type (a DECIMAL column's carries its scale). */
 static void load_vec(vec *v, const qv_array *a, int64_t off, int n, sym_cache *symc, qv_type vt) {
     qv_type t = a->type;
-    if (!a->validity && (t == QV_T_INT64 || t == QV_T_TIMESTAMP || t == QV_T_FLOAT64 || t == QV_T_DECIMAL)) {
+    if (!a->validity && (t == QV_T_INT64 || t == QV_T_TIMESTAMP || t == QV_T_FLOAT64 || t == QV_T_DECIMAL || t == QV_T_INTERVAL)) {
         /* same layout as a vector: read the segment in place (the scan holds it) */
         vec view;
         memset(&view, 0, sizeof view);
@@ -213,6 +214,7 @@ static void load_vec(vec *v, const qv_array *a, int64_t off, int n, sym_cache *s
     case QV_T_INT64:
     case QV_T_TIMESTAMP:
     case QV_T_DECIMAL:
+    case QV_T_INTERVAL:
         memcpy(v->i, (const int64_t *)a->values->data + base, sizeof(int64_t) * (size_t)n);
         break;
     case QV_T_FLOAT32: {
@@ -238,7 +240,8 @@ static void load_vec(vec *v, const qv_array *a, int64_t off, int n, sym_cache *s
         v->dict = a->dict;
         v->symc = symc;
         break;
-    default: break;
+    case QV_T_INVALID:
+    case QV_T__COUNT: break; /* never a stored column's type */
     }
     if (a->validity) {
         for (int k = 0; k < n; k++)

@@ -35,6 +35,7 @@ const char *type_name(qv_type t) {
 
 qv_type sql_field_type(const qv_field *f) {
     if (f->type == QV_T_DECIMAL) return type_dec(f->precision, f->scale);
+    if (f->type == QV_T_INTERVAL) return T_INTERVAL;
     return f->type;
 }
 
@@ -45,11 +46,11 @@ void sql_field_set_type(qv_field *f, qv_type t) {
         f->scale = (uint8_t)dec_scale(t);
         return;
     }
-    f->type = t;
+    f->type = t == T_INTERVAL ? QV_T_INTERVAL : t;
 }
 
 void sql_schema_add(qv_schema *s, const char *name, qv_type t, bool nullable) {
-    qv_schema_add(s, name, type_is_dec(t) ? QV_T_DECIMAL : t, nullable);
+    qv_schema_add(s, name, type_is_dec(t) ? QV_T_DECIMAL : t == T_INTERVAL ? QV_T_INTERVAL : t, nullable);
     sql_field_set_type(&s->fields[s->nfields - 1], t);
 }
 

@@ -113,7 +113,7 @@ typedef struct agg_state {
 /* sum and avg of BIGINT and of DECIMAL (scaled integers) are summed exactly. */
 static inline bool agg_sum_exact(const agg_spec *sp) {
     qv_type t = sp->fn == AG_SUM ? sp->type : sp->in[0]->type;
-    return t == QV_T_INT64 || type_is_dec(t);
+    return t == QV_T_INT64 || type_is_dec(t) || t == T_INTERVAL;
 }
 /* The mean of cnt > 0 integers summing to sum: the quotient and the
    remainder apart, so no precision is lost before the one rounding to double. */
@@ -127,11 +127,19 @@ static inline double agg_avg_of(const agg_spec *sp, __int128 sum, int64_t cnt) {
     qv_type t = sp->in[0]->type;
     return type_is_dec(t) ? m / (double)qv_dec_pow10(dec_scale(t)) : m;
 }
-/* An exact sum as the BIGINT or DECIMAL(18, s) result of sum(): 0, or an
-   error when it does not fit. */
+/* avg of INTERVALs: the exact mean in ns, rounded half away from zero. */
+static inline int64_t agg_avg_interval(__int128 sum, int64_t cnt) {
+    __int128 q = sum / cnt, r = sum % cnt;
+    if (r * 2 >= cnt) q++;
+    else if (r * 2 <= -cnt) q--;
+    return (int64_t)q; /* the mean of int64s is an int64 */
+}
+/* An exact sum as the BIGINT, DECIMAL(18, s) or INTERVAL result of sum(): 0,
+   or an error when it does not fit. */
 static inline int agg_sum_result(const agg_spec *sp, __int128 s, int64_t *out, qv_err *err) {
     if (type_is_dec(sp->type) ? (s <= -qv_dec_pow10(18) || s >= qv_dec_pow10(18)) : (s > INT64_MAX || s < INT64_MIN))
-        return type_is_dec(sp->type)
+        return sp->type == T_INTERVAL ? qv_err_set(err, QV_EINVAL, "overflow in sum(): the result does not fit an INTERVAL (292 years)")
+             : type_is_dec(sp->type)
                    ? qv_err_set(err, QV_EINVAL, "overflow in sum(): the result does not fit %s", type_name(sp->type))
                    : qv_err_set(err, QV_EINVAL, "integer overflow in sum(): the result does not fit in INT64");
     *out = (int64_t)s;

@@ -132,7 +132,7 @@ static ast *interval_literal(parser *p, token *t) {
     if (s->kind == TK_STRING) {
         p->pos++;
         a->name = s->text;
-        if (interval_parse(s->text, strlen(s->text), &a->ival)) {
+        if (qv_interval_parse(s->text, strlen(s->text), &a->ival)) {
             qv_err_set(p->err, QV_EINVAL, "bad INTERVAL literal '%s' at line %d, column %d (units: nanosecond to week; "
                        "months and years have no fixed length and are not supported)", s->text, s->line, s->col);
             return NULL;
@@ -143,12 +143,12 @@ static ast *interval_literal(parser *p, token *t) {
         p->pos++;
         token *u = CUR(p);
         int64_t unit;
-        if (u->kind == TK_IDENT && interval_unit_ns(u->text, &unit) && interval_unit_calendar(u->text)) {
+        if (u->kind == TK_IDENT && qv_interval_unit_ns(u->text, &unit) && qv_interval_unit_calendar(u->text)) {
             qv_err_set(p->err, QV_EUNSUPPORTED, "INTERVAL unit '%s' at line %d, column %d is not supported: an INTERVAL is a "
                        "fixed duration (nanoseconds to weeks), and months and years have no fixed length", u->text, u->line, u->col);
             return NULL;
         }
-        if (u->kind != TK_IDENT || interval_unit_ns(u->text, &unit)) { ps_syntax(p, "an interval unit"); return NULL; }
+        if (u->kind != TK_IDENT || qv_interval_unit_ns(u->text, &unit)) { ps_syntax(p, "an interval unit"); return NULL; }
         p->pos++;
         int64_t v = strtoll(s->text, NULL, 10);
         if (__builtin_mul_overflow(v, unit, &a->ival)) {

@@ -439,7 +439,7 @@ static int parse_alter(parser *p, stmt *s) {
     if (ps_expect_kw(p, "interval")) return -1;
     token *t = CUR(p);
     if (t->kind != TK_STRING) return ps_syntax(p, "an interval string such as '30 days'");
-    if (interval_parse(t->text, strlen(t->text), &s->interval_ns) || s->interval_ns <= 0) {
+    if (qv_interval_parse(t->text, strlen(t->text), &s->interval_ns) || s->interval_ns <= 0) {
         qv_err_set(p->err, QV_EINVAL, "%d:%d: retention interval '%s' is not a positive interval", t->line, t->col,
                    t->text);
         return -1;

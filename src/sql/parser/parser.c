@@ -135,6 +135,7 @@ int ps_type(parser *p, qv_type *out) {
     if (ty == QV_T_INVALID)
         return qv_err_set(p->err, QV_EINVAL, "unknown type '%s' at line %d, column %d", t->text, t->line, t->col);
     if (ty == QV_T_DECIMAL) return ps_decimal_type(p, t, out);
+    if (ty == QV_T_INTERVAL) ty = T_INTERVAL; /* the SQL module's own INTERVAL type (sql_base.h) */
     if (ps_opt(p, "(")) { /* VARCHAR(20) and the like: length ignored */
         if (CUR(p)->kind != TK_INT) return ps_syntax(p, "a length");
         p->pos++;

@@ -298,8 +298,6 @@ static bool sel_items_bind(select_ctx *c) {
         out_col *o = &c->outs[i];
         if (!(o->e = bind_expr(b, (ast *)o->src))) return sel_fail(c, c->err->code);
         if (o->e->kind == B_PARAM && o->e->type == T_NULL) o->e = bind_coerce(b, o->e, QV_T_STRING);
-        if (o->e->type == T_INTERVAL)
-            return sel_fail(c, qv_err_set(c->err, QV_EUNSUPPORTED, "column '%s' is an INTERVAL, which cannot be returned; use extract(epoch FROM ...) or add it to a TIMESTAMP", o->name));
     }
     b->window = NULL;
     if (!c->s->having) return true;
@@ -339,10 +337,6 @@ static int sel_order_hidden(select_ctx *c, ast *a) {
     o->name = "__order";
     if (!(o->e = bind_expr(&c->b, a))) {
         sel_fail(c, c->err->code);
-        return -1;
-    }
-    if (o->e->type == T_INTERVAL) {
-        sel_fail(c, qv_err_set(c->err, QV_EUNSUPPORTED, "cannot ORDER BY an INTERVAL"));
         return -1;
     }
     return c->nout++;

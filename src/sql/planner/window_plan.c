@@ -121,7 +121,6 @@ static int need_args(binder *b, ast *a, int lo, int hi) {
 
 static int bind_value_arg(binder *b, ast *a, win_call *c) {
     if (!(c->arg = bind_expr(b, a->args[0]))) return -1;
-    if (c->arg->type == T_INTERVAL) return wfail(b, a->line, a->col, "window functions over INTERVAL values are not supported");
     if (c->arg->type == T_NULL && !(c->arg = bind_coerce(b, c->arg, QV_T_INT32))) return -1;
     c->type = c->arg->type;
     memcpy(c->tz, c->arg->tz, sizeof c->tz);
@@ -280,7 +279,6 @@ static int bind_keys(binder *b, const win_spec *sp, win_call *c) {
     c->part = arena_alloc(b->ar, sizeof(bexpr *) * (size_t)(sp->npart + 1));
     for (int i = 0; i < sp->npart; i++) {
         if (!(c->part[i] = bind_expr(b, sp->part[i]))) return -1;
-        if (c->part[i]->type == T_INTERVAL) return wfail(b, sp->part[i]->line, sp->part[i]->col, "cannot PARTITION BY an INTERVAL");
         if (c->part[i]->type == T_NULL && !(c->part[i] = bind_coerce(b, c->part[i], QV_T_INT32))) return -1;
     }
     c->norder = sp->norder;
@@ -290,7 +288,6 @@ static int bind_keys(binder *b, const win_spec *sp, win_call *c) {
     for (int i = 0; i < sp->norder; i++) {
         ast *o = sp->order[i].e;
         if (!(c->order[i] = bind_expr(b, o))) return -1;
-        if (c->order[i]->type == T_INTERVAL) return wfail(b, o->line, o->col, "cannot ORDER BY an INTERVAL in a window");
         if (c->order[i]->type == T_NULL && !(c->order[i] = bind_coerce(b, c->order[i], QV_T_INT32))) return -1;
         c->desc[i] = sp->order[i].desc;
         c->nulls_first[i] = sp->order[i].nulls_first == 1;

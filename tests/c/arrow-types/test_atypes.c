@@ -213,3 +213,41 @@ QTEST(decimal_format_rescale_double) {
     QCHECK(qv_dec_to_double(125, 2) == 1.25);
     qv_dec_type_name(10, 2, b, sizeof b); QCHECK_STR(b, "DECIMAL(10,2)");
 }
+
+static int64_t iv(const char *s, int *rc) {
+    int64_t v = 777;
+    *rc = qv_interval_parse(s, strlen(s), &v);
+    return v;
+}
+
+QTEST(interval_text_round_trips) {
+    const int64_t S = 1000000000LL, DAY = 86400 * S;
+    int rc;
+    QCHECK_EQ(iv("1 day 2 hours", &rc), DAY + 7200 * S); QCHECK_EQ(rc, 0);
+    QCHECK_EQ(iv("1.5 s", &rc), 1500000000LL); QCHECK_EQ(rc, 0);
+    QCHECK_EQ(iv("-3 ms", &rc), -3000000LL); QCHECK_EQ(rc, 0);
+    QCHECK_EQ(iv("2 days 01:02:03.5", &rc), 2 * DAY + 3723 * S + S / 2); QCHECK_EQ(rc, 0);
+    QCHECK_EQ(iv("-00:00:01", &rc), -S); QCHECK_EQ(rc, 0);
+    QCHECK_EQ(iv("-1 day -01:00:00", &rc), -DAY - 3600 * S); QCHECK_EQ(rc, 0);
+    QCHECK_EQ(iv("36:00", &rc), 36 * 3600 * S); QCHECK_EQ(rc, 0);
+    QCHECK_EQ(iv("00:00:00.000000001", &rc), 1); QCHECK_EQ(rc, 0);
+    const char *bad[] = {"", "soon", "1", "1 fortnight", "1:2", "01:60:00", "01:00:61", "9999999999999 days",
+                         "01:00:00.", "1 month", "- 1 day"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        iv(bad[i], &rc);
+        QCHECK_EQ(rc, -1);
+    }
+    const struct { int64_t ns; const char *txt; } out[] = {
+        {0, "00:00:00"}, {300 * S, "00:05:00"}, {-S, "-00:00:01"}, {36 * 3600 * S, "1 day 12:00:00"},
+        {2 * DAY + 3723 * S + S / 2, "2 days 01:02:03.5"}, {-DAY - 3600 * S, "-1 day -01:00:00"}, {DAY, "1 day"},
+        {-2 * DAY, "-2 days"}, {1, "00:00:00.000000001"}, {INT64_MIN, "-106751 days -23:47:16.854775808"},
+        {INT64_MAX, "106751 days 23:47:16.854775807"}};
+    for (size_t i = 0; i < sizeof out / sizeof out[0]; i++) {
+        char b[QV_INTERVAL_TEXT_MAX];
+        size_t n = qv_interval_format(out[i].ns, b, sizeof b);
+        QCHECK_STR(b, out[i].txt);
+        int64_t back;
+        QCHECK_EQ(qv_interval_parse(b, n, &back), 0);
+        QCHECK_EQ(back, out[i].ns);
+    }
+}

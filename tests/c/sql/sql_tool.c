@@ -57,8 +57,7 @@ static void run(sql_ctx *c, const char *sql) {
     printf("\n");
     for (int i = 0; i < s->nfields; i++) {
         char dn[32];
-        if (s->fields[i].type == QV_T_DECIMAL) qv_dec_type_name(s->fields[i].precision, s->fields[i].scale, dn, sizeof dn);
-        printf("%s%s", i ? "\t" : "", s->fields[i].type == QV_T_DECIMAL ? dn : qv_type_name(s->fields[i].type));
+        printf("%s%s", i ? "\t" : "", qv_field_type_name(&s->fields[i], dn, sizeof dn));
     }
     printf("\n");
     if (out.len) fwrite(out.data, 1, out.len, stdout);

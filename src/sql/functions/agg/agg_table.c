@@ -66,6 +66,10 @@ static int bind_sum(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
         sp->type = type_dec(QV_DEC_MAX_PREC, dec_scale(t));
         return 0;
     }
+    if (t == T_INTERVAL) { /* exact nanoseconds */
+        sp->type = T_INTERVAL;
+        return 0;
+    }
     bool f = type_pc(t) == PC_F || t == T_NULL;
     if (need_arg(b, a, sp, 0, is_num, "a numeric", f ? QV_T_FLOAT64 : QV_T_INT64)) return -1;
     sp->type = f ? QV_T_FLOAT64 : QV_T_INT64;
@@ -83,8 +87,8 @@ static int bind_float(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
 static int bind_avg(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
     (void)d;
     qv_type t = sp->in[0]->type;
-    if (type_is_dec(t)) { /* the exact sum of the scaled values, divided once */
-        sp->type = QV_T_FLOAT64;
+    if (type_is_dec(t) || t == T_INTERVAL) { /* the exact sum of the scaled values (ns), divided once */
+        sp->type = t == T_INTERVAL ? T_INTERVAL : QV_T_FLOAT64;
         return 0;
     }
     bool i = t == QV_T_INT32 || t == QV_T_INT64; /* summed exactly: agg_sum_exact */
@@ -298,6 +302,7 @@ static int fin_avg(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k) {
     (void)c;
     agg_state *s = st;
     if (!s->cnt) fn_set_null(out, k);
+    else if (sp->type == T_INTERVAL) out->i[k] = agg_avg_interval(s->isum, s->cnt);
     else if (agg_sum_exact(sp)) out->f[k] = agg_avg_of(sp, s->isum, s->cnt);
     else out->f[k] = s->fsum / (double)s->cnt;
     return 0;
@@ -423,10 +428,10 @@ int agg_bind_window(binder *b, ast *a, agg_spec *sp) { return agg_bind_in(b, a, 
 
 /* window: an aggregate used as a window function, whose arguments are bound
    in b's own context (over an aggregation's output in an aggregate query). */
-/* Aggregates that order, count, pick or sum their DECIMAL arguments keep
-   them as scaled integers; every other one reads a DECIMAL as a DOUBLE.
-   ORDER BY keys keep their type. */
-static int agg_dec_args(binder *b, agg_spec *sp) {
+/* Aggregates that order, count, pick or sum their DECIMAL and INTERVAL
+   arguments keep them as integers; every other one reads a DECIMAL as a
+   DOUBLE and refuses an INTERVAL. ORDER BY keys keep their type. */
+static int agg_typed_args(binder *b, ast *a, agg_spec *sp) {
     switch (sp->fn) {
     case AG_COUNT_STAR: case AG_COUNT: case AG_SUM: case AG_AVG: case AG_MIN: case AG_MAX: case AG_FIRST:
     case AG_LAST: case AG_ANY_VALUE: case AG_ARG_MIN: case AG_ARG_MAX: case AG_MODE: case AG_QUANTILE_DISC:
@@ -438,8 +443,13 @@ static int agg_dec_args(binder *b, agg_spec *sp) {
     case AG_BIT_OR: case AG_BIT_XOR: case AG_FSUM: case AG_FAVG: case AG_APPROX_QUANTILE: case AG__COUNT:
         break;
     }
-    for (int i = 0; i < sp->nin - sp->norder; i++)
+    for (int i = 0; i < sp->nin - sp->norder; i++) {
+        if (sp->in[i]->type == T_INTERVAL) {
+            bd_fail(b, a, QV_EINVAL, "aggregate %s over INTERVAL values is not supported", a->name, NULL);
+            return -1;
+        }
         if (type_is_dec(sp->in[i]->type) && !(sp->in[i] = bind_coerce(b, sp->in[i], QV_T_FLOAT64))) return -1;
+    }
     sp->arg = sp->nin ? sp->in[0] : NULL;
     return 0;
 }
@@ -473,17 +483,13 @@ static int agg_bind_in(binder *b, ast *a, agg_spec *sp, bool window) {
     sub.in_window = window;
     for (int i = 0; i < a->nargs && !a->star; i++) {
         if (!(sp->in[i] = bind_expr(&sub, a->args[i]))) return -1;
-        if (sp->in[i]->type == T_INTERVAL) {
-            bd_fail(b, a, QV_EINVAL, "aggregate %s over INTERVAL values is not supported", a->name, NULL);
-            return -1;
-        }
     }
     if (window) bd_sync_aggs(b, &sub); /* sum(sum(x)) OVER (): the inner sum is the query's */
     sp->nin = a->star ? 0 : a->nargs;
     sp->norder = a->norder;
     for (int i = 0; i < a->norder; i++) sp->order_desc[i] = (a->order_desc >> i) & 1;
     sp->arg = sp->nin ? sp->in[0] : NULL;
-    if (agg_dec_args(b, sp)) return -1;
+    if (agg_typed_args(b, a, sp)) return -1;
     if (d->bind(b, a, sp, d)) return -1;
     /* checked once bound: a constant quantile or separator is no input per row */
     if (a->distinct && sp->nin - sp->norder > 1) {

@@ -93,9 +93,10 @@ static int parse_dec(const char *s, size_t n, vec *out, int j) {
 }
 static const sql_type_def t_decimal = {"DECIMAL", "decimal128", 8, PC_I, fmt_dec, parse_dec};
 
-static int parse_interval(const char *s, size_t n, vec *out, int j) { return interval_parse(s, n, &out->i[j]); }
+static int fmt_interval(const vec *v, int k, char *buf, size_t cap) { return (int)qv_interval_format(v->i[k], buf, cap); }
+static int parse_interval(const char *s, size_t n, vec *out, int j) { return qv_interval_parse(s, n, &out->i[j]); }
 static const sql_type_def t_null = {"\"NULL\"", "null", 8, PC_I, fmt_int, parse_invalid},
-                          t_interval = {"INTERVAL", "duration[ns]", 8, PC_I, fmt_int, parse_interval};
+                          t_interval = {"INTERVAL", "duration[ns]", 8, PC_I, fmt_interval, parse_interval};
 
 const sql_type_def *sql_type_get(qv_type t) {
     if (t == T_NULL) return &t_null;
