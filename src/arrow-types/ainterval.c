@@ -2,11 +2,15 @@
    duration[ns]). Their text form lives here and nowhere else: SQL literals
    and casts, the HTTP output formats and HTTP ingest all use it.
    Read: a sum of "<number> <unit>" parts (1 day 2 hours, 1.5 seconds, -3 ms),
-   units from ns to week (no months or years: they have no fixed length), and
+   units from ns to week, and
    a clock part [-]H:MM[:SS[.fraction]] as DuckDB prints one, so a printed
    interval reads back. Printed: DuckDB's layout for the days and the clock,
    "2 days 01:02:03.5", "00:05:00", "-00:00:01", "-1 day -01:00:00"; the
-   days are whole 24-hour days (every interval here is a fixed length). */
+   days are whole 24-hour days (every interval here is a fixed length).
+   Months and years have no fixed length, so they are no INTERVAL value: the
+   calendar reader (qv_interval_parse_cal) returns them apart, for the SQL
+   places that take them (a TIMESTAMP plus months, series steps, buckets),
+   and qv_ts_add_months is the one calendar step they all use. */
 #include "arrow-types/atypes.h"
 
 #include <ctype.h>
@@ -32,13 +36,18 @@ int qv_interval_unit_ns(const char *u, int64_t *out) {
     return -1;
 }
 
-bool qv_interval_unit_calendar(const char *u) {
-    static const char *cal[] = {"month", "months", "mon", "mons", "quarter", "quarters", "year", "years", "y", "yr",
-                                "yrs", "decade", "decades", "century", "centuries", "millennium", "millennia", NULL};
-    for (int k = 0; cal[k]; k++)
-        if (!strcasecmp(u, cal[k])) return true;
-    return false;
+/* Calendar units in months (month 1, quarter 3, year 12, ...); 0 if u is not one. */
+int qv_interval_unit_months(const char *u) {
+    static const struct { const char *n; int m; } cal[] = {
+        {"month", 1}, {"months", 1}, {"mon", 1}, {"mons", 1}, {"quarter", 3}, {"quarters", 3},
+        {"year", 12}, {"years", 12}, {"y", 12}, {"yr", 12}, {"yrs", 12}, {"decade", 120}, {"decades", 120},
+        {"century", 1200}, {"centuries", 1200}, {"millennium", 12000}, {"millennia", 12000}, {NULL, 0}};
+    for (int k = 0; cal[k].n; k++)
+        if (!strcasecmp(u, cal[k].n)) return cal[k].m;
+    return 0;
 }
+
+bool qv_interval_unit_calendar(const char *u) { return qv_interval_unit_months(u) != 0; }
 
 /* Digits at s[*i] into *v (overflow: false); the count in *nd. */
 static bool digits(const char *s, size_t n, size_t *i, int64_t *v, int *nd) {
@@ -85,16 +94,51 @@ static int clock_part(const char *s, size_t n, size_t *i, int64_t h, int64_t *ou
     return 0;
 }
 
-int qv_interval_parse(const char *s, size_t n, int64_t *out) {
+/* A fractional calendar part (frac: ns of a unit of 1 s, i.e. billionths of
+   the number) into whole months and the rest as ns, as DuckDB reads them: a
+   fraction of a month is 30 days of it, a fraction of a quarter is rounded to
+   whole days, a fraction of a year-based unit is rounded to whole months. */
+static void cal_fraction(int64_t frac, int unit_months, int64_t *months, int64_t *ns) {
+    int64_t fm = frac * unit_months; /* billionths of a month; < 12000e9 */
+    if (unit_months >= 12) {
+        *months = (fm + NS_SEC / 2) / NS_SEC;
+        *ns = 0;
+        return;
+    }
+    *months = fm / NS_SEC;
+    __int128 rest = (__int128)(fm % NS_SEC) * 30 * NS_DAY / NS_SEC;
+    if (unit_months == 3) rest = (rest + NS_DAY / 2) / NS_DAY * NS_DAY;
+    *ns = (int64_t)rest;
+}
+
+/* One "<number> <unit>" part (sign and digits read: v, frac) into *months / *part. */
+static int unit_part(const char *unit, int64_t v, int64_t frac, int64_t *months, int64_t *part) {
+    int64_t uns;
+    int um = qv_interval_unit_months(unit);
+    if (um) {
+        int64_t fm, fns;
+        cal_fraction(frac, um, &fm, &fns);
+        if (__builtin_mul_overflow(v, um, months) || __builtin_add_overflow(*months, fm, months)) return -1;
+        *part = fns;
+        return 0;
+    }
+    if (qv_interval_unit_ns(unit, &uns)) return -1;
+    if (__builtin_mul_overflow(v, uns, part)) return -1;
+    *part += (int64_t)((__int128)frac * uns / NS_SEC);
+    *months = 0;
+    return 0;
+}
+
+int qv_interval_parse_cal(const char *s, size_t n, int32_t *months_out, int64_t *out) {
     size_t i = 0;
-    int64_t total = 0;
+    int64_t total = 0, months = 0;
     int parts = 0;
     for (;;) {
         while (i < n && isspace((unsigned char)s[i])) i++;
         if (i >= n) break;
         bool neg = false;
         if (s[i] == '-' || s[i] == '+') neg = s[i++] == '-';
-        int64_t v, frac = 0, part;
+        int64_t v, frac = 0, part, pm = 0;
         int dg, fd = 0;
         if (!digits(s, n, &i, &v, &dg)) return -1;
         if (dg && i < n && s[i] == ':') {
@@ -113,18 +157,42 @@ int qv_interval_parse(const char *s, size_t n, int64_t *out) {
                 unit[u++] = s[i++];
             }
             unit[u] = 0;
-            int64_t uns;
-            if (!u || qv_interval_unit_ns(unit, &uns)) return -1;
-            if (__builtin_mul_overflow(v, uns, &part)) return -1;
-            part += (int64_t)((__int128)frac * uns / NS_SEC);
+            if (!u || unit_part(unit, v, frac, &pm, &part)) return -1;
         }
-        if (neg) part = -part;
-        if (__builtin_add_overflow(total, part, &total)) return -1;
+        if (neg) part = -part, pm = -pm;
+        if (__builtin_add_overflow(total, part, &total) || __builtin_add_overflow(months, pm, &months)) return -1;
         parts++;
     }
-    if (!parts) return -1;
+    if (!parts || months < INT32_MIN || months > INT32_MAX) return -1;
+    *months_out = (int32_t)months;
     *out = total;
     return 0;
+}
+
+int qv_interval_parse(const char *s, size_t n, int64_t *out) {
+    int32_t months;
+    int64_t ns;
+    if (qv_interval_parse_cal(s, n, &months, &ns) || months) return -1;
+    *out = ns;
+    return 0;
+}
+
+/* ts + months (the day clamped to the month's last, as DuckDB), keeping the
+   time of day; false when the result is outside the int64 ns range. */
+bool qv_ts_add_months(int64_t ts, int64_t months, int64_t *out) {
+    qv_ts_parts p;
+    qv_ts_split(ts, &p);
+    int64_t m0 = (int64_t)p.month - 1 + months;
+    if (m0 > (int64_t)INT32_MAX * 12 || m0 < (int64_t)INT32_MIN * 12) return false;
+    int64_t y = p.year + (m0 >= 0 ? m0 / 12 : (m0 - 11) / 12);
+    int m = (int)(m0 - (m0 >= 0 ? m0 / 12 : (m0 - 11) / 12) * 12) + 1;
+    if (y > 300000 || y < -300000) return false;
+    int d = p.day, dim = qv_days_in_month(y, m);
+    if (d > dim) d = dim;
+    __int128 r = (__int128)qv_days_from_civil(y, m, d) * NS_DAY + p.ns_of_day;
+    if (r < INT64_MIN || r > INT64_MAX) return false;
+    *out = (int64_t)r;
+    return true;
 }
 
 size_t qv_interval_format(int64_t ns, char *buf, size_t cap) {

@@ -115,6 +115,14 @@ size_t qv_interval_format(int64_t ns, char *buf, size_t cap);
 /* ns in one unit (second, ms, minute, ...); -1 if unknown. */
 int qv_interval_unit_ns(const char *unit, int64_t *out);
 bool qv_interval_unit_calendar(const char *unit); /* month, year, ...: no fixed length */
+int qv_interval_unit_months(const char *unit);    /* months in such a unit (quarter 3, year 12), else 0 */
+/* An interval text that may have calendar parts ("1 year 2 months 3 days"):
+   the months apart (fractions as DuckDB: 1.5 months = 1 month 15 days), the
+   rest in ns; -1 when it does not parse or overflows. */
+int qv_interval_parse_cal(const char *s, size_t n, int32_t *months, int64_t *ns);
+/* ts plus a number of calendar months, the day clamped to the last of the
+   month (2024-01-31 + 1 month = 2024-02-29); false outside the TIMESTAMP range. */
+bool qv_ts_add_months(int64_t ts, int64_t months, int64_t *out);
 
 #define QV_NAME_MAX 127
 

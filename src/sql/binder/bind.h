@@ -28,6 +28,8 @@ struct bexpr {
     int op;        /* op_kind or func_id or ts field */
     int col;       /* B_COL */
     value cval;    /* B_CONST */
+    int32_t months; /* B_CONST of INTERVAL type: calendar months beside cval.i; made only for a
+                       generate_series/range step (planner/table_func.c), read by exec/series.c */
     bool neg, has_operand, has_else, ilike;
     bexpr **args;
     int nargs;
@@ -95,6 +97,8 @@ typedef struct win_call {
     win_frame frame;      /* WF_ROWS, WF_RANGE or WF_GROUPS after defaults */
     win_bound start, end;
     value start_off, end_off; /* ROWS: .i rows; RANGE: in the key's class (.i ns/ints or .f) */
+    int32_t start_months, end_months; /* RANGE over a TIMESTAMP or DATE key: calendar months of the
+                                         offset, applied before start_off / end_off (ns, or days) */
     int spec;             /* calls with equal PARTITION BY and ORDER BY share one number */
     qv_type type;
     char tz[32];
@@ -192,6 +196,17 @@ bexpr *bind_today(binder *b); /* current_date: the day of bind_now (DATE) */
 
 /* Shared by bind.c, bind_expr.c and bind_func.c. */
 bexpr *bind_func(binder *b, ast *a);
+/* Calendar intervals (functions/scalar/func_months.c). bind_cal_const: 1 when
+   a is an interval constant (INTERVAL '...', its negation, a product with an
+   integer literal, a sum of such; with str_ok also a string that reads as
+   one), its months and the rest in ns; 0 when it is not; -1 on overflow.
+   bind_cal_binary / bind_cal_call bind `ts ± INTERVAL '1 month'`,
+   date_add(ts, ...) and time_bucket(INTERVAL '3 months', ts) when the
+   interval has months (*handled true; NULL then means an error) and leave
+   every other expression to the caller (*handled false). */
+int bind_cal_const(const ast *a, bool str_ok, int32_t *months, int64_t *ns);
+bexpr *bind_cal_binary(binder *b, ast *a, bool *handled);
+bexpr *bind_cal_call(binder *b, ast *a, bool *handled);
 bexpr *bd_mk(binder *b, bexpr_kind k, qv_type t, int nargs);
 bexpr *bd_fail(binder *b, const ast *a, qv_status code, const char *fmt, const char *x, const char *y);
 qv_type bd_common_type(qv_type a, qv_type c, bool *ok);

@@ -138,6 +138,9 @@ static int bind_date_arith(binder *b, int op, bexpr **x, bexpr **y) {
 
 static bexpr *bind_binary(binder *b, ast *a) {
     if (a->op >= OP_DISTINCT) return bind_op_binary(b, a);
+    bool cal;
+    bexpr *c = bind_cal_binary(b, a, &cal);
+    if (cal) return c;
     bexpr *x = bind_expr(b, a->args[0]);
     if (!x) return NULL;
     bexpr *y = bind_expr(b, a->args[1]);
@@ -410,7 +413,12 @@ static bexpr *bind_expr_inner(binder *b, ast *a) {
     case A_BOOL: return const_int(b, QV_T_BOOL, a->ival);
     case A_NULL: return const_null(b, T_NULL);
     case A_TSLIT: return const_int(b, a->cast_type == QV_T_DATE ? QV_T_DATE : QV_T_TIMESTAMP, a->ival);
-    case A_INTERVAL: return const_int(b, T_INTERVAL, a->ival);
+    case A_INTERVAL:
+        if (a->months)
+            return bd_fail(b, a, QV_EUNSUPPORTED, "an INTERVAL with months or years has no fixed length: Quiver takes one "
+                           "added to or subtracted from a TIMESTAMP or DATE, as a generate_series/range step or as a "
+                           "time_bucket width, not as a value (INTERVAL '%s')", a->name, NULL);
+        return const_int(b, T_INTERVAL, a->ival);
     case A_COL: return bind_column(b, a);
     case A_PARAM: return bind_param(b, a);
     case A_SUBQ:

@@ -7,7 +7,10 @@
    LIMIT above stops pulling it early, and cancellation is checked between
    chunks. The arithmetic never overflows: the count comes from the unsigned
    distance, and values are produced by wrapping addition that is only read
-   while rows remain. The output chunk is owned here. */
+   while rows remain. A step with calendar months (a constant, bexpr.months)
+   cannot be counted ahead: each value is the previous one plus the step
+   (qv_ts_add_months, then the fixed part) until one passes stop or leaves
+   the TIMESTAMP range. The output chunk is owned here. */
 #include "exec.h"
 
 #include <stdio.h>
@@ -22,6 +25,8 @@ typedef struct series_op {
     uint64_t left;   /* rows still to emit */
     uint64_t cur;    /* next value, as unsigned (wrapping add) */
     uint64_t step;
+    int32_t months;  /* calendar step: months, then step as ns (0: a fixed step) */
+    int64_t stop;    /* calendar step: the last value allowed */
     chunk out;
 } series_op;
 
@@ -59,6 +64,13 @@ static int series_start(series_op *s, qv_err *err) {
             return 0;
         }
     }
+    if (s->months) {
+        s->left = UINT64_MAX; /* until a value passes stop */
+        s->cur = (uint64_t)v[0];
+        s->step = (uint64_t)v[2];
+        s->stop = v[1];
+        return 0;
+    }
     if (v[2] == 0)
         return qv_err_set(err, QV_EINVAL, "%s(): the step must not be 0%s", s->name,
                           s->base.types[0] == QV_T_TIMESTAMP ? " (an INTERVAL of 0)" : "");
@@ -68,14 +80,42 @@ static int series_start(series_op *s, qv_err *err) {
     return 0;
 }
 
+/* Up to CHUNK values of a calendar-step series into dst; ends it (left = 0) at
+   the first value past stop. */
+static int cal_fill(series_op *s, int64_t *dst) {
+    int n = 0;
+    bool up = s->months > 0;
+    while (n < CHUNK && s->left) {
+        int64_t c = (int64_t)s->cur, nx;
+        if (up ? c > s->stop || (!s->inclusive && c == s->stop) : c < s->stop || (!s->inclusive && c == s->stop)) {
+            s->left = 0;
+            break;
+        }
+        dst[n++] = c;
+        if (!qv_ts_add_months(c, s->months, &nx) || __builtin_add_overflow(nx, (int64_t)s->step, &nx)) s->left = 0;
+        s->cur = (uint64_t)nx;
+    }
+    return n;
+}
+
 static int series_next(op *o, chunk **out, qv_err *err) {
     series_op *s = (series_op *)o;
     *out = NULL;
     if (qstate_check(o->qs, err)) return err->code;
     if (!s->started && series_start(s, err)) return err->code;
     if (!s->left) return 0;
-    int n = s->left < CHUNK ? (int)s->left : CHUNK;
     vec *v = &s->out.cols[0];
+    if (s->months) {
+        vec_reset(v, o->types[0], CHUNK);
+        int n = cal_fill(s, v->i);
+        if (!n) return 0;
+        v->n = n;
+        s->out.n = n;
+        s->out.has_sel = false;
+        *out = &s->out;
+        return 0;
+    }
+    int n = s->left < CHUNK ? (int)s->left : CHUNK;
     vec_reset(v, o->types[0], n);
     uint64_t c = s->cur, st = s->step;
     int64_t *dst = v->i;
@@ -108,6 +148,7 @@ op *op_series_new(qstate *qs, const char *name, bexpr *const args[3], qv_type t,
     series_op *s = qv_xcalloc(1, sizeof *s);
     s->name = name;
     for (int i = 0; i < 3; i++) s->args[i] = args[i];
+    if (args[2]->kind == B_CONST) s->months = args[2]->months;
     s->inclusive = inclusive;
     s->base.name = "series";
     s->base.ncols = 1;

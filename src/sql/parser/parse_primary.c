@@ -5,6 +5,7 @@
 #include "parser_int.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,7 +125,9 @@ static ast *ts_literal(parser *p, token *t, bool is_date) {
     return a;
 }
 
-/* INTERVAL '...' or INTERVAL n unit (t: the keyword, not yet consumed). */
+/* INTERVAL '...' or INTERVAL n unit (t: the keyword, not yet consumed).
+   Months and years are kept apart in a->months (the binder says where they
+   may be used, binder/bind_cal.c). */
 static ast *interval_literal(parser *p, token *t) {
     p->pos++;
     token *s = CUR(p);
@@ -132,9 +135,9 @@ static ast *interval_literal(parser *p, token *t) {
     if (s->kind == TK_STRING) {
         p->pos++;
         a->name = s->text;
-        if (qv_interval_parse(s->text, strlen(s->text), &a->ival)) {
-            qv_err_set(p->err, QV_EINVAL, "bad INTERVAL literal '%s' at line %d, column %d (units: nanosecond to week; "
-                       "months and years have no fixed length and are not supported)", s->text, s->line, s->col);
+        if (qv_interval_parse_cal(s->text, strlen(s->text), &a->months, &a->ival)) {
+            qv_err_set(p->err, QV_EINVAL, "bad INTERVAL literal '%s' at line %d, column %d (units: nanosecond to "
+                       "millennium)", s->text, s->line, s->col);
             return NULL;
         }
         return a;
@@ -142,20 +145,18 @@ static ast *interval_literal(parser *p, token *t) {
     if (s->kind == TK_INT) {
         p->pos++;
         token *u = CUR(p);
-        int64_t unit;
-        if (u->kind == TK_IDENT && qv_interval_unit_ns(u->text, &unit) && qv_interval_unit_calendar(u->text)) {
-            qv_err_set(p->err, QV_EUNSUPPORTED, "INTERVAL unit '%s' at line %d, column %d is not supported: an INTERVAL is a "
-                       "fixed duration (nanoseconds to weeks), and months and years have no fixed length", u->text, u->line, u->col);
-            return NULL;
-        }
-        if (u->kind != TK_IDENT || qv_interval_unit_ns(u->text, &unit)) { ps_syntax(p, "an interval unit"); return NULL; }
+        int64_t unit = 0, v = strtoll(s->text, NULL, 10), m;
+        int um = u->kind == TK_IDENT ? qv_interval_unit_months(u->text) : 0;
+        if (u->kind != TK_IDENT || (!um && qv_interval_unit_ns(u->text, &unit))) { ps_syntax(p, "an interval unit"); return NULL; }
         p->pos++;
-        int64_t v = strtoll(s->text, NULL, 10);
-        if (__builtin_mul_overflow(v, unit, &a->ival)) {
+        if (um ? __builtin_mul_overflow(v, um, &m) || m > INT32_MAX : __builtin_mul_overflow(v, unit, &a->ival)) {
             qv_err_set(p->err, QV_EINVAL, "INTERVAL at line %d, column %d is out of range", s->line, s->col);
             return NULL;
         }
-        a->name = s->text;
+        if (um) a->months = (int32_t)m;
+        size_t nl = strlen(s->text) + strlen(u->text) + 2;
+        a->name = arena_alloc(p->ar, nl); /* "5 minute": the output name reads INTERVAL '5 minute' */
+        snprintf(a->name, nl, "%s %s", s->text, u->text);
         return a;
     }
     ps_syntax(p, "an interval string");

@@ -546,7 +546,7 @@ bool ast_equal(const ast *a, const ast *b) {
         return false;
     switch (a->kind) {
     case A_INT: case A_BOOL: case A_TSLIT: case A_INTERVAL: case A_PARAM:
-        if (a->ival != b->ival) return false;
+        if (a->ival != b->ival || a->months != b->months) return false;
         break;
     case A_FLOAT:
         if (a->fval != b->fval) return false;

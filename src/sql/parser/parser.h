@@ -52,6 +52,7 @@ typedef struct ast {
     char *name;       /* column / function / literal text / extract field */
     char *qual;       /* table qualifier of a column or star */
     int64_t ival;     /* A_INT, A_BOOL, A_INTERVAL (ns), A_TSLIT (ns, or days when cast_type is DATE) */
+    int32_t months;   /* A_INTERVAL: calendar months beside ival (INTERVAL '1 month'; binder/bind_cal.c) */
     double fval;
     bool neg;         /* NOT IN / NOT BETWEEN / NOT LIKE / IS NOT NULL */
     bool distinct;    /* count(DISTINCT x) */

@@ -39,6 +39,19 @@ static int bind_args(binder *b, const tfunc_def *d, const tfunc_call *c, bexpr *
                               "%s(): arguments must be constants or placeholders, not column references ('%s%s%s' at line %d, column %d)",
                               d->name, col->qual ? col->qual : "", col->qual ? "." : "", col->kind == A_STAR ? "*" : col->name,
                               col->line, col->col);
+        int32_t m;
+        int64_t ns;
+        int r = bind_cal_const(c->args[i], false, &m, &ns);
+        if (r < 0 || (r == 1 && m && ((m > 0 && ns < 0) || (m < 0 && ns > 0))))
+            return qv_err_set(b->err, QV_EINVAL, "%s(): %s (line %d, column %d)", d->name, r < 0 ? "INTERVAL out of range" :
+                              "a step whose months and fixed part have different signs is not supported", c->args[i]->line,
+                              c->args[i]->col);
+        if (r == 1 && m) { /* a calendar step: only the series take one (exec/series.c) */
+            args[i] = bd_mk(b, B_CONST, T_INTERVAL, 0);
+            args[i]->cval.i = ns;
+            args[i]->months = m;
+            continue;
+        }
         if (!(args[i] = bind_expr(b, c->args[i]))) return b->err->code;
     }
     return 0;

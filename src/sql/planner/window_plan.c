@@ -202,12 +202,31 @@ static bool fn_takes_nulls_option(win_fn f) {
     return f == WFN_LAG || f == WFN_LEAD || f == WFN_FIRST_VALUE || f == WFN_LAST_VALUE || f == WFN_NTH_VALUE;
 }
 
+/* A RANGE offset with calendar months (INTERVAL 1 MONTH PRECEDING) over a
+   TIMESTAMP or DATE key: the months, then the fixed part (days for a DATE,
+   floored as below). 1: taken; 0: not such an offset; -1: error. */
+static int cal_offset(binder *b, const win_call *c, ast *a, value *out, int32_t *months) {
+    int64_t ns;
+    int r = bind_cal_const(a, false, months, &ns);
+    if (r == 0 || (r == 1 && !*months)) return 0;
+    if (r < 0) return wfail(b, a->line, a->col, "INTERVAL out of range"), -1;
+    qv_type kt = c->norder == 1 ? c->order[0]->type : T_NULL;
+    if (kt != QV_T_TIMESTAMP && kt != QV_T_DATE)
+        return wfail(b, a->line, a->col, "a RANGE offset with months or years needs one TIMESTAMP or DATE ORDER BY key"), -1;
+    if (*months < 0 || ns < 0) return wfail(b, a->line, a->col, "frame offset must not be negative"), -1;
+    out->null = false;
+    out->i = kt == QV_T_DATE ? ns / (86400 * (int64_t)1000000000) : ns;
+    return 1;
+}
+
 /* One frame offset: ROWS and GROUPS take a non-negative integer (rows, peer
    groups), RANGE a value of the ORDER BY key's kind. */
-static int frame_offset(binder *b, const win_spec *sp, win_call *c, ast *a, value *out) {
+static int frame_offset(binder *b, const win_spec *sp, win_call *c, ast *a, value *out, int32_t *months) {
     value v;
     qv_type t;
     char m[300];
+    int r = sp->frame == WF_RANGE ? cal_offset(b, c, a, out, months) : 0;
+    if (r) return r < 0 ? -1 : 0;
     if (sp->frame == WF_ROWS || sp->frame == WF_GROUPS) {
         if (const_arg(b, a, sp->frame == WF_ROWS ? "ROWS frame" : "GROUPS frame", "the offset", true, &v, &t)) return -1;
     } else {
@@ -268,9 +287,9 @@ static int bind_frame(binder *b, const win_spec *sp, win_call *c) {
     if ((c->start == WB_FOLL && (c->end == WB_PREC || c->end == WB_CURRENT)) || (c->start == WB_CURRENT && c->end == WB_PREC))
         return wfail(b, sp->line, sp->col, "a window frame cannot end before it starts");
     if (c->start == WB_PREC || c->start == WB_FOLL)
-        if (frame_offset(b, sp, c, sp->start_off, &c->start_off)) return -1;
+        if (frame_offset(b, sp, c, sp->start_off, &c->start_off, &c->start_months)) return -1;
     if (c->end == WB_PREC || c->end == WB_FOLL)
-        if (frame_offset(b, sp, c, sp->end_off, &c->end_off)) return -1;
+        if (frame_offset(b, sp, c, sp->end_off, &c->end_off, &c->end_months)) return -1;
     return 0;
 }
 

@@ -251,3 +251,42 @@ QTEST(interval_text_round_trips) {
         QCHECK_EQ(back, out[i].ns);
     }
 }
+
+/* Calendar intervals: the months apart, fractions as DuckDB reads them. */
+QTEST(interval_calendar_parts) {
+    const int64_t S = 1000000000LL, DAY = 86400 * S;
+    const struct { const char *txt; int32_t months; int64_t ns; } ok[] = {
+        {"1 month", 1, 0}, {"2 years 3 months 4 days", 27, 4 * DAY}, {"1 quarter", 3, 0}, {"1 decade", 120, 0},
+        {"2 centuries", 2400, 0}, {"1 millennium", 12000, 0}, {"1.5 months", 1, 15 * DAY}, {"1.25 months", 1, 7 * DAY + DAY / 2},
+        {"0.45 quarter", 1, 11 * DAY}, {"1.3 years", 16, 0}, {"1.04 years", 12, 0}, {"-1.5 months", -1, -15 * DAY},
+        {"1 year -2 months", 10, 0}, {"1 mon 2 days 03:00:00", 1, 2 * DAY + 3 * 3600 * S}, {"5 minutes", 0, 300 * S}};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        int32_t m = 99;
+        int64_t ns = 99;
+        QCHECK_EQ(qv_interval_parse_cal(ok[i].txt, strlen(ok[i].txt), &m, &ns), 0);
+        QCHECK_EQ(m, ok[i].months);
+        QCHECK_EQ(ns, ok[i].ns);
+    }
+    int32_t m;
+    int64_t ns;
+    const char *bad[] = {"1 fortnight", "3000000000 months", "200000000 years", "month", "1 month 1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) QCHECK_EQ(qv_interval_parse_cal(bad[i], strlen(bad[i]), &m, &ns), -1);
+    QCHECK_EQ(qv_interval_parse("1 year", 6, &ns), -1); /* a fixed-length reader refuses months */
+    QCHECK(qv_interval_unit_months("Quarter") == 3 && qv_interval_unit_months("week") == 0);
+}
+
+QTEST(ts_add_months_clamps_the_day) {
+    const int64_t S = 1000000000LL, DAY = 86400 * S;
+    int64_t jan31 = qv_days_from_civil(2024, 1, 31) * DAY + 10 * 3600 * S, out;
+    QCHECK(qv_ts_add_months(jan31, 1, &out));
+    QCHECK_EQ(out, qv_days_from_civil(2024, 2, 29) * DAY + 10 * 3600 * S);
+    QCHECK(qv_ts_add_months(jan31, 13, &out));
+    QCHECK_EQ(out, qv_days_from_civil(2025, 2, 28) * DAY + 10 * 3600 * S);
+    QCHECK(qv_ts_add_months(jan31, -2, &out));
+    QCHECK_EQ(out, qv_days_from_civil(2023, 11, 30) * DAY + 10 * 3600 * S);
+    QCHECK(qv_ts_add_months(-1, 1, &out)); /* 1969-12-31 23:59:59.999999999 */
+    QCHECK_EQ(out, 31 * DAY - 1);
+    QCHECK(!qv_ts_add_months(INT64_MAX - DAY, 1, &out));
+    QCHECK(!qv_ts_add_months(INT64_MIN + DAY, -1, &out));
+    QCHECK(!qv_ts_add_months(0, (int64_t)INT32_MAX * 100, &out));
+}

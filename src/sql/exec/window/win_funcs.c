@@ -61,6 +61,23 @@ static int64_t seek(const win_pctx *p, int64_t cur, int64_t hi, bool isf, int64_
     return cur;
 }
 
+/* The target of row j's key moved by months, then off (ns, or days for a
+   DATE key), toward the sort's end when s is 1 and back when -1, in ikey's
+   ascending form; saturated like sat_add outside the range. */
+static int64_t cal_target(const win_pctx *p, int64_t j, int s, int32_t months, int64_t off) {
+    const int64_t day = 86400 * (int64_t)1000000000;
+    bool date = p->okeys[0].type == QV_T_DATE;
+    int64_t x = p->okeys[0].i[p->rows[j]], t;
+    int dir = p->desc[0] ? -s : s; /* in key order: DESC PRECEDING is later keys */
+    if (!qv_ts_add_months(date ? x * day : x, (int64_t)dir * months, &t)) t = dir > 0 ? INT64_MAX : INT64_MIN;
+    else t = sat_add(date ? t / day : t, dir * off); /* a date's midnight plus months is a midnight */
+    return p->desc[0] ? (t == INT64_MIN ? INT64_MAX : -t) : t;
+}
+
+static int64_t range_target(const win_pctx *p, int64_t j, int s, int32_t months, int64_t off) {
+    return months ? cal_target(p, j, s, months, off) : sat_add(ikey(p, j), s * off);
+}
+
 static void range_offsets(win_pctx *p, const win_call *c) {
     int64_t n = p->n, lo = 0, hi = n;
     const vec *k = &p->okeys[0];
@@ -75,7 +92,7 @@ static void range_offsets(win_pctx *p, const win_call *c) {
             else {
                 int64_t s = c->start == WB_PREC ? -1 : 1;
                 sp = isf ? seek(p, sp, hi, true, 0, ftarget(p, i, (double)s * c->start_off.f), false)
-                         : seek(p, sp, hi, false, sat_add(ikey(p, i), s * c->start_off.i), 0, false);
+                         : seek(p, sp, hi, false, range_target(p, i, (int)s, c->start_months, c->start_off.i), 0, false);
                 p->fs[i] = (int32_t)sp;
             }
         }
@@ -84,7 +101,7 @@ static void range_offsets(win_pctx *p, const win_call *c) {
             else {
                 int64_t s = c->end == WB_PREC ? -1 : 1;
                 ep = isf ? seek(p, ep, hi, true, 0, ftarget(p, i, (double)s * c->end_off.f), true)
-                         : seek(p, ep, hi, false, sat_add(ikey(p, i), s * c->end_off.i), 0, true);
+                         : seek(p, ep, hi, false, range_target(p, i, (int)s, c->end_months, c->end_off.i), 0, true);
                 p->fe[i] = (int32_t)ep;
             }
         }

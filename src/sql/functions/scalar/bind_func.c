@@ -24,6 +24,9 @@ bexpr *bind_func(binder *b, ast *a) {
     if (win_fn_lookup(a->name) >= 0)
         return bd_fail(b, a, QV_EINVAL, "%s is a window function and needs an OVER clause", a->name, NULL);
     if (is_agg_name(a->name)) return bind_agg(b, a);
+    bool cal;
+    bexpr *c = bind_cal_call(b, a, &cal);
+    if (cal) return c;
     if (a->star || a->distinct)
         return bd_fail(b, a, QV_EINVAL, "%s is not an aggregate function; * and DISTINCT are not allowed", a->name, NULL);
     if (a->norder) return bd_fail(b, a, QV_EINVAL, "%s is not an aggregate function; ORDER BY is not allowed", a->name, NULL);

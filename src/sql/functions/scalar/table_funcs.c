@@ -2,8 +2,9 @@
    per function in tfunc_defs; adding one is an entry plus its bind and make.
    range(stop) / range(start, stop[, step]) excludes stop,
    generate_series(...) includes it; both count BIGINTs (default start 0,
-   step 1) or TIMESTAMPs by a fixed INTERVAL step (Quiver's INTERVAL is a
-   nanosecond duration: there are no month or year steps), as DuckDB's. */
+   step 1) or TIMESTAMPs by an INTERVAL step, fixed or with months (each
+   value the previous plus the step, so Jan 31 + 1 month is Feb 29 and then
+   Mar 29, as DuckDB's). */
 #include "functions.h"
 
 #include <stdio.h>
@@ -62,7 +63,7 @@ static int series_bind(binder *b, const tfunc_def *d, const tfunc_call *c, bexpr
     out->args[1] = n == 1 ? args[0] : args[1];
     out->args[2] = n == 3 ? args[2] : int_const(b, 1);
     const bexpr *st = out->args[2];
-    if (st->kind == B_CONST && st->type != T_NULL && !st->cval.null && st->cval.i == 0)
+    if (st->kind == B_CONST && st->type != T_NULL && !st->cval.null && st->cval.i == 0 && !st->months)
         return targ_fail(b, d, c, 2, "the step must not be 0", QV_T_INVALID);
     out->ncols = 1;
     out->names[0] = d->name;
@@ -80,6 +81,7 @@ static int64_t series_rows(const tfunc_def *d, const tfunc_bound *bd) {
         if (e->kind != B_CONST) return -1;
         if (e->type == T_NULL || e->cval.null) return 0;
         v[i] = e->cval.i;
+        if (e->months) return -1; /* calendar steps: counted as they go */
     }
     if (!v[2]) return -1;
     uint64_t n = series_count(v[0], v[1], v[2], d->inclusive);
