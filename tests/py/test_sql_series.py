@@ -131,7 +131,7 @@ ERRORS = [
     ("SELECT * FROM range(count(*))", "not allowed in the arguments of range()"),
     ("SELECT * FROM range(1, 'abc')", "could not convert string 'abc'"),
     ("SELECT * FROM generate_series(%s, %s, INTERVAL '1 month -40 days')" % (TS1, TS2), "different signs is not supported"),
-    ("SELECT * FROM t x(a, b)", "column aliases"),
+    ("SELECT * FROM t x(a, b, c)", "x has 2 columns but 3 column aliases were given"),
 ]
 
 

@@ -36,6 +36,38 @@ static bool alias_follows(parser *p) {
 
 static from_item *from_list(parser *p);
 
+/* `(a, b, ...)` at the cursor: column aliases into *names / *n. */
+int ps_column_aliases(parser *p, char ***names, int *n) {
+    if (ps_expect_op(p, "(")) return -1;
+    *n = 0;
+    do {
+        char *c = ps_ident(p, "a column alias");
+        if (!c) return -1;
+        char **nc = arena_alloc(p->ar, sizeof(char *) * (size_t)(*n + 1));
+        if (*n) memcpy(nc, *names, sizeof(char *) * (size_t)*n);
+        nc[(*n)++] = c;
+        *names = nc;
+    } while (ps_opt(p, ","));
+    return ps_expect_op(p, ")");
+}
+
+/* SELECT * FROM q (a table when table is set), its first outputs renamed. */
+select_stmt *ps_renamed(parser *p, select_stmt *q, char *table, char *alias, char **names, int n) {
+    select_stmt *w = arena_alloc(p->ar, sizeof *w);
+    w->items = arena_alloc(p->ar, sizeof(sel_item));
+    w->items[0].e = arena_alloc(p->ar, sizeof(ast));
+    w->items[0].e->kind = A_STAR;
+    w->nitems = 1;
+    w->has_from = true;
+    w->table = table;
+    w->sub = table ? NULL : q;
+    w->alias = alias;
+    w->limit = -1;
+    w->out_names = names;
+    w->nout_names = n;
+    return w;
+}
+
 static from_item *from_primary(parser *p) {
     token *t = CUR(p);
     from_item *f;
@@ -80,9 +112,14 @@ static from_item *from_primary(parser *p) {
         f->alias = ps_ident(p, "an alias");
     }
     if (tf && ps_tfunc_alias(p, f)) return NULL;
-    if (f->alias && tok_is_op(CUR(p), "("))
-        return qv_err_set(p->err, QV_EUNSUPPORTED, "column aliases (alias(a, b, ...)) are supported only for table functions (line %d, column %d)",
-                          CUR(p)->line, CUR(p)->col), NULL;
+    if (f->alias && tok_is_op(CUR(p), "(")) { /* x(a, b): the first columns renamed */
+        char **names;
+        int n;
+        if (ps_column_aliases(p, &names, &n)) return NULL;
+        f->sub = ps_renamed(p, f->sub, f->kind == FR_TABLE ? f->table : NULL, f->alias, names, n);
+        f->kind = FR_SUB;
+        f->table = NULL;
+    }
     return f;
 }
 
@@ -130,13 +167,14 @@ static from_item *join_chain(parser *p) {
     from_item *l = from_primary(p);
     while (l) {
         token *t = CUR(p);
-        if (tok_is_kw(t, "natural"))
-            return qv_err_set(p->err, QV_EUNSUPPORTED, "NATURAL JOIN is not supported; use USING (...) (line %d, column %d)",
-                              t->line, t->col), NULL;
-        bool asof;
+        bool natural = ps_kw(p, "natural"), asof;
         int jt = join_kw(p, &asof);
         if (jt == -2) return NULL;
+        if (jt < 0 && natural) return ps_syntax(p, "JOIN"), NULL;
         if (jt < 0) break;
+        if (natural && (asof || jt == JT_CROSS))
+            return qv_err_set(p->err, QV_EINVAL, "NATURAL cannot be combined with %s JOIN (line %d, column %d)",
+                              asof ? "ASOF" : "CROSS", t->line, t->col), NULL;
         from_item *r = from_primary(p);
         if (!r) return NULL;
         from_item *j = fr_new(p, FR_JOIN, t);
@@ -144,7 +182,12 @@ static from_item *join_chain(parser *p) {
         j->asof = asof;
         j->l = l;
         j->r = r;
-        if (jt != JT_CROSS) {
+        j->natural = natural;
+        if (natural) {
+            if (tok_is_kw(CUR(p), "on") || tok_is_kw(CUR(p), "using"))
+                return qv_err_set(p->err, QV_EINVAL, "a NATURAL JOIN takes no ON or USING (line %d, column %d)",
+                                  CUR(p)->line, CUR(p)->col), NULL;
+        } else if (jt != JT_CROSS) {
             if (ps_kw(p, "on")) {
                 if (!(j->on = ps_expr(p))) return NULL;
             } else if (ps_kw(p, "using")) {

@@ -263,10 +263,13 @@ static int with_clause(parser *p) {
     if (!ps_kw(p, "with")) return 0;
     if (tok_is_kw(CUR(p), "recursive")) return qv_err_set(p->err, QV_EUNSUPPORTED, "WITH RECURSIVE is not supported (line %d, column %d)", CUR(p)->line, CUR(p)->col);
     do {
-        char *name = ps_ident(p, "a CTE name");
-        if (!name || ps_expect_kw(p, "as") || ps_expect_op(p, "(")) return -1;
+        char *name = ps_ident(p, "a CTE name"), **cols = NULL;
+        int ncols = 0;
+        if (!name || (tok_is_op(CUR(p), "(") && ps_column_aliases(p, &cols, &ncols))) return -1;
+        if (ps_expect_kw(p, "as") || ps_expect_op(p, "(")) return -1;
         select_stmt *q = ps_query(p);
         if (!q || ps_expect_op(p, ")")) return -1;
+        if (ncols) q = ps_renamed(p, q, NULL, name, cols, ncols); /* WITH c(a, b) AS (...) */
         if (p->nctes == p->capctes) {
             int nc = p->capctes ? p->capctes * 2 : 8;
             void *n = arena_alloc(p->ar, sizeof(*p->ctes) * (size_t)nc);

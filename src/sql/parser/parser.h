@@ -139,6 +139,8 @@ struct from_item {
     char **using_cols;
     int nusing;
     bool asof;            /* ASOF [LEFT|RIGHT|FULL] JOIN (planner/asof_plan.c) */
+    bool natural;         /* NATURAL [LEFT|...] JOIN: using_cols filled by the planner from the sides'
+                             common names (planner/join_keys.c) */
     bool inner_scope;     /* SEMI / ANTI from [NOT] EXISTS (planner/exists.c): in ON, a name
                              the right side has means its column, as in the subquery */
 };
@@ -180,6 +182,10 @@ struct select_stmt {
     win_named *windows;   /* WINDOW w AS (...), ... */
     int nwindows;
     tfunc_call *tfunc;    /* FROM a table function (the parser's wrapper; table/sub unset) */
+    char **out_names;     /* column aliases: `(...) v(a, b)`, `t AS x(a)`, `WITH c(a, b) AS`: the first
+                             outputs renamed after planning (planner/plan.c); the parser puts them on a
+                             `SELECT *` wrapper so a CTE planned twice keeps its own names */
+    int nout_names;
 };
 
 /* S_DELETE stays last: sql.c checks its table of runners against it. */

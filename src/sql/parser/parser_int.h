@@ -53,6 +53,10 @@ int ps_from(parser *p, select_stmt *s);
    optional column list after it (parse_tfunc.c). */
 from_item *ps_tfunc_item(parser *p);
 int ps_tfunc_alias(parser *p, from_item *f);
+/* Column aliases (parse_from.c): `(a, b, ...)` at the cursor; and the
+   `SELECT * FROM q` (or FROM table) that renames q's first outputs to them. */
+int ps_column_aliases(parser *p, char ***names, int *n);
+select_stmt *ps_renamed(parser *p, select_stmt *q, char *table, char *alias, char **names, int n);
 /* VALUES (e, ...), ... at the cursor (the VALUES keyword): a FROM item like
    a table function's, planned by planner/values.c. */
 from_item *ps_values_item(parser *p);

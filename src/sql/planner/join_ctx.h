@@ -51,6 +51,9 @@ typedef struct jctx {
 /* join_need.c */
 void join_ast_push(arena *ar, ast ***v, int *n, int *cap, ast *a);
 void join_need_collect(jctx *j, const select_stmt *s, bool outer); /* fills j->need, j->star */
+/* NATURAL joins under f take USING (the names both sides have), once the
+   leaves' names are known (join_keys.c). */
+int join_natural_resolve(jctx *j, from_item *f);
 bool join_col_needed(const jctx *j, const char *name);
 /* Which output columns (cs) of join node n anything above it may read, by
    name (arena; NULL: all of them). */

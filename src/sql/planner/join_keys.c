@@ -50,6 +50,54 @@ static bexpr *and_b(binder *b, bexpr *x, bexpr *y) {
     return e;
 }
 
+/* The names of the leaves under f into *v (duplicates kept). */
+static void names_under(jctx *j, const from_item *f, char ***v, int *n, int *cap) {
+    if (f->kind == FR_JOIN) {
+        names_under(j, f->l, v, n, cap);
+        names_under(j, f->r, v, n, cap);
+        return;
+    }
+    for (int k = 0; k < j->nnodes; k++) {
+        const jnode *o = &j->nodes[k];
+        if (o->leaf < 0 || o->f != f) continue;
+        for (int i = 0; i < o->nnames; i++) {
+            if (*n == *cap) {
+                int nc = *cap ? *cap * 2 : 16;
+                char **nv = arena_alloc(j->ar, sizeof(char *) * (size_t)nc);
+                if (*n) memcpy(nv, *v, sizeof(char *) * (size_t)*n);
+                *v = nv;
+                *cap = nc;
+            }
+            (*v)[(*n)++] = o->names[i];
+        }
+    }
+}
+
+static bool has_name(char **v, int n, const char *name) {
+    for (int i = 0; i < n; i++)
+        if (!strcasecmp(v[i], name)) return true;
+    return false;
+}
+
+int join_natural_resolve(jctx *j, from_item *f) {
+    if (!f || f->kind != FR_JOIN) return 0;
+    if (join_natural_resolve(j, f->l) || join_natural_resolve(j, f->r)) return j->err->code;
+    if (!f->natural || f->nusing) return 0; /* resolved already when the statement is planned again */
+    char **l = NULL, **r = NULL, **u;
+    int nl = 0, capl = 0, nr = 0, capr = 0, nu = 0;
+    names_under(j, f->l, &l, &nl, &capl);
+    names_under(j, f->r, &r, &nr, &capr);
+    u = arena_alloc(j->ar, sizeof(char *) * (size_t)(nl + 1));
+    for (int i = 0; i < nl; i++)
+        if (has_name(r, nr, l[i]) && !has_name(u, nu, l[i])) u[nu++] = l[i];
+    if (!nu)
+        return qv_err_set(j->err, QV_EINVAL, "NATURAL JOIN at line %d, column %d: the two sides have no column name in "
+                          "common; use CROSS JOIN for a cross product", f->line, f->col);
+    f->using_cols = u;
+    f->nusing = nu;
+    return 0;
+}
+
 /* Conditions of a join node into hash keys (equalities across the sides) and a residual. */
 int join_keys_split(jctx *j, jnode *n, scope *cs, int nl, join_spec *sp, bexpr **ucoal, int *uli) {
     const from_item *f = n->f;

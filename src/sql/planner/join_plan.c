@@ -470,10 +470,10 @@ int plan_joins(sql_ctx *ctx, qstate *qs, arena *ar, const select_stmt *s, plan *
     j->p = p;
     j->err = err;
     int rc = 0;
-    join_need_collect(j, s, true);
     if (collect_nodes(j, s->from) < 0) { rc = err->code; goto out; }
     for (int l = 0; l < j->nleaves && !rc; l++) rc = leaf_names(j, &j->nodes[j->leaf_node[l]]);
-    if (rc) goto out;
+    if (rc || (rc = join_natural_resolve(j, (from_item *)s->from))) goto out; /* the parser's arena: NATURAL gets its USING */
+    join_need_collect(j, s, true);
     ast **cs = NULL, **rest = NULL;
     int nc = 0, cap = 0, nrest = 0, caprest = 0;
     ast_conjuncts(ar, s->where, &cs, &nc, &cap);

@@ -375,7 +375,29 @@ static bool sel_qualify_bind(select_ctx *c) {
     return true;
 }
 
+static int plan_select_body(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, plan *p, qv_err *err);
+
+/* Column aliases (select_stmt.out_names): the first outputs take their names. */
+static int rename_outputs(const select_stmt *s, plan *p, qv_err *err) {
+    if (s->nout_names > p->schema.nfields) {
+        qv_err_set(err, QV_EINVAL, "%s has %d column%s but %d column aliases were given", s->alias ? s->alias : "the subquery",
+                   p->schema.nfields, p->schema.nfields == 1 ? "" : "s", s->nout_names);
+        plan_free(p);
+        return err->code;
+    }
+    for (int i = 0; i < s->nout_names; i++) {
+        free(p->schema.fields[i].name);
+        p->schema.fields[i].name = qv_xstrdup(s->out_names[i]);
+    }
+    return 0;
+}
+
 int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, plan *p, qv_err *err) {
+    int rc = plan_select_body(ctx, qs, ar, s, top, p, err);
+    return rc || !s->nout_names ? rc : rename_outputs(s, p, err);
+}
+
+static int plan_select_body(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, plan *p, qv_err *err) {
     if (s->setop || s->set_l) return plan_setop(ctx, qs, ar, s, p, err);
     if (s->ngsets) return plan_grouping_sets(ctx, qs, ar, s, p, err);
     if (s->ndistinct_on) return plan_distinct_on(ctx, qs, ar, s, p, err);
