@@ -141,6 +141,7 @@ struct from_item {
     bool asof;            /* ASOF [LEFT|RIGHT|FULL] JOIN (planner/asof_plan.c) */
     bool natural;         /* NATURAL [LEFT|...] JOIN: using_cols filled by the planner from the sides'
                              common names (planner/join_keys.c) */
+    bool hide_cols;       /* FR_SUB: its columns are not in SELECT * (a decorrelated subquery's, planner/scalar_corr.c) */
     bool inner_scope;     /* SEMI / ANTI from [NOT] EXISTS (planner/exists.c): in ON, a name
                              the right side has means its column, as in the subquery */
 };

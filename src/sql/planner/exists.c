@@ -43,7 +43,7 @@ static bool simple_exists(const ast *c, bool *neg) {
     return c->kind == A_EXISTS && !plan_exists_obstacle(c->sub);
 }
 
-static from_item *leaf_item(arena *ar, const select_stmt *s) {
+from_item *plan_leaf_item(arena *ar, const select_stmt *s) {
     if (s->from) return s->from;
     from_item *f = arena_alloc(ar, sizeof *f);
     f->kind = s->table ? FR_TABLE : FR_SUB;
@@ -119,7 +119,7 @@ static from_item *exists_join(arena *ar, from_item *base, const ast *ex, bool ne
     jn->jt = neg ? JT_ANTI : JT_SEMI;
     jn->inner_scope = true;
     jn->l = base;
-    jn->r = rename_leaves(ar, leaf_item(ar, ex->sub), nth, &r);
+    jn->r = rename_leaves(ar, plan_leaf_item(ar, ex->sub), nth, &r);
     rename_on(ar, jn->r, &r);
     jn->on = rename_ast(ar, ex->sub->where, &r);
     jn->line = ex->line;
@@ -137,7 +137,7 @@ const select_stmt *plan_rewrite_exists(arena *ar, const select_stmt *s) {
     if (!nex) return s;
     select_stmt *c = arena_alloc(ar, sizeof *c);
     *c = *s;
-    from_item *base = leaf_item(ar, s);
+    from_item *base = plan_leaf_item(ar, s);
     for (int i = 0, nth = 0; i < nc; i++) {
         if (!simple_exists(cs[i], &neg)) {
             ast_conjuncts(ar, cs[i], &rest, &nrest, &caprest);

@@ -448,6 +448,7 @@ static int leaf_names(jctx *j, jnode *n) {
         for (int i = 0; i < sub.ntables; i++) n->pre.est += st_snapshot_rows(sub.snaps[i]);
     }
     scope_of(j->ar, &sub, n->alias, &n->pre.sc);
+    for (int i = 0; i < n->pre.sc.n && f->hide_cols; i++) n->pre.sc.cols[i].hidden = true;
     plan_adopt(j->p, &sub);
     n->pre.logical = lg_subquery(j->ar, n->alias ? n->alias : "", sub.logical);
     n->pre.root = sub.root;

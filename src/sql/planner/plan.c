@@ -402,6 +402,7 @@ static int plan_select_body(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s,
     if (s->ngsets) return plan_grouping_sets(ctx, qs, ar, s, p, err);
     if (s->ndistinct_on) return plan_distinct_on(ctx, qs, ar, s, p, err);
     s = (select_stmt *)plan_rewrite_exists(ar, s);
+    s = (select_stmt *)plan_rewrite_scalar(ar, s);
     memset(p, 0, sizeof *p);
     qv_schema_init(&p->schema);
     p->total_rows = -1;

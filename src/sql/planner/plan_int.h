@@ -49,6 +49,12 @@ int plan_asof_join(sql_ctx *ctx, qstate *qs, arena *ar, const asof_in *in, scope
 /* s with WHERE-level [NOT] EXISTS (SELECT ... FROM ... WHERE ...) conjuncts
    turned into SEMI/ANTI joins of its FROM (a copy; s itself is not changed). */
 const select_stmt *plan_rewrite_exists(arena *ar, const select_stmt *s);
+/* s with its correlated scalar subqueries that aggregate over equality
+   correlations turned into LEFT JOINs of grouped derived tables (scalar_corr.c;
+   a copy, or s itself when there are none). */
+const select_stmt *plan_rewrite_scalar(arena *ar, const select_stmt *s);
+/* s's FROM as a from_item tree (its joins, or a leaf for its one table / subquery). */
+from_item *plan_leaf_item(arena *ar, const select_stmt *s);
 /* Why a [NOT] EXISTS subquery cannot be a semi / anti join ("GROUP BY", ...), NULL when it can. */
 const char *plan_exists_obstacle(const select_stmt *q);
 /* After q failed to plan with message msg: whether it uses a column of the

@@ -1,0 +1,287 @@
+/* Correlated scalar subqueries that aggregate, decorrelated into a join:
+
+     SELECT o.k, (SELECT max(i.v) FROM t i WHERE i.k = o.k AND i.v > 0) FROM t o
+   becomes
+     SELECT o.k, __sq#1.__v FROM t o LEFT JOIN
+       (SELECT i.k AS __k0, max(i.v) AS __v FROM t i WHERE i.v > 0 GROUP BY i.k) __sq#1
+       ON __sq#1.__k0 = o.k
+
+   so the subquery runs once, not once per row. Each outer row matches at most
+   one group (the groups are the join keys), and an outer row without a group
+   gets NULL, which is what the aggregate of no rows is, except for the
+   counting aggregates, whose empty value 0 the rewrite restores with
+   coalesce. Taken: a subquery in the select list, WHERE or ORDER BY of a
+   query that does not itself aggregate, whose one item is one aggregate
+   call, whose FROM and item use only its own columns, and whose WHERE is
+   AND-ed conditions of which some are `inner = outer` equalities and the
+   rest use no outer column. The outer columns are the ones qualified by a
+   name of the outer FROM that the subquery's FROM does not have (as
+   exists.c decides). Anything else stays a subquery expression, and
+   subquery.c says what is not supported. The derived table's columns are
+   hidden from SELECT *; its alias has a '#', which no written name has.
+   Everything is a copy in the statement's arena; s is not changed. */
+#include "plan_int.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_QUALS 64
+
+typedef struct quals {
+    const char *v[MAX_QUALS];
+    int n;
+} quals;
+
+static void from_quals(const from_item *f, quals *q) {
+    if (!f) return;
+    if (f->kind == FR_JOIN) {
+        from_quals(f->l, q);
+        from_quals(f->r, q);
+        return;
+    }
+    const char *nm = f->alias ? f->alias : f->table;
+    if (nm && q->n < MAX_QUALS) q->v[q->n++] = nm;
+}
+
+static void sel_quals(const select_stmt *s, quals *q) {
+    if (s->from) from_quals(s->from, q);
+    else if ((s->alias || s->table) && q->n < MAX_QUALS) q->v[q->n++] = s->alias ? s->alias : s->table;
+}
+
+static bool has_qual(const quals *q, const char *nm) {
+    for (int i = 0; i < q->n; i++)
+        if (!strcasecmp(q->v[i], nm)) return true;
+    return false;
+}
+
+enum { R_OUTER = 1, R_INNER = 2, R_SUB = 4 };
+
+/* What the column references of a are: outer, the subquery's own, or a nested subquery. */
+static int refs(const ast *a, const quals *in, const quals *out) {
+    if (!a) return 0;
+    int f = 0;
+    if (a->kind == A_SUBQ || a->kind == A_EXISTS || a->sub || a->over) f |= R_SUB;
+    if (a->kind == A_COL || a->kind == A_STAR)
+        f |= a->qual && !has_qual(in, a->qual) && has_qual(out, a->qual) ? R_OUTER : R_INNER;
+    for (int i = 0; i < a->nargs; i++) f |= refs(a->args[i], in, out);
+    return f;
+}
+
+static int from_refs(const from_item *f, const quals *in, const quals *out) {
+    if (!f || f->kind != FR_JOIN) return f && f->kind == FR_SUB ? R_SUB : 0; /* a nested FROM subquery: not looked into */
+    return refs(f->on, in, out) | from_refs(f->l, in, out) | from_refs(f->r, in, out);
+}
+
+/* The aggregates whose value over no rows is NULL, and those where it is 0. */
+static int agg_empty_kind(const ast *a) {
+    if (a->kind != A_FUNC || a->over) return -1;
+    int id = agg_lookup(a->name);
+    switch (id) {
+    case AG_COUNT_STAR: case AG_COUNT: case AG_COUNT_IF: case AG_APPROX_COUNT_DISTINCT: return 0;
+    case AG_SUM: case AG_AVG: case AG_MIN: case AG_MAX: case AG_FIRST: case AG_LAST: case AG_STDDEV: case AG_VARIANCE:
+    case AG_STDDEV_POP: case AG_VAR_POP: case AG_MEDIAN: case AG_QUANTILE_CONT: case AG_QUANTILE_DISC: case AG_MODE:
+    case AG_ARG_MIN: case AG_ARG_MAX: case AG_STRING_AGG: case AG_BOOL_AND: case AG_BOOL_OR: case AG_ANY_VALUE:
+    case AG_FSUM: case AG_FAVG:
+        return 1;
+    }
+    return -1;
+}
+
+typedef struct corr {
+    ast **inner, **outer; /* the equalities' sides */
+    int nk;
+    ast **rest;           /* conditions on the subquery's own columns */
+    int nrest;
+} corr;
+
+/* Whether subquery q can be decorrelated (see the top); its conditions into c. */
+static bool decorrelatable(arena *ar, const select_stmt *q, const quals *out, corr *c) {
+    if (q->setop || q->set_l || !q->has_from || q->nitems != 1 || q->ngroup || q->having || q->qualify || q->nwindows ||
+        q->distinct || q->ndistinct_on || q->ngsets || q->limit >= 0 || q->offset || q->tfunc || !q->where)
+        return false;
+    quals in = {.n = 0};
+    sel_quals(q, &in);
+    const ast *item = q->items[0].e;
+    if (agg_empty_kind(item) < 0 || (refs(item, &in, out) & (R_OUTER | R_SUB)) || (from_refs(q->from, &in, out) & R_OUTER))
+        return false;
+    ast **cs = NULL;
+    int n = 0, cap = 0;
+    ast_conjuncts(ar, q->where, &cs, &n, &cap);
+    memset(c, 0, sizeof *c);
+    c->inner = arena_alloc(ar, sizeof(ast *) * (size_t)n);
+    c->outer = arena_alloc(ar, sizeof(ast *) * (size_t)n);
+    c->rest = arena_alloc(ar, sizeof(ast *) * (size_t)n);
+    for (int i = 0; i < n; i++) {
+        int f = refs(cs[i], &in, out);
+        if (!(f & R_OUTER)) {
+            c->rest[c->nrest++] = cs[i];
+            continue;
+        }
+        if (cs[i]->kind != A_BINARY || cs[i]->op != OP_EQ) return false;
+        int l = refs(cs[i]->args[0], &in, out), r = refs(cs[i]->args[1], &in, out);
+        if (l == R_INNER && r == R_OUTER) c->inner[c->nk] = cs[i]->args[0], c->outer[c->nk++] = cs[i]->args[1];
+        else if (l == R_OUTER && r == R_INNER) c->inner[c->nk] = cs[i]->args[1], c->outer[c->nk++] = cs[i]->args[0];
+        else return false;
+    }
+    return c->nk > 0;
+}
+
+static ast *col_ast(arena *ar, const char *qual, const char *name, const ast *at) {
+    ast *a = arena_alloc(ar, sizeof *a);
+    a->kind = A_COL;
+    a->qual = (char *)qual;
+    a->name = (char *)name;
+    a->line = at->line, a->col = at->col;
+    a->height = 1;
+    return a;
+}
+
+static ast *bin_ast(arena *ar, int op, ast *x, ast *y) {
+    ast *a = arena_alloc(ar, sizeof *a);
+    a->kind = A_BINARY;
+    a->op = op;
+    a->nargs = 2;
+    a->args = arena_alloc(ar, sizeof(ast *) * 2);
+    a->args[0] = x, a->args[1] = y;
+    a->line = x->line, a->col = x->col;
+    a->height = 1 + (x->height > y->height ? x->height : y->height);
+    return a;
+}
+
+/* The derived table of subquery q: its equalities' inner sides as __k<i>, its item as __v. */
+static select_stmt *derived(arena *ar, const select_stmt *q, const corr *c) {
+    select_stmt *d = arena_alloc(ar, sizeof *d);
+    d->has_from = true;
+    d->from = q->from, d->table = q->table, d->sub = q->sub, d->alias = q->alias;
+    d->table_line = q->table_line, d->table_col = q->table_col;
+    d->where = ast_and(ar, c->rest, c->nrest);
+    d->limit = -1;
+    d->items = arena_alloc(ar, sizeof(sel_item) * (size_t)(c->nk + 1));
+    d->group = arena_alloc(ar, sizeof(ast *) * (size_t)c->nk);
+    for (int i = 0; i < c->nk; i++) {
+        char nm[16];
+        snprintf(nm, sizeof nm, "__k%d", i);
+        d->items[i].e = d->group[i] = c->inner[i];
+        d->items[i].alias = arena_strdup(ar, nm);
+    }
+    d->items[c->nk].e = q->items[0].e;
+    d->items[c->nk].alias = "__v";
+    d->nitems = c->nk + 1;
+    d->ngroup = c->nk;
+    return d;
+}
+
+typedef struct rw {
+    arena *ar;
+    quals out;
+    from_item *base;
+    int n;
+} rw;
+
+/* sub(q) -> LEFT JOIN of its derived table onto w->base; the value that stands for it. */
+static ast *join_one(rw *w, const ast *a, const corr *c) {
+    char alias[32];
+    snprintf(alias, sizeof alias, "__sq#%d", ++w->n);
+    from_item *r = arena_alloc(w->ar, sizeof *r);
+    r->kind = FR_SUB;
+    r->sub = derived(w->ar, a->sub, c);
+    r->alias = arena_strdup(w->ar, alias);
+    r->hide_cols = true;
+    r->line = a->line, r->col = a->col;
+    ast *on = NULL;
+    for (int i = 0; i < c->nk; i++) {
+        char nm[16];
+        snprintf(nm, sizeof nm, "__k%d", i);
+        ast *eq = bin_ast(w->ar, OP_EQ, col_ast(w->ar, r->alias, arena_strdup(w->ar, nm), a), c->outer[i]);
+        on = on ? bin_ast(w->ar, OP_AND, on, eq) : eq;
+    }
+    from_item *j = arena_alloc(w->ar, sizeof *j);
+    j->kind = FR_JOIN;
+    j->jt = JT_LEFT;
+    j->l = w->base, j->r = r, j->on = on;
+    j->line = a->line, j->col = a->col;
+    w->base = j;
+    ast *v = col_ast(w->ar, r->alias, "__v", a);
+    if (agg_empty_kind(a->sub->items[0].e) != 0) return v;
+    ast *co = arena_alloc(w->ar, sizeof *co); /* count over no rows is 0 */
+    co->kind = A_FUNC;
+    co->name = "coalesce";
+    co->nargs = 2;
+    co->args = arena_alloc(w->ar, sizeof(ast *) * 2);
+    co->args[0] = v;
+    co->args[1] = arena_alloc(w->ar, sizeof(ast));
+    co->args[1]->kind = A_INT;
+    co->args[1]->name = "0";
+    co->line = a->line, co->col = a->col;
+    co->height = 2;
+    return co;
+}
+
+/* A copy of a with its decorrelatable subqueries replaced (not looking into other subqueries). */
+static ast *replace(rw *w, ast *a, bool *changed) {
+    if (!a) return NULL;
+    corr c;
+    if (a->kind == A_SUBQ && w->n < 16 && decorrelatable(w->ar, a->sub, &w->out, &c)) {
+        *changed = true;
+        return join_one(w, a, &c);
+    }
+    if (!a->nargs) return a;
+    ast *cp = NULL;
+    for (int i = 0; i < a->nargs; i++) {
+        bool ch = false;
+        ast *x = replace(w, a->args[i], &ch);
+        if (!ch) continue;
+        if (!cp) {
+            cp = arena_alloc(w->ar, sizeof *cp);
+            *cp = *a;
+            cp->args = arena_alloc(w->ar, sizeof(ast *) * (size_t)a->nargs);
+            memcpy(cp->args, a->args, sizeof(ast *) * (size_t)a->nargs);
+        }
+        cp->args[i] = x;
+        if (x->height + 1 > cp->height) cp->height = x->height + 1;
+    }
+    if (cp) *changed = true;
+    return cp ? cp : a;
+}
+
+static bool aggregates(const select_stmt *s) {
+    if (s->ngroup || s->having || s->group_all) return true;
+    for (int i = 0; i < s->nitems; i++)
+        if (ast_has_agg(s->items[i].e)) return true;
+    return false;
+}
+
+const select_stmt *plan_rewrite_scalar(arena *ar, const select_stmt *s) {
+    if (!s->has_from || s->setop || s->set_l || s->tfunc || aggregates(s)) return s;
+    rw w = {.ar = ar, .out = {.n = 0}, .base = plan_leaf_item(ar, s)};
+    sel_quals(s, &w.out);
+    bool any = false;
+    sel_item *items = arena_alloc(ar, sizeof(sel_item) * (size_t)(s->nitems + 1));
+    for (int i = 0; i < s->nitems; i++) {
+        bool ch = false;
+        items[i] = s->items[i];
+        items[i].e = replace(&w, s->items[i].e, &ch);
+        if (ch && !items[i].alias) items[i].alias = ast_to_name(ar, s->items[i].e); /* the name as written */
+        any |= ch;
+    }
+    bool ch = false;
+    ast *where = replace(&w, s->where, &ch);
+    any |= ch;
+    order_item *order = arena_alloc(ar, sizeof(order_item) * (size_t)(s->norder + 1));
+    for (int i = 0; i < s->norder; i++) {
+        order[i] = s->order[i];
+        ch = false;
+        order[i].e = replace(&w, s->order[i].e, &ch);
+        any |= ch;
+    }
+    if (!any) return s;
+    select_stmt *c = arena_alloc(ar, sizeof *c);
+    *c = *s;
+    c->items = items;
+    c->where = where;
+    c->order = order;
+    c->from = w.base;
+    c->table = NULL, c->sub = NULL, c->alias = NULL;
+    return c;
+}
