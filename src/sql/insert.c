@@ -1,9 +1,14 @@
 /* INSERT INTO t [(cols)] VALUES ... | SELECT ...: bound and planned at
    prepare (so placeholders get their types and bad literals fail early),
    run on the first next() as one atomic storage append. The query owns
-   ins_map, ins_vals (arena) and ins_pl. */
+   ins_map, ins_vals (arena) and ins_pl.
+   CREATE TABLE t AS SELECT ...: the query is planned the same way; at run
+   the table is made by the append that holds its rows (st_append_begin_new),
+   so it is listed with all of them or not at all (a failed or cancelled
+   query leaves no table). */
 #include "query_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -140,6 +145,20 @@ static int values_batch(sql_query *q, const qv_schema *bs, qv_batch *batch, qv_e
     return rc;
 }
 
+/* Every chunk of root into append ap, as batches of schema bs. */
+static int append_rows(op *root, const qv_schema *bs, st_append *ap, qv_err *err) {
+    for (;;) {
+        chunk *c;
+        int rc = root->next(root, &c, err);
+        if (rc || !c) return rc;
+        qv_batch batch;
+        sql_chunk_to_batch(c, bs, &batch);
+        rc = st_append_batch(ap, &batch, err);
+        qv_batch_free(&batch);
+        if (rc) return rc;
+    }
+}
+
 int sql_insert_run(sql_query *q, int64_t *rows, qv_err *err) {
     stmt *st = q->st;
     st_table *t;
@@ -164,17 +183,7 @@ int sql_insert_run(sql_query *q, int64_t *rows, qv_err *err) {
         if (!rc) rc = st_append_batch(ap, &batch, err);
         qv_batch_free(&batch);
     } else {
-        op *root = q->ins_pl.root;
-        for (;;) {
-            chunk *c;
-            if ((rc = root->next(root, &c, err))) break;
-            if (!c) break;
-            qv_batch batch;
-            sql_chunk_to_batch(c, &bs, &batch);
-            rc = st_append_batch(ap, &batch, err);
-            qv_batch_free(&batch);
-            if (rc) break;
-        }
+        rc = append_rows(q->ins_pl.root, &bs, ap, err);
     }
     if (rc) {
         st_append_abort(ap);
@@ -184,5 +193,63 @@ int sql_insert_run(sql_query *q, int64_t *rows, qv_err *err) {
 out:
     qv_schema_free(&bs);
     st_table_release(t);
+    return rc;
+}
+
+int sql_ctas_prepare(sql_query *q, qv_err *err) {
+    plan *pl = &q->ins_pl;
+    if (plan_select(q->ctx, &q->qs, &q->ar, q->st->sel, false, pl, err)) return err->code;
+    q->ins_has_plan = true;
+    int nf = pl->schema.nfields;
+    bool untyped = false;
+    for (int i = 0; i < nf; i++) {
+        for (int j = 0; j < i; j++)
+            if (!strcasecmp(pl->schema.fields[i].name, pl->schema.fields[j].name))
+                return qv_err_set(err, QV_EINVAL, "CREATE TABLE %s AS: the query has two columns named '%s'; give them "
+                                  "distinct aliases", q->st->table, pl->schema.fields[i].name);
+        untyped |= pl->root->types[i] == T_NULL;
+    }
+    if (!untyped) return 0;
+    /* a column that is only NULLs (SELECT NULL AS x) is an INTEGER: a table column needs a type
+       (DuckDB 2 keeps a NULL-typed column) */
+    scope empty = {0};
+    binder b = {.ar = &q->ar, .err = err, .in = &empty, .params = q->qs.params};
+    bexpr **pe = arena_alloc(&q->ar, sizeof(bexpr *) * (size_t)(nf + 1));
+    for (int i = 0; i < nf; i++) {
+        qv_type t = pl->root->types[i];
+        pe[i] = mk_col(&q->ar, i, t, pl->schema.fields[i].tz);
+        if (t == T_NULL && !(pe[i] = bind_coerce(&b, pe[i], QV_T_INT32))) return err->code;
+    }
+    pl->root = op_project_new(&q->qs, pl->root, nf, pe);
+    return 0;
+}
+
+int sql_ctas_run(sql_query *q, int64_t *rows, qv_err *err) {
+    stmt *st = q->st;
+    *rows = 0;
+    st_table *t;
+    qv_err tmp = {0};
+    if (sql_table_open(q->ctx->db, st->table, &t, &tmp) == 0) {
+        st_table_release(t);
+        if (st->if_flag) return 0; /* IF NOT EXISTS: the table there stays as it is */
+        return qv_err_set(err, QV_EEXISTS, "table '%s' already exists", st->table);
+    }
+    const plan *pl = &q->ins_pl;
+    qv_schema bs;
+    qv_schema_init(&bs);
+    for (int i = 0; i < pl->schema.nfields; i++) {
+        sql_schema_add(&bs, pl->schema.fields[i].name, pl->root->types[i], true);
+        memcpy(bs.fields[i].tz, pl->schema.fields[i].tz, sizeof bs.fields[i].tz);
+    }
+    st_append *ap = NULL;
+    int rc = st_append_begin_new(q->ctx->db, st->table, &bs, &ap, err);
+    if (rc == QV_EINVAL && strstr(err->msg, "column name")) { /* an expression's name: '(k / 0)' */
+        char m[sizeof err->msg];
+        snprintf(m, sizeof m, "%s", err->msg);
+        rc = qv_err_set(err, QV_EINVAL, "CREATE TABLE %s AS: %s; name the query's columns with AS", st->table, m);
+    }
+    if (!rc && (rc = append_rows(q->ins_pl.root, &bs, ap, err))) st_append_abort(ap);
+    else if (!rc) rc = st_append_commit(ap, rows, err);
+    qv_schema_free(&bs);
     return rc;
 }

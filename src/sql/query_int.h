@@ -51,6 +51,10 @@ int sql_next_passthrough(sql_query *q, qv_batch *out, bool *eos, qv_err *err);
 
 int sql_insert_prepare(sql_query *q, qv_err *err);
 int sql_insert_run(sql_query *q, int64_t *rows, qv_err *err);
+/* CREATE TABLE t AS SELECT ... (insert.c): planned like INSERT ... SELECT; run
+   creates t with the rows in one commit (rows: how many). */
+int sql_ctas_prepare(sql_query *q, qv_err *err);
+int sql_ctas_run(sql_query *q, int64_t *rows, qv_err *err);
 void sql_insert_free(sql_query *q);
 
 int sql_delete_prepare(sql_query *q, qv_err *err);

@@ -33,6 +33,9 @@ static void set_result_schema(sql_query *q) {
     qv_schema_init(&q->schema);
     switch (q->st->kind) {
     case S_CREATE:
+        if (q->st->sel) qv_schema_add(&q->schema, "rows", QV_T_INT64, false); /* CREATE TABLE ... AS SELECT */
+        else qv_schema_add(&q->schema, "ok", QV_T_BOOL, false);
+        break;
     case S_DROP: qv_schema_add(&q->schema, "ok", QV_T_BOOL, false); break;
     case S_INSERT: qv_schema_add(&q->schema, "rows", QV_T_INT64, false); break;
     case S_SHOW: qv_schema_add(&q->schema, "name", QV_T_STRING, false); break;
@@ -141,8 +144,10 @@ static int prepare(sql_ctx *c, const char *text, size_t len, const sql_scope *sc
             q->explain = explain_text(q);
             set_result_schema(q);
         }
-    } else if (st->kind == S_INSERT || st->kind == S_DELETE) {
-        if (st->kind == S_INSERT ? sql_insert_prepare(q, err) : sql_delete_prepare(q, err)) goto fail;
+    } else if (st->kind == S_INSERT || st->kind == S_DELETE || (st->kind == S_CREATE && st->sel)) {
+        int rc = st->kind == S_INSERT ? sql_insert_prepare(q, err) : st->kind == S_DELETE ? sql_delete_prepare(q, err)
+                                                                                         : sql_ctas_prepare(q, err);
+        if (rc) goto fail;
         set_result_schema(q);
         q->total_rows = 1;
     } else {
@@ -223,6 +228,12 @@ static void one_row_bool(sql_query *q, qv_batch *out, bool v) {
    DESCRIBE, EXPLAIN): one runner each, in a table indexed by stmt_kind. */
 static int run_create(sql_query *q, qv_batch *out, qv_err *err) {
     stmt *st = q->st;
+    if (st->sel) {
+        int64_t rows = 0;
+        if (sql_ctas_run(q, &rows, err)) return err->code;
+        one_row_i64(q, out, rows);
+        return 0;
+    }
     if (st->if_flag) {
         st_table *t;
         qv_err tmp = {0};

@@ -319,8 +319,9 @@ static int parse_create(parser *p, stmt *s) {
         s->if_flag = true;
     }
     if (!(s->table = ps_ident(p, "a table name"))) return -1;
-    if (ps_expect_op(p, "(")) return -1;
     qv_schema_init(&s->schema);
+    if (ps_kw(p, "as")) return (s->sel = ps_query(p)) ? 0 : -1; /* CREATE TABLE t AS SELECT ... (insert.c) */
+    if (ps_expect_op(p, "(")) return -1;
     s->has_schema = true;
     for (;;) {
         token *ct = CUR(p);

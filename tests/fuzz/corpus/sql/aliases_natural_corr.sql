@@ -1,0 +1,1 @@
+WITH c(a, b) AS (SELECT 1, 2) SELECT x.p, (SELECT count(*) FROM c i WHERE i.a = x.p AND i.b > 0) FROM c x(p) NATURAL LEFT JOIN (VALUES (1, 2) UNION ALL VALUES (3, 4)) v(p, q) WHERE q > (SELECT avg(b) FROM c j WHERE j.a = x.p) ORDER BY (SELECT max(b) FROM c k WHERE k.a = v.p)
