@@ -1,9 +1,11 @@
-"""Correlated scalar subqueries that aggregate (`(SELECT max(px) FROM t i
-WHERE i.sym = o.sym)`), decorrelated into a LEFT JOIN of a grouped derived
-table, against a real quiverd over Flight with DuckDB as the oracle: in the
-select list, WHERE and ORDER BY, several correlation keys, extra inner
-conditions, counts over no rows (0), NULL keys, joins on either side; and
-the forms that stay unsupported keep a clear error."""
+"""Correlated subqueries over equality correlations, decorrelated into joins,
+against a real quiverd over Flight with DuckDB as the oracle: scalar ones
+that aggregate (`(SELECT max(px) FROM t i WHERE i.sym = o.sym)`, a LEFT JOIN
+of a grouped derived table) or look one value up (more than one row is
+DuckDB's error), in the select list, WHERE and ORDER BY, several correlation
+keys, extra inner conditions, counts over no rows (0), NULL keys, joins on
+either side; `x IN (SELECT ...)` AND-ed into WHERE (a SEMI JOIN, also under
+GROUP BY); and the forms that stay unsupported keep a clear error."""
 import random
 
 import duckdb
@@ -62,6 +64,14 @@ ORACLE = [
     "SELECT * FROM syms s WHERE (SELECT count(*) FROM trades t WHERE t.sym = s.sym) > 100 ORDER BY sym",
     "SELECT id, (SELECT max(px) FROM trades i WHERE i.sym = o.sym) AS a, (SELECT count(*) FROM trades i WHERE "
     "i.venue = o.venue) AS b FROM trades o ORDER BY id",
+    "SELECT id, (SELECT s.sector FROM syms s WHERE s.sym = o.sym) AS sector FROM trades o ORDER BY id",
+    "SELECT id, (SELECT i.qty FROM trades i WHERE i.id = o.id + 1 AND i.venue = 2) AS next_qty FROM trades o ORDER BY id",
+    "SELECT id FROM trades o WHERE qty IN (SELECT i.qty FROM trades i WHERE i.sym = o.sym "
+    "AND i.venue = 1) ORDER BY id",
+    "SELECT id FROM trades o WHERE sym IN (SELECT s.sym FROM syms s WHERE s.sector = 'tech' AND s.sym = o.sym) AND qty > 500 "
+    "ORDER BY id",
+    "SELECT sym, count(*) AS n, sum(qty) AS q FROM trades o WHERE venue IN (SELECT i.venue FROM trades i WHERE "
+    "i.sym = o.sym AND i.px > 95) GROUP BY sym ORDER BY sym NULLS FIRST",
 ]
 
 
@@ -94,8 +104,16 @@ def test_plan_is_a_join_not_a_loop(both):
     assert "LEFT JOIN" in plan and "HASH_AGGREGATE" in plan, plan
 
 
+def test_a_lookup_with_several_rows_is_an_error(both):
+    client, con = both
+    sql = "SELECT id, (SELECT i.px FROM trades i WHERE i.sym = o.sym) FROM trades o"
+    with pytest.raises(duckdb.Error, match="More than one row"):
+        con.sql(sql).fetchall()
+    with pytest.raises(pa.ArrowException, match="more than one row returned by a scalar subquery"):
+        get(client, sql)
+
+
 @pytest.mark.parametrize("sql", [
-    "SELECT id, (SELECT px FROM trades i WHERE i.id = o.id) FROM trades o",            # no aggregate
     "SELECT sym, (SELECT max(px) FROM trades i WHERE i.sym = o.sym) FROM trades o GROUP BY sym",  # outer aggregates
     "SELECT id, (SELECT max(px) FROM trades i WHERE i.qty < o.qty) FROM trades o",     # not an equality
     "SELECT id, (SELECT max(px) + o.qty FROM trades i WHERE i.sym = o.sym) FROM trades o",  # outer column in the item
@@ -104,3 +122,9 @@ def test_other_correlated_forms_keep_a_clear_error(both, sql):
     client, _ = both
     with pytest.raises(pa.ArrowException, match="correlated scalar subquery is not supported"):
         get(client, sql)
+
+
+def test_correlated_not_in_stays_an_error(both):
+    client, _ = both
+    with pytest.raises(pa.ArrowException, match="correlated IN subquery is not supported"):
+        get(client, "SELECT id FROM trades o WHERE qty NOT IN (SELECT i.qty FROM trades i WHERE i.sym = o.sym)")

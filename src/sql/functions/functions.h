@@ -20,7 +20,7 @@
      N numeric (kept as INT32/INT64, FLOAT32 widened to DOUBLE)  A any
    A DATE argument to a T kind arrives as its midnight (TIMESTAMP).
    Result kinds: the same letters, plus '0' = the type of argument 0,
-   'i' = INT32, 'D' = DATE (int days). A string constant next to a TIMESTAMP/INTERVAL/number kind is
+   'i' = INT32, 'D' = DATE (int days), '-' = the NULL type (error()). A string constant next to a TIMESTAMP/INTERVAL/number kind is
    converted at bind time. */
 typedef struct sfunc_def sfunc_def;
 typedef bexpr *(*sfunc_bind_fn)(binder *b, ast *a, bexpr *e, const sfunc_def *fd);

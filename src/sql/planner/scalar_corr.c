@@ -1,4 +1,5 @@
-/* Correlated scalar subqueries that aggregate, decorrelated into a join:
+/* Correlated subqueries over equality correlations, decorrelated into joins.
+   A scalar subquery that aggregates:
 
      SELECT o.k, (SELECT max(i.v) FROM t i WHERE i.k = o.k AND i.v > 0) FROM t o
    becomes
@@ -10,11 +11,17 @@
    one group (the groups are the join keys), and an outer row without a group
    gets NULL, which is what the aggregate of no rows is, except for the
    counting aggregates, whose empty value 0 the rewrite restores with
-   coalesce. Taken: a subquery in the select list, WHERE or ORDER BY of a
-   query that does not itself aggregate, whose one item is one aggregate
-   call, whose FROM and item use only its own columns, and whose WHERE is
-   AND-ed conditions of which some are `inner = outer` equalities and the
-   rest use no outer column. The outer columns are the ones qualified by a
+   coalesce.
+   A scalar subquery that does not aggregate (a lookup) groups the same way
+   with any_value(item) and count(*), and stands for
+   CASE WHEN __n > 1 THEN error(...) ELSE __v END: more than one row is
+   DuckDB's error, raised only for the rows that have it.
+   `x IN (SELECT item FROM ... WHERE corr)` AND-ed into WHERE is a SEMI JOIN
+   on the equalities and `__v = x` (NOT IN, with its NULL rules, is not).
+   Taken: a subquery in the select list, WHERE or ORDER BY of a query that
+   does not itself aggregate, with one item, whose FROM and item use only its
+   own columns, and whose WHERE is AND-ed conditions of which some are
+   `inner = outer` equalities and the rest use no outer column. The outer columns are the ones qualified by a
    name of the outer FROM that the subquery's FROM does not have (as
    exists.c decides). Anything else stays a subquery expression, and
    subquery.c says what is not supported. The derived table's columns are
@@ -95,16 +102,22 @@ typedef struct corr {
     int nrest;
 } corr;
 
-/* Whether subquery q can be decorrelated (see the top); its conditions into c. */
-static bool decorrelatable(arena *ar, const select_stmt *q, const quals *out, corr *c) {
+typedef enum { DC_NONE, DC_AGG, DC_ONE, DC_IN } dc_kind;
+
+/* How subquery q can be decorrelated (see the top; in_where: it is the set of
+   an IN AND-ed into WHERE); its conditions into c. */
+static dc_kind decorrelatable(arena *ar, const select_stmt *q, const quals *out, corr *c, bool in_where) {
     if (q->setop || q->set_l || !q->has_from || q->nitems != 1 || q->ngroup || q->having || q->qualify || q->nwindows ||
         q->distinct || q->ndistinct_on || q->ngsets || q->limit >= 0 || q->offset || q->tfunc || !q->where)
-        return false;
+        return DC_NONE;
     quals in = {.n = 0};
     sel_quals(q, &in);
     const ast *item = q->items[0].e;
-    if (agg_empty_kind(item) < 0 || (refs(item, &in, out) & (R_OUTER | R_SUB)) || (from_refs(q->from, &in, out) & R_OUTER))
-        return false;
+    bool agg = ast_has_agg(item);
+    dc_kind k = in_where ? (agg ? DC_NONE : DC_IN) : agg_empty_kind(item) >= 0 ? DC_AGG : agg ? DC_NONE : DC_ONE;
+    if (k == DC_NONE || item->kind == A_STAR || (refs(item, &in, out) & (R_OUTER | R_SUB)) ||
+        (from_refs(q->from, &in, out) & R_OUTER))
+        return DC_NONE;
     ast **cs = NULL;
     int n = 0, cap = 0;
     ast_conjuncts(ar, q->where, &cs, &n, &cap);
@@ -118,13 +131,13 @@ static bool decorrelatable(arena *ar, const select_stmt *q, const quals *out, co
             c->rest[c->nrest++] = cs[i];
             continue;
         }
-        if (cs[i]->kind != A_BINARY || cs[i]->op != OP_EQ) return false;
+        if (cs[i]->kind != A_BINARY || cs[i]->op != OP_EQ) return DC_NONE;
         int l = refs(cs[i]->args[0], &in, out), r = refs(cs[i]->args[1], &in, out);
         if (l == R_INNER && r == R_OUTER) c->inner[c->nk] = cs[i]->args[0], c->outer[c->nk++] = cs[i]->args[1];
         else if (l == R_OUTER && r == R_INNER) c->inner[c->nk] = cs[i]->args[1], c->outer[c->nk++] = cs[i]->args[0];
-        else return false;
+        else return DC_NONE;
     }
-    return c->nk > 0;
+    return c->nk > 0 ? k : DC_NONE;
 }
 
 static ast *col_ast(arena *ar, const char *qual, const char *name, const ast *at) {
@@ -149,15 +162,39 @@ static ast *bin_ast(arena *ar, int op, ast *x, ast *y) {
     return a;
 }
 
-/* The derived table of subquery q: its equalities' inner sides as __k<i>, its item as __v. */
-static select_stmt *derived(arena *ar, const select_stmt *q, const corr *c) {
+static ast *call_ast(arena *ar, const char *name, ast *x, ast *y, const ast *at) {
+    ast *f = arena_alloc(ar, sizeof *f);
+    f->kind = A_FUNC;
+    f->name = (char *)name;
+    f->nargs = y ? 2 : x ? 1 : 0;
+    f->args = arena_alloc(ar, sizeof(ast *) * 2);
+    f->args[0] = x, f->args[1] = y;
+    f->star = !x;
+    f->line = at->line, f->col = at->col;
+    f->height = 1 + (x ? x->height : 0) + (y ? y->height : 0);
+    return f;
+}
+
+static ast *lit_ast(arena *ar, ast_kind k, const char *text, int64_t v) {
+    ast *a = arena_alloc(ar, sizeof *a);
+    a->kind = k;
+    a->name = (char *)text;
+    a->ival = v;
+    a->height = 1;
+    return a;
+}
+
+/* The derived table of subquery q: its equalities' inner sides as __k<i>, its
+   item (an aggregate; any_value of it for DC_ONE, with count(*) as __n; as
+   is for DC_IN) as __v, grouped by the keys except for DC_IN. */
+static select_stmt *derived(arena *ar, const select_stmt *q, const corr *c, dc_kind k) {
     select_stmt *d = arena_alloc(ar, sizeof *d);
     d->has_from = true;
     d->from = q->from, d->table = q->table, d->sub = q->sub, d->alias = q->alias;
     d->table_line = q->table_line, d->table_col = q->table_col;
     d->where = ast_and(ar, c->rest, c->nrest);
     d->limit = -1;
-    d->items = arena_alloc(ar, sizeof(sel_item) * (size_t)(c->nk + 1));
+    d->items = arena_alloc(ar, sizeof(sel_item) * (size_t)(c->nk + 2));
     d->group = arena_alloc(ar, sizeof(ast *) * (size_t)c->nk);
     for (int i = 0; i < c->nk; i++) {
         char nm[16];
@@ -165,10 +202,15 @@ static select_stmt *derived(arena *ar, const select_stmt *q, const corr *c) {
         d->items[i].e = d->group[i] = c->inner[i];
         d->items[i].alias = arena_strdup(ar, nm);
     }
-    d->items[c->nk].e = q->items[0].e;
+    const ast *item = q->items[0].e;
+    d->items[c->nk].e = k == DC_ONE ? call_ast(ar, "any_value", q->items[0].e, NULL, item) : q->items[0].e;
     d->items[c->nk].alias = "__v";
     d->nitems = c->nk + 1;
-    d->ngroup = c->nk;
+    if (k == DC_ONE) {
+        d->items[d->nitems].e = call_ast(ar, "count", NULL, NULL, item);
+        d->items[d->nitems++].alias = "__n";
+    }
+    d->ngroup = k == DC_IN ? 0 : c->nk;
     return d;
 }
 
@@ -179,13 +221,14 @@ typedef struct rw {
     int n;
 } rw;
 
-/* sub(q) -> LEFT JOIN of its derived table onto w->base; the value that stands for it. */
-static ast *join_one(rw *w, const ast *a, const corr *c) {
+/* sub(q) -> a LEFT JOIN of its derived table onto w->base (a SEMI JOIN for
+   DC_IN, on __v = the IN's left side too); the value that stands for it. */
+static ast *join_one(rw *w, const ast *a, const corr *c, dc_kind k) {
     char alias[32];
     snprintf(alias, sizeof alias, "__sq#%d", ++w->n);
     from_item *r = arena_alloc(w->ar, sizeof *r);
     r->kind = FR_SUB;
-    r->sub = derived(w->ar, a->sub, c);
+    r->sub = derived(w->ar, a->sub, c, k);
     r->alias = arena_strdup(w->ar, alias);
     r->hide_cols = true;
     r->line = a->line, r->col = a->col;
@@ -196,35 +239,42 @@ static ast *join_one(rw *w, const ast *a, const corr *c) {
         ast *eq = bin_ast(w->ar, OP_EQ, col_ast(w->ar, r->alias, arena_strdup(w->ar, nm), a), c->outer[i]);
         on = on ? bin_ast(w->ar, OP_AND, on, eq) : eq;
     }
+    if (k == DC_IN) on = bin_ast(w->ar, OP_AND, on, bin_ast(w->ar, OP_EQ, col_ast(w->ar, r->alias, "__v", a), a->args[0]));
     from_item *j = arena_alloc(w->ar, sizeof *j);
     j->kind = FR_JOIN;
-    j->jt = JT_LEFT;
+    j->jt = k == DC_IN ? JT_SEMI : JT_LEFT;
     j->l = w->base, j->r = r, j->on = on;
     j->line = a->line, j->col = a->col;
     w->base = j;
     ast *v = col_ast(w->ar, r->alias, "__v", a);
+    if (k == DC_IN) return NULL;
+    if (k == DC_ONE) { /* CASE WHEN __n > 1 THEN error(...) ELSE __v END */
+        ast *cs = arena_alloc(w->ar, sizeof *cs);
+        cs->kind = A_CASE;
+        cs->has_else = true;
+        cs->nargs = 3;
+        cs->args = arena_alloc(w->ar, sizeof(ast *) * 3);
+        cs->args[0] = bin_ast(w->ar, OP_GT, col_ast(w->ar, r->alias, "__n", a), lit_ast(w->ar, A_INT, "1", 1));
+        cs->args[1] = call_ast(w->ar, "error", lit_ast(w->ar, A_STR, "more than one row returned by a scalar subquery "
+                                                         "(a correlated one, for an outer row with several matches)", 0),
+                               NULL, a);
+        cs->args[2] = v;
+        cs->line = a->line, cs->col = a->col;
+        cs->height = 4;
+        return cs;
+    }
     if (agg_empty_kind(a->sub->items[0].e) != 0) return v;
-    ast *co = arena_alloc(w->ar, sizeof *co); /* count over no rows is 0 */
-    co->kind = A_FUNC;
-    co->name = "coalesce";
-    co->nargs = 2;
-    co->args = arena_alloc(w->ar, sizeof(ast *) * 2);
-    co->args[0] = v;
-    co->args[1] = arena_alloc(w->ar, sizeof(ast));
-    co->args[1]->kind = A_INT;
-    co->args[1]->name = "0";
-    co->line = a->line, co->col = a->col;
-    co->height = 2;
-    return co;
+    return call_ast(w->ar, "coalesce", v, lit_ast(w->ar, A_INT, "0", 0), a); /* count over no rows is 0 */
 }
 
 /* A copy of a with its decorrelatable subqueries replaced (not looking into other subqueries). */
 static ast *replace(rw *w, ast *a, bool *changed) {
     if (!a) return NULL;
     corr c;
-    if (a->kind == A_SUBQ && w->n < 16 && decorrelatable(w->ar, a->sub, &w->out, &c)) {
+    dc_kind k;
+    if (a->kind == A_SUBQ && w->n < 16 && (k = decorrelatable(w->ar, a->sub, &w->out, &c, false)) != DC_NONE) {
         *changed = true;
-        return join_one(w, a, &c);
+        return join_one(w, a, &c, k);
     }
     if (!a->nargs) return a;
     ast *cp = NULL;
@@ -245,6 +295,25 @@ static ast *replace(rw *w, ast *a, bool *changed) {
     return cp ? cp : a;
 }
 
+/* WHERE with its decorrelatable `x IN (SELECT ...)` conjuncts made SEMI JOINs. */
+static ast *where_in_joins(rw *w, ast *where, bool *changed) {
+    ast **cs = NULL, **keep = NULL;
+    int n = 0, cap = 0, nk = 0;
+    ast_conjuncts(w->ar, where, &cs, &n, &cap);
+    keep = arena_alloc(w->ar, sizeof(ast *) * (size_t)(n + 1));
+    for (int i = 0; i < n; i++) {
+        corr c;
+        if (cs[i]->kind == A_IN && cs[i]->sub && !cs[i]->neg && w->n < 16 &&
+            decorrelatable(w->ar, cs[i]->sub, &w->out, &c, true) == DC_IN) {
+            join_one(w, cs[i], &c, DC_IN);
+            *changed = true;
+        } else {
+            keep[nk++] = cs[i];
+        }
+    }
+    return *changed ? ast_and(w->ar, keep, nk) : where;
+}
+
 static bool aggregates(const select_stmt *s) {
     if (s->ngroup || s->having || s->group_all) return true;
     for (int i = 0; i < s->nitems; i++)
@@ -253,26 +322,27 @@ static bool aggregates(const select_stmt *s) {
 }
 
 const select_stmt *plan_rewrite_scalar(arena *ar, const select_stmt *s) {
-    if (!s->has_from || s->setop || s->set_l || s->tfunc || aggregates(s)) return s;
+    if (!s->has_from || s->setop || s->set_l || s->tfunc) return s;
     rw w = {.ar = ar, .out = {.n = 0}, .base = plan_leaf_item(ar, s)};
     sel_quals(s, &w.out);
-    bool any = false;
+    bool any = false, agg = aggregates(s); /* a query that aggregates takes only the SEMI JOINs: they add no column */
+    ast *where = where_in_joins(&w, s->where, &any);
     sel_item *items = arena_alloc(ar, sizeof(sel_item) * (size_t)(s->nitems + 1));
     for (int i = 0; i < s->nitems; i++) {
         bool ch = false;
         items[i] = s->items[i];
-        items[i].e = replace(&w, s->items[i].e, &ch);
+        if (!agg) items[i].e = replace(&w, s->items[i].e, &ch);
         if (ch && !items[i].alias) items[i].alias = ast_to_name(ar, s->items[i].e); /* the name as written */
         any |= ch;
     }
     bool ch = false;
-    ast *where = replace(&w, s->where, &ch);
+    if (!agg) where = replace(&w, where, &ch);
     any |= ch;
     order_item *order = arena_alloc(ar, sizeof(order_item) * (size_t)(s->norder + 1));
     for (int i = 0; i < s->norder; i++) {
         order[i] = s->order[i];
         ch = false;
-        order[i].e = replace(&w, s->order[i].e, &ch);
+        if (!agg) order[i].e = replace(&w, s->order[i].e, &ch);
         any |= ch;
     }
     if (!any) return s;

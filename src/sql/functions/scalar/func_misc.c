@@ -157,6 +157,19 @@ static bexpr *bind_now_fn(binder *b, ast *a, bexpr *e, const sfunc_def *fd) {
     return bind_now(b);
 }
 
+/* error(message): fails the statement with the message (DuckDB's error()), for
+   the rows that reach it (CASE evaluates a branch only over its own rows).
+   Volatile, so it is never folded at bind time; its type is NULL, which
+   unifies with anything. */
+static int ev_error(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
+    (void)e, (void)out;
+    for (int k = 0; k < n; k++) {
+        sv m = vec_null(&a[0], k) || a[0].type == T_NULL ? (sv){"error() was called", 18} : a[0].s[k];
+        return qv_err_set(err, QV_EINVAL, "%.*s", m.n > 400 ? 400 : m.n, m.p);
+    }
+    return 0;
+}
+
 const sfunc_def sfunc_misc[] = {
     {"now", 0, 0, "", 'T', bind_now_fn, NULL, 0, "the statement's start time (TIMESTAMP, UTC)"},
     {"get_current_timestamp", 0, 0, "", 'T', bind_now_fn, NULL, 0, "alias of now()"},
@@ -165,5 +178,6 @@ const sfunc_def sfunc_misc[] = {
     {"coalesce", 1, 64, "A", 'A', bind_coalesce, NULL, 0, "the first non-NULL argument"},
     {"ifnull", 2, 2, "A", 'A', bind_coalesce, NULL, 0, "ifnull(a, b): a unless NULL, else b"},
     {"typeof", 1, 1, "A", 'S', bind_typeof, NULL, 0, "the name of the argument's type"},
+    {"error", 1, 1, "S", '-', NULL, ev_error, SF_VOLATILE, "error(message): fails the statement with message"},
     {NULL, 0, 0, NULL, 0, NULL, NULL, 0, NULL},
 };
