@@ -6,7 +6,7 @@
 #include <strings.h>
 
 static const char *type_names[QV_T__COUNT] = {
-    "INVALID", "INT32", "INT64", "FLOAT32", "FLOAT64", "BOOL", "STRING", "SYMBOL", "TIMESTAMP", "DATE", "DECIMAL", "INTERVAL"};
+    "INVALID", "INT32", "INT64", "FLOAT32", "FLOAT64", "BOOL", "STRING", "SYMBOL", "TIMESTAMP", "DATE", "DECIMAL", "INTERVAL", "TIME"};
 _Static_assert(sizeof type_names / sizeof type_names[0] == QV_T__COUNT, "a name per type");
 
 const char *qv_type_name(qv_type t) {
@@ -16,7 +16,7 @@ const char *qv_type_name(qv_type t) {
 int qv_type_width(qv_type t) {
     switch (t) {
     case QV_T_INT32: case QV_T_FLOAT32: case QV_T_SYMBOL: case QV_T_DATE: return 4;
-    case QV_T_INT64: case QV_T_FLOAT64: case QV_T_TIMESTAMP: case QV_T_DECIMAL: case QV_T_INTERVAL: return 8;
+    case QV_T_INT64: case QV_T_FLOAT64: case QV_T_TIMESTAMP: case QV_T_DECIMAL: case QV_T_INTERVAL: case QV_T_TIME: return 8;
     default: return 0;
     }
 }
@@ -32,6 +32,7 @@ qv_type qv_type_parse(const char *s, size_t n) {
         {"STRING", QV_T_STRING},    {"TEXT", QV_T_STRING},     {"UTF8", QV_T_STRING},
         {"SYMBOL", QV_T_SYMBOL},    {"TIMESTAMP", QV_T_TIMESTAMP}, {"DATE", QV_T_DATE},
         {"DECIMAL", QV_T_DECIMAL},  {"NUMERIC", QV_T_DECIMAL},    {"INTERVAL", QV_T_INTERVAL},
+        {"TIME", QV_T_TIME},
     };
     for (size_t i = 0; i < sizeof syn / sizeof syn[0]; i++)
         if (strlen(syn[i].name) == n && strncasecmp(syn[i].name, s, n) == 0) return syn[i].t;

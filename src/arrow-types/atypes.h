@@ -27,12 +27,17 @@ typedef enum qv_type {
     QV_T_DATE,       /* int32 days since 1970-01-01 (Arrow date32) */
     QV_T_DECIMAL,    /* int64 scaled by 10^scale, precision 1..18 (the field's precision/scale;
                         Arrow decimal128 on the wire) */
-    QV_T_INTERVAL,   /* int64 ns, a fixed length of time (Arrow duration[ns]); new types go last
+    QV_T_INTERVAL,   /* int64 ns, a fixed length of time (Arrow duration[ns]) */
+    QV_T_TIME,       /* int64 ns since midnight, 0 .. 24:00:00 (Arrow time64[ns]); new types go last
                         so stored type ids keep */
     QV_T__COUNT
 } qv_type;
 
 const char *qv_type_name(qv_type t);          /* "INT64", ... */
+/* The types whose values are plain int64s (INT64, TIMESTAMP, DECIMAL, INTERVAL, TIME). */
+static inline bool qv_type_is_i64(qv_type t) {
+    return t == QV_T_INT64 || t == QV_T_TIMESTAMP || t == QV_T_DECIMAL || t == QV_T_INTERVAL || t == QV_T_TIME;
+}
 /* Bytes per value for fixed-width types (BOOL: 0, it is bit-packed; STRING: 0). */
 int qv_type_width(qv_type t);
 /* Parse a type name as users write it: INT/INTEGER/INT32, BIGINT/INT64/LONG,
@@ -77,6 +82,14 @@ size_t qv_date_format(int64_t days, char *buf, size_t cap);
 bool qv_date_to_ts(int64_t days, int64_t *ns);
 /* The day a TIMESTAMP falls on (rounding toward the past). */
 int64_t qv_date_from_ts(int64_t ns);
+
+/* TIME values (atime.c): int64 ns since midnight and their one text form.
+   Parse: "09:30", "09:30:00.5", "2024-01-02 09:30:00" (the date dropped);
+   0, or -1 when s is not a time of day. Format: "09:30:00", "09:30:00.5". */
+#define QV_TIME_MAX (86400LL * 1000000000LL) /* 24:00:00 */
+#define QV_TIME_TEXT_MAX 32
+int qv_time_parse(const char *s, size_t n, int64_t *ns);
+size_t qv_time_format(int64_t ns, char *buf, size_t cap);
 
 /* DECIMAL values (adec.c), the one text form and the one set of scaling
    rules every module uses. A DECIMAL(p, s) value v stands for v / 10^s and

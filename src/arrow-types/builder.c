@@ -101,7 +101,7 @@ void qv_builder_append_from(qv_builder *b, const qv_array *src, int64_t i) {
     case QV_T_INT64:
     case QV_T_TIMESTAMP:
     case QV_T_DECIMAL:
-    case QV_T_INTERVAL: qv_builder_append_i64(b, qv_array_get_i64(src, i)); break;
+    case QV_T_INTERVAL: case QV_T_TIME: qv_builder_append_i64(b, qv_array_get_i64(src, i)); break;
     case QV_T_FLOAT32: qv_builder_append_f32(b, qv_array_get_f32(src, i)); break;
     case QV_T_FLOAT64: qv_builder_append_f64(b, qv_array_get_f64(src, i)); break;
     case QV_T_BOOL: qv_builder_append_bool(b, qv_array_get_bool(src, i)); break;

@@ -114,7 +114,7 @@ static int64_t fixed_width(qv_type t) {
     switch (t) {
     case QV_T_BOOL: return 1;
     case QV_T_INT32: case QV_T_FLOAT32: case QV_T_SYMBOL: case QV_T_DATE: return 4;
-    case QV_T_INT64: case QV_T_FLOAT64: case QV_T_TIMESTAMP: case QV_T_DECIMAL: case QV_T_INTERVAL: return 8;
+    case QV_T_INT64: case QV_T_FLOAT64: case QV_T_TIMESTAMP: case QV_T_DECIMAL: case QV_T_INTERVAL: case QV_T_TIME: return 8;
     case QV_T_STRING: return 16;
     case QV_T_INVALID: case QV_T__COUNT: return 8;
     }

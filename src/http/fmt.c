@@ -371,6 +371,11 @@ static void json_value(qv_str *out, qv_type t, int scale, const qv_array *a, int
         n = 1 + qv_interval_format(qv_array_get_i64(a, r), buf + 1, sizeof buf - 2);
         buf[n++] = '"';
         break;
+    case QV_T_TIME: /* "09:30:00.5" */
+        buf[0] = '"';
+        n = 1 + qv_time_format(qv_array_get_i64(a, r), buf + 1, sizeof buf - 2);
+        buf[n++] = '"';
+        break;
     case QV_T_STRING:
     case QV_T_SYMBOL: {
         int32_t len;
@@ -402,6 +407,7 @@ static void text_value(qv_str *out, bool csv, qv_type t, int scale, const qv_arr
     case QV_T_TIMESTAMP: n = http_fmt_timestamp(qv_array_get_i64(a, r), buf); break;
     case QV_T_DATE: n = qv_date_format(qv_array_get_i32(a, r), buf, sizeof buf); break;
     case QV_T_INTERVAL: n = qv_interval_format(qv_array_get_i64(a, r), buf, sizeof buf); break;
+    case QV_T_TIME: n = qv_time_format(qv_array_get_i64(a, r), buf, sizeof buf); break;
     case QV_T_STRING:
     case QV_T_SYMBOL: {
         int32_t len;

@@ -463,6 +463,12 @@ int http_cell_append(qv_builder *b, qv_type t, bool nullable, const http_cell *c
             return bad_cell(c, t, line, col, err);
         qv_builder_append_i64(b, i);
         return 0;
+    case QV_T_TIME: /* "09:30:00.5", or integer nanoseconds since midnight */
+        if (c->kind == HC_BOOL || (qv_time_parse(c->p, c->n, &i) && (http_parse_i64(c->p, c->n, &i) || i < 0 ||
+                                                                     i > QV_TIME_MAX)))
+            return bad_cell(c, t, line, col, err);
+        qv_builder_append_i64(b, i);
+        return 0;
     case QV_T_DECIMAL: /* needs the column's precision and scale: http_cell_append_field */
     default:
         return qv_err_set(err, QV_EUNSUPPORTED, "column '%s': type %s cannot be loaded from text", col,

@@ -326,8 +326,8 @@ static int decode_fixed(ipc_rb *rb, const ipc_src *s, qv_type qt, int64_t n, con
     int bits = s->bits;
     bool sg = s->is_signed;
     int64_t mul = 1;
-    if (s->tt == AT_TIMESTAMP || s->tt == AT_DURATION) { /* both become nanoseconds */
-        bits = 64, sg = true;
+    if (s->tt == AT_TIMESTAMP || s->tt == AT_DURATION || s->tt == AT_TIME) { /* all become nanoseconds */
+        bits = s->tt == AT_TIME ? s->bits : 64, sg = true;
         static const int64_t m[4] = {1000000000, 1000000, 1000, 1};
         mul = m[s->unit];
     } else if (s->tt == AT_DATE) { /* date32 is DATE's layout; date64 (ms) becomes its day */
@@ -351,7 +351,7 @@ static int decode_fixed(ipc_rb *rb, const ipc_src *s, qv_type qt, int64_t n, con
         return QV_OK;
     }
     const uint8_t *valid = out->validity ? out->validity->data : NULL;
-    if (w == ow && mul == 1 && (sg || s->tt != AT_INT || bits < 64)) {
+    if (w == ow && mul == 1 && s->tt != AT_TIME && (sg || s->tt != AT_INT || bits < 64)) {
         ensure_aligned(&v, ow); /* same representation: zero-copy */
         out->values = v;
         return QV_OK;
@@ -375,6 +375,12 @@ static int decode_fixed(ipc_rb *rb, const ipc_src *s, qv_type qt, int64_t n, con
             return qv_err_set(err, QV_EINVAL,
                               "column %s: %s value at row %lld overflows a nanosecond %s", col,
                               ipc_arrow_type_name(s->tt), (long long)i, s->tt == AT_DURATION ? "duration" : "timestamp");
+        }
+        if (ok && s->tt == AT_TIME && (x < 0 || x > QV_TIME_MAX)) {
+            qv_buffer_unref(nb);
+            qv_buffer_unref(v);
+            return qv_err_set(err, QV_EINVAL, "column %s: %s value at row %lld is not a time of day (0 to 24:00:00)", col,
+                              ipc_arrow_type_name(s->tt), (long long)i);
         }
         if (ms_days && (x < INT32_MIN || x > INT32_MAX)) {
             qv_buffer_unref(nb);

@@ -104,6 +104,15 @@ static int parse_field_type(fb_table *ty, int tt, ipc_src *s, qv_field *qf, cons
         s->unit = fb_i16(ty, DATE_UNIT, DATE_MILLI, "Date.unit");
         if (s->unit == DATE_DAY || s->unit == DATE_MILLI) *qt = QV_T_DATE;
         break;
+    case AT_TIME: /* Schema.fbs: Time { unit: TimeUnit = MILLISECOND; bitWidth: int = 32 }: 32 bits for s/ms, 64 for us/ns */
+        s->unit = fb_i16(ty, TIME_UNIT, UNIT_MILLI, "Time.unit");
+        s->bits = fb_i32(ty, TIME_BITWIDTH, 32, "Time.bitWidth");
+        if (fb_failed(r)) return from_reader(r, err);
+        if (s->unit < UNIT_SECOND || s->unit > UNIT_NANO || s->bits != (s->unit <= UNIT_MILLI ? 32 : 64))
+            return qv_err_set(err, QV_ECORRUPT, "column %s: Time with unit %d and bitWidth %d is not a valid time type",
+                              col, s->unit, s->bits);
+        *qt = QV_T_TIME;
+        break;
     case AT_DURATION: /* Schema.fbs: Duration { unit: TimeUnit = MILLISECOND } */
         s->unit = fb_i16(ty, TS_UNIT, UNIT_MILLI, "Duration.unit");
         if (fb_failed(r)) return from_reader(r, err);

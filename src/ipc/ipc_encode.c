@@ -280,6 +280,13 @@ static fb_ref build_field(ipc_encoder *e, int i) {
         fb_add_i16(fb, TS_UNIT, UNIT_NANO);
         type = fb_table_end(fb);
         break;
+    case QV_T_TIME:
+        tt = AT_TIME;
+        fb_table_start(fb);
+        fb_add_i16(fb, TIME_UNIT, UNIT_NANO);
+        fb_add_i32(fb, TIME_BITWIDTH, 64);
+        type = fb_table_end(fb);
+        break;
     case QV_T_INVALID:
     case QV_T__COUNT:
     case QV_T_STRING:

@@ -34,6 +34,7 @@ enum { PREC_HALF = 0, PREC_SINGLE = 1, PREC_DOUBLE = 2 };
 enum { DATE_UNIT = 0 };
 enum { DATE_DAY = 0, DATE_MILLI = 1 };
 enum { TS_UNIT = 0, TS_TIMEZONE = 1 };
+enum { TIME_UNIT = 0, TIME_BITWIDTH = 1 };
 enum { UNIT_SECOND = 0, UNIT_MILLI = 1, UNIT_MICRO = 2, UNIT_NANO = 3 };
 
 /* RecordBatch / DictionaryBatch / BodyCompression */

@@ -53,7 +53,8 @@ static bool array_value(const qv_array *a, const qv_field *f, int64_t r, value *
     case QV_T_INT64:
     case QV_T_TIMESTAMP:
     case QV_T_DECIMAL:
-    case QV_T_INTERVAL: v->i = qv_array_get_i64(a, r); return true;
+    case QV_T_INTERVAL:
+    case QV_T_TIME: v->i = qv_array_get_i64(a, r); return true;
     case QV_T_BOOL: v->i = qv_array_get_bool(a, r); return true;
     case QV_T_FLOAT32: v->f = qv_array_get_f32(a, r); return true;
     case QV_T_FLOAT64: v->f = qv_array_get_f64(a, r); return true;

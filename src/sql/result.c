@@ -18,7 +18,8 @@ void sql_append_vec(qv_builder *bld, qv_type t, const vec *v, int r) {
     case QV_T_INT64:
     case QV_T_TIMESTAMP:
     case QV_T_DECIMAL:
-    case QV_T_INTERVAL: qv_builder_append_i64(bld, v->i[r]); break;
+    case QV_T_INTERVAL:
+    case QV_T_TIME: qv_builder_append_i64(bld, v->i[r]); break;
     case QV_T_BOOL: qv_builder_append_bool(bld, v->i[r] != 0); break;
     case QV_T_FLOAT32: qv_builder_append_f32(bld, (float)v->f[r]); break;
     case QV_T_FLOAT64: qv_builder_append_f64(bld, v->f[r]); break;

@@ -490,6 +490,7 @@ void sql_format_value(const qv_field *f, const qv_array *a, int64_t i, qv_str *o
     case QV_T_DATE: qv_str_append(out, buf, qv_date_format(qv_array_get_i32(a, i), buf, sizeof buf)); break;
     case QV_T_DECIMAL: qv_str_append(out, buf, qv_dec_format(qv_array_get_i64(a, i), f->scale, buf, sizeof buf)); break;
     case QV_T_INTERVAL: qv_str_append(out, buf, qv_interval_format(qv_array_get_i64(a, i), buf, sizeof buf)); break;
+    case QV_T_TIME: qv_str_append(out, buf, qv_time_format(qv_array_get_i64(a, i), buf, sizeof buf)); break;
     case QV_T_BOOL: qv_str_appendf(out, "%s", qv_array_get_bool(a, i) ? "true" : "false"); break;
     case QV_T_TIMESTAMP: {
         ts_format(qv_array_get_i64(a, i), buf, sizeof buf);

@@ -117,6 +117,8 @@ int ts_field_parse(const char *s);
 bool ts_field_truncates(int f);   /* date_trunc accepts it */
 bool ts_field_is_double(int f);   /* epoch, julian: date_part gives DOUBLE */
 const char *ts_field_name(int f);
+/* A field a TIME has (hour .. nanosecond, epoch): extracted from its ns since midnight as from a TIMESTAMP. */
+static inline bool ts_field_of_day(int f) { return (f >= TF_HOUR && f <= TF_NANOSECOND) || f == TF_EPOCH; }
 double ts_extract_f(int64_t ns, int field);
 
 #endif

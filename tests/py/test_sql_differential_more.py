@@ -403,6 +403,10 @@ def expr(rnd, depth=0):
             "date_diff('%s', %s, ts)" % (rnd.choice(["day", "hour", "month", "year", "week", "minute"]), t),
             "date_sub('%s', %s, ts)" % (rnd.choice(["day", "month", "year", "quarter"]), t),
             "%s + INTERVAL '%s'" % (t, rnd.choice(["1 day", "90 minutes", "1 week 2 hours", "-3 seconds"])),
+            "%s %s INTERVAL '%s'" % (t, rnd.choice(["+", "-"]), rnd.choice(["1 month", "13 months 2 days", "1 year",
+                                                                         "1 quarter 36 hours", "-2 months"])),
+            "time_bucket(INTERVAL '%s', %s)" % (rnd.choice(["1 month", "5 months", "1 year", "1 quarter"]), t),
+            "date_add(%s, INTERVAL %d MONTH)" % (t, rnd.randint(-30, 30)),
             "strftime(%s, '%s')" % (t, rnd.choice(["%Y-%m-%d", "%H:%M:%S.%f", "%j %U %W", "%a %b %-d", "%G-W%V-%u"])),
             "epoch(%s)" % t, "epoch_ms(%s)" % t, "%s > TIMESTAMP '2000-01-01'" % t, "%s = ts" % t,
             "CAST(%s AS VARCHAR) LIKE '%%:00'" % t])

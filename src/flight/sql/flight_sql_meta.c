@@ -184,6 +184,7 @@ static const xdbc_row xdbc_rows[] = {
     {"SYMBOL", 12, 0, "'", "'", true, 3, -1, 0, -1},
     {"VARCHAR", 12, 0, "'", "'", true, 3, -1, 0, -1},
     {"DATE", 91, 10, "DATE '", "'", false, 2, -1, 0, 1},
+    {"TIME", 92, 18, "TIME '", "'", false, 2, -1, 0, 2}, /* XDBC_SUBCODE_TIME; HH:MM:SS.fffffffff */
     {"TIMESTAMP", 93, 29, "TIMESTAMP '", "'", false, 2, -1, 0, 3},
 };
 
@@ -221,7 +222,7 @@ int fl_sql_get_xdbc_type_info(fl_call *c, const fl_sql_cmd_in *in, fl_sql_result
     for (size_t i = 0; i < sizeof xdbc_rows / sizeof xdbc_rows[0]; i++) {
         const xdbc_row *x = &xdbc_rows[i];
         if (m->has_data_type && m->data_type != x->data_type) continue;
-        bool ts = x->data_type == 93, dt = ts || x->data_type == 91, iv = x->data_type == 10;
+        bool ts = x->data_type == 93 || x->data_type == 92, dt = ts || x->data_type == 91, iv = x->data_type == 10;
         bool dec = x->data_type == 2 || x->data_type == 3; /* DECIMAL(p, s): p up to 18, s 0..p */
         ipc_mcol_cstr(type_name, x->name);
         ipc_mcol_int(data_type, x->data_type);
@@ -251,7 +252,7 @@ int fl_sql_get_xdbc_type_info(fl_call *c, const fl_sql_cmd_in *in, fl_sql_result
         opt_int(min_scale, ts || iv ? 9 : 0, ts || iv || dec); /* INTERVAL: nanoseconds, as TIMESTAMP */
         opt_int(max_scale, ts || iv ? 9 : QV_DEC_MAX_PREC, ts || iv || dec);
         ipc_mcol_int(sql_type, dt ? 9 : x->data_type); /* datetime types use the generic XDBC_DATETIME */
-        opt_int(subcode, x->subcode, dt || iv); /* XDBC_SUBCODE_DATE 1, _TIMESTAMP 3, _INTERVAL_DAY_TO_SECOND 110 */
+        opt_int(subcode, x->subcode, dt || iv); /* XDBC_SUBCODE_DATE 1, _TIME 2, _TIMESTAMP 3, _INTERVAL_DAY_TO_SECOND 110 */
         opt_int(radix, x->radix, x->radix != 0);
         opt_int(interval, 9, iv); /* fractional-second digits of an INTERVAL */
     }

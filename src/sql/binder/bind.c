@@ -59,7 +59,7 @@ static void name_rec(qv_str *s, const ast *a) {
     case A_STR: qv_str_appendf(s, "'%s'", a->name); break;
     case A_BOOL: qv_str_appendf(s, "%s", a->ival ? "true" : "false"); break;
     case A_NULL: qv_str_appendf(s, "NULL"); break;
-    case A_TSLIT: qv_str_appendf(s, "%s '%s'", a->cast_type == QV_T_DATE ? "DATE" : "TIMESTAMP", a->name); break;
+    case A_TSLIT: qv_str_appendf(s, "%s '%s'", a->cast_type == QV_T_DATE ? "DATE" : a->cast_type == QV_T_TIME ? "TIME" : "TIMESTAMP", a->name); break;
     case A_INTERVAL: qv_str_appendf(s, "INTERVAL '%s'", a->name); break;
     case A_COL: qv_str_appendf(s, "%s", a->name); break;
     case A_STAR: qv_str_appendf(s, "*"); break;
@@ -203,7 +203,10 @@ bool castable_to(qv_type from, qv_type to) {
     if (from == T_INTERVAL) return to == QV_T_STRING;
     if (type_pc(from) == PC_S || to == QV_T_STRING || to == QV_T_SYMBOL) return true;
     if ((from == QV_T_DATE && to == QV_T_TIMESTAMP) || (from == QV_T_TIMESTAMP && to == QV_T_DATE)) return true;
-    if (from == QV_T_TIMESTAMP || to == QV_T_TIMESTAMP || from == QV_T_DATE || to == QV_T_DATE) return false;
+    if (from == QV_T_TIMESTAMP && to == QV_T_TIME) return true; /* its time of day; DuckDB has no TIME -> TIMESTAMP */
+    if (from == QV_T_TIMESTAMP || to == QV_T_TIMESTAMP || from == QV_T_DATE || to == QV_T_DATE || from == QV_T_TIME ||
+        to == QV_T_TIME)
+        return false;
     return true;
 }
 

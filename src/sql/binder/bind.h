@@ -205,6 +205,9 @@ bexpr *bind_func(binder *b, ast *a);
    interval has months (*handled true; NULL then means an error) and leave
    every other expression to the caller (*handled false). */
 int bind_cal_const(const ast *a, bool str_ok, int32_t *months, int64_t *ns);
+/* TIME arithmetic (functions/scalar/func_time.c): TIME ± INTERVAL (a TIME,
+   around the clock), DATE + TIME (a TIMESTAMP); x and y bound. */
+bexpr *bind_time_arith(binder *b, ast *a, int op, bexpr *x, bexpr *y);
 bexpr *bind_cal_binary(binder *b, ast *a, bool *handled);
 bexpr *bind_cal_call(binder *b, ast *a, bool *handled);
 bexpr *bd_mk(binder *b, bexpr_kind k, qv_type t, int nargs);

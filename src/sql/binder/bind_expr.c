@@ -195,6 +195,10 @@ static bexpr *bind_binary(binder *b, ast *a) {
         rt = QV_T_DATE; /* days later or earlier; only INTEGER days, as DuckDB */
     } else if (tx == QV_T_DATE && ty == QV_T_DATE && op == OP_SUB) {
         rt = QV_T_INT64; /* days between */
+    } else if ((tx == QV_T_TIME && ty == T_INTERVAL && (op == OP_ADD || op == OP_SUB)) ||
+               (tx == T_INTERVAL && ty == QV_T_TIME && op == OP_ADD) ||
+               (((tx == QV_T_DATE && ty == QV_T_TIME) || (tx == QV_T_TIME && ty == QV_T_DATE)) && op == OP_ADD)) {
+        return bind_time_arith(b, a, op, x, y);
     } else if (tx == QV_T_TIMESTAMP && ty == T_INTERVAL && (op == OP_ADD || op == OP_SUB)) {
         rt = QV_T_TIMESTAMP;
     } else if (tx == T_INTERVAL && ty == QV_T_TIMESTAMP && op == OP_ADD) {
@@ -257,8 +261,10 @@ static bexpr *bind_extract(binder *b, ast *a) {
     bexpr *x = bind_expr(b, a->args[0]);
     if (!x) return NULL;
     if (type_pc(x->type) == PC_S && x->kind == B_CONST && !(x = bind_coerce(b, x, QV_T_TIMESTAMP))) return NULL;
-    if (!bd_need_type(b, a, x, "EXTRACT needs a TIMESTAMP or DATE", bd_is_time)) return NULL;
-    if (!(x = bind_coerce(b, x, QV_T_TIMESTAMP))) return NULL;
+    if (x->type == QV_T_TIME && !ts_field_of_day(f))
+        return bd_fail(b, a, QV_EINVAL, "EXTRACT: a TIME has no %s", ts_field_name(f), NULL);
+    if (x->type != QV_T_TIME && !bd_need_type(b, a, x, "EXTRACT needs a TIMESTAMP, DATE or TIME", bd_is_time)) return NULL;
+    if (x->type != QV_T_TIME && !(x = bind_coerce(b, x, QV_T_TIMESTAMP))) return NULL; /* a TIME is its ns since midnight */
     bexpr *e = bd_mk(b, B_EXTRACT, ts_field_is_double(f) ? QV_T_FLOAT64 : QV_T_INT64, 1);
     e->op = f;
     e->args[0] = x;
@@ -412,7 +418,7 @@ static bexpr *bind_expr_inner(binder *b, ast *a) {
     case A_STR: return bind_str_lit(b, a);
     case A_BOOL: return const_int(b, QV_T_BOOL, a->ival);
     case A_NULL: return const_null(b, T_NULL);
-    case A_TSLIT: return const_int(b, a->cast_type == QV_T_DATE ? QV_T_DATE : QV_T_TIMESTAMP, a->ival);
+    case A_TSLIT: return const_int(b, a->cast_type == QV_T_DATE || a->cast_type == QV_T_TIME ? a->cast_type : QV_T_TIMESTAMP, a->ival);
     case A_INTERVAL:
         if (a->months)
             return bd_fail(b, a, QV_EUNSUPPORTED, "an INTERVAL with months or years has no fixed length: Quiver takes one "

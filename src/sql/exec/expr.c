@@ -344,6 +344,12 @@ static int cast_value(qv_type from, qv_type to, const vec *a, int k, vec *out, i
         out->i[j] = qv_date_from_ts(a->i[k]);
         return 0;
     }
+    if (to == QV_T_TIME && from == QV_T_TIMESTAMP) { /* the time of day, rounding the day toward the past */
+        const int64_t day = 86400 * (int64_t)1000000000;
+        int64_t r = a->i[k] % day;
+        out->i[j] = r < 0 ? r + day : r;
+        return 0;
+    }
     if (to == QV_T_TIMESTAMP && from == QV_T_DATE) {
         if (qv_date_to_ts(a->i[k], &out->i[j])) return 0;
         qv_date_format(a->i[k], buf, sizeof buf);

@@ -155,8 +155,7 @@ static bool narrow_sorted(scan_op *s) {
     for (int i = 0; i < s->npreds && lo < hi; i++) {
         const scan_pred *p = &s->preds[i];
         const qv_array *a = &s->arrs[p->col];
-        if (!s->need[p->col] || type_pc(p->vtype) != PC_I || a->validity || (a->type != QV_T_INT64 && a->type != QV_T_TIMESTAMP && a->type != QV_T_DECIMAL &&
-                                                                         a->type != QV_T_INTERVAL)) {
+        if (!s->need[p->col] || type_pc(p->vtype) != PC_I || a->validity || !qv_type_is_i64(a->type)) {
             all = false;
             continue;
         }
@@ -190,7 +189,7 @@ static bool narrow_sorted(scan_op *s) {
 /* vt: the vector's SQL type (a DECIMAL column's carries its scale). */
 static void load_vec(vec *v, const qv_array *a, int64_t off, int n, sym_cache *symc, qv_type vt) {
     qv_type t = a->type;
-    if (!a->validity && (t == QV_T_INT64 || t == QV_T_TIMESTAMP || t == QV_T_FLOAT64 || t == QV_T_DECIMAL || t == QV_T_INTERVAL)) {
+    if (!a->validity && (qv_type_is_i64(t) || t == QV_T_FLOAT64)) {
         /* same layout as a vector: read the segment in place (the scan holds it) */
         vec view;
         memset(&view, 0, sizeof view);
@@ -215,6 +214,7 @@ static void load_vec(vec *v, const qv_array *a, int64_t off, int n, sym_cache *s
     case QV_T_TIMESTAMP:
     case QV_T_DECIMAL:
     case QV_T_INTERVAL:
+    case QV_T_TIME:
         memcpy(v->i, (const int64_t *)a->values->data + base, sizeof(int64_t) * (size_t)n);
         break;
     case QV_T_FLOAT32: {

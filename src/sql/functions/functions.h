@@ -30,6 +30,7 @@ enum {
     SF_STRICT = 1,   /* a NULL argument makes the row NULL; eval skips such rows */
     SF_VOLATILE = 2, /* a new value per row (random): never folded to a constant at bind time */
     SF_DATE_IN_OUT = 4, /* a TIMESTAMP result is a DATE when the T argument was a DATE (time_bucket) */
+    SF_TOD = 8,      /* a T argument may be a TIME (kept as is: its ns since midnight); the bind checks the part */
 };
 
 struct sfunc_def {
@@ -52,6 +53,8 @@ const sfunc_def *sfunc_lookup(const char *name);
 void func_suggest(const char *name, char *buf, size_t cap);
 /* Binds a call of a table-driven scalar function. */
 bexpr *sfunc_bind(binder *b, ast *a, const sfunc_def *fd);
+/* A bound call e whose arguments are all constants, evaluated now into a constant (else e). */
+bexpr *sfunc_fold(binder *b, ast *a, bexpr *e);
 
 /* Helpers for eval functions. */
 void fn_set_null(vec *out, int k);

@@ -125,6 +125,20 @@ static ast *ts_literal(parser *p, token *t, bool is_date) {
     return a;
 }
 
+/* TIME '09:30:00' (t: the keyword, not yet consumed). */
+static ast *time_literal(parser *p, token *t) {
+    p->pos++;
+    token *s = CUR(p);
+    p->pos++;
+    ast *a = ps_node(p, A_TSLIT, t);
+    a->name = s->text;
+    a->cast_type = QV_T_TIME;
+    if (!qv_time_parse(s->text, strlen(s->text), &a->ival)) return a;
+    qv_err_set(p->err, QV_EINVAL, "bad TIME literal '%s' at line %d, column %d (HH:MM[:SS[.fraction]], 00:00:00 to "
+               "24:00:00)", s->text, s->line, s->col);
+    return NULL;
+}
+
 /* INTERVAL '...' or INTERVAL n unit (t: the keyword, not yet consumed).
    Months and years are kept apart in a->months (the binder says where they
    may be used, binder/bind_cal.c). */
@@ -310,6 +324,7 @@ ast *ps_primary(parser *p) {
     }
     bool is_date = tok_is_kw(t, "date");
     if ((is_date || tok_is_kw(t, "timestamp")) && p->t[p->pos + 1].kind == TK_STRING) return ts_literal(p, t, is_date);
+    if (tok_is_kw(t, "time") && p->t[p->pos + 1].kind == TK_STRING) return time_literal(p, t);
     if (tok_is_kw(t, "interval")) return interval_literal(p, t);
     if (tok_is_kw(t, "case")) return case_expr(p, t);
     if ((tok_is_kw(t, "cast") || tok_is_kw(t, "try_cast")) && tok_is_op(&p->t[p->pos + 1], "(")) {

@@ -73,6 +73,7 @@ static void mm_portable(qv_type ty, const void *vals, int64_t n, mm_pair *r) {
     case QV_T_INT64:
     case QV_T_DECIMAL:
     case QV_T_INTERVAL:
+    case QV_T_TIME:
     case QV_T_TIMESTAMP: MM_LANES4(int64_t, (const int64_t *)vals, n, INT64_MAX, INT64_MIN, r->lo.i, r->hi.i); break;
     case QV_T_FLOAT32:
         MM_LANES4(float, (const float *)vals, n, INFINITY, -INFINITY, r->lo.f, r->hi.f);
@@ -202,6 +203,7 @@ static bool mm_fast(qv_type ty, const void *vals, int64_t n, mm_pair *r) {
     case QV_T_INT64:
     case QV_T_DECIMAL:
     case QV_T_INTERVAL:
+    case QV_T_TIME:
     case QV_T_TIMESTAMP: mm_i64_avx2(vals, n, r); return true;
     case QV_T_FLOAT32: mm_f32_avx2(vals, n, r); break;
     case QV_T_FLOAT64: mm_f64_avx2(vals, n, r); break;

@@ -210,6 +210,7 @@ void st_rg_copy(st_rg *rg, const qv_field *f, st_dict *dict, int c, const qv_arr
     case QV_T_INT64:
     case QV_T_TIMESTAMP:
     case QV_T_INTERVAL:
+    case QV_T_TIME:
     case QV_T_DECIMAL: /* its int64s order as its values do (one scale per column) */
         memcpy((int64_t *)s->values->data + d, (const int64_t *)a->values->data + ao, (size_t)n * 8);
         if (!nulls) st_minmax_merge(&s->stats, ty, (const int64_t *)a->values->data + ao, n);
@@ -251,7 +252,7 @@ static void adopt_stats(st_colseg *s, qv_type ty, const uint8_t *vals, const uin
         for (int64_t i = 0; i < n; i++) {
             if (!qv_bit_get(vb, i)) continue;
             if (ty == QV_T_INT32 || ty == QV_T_DATE) stats_add_i(st, ((const int32_t *)vals)[i]);
-            else if (ty == QV_T_INT64 || ty == QV_T_TIMESTAMP || ty == QV_T_DECIMAL || ty == QV_T_INTERVAL) stats_add_i(st, ((const int64_t *)vals)[i]);
+            else if (qv_type_is_i64(ty)) stats_add_i(st, ((const int64_t *)vals)[i]);
             else if (ty == QV_T_FLOAT32) stats_add_f(st, ((const float *)vals)[i]);
             else stats_add_f(st, ((const double *)vals)[i]);
         }
@@ -262,8 +263,7 @@ static void adopt_stats(st_colseg *s, qv_type ty, const uint8_t *vals, const uin
 }
 
 static bool adoptable(qv_type ty) {
-    return ty == QV_T_INT32 || ty == QV_T_DATE || ty == QV_T_INT64 || ty == QV_T_TIMESTAMP || ty == QV_T_DECIMAL || ty == QV_T_INTERVAL ||
-           ty == QV_T_FLOAT32 || ty == QV_T_FLOAT64;
+    return ty == QV_T_INT32 || ty == QV_T_DATE || qv_type_is_i64(ty) || ty == QV_T_FLOAT32 || ty == QV_T_FLOAT64;
 }
 
 st_rg *st_rg_adopt(const qv_schema *schema, int64_t cap, const qv_batch *b, int64_t from, bool sealing) {

@@ -290,3 +290,32 @@ QTEST(ts_add_months_clamps_the_day) {
     QCHECK(!qv_ts_add_months(INT64_MIN + DAY, -1, &out));
     QCHECK(!qv_ts_add_months(0, (int64_t)INT32_MAX * 100, &out));
 }
+
+QTEST(time_text_round_trips) {
+    const int64_t S = 1000000000LL;
+    const struct { const char *txt; int64_t ns; const char *out; } ok[] = {
+        {"09:30", 34200 * S, "09:30:00"}, {"9:30:00.5", 34200 * S + S / 2, "09:30:00.5"},
+        {" 23:59:59.999999999 ", 86400 * S - 1, "23:59:59.999999999"}, {"00:00", 0, "00:00:00"},
+        {"24:00:00", 86400 * S, "24:00:00"}, {"2024-01-02 10:11:12.25", 36672 * S + S / 4, "10:11:12.25"},
+        {"2024-01-02T01:02:03", 3723 * S, "01:02:03"}, {"10:00:00.1234567891", 36000 * S + 123456789, "10:00:00.123456789"}};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        int64_t ns = -1;
+        QCHECK_EQ(qv_time_parse(ok[i].txt, strlen(ok[i].txt), &ns), 0);
+        QCHECK_EQ(ns, ok[i].ns);
+        char b[QV_TIME_TEXT_MAX];
+        size_t n = qv_time_format(ns, b, sizeof b);
+        QCHECK_STR(b, ok[i].out);
+        int64_t back;
+        QCHECK_EQ(qv_time_parse(b, n, &back), 0);
+        QCHECK_EQ(back, ns);
+    }
+    const char *bad[] = {"", "9", "25:00", "24:00:01", "10:60", "10:00:61", "10:00:00.", "123:00", "10:0", "2024-13-01 10:00",
+                         "10:00 PM", "-01:00"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int64_t ns;
+        QCHECK_EQ(qv_time_parse(bad[i], strlen(bad[i]), &ns), -1);
+    }
+    char b[4];
+    QCHECK_EQ(qv_time_format(3600 * S, b, sizeof b), 3u); /* truncated to the buffer, NUL-terminated */
+    QCHECK_STR(b, "01:");
+}

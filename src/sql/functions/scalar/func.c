@@ -153,6 +153,7 @@ static bexpr *coerce_arg(binder *b, ast *a, const sfunc_def *fd, int i, bexpr *x
         qv_type t = k == 'N' ? QV_T_FLOAT64 : kind_type(k);
         return bind_coerce(b, x, t);
     }
+    if (k == 'T' && x->type == QV_T_TIME && (fd->flags & SF_TOD)) return x; /* hour(t), date_part('minute', t) */
     if (k != 'S' && k != 'N' && type_pc(x->type) == PC_S && x->kind == B_CONST) /* '2024-01-01', '5' */
         return bind_coerce(b, x, kind_type(k));
     if (!kind_ok(k, x->type)) {
@@ -166,7 +167,7 @@ static bexpr *coerce_arg(binder *b, ast *a, const sfunc_def *fd, int i, bexpr *x
 }
 
 /* All arguments constant: evaluate once now (errors surface at prepare). */
-static bexpr *fold(binder *b, ast *a, bexpr *e) {
+bexpr *sfunc_fold(binder *b, ast *a, bexpr *e) {
     for (int i = 0; i < e->nargs; i++)
         if (e->args[i]->kind != B_CONST) return e;
     vec v;
@@ -220,7 +221,7 @@ bexpr *sfunc_bind(binder *b, ast *a, const sfunc_def *fd) {
             snprintf(e->tz, sizeof e->tz, "%s", e->args[i]->tz);
     if (fd->bind && !(e = fd->bind(b, a, e, fd))) return NULL;
     if (e->kind != B_FUNC || (fd->flags & SF_VOLATILE)) return e;
-    e = fold(b, a, e);
+    e = sfunc_fold(b, a, e);
     if (e && had_date && (fd->flags & SF_DATE_IN_OUT) && e->type == QV_T_TIMESTAMP) e = bind_coerce(b, e, QV_T_DATE);
     return e;
 }

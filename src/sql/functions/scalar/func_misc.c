@@ -64,6 +64,8 @@ static int parse_bool(const char *s, size_t n, vec *out, int j) {
 }
 static int parse_ts(const char *s, size_t n, vec *out, int j) { return ts_parse(s, n, &out->i[j]); }
 static int parse_date(const char *s, size_t n, vec *out, int j) { return qv_date_parse(s, n, &out->i[j]); }
+static int fmt_time(const vec *v, int k, char *buf, size_t cap) { return (int)qv_time_format(v->i[k], buf, cap); }
+static int parse_time(const char *s, size_t n, vec *out, int j) { return qv_time_parse(s, n, &out->i[j]); }
 static int parse_str(const char *s, size_t n, vec *out, int j) {
     vec_set_str(out, j, s, (int32_t)n);
     return 0;
@@ -81,6 +83,7 @@ static const sql_type_def types[QV_T__COUNT] = {
     [QV_T_SYMBOL] = {"VARCHAR", "dictionary<int32, utf8>", (int)sizeof(sv), PC_S, fmt_str, parse_str},
     [QV_T_TIMESTAMP] = {"TIMESTAMP", "timestamp[ns]", 8, PC_I, fmt_ts, parse_ts},
     [QV_T_DATE] = {"DATE", "date32[day]", 8, PC_I, fmt_date, parse_date},
+    [QV_T_TIME] = {"TIME", "time64[ns]", 8, PC_I, fmt_time, parse_time},
 };
 _Static_assert(sizeof types / sizeof types[0] == QV_T__COUNT, "one descriptor per type");
 

@@ -40,9 +40,18 @@ static int const_field(binder *b, ast *a, bexpr *e, const sfunc_def *fd) {
     return f;
 }
 
+/* A TIME has only the fields of a day (DuckDB: "time" units "YEAR" not recognized). */
+static bexpr *time_field_check(binder *b, ast *a, const bexpr *x, int f, const char *fn) {
+    if (x->type != QV_T_TIME || ts_field_of_day(f)) return (bexpr *)x;
+    char m[160];
+    snprintf(m, sizeof m, "%s: a TIME has no %s (hour, minute, second, millisecond, microsecond, nanosecond, epoch)", fn,
+             ts_field_name(f));
+    return bd_fail(b, a, QV_EINVAL, "%s", m, NULL);
+}
+
 static bexpr *bind_part(binder *b, ast *a, bexpr *e, const sfunc_def *fd) {
     int f = const_field(b, a, e, fd);
-    if (f < 0) return NULL;
+    if (f < 0 || !time_field_check(b, a, e->args[1], f, fd->name)) return NULL;
     bool trunc = !strcmp(fd->name, "date_trunc") || !strcmp(fd->name, "datetrunc");
     if (trunc && !ts_field_truncates(f)) return bd_fail(b, a, QV_EINVAL, "date_trunc: cannot truncate to '%s'", ts_field_name(f), NULL);
     bexpr *x = bd_mk(b, trunc ? B_TRUNC : B_EXTRACT, trunc ? QV_T_TIMESTAMP : ts_field_is_double(f) ? QV_T_FLOAT64 : QV_T_INT64, 1);
@@ -66,8 +75,8 @@ static bexpr *bind_part(binder *b, ast *a, bexpr *e, const sfunc_def *fd) {
 
 /* year(ts), month(ts), ...: date_part with the part named by the function */
 static bexpr *bind_named_part(binder *b, ast *a, bexpr *e, const sfunc_def *fd) {
-    (void)a;
     int f = ts_field_parse(fd->name);
+    if (!time_field_check(b, a, e->args[0], f, fd->name)) return NULL;
     bexpr *x = bd_mk(b, B_EXTRACT, ts_field_is_double(f) ? QV_T_FLOAT64 : QV_T_INT64, 1);
     x->op = f;
     x->args[0] = e->args[0];
@@ -398,6 +407,45 @@ static int ev_make_date(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
     return 0;
 }
 
+/* TIME ± INTERVAL wraps around midnight (DuckDB: TIME '23:00' + INTERVAL 2
+   HOUR is 01:00); DATE + TIME is that day's TIMESTAMP. Internal: bound from
+   the operators (bind_time_arith), not by name. */
+static int ev_time_add(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
+    (void)err;
+    int neg = e->op == OP_SUB;
+    EACH_ROW {
+        int64_t r = (a[0].i[k] % NS_DAY + (neg ? -1 : 1) * (a[1].i[k] % NS_DAY)) % NS_DAY;
+        out->i[k] = r < 0 ? r + NS_DAY : r;
+    }
+    return 0;
+}
+
+static int ev_date_time(const bexpr *e, vec *a, int n, vec *out, qv_err *err) {
+    EACH_ROW {
+        int64_t ts;
+        if (!qv_date_to_ts(a[0].i[k], &ts) || __builtin_add_overflow(ts, a[1].i[k], &out->i[k]))
+            return fn_err(err, e, "the DATE is outside the TIMESTAMP range (1677-09-22 .. 2262-04-11)");
+    }
+    return 0;
+}
+
+static const sfunc_def sfunc_time_add = {"+", 2, 2, "AV", 'A', NULL, ev_time_add, SF_STRICT, "TIME plus an INTERVAL"};
+static const sfunc_def sfunc_date_time = {"+", 2, 2, "DA", 'T', NULL, ev_date_time, SF_STRICT, "DATE plus a TIME"};
+
+bexpr *bind_time_arith(binder *b, ast *a, int op, bexpr *x, bexpr *y) {
+    bool dt = x->type == QV_T_DATE || y->type == QV_T_DATE;
+    if (dt ? x->type != QV_T_DATE : x->type != QV_T_TIME) { /* INTERVAL + TIME, TIME + DATE: the TIME or DATE first */
+        bexpr *t = x;
+        x = y, y = t;
+    }
+    bexpr *e = bd_mk(b, B_FUNC, dt ? QV_T_TIMESTAMP : QV_T_TIME, 2);
+    e->fn = dt ? &sfunc_date_time : &sfunc_time_add;
+    e->op = op;
+    e->args[0] = x;
+    e->args[1] = y;
+    return sfunc_fold(b, a, e);
+}
+
 /* current_date / today(): the day of the statement's start (UTC). */
 static bexpr *bind_today_fn(binder *b, ast *a, bexpr *e, const sfunc_def *fd) {
     (void)a, (void)e, (void)fd;
@@ -405,19 +453,19 @@ static bexpr *bind_today_fn(binder *b, ast *a, bexpr *e, const sfunc_def *fd) {
 }
 
 const sfunc_def sfunc_time[] = {
-    {"date_part", 2, 2, "ST", 'I', bind_part, NULL, SF_STRICT, "date_part(part, ts): a field of ts"},
-    {"datepart", 2, 2, "ST", 'I', bind_part, NULL, SF_STRICT, "alias of date_part"},
+    {"date_part", 2, 2, "ST", 'I', bind_part, NULL, SF_STRICT | SF_TOD, "date_part(part, ts): a field of ts"},
+    {"datepart", 2, 2, "ST", 'I', bind_part, NULL, SF_STRICT | SF_TOD, "alias of date_part"},
     {"date_trunc", 2, 2, "ST", 'T', bind_part, NULL, SF_STRICT, "date_trunc(part, ts): ts rounded down to the part"},
     {"datetrunc", 2, 2, "ST", 'T', bind_part, NULL, SF_STRICT, "alias of date_trunc"},
     {"year", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('year', ts)"},
     {"quarter", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('quarter', ts)"},
     {"month", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('month', ts)"},
     {"day", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('day', ts)"},
-    {"hour", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('hour', ts)"},
-    {"minute", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('minute', ts)"},
-    {"second", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('second', ts)"},
-    {"millisecond", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('millisecond', ts)"},
-    {"microsecond", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('microsecond', ts)"},
+    {"hour", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT | SF_TOD, "date_part('hour', ts)"},
+    {"minute", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT | SF_TOD, "date_part('minute', ts)"},
+    {"second", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT | SF_TOD, "date_part('second', ts)"},
+    {"millisecond", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT | SF_TOD, "date_part('millisecond', ts)"},
+    {"microsecond", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT | SF_TOD, "date_part('microsecond', ts)"},
     {"dayofweek", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('dayofweek', ts)"},
     {"dayofyear", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('dayofyear', ts)"},
     {"week", 1, 1, "T", 'I', bind_named_part, NULL, SF_STRICT, "date_part('week', ts)"},
@@ -436,7 +484,7 @@ const sfunc_def sfunc_time[] = {
     {"strftime", 2, 2, "AA", 'S', bind_strftime, ev_strftime, SF_STRICT, "strftime(ts, format): ts as text"},
     {"strptime", 2, 2, "SS", 'T', NULL, ev_strptime, SF_STRICT, "strptime(text, format): text as a TIMESTAMP"},
     {"try_strptime", 2, 2, "SS", 'T', NULL, ev_try_strptime, SF_STRICT, "strptime, NULL when it does not parse"},
-    {"epoch", 1, 1, "T", 'F', NULL, ev_epoch, SF_STRICT, "seconds since 1970-01-01 (DOUBLE)"},
+    {"epoch", 1, 1, "T", 'F', NULL, ev_epoch, SF_STRICT | SF_TOD, "seconds since 1970-01-01 (DOUBLE)"},
     {"epoch_ms", 1, 1, "A", 'I', bind_epoch_ms, ev_epoch_ms, SF_STRICT, "milliseconds since the epoch; of an integer: that TIMESTAMP"},
     {"epoch_us", 1, 1, "T", 'I', NULL, ev_epoch_us, SF_STRICT, "microseconds since the epoch"},
     {"epoch_ns", 1, 1, "T", 'I', NULL, ev_epoch_ns, SF_STRICT, "nanoseconds since the epoch"},
