@@ -20,17 +20,9 @@ import requests
 
 import flightsql_wire as w
 
+from flightutil import get, put
+
 D = decimal.Decimal
-
-
-def put(client, name, table):
-    wr, _ = client.do_put(fl.FlightDescriptor.for_path(name), table.schema)
-    wr.write_table(table)
-    wr.close()
-
-
-def get(client, sql):
-    return client.do_get(fl.Ticket(sql)).read_all()
 
 
 def tables(srv):

@@ -6,18 +6,9 @@ import random
 
 import duckdb
 import pyarrow as pa
-import pyarrow.flight as fl
 import pytest
 
-
-def put(client, name, table):
-    wr, _ = client.do_put(fl.FlightDescriptor.for_path(name), table.schema)
-    wr.write_table(table)
-    wr.close()
-
-
-def get(client, sql):
-    return client.do_get(fl.Ticket(sql)).read_all()
+from flightutil import get, put
 
 
 @pytest.fixture(scope="module")

@@ -17,18 +17,10 @@ import requests
 
 import flightsql_wire as w
 
+from flightutil import get, put
+
 TD = datetime.timedelta
 BASE = datetime.datetime(2024, 3, 1, 9, 30)
-
-
-def put(client, name, table):
-    wr, _ = client.do_put(fl.FlightDescriptor.for_path(name), table.schema)
-    wr.write_table(table)
-    wr.close()
-
-
-def get(client, sql):
-    return client.do_get(fl.Ticket(sql)).read_all()
 
 
 @pytest.fixture(scope="module")

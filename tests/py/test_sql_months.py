@@ -9,20 +9,11 @@ import random
 
 import duckdb
 import pyarrow as pa
-import pyarrow.flight as fl
 import pytest
 
+from flightutil import get, put
+
 DT = datetime.datetime
-
-
-def put(client, name, table):
-    wr, _ = client.do_put(fl.FlightDescriptor.for_path(name), table.schema)
-    wr.write_table(table)
-    wr.close()
-
-
-def get(client, sql):
-    return client.do_get(fl.Ticket(sql)).read_all()
 
 
 def stamps(seed=11, n=400):

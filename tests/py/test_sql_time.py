@@ -11,21 +11,12 @@ import duckdb
 import pandas as pd
 import polars as pl
 import pyarrow as pa
-import pyarrow.flight as fl
 import pytest
 import requests
 
+from flightutil import get, put
+
 T = datetime.time
-
-
-def put(client, name, table):
-    wr, _ = client.do_put(fl.FlightDescriptor.for_path(name), table.schema)
-    wr.write_table(table)
-    wr.close()
-
-
-def get(client, sql):
-    return client.do_get(fl.Ticket(sql)).read_all()
 
 
 def ticks(n=600, seed=4):

@@ -153,39 +153,37 @@ const select_stmt *plan_rewrite_exists(arena *ar, const select_stmt *s) {
     return c;
 }
 
-/* ---- does a subquery that failed to plan use the outer query's columns? ---- */
-#define MAX_NAMES 128
+/* ---- the names a FROM gives its tables (here and scalar_corr.c) ---- */
+typedef plan_names names;
 
-typedef struct names {
-    const char *v[MAX_NAMES];
-    int n;
-} names;
-
-static void from_names(const from_item *f, names *ns) {
+void plan_from_names(const from_item *f, plan_names *ns) {
+    if (!f) return;
     if (f->kind == FR_JOIN) {
-        from_names(f->l, ns);
-        from_names(f->r, ns);
+        plan_from_names(f->l, ns);
+        plan_from_names(f->r, ns);
         return;
     }
     const char *nm = f->alias ? f->alias : f->table;
-    if (nm && ns->n < MAX_NAMES) ns->v[ns->n++] = nm;
+    if (nm && ns->n < PLAN_MAX_NAMES) ns->v[ns->n++] = nm;
 }
 
-static void sel_names(const select_stmt *q, names *ns) {
+void plan_sel_names(const select_stmt *q, plan_names *ns) {
     if (q->setop || q->set_l) {
-        if (q->set_l) sel_names(q->set_l, ns);
-        if (q->set_r) sel_names(q->set_r, ns);
+        if (q->set_l) plan_sel_names(q->set_l, ns);
+        if (q->set_r) plan_sel_names(q->set_r, ns);
         return;
     }
-    if (q->from) from_names(q->from, ns);
-    else if ((q->alias || q->table) && ns->n < MAX_NAMES) ns->v[ns->n++] = q->alias ? q->alias : q->table;
+    if (q->from) plan_from_names(q->from, ns);
+    else if ((q->alias || q->table) && ns->n < PLAN_MAX_NAMES) ns->v[ns->n++] = q->alias ? q->alias : q->table;
 }
 
-static bool has_name(const names *ns, const char *nm) {
+bool plan_names_has(const plan_names *ns, const char *nm) {
     for (int i = 0; i < ns->n; i++)
         if (!strcasecmp(ns->v[i], nm)) return true;
     return false;
 }
+
+/* ---- does a subquery that failed to plan use the outer query's columns? ---- */
 
 /* Whether q names a table of the outer scope: as itself, or as the
    internal alias ("b#1") of an EXISTS subquery's table when the reference is
@@ -207,7 +205,7 @@ static const ast *sel_outer_ref(const select_stmt *q, names *ns, const scope *ou
    (at this depth) but is the outer query's. */
 static const ast *ast_outer_ref(const ast *a, names *ns, const scope *outer, bool *nested) {
     if (!a) return NULL;
-    if (a->kind == A_COL && a->qual && !has_name(ns, a->qual) && outer_has_qual(outer, a->qual, nested)) return a;
+    if (a->kind == A_COL && a->qual && !plan_names_has(ns, a->qual) && outer_has_qual(outer, a->qual, nested)) return a;
     for (int i = 0; i < a->nargs; i++) {
         const ast *r = ast_outer_ref(a->args[i], ns, outer, nested);
         if (r) return r;
@@ -230,7 +228,7 @@ static const ast *sel_outer_ref(const select_stmt *q, names *ns, const scope *ou
         if (!r && q->set_r) r = sel_outer_ref(q->set_r, ns, outer, nested);
         return r;
     }
-    sel_names(q, ns);
+    plan_sel_names(q, ns);
     for (int i = 0; i < q->nitems && !r; i++) r = ast_outer_ref(q->items[i].e, ns, outer, nested);
     if (!r) r = ast_outer_ref(q->where, ns, outer, nested);
     for (int i = 0; i < q->ngroup && !r; i++) r = ast_outer_ref(q->group[i], ns, outer, nested);

@@ -53,6 +53,16 @@ const select_stmt *plan_rewrite_exists(arena *ar, const select_stmt *s);
    correlations turned into LEFT JOINs of grouped derived tables (scalar_corr.c;
    a copy, or s itself when there are none). */
 const select_stmt *plan_rewrite_scalar(arena *ar, const select_stmt *s);
+/* The names a FROM gives its tables (alias, else table name), outermost
+   first (exists.c): what qualifies a column as the subquery's own. */
+#define PLAN_MAX_NAMES 128
+typedef struct plan_names {
+    const char *v[PLAN_MAX_NAMES];
+    int n;
+} plan_names;
+void plan_from_names(const from_item *f, plan_names *ns);
+void plan_sel_names(const select_stmt *q, plan_names *ns);
+bool plan_names_has(const plan_names *ns, const char *nm);
 /* s's FROM as a from_item tree (its joins, or a leaf for its one table / subquery). */
 from_item *plan_leaf_item(arena *ar, const select_stmt *s);
 /* Why a [NOT] EXISTS subquery cannot be a semi / anti join ("GROUP BY", ...), NULL when it can. */

@@ -33,34 +33,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define MAX_QUALS 64
-
-typedef struct quals {
-    const char *v[MAX_QUALS];
-    int n;
-} quals;
-
-static void from_quals(const from_item *f, quals *q) {
-    if (!f) return;
-    if (f->kind == FR_JOIN) {
-        from_quals(f->l, q);
-        from_quals(f->r, q);
-        return;
-    }
-    const char *nm = f->alias ? f->alias : f->table;
-    if (nm && q->n < MAX_QUALS) q->v[q->n++] = nm;
-}
-
-static void sel_quals(const select_stmt *s, quals *q) {
-    if (s->from) from_quals(s->from, q);
-    else if ((s->alias || s->table) && q->n < MAX_QUALS) q->v[q->n++] = s->alias ? s->alias : s->table;
-}
-
-static bool has_qual(const quals *q, const char *nm) {
-    for (int i = 0; i < q->n; i++)
-        if (!strcasecmp(q->v[i], nm)) return true;
-    return false;
-}
+typedef plan_names quals;
 
 enum { R_OUTER = 1, R_INNER = 2, R_SUB = 4 };
 
@@ -70,7 +43,7 @@ static int refs(const ast *a, const quals *in, const quals *out) {
     int f = 0;
     if (a->kind == A_SUBQ || a->kind == A_EXISTS || a->sub || a->over) f |= R_SUB;
     if (a->kind == A_COL || a->kind == A_STAR)
-        f |= a->qual && !has_qual(in, a->qual) && has_qual(out, a->qual) ? R_OUTER : R_INNER;
+        f |= a->qual && !plan_names_has(in, a->qual) && plan_names_has(out, a->qual) ? R_OUTER : R_INNER;
     for (int i = 0; i < a->nargs; i++) f |= refs(a->args[i], in, out);
     return f;
 }
@@ -111,7 +84,7 @@ static dc_kind decorrelatable(arena *ar, const select_stmt *q, const quals *out,
         q->distinct || q->ndistinct_on || q->ngsets || q->limit >= 0 || q->offset || q->tfunc || !q->where)
         return DC_NONE;
     quals in = {.n = 0};
-    sel_quals(q, &in);
+    plan_sel_names(q, &in);
     const ast *item = q->items[0].e;
     bool agg = ast_has_agg(item);
     dc_kind k = in_where ? (agg ? DC_NONE : DC_IN) : agg_empty_kind(item) >= 0 ? DC_AGG : agg ? DC_NONE : DC_ONE;
@@ -324,7 +297,7 @@ static bool aggregates(const select_stmt *s) {
 const select_stmt *plan_rewrite_scalar(arena *ar, const select_stmt *s) {
     if (!s->has_from || s->setop || s->set_l || s->tfunc) return s;
     rw w = {.ar = ar, .out = {.n = 0}, .base = plan_leaf_item(ar, s)};
-    sel_quals(s, &w.out);
+    plan_sel_names(s, &w.out);
     bool any = false, agg = aggregates(s); /* a query that aggregates takes only the SEMI JOINs: they add no column */
     ast *where = where_in_joins(&w, s->where, &any);
     sel_item *items = arena_alloc(ar, sizeof(sel_item) * (size_t)(s->nitems + 1));
