@@ -56,6 +56,9 @@ ORACLE = [
     "SELECT id, (SELECT max(px) FROM trades i WHERE i.sym = o.sym) AS a, (SELECT count(*) FROM trades i WHERE "
     "i.venue = o.venue) AS b FROM trades o ORDER BY id",
     "SELECT id, (SELECT s.sector FROM syms s WHERE s.sym = o.sym) AS sector FROM trades o ORDER BY id",
+    "SELECT venue, count(*) AS n, sum(qty) AS q FROM trades o WHERE px > (SELECT avg(px) FROM trades i "
+    "WHERE i.sym = o.sym) GROUP BY venue ORDER BY venue NULLS FIRST",
+    "SELECT count(*) AS n FROM trades o WHERE (SELECT s.sector FROM syms s WHERE s.sym = o.sym) = 'tech'",
     "SELECT id, (SELECT i.qty FROM trades i WHERE i.id = o.id + 1 AND i.venue = 2) AS next_qty FROM trades o ORDER BY id",
     "SELECT id FROM trades o WHERE qty IN (SELECT i.qty FROM trades i WHERE i.sym = o.sym "
     "AND i.venue = 1) ORDER BY id",

@@ -18,8 +18,8 @@
    DuckDB's error, raised only for the rows that have it.
    `x IN (SELECT item FROM ... WHERE corr)` AND-ed into WHERE is a SEMI JOIN
    on the equalities and `__v = x` (NOT IN, with its NULL rules, is not).
-   Taken: a subquery in the select list, WHERE or ORDER BY of a query that
-   does not itself aggregate, with one item, whose FROM and item use only its
+   Taken: a subquery in WHERE, or in the select list or ORDER BY of a query
+   that does not itself aggregate, with one item, whose FROM and item use only its
    own columns, and whose WHERE is AND-ed conditions of which some are
    `inner = outer` equalities and the rest use no outer column. The outer columns are the ones qualified by a
    name of the outer FROM that the subquery's FROM does not have (as
@@ -196,7 +196,7 @@ typedef struct rw {
 
 /* sub(q) -> a LEFT JOIN of its derived table onto w->base (a SEMI JOIN for
    DC_IN, on __v = the IN's left side too); the value that stands for it. */
-static ast *join_one(rw *w, const ast *a, const corr *c, dc_kind k) {
+static ast *join_one(rw *w, const ast *a, const corr *c, dc_kind k, bool inner) {
     char alias[32];
     snprintf(alias, sizeof alias, "__sq#%d", ++w->n);
     from_item *r = arena_alloc(w->ar, sizeof *r);
@@ -215,7 +215,7 @@ static ast *join_one(rw *w, const ast *a, const corr *c, dc_kind k) {
     if (k == DC_IN) on = bin_ast(w->ar, OP_AND, on, bin_ast(w->ar, OP_EQ, col_ast(w->ar, r->alias, "__v", a), a->args[0]));
     from_item *j = arena_alloc(w->ar, sizeof *j);
     j->kind = FR_JOIN;
-    j->jt = k == DC_IN ? JT_SEMI : JT_LEFT;
+    j->jt = k == DC_IN ? JT_SEMI : inner ? JT_INNER : JT_LEFT;
     j->l = w->base, j->r = r, j->on = on;
     j->line = a->line, j->col = a->col;
     w->base = j;
@@ -247,7 +247,7 @@ static ast *replace(rw *w, ast *a, bool *changed) {
     dc_kind k;
     if (a->kind == A_SUBQ && w->n < 16 && (k = decorrelatable(w->ar, a->sub, &w->out, &c, false)) != DC_NONE) {
         *changed = true;
-        return join_one(w, a, &c, k);
+        return join_one(w, a, &c, k, false);
     }
     if (!a->nargs) return a;
     ast *cp = NULL;
@@ -268,7 +268,32 @@ static ast *replace(rw *w, ast *a, bool *changed) {
     return cp ? cp : a;
 }
 
-/* WHERE with its decorrelatable `x IN (SELECT ...)` conjuncts made SEMI JOINs. */
+/* A comparison conjunct `x op (SELECT ...)` (either side) whose subquery is
+   NULL when nothing matches: the row fails then anyway, so the join can be
+   INNER, which keeps the scan, the join and an aggregate above in one
+   parallel pipeline (a LEFT JOIN with a filter above it is gathered first). */
+static ast *compare_join(rw *w, ast *cj, bool *changed) {
+    if (cj->kind != A_BINARY || cj->op < OP_EQ || cj->op > OP_GE) return cj;
+    for (int i = 0; i < 2; i++) {
+        corr c;
+        dc_kind k;
+        const ast *q = cj->args[i];
+        if (q->kind != A_SUBQ || w->n >= 16 || (k = decorrelatable(w->ar, q->sub, &w->out, &c, false)) == DC_NONE ||
+            (k == DC_AGG && agg_empty_kind(q->sub->items[0].e) == 0))
+            continue;
+        ast *cp = arena_alloc(w->ar, sizeof *cp);
+        *cp = *cj;
+        cp->args = arena_alloc(w->ar, sizeof(ast *) * 2);
+        cp->args[i] = join_one(w, q, &c, k, true);
+        cp->args[1 - i] = cj->args[1 - i];
+        *changed = true;
+        return cp;
+    }
+    return cj;
+}
+
+/* WHERE with its decorrelatable `x IN (SELECT ...)` conjuncts made SEMI JOINs
+   and its comparisons with a correlated subquery INNER JOINs. */
 static ast *where_in_joins(rw *w, ast *where, bool *changed) {
     ast **cs = NULL, **keep = NULL;
     int n = 0, cap = 0, nk = 0;
@@ -278,10 +303,10 @@ static ast *where_in_joins(rw *w, ast *where, bool *changed) {
         corr c;
         if (cs[i]->kind == A_IN && cs[i]->sub && !cs[i]->neg && w->n < 16 &&
             decorrelatable(w->ar, cs[i]->sub, &w->out, &c, true) == DC_IN) {
-            join_one(w, cs[i], &c, DC_IN);
+            join_one(w, cs[i], &c, DC_IN, false);
             *changed = true;
         } else {
-            keep[nk++] = cs[i];
+            keep[nk++] = compare_join(w, cs[i], changed);
         }
     }
     return *changed ? ast_and(w->ar, keep, nk) : where;
@@ -298,7 +323,8 @@ const select_stmt *plan_rewrite_scalar(arena *ar, const select_stmt *s) {
     if (!s->has_from || s->setop || s->set_l || s->tfunc) return s;
     rw w = {.ar = ar, .out = {.n = 0}, .base = plan_leaf_item(ar, s)};
     plan_sel_names(s, &w.out);
-    bool any = false, agg = aggregates(s); /* a query that aggregates takes only the SEMI JOINs: they add no column */
+    /* a query that aggregates takes them in WHERE only: there the joined columns are read before grouping */
+    bool any = false, agg = aggregates(s);
     ast *where = where_in_joins(&w, s->where, &any);
     sel_item *items = arena_alloc(ar, sizeof(sel_item) * (size_t)(s->nitems + 1));
     for (int i = 0; i < s->nitems; i++) {
@@ -309,7 +335,7 @@ const select_stmt *plan_rewrite_scalar(arena *ar, const select_stmt *s) {
         any |= ch;
     }
     bool ch = false;
-    if (!agg) where = replace(&w, where, &ch);
+    where = replace(&w, where, &ch);
     any |= ch;
     order_item *order = arena_alloc(ar, sizeof(order_item) * (size_t)(s->norder + 1));
     for (int i = 0; i < s->norder; i++) {
