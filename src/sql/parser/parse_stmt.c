@@ -197,10 +197,65 @@ static int order_limit(parser *p, select_stmt *s) {
     return 0;
 }
 
+static int expr_list(parser *p, ast ***v, int *n) {
+    int cap = 0;
+    do {
+        ast *e = ps_expr(p);
+        if (!e) return -1;
+        *v = ps_list_push(p, *v, n, &cap, e);
+    } while (ps_opt(p, ","));
+    return 0;
+}
+
+/* PIVOT <dataset> ON <expr> [IN (...)] [USING agg [AS a], ...] [GROUP BY ...] (t: PIVOT, not yet consumed). */
+static select_stmt *pivot_stmt(parser *p, token *t) {
+    p->pos++;
+    pivot_spec *pv = arena_alloc(p->ar, sizeof *pv);
+    pv->line = t->line, pv->col = t->col;
+    select_stmt *src = arena_alloc(p->ar, sizeof *src);
+    src->limit = -1;
+    src->has_from = true;
+    src->items = arena_alloc(p->ar, sizeof(sel_item));
+    src->items[0].e = ps_node(p, A_STAR, CUR(p));
+    src->nitems = 1;
+    if (ps_from(p, src) || ps_expect_kw(p, "on") || !(pv->on = ps_expr(p))) return NULL;
+    pv->src = src;
+    if (pv->on->kind == A_IN && !pv->on->sub && !pv->on->neg) { /* ON sym IN ('A', 'B') parsed as one IN */
+        pv->in = pv->on->args + 1;
+        pv->nin = pv->on->nargs - 1;
+        pv->on = pv->on->args[0];
+    }
+    if (tok_is_op(CUR(p), ","))
+        return qv_err_set(p->err, QV_EUNSUPPORTED, "PIVOT ON takes one column or expression (line %d, column %d)",
+                          CUR(p)->line, CUR(p)->col), NULL;
+    if (ps_kw(p, "using")) {
+        int cap = 0;
+        do {
+            ast *e = ps_expr(p);
+            if (!e) return NULL;
+            char *alias = ps_kw(p, "as") ? ps_ident(p, "an alias") : NULL;
+            if (pv->naggs == cap) {
+                cap = cap ? cap * 2 : 4;
+                sel_item *na = arena_alloc(p->ar, sizeof(sel_item) * (size_t)cap);
+                if (pv->naggs) memcpy(na, pv->aggs, sizeof(sel_item) * (size_t)pv->naggs);
+                pv->aggs = na;
+            }
+            pv->aggs[pv->naggs++] = (sel_item){e, alias};
+        } while (ps_opt(p, ","));
+    }
+    if (ps_kw(p, "group") && (ps_expect_kw(p, "by") || expr_list(p, &pv->group, &pv->ngroup))) return NULL;
+    select_stmt *s = arena_alloc(p->ar, sizeof *s);
+    s->limit = -1;
+    s->has_from = true;
+    s->pivot = pv;
+    return s;
+}
+
 /* One operand of a set operation: a SELECT, a VALUES list (as SELECT * FROM
-   VALUES ..., so a statement, UNION ALL VALUES ... and the like) or a
-   parenthesized query. */
+   VALUES ..., so a statement, UNION ALL VALUES ... and the like), a PIVOT or
+   a parenthesized query. */
 static select_stmt *set_operand(parser *p) {
+    if (tok_is_kw(CUR(p), "pivot")) return pivot_stmt(p, CUR(p));
     if (tok_is_kw(CUR(p), "values")) {
         from_item *f = ps_values_item(p);
         return f ? f->sub : NULL;
@@ -455,9 +510,9 @@ static int parse_alter(parser *p, stmt *s) {
 
 static int parse_one(parser *p, stmt *s) {
     token *t = CUR(p);
-    if (tok_is_kw(t, "select") || tok_is_kw(t, "with") || tok_is_kw(t, "values") ||
+    if (tok_is_kw(t, "select") || tok_is_kw(t, "with") || tok_is_kw(t, "values") || tok_is_kw(t, "pivot") ||
         (tok_is_op(t, "(") && (tok_is_kw(&p->t[p->pos + 1], "select") || tok_is_kw(&p->t[p->pos + 1], "with") ||
-                               tok_is_op(&p->t[p->pos + 1], "(")))) {
+                               tok_is_kw(&p->t[p->pos + 1], "pivot") || tok_is_op(&p->t[p->pos + 1], "(")))) {
         s->kind = S_SELECT;
         return (s->sel = ps_query(p)) ? 0 : -1;
     }
@@ -499,7 +554,7 @@ static int parse_one(parser *p, stmt *s) {
         s->kind = S_EXPLAIN;
         s->inner = arena_alloc(p->ar, sizeof(stmt));
         if (!tok_is_kw(CUR(p), "select") && !tok_is_kw(CUR(p), "with") && !tok_is_op(CUR(p), "(") &&
-            !tok_is_kw(CUR(p), "delete") && !tok_is_kw(CUR(p), "values"))
+            !tok_is_kw(CUR(p), "delete") && !tok_is_kw(CUR(p), "values") && !tok_is_kw(CUR(p), "pivot"))
             return ps_syntax(p, "SELECT or DELETE");
         return parse_one(p, s->inner);
     }

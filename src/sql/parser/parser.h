@@ -34,6 +34,7 @@ typedef enum {
 } ast_kind;
 
 typedef struct select_stmt select_stmt;
+typedef struct pivot_spec pivot_spec;
 typedef struct win_spec win_spec;
 
 typedef enum {
@@ -187,6 +188,22 @@ struct select_stmt {
                              outputs renamed after planning (planner/plan.c); the parser puts them on a
                              `SELECT *` wrapper so a CTE planned twice keeps its own names */
     int nout_names;
+    pivot_spec *pivot;    /* PIVOT ... (the statement is only that, with ORDER BY / LIMIT) */
+};
+
+/* PIVOT <dataset> ON <expr> [IN (<values>)] [USING <agg> [AS alias], ...]
+   [GROUP BY ...] (DuckDB's statement; planner/pivot.c rewrites it into a
+   grouped SELECT with one filtered aggregate per value and aggregate). */
+struct pivot_spec {
+    select_stmt *src;     /* SELECT * FROM <dataset> */
+    ast *on;
+    ast **in;             /* the values (NULL: on's distinct values, sorted, found when planning) */
+    int nin;
+    sel_item *aggs;       /* USING (none: count(*)) */
+    int naggs;
+    ast **group;          /* GROUP BY (none: every column of the dataset the ON and USING do not name) */
+    int ngroup;
+    int line, col;
 };
 
 /* S_DELETE stays last: sql.c checks its table of runners against it. */

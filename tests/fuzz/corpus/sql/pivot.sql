@@ -1,0 +1,1 @@
+PIVOT (SELECT day, sym, qty FROM t) ON sym IN ('A', 'B', NULL) USING sum(qty) AS s, count(*) AS n, string_agg(sym, ',') GROUP BY day ORDER BY day DESC LIMIT 3
