@@ -1,8 +1,9 @@
-"""PIVOT (DuckDB's statement) against a real quiverd over Flight, with
-DuckDB on the same data as the oracle: the columns (names, order, types'
-values) and rows of PIVOT ... ON ... [IN (...)] [USING ...] [GROUP BY ...],
-over tables, subqueries and CTEs, on strings, integers, dates and a column
-with NULLs, into pandas; and its errors."""
+"""PIVOT and UNPIVOT (DuckDB's statements) against a real quiverd over
+Flight, with DuckDB on the same data as the oracle: the columns (names,
+order, types' values) and rows of PIVOT ... ON ... [IN (...)] [USING ...]
+[GROUP BY ...] over tables, subqueries and CTEs, on strings, integers, dates
+and a column with NULLs, and of UNPIVOT ... ON ... [INTO NAME n VALUE v];
+into pandas; and their errors."""
 import datetime
 import random
 
@@ -46,6 +47,11 @@ ORACLE = [
     "PIVOT (SELECT venue, sym, qty FROM trades) ON sym USING sum(qty) ORDER BY venue",
     "PIVOT (SELECT date_trunc('day', ts)::DATE AS d, venue, qty FROM trades) ON d USING sum(qty) ORDER BY venue",
     "PIVOT (SELECT px > 50 AS hi, venue, qty FROM trades) ON hi USING sum(qty) ORDER BY venue",
+    "UNPIVOT (SELECT venue, min(px) AS lo, max(px) AS hi, avg(px) AS mean FROM trades GROUP BY venue) ON lo, hi, mean "
+    "INTO NAME stat VALUE px ORDER BY ALL",
+    "UNPIVOT (SELECT sym, venue, qty, px FROM trades WHERE qty < 20) ON qty, px ORDER BY ALL",
+    "SELECT name, count(*) AS n, sum(value) AS s FROM (UNPIVOT (PIVOT trades ON sym USING sum(qty) GROUP BY venue) ON AAPL, MSFT) "
+    "GROUP BY name ORDER BY name",
 ]
 
 
@@ -80,6 +86,8 @@ def test_explain_pivot_is_a_grouped_aggregate(both):
     ("PIVOT trades ON sym, venue USING sum(qty)", "PIVOT ON takes one column or expression"),
     ("PIVOT nope ON sym", "nope"),
     ("PIVOT trades ON ts USING count(*) GROUP BY venue", "more than 1000 columns"),
+    ("UNPIVOT trades ON qty + 1", "UNPIVOT ON takes column names"),
+    ("UNPIVOT trades ON nope", "unknown column 'nope'"),
 ])
 def test_pivot_errors(both, sql, msg):
     client, _ = both

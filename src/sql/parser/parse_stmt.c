@@ -207,8 +207,26 @@ static int expr_list(parser *p, ast ***v, int *n) {
     return 0;
 }
 
-/* PIVOT <dataset> ON <expr> [IN (...)] [USING agg [AS a], ...] [GROUP BY ...] (t: PIVOT, not yet consumed). */
+/* The rest of UNPIVOT <dataset> ON <col>, ... [INTO NAME n VALUE v] (after its ON). */
+static int unpivot_rest(parser *p, pivot_spec *pv) {
+    pv->unpivot = true;
+    pv->name_col = "name", pv->value_col = "value";
+    if (expr_list(p, &pv->in, &pv->nin)) return -1;
+    for (int i = 0; i < pv->nin; i++)
+        if (pv->in[i]->kind != A_COL)
+            return qv_err_set(p->err, QV_EINVAL, "UNPIVOT ON takes column names (line %d, column %d)", pv->in[i]->line,
+                              pv->in[i]->col);
+    if (!ps_kw(p, "into")) return 0;
+    if (ps_expect_kw(p, "name") || !(pv->name_col = ps_ident(p, "a column name")) || ps_expect_kw(p, "value") ||
+        !(pv->value_col = ps_ident(p, "a column name")))
+        return -1;
+    return 0;
+}
+
+/* PIVOT <dataset> ON <expr> [IN (...)] [USING agg [AS a], ...] [GROUP BY ...], or UNPIVOT ... (t: the
+   keyword, not yet consumed). */
 static select_stmt *pivot_stmt(parser *p, token *t) {
+    bool un = tok_is_kw(t, "unpivot");
     p->pos++;
     pivot_spec *pv = arena_alloc(p->ar, sizeof *pv);
     pv->line = t->line, pv->col = t->col;
@@ -218,8 +236,17 @@ static select_stmt *pivot_stmt(parser *p, token *t) {
     src->items = arena_alloc(p->ar, sizeof(sel_item));
     src->items[0].e = ps_node(p, A_STAR, CUR(p));
     src->nitems = 1;
-    if (ps_from(p, src) || ps_expect_kw(p, "on") || !(pv->on = ps_expr(p))) return NULL;
+    if (ps_from(p, src) || ps_expect_kw(p, "on")) return NULL;
     pv->src = src;
+    if (un) {
+        if (unpivot_rest(p, pv)) return NULL;
+        select_stmt *s = arena_alloc(p->ar, sizeof *s);
+        s->limit = -1;
+        s->has_from = true;
+        s->pivot = pv;
+        return s;
+    }
+    if (!(pv->on = ps_expr(p))) return NULL;
     if (pv->on->kind == A_IN && !pv->on->sub && !pv->on->neg) { /* ON sym IN ('A', 'B') parsed as one IN */
         pv->in = pv->on->args + 1;
         pv->nin = pv->on->nargs - 1;
@@ -255,7 +282,7 @@ static select_stmt *pivot_stmt(parser *p, token *t) {
    VALUES ..., so a statement, UNION ALL VALUES ... and the like), a PIVOT or
    a parenthesized query. */
 static select_stmt *set_operand(parser *p) {
-    if (tok_is_kw(CUR(p), "pivot")) return pivot_stmt(p, CUR(p));
+    if (tok_is_kw(CUR(p), "pivot") || tok_is_kw(CUR(p), "unpivot")) return pivot_stmt(p, CUR(p));
     if (tok_is_kw(CUR(p), "values")) {
         from_item *f = ps_values_item(p);
         return f ? f->sub : NULL;
@@ -511,8 +538,10 @@ static int parse_alter(parser *p, stmt *s) {
 static int parse_one(parser *p, stmt *s) {
     token *t = CUR(p);
     if (tok_is_kw(t, "select") || tok_is_kw(t, "with") || tok_is_kw(t, "values") || tok_is_kw(t, "pivot") ||
+        tok_is_kw(t, "unpivot") ||
         (tok_is_op(t, "(") && (tok_is_kw(&p->t[p->pos + 1], "select") || tok_is_kw(&p->t[p->pos + 1], "with") ||
-                               tok_is_kw(&p->t[p->pos + 1], "pivot") || tok_is_op(&p->t[p->pos + 1], "(")))) {
+                               tok_is_kw(&p->t[p->pos + 1], "pivot") || tok_is_kw(&p->t[p->pos + 1], "unpivot") ||
+                               tok_is_op(&p->t[p->pos + 1], "(")))) {
         s->kind = S_SELECT;
         return (s->sel = ps_query(p)) ? 0 : -1;
     }
@@ -554,7 +583,8 @@ static int parse_one(parser *p, stmt *s) {
         s->kind = S_EXPLAIN;
         s->inner = arena_alloc(p->ar, sizeof(stmt));
         if (!tok_is_kw(CUR(p), "select") && !tok_is_kw(CUR(p), "with") && !tok_is_op(CUR(p), "(") &&
-            !tok_is_kw(CUR(p), "delete") && !tok_is_kw(CUR(p), "values") && !tok_is_kw(CUR(p), "pivot"))
+            !tok_is_kw(CUR(p), "delete") && !tok_is_kw(CUR(p), "values") && !tok_is_kw(CUR(p), "pivot") &&
+            !tok_is_kw(CUR(p), "unpivot"))
             return ps_syntax(p, "SELECT or DELETE");
         return parse_one(p, s->inner);
     }

@@ -193,7 +193,9 @@ struct select_stmt {
 
 /* PIVOT <dataset> ON <expr> [IN (<values>)] [USING <agg> [AS alias], ...]
    [GROUP BY ...] (DuckDB's statement; planner/pivot.c rewrites it into a
-   grouped SELECT with one filtered aggregate per value and aggregate). */
+   grouped SELECT with one filtered aggregate per value and aggregate), and
+   UNPIVOT <dataset> ON <col>, ... [INTO NAME <n> VALUE <v>] (a UNION ALL of
+   one SELECT per column; the columns in `in`). */
 struct pivot_spec {
     select_stmt *src;     /* SELECT * FROM <dataset> */
     ast *on;
@@ -203,6 +205,8 @@ struct pivot_spec {
     int naggs;
     ast **group;          /* GROUP BY (none: every column of the dataset the ON and USING do not name) */
     int ngroup;
+    bool unpivot;
+    char *name_col, *value_col; /* UNPIVOT ... INTO NAME n VALUE v (default name, value) */
     int line, col;
 };
 

@@ -171,21 +171,22 @@ static bool listed(const char **v, int n, const char *name) {
     return false;
 }
 
-/* Without GROUP BY: the dataset's columns that ON and USING do not name. */
+/* Without GROUP BY: the dataset's columns that ON and USING (or the names in skip) do not name. */
 static int default_groups(sql_ctx *ctx, qstate *qs, arena *ar, const pivot_spec *pv, const sel_item *aggs, int naggs,
-                          ast ***group, int *ngroup, qv_err *err) {
+                          const char **skip, int nskip, ast ***group, int *ngroup, qv_err *err) {
     plan pl;
     if (plan_select(ctx, qs, ar, pv->src, false, &pl, err)) return err->code;
-    const char **used = arena_alloc(ar, sizeof(char *) * 256);
+    const char **used = arena_alloc(ar, sizeof(char *) * (size_t)(256 + nskip));
     int nused = 0;
-    names_in(pv->on, &used, &nused, 256);
-    for (int i = 0; i < naggs; i++) names_in(aggs[i].e, &used, &nused, 256);
+    for (int i = 0; i < nskip; i++) used[nused++] = skip[i];
+    names_in(pv->on, &used, &nused, 256 + nskip);
+    for (int i = 0; i < naggs; i++) names_in(aggs[i].e, &used, &nused, 256 + nskip);
     *group = arena_alloc(ar, sizeof(ast *) * (size_t)(pl.schema.nfields + 1));
     *ngroup = 0;
     for (int i = 0; i < pl.schema.nfields; i++) {
         const char *nm = pl.schema.fields[i].name;
         if (listed(used, nused, nm)) continue;
-        ast *c = node(ar, A_COL, 0, pv->on);
+        ast *c = node(ar, A_COL, 0, pv->on ? pv->on : pv->in[0]); /* an UNPIVOT has no ON expression */
         c->name = arena_strdup(ar, nm);
         c->height = 1;
         (*group)[(*ngroup)++] = c;
@@ -194,8 +195,53 @@ static int default_groups(sql_ctx *ctx, qstate *qs, arena *ar, const pivot_spec 
     return 0;
 }
 
+/* UNPIVOT: per ON column c, SELECT <the other columns>, 'c' AS name, c AS value
+   FROM dataset WHERE c IS NOT NULL, all of them UNION ALL, with the
+   statement's ORDER BY / LIMIT over the whole. */
+static int plan_unpivot(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, plan *p, qv_err *err) {
+    const pivot_spec *pv = s->pivot;
+    const char **on = arena_alloc(ar, sizeof(char *) * (size_t)pv->nin);
+    for (int i = 0; i < pv->nin; i++) on[i] = pv->in[i]->name;
+    ast **keep;
+    int nkeep;
+    if (default_groups(ctx, qs, ar, pv, NULL, 0, on, pv->nin, &keep, &nkeep, err)) return err->code;
+    select_stmt *all = NULL;
+    for (int i = 0; i < pv->nin; i++) {
+        ast *c = pv->in[i];
+        select_stmt *q = arena_alloc(ar, sizeof *q);
+        q->has_from = true;
+        q->sub = pv->src;
+        q->alias = "__unpivot";
+        q->limit = -1;
+        q->items = arena_alloc(ar, sizeof(sel_item) * (size_t)(nkeep + 2));
+        for (int k = 0; k < nkeep; k++) q->items[q->nitems++] = (sel_item){keep[k], NULL};
+        ast *nm = node(ar, A_STR, 0, c);
+        nm->name = c->name;
+        nm->height = 1;
+        q->items[q->nitems++] = (sel_item){nm, pv->name_col};
+        q->items[q->nitems++] = (sel_item){c, pv->value_col};
+        q->where = node(ar, A_ISNULL, 1, c);
+        q->where->neg = true;
+        q->where->args[0] = c;
+        if (!all) {
+            all = q;
+            continue;
+        }
+        select_stmt *u = arena_alloc(ar, sizeof *u);
+        u->setop = SET_UNION;
+        u->set_all = true;
+        u->set_l = all, u->set_r = q;
+        u->limit = -1;
+        all = u;
+    }
+    all->order = s->order, all->norder = s->norder, all->order_all = s->order_all;
+    all->limit = s->limit, all->offset = s->offset;
+    return plan_select(ctx, qs, ar, all, top, p, err);
+}
+
 int plan_pivot(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, plan *p, qv_err *err) {
     const pivot_spec *pv = s->pivot;
+    if (pv->unpivot) return plan_unpivot(ctx, qs, ar, s, top, p, err);
     sel_item star = {0};
     const sel_item *aggs = pv->aggs;
     int naggs = pv->naggs;
@@ -217,7 +263,7 @@ int plan_pivot(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, pl
     else if (distinct_values(ctx, qs, ar, pv, &vals, &nv, err)) return err->code;
     ast **group = pv->group;
     int ngroup = pv->ngroup;
-    if (!ngroup && default_groups(ctx, qs, ar, pv, aggs, naggs, &group, &ngroup, err)) return err->code;
+    if (!ngroup && default_groups(ctx, qs, ar, pv, aggs, naggs, NULL, 0, &group, &ngroup, err)) return err->code;
     select_stmt *q = arena_alloc(ar, sizeof *q);
     *q = *s;
     q->pivot = NULL;
