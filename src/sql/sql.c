@@ -151,7 +151,10 @@ static int prepare(sql_ctx *c, const char *text, size_t len, const sql_scope *sc
         set_result_schema(q);
         q->total_rows = 1;
     } else {
-        if (st->kind == S_DESCRIBE) {
+        if (st->kind == S_DESCRIBE && st->sel) { /* planned, never run: its schema is the answer */
+            if (plan_select(c, &q->qs, &q->ar, st->sel, false, &q->pl, err)) goto fail;
+            q->has_plan = true;
+        } else if (st->kind == S_DESCRIBE) {
             st_table *t;
             if (sql_table_open(c->db, st->table, &t, err)) {
                 if (err->code == QV_ENOTFOUND) qv_err_set(err, QV_ENOTFOUND, "table '%s' does not exist", st->table);
@@ -333,12 +336,12 @@ static int run_show(sql_query *q, qv_batch *out, qv_err *err) {
 }
 
 static int run_describe(sql_query *q, qv_batch *out, qv_err *err) {
-    st_table *t;
-    if (sql_table_open(q->ctx->db, q->st->table, &t, err)) {
+    st_table *t = NULL;
+    if (!q->st->sel && sql_table_open(q->ctx->db, q->st->table, &t, err)) {
         if (err->code == QV_ENOTFOUND) qv_err_set(err, QV_ENOTFOUND, "table '%s' does not exist", q->st->table);
         return err->code;
     }
-    const qv_schema *s = st_table_schema(t);
+    const qv_schema *s = t ? st_table_schema(t) : &q->pl.schema;
     qv_batch_init(out, &q->schema);
     qv_builder b[3];
     for (int i = 0; i < 3; i++) qv_builder_init(&b[i], QV_T_STRING, s->nfields);
@@ -350,7 +353,7 @@ static int run_describe(sql_query *q, qv_batch *out, qv_err *err) {
         qv_builder_append_str(&b[2], f->nullable ? "YES" : "NO", f->nullable ? 3 : 2);
     }
     for (int i = 0; i < 3; i++) string_column(out, i, &b[i], s->nfields);
-    st_table_release(t);
+    if (t) st_table_release(t);
     return 0;
 }
 

@@ -128,3 +128,13 @@ def test_ctas_is_durable(start_quiverd, tmp_path):
     assert srv.stop() == 0
     srv = start_quiverd("--data-dir", data)
     same_table(srv.flight(), con, "d2")
+
+
+def test_describe_a_query_over_flight(quiverd):
+    c = quiverd.flight()
+    put(c, "dsc", source(10))
+    t = get(c, "DESCRIBE SELECT sym, px * qty AS notional, ts::TIME AS tod FROM dsc")
+    assert [(r["column_name"], r["column_type"]) for r in t.to_pylist()] == \
+        [("sym", "STRING"), ("notional", "FLOAT64"), ("tod", "TIME")]
+    assert get(c, "SELECT count(*) AS n FROM dsc").column("n").to_pylist() == [10]
+    c.close()

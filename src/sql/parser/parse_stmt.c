@@ -576,6 +576,10 @@ static int parse_one(parser *p, stmt *s) {
     }
     if (ps_kw(p, "describe") || ps_kw(p, "desc")) {
         s->kind = S_DESCRIBE;
+        token *q = CUR(p);
+        if (tok_is_kw(q, "select") || tok_is_kw(q, "with") || tok_is_kw(q, "values") || tok_is_kw(q, "pivot") ||
+            tok_is_kw(q, "unpivot") || tok_is_op(q, "(")) /* DESCRIBE <query>: the columns it returns */
+            return (s->sel = ps_query(p)) ? 0 : -1;
         ps_kw(p, "table");
         return (s->table = ps_ident(p, "a table name")) ? 0 : -1;
     }
