@@ -93,3 +93,24 @@ def test_pivot_errors(both, sql, msg):
     client, _ = both
     with pytest.raises(pa.ArrowException, match=msg):
         get(client, sql)
+
+
+def test_summarize_matches_duckdb(both):
+    client, con = both
+    for sql in ["SUMMARIZE trades", "SUMMARIZE SELECT venue, px, qty FROM trades WHERE qty < 100"]:
+        ours = get(client, sql)
+        theirs = con.sql(sql)
+        assert ours.column_names == theirs.columns
+        exact = ["column_name", "min", "max", "count", "null_percentage"]
+        idx = [theirs.columns.index(c) for c in exact]
+        want = [tuple(str(r[i]) if r[i] is not None else None for i in idx) for r in theirs.fetchall()]
+        got = [tuple(str(r[c]) if r[c] is not None else None for c in exact) for r in ours.to_pylist()]
+        got = [(g[0], g[1].replace(".000000000", "") if g[1] else g[1], g[2].replace(".000000000", "") if g[2] else g[2],
+                g[3], g[4]) for g in got]
+        assert got == want, (sql, got, want)
+        types = dict(zip(ours.column("column_name").to_pylist(), ours.column("column_type").to_pylist()))
+        assert types["px"] == "DOUBLE" and types["qty"] == "BIGINT" and types["venue"] == "INTEGER"
+        num = {r["column_name"]: r for r in ours.to_pylist()}
+        ref = {r[0]: r for r in theirs.fetchall()} or {r[0]: r for r in con.sql(sql).fetchall()}
+        assert float(num["px"]["avg"]) == pytest.approx(float(ref["px"][5]))
+        assert float(num["qty"]["std"]) == pytest.approx(float(ref["qty"][6]))

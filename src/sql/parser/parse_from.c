@@ -82,7 +82,7 @@ static from_item *from_primary(parser *p) {
             if (!(f->sub = ps_query(p))) return NULL;
             tf = f->sub->tfunc != NULL;
         } else if (tok_is_kw(n, "select") || tok_is_kw(n, "with") || tok_is_kw(n, "pivot") || tok_is_kw(n, "unpivot") ||
-                   tok_is_op(n, "(")) {
+                   tok_is_kw(n, "summarize") || tok_is_op(n, "(")) {
             f = fr_new(p, FR_SUB, t);
             if (!(f->sub = ps_query(p))) return NULL;
         } else {

@@ -278,11 +278,38 @@ static select_stmt *pivot_stmt(parser *p, token *t) {
     return s;
 }
 
+/* SUMMARIZE <table> | SUMMARIZE <query> (t: the keyword, not yet consumed). */
+static select_stmt *summarize_stmt(parser *p, token *t) {
+    p->pos++;
+    pivot_spec *pv = arena_alloc(p->ar, sizeof *pv);
+    pv->line = t->line, pv->col = t->col;
+    pv->summarize = true;
+    token *q = CUR(p);
+    if (tok_is_kw(q, "select") || tok_is_kw(q, "with") || tok_is_kw(q, "values") || tok_is_op(q, "(")) {
+        if (!(pv->src = ps_query(p))) return NULL;
+    } else {
+        select_stmt *src = arena_alloc(p->ar, sizeof *src);
+        src->limit = -1;
+        src->has_from = true;
+        src->items = arena_alloc(p->ar, sizeof(sel_item));
+        src->items[0].e = ps_node(p, A_STAR, CUR(p));
+        src->nitems = 1;
+        if (ps_from(p, src)) return NULL;
+        pv->src = src;
+    }
+    select_stmt *s = arena_alloc(p->ar, sizeof *s);
+    s->limit = -1;
+    s->has_from = true;
+    s->pivot = pv;
+    return s;
+}
+
 /* One operand of a set operation: a SELECT, a VALUES list (as SELECT * FROM
    VALUES ..., so a statement, UNION ALL VALUES ... and the like), a PIVOT or
    a parenthesized query. */
 static select_stmt *set_operand(parser *p) {
     if (tok_is_kw(CUR(p), "pivot") || tok_is_kw(CUR(p), "unpivot")) return pivot_stmt(p, CUR(p));
+    if (tok_is_kw(CUR(p), "summarize")) return summarize_stmt(p, CUR(p));
     if (tok_is_kw(CUR(p), "values")) {
         from_item *f = ps_values_item(p);
         return f ? f->sub : NULL;
@@ -538,7 +565,7 @@ static int parse_alter(parser *p, stmt *s) {
 static int parse_one(parser *p, stmt *s) {
     token *t = CUR(p);
     if (tok_is_kw(t, "select") || tok_is_kw(t, "with") || tok_is_kw(t, "values") || tok_is_kw(t, "pivot") ||
-        tok_is_kw(t, "unpivot") ||
+        tok_is_kw(t, "unpivot") || tok_is_kw(t, "summarize") ||
         (tok_is_op(t, "(") && (tok_is_kw(&p->t[p->pos + 1], "select") || tok_is_kw(&p->t[p->pos + 1], "with") ||
                                tok_is_kw(&p->t[p->pos + 1], "pivot") || tok_is_kw(&p->t[p->pos + 1], "unpivot") ||
                                tok_is_op(&p->t[p->pos + 1], "(")))) {

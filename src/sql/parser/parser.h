@@ -206,6 +206,7 @@ struct pivot_spec {
     ast **group;          /* GROUP BY (none: every column of the dataset the ON and USING do not name) */
     int ngroup;
     bool unpivot;
+    bool summarize;       /* SUMMARIZE <dataset> (planner/summarize.c): only src is set */
     char *name_col, *value_col; /* UNPIVOT ... INTO NAME n VALUE v (default name, value) */
     int line, col;
 };

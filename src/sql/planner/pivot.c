@@ -242,6 +242,7 @@ static int plan_unpivot(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, boo
 int plan_pivot(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, plan *p, qv_err *err) {
     const pivot_spec *pv = s->pivot;
     if (pv->unpivot) return plan_unpivot(ctx, qs, ar, s, top, p, err);
+    if (pv->summarize) return plan_summarize(ctx, qs, ar, s, top, p, err);
     sel_item star = {0};
     const sel_item *aggs = pv->aggs;
     int naggs = pv->naggs;

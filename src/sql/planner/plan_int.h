@@ -63,6 +63,8 @@ typedef struct plan_names {
 void plan_from_names(const from_item *f, plan_names *ns);
 void plan_sel_names(const select_stmt *q, plan_names *ns);
 bool plan_names_has(const plan_names *ns, const char *nm);
+/* SUMMARIZE ... as the UNION ALL of per-column aggregates (summarize.c). */
+int plan_summarize(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, plan *p, qv_err *err);
 /* PIVOT ... as the grouped SELECT it stands for (pivot.c), planned into p. */
 int plan_pivot(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, plan *p, qv_err *err);
 /* s's FROM as a from_item tree (its joins, or a leaf for its one table / subquery). */

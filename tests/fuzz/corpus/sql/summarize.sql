@@ -1,0 +1,1 @@
+SELECT column_name, q50 FROM (SUMMARIZE SELECT 1 AS a, 'x' AS b, TIME '10:00' AS c, DATE '2024-01-01' AS d) WHERE count > 0
