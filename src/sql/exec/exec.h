@@ -181,6 +181,21 @@ typedef struct scan_pred {  /* col <op> constant, for row-group pruning */
 op *op_scan_new(qstate *qs, st_table *t, st_snapshot *snap, int ncols, const int *cols,
                 const scan_pred *preds, int npreds);
 op *op_values_new(qstate *qs); /* one row, zero columns */
+/* Rows held in memory (exec/rowset.c): deep copies of chunks, in order. */
+typedef struct rowset {
+    int ncols;
+    qv_type *types;
+    chunk *chunks;
+    int n, cap;
+    int64_t rows;
+} rowset;
+rowset *rowset_new(int ncols, const qv_type *types);
+void rowset_free(rowset *r);
+/* Copies rows (chunk row indices; NULL: c's active rows) of c. */
+void rowset_add(rowset *r, const chunk *c, const int *rows, int m);
+int64_t rowset_bytes(const rowset *r); /* an estimate, for the query's memory limit */
+/* Streams rs (freed with the operator when own). */
+op *op_rowset_new(qstate *qs, rowset *rs, bool own);
 /* range / generate_series (exec/series.c): one column of type t, start..stop
    by step (three constant expressions, evaluated when it first runs so that
    placeholders have their values); stop included when inclusive. Streams

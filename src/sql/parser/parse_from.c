@@ -19,7 +19,11 @@ static from_item *fr_new(parser *p, from_kind k, token *at) {
 
 static select_stmt *cte_find(parser *p, const char *name) {
     for (int i = p->nctes - 1; i >= 0; i--)
-        if (!strcasecmp(p->ctes[i].name, name)) return p->ctes[i].sel;
+        if (!strcasecmp(p->ctes[i].name, name)) {
+            select_stmt *s = p->ctes[i].sel;
+            if (s->rec_ref) s->rec_ref->referenced = true; /* a recursive CTE read inside its own body */
+            return s;
+        }
     return NULL;
 }
 

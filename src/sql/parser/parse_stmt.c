@@ -368,27 +368,59 @@ static select_stmt *set_term(parser *p) {
     return l;
 }
 
+static void cte_push(parser *p, char *name, select_stmt *sel) {
+    if (p->nctes == p->capctes) {
+        int nc = p->capctes ? p->capctes * 2 : 8;
+        void *n = arena_alloc(p->ar, sizeof(*p->ctes) * (size_t)nc);
+        if (p->nctes) memcpy(n, p->ctes, sizeof(*p->ctes) * (size_t)p->nctes);
+        p->ctes = n;
+        p->capctes = nc;
+    }
+    p->ctes[p->nctes].name = name;
+    p->ctes[p->nctes].sel = sel;
+    p->nctes++;
+}
+
+/* With RECURSIVE a CTE's name is in scope inside its own body, as a
+   placeholder (rec_ref); a body `anchor UNION [ALL] step` that read it
+   becomes the recursive CTE (rec). */
+static select_stmt *recursive_cte(parser *p, char *name, char **cols, int ncols, token *at) {
+    rec_cte *rc = arena_alloc(p->ar, sizeof *rc);
+    rc->name = name, rc->cols = cols, rc->ncols = ncols;
+    rc->line = at->line, rc->col = at->col;
+    select_stmt *ref = arena_alloc(p->ar, sizeof *ref);
+    ref->limit = -1;
+    ref->rec_ref = rc;
+    int slot = p->nctes;
+    cte_push(p, name, ref);
+    select_stmt *q = ps_query(p);
+    p->nctes = slot; /* the caller pushes what the name means from here on */
+    if (!q) return NULL;
+    if (!rc->referenced) return ncols ? ps_renamed(p, q, NULL, name, cols, ncols) : q;
+    if (q->setop != SET_UNION || q->set_by_name || q->norder || q->limit >= 0 || q->offset)
+        return qv_err_set(p->err, QV_EUNSUPPORTED, "recursive CTE %s (line %d, column %d) must be <anchor> UNION [ALL] "
+                          "<step>, without ORDER BY or LIMIT", name, at->line, at->col), NULL;
+    rc->anchor = q->set_l, rc->step = q->set_r, rc->all = q->set_all;
+    select_stmt *s = arena_alloc(p->ar, sizeof *s);
+    s->limit = -1;
+    s->has_from = true;
+    s->rec = rc;
+    return s;
+}
+
 static int with_clause(parser *p) {
     if (!ps_kw(p, "with")) return 0;
-    if (tok_is_kw(CUR(p), "recursive")) return qv_err_set(p->err, QV_EUNSUPPORTED, "WITH RECURSIVE is not supported (line %d, column %d)", CUR(p)->line, CUR(p)->col);
+    bool recursive = ps_kw(p, "recursive");
     do {
+        token *at = CUR(p);
         char *name = ps_ident(p, "a CTE name"), **cols = NULL;
         int ncols = 0;
         if (!name || (tok_is_op(CUR(p), "(") && ps_column_aliases(p, &cols, &ncols))) return -1;
         if (ps_expect_kw(p, "as") || ps_expect_op(p, "(")) return -1;
-        select_stmt *q = ps_query(p);
+        select_stmt *q = recursive ? recursive_cte(p, name, cols, ncols, at) : ps_query(p);
         if (!q || ps_expect_op(p, ")")) return -1;
-        if (ncols) q = ps_renamed(p, q, NULL, name, cols, ncols); /* WITH c(a, b) AS (...) */
-        if (p->nctes == p->capctes) {
-            int nc = p->capctes ? p->capctes * 2 : 8;
-            void *n = arena_alloc(p->ar, sizeof(*p->ctes) * (size_t)nc);
-            if (p->nctes) memcpy(n, p->ctes, sizeof(*p->ctes) * (size_t)p->nctes);
-            p->ctes = n;
-            p->capctes = nc;
-        }
-        p->ctes[p->nctes].name = name;
-        p->ctes[p->nctes].sel = q;
-        p->nctes++;
+        if (ncols && !recursive) q = ps_renamed(p, q, NULL, name, cols, ncols); /* WITH c(a, b) AS (...) */
+        cte_push(p, name, q);
     } while (ps_opt(p, ","));
     return 0;
 }

@@ -35,6 +35,19 @@ typedef enum {
 
 typedef struct select_stmt select_stmt;
 typedef struct pivot_spec pivot_spec;
+/* A CTE of WITH RECURSIVE whose body is anchor UNION [ALL] step and whose
+   step reads it (planner/recursive.c materializes it while planning). */
+typedef struct rec_cte {
+    char *name;
+    char **cols;          /* column aliases (else the anchor's names) */
+    int ncols;
+    select_stmt *anchor, *step;
+    bool all;             /* UNION ALL (else UNION: rows already produced are dropped) */
+    bool referenced;      /* the body read the name (else it is a plain CTE) */
+    void *work;           /* planning: the rows of the last round (a rowset), what the step reads */
+    char **names;         /* planning: the columns' names (aliases, else the anchor's) */
+    int line, col;
+} rec_cte;
 typedef struct win_spec win_spec;
 
 typedef enum {
@@ -189,6 +202,8 @@ struct select_stmt {
                              `SELECT *` wrapper so a CTE planned twice keeps its own names */
     int nout_names;
     pivot_spec *pivot;    /* PIVOT ... (the statement is only that, with ORDER BY / LIMIT) */
+    rec_cte *rec;         /* the recursive CTE itself (a reference to it after its WITH) */
+    rec_cte *rec_ref;     /* its name read inside its own step: the last round's rows */
 };
 
 /* PIVOT <dataset> ON <expr> [IN (<values>)] [USING <agg> [AS alias], ...]

@@ -400,6 +400,8 @@ int plan_select(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, p
 static int plan_select_body(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, plan *p, qv_err *err) {
     if (s->setop || s->set_l) return plan_setop(ctx, qs, ar, s, p, err);
     if (s->pivot) return plan_pivot(ctx, qs, ar, s, top, p, err);
+    if (s->rec) return plan_recursive(ctx, qs, ar, s, p, err);
+    if (s->rec_ref) return plan_rec_ref(qs, ar, s, p, err);
     if (s->ngsets) return plan_grouping_sets(ctx, qs, ar, s, p, err);
     if (s->ndistinct_on) return plan_distinct_on(ctx, qs, ar, s, p, err);
     s = (select_stmt *)plan_rewrite_exists(ar, s);

@@ -63,6 +63,10 @@ typedef struct plan_names {
 void plan_from_names(const from_item *f, plan_names *ns);
 void plan_sel_names(const select_stmt *q, plan_names *ns);
 bool plan_names_has(const plan_names *ns, const char *nm);
+/* A recursive CTE, computed now into rows the plan streams, and its name
+   read inside its own step: the last round's rows (recursive.c). */
+int plan_recursive(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, plan *p, qv_err *err);
+int plan_rec_ref(qstate *qs, arena *ar, select_stmt *s, plan *p, qv_err *err);
 /* SUMMARIZE ... as the UNION ALL of per-column aggregates (summarize.c). */
 int plan_summarize(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, plan *p, qv_err *err);
 /* PIVOT ... as the grouped SELECT it stands for (pivot.c), planned into p. */

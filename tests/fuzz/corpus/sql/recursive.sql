@@ -1,0 +1,1 @@
+WITH RECURSIVE r(n, s) AS (SELECT 1, 'x' UNION SELECT n + 1, s || 'y' FROM r WHERE n < 5), q AS (SELECT * FROM r) SELECT a.n, b.s FROM r a JOIN q b ON a.n = b.n ORDER BY 1
