@@ -13,7 +13,7 @@
 /* ---- column references ---- */
 
 /* The length of a qualifier as the user wrote it: an EXISTS subquery's
-   table is b, not its internal alias b#1 (planner/exists.c). */
+   table is b, not its internal alias b#1 (planner/rewrite/exists.c). */
 static int written_len(const char *q) {
     const char *h = strrchr(q, '#');
     if (!h || !h[1] || h[strspn(h + 1, "0123456789") + 1]) return (int)strlen(q);

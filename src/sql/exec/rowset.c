@@ -1,4 +1,4 @@
-/* Rows held in memory (a recursive CTE's, planner/recursive.c) and the
+/* Rows held in memory (a recursive CTE's, planner/rewrite/recursive.c) and the
    operator that streams them. A rowset owns deep copies of the chunks put
    into it (strings in each chunk's vector heaps). The operator hands out
    read-only views of those chunks (borrowed vectors in its own output

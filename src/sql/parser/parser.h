@@ -36,7 +36,7 @@ typedef enum {
 typedef struct select_stmt select_stmt;
 typedef struct pivot_spec pivot_spec;
 /* A CTE of WITH RECURSIVE whose body is anchor UNION [ALL] step and whose
-   step reads it (planner/recursive.c materializes it while planning). */
+   step reads it (planner/rewrite/recursive.c materializes it while planning). */
 typedef struct rec_cte {
     char *name;
     char **cols;          /* column aliases (else the anchor's names) */
@@ -152,11 +152,11 @@ struct from_item {
     ast *on;
     char **using_cols;
     int nusing;
-    bool asof;            /* ASOF [LEFT|RIGHT|FULL] JOIN (planner/asof_plan.c) */
+    bool asof;            /* ASOF [LEFT|RIGHT|FULL] JOIN (planner/join/asof_plan.c) */
     bool natural;         /* NATURAL [LEFT|...] JOIN: using_cols filled by the planner from the sides'
-                             common names (planner/join_keys.c) */
-    bool hide_cols;       /* FR_SUB: its columns are not in SELECT * (a decorrelated subquery's, planner/scalar_corr.c) */
-    bool inner_scope;     /* SEMI / ANTI from [NOT] EXISTS (planner/exists.c): in ON, a name
+                             common names (planner/join/join_keys.c) */
+    bool hide_cols;       /* FR_SUB: its columns are not in SELECT * (a decorrelated subquery's, planner/rewrite/scalar_corr.c) */
+    bool inner_scope;     /* SEMI / ANTI from [NOT] EXISTS (planner/rewrite/exists.c): in ON, a name
                              the right side has means its column, as in the subquery */
 };
 
@@ -207,7 +207,7 @@ struct select_stmt {
 };
 
 /* PIVOT <dataset> ON <expr> [IN (<values>)] [USING <agg> [AS alias], ...]
-   [GROUP BY ...] (DuckDB's statement; planner/pivot.c rewrites it into a
+   [GROUP BY ...] (DuckDB's statement; planner/rewrite/pivot.c rewrites it into a
    grouped SELECT with one filtered aggregate per value and aggregate), and
    UNPIVOT <dataset> ON <col>, ... [INTO NAME <n> VALUE <v>] (a UNION ALL of
    one SELECT per column; the columns in `in`). */
@@ -221,7 +221,7 @@ struct pivot_spec {
     ast **group;          /* GROUP BY (none: every column of the dataset the ON and USING do not name) */
     int ngroup;
     bool unpivot;
-    bool summarize;       /* SUMMARIZE <dataset> (planner/summarize.c): only src is set */
+    bool summarize;       /* SUMMARIZE <dataset> (planner/rewrite/summarize.c): only src is set */
     char *name_col, *value_col; /* UNPIVOT ... INTO NAME n VALUE v (default name, value) */
     int line, col;
 };

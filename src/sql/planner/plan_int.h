@@ -50,11 +50,11 @@ int plan_asof_join(sql_ctx *ctx, qstate *qs, arena *ar, const asof_in *in, scope
    turned into SEMI/ANTI joins of its FROM (a copy; s itself is not changed). */
 const select_stmt *plan_rewrite_exists(arena *ar, const select_stmt *s);
 /* s with its correlated scalar subqueries that aggregate over equality
-   correlations turned into LEFT JOINs of grouped derived tables (scalar_corr.c;
+   correlations turned into LEFT JOINs of grouped derived tables (rewrite/scalar_corr.c;
    a copy, or s itself when there are none). */
 const select_stmt *plan_rewrite_scalar(arena *ar, const select_stmt *s);
 /* The names a FROM gives its tables (alias, else table name), outermost
-   first (exists.c): what qualifies a column as the subquery's own. */
+   first (rewrite/exists.c): what qualifies a column as the subquery's own. */
 #define PLAN_MAX_NAMES 128
 typedef struct plan_names {
     const char *v[PLAN_MAX_NAMES];
@@ -64,12 +64,12 @@ void plan_from_names(const from_item *f, plan_names *ns);
 void plan_sel_names(const select_stmt *q, plan_names *ns);
 bool plan_names_has(const plan_names *ns, const char *nm);
 /* A recursive CTE, computed now into rows the plan streams, and its name
-   read inside its own step: the last round's rows (recursive.c). */
+   read inside its own step: the last round's rows (rewrite/recursive.c). */
 int plan_recursive(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, plan *p, qv_err *err);
 int plan_rec_ref(qstate *qs, arena *ar, select_stmt *s, plan *p, qv_err *err);
-/* SUMMARIZE ... as the UNION ALL of per-column aggregates (summarize.c). */
+/* SUMMARIZE ... as the UNION ALL of per-column aggregates (rewrite/summarize.c). */
 int plan_summarize(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, plan *p, qv_err *err);
-/* PIVOT ... as the grouped SELECT it stands for (pivot.c), planned into p. */
+/* PIVOT ... as the grouped SELECT it stands for (rewrite/pivot.c), planned into p. */
 int plan_pivot(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, plan *p, qv_err *err);
 /* s's FROM as a from_item tree (its joins, or a leaf for its one table / subquery). */
 from_item *plan_leaf_item(arena *ar, const select_stmt *s);
