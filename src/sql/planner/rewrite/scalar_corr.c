@@ -212,10 +212,24 @@ static ast *join_one(rw *w, const ast *a, const corr *c, dc_kind k, bool inner) 
         ast *eq = bin_ast(w->ar, OP_EQ, col_ast(w->ar, r->alias, arena_strdup(w->ar, nm), a), c->outer[i]);
         on = on ? bin_ast(w->ar, OP_AND, on, eq) : eq;
     }
-    if (k == DC_IN) on = bin_ast(w->ar, OP_AND, on, bin_ast(w->ar, OP_EQ, col_ast(w->ar, r->alias, "__v", a), a->args[0]));
+    if (k == DC_IN) {
+        ast *m = bin_ast(w->ar, OP_EQ, col_ast(w->ar, r->alias, "__v", a), a->args[0]);
+        if (a->neg) { /* NOT IN: a NULL in the set, or a NULL x, makes it NULL, never true: those rows go too */
+            ast *vn = arena_alloc(w->ar, sizeof *vn), *xn = arena_alloc(w->ar, sizeof *xn);
+            vn->kind = xn->kind = A_ISNULL;
+            vn->nargs = xn->nargs = 1;
+            vn->args = arena_alloc(w->ar, sizeof(ast *));
+            xn->args = arena_alloc(w->ar, sizeof(ast *));
+            vn->args[0] = col_ast(w->ar, r->alias, "__v", a);
+            xn->args[0] = a->args[0];
+            vn->height = 2, xn->height = a->args[0]->height + 1;
+            m = bin_ast(w->ar, OP_OR, bin_ast(w->ar, OP_OR, m, vn), xn);
+        }
+        on = bin_ast(w->ar, OP_AND, on, m);
+    }
     from_item *j = arena_alloc(w->ar, sizeof *j);
     j->kind = FR_JOIN;
-    j->jt = k == DC_IN ? JT_SEMI : inner ? JT_INNER : JT_LEFT;
+    j->jt = k == DC_IN ? (a->neg ? JT_ANTI : JT_SEMI) : inner ? JT_INNER : JT_LEFT;
     j->l = w->base, j->r = r, j->on = on;
     j->line = a->line, j->col = a->col;
     w->base = j;
@@ -240,11 +254,41 @@ static ast *join_one(rw *w, const ast *a, const corr *c, dc_kind k, bool inner) 
     return call_ast(w->ar, "coalesce", v, lit_ast(w->ar, A_INT, "0", 0), a); /* count over no rows is 0 */
 }
 
+/* EXISTS (SELECT ... WHERE corr) as a value: (SELECT count(*) ... WHERE corr) > 0. */
+static ast *exists_count(rw *w, ast *a) {
+    const select_stmt *q = a->sub;
+    if (q->setop || q->set_l || q->ngroup || q->having || q->limit == 0 || q->offset) return NULL;
+    for (int i = 0; i < q->nitems; i++)
+        if (ast_has_agg(q->items[i].e)) return NULL; /* one row always: EXISTS is true, not a count */
+    select_stmt *cq = arena_alloc(w->ar, sizeof *cq);
+    *cq = *q;
+    cq->limit = -1; /* LIMIT n > 0 does not change whether a row exists */
+    cq->items = arena_alloc(w->ar, sizeof(sel_item));
+    cq->items[0].e = call_ast(w->ar, "count", NULL, NULL, a);
+    cq->items[0].alias = NULL;
+    cq->nitems = 1;
+    cq->distinct = false;
+    cq->norder = 0;
+    ast *sq = arena_alloc(w->ar, sizeof *sq);
+    *sq = *a;
+    sq->kind = A_SUBQ;
+    sq->sub = cq;
+    return bin_ast(w->ar, OP_GT, sq, lit_ast(w->ar, A_INT, "0", 0));
+}
+
 /* A copy of a with its decorrelatable subqueries replaced (not looking into other subqueries). */
 static ast *replace(rw *w, ast *a, bool *changed) {
     if (!a) return NULL;
     corr c;
     dc_kind k;
+    if (a->kind == A_EXISTS && w->n < 16) {
+        ast *cnt = exists_count(w, a);
+        if (cnt && decorrelatable(w->ar, cnt->args[0]->sub, &w->out, &c, false) == DC_AGG) {
+            *changed = true;
+            cnt->args[0] = join_one(w, cnt->args[0], &c, DC_AGG, false);
+            return cnt;
+        }
+    }
     if (a->kind == A_SUBQ && w->n < 16 && (k = decorrelatable(w->ar, a->sub, &w->out, &c, false)) != DC_NONE) {
         *changed = true;
         return join_one(w, a, &c, k, false);
@@ -301,7 +345,7 @@ static ast *where_in_joins(rw *w, ast *where, bool *changed) {
     keep = arena_alloc(w->ar, sizeof(ast *) * (size_t)(n + 1));
     for (int i = 0; i < n; i++) {
         corr c;
-        if (cs[i]->kind == A_IN && cs[i]->sub && !cs[i]->neg && w->n < 16 &&
+        if (cs[i]->kind == A_IN && cs[i]->sub && w->n < 16 &&
             decorrelatable(w->ar, cs[i]->sub, &w->out, &c, true) == DC_IN) {
             join_one(w, cs[i], &c, DC_IN, false);
             *changed = true;
