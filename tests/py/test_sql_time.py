@@ -57,6 +57,9 @@ ORACLE = [
     "SELECT id, ts::DATE + t AS again, t + DATE '2000-02-29' AS leap FROM ticks ORDER BY id",
     "SELECT extract(hour FROM t) AS h, count(*) AS n, min(t) AS lo, max(t) AS hi FROM ticks GROUP BY h ORDER BY h NULLS LAST",
     "SELECT sym, min(t) AS first_t, max(t) AS last_t, arg_max(t, px) AS t_hi FROM ticks GROUP BY sym ORDER BY sym",
+    "SELECT sym, avg(t) AS lo FROM ticks GROUP BY sym ORDER BY sym",
+    "SELECT id, avg(t) OVER (PARTITION BY sym ORDER BY id ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) AS hi FROM ticks "
+    "ORDER BY id",
     "SELECT id, t FROM ticks ORDER BY t DESC NULLS LAST, id LIMIT 25",
     "SELECT t::VARCHAR AS txt FROM ticks WHERE id < 50 ORDER BY id",
     "SELECT id, lag(t) OVER (PARTITION BY sym ORDER BY ts) AS prev FROM ticks ORDER BY id",
@@ -77,6 +80,11 @@ def test_time_matches_duckdb(both, sql):
     rows = [tuple(r.values()) for r in ours.to_pylist()]
     theirs = con.sql(sql).fetchall()
     assert len(rows) == len(theirs) and len(rows) > 0, sql
+    if "avg(" in sql:  # our mean is in ns (pyarrow shows it truncated to us), DuckDB's in us: within a microsecond
+        us = lambda v: (v.hour * 3600 + v.minute * 60 + v.second) * 10 ** 6 + v.microsecond if isinstance(v, T) else v
+        assert all(x == y or (isinstance(x, T) and abs(us(x) - us(y)) <= 1) for a, b in zip(rows, theirs)
+                   for x, y in zip(a, b)), sql
+        return
     assert rows == theirs, (sql, [(a, b) for a, b in zip(rows, theirs) if a != b][:3])
 
 

@@ -116,7 +116,7 @@ typedef struct agg_state {
 /* sum and avg of BIGINT and of DECIMAL (scaled integers) are summed exactly. */
 static inline bool agg_sum_exact(const agg_spec *sp) {
     qv_type t = sp->fn == AG_SUM ? sp->type : sp->in[0]->type;
-    return t == QV_T_INT64 || type_is_dec(t) || t == T_INTERVAL;
+    return t == QV_T_INT64 || type_is_dec(t) || t == T_INTERVAL || t == QV_T_TIME;
 }
 /* The mean of cnt > 0 integers summing to sum: the quotient and the
    remainder apart, so no precision is lost before the one rounding to double. */

@@ -119,7 +119,7 @@ int win_racc_out(win_pctx *p, const win_call *c, racc *a, vec *out, int32_t r) {
     } else if (!a->cnt) {
         out->nulls[r] = 1;
     } else if (f == AG_AVG) {
-        if (c->agg.type == T_INTERVAL) out->i[r] = agg_avg_interval(a->isum, a->cnt);
+        if (c->agg.type == T_INTERVAL || c->agg.type == QV_T_TIME) out->i[r] = agg_avg_interval(a->isum, a->cnt);
         else out->f[r] = agg_sum_exact(&c->agg) ? agg_avg_of(&c->agg, a->isum, a->cnt) : racc_fsum(a) / (double)a->cnt;
     } else if (agg_sum_exact(&c->agg)) {
         return agg_sum_result(&c->agg, a->isum, &out->i[r], p->err);

@@ -87,8 +87,8 @@ static int bind_float(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
 static int bind_avg(binder *b, ast *a, agg_spec *sp, const agg_def *d) {
     (void)d;
     qv_type t = sp->in[0]->type;
-    if (type_is_dec(t) || t == T_INTERVAL) { /* the exact sum of the scaled values (ns), divided once */
-        sp->type = t == T_INTERVAL ? T_INTERVAL : QV_T_FLOAT64;
+    if (type_is_dec(t) || t == T_INTERVAL || t == QV_T_TIME) { /* the exact sum of the scaled values (ns), divided once */
+        sp->type = t == T_INTERVAL || t == QV_T_TIME ? t : QV_T_FLOAT64; /* a TIME's mean is a TIME, as DuckDB */
         return 0;
     }
     bool i = t == QV_T_INT32 || t == QV_T_INT64; /* summed exactly: agg_sum_exact */
@@ -302,7 +302,7 @@ static int fin_avg(agg_ctx *c, const agg_spec *sp, void *st, vec *out, int k) {
     (void)c;
     agg_state *s = st;
     if (!s->cnt) fn_set_null(out, k);
-    else if (sp->type == T_INTERVAL) out->i[k] = agg_avg_interval(s->isum, s->cnt);
+    else if (sp->type == T_INTERVAL || sp->type == QV_T_TIME) out->i[k] = agg_avg_interval(s->isum, s->cnt);
     else if (agg_sum_exact(sp)) out->f[k] = agg_avg_of(sp, s->isum, s->cnt);
     else out->f[k] = s->fsum / (double)s->cnt;
     return 0;
