@@ -207,6 +207,17 @@ static int expr_list(parser *p, ast ***v, int *n) {
     return 0;
 }
 
+/* SELECT * FROM <the FROM item at the cursor>: a PIVOT's, UNPIVOT's or SUMMARIZE's dataset. */
+static select_stmt *star_from(parser *p) {
+    select_stmt *src = arena_alloc(p->ar, sizeof *src);
+    src->limit = -1;
+    src->has_from = true;
+    src->items = arena_alloc(p->ar, sizeof(sel_item));
+    src->items[0].e = ps_node(p, A_STAR, CUR(p));
+    src->nitems = 1;
+    return ps_from(p, src) ? NULL : src;
+}
+
 /* The rest of UNPIVOT <dataset> ON <col>, ... [INTO NAME n VALUE v] (after its ON). */
 static int unpivot_rest(parser *p, pivot_spec *pv) {
     pv->unpivot = true;
@@ -230,13 +241,8 @@ static select_stmt *pivot_stmt(parser *p, token *t) {
     p->pos++;
     pivot_spec *pv = arena_alloc(p->ar, sizeof *pv);
     pv->line = t->line, pv->col = t->col;
-    select_stmt *src = arena_alloc(p->ar, sizeof *src);
-    src->limit = -1;
-    src->has_from = true;
-    src->items = arena_alloc(p->ar, sizeof(sel_item));
-    src->items[0].e = ps_node(p, A_STAR, CUR(p));
-    src->nitems = 1;
-    if (ps_from(p, src) || ps_expect_kw(p, "on")) return NULL;
+    select_stmt *src = star_from(p);
+    if (!src || ps_expect_kw(p, "on")) return NULL;
     pv->src = src;
     if (un) {
         if (unpivot_rest(p, pv)) return NULL;
@@ -287,15 +293,8 @@ static select_stmt *summarize_stmt(parser *p, token *t) {
     token *q = CUR(p);
     if (tok_is_kw(q, "select") || tok_is_kw(q, "with") || tok_is_kw(q, "values") || tok_is_op(q, "(")) {
         if (!(pv->src = ps_query(p))) return NULL;
-    } else {
-        select_stmt *src = arena_alloc(p->ar, sizeof *src);
-        src->limit = -1;
-        src->has_from = true;
-        src->items = arena_alloc(p->ar, sizeof(sel_item));
-        src->items[0].e = ps_node(p, A_STAR, CUR(p));
-        src->nitems = 1;
-        if (ps_from(p, src)) return NULL;
-        pv->src = src;
+    } else if (!(pv->src = star_from(p))) {
+        return NULL;
     }
     select_stmt *s = arena_alloc(p->ar, sizeof *s);
     s->limit = -1;

@@ -67,6 +67,10 @@ bool plan_names_has(const plan_names *ns, const char *nm);
    read inside its own step: the last round's rows (rewrite/recursive.c). */
 int plan_recursive(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, plan *p, qv_err *err);
 int plan_rec_ref(qstate *qs, arena *ar, select_stmt *s, plan *p, qv_err *err);
+/* all UNION ALL one (one alone when all is NULL), and the ORDER BY / LIMIT /
+   OFFSET of s onto dst: how UNPIVOT and SUMMARIZE build their unions (rewrite/pivot.c). */
+select_stmt *plan_union_all(arena *ar, select_stmt *all, select_stmt *one);
+void plan_take_order(select_stmt *dst, const select_stmt *s);
 /* SUMMARIZE ... as the UNION ALL of per-column aggregates (rewrite/summarize.c). */
 int plan_summarize(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, plan *p, qv_err *err);
 /* PIVOT ... as the grouped SELECT it stands for (rewrite/pivot.c), planned into p. */

@@ -223,20 +223,25 @@ static int plan_unpivot(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, boo
         q->where = node(ar, A_ISNULL, 1, c);
         q->where->neg = true;
         q->where->args[0] = c;
-        if (!all) {
-            all = q;
-            continue;
-        }
-        select_stmt *u = arena_alloc(ar, sizeof *u);
-        u->setop = SET_UNION;
-        u->set_all = true;
-        u->set_l = all, u->set_r = q;
-        u->limit = -1;
-        all = u;
+        all = plan_union_all(ar, all, q);
     }
-    all->order = s->order, all->norder = s->norder, all->order_all = s->order_all;
-    all->limit = s->limit, all->offset = s->offset;
+    plan_take_order(all, s);
     return plan_select(ctx, qs, ar, all, top, p, err);
+}
+
+select_stmt *plan_union_all(arena *ar, select_stmt *all, select_stmt *one) {
+    if (!all) return one;
+    select_stmt *u = arena_alloc(ar, sizeof *u);
+    u->setop = SET_UNION;
+    u->set_all = true;
+    u->set_l = all, u->set_r = one;
+    u->limit = -1;
+    return u;
+}
+
+void plan_take_order(select_stmt *dst, const select_stmt *s) {
+    dst->order = s->order, dst->norder = s->norder, dst->order_all = s->order_all;
+    dst->limit = s->limit, dst->offset = s->offset;
 }
 
 int plan_pivot(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top, plan *p, qv_err *err) {

@@ -124,21 +124,11 @@ int plan_summarize(sql_ctx *ctx, qstate *qs, arena *ar, select_stmt *s, bool top
     select_stmt *all = NULL;
     for (int i = 0; i < pl.schema.nfields; i++) {
         const qv_field *f = &pl.schema.fields[i];
-        select_stmt *one = column_summary(ar, src, arena_strdup(ar, f->name), pl.root->types[i], arena_strdup(ar, f->tz));
-        if (!all) {
-            all = one;
-            continue;
-        }
-        select_stmt *u = arena_alloc(ar, sizeof *u);
-        u->setop = SET_UNION;
-        u->set_all = true;
-        u->set_l = all, u->set_r = one;
-        u->limit = -1;
-        all = u;
+        all = plan_union_all(ar, all, column_summary(ar, src, arena_strdup(ar, f->name), pl.root->types[i],
+                                                     arena_strdup(ar, f->tz)));
     }
     plan_free(&pl);
     if (!all) return qv_err_set(err, QV_EINVAL, "SUMMARIZE: the dataset has no columns");
-    all->order = s->order, all->norder = s->norder, all->order_all = s->order_all;
-    all->limit = s->limit, all->offset = s->offset;
+    plan_take_order(all, s);
     return plan_select(ctx, qs, ar, all, top, p, err);
 }
