@@ -60,6 +60,13 @@ ORACLE = [
     "SELECT venue, count(*) AS n, sum(qty) AS q FROM trades o WHERE px > (SELECT avg(px) FROM trades i "
     "WHERE i.sym = o.sym) GROUP BY venue ORDER BY venue NULLS FIRST",
     "SELECT count(*) AS n FROM trades o WHERE (SELECT s.sector FROM syms s WHERE s.sym = o.sym) = 'tech'",
+    "SELECT sym, count(*) AS n, (SELECT s.sector FROM syms s WHERE s.sym = o.sym) AS sector FROM trades o "
+    "GROUP BY sym ORDER BY sym NULLS FIRST",
+    "SELECT sym, venue, sum(qty) AS q, (SELECT max(i.px) FROM trades i WHERE i.sym = o.sym AND i.venue = o.venue) AS hi "
+    "FROM trades o GROUP BY sym, venue HAVING (SELECT count(*) FROM trades i WHERE i.sym = o.sym) > 100 "
+    "ORDER BY sym NULLS FIRST, venue NULLS FIRST",
+    "SELECT sym, max(px) AS m FROM trades o GROUP BY sym "
+    "ORDER BY (SELECT s.sector FROM syms s WHERE s.sym = o.sym) NULLS LAST, sym NULLS LAST",
     "SELECT id FROM trades o WHERE venue NOT IN (SELECT i.venue FROM trades i WHERE i.sym = o.sym AND i.px > 90) "
     "ORDER BY id",
     "SELECT id FROM trades o WHERE px NOT IN (SELECT i.px FROM trades i WHERE i.venue = o.venue AND i.qty > 990) "
@@ -115,7 +122,7 @@ def test_a_lookup_with_several_rows_is_an_error(both):
 
 
 @pytest.mark.parametrize("sql", [
-    "SELECT sym, (SELECT max(px) FROM trades i WHERE i.sym = o.sym) FROM trades o GROUP BY sym",  # outer aggregates
+    "SELECT sym, (SELECT max(px) FROM trades i WHERE i.venue = o.venue) FROM trades o GROUP BY sym",  # not a group key
     "SELECT id, (SELECT max(px) FROM trades i WHERE i.qty < o.qty) FROM trades o",     # not an equality
     "SELECT id, (SELECT max(px) + o.qty FROM trades i WHERE i.sym = o.sym) FROM trades o",  # outer column in the item
 ])

@@ -192,7 +192,22 @@ typedef struct rw {
     quals out;
     from_item *base;
     int n;
+    const select_stmt *grp; /* replacing in the select list / HAVING / ORDER BY of this grouped query */
 } rw;
+
+/* In a grouped query a subquery is taken when each outer side of its
+   correlations is one of the GROUP BY keys: then every row of a group joins
+   the same derived row, and any_value of its columns is the group's value. */
+static bool group_keys_only(const rw *w, const corr *c) {
+    for (int i = 0; i < c->nk; i++) {
+        bool found = false;
+        for (int j = 0; j < w->grp->ngroup && !found; j++) found = ast_equal(c->outer[i], w->grp->group[j]);
+        if (!found) return false;
+    }
+    return true;
+}
+
+static ast *col_of(rw *w, const char *alias, const char *name, const ast *at);
 
 /* sub(q) -> a LEFT JOIN of its derived table onto w->base (a SEMI JOIN for
    DC_IN, on __v = the IN's left side too); the value that stands for it. */
@@ -233,7 +248,7 @@ static ast *join_one(rw *w, const ast *a, const corr *c, dc_kind k, bool inner) 
     j->l = w->base, j->r = r, j->on = on;
     j->line = a->line, j->col = a->col;
     w->base = j;
-    ast *v = col_ast(w->ar, r->alias, "__v", a);
+    ast *v = col_of(w, r->alias, "__v", a);
     if (k == DC_IN) return NULL;
     if (k == DC_ONE) { /* CASE WHEN __n > 1 THEN error(...) ELSE __v END */
         ast *cs = arena_alloc(w->ar, sizeof *cs);
@@ -241,7 +256,7 @@ static ast *join_one(rw *w, const ast *a, const corr *c, dc_kind k, bool inner) 
         cs->has_else = true;
         cs->nargs = 3;
         cs->args = arena_alloc(w->ar, sizeof(ast *) * 3);
-        cs->args[0] = bin_ast(w->ar, OP_GT, col_ast(w->ar, r->alias, "__n", a), lit_ast(w->ar, A_INT, "1", 1));
+        cs->args[0] = bin_ast(w->ar, OP_GT, col_of(w, r->alias, "__n", a), lit_ast(w->ar, A_INT, "1", 1));
         cs->args[1] = call_ast(w->ar, "error", lit_ast(w->ar, A_STR, "more than one row returned by a scalar subquery "
                                                          "(a correlated one, for an outer row with several matches)", 0),
                                NULL, a);
@@ -252,6 +267,12 @@ static ast *join_one(rw *w, const ast *a, const corr *c, dc_kind k, bool inner) 
     }
     if (agg_empty_kind(a->sub->items[0].e) != 0) return v;
     return call_ast(w->ar, "coalesce", v, lit_ast(w->ar, A_INT, "0", 0), a); /* count over no rows is 0 */
+}
+
+/* A derived column as the rewritten expression reads it: any_value(col) in a grouped query's select list. */
+static ast *col_of(rw *w, const char *alias, const char *name, const ast *at) {
+    ast *c = col_ast(w->ar, alias, name, at);
+    return w->grp ? call_ast(w->ar, "any_value", c, NULL, at) : c;
 }
 
 /* EXISTS (SELECT ... WHERE corr) as a value: (SELECT count(*) ... WHERE corr) > 0. */
@@ -283,13 +304,15 @@ static ast *replace(rw *w, ast *a, bool *changed) {
     dc_kind k;
     if (a->kind == A_EXISTS && w->n < 16) {
         ast *cnt = exists_count(w, a);
-        if (cnt && decorrelatable(w->ar, cnt->args[0]->sub, &w->out, &c, false) == DC_AGG) {
+        if (cnt && decorrelatable(w->ar, cnt->args[0]->sub, &w->out, &c, false) == DC_AGG &&
+            (!w->grp || group_keys_only(w, &c))) {
             *changed = true;
             cnt->args[0] = join_one(w, cnt->args[0], &c, DC_AGG, false);
             return cnt;
         }
     }
-    if (a->kind == A_SUBQ && w->n < 16 && (k = decorrelatable(w->ar, a->sub, &w->out, &c, false)) != DC_NONE) {
+    if (a->kind == A_SUBQ && w->n < 16 && (k = decorrelatable(w->ar, a->sub, &w->out, &c, false)) != DC_NONE &&
+        (!w->grp || group_keys_only(w, &c))) {
         *changed = true;
         return join_one(w, a, &c, k, false);
     }
@@ -367,33 +390,42 @@ const select_stmt *plan_rewrite_scalar(arena *ar, const select_stmt *s) {
     if (!s->has_from || s->setop || s->set_l || s->tfunc) return s;
     rw w = {.ar = ar, .out = {.n = 0}, .base = plan_leaf_item(ar, s)};
     plan_sel_names(s, &w.out);
-    /* a query that aggregates takes them in WHERE only: there the joined columns are read before grouping */
-    bool any = false, agg = aggregates(s);
+    /* In a query that aggregates, WHERE's are read before grouping; the select list's, HAVING's and
+       ORDER BY's only with correlations on GROUP BY keys (group_keys_only), and then as any_value. */
+    bool any = false, agg = aggregates(s), keyed = agg && s->ngroup && !s->group_all && !s->ngsets;
     ast *where = where_in_joins(&w, s->where, &any);
-    sel_item *items = arena_alloc(ar, sizeof(sel_item) * (size_t)(s->nitems + 1));
-    for (int i = 0; i < s->nitems; i++) {
-        bool ch = false;
-        items[i] = s->items[i];
-        if (!agg) items[i].e = replace(&w, s->items[i].e, &ch);
-        if (ch && !items[i].alias) items[i].alias = ast_to_name(ar, s->items[i].e); /* the name as written */
-        any |= ch;
-    }
     bool ch = false;
     where = replace(&w, where, &ch);
     any |= ch;
-    order_item *order = arena_alloc(ar, sizeof(order_item) * (size_t)(s->norder + 1));
-    for (int i = 0; i < s->norder; i++) {
-        order[i] = s->order[i];
+    bool outside = !agg || keyed; /* the select list, HAVING and ORDER BY are taken too */
+    w.grp = agg ? s : NULL;
+    sel_item *items = arena_alloc(ar, sizeof(sel_item) * (size_t)(s->nitems + 1));
+    for (int i = 0; i < s->nitems && outside; i++) {
         ch = false;
-        if (!agg) order[i].e = replace(&w, s->order[i].e, &ch);
+        items[i] = s->items[i];
+        items[i].e = replace(&w, s->items[i].e, &ch);
+        if (ch && !items[i].alias) items[i].alias = ast_to_name(ar, s->items[i].e); /* the name as written */
         any |= ch;
     }
+    order_item *order = arena_alloc(ar, sizeof(order_item) * (size_t)(s->norder + 1));
+    for (int i = 0; i < s->norder && outside; i++) {
+        order[i] = s->order[i];
+        ch = false;
+        order[i].e = replace(&w, s->order[i].e, &ch);
+        any |= ch;
+    }
+    ch = false;
+    ast *having = outside ? replace(&w, s->having, &ch) : s->having;
+    any |= ch;
     if (!any) return s;
     select_stmt *c = arena_alloc(ar, sizeof *c);
     *c = *s;
-    c->items = items;
+    if (outside) {
+        c->items = items;
+        c->order = order;
+        c->having = having;
+    }
     c->where = where;
-    c->order = order;
     c->from = w.base;
     c->table = NULL, c->sub = NULL, c->alias = NULL;
     return c;
