@@ -11,7 +11,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from flightutil import get, put
+from flightutil import get, put, same_as_duckdb
 
 
 @pytest.fixture(scope="module")
@@ -58,15 +58,7 @@ ORACLE = [
 @pytest.mark.parametrize("sql", ORACLE)
 def test_pivot_matches_duckdb(both, sql):
     client, con = both
-    ours = get(client, sql)
-    theirs = con.sql(sql)
-    assert ours.column_names == theirs.columns, sql
-    rows = [tuple(r.values()) for r in ours.to_pylist()]
-    expect = theirs.fetchall()
-    assert len(rows) == len(expect) and len(rows) > 0, sql
-    for a, b in zip(rows, expect):
-        for x, y in zip(a, b):
-            assert x == y or (isinstance(x, float) and abs(x - float(y)) <= 1e-9 * max(1.0, abs(x))), (sql, a, b)
+    same_as_duckdb(client, con, sql)
 
 
 def test_pivot_into_pandas(both):

@@ -18,6 +18,15 @@ bexpr *bd_mk(binder *b, bexpr_kind k, qv_type t, int nargs) {
     return e;
 }
 
+bexpr *bd_and(binder *b, bexpr *x, bexpr *y) {
+    if (!x) return y;
+    bexpr *e = bd_mk(b, B_BINARY, QV_T_BOOL, 2);
+    e->op = OP_AND;
+    e->args[0] = x;
+    e->args[1] = y;
+    return e;
+}
+
 bexpr *mk_col(arena *ar, int col, qv_type t, const char *tz) {
     bexpr *e = arena_alloc(ar, sizeof *e);
     e->kind = B_COL;

@@ -211,6 +211,8 @@ bexpr *bind_time_arith(binder *b, ast *a, int op, bexpr *x, bexpr *y);
 bexpr *bind_cal_binary(binder *b, ast *a, bool *handled);
 bexpr *bind_cal_call(binder *b, ast *a, bool *handled);
 bexpr *bd_mk(binder *b, bexpr_kind k, qv_type t, int nargs);
+/* x AND y (y alone when x is NULL): how conditions are gathered into one. */
+bexpr *bd_and(binder *b, bexpr *x, bexpr *y);
 bexpr *bd_fail(binder *b, const ast *a, qv_status code, const char *fmt, const char *x, const char *y);
 qv_type bd_common_type(qv_type a, qv_type c, bool *ok);
 bexpr *bd_need_type(binder *b, const ast *a, bexpr *e, const char *what, bool (*ok)(qv_type));

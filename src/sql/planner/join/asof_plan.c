@@ -22,15 +22,6 @@ static int sides(const bexpr *e, int nl) {
     return m;
 }
 
-static bexpr *and_of(binder *b, bexpr *x, bexpr *y) {
-    if (!x) return y;
-    bexpr *e = bd_mk(b, B_BINARY, QV_T_BOOL, 2);
-    e->op = OP_AND;
-    e->args[0] = x;
-    e->args[1] = y;
-    return e;
-}
-
 static int flip(int op) { return op == OP_GE ? OP_LE : op == OP_GT ? OP_LT : op == OP_LE ? OP_GE : OP_GT; }
 
 typedef struct asof_build {
@@ -94,8 +85,8 @@ static int classify(asof_build *ab, bexpr *e, const ast *a) {
                           "ASOF JOIN condition '%s' (line %d, column %d) is neither an equality nor an inequality between the two "
                           "sides; ON takes equalities, exactly one of >=, >, <=, < and conditions on one side, joined by AND",
                           ast_to_name(ab->ar, a), a->line, a->col);
-    if (s == 2) ab->sp->rgate = and_of(ab->b, ab->sp->rgate, plan_shift_cols(ab->ar, e, nl));
-    else ab->sp->lgate = and_of(ab->b, ab->sp->lgate, e);
+    if (s == 2) ab->sp->rgate = bd_and(ab->b, ab->sp->rgate, plan_shift_cols(ab->ar, e, nl));
+    else ab->sp->lgate = bd_and(ab->b, ab->sp->lgate, e);
     return 0;
 }
 

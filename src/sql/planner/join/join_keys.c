@@ -41,15 +41,6 @@ static int find_using(jctx *j, const scope *sc, int lo, int hi, const char *name
     return found;
 }
 
-static bexpr *and_b(binder *b, bexpr *x, bexpr *y) {
-    if (!x) return y;
-    bexpr *e = bd_mk(b, B_BINARY, QV_T_BOOL, 2);
-    e->op = OP_AND;
-    e->args[0] = x;
-    e->args[1] = y;
-    return e;
-}
-
 /* The names of the leaves under f into *v (duplicates kept). */
 static void names_under(jctx *j, const from_item *f, char ***v, int *n, int *cap) {
     if (f->kind == FR_JOIN) {
@@ -155,7 +146,7 @@ int join_keys_split(jctx *j, jnode *n, scope *cs, int nl, join_spec *sp, bexpr *
                 continue;
             }
         }
-        sp->residual = and_b(&b, sp->residual, e);
+        sp->residual = bd_and(&b, sp->residual, e);
     }
     if (sp->nkeys == 0 && nnd > 0) {
         for (int i = 0; i < nnd; i++) {
@@ -165,7 +156,7 @@ int join_keys_split(jctx *j, jnode *n, scope *cs, int nl, join_spec *sp, bexpr *
         sp->nkeys = nnd;
         sp->null_eq = true;
     } else {
-        for (int i = 0; i < nnd; i++) sp->residual = and_b(&b, sp->residual, nde[i]);
+        for (int i = 0; i < nnd; i++) sp->residual = bd_and(&b, sp->residual, nde[i]);
     }
     return 0;
 }
